@@ -1,0 +1,151 @@
+"""Alignment test sets with known gold beads, built from line-aligned NTREX.
+
+The true sentence alignment of a real article pair is unknown, but NTREX is
+line-aligned: perturbing its lines in known ways (merging, deleting,
+re-splitting) yields real text whose gold beads are known, for the aligner's
+tests and for benchmarks.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from itertools import groupby
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+GOLD = REPO / "corpus" / "ntrex128-dev" / "gold"
+MT_FIXTURE = REPO / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
+
+Pair = tuple[str, str]  # (MT, reference) of one source line
+GoldBead = tuple[tuple[int, ...], tuple[int, ...]]  # (MT indices, reference indices)
+_Unit = tuple[list[str], list[str]]  # the MT and reference sentences of one gold bead
+
+
+def load_documents(mt_path: Path | None = MT_FIXTURE) -> list[list[Pair]]:
+    """NTREX (MT, reference) line pairs, one list per document.
+
+    Uses the real MT at ``mt_path`` when it exists, otherwise ``stand_in_mt``.
+    """
+    reference = (GOLD / "ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
+    docids = (GOLD / "ntrex128-dev.docids.txt").read_text(encoding="utf-8").splitlines()
+    if mt_path is not None and mt_path.exists():
+        mt = mt_path.read_text(encoding="utf-8").splitlines()
+    else:
+        mt = stand_in_mt(reference, seed=0)
+    if not len(mt) == len(reference) == len(docids):
+        raise ValueError(f"{mt_path}: {len(mt)} lines, expected {len(reference)}")
+    rows = zip(docids, mt, reference)
+    return [[(m, r) for _, m, r in group] for _, group in groupby(rows, key=lambda row: row[0])]
+
+
+def stand_in_mt(reference: Sequence[str], seed: int, drop: float = 0.3, swap: float = 0.05) -> list[str]:
+    """A crude MT substitute: each reference line with ~``drop`` of its words removed and a few adjacent words swapped."""
+    rng = random.Random(seed)
+    noisy = []
+    for line in reference:
+        words = [w for w in line.split() if rng.random() >= drop] or line.split()[:1]
+        for k in range(len(words) - 1):
+            if rng.random() < swap:
+                words[k], words[k + 1] = words[k + 1], words[k]
+        noisy.append(" ".join(words))
+    return noisy
+
+
+def _merge_reference(a: Pair, b: Pair) -> _Unit:
+    return [a[0], b[0]], [f"{a[1]} {b[1]}"]
+
+
+def _merge_source(a: Pair, b: Pair) -> _Unit:
+    return [f"{a[0]} {b[0]}"], [a[1], b[1]]
+
+
+def _resplit_reference(a: Pair, b: Pair) -> _Unit:
+    """2-2: the reference splits the same two sentences at another point (half of the shorter one moves across)."""
+    left, right = a[1].split(), b[1].split()
+    if len(left) < 2 or len(right) < 2:
+        return _merge_reference(a, b)
+    words, boundary = left + right, len(left)
+    boundary += len(right) // 2 if len(right) <= len(left) else -(len(left) // 2)
+    return [a[0], b[0]], [" ".join(words[:boundary]), " ".join(words[boundary:])]
+
+
+def _keep(a: Pair) -> _Unit:
+    return [a[0]], [a[1]]
+
+
+def _delete_reference(a: Pair) -> _Unit:
+    return [a[0]], []
+
+
+def _delete_source(a: Pair) -> _Unit:
+    return [], [a[1]]
+
+
+# Each operation turns this many consecutive line pairs into one gold bead.
+_OPERATIONS: dict[str, tuple[int, Callable[..., _Unit]]] = {
+    "merge_reference": (2, _merge_reference),
+    "merge_source": (2, _merge_source),
+    "resplit_reference": (2, _resplit_reference),
+    "delete_reference": (1, _delete_reference),
+    "delete_source": (1, _delete_source),
+}
+
+# Per variant, the probability that each operation starts at a given line.
+VARIANTS: dict[str, dict[str, float]] = {
+    "clean": {},
+    "merge_reference": {"merge_reference": 0.25},
+    "merge_source": {"merge_source": 0.25},
+    "delete": {"delete_reference": 0.07, "delete_source": 0.07},
+    "resplit": {"resplit_reference": 0.2},
+    "combined": {
+        "merge_reference": 0.1,
+        "merge_source": 0.1,
+        "resplit_reference": 0.05,
+        "delete_reference": 0.04,
+        "delete_source": 0.04,
+    },
+}
+
+
+def perturb(pairs: Sequence[Pair], variant: str, seed: int) -> tuple[list[str], list[str], list[GoldBead]]:
+    """(MT sentences, reference sentences, gold beads) of one document after ``variant``'s operations."""
+    rng = random.Random(seed)
+    units: list[_Unit] = []
+    k = 0
+    while k < len(pairs):
+        width, operation = _OPERATIONS.get(_draw(rng, VARIANTS[variant]) or "", (1, _keep))
+        if k + width > len(pairs):
+            width, operation = 1, _keep
+        units.append(operation(*pairs[k : k + width]))
+        k += width
+    mt: list[str] = []
+    reference: list[str] = []
+    gold: list[GoldBead] = []
+    for mt_part, ref_part in units:
+        mt_indices = tuple(range(len(mt), len(mt) + len(mt_part)))
+        gold.append((mt_indices, tuple(range(len(reference), len(reference) + len(ref_part)))))
+        mt += mt_part
+        reference += ref_part
+    return mt, reference, gold
+
+
+def _draw(rng: random.Random, probabilities: dict[str, float]) -> str | None:
+    roll = rng.random()
+    for operation, probability in probabilities.items():
+        if roll < probability:
+            return operation
+        roll -= probability
+    return None
+
+
+def strict_counts(predicted: Sequence[GoldBead], gold: Sequence[GoldBead]) -> tuple[int, int, int]:
+    """(exact bead matches, predicted beads, gold beads); unmatched 1-0/0-1 beads count like any other."""
+    return len(set(predicted) & set(gold)), len(predicted), len(gold)
+
+
+def precision_recall_f1(matches: int, n_predicted: int, n_gold: int) -> tuple[float, float, float]:
+    precision = matches / n_predicted if n_predicted else 1.0
+    recall = matches / n_gold if n_gold else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1

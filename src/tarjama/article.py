@@ -1,0 +1,120 @@
+"""Reading articles and references: decode, validate, normalise, segment.
+
+Every check here exists so that a bad file fails before any translation is
+paid for, with one line naming the file and the problem.
+
+Corpus naming convention: an article is ``<id>.ar.txt`` (one paragraph per
+line); its human references sit beside it as ``<id>.en.txt`` and, for more
+than one, ``<id>.en-<label>.txt`` (e.g. ``<id>.en-b.txt``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tarjama.errors import InputError
+from tarjama.normalize import split_paragraphs
+from tarjama.segment import split_sentences
+
+_ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u066E-\u06D3\u06FA-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
+_WORD = re.compile(r"[A-Za-z']+")
+# Frequent English function words that are rare in other Latin-script languages.
+_ENGLISH_MARKERS = frozenset(
+    "the of and to is that for with was were are by this from his her have has it be which said "
+    "not but they their will at he she its been would who".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence with its 1-based position in the document and in its paragraph order."""
+
+    number: int
+    paragraph: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    id: str
+    path: Path
+    lang: str
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def texts(self) -> list[str]:
+        return [s.text for s in self.sentences]
+
+
+def read_utf8(path: Path) -> str:
+    """The file's text; a missing, empty or non-UTF-8 file is an :class:`InputError`."""
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.is_dir():
+        raise InputError(path, "is a directory, expected a text file")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            path, f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})"
+        ) from None
+    if not text.strip():
+        raise InputError(path, "file is empty")
+    return text
+
+
+def document_id(path: Path) -> str:
+    """``corpus/foo.ar.txt`` → ``foo``: the id used in outputs and artifact keys."""
+    name = path.name
+    for suffix in (".ar.txt", ".txt"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def reference_label(path: Path) -> str:
+    """``foo.en.txt`` → ``en``, ``foo.en-b.txt`` → ``en-b``: names a reference in outputs."""
+    parts = path.name.split(".")
+    return parts[-2] if len(parts) >= 3 else path.stem
+
+
+def find_references(article: Path) -> list[Path]:
+    """The references that follow the naming convention beside ``article``."""
+    stem = document_id(article)
+    primary = article.with_name(f"{stem}.en.txt")
+    others = sorted(article.parent.glob(f"{stem}.en-*.txt"))
+    return ([primary] if primary.is_file() else []) + others
+
+
+def _check_language(path: Path, text: str, lang: str) -> None:
+    arabic = len(_ARABIC_LETTER.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
+    if lang == "ar":
+        if arabic == 0 or arabic < latin:
+            raise InputError(path, f"no Arabic text ({arabic} Arabic and {latin} Latin letters)")
+        return
+    words = [w.lower() for w in _WORD.findall(text)]
+    markers = sum(w in _ENGLISH_MARKERS for w in words)
+    if arabic > latin or not words or markers / len(words) < 0.05:
+        raise InputError(
+            path,
+            f"reference is not English ({arabic} Arabic letters, {len(words)} Latin words, "
+            f"{markers} common English words)",
+        )
+
+
+def load_document(path: Path, lang: str, doc_id: str | None = None) -> Document:
+    """Read, check the language of, normalise and split one article (``ar``) or reference (``en``)."""
+    text = read_utf8(path)
+    _check_language(path, text, lang)
+    sentences: list[Sentence] = []
+    for paragraph_number, paragraph in enumerate(split_paragraphs(text), start=1):
+        for sentence in split_sentences(paragraph, lang):
+            sentences.append(Sentence(len(sentences) + 1, paragraph_number, sentence))
+    if not sentences:
+        raise InputError(path, "no sentences after normalisation")
+    return Document(doc_id or document_id(path), path, lang, tuple(sentences))

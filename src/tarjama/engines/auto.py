@@ -1,0 +1,48 @@
+"""``auto``: Google when it answers within a few seconds, else the offline model.
+
+The choice is made once per run with a one-word probe, and the engine chosen
+is the one recorded on every segment, so ``auto`` never appears in outputs
+or in the translation memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from tarjama.engines.base import Engine, EngineSpec, create_engine, register
+
+log = logging.getLogger("tarjama.engines")
+PROBE = "مرحبا"
+
+
+def choose_engine(probe_timeout: float = 5.0, **local_options: Any) -> Engine:
+    """Return a working ``google`` engine if it translates the probe in time, else ``local``."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        google = create_engine("google")
+        answer = pool.submit(lambda: next(iter(google.translate([PROBE])))).result(timeout=probe_timeout)
+        if answer.strip():
+            log.info("engine auto: Google Translate answered; using google")
+            return google
+        reason = "an empty answer"
+    except FutureTimeout:
+        reason = f"no answer within {probe_timeout:g} s"
+    except Exception as error:  # any failure of the probe means: not usable now
+        reason = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    log.warning("engine auto: Google Translate unavailable (%s); using the offline local model", reason)
+    return create_engine("local", **local_options)
+
+
+register(
+    EngineSpec(
+        name="auto",
+        summary="google if it answers within 5 s, else local (the default)",
+        needs="nothing beyond google's or local's needs",
+        factory=choose_engine,
+    )
+)

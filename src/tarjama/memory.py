@@ -1,0 +1,70 @@
+"""Translation memory: every translation we paid for, kept in SQLite.
+
+Keyed by (engine, model, source sentence) so that changing engine or model
+never returns a stale translation, while rerunning an article (or resuming a
+killed run) translates nothing already translated. Each translation is
+committed the moment it arrives; WAL mode keeps those small commits cheap and
+lets a reader (another run, the UI) look while a run writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS translations (
+    engine     TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (engine, model, source)
+)
+"""
+
+
+class TranslationMemory:
+    """A persistent (engine, model, source) → target store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(SCHEMA)
+
+    def lookup(self, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
+        """The stored translations of those ``sources`` that have one."""
+        wanted = list(dict.fromkeys(sources))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
+                (engine, model, *chunk),
+            )
+            found.update(rows)
+        return found
+
+    def store(self, engine: str, model: str, source: str, target: str) -> None:
+        """Persist one translation now (autocommit), replacing any older one."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
+            (engine, model, source, target),
+        )
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT count(*) FROM translations").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> TranslationMemory:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

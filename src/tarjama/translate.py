@@ -1,0 +1,58 @@
+"""Translate sentences through an engine, never paying twice for the same sentence.
+
+The translation memory is consulted first; only sentences it lacks go to the
+engine, each distinct sentence once, and each translation is stored the
+moment the engine yields it. A run killed half-way therefore resumes where
+it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tarjama.engines.base import Engine
+from tarjama.errors import TarjamaError
+from tarjama.memory import TranslationMemory
+
+Progress = Callable[[int, int], None]  # (sentences done, sentences to translate)
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """One sentence's English, with the engine and model that produced it."""
+
+    text: str
+    engine: str
+    model: str
+    from_memory: bool
+
+
+def translate_sentences(
+    sentences: Sequence[str],
+    engine: Engine,
+    memory: TranslationMemory,
+    on_progress: Progress | None = None,
+) -> list[Translation]:
+    """Translations of ``sentences`` in order; ``on_progress`` hears of each new one."""
+    known = memory.lookup(engine.name, engine.model, sentences)
+    missing = [s for s in dict.fromkeys(sentences) if s not in known]
+    fresh: dict[str, str] = {}
+    if on_progress:
+        on_progress(0, len(missing))
+    produced = engine.translate(missing)
+    for done, source in enumerate(missing, start=1):
+        try:
+            target = next(produced)
+        except StopIteration:
+            raise TarjamaError(
+                f"engine {engine.name} returned {done - 1} translations for {len(missing)} sentences"
+            ) from None
+        memory.store(engine.name, engine.model, source, target)
+        fresh[source] = target
+        if on_progress:
+            on_progress(done, len(missing))
+    return [
+        Translation(known.get(s, fresh.get(s, "")), engine.name, engine.model, s in known)
+        for s in sentences
+    ]

@@ -1,0 +1,99 @@
+"""The whole pipeline through the CLI and a real (ephemeral) Prefect server, with the real local engine."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import CORPUS
+from tarjama.article import load_document
+from tarjama.model_store import DEFAULT_MODEL
+from tarjama.parallel_corpus import SCHEMA, read_tsv
+
+ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+REFERENCE = ARTICLE.with_name("euronews-en.153835.en.txt")
+TARJAMA = str(Path(sys.executable).with_name("tarjama"))
+
+
+def numbers(column: pl.Series) -> list[int]:
+    return [int(i) for ids in column if ids for i in ids.split(",")]
+
+
+def tarjama(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "200"}
+    return subprocess.run([TARJAMA, *args], capture_output=True, text=True, env=env, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Run the same article twice against one home: the second run must be served by the memory."""
+    base = tmp_path_factory.mktemp("e2e")
+    home, out = base / "home", base / "output"
+    runs = [tarjama(home, "run", str(ARTICLE), "--engine", "local", "--out", str(out), "--name", name) for name in ("first", "second")]
+    return home, out, runs
+
+
+def test_run_writes_aligned_outputs(two_runs):
+    home, out, (first, _) = two_runs
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "aligned TSV:" in first.stdout
+    run_dir = out / "first"
+    assert sorted(p.name for p in run_dir.iterdir()) == ["aligned.parquet", "aligned.tsv", "report.md", "scores.json"]
+
+    lines = (run_dir / "aligned.tsv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].split("\t") == list(SCHEMA)
+    assert all(line.count("\t") == len(SCHEMA) - 1 for line in lines)
+
+    tsv = read_tsv(run_dir / "aligned.tsv")
+    assert tsv.equals(pl.read_parquet(run_dir / "aligned.parquet"))
+    # every sentence of both sides appears exactly once, in order
+    reference = load_document(REFERENCE, "en")
+    source = load_document(ARTICLE, "ar")
+    assert numbers(tsv["reference_ids"]) == list(range(1, len(reference.sentences) + 1))
+    assert numbers(tsv["source_ids"]) == list(range(1, len(source.sentences) + 1))
+    assert set(tsv["article_id"]) == {"euronews-en.153835"} and set(tsv["engine"]) == {"local"}
+    assert set(tsv["model"]) == {DEFAULT_MODEL.name}
+    assert tsv["english_mt"].str.contains(r"[A-Za-z]").all()
+    assert tsv["arabic"].str.contains(r"[\u0600-\u06FF]").all()
+    assert tsv["alignment_confidence"].is_between(0, 1).all()
+    assert tsv["sentence_chrf"].is_not_null().all()
+
+    scores = json.loads((run_dir / "scores.json").read_text())
+    article = scores["articles"][0]
+    metrics = {s["metric"]: s for s in article["references"][0]["scores"]}
+    assert set(metrics) == {"BLEU", "chrF", "chrF++", "TER"}
+    assert all(m["signature"].startswith("nrefs:1|bs:1000") for m in metrics.values())
+    assert 0 < metrics["chrF"]["score"] < 100
+    assert article["from_memory"] == 0
+    assert "BLEU" in (run_dir / "report.md").read_text()
+
+
+def test_second_run_translates_nothing(two_runs):
+    _, out, (_, second) = two_runs
+    assert second.returncode == 0, second.stderr[-3000:]
+    article = json.loads((out / "second" / "scores.json").read_text())["articles"][0]
+    assert article["from_memory"] == article["sentences"]
+    first = read_tsv(out / "first" / "aligned.tsv")
+    assert read_tsv(out / "second" / "aligned.tsv").equals(first)
+
+
+def test_flow_runs_are_recorded_as_completed(two_runs):
+    home, _, _ = two_runs
+    query = (
+        "import asyncio, json, flows\n"
+        "from prefect.client.orchestration import get_client\n"
+        "async def main():\n"
+        "    async with get_client() as client:\n"
+        "        runs = await client.read_flow_runs()\n"
+        "        print(json.dumps(sorted([r.name, r.state.type.value] for r in runs)))\n"
+        "asyncio.run(main())\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home)}
+    result = subprocess.run([sys.executable, "-c", query], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    runs = json.loads(result.stdout.strip().splitlines()[-1])
+    assert ["first", "COMPLETED"] in runs and ["second", "COMPLETED"] in runs
+    assert runs.count(["euronews-en.153835", "COMPLETED"]) == 2
