@@ -59,9 +59,16 @@ def run(
     model: Annotated[Path | None, typer.Option("--model", help="GGUF model for the local engine (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M).")] = None,
     memory: Annotated[Path | None, typer.Option("--memory", help="Translation memory (SQLite). Default: .tarjama/memory.sqlite")] = None,
     name: Annotated[str, typer.Option("--name", help="Run name (the output sub-folder). Default: timestamp and article id.")] = "",
+    engine_url: Annotated[str, typer.Option("--engine-url", help="Base URL of the web engine's service (sets TARJAMA_<ENGINE>_URL): a LibreTranslate server, an Ollama/llama.cpp/vLLM server for openai-compat, ...")] = "",
+    engine_model: Annotated[str, typer.Option("--engine-model", help="Model name for chatgpt or openai-compat (sets TARJAMA_<ENGINE>_MODEL).")] = "",
+    rate_limit: Annotated[float | None, typer.Option("--rate-limit", help="Requests per second for the web engine, enforced by the Prefect global concurrency limit tarjama-engine-<engine>; 0 turns it off. Default: per engine (see `tarjama engines`).")] = None,
 ) -> None:
     """Split, translate, align and score ARTICLES; write aligned.tsv, aligned.parquet, scores.json, report.md."""
     try:
+        if engine_url or engine_model or rate_limit is not None:
+            from flows.limits import apply_run_settings
+
+            apply_run_settings(engine, engine_url, engine_model, rate_limit)
         references = match_references(articles, reference)
         for article, refs in references.items():
             load_document(Path(article), "ar")
@@ -75,9 +82,9 @@ def run(
         fail(str(problem))
 
     from flows.environment import prepare_home
-    from flows.pipeline import new_run_name, run as run_flow
 
-    prepare_home()
+    prepare_home()  # before Prefect is imported: it expects its home to exist
+    from flows.pipeline import new_run_name, run as run_flow
 
     try:
         summary = run_flow(
@@ -110,16 +117,36 @@ def print_summary(summary: dict) -> None:
 
 
 @app.command()
-def engines() -> None:
-    """List the translation engines, what each needs, and whether it is ready here."""
+def engines(
+    check_secrets: Annotated[bool, typer.Option("--check-secrets", help="Also look for keys in Prefect Secret blocks (starts Prefect).")] = False,
+) -> None:
+    """List the translation engines, what each needs, their rate limits, and whether each is ready here."""
+    import os
+
+    from flows.limits import configured_rate, read_secret
     from tarjama.engines import REGISTRY
 
+    from_blocks: set[str] = set()
+    if check_secrets:
+        for spec in REGISTRY.values():
+            for credential in spec.credentials:
+                if not os.environ.get(credential.env) and read_secret(credential.block):
+                    os.environ[credential.env] = "set"  # only for the readiness check below; never printed
+                    from_blocks.add(spec.name)
     table = Table(title="tarjama engines")
-    for column in ("engine", "what", "needs", "ready"):
+    for column in ("engine", "what", "needs", "rate limit", "ready"):
         table.add_column(column)
     for spec in REGISTRY.values():
-        missing = spec.readiness()
-        table.add_row(spec.name, spec.summary, spec.needs, "yes" if missing is None else f"no: {missing}")
+        try:
+            missing = spec.readiness()
+            rate, source = configured_rate(spec.name)
+        except TarjamaError as problem:
+            fail(str(problem))
+        limit = "-" if rate is None else ("off" if rate == 0 else f"{rate:g}/s" + ("" if source == "default" else f" ({source})"))
+        ready = "yes" if missing is None else f"no: {missing}"
+        if missing is None and spec.name in from_blocks:
+            ready = "yes (key from a Prefect Secret block)"
+        table.add_row(spec.name, spec.summary, spec.needs, limit, ready)
     console.print(table)
 
 
@@ -133,6 +160,70 @@ def model_fetch() -> None:
     except TarjamaError as problem:
         fail(str(problem))
     console.print(f"model: {path}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind the Prefect server and the download server to (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port of the Prefect server (UI and API).")] = 4200,
+    download_port: Annotated[int, typer.Option("--download-port", help="Port of the download server (0: any free port).")] = 4201,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: runs write here, downloads are served from here.")] = Path("output"),
+    article: Annotated[list[Path], typer.Option("--article", "-a", help="Default article(s) of the UI's run form (repeatable). Default: the seed article.")] = [],
+    engine: Annotated[str, typer.Option("--engine", "-e", help="Default engine of the UI's run form.")] = "auto",
+) -> None:
+    """Start (or reuse) the Prefect server and UI, deploy tarjama-run, serve run outputs for download; Ctrl-C stops."""
+    from flows.serve import serve as serve_all
+
+    seed = Path(__file__).resolve().parent.parent / "corpus" / "morocco-us-counterterrorism.ar.txt"
+    articles = article or ([seed] if seed.is_file() else [])
+    try:
+        for path in articles:
+            load_document(path, "ar")
+        if out.exists() and not out.is_dir():
+            raise TarjamaError(f"{out}: output path exists and is not a directory")
+    except TarjamaError as problem:
+        fail(str(problem))
+    try:
+        serve_all(host, port, download_port, out, articles, engine, say=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
+    except TarjamaError as problem:
+        fail(str(problem), 1)
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs, newest first.")] = 20,
+) -> None:
+    """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
+    from flows.runs import recent_runs
+
+    table = Table(title="tarjama runs")
+    for column in ("id", "name", "state", "start", "articles", "engine", "BLEU", "output"):
+        table.add_column(column, justify="right" if column == "BLEU" else "left", overflow="fold")
+    for info in recent_runs(limit):
+        table.add_row(
+            info.id, info.name, info.state,
+            info.start.astimezone().strftime("%Y-%m-%d %H:%M:%S") if info.start else "-",
+            ", ".join(info.articles) or "-", info.engine,
+            f"{info.bleu:.2f}" if info.bleu is not None else "-",
+            str(info.output) if info.output else "-",
+        )
+    console.print(table)
+
+
+@app.command()
+def download(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Flow-run id or name (as `tarjama runs` lists them), or output folder name.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write it (a file, a folder, or - for stdout). Default: ./<run>-aligned.tsv")] = None,
+) -> None:
+    """Write the aligned TSV of RUN."""
+    from flows.runs import download as download_run
+
+    try:
+        flow_run, written = download_run(run_id, output)
+    except TarjamaError as problem:
+        fail(str(problem), 1)
+    if written is not None:
+        errors.print(f"run {flow_run.name} ({flow_run.id}): wrote {written}", highlight=False, markup=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
+    create_link_artifact,
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
@@ -33,6 +34,7 @@ from prefect.runtime import flow_run
 from flows.environment import tarjama_home
 from tarjama.align import Bead, align, align_without_reference
 from tarjama.article import Document, document_id, load_document
+from tarjama.download import download_base_url, file_url
 from tarjama.engines import Engine, create_engine
 from tarjama.errors import TarjamaError
 from tarjama.memory import TranslationMemory
@@ -54,9 +56,17 @@ def default_memory_path() -> Path:
 
 
 @cache
-def _engine(name: str, model_path: str | None) -> Engine:
-    """One engine per process: loading a local model takes seconds and a gigabyte."""
-    options = {"model_path": model_path} if model_path else {}
+def _engine(name: str, model_path: str | None, settings: tuple[tuple[str, str], ...] = ()) -> Engine:
+    """One engine per process and configuration: loading a local model takes seconds and a gigabyte.
+
+    ``settings`` (the ``TARJAMA_*`` environment: engine URLs, limits, ...) is
+    part of the cache key. A web engine whose key is not in the environment
+    gets it from its Prefect Secret block (``flows.limits.secret_options``).
+    """
+    from flows.limits import secret_options
+
+    options: dict[str, Any] = {"model_path": model_path} if model_path else {}
+    options |= secret_options(name)
     return create_engine(name, **options)
 
 
@@ -78,8 +88,15 @@ def read_document(path: str, lang: str, doc_id: str | None = None) -> Document:
 
 @task(cache_policy=NO_CACHE)
 def choose_engine(name: str, model_path: str | None) -> Engine:
-    engine = _engine(name, model_path)
-    get_run_logger().info("engine %s, model %s", engine.name, engine.model)
+    """Build (once per process) the engine; a web engine gets its Prefect rate limit (``flows.limits``)."""
+    import os
+
+    from flows.limits import attach_throttle
+
+    settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("TARJAMA_")))
+    engine = _engine(name, model_path, settings)
+    throttle = attach_throttle(engine)
+    get_run_logger().info("engine %s, model %s%s", engine.name, engine.model, f"; {throttle}" if throttle else "")
     return engine
 
 
@@ -197,7 +214,7 @@ def _publish_article(result: dict[str, Any]) -> None:
     """The article's report and first rows as artifacts, keyed by article so history accumulates."""
     summary = {k: v for k, v in result.items() if k != "rows"}
     create_markdown_artifact(
-        render_report({"articles": [summary]}),
+        render_report({"articles": [summary]}) + _counts_markdown(result["rows"], [result]),
         key=artifact_key(result["article_id"], "report"),
         description=f"tarjama report for {result['article_id']}",
     )
@@ -205,6 +222,53 @@ def _publish_article(result: dict[str, Any]) -> None:
     create_table_artifact(
         first, key=artifact_key(result["article_id"], "rows"), description=f"First {TABLE_ROWS} aligned rows"
     )
+
+
+def _counts_markdown(rows: list[dict[str, Any]], articles: list[dict[str, Any]]) -> str:
+    """Sentences and aligned rows, and flagged rows when the aligner flags them (a ``flagged`` column)."""
+    counts = [f"{sum(a['sentences'] for a in articles)} Arabic sentences", f"{len(rows)} aligned rows"]
+    if rows and "flagged" in rows[0]:
+        counts.append(f"{sum(1 for r in rows if r['flagged'])} flagged rows")
+    return "\nCounts: " + ", ".join(counts) + "\n"
+
+
+def _publish_outputs(summary: dict[str, Any], frame: pl.DataFrame, target: Path) -> None:
+    """On the run's page: its report, first rows and links to the files that ``tarjama serve`` offers.
+
+    The links are keyed by article (``<article>-aligned-tsv``, ``-aligned-parquet``) so each
+    article's downloads accumulate on the Artifacts page; the run report and table are unkeyed
+    (each article's keyed report and rows are on its ``translate-article`` run). The output folder
+    is also recorded as the flow-run label ``tarjama.output`` for ``tarjama runs`` and ``download``.
+    """
+    base = download_base_url()
+    links = {name: file_url(base, f"{target.name}/{name}") for name in ("aligned.tsv", "aligned.parquet")}
+    for article in summary["articles"]:
+        for name, url in links.items():
+            create_link_artifact(
+                url,
+                link_text=f"{name} of run {summary['run']}",
+                key=artifact_key(article["article_id"], name.replace(".", "-")),
+                description=f"{name} of run {summary['run']}, served by tarjama serve (file: {target / name})",
+            )
+    rows = frame.to_dicts()
+    header = [
+        f"# tarjama run {summary['run']}",
+        "",
+        "Download: " + " · ".join(f"[{name}]({url})" for name, url in links.items()),
+        "",
+        f"Output folder: `{target.resolve()}`",
+        _counts_markdown(rows, summary["articles"]),
+    ]
+    report = render_report(summary).split("\n", 1)[1]  # its own title is replaced by the header above
+    create_markdown_artifact("\n".join(header) + report, description=f"tarjama run {summary['run']}")
+    create_table_artifact(rows[:TABLE_ROWS], description=f"First {TABLE_ROWS} aligned rows of run {summary['run']}")
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            client.update_flow_run_labels(flow_run.get_id(), {"tarjama.output": str(target.resolve())})
+    except Exception as problem:  # the outputs are written; a missing label only slows `tarjama download`
+        get_run_logger().warning("could not label the flow run with its output folder: %s", problem)
 
 
 def new_run_name(articles: Sequence[str]) -> str:
@@ -247,6 +311,7 @@ def run(
     _write_outputs(frame, summary, target)
     logger.info("wrote %s", target / "aligned.tsv")
     summary["output_dir"] = str(target)
+    _publish_outputs(summary, frame, target)
     return summary
 
 

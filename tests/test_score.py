@@ -53,3 +53,12 @@ def test_a_single_segment_has_no_confidence_interval():
     scores = score_corpus(HYPS[:1], REFS[:1])
     assert all(s.ci95 is None for s in scores)
     json.dumps([s.as_dict() for s in scores])  # serialisable for scores.json
+
+
+def test_confidence_intervals_survive_very_poor_translations():
+    """sacrebleu's own bootstrap raises TypeError here (float and float32 mixed); ours must not."""
+    hyps = ["xyz qqq", "aaa bbb", "ccc ddd", "eee"]
+    refs = ["The dog sat here", "Another one", "The cat sat", "zzz"]
+    scores = {s.metric: s for s in score_corpus(hyps, refs, n_bootstrap=300)}
+    assert scores["BLEU"].score == 0.0 and scores["BLEU"].ci95 is not None
+    assert scores["chrF"].ci95 >= 0 and "bs:300" in scores["chrF"].signature

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from sacrebleu.metrics import BLEU, CHRF, TER
-from sacrebleu.metrics.base import Metric
+from sacrebleu.metrics.base import Metric, Score
+from sacrebleu.significance import _bootstrap_resample
 
 N_BOOTSTRAP = 1000
 
@@ -41,6 +42,28 @@ class MetricScore:
         return asdict(self)
 
 
+def _corpus_score(metric: Metric, hypotheses: list[str], references: list[str], n_bootstrap: int) -> Score:
+    """``metric.corpus_score`` with its bootstrap made robust to low scores.
+
+    sacrebleu 2.6.0's ``Score.estimate_ci`` averages the resampled scores with
+    ``statistics.mean``, which raises ``TypeError`` when a resample that scores
+    exactly 0 comes back as a Python float among numpy float32s (it happens on
+    poor translations). Same statistics, resamples, seed and CI definition as
+    ``corpus_score``; only the scores' type is made uniform.
+    """
+    if n_bootstrap <= 1:
+        return metric.corpus_score(hypotheses, [references])
+    metric._check_corpus_score_args(hypotheses, [references])
+    stats = metric._extract_corpus_statistics(hypotheses, [references])
+    score = metric._aggregate_and_compute(stats)
+    metric.n_bootstrap = n_bootstrap
+    metric.seed, resampled = _bootstrap_resample(stats, metric, n_bootstrap)
+    for sample in resampled:
+        sample.score = float(sample.score)
+    score.estimate_ci(resampled)
+    return score
+
+
 def score_corpus(
     hypotheses: Sequence[str], references: Sequence[str], n_bootstrap: int = N_BOOTSTRAP
 ) -> list[MetricScore]:
@@ -51,7 +74,7 @@ def score_corpus(
     bootstrap = n_bootstrap if len(hypotheses) > 1 else 1
     scores = []
     for name, metric in corpus_metrics().items():
-        result = metric.corpus_score(list(hypotheses), [list(references)], n_bootstrap=bootstrap)
+        result = _corpus_score(metric, list(hypotheses), list(references), bootstrap)
         signature = metric.get_signature().format()
         has_ci = bootstrap > 1
         scores.append(

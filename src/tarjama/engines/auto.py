@@ -8,8 +8,6 @@ or in the translation memory.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from tarjama.engines.base import Engine, EngineSpec, create_engine, register
@@ -19,21 +17,20 @@ PROBE = "مرحبا"
 
 
 def choose_engine(probe_timeout: float = 5.0, **local_options: Any) -> Engine:
-    """Return a working ``google`` engine if it translates the probe in time, else ``local``."""
-    pool = ThreadPoolExecutor(max_workers=1)
+    """Return a working ``google`` engine if it translates the probe in time, else ``local``.
+
+    The probe makes one request with no retries, so an offline machine
+    decides in at most ``probe_timeout`` seconds.
+    """
     try:
-        google = create_engine("google")
-        answer = pool.submit(lambda: next(iter(google.translate([PROBE])))).result(timeout=probe_timeout)
+        probe = create_engine("google", retries=0, timeout=probe_timeout)
+        answer = next(iter(probe.translate([PROBE])))
         if answer.strip():
             log.info("engine auto: Google Translate answered; using google")
-            return google
+            return create_engine("google")
         reason = "an empty answer"
-    except FutureTimeout:
-        reason = f"no answer within {probe_timeout:g} s"
     except Exception as error:  # any failure of the probe means: not usable now
         reason = f"{type(error).__name__}: {error}".splitlines()[0][:200]
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
     log.warning("engine auto: Google Translate unavailable (%s); using the offline local model", reason)
     return create_engine("local", **local_options)
 

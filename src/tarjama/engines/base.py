@@ -32,6 +32,22 @@ class Engine(Protocol):
 
 
 @dataclass(frozen=True)
+class Credential:
+    """A secret an engine needs: passed as ``option``, else read from ``env``.
+
+    The flow layer looks up the Prefect Secret block ``block`` when ``env`` is
+    not set and passes its value as ``option``; the value is never logged.
+    """
+
+    option: str  # keyword argument of the engine's factory, e.g. "api_key"
+    env: str  # environment variable, e.g. "DEEPL_API_KEY"
+    block: str  # Prefect Secret block name, e.g. "tarjama-deepl-api-key"
+    what: str = "an API key"
+    required: bool = True
+    fallback_env: str | None = None  # an older variable name also accepted (deep-translator's)
+
+
+@dataclass(frozen=True)
 class EngineSpec:
     """A registry entry: how to build an engine and how to tell whether it can run here."""
 
@@ -40,6 +56,9 @@ class EngineSpec:
     needs: str
     factory: Callable[..., Engine]
     readiness: Callable[[], str | None] = lambda: None  # None when ready, else what is missing
+    credentials: tuple[Credential, ...] = ()  # secrets the factory takes (web engines)
+    settings: tuple[str, ...] = ()  # environment variables that configure it
+    rate_limit: float | None = None  # default requests per second (web engines); None: not throttled
 
 
 REGISTRY: dict[str, EngineSpec] = {}

@@ -1,0 +1,491 @@
+"""``tarjama serve``: the Prefect UI as the user's window onto tarjama.
+
+One process starts (or reuses) three things and stops what it started on
+Ctrl-C or SIGTERM:
+
+1. a Prefect server (``prefect server start`` as a child process in its own
+   session) whose SQLite database lives under the project-local Prefect home
+   (``$TARJAMA_HOME/prefect``, see ``flows.environment``); if a Prefect API
+   already answers at the configured URL it is reused and left running;
+2. a download server (stdlib ``http.server`` in a thread) that offers the
+   files under the output folder at ``/files/<run>/<file>`` and lists them
+   at ``/``; ``tarjama.download`` decides what may be served;
+3. a Prefect runner that registers the ``tarjama-run/articles`` deployment
+   and executes the runs started from the UI (one at a time: a local model
+   uses every core).
+
+How a run learns the download address: ``serve`` exports
+``TARJAMA_DOWNLOAD_URL`` (e.g. ``http://127.0.0.1:4201``) to the runs it
+executes; a run started elsewhere (``tarjama run``) uses the same default,
+so its links work once ``tarjama serve`` runs with the default ports and the
+same output folder. ``serve`` also writes ``$TARJAMA_HOME/serve.json`` (the
+API, UI and download URLs) while it runs, so ``tarjama runs`` and
+``tarjama download`` talk to this server rather than the ephemeral one.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from flows.environment import prepare_home, tarjama_home
+from tarjama.article import find_references
+from tarjama.download import (
+    DEFAULT_DOWNLOAD_PORT,
+    DOWNLOAD_URL_VARIABLE,
+    FILES_PREFIX,
+    DownloadNotFound,
+    DownloadRefused,
+    content_disposition,
+    file_url,
+    resolve_download,
+)
+from tarjama.errors import TarjamaError
+
+DEFAULT_PORT = 4200
+DEPLOYMENT = "articles"
+FLOW = "tarjama-run"
+STATE_FILE = "serve.json"
+SERVER_START_TIMEOUT_S = 240.0
+CHUNK = 1 << 16
+
+
+def state_path() -> Path:
+    return tarjama_home() / STATE_FILE
+
+
+def url_host(host: str) -> str:
+    """How a browser reaches a server bound to ``host``: for every interface, this machine's name or address."""
+    if host not in ("0.0.0.0", "::", ""):
+        return f"[{host}]" if ":" in host else host
+    name = socket.gethostname()
+    try:
+        if name and not socket.gethostbyname(name).startswith("127."):
+            return name
+    except OSError:
+        pass
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # sends nothing: only picks the outgoing interface
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        response = httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+# --- the download server ---------------------------------------------------------------------
+
+
+class DownloadHandler(BaseHTTPRequestHandler):
+    """``/files/<path>`` serves one file under the output folder; ``/`` lists the runs."""
+
+    server_version = "tarjama-download"
+    sys_version = ""
+    root: Path  # set on the subclass made by :func:`start_download_server`
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._answer(send_body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._answer(send_body=False)
+
+    def _answer(self, send_body: bool) -> None:
+        path = urlsplit(self.path).path if self.path.startswith("/") else ""
+        if path == "/health":
+            return self._text(200, "ok\n", send_body)
+        if path in ("/", "/files", "/files/"):
+            return self._text(200, runs_index(self.root), send_body, "text/html; charset=utf-8")
+        if not path.startswith(FILES_PREFIX):
+            return self._text(404, "not found\n", send_body)
+        try:
+            found = resolve_download(self.root, path[len(FILES_PREFIX):])
+            handle = found.path.open("rb")
+        except DownloadRefused:
+            return self._text(403, "forbidden: only files inside the output folder are served\n", send_body)
+        except (DownloadNotFound, OSError):
+            return self._text(404, "not found\n", send_body)
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            self.send_response(200)
+            self.send_header("Content-Type", found.content_type)
+            self.send_header("Content-Length", str(size))
+            self.send_header("Content-Disposition", content_disposition(found.filename))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if send_body:
+                shutil.copyfileobj(handle, self.wfile, CHUNK)
+
+    def _text(self, status: int, body: str, send_body: bool, kind: str = "text/plain; charset=utf-8") -> None:
+        data = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # quiet: the runner's console is for runs
+
+
+def runs_index(root: Path) -> str:
+    """An HTML page listing every finished run folder (newest first) and its files."""
+    runs = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()),
+        key=lambda p: p.name,
+        reverse=True,
+    ) if root.is_dir() else []
+    items = []
+    for run in runs:
+        files = sorted(f.name for f in run.iterdir() if f.is_file() and not f.name.startswith("."))
+        links = " · ".join(
+            f'<a href="{html.escape(FILES_PREFIX + quote(run.name) + "/" + quote(name))}">{html.escape(name)}</a>'
+            for name in files
+        )
+        items.append(f"<li><strong>{html.escape(run.name)}</strong>: {links}</li>")
+    body = "\n".join(items) or "<li>no runs yet</li>"
+    return (
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tarjama outputs</title></head><body>"
+        f"<h1>tarjama outputs</h1><p>{html.escape(str(root))}</p><ul>\n{body}\n</ul></body></html>\n"
+    )
+
+
+def start_download_server(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_DOWNLOAD_PORT) -> ThreadingHTTPServer:
+    """Serve ``root`` in a daemon thread; ``port=0`` picks a free port (see ``server.server_port``)."""
+    handler = type("BoundDownloadHandler", (DownloadHandler,), {"root": root.resolve()})
+    server_class = type(
+        "DownloadServer",
+        (ThreadingHTTPServer,),
+        {"address_family": socket.AF_INET6 if ":" in host else socket.AF_INET, "daemon_threads": True},
+    )
+    try:
+        server = server_class((host, port), handler)
+    except OSError as problem:
+        raise TarjamaError(f"cannot serve downloads on {host}:{port}: {problem.strerror or problem}") from None
+    threading.Thread(target=server.serve_forever, name="tarjama-download", daemon=True).start()
+    return server
+
+
+# --- the Prefect server ----------------------------------------------------------------------
+
+
+@dataclass
+class PrefectServer:
+    """A ``prefect server start`` child in its own session, or one that was already answering."""
+
+    host: str
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    api_url: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api_url = f"http://{url_host(self.host)}:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return self.api_url.removesuffix("/api")
+
+    def start_or_reuse(self, say: Callable[[str], None], timeout: float = SERVER_START_TIMEOUT_S) -> bool:
+        """True if a server was started (and so must be stopped), False if one was reused."""
+        if api_healthy(self.api_url):
+            say(f"reusing the Prefect server already answering at {self.api_url}")
+            return False
+        env = dict(os.environ)
+        env.pop("PREFECT_API_URL", None)
+        env |= {
+            "PREFECT_SERVER_API_HOST": self.host,
+            "PREFECT_SERVER_API_PORT": str(self.port),
+            "PREFECT_UI_API_URL": self.api_url,  # the UI calls the API at this address, not the default port
+        }
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        say(f"starting a Prefect server (home {env['PREFECT_HOME']}; log {self.log_path}) ...")
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                self.process = None
+                raise TarjamaError(f"the Prefect server exited while starting:\n{tail}")
+            if api_healthy(self.api_url):
+                return True
+            time.sleep(0.5)
+        self.stop()
+        raise TarjamaError(f"the Prefect server did not answer within {timeout:.0f} s (log: {self.log_path})")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM to the server's own process group, SIGKILL if it lingers."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                process.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def ui_base_url(ui_url: str) -> str:
+    """Where the server's default UI lives (Prefect 3.9 serves its new UI under ``/v2``, the old one at ``/``)."""
+    try:
+        settings = httpx.get(f"{ui_url}/ui-settings", timeout=5).json()
+        base = settings[f"{settings['default_ui']}_base_url"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return ui_url
+    return ui_url + base.rstrip("/") if isinstance(base, str) else ui_url
+
+
+# --- the deployment and its runner -----------------------------------------------------------
+
+
+def deployment_run_name() -> str:
+    """Runs started from the UI are named like ``tarjama run`` names its output folders."""
+    from prefect.runtime import flow_run
+
+    from flows.pipeline import new_run_name
+
+    parameters = flow_run.parameters
+    return parameters.get("run_name") or new_run_name(list(parameters.get("articles") or []))
+
+
+def deployment_parameters(articles: Sequence[Path], engine: str, out: Path) -> dict[str, Any]:
+    """The defaults offered by the UI's run form: absolute paths, references found by convention."""
+    paths = [a.resolve() for a in articles]
+    defaults: dict[str, Any] = {"engine": engine, "out": str(out.resolve())}
+    if paths:
+        defaults["articles"] = [str(a) for a in paths]
+        defaults["references"] = {str(a): [str(r.resolve()) for r in find_references(a)] for a in paths}
+    return defaults
+
+
+DEPLOYMENT_DESCRIPTION = """\
+Translate Arabic articles into English, align them with their human references and score them.
+
+Parameters: `articles` (paths of `.ar.txt` files, absolute or relative to where `tarjama serve` runs),
+`references` (each article path → its English reference paths; an article left out is not scored),
+`engine` (`auto`, `google`, `local`, ...), `out` (the output folder; links work for the folder that
+`tarjama serve` offers). Each run writes `<out>/<run>/aligned.tsv`, `aligned.parquet`, `scores.json`
+and `report.md`, and shows a report, the first aligned rows and download links as artifacts.
+"""
+
+
+@dataclass
+class Served:
+    """What ``tarjama serve`` is offering, as printed and as written to ``serve.json``."""
+
+    api_url: str
+    ui_url: str
+    download_url: str
+    deployment_id: str
+    out: str
+    pid: int = field(default_factory=os.getpid)
+
+    @property
+    def deployment_url(self) -> str:
+        return f"{self.ui_url}/deployments/deployment/{self.deployment_id}"
+
+    def lines(self) -> list[str]:
+        return [
+            f"Prefect UI:   {self.ui_url}/runs",
+            f"deployment:   {self.deployment_url}  ({FLOW}/{DEPLOYMENT}: Run → Quick run)",
+            f"Prefect API:  {self.api_url}",
+            f"downloads:    {self.download_url}/  (files under {self.out})",
+            "Press Ctrl-C to stop.",
+        ]
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    download_port: int = DEFAULT_DOWNLOAD_PORT,
+    out: Path = Path("output"),
+    articles: Sequence[Path] = (),
+    engine: str = "auto",
+    say: Callable[[str], None] = print,
+) -> None:
+    """Start (or reuse) the Prefect server, the download server and the runner; block until Ctrl-C/SIGTERM."""
+    home = tarjama_home()
+    os.environ["TARJAMA_HOME"] = str(home)
+    prepare_home()
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # the runner installs its own graceful SIGTERM handler once it starts
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, terminate)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started with SIGINT ignored
+    user_api = os.environ.get("PREFECT_API_URL")
+    server = PrefectServer(host, port, home / "prefect-server.log")
+    downloads = None
+    state = state_path()
+    try:
+        downloads = start_download_server(out, host, download_port)  # first: a busy port fails at once
+        download_url = f"http://{url_host(host)}:{downloads.server_port}"
+        if user_api:
+            server.api_url = user_api.rstrip("/")
+            if not api_healthy(server.api_url):
+                raise TarjamaError(f"PREFECT_API_URL={user_api} does not answer")
+            say(f"using the Prefect server at PREFECT_API_URL={user_api}")
+        else:
+            server.start_or_reuse(say)
+        os.environ[DOWNLOAD_URL_VARIABLE] = download_url
+        os.environ["PREFECT_API_URL"] = server.api_url
+        run_deployment_runner(server, download_url, out, articles, engine, state, say)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        say("stopping ...")
+        if downloads is not None:
+            downloads.shutdown()
+            downloads.server_close()
+        server.stop()
+        _remove_state(state)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        say("stopped.")
+
+
+def run_deployment_runner(
+    server: PrefectServer,
+    download_url: str,
+    out: Path,
+    articles: Sequence[Path],
+    engine: str,
+    state: Path,
+    say: Callable[[str], None],
+) -> None:
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.deployments.runner import EntrypointType
+    from prefect.runner import Runner
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.pipeline import run
+
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        runner = Runner(name="tarjama-serve", query_seconds=2, limit=1, pause_on_shutdown=False)
+        # add_flow keeps the flow in memory: runs start from it in a subprocess, wherever serve runs
+        deployment_id = runner.add_flow(
+            run.with_options(flow_run_name=deployment_run_name),
+            name=DEPLOYMENT,
+            parameters=deployment_parameters(articles, engine, out),
+            description=DEPLOYMENT_DESCRIPTION,
+            tags=["tarjama"],
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        )
+        served = Served(server.api_url, ui_base_url(server.ui_url), download_url, str(deployment_id), str(out))
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps(served.__dict__ | {"deployment_url": served.deployment_url}, indent=2) + "\n")
+        try:
+            asyncio.run(_run_until_interrupted(runner, served, say))
+        except TerminationSignal:
+            pass
+
+
+async def _run_until_interrupted(runner: Any, served: Served, say: Callable[[str], None]) -> None:
+    """Run ``runner`` until Ctrl-C or SIGTERM, which stop its runs in progress; a second Ctrl-C forces.
+
+    The signals are handled as event-loop callbacks, never in the middle of other code, and the
+    URLs are printed only once they are: a Ctrl-C right after "Press Ctrl-C" is never lost.
+    """
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    main = asyncio.ensure_future(runner.start())
+    interrupts = 0
+
+    def interrupt() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            say("Ctrl-C: stopping runs in progress and the servers (Ctrl-C again to force) ...")
+            # SIGTERM to each run's process: its engine ends the run and its subflows (Crashed)
+            # after the sentence being translated; the runner kills what is left after 30 s
+            for child in multiprocessing.active_children():
+                child.terminate()
+            stop_requested.set()
+        else:
+            say("Ctrl-C again: killing runs in progress ...")
+            for child in multiprocessing.active_children():
+                child.kill()
+            main.cancel()
+
+    async def stop_when_asked() -> None:
+        while not runner.started and not main.done():  # runner.start() installs its own SIGTERM handler
+            await asyncio.sleep(0.05)
+        loop.add_signal_handler(signal.SIGTERM, interrupt)
+        await stop_requested.wait()
+        if not main.done():
+            await runner.astop()
+
+    loop.add_signal_handler(signal.SIGINT, interrupt)
+    stopper = asyncio.ensure_future(stop_when_asked())
+    for line in served.lines():
+        say(line)
+    try:
+        await main
+    except asyncio.CancelledError:
+        pass
+    finally:
+        stopper.cancel()
+        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _remove_state(state: Path) -> None:
+    """Remove ``serve.json`` if this process wrote it."""
+    try:
+        if json.loads(state.read_text()).get("pid") == os.getpid():
+            state.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def served_api_url() -> str | None:
+    """The API of a running ``tarjama serve`` for this home, if it answers."""
+    try:
+        api_url = json.loads(state_path().read_text())["api_url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return api_url if api_healthy(api_url) else None

@@ -1,0 +1,114 @@
+"""Which file a download URL names, and how it is offered to a browser (pure, no server).
+
+``tarjama serve`` offers a run's outputs at ``<base>/files/<run>/<file>``,
+where the path is relative to the output folder. A request may name only a
+regular file inside that folder: the path is percent-decoded once, then
+refused if it is absolute, has a ``..``, empty or hidden (dot) segment, a
+backslash or a control character, and finally resolved (following symlinks)
+and refused unless the real file still lies inside the real output folder.
+Hidden segments are refused because a run is staged in ``.<run>.partial``
+until it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+FILES_PREFIX = "/files/"
+DEFAULT_DOWNLOAD_PORT = 4201
+DEFAULT_DOWNLOAD_URL = f"http://127.0.0.1:{DEFAULT_DOWNLOAD_PORT}"
+DOWNLOAD_URL_VARIABLE = "TARJAMA_DOWNLOAD_URL"
+
+CONTENT_TYPES = {
+    ".tsv": "text/tab-separated-values; charset=utf-8",
+    ".parquet": "application/vnd.apache.parquet",
+    ".json": "application/json",
+    ".md": "text/markdown; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+class DownloadRefused(Exception):
+    """The request names something outside the output folder, or not a plain relative path (HTTP 403)."""
+
+
+class DownloadNotFound(Exception):
+    """No such file under the output folder (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path  # the real file, inside the real output folder
+    relative: str  # as named in the URL, e.g. "20250101-120000-x/aligned.tsv"
+    content_type: str
+    filename: str  # what the browser should save it as
+
+
+def download_base_url() -> str:
+    """Where ``tarjama serve`` offers run outputs: ``$TARJAMA_DOWNLOAD_URL`` or its default address."""
+    return (os.environ.get(DOWNLOAD_URL_VARIABLE) or DEFAULT_DOWNLOAD_URL).rstrip("/")
+
+
+def file_url(base: str, relative: str | Path) -> str:
+    """The URL of ``relative`` (a path inside the output folder), each segment percent-encoded."""
+    parts = Path(relative).parts
+    return base.rstrip("/") + FILES_PREFIX + "/".join(quote(part, safe="") for part in parts)
+
+
+def safe_relative(raw: str) -> str:
+    """A URL path (below ``/files/``) decoded once and checked segment by segment."""
+    try:
+        path = unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise DownloadRefused("path is not UTF-8") from None
+    if not path:
+        raise DownloadNotFound("no file named")
+    if any(ord(c) < 32 or ord(c) == 127 for c in path) or "\\" in path:
+        raise DownloadRefused("control character or backslash in path")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        raise DownloadRefused("absolute path")
+    for segment in path.split("/"):
+        if segment in ("", ".", ".."):
+            raise DownloadRefused(f"path segment {segment!r} not allowed")
+        if segment.startswith("."):
+            raise DownloadRefused("hidden files are not served")
+    return path
+
+
+def resolve_download(root: Path, raw: str) -> Download:
+    """The file that the URL path ``raw`` (below ``/files/``) names inside ``root``.
+
+    Raises :class:`DownloadRefused` or :class:`DownloadNotFound`.
+    """
+    relative = safe_relative(raw)
+    real_root = root.resolve(strict=True)
+    try:
+        real = (real_root / relative).resolve(strict=True)
+    except (FileNotFoundError, NotADirectoryError):
+        raise DownloadNotFound(relative) from None
+    except (OSError, RuntimeError) as problem:  # symlink loops and the like
+        raise DownloadRefused(f"{relative}: {problem}") from None
+    if not real.is_relative_to(real_root) or real == real_root:
+        raise DownloadRefused(f"{relative}: outside the output folder")
+    if not real.is_file():
+        raise DownloadNotFound(relative)
+    return Download(real, relative, content_type(real), download_filename(relative))
+
+
+def content_type(path: Path) -> str:
+    return CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+
+
+def download_filename(relative: str) -> str:
+    """``<run>/aligned.tsv`` → ``<run>-aligned.tsv``, so files of different runs never collide."""
+    parts = relative.split("/")
+    return "-".join(parts[-2:]) if len(parts) > 1 else parts[0]
+
+
+def content_disposition(filename: str) -> str:
+    """An ``attachment`` header with an ASCII fallback and the exact name in RFC 5987 form."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -1,0 +1,263 @@
+"""``tarjama serve`` for real: a Prefect server started or reused, a deployment, downloads, and a clean Ctrl-C.
+
+The helpers here also drive the browser test (``test_browser.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import CORPUS, ROOT
+
+TARJAMA = str(Path(sys.executable).with_name("tarjama"))
+ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+SEED = CORPUS / "morocco-us-counterterrorism.ar.txt"
+READY = "Press Ctrl-C to stop."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "250"}
+
+
+@dataclass
+class Serve:
+    process: subprocess.Popen
+    home: Path
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def state(self) -> dict:
+        return json.loads((self.home / "serve.json").read_text())
+
+
+def start_serve(home: Path, out: Path, port: int, download_port: int, *extra: str, session: bool = False) -> Serve:
+    """``session``: in a process group of its own, so that :func:`stop` can Ctrl-C it the way a terminal does."""
+    home.mkdir(parents=True, exist_ok=True)
+    log = home.parent / f"serve-{port}-{download_port}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [TARJAMA, "serve", "--port", str(port), "--download-port", str(download_port), "--out", str(out), *extra],
+            stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, env=cli_env(home), cwd=ROOT,
+            start_new_session=session,
+        )
+    return Serve(process, home, log)
+
+
+def wait_ready(serve: Serve, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if READY in serve.output():
+            return serve.state()
+        if serve.process.poll() is not None:
+            pytest.fail(f"tarjama serve exited with {serve.process.returncode}:\n{serve.output()[-4000:]}")
+        time.sleep(0.5)
+    serve.process.kill()
+    pytest.fail(f"tarjama serve not ready after {timeout:.0f} s:\n{serve.output()[-4000:]}")
+
+
+def stop(serve: Serve, sig: int = signal.SIGINT, timeout: float = 120, group: bool = False) -> int:
+    """Ctrl-C: SIGINT to the serve process (``group``: to its process group, as a terminal does); wait for it."""
+    if serve.process.poll() is None:
+        if group:
+            os.killpg(serve.process.pid, sig)
+        else:
+            serve.process.send_signal(sig)
+    try:
+        return serve.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        serve.process.kill()
+        serve.process.wait(10)
+        pytest.fail(f"tarjama serve did not stop within {timeout:.0f} s:\n{serve.output()[-4000:]}")
+
+
+def descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                kids = {int(k) for k in children.read_text().split()}
+            except OSError:
+                continue
+            todo += list(kids - found)
+            found |= kids
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=3, headers={"Accept": "text/html,*/*"}).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex((host, port)) == 0
+
+
+def non_loopback_address() -> str | None:
+    """An address of this machine other than 127.x, to check that nothing listens there."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing interface
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_serve_starts_reuses_and_stops_what_it_started(tmp_path):
+    port, download_port = free_port(), free_port()
+    out = tmp_path / "output"
+    first = start_serve(tmp_path / "home", out, port, download_port, "--article", str(ARTICLE), "--engine", "local", session=True)
+    second = None
+    try:
+        state = wait_ready(first)
+        api = state["api_url"]
+        assert api == f"http://127.0.0.1:{port}/api"
+        assert answers(f"{api}/health")
+        assert "starting a Prefect server" in first.output()
+        assert (tmp_path / "home" / "prefect" / "prefect.db").is_file()  # the project-local Prefect home
+        servers = [p for p in descendants(first.process.pid) if "server" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")]
+        assert servers, "no prefect server child process"
+
+        # the printed URLs, and the deployment with the form's defaults
+        printed = first.output()
+        for url in (state["ui_url"], state["deployment_url"], state["download_url"]):
+            assert url in printed
+        assert answers(state["deployment_url"]) and answers(f"{state['ui_url']}/runs")
+        deployment = httpx.get(f"{api}/deployments/{state['deployment_id']}", timeout=10).json()
+        assert deployment["name"] == "articles"
+        assert deployment["parameters"] == {
+            "articles": [str(ARTICLE)],
+            "references": {str(ARTICLE): [str(ARTICLE.with_name("euronews-en.153835.en.txt"))]},
+            "engine": "local",
+            "out": str(out),
+        }
+        flow = httpx.get(f"{api}/flows/{deployment['flow_id']}", timeout=10).json()
+        assert flow["name"] == "tarjama-run"
+        assert set(deployment["parameter_openapi_schema"]["properties"]) >= {"articles", "references", "engine"}
+
+        # downloads on 127.0.0.1 only
+        assert state["download_url"] == f"http://127.0.0.1:{download_port}"
+        assert answers(f"{state['download_url']}/health")
+        address = non_loopback_address()
+        if address is not None:
+            assert not port_open(address, download_port) and not port_open(address, port)
+
+        # a second serve (another home) finds the server answering and reuses it
+        second = start_serve(tmp_path / "home2", tmp_path / "output2", port, free_port())
+        state2 = wait_ready(second)
+        assert f"reusing the Prefect server already answering at {api}" in second.output()
+        assert "starting a Prefect server" not in second.output()
+        assert state2["api_url"] == api
+        assert stop(second) == 0
+        assert "stopped." in second.output()
+        assert answers(f"{api}/health"), "stopping the second serve stopped a server it did not start"
+        assert not (tmp_path / "home2" / "serve.json").exists()
+        assert not port_open("127.0.0.1", int(state2["download_url"].rsplit(":", 1)[1]))
+
+        # a long run in progress when Ctrl-C comes: it is stopped too
+        for attempt in range(10):  # SQLite under load may answer 503 (database locked) for a moment
+            response = httpx.post(
+                f"{api}/deployments/{state['deployment_id']}/create_flow_run",
+                json={"parameters": {"articles": [str(SEED)], "references": {}, "engine": "local"}},
+                timeout=30,
+            )
+            if response.status_code != 503:
+                break
+            time.sleep(2)
+        created = response.raise_for_status().json()
+        deadline = time.monotonic() + 300
+        while "translated 0/" not in first.output():
+            assert time.monotonic() < deadline and first.process.poll() is None, first.output()[-3000:]
+            time.sleep(0.5)
+        assert any("spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace") for p in descendants(first.process.pid))
+    finally:
+        if second is not None and second.process.poll() is None:
+            stop(second)
+        family = descendants(first.process.pid)
+        code = stop(first, group=True)
+    assert code == 0, first.output()[-3000:]
+    assert "Ctrl-C: stopping runs in progress" in first.output()
+    with sqlite3.connect(tmp_path / "home" / "prefect" / "prefect.db") as db:
+        (state_type,) = db.execute("SELECT state_type FROM flow_run WHERE id = ?", (created["id"],)).fetchone()
+    assert state_type in {"CANCELLED", "CRASHED"}, state_type
+    assert "stopped." in first.output()
+    assert not answers(f"{api}/health")
+    assert not port_open("127.0.0.1", port) and not port_open("127.0.0.1", download_port)
+    assert not (tmp_path / "home" / "serve.json").exists()
+    time.sleep(1)
+    assert [p for p in family if alive(p)] == []
+
+
+def test_serve_refuses_a_bad_article_before_starting_anything(tmp_path):
+    missing = tmp_path / "missing.ar.txt"
+    result = subprocess.run(
+        [TARJAMA, "serve", "--article", str(missing), "--port", str(free_port())],
+        capture_output=True, text=True, env=cli_env(tmp_path / "home"), cwd=ROOT, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("tarjama: error:") and "missing.ar.txt" in result.stderr
+    assert not (tmp_path / "home" / "prefect").exists()
+
+
+def test_serve_reports_a_download_port_in_use(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        serve = start_serve(tmp_path / "home", tmp_path / "output", free_port(), taken)
+        code = serve.process.wait(300)
+    assert code == 1
+    assert f"cannot serve downloads on 127.0.0.1:{taken}" in serve.output()
+    assert "stopped." in serve.output()
+
+
+def test_report_counts_flagged_rows_only_when_the_aligner_flags_them():
+    from flows.pipeline import _counts_markdown
+
+    articles = [{"sentences": 3}, {"sentences": 2}]
+    plain = [{"row": 1}, {"row": 2}]
+    assert _counts_markdown(plain, articles) == "\nCounts: 5 Arabic sentences, 2 aligned rows\n"
+    flagged = [{"row": 1, "flagged": True}, {"row": 2, "flagged": False}, {"row": 3, "flagged": True}]
+    assert _counts_markdown(flagged, articles) == "\nCounts: 5 Arabic sentences, 3 aligned rows, 2 flagged rows\n"
+
+
+def test_urls_name_a_reachable_host():
+    from flows.serve import url_host
+
+    assert url_host("127.0.0.1") == "127.0.0.1" and url_host("::1") == "[::1]"
+    wildcard = url_host("0.0.0.0")  # every interface: this machine's name or outgoing address
+    assert wildcard not in ("0.0.0.0", "", "localhost")
+    socket.getaddrinfo(wildcard, None)  # resolvable

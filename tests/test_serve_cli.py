@@ -1,0 +1,101 @@
+"""``tarjama runs`` and ``tarjama download`` without a running server (Prefect's ephemeral mode, same database)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_serve import ARTICLE, TARJAMA, cli_env
+
+FAILING_RUN = """
+import sys, flows
+from flows.pipeline import run
+try:
+    run([sys.argv[1]], {}, engine="local", out=sys.argv[2], run_name="broken")
+except Exception as problem:
+    print("failed as intended:", type(problem).__name__)
+"""
+
+
+def tarjama(home: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([TARJAMA, *args], capture_output=True, env=cli_env(home), cwd=cwd, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """One completed run (`tarjama run`), and one that fails after translating, before writing its outputs."""
+    base = tmp_path_factory.mktemp("history")
+    home, out = base / "home", base / "output"
+    done = tarjama(home, base, "run", str(ARTICLE), "--engine", "local", "--out", str(out), "--name", "first")
+    assert done.returncode == 0, done.stderr[-3000:]
+    not_a_folder = base / "not-a-folder"
+    not_a_folder.write_text("a file where the output folder should be\n")
+    failed = subprocess.run(
+        [sys.executable, "-c", FAILING_RUN, str(ARTICLE), str(not_a_folder)],
+        capture_output=True, text=True, env=cli_env(home), cwd=base, timeout=900,
+    )
+    assert "failed as intended" in failed.stdout, failed.stderr[-3000:]
+    return home, out, base
+
+
+def test_runs_lists_completed_and_failed_runs(history):
+    home, out, base = history
+    listed = tarjama(home, base, "runs")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    lines = listed.stdout.decode().splitlines()
+    first = next(line for line in lines if " first " in line)
+    broken = next(line for line in lines if " broken " in line)
+    run_id = json.loads((out / "first" / "scores.json").read_text())["flow_run_id"]
+    scores = json.loads((out / "first" / "scores.json").read_text())["articles"][0]["references"][0]["scores"]
+    bleu = next(s["score"] for s in scores if s["metric"] == "BLEU")
+    for cell in (run_id, "Completed", "euronews-en.153835", "local", f"{bleu:.2f}", str(out / "first")):
+        assert cell in first, (cell, first)
+    assert "Failed" in broken and str(out) not in broken
+    assert lines.index(broken) < lines.index(first)  # newest first
+
+
+def test_download_by_name_id_and_folder(history, tmp_path):
+    home, out, _ = history
+    expected = (out / "first" / "aligned.tsv").read_bytes()
+    by_name = tarjama(home, tmp_path, "download", "first")
+    assert by_name.returncode == 0, by_name.stderr[-3000:]
+    assert (tmp_path / "first-aligned.tsv").read_bytes() == expected
+    assert b"wrote first-aligned.tsv" in by_name.stderr
+
+    run_id = json.loads((out / "first" / "scores.json").read_text())["flow_run_id"]
+    to_stdout = tarjama(home, tmp_path, "download", run_id, "-o", "-")
+    assert to_stdout.returncode == 0 and to_stdout.stdout == expected
+
+    (tmp_path / "into").mkdir()
+    into_folder = tarjama(home, tmp_path, "download", run_id, "--output", "into")
+    assert into_folder.returncode == 0 and (tmp_path / "into" / "first-aligned.tsv").read_bytes() == expected
+
+
+def test_download_errors_are_clear(history, tmp_path):
+    home, _, _ = history
+    unknown = tarjama(home, tmp_path, "download", "no-such-run")
+    assert unknown.returncode == 1
+    assert unknown.stderr.decode().strip() == "tarjama: error: no tarjama run with id or name 'no-such-run' (see `tarjama runs`)"
+
+    unknown_id = tarjama(home, tmp_path, "download", "00000000-0000-0000-0000-000000000000")
+    assert unknown_id.returncode == 1 and b"no tarjama run with id or name" in unknown_id.stderr
+
+    broken = tarjama(home, tmp_path, "download", "broken")
+    assert broken.returncode == 1
+    message = broken.stderr.decode()
+    assert message.startswith("tarjama: error: run broken (") and "is Failed and wrote no aligned TSV" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fresh_home_has_no_runs(tmp_path):
+    home = tmp_path / "fresh-home"  # does not exist yet: the commands create the Prefect home
+    listed = tarjama(home, tmp_path, "runs")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert b"tarjama runs" in listed.stdout and b"Completed" not in listed.stdout
+    missing = tarjama(home, tmp_path, "download", "first")
+    assert missing.returncode == 1
+    assert b"no tarjama run with id or name 'first'" in missing.stderr
