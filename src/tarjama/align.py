@@ -11,15 +11,23 @@ higher is better) is the sum of
   that they win only when nothing on the other side matches;
 * a Gale-Church length prior ``log P(|delta| >= observed)`` of the reference
   length given the MT length, in characters (matched beads only: an unmatched
-  sentence has no partner whose length could be predicted);
-* ``similarity_weight * size * (chrF - null_similarity)`` for matched beads,
-  0 for unmatched ones. ``null_similarity`` is about the chrF of two unrelated
-  English sentences, so a pairing earns credit only for overlap beyond chance.
-  ``size`` is the bead's characters (both sides) over twice the mean sentence
-  length. Weighting by characters makes a merged bead score about what its
-  parts would score apart, so merging is decided by the priors and by real
-  evidence, not by a short, poorly matching sentence being diluted in a long
-  one; and as every path covers all characters, path totals stay comparable.
+  sentence has no partner whose length could be predicted). The default
+  variance (20 per character) is flatter than the ~4 measured for the local
+  engine's MT on NTREX, because MT length errors are heavy-tailed (truncated
+  or padded output) and chrF is the more reliable signal;
+* ``similarity_weight * size * (chrF - null(L))`` for matched beads, 0 for
+  unmatched ones. ``null(L) = null_similarity + null_growth * ln(L / 100)``
+  is a little above the chrF that unrelated English spans of mean length L
+  characters reach by chance (measured on NTREX: 0.147 at L = 100, rising
+  0.049 per e-fold of L, for both real and stand-in MT, as longer spans share
+  more letters and bigrams by chance), so a pairing earns credit only for
+  overlap beyond chance, and merging sentences earns nothing for its extra
+  chance matches. ``size`` is the bead's characters (both sides) over twice
+  the mean sentence length: weighting by characters makes a merged bead
+  score about what its parts would score apart, so merging is decided by the
+  priors and by real evidence, not by a short, poorly matching sentence being
+  diluted in a long one; and as every path covers all characters, path
+  totals stay comparable.
 
 chrF is sacrebleu's chrF with ``beta=1`` (character 1..6-grams, whitespace
 ignored, effective-order averaging): precision and recall count equally
@@ -42,18 +50,19 @@ n-gram statistics of a span are kept only while the band can still use it.
 A best path touching the band edge may have been cut off, so the alignment is
 redone in a band of twice the width centred on that path, until the path
 stays strictly inside (or the band spans the whole grid). Long texts with
-scattered omissions drift like a random walk (about sqrt(n * omission rate)),
-which re-centring follows without making the whole band wide. The check is a
-heuristic, not a proof: a better path lying wholly outside the band, leaving
-and re-entering it, is not seen.
+scattered omissions drift like a random walk (about sqrt(n * omission rate)
+sentences), which re-centring follows in a few doublings where a fixed
+diagonal would need a band as wide as the largest drift. The check is a
+heuristic, not a proof: a better path that leaves the band and re-enters it
+is not seen.
 
 Confidence. A bead's confidence is its posterior probability (forward-backward
 over the same band: the share of the total path weight passing through this
 bead, so a bead with an equally good competitor gets about 0.5) times a
-logistic match probability of its chrF centred on ``null_similarity``. The
-second factor keeps a confidently placed but poorly matching bead from
-looking reliable; unmatched (1-0/0-1) beads have chrF 0 and therefore low
-confidence.
+logistic match probability of its chrF centred on null(L). The second factor
+keeps a confidently placed but poorly matching bead from looking reliable;
+an unmatched (1-0/0-1) bead counts as chrF 0 between 100-character spans,
+so its confidence is at most about 0.02.
 """
 
 from __future__ import annotations
@@ -157,6 +166,7 @@ class _Model:
     bead_types: tuple[tuple[int, int, float], ...]  # (di, dj, log prior)
     similarity_weight: float
     null_similarity: float
+    null_growth: float
     length_ratio: float  # reference characters per MT character
     length_variance: float  # per character, as Gale & Church's s^2
     sentence_chars: float  # mean sentence length over both sides, the unit of bead size
@@ -167,10 +177,15 @@ class _Model:
         delta = abs(ref.length - self.length_ratio * mt.length) / math.sqrt(self.length_variance * mean)
         length = math.log(max(math.erfc(delta / math.sqrt(2)), 1e-300))
         size = (mt.length + ref.length) / (2 * self.sentence_chars)
-        return log_prior + length + self.similarity_weight * size * (_chrf(mt, ref) - self.null_similarity)
+        return log_prior + length + self.similarity_weight * size * self.evidence(_chrf(mt, ref), mt, ref)
 
-    def match_probability(self, similarity: float) -> float:
-        return 1 / (1 + math.exp(-self.confidence_slope * (similarity - self.null_similarity)))
+    def evidence(self, similarity: float, mt: _Span, ref: _Span) -> float:
+        """chrF above what unrelated spans of these lengths reach by chance."""
+        chars = max((mt.length + ref.length) / 2, 1.0)
+        return similarity - self.null_similarity - self.null_growth * math.log(chars / 100)
+
+    def match_probability(self, evidence: float) -> float:
+        return 1 / (1 + math.exp(-self.confidence_slope * evidence))
 
 
 def align(
@@ -178,18 +193,25 @@ def align(
     reference: Sequence[str],
     *,
     bead_priors: Mapping[tuple[int, int], float] = DEFAULT_BEAD_PRIORS,
-    similarity_weight: float = 40.0,
-    null_similarity: float = 0.25,
-    length_variance: float = 6.8,
+    similarity_weight: float = 50.0,
+    null_similarity: float = 0.2,
+    null_growth: float = 0.05,
+    length_variance: float = 20.0,
     band_half_width: int = 10,
     confidence_slope: float = 20.0,
 ) -> list[Bead]:
     """Monotone many-to-many alignment of machine-translated source sentences to reference sentences.
 
-    ``bead_priors`` maps (MT sentences, reference sentences) to a relative
-    prior; types with prior 0 are not used. (1, 0) and (0, 1) need a positive
-    prior so that every input can be aligned. The other options are described
-    in the module docstring.
+    Options (see the module docstring for the model):
+    ``bead_priors``: relative prior per (MT sentences, reference sentences)
+    bead type; types with prior 0 are not used, and (1, 0) and (0, 1) need a
+    positive prior so that every input can be aligned.
+    ``similarity_weight``: nats per unit of bead size and of chrF.
+    ``null_similarity``: chrF that counts as no evidence for two 100-character spans.
+    ``null_growth``: growth of that level per e-fold of span length.
+    ``length_variance``: Gale-Church variance of reference length per MT character.
+    ``band_half_width``: initial half-width of the band, in reference sentences.
+    ``confidence_slope``: steepness of the chrF-to-match-probability logistic.
     """
     priors = {bead_type: p for bead_type, p in bead_priors.items() if p > 0}
     if (1, 0) not in priors or (0, 1) not in priors or (0, 0) in priors:
@@ -201,22 +223,22 @@ def align(
         bead_types=tuple((di, dj, math.log(p)) for (di, dj), p in priors.items()),
         similarity_weight=similarity_weight,
         null_similarity=null_similarity,
+        null_growth=null_growth,
         length_ratio=(ref_chars / mt_chars) if mt_chars and ref_chars else 1.0,
         length_variance=length_variance,
         sentence_chars=max((mt_chars + ref_chars) / max(n + m, 1), 1.0),
         confidence_slope=confidence_slope,
     )
-    half_widths = [max(band_half_width, 1)] * (n + 1)
+    half_width = max(band_half_width, 1)
     low = high = _diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
     while True:
-        lo, hi = _band(low, high, m, half_widths)
+        lo, hi = _band(low, high, m, half_width)
         lattice = _Lattice(mt, reference, lo, hi, model)
         path = lattice.best_path()
-        touched = [i for i, j, _ in path if j == lo[i] > 0 or j == hi[i] < m]
-        if not touched:
+        if not any(j == lo[i] > 0 or j == hi[i] < m for i, j, _ in path):
             return lattice.beads(path)
         low, high = _path_rows(path, n)
-        half_widths = _widen(half_widths, touched)
+        half_width *= 2
 
 
 def align_without_reference(n_source: int) -> list[Bead]:
@@ -253,8 +275,8 @@ def _path_rows(path: Sequence[tuple[int, int, int]], n: int) -> tuple[list[int],
     return low, high
 
 
-def _band(low: Sequence[int], high: Sequence[int], m: int, half_widths: Sequence[int]) -> tuple[list[int], list[int]]:
-    """Per MT boundary i, the inclusive range of reference boundaries searched: [low[i], high[i]] widened by half_widths[i].
+def _band(low: Sequence[int], high: Sequence[int], m: int, half_width: int) -> tuple[list[int], list[int]]:
+    """Per MT boundary i, the inclusive range of reference boundaries searched: [low[i], high[i]] widened by half_width.
 
     Row ranges never decrease and each row starts no later than the previous
     row ends, so (n, m) is reachable from (0, 0) inside the band whenever
@@ -262,20 +284,10 @@ def _band(low: Sequence[int], high: Sequence[int], m: int, half_widths: Sequence
     """
     lo: list[int] = []
     hi: list[int] = []
-    for row_low, row_high, width in zip(low, high, half_widths):
-        lo.append(min(max(0, row_low - width), hi[-1]) if hi else 0)
-        hi.append(max(min(m, row_high + width), hi[-1] if hi else 0))
+    for row_low, row_high in zip(low, high):
+        lo.append(min(max(0, row_low - half_width), hi[-1]) if hi else 0)
+        hi.append(max(min(m, row_high + half_width), hi[-1] if hi else 0))
     return lo, hi
-
-
-def _widen(half_widths: Sequence[int], touched: Sequence[int]) -> list[int]:
-    """Doubled half-widths around each row where the path touched the band edge, so it can re-route there."""
-    widened = list(half_widths)
-    for row in touched:
-        width = 2 * half_widths[row]
-        for near in range(max(0, row - width), min(len(widened), row + width + 1)):
-            widened[near] = max(widened[near], width)
-    return widened
 
 
 def _logaddexp(a: float, b: float) -> float:
@@ -356,7 +368,11 @@ class _Lattice:
             di, dj, _ = model.bead_types[t]
             pi, pj = i - di, j - dj
             log_posterior = self.total[pi][pj - lo[pi]] + self.scores[t][i][j - lo[i]] + rest[i][j - lo[i]] - log_z
-            similarity = chrf(" ".join(self.mt[pi:i]), " ".join(self.reference[pj:j])) if di and dj else 0.0
-            confidence = min(1.0, math.exp(log_posterior)) * model.match_probability(similarity)
+            if di and dj:
+                mt_span, ref_span = _Span(" ".join(self.mt[pi:i])), _Span(" ".join(self.reference[pj:j]))
+                evidence = model.evidence(_chrf(mt_span, ref_span), mt_span, ref_span)
+            else:  # no partner: scored as two 100-character spans with nothing in common
+                evidence = -model.null_similarity
+            confidence = min(1.0, math.exp(log_posterior)) * model.match_probability(evidence)
             beads.append(Bead(tuple(range(pi, i)), tuple(range(pj, j)), confidence))
         return beads
