@@ -117,6 +117,59 @@ def print_summary(summary: dict) -> None:
 
 
 @app.command()
+def align(
+    arabic: Annotated[Path, typer.Argument(help="Arabic text (UTF-8, one paragraph per line).")],
+    english: Annotated[Path, typer.Argument(help="English translation of it (UTF-8, one paragraph per line).")],
+    mt: Annotated[Path | None, typer.Option("--mt", help="Machine translation of ARABIC: exactly one line per Arabic sentence (as tarjama splits it; blank lines ignored). Without it, sentences are aligned by length (Gale-Church).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="TSV to write (same columns as `tarjama run`'s aligned.tsv).")] = Path("aligned.tsv"),
+) -> None:
+    """Align given files without translating: ARABIC to ENGLISH, through --mt if given, else by sentence length.
+
+    No engine and no Prefect: pure and fast. Rows below the confidence threshold are flagged, never dropped.
+    """
+    from tarjama.align import align as align_mt
+    from tarjama.article import read_utf8
+    from tarjama.gale_church import align_lengths
+    from tarjama.parallel_corpus import bead_rows, to_frame, write_tsv
+    from tarjama.translate import Translation
+
+    try:
+        source = load_document(arabic, "ar")
+        reference = load_document(english, "en", source.id)
+        if mt is not None:
+            lines = [line.strip() for line in read_utf8(mt).splitlines() if line.strip()]
+            if len(lines) != len(source.sentences):
+                raise TarjamaError(
+                    f"{mt}: {len(lines)} MT lines, but {arabic} splits into {len(source.sentences)} Arabic sentences "
+                    "(give one line per Arabic sentence; `tarjama align` without --mt lists them in its arabic column)"
+                )
+        if out.is_dir():
+            raise TarjamaError(f"{out}: output path is a directory, expected a TSV file name")
+    except TarjamaError as problem:
+        fail(str(problem))
+    if mt is not None:
+        translations = [Translation(line, "mt-file", mt.name, False) for line in lines]
+        beads = align_mt(lines, reference.texts)
+    else:
+        translations = [Translation("", "none", "gale-church", False) for _ in source.sentences]
+        beads = align_lengths(source.texts, reference.texts)
+    rows = bead_rows(source, translations, reference, beads)
+    if mt is None:  # no MT: nothing to score
+        for row in rows:
+            row["sentence_chrf"] = row["sentence_bleu"] = None
+    write_tsv(to_frame(rows), out)
+    flagged = sum(row["flagged"] for row in rows)
+    method = f"through MT {mt}" if mt is not None else "by length (Gale-Church)"
+    console.print(
+        f"{len(source.sentences)} Arabic and {len(reference.sentences)} English sentences aligned {method}: "
+        f"{len(rows)} rows, {flagged} flagged",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"aligned TSV: {out}", highlight=False)
+
+
+@app.command()
 def engines(
     check_secrets: Annotated[bool, typer.Option("--check-secrets", help="Also look for keys in Prefect Secret blocks (starts Prefect).")] = False,
 ) -> None:

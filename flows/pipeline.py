@@ -33,7 +33,7 @@ from prefect.runtime import flow_run
 
 from flows.environment import tarjama_home
 from tarjama.align import Bead, align, align_without_reference
-from tarjama.article import Document, document_id, load_document
+from tarjama.article import Document, document_id, find_references, load_document
 from tarjama.download import download_base_url, file_url
 from tarjama.engines import Engine, create_engine
 from tarjama.errors import TarjamaError
@@ -150,7 +150,8 @@ def _article_run_name() -> str:
 
 
 def _run_name() -> str:
-    return flow_run.parameters.get("run_name") or "tarjama-run"
+    """The run's name is also its output folder: given, or made from the time and first article."""
+    return flow_run.parameters.get("run_name") or new_run_name(flow_run.parameters.get("articles") or [])
 
 
 @flow(name="translate-article", flow_run_name=_article_run_name)
@@ -185,7 +186,10 @@ def translate_article(
         lap("align")
         reference_rows = bead_rows(source, translations, reference, beads)
         rows += reference_rows
-        summary: dict[str, Any] = {"rows": len(reference_rows)}
+        summary: dict[str, Any] = {
+            "rows": len(reference_rows),
+            "flagged": sum(1 for row in reference_rows if row["flagged"]),
+        }
         if reference is not None:
             summary |= {
                 "reference": reference_rows[0]["reference"],
@@ -271,6 +275,14 @@ def _publish_outputs(summary: dict[str, Any], frame: pl.DataFrame, target: Path)
         get_run_logger().warning("could not label the flow run with its output folder: %s", problem)
 
 
+def _references_of(article: str, references: dict[str, list[str]] | None) -> list[str]:
+    """The references given for ``article``; for an article not in the mapping (a run started
+    from the UI with articles only), those found beside it by the naming convention."""
+    if references and article in references:
+        return references[article]
+    return [str(path) for path in find_references(Path(article))]
+
+
 def new_run_name(articles: Sequence[str]) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     first = document_id(Path(articles[0])) if articles else "run"
@@ -281,7 +293,7 @@ def new_run_name(articles: Sequence[str]) -> str:
 @flow(name="tarjama-run", flow_run_name=_run_name)
 def run(
     articles: list[str],
-    references: dict[str, list[str]],
+    references: dict[str, list[str]] | None = None,
     engine: str = "auto",
     out: str = "output",
     run_name: str = "",
@@ -290,13 +302,14 @@ def run(
 ) -> dict[str, Any]:
     """Translate every article and write ``<out>/<run_name>/`` (aligned.tsv, .parquet, scores.json, report.md).
 
-    ``references`` maps each article path to its reference paths.
+    ``references`` maps each article path to its reference paths; articles it does not
+    name use the references found beside them (``<id>.en.txt``, ``<id>.en-<label>.txt``).
     """
     logger = get_run_logger()
-    run_name = run_name or new_run_name(articles)
+    run_name = run_name or flow_run.get_name() or new_run_name(articles)
     started = time.perf_counter()
     results = [
-        translate_article(a, references.get(a, []), engine, model_path, memory_path) for a in articles
+        translate_article(a, _references_of(a, references), engine, model_path, memory_path) for a in articles
     ]
     frame = to_frame([row for result in results for row in result["rows"]])
     summary = {

@@ -11,7 +11,7 @@ import pytest
 from conftest import CORPUS
 from tarjama.article import load_document
 from tarjama.model_store import DEFAULT_MODEL
-from tarjama.parallel_corpus import SCHEMA, read_tsv
+from tarjama.parallel_corpus import FLAG_BELOW, SCHEMA, read_tsv
 
 ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
 REFERENCE = ARTICLE.with_name("euronews-en.153835.en.txt")
@@ -59,6 +59,9 @@ def test_run_writes_aligned_outputs(two_runs):
     assert tsv["english_mt"].str.contains(r"[A-Za-z]").all()
     assert tsv["arabic"].str.contains(r"[\u0600-\u06FF]").all()
     assert tsv["alignment_confidence"].is_between(0, 1).all()
+    # flagged is a true/false column set from the confidence, and counted in the summary and report
+    assert {line.split("\t")[list(SCHEMA).index("flagged")] for line in lines[1:]} <= {"true", "false"}
+    assert tsv["flagged"].to_list() == (tsv["alignment_confidence"] < FLAG_BELOW).to_list()
     assert tsv["sentence_chrf"].is_not_null().all()
 
     scores = json.loads((run_dir / "scores.json").read_text())
@@ -69,6 +72,8 @@ def test_run_writes_aligned_outputs(two_runs):
     assert 0 < metrics["chrF"]["score"] < 100
     assert article["from_memory"] == 0
     assert "BLEU" in (run_dir / "report.md").read_text()
+    assert article["references"][0]["flagged"] == tsv["flagged"].sum()
+    assert f"{tsv['flagged'].sum()} flagged" in (run_dir / "report.md").read_text()
 
 
 def test_second_run_translates_nothing(two_runs):

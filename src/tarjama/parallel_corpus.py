@@ -36,10 +36,21 @@ SCHEMA = pl.Schema(
         "engine": pl.String,
         "model": pl.String,
         "alignment_confidence": pl.Float64,
+        "flagged": pl.Boolean,  # alignment_confidence < FLAG_BELOW: kept, but marked for review
         "sentence_chrf": pl.Float64,  # null when there is no reference
         "sentence_bleu": pl.Float64,
     }
 )
+
+FLAG_BELOW = 0.5
+"""Rows whose alignment confidence is below this are flagged (``flagged`` is true), never dropped.
+
+Both aligners give a matched bead its posterior probability (times, for the MT
+aligner, a chrF match probability), so below 0.5 means the aligner thinks the
+bead more likely wrong than right; unmatched (1-0/0-1) beads score near 0 and
+are always flagged. A source sentence aligned without a reference has
+confidence 1.0 and is not flagged.
+"""
 
 _TSV_UNSAFE = re.compile(r"[\t\r\n\v\f\u2028\u2029\x85]+")
 
@@ -84,7 +95,7 @@ def _write(target: Path, writer: Callable[[Path], None]) -> Path:
 
 
 def write_tsv(frame: pl.DataFrame, target: Path) -> Path:
-    """UTF-8, tab-separated, header row, no quoting (text can hold no tabs or newlines)."""
+    """UTF-8, tab-separated, header row, no quoting (text can hold no tabs or newlines); booleans as true/false."""
     safe = tsv_safe(frame)
     return _write(target, lambda tmp: safe.write_csv(tmp, separator="\t", quote_style="never", null_value=""))
 
@@ -102,7 +113,7 @@ def write_json(data: Any, target: Path) -> Path:
 
 
 def read_tsv(path: Path) -> pl.DataFrame:
-    """Read an aligned TSV back with the schema's types (empty cells in float columns are nulls)."""
+    """Read an aligned TSV back with the schema's types (empty cells in float columns are nulls; true/false booleans)."""
     return pl.read_csv(path, separator="\t", quote_char=None, schema=SCHEMA, null_values=[""]).with_columns(
         pl.col(name).fill_null("") for name, dtype in SCHEMA.items() if dtype == pl.String
     )
@@ -117,8 +128,12 @@ def bead_rows(
     translations: Sequence[Translation],
     reference: Document | None,
     beads: Sequence[Bead],
+    flag_below: float = FLAG_BELOW,
 ) -> list[dict[str, Any]]:
-    """One schema row per bead: the texts of its sentences joined, its scores, its provenance."""
+    """One schema row per bead: the texts of its sentences joined, its scores, its provenance.
+
+    ``flagged`` is true when the bead's confidence is below ``flag_below``.
+    """
     rows = []
     for number, bead in enumerate(beads, start=1):
         mt_parts = [translations[i] for i in bead.source]
@@ -139,6 +154,7 @@ def bead_rows(
                 "engine": provenance.engine,
                 "model": provenance.model,
                 "alignment_confidence": round(bead.confidence, 4),
+                "flagged": round(bead.confidence, 4) < flag_below,
                 "sentence_chrf": round(sentence_chrf(mt, ref), 4) if reference else None,
                 "sentence_bleu": round(sentence_bleu(mt, ref), 4) if reference else None,
             }

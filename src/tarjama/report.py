@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tarjama.parallel_corpus import FLAG_BELOW
+
 
 def _score_table(scores: list[dict[str, Any]]) -> list[str]:
     lines = ["| metric | score | 95% CI | signature |", "|---|---:|---:|---|"]
@@ -16,6 +18,13 @@ def _score_table(scores: list[dict[str, Any]]) -> list[str]:
         signature = s["signature"].replace("|", r"\|")  # a bare pipe would split the table cell
         lines.append(f"| {s['metric']} | {s['score']:.2f} | {ci} | `{signature}` |")
     return lines
+
+
+def _flagged(ref: dict[str, Any]) -> str:
+    """The count of flagged rows, when the summary has one (older summaries do not)."""
+    if ref.get("flagged") is None:
+        return ""
+    return f", {ref['flagged']} flagged (alignment confidence below {FLAG_BELOW}; kept, marked in the TSV)"
 
 
 def render_report(summary: dict[str, Any]) -> str:
@@ -37,7 +46,7 @@ def render_report(summary: dict[str, Any]) -> str:
                 continue
             lines += [
                 f"- reference `{ref['reference']}` (`{ref['path']}`): {ref['reference_sentences']} sentences, "
-                f"{ref['rows']} aligned rows",
+                f"{ref['rows']} aligned rows{_flagged(ref)}",
                 "",
                 *_score_table(ref["scores"]),
                 "",
