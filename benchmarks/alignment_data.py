@@ -105,11 +105,25 @@ VARIANTS: dict[str, dict[str, float]] = {
         "delete_reference": 0.04,
         "delete_source": 0.04,
     },
+    # The benchmark's variants (benchmarks/bench_align.py), at the issue's rates; "splitter" is built by
+    # ``resplit_with_splitter`` instead of by these operations.
+    "merge_en_15": {"merge_reference": 0.15},
+    "merge_ar_15": {"merge_source": 0.15},
+    "delete_5": {"delete_reference": 0.025, "delete_source": 0.025},
+    "all": {"merge_reference": 0.15, "merge_source": 0.15, "delete_reference": 0.025, "delete_source": 0.025},
 }
+
+BENCH_VARIANTS = ("clean", "merge_en_15", "merge_ar_15", "delete_5", "all", "splitter")
+"""Variants of the alignment benchmark, in table order."""
 
 
 def perturb(pairs: Sequence[Pair], variant: str, seed: int) -> tuple[list[str], list[str], list[GoldBead]]:
-    """(MT sentences, reference sentences, gold beads) of one document after ``variant``'s operations."""
+    """(MT sentences, reference sentences, gold beads) of one document after ``variant``'s operations.
+
+    ``variant="splitter"`` re-splits the reference with tarjama's own splitter (see ``resplit_with_splitter``).
+    """
+    if variant == "splitter":
+        return resplit_with_splitter(pairs)
     rng = random.Random(seed)
     units: list[_Unit] = []
     k = 0
@@ -130,6 +144,56 @@ def perturb(pairs: Sequence[Pair], variant: str, seed: int) -> tuple[list[str], 
     return mt, reference, gold
 
 
+def resplit_with_splitter(pairs: Sequence[Pair]) -> tuple[list[str], list[str], list[GoldBead]]:
+    """The document's reference lines joined into one paragraph and re-split by ``tarjama.segment.split_sentences``.
+
+    Gold beads: each predicted sentence is mapped to the gold line(s) its
+    characters overlap (offsets in the whitespace-collapsed paragraph); lines
+    and sentences linked by overlap form one bead (MT line k stays line k).
+    """
+    from tarjama.segment import split_sentences
+
+    lines = [" ".join(r.split()) for _, r in pairs]
+    line_spans, offset = [], 0
+    for line in lines:
+        line_spans.append((offset, offset + len(line)))
+        offset += len(line) + (1 if line else 0)
+    paragraph = " ".join(line for line in lines if line)
+    sentences = split_sentences(paragraph, "en")
+    sentence_spans, offset = [], 0
+    for sentence in sentences:
+        start = paragraph.index(sentence, offset)
+        sentence_spans.append((start, start + len(sentence)))
+        offset = start + len(sentence)
+    gold: list[GoldBead] = []
+    k = s = 0  # next line, next sentence
+    while k < len(lines) or s < len(sentences):
+        if k < len(lines) and not lines[k]:
+            gold.append(((k,), ()))
+            k += 1
+            continue
+        if k >= len(lines) or s >= len(sentences):  # cannot happen with a lossless splitter; kept total
+            gold.append(((k,), ()) if k < len(lines) else ((), (s,)))
+            k, s = (k + 1, s) if k < len(lines) else (k, s + 1)
+            continue
+        mt_ids, ref_ids = [k], [s]
+        end = max(line_spans[k][1], sentence_spans[s][1])
+        k, s = k + 1, s + 1
+        while True:  # grow the bead while the next line or sentence starts before its current end
+            if k < len(lines) and lines[k] and line_spans[k][0] < end:
+                mt_ids.append(k)
+                end = max(end, line_spans[k][1])
+                k += 1
+            elif s < len(sentences) and sentence_spans[s][0] < end:
+                ref_ids.append(s)
+                end = max(end, sentence_spans[s][1])
+                s += 1
+            else:
+                break
+        gold.append((tuple(mt_ids), tuple(ref_ids)))
+    return [m for m, _ in pairs], sentences, gold
+
+
 def _draw(rng: random.Random, probabilities: dict[str, float]) -> str | None:
     roll = rng.random()
     for operation, probability in probabilities.items():
@@ -147,5 +211,59 @@ def strict_counts(predicted: Sequence[GoldBead], gold: Sequence[GoldBead]) -> tu
 def precision_recall_f1(matches: int, n_predicted: int, n_gold: int) -> tuple[float, float, float]:
     precision = matches / n_predicted if n_predicted else 1.0
     recall = matches / n_gold if n_gold else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def lax_strict_counts(predicted: Sequence[GoldBead], gold: Sequence[GoldBead]) -> tuple[int, int, int, int]:
+    """(tp strict, fp strict, tp lax, fp lax) of ``predicted`` against ``gold``, as Vecalign's ``score.py``.
+
+    Sennrich & Volk (2011): a predicted bead is a strict match if it equals a
+    gold bead, a lax match if it is a strict match or shares at least one
+    sentence on *both* sides with a gold bead (so an unmatched 1-0/0-1 bead is
+    lax-correct only when it is strictly correct). Beads empty on both sides
+    are ignored. Swap the arguments for the recall counts.
+    """
+    gold_set = {bead for bead in gold if bead[0] or bead[1]}
+    linked: dict[int, set[int]] = {}
+    for src, tgt in gold_set:
+        for i in src:
+            linked.setdefault(i, set()).update(tgt)
+    tp_strict = fp_strict = tp_lax = fp_lax = 0
+    for bead in {bead for bead in predicted if bead[0] or bead[1]}:
+        if bead in gold_set:
+            tp_strict += 1
+            tp_lax += 1
+            continue
+        fp_strict += 1
+        targets = set().union(*(linked.get(i, set()) for i in bead[0]))
+        if targets.intersection(bead[1]):
+            tp_lax += 1
+        else:
+            fp_lax += 1
+    return tp_strict, fp_strict, tp_lax, fp_lax
+
+
+class BeadScores:
+    """Accumulated strict and lax P/R/F1 over documents (Vecalign's ``score_multiple``)."""
+
+    def __init__(self) -> None:
+        self.precision = [0, 0, 0, 0]
+        self.recall = [0, 0, 0, 0]
+
+    def add(self, predicted: Sequence[GoldBead], gold: Sequence[GoldBead]) -> None:
+        self.precision = [a + b for a, b in zip(self.precision, lax_strict_counts(predicted, gold))]
+        self.recall = [a + b for a, b in zip(self.recall, lax_strict_counts(gold, predicted))]
+
+    def strict(self) -> tuple[float, float, float]:
+        return _prf(self.precision[0], self.precision[1], self.recall[0], self.recall[1])
+
+    def lax(self) -> tuple[float, float, float]:
+        return _prf(self.precision[2], self.precision[3], self.recall[2], self.recall[3])
+
+
+def _prf(tp_p: int, fp_p: int, tp_r: int, fn_r: int) -> tuple[float, float, float]:
+    precision = tp_p / (tp_p + fp_p) if tp_p + fp_p else 0.0
+    recall = tp_r / (tp_r + fn_r) if tp_r + fn_r else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1

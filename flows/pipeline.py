@@ -133,10 +133,11 @@ def translate(article: Document, engine: Engine, memory_path: str) -> list[Trans
 
 
 @task(cache_policy=NO_CACHE)
-def align_to_reference(translations: Sequence[Translation], reference: Document | None) -> list[Bead]:
+def align_to_reference(source: Document, translations: Sequence[Translation], reference: Document | None) -> list[Bead]:
+    """MT-to-reference alignment; the Arabic sentences give the length prior (steadier than MT lengths)."""
     if reference is None:
         return align_without_reference(len(translations))
-    return align([t.text for t in translations], reference.texts)
+    return align([t.text for t in translations], reference.texts, source=source.texts)
 
 
 @task(cache_policy=NO_CACHE)
@@ -182,7 +183,7 @@ def translate_article(
     rows: list[dict[str, Any]] = []
     summaries = []
     for reference in refs or [None]:
-        beads = align_to_reference(translations, reference)
+        beads = align_to_reference(source, translations, reference)
         lap("align")
         reference_rows = bead_rows(source, translations, reference, beads)
         rows += reference_rows

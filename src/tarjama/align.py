@@ -15,6 +15,9 @@ higher is better) is the sum of
   variance (20 per character) is flatter than the ~4 measured for the local
   engine's MT on NTREX, because MT length errors are heavy-tailed (truncated
   or padded output) and chrF is the more reliable signal;
+  when the caller passes the ``source`` sentences, the prior compares the
+  reference with the source lengths instead (Gale & Church's variance 6.8 per
+  source character), a much sharper signal than weak MT's lengths;
 * ``similarity_weight * size * (chrF - null(L))`` for matched beads, 0 for
   unmatched ones. ``null(L) = null_similarity + null_growth * ln(L / 100)``
   is a little above the chrF that unrelated English spans of mean length L
@@ -48,13 +51,16 @@ absorb the net drift, a few sentences in a real article. Cost is
 O(n * band_half_width) bead scores and memory is O(n * band_half_width); the
 n-gram statistics of a span are kept only while the band can still use it.
 A best path touching the band edge may have been cut off, so the alignment is
-redone in a band of twice the width centred on that path, until the path
-stays strictly inside (or the band spans the whole grid). Long texts with
-scattered omissions drift like a random walk (about sqrt(n * omission rate)
-sentences), which re-centring follows in a few doublings where a fixed
-diagonal would need a band as wide as the largest drift. The check is a
-heuristic, not a proof: a better path that leaves the band and re-enters it
-is not seen.
+redone in a band centred on that path, twice as wide only near the rows
+where it touched the edge (within twice the old half-width) and as wide as
+before elsewhere, until the path stays strictly inside (or the band spans the
+whole grid there). Bead scores computed by an earlier pass are reused, so a
+pass costs only its new cells. Long texts with scattered omissions drift like
+a random walk (about sqrt(n * omission rate) sentences), which re-centring
+follows where a fixed diagonal would need a band as wide as the largest
+drift, and widening only where needed keeps the cost linear in n. The check
+is a heuristic, not a proof: a better path that leaves the band and re-enters
+it is not seen. Band rows are compact C double arrays.
 
 Confidence. A bead's confidence is its posterior probability (forward-backward
 over the same band: the share of the total path weight passing through this
@@ -68,6 +74,7 @@ so its confidence is at most about 0.02.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -78,9 +85,17 @@ CHRF_CHAR_ORDER = 6
 CHRF_BETA = 1
 
 DEFAULT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
-    {(1, 1): 0.89, (1, 2): 0.045, (2, 1): 0.045, (2, 2): 0.01, (1, 0): 0.01, (0, 1): 0.01}
+    {
+        (1, 1): 0.89, (1, 2): 0.045, (2, 1): 0.045, (2, 2): 0.01, (1, 0): 0.01, (0, 1): 0.01,
+        (1, 3): 0.01, (1, 4): 0.005, (1, 5): 0.0033, (1, 6): 0.0025,
+    }
 )
-"""Relative prior of each bead type (MT sentences, reference sentences), after Gale & Church (1993)."""
+"""Relative prior of each bead type (MT sentences, reference sentences), after Gale & Church (1993).
+
+Beyond their types, 1-3 … 1-6: Arabic news often runs a whole paragraph as one comma-chained
+sentence that an English translation renders as several (the seed article's 13 Arabic sentences
+are 42 English ones, up to 6 per paragraph); without these beads the extra English sentences
+could only be left unmatched."""
 
 _NEG_INF = -math.inf
 
@@ -171,10 +186,17 @@ class _Model:
     length_variance: float  # per character, as Gale & Church's s^2
     sentence_chars: float  # mean sentence length over both sides, the unit of bead size
     confidence_slope: float
+    source_cum: tuple[int, ...] | None = None  # cumulative source characters, when the source is given
+    source_ratio: float = 1.0  # reference characters per source character
 
-    def score(self, log_prior: float, mt: _Span, ref: _Span) -> float:
-        mean = max((mt.length + ref.length / self.length_ratio) / 2, 1.0)
-        delta = abs(ref.length - self.length_ratio * mt.length) / math.sqrt(self.length_variance * mean)
+    def score(self, log_prior: float, mt: _Span, ref: _Span, pi: int = 0, i: int = 0) -> float:
+        """Score of the bead MT[pi:i] (spans ``mt``) : ``ref``."""
+        if self.source_cum is None:
+            mt_length, ratio = mt.length, self.length_ratio
+        else:  # the length prior on the source sentences' lengths instead of their MT's
+            mt_length, ratio = self.source_cum[i] - self.source_cum[pi], self.source_ratio
+        mean = max((mt_length + ref.length / ratio) / 2, 1.0)
+        delta = abs(ref.length - ratio * mt_length) / math.sqrt(self.length_variance * mean)
         length = math.log(max(math.erfc(delta / math.sqrt(2)), 1e-300))
         size = (mt.length + ref.length) / (2 * self.sentence_chars)
         return log_prior + length + self.similarity_weight * size * self.evidence(_chrf(mt, ref), mt, ref)
@@ -199,6 +221,8 @@ def align(
     length_variance: float = 20.0,
     band_half_width: int = 10,
     confidence_slope: float = 20.0,
+    source: Sequence[str] | None = None,
+    source_length_variance: float = 6.8,
 ) -> list[Bead]:
     """Monotone many-to-many alignment of machine-translated source sentences to reference sentences.
 
@@ -212,11 +236,21 @@ def align(
     ``length_variance``: Gale-Church variance of reference length per MT character.
     ``band_half_width``: initial half-width of the band, in reference sentences.
     ``confidence_slope``: steepness of the chrF-to-match-probability logistic.
+    ``source``: the source sentences (``mt[i]`` translates ``source[i]``), optional. When given, the
+    length prior compares reference lengths with *source* lengths (ratio measured on the texts,
+    variance ``source_length_variance`` per source character, Gale & Church's 6.8 by default)
+    instead of with MT lengths: a human source is a far better length predictor than weak MT
+    (on NTREX Arabic, strict F1 0.992 -> 0.998 clean, 0.970 -> 0.982 all perturbations).
     """
     priors = {bead_type: p for bead_type, p in bead_priors.items() if p > 0}
     if (1, 0) not in priors or (0, 1) not in priors or (0, 0) in priors:
         raise ValueError("bead_priors must give (1, 0) and (0, 1) a positive prior and (0, 0) none")
     n, m = len(mt), len(reference)
+    source_cum = None
+    if source is not None:
+        if len(source) != n:
+            raise ValueError(f"source has {len(source)} sentences and mt {n}: they must correspond one to one")
+        source_cum = tuple(accumulate((_chars(s) for s in source), initial=0))
     mt_chars = sum(len("".join(s.split())) for s in mt)
     ref_chars = sum(len("".join(s.split())) for s in reference)
     model = _Model(
@@ -225,20 +259,39 @@ def align(
         null_similarity=null_similarity,
         null_growth=null_growth,
         length_ratio=(ref_chars / mt_chars) if mt_chars and ref_chars else 1.0,
-        length_variance=length_variance,
+        length_variance=length_variance if source is None else source_length_variance,
         sentence_chars=max((mt_chars + ref_chars) / max(n + m, 1), 1.0),
         confidence_slope=confidence_slope,
+        source_cum=source_cum,
+        source_ratio=(ref_chars / source_cum[-1]) if source_cum and source_cum[-1] and ref_chars else 1.0,
     )
-    half_width = max(band_half_width, 1)
+    widths = [max(band_half_width, 1)] * (n + 1)
     low = high = _diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
+    previous: _Lattice | None = None
     while True:
-        lo, hi = _band(low, high, m, half_width)
-        lattice = _Lattice(mt, reference, lo, hi, model)
+        lo, hi = _band(low, high, m, widths)
+        lattice = _Lattice(mt, reference, lo, hi, model, previous)
         path = lattice.best_path()
-        if not any(j == lo[i] > 0 or j == hi[i] < m for i, j, _ in path):
+        touched = [i for i, j, _ in path if j == lo[i] > 0 or j == hi[i] < m]
+        if not touched:
             return lattice.beads(path)
         low, high = _path_rows(path, n)
-        half_width *= 2
+        widths = _widen(widths, touched)
+        previous = lattice
+
+
+def _widen(widths: Sequence[int], touched: Sequence[int]) -> list[int]:
+    """Half-widths doubled within twice their width (in rows) of each row where the path touched the band edge."""
+    doubled = [False] * len(widths)
+    for i in touched:
+        radius = 2 * widths[i]
+        for k in range(max(0, i - radius), min(len(widths), i + radius + 1)):
+            doubled[k] = True
+    return [2 * w if d else w for w, d in zip(widths, doubled)]
+
+
+def _chars(sentence: str) -> int:
+    return len("".join(sentence.split()))
 
 
 def align_without_reference(n_source: int) -> list[Bead]:
@@ -275,8 +328,8 @@ def _path_rows(path: Sequence[tuple[int, int, int]], n: int) -> tuple[list[int],
     return low, high
 
 
-def _band(low: Sequence[int], high: Sequence[int], m: int, half_width: int) -> tuple[list[int], list[int]]:
-    """Per MT boundary i, the inclusive range of reference boundaries searched: [low[i], high[i]] widened by half_width.
+def _band(low: Sequence[int], high: Sequence[int], m: int, widths: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Per MT boundary i, the inclusive range of reference boundaries searched: [low[i], high[i]] widened by widths[i].
 
     Row ranges never decrease and each row starts no later than the previous
     row ends, so (n, m) is reachable from (0, 0) inside the band whenever
@@ -284,10 +337,14 @@ def _band(low: Sequence[int], high: Sequence[int], m: int, half_width: int) -> t
     """
     lo: list[int] = []
     hi: list[int] = []
-    for row_low, row_high in zip(low, high):
-        lo.append(min(max(0, row_low - half_width), hi[-1]) if hi else 0)
-        hi.append(max(min(m, row_high + half_width), hi[-1] if hi else 0))
+    for row_low, row_high, width in zip(low, high, widths):
+        lo.append(min(max(0, row_low - width), hi[-1]) if hi else 0)
+        hi.append(max(min(m, row_high + width), hi[-1] if hi else 0))
     return lo, hi
+
+
+def _row(width: int, value: float) -> array:
+    return array("d", [value]) * width
 
 
 def _logaddexp(a: float, b: float) -> float:
@@ -299,15 +356,26 @@ def _logaddexp(a: float, b: float) -> float:
 class _Lattice:
     """Bead scores in the band, with Viterbi and forward-backward over them."""
 
-    def __init__(self, mt: Sequence[str], reference: Sequence[str], lo: list[int], hi: list[int], model: _Model) -> None:
+    def __init__(
+        self,
+        mt: Sequence[str],
+        reference: Sequence[str],
+        lo: list[int],
+        hi: list[int],
+        model: _Model,
+        previous: _Lattice | None = None,
+    ) -> None:
         self.mt, self.reference, self.lo, self.hi, self.model = mt, reference, lo, hi, model
         n, types = len(mt), model.bead_types
         widths = [h - l + 1 for l, h in zip(lo, hi)]
-        # scores[t][i][j - lo[i]]: score of a type-t bead ending at (i, j); -inf where it cannot start in the band
-        self.scores = [[[_NEG_INF] * w for w in widths] for _ in types]
-        self.best = [[_NEG_INF] * w for w in widths]
-        self.total = [[_NEG_INF] * w for w in widths]
-        self.back = [[-1] * w for w in widths]
+        # scores[t][i][j - lo[i]]: score of a type-t bead ending at (i, j); -inf where it cannot start in the band.
+        # Rows are compact C double arrays (8 bytes a cell instead of a list slot plus a float object).
+        self.scores = [[_row(w, _NEG_INF) for w in widths] for _ in types]
+        self.best = [_row(w, _NEG_INF) for w in widths]
+        self.total = [_row(w, _NEG_INF) for w in widths]
+        self.back = [array("b", [-1]) * w for w in widths]
+        # Scores already computed by the previous (narrower) pass are reused, not recomputed.
+        old_scores, old_lo, old_hi = (previous.scores, previous.lo, previous.hi) if previous else (None, lo, lo)
         self.best[0][0] = self.total[0][0] = 0.0
         mt_spans, ref_spans = _SpanCache(mt), _SpanCache(reference)
         for i in range(n + 1):
@@ -323,7 +391,11 @@ class _Lattice:
                     if pi < 0 or not lo[pi] <= pj <= hi[pi]:
                         continue
                     if di and dj:
-                        score = model.score(log_prior, mt_spans.get(pi, i), ref_spans.get(pj, j))
+                        score = _NEG_INF
+                        if old_scores is not None and old_lo[i] <= j <= old_hi[i]:
+                            score = old_scores[t][i][j - old_lo[i]]
+                        if score == _NEG_INF:
+                            score = model.score(log_prior, mt_spans.get(pi, i), ref_spans.get(pj, j), pi, i)
                     else:
                         score = log_prior
                     score_rows[t][j - row_lo] = score
@@ -347,7 +419,7 @@ class _Lattice:
     def _backward(self) -> list[list[float]]:
         """log of the total weight of paths from each cell to (n, m)."""
         n, m, types, lo, hi = len(self.mt), len(self.reference), self.model.bead_types, self.lo, self.hi
-        rest = [[_NEG_INF] * (h - l + 1) for l, h in zip(lo, hi)]
+        rest = [_row(h - l + 1, _NEG_INF) for l, h in zip(lo, hi)]
         rest[n][m - lo[n]] = 0.0
         for i in range(n, -1, -1):
             for j in range(hi[i], lo[i] - 1, -1):

@@ -1,0 +1,176 @@
+"""Alignment benchmark: quality on perturbed NTREX news, then time and memory against text size.
+
+    .venv/bin/python -m benchmarks.bench_align                      # both tables
+    .venv/bin/python -m benchmarks.bench_align --skip-scaling       # quality only (seconds)
+    .venv/bin/python -m benchmarks.bench_align --sizes 1000,2000    # smaller scaling run
+
+Quality: every ntrex128-dev document is perturbed per variant (seed = document
+number; see ``benchmarks.alignment_data``) and aligned on its own by
+
+* tarjama: ``tarjama.align.align`` on the committed MT fixture vs the reference;
+* tarjama+src: the same, also given the Arabic source sentences (``source=``),
+  so its length prior uses source lengths instead of MT lengths;
+* gale-church: ``tarjama.gale_church.align_lengths`` on the Arabic source
+  (length only, no MT) vs the reference;
+* bleualign: ``tarjama.bleualign.align`` (the Bleualign method) on the MT vs the reference.
+
+Scores are strict and lax bead precision / recall / F1 (Sennrich & Volk 2011,
+as Vecalign's scorer), summed over documents.
+
+Scaling: all documents concatenated and repeated to N line pairs, perturbed
+with the "all" variant (seed 0), aligned as one text in a fresh subprocess per
+(method, size); seconds are wall time of the alignment call, peak MB is the
+subprocess's maximum resident set size. The quadratic Bleualign baseline runs
+only while its predicted time (4x the previous size) stays under the limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from benchmarks.alignment_data import (
+    BENCH_VARIANTS,
+    GOLD,
+    BeadScores,
+    Pair,
+    load_documents,
+    perturb,
+)
+
+METHODS = ("tarjama", "tarjama+src", "gale-church", "bleualign")
+
+
+def _arabic_documents(documents: Sequence[Sequence[Pair]]) -> list[list[Pair]]:
+    """The same documents with the Arabic source in place of the MT."""
+    arabic = iter((GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines())
+    return [[(next(arabic), reference) for _, reference in pairs] for pairs in documents]
+
+
+def _aligner(method: str) -> Callable[..., list]:
+    if method in ("tarjama", "tarjama+src"):
+        from tarjama.align import align
+
+        return align
+    if method == "gale-church":
+        from tarjama.gale_church import align_lengths
+
+        return align_lengths
+    from tarjama.bleualign import align as bleualign
+
+    return bleualign
+
+
+def quality_table(variants: Sequence[str] = BENCH_VARIANTS) -> dict[str, dict[str, BeadScores]]:
+    documents = load_documents()
+    arabic = _arabic_documents(documents)
+    sources = {"tarjama": documents, "tarjama+src": documents, "gale-church": arabic, "bleualign": documents}
+    results: dict[str, dict[str, BeadScores]] = {}
+    print(f"{'variant':<13} {'method':<12} {'strict P':>8} {'strict R':>8} {'strict F1':>9} {'lax F1':>7} {'sec':>6}")
+    for variant in variants:
+        results[variant] = {}
+        for method in METHODS:
+            aligner, scores, start = _aligner(method), BeadScores(), time.perf_counter()
+            for seed, pairs in enumerate(sources[method]):
+                source, reference, gold = perturb(pairs, variant, seed=seed)
+                if method == "tarjama+src":  # same perturbation, same seed: the Arabic side matches the MT side
+                    beads = aligner(source, reference, source=perturb(arabic[seed], variant, seed=seed)[0])
+                else:
+                    beads = aligner(source, reference)
+                scores.add([(b.source, b.reference) for b in beads], gold)
+            results[variant][method] = scores
+            p, r, f = scores.strict()
+            print(
+                f"{variant:<13} {method:<12} {p:8.3f} {r:8.3f} {f:9.3f} {scores.lax()[2]:7.3f}"
+                f" {time.perf_counter() - start:6.1f}",
+                flush=True,
+            )
+    return results
+
+
+def _scaling_text(size: int) -> tuple[list[str], list[str]]:
+    pairs = [pair for pairs in load_documents() for pair in pairs]
+    repeated = (pairs * (size // len(pairs) + 1))[:size]
+    mt, reference, _ = perturb(repeated, "all", seed=0)
+    return mt, reference
+
+
+def _run_one(method: str, size: int) -> None:
+    """Subprocess entry: align the size-N text once, print JSON (seconds, peak MB, n, m)."""
+    mt, reference = _scaling_text(size)
+    aligner = _aligner(method)
+    start = time.perf_counter()
+    aligner(mt, reference)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "n": len(mt), "m": len(reference)}))
+
+
+def _measure(method: str, size: int, timeout: float) -> dict | None:
+    command = [sys.executable, "-m", "benchmarks.bench_align", "--_one", f"{method}:{size}"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
+    except subprocess.TimeoutExpired:
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def slope(sizes: Sequence[float], seconds: Sequence[float]) -> float:
+    """Least-squares slope of log(seconds) against log(size)."""
+    xs, ys = [math.log(s) for s in sizes], [math.log(t) for t in seconds]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def scaling_table(sizes: Sequence[int], baseline_limit: float) -> None:
+    print(f"\nscaling (load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs)")
+    print(f"{'size':>6} {'n x m':>13} {'tarjama s':>10} {'peak MB':>8} {'bleualign s':>12} {'peak MB':>8} {'speedup':>8}")
+    times: list[float] = []
+    baseline_next: float | None = 0.0  # predicted seconds of the next baseline run; None once it no longer fits
+    for size in sizes:
+        ours = _measure("tarjama", size, timeout=3600)
+        assert ours is not None
+        times.append(ours["seconds"])
+        theirs = None
+        if baseline_next is not None and baseline_next <= baseline_limit:
+            theirs = _measure("bleualign", size, timeout=baseline_limit)
+        if theirs is None:
+            baseline_next = None
+            base = f"{'-':>12} {'-':>8} {'-':>8}"
+        else:
+            baseline_next = theirs["seconds"] * 4.2
+            base = f"{theirs['seconds']:12.1f} {theirs['peak_mb']:8.0f} {theirs['seconds'] / ours['seconds']:7.1f}x"
+        shape = f"{ours['n']}x{ours['m']}"
+        print(f"{size:>6} {shape:>13} {ours['seconds']:10.1f} {ours['peak_mb']:8.0f} {base}", flush=True)
+    if len(times) > 1:
+        print(f"log-log slope of tarjama time: {slope(sizes, times):.2f} (load average now: {os.getloadavg()[0]:.2f})")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,2000,4000,8000,16000", help="scaling sizes, line pairs")
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--variants", default=",".join(BENCH_VARIANTS))
+    parser.add_argument("--baseline-limit", type=float, default=300.0, help="max seconds per baseline run")
+    parser.add_argument("--_one", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args._one:
+        method, size = args._one.split(":")
+        _run_one(method, int(size))
+        return
+    if not args.skip_quality:
+        quality_table(args.variants.split(","))
+    if not args.skip_scaling:
+        scaling_table([int(s) for s in args.sizes.split(",")], args.baseline_limit)
+
+
+if __name__ == "__main__":
+    main()
