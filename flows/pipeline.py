@@ -32,7 +32,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.environment import tarjama_home
-from tarjama.align import Bead, align, align_without_reference
+from tarjama.align import Bead, align, align_without_reference, bead_priors_for
 from tarjama.article import Document, document_id, find_references, load_document
 from tarjama.download import download_base_url, file_url
 from tarjama.engines import Engine, create_engine
@@ -137,7 +137,8 @@ def align_to_reference(source: Document, translations: Sequence[Translation], re
     """MT-to-reference alignment; the Arabic sentences give the length prior (steadier than MT lengths)."""
     if reference is None:
         return align_without_reference(len(translations))
-    return align([t.text for t in translations], reference.texts, source=source.texts)
+    priors = bead_priors_for(len(source.sentences), len(reference.sentences))
+    return align([t.text for t in translations], reference.texts, source=source.texts, bead_priors=priors)
 
 
 @task(cache_policy=NO_CACHE)
