@@ -54,7 +54,6 @@ from tarjama.download import (
     DownloadNotFound,
     DownloadRefused,
     content_disposition,
-    file_url,
     resolve_download,
 )
 from tarjama.errors import TarjamaError

@@ -24,6 +24,7 @@ from benchmarks.alignment_data import (
     strict_counts,
 )
 from tarjama.align import CHRF_BETA, Bead, align, align_without_reference, chrf
+from conftest import assert_valid
 
 MT_KIND = "real MT" if MT_FIXTURE.exists() else "stand-in MT"
 
@@ -44,15 +45,6 @@ WHOLE_SET_F1_FLOOR = 0.85
 @pytest.fixture(scope="module")
 def documents() -> list[list[Pair]]:
     return load_documents()
-
-
-def assert_valid(beads: Sequence[Bead], n: int, m: int) -> None:
-    """Beads are monotone, contiguous, non-empty and cover every index on each side exactly once."""
-    assert [i for b in beads for i in b.source] == list(range(n))
-    assert [j for b in beads for j in b.reference] == list(range(m))
-    for bead in beads:
-        assert bead.source or bead.reference
-        assert 0.0 <= bead.confidence <= 1.0
 
 
 def gold_of(beads: Sequence[Bead]) -> list[GoldBead]:

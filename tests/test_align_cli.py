@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from itertools import groupby
 from pathlib import Path
 
 import pytest

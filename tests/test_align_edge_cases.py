@@ -16,6 +16,7 @@ from conftest import CORPUS, ROOT
 from tarjama.align import Bead, align
 from tarjama.gale_church import align_lengths
 from tarjama.parallel_corpus import FLAG_BELOW
+from conftest import assert_valid
 
 GOLD = CORPUS / "ntrex128-dev" / "gold"
 MT_FIXTURE = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
@@ -42,14 +43,6 @@ def documents() -> list[dict[str, list[str]]]:
 def source_side(doc: dict[str, list[str]], kind: str) -> list[str]:
     """What the aligner's first argument is: MT for the MT aligner, Arabic for the length aligner."""
     return doc["mt"] if kind == "mt" else doc["ar"]
-
-
-def assert_valid(beads: Sequence[Bead], n: int, m: int) -> None:
-    assert [i for b in beads for i in b.source] == list(range(n))
-    assert [j for b in beads for j in b.reference] == list(range(m))
-    for bead in beads:
-        assert bead.source or bead.reference
-        assert 0.0 <= bead.confidence <= 1.0
 
 
 SENTENCES = [

@@ -9,16 +9,11 @@ import pytest
 
 from benchmarks.alignment_data import BeadScores, load_documents, perturb
 from tarjama.bleualign import align, bleu2
+from conftest import assert_valid
 
 
 def gold_of(beads):
     return [(b.source, b.reference) for b in beads]
-
-
-def assert_valid(beads, n: int, m: int) -> None:
-    assert [i for b in beads for i in b.source] == list(range(n))
-    assert [j for b in beads for j in b.reference] == list(range(m))
-    assert all((b.source or b.reference) and 0.0 <= b.confidence <= 1.0 for b in beads)
 
 
 def test_bleu2_by_hand() -> None:

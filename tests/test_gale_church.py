@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from itertools import groupby
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from benchmarks.alignment_data import GOLD, Pair, perturb, precision_recall_f1, strict_counts
 from tarjama.align import Bead
 from tarjama.gale_church import ARABIC_TO_ENGLISH_C, align_lengths, length_z
+from conftest import assert_valid
 
 # Strict bead F1 floors, a little below what the length model achieves (measured: clean 0.995,
 # merge_reference 0.995, merge_source 0.986, delete 0.83, resplit 0.87, combined 0.82): lengths alone
@@ -40,14 +40,6 @@ def documents() -> list[list[Pair]]:
     """(Arabic, English) gold line pairs, one list per document."""
     rows = zip(_lines("ntrex128-dev.docids.txt"), _lines("ntrex128-dev.ar.txt"), _lines("ntrex128-dev.en.txt"))
     return [[(a, e) for _, a, e in group] for _, group in groupby(rows, key=lambda row: row[0])]
-
-
-def assert_valid(beads: Sequence[Bead], n: int, m: int) -> None:
-    assert [i for b in beads for i in b.source] == list(range(n))
-    assert [j for b in beads for j in b.reference] == list(range(m))
-    for bead in beads:
-        assert bead.source or bead.reference
-        assert 0.0 <= bead.confidence <= 1.0
 
 
 def evaluate(documents: list[list[Pair]], variant: str) -> tuple[tuple[float, float, float], list[tuple[Bead, bool]]]:

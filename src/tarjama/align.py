@@ -273,7 +273,7 @@ def align(
         source_ratio=(ref_chars / source_cum[-1]) if source_cum and source_cum[-1] and ref_chars else 1.0,
     )
     widths = [max(band_half_width, 1)] * (n + 1)
-    low = high = _diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
+    low = high = length_diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
     previous: _Lattice | None = None
     while True:
         lo, hi = _band(low, high, m, widths)
@@ -306,8 +306,10 @@ def align_without_reference(n_source: int) -> list[Bead]:
     return [Bead((i,), (), 1.0) for i in range(n_source)]
 
 
-def _diagonal(mt_weights: Sequence[int], ref_weights: Sequence[int]) -> list[int]:
-    """Per MT boundary i, the reference boundary at the same fraction of the total weight (integer arithmetic)."""
+def length_diagonal(mt_weights: Sequence[int], ref_weights: Sequence[int]) -> list[int]:
+    """Per MT boundary i, the reference boundary at the same fraction of the total weight (integer arithmetic).
+
+    The band centre of every length-aware aligner here (this one and :mod:`tarjama.gale_church`)."""
     m = len(ref_weights)
     mt_total, ref_total = sum(mt_weights), sum(ref_weights)
     ref_cum = [c * mt_total for c in accumulate(ref_weights, initial=0)]

@@ -53,7 +53,7 @@ import math
 from collections.abc import Sequence
 from itertools import accumulate
 
-from tarjama.align import Bead
+from tarjama.align import Bead, length_diagonal
 
 ARABIC_TO_ENGLISH_C = 1.06
 """English characters per Arabic character, measured on the NTREX-128 gold (1.0587)."""
@@ -99,20 +99,6 @@ def _logaddexp(a: float, b: float) -> float:
     return a if b == _NEG_INF else a + math.log1p(math.exp(b - a))
 
 
-def _diagonal(source_weights: Sequence[int], reference_weights: Sequence[int]) -> list[int]:
-    """Per source boundary i, the nearest reference boundary at the same fraction of total characters."""
-    m = len(reference_weights)
-    total_s, total_r = sum(source_weights), sum(reference_weights)
-    ref_cum = [w * total_s for w in accumulate(reference_weights, initial=0)]
-    centre, j = [], 0
-    for s_cum in accumulate(source_weights, initial=0):
-        target = s_cum * total_r
-        while j < m and ref_cum[j + 1] <= target:
-            j += 1
-        centre.append(j + 1 if j < m and ref_cum[j + 1] - target < target - ref_cum[j] else j)
-    return centre
-
-
 def _band(centre: Sequence[int], m: int, half_width: int) -> tuple[list[int], list[int]]:
     """Inclusive reference range per source boundary; ranges never decrease, so (n, m) is reachable."""
     lo: list[int] = []
@@ -153,7 +139,7 @@ def align_lengths(
         l1, l2 = src_cum[i] - src_cum[i - di], ref_cum[j] - ref_cum[j - dj]
         return log_prior + _log_two_sided_tail(length_z(l1, l2, c, s2))
 
-    centre = _diagonal([x + 1 for x in src_len], [x + 1 for x in ref_len])
+    centre = length_diagonal([x + 1 for x in src_len], [x + 1 for x in ref_len])
     half_width = max(band_half_width, 1)
     while True:
         lo, hi = _band(centre, m, half_width)
