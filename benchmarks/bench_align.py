@@ -131,7 +131,9 @@ def slope(sizes: Sequence[float], seconds: Sequence[float]) -> float:
 
 def scaling_table(sizes: Sequence[int], baseline_limit: float) -> None:
     print(f"\nscaling (load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs)")
-    print(f"{'size':>6} {'n x m':>13} {'tarjama s':>10} {'peak MB':>8} {'bleualign s':>12} {'peak MB':>8} {'speedup':>8}")
+    print(
+        f"{'size':>6} {'n x m':>13} {'tarjama s':>10} {'peak MB':>8} {'bleualign s':>12} {'peak MB':>8} {'speedup':>8}"
+    )
     times: list[float] = []
     baseline_next: float | None = 0.0  # predicted seconds of the next baseline run; None once it no longer fits
     for size in sizes:

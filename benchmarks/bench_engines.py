@@ -51,7 +51,9 @@ def deep_translator_for(engine: str, services: LoopbackServices):
     return LibreTranslator(source="ar", target="en", api_key="unused", custom_url=services.url("libre"))
 
 
-def measure(services: LoopbackServices, service: str, translate: Callable[[Sequence[str]], list[str]], texts: Sequence[str]) -> tuple[list[str], int, float]:
+def measure(
+    services: LoopbackServices, service: str, translate: Callable[[Sequence[str]], list[str]], texts: Sequence[str]
+) -> tuple[list[str], int, float]:
     before = len(services.requests(service))
     started = time.perf_counter()
     out = translate(texts)
@@ -63,12 +65,17 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the server takes per request")
     parser.add_argument("--engines", default="google,libre")
     options = parser.parse_args()
-    documents = {"seed": [load_document(SEED, "ar").texts], "ntrex128-dev": [load_document(p, "ar").texts for p in NTREX]}
+    documents = {
+        "seed": [load_document(SEED, "ar").texts],
+        "ntrex128-dev": [load_document(p, "ar").texts for p in NTREX],
+    }
 
     print(f"loopback server latency {options.latency:g} s per request; requests counted by the server\n")
     header = f"{'engine':8} {'corpus':13} {'articles':>8} {'sentences':>9} {'requests':>17} {'per article':>17} {'ratio':>6} {'wall time (s)':>19}  same"
     print(header)
-    print(f"{'':8} {'':13} {'':>8} {'':>9} {'tarjama':>8} {'d-t':>8} {'tarjama':>8} {'d-t':>8} {'':>6} {'tarjama':>9} {'d-t':>9}")
+    print(
+        f"{'':8} {'':13} {'':>8} {'':>9} {'tarjama':>8} {'d-t':>8} {'tarjama':>8} {'d-t':>8} {'':>6} {'tarjama':>9} {'d-t':>9}"
+    )
     with LoopbackServices(latency=options.latency, lifetime=3600) as services:
         for name in options.engines.split(","):
             engine = create_engine(name, url=services.url(name))
@@ -78,7 +85,9 @@ def main() -> None:
                 ours_time = theirs_time = 0.0
                 same = True
                 for texts in docs:
-                    mine, requests, seconds = measure(services, name, lambda t: list(engine.translate(t)), texts)
+                    mine, requests, seconds = measure(
+                        services, name, lambda t, engine=engine: list(engine.translate(t)), texts
+                    )
                     ours, ours_time = ours + requests, ours_time + seconds
                     base, requests, seconds = measure(services, name, baseline.translate_batch, texts)
                     theirs, theirs_time = theirs + requests, theirs_time + seconds
@@ -97,7 +106,9 @@ def main() -> None:
             engine = create_engine(name, url=services.url(name), backoff=0.5)
             started = time.perf_counter()
             list(engine.translate(texts))
-            print(f"  {name:8} tarjama         : done after {engine.stats['retries']} retry, {time.perf_counter() - started:.2f} s")
+            print(
+                f"  {name:8} tarjama         : done after {engine.stats['retries']} retry, {time.perf_counter() - started:.2f} s"
+            )
             services.inject("429", service=name)
             try:
                 deep_translator_for(name, services).translate_batch(texts)

@@ -19,7 +19,9 @@ import flows  # noqa: F401  (applies tarjama's Prefect defaults before Prefect i
 from tarjama.article import document_id, find_references, load_document
 from tarjama.errors import TarjamaError
 
-app = typer.Typer(help="Arabic→English translation and bilingual alignment, orchestrated by Prefect.", no_args_is_help=True)
+app = typer.Typer(
+    help="Arabic→English translation and bilingual alignment, orchestrated by Prefect.", no_args_is_help=True
+)
 model_app = typer.Typer(help="The offline model used by the local engine.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 console = Console()
@@ -45,7 +47,9 @@ def match_references(articles: list[Path], given: list[Path]) -> dict[str, list[
     for reference in given:
         owner = by_id.get(reference.name.split(".en")[0])
         if owner is None:
-            raise TarjamaError(f"{reference}: matches no article (name it <article-id>.en.txt or <article-id>.en-<label>.txt)")
+            raise TarjamaError(
+                f"{reference}: matches no article (name it <article-id>.en.txt or <article-id>.en-<label>.txt)"
+            )
         mapping[owner].append(str(reference))
     return mapping
 
@@ -53,15 +57,46 @@ def match_references(articles: list[Path], given: list[Path]) -> dict[str, list[
 @app.command()
 def run(
     articles: Annotated[list[Path], typer.Argument(help="Arabic articles (UTF-8, one paragraph per line).")],
-    reference: Annotated[list[Path], typer.Option("--reference", "-r", help="English reference file (repeatable). Default: <id>.en*.txt beside each article.")] = [],
-    engine: Annotated[str, typer.Option("--engine", "-e", help="auto, google, local, ... (see `tarjama engines`).")] = "auto",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; each run writes <out>/<run>/.")] = Path("output"),
-    model: Annotated[Path | None, typer.Option("--model", help="GGUF model for the local engine (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M).")] = None,
-    memory: Annotated[Path | None, typer.Option("--memory", help="Translation memory (SQLite). Default: .tarjama/memory.sqlite")] = None,
-    name: Annotated[str, typer.Option("--name", help="Run name (the output sub-folder). Default: timestamp and article id.")] = "",
-    engine_url: Annotated[str, typer.Option("--engine-url", help="Base URL of the web engine's service (sets TARJAMA_<ENGINE>_URL): a LibreTranslate server, an Ollama/llama.cpp/vLLM server for openai-compat, ...")] = "",
-    engine_model: Annotated[str, typer.Option("--engine-model", help="Model name for chatgpt or openai-compat (sets TARJAMA_<ENGINE>_MODEL).")] = "",
-    rate_limit: Annotated[float | None, typer.Option("--rate-limit", help="Requests per second for the web engine, enforced by the Prefect global concurrency limit tarjama-engine-<engine>; 0 turns it off. Default: per engine (see `tarjama engines`).")] = None,
+    reference: Annotated[
+        list[Path],
+        typer.Option(
+            "--reference", "-r", help="English reference file (repeatable). Default: <id>.en*.txt beside each article."
+        ),
+    ] = [],  # noqa: B006
+    engine: Annotated[
+        str, typer.Option("--engine", "-e", help="auto, google, local, ... (see `tarjama engines`).")
+    ] = "auto",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; each run writes <out>/<run>/.")] = Path(
+        "output"
+    ),
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="GGUF model for the local engine (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M)."),
+    ] = None,
+    memory: Annotated[
+        Path | None, typer.Option("--memory", help="Translation memory (SQLite). Default: .tarjama/memory.sqlite")
+    ] = None,
+    name: Annotated[
+        str, typer.Option("--name", help="Run name (the output sub-folder). Default: timestamp and article id.")
+    ] = "",
+    engine_url: Annotated[
+        str,
+        typer.Option(
+            "--engine-url",
+            help="Base URL of the web engine's service (sets TARJAMA_<ENGINE>_URL): a LibreTranslate server, an Ollama/llama.cpp/vLLM server for openai-compat, ...",
+        ),
+    ] = "",
+    engine_model: Annotated[
+        str,
+        typer.Option("--engine-model", help="Model name for chatgpt or openai-compat (sets TARJAMA_<ENGINE>_MODEL)."),
+    ] = "",
+    rate_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--rate-limit",
+            help="Requests per second for the web engine, enforced by the Prefect global concurrency limit tarjama-engine-<engine>; 0 turns it off. Default: per engine (see `tarjama engines`).",
+        ),
+    ] = None,
 ) -> None:
     """Split, translate, align and score ARTICLES; write aligned.tsv, aligned.parquet, scores.json, report.md."""
     try:
@@ -84,7 +119,8 @@ def run(
     from flows.environment import prepare_home
 
     prepare_home()  # before Prefect is imported: it expects its home to exist
-    from flows.pipeline import new_run_name, run as run_flow
+    from flows.pipeline import new_run_name
+    from flows.pipeline import run as run_flow
 
     try:
         summary = run_flow(
@@ -109,8 +145,14 @@ def print_summary(summary: dict) -> None:
         for ref in article["references"]:
             scores = {s["metric"]: f"{s['score']:.2f}" for s in ref.get("scores", [])}
             table.add_row(
-                article["article_id"], article["engine"], str(article["sentences"]), ref.get("reference", "-"),
-                str(ref["rows"]), scores.get("BLEU", "-"), scores.get("chrF", "-"), scores.get("TER", "-"),
+                article["article_id"],
+                article["engine"],
+                str(article["sentences"]),
+                ref.get("reference", "-"),
+                str(ref["rows"]),
+                scores.get("BLEU", "-"),
+                scores.get("chrF", "-"),
+                scores.get("TER", "-"),
             )
     console.print(table)
     console.print(f"aligned TSV: {Path(summary['output_dir']) / 'aligned.tsv'}", highlight=False)
@@ -120,8 +162,16 @@ def print_summary(summary: dict) -> None:
 def align(
     arabic: Annotated[Path, typer.Argument(help="Arabic text (UTF-8, one paragraph per line).")],
     english: Annotated[Path, typer.Argument(help="English translation of it (UTF-8, one paragraph per line).")],
-    mt: Annotated[Path | None, typer.Option("--mt", help="Machine translation of ARABIC: exactly one line per Arabic sentence (as tarjama splits it; blank lines ignored). Without it, sentences are aligned by length (Gale-Church).")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="TSV to write (same columns as `tarjama run`'s aligned.tsv).")] = Path("aligned.tsv"),
+    mt: Annotated[
+        Path | None,
+        typer.Option(
+            "--mt",
+            help="Machine translation of ARABIC: exactly one line per Arabic sentence (as tarjama splits it; blank lines ignored). Without it, sentences are aligned by length (Gale-Church).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="TSV to write (same columns as `tarjama run`'s aligned.tsv).")
+    ] = Path("aligned.tsv"),
 ) -> None:
     """Align given files without translating: ARABIC to ENGLISH, through --mt if given, else by sentence length.
 
@@ -171,7 +221,9 @@ def align(
 
 @app.command()
 def engines(
-    check_secrets: Annotated[bool, typer.Option("--check-secrets", help="Also look for keys in Prefect Secret blocks (starts Prefect).")] = False,
+    check_secrets: Annotated[
+        bool, typer.Option("--check-secrets", help="Also look for keys in Prefect Secret blocks (starts Prefect).")
+    ] = False,
 ) -> None:
     """List the translation engines, what each needs, their rate limits, and whether each is ready here."""
     import os
@@ -195,7 +247,11 @@ def engines(
             rate, source = configured_rate(spec.name)
         except TarjamaError as problem:
             fail(str(problem))
-        limit = "-" if rate is None else ("off" if rate == 0 else f"{rate:g}/s" + ("" if source == "default" else f" ({source})"))
+        limit = (
+            "-"
+            if rate is None
+            else ("off" if rate == 0 else f"{rate:g}/s" + ("" if source == "default" else f" ({source})"))
+        )
         ready = "yes" if missing is None else f"no: {missing}"
         if missing is None and spec.name in from_blocks:
             ready = "yes (key from a Prefect Secret block)"
@@ -217,11 +273,25 @@ def model_fetch() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to bind the Prefect server and the download server to (0.0.0.0: every interface).")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host", help="Address to bind the Prefect server and the download server to (0.0.0.0: every interface)."
+        ),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port of the Prefect server (UI and API).")] = 4200,
-    download_port: Annotated[int, typer.Option("--download-port", help="Port of the download server (0: any free port).")] = 4201,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: runs write here, downloads are served from here.")] = Path("output"),
-    article: Annotated[list[Path], typer.Option("--article", "-a", help="Default article(s) of the UI's run form (repeatable). Default: the seed article.")] = [],
+    download_port: Annotated[
+        int, typer.Option("--download-port", help="Port of the download server (0: any free port).")
+    ] = 4201,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder: runs write here, downloads are served from here.")
+    ] = Path("output"),
+    article: Annotated[
+        list[Path],
+        typer.Option(
+            "--article", "-a", help="Default article(s) of the UI's run form (repeatable). Default: the seed article."
+        ),
+    ] = [],  # noqa: B006
     engine: Annotated[str, typer.Option("--engine", "-e", help="Default engine of the UI's run form.")] = "auto",
 ) -> None:
     """Start (or reuse) the Prefect server and UI, deploy tarjama-run, serve run outputs for download; Ctrl-C stops."""
@@ -237,7 +307,15 @@ def serve(
     except TarjamaError as problem:
         fail(str(problem))
     try:
-        serve_all(host, port, download_port, out, articles, engine, say=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
+        serve_all(
+            host,
+            port,
+            download_port,
+            out,
+            articles,
+            engine,
+            say=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True),
+        )
     except TarjamaError as problem:
         fail(str(problem), 1)
 
@@ -254,9 +332,12 @@ def runs(
         table.add_column(column, justify="right" if column == "BLEU" else "left", overflow="fold")
     for info in recent_runs(limit):
         table.add_row(
-            info.id, info.name, info.state,
+            info.id,
+            info.name,
+            info.state,
             info.start.astimezone().strftime("%Y-%m-%d %H:%M:%S") if info.start else "-",
-            ", ".join(info.articles) or "-", info.engine,
+            ", ".join(info.articles) or "-",
+            info.engine,
             f"{info.bleu:.2f}" if info.bleu is not None else "-",
             str(info.output) if info.output else "-",
         )
@@ -265,8 +346,18 @@ def runs(
 
 @app.command()
 def download(
-    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Flow-run id or name (as `tarjama runs` lists them), or output folder name.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write it (a file, a folder, or - for stdout). Default: ./<run>-aligned.tsv")] = None,
+    run_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN", help="Flow-run id or name (as `tarjama runs` lists them), or output folder name."
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Where to write it (a file, a folder, or - for stdout). Default: ./<run>-aligned.tsv"
+        ),
+    ] = None,
 ) -> None:
     """Write the aligned TSV of RUN."""
     from flows.runs import download as download_run
@@ -276,7 +367,9 @@ def download(
     except TarjamaError as problem:
         fail(str(problem), 1)
     if written is not None:
-        errors.print(f"run {flow_run.name} ({flow_run.id}): wrote {written}", highlight=False, markup=False, soft_wrap=True)
+        errors.print(
+            f"run {flow_run.name} ({flow_run.id}): wrote {written}", highlight=False, markup=False, soft_wrap=True
+        )
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import re
 import shutil
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -122,12 +122,20 @@ def translate(article: Document, engine: Engine, memory_path: str) -> list[Trans
     with TranslationMemory(Path(memory_path)) as memory:
         translations = translate_sentences(article.texts, engine, memory, on_progress=report)
     reused = sum(t.from_memory for t in translations)
-    logger.info("%d sentences: %d from the translation memory, %d newly translated", len(translations), reused, len(translations) - reused)
+    logger.info(
+        "%d sentences: %d from the translation memory, %d newly translated",
+        len(translations),
+        reused,
+        len(translations) - reused,
+    )
     if stats_before:  # a web engine: how many requests this article took
         spent = {k: v - stats_before.get(k, 0) for k, v in engine.stats.items()}  # type: ignore[attr-defined]
         logger.info(
             "engine %s: %d requests (%d retries, %d batches split after a wrong segment count)",
-            engine.name, spent["requests"], spent["retries"], spent["split_batches"],
+            engine.name,
+            spent["requests"],
+            spent["retries"],
+            spent["split_batches"],
         )
     return translations
 
@@ -286,7 +294,7 @@ def _references_of(article: str, references: dict[str, list[str]] | None) -> lis
 
 
 def new_run_name(articles: Sequence[str]) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     first = document_id(Path(articles[0])) if articles else "run"
     more = f"-and-{len(articles) - 1}-more" if len(articles) > 1 else ""
     return f"{stamp}-{first}{more}"
@@ -310,9 +318,7 @@ def run(
     logger = get_run_logger()
     run_name = run_name or flow_run.get_name() or new_run_name(articles)
     started = time.perf_counter()
-    results = [
-        translate_article(a, _references_of(a, references), engine, model_path, memory_path) for a in articles
-    ]
+    results = [translate_article(a, _references_of(a, references), engine, model_path, memory_path) for a in articles]
     frame = to_frame([row for result in results for row in result["rows"]])
     summary = {
         "run": run_name,
@@ -332,10 +338,17 @@ def run(
 
 def _overall_scores(results: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """Scores over all articles against each article's first reference (only for several articles)."""
-    primary = [row for r in results for row in r["rows"] if r["references"][0].get("reference") and row["reference"] == r["references"][0]["reference"]]
+    primary = [
+        row
+        for r in results
+        for row in r["rows"]
+        if r["references"][0].get("reference") and row["reference"] == r["references"][0]["reference"]
+    ]
     if len(results) < 2 or not primary:
         return None
-    return [s.as_dict() for s in score_corpus([r["english_mt"] for r in primary], [r["english_reference"] for r in primary])]
+    return [
+        s.as_dict() for s in score_corpus([r["english_mt"] for r in primary], [r["english_reference"] for r in primary])
+    ]
 
 
 def _write_outputs(frame: pl.DataFrame, summary: dict[str, Any], target: Path) -> None:

@@ -90,7 +90,12 @@ def _bleu(folder: Path | None) -> float | None:
     except (OSError, ValueError):
         return None
     scores = summary.get("overall") or next(
-        (ref.get("scores") for a in summary.get("articles", []) for ref in a.get("references", []) if ref.get("scores")),
+        (
+            ref.get("scores")
+            for a in summary.get("articles", [])
+            for ref in a.get("references", [])
+            if ref.get("scores")
+        ),
         None,
     )
     return next((s["score"] for s in scores or [] if s.get("metric") == "BLEU"), None)
@@ -179,7 +184,11 @@ def download(run: str, target: Path | None) -> tuple[Any, Path | None]:
     folder = output_folder(flow_run)
     if folder is None:
         state = flow_run.state.name if flow_run.state else "unknown"
-        what = "wrote no aligned TSV" if state.upper() in {"FAILED", "CRASHED", "CANCELLED"} else "has no aligned TSV (yet)"
+        what = (
+            "wrote no aligned TSV"
+            if state.upper() in {"FAILED", "CRASHED", "CANCELLED"}
+            else "has no aligned TSV (yet)"
+        )
         raise TarjamaError(f"run {flow_run.name} ({flow_run.id}) is {state} and {what}")
     source = folder / "aligned.tsv"
     if target is not None and str(target) == "-":

@@ -106,10 +106,10 @@ class DownloadHandler(BaseHTTPRequestHandler):
     sys_version = ""
     root: Path  # set on the subclass made by :func:`start_download_server`
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self._answer(send_body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._answer(send_body=False)
 
     def _answer(self, send_body: bool) -> None:
@@ -121,7 +121,7 @@ class DownloadHandler(BaseHTTPRequestHandler):
         if not path.startswith(FILES_PREFIX):
             return self._text(404, "not found\n", send_body)
         try:
-            found = resolve_download(self.root, path[len(FILES_PREFIX):])
+            found = resolve_download(self.root, path[len(FILES_PREFIX) :])
             handle = found.path.open("rb")
         except DownloadRefused:
             return self._text(403, "forbidden: only files inside the output folder are served\n", send_body)
@@ -149,17 +149,21 @@ class DownloadHandler(BaseHTTPRequestHandler):
         if send_body:
             self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: the runner's console is for runs
 
 
 def runs_index(root: Path) -> str:
     """An HTML page listing every finished run folder (newest first) and its files."""
-    runs = sorted(
-        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()),
-        key=lambda p: p.name,
-        reverse=True,
-    ) if root.is_dir() else []
+    runs = (
+        sorted(
+            (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()),
+            key=lambda p: p.name,
+            reverse=True,
+        )
+        if root.is_dir()
+        else []
+    )
     items = []
     for run in runs:
         files = sorted(f.name for f in run.iterdir() if f.is_file() and not f.name.startswith("."))
@@ -170,12 +174,14 @@ def runs_index(root: Path) -> str:
         items.append(f"<li><strong>{html.escape(run.name)}</strong>: {links}</li>")
     body = "\n".join(items) or "<li>no runs yet</li>"
     return (
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tarjama outputs</title></head><body>"
+        '<!doctype html><html><head><meta charset="utf-8"><title>tarjama outputs</title></head><body>'
         f"<h1>tarjama outputs</h1><p>{html.escape(str(root))}</p><ul>\n{body}\n</ul></body></html>\n"
     )
 
 
-def start_download_server(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_DOWNLOAD_PORT) -> ThreadingHTTPServer:
+def start_download_server(
+    root: Path, host: str = "127.0.0.1", port: int = DEFAULT_DOWNLOAD_PORT
+) -> ThreadingHTTPServer:
     """Serve ``root`` in a daemon thread; ``port=0`` picks a free port (see ``server.server_port``)."""
     handler = type("BoundDownloadHandler", (DownloadHandler,), {"root": root.resolve()})
     server_class = type(
@@ -228,7 +234,11 @@ class PrefectServer:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -394,8 +404,8 @@ def run_deployment_runner(
 ) -> None:
     import asyncio
 
-    from prefect.exceptions import TerminationSignal
     from prefect.deployments.runner import EntrypointType
+    from prefect.exceptions import TerminationSignal
     from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL, temporary_settings
 

@@ -40,7 +40,13 @@ def main(engine_name: str) -> None:
     with TranslationMemory(ROOT / ".tarjama" / "memory.sqlite") as memory:
         translations = translate_sentences(lines, engine, memory, on_progress=progress)
     FIXTURE.write_text("".join(" ".join(t.text.split()) + "\n" for t in translations), encoding="utf-8")
-    meta = {"engine": engine.name, "model": engine.model, "date": date.today().isoformat(), "source": str(GOLD.relative_to(ROOT)), "lines": len(lines)}
+    meta = {
+        "engine": engine.name,
+        "model": engine.model,
+        "date": date.today().isoformat(),
+        "source": str(GOLD.relative_to(ROOT)),
+        "lines": len(lines),
+    }
     FIXTURE.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 

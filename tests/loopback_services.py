@@ -54,11 +54,50 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _LETTERS = {
-    "ا": "a", "أ": "a", "إ": "i", "آ": "aa", "ٱ": "a", "ب": "b", "ت": "t", "ث": "th", "ج": "j", "ح": "h",
-    "خ": "kh", "د": "d", "ذ": "dh", "ر": "r", "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t",
-    "ظ": "z", "ع": "'", "غ": "gh", "ف": "f", "ق": "q", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h",
-    "و": "w", "ي": "y", "ى": "a", "ة": "a", "ء": "'", "ئ": "'", "ؤ": "'", "ـ": "",
-    "،": ",", "؛": ";", "؟": "?", "٪": "%", "«": '"', "»": '"',
+    "ا": "a",
+    "أ": "a",
+    "إ": "i",
+    "آ": "aa",
+    "ٱ": "a",
+    "ب": "b",
+    "ت": "t",
+    "ث": "th",
+    "ج": "j",
+    "ح": "h",
+    "خ": "kh",
+    "د": "d",
+    "ذ": "dh",
+    "ر": "r",
+    "ز": "z",
+    "س": "s",
+    "ش": "sh",
+    "ص": "s",
+    "ض": "d",
+    "ط": "t",
+    "ظ": "z",
+    "ع": "'",
+    "غ": "gh",
+    "ف": "f",
+    "ق": "q",
+    "ك": "k",
+    "ل": "l",
+    "م": "m",
+    "ن": "n",
+    "ه": "h",
+    "و": "w",
+    "ي": "y",
+    "ى": "a",
+    "ة": "a",
+    "ء": "'",
+    "ئ": "'",
+    "ؤ": "'",
+    "ـ": "",
+    "،": ",",
+    "؛": ";",
+    "؟": "?",
+    "٪": "%",
+    "«": '"',
+    "»": '"',
 }
 _LETTERS |= {chr(0x0660 + d): str(d) for d in range(10)}
 _LETTERS |= {chr(c): "" for c in range(0x064B, 0x0653)}  # harakat
@@ -253,13 +292,19 @@ def _error_answer(service: str, status: int, retry_after: str | None = None) -> 
         body = f"<html><body><h1>Error {status}</h1><p>Our systems have detected unusual traffic.</p></body></html>"
         return _Answer(status, body.encode(), "text/html; charset=utf-8", headers)
     messages = {
-        400: "ar is not supported", 401: "Invalid API key", 403: "Invalid API key",
-        413: "Request Entity Too Large", 429: "Too many requests", 456: "Quota exceeded",
+        400: "ar is not supported",
+        401: "Invalid API key",
+        403: "Invalid API key",
+        413: "Request Entity Too Large",
+        429: "Too many requests",
+        456: "Quota exceeded",
     }
     return _json(status, {"error": messages.get(status, "Internal Server Error")}, headers)
 
 
-def _translate(services: LoopbackServices, record: Record, values: dict[str, list[str]], body_json: Any, fault: str | None) -> _Answer:
+def _translate(
+    services: LoopbackServices, record: Record, values: dict[str, list[str]], body_json: Any, fault: str | None
+) -> _Answer:
     """The service's answer to a well-formed request (faults that alter content applied here)."""
     wrong = fault == "wrong-count"
     service = record.service
@@ -294,16 +339,35 @@ def _translate(services: LoopbackServices, record: Record, values: dict[str, lis
         return _json(200, {"responseData": {"translatedText": text, "match": 1}, "responseStatus": 200, "matches": []})
     if service == "deepl":
         auth = record.headers.get("authorization", "")
-        key = auth.removeprefix("DeepL-Auth-Key ") if auth.startswith("DeepL-Auth-Key ") else _first(values, "auth_key") or None
+        key = (
+            auth.removeprefix("DeepL-Auth-Key ")
+            if auth.startswith("DeepL-Auth-Key ")
+            else _first(values, "auth_key") or None
+        )
         if not key_ok(key):
             return _json(403, {"message": "Wrong endpoint or authentication key"})
         segments = values.get("text", [])
         record.segments = segments
         out = [fake_english(s) for s in segments]
-        return _json(200, {"translations": [{"detected_source_language": "AR", "text": t} for t in (_drop_one(out) if wrong else out)]})
+        return _json(
+            200,
+            {
+                "translations": [
+                    {"detected_source_language": "AR", "text": t} for t in (_drop_one(out) if wrong else out)
+                ]
+            },
+        )
     if service == "microsoft":
         if not key_ok(record.headers.get("ocp-apim-subscription-key")):
-            return _json(401, {"error": {"code": 401000, "message": "The request is not authorized because credentials are missing or invalid."}})
+            return _json(
+                401,
+                {
+                    "error": {
+                        "code": 401000,
+                        "message": "The request is not authorized because credentials are missing or invalid.",
+                    }
+                },
+            )
         segments = [item.get("text", "") for item in body_json or []]
         record.segments = segments
         out = [fake_english(s) for s in segments]
@@ -333,7 +397,9 @@ def _translate(services: LoopbackServices, record: Record, values: dict[str, lis
         auth = record.headers.get("authorization", "")
         given = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
         if keys and not key_ok(given):  # like OpenAI, the answer quotes the key it refused
-            return _json(401, {"error": {"message": f"Incorrect API key provided: {given}", "type": "invalid_request_error"}})
+            return _json(
+                401, {"error": {"message": f"Incorrect API key provided: {given}", "type": "invalid_request_error"}}
+            )
         messages = (body_json or {}).get("messages", [])
         user = next((m["content"] for m in messages if m.get("role") == "user"), "")
         system = next((m["content"] for m in messages if m.get("role") == "system"), "")
@@ -345,10 +411,17 @@ def _translate(services: LoopbackServices, record: Record, values: dict[str, lis
             segments = [user]
             content = fake_english(user)
         record.segments = segments
-        return _json(200, {
-            "id": "chatcmpl-loopback", "object": "chat.completion", "model": (body_json or {}).get("model"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        })
+        return _json(
+            200,
+            {
+                "id": "chatcmpl-loopback",
+                "object": "chat.completion",
+                "model": (body_json or {}).get("model"),
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                ],
+            },
+        )
     return _json(404, {"error": f"no service {service!r}"})
 
 

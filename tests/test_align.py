@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
+from conftest import assert_valid
 from sacrebleu.metrics import CHRF
 
 from benchmarks.alignment_data import (
@@ -24,7 +25,6 @@ from benchmarks.alignment_data import (
     strict_counts,
 )
 from tarjama.align import CHRF_BETA, Bead, align, align_without_reference, chrf
-from conftest import assert_valid
 
 MT_KIND = "real MT" if MT_FIXTURE.exists() else "stand-in MT"
 
@@ -69,7 +69,9 @@ def evaluate(documents: list[list[Pair]], variant: str) -> tuple[tuple[float, fl
 def test_recovers_known_beads(documents: list[list[Pair]], variant: str) -> None:
     start = time.perf_counter()
     (precision, recall, f1), _ = evaluate(documents, variant)
-    print(f"\n{variant} ({MT_KIND}): P={precision:.3f} R={recall:.3f} F1={f1:.3f} in {time.perf_counter() - start:.1f}s")
+    print(
+        f"\n{variant} ({MT_KIND}): P={precision:.3f} R={recall:.3f} F1={f1:.3f} in {time.perf_counter() - start:.1f}s"
+    )
     assert f1 >= F1_FLOORS[variant]
 
 
@@ -93,7 +95,9 @@ def test_whole_set_as_one_text_drifts_but_aligns(documents: list[list[Pair]]) ->
     elapsed = time.perf_counter() - start
     assert_valid(beads, len(mt), len(reference))
     precision, recall, f1 = precision_recall_f1(*strict_counts(gold_of(beads), gold))
-    print(f"\nwhole set ({MT_KIND}, {len(mt)}x{len(reference)}): P={precision:.3f} R={recall:.3f} F1={f1:.3f} in {elapsed:.1f}s")
+    print(
+        f"\nwhole set ({MT_KIND}, {len(mt)}x{len(reference)}): P={precision:.3f} R={recall:.3f} F1={f1:.3f} in {elapsed:.1f}s"
+    )
     assert f1 >= WHOLE_SET_F1_FLOOR
 
 

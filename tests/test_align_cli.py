@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import CORPUS, ROOT
+
 from tarjama.parallel_corpus import FLAG_BELOW, SCHEMA, read_tsv
 
 TARJAMA = str(Path(sys.executable).with_name("tarjama"))
@@ -36,7 +36,9 @@ def doc() -> dict[str, list[str]]:
 
 def tarjama(cwd: Path, *args: object) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(cwd / "home")}
-    return subprocess.run([TARJAMA, "align", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [TARJAMA, "align", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 def write(path: Path, lines: list[str]) -> Path:
@@ -127,7 +129,7 @@ def test_reference_omitting_a_paragraph_is_flagged_not_dropped(tmp_path, doc):
     ],
 )
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, doc, case, message):
-    arabic = write(tmp_path / "a.ar.txt", doc["en"] if case == "arabic_is_english" else doc["ar"])
+    write(tmp_path / "a.ar.txt", doc["en"] if case == "arabic_is_english" else doc["ar"])
     english = write(tmp_path / "a.en.txt", doc["ar"] if case == "english_is_arabic" else doc["en"])
     if case == "missing_english":
         english = Path("nope.en.txt")

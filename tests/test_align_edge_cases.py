@@ -11,12 +11,11 @@ from collections.abc import Callable, Sequence
 from itertools import groupby
 
 import pytest
+from conftest import CORPUS, ROOT, assert_valid
 
-from conftest import CORPUS, ROOT
 from tarjama.align import Bead, align
 from tarjama.gale_church import align_lengths
 from tarjama.parallel_corpus import FLAG_BELOW
-from conftest import assert_valid
 
 GOLD = CORPUS / "ntrex128-dev" / "gold"
 MT_FIXTURE = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
@@ -31,8 +30,14 @@ def _lines(path) -> list[str]:
 @pytest.fixture(scope="module")
 def documents() -> list[dict[str, list[str]]]:
     """Per NTREX document: Arabic, MT and English lines (line-aligned gold)."""
-    rows = list(zip(_lines(GOLD / "ntrex128-dev.docids.txt"), _lines(GOLD / "ntrex128-dev.ar.txt"),
-                    _lines(MT_FIXTURE), _lines(GOLD / "ntrex128-dev.en.txt")))
+    rows = list(
+        zip(
+            _lines(GOLD / "ntrex128-dev.docids.txt"),
+            _lines(GOLD / "ntrex128-dev.ar.txt"),
+            _lines(MT_FIXTURE),
+            _lines(GOLD / "ntrex128-dev.en.txt"),
+        )
+    )
     docs = []
     for _, group in groupby(rows, key=lambda row: row[0]):
         group = list(group)
@@ -159,5 +164,14 @@ def test_omitted_sentence_of_distinctive_length_is_unmatched_and_flagged(kind):
     beads = ALIGNERS[kind](texts, reference)
     assert_valid(beads, len(texts), len(reference))
     pairs = [(b.source, b.reference) for b in beads]
-    assert pairs == [((0,), (0,)), ((1,), (1,)), ((2,), (2,)), ((3,), ()), ((4,), ()), ((5,), (3,)), ((6,), (4,)), ((7,), (5,))]
+    assert pairs == [
+        ((0,), (0,)),
+        ((1,), (1,)),
+        ((2,), (2,)),
+        ((3,), ()),
+        ((4,), ()),
+        ((5,), (3,)),
+        ((6,), (4,)),
+        ((7,), (5,)),
+    ]
     assert [b.confidence < FLAG_BELOW for b in beads] == [False, False, False, True, True, False, False, False]

@@ -65,8 +65,12 @@ def test_splitting_priors_align_one_arabic_sentence_to_many_english_ones():
         "The two sides discussed terrorism and agreed to cooperate and signed a trade agreement.",
     ]
     reference = [
-        "The minister arrived in Rabat on Friday.", "He met the king.", "Then he visited the security headquarters.",
-        "The two sides discussed terrorism.", "They agreed to cooperate.", "They signed a trade agreement.",
+        "The minister arrived in Rabat on Friday.",
+        "He met the king.",
+        "Then he visited the security headquarters.",
+        "The two sides discussed terrorism.",
+        "They agreed to cooperate.",
+        "They signed a trade agreement.",
     ]
     assert bead_priors_for(len(mt), len(reference)) is SPLITTING_BEAD_PRIORS
     assert bead_priors_for(10, 11) is DEFAULT_BEAD_PRIORS

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import CORPUS
 
 TARJAMA = str(Path(sys.executable).with_name("tarjama"))
@@ -17,7 +16,10 @@ def run_cli(tmp_path, *args):
     out = tmp_path / "out"
     result = subprocess.run(
         [TARJAMA, "run", *map(str, args), "--out", str(out)],
-        capture_output=True, text=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "TARJAMA_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "TARJAMA_HOME": str(tmp_path / "home")},
     )
     return result, out
 
@@ -30,11 +32,17 @@ def write(path, data):
 CASES = {
     "missing": (lambda d: d / "nope.ar.txt", None, "file not found"),
     "empty": (lambda d: write(d / "empty.ar.txt", " \n\n"), None, "file is empty"),
-    "not_utf8": (lambda d: write(d / "latin1.ar.txt", "abc".encode() + "é".encode("latin-1") + b" more"), None, "not valid UTF-8 (byte 0xe9 at offset 3)"),
+    "not_utf8": (
+        lambda d: write(d / "latin1.ar.txt", b"abc" + "é".encode("latin-1") + b" more"),
+        None,
+        "not valid UTF-8 (byte 0xe9 at offset 3)",
+    ),
     "no_arabic": (lambda d: write(d / "english.ar.txt", ENGLISH), None, "no Arabic text"),
     "reference_not_english": (
         lambda d: write(d / "a.ar.txt", ARABIC),
-        lambda d: write(d / "a.en.txt", "Le ministre des affaires étrangères est arrivé à Rabat vendredi et il a parlé.\n"),
+        lambda d: write(
+            d / "a.en.txt", "Le ministre des affaires étrangères est arrivé à Rabat vendredi et il a parlé.\n"
+        ),
         "reference is not English",
     ),
     "reference_arabic": (

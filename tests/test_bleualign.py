@@ -6,10 +6,10 @@ import math
 import random
 
 import pytest
+from conftest import assert_valid
 
 from benchmarks.alignment_data import BeadScores, load_documents, perturb
 from tarjama.bleualign import align, bleu2
-from conftest import assert_valid
 
 
 def gold_of(beads):
@@ -29,10 +29,19 @@ def test_bleu2_by_hand() -> None:
 
 
 def test_aligns_merges_and_omissions() -> None:
-    mt = ["The president met the prime minister on Monday.", "They talked about trade.", "Nothing here matches.",
-          "The weather was cold and wet.", "Later the minister left for London by train."]
-    reference = ["The president met the prime minister on Monday and they talked about trade.",
-                 "The weather was cold and wet.", "Later the minister left for London by train.", "An extra line."]
+    mt = [
+        "The president met the prime minister on Monday.",
+        "They talked about trade.",
+        "Nothing here matches.",
+        "The weather was cold and wet.",
+        "Later the minister left for London by train.",
+    ]
+    reference = [
+        "The president met the prime minister on Monday and they talked about trade.",
+        "The weather was cold and wet.",
+        "Later the minister left for London by train.",
+        "An extra line.",
+    ]
     beads = align(mt, reference)
     assert_valid(beads, len(mt), len(reference))
     found = gold_of(beads)

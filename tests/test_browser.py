@@ -18,14 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import ROOT
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
-
-from conftest import ROOT
 from test_serve import ARTICLE, TARJAMA, cli_env, free_port, start_serve, stop, wait_ready
 
 ARTICLE_KEY = "euronews-en-153835"
@@ -47,7 +46,14 @@ def workspace(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def served(workspace):
     serve = start_serve(
-        workspace / "home", workspace / "output", free_port(), free_port(), "--article", str(ARTICLE), "--engine", "local"
+        workspace / "home",
+        workspace / "output",
+        free_port(),
+        free_port(),
+        "--article",
+        str(ARTICLE),
+        "--engine",
+        "local",
     )
     try:
         yield serve, wait_ready(serve)
@@ -63,8 +69,15 @@ def browser(workspace):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in (
-        "--headless=new", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-        "--disable-dev-shm-usage", "--window-size=1400,1250", "--no-first-run", "--disable-default-apps", "--disable-gpu",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1250",
+        "--no-first-run",
+        "--disable-default-apps",
+        "--disable-gpu",
     ):
         options.add_argument(argument)
     options.add_experimental_option(
@@ -97,10 +110,14 @@ class Shots:
 
 def wait(driver, condition, timeout: float = UI_WAIT_S, what: str = ""):
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.5, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+        return WebDriverWait(
+            driver, timeout, poll_frequency=0.5, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(condition)
     except WebDriverException as problem:
         body = driver.find_element(By.TAG_NAME, "body").text[:3000]
-        pytest.fail(f"waiting for {what or condition}: {type(problem).__name__}\nURL {driver.current_url}\nPAGE:\n{body}")
+        pytest.fail(
+            f"waiting for {what or condition}: {type(problem).__name__}\nURL {driver.current_url}\nPAGE:\n{body}"
+        )
 
 
 def visible_text(driver, text: str, timeout: float = UI_WAIT_S):
@@ -119,9 +136,13 @@ def flow_run(api: str, run_id: str) -> dict:
 
 
 def progress_value(api: str) -> float | None:
-    found = httpx.post(
-        f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": [f"{ARTICLE_KEY}-progress"]}}}, timeout=10
-    ).raise_for_status().json()
+    found = (
+        httpx.post(
+            f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": [f"{ARTICLE_KEY}-progress"]}}}, timeout=10
+        )
+        .raise_for_status()
+        .json()
+    )
     return float(found[0]["data"]) if found else None
 
 
@@ -131,17 +152,34 @@ def ui_run(served, browser, workspace):
     serve, state = served
     shots = Shots(browser, workspace / "screenshots")
     browser.get(state["deployment_url"])
-    wait(browser, EC.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Run']")), what="the Run button").click()
-    wait(browser, EC.element_to_be_clickable((By.XPATH, "//*[@role='menuitem'][normalize-space()='Quick run']")), what="Quick run").click()
+    wait(
+        browser, EC.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Run']")), what="the Run button"
+    ).click()
+    wait(
+        browser,
+        EC.element_to_be_clickable((By.XPATH, "//*[@role='menuitem'][normalize-space()='Quick run']")),
+        what="Quick run",
+    ).click()
     dialog = wait(browser, EC.visibility_of_element_located((By.XPATH, "//*[@role='dialog']")), what="the run dialog")
     wait(  # the form is filled with the deployment's defaults
         browser,
-        lambda _: str(ARTICLE) in dialog.text or any(str(ARTICLE) == (t.get_attribute("value") or "") for t in dialog.find_elements(By.TAG_NAME, "textarea")),
+        lambda _: (
+            str(ARTICLE) in dialog.text
+            or any(
+                str(ARTICLE) == (t.get_attribute("value") or "") for t in dialog.find_elements(By.TAG_NAME, "textarea")
+            )
+        ),
         what="the article in the run form",
     )
     shots.take("deployment-run-form")
     dialog.find_element(By.XPATH, ".//button[normalize-space()='Run']").click()
-    view = wait(browser, EC.presence_of_element_located((By.XPATH, "//a[contains(@href, '/runs/flow-run/')][.//button[normalize-space()='View run']]")), what="the 'Flow run created' toast")
+    view = wait(
+        browser,
+        EC.presence_of_element_located(
+            (By.XPATH, "//a[contains(@href, '/runs/flow-run/')][.//button[normalize-space()='View run']]")
+        ),
+        what="the 'Flow run created' toast",
+    )
     run_id = view.get_attribute("href").rstrip("/").rsplit("/", 1)[1].split("?")[0]
     view.click()
     wait(browser, EC.url_contains(f"/runs/flow-run/{run_id}"), what="the flow run page")
@@ -172,7 +210,7 @@ def test_progress_moved_while_translating(ui_run):
 
 
 def test_run_page_shows_report_table_and_links_and_downloads_the_tsv(ui_run, browser, served, workspace):
-    serve, state = served
+    _serve, state = served
     shots = ui_run["shots"]
     out = workspace / "output"
     folders = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
@@ -192,8 +230,19 @@ def test_run_page_shows_report_table_and_links_and_downloads_the_tsv(ui_run, bro
 
     # the report artifact: counts, scores with confidence intervals and signatures, timings
     report_card.click()
-    for text in ("Counts: 4 Arabic sentences", "aligned rows", "engine: local", "qwen2.5-coder-1.5b-instruct-q4_k_m",
-                 "BLEU", "chrF++", "TER", "95% CI", "nrefs:1|bs:1000", "Timings:", "translate"):
+    for text in (
+        "Counts: 4 Arabic sentences",
+        "aligned rows",
+        "engine: local",
+        "qwen2.5-coder-1.5b-instruct-q4_k_m",
+        "BLEU",
+        "chrF++",
+        "TER",
+        "95% CI",
+        "nrefs:1|bs:1000",
+        "Timings:",
+        "translate",
+    ):
         visible_text(browser, text)
     shots.take("artifact-report")
 
@@ -207,7 +256,11 @@ def test_run_page_shows_report_table_and_links_and_downloads_the_tsv(ui_run, bro
     browser.get(f"{state['ui_url']}/runs/flow-run/{ui_run['id']}?tab=Artifacts")
     visible_text(browser, f"{ARTICLE_KEY}-aligned-tsv").click()
     expected_url = f"{state['download_url']}/files/{folder.name}/aligned.tsv"
-    link = wait(browser, EC.element_to_be_clickable((By.XPATH, f"//a[@href={xpath_literal(expected_url)}]")), what="the link to aligned.tsv")
+    link = wait(
+        browser,
+        EC.element_to_be_clickable((By.XPATH, f"//a[@href={xpath_literal(expected_url)}]")),
+        what="the link to aligned.tsv",
+    )
     assert link.text == f"aligned.tsv of run {folder.name}"
     shots.take("artifact-link")
     link.click()
@@ -226,7 +279,7 @@ def test_run_page_shows_report_table_and_links_and_downloads_the_tsv(ui_run, bro
 
 
 def test_cli_runs_and_download_use_the_served_api(ui_run, served, workspace, tmp_path):
-    serve, state = served
+    _serve, _state = served
     env = cli_env(workspace / "home")
     listed = subprocess.run([TARJAMA, "runs"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert listed.returncode == 0, listed.stderr[-3000:]
@@ -234,12 +287,25 @@ def test_cli_runs_and_download_use_the_served_api(ui_run, served, workspace, tmp
     folder = Path(ui_run["run"]["labels"]["tarjama.output"])
     for cell in (ui_run["name"], "Completed", "euronews-en.153835", "local", str(folder)):
         assert cell in row, (cell, row)
-    bleu = next(s["score"] for s in json.loads((folder / "scores.json").read_text())["articles"][0]["references"][0]["scores"] if s["metric"] == "BLEU")
+    bleu = next(
+        s["score"]
+        for s in json.loads((folder / "scores.json").read_text())["articles"][0]["references"][0]["scores"]
+        if s["metric"] == "BLEU"
+    )
     assert f"{bleu:.2f}" in row
 
-    by_id = subprocess.run([TARJAMA, "download", ui_run["id"], "-o", "by-id.tsv"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    by_id = subprocess.run(
+        [TARJAMA, "download", ui_run["id"], "-o", "by-id.tsv"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert by_id.returncode == 0, by_id.stderr[-3000:]
     assert (tmp_path / "by-id.tsv").read_bytes() == (folder / "aligned.tsv").read_bytes()
-    by_name = subprocess.run([TARJAMA, "download", ui_run["name"]], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    by_name = subprocess.run(
+        [TARJAMA, "download", ui_run["name"]], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
     assert by_name.returncode == 0, by_name.stderr[-3000:]
     assert (tmp_path / f"{folder.name}-aligned.tsv").read_bytes() == (folder / "aligned.tsv").read_bytes()

@@ -23,7 +23,7 @@ from tarjama.download import (
 )
 
 RUN = "20250101-120000-essay"
-TSV = "article_id\tarabic\nessay\tمرحبا بالعالم\n".encode("utf-8")
+TSV = "article_id\tarabic\nessay\tمرحبا بالعالم\n".encode()
 SECRET = "TOP SECRET do not serve"
 
 
@@ -131,7 +131,7 @@ def test_file_url_round_trips_odd_names(server, tree):
     ],
 )
 def test_refuses_everything_outside_the_output_folder(server, tree, path):
-    root, secret = tree
+    root, _secret = tree
     if path == "/files/outside/secret.txt":
         assert (root / "outside" / "secret.txt").read_text() == SECRET  # the symlink really leads there
     response, body = request(server, path)
@@ -147,7 +147,14 @@ def test_absolute_path_encoded_whole(server, tree):
 
 @pytest.mark.parametrize(
     "path",
-    ["/files/%252e%252e/secret.txt", f"/files/{RUN}/missing.tsv", f"/files/{RUN}", "/files/latest", "/elsewhere", "/files/x/"],
+    [
+        "/files/%252e%252e/secret.txt",
+        f"/files/{RUN}/missing.tsv",
+        f"/files/{RUN}",
+        "/files/latest",
+        "/elsewhere",
+        "/files/x/",
+    ],
 )
 def test_not_found(server, path):
     response, body = request(server, path)
@@ -174,7 +181,19 @@ def test_health(server):
 def test_pure_rules(tmp_path):
     assert safe_relative("a/b.tsv") == "a/b.tsv"
     assert safe_relative("a%20b/c.tsv") == "a b/c.tsv"
-    for bad in ("../x", "a/../../x", "%2e%2e/x", "/etc/passwd", "%2Fetc", "a//b", ".hidden", "a/.b", "a\\b", "a%00b", "c:/x"):
+    for bad in (
+        "../x",
+        "a/../../x",
+        "%2e%2e/x",
+        "/etc/passwd",
+        "%2Fetc",
+        "a//b",
+        ".hidden",
+        "a/.b",
+        "a\\b",
+        "a%00b",
+        "c:/x",
+    ):
         with pytest.raises(DownloadRefused):
             safe_relative(bad)
     with pytest.raises(DownloadNotFound):

@@ -3,8 +3,8 @@
 import time
 
 import pytest
-
 from loopback_services import LoopbackServices
+
 from tarjama.engines import create_engine
 from tarjama.errors import TarjamaError
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from deep_translator import GoogleTranslator, LibreTranslator
-
 from conftest import CORPUS
+from deep_translator import GoogleTranslator, LibreTranslator
 from loopback_services import LoopbackServices, fake_english
+
 from tarjama.article import load_document
 from tarjama.engines import create_engine
 from tarjama.engines.batching import pack, split_long
@@ -185,4 +185,6 @@ def test_every_web_engine_translates_through_its_own_protocol():
             assert engine.stats["requests"] == len(requests), name
             if name not in ("mymemory", "openai-compat"):  # 499-character limit; one sentence per request
                 assert len(requests) < len(document), name
-        assert re.fullmatch(r"qwen2\.5:7b", create_engine("openai-compat", url=services.url("openai"), model="qwen2.5:7b").model)
+        assert re.fullmatch(
+            r"qwen2\.5:7b", create_engine("openai-compat", url=services.url("openai"), model="qwen2.5:7b").model
+        )

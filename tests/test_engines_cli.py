@@ -31,9 +31,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import CORPUS
 from loopback_services import LoopbackServices
+
 from tarjama.article import load_document
 from tarjama.parallel_corpus import read_tsv
 
@@ -71,8 +71,23 @@ def prefect_server(home: Path, logs: Path):
     }
     with open(logs, "w") as log:
         server = subprocess.Popen(
-            [PYTHON, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-services", "--no-ui"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                PYTHON,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-services",
+                "--no-ui",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     api = f"http://127.0.0.1:{port}/api"
     try:
@@ -132,7 +147,10 @@ def scenario(tmp_path_factory):
     article.parent.mkdir()
     shutil.copy(SEED, article)
     results: dict = {"base": base, "home": home, "out": out, "outputs": []}
-    with LoopbackServices(keys=(KEY_BLOCK, KEY_ENV), lifetime=1200) as services, prefect_server(home, base / "server.log") as api:
+    with (
+        LoopbackServices(keys=(KEY_BLOCK, KEY_ENV), lifetime=1200) as services,
+        prefect_server(home, base / "server.log") as api,
+    ):
         env = base_env(home) | {
             "PREFECT_API_URL": api,
             "TARJAMA_LIBRE_URL": services.url("libre"),
@@ -140,15 +158,24 @@ def scenario(tmp_path_factory):
         }
 
         def cli(*args: str, extra: dict | None = None) -> subprocess.CompletedProcess:
-            done = subprocess.run([TARJAMA, *args], capture_output=True, text=True, env=env | (extra or {}), timeout=600)
+            done = subprocess.run(
+                [TARJAMA, *args], capture_output=True, text=True, env=env | (extra or {}), timeout=600
+            )
             results["outputs"].append(done.stdout + done.stderr)
             return done
 
         saved = subprocess.run(
-            [PYTHON, "-c", "import os, flows\nfrom prefect.blocks.system import Secret\n"
-             "Secret(value=os.environ['VALUE']).save('tarjama-libre-api-key', overwrite=True)\n"
-             "Secret(value=os.environ['DEEPL']).save('tarjama-deepl-api-key', overwrite=True)"],
-            capture_output=True, text=True, env=env | {"VALUE": KEY_BLOCK, "DEEPL": DEEPL_BLOCK}, timeout=300,
+            [
+                PYTHON,
+                "-c",
+                "import os, flows\nfrom prefect.blocks.system import Secret\n"
+                "Secret(value=os.environ['VALUE']).save('tarjama-libre-api-key', overwrite=True)\n"
+                "Secret(value=os.environ['DEEPL']).save('tarjama-deepl-api-key', overwrite=True)",
+            ],
+            capture_output=True,
+            text=True,
+            env=env | {"VALUE": KEY_BLOCK, "DEEPL": DEEPL_BLOCK},
+            timeout=300,
         )
         assert saved.returncode == 0, saved.stderr[-3000:]
 
@@ -158,7 +185,10 @@ def scenario(tmp_path_factory):
         with open(killed_log, "w") as log:
             run = subprocess.Popen(
                 [TARJAMA, "run", str(article), "--engine", "libre", "--out", str(out), "--name", "killed"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 400
         while services.held < 1 and run.poll() is None and time.monotonic() < deadline:
@@ -181,14 +211,27 @@ def scenario(tmp_path_factory):
 
         # 3. uninterrupted, fresh memory, key from the environment, explicit rate limit
         results["clean"] = cli(
-            "run", str(article), "--engine", "libre", "--out", str(out), "--name", "clean",
-            "--memory", str(base / "clean-memory.sqlite"), "--rate-limit", "50", extra={"LIBRE_API_KEY": KEY_ENV},
+            "run",
+            str(article),
+            "--engine",
+            "libre",
+            "--out",
+            str(out),
+            "--name",
+            "clean",
+            "--memory",
+            str(base / "clean-memory.sqlite"),
+            "--rate-limit",
+            "50",
+            extra={"LIBRE_API_KEY": KEY_ENV},
         )
         results["clean_requests"] = services.requests()
 
         results["listing"] = cli("engines", "--check-secrets")
 
-        check = subprocess.run([PYTHON, "-c", "import flows\n" + POST_CHECK], capture_output=True, text=True, env=env, timeout=300)
+        check = subprocess.run(
+            [PYTHON, "-c", "import flows\n" + POST_CHECK], capture_output=True, text=True, env=env, timeout=300
+        )
         assert check.returncode == 0, check.stderr[-3000:]
         results["prefect"] = json.loads(check.stdout.strip().splitlines()[-1])
     return results
@@ -223,7 +266,9 @@ def test_resumed_tsv_equals_an_uninterrupted_run(scenario):
     assert len(scenario["clean_requests"]) == -(-len(SENTENCES) // PER_REQUEST)
     resumed = read_tsv(scenario["out"] / "resumed" / "aligned.tsv")
     assert resumed.equals(read_tsv(scenario["out"] / "clean" / "aligned.tsv"))
-    assert (scenario["out"] / "resumed" / "aligned.tsv").read_bytes() == (scenario["out"] / "clean" / "aligned.tsv").read_bytes()
+    assert (scenario["out"] / "resumed" / "aligned.tsv").read_bytes() == (
+        scenario["out"] / "clean" / "aligned.tsv"
+    ).read_bytes()
     assert set(resumed["engine"]) == {"libre"} and set(resumed["model"]) == {"libretranslate"}
     assert resumed.height == len(SENTENCES)
 

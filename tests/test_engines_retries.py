@@ -6,9 +6,9 @@ import re
 import time
 
 import pytest
-
 from conftest import CORPUS
 from loopback_services import LoopbackServices, fake_english
+
 from tarjama.article import load_document
 from tarjama.engines import create_engine
 from tarjama.engines.transport import EngineRejected, EngineUnavailable
@@ -82,8 +82,14 @@ def test_transient_faults_are_retried(services, name, fault):
 
 @pytest.mark.parametrize(
     ("name", "fault", "status"),
-    [("google", "400", 400), ("google", "403", 403), ("google", "404", 404), ("google", "302", 302),
-     ("libre", "400", 400), ("libre", "401", 401)],
+    [
+        ("google", "400", 400),
+        ("google", "403", 403),
+        ("google", "404", 404),
+        ("google", "302", 302),
+        ("libre", "400", 400),
+        ("libre", "401", 401),
+    ],
 )
 def test_errors_that_will_not_change_are_not_retried(services, name, fault, status):
     services.inject(fault, fault)
@@ -107,7 +113,10 @@ def test_a_bad_key_is_not_retried_and_the_key_is_not_shown():
         assert "wrong-key-98765" not in str(caught.value) and "wrong-key-98765" not in repr(libre)
 
 
-@pytest.mark.parametrize(("fault", "what"), [("503", "HTTP 503"), ("hang", "timed out"), ("drop", "connection dropped"), ("garbage", "unusable answer")])
+@pytest.mark.parametrize(
+    ("fault", "what"),
+    [("503", "HTTP 503"), ("hang", "timed out"), ("drop", "connection dropped"), ("garbage", "unusable answer")],
+)
 def test_persistent_faults_end_in_a_clear_error(services, fault, what):
     services.persistent = fault
     google = engine(services, retries=3, backoff=0.02)

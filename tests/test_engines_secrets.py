@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import CORPUS
 from loopback_services import LoopbackServices, fake_english
+
 from tarjama.article import load_document
 from tarjama.engines import REGISTRY, create_engine
 from tarjama.engines.transport import EngineError, redact, register_secret, safe_url
@@ -96,13 +96,34 @@ def test_a_missing_key_names_the_variable_and_the_secret_block(monkeypatch):
 def test_engines_listing_shows_readiness_without_showing_keys():
     key = "listing-key-271828"
     env = {
-        "PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "COLUMNS": "300",
-        "DEEPL_API_KEY": key, "TARJAMA_LIBRE_URL": "http://127.0.0.1:9/", "TARJAMA_RATE_LIMIT_GOOGLE": "0.5",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(Path.home()),
+        "COLUMNS": "300",
+        "DEEPL_API_KEY": key,
+        "TARJAMA_LIBRE_URL": "http://127.0.0.1:9/",
+        "TARJAMA_RATE_LIMIT_GOOGLE": "0.5",
     }
     result = subprocess.run([TARJAMA, "engines"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") >= 5 and line.split("│")[1].strip()}
-    for name in ("google", "mymemory", "libre", "deepl", "microsoft", "qcri", "yandex", "baidu", "chatgpt", "openai-compat", "local", "auto"):
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in result.stdout.splitlines()
+        if line.count("│") >= 5 and line.split("│")[1].strip()
+    }
+    for name in (
+        "google",
+        "mymemory",
+        "libre",
+        "deepl",
+        "microsoft",
+        "qcri",
+        "yandex",
+        "baidu",
+        "chatgpt",
+        "openai-compat",
+        "local",
+        "auto",
+    ):
         assert name in rows, name
     assert "yes" in rows["deepl"] and "yes" in rows["libre"] and "yes" in rows["google"]
     assert "no:" in rows["microsoft"] and "MICROSOFT_API_KEY" in rows["microsoft"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import CORPUS
+
 from tarjama.article import load_document
 from tarjama.model_store import DEFAULT_MODEL
 from tarjama.parallel_corpus import FLAG_BELOW, SCHEMA, read_tsv
@@ -32,12 +32,15 @@ def two_runs(tmp_path_factory):
     """Run the same article twice against one home: the second run must be served by the memory."""
     base = tmp_path_factory.mktemp("e2e")
     home, out = base / "home", base / "output"
-    runs = [tarjama(home, "run", str(ARTICLE), "--engine", "local", "--out", str(out), "--name", name) for name in ("first", "second")]
+    runs = [
+        tarjama(home, "run", str(ARTICLE), "--engine", "local", "--out", str(out), "--name", name)
+        for name in ("first", "second")
+    ]
     return home, out, runs
 
 
 def test_run_writes_aligned_outputs(two_runs):
-    home, out, (first, _) = two_runs
+    _home, out, (first, _) = two_runs
     assert first.returncode == 0, first.stderr[-3000:]
     assert "aligned TSV:" in first.stdout
     run_dir = out / "first"

@@ -12,11 +12,11 @@ import time
 from itertools import groupby
 
 import pytest
+from conftest import assert_valid
 
 from benchmarks.alignment_data import GOLD, Pair, perturb, precision_recall_f1, strict_counts
 from tarjama.align import Bead
 from tarjama.gale_church import ARABIC_TO_ENGLISH_C, align_lengths, length_z
-from conftest import assert_valid
 
 # Strict bead F1 floors, a little below what the length model achieves (measured: clean 0.995,
 # merge_reference 0.995, merge_source 0.986, delete 0.83, resplit 0.87, combined 0.82): lengths alone
@@ -64,7 +64,9 @@ def test_documents_are_the_gold(documents: list[list[Pair]]) -> None:
 def test_recovers_known_beads(documents: list[list[Pair]], variant: str) -> None:
     start = time.perf_counter()
     (precision, recall, f1), _ = evaluate(documents, variant)
-    print(f"\n{variant} (Gale-Church): P={precision:.3f} R={recall:.3f} F1={f1:.3f} in {time.perf_counter() - start:.2f}s")
+    print(
+        f"\n{variant} (Gale-Church): P={precision:.3f} R={recall:.3f} F1={f1:.3f} in {time.perf_counter() - start:.2f}s"
+    )
     assert f1 >= F1_FLOORS[variant]
 
 

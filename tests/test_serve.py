@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import CORPUS, ROOT
 
 TARJAMA = str(Path(sys.executable).with_name("tarjama"))
@@ -57,7 +56,11 @@ def start_serve(home: Path, out: Path, port: int, download_port: int, *extra: st
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [TARJAMA, "serve", "--port", str(port), "--download-port", str(download_port), "--out", str(out), *extra],
-            stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, env=cli_env(home), cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=cli_env(home),
+            cwd=ROOT,
             start_new_session=session,
         )
     return Serve(process, home, log)
@@ -139,7 +142,9 @@ def non_loopback_address() -> str | None:
 def test_serve_starts_reuses_and_stops_what_it_started(tmp_path):
     port, download_port = free_port(), free_port()
     out = tmp_path / "output"
-    first = start_serve(tmp_path / "home", out, port, download_port, "--article", str(ARTICLE), "--engine", "local", session=True)
+    first = start_serve(
+        tmp_path / "home", out, port, download_port, "--article", str(ARTICLE), "--engine", "local", session=True
+    )
     second = None
     try:
         state = wait_ready(first)
@@ -148,7 +153,11 @@ def test_serve_starts_reuses_and_stops_what_it_started(tmp_path):
         assert answers(f"{api}/health")
         assert "starting a Prefect server" in first.output()
         assert (tmp_path / "home" / "prefect" / "prefect.db").is_file()  # the project-local Prefect home
-        servers = [p for p in descendants(first.process.pid) if "server" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")]
+        servers = [
+            p
+            for p in descendants(first.process.pid)
+            if "server" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
+        ]
         assert servers, "no prefect server child process"
 
         # the printed URLs, and the deployment with the form's defaults
@@ -188,7 +197,7 @@ def test_serve_starts_reuses_and_stops_what_it_started(tmp_path):
         assert not port_open("127.0.0.1", int(state2["download_url"].rsplit(":", 1)[1]))
 
         # a long run in progress when Ctrl-C comes: it is stopped too
-        for attempt in range(10):  # SQLite under load may answer 503 (database locked) for a moment
+        for _attempt in range(10):  # SQLite under load may answer 503 (database locked) for a moment
             response = httpx.post(
                 f"{api}/deployments/{state['deployment_id']}/create_flow_run",
                 json={"parameters": {"articles": [str(SEED)], "references": {}, "engine": "local"}},
@@ -202,7 +211,10 @@ def test_serve_starts_reuses_and_stops_what_it_started(tmp_path):
         while "translated 0/" not in first.output():
             assert time.monotonic() < deadline and first.process.poll() is None, first.output()[-3000:]
             time.sleep(0.5)
-        assert any("spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace") for p in descendants(first.process.pid))
+        assert any(
+            "spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
+            for p in descendants(first.process.pid)
+        )
     finally:
         if second is not None and second.process.poll() is None:
             stop(second)
@@ -225,7 +237,11 @@ def test_serve_refuses_a_bad_article_before_starting_anything(tmp_path):
     missing = tmp_path / "missing.ar.txt"
     result = subprocess.run(
         [TARJAMA, "serve", "--article", str(missing), "--port", str(free_port())],
-        capture_output=True, text=True, env=cli_env(tmp_path / "home"), cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "home"),
+        cwd=ROOT,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("tarjama: error:") and "missing.ar.txt" in result.stderr

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_serve import ARTICLE, TARJAMA, cli_env
 
 FAILING_RUN = """
@@ -36,7 +35,11 @@ def history(tmp_path_factory):
     not_a_folder.write_text("a file where the output folder should be\n")
     failed = subprocess.run(
         [sys.executable, "-c", FAILING_RUN, str(ARTICLE), str(not_a_folder)],
-        capture_output=True, text=True, env=cli_env(home), cwd=base, timeout=900,
+        capture_output=True,
+        text=True,
+        env=cli_env(home),
+        cwd=base,
+        timeout=900,
     )
     assert "failed as intended" in failed.stdout, failed.stderr[-3000:]
     return home, out, base
@@ -79,7 +82,10 @@ def test_download_errors_are_clear(history, tmp_path):
     home, _, _ = history
     unknown = tarjama(home, tmp_path, "download", "no-such-run")
     assert unknown.returncode == 1
-    assert unknown.stderr.decode().strip() == "tarjama: error: no tarjama run with id or name 'no-such-run' (see `tarjama runs`)"
+    assert (
+        unknown.stderr.decode().strip()
+        == "tarjama: error: no tarjama run with id or name 'no-such-run' (see `tarjama runs`)"
+    )
 
     unknown_id = tarjama(home, tmp_path, "download", "00000000-0000-0000-0000-000000000000")
     assert unknown_id.returncode == 1 and b"no tarjama run with id or name" in unknown_id.stderr

@@ -104,6 +104,7 @@ def bead_priors_for(n_source: int, n_reference: int) -> Mapping[tuple[int, int],
     """:data:`SPLITTING_BEAD_PRIORS` when the reference has at least 1.5× the source's sentences."""
     return SPLITTING_BEAD_PRIORS if n_reference >= 1.5 * max(n_source, 1) else DEFAULT_BEAD_PRIORS
 
+
 _NEG_INF = -math.inf
 
 
@@ -124,7 +125,7 @@ class _Span:
     intersection, computed in C rather than in a Python loop.
     """
 
-    __slots__ = ("length", "grams")
+    __slots__ = ("grams", "length")
 
     def __init__(self, text: str) -> None:
         chars = "".join(text.split())

@@ -59,9 +59,7 @@ def read_utf8(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(
-            path, f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})"
-        ) from None
+        raise InputError(path, f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})") from None
     if not text.strip():
         raise InputError(path, "file is empty")
     return text

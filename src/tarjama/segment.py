@@ -32,7 +32,7 @@ import re
 
 LANGS = ("ar", "en")
 
-_DOUBLE_QUOTES = "\"“”«»„"
+_DOUBLE_QUOTES = '"“”«»„'
 _QUOTES = _DOUBLE_QUOTES + "'‘’‹›"
 _OPENERS = _QUOTES + "([{"
 _CURRENCY = "$£€¥"

@@ -52,7 +52,4 @@ def translate_sentences(
         fresh[source] = target
         if on_progress:
             on_progress(done, len(missing))
-    return [
-        Translation(known.get(s, fresh.get(s, "")), engine.name, engine.model, s in known)
-        for s in sentences
-    ]
+    return [Translation(known.get(s, fresh.get(s, "")), engine.name, engine.model, s in known) for s in sentences]

@@ -11,6 +11,7 @@ timeouts, retries, redaction) and one batcher
 from tarjama.engines import auto, local  # noqa: F401  (registration side effects)
 from tarjama.engines import google, mymemory, libre, deepl, microsoft, qcri, yandex, baidu  # noqa: F401
 from tarjama.engines import openai_compat  # noqa: F401
+
 # isort: on
 from tarjama.engines.base import REGISTRY, Credential, Engine, EngineSpec, create_engine, register
 

@@ -60,8 +60,12 @@ class BaiduEngine(WebEngine):
         salt = str(random.randint(32768, 65536))
         sign = hashlib.md5((appid + query + salt + appkey).encode("utf-8")).hexdigest()
         form = {
-            "appid": appid, "q": query, "from": BAIDU_LANGUAGE_TO_CODE["arabic"],
-            "to": BAIDU_LANGUAGE_TO_CODE["english"], "salt": salt, "sign": sign,
+            "appid": appid,
+            "q": query,
+            "from": BAIDU_LANGUAGE_TO_CODE["arabic"],
+            "to": BAIDU_LANGUAGE_TO_CODE["english"],
+            "salt": salt,
+            "sign": sign,
         }
         return self.transport.call("POST", self.url, read_answer, data=form, size=len(query))
 

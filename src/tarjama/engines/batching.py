@@ -183,7 +183,9 @@ class Batcher:
         self.mismatches += 1
         log.warning(
             "engine %s: %d segments came back for %d sent; sending them again in smaller batches",
-            self.engine, len(out), len(texts),
+            self.engine,
+            len(out),
+            len(texts),
         )
         half = (len(texts) + 1) // 2
         yield from self._run(texts[:half])

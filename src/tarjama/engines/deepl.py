@@ -51,8 +51,11 @@ class DeeplEngine(WebEngine):
     def send(self, texts: list[str]) -> list[str]:
         form = {"text": list(texts), "source_lang": "AR", "target_lang": "EN-US"}
         return self.transport.call(
-            "POST", join_url(self.url, "translate"), read_answer,
-            data=form, headers={"Authorization": f"DeepL-Auth-Key {self.secret('api_key')}"},
+            "POST",
+            join_url(self.url, "translate"),
+            read_answer,
+            data=form,
+            headers={"Authorization": f"DeepL-Auth-Key {self.secret('api_key')}"},
             size=sum(map(len, texts)),
         )
 

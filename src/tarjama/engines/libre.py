@@ -65,8 +65,12 @@ class LibreEngine(WebEngine):
         if self.secret("api_key"):
             body["api_key"] = self.secret("api_key")
         return self.transport.call(
-            "POST", join_url(self.url, "translate"), read_answer, json=body,
-            size=sum(map(len, texts)), too_large=_over_limit,
+            "POST",
+            join_url(self.url, "translate"),
+            read_answer,
+            json=body,
+            size=sum(map(len, texts)),
+            too_large=_over_limit,
         )
 
 

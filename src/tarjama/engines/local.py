@@ -61,9 +61,7 @@ class LocalEngine:
         try:
             from llama_cpp import Llama
         except ImportError:
-            raise TarjamaError(
-                "the local engine needs llama-cpp-python: pip install 'tarjama[local]'"
-            ) from None
+            raise TarjamaError("the local engine needs llama-cpp-python: pip install 'tarjama[local]'") from None
         if model_path:
             path = check_gguf(Path(model_path))
             self.model = path.stem

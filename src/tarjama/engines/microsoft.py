@@ -54,8 +54,13 @@ class MicrosoftEngine(WebEngine):
         if self.region:
             headers["Ocp-Apim-Subscription-Region"] = self.region
         return self.transport.call(
-            "POST", self.url, read_answer, params={"from": "ar", "to": "en"},
-            json=[{"text": text} for text in texts], headers=headers, size=sum(map(len, texts)),
+            "POST",
+            self.url,
+            read_answer,
+            params={"from": "ar", "to": "en"},
+            json=[{"text": text} for text in texts],
+            headers=headers,
+            size=sum(map(len, texts)),
         )
 
 

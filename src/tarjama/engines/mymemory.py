@@ -49,7 +49,9 @@ class MyMemoryEngine(WebEngine):
     default_max_chars = 499  # MyMemory refuses 500 characters or more
     separator = 1
     default_timeout = 30.0
-    credentials = (Credential("email", "MYMEMORY_EMAIL", "tarjama-mymemory-email", what="an e-mail address", required=False),)
+    credentials = (
+        Credential("email", "MYMEMORY_EMAIL", "tarjama-mymemory-email", what="an e-mail address", required=False),
+    )
 
     def send(self, texts: list[str]) -> list[str]:
         query = "\n".join(texts)

@@ -83,9 +83,7 @@ class ChatEngine(WebEngine):
     default_max_items = 20
     separator = 0
     default_timeout = 120.0
-    credentials = (
-        Credential("api_key", "OPENAI_API_KEY", "tarjama-openai-api-key", fallback_env="OPEN_API_KEY"),
-    )
+    credentials = (Credential("api_key", "OPENAI_API_KEY", "tarjama-openai-api-key", fallback_env="OPEN_API_KEY"),)
 
     def configure(self, model: str | None = None, **options: Any) -> None:
         super().configure(**options)
@@ -112,8 +110,13 @@ class ChatEngine(WebEngine):
         }
         headers = {"Authorization": f"Bearer {self.secret('api_key')}"} if self.secret("api_key") else {}
         content = self.transport.call(
-            "POST", join_url(self.url, "chat/completions"), read_content, json=body, headers=headers,
-            size=sum(map(len, texts)), too_large=_too_large,
+            "POST",
+            join_url(self.url, "chat/completions"),
+            read_content,
+            json=body,
+            headers=headers,
+            size=sum(map(len, texts)),
+            too_large=_too_large,
         )
         if len(texts) == 1:
             return [clean_output(content, texts[0])]

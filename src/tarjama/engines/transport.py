@@ -336,7 +336,8 @@ class Transport:
                         problem = f"unusable answer: {redact(str(error))}"
                 elif status in (413, 414) or (400 <= status < 500 and too_large is not None and too_large(reply)):
                     raise PayloadTooLarge(
-                        self.engine, f"HTTP {status} {reply.reason}: a {size}-character request is too large for {where}"
+                        self.engine,
+                        f"HTTP {status} {reply.reason}: a {size}-character request is too large for {where}",
                     ) from None
                 elif 300 <= status < 400:
                     raise EngineRejected(
@@ -367,7 +368,12 @@ class Transport:
             self.retries += 1
             log.warning(
                 "engine %s: %s from %s (attempt %d of %d); retrying in %.2f s",
-                self.engine, problem, where, attempt, attempts, delay,
+                self.engine,
+                problem,
+                where,
+                attempt,
+                attempts,
+                delay,
             )
             self._sleep(delay)
         raise EngineUnavailable(

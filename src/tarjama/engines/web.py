@@ -108,11 +108,17 @@ class WebEngine:
             self._secrets[credential.option] = value
         self.url = _setting(self.name, "URL", url, self.default_url)
         if not self.url:
-            raise TarjamaError(f"engine {self.name} needs the service's base URL: set {env_prefix(self.name)}_URL or --engine-url")
+            raise TarjamaError(
+                f"engine {self.name} needs the service's base URL: set {env_prefix(self.name)}_URL or --engine-url"
+            )
         self.configure(**options)  # engine-specific options (model, domain, region, ...)
-        timeout = _number(self.name, "TIMEOUT", timeout, None) or env_float(["TARJAMA_HTTP_TIMEOUT"], self.default_timeout)
+        timeout = _number(self.name, "TIMEOUT", timeout, None) or env_float(
+            ["TARJAMA_HTTP_TIMEOUT"], self.default_timeout
+        )
         attempts = 1 + int(retries if retries is not None else env_float(["TARJAMA_HTTP_RETRIES"], 5))
-        policy = RetryPolicy(attempts=attempts, backoff=backoff if backoff is not None else env_float(["TARJAMA_HTTP_BACKOFF"], 1.0))
+        policy = RetryPolicy(
+            attempts=attempts, backoff=backoff if backoff is not None else env_float(["TARJAMA_HTTP_BACKOFF"], 1.0)
+        )
         self.transport = Transport(
             self.name, timeout=timeout, retry=policy, throttle=throttle, secrets=self._secrets.values()
         )
