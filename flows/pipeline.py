@@ -10,15 +10,18 @@ are already safe in the translation memory).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-import shutil
+import sqlite3
+import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+import httpx
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -31,19 +34,25 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows.environment import tarjama_home
 from tarjama.align import Bead, align, align_without_reference, bead_priors_for
 from tarjama.article import Document, document_id, find_references, load_document
-from tarjama.download import download_base_url, file_url
+from tarjama.download import file_url
 from tarjama.engines import Engine, create_engine
-from tarjama.errors import TarjamaError
+from tarjama.engines.transport import EngineUnavailable
+from tarjama.flows.limits import attach_throttle, with_secret_blocks
 from tarjama.memory import TranslationMemory
+from tarjama.outputs import new_run_name, staged_run_folder
 from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_parquet, write_text, write_tsv
-from tarjama.report import render_report
-from tarjama.score import score_corpus
+from tarjama.report import render_article, render_report
+from tarjama.results import ArticleResult, ReferenceResult, RunSummary
+from tarjama.score import MetricScore, score_corpus
+from tarjama.settings import Settings
 from tarjama.translate import Translation, translate_sentences
 
 TABLE_ROWS = 50
+TRANSIENT = (EngineUnavailable, httpx.TransportError, ConnectionError, TimeoutError)
+"""Failures a retry can cure: a service or network that may be back in a minute. Anything else (a
+user's problem, a programming error, an unusable translation memory) fails at once."""
 
 
 def artifact_key(*parts: str) -> str:
@@ -51,33 +60,39 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
 
 
-def default_memory_path() -> Path:
-    return tarjama_home() / "memory.sqlite"
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
-@cache
-def _engine(name: str, model_path: str | None, settings: tuple[tuple[str, str], ...] = ()) -> Engine:
-    """One engine per process and configuration: loading a local model takes seconds and a gigabyte.
+def _engine(name: str, settings: Settings) -> Engine:
+    """One engine per run and configuration, shared by its articles: loading a local model takes
+    seconds and a gigabyte. Keyed by everything that builds it, keys included (hashed)."""
+    options = settings.engine_options(name)
+    key = hashlib.sha256(json.dumps([name, options], sort_keys=True, default=str).encode()).hexdigest()
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = create_engine(name, **options)
+        return _ENGINES[key]
 
-    ``settings`` (the ``TARJAMA_*`` environment: engine URLs, limits, ...) is
-    part of the cache key. A web engine whose key is not in the environment
-    gets it from its Prefect Secret block (``flows.limits.secret_options``).
-    """
-    from flows.limits import secret_options
 
-    options: dict[str, Any] = {"model_path": model_path} if model_path else {}
-    options |= secret_options(name)
-    return create_engine(name, **options)
+def close_engines() -> None:
+    """Close the engines built by this process's run: connections, and the local model's memory."""
+    with _ENGINES_LOCK:
+        engines = list(_ENGINES.values())
+        _ENGINES.clear()
+    for engine in engines:
+        engine.close()
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry network trouble and the like; never a problem the user must fix."""
     try:
         state.result()
-    except TarjamaError:
-        return False
-    except Exception:
+    except TRANSIENT:
         return True
+    except sqlite3.OperationalError as problem:  # another writer held the memory past its timeout
+        return "locked" in str(problem)
+    except Exception:
+        return False
     return False
 
 
@@ -87,15 +102,14 @@ def read_document(path: str, lang: str, doc_id: str | None = None) -> Document:
 
 
 @task(cache_policy=NO_CACHE)
-def choose_engine(name: str, model_path: str | None) -> Engine:
-    """Build (once per process) the engine; a web engine gets its Prefect rate limit (``flows.limits``)."""
-    import os
+def choose_engine(settings: Settings) -> Engine:
+    """Build (once per process) the engine; a web engine gets its Prefect rate limit (``flows.limits``).
 
-    from flows.limits import attach_throttle
-
-    settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("TARJAMA_")))
-    engine = _engine(name, model_path, settings)
-    throttle = attach_throttle(engine)
+    Keys no variable set are read here from Prefect Secret blocks, on the machine that translates.
+    """
+    resolved = with_secret_blocks(settings, ["google"] if settings.engine == "auto" else [settings.engine])
+    engine = _engine(settings.engine, resolved)
+    throttle = attach_throttle(engine, settings)
     get_run_logger().info("engine %s, model %s%s", engine.name, engine.model, f"; {throttle}" if throttle else "")
     return engine
 
@@ -104,7 +118,7 @@ def choose_engine(name: str, model_path: str | None) -> Engine:
 def translate(article: Document, engine: Engine, memory_path: str) -> list[Translation]:
     """Translate through the memory; a retry resumes after the last stored sentence."""
     logger = get_run_logger()
-    progress_id = create_progress_artifact(
+    progress_id: UUID = create_progress_artifact(  # type: ignore[assignment]  # sync call: a UUID
         0.0, key=artifact_key(article.id, "progress"), description=f"Translating {article.id}"
     )
     last_update = 0.0
@@ -118,24 +132,26 @@ def translate(article: Document, engine: Engine, memory_path: str) -> list[Trans
             if total:
                 logger.info("translated %d/%d new sentences", done, total)
 
-    stats_before = dict(getattr(engine, "stats", {}))
+    stats_before = engine.stats
     with TranslationMemory(Path(memory_path)) as memory:
         translations = translate_sentences(article.texts, engine, memory, on_progress=report)
     reused = sum(t.from_memory for t in translations)
+    distinct = len({t for t, tr in zip(article.texts, translations) if not tr.from_memory})
     logger.info(
-        "%d sentences: %d from the translation memory, %d newly translated",
+        "%d sentences: %d from the translation memory, %d newly translated (%d distinct sentences sent)",
         len(translations),
         reused,
         len(translations) - reused,
+        distinct,
     )
-    if stats_before:  # a web engine: how many requests this article took
-        spent = {k: v - stats_before.get(k, 0) for k, v in engine.stats.items()}  # type: ignore[attr-defined]
+    spent = engine.stats - stats_before
+    if spent.requests:
         logger.info(
             "engine %s: %d requests (%d retries, %d batches split after a wrong segment count)",
             engine.name,
-            spent["requests"],
-            spent["retries"],
-            spent["split_batches"],
+            spent.requests,
+            spent.retries,
+            spent.split_batches,
         )
     return translations
 
@@ -150,9 +166,8 @@ def align_to_reference(source: Document, translations: Sequence[Translation], re
 
 
 @task(cache_policy=NO_CACHE)
-def score(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    scores = score_corpus([r["english_mt"] for r in rows], [r["english_reference"] for r in rows])
-    return [s.as_dict() for s in scores]
+def score(frame: pl.DataFrame) -> list[MetricScore]:
+    return score_corpus(frame["english_mt"].to_list(), frame["english_reference"].to_list())
 
 
 def _article_run_name() -> str:
@@ -165,14 +180,8 @@ def _run_name() -> str:
 
 
 @flow(name="translate-article", flow_run_name=_article_run_name)
-def translate_article(
-    article: str,
-    references: list[str],
-    engine: str = "auto",
-    model_path: str | None = None,
-    memory_path: str | None = None,
-) -> dict[str, Any]:
-    """Split, translate, align and score one article; returns its rows and summary."""
+def translate_article(article: str, references: list[str], settings: Settings) -> tuple[ArticleResult, pl.DataFrame]:
+    """Split, translate, align and score one article; returns its summary and rows."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -185,68 +194,70 @@ def translate_article(
     source = read_document(article, "ar")
     refs = [read_document(path, "en", source.id) for path in references]
     lap("read_and_split")
-    chosen = choose_engine(engine, model_path)
+    chosen = choose_engine(settings)
     lap("load_engine")
-    translations = translate(source, chosen, memory_path or str(default_memory_path()))
+    translations = translate(source, chosen, str(settings.memory_path))
     lap("translate")
-    rows: list[dict[str, Any]] = []
+    frames: list[pl.DataFrame] = []
     summaries = []
-    for reference in refs or [None]:
+    every: list[Document | None] = [*refs] if refs else [None]
+    for reference in every:
         beads = align_to_reference(source, translations, reference)
         lap("align")
-        reference_rows = bead_rows(source, translations, reference, beads)
-        rows += reference_rows
-        summary: dict[str, Any] = {
-            "rows": len(reference_rows),
-            "flagged": sum(1 for row in reference_rows if row["flagged"]),
-        }
+        rows = to_frame(bead_rows(source, translations, reference, beads))
+        frames.append(rows)
+        summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()))
         if reference is not None:
-            summary |= {
-                "reference": reference_rows[0]["reference"],
-                "path": str(reference.path),
-                "reference_sentences": len(reference.sentences),
-                "scores": score(reference_rows),
-            }
+            summary = summary.model_copy(
+                update={
+                    "reference": rows["reference"][0],
+                    "path": str(reference.path),
+                    "reference_sentences": len(reference.sentences),
+                    "scores": score(rows),
+                }
+            )
             lap("score")
         summaries.append(summary)
-    result = {
-        "article_id": source.id,
-        "path": str(source.path),
-        "sentences": len(source.sentences),
-        "engine": chosen.name,
-        "model": chosen.model,
-        "from_memory": sum(t.from_memory for t in translations),
-        "references": summaries,
-        "timings_s": timings,
-        "rows": rows,
-    }
-    _publish_article(result)
-    return result
+    result = ArticleResult(
+        article_id=source.id,
+        path=str(source.path),
+        sentences=len(source.sentences),
+        engine=chosen.name,
+        model=chosen.model,
+        from_memory=sum(t.from_memory for t in translations),
+        references=summaries,
+        timings_s=timings,
+        engine_signature=chosen.signature(),
+    )
+    frame = pl.concat(frames)
+    _publish_article(result, frame)
+    return result, frame
 
 
-def _publish_article(result: dict[str, Any]) -> None:
+def _publish_article(result: ArticleResult, frame: pl.DataFrame) -> None:
     """The article's report and first rows as artifacts, keyed by article so history accumulates."""
-    summary = {k: v for k, v in result.items() if k != "rows"}
     create_markdown_artifact(
-        render_report({"articles": [summary]}) + _counts_markdown(result["rows"], [result]),
-        key=artifact_key(result["article_id"], "report"),
-        description=f"tarjama report for {result['article_id']}",
+        render_article(result) + _counts_markdown(frame, [result]),
+        key=artifact_key(result.article_id, "report"),
+        description=f"tarjama report for {result.article_id}",
     )
-    first = [{k: v for k, v in row.items()} for row in result["rows"][:TABLE_ROWS]]
     create_table_artifact(
-        first, key=artifact_key(result["article_id"], "rows"), description=f"First {TABLE_ROWS} aligned rows"
+        frame.head(TABLE_ROWS).to_dicts(),
+        key=artifact_key(result.article_id, "rows"),
+        description=f"First {TABLE_ROWS} aligned rows",
     )
 
 
-def _counts_markdown(rows: list[dict[str, Any]], articles: list[dict[str, Any]]) -> str:
-    """Sentences and aligned rows, and flagged rows when the aligner flags them (a ``flagged`` column)."""
-    counts = [f"{sum(a['sentences'] for a in articles)} Arabic sentences", f"{len(rows)} aligned rows"]
-    if rows and "flagged" in rows[0]:
-        counts.append(f"{sum(1 for r in rows if r['flagged'])} flagged rows")
+def _counts_markdown(frame: pl.DataFrame, articles: Sequence[ArticleResult]) -> str:
+    counts = [
+        f"{sum(a.sentences for a in articles)} Arabic sentences",
+        f"{frame.height} aligned rows",
+        f"{int(frame['flagged'].sum())} flagged rows",
+    ]
     return "\nCounts: " + ", ".join(counts) + "\n"
 
 
-def _publish_outputs(summary: dict[str, Any], frame: pl.DataFrame, target: Path) -> None:
+def _publish_outputs(summary: RunSummary, frame: pl.DataFrame, target: Path, settings: Settings) -> None:
     """On the run's page: its report, first rows and links to the files that ``tarjama serve`` offers.
 
     The links are keyed by article (``<article>-aligned-tsv``, ``-aligned-parquet``) so each
@@ -254,33 +265,35 @@ def _publish_outputs(summary: dict[str, Any], frame: pl.DataFrame, target: Path)
     (each article's keyed report and rows are on its ``translate-article`` run). The output folder
     is also recorded as the flow-run label ``tarjama.output`` for ``tarjama runs`` and ``download``.
     """
-    base = download_base_url()
-    links = {name: file_url(base, f"{target.name}/{name}") for name in ("aligned.tsv", "aligned.parquet")}
-    for article in summary["articles"]:
+    links = {
+        name: file_url(settings.download_url, f"{target.name}/{name}") for name in ("aligned.tsv", "aligned.parquet")
+    }
+    for article in summary.articles:
         for name, url in links.items():
             create_link_artifact(
                 url,
-                link_text=f"{name} of run {summary['run']}",
-                key=artifact_key(article["article_id"], name.replace(".", "-")),
-                description=f"{name} of run {summary['run']}, served by tarjama serve (file: {target / name})",
+                link_text=f"{name} of run {summary.run}",
+                key=artifact_key(article.article_id, name.replace(".", "-")),
+                description=f"{name} of run {summary.run}, served by tarjama serve (file: {target / name})",
             )
-    rows = frame.to_dicts()
     header = [
-        f"# tarjama run {summary['run']}",
+        f"# tarjama run {summary.run}",
         "",
         "Download: " + " · ".join(f"[{name}]({url})" for name, url in links.items()),
         "",
         f"Output folder: `{target.resolve()}`",
-        _counts_markdown(rows, summary["articles"]),
+        _counts_markdown(frame, summary.articles),
     ]
     report = render_report(summary).split("\n", 1)[1]  # its own title is replaced by the header above
-    create_markdown_artifact("\n".join(header) + report, description=f"tarjama run {summary['run']}")
-    create_table_artifact(rows[:TABLE_ROWS], description=f"First {TABLE_ROWS} aligned rows of run {summary['run']}")
+    create_markdown_artifact("\n".join(header) + report, description=f"tarjama run {summary.run}")
+    create_table_artifact(
+        frame.head(TABLE_ROWS).to_dicts(), description=f"First {TABLE_ROWS} aligned rows of run {summary.run}"
+    )
     try:
         from prefect.client.orchestration import get_client
 
         with get_client(sync_client=True) as client:
-            client.update_flow_run_labels(flow_run.get_id(), {"tarjama.output": str(target.resolve())})
+            client.update_flow_run_labels(UUID(flow_run.get_id()), {"tarjama.output": str(target.resolve())})
     except Exception as problem:  # the outputs are written; a missing label only slows `tarjama download`
         get_run_logger().warning("could not label the flow run with its output folder: %s", problem)
 
@@ -293,23 +306,14 @@ def _references_of(article: str, references: dict[str, list[str]] | None) -> lis
     return [str(path) for path in find_references(Path(article))]
 
 
-def new_run_name(articles: Sequence[str]) -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    first = document_id(Path(articles[0])) if articles else "run"
-    more = f"-and-{len(articles) - 1}-more" if len(articles) > 1 else ""
-    return f"{stamp}-{first}{more}"
-
-
 @flow(name="tarjama-run", flow_run_name=_run_name)
 def run(
     articles: list[str],
+    settings: Settings,
     references: dict[str, list[str]] | None = None,
-    engine: str = "auto",
     out: str = "output",
     run_name: str = "",
-    model_path: str | None = None,
-    memory_path: str | None = None,
-) -> dict[str, Any]:
+) -> RunSummary:
     """Translate every article and write ``<out>/<run_name>/`` (aligned.tsv, .parquet, scores.json, report.md).
 
     ``references`` maps each article path to its reference paths; articles it does not
@@ -318,60 +322,39 @@ def run(
     logger = get_run_logger()
     run_name = run_name or flow_run.get_name() or new_run_name(articles)
     started = time.perf_counter()
-    results = [translate_article(a, _references_of(a, references), engine, model_path, memory_path) for a in articles]
-    frame = to_frame([row for result in results for row in result["rows"]])
-    summary = {
-        "run": run_name,
-        "flow_run_id": str(flow_run.get_id() or ""),
-        "engine_requested": engine,
-        "articles": [{k: v for k, v in r.items() if k != "rows"} for r in results],
-        "overall": _overall_scores(results),
-        "wall_time_s": round(time.perf_counter() - started, 3),
-    }
+    try:
+        outcomes = [translate_article(a, _references_of(a, references), settings) for a in articles]
+    finally:
+        close_engines()
+    frame = pl.concat([rows for _, rows in outcomes]) if outcomes else to_frame([])
+    results = [result for result, _ in outcomes]
+    summary = RunSummary(
+        run=run_name,
+        flow_run_id=str(flow_run.get_id() or ""),
+        engine_requested=settings.engine,
+        articles=results,
+        overall=_overall_scores(outcomes),
+        wall_time_s=round(time.perf_counter() - started, 3),
+    )
     target = Path(out) / run_name
-    _write_outputs(frame, summary, target)
+    with staged_run_folder(Path(out), run_name) as staging:
+        write_tsv(frame, staging / "aligned.tsv")
+        write_parquet(frame, staging / "aligned.parquet")
+        write_json(summary.model_dump(mode="json"), staging / "scores.json")
+        write_text(render_report(summary), staging / "report.md")
     logger.info("wrote %s", target / "aligned.tsv")
-    summary["output_dir"] = str(target)
-    _publish_outputs(summary, frame, target)
+    summary = summary.model_copy(update={"output_dir": str(target)})
+    _publish_outputs(summary, frame, target, settings)
     return summary
 
 
-def _overall_scores(results: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+def _overall_scores(outcomes: Sequence[tuple[ArticleResult, pl.DataFrame]]) -> list[MetricScore] | None:
     """Scores over all articles against each article's first reference (only for several articles)."""
     primary = [
-        row
-        for r in results
-        for row in r["rows"]
-        if r["references"][0].get("reference") and row["reference"] == r["references"][0]["reference"]
+        rows.filter(pl.col("reference") == result.references[0].reference)
+        for result, rows in outcomes
+        if result.references[0].reference is not None
     ]
-    if len(results) < 2 or not primary:
+    if len(outcomes) < 2 or not primary:
         return None
-    return [
-        s.as_dict() for s in score_corpus([r["english_mt"] for r in primary], [r["english_reference"] for r in primary])
-    ]
-
-
-def _write_outputs(frame: pl.DataFrame, summary: dict[str, Any], target: Path) -> None:
-    """Write everything into a staging folder, then rename it into place in one step."""
-    if target.exists():
-        raise TarjamaError(f"{target}: output directory already exists")
-    staging = target.with_name(f".{target.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        write_tsv(frame, staging / "aligned.tsv")
-        write_parquet(frame, staging / "aligned.parquet")
-        write_json(summary, staging / "scores.json")
-        write_text(render_report(summary), staging / "report.md")
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    _point_latest(target)
-
-
-def _point_latest(target: Path) -> None:
-    """``<out>/latest`` → the newest run, replaced atomically."""
-    link = target.parent / "latest"
-    tmp = target.parent / ".latest.tmp"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(target.name)
-    tmp.replace(link)
+    return score(pl.concat(primary))

@@ -1,13 +1,29 @@
-"""Shared test fixtures: repository paths, and the real offline engine loaded once per session."""
+"""Shared test fixtures: repository paths, the ``tarjama`` executable, free ports, the real offline engine."""
 
 from __future__ import annotations
 
+import socket
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+PYTHON = sys.executable
+TARJAMA = str(Path(sys.executable).with_name("tarjama"))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """A minimal environment for running the CLI: its own tarjama home, a wide terminal."""
+    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "250", **extra}
 
 
 def assert_valid(beads, n: int, m: int) -> None:

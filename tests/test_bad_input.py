@@ -1,13 +1,10 @@
 """Bad input: one line naming the file and the problem, exit status 2, nothing written."""
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import CORPUS
+from conftest import CORPUS, TARJAMA
 
-TARJAMA = str(Path(sys.executable).with_name("tarjama"))
 ARABIC = "وصل وزير الخارجية إلى الرباط يوم الجمعة.\n"
 ENGLISH = "The foreign minister arrived in Rabat on Friday.\n"
 

@@ -27,6 +27,8 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 from test_serve import ARTICLE, TARJAMA, cli_env, free_port, start_serve, stop, wait_ready
 
+pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
+
 ARTICLE_KEY = "euronews-en-153835"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

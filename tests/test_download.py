@@ -12,7 +12,6 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from flows.serve import start_download_server
 from tarjama.download import (
     DownloadNotFound,
     DownloadRefused,
@@ -21,6 +20,7 @@ from tarjama.download import (
     resolve_download,
     safe_relative,
 )
+from tarjama.serve import start_download_server
 
 RUN = "20250101-120000-essay"
 TSV = "article_id\tarabic\nessay\tمرحبا بالعالم\n".encode()

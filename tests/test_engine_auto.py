@@ -9,23 +9,26 @@ from tarjama.engines import create_engine
 from tarjama.errors import TarjamaError
 
 
-def test_auto_picks_google_when_it_answers(monkeypatch):
+def test_auto_picks_google_when_it_answers():
     with LoopbackServices() as services:
-        monkeypatch.setenv("TARJAMA_GOOGLE_URL", services.url("google"))
-        engine = create_engine("auto")
+        engine = create_engine("auto", google={"url": services.url("google")})
         assert engine.name == "google"
         assert len(services.requests("google")) == 1  # one probe
 
 
-def test_auto_falls_back_to_local_within_the_probe_timeout(monkeypatch, tmp_path):
+def test_auto_falls_back_to_local_within_the_probe_timeout(tmp_path):
     not_a_model = tmp_path / "local.gguf"
     not_a_model.write_bytes(b"not a model")
     with LoopbackServices(hang_seconds=10) as services:
         services.persistent = "hang"
-        monkeypatch.setenv("TARJAMA_GOOGLE_URL", services.url("google"))
         started = time.monotonic()
         # local is chosen: it then refuses the bogus model file, which proves the fallback happened
         with pytest.raises(TarjamaError, match="not a GGUF"):
-            create_engine("auto", probe_timeout=1.0, model_path=str(not_a_model))
+            create_engine(
+                "auto",
+                google={"url": services.url("google")},
+                local={"model_path": str(not_a_model)},
+                probe_timeout=1.0,
+            )
         assert time.monotonic() - started < 5
         assert len(services.requests("google")) == 1  # the probe is not retried

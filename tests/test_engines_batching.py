@@ -12,6 +12,7 @@ from loopback_services import LoopbackServices, fake_english
 from tarjama.article import load_document
 from tarjama.engines import create_engine
 from tarjama.engines.batching import pack, split_long
+from tarjama.settings import Settings
 
 SEED = load_document(CORPUS / "morocco-us-counterterrorism.ar.txt", "ar").texts
 NTREX = [load_document(path, "ar").texts for path in sorted((CORPUS / "ntrex128-dev").glob("*.ar.txt"))]
@@ -119,9 +120,13 @@ def test_ntrex_documents_take_one_google_request_each(services):
     assert sentences >= 10 * len(NTREX)  # at least 10x fewer requests than one per sentence
 
 
-def test_limits_from_the_environment_are_honoured(services, monkeypatch):
-    monkeypatch.setenv("TARJAMA_LIBRE_MAX_ITEMS", "3")
-    libre = create_engine("libre", url=services.url("libre"), **FAST)
+def test_limits_from_the_environment_are_honoured(services, tmp_path):
+    environ = {
+        "TARJAMA_LIBRE_MAX_ITEMS": "3",
+        "TARJAMA_LIBRE_URL": services.url("libre"),
+        "TARJAMA_HOME": str(tmp_path),
+    }
+    libre = create_engine("libre", **(Settings.load(environ).engine_options("libre") | FAST))
     assert list(libre.translate(SEED)) == [fake_english(s) for s in SEED]
     assert [len(r.segments) for r in services.requests("libre")] == [3, 3, 3, 3, 1]
 
@@ -150,7 +155,7 @@ def test_wrong_segment_count_falls_back_to_smaller_batches(services):
     n = sizes[0]
     assert sizes[1:3] == [(n + 1) // 2, n // 2]  # the batch again, in two halves
     assert len(sizes) == first + 2
-    assert google.stats["split_batches"] == 1
+    assert google.stats.split_batches == 1
 
     services.clear()
     services.inject("wrong-count", "wrong-count")
@@ -182,7 +187,7 @@ def test_every_web_engine_translates_through_its_own_protocol():
             requests = services.requests(service)
             assert " ".join(s for r in requests for s in r.segments) == " ".join(document), name
             assert all(r.status == 200 for r in requests), name
-            assert engine.stats["requests"] == len(requests), name
+            assert engine.stats.requests == len(requests), name
             if name not in ("mymemory", "openai-compat"):  # 499-character limit; one sentence per request
                 assert len(requests) < len(document), name
         assert re.fullmatch(

@@ -21,24 +21,20 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS
+from conftest import CORPUS, PYTHON, TARJAMA, free_port
 from loopback_services import LoopbackServices
 
 from tarjama.article import load_document
 from tarjama.parallel_corpus import read_tsv
 
-PYTHON = sys.executable
-TARJAMA = str(Path(sys.executable).with_name("tarjama"))
 SEED = CORPUS / "morocco-us-counterterrorism.ar.txt"
 SENTENCES = load_document(SEED, "ar").texts
 KEY_BLOCK = "libre-block-key-5e1f0c2a77"
@@ -46,12 +42,6 @@ KEY_ENV = "libre-env-key-93d4b6a1e8"
 DEEPL_BLOCK = "deepl-block-key-0a9b8c7d:fx"
 PER_REQUEST = 2
 ANSWERED_BEFORE_KILL = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def base_env(home: Path) -> dict[str, str]:
@@ -117,6 +107,8 @@ def stored_sources(memory: Path) -> list[str]:
         return [row[0] for row in db.execute("SELECT source FROM translations WHERE engine='libre' ORDER BY rowid")]
 
 
+pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
+
 POST_CHECK = """
 import asyncio, json
 from prefect.client.orchestration import get_client
@@ -168,7 +160,7 @@ def scenario(tmp_path_factory):
             [
                 PYTHON,
                 "-c",
-                "import os, flows\nfrom prefect.blocks.system import Secret\n"
+                "import os\nfrom prefect.blocks.system import Secret\n"
                 "Secret(value=os.environ['VALUE']).save('tarjama-libre-api-key', overwrite=True)\n"
                 "Secret(value=os.environ['DEEPL']).save('tarjama-deepl-api-key', overwrite=True)",
             ],
@@ -229,9 +221,7 @@ def scenario(tmp_path_factory):
 
         results["listing"] = cli("engines", "--check-secrets")
 
-        check = subprocess.run(
-            [PYTHON, "-c", "import flows\n" + POST_CHECK], capture_output=True, text=True, env=env, timeout=300
-        )
+        check = subprocess.run([PYTHON, "-c", POST_CHECK], capture_output=True, text=True, env=env, timeout=300)
         assert check.returncode == 0, check.stderr[-3000:]
         results["prefect"] = json.loads(check.stdout.strip().splitlines()[-1])
     return results

@@ -10,7 +10,7 @@ from conftest import CORPUS
 from loopback_services import LoopbackServices, fake_english
 
 from tarjama.article import load_document
-from tarjama.engines import create_engine
+from tarjama.engines import EngineStats, create_engine
 from tarjama.engines.transport import EngineRejected, EngineUnavailable
 from tarjama.errors import TarjamaError
 
@@ -52,7 +52,7 @@ def test_429_without_retry_after_backs_off_exponentially(services):
     assert 0.1 <= first < 0.2 + 1.0  # (plus the time a busy machine takes to answer)
     assert 0.2 <= second < 0.4 + 1.0
     assert 0.4 <= third < 0.8 + 1.0
-    assert google.stats == {"requests": 4, "retries": 3, "split_batches": 0}
+    assert google.stats == EngineStats(requests=4, retries=3, split_batches=0)
 
 
 @pytest.mark.parametrize("fault", ["429:1.2", "429-date:2"])

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS
+from conftest import CORPUS, TARJAMA
 from loopback_services import LoopbackServices, fake_english
 
 from tarjama.article import load_document
-from tarjama.engines import REGISTRY, create_engine
+from tarjama.engines import create_engine, engine_names
 from tarjama.engines.transport import EngineError, redact, register_secret, safe_url
 from tarjama.errors import TarjamaError
+from tarjama.settings import Settings
 
 SENTENCES = load_document(CORPUS / "morocco-us-counterterrorism.ar.txt", "ar").texts[:2]
-TARJAMA = str(Path(sys.executable).with_name("tarjama"))
 KEYED = {  # engine: (loopback service, credential options)
     "libre": ("libre", {"api_key": "libre-key-7f3a9c1d"}),
     "deepl": ("deepl", {"api_key": "deepl-key-2b8e4f60:fx"}),
@@ -83,27 +82,47 @@ def test_qcri_key_in_the_query_string_is_redacted_from_httpx_log_lines(caplog):
     assert key not in caplog.text
 
 
-def test_a_missing_key_names_the_variable_and_the_secret_block(monkeypatch):
-    monkeypatch.delenv("DEEPL_API_KEY", raising=False)
+def test_a_missing_key_names_the_variable_and_the_secret_block(tmp_path):
     with pytest.raises(TarjamaError, match="DEEPL_API_KEY.*tarjama-deepl-api-key"):
         create_engine("deepl")
-    monkeypatch.setenv("DEEPL_API_KEY", "from-env-123:fx")
-    engine = create_engine("deepl")
+    settings = Settings.load({"DEEPL_API_KEY": "from-env-123:fx", "TARJAMA_HOME": str(tmp_path)})
+    engine = create_engine("deepl", **settings.engine_options("deepl"))
     assert engine.model == "deepl-api-free" and "api-free.deepl.com" in engine.url
     assert "from-env-123" not in repr(engine)
 
 
-def test_engines_listing_shows_readiness_without_showing_keys():
-    key = "listing-key-271828"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(Path.home()),
-        "COLUMNS": "300",
-        "DEEPL_API_KEY": key,
-        "TARJAMA_LIBRE_URL": "http://127.0.0.1:9/",
-        "TARJAMA_RATE_LIMIT_GOOGLE": "0.5",
-    }
+def engines_table(env: dict[str, str]) -> dict[str, str]:
     result = subprocess.run([TARJAMA, "engines"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {
+        line.split("│")[1].strip(): line
+        for line in result.stdout.splitlines()
+        if line.count("│") >= 5 and line.split("│")[1].strip()
+    }
+
+
+def test_google_is_ready_only_when_it_answers(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "COLUMNS": "300", "TARJAMA_HOME": str(tmp_path)}
+    with LoopbackServices() as services:
+        assert "yes" in engines_table(env | {"TARJAMA_GOOGLE_URL": services.url("google")})["google"]
+    silent = engines_table(env | {"TARJAMA_GOOGLE_URL": "http://127.0.0.1:9/google/m"})["google"]
+    assert "no: http://127.0.0.1:9/google/m does not answer" in silent
+
+
+def test_engines_listing_shows_readiness_without_showing_keys(tmp_path):
+    key = "listing-key-271828"
+    with LoopbackServices() as services:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(Path.home()),
+            "COLUMNS": "300",
+            "TARJAMA_HOME": str(tmp_path),
+            "DEEPL_API_KEY": key,
+            "TARJAMA_LIBRE_URL": "http://127.0.0.1:9/",
+            "TARJAMA_GOOGLE_URL": services.url("google"),
+            "TARJAMA_RATE_LIMIT_GOOGLE": "0.5",
+        }
+        result = subprocess.run([TARJAMA, "engines"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {
         line.split("│")[1].strip(): line
@@ -129,4 +148,13 @@ def test_engines_listing_shows_readiness_without_showing_keys():
     assert "no:" in rows["microsoft"] and "MICROSOFT_API_KEY" in rows["microsoft"]
     assert "0.5/s" in rows["google"] and "2/s" not in rows["google"]
     assert key not in result.stdout + result.stderr
-    assert set(REGISTRY) >= {"google", "mymemory", "libre", "deepl", "microsoft", "qcri", "chatgpt", "openai-compat"}
+    assert set(engine_names()) >= {
+        "google",
+        "mymemory",
+        "libre",
+        "deepl",
+        "microsoft",
+        "qcri",
+        "chatgpt",
+        "openai-compat",
+    }

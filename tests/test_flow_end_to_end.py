@@ -7,15 +7,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import CORPUS
+from conftest import CORPUS, TARJAMA
 
 from tarjama.article import load_document
 from tarjama.model_store import DEFAULT_MODEL
 from tarjama.parallel_corpus import FLAG_BELOW, SCHEMA, read_tsv
 
+pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
+
 ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
 REFERENCE = ARTICLE.with_name("euronews-en.153835.en.txt")
-TARJAMA = str(Path(sys.executable).with_name("tarjama"))
 
 
 def numbers(column: pl.Series) -> list[int]:
@@ -91,7 +92,10 @@ def test_second_run_translates_nothing(two_runs):
 def test_flow_runs_are_recorded_as_completed(two_runs):
     home, _, _ = two_runs
     query = (
-        "import asyncio, json, flows\n"
+        "import asyncio, json\n"
+        "from tarjama.flows.environment import configure_prefect\n"
+        "from tarjama.settings import Settings\n"
+        "configure_prefect(Settings.load().home)\n"
         "from prefect.client.orchestration import get_client\n"
         "async def main():\n"
         "    async with get_client() as client:\n"

@@ -1,9 +1,13 @@
 """The offline engine with the real model, and the translation memory in front of it."""
 
+import pytest
+
 from tarjama.engines.local import clean_output
 from tarjama.memory import TranslationMemory
 from tarjama.model_store import DEFAULT_MODEL
 from tarjama.translate import translate_sentences
+
+pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
 
 def test_clean_output_keeps_only_the_translation():

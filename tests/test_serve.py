@@ -11,29 +11,19 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, TARJAMA, cli_env, free_port
 
-TARJAMA = str(Path(sys.executable).with_name("tarjama"))
+pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
+
 ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
 SEED = CORPUS / "morocco-us-counterterrorism.ar.txt"
 READY = "Press Ctrl-C to stop."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli_env(home: Path) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "250"}
 
 
 @dataclass
@@ -167,15 +157,19 @@ def test_serve_starts_reuses_and_stops_what_it_started(tmp_path):
         assert answers(state["deployment_url"]) and answers(f"{state['ui_url']}/runs")
         deployment = httpx.get(f"{api}/deployments/{state['deployment_id']}", timeout=10).json()
         assert deployment["name"] == "articles"
-        assert deployment["parameters"] == {
+        parameters = deployment["parameters"]
+        assert {k: v for k, v in parameters.items() if k != "settings"} == {
             "articles": [str(ARTICLE)],
             "references": {str(ARTICLE): [str(ARTICLE.with_name("euronews-en.153835.en.txt"))]},
-            "engine": "local",
             "out": str(out),
         }
+        assert parameters["settings"]["engine"] == "local"
+        assert parameters["settings"]["home"] == str(tmp_path / "home")
+        assert parameters["settings"]["download_url"] == f"http://127.0.0.1:{download_port}"
+        assert "secrets" not in parameters["settings"]
         flow = httpx.get(f"{api}/flows/{deployment['flow_id']}", timeout=10).json()
         assert flow["name"] == "tarjama-run"
-        assert set(deployment["parameter_openapi_schema"]["properties"]) >= {"articles", "references", "engine"}
+        assert set(deployment["parameter_openapi_schema"]["properties"]) >= {"articles", "references", "settings"}
 
         # downloads on 127.0.0.1 only
         assert state["download_url"] == f"http://127.0.0.1:{download_port}"
@@ -200,7 +194,7 @@ def test_serve_starts_reuses_and_stops_what_it_started(tmp_path):
         for _attempt in range(10):  # SQLite under load may answer 503 (database locked) for a moment
             response = httpx.post(
                 f"{api}/deployments/{state['deployment_id']}/create_flow_run",
-                json={"parameters": {"articles": [str(SEED)], "references": {}, "engine": "local"}},
+                json={"parameters": {"articles": [str(SEED)], "references": {}}},
                 timeout=30,
             )
             if response.status_code != 503:
@@ -260,18 +254,8 @@ def test_serve_reports_a_download_port_in_use(tmp_path):
     assert "stopped." in serve.output()
 
 
-def test_report_counts_flagged_rows_only_when_the_aligner_flags_them():
-    from flows.pipeline import _counts_markdown
-
-    articles = [{"sentences": 3}, {"sentences": 2}]
-    plain = [{"row": 1}, {"row": 2}]
-    assert _counts_markdown(plain, articles) == "\nCounts: 5 Arabic sentences, 2 aligned rows\n"
-    flagged = [{"row": 1, "flagged": True}, {"row": 2, "flagged": False}, {"row": 3, "flagged": True}]
-    assert _counts_markdown(flagged, articles) == "\nCounts: 5 Arabic sentences, 3 aligned rows, 2 flagged rows\n"
-
-
 def test_urls_name_a_reachable_host():
-    from flows.serve import url_host
+    from tarjama.serve import url_host
 
     assert url_host("127.0.0.1") == "127.0.0.1" and url_host("::1") == "[::1]"
     wildcard = url_host("0.0.0.0")  # every interface: this machine's name or outgoing address

@@ -8,13 +8,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_serve import ARTICLE, TARJAMA, cli_env
+from conftest import TARJAMA, cli_env
+from test_serve import ARTICLE
+
+pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
 FAILING_RUN = """
-import sys, flows
-from flows.pipeline import run
+import sys
+from tarjama.settings import Settings
+from tarjama.flows.environment import configure_prefect
+settings = Settings.load(engine="local")
+configure_prefect(settings.home)
+from tarjama.flows.pipeline import run
 try:
-    run([sys.argv[1]], {}, engine="local", out=sys.argv[2], run_name="broken")
+    run([sys.argv[1]], settings, {}, out=sys.argv[2], run_name="broken")
 except Exception as problem:
     print("failed as intended:", type(problem).__name__)
 """
@@ -55,10 +62,17 @@ def test_runs_lists_completed_and_failed_runs(history):
     run_id = json.loads((out / "first" / "scores.json").read_text())["flow_run_id"]
     scores = json.loads((out / "first" / "scores.json").read_text())["articles"][0]["references"][0]["scores"]
     bleu = next(s["score"] for s in scores if s["metric"] == "BLEU")
-    for cell in (run_id, "Completed", "euronews-en.153835", "local", f"{bleu:.2f}", str(out / "first")):
+    for cell in (run_id[:8], "Completed", "euronews-en.153835", "local", f"{bleu:.2f}", str(out / "first")):
         assert cell in first, (cell, first)
     assert "Failed" in broken and str(out) not in broken
     assert lines.index(broken) < lines.index(first)  # newest first
+
+    as_json = tarjama(home, base, "runs", "--json")
+    assert as_json.returncode == 0, as_json.stderr[-3000:]
+    records = [json.loads(line) for line in as_json.stdout.decode().splitlines()]
+    (record,) = [r for r in records if r["name"] == "first"]
+    assert record["id"] == run_id and record["state"] == "Completed" and record["bleu"] == pytest.approx(bleu)
+    assert record["output"] == str(out / "first") and record["articles"] == ["euronews-en.153835"]
 
 
 def test_download_by_name_id_and_folder(history, tmp_path):
@@ -74,8 +88,15 @@ def test_download_by_name_id_and_folder(history, tmp_path):
     assert to_stdout.returncode == 0 and to_stdout.stdout == expected
 
     (tmp_path / "into").mkdir()
-    into_folder = tarjama(home, tmp_path, "download", run_id, "--output", "into")
+    into_folder = tarjama(home, tmp_path, "download", run_id, "--out", "into")
     assert into_folder.returncode == 0 and (tmp_path / "into" / "first-aligned.tsv").read_bytes() == expected
+
+    by_prefix = tarjama(home, tmp_path, "download", run_id[:8], "-f", "scores.json", "-o", "-")
+    assert by_prefix.returncode == 0 and by_prefix.stdout == (out / "first" / "scores.json").read_bytes()
+
+    latest = tarjama(home, tmp_path, "download", "latest", "--from", str(out), "-f", "report.md")
+    assert latest.returncode == 0, latest.stderr[-3000:]
+    assert (tmp_path / "first-report.md").read_bytes() == (out / "first" / "report.md").read_bytes()
 
 
 def test_download_errors_are_clear(history, tmp_path):
@@ -93,7 +114,7 @@ def test_download_errors_are_clear(history, tmp_path):
     broken = tarjama(home, tmp_path, "download", "broken")
     assert broken.returncode == 1
     message = broken.stderr.decode()
-    assert message.startswith("tarjama: error: run broken (") and "is Failed and wrote no aligned TSV" in message
+    assert message.startswith("tarjama: error: run broken (") and "is Failed and wrote no outputs" in message
     assert list(tmp_path.iterdir()) == []
 
 

@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+from tarjama.errors import TarjamaError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
     engine     TEXT NOT NULL,
@@ -35,6 +37,22 @@ class TranslationMemory:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(SCHEMA)
+
+    @classmethod
+    def check(cls, path: Path) -> None:
+        """Fail in one line, before anything is translated, if ``path`` cannot be a translation memory.
+
+        A text file, a folder, an unwritable place or a full disk is the user's to fix; finding it
+        only when the first translation is stored would waste what that translation cost.
+        """
+        if path.is_dir():
+            raise TarjamaError(f"{path}: translation memory is a directory, expected an SQLite file")
+        try:
+            with cls(path) as memory:
+                memory._db.execute("BEGIN IMMEDIATE")  # takes the write lock: proves the file is writable
+                memory._db.execute("ROLLBACK")
+        except (sqlite3.Error, OSError) as problem:
+            raise TarjamaError(f"{path}: unusable translation memory ({problem})") from None
 
     def lookup(self, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
         """The stored translations of those ``sources`` that have one."""

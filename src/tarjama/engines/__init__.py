@@ -1,18 +1,35 @@
-"""Translation engines: one protocol, one module per family, one registry.
+"""Translation engines: one base class, one module per family, one table of names.
 
-Importing this package registers every built-in engine, in the order
-``tarjama engines`` lists them: ``auto`` and ``local`` (offline), then the
-web engines, which share one transport (:mod:`~tarjama.engines.transport`:
-timeouts, retries, redaction) and one batcher
-(:mod:`~tarjama.engines.batching`).
+``auto`` and ``local`` run offline; the web engines share one transport
+(:mod:`~tarjama.engines.transport`: timeouts, retries, redaction) and one batcher
+(:mod:`~tarjama.engines.batching`). Importing this package imports no engine module:
+:func:`get_spec` loads one when it is first asked for.
 """
 
-# isort: off
-from tarjama.engines import auto, local  # noqa: F401  (registration side effects)
-from tarjama.engines import google, mymemory, libre, deepl, microsoft, qcri, yandex, baidu  # noqa: F401
-from tarjama.engines import openai_compat  # noqa: F401
+from tarjama.engines.base import (
+    ENTRY_POINT_GROUP,
+    Credential,
+    Engine,
+    EngineSpec,
+    EngineStats,
+    Option,
+    all_specs,
+    check_engine_name,
+    create_engine,
+    engine_names,
+    get_spec,
+)
 
-# isort: on
-from tarjama.engines.base import REGISTRY, Credential, Engine, EngineSpec, create_engine, register
-
-__all__ = ["REGISTRY", "Credential", "Engine", "EngineSpec", "create_engine", "register"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Credential",
+    "Engine",
+    "EngineSpec",
+    "EngineStats",
+    "Option",
+    "all_specs",
+    "check_engine_name",
+    "create_engine",
+    "engine_names",
+    "get_spec",
+]

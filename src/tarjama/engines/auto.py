@@ -8,38 +8,39 @@ or in the translation memory.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from tarjama.engines.base import Engine, EngineSpec, create_engine, register
+from tarjama.engines.base import Engine, EngineSpec, create_engine
 
 log = logging.getLogger("tarjama.engines")
 PROBE = "مرحبا"
 
 
-def choose_engine(probe_timeout: float = 5.0, **local_options: Any) -> Engine:
+def choose_engine(
+    google: Mapping[str, Any] | None = None, local: Mapping[str, Any] | None = None, probe_timeout: float = 5.0
+) -> Engine:
     """Return a working ``google`` engine if it translates the probe in time, else ``local``.
 
     The probe makes one request with no retries, so an offline machine
     decides in at most ``probe_timeout`` seconds.
     """
     try:
-        probe = create_engine("google", retries=0, timeout=probe_timeout)
-        answer = next(iter(probe.translate([PROBE])))
+        with create_engine("google", **{**(google or {}), "retries": 0, "timeout": probe_timeout}) as probe:
+            answer = next(iter(probe.translate([PROBE])))
         if answer.strip():
             log.info("engine auto: Google Translate answered; using google")
-            return create_engine("google")
+            return create_engine("google", **(google or {}))
         reason = "an empty answer"
     except Exception as error:  # any failure of the probe means: not usable now
         reason = f"{type(error).__name__}: {error}".splitlines()[0][:200]
     log.warning("engine auto: Google Translate unavailable (%s); using the offline local model", reason)
-    return create_engine("local", **local_options)
+    return create_engine("local", **(local or {}))
 
 
-register(
-    EngineSpec(
-        name="auto",
-        summary="google if it answers within 5 s, else local (the default)",
-        needs="nothing beyond google's or local's needs",
-        factory=choose_engine,
-    )
+SPEC = EngineSpec(
+    name="auto",
+    summary="google if it answers within 5 s, else local (the default)",
+    needs="nothing beyond google's or local's needs",
+    factory=choose_engine,
 )

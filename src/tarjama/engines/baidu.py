@@ -23,7 +23,7 @@ from deep_translator.constants import BAIDU_APPID_ENV_VAR, BAIDU_APPKEY_ENV_VAR,
 
 from tarjama.engines.base import Credential
 from tarjama.engines.transport import EngineRejected, Reply, RetryableResponse
-from tarjama.engines.web import WebEngine, register_web
+from tarjama.engines.web import WebEngine, web_spec
 
 TRANSIENT = {"52001", "52002", "54003", "54005"}
 
@@ -70,7 +70,7 @@ class BaiduEngine(WebEngine):
         return self.transport.call("POST", self.url, read_answer, data=form, size=len(query))
 
 
-register_web(
+SPEC = web_spec(
     BaiduEngine,
     summary="Baidu Fanyi API (batched: one line per sentence, up to 2,000 characters per request)",
     needs=f"{BAIDU_APPID_ENV_VAR} and {BAIDU_APPKEY_ENV_VAR} or Secret blocks tarjama-baidu-appid/-appkey",

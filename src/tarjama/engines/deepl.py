@@ -20,7 +20,7 @@ from deep_translator.constants import BASE_URLS, DEEPL_ENV_VAR
 
 from tarjama.engines.base import Credential
 from tarjama.engines.transport import Reply, RetryableResponse
-from tarjama.engines.web import WebEngine, join_url, register_web
+from tarjama.engines.web import WebEngine, join_url, web_spec
 
 VERSION = "v2"
 
@@ -62,7 +62,7 @@ class DeeplEngine(WebEngine):
 
 DeeplEngine.default_url = "auto"  # chosen from the key's plan in configure()
 
-register_web(
+SPEC = web_spec(
     DeeplEngine,
     summary="DeepL API, free or pro (batched: up to 50 texts per request)",
     needs=f"{DEEPL_ENV_VAR} or Secret block tarjama-deepl-api-key",

@@ -11,11 +11,15 @@ No key. Base URL: ``TARJAMA_GOOGLE_URL``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
 from bs4 import BeautifulSoup
 from deep_translator.constants import BASE_URLS, GOOGLE_LANGUAGES_TO_CODES
 
-from tarjama.engines.transport import Reply, RetryableResponse
-from tarjama.engines.web import WebEngine, lines, register_web
+from tarjama.engines.transport import Reply, RetryableResponse, safe_url
+from tarjama.engines.web import WebEngine, lines, web_spec
 
 SOURCE = GOOGLE_LANGUAGES_TO_CODES["arabic"]
 TARGET = GOOGLE_LANGUAGES_TO_CODES["english"]
@@ -49,9 +53,20 @@ class GoogleEngine(WebEngine):
         )
 
 
-register_web(
+def answers(options: Mapping[str, Any], timeout: float = 3.0) -> str | None:
+    """Ready only if the service answers now: Google needs no key, so reachability is what can be missing."""
+    url = options.get("url") or GoogleEngine.default_url
+    try:
+        httpx.get(url, params={"tl": TARGET, "sl": SOURCE, "q": "."}, timeout=timeout)
+    except httpx.HTTPError as problem:
+        return f"{safe_url(url)} does not answer ({type(problem).__name__})"
+    return None
+
+
+SPEC = web_spec(
     GoogleEngine,
     summary="Google Translate, public web endpoint (batched: up to 4,999 characters per request)",
     needs="internet; no key",
     rate_limit=2.0,
+    check=answers,
 )

@@ -21,7 +21,7 @@ from deep_translator.constants import LIBRE_ENV_VAR, LIBRE_LANGUAGES_TO_CODES
 
 from tarjama.engines.base import Credential
 from tarjama.engines.transport import EngineRejected, Reply, RetryableResponse
-from tarjama.engines.web import WebEngine, join_url, register_web
+from tarjama.engines.web import WebEngine, join_url, web_spec
 
 SOURCE = LIBRE_LANGUAGES_TO_CODES["Arabic"]
 TARGET = LIBRE_LANGUAGES_TO_CODES["English"]
@@ -74,7 +74,7 @@ class LibreEngine(WebEngine):
         )
 
 
-register_web(
+SPEC = web_spec(
     LibreEngine,
     summary="LibreTranslate server, JSON API (batched: a list of segments per request)",
     needs=f"TARJAMA_LIBRE_URL (your server); {LIBRE_ENV_VAR} or Secret block tarjama-libre-api-key if it requires a key",

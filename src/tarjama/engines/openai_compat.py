@@ -28,14 +28,13 @@ batch is split. The model name is part of the translation memory key.
 from __future__ import annotations
 
 import json
-import os
 import re
-from typing import Any
+from typing import Any, ClassVar
 
-from tarjama.engines.base import Credential
+from tarjama.engines.base import Credential, Option
 from tarjama.engines.local import SYSTEM_PROMPT, clean_output
 from tarjama.engines.transport import Reply, RetryableResponse
-from tarjama.engines.web import WebEngine, env_prefix, join_url, register_web
+from tarjama.engines.web import WebEngine, env_prefix, join_url, web_spec
 from tarjama.errors import TarjamaError
 
 BATCH_PROMPT = (
@@ -77,8 +76,8 @@ class ChatEngine(WebEngine):
     """Translation by a chat-completions endpoint (see the module docstring)."""
 
     name = "chatgpt"
-    default_url = "https://api.openai.com/v1"
-    default_model: str | None = "gpt-4o-mini"
+    default_url: ClassVar[str | None] = "https://api.openai.com/v1"
+    default_model: ClassVar[str | None] = "gpt-4o-mini"
     default_max_chars = 4000
     default_max_items = 20
     separator = 0
@@ -87,7 +86,7 @@ class ChatEngine(WebEngine):
 
     def configure(self, model: str | None = None, **options: Any) -> None:
         super().configure(**options)
-        self.model = model or os.environ.get(f"{env_prefix(self.name)}_MODEL") or self.default_model or ""
+        self.model = model or self.default_model or ""
         if not self.model:
             raise TarjamaError(
                 f"engine {self.name} needs a model name: set {env_prefix(self.name)}_MODEL or --engine-model"
@@ -132,18 +131,18 @@ class OpenAICompatEngine(ChatEngine):
     credentials = (Credential("api_key", "OPENAI_COMPAT_API_KEY", "tarjama-openai-compat-api-key", required=False),)
 
 
-register_web(
+CHATGPT_SPEC = web_spec(
     ChatEngine,
     summary="OpenAI chat completions (batched as JSON arrays, up to 20 texts per request)",
     needs="OPENAI_API_KEY or Secret block tarjama-openai-api-key; TARJAMA_CHATGPT_MODEL (default gpt-4o-mini)",
     rate_limit=3.0,
-    needs_model=None,
+    extra=(Option("model", "TARJAMA_CHATGPT_MODEL"),),
 )
-register_web(
+SPEC = web_spec(
     OpenAICompatEngine,
     summary="a local OpenAI-compatible server (Ollama, llama.cpp server, vLLM), one sentence per request",
     needs="TARJAMA_OPENAI_COMPAT_URL (e.g. http://127.0.0.1:11434/v1) and TARJAMA_OPENAI_COMPAT_MODEL",
     rate_limit=10.0,
     needs_url=True,
-    needs_model="TARJAMA_OPENAI_COMPAT_MODEL",
+    extra=(Option("model", "TARJAMA_OPENAI_COMPAT_MODEL", required=True),),
 )

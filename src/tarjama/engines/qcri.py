@@ -11,14 +11,13 @@ domain: ``TARJAMA_QCRI_DOMAIN`` (default ``general``); base URL:
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from deep_translator.constants import BASE_URLS, QCRI_ENV_VAR, QCRI_LANGUAGE_TO_CODE
 
-from tarjama.engines.base import Credential
+from tarjama.engines.base import Credential, Option
 from tarjama.engines.transport import Reply, RetryableResponse
-from tarjama.engines.web import WebEngine, join_url, lines, register_web
+from tarjama.engines.web import WebEngine, join_url, lines, web_spec
 
 LANGPAIR = f"{QCRI_LANGUAGE_TO_CODE['Arabic']}-{QCRI_LANGUAGE_TO_CODE['English']}"
 
@@ -40,7 +39,7 @@ class QcriEngine(WebEngine):
 
     def configure(self, domain: str | None = None, **options: Any) -> None:
         super().configure(**options)
-        self.domain = domain or os.environ.get("TARJAMA_QCRI_DOMAIN") or "general"
+        self.domain = domain or "general"
         self.model = f"qcri-shaheen-{self.domain}"
 
     def send(self, texts: list[str]) -> list[str]:
@@ -49,9 +48,10 @@ class QcriEngine(WebEngine):
         return self.transport.call("GET", join_url(self.url, "translate"), read_answer, params=params, size=len(query))
 
 
-register_web(
+SPEC = web_spec(
     QcriEngine,
     summary="QCRI Shaheen API, Arabic-specialised (batched up to 2,000 characters per request)",
     needs=f"{QCRI_ENV_VAR} or Secret block tarjama-qcri-api-key; TARJAMA_QCRI_DOMAIN (default general)",
     rate_limit=2.0,
+    extra=(Option("domain", "TARJAMA_QCRI_DOMAIN"),),
 )

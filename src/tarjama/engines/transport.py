@@ -31,13 +31,13 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import os
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any, TypeVar
 
 import httpx
@@ -46,7 +46,7 @@ from tarjama.errors import TarjamaError
 
 log = logging.getLogger("tarjama.engines")
 T = TypeVar("T")
-USER_AGENT = "tarjama/0.1 (+https://github.com/; httpx)"
+USER_AGENT = f"tarjama/{version('tarjama')} (httpx)"
 
 
 # --------------------------------------------------------------------------- errors
@@ -134,26 +134,17 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTER = RedactingFilter()
-for _name in ("httpx", "httpcore", "tarjama.engines", "tarjama"):
-    _logger = logging.getLogger(_name)
-    if not any(isinstance(f, RedactingFilter) for f in _logger.filters):
-        _logger.addFilter(_FILTER)
+
+
+def install_redaction() -> None:
+    """Attach the redacting filter to the loggers that may print URLs (once; called by every transport)."""
+    for name in ("httpx", "httpcore", "tarjama.engines", "tarjama"):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 # --------------------------------------------------------------------------- policy
-
-
-def env_float(names: Iterable[str], default: float, environ: Mapping[str, str] | None = None) -> float:
-    """The first of ``names`` set in the environment, as a float, else ``default``."""
-    environ = os.environ if environ is None else environ
-    for name in names:
-        value = environ.get(name, "").strip()
-        if value:
-            try:
-                return float(value)
-            except ValueError:
-                raise TarjamaError(f"{name}={value!r}: expected a number") from None
-    return default
 
 
 @dataclass(frozen=True)
@@ -277,6 +268,7 @@ class Transport:
         self.retries = 0
         self._rng = rng or random.Random()
         self._sleep = sleep
+        install_redaction()
         for secret in secrets:
             register_secret(secret)
         self._client = httpx.Client(

@@ -17,7 +17,7 @@ from deep_translator.constants import BASE_URLS, YANDEX_ENV_VAR
 
 from tarjama.engines.base import Credential
 from tarjama.engines.transport import EngineRejected, Reply, RetryableResponse
-from tarjama.engines.web import WebEngine, join_url, register_web
+from tarjama.engines.web import WebEngine, join_url, web_spec
 
 
 def read_answer(reply: Reply) -> list[str]:
@@ -50,7 +50,7 @@ class YandexEngine(WebEngine):
         )
 
 
-register_web(
+SPEC = web_spec(
     YandexEngine,
     summary="Yandex Translate API v1.5 (batched: several texts, up to 10,000 characters per request)",
     needs=f"{YANDEX_ENV_VAR} or Secret block tarjama-yandex-api-key",

@@ -14,8 +14,8 @@ Ctrl-C or SIGTERM:
    and executes the runs started from the UI (one at a time: a local model
    uses every core).
 
-How a run learns the download address: ``serve`` exports
-``TARJAMA_DOWNLOAD_URL`` (e.g. ``http://127.0.0.1:4201``) to the runs it
+How a run learns the download address: ``serve`` puts it in the settings
+(``download_url``, e.g. ``http://127.0.0.1:4201``) of the runs it
 executes; a run started elsewhere (``tarjama run``) uses the same default,
 so its links work once ``tarjama serve`` runs with the default ports and the
 same output folder. ``serve`` also writes ``$TARJAMA_HOME/serve.json`` (the
@@ -25,6 +25,7 @@ API, UI and download URLs) while it runs, so ``tarjama runs`` and
 
 from __future__ import annotations
 
+import ctypes
 import html
 import json
 import multiprocessing
@@ -36,7 +37,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -45,11 +47,9 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from flows.environment import prepare_home, tarjama_home
 from tarjama.article import find_references
 from tarjama.download import (
     DEFAULT_DOWNLOAD_PORT,
-    DOWNLOAD_URL_VARIABLE,
     FILES_PREFIX,
     DownloadNotFound,
     DownloadRefused,
@@ -57,6 +57,7 @@ from tarjama.download import (
     resolve_download,
 )
 from tarjama.errors import TarjamaError
+from tarjama.settings import Settings
 
 DEFAULT_PORT = 4200
 DEPLOYMENT = "articles"
@@ -66,8 +67,8 @@ SERVER_START_TIMEOUT_S = 240.0
 CHUNK = 1 << 16
 
 
-def state_path() -> Path:
-    return tarjama_home() / STATE_FILE
+def state_path(home: Path) -> Path:
+    return home / STATE_FILE
 
 
 def url_host(host: str) -> str:
@@ -202,11 +203,17 @@ def start_download_server(
 
 @dataclass
 class PrefectServer:
-    """A ``prefect server start`` child in its own session, or one that was already answering."""
+    """A ``prefect server start`` child in its own session, or one that was already answering.
+
+    The child dies with its parent, however the parent dies (SIGKILL included): Linux's
+    parent-death signal, set in the child before it starts, sends it SIGTERM. ``ui=False`` serves
+    only the API (a run's private server: no UI to build, faster to start).
+    """
 
     host: str
     port: int
     log_path: Path
+    ui: bool = True
     process: subprocess.Popen[bytes] | None = None
     api_url: str = field(init=False)
 
@@ -228,6 +235,7 @@ class PrefectServer:
             "PREFECT_SERVER_API_HOST": self.host,
             "PREFECT_SERVER_API_PORT": str(self.port),
             "PREFECT_UI_API_URL": self.api_url,  # the UI calls the API at this address, not the default port
+            "PREFECT_UI_ENABLED": "true" if self.ui else "false",
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         say(f"starting a Prefect server (home {env['PREFECT_HOME']}; log {self.log_path}) ...")
@@ -239,6 +247,7 @@ class PrefectServer:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -269,6 +278,49 @@ class PrefectServer:
                 continue
 
 
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """Run in the child before exec: SIGTERM it when ``parent`` dies (Linux ``PR_SET_PDEATHSIG``)."""
+
+    def arrange() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # not Linux: the parent's own clean-up still stops it
+            return
+        if os.getppid() != parent:  # the parent died before the signal was arranged
+            os._exit(1)
+
+    return arrange
+
+
+@contextmanager
+def prefect_api_for_run(home: Path) -> Iterator[str]:
+    """The Prefect API a ``tarjama run`` talks to, for as long as the run lasts.
+
+    ``$PREFECT_API_URL`` if set; else the server of a running ``tarjama serve`` for this home (so
+    the run appears there, and starts in a second instead of ten); else a private API-only server
+    on a free loopback port, which dies with this process however it dies (Prefect's own
+    ephemeral server outlives a SIGTERM or SIGKILL of its parent). Sets ``PREFECT_API_URL``,
+    Prefect's setting, for this process.
+    """
+    given = os.environ.get("PREFECT_API_URL") or served_api_url(home)
+    if given:
+        os.environ["PREFECT_API_URL"] = given
+        yield given
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = PrefectServer("127.0.0.1", port, home / "prefect-run-server.log", ui=False)
+    server.start_or_reuse(say=lambda _: None)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
 def ui_base_url(ui_url: str) -> str:
     """Where the server's default UI lives (Prefect 3.9 serves its new UI under ``/v2``, the old one at ``/``)."""
     try:
@@ -286,16 +338,18 @@ def deployment_run_name() -> str:
     """Runs started from the UI are named like ``tarjama run`` names its output folders."""
     from prefect.runtime import flow_run
 
-    from flows.pipeline import new_run_name
+    from tarjama.outputs import new_run_name
 
     parameters = flow_run.parameters
     return parameters.get("run_name") or new_run_name(list(parameters.get("articles") or []))
 
 
-def deployment_parameters(articles: Sequence[Path], engine: str, out: Path) -> dict[str, Any]:
-    """The defaults offered by the UI's run form: absolute paths, references found by convention."""
+def deployment_parameters(articles: Sequence[Path], settings: Settings, out: Path) -> dict[str, Any]:
+    """The defaults offered by the UI's run form: absolute paths, references found by convention.
+
+    The settings go without their keys (a run reads those where it runs)."""
     paths = [a.resolve() for a in articles]
-    defaults: dict[str, Any] = {"engine": engine, "out": str(out.resolve())}
+    defaults: dict[str, Any] = {"settings": settings.model_dump(mode="json"), "out": str(out.resolve())}
     if paths:
         defaults["articles"] = [str(a) for a in paths]
         defaults["references"] = {str(a): [str(r.resolve()) for r in find_references(a)] for a in paths}
@@ -307,7 +361,7 @@ Translate Arabic articles into English, align them with their human references a
 
 Parameters: `articles` (paths of `.ar.txt` files, absolute or relative to where `tarjama serve` runs),
 `references` (each article path → its English reference paths; an article left out is not scored),
-`engine` (`auto`, `google`, `local`, ...), `out` (the output folder; links work for the folder that
+`settings` (`engine`: `auto`, `google`, `local`, ...; every other setting of `tarjama config`), `out` (the output folder; links work for the folder that
 `tarjama serve` offers). Each run writes `<out>/<run>/aligned.tsv`, `aligned.parquet`, `scores.json`
 and `report.md`, and shows a report, the first aligned rows and download links as artifacts.
 """
@@ -339,18 +393,20 @@ class Served:
 
 
 def serve(
+    settings: Settings,
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     download_port: int = DEFAULT_DOWNLOAD_PORT,
     out: Path = Path("output"),
     articles: Sequence[Path] = (),
-    engine: str = "auto",
     say: Callable[[str], None] = print,
 ) -> None:
-    """Start (or reuse) the Prefect server, the download server and the runner; block until Ctrl-C/SIGTERM."""
-    home = tarjama_home()
-    os.environ["TARJAMA_HOME"] = str(home)
-    prepare_home()
+    """Start (or reuse) the Prefect server, the download server and the runner; block until Ctrl-C/SIGTERM.
+
+    The caller has applied Prefect's settings for ``settings.home``
+    (:func:`tarjama.flows.environment.configure_prefect`).
+    """
+    home = settings.home
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
 
@@ -364,7 +420,7 @@ def serve(
     user_api = os.environ.get("PREFECT_API_URL")
     server = PrefectServer(host, port, home / "prefect-server.log")
     downloads = None
-    state = state_path()
+    state = state_path(home)
     try:
         downloads = start_download_server(out, host, download_port)  # first: a busy port fails at once
         download_url = f"http://{url_host(host)}:{downloads.server_port}"
@@ -375,9 +431,9 @@ def serve(
             say(f"using the Prefect server at PREFECT_API_URL={user_api}")
         else:
             server.start_or_reuse(say)
-        os.environ[DOWNLOAD_URL_VARIABLE] = download_url
-        os.environ["PREFECT_API_URL"] = server.api_url
-        run_deployment_runner(server, download_url, out, articles, engine, state, say)
+        os.environ["PREFECT_API_URL"] = server.api_url  # Prefect's setting, for the runs the runner starts
+        served_settings = settings.model_copy(update={"download_url": download_url})
+        run_deployment_runner(server, served_settings, out, articles, state, say)
     except KeyboardInterrupt:
         pass
     finally:
@@ -395,10 +451,9 @@ def serve(
 
 def run_deployment_runner(
     server: PrefectServer,
-    download_url: str,
+    settings: Settings,
     out: Path,
     articles: Sequence[Path],
-    engine: str,
     state: Path,
     say: Callable[[str], None],
 ) -> None:
@@ -409,7 +464,7 @@ def run_deployment_runner(
     from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.pipeline import run
+    from tarjama.flows.pipeline import run
 
     with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
         runner = Runner(name="tarjama-serve", query_seconds=2, limit=1, pause_on_shutdown=False)
@@ -417,12 +472,12 @@ def run_deployment_runner(
         deployment_id = runner.add_flow(
             run.with_options(flow_run_name=deployment_run_name),
             name=DEPLOYMENT,
-            parameters=deployment_parameters(articles, engine, out),
+            parameters=deployment_parameters(articles, settings, out),
             description=DEPLOYMENT_DESCRIPTION,
             tags=["tarjama"],
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
-        served = Served(server.api_url, ui_base_url(server.ui_url), download_url, str(deployment_id), str(out))
+        served = Served(server.api_url, ui_base_url(server.ui_url), settings.download_url, str(deployment_id), str(out))
         state.parent.mkdir(parents=True, exist_ok=True)
         state.write_text(json.dumps(served.__dict__ | {"deployment_url": served.deployment_url}, indent=2) + "\n")
         try:
@@ -491,10 +546,10 @@ def _remove_state(state: Path) -> None:
         pass
 
 
-def served_api_url() -> str | None:
+def served_api_url(home: Path) -> str | None:
     """The API of a running ``tarjama serve`` for this home, if it answers."""
     try:
-        api_url = json.loads(state_path().read_text())["api_url"]
+        api_url = json.loads(state_path(home).read_text())["api_url"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return api_url if api_healthy(api_url) else None

@@ -1,13 +1,13 @@
 """Past ``tarjama-run`` flow runs, for ``tarjama runs`` and ``tarjama download``.
 
-The Prefect API used is, in order: ``$PREFECT_API_URL``, the server of a
-running ``tarjama serve`` for this home (``$TARJAMA_HOME/serve.json``), else
-Prefect's ephemeral server on the same project-local database.
+The Prefect API used is, in order: ``$PREFECT_API_URL``, the server of a running ``tarjama
+serve`` for this home (``<home>/serve.json``), else Prefect's ephemeral server on the home's
+database.
 
-A run's output folder is its flow-run label ``tarjama.output`` (set by the
-run once its files are written); for runs without it, the folder
-``<out>/<run_name>`` or the one under ``<out>`` whose ``scores.json`` names
-the flow run.
+A run's output folder is its flow-run label ``tarjama.output`` (set by the run once its files are
+written); for runs without it, the folder ``<out>/<run_name>`` or the one under ``<out>`` whose
+``scores.json`` names the flow run. ``tarjama download`` also takes an output folder's name or
+``latest`` directly, with no Prefect at all.
 """
 
 from __future__ import annotations
@@ -25,12 +25,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flows.environment import prepare_home
-from flows.serve import FLOW, served_api_url
 from tarjama.errors import TarjamaError
+from tarjama.outputs import LATEST
+from tarjama.results import RunSummary
+from tarjama.serve import FLOW, served_api_url
+from tarjama.settings import Settings
 
 OUTPUT_LABEL = "tarjama.output"
 SCAN_RECENT = 200
+OUTPUT_FILES = ("aligned.tsv", "aligned.parquet", "scores.json", "report.md")
 
 
 @dataclass
@@ -44,13 +47,24 @@ class RunInfo:
     bleu: float | None
     output: Path | None  # the run's output folder, if it was written and is still there
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "start": self.start.isoformat() if self.start else None,
+            "articles": self.articles,
+            "engine": self.engine,
+            "bleu": self.bleu,
+            "output": str(self.output) if self.output else None,
+        }
+
 
 @contextmanager
-def prefect_api() -> Iterator[str | None]:
+def prefect_api(settings: Settings) -> Iterator[str | None]:
     """Point Prefect's client at the served API when there is one; yields its URL (None: ephemeral)."""
-    url = os.environ.get("PREFECT_API_URL") or served_api_url()
+    url = os.environ.get("PREFECT_API_URL") or served_api_url(settings.home)
     if not url:
-        prepare_home()  # the ephemeral server cannot create its database's folder
         yield None
         return
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -81,48 +95,26 @@ def output_folder(flow_run: Any) -> Path | None:
     return None
 
 
-def _bleu(folder: Path | None) -> float | None:
-    """The run's BLEU: over all articles if it had several, else the article's against its first reference."""
-    if folder is None:
-        return None
-    try:
-        summary = json.loads((folder / "scores.json").read_text())
-    except (OSError, ValueError):
-        return None
-    scores = summary.get("overall") or next(
-        (
-            ref.get("scores")
-            for a in summary.get("articles", [])
-            for ref in a.get("references", [])
-            if ref.get("scores")
-        ),
-        None,
-    )
-    return next((s["score"] for s in scores or [] if s.get("metric") == "BLEU"), None)
-
-
-def _engine(folder: Path | None, parameters: dict[str, Any]) -> str:
+def _engine(summary: RunSummary | None, parameters: dict[str, Any]) -> str:
     """The engine actually used (from ``scores.json``), else the one requested."""
-    requested = str(parameters.get("engine", "auto"))
-    if folder is None:
-        return requested
-    try:
-        return ",".join(sorted({a["engine"] for a in json.loads((folder / "scores.json").read_text())["articles"]}))
-    except (OSError, ValueError, KeyError, TypeError):
-        return requested
+    if summary is not None:
+        return ",".join(summary.engines())
+    settings = parameters.get("settings") or {}
+    return str(settings.get("engine", "auto")) if isinstance(settings, dict) else "auto"
 
 
 def describe(flow_run: Any) -> RunInfo:
     folder = output_folder(flow_run)
     parameters = flow_run.parameters or {}
+    summary = RunSummary.read(folder) if folder else None
     return RunInfo(
         id=str(flow_run.id),
         name=flow_run.name,
         state=flow_run.state.name if flow_run.state else "?",
         start=flow_run.start_time or flow_run.expected_start_time,
         articles=[Path(a).name.removesuffix(".ar.txt") for a in parameters.get("articles") or []],
-        engine=_engine(folder, parameters),
-        bleu=_bleu(folder),
+        engine=_engine(summary, parameters),
+        bleu=summary.bleu() if summary else None,
         output=folder,
     )
 
@@ -147,6 +139,7 @@ async def _recent(limit: int) -> list[Any]:
 
 
 async def _find(run: str) -> Any | None:
+    """By full id, then by name (the newest), then by a unique id prefix or output folder name among recent runs."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
@@ -161,46 +154,71 @@ async def _find(run: str) -> Any | None:
         if named:
             return named[0]
         recent = await _read_runs(client, SCAN_RECENT)
+    prefixed = [r for r in recent if str(r.id).startswith(run.lower())] if len(run) >= 4 else []
+    if len(prefixed) > 1:
+        raise TarjamaError(f"run id prefix {run!r} is ambiguous: {', '.join(str(r.id)[:12] for r in prefixed[:5])}")
+    if prefixed:
+        return prefixed[0]
     return next((r for r in recent if (folder := output_folder(r)) is not None and folder.name == run), None)
 
 
-def recent_runs(limit: int = 20) -> list[RunInfo]:
-    with prefect_api():
+def recent_runs(settings: Settings, limit: int = 20) -> list[RunInfo]:
+    with prefect_api(settings):
         return [describe(r) for r in asyncio.run(_recent(limit))]
 
 
-def find_run(run: str) -> Any:
-    """The ``tarjama-run`` flow run with this id, name (the newest of that name) or output folder name."""
-    with prefect_api():
+def find_run(settings: Settings, run: str) -> Any:
+    """The ``tarjama-run`` flow run with this id (or unique prefix), name, or output folder name."""
+    with prefect_api(settings):
         found = asyncio.run(_find(run))
     if found is None:
         raise TarjamaError(f"no tarjama run with id or name {run!r} (see `tarjama runs`)")
     return found
 
 
-def download(run: str, target: Path | None) -> tuple[Any, Path | None]:
-    """Copy the run's ``aligned.tsv`` to ``target`` (default ``./<folder>-aligned.tsv``; ``-``: stdout)."""
-    flow_run = find_run(run)
-    folder = output_folder(flow_run)
+def _local_folder(run: str, out: Path) -> Path | None:
+    """``latest`` or an output folder's name under ``out``, found without Prefect."""
+    if "/" in run or run.startswith("."):
+        return None
+    folder = out / run
+    if run == LATEST and folder.is_symlink():
+        folder = out / os.readlink(folder)
+    return folder if (folder / "scores.json").is_file() else None
+
+
+def download(settings: Settings, run: str, target: Path | None, file: str, out: Path) -> tuple[str, Path | None]:
+    """Copy one output ``file`` of ``run`` to ``target`` (default ``./<folder>-<file>``; ``-``: stdout).
+
+    Returns a label for the run and the path written (None for stdout).
+    """
+    folder = _local_folder(run, out)
+    label = folder.name if folder else run
     if folder is None:
-        state = flow_run.state.name if flow_run.state else "unknown"
-        what = (
-            "wrote no aligned TSV"
-            if state.upper() in {"FAILED", "CRASHED", "CANCELLED"}
-            else "has no aligned TSV (yet)"
-        )
-        raise TarjamaError(f"run {flow_run.name} ({flow_run.id}) is {state} and {what}")
-    source = folder / "aligned.tsv"
+        if run == LATEST:
+            raise TarjamaError(f"{out / LATEST}: no such run link (give --from, the output folder of your runs)")
+        from tarjama.flows.environment import configure_prefect
+
+        configure_prefect(settings.home)
+        flow_run = find_run(settings, run)
+        folder = output_folder(flow_run)
+        label = f"{flow_run.name} ({flow_run.id})"
+        if folder is None:
+            state = flow_run.state.name if flow_run.state else "unknown"
+            what = "wrote no outputs" if state.upper() in {"FAILED", "CRASHED", "CANCELLED"} else "has no outputs (yet)"
+            raise TarjamaError(f"run {label} is {state} and {what}")
+    source = folder / file
+    if not source.is_file():
+        raise TarjamaError(f"{source}: no such output file in run {label}")
     if target is not None and str(target) == "-":
         with source.open("rb") as handle:
             shutil.copyfileobj(handle, sys.stdout.buffer)
         sys.stdout.buffer.flush()
-        return flow_run, None
-    target = target or Path(f"{folder.name}-aligned.tsv")
+        return label, None
+    target = target or Path(f"{folder.name}-{file}")
     if target.is_dir():
-        target = target / f"{folder.name}-aligned.tsv"
+        target = target / f"{folder.name}-{file}"
     from tarjama.parallel_corpus import atomic_path
 
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
-    return flow_run, target
+    return label, target

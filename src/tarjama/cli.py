@@ -1,0 +1,549 @@
+"""The ``tarjama`` command line: a thin layer that builds the settings, checks inputs, and calls the library.
+
+Everything a user can get wrong (a file, an engine name, a URL, the output folder, the translation
+memory, a run name) is checked before Prefect or a model starts, so a mistake fails in a fraction
+of a second with one line and exit status 2, and nothing is written. Heavy imports (Prefect,
+polars, the engines) happen inside the commands, so ``tarjama --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from tarjama.errors import TarjamaError
+
+if TYPE_CHECKING:
+    from tarjama.results import RunSummary
+    from tarjama.settings import Settings
+
+EXIT_USAGE = 2  # bad input or set-up: one line, nothing written
+EXIT_FAILED = 1  # the work itself failed (a service down after every retry, a server that would not start)
+EXIT_INTERRUPTED = 130  # Ctrl-C: what was translated is kept
+
+app = typer.Typer(
+    help="Arabic→English translation and bilingual alignment, orchestrated by Prefect.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="The offline model used by the local engine.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    errors.print(f"tarjama: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def say(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        say(f"tarjama {version('tarjama')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Arabic→English translation and bilingual alignment, orchestrated by Prefect."""
+
+
+# --- shared options --------------------------------------------------------------------------
+
+OutOption = Annotated[
+    Path, typer.Option("--out", "-o", metavar="PATH", help="Output folder; each run writes <out>/<run>/.")
+]
+EngineOption = Annotated[
+    str, typer.Option("--engine", "-e", metavar="NAME", help="auto, google, local, ... (see `tarjama engines`).")
+]
+MemoryOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--memory",
+        metavar="FILE",
+        help="Translation memory (SQLite file). Default: <home>/memory.sqlite (`tarjama config` shows where).",
+    ),
+]
+
+
+def load_settings(**flags: object) -> Settings:
+    from tarjama.settings import Settings
+
+    return Settings.load(**flags)  # type: ignore[arg-type]
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+def match_references(articles: list[Path], given: list[Path]) -> dict[str, list[str]]:
+    """Each article's references: the given ones (by id when there are several articles), else by convention."""
+    from tarjama.article import document_id, find_references
+
+    mapping: dict[str, list[str]] = {str(a): [] for a in articles}
+    if not given:
+        for article in articles:
+            mapping[str(article)] = [str(p) for p in find_references(article)]
+        return mapping
+    if len(articles) == 1:
+        mapping[str(articles[0])] = [str(p) for p in given]
+        return mapping
+    by_id = {document_id(a): str(a) for a in articles}
+    for reference in given:
+        owner = by_id.get(reference.name.split(".en")[0])
+        if owner is None:
+            raise TarjamaError(
+                f"{reference}: matches no article (name it <article-id>.en.txt or <article-id>.en-<label>.txt)"
+            )
+        mapping[owner].append(str(reference))
+    return mapping
+
+
+@app.command()
+def run(
+    articles: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="ARTICLE...", help="Arabic articles (UTF-8, one paragraph per line).", show_default=False
+        ),
+    ],
+    reference: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reference",
+            "-r",
+            metavar="FILE",
+            help="English reference file (repeatable). Default: <id>.en*.txt beside each article.",
+        ),
+    ] = None,
+    engine: EngineOption = "auto",
+    out: OutOption = Path("output"),
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            metavar="FILE.gguf",
+            help="GGUF model for the local engine (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M).",
+        ),
+    ] = None,
+    memory: MemoryOption = None,
+    name: Annotated[
+        str,
+        typer.Option(
+            "--name", metavar="NAME", help="Run name (the output sub-folder). Default: time, article id, random suffix."
+        ),
+    ] = "",
+    engine_url: Annotated[
+        str,
+        typer.Option(
+            "--engine-url",
+            metavar="URL",
+            help="Base URL of the web engine's service: a LibreTranslate server, an Ollama/llama.cpp/vLLM server "
+            "for openai-compat, ...",
+        ),
+    ] = "",
+    engine_model: Annotated[
+        str, typer.Option("--engine-model", metavar="MODEL", help="Model name for chatgpt or openai-compat.")
+    ] = "",
+    rate_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--rate-limit",
+            metavar="PER_SECOND",
+            help="Requests per second for the web engine, enforced by the Prefect global concurrency limit "
+            "tarjama-engine-<engine>; 0 turns it off. Default: per engine (see `tarjama engines`).",
+        ),
+    ] = None,
+) -> None:
+    """Split, translate, align and score ARTICLES; write aligned.tsv, aligned.parquet, scores.json, report.md."""
+    from tarjama.article import load_document
+    from tarjama.memory import TranslationMemory
+    from tarjama.outputs import check_output_folder, check_run_name, new_run_name
+
+    try:
+        settings = load_settings(
+            engine=engine,
+            engine_url=engine_url,
+            engine_model=engine_model,
+            model=model,
+            memory=memory,
+            rate_limit=rate_limit,
+        )
+        run_name = check_run_name(name) if name else new_run_name(articles)
+        references = match_references(articles, reference or [])
+        for article, refs in references.items():
+            load_document(Path(article), "ar")
+            for ref in refs:
+                load_document(Path(ref), "en")
+        check_output_folder(out)
+        if (out / run_name).exists():
+            raise TarjamaError(f"{out / run_name}: output directory already exists")
+        TranslationMemory.check(settings.memory_path)
+    except TarjamaError as problem:
+        fail(str(problem))
+
+    from tarjama.flows.environment import configure_prefect
+
+    configure_prefect(settings.home)  # before Prefect is imported: it reads its settings when it loads
+    from tarjama.serve import prefect_api_for_run
+
+    try:
+        with prefect_api_for_run(settings.home):
+            from tarjama.flows.pipeline import run as run_flow
+
+            summary = run_flow([str(a) for a in articles], settings, references, out=str(out), run_name=run_name)
+    except TarjamaError as problem:
+        fail(str(problem), EXIT_FAILED)
+    except KeyboardInterrupt:
+        fail(
+            f"interrupted: every sentence translated so far is kept in {settings.memory_path}, "
+            "and no output was written; run the same command again to resume",
+            EXIT_INTERRUPTED,
+        )
+    print_summary(summary)
+
+
+def print_summary(summary: RunSummary) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"tarjama run {summary.run}")
+    numeric = {"sentences", "rows", "BLEU", "chrF", "TER"}
+    for column in ("article", "engine", "sentences", "reference", "rows", "BLEU", "chrF", "TER"):
+        table.add_column(column, justify="right" if column in numeric else "left")
+    for article in summary.articles:
+        for ref in article.references:
+            scores = {s.metric: f"{s.score:.2f}" for s in ref.scores}
+            table.add_row(
+                article.article_id,
+                article.engine,
+                str(article.sentences),
+                ref.reference or "-",
+                str(ref.rows),
+                scores.get("BLEU", "-"),
+                scores.get("chrF", "-"),
+                scores.get("TER", "-"),
+            )
+    console.print(table)
+    say(f"aligned TSV: {Path(summary.output_dir or '.') / 'aligned.tsv'}")
+
+
+# --- align -----------------------------------------------------------------------------------
+
+
+@app.command()
+def align(
+    arabic: Annotated[Path, typer.Argument(metavar="ARABIC", help="Arabic text (UTF-8, one paragraph per line).")],
+    english: Annotated[
+        Path, typer.Argument(metavar="ENGLISH", help="English translation of it (UTF-8, one paragraph per line).")
+    ],
+    mt: Annotated[
+        Path | None,
+        typer.Option(
+            "--mt",
+            metavar="FILE",
+            help="Machine translation of ARABIC: exactly one line per Arabic sentence (as tarjama splits it; blank "
+            "lines ignored). Without it, sentences are aligned by length (Gale-Church).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", metavar="PATH", help="TSV to write (same columns as `tarjama run`'s aligned.tsv)."),
+    ] = Path("aligned.tsv"),
+) -> None:
+    """Align given files without translating: ARABIC to ENGLISH, through --mt if given, else by sentence length.
+
+    No engine and no Prefect: pure and fast. Rows below the confidence threshold are flagged, never dropped.
+    """
+    from tarjama.align import align as align_mt
+    from tarjama.align import bead_priors_for
+    from tarjama.article import load_document, read_utf8
+    from tarjama.gale_church import align_lengths
+    from tarjama.parallel_corpus import bead_rows, to_frame, write_tsv
+    from tarjama.translate import Translation
+
+    try:
+        source = load_document(arabic, "ar")
+        reference = load_document(english, "en", source.id)
+        lines: list[str] = []
+        if mt is not None:
+            lines = [line.strip() for line in read_utf8(mt).splitlines() if line.strip()]
+            if len(lines) != len(source.sentences):
+                raise TarjamaError(
+                    f"{mt}: {len(lines)} MT lines, but {arabic} splits into {len(source.sentences)} Arabic sentences "
+                    "(give one line per Arabic sentence; `tarjama align` without --mt lists them in its arabic column)"
+                )
+        if out.is_dir():
+            raise TarjamaError(f"{out}: output path is a directory, expected a TSV file name")
+        check_output_parent(out)
+    except TarjamaError as problem:
+        fail(str(problem))
+    if mt is not None:
+        translations = [Translation(line, "mt-file", mt.name, False) for line in lines]
+        priors = bead_priors_for(len(source.sentences), len(reference.sentences))
+        beads = align_mt(lines, reference.texts, source=source.texts, bead_priors=priors)
+    else:
+        translations = [Translation("", "none", "gale-church", False) for _ in source.sentences]
+        beads = align_lengths(source.texts, reference.texts)
+    frame = to_frame(bead_rows(source, translations, reference, beads))
+    if mt is None:  # no MT: nothing to score
+        import polars as pl
+
+        frame = frame.with_columns(sentence_chrf=pl.lit(None, pl.Float64), sentence_bleu=pl.lit(None, pl.Float64))
+    try:
+        write_tsv(frame, out)
+    except OSError as problem:
+        fail(f"{out}: cannot write ({problem.strerror or problem})", EXIT_FAILED)
+    flagged = int(frame["flagged"].sum())
+    method = f"through MT {mt}" if mt is not None else "by length (Gale-Church)"
+    say(
+        f"{len(source.sentences)} Arabic and {len(reference.sentences)} English sentences aligned {method}: "
+        f"{frame.height} rows, {flagged} flagged"
+    )
+    say(f"aligned TSV: {out}")
+
+
+def check_output_parent(target: Path) -> None:
+    """The folder a file is to be written in must be a folder (or creatable as one)."""
+    existing = next((p for p in target.absolute().parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise TarjamaError(f"{target}: {existing} is not a directory")
+
+
+# --- engines and settings --------------------------------------------------------------------
+
+
+@app.command()
+def engines(
+    check_secrets: Annotated[
+        bool, typer.Option("--check-secrets", help="Also look for keys in Prefect Secret blocks (starts Prefect).")
+    ] = False,
+    show_settings: Annotated[
+        bool, typer.Option("--settings", help="Print the effective settings (keys masked) instead.")
+    ] = False,
+) -> None:
+    """List the translation engines, what each needs, their rate limits, and whether each is ready here."""
+    from rich.table import Table
+
+    from tarjama.engines import all_specs
+
+    try:
+        settings = load_settings()
+        specs = all_specs()
+    except TarjamaError as problem:
+        fail(str(problem))
+    if show_settings:
+        print_settings(settings)
+        return
+    from_blocks: set[str] = set()
+    if check_secrets:
+        from tarjama.flows.environment import configure_prefect
+
+        configure_prefect(settings.home)
+        from tarjama.flows.limits import with_secret_blocks
+
+        before = set(settings.secrets)
+        settings = with_secret_blocks(settings, [spec.name for spec in specs])
+        from_blocks = {s.name for s in specs for c in s.credentials if c.env in set(settings.secrets) - before}
+    table = Table(title="tarjama engines")
+    for column in ("engine", "what", "needs", "rate limit", "ready"):
+        table.add_column(column)
+    for spec in specs:
+        rate, source = settings.engine_rate(spec.name)
+        limit = "-" if rate is None else ("off" if rate == 0 else f"{rate:g}/s")
+        if rate and source != "default":
+            limit += f" ({source})"
+        missing = settings.readiness(spec)
+        ready = "yes" if missing is None else f"no: {missing}"
+        if missing is None and spec.name in from_blocks:
+            ready = "yes (key from a Prefect Secret block)"
+        table.add_row(spec.name, spec.summary, spec.needs, limit, ready)
+    console.print(table)
+
+
+def print_settings(settings: Settings) -> None:
+    from rich.table import Table
+
+    table = Table(title="tarjama settings")
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    for name, value in settings.describe():
+        table.add_row(name, value)
+    console.print(table)
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (flags aside): home, memory, engines' options; keys masked."""
+    try:
+        print_settings(load_settings())
+    except TarjamaError as problem:
+        fail(str(problem))
+
+
+@model_app.command("fetch")
+def model_fetch() -> None:
+    """Assemble and verify the default offline model (once; later calls only check it)."""
+    from tarjama.model_store import ensure_model
+
+    try:
+        path = ensure_model(say=say)
+    except TarjamaError as problem:
+        fail(str(problem))
+    say(f"model: {path}")
+
+
+# --- serve, runs, download -------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            metavar="ADDRESS",
+            help="Address to bind the Prefect server and the download server to (0.0.0.0: every interface).",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", help="Port of the Prefect server (UI and API).")
+    ] = 4200,
+    download_port: Annotated[
+        int, typer.Option("--download-port", metavar="PORT", help="Port of the download server (0: any free port).")
+    ] = 4201,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="PATH", help="Output folder: runs write here, downloads are served from here."
+        ),
+    ] = Path("output"),
+    article: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--article",
+            "-a",
+            metavar="FILE",
+            help="Default article(s) of the UI's run form (repeatable). Default: the seed article.",
+        ),
+    ] = None,
+    engine: EngineOption = "auto",
+) -> None:
+    """Start (or reuse) the Prefect server and UI, deploy tarjama-run, serve run outputs for download; Ctrl-C stops."""
+    from tarjama.article import load_document
+    from tarjama.outputs import check_output_folder
+
+    seed = Path.cwd() / "corpus" / "morocco-us-counterterrorism.ar.txt"
+    articles = article or ([seed] if seed.is_file() else [])
+    try:
+        settings = load_settings(engine=engine)
+        for path in articles:
+            load_document(path, "ar")
+        check_output_folder(out)
+    except TarjamaError as problem:
+        fail(str(problem))
+    from tarjama.flows.environment import configure_prefect
+
+    configure_prefect(settings.home)
+    from tarjama.serve import serve as serve_all
+
+    try:
+        serve_all(settings, host, port, download_port, out, articles, say=say)
+    except TarjamaError as problem:
+        fail(str(problem), EXIT_FAILED)
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="How many runs, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run, full ids, for scripts.")] = False,
+) -> None:
+    """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
+    settings = load_settings()
+    from tarjama.flows.environment import configure_prefect
+
+    configure_prefect(settings.home)
+    from tarjama.runs import recent_runs
+
+    found = recent_runs(settings, limit)
+    if as_json:
+        for info in found:
+            say(json.dumps(info.as_json(), ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table(title="tarjama runs")
+    for column in ("id", "name", "state", "start", "articles", "engine", "BLEU", "output"):
+        table.add_column(column, justify="right" if column == "BLEU" else "left", overflow="fold")
+    for info in found:
+        table.add_row(
+            info.id[:8],  # a unique prefix is enough for `tarjama download`; --json has the full id
+            info.name,
+            info.state,
+            info.start.astimezone().strftime("%Y-%m-%d %H:%M:%S") if info.start else "-",
+            ", ".join(info.articles) or "-",
+            info.engine,
+            f"{info.bleu:.2f}" if info.bleu is not None else "-",
+            str(info.output) if info.output else "-",
+        )
+    console.print(table)
+
+
+@app.command()
+def download(
+    run_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN",
+            help="Flow-run id or a unique prefix of it, run name, output folder name, or `latest`.",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="Where to write it (a file, a folder, or - for stdout). Default: ./<run>-<file>",
+        ),
+    ] = None,
+    file: Annotated[
+        str,
+        typer.Option(
+            "--file", "-f", metavar="NAME", help="Which output: aligned.tsv, aligned.parquet, scores.json, report.md."
+        ),
+    ] = "aligned.tsv",
+    folder: Annotated[
+        Path, typer.Option("--from", metavar="FOLDER", help="Output folder to look in for `latest` and folder names.")
+    ] = Path("output"),
+) -> None:
+    """Write one output file of RUN (by default its aligned TSV)."""
+    from tarjama.runs import OUTPUT_FILES
+    from tarjama.runs import download as download_run
+
+    if file not in OUTPUT_FILES:
+        fail(f"--file {file!r}: one of {', '.join(OUTPUT_FILES)}")
+    settings = load_settings()
+    try:
+        label, written = download_run(settings, run_id, out, file, folder)
+    except TarjamaError as problem:
+        fail(str(problem), EXIT_FAILED)
+    if written is not None:
+        errors.print(f"run {label}: wrote {written}", highlight=False, markup=False, soft_wrap=True)
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(app())

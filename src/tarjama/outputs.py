@@ -1,0 +1,134 @@
+"""A run's output folder: its name, its private staging folder, and the ``latest`` link.
+
+A run is written into a staging folder of its own (``<out>/.<run>.partial-<random>``, holding an
+``owner`` file with the writer's host and process id) and renamed into place only when complete, so
+a failed run leaves no half-written output and two runs can never share a staging folder. A
+staging folder whose owner process is gone (killed while writing) is removed by the next run into
+the same output folder; one whose owner is alive, or on another host, is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tarjama.article import document_id
+from tarjama.errors import TarjamaError
+
+LATEST = "latest"
+STAGING_MARK = ".partial-"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def check_run_name(name: str) -> str:
+    """A run name is one safe path segment: letters, digits, ``.``, ``_``, ``-``; not ``latest``."""
+    if name == LATEST:
+        raise TarjamaError(f"--name {name!r}: reserved for the link to the newest run")
+    if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise TarjamaError(
+            f"--name {name!r}: a run name is one folder name of letters, digits, '.', '_' and '-' "
+            "(up to 200, starting with a letter or digit)"
+        )
+    return name
+
+
+def new_run_name(articles: Sequence[str | Path]) -> str:
+    """Time, first article and a random suffix: unique even for runs started in the same second."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    first = document_id(Path(articles[0])) if articles else "run"
+    first = re.sub(r"[^A-Za-z0-9._-]+", "-", first).strip(".-")[:80] or "run"
+    more = f"-and-{len(articles) - 1}-more" if len(articles) > 1 else ""
+    return f"{stamp}-{first}{more}-{secrets.token_hex(2)}"
+
+
+def check_output_folder(out: Path) -> None:
+    """Fail now, in one line, if runs cannot be written under ``out`` (before anything is paid for).
+
+    Creates nothing: the nearest existing folder at or above ``out`` must take a file.
+    """
+    existing = next((p for p in (out.absolute(), *out.absolute().parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise TarjamaError(f"{existing}: exists and is not a directory, so {out} cannot be an output folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as problem:
+        raise TarjamaError(f"{out}: cannot write in {existing} ({problem.strerror or problem})") from None
+
+
+def _owner_alive(staging: Path) -> bool:
+    try:
+        owner = json.loads((staging / "owner").read_text())
+        host, pid = owner["host"], int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        # no owner file yet: a run between mkdtemp and writing it; or an unreadable one. Keep it
+        # unless it is old enough that no live run can still be starting.
+        try:
+            return (datetime.now(UTC).timestamp() - staging.stat().st_mtime) < 3600
+        except OSError:
+            return False
+    if host != socket.gethostname():
+        return True  # another machine's run: we cannot tell, so never touch it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove staging folders under ``out`` whose writer died; return them."""
+    removed: list[Path] = []
+    if not out.is_dir():
+        return removed
+    for staging in out.glob(f".*{STAGING_MARK}*"):
+        if staging.is_dir() and not staging.is_symlink() and not _owner_alive(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    return removed
+
+
+@contextmanager
+def staged_run_folder(out: Path, name: str) -> Iterator[Path]:
+    """A private staging folder, renamed to ``out/name`` when the block succeeds, removed otherwise."""
+    target = out / check_run_name(name)
+    if target.exists() or target.is_symlink():
+        raise TarjamaError(f"{target}: output directory already exists")
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}{STAGING_MARK}", dir=out))
+    try:
+        (staging / "owner").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+        yield staging
+        (staging / "owner").unlink()
+        try:
+            os.rename(staging, target)  # fails, rather than merging, if another run took the name meanwhile
+        except OSError:
+            raise TarjamaError(f"{target}: output directory already exists") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    point_latest(target)
+
+
+def point_latest(target: Path) -> None:
+    """``<out>/latest`` → the newest run, replaced atomically (a private temporary link per run)."""
+    link = target.parent / LATEST
+    if link.exists() and not link.is_symlink():
+        return  # a user's own file or folder called "latest": never replace it
+    tmp = target.parent / f".{LATEST}.{secrets.token_hex(4)}.tmp"
+    tmp.symlink_to(target.name)
+    try:
+        tmp.replace(link)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,72 @@
+"""Typed results of a run, as written to ``scores.json`` and read back by the report, the CLI and ``tarjama runs``.
+
+One definition, so the writer and every reader agree on every field; ``schema_version`` changes
+whenever a field changes meaning or disappears (adding a field keeps it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from tarjama.score import MetricScore
+
+SCHEMA_VERSION = 2
+"""1: the untyped summaries of tarjama 0.1 (no version field). 2: typed, with signatures."""
+
+
+class ReferenceResult(BaseModel):
+    """One article aligned to one reference (or to none: ``reference`` is None, nothing scored)."""
+
+    reference: str | None = None  # the reference's label, e.g. "en"
+    path: str | None = None
+    reference_sentences: int | None = None
+    rows: int
+    flagged: int
+    scores: list[MetricScore] = Field(default_factory=list)
+
+    def score(self, metric: str) -> float | None:
+        return next((s.score for s in self.scores if s.metric == metric), None)
+
+
+class ArticleResult(BaseModel):
+    article_id: str
+    path: str
+    sentences: int
+    engine: str
+    model: str
+    from_memory: int
+    references: list[ReferenceResult]
+    timings_s: dict[str, float] = Field(default_factory=dict)
+    engine_signature: dict[str, str] = Field(default_factory=dict)
+
+
+class RunSummary(BaseModel):
+    """A run as ``scores.json`` records it."""
+
+    schema_version: int = SCHEMA_VERSION
+    run: str
+    flow_run_id: str = ""
+    engine_requested: str
+    articles: list[ArticleResult]
+    overall: list[MetricScore] | None = None  # over all articles, first reference each (several articles only)
+    alignment_signature: str = ""
+    wall_time_s: float | None = None
+    output_dir: str | None = None
+
+    def engines(self) -> list[str]:
+        return sorted({article.engine for article in self.articles})
+
+    def bleu(self) -> float | None:
+        """Over all articles if there were several, else the article's against its first reference."""
+        scores = self.overall or next((r.scores for a in self.articles for r in a.references if r.scores), [])
+        return next((s.score for s in scores if s.metric == "BLEU"), None)
+
+    @classmethod
+    def read(cls, folder: Path) -> RunSummary | None:
+        """The summary in ``folder/scores.json``, or None when there is none this version can read."""
+        try:
+            return cls.model_validate_json((folder / "scores.json").read_bytes())
+        except (OSError, ValueError):
+            return None

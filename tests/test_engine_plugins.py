@@ -1,0 +1,121 @@
+"""A third-party engine installed through the ``tarjama.engines`` entry-point group, run by the real CLI and Prefect.
+
+The plug-in is a real distribution (a module plus its ``.dist-info`` with ``entry_points.txt``) put
+on ``PYTHONPATH``, which is where ``importlib.metadata`` finds installed distributions. Its engine
+can be told to fail, which checks the retry policy: a transient failure is retried, a
+programming error is not.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, TARJAMA
+
+from tarjama.parallel_corpus import read_tsv
+
+ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+
+pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
+
+PLUGIN = '''
+"""A tiny engine: "translates" by tagging each sentence; fails on request."""
+from pathlib import Path
+
+from tarjama.engines import Engine, EngineSpec, Option
+from tarjama.engines.transport import EngineUnavailable
+
+
+class TinyEngine(Engine):
+    name = "tiny"
+    model = "tiny-1"
+
+    def __init__(self, fail: str = "", marker: str | None = None) -> None:
+        self.fail, self.marker = fail, Path(marker) if marker else None
+
+    def translate(self, sentences):
+        if self.fail == "bug":
+            raise ValueError("a bug in the plug-in")
+        if self.fail == "transient-once" and self.marker and not self.marker.exists():
+            self.marker.write_text("failed once")
+            raise EngineUnavailable(self.name, "service unavailable (503), try later")
+        for sentence in sentences:
+            yield f"tiny English for {len(sentence)} characters"
+
+
+SPEC = EngineSpec(
+    name="tiny",
+    summary="a test plug-in",
+    needs="nothing",
+    factory=TinyEngine,
+    options=(Option("fail", "TARJAMA_TINY_FAIL"), Option("marker", "TARJAMA_TINY_MARKER")),
+)
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin_path(tmp_path_factory) -> Path:
+    site = tmp_path_factory.mktemp("plugin-site")
+    (site / "tiny_engine.py").write_text(textwrap.dedent(PLUGIN))
+    info = site / "tiny_engine-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tiny-engine\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[tarjama.engines]\ntiny = tiny_engine:SPEC\n")
+    return site
+
+
+def tarjama(site: Path, home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(Path.home()),
+        "TARJAMA_HOME": str(home),
+        "COLUMNS": "250",
+        "PYTHONPATH": str(site),
+        **extra,
+    }
+    return subprocess.run([TARJAMA, *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_an_installed_plugin_is_listed_and_runs(plugin_path, tmp_path):
+    listing = tarjama(plugin_path, tmp_path / "home", "engines")
+    assert listing.returncode == 0, listing.stderr
+    assert any(line.split("│")[1].strip() == "tiny" for line in listing.stdout.splitlines() if "│" in line)
+
+    out = tmp_path / "out"
+    done = tarjama(plugin_path, tmp_path / "home", "run", str(ARTICLE), "-e", "tiny", "-o", str(out), "--name", "t")
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = read_tsv(out / "t" / "aligned.tsv")
+    assert set(rows["engine"]) == {"tiny"} and set(rows["model"]) == {"tiny-1"}
+    assert all(text.startswith("tiny English for") for text in rows["english_mt"] if text)
+
+
+def test_a_transient_failure_is_retried(plugin_path, tmp_path):
+    marker = tmp_path / "marker"
+    done = tarjama(
+        plugin_path,
+        tmp_path / "home",
+        *("run", str(ARTICLE), "-e", "tiny", "-o", str(tmp_path / "out"), "--name", "t"),
+        TARJAMA_TINY_FAIL="transient-once",
+        TARJAMA_TINY_MARKER=str(marker),
+    )
+    assert marker.exists()  # it did fail once
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Retry" in done.stdout + done.stderr
+    assert (tmp_path / "out" / "t" / "aligned.tsv").is_file()
+
+
+def test_a_programming_error_is_not_retried(plugin_path, tmp_path):
+    done = tarjama(
+        plugin_path,
+        tmp_path / "home",
+        *("run", str(ARTICLE), "-e", "tiny", "-o", str(tmp_path / "out"), "--name", "t"),
+        TARJAMA_TINY_FAIL="bug",
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "a bug in the plug-in" in output
+    assert "Retrying" not in output and "Retry " not in output
+    assert not (tmp_path / "out" / "t").exists()

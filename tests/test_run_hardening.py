@@ -1,0 +1,163 @@
+"""Run names, output folders, staging and servers, tried the way a careless user or a crash would (issue 9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, TARJAMA, cli_env
+from loopback_services import LoopbackServices
+
+from tarjama.errors import TarjamaError
+from tarjama.outputs import check_run_name, new_run_name, remove_stale_staging, staged_run_folder
+
+ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [TARJAMA, "run", str(ARTICLE), *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "home"),
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "latest"], "--name 'latest': reserved for the link to the newest run"),
+        (["--name", "../x"], "--name '../x': a run name is one folder name"),
+        (["--name", "/abs/path"], "--name '/abs/path': a run name is one folder name"),
+        (["--engine", "nosuch"], "unknown engine 'nosuch'"),
+        (["--engine", "libre", "--engine-url", "notaurl"], "--engine-url='notaurl': not an http(s) URL"),
+        (["--memory", "{dir}"], "translation memory is a directory"),
+        (["--memory", "{text}"], "unusable translation memory (file is not a database)"),
+        (["--out", "{text}/below"], "exists and is not a directory"),
+        (["--out", "/proc/tarjama-out"], "/proc"),
+    ],
+)
+def test_bad_run_settings_fail_at_once_in_one_line(tmp_path, args, message):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database, not a folder\n" * 100)
+    (tmp_path / "a-dir").mkdir()
+    args = [a.format(dir=tmp_path / "a-dir", text=text) for a in args]
+    out = ["--out", str(tmp_path / "out")] if "--out" not in args else []
+    result = run_cli(tmp_path, *out, *args)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tarjama: error: ") and message in lines[0], lines
+    assert not (tmp_path / "home" / "prefect").exists()
+    assert not (tmp_path / "out").exists() and text.read_text().startswith("not a database")
+
+
+def test_align_output_below_a_file_is_one_line(tmp_path):
+    text = tmp_path / "file.txt"
+    text.write_text("x\n")
+    reference = ARTICLE.with_name("euronews-en.153835.en.txt")
+    result = subprocess.run(
+        [TARJAMA, "align", str(ARTICLE), str(reference), "-o", str(text / "out.tsv")],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "home"),
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"tarjama: error: {text / 'out.tsv'}: {text} is not a directory"]
+
+
+def test_run_names_are_unique_and_single_safe_segments():
+    names = {new_run_name([str(ARTICLE)]) for _ in range(200)}
+    assert len(names) == 200
+    for name in names:
+        assert check_run_name(name) == name
+    for bad in ("latest", "..", "a/b", ".hidden", "", "x" * 300, "tab\there"):
+        with pytest.raises(TarjamaError):
+            check_run_name(bad)
+
+
+def test_staging_is_private_and_a_taken_name_is_refused(tmp_path):
+    first, second = staged_run_folder(tmp_path, "same"), staged_run_folder(tmp_path, "same")
+    first_staging, second_staging = first.__enter__(), second.__enter__()  # two runs writing at once
+    assert first_staging != second_staging
+    (first_staging / "a.txt").write_text("first")
+    (second_staging / "a.txt").write_text("second")
+    first.__exit__(None, None, None)  # the first finishes and takes the name
+    with pytest.raises(TarjamaError, match="already exists"):
+        second.__exit__(None, None, None)
+    assert (tmp_path / "same" / "a.txt").read_text() == "first"
+    assert (tmp_path / "latest").resolve() == (tmp_path / "same").resolve()
+    assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
+
+
+def test_stale_staging_of_a_dead_run_is_removed_and_a_live_ones_kept(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for name, owner in (
+        ("dead", {"host": socket.gethostname(), "pid": dead.pid}),
+        ("live", {"host": socket.gethostname(), "pid": os.getpid()}),
+        ("remote", {"host": "another-machine", "pid": 1}),
+    ):
+        staging = tmp_path / f".{name}.partial-x"
+        staging.mkdir()
+        (staging / "owner").write_text(json.dumps(owner))
+        (staging / "aligned.tsv").write_text("half written")
+    removed = remove_stale_staging(tmp_path)
+    assert [p.name for p in removed] == [".dead.partial-x"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".live.partial-x", ".remote.partial-x"]
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                kids = {int(k) for k in children.read_text().split()}
+            except OSError:
+                continue
+            todo += list(kids - found)
+            found |= kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path, sig):
+    with LoopbackServices(lifetime=600) as services:
+        services.hold_after(0)  # the first request waits: the run is busy translating when killed
+        env = cli_env(tmp_path / "home", TARJAMA_LIBRE_URL=services.url("libre"))
+        run = subprocess.Popen(
+            [TARJAMA, "run", str(ARTICLE), "-e", "libre", "-o", str(tmp_path / "out")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        deadline = time.monotonic() + 400
+        while services.held < 1:
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        servers = [p for p in _children(run.pid) if b"server" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert servers, "the run has no Prefect server child"
+        run.send_signal(sig)
+        run.wait(60)
+        services.release()
+        deadline = time.monotonic() + 60
+        while any(_alive(p) for p in servers) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not any(_alive(p) for p in servers), "the Prefect server outlived the run"

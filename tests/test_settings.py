@@ -1,0 +1,120 @@
+"""One settings object: built from flags and variables, passed around, never written back into the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import TARJAMA
+
+from tarjama.errors import TarjamaError
+from tarjama.settings import Settings, resolve_home
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "200", **extra}
+
+
+def test_variables_and_flags_build_typed_engine_options(tmp_path):
+    environ = {
+        "TARJAMA_HOME": str(tmp_path),
+        "TARJAMA_LIBRE_URL": "http://127.0.0.1:5000",
+        "TARJAMA_LIBRE_MAX_ITEMS": "7",
+        "TARJAMA_HTTP_RETRIES": "2",
+        "LIBRE_API_KEY": "libre-key-31415",
+        "TARJAMA_RATE_LIMIT_LIBRE": "0.5",
+    }
+    settings = Settings.load(environ, engine="libre", engine_url="http://127.0.0.1:6000/")
+    options = settings.engine_options("libre")
+    assert options["url"] == "http://127.0.0.1:6000/"  # the flag wins over the variable
+    assert options["max_items"] == 7 and options["retries"] == 2 and options["api_key"] == "libre-key-31415"
+    assert settings.engine_rate("libre") == (0.5, "TARJAMA_RATE_LIMIT_LIBRE")
+    assert settings.memory_path == tmp_path / "memory.sqlite"
+    dumped = settings.model_dump_json()
+    assert "libre-key-31415" not in dumped and "secrets" not in json.loads(dumped)
+    assert "libre-key-31415" not in "".join(value for _, value in settings.describe())
+
+
+def test_loading_never_writes_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("TARJAMA_HOME", str(tmp_path))
+    before = dict(os.environ)
+    Settings.load(engine="chatgpt", engine_model="gpt-x", rate_limit=3)
+    assert dict(os.environ) == before
+
+
+@pytest.mark.parametrize(
+    ("environ", "flags", "message"),
+    [
+        ({"TARJAMA_HTTP_TIMEOUT": "soon"}, {}, "TARJAMA_HTTP_TIMEOUT='soon': expected a number"),
+        ({"TARJAMA_LIBRE_MAX_ITEMS": "-3"}, {}, "TARJAMA_LIBRE_MAX_ITEMS='-3': must be a positive number"),
+        ({}, {"engine": "gooogle"}, "unknown engine 'gooogle'; known engines: auto, local, google"),
+        ({}, {"engine": "libre", "engine_url": "notaurl"}, "--engine-url='notaurl': not an http(s) URL"),
+        ({}, {"engine": "google", "engine_model": "x"}, "--engine-model: engine google takes no model"),
+        ({}, {"rate_limit": -1.0}, "--rate-limit='-1.0': must be 0 or a positive number"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(tmp_path, environ, flags, message):
+    with pytest.raises(TarjamaError) as caught:
+        Settings.load({"TARJAMA_HOME": str(tmp_path), **environ}, **flags)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_chatgpt_takes_a_model_from_the_flag(tmp_path):
+    settings = Settings.load({"TARJAMA_HOME": str(tmp_path)}, engine="chatgpt", engine_model="gpt-4.1-mini")
+    assert settings.engine_options("chatgpt")["model"] == "gpt-4.1-mini"
+
+
+def test_home_is_the_variable_then_the_nearest_project_home_then_the_user_default(tmp_path):
+    project = tmp_path / "project"
+    (project / ".tarjama").mkdir(parents=True)
+    (project / "a" / "b").mkdir(parents=True)
+    assert resolve_home({"TARJAMA_HOME": str(tmp_path / "x")}, project)[0] == tmp_path / "x"
+    assert resolve_home({}, project / "a" / "b")[0] == project / ".tarjama"
+    home, why = resolve_home({"HOME": str(tmp_path / "user")}, tmp_path / "elsewhere")
+    assert home == tmp_path / "user" / ".local" / "share" / "tarjama" and "user default" in why
+
+
+def test_misspelt_engine_fails_at_once_without_prefect(tmp_path):
+    article = Path(__file__).resolve().parent.parent / "corpus" / "morocco-us-counterterrorism.ar.txt"
+    result = subprocess.run(
+        [TARJAMA, "run", str(article), "-e", "gooogle", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path / "home"),
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "tarjama: error: unknown engine 'gooogle'; known engines: auto, local, google, mymemory, libre, deepl, "
+        "microsoft, qcri, yandex, baidu, chatgpt, openai-compat"
+    ]
+    assert not (tmp_path / "home" / "prefect").exists()  # Prefect never started, no run recorded
+    assert not (tmp_path / "out").exists()
+
+
+def test_config_prints_effective_settings_with_keys_masked(tmp_path):
+    result = subprocess.run(
+        [TARJAMA, "config"],
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path, DEEPL_API_KEY="deepl-key-16180:fx", TARJAMA_LIBRE_URL="http://127.0.0.1:5000"),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "deepl-key-16180" not in result.stdout
+    assert "DEEPL_API_KEY" in result.stdout and "********" in result.stdout
+    assert "libre.url" in result.stdout and "http://127.0.0.1:5000" in result.stdout
+    assert str(tmp_path) in result.stdout and "TARJAMA_HOME" in result.stdout
+
+
+def test_version_and_fast_help():
+    from importlib.metadata import version
+
+    result = subprocess.run([TARJAMA, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == f"tarjama {version('tarjama')}"
+    helped = subprocess.run([TARJAMA, "run", "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0
+    assert "<list" not in helped.stdout and "<bool>" not in helped.stdout and "<str>" not in helped.stdout

@@ -1,0 +1,172 @@
+"""The package's shape: one import name, imports without side effects, a pure core, and a plain install that works."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import CORPUS, ROOT, free_port
+
+CORE_WITHOUT_PREFECT = [
+    "tarjama.align",
+    "tarjama.article",
+    "tarjama.engines",
+    "tarjama.engines.google",
+    "tarjama.engines.local",
+    "tarjama.gale_church",
+    "tarjama.memory",
+    "tarjama.outputs",
+    "tarjama.parallel_corpus",
+    "tarjama.report",
+    "tarjama.results",
+    "tarjama.score",
+    "tarjama.segment",
+    "tarjama.settings",
+    "tarjama.translate",
+]
+
+SIDE_EFFECTS = """
+import importlib, json, logging, os, pkgutil, sys
+import tarjama
+before_env = dict(os.environ)
+loggers = ("httpx", "httpcore", "tarjama", "tarjama.engines")
+before_filters = {name: list(logging.getLogger(name).filters) for name in loggers}
+names = [m.name for m in pkgutil.walk_packages(tarjama.__path__, "tarjama.")]
+for name in names:
+    importlib.import_module(name)
+changed = sorted(k for k in set(os.environ) | set(before_env) if os.environ.get(k) != before_env.get(k))
+filters = [name for name in loggers if logging.getLogger(name).filters != before_filters[name]]
+print(json.dumps({"modules": names, "env": changed, "filters": filters}))
+"""
+
+
+def test_the_wheel_installs_only_the_tarjama_import_name(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (wheel,) = tmp_path.glob("tarjama-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert tops == {"tarjama"}
+    assert "tarjama/flows/pipeline.py" in names  # the flows/ folder, installed inside the package
+
+
+def test_importing_any_module_changes_nothing():
+    result = subprocess.run([sys.executable, "-c", SIDE_EFFECTS], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "tarjama.flows.pipeline" in found["modules"] and "tarjama.cli" in found["modules"]
+    assert found["env"] == [] and found["filters"] == []
+
+
+def test_the_core_imports_no_prefect():
+    code = f"import sys\nfor name in {CORE_WITHOUT_PREFECT!r}: __import__(name)\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def plain_install(tmp_path_factory) -> Path:
+    """A fresh venv with a plain (non-editable) ``pip install .``; its dependencies are this venv's (no download)."""
+    base = tmp_path_factory.mktemp("plain")
+    target = base / "venv"
+    venv.create(target, with_pip=True)
+    site = next((target / "lib").glob("python3*/site-packages"))
+    ours = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p, "prefect").is_dir())
+    (site / "deps.pth").write_text(f"{ours}\n")  # a .pth line adds the folder, not the .pth files in it
+    subprocess.run(
+        [str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+    return target
+
+
+@pytest.mark.slow
+def test_plain_install_serves_and_runs_an_article_from_the_ui(plain_install, tmp_path):
+    from loopback_services import LoopbackServices
+
+    python = plain_install / "bin" / "python"
+    where = subprocess.run(
+        [str(python), "-c", "import tarjama, tarjama.flows.pipeline as p; print(tarjama.__file__); print(p.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert where.returncode == 0, where.stderr[-2000:]
+    assert all(str(plain_install) in line for line in where.stdout.split())  # the installed copy, not the checkout
+    article = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+    port, download_port = free_port(), free_port()
+    home, out = tmp_path / "home", tmp_path / "output"
+    with LoopbackServices(lifetime=1200) as services:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(Path.home()),
+            "TARJAMA_HOME": str(home),
+            "TARJAMA_GOOGLE_URL": services.url("google"),
+        }
+        log = tmp_path / "serve.log"
+        with log.open("wb") as sink:
+            serve = subprocess.Popen(
+                [
+                    str(plain_install / "bin" / "tarjama"),
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--download-port",
+                    str(download_port),
+                    "--out",
+                    str(out),
+                    "--article",
+                    str(article),
+                    "--engine",
+                    "google",
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=tmp_path,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + 400
+            while not (home / "serve.json").is_file() or "Press Ctrl-C" not in log.read_text():
+                assert serve.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(1)
+            state = json.loads((home / "serve.json").read_text())
+            api = state["api_url"]
+            created = (
+                httpx.post(
+                    f"{api}/deployments/{state['deployment_id']}/create_flow_run", json={"parameters": {}}, timeout=60
+                )
+                .raise_for_status()
+                .json()
+            )
+            while True:
+                flow_run = httpx.get(f"{api}/flow_runs/{created['id']}", timeout=30).json()
+                if flow_run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+                    break
+                assert time.monotonic() < deadline + 300, log.read_text()[-3000:]
+                time.sleep(2)
+            assert flow_run["state"]["type"] == "COMPLETED", log.read_text()[-3000:]
+            (folder,) = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
+            assert (folder / "aligned.tsv").is_file()
+            assert services.requests("google")  # it translated through the engine the form named
+        finally:
+            os.killpg(serve.pid, 2)
+            serve.wait(120)
