@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ import polars as pl
 
 from tarjama.align import Bead
 from tarjama.article import Document, reference_label
+from tarjama.errors import TarjamaError
 from tarjama.score import sentence_bleu, sentence_chrf
 from tarjama.translate import Translation
 
@@ -71,22 +74,50 @@ def tsv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _existing_kind(target: Path) -> str | None:
+    """What ``target`` names once symlinks are followed: ``"file"``, ``"stream"``, ``None`` if nothing; else refused."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:  # a symlink loop, a parent that is a regular file, no permission
+        raise TarjamaError(f"{target}: cannot write here ({error.strerror})") from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "stream"
+    kind = "a directory" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else "a socket"
+    raise TarjamaError(f"{target}: is {kind}, expected a file to write")
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target`` that replaces it only if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    """Where to write ``target`` so that no reader sees it half-written and nothing but a file is ever replaced.
+
+    A regular file (or a new name) is written to a temporary file beside it, which replaces it only if the
+    block succeeds. A symlink is followed: the file it points to is replaced and the link stays a link.
+    A character device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through in
+    place, with no temporary file: renaming over it would destroy it (as root, ``-o /dev/null``
+    once replaced the system's ``/dev/null`` with a regular file). A directory, block device or socket is
+    refused with a :class:`TarjamaError`.
+    """
+    if _existing_kind(target) == "stream":
+        yield target
+        return
+    real = Path(os.path.realpath(target))
+    real.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         os.chmod(tmp, 0o644)
-        tmp.replace(target)
+        tmp.replace(real)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _write(target: Path, writer: Callable[[Path], None]) -> Path:
+def _write(target: Path, writer: Callable[[Path], object]) -> Path:
     with atomic_path(target) as tmp:
         writer(tmp)
     return target
@@ -108,6 +139,16 @@ def write_text(text: str, target: Path) -> Path:
 
 def write_json(data: Any, target: Path) -> Path:
     return write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", target)
+
+
+def copy_file(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` by content (``shutil.copyfile`` refuses to write into a FIFO)."""
+
+    def copy(tmp: Path) -> None:
+        with source.open("rb") as reader, tmp.open("wb") as writer:
+            shutil.copyfileobj(reader, writer)
+
+    return _write(target, copy)
 
 
 def read_tsv(path: Path) -> pl.DataFrame:
