@@ -167,3 +167,123 @@ def test_a_regular_file_is_still_replaced_atomically(tmp_path):
     write_parquet(FRAME, target)
     assert pl.read_parquet(target).equals(FRAME)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+# --- The TSV dialect (issue 9, item 10): unquoted, tab/newline-free; read back with quoting off. ---
+
+AWKWARD = [
+    '"He said," she said.',
+    "'Single quoted'",
+    '"',
+    '""',
+    "'",
+    'ends with a quote"',
+    "ends with an apostrophe'",
+    '«اقتباس» "مقتبس"',
+    "back\\slash \\t not a tab",
+    "NA",
+    "null",
+    "nan",
+    "None",
+    "true",
+    "#not a comment",
+    "  spaces kept  ",
+    "comma, semicolon; pipe|",
+    "0012",
+    "1e5",
+    "",
+    "tab\there, newline\nthere, CR\rthere\u2028and LS",
+]
+
+
+def _awkward_frame(rows: int = 150) -> pl.DataFrame:
+    """More rows than the readers' type inference looks at, with a multi-id cell only at the end."""
+    texts = [AWKWARD[i % len(AWKWARD)] for i in range(rows)]
+    return to_frame(
+        [
+            ROW
+            | {
+                "row": i + 1,
+                "source_ids": "1,2" if i == rows - 1 else str(i + 1),
+                "arabic": texts[i],
+                "english_mt": texts[-1 - i],
+                "english_reference": texts[(i * 7) % rows],
+                "alignment_confidence": None if i % 5 == 0 else i / 7,
+                "sentence_chrf": None,
+            }
+            for i in range(rows)
+        ]
+    )
+
+
+def _written_fields(frame: pl.DataFrame) -> list[list[str]]:
+    """The cells a correct reader must give back: text normalised as written, numbers as polars prints them."""
+    from tarjama.parallel_corpus import tsv_safe
+
+    return [[("" if v is None else v) for v in row] for row in tsv_safe(frame).cast(pl.String).rows()]
+
+
+@pytest.fixture(scope="module")
+def awkward_tsv(tmp_path_factory) -> tuple[Path, pl.DataFrame]:
+    frame = _awkward_frame()
+    path = write_tsv(frame, tmp_path_factory.mktemp("dialect") / "aligned.tsv")
+    return path, frame
+
+
+def test_the_tsv_is_unquoted_one_line_per_row(awkward_tsv):
+    path, frame = awkward_tsv
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) == frame.height + 2  # header, rows, final newline
+    assert all(line.count("\t") == len(SCHEMA) - 1 for line in lines[:-1])
+    assert lines[1].split("\t")[5] == AWKWARD[0]  # a leading quote is written as is, not quoted
+
+
+def test_polars_documented_call_round_trips_every_field(awkward_tsv):
+    path, frame = awkward_tsv
+    read = pl.read_csv(path, separator="\t", quote_char=None, infer_schema=False, empty_string_is_null=False)
+    assert read.columns == list(SCHEMA)
+    assert [list(row) for row in read.rows()] == _written_fields(frame)
+
+
+def test_polars_typed_read_gives_the_frame_back(awkward_tsv):
+    from tarjama.parallel_corpus import tsv_safe
+
+    path, frame = awkward_tsv
+    assert read_tsv(path).equals(tsv_safe(frame))
+
+
+def test_pandas_documented_call_round_trips_every_field(awkward_tsv):
+    import csv
+
+    import pandas as pd
+
+    path, frame = awkward_tsv
+    read = pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
+    assert list(read.columns) == list(SCHEMA)
+    assert read.to_numpy().tolist() == _written_fields(frame)
+
+
+def test_python_csv_documented_call_round_trips_every_field(awkward_tsv):
+    import csv
+
+    path, frame = awkward_tsv
+    with open(path, encoding="utf-8", newline="") as handle:
+        header, *rows = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+    assert header == list(SCHEMA)
+    assert rows == _written_fields(frame)
+
+
+def test_default_readers_are_defeated_by_this_data(awkward_tsv):
+    """Why the documented calls turn quoting off: with their defaults, pandas and polars fail or change fields."""
+    import pandas as pd
+
+    path, frame = awkward_tsv
+    defaults = {
+        "pandas": lambda: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False).to_numpy().tolist(),
+        "polars": lambda: [list(r) for r in pl.read_csv(path, separator="\t", infer_schema=False).rows()],
+    }
+    for name, read in defaults.items():
+        try:
+            assert read() != _written_fields(frame), name
+        except (pd.errors.ParserError, pl.exceptions.PolarsError):
+            pass

@@ -124,7 +124,19 @@ def _write(target: Path, writer: Callable[[Path], object]) -> Path:
 
 
 def write_tsv(frame: pl.DataFrame, target: Path) -> Path:
-    """UTF-8, tab-separated, header row, no quoting (text can hold no tabs or newlines); booleans as true/false."""
+    """The corpus TSV dialect: UTF-8 without BOM, a header row, one row per ``\\n``-ended line, no quoting at all.
+
+    Unquoted on purpose, as Moses/OPUS-style corpus tools (``cut``, ``paste``, ``awk -F'\\t'``) expect: a
+    field is exactly the text between tabs, so quotes in text (quoted speech) are just characters. That is
+    safe because tabs and line breaks inside text become spaces first. Nulls are empty cells; booleans are
+    ``true``/``false``. Dataframe readers must be told quoting is off, or they eat quotes:
+
+    - polars: ``pl.read_csv(f, separator="\\t", quote_char=None, infer_schema=False, empty_string_is_null=False)``
+    - pandas: ``pd.read_csv(f, sep="\\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)``
+    - csv: ``csv.reader(open(f, encoding="utf-8", newline=""), delimiter="\\t", quoting=csv.QUOTE_NONE)``
+
+    Each gives every cell back as the exact string written; :func:`read_tsv` gives the typed frame.
+    """
     safe = tsv_safe(frame)
     return _write(target, lambda tmp: safe.write_csv(tmp, separator="\t", quote_style="never", null_value=""))
 
