@@ -1,9 +1,15 @@
 """Bad input: one line naming the file and the problem, exit status 2, nothing written."""
 
+import os
+import pickle
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import CORPUS, TARJAMA
+
+from tarjama.article import MAX_LINE_CHARS, load_document
+from tarjama.errors import InputError
 
 ARABIC = "وصل وزير الخارجية إلى الرباط يوم الجمعة.\n"
 ENGLISH = "The foreign minister arrived in Rabat on Friday.\n"
@@ -16,7 +22,9 @@ def run_cli(tmp_path, *args):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "TARJAMA_HOME": str(tmp_path / "home")},
+        # PYTHONPATH passes through so a worktree's code is what runs (it is unset in CI).
+        env={"PATH": "/usr/bin:/bin", "TARJAMA_HOME": str(tmp_path / "home")}
+        | {k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
     )
     return result, out
 
@@ -70,3 +78,69 @@ def test_a_reference_for_no_article_is_rejected(tmp_path):
     stray = write(tmp_path / "other.en.txt", ENGLISH)
     result, out = run_cli(tmp_path, a, b, "--reference", stray)
     assert result.returncode == 2 and "matches no article" in result.stderr and not out.exists()
+
+
+# --- Reading: encodings that pass as UTF-8, endless lines, hostile file names (issue 9, "Also seen"). ---
+
+READ_CASES = {
+    "utf16be_without_bom": (ARABIC.encode("utf-16-be"), "not UTF-8: looks like UTF-16BE without a byte-order mark"),
+    "utf16le_without_bom": (ARABIC.encode("utf-16-le"), "not UTF-8: looks like UTF-16LE without a byte-order mark"),
+    "english_utf16be_without_bom": (ENGLISH.encode("utf-16-be"), "not UTF-8: looks like UTF-16BE without a byte-order"),
+    "utf16_with_bom": (ARABIC.encode("utf-16"), "not UTF-8: UTF-16LE (byte-order mark 0xfffe"),
+    "binary_valid_utf8": (bytes(range(32)) * 20, "not a text file (binary data: NUL and control bytes)"),
+    "huge_line": (
+        "وصل ".encode() * 50_000,
+        "line 1 has 200,000 characters; the longest line read is 20,000",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", READ_CASES)
+def test_reading_names_the_real_problem(tmp_path, case):
+    data, problem = READ_CASES[case]
+    path = write(tmp_path / f"{case}.ar.txt", data)
+    with pytest.raises(InputError) as raised:
+        load_document(path, "ar")
+    assert str(raised.value).startswith(f"{path}: {problem}")
+
+
+def test_a_long_line_up_to_the_limit_is_read(tmp_path):
+    line = (ARABIC.strip() + " ") * (MAX_LINE_CHARS // (len(ARABIC.strip()) + 1))
+    document = load_document(write(tmp_path / "long.ar.txt", line.strip() + "\n" + line.strip()), "ar")
+    assert len(document.sentences) > 100
+
+
+def test_a_few_stray_control_characters_do_not_make_a_file_binary(tmp_path):
+    text = ARABIC * 20 + "\x1a"  # a DOS end-of-file mark
+    assert load_document(write(tmp_path / "dos.ar.txt", text), "ar").sentences
+
+
+def test_the_cli_reports_the_encoding_before_any_work(tmp_path):
+    article = write(tmp_path / "be.ar.txt", ARABIC.encode("utf-16-be"))
+    result, out = run_cli(tmp_path, article)
+    assert result.returncode == 2 and not out.exists()
+    assert result.stderr.strip() == (
+        f"tarjama: error: {article}: not UTF-8: looks like UTF-16BE without a byte-order mark (save it as UTF-8)"
+    )
+
+
+def test_escape_sequences_in_a_file_name_never_reach_the_terminal(tmp_path):
+    name = "\x1b[2J\x1b[31mred\x1b]0;title\x07\u202e.ar.txt"
+    article = write(tmp_path / name, ENGLISH)
+    result, out = run_cli(tmp_path, article)
+    assert result.returncode == 2 and not out.exists()
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in result.stderr and raw not in result.stdout
+    assert result.stderr.strip() == (
+        f"tarjama: error: {tmp_path}/\\x1b[2J\\x1b[31mred\\x1b]0;title\\x07\\u202e.ar.txt: "
+        "no Arabic text (0 Arabic and 40 Latin letters)"
+    )
+
+
+def test_an_input_error_survives_pickling_with_its_path():
+    error = pickle.loads(pickle.dumps(InputError(Path("a\x1b.ar.txt"), "file is empty")))
+    assert (error.path, error.problem, str(error)) == (
+        Path("a\x1b.ar.txt"),
+        "file is empty",
+        "a\\x1b.ar.txt: file is empty",
+    )

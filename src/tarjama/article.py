@@ -49,8 +49,57 @@ class Document:
         return [s.text for s in self.sentences]
 
 
+MAX_LINE_CHARS = 20_000
+"""The longest line (paragraph) read. Real paragraphs are far shorter, and a whole news article on
+one line rarely longer. One unbroken 200,000-character line drove ``tarjama align`` past 5 GB (the
+aligner's memory grows faster than linearly with a sentence's length); at this limit it peaks near 260 MB."""
+
+_UTF16_BOMS = {b"\xff\xfe": "UTF-16LE", b"\xfe\xff": "UTF-16BE"}
+# C0 controls other than whitespace: UTF-8 text has next to none; UTF-16 read as UTF-8 is full of them.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")
+_EXPECTED_CHAR = re.compile(r"[\s!-~\u00a0-\u024f\u0600-\u06ff\u0750-\u077f\u2000-\u206f\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``UTF-16BE``/``UTF-16LE`` if ``data`` reads as Arabic or Latin text in that byte order, else ``None``.
+
+    Both byte orders decode to some printable text (swapped Arabic is CJK and dingbats), so the order
+    that gives mostly Arabic, Latin and whitespace is the one.
+    """
+    best, best_share = None, 0.9
+    for codec in ("UTF-16BE", "UTF-16LE"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        share = len(_EXPECTED_CHAR.findall(text)) / len(text)
+        if share >= best_share:
+            best, best_share = codec, share
+    return best
+
+
+def _check_encoding(path: Path, data: bytes, text: str) -> None:
+    """UTF-16 without a byte-order mark is valid UTF-8 full of NULs and controls: name it, not "no Arabic"."""
+    if len(_CONTROL.findall(text)) <= len(text) // 100:
+        return
+    codec = _utf16_without_bom(data)
+    if codec is not None:
+        raise InputError(path, f"not UTF-8: looks like {codec} without a byte-order mark (save it as UTF-8)")
+    raise InputError(path, "not a text file (binary data: NUL and control bytes)")
+
+
+def _check_line_lengths(path: Path, text: str) -> None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise InputError(
+                path,
+                f"line {number} has {len(line):,} characters; the longest line read is {MAX_LINE_CHARS:,} "
+                "(put each paragraph on a line of its own)",
+            )
+
+
 def read_utf8(path: Path) -> str:
-    """The file's text; a missing, empty or non-UTF-8 file is an :class:`InputError`."""
+    """The file's text; a missing, empty, non-UTF-8 or binary file, or an endless line, is an :class:`InputError`."""
     if not path.exists():
         raise InputError(path, "file not found")
     if path.is_dir():
@@ -59,9 +108,14 @@ def read_utf8(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
+        bom = _UTF16_BOMS.get(data[:2])
+        if bom is not None:
+            raise InputError(path, f"not UTF-8: {bom} (byte-order mark 0x{data[:2].hex()}; save it as UTF-8)") from None
         raise InputError(path, f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})") from None
     if not text.strip():
         raise InputError(path, "file is empty")
+    _check_encoding(path, data, text)
+    _check_line_lengths(path, text)
     return text
 
 

@@ -304,8 +304,8 @@ def align(
         frame = frame.with_columns(sentence_chrf=pl.lit(None, pl.Float64), sentence_bleu=pl.lit(None, pl.Float64))
     try:
         write_tsv(frame, out)
-    except OSError as problem:
-        fail(f"{out}: cannot write ({problem.strerror or problem})", EXIT_FAILED)
+    except TarjamaError as problem:
+        fail(str(problem))
     flagged = int(frame["flagged"].sum())
     method = f"through MT {mt}" if mt is not None else "by length (Gale-Church)"
     say(

@@ -9,8 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def printable(text: str) -> str:
+    """``text`` with every unprintable character escaped (``\\x1b``, ``\\n``, ``\\u202e``).
+
+    Messages name files, and a file name can hold ANSI escape sequences, line breaks or bidi
+    overrides: sent raw, they would recolour, rewrite or reorder the user's terminal.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class TarjamaError(Exception):
-    """A problem with the user's input or set-up, explained in one line."""
+    """A problem with the user's input or set-up, explained in one line (of printable characters)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
 
 
 class InputError(TarjamaError):
@@ -20,3 +32,7 @@ class InputError(TarjamaError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[Path, str]]:
+        """Rebuilt from path and problem, so the error crosses process boundaries (Dask, Prefect) intact."""
+        return type(self), (self.path, self.problem)

@@ -1,8 +1,10 @@
-"""The parallel corpus: one polars schema, and atomic writers for every output format.
+"""The parallel corpus: one polars schema, atomic writers, and the corpus-wide filters.
 
 The schema is defined here once; rows are built against it, and the TSV and
 Parquet files are both written from the same frame, so the two can never
-disagree about columns or types.
+disagree about columns or types. Writers take a frame or a lazy frame (for
+example parquet shards scanned by polars), so a corpus larger than memory is
+streamed to disk rather than collected.
 """
 
 from __future__ import annotations
@@ -10,16 +12,21 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
 from tarjama.align import Bead
 from tarjama.article import Document, reference_label
+from tarjama.errors import TarjamaError
+from tarjama.normalize import _INVISIBLE
 from tarjama.score import sentence_bleu, sentence_chrf
 from tarjama.translate import Translation
 
@@ -64,42 +71,93 @@ def to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=SCHEMA, orient="row") if rows else empty_frame()
 
 
-def tsv_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """Tabs and line breaks inside text become spaces, so every TSV line has the same fields."""
-    return frame.with_columns(
-        pl.col(name).str.replace_all(_TSV_UNSAFE.pattern, " ") for name, dtype in SCHEMA.items() if dtype == pl.String
-    )
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def one_line(text: pl.Expr) -> pl.Expr:
+    """Tabs and line breaks inside text become spaces: what line- and tab-delimited formats need."""
+    return text.str.replace_all(_TSV_UNSAFE.pattern, " ")
+
+
+def tsv_safe(frame: Frame) -> Frame:
+    """Every text column :func:`one_line`, so every TSV line has the same fields."""
+    return frame.with_columns(one_line(pl.col(name)) for name, dtype in SCHEMA.items() if dtype == pl.String)
+
+
+def _existing_kind(target: Path) -> str | None:
+    """What ``target`` names once symlinks are followed: ``"file"``, ``"stream"``, ``None`` if nothing; else refused."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:  # a symlink loop, a parent that is a regular file, no permission
+        raise TarjamaError(f"{target}: cannot write here ({error.strerror})") from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "stream"
+    kind = "a directory" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else "a socket"
+    raise TarjamaError(f"{target}: is {kind}, expected a file to write")
 
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target`` that replaces it only if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    """Where to write ``target`` so that no reader sees it half-written and nothing but a file is ever replaced.
+
+    A regular file (or a new name) is written to a temporary file beside it, which replaces it only if the
+    block succeeds. A symlink is followed: the file it points to is replaced and the link stays a link.
+    A character device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through in
+    place, with no temporary file: renaming over it would destroy it (as root, ``-o /dev/null``
+    once replaced the system's ``/dev/null`` with a regular file). A directory, block device or socket is
+    refused with a :class:`TarjamaError`.
+    """
+    if _existing_kind(target) == "stream":
+        yield target
+        return
+    real = Path(os.path.realpath(target))
+    real.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         os.chmod(tmp, 0o644)
-        tmp.replace(target)
+        tmp.replace(real)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _write(target: Path, writer: Callable[[Path], None]) -> Path:
+def _write(target: Path, writer: Callable[[Path], object]) -> Path:
     with atomic_path(target) as tmp:
         writer(tmp)
     return target
 
 
-def write_tsv(frame: pl.DataFrame, target: Path) -> Path:
-    """UTF-8, tab-separated, header row, no quoting (text can hold no tabs or newlines); booleans as true/false."""
-    safe = tsv_safe(frame)
-    return _write(target, lambda tmp: safe.write_csv(tmp, separator="\t", quote_style="never", null_value=""))
+def write_tsv(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
+    """The corpus TSV dialect: UTF-8 without BOM, a header row, one row per ``\\n``-ended line, no quoting at all.
+
+    Unquoted on purpose, as Moses/OPUS-style corpus tools (``cut``, ``paste``, ``awk -F'\\t'``) expect: a
+    field is exactly the text between tabs, so quotes in text (quoted speech) are just characters. That is
+    safe because tabs and line breaks inside text become spaces first. Nulls are empty cells; booleans are
+    ``true``/``false``. Dataframe readers must be told quoting is off, or they eat quotes:
+
+    - polars: ``pl.read_csv(f, separator="\\t", quote_char=None, infer_schema=False, empty_string_is_null=False)``
+    - pandas: ``pd.read_csv(f, sep="\\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)``
+    - csv: ``csv.reader(open(f, encoding="utf-8", newline=""), delimiter="\\t", quoting=csv.QUOTE_NONE)``
+
+    Each gives every cell back as the exact string written; :func:`read_tsv` gives the typed frame.
+    """
+    safe = tsv_safe(frame.lazy())
+    return _write(target, lambda tmp: safe.sink_csv(tmp, separator="\t", quote_style="never", null_value=""))
 
 
-def write_parquet(frame: pl.DataFrame, target: Path) -> Path:
-    return _write(target, lambda tmp: frame.write_parquet(tmp))
+def write_parquet(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
+    return _write(target, lambda tmp: frame.lazy().sink_parquet(tmp))
+
+
+def write_jsonl(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
+    """One JSON object per row and line, UTF-8 unescaped; text as is (JSON escapes its own line breaks)."""
+    return _write(target, lambda tmp: frame.lazy().sink_ndjson(tmp))
 
 
 def write_text(text: str, target: Path) -> Path:
@@ -110,11 +168,68 @@ def write_json(data: Any, target: Path) -> Path:
     return write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", target)
 
 
+def copy_file(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` by content (``shutil.copyfile`` refuses to write into a FIFO)."""
+
+    def copy(tmp: Path) -> None:
+        with source.open("rb") as reader, tmp.open("wb") as writer:
+            shutil.copyfileobj(reader, writer)
+
+    return _write(target, copy)
+
+
 def read_tsv(path: Path) -> pl.DataFrame:
     """Read an aligned TSV back with the schema's types (empty cells in float columns are nulls; true/false booleans)."""
     return pl.read_csv(path, separator="\t", quote_char=None, schema=SCHEMA, null_values=[""]).with_columns(
         pl.col(name).fill_null("") for name, dtype in SCHEMA.items() if dtype == pl.String
     )
+
+
+def english_side() -> pl.Expr:
+    """The English of a row's pair: the human reference when the row has one, else the machine translation."""
+    return pl.when(pl.col("reference") != "").then(pl.col("english_reference")).otherwise(pl.col("english_mt"))
+
+
+def _normalised(text: pl.Expr) -> pl.Expr:
+    """``text`` as :func:`tarjama.normalize.normalize_text` leaves a line: no invisible marks, NFC, single spaces."""
+    return (
+        text.str.replace_all(_INVISIBLE.pattern, "").str.normalize("NFC").str.replace_all(r"\s+", " ").str.strip_chars()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeCounts:
+    rows: int  # before deduplication
+    dropped: int  # rows whose (Arabic, English) pair an earlier row already has
+
+    @property
+    def kept(self) -> int:
+        return self.rows - self.dropped
+
+
+def dedupe(corpus: Frame) -> tuple[Frame, DedupeCounts]:
+    """The corpus without exact duplicate (Arabic, English) pairs after normalisation; the first of each is kept.
+
+    A news archive repeats boilerplate (datelines, agency credits, "read more") across articles, which would
+    weigh on anything trained on the corpus. Order is kept; the counts are for the report. Counting runs the
+    query once (a pass over the shards for a lazy corpus); writing the result runs it again.
+    """
+    pair = pl.struct(_normalised(pl.col("arabic")).alias("ar"), _normalised(english_side()).alias("en"))
+    marked = corpus.with_columns(pair.is_first_distinct().alias("_first"))
+    rows, kept = marked.lazy().select(pl.len(), pl.col("_first").sum()).collect().row(0)
+    return marked.filter(pl.col("_first")).drop("_first"), DedupeCounts(rows, rows - kept)
+
+
+def check_confidence(threshold: float) -> float:
+    """``threshold`` if it is a confidence (0 to 1); else a one-line :class:`TarjamaError`, before any work."""
+    if not 0.0 <= threshold <= 1.0:
+        raise TarjamaError(f"minimum confidence {threshold}: expected a number from 0 to 1")
+    return threshold
+
+
+def min_confidence(corpus: Frame, threshold: float) -> Frame:
+    """The rows aligned with at least ``threshold`` confidence: the filtered corpus written beside the full one."""
+    return corpus.filter(pl.col("alignment_confidence") >= check_confidence(threshold))
 
 
 def _ids(numbers: list[int]) -> str:

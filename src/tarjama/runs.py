@@ -217,8 +217,7 @@ def download(settings: Settings, run: str, target: Path | None, file: str, out: 
     target = target or Path(f"{folder.name}-{file}")
     if target.is_dir():
         target = target / f"{folder.name}-{file}"
-    from tarjama.parallel_corpus import atomic_path
+    from tarjama.parallel_corpus import copy_file
 
-    with atomic_path(target) as tmp:
-        shutil.copyfile(source, tmp)
+    copy_file(source, target)
     return label, target

@@ -1,0 +1,140 @@
+"""The corpus export formats: each writes a corpus (a lazy frame of :data:`~tarjama.parallel_corpus.SCHEMA` rows).
+
+Every format has one interface, ``write(corpus, folder, stem) -> files``, and is looked up by name through
+:mod:`tarjama.export`, which imports this module (and polars) only when something is exported. Every
+file is written atomically (:func:`~tarjama.parallel_corpus.atomic_path`) and streamed from the lazy frame
+where polars can sink it, so a corpus of parquet shards is never collected whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from xml.sax.saxutils import escape, quoteattr
+
+import polars as pl
+
+import tarjama
+from tarjama.parallel_corpus import (
+    atomic_path,
+    english_side,
+    one_line,
+    write_jsonl,
+    write_parquet,
+    write_tsv,
+)
+
+# Characters XML 1.0 cannot carry even escaped (tabs and line breaks are made spaces before this).
+_XML_INVALID = "[\x00-\x08\x0e-\x1f\ufffe\uffff]"
+_TMX_BATCH_ROWS = 10_000
+
+
+class CorpusFormat(Protocol):
+    def write(self, corpus: pl.LazyFrame, folder: Path, stem: str) -> list[Path]:
+        """Write ``corpus`` into ``folder`` as files named from ``stem``; return them in a fixed order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OneFile:
+    """A format that is one file, ``<stem>.<suffix>``."""
+
+    suffix: str
+    writer: Callable[[pl.LazyFrame, Path], Path]
+
+    def write(self, corpus: pl.LazyFrame, folder: Path, stem: str) -> list[Path]:
+        return [self.writer(corpus, folder / f"{stem}.{self.suffix}")]
+
+
+def _lines(corpus: pl.LazyFrame, column: pl.Expr, target: Path, stack: ExitStack) -> pl.LazyFrame:
+    """A lazy sink of one text per line into ``target`` (atomic once ``stack`` closes without error)."""
+    tmp = stack.enter_context(atomic_path(target))
+    text = one_line(column).fill_null("").alias("text")
+    return corpus.select(text).sink_csv(tmp, include_header=False, quote_style="never", lazy=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Moses:
+    """Line-aligned plain text, as Moses, fairseq and OPUS tools read it: line n of each file is corpus row n.
+
+    ``<stem>.ar`` (Arabic), ``<stem>.en`` (the human reference; only when some row has one) and
+    ``<stem>.mt.en`` (the machine translation). Tabs and line breaks inside text become spaces. Rows
+    of unmatched beads keep their line (one side empty) so the files stay aligned with the TSV; filter
+    them with a minimum confidence.
+    """
+
+    def write(self, corpus: pl.LazyFrame, folder: Path, stem: str) -> list[Path]:
+        columns = {f"{stem}.ar": pl.col("arabic"), f"{stem}.mt.en": pl.col("english_mt")}
+        if corpus.select((pl.col("reference") != "").any()).collect().item():
+            columns[f"{stem}.en"] = pl.col("english_reference")
+        with ExitStack() as stack:
+            sinks = [_lines(corpus, column, folder / name, stack) for name, column in columns.items()]
+            pl.collect_all(sinks)  # run together, so polars can share one scan of the corpus
+        return [folder / name for name in sorted(columns)]
+
+
+def _tmx_text(column: pl.Expr) -> pl.Expr:
+    """One line of text that XML can carry, without surrounding spaces (XML tools may not keep them)."""
+    return one_line(column).fill_null("").str.replace_all(_XML_INVALID, "").str.strip_chars()
+
+
+def _tu(row: dict[str, object]) -> str:
+    """One ``<tu>``: properties first, then a ``<tuv>`` for each side that has text (the DTD's order)."""
+    props = [
+        ("x-article", row["article_id"]),
+        ("x-reference", row["reference"]),
+        ("x-row", row["row"]),
+        ("x-alignment-confidence", row["alignment_confidence"]),
+        ("x-engine", row["engine"]),
+        ("x-model", row["model"]),
+        ("x-english-mt", row["english_mt"]),  # null unless the en variant is the reference
+    ]
+    parts = [
+        f"<prop type={quoteattr(kind)}>{escape(str(value))}</prop>" for kind, value in props if value not in ("", None)
+    ]
+    parts += [f'<tuv xml:lang="{lang}"><seg>{escape(str(row[lang]))}</seg></tuv>' for lang in ("ar", "en") if row[lang]]
+    return "<tu>" + "".join(parts) + "</tu>\n"
+
+
+def write_tmx(corpus: pl.LazyFrame, target: Path) -> Path:
+    """TMX 1.4b, UTF-8: one ``<tu>`` per row with an ``ar`` and an ``en`` variant and its provenance as props.
+
+    The ``en`` variant is the row's human reference when it has one (the MT is then kept in the
+    ``x-english-mt`` prop), else the machine translation. A variant with no text (the unmatched side
+    of a 1-0 or 0-1 bead) is left out rather than written empty, so a translation memory never offers
+    "nothing" as a translation; a row with text on neither side (only spaces or control characters) has no ``<tu>``.
+    No creation date: the same corpus gives the same bytes.
+    """
+    has_reference = pl.col("reference") != ""
+    rows = corpus.select(
+        _tmx_text(pl.col("article_id")).alias("article_id"),
+        _tmx_text(pl.col("reference")).alias("reference"),
+        "row",
+        "alignment_confidence",
+        _tmx_text(pl.col("engine")).alias("engine"),
+        _tmx_text(pl.col("model")).alias("model"),
+        pl.when(has_reference).then(_tmx_text(pl.col("english_mt"))).alias("english_mt"),
+        _tmx_text(pl.col("arabic")).alias("ar"),
+        _tmx_text(english_side()).alias("en"),
+    ).filter((pl.col("ar") != "") | (pl.col("en") != ""))  # a <tu> needs a <tuv>
+    header = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4">\n'
+        f'<header creationtool="tarjama" creationtoolversion={quoteattr(tarjama.__version__)} segtype="sentence" '
+        'o-tmf="tarjama" adminlang="en" srclang="ar" datatype="plaintext"/>\n<body>\n'
+    )
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
+        out.write(header)
+        for batch in rows.collect_batches(chunk_size=_TMX_BATCH_ROWS):
+            out.writelines(_tu(row) for row in batch.iter_rows(named=True))
+        out.write("</body>\n</tmx>\n")
+    return target
+
+
+TSV = OneFile("tsv", write_tsv)
+PARQUET = OneFile("parquet", write_parquet)
+JSONL = OneFile("jsonl", write_jsonl)
+MOSES = Moses()
+TMX = OneFile("tmx", write_tmx)

@@ -1,0 +1,295 @@
+"""Corpus exports (issue 10, "Outputs a corpus user expects"): five formats, deduplication, a filtered copy.
+
+Every format is read back with a real reader (polars, json, translate-toolkit's TMX reader, lxml with a
+DTD of the TMX 1.4b rules) and compared with the rows that went in.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from lxml import etree
+from translate.storage.tmx import tmxfile
+
+from tarjama.errors import TarjamaError
+from tarjama.export import FORMATS, check_formats, export_corpus, filtered_stem, scan
+from tarjama.parallel_corpus import (
+    SCHEMA,
+    dedupe,
+    min_confidence,
+    one_line,
+    read_tsv,
+    to_frame,
+    tsv_safe,
+    write_parquet,
+)
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+# The TMX 1.4b rules (LISA OSCAR TMX 1.4b specification) for the elements an export uses: what must be
+# there, in which order, with which required attributes.
+TMX_DTD = """
+<!ELEMENT tmx (header, body)>
+<!ATTLIST tmx version CDATA #FIXED "1.4">
+<!ELEMENT header (note|prop)*>
+<!ATTLIST header creationtool CDATA #REQUIRED creationtoolversion CDATA #REQUIRED
+    segtype (block|paragraph|sentence|phrase) #REQUIRED o-tmf CDATA #REQUIRED adminlang CDATA #REQUIRED
+    srclang CDATA #REQUIRED datatype CDATA #REQUIRED o-encoding CDATA #IMPLIED creationdate CDATA #IMPLIED>
+<!ELEMENT body (tu*)>
+<!ELEMENT note (#PCDATA)>
+<!ELEMENT prop (#PCDATA)>
+<!ATTLIST prop type CDATA #REQUIRED xml:lang CDATA #IMPLIED>
+<!ELEMENT tu ((note|prop)*, tuv+)>
+<!ATTLIST tu tuid CDATA #IMPLIED srclang CDATA #IMPLIED segtype (block|paragraph|sentence|phrase) #IMPLIED>
+<!ELEMENT tuv ((note|prop)*, seg)>
+<!ATTLIST tuv xml:lang CDATA #REQUIRED>
+<!ELEMENT seg (#PCDATA)>
+"""
+
+AWKWARD_ARABIC = [
+    'قال الوزير: "سنعود".',
+    "«اقتباس» & <وسم> ]]> 'مفرد'",
+    "سطر\tبعلامة\nجدولة",
+    "حرف تحكم\x01 هنا\x1f",
+    "",  # the empty side of a 0-1 bead
+    "جملة بلا ترجمة مرجعية.",
+]
+AWKWARD_ENGLISH = [
+    '"We will return," the minister said.',
+    "<b>bold</b> & 'single' \"double\" at the café",
+    "tab\tand newline\nand CR\r and LS\u2028end",
+    "control\x01char\x1f",
+    "Only in the reference.",
+    "",  # the empty side of a 1-0 bead
+]
+
+
+def _row(article: str, reference: str, number: int, arabic: str, english: str, confidence: float) -> dict:
+    return {
+        "article_id": article,
+        "reference": reference,
+        "row": number,
+        "source_ids": str(number),
+        "reference_ids": str(number) if reference else "",
+        "arabic": arabic,
+        "english_mt": f"MT of {number}: {english[:12]}" if arabic else "",
+        "english_reference": english if reference else "",
+        "engine": "loopback",
+        "model": "echo-1",
+        "alignment_confidence": confidence,
+        "flagged": confidence < 0.5,
+        "sentence_chrf": 42.0 if reference else None,
+        "sentence_bleu": None,
+    }
+
+
+def _corpus() -> pl.DataFrame:
+    """Two articles with references (one with a second reference) and one without, awkward text throughout."""
+    rows = []
+    for article, references in (("bbc.1", ["en", "en-b"]), ("cnn&<2>", ["en"]), ("dw.3", [""])):
+        for reference in references:
+            for i, (arabic, english) in enumerate(zip(AWKWARD_ARABIC, AWKWARD_ENGLISH), start=1):
+                if not arabic and not reference:
+                    continue  # without a reference there is no 0-1 bead
+                # Each article and reference says something of its own: CORPUS has no duplicate pair.
+                arabic, english = (f"{text} [{article} {reference}]" if text else "" for text in (arabic, english))
+                rows.append(_row(article, reference, i, arabic, english, round(i / 7, 4)))
+    return to_frame(rows)
+
+
+CORPUS = _corpus()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> dict[str, list[Path]]:
+    folder = tmp_path_factory.mktemp("export")
+    return export_corpus(CORPUS, folder, list(FORMATS)).files
+
+
+def _one_line(text: str) -> str:
+    """What a line-based format must hold for ``text``."""
+    return pl.select(one_line(pl.lit(text))).item()
+
+
+def _xml(text: str) -> str:
+    """What a TMX must hold for ``text``: one line, without the control characters XML cannot carry."""
+    return "".join(c for c in _one_line(text) if c >= " ").strip()
+
+
+def test_the_registry_names_five_formats_and_rejects_others_in_one_line():
+    assert list(FORMATS) == ["tsv", "parquet", "jsonl", "moses", "tmx"]
+    assert check_formats(["tmx", "tsv", "tmx"]) == ("tmx", "tsv")
+    with pytest.raises(
+        TarjamaError, match=r"^unknown export format 'csv' \(choose from tsv, parquet, jsonl, moses, tmx\)$"
+    ):
+        check_formats(["tsv", "csv"])
+
+
+def test_importing_the_registry_imports_no_polars():
+    code = "import sys, tarjama.export; print(sorted(m for m in sys.modules if m.split('.')[0] in ('polars', 'lxml')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_tsv_and_parquet_read_back_as_the_corpus(exported):
+    (tsv,), (parquet,) = exported["tsv"], exported["parquet"]
+    assert read_tsv(tsv).equals(tsv_safe(CORPUS))
+    assert pl.read_parquet(parquet).equals(CORPUS)
+
+
+def test_jsonl_is_one_object_per_row_with_text_exact(exported):
+    (jsonl,) = exported["jsonl"]
+    with jsonl.open(encoding="utf-8") as handle:
+        lines = list(handle)
+    assert [json.loads(line) for line in lines] == CORPUS.to_dicts()
+    assert "الوزير" in lines[0]  # UTF-8, not \u escapes
+
+
+def test_moses_files_are_line_aligned_with_the_corpus(exported):
+    files = {path.name: path for path in exported["moses"]}
+    assert sorted(files) == ["aligned.ar", "aligned.en", "aligned.mt.en"]
+    columns = {"aligned.ar": "arabic", "aligned.en": "english_reference", "aligned.mt.en": "english_mt"}
+    for name, column in columns.items():
+        lines = files[name].read_text(encoding="utf-8").split("\n")
+        assert lines.pop() == ""  # every line ends with a newline, the last too
+        assert len(lines) == CORPUS.height, name
+        assert lines == [_one_line(text) for text in CORPUS[column]], name
+
+
+def test_moses_writes_no_reference_file_without_references(tmp_path):
+    files = export_corpus(CORPUS.filter(pl.col("reference") == ""), tmp_path, ["moses"]).files["moses"]
+    assert [path.name for path in files] == ["aligned.ar", "aligned.mt.en"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["aligned.ar", "aligned.mt.en"]
+
+
+def test_tmx_is_valid_and_read_back_by_translate_toolkit(exported):
+    (tmx,) = exported["tmx"]
+    tree = etree.parse(str(tmx))
+    dtd = etree.DTD(io.StringIO(TMX_DTD))
+    assert dtd.validate(tree), dtd.error_log.filter_from_errors()
+    assert tree.docinfo.encoding == "UTF-8" and tree.getroot().get("version") == "1.4"
+    assert tree.find("header").get("srclang") == "ar"
+
+    with tmx.open("rb") as handle:
+        store = tmxfile(handle, sourcelanguage="ar", targetlanguage="en")
+    units = store.units
+    assert len(units) == CORPUS.height  # one <tu> per row
+    for unit, row, tu in zip(units, CORPUS.iter_rows(named=True), tree.iter("tu")):
+        english = row["english_reference"] if row["reference"] else row["english_mt"]
+        assert unit.source == (_xml(row["arabic"]) or None)
+        assert unit.target == (_xml(english) or None)
+        assert [tuv.get(XML_LANG) for tuv in tu.iter("tuv")] == [
+            lang for lang, text in (("ar", row["arabic"]), ("en", english)) if text
+        ]
+        props = {prop.get("type"): prop.text for prop in tu.iter("prop")}
+        assert props["x-article"] == row["article_id"]
+        assert props.get("x-reference", "") == row["reference"]
+        assert int(props["x-row"]) == row["row"]
+        assert float(props["x-alignment-confidence"]) == row["alignment_confidence"]
+        assert (props["x-engine"], props["x-model"]) == ("loopback", "echo-1")
+        assert props.get("x-english-mt") == (_xml(row["english_mt"]) or None if row["reference"] else None)
+
+
+def test_tmx_stays_valid_when_a_row_has_no_text_on_either_side(tmp_path):
+    blank = CORPUS.head(2).with_columns(pl.lit("\x01\x02").alias("arabic"), pl.lit("\t").alias("english_reference"))
+    (tmx,) = export_corpus(blank.vstack(CORPUS.tail(1)), tmp_path, ["tmx"]).files["tmx"]
+    tree = etree.parse(str(tmx))
+    assert etree.DTD(io.StringIO(TMX_DTD)).validate(tree)
+    assert [tu.findtext("prop[@type='x-article']") for tu in tree.iter("tu")] == ["dw.3"]
+
+
+def _shards(folder: Path) -> Path:
+    """The corpus as per-article parquet shards, as the corpus builder leaves them."""
+    folder.mkdir()
+    for _, frame in CORPUS.group_by("article_id", maintain_order=True):
+        write_parquet(frame, folder / f"{len(list(folder.iterdir())):04d}.parquet")
+    return folder
+
+
+def test_streaming_from_shards_writes_the_same_bytes_as_from_a_frame(tmp_path, exported):
+    shards = _shards(tmp_path / "shards")
+    for source in (shards, sorted(shards.iterdir()), CORPUS.lazy()):
+        out = tmp_path / f"out-{type(source).__name__}"
+        files = export_corpus(source, out, [name for name in FORMATS if name != "parquet"]).files
+        for name, paths in files.items():
+            assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in exported[name]], (source, name)
+    assert scan(shards).collect().equals(CORPUS)
+
+
+def test_a_failing_source_leaves_no_file_and_no_temporary(tmp_path):
+    shards = _shards(tmp_path / "shards")
+    (shards / "9999.parquet").write_bytes(b"PAR1 not really parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in FORMATS:
+        with pytest.raises(pl.exceptions.PolarsError):
+            export_corpus(shards, out, [name])
+    assert list(out.iterdir()) == []
+
+
+def _duplicated() -> pl.DataFrame:
+    """CORPUS plus copies of bbc.1's rows under another article, with whitespace, invisible marks and NFD."""
+    copy = CORPUS.filter(pl.col("article_id") == "bbc.1").with_columns(
+        pl.lit("copy.9").alias("article_id"),
+        ("  " + pl.col("arabic").str.replace_all(" ", " \u200f ") + " ").alias("arabic"),
+        pl.col("english_reference").str.replace_all("é", "e\u0301"),
+        pl.lit("other engine's MT").alias("english_mt"),  # the pair is (Arabic, reference): MT does not count
+    )
+    return pl.concat([CORPUS, copy])
+
+
+def test_dedupe_drops_normalised_duplicate_pairs_and_counts_them():
+    corpus = _duplicated()
+    deduped, counts = dedupe(corpus)
+    assert (counts.rows, counts.dropped, counts.kept) == (corpus.height, 12, CORPUS.height)
+    assert deduped.equals(CORPUS)  # the first of each pair kept, in order
+    lazy, lazy_counts = dedupe(corpus.lazy())
+    assert lazy.collect().equals(CORPUS) and lazy_counts == counts
+
+
+def test_dedupe_keeps_pairs_that_differ_on_one_side():
+    copies = pl.col("article_id") == "copy.9"
+    for column in ("arabic", "english_reference"):
+        changed = _duplicated().with_columns(pl.when(copies).then(pl.col(column) + "!").otherwise(column).alias(column))
+        deduped, counts = dedupe(changed)
+        assert counts.dropped == 0 and deduped.equals(changed), column
+
+
+def test_min_confidence_filters_beside_the_full_corpus(tmp_path):
+    result = export_corpus(CORPUS, tmp_path, ["tsv", "moses"], min_confidence=0.5)
+    full = read_tsv(result.files["tsv"][0])
+    filtered = read_tsv(tmp_path / f"{filtered_stem('aligned', 0.5)}.tsv")
+    assert full.equals(tsv_safe(CORPUS)) and result.rows == CORPUS.height
+    expected = tsv_safe(CORPUS).filter(pl.col("alignment_confidence") >= 0.5)
+    assert filtered.equals(expected) and result.filtered_rows == expected.height > 0
+    assert [p.name for p in result.filtered_files["moses"]] == [
+        "aligned.min-confidence-0.5.ar",
+        "aligned.min-confidence-0.5.en",
+        "aligned.min-confidence-0.5.mt.en",
+    ]
+    assert len(result.filtered_files["moses"][0].read_text().splitlines()) == expected.height
+
+
+def test_export_with_dedupe_reports_counts(tmp_path):
+    result = export_corpus(_duplicated(), tmp_path, ["jsonl"], dedupe=True, min_confidence=0.0)
+    assert result.dedupe is not None and result.dedupe.dropped == 12 and result.rows == CORPUS.height
+    assert result.filtered_rows == CORPUS.height
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5, float("nan")])
+def test_a_confidence_out_of_range_is_refused_before_writing(tmp_path, threshold):
+    with pytest.raises(TarjamaError, match="expected a number from 0 to 1"):
+        export_corpus(CORPUS, tmp_path / "out", ["tsv"], min_confidence=threshold)
+    with pytest.raises(TarjamaError):
+        min_confidence(CORPUS, threshold)
+    assert not (tmp_path / "out").exists()
+
+
+def test_schema_columns_are_all_exported(exported):
+    assert pl.read_csv(exported["tsv"][0], separator="\t", quote_char=None, n_rows=0).columns == list(SCHEMA)
