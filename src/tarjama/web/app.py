@@ -201,7 +201,8 @@ def _page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/viewer.css"></head>'
+        f'<title>{html.escape(title)}</title><link rel="icon" href="/static/favicon.svg">'
+        '<link rel="stylesheet" href="/static/viewer.css"></head>'
         f'<body class="plain"><h1>{html.escape(title)}</h1>{body}</body></html>\n'
     )
 
