@@ -105,9 +105,9 @@ def measure(sizes: list[int], repeat: int) -> None:
                             response = client.get(f"/api/runs/{run.name}/rows?{query}")
                             times.append((time.perf_counter() - started) * 1000)
                             response.raise_for_status()
-                        cold = times[0] if name == "first page" else float("nan")
+                        cold = f"{times[0]:.1f}" if name == "first page" else ""
                         print(
-                            f"{size:>8} {name:<14} {cold:>8.1f} {statistics.median(times[1:]):>10.1f} "
+                            f"{size:>8} {name:<14} {cold:>8} {statistics.median(times[1:]):>10.1f} "
                             f"{len(response.content):>9}"
                         )
             finally:

@@ -277,6 +277,16 @@ def test_port_in_use_is_a_clear_error(server):
         start_web_server(Path("."), "127.0.0.1", server.port)
 
 
+def test_small_responses_are_not_held_back(server):
+    """Nagle's algorithm is off on served connections (else each small response waits for a delayed ACK)."""
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        conn.settimeout(5)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        sockets = [c.transport.get_extra_info("socket") for c in server.server.server_state.connections]
+        assert sockets and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
+
+
 def test_stop_closes_the_port(tmp_path):
     srv = start_web_server(tmp_path, "127.0.0.1", 0)
     assert httpx.get(f"{srv.url}/health").status_code == 200

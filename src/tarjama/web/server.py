@@ -103,6 +103,25 @@ def allowed_hosts_for(host: str, extra: Iterable[str] = ()) -> list[str]:
     return [*names, *dict.fromkeys(filter(None, machine))]
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket that names ``IPPROTO_TCP``, so that asyncio turns Nagle's algorithm off.
+
+    asyncio sets ``TCP_NODELAY`` only on sockets whose protocol is ``IPPROTO_TCP``
+    (``socket.create_server`` leaves it 0); with Nagle on, a small response waits
+    about 40 ms for the client's delayed ACK.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(socket.SOMAXCONN)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
 @dataclass
 class WebServer:
     """A running web app: its ``url`` (no trailing slash), and :meth:`stop`."""
@@ -136,9 +155,8 @@ def start_web_server(
     ``allowed_hosts`` defaults to :func:`allowed_hosts_for` ``host``. The port
     is bound before this returns, so a busy port is a :class:`TarjamaError` here.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        listener = socket.create_server((host, port), family=family)
+        listener = _listen(host, port)
     except OSError as problem:
         raise TarjamaError(f"cannot serve downloads on {host}:{port}: {problem.strerror or problem}") from None
     bound_port = listener.getsockname()[1]

@@ -30,6 +30,7 @@ from tarjama.parallel_corpus import SCHEMA
 TEXT_COLUMNS = ("arabic", "english_mt", "english_reference")
 CHECK_PREFIX = "check_"
 POSITION = "_position"  # the row's 0-based position in the file: its identity in the viewer
+HAYSTACK = "_haystack"  # the three texts lower-cased once, so that a search does not lower-case them again
 MAX_PAGE_ROWS = 200
 DEFAULT_PAGE_ROWS = 50
 MAX_SEARCH_CHARS = 200
@@ -80,7 +81,7 @@ class Corpus:
 
     @property
     def columns(self) -> list[str]:
-        return [name for name in self.frame.columns if name != POSITION]
+        return [name for name in self.frame.columns if name not in (POSITION, HAYSTACK)]
 
 
 def load_corpus(path: Path) -> Corpus:
@@ -93,14 +94,18 @@ def load_corpus(path: Path) -> Corpus:
     missing = [name for name in TEXT_COLUMNS if name not in frame.columns]
     if missing:
         raise InputError(path, f"not an aligned corpus: no column {', '.join(missing)}")
-    if POSITION in frame.columns:
-        raise InputError(path, f"column name {POSITION} is reserved")
+    reserved = [name for name in (POSITION, HAYSTACK) if name in frame.columns]
+    if reserved:
+        raise InputError(path, f"column name {reserved[0]} is reserved")
     frame = frame.with_columns(
         pl.lit(None, dtype).alias(name) for name, dtype in SCHEMA.items() if name not in frame.columns
     )
     checks = tuple(n for n in frame.columns if n.startswith(CHECK_PREFIX) and frame.schema[n] == pl.Boolean)
     extras = tuple(n for n in frame.columns if n not in SCHEMA and n not in checks)
-    return Corpus(frame.with_row_index(POSITION), checks, extras)
+    haystack = pl.concat_str([pl.col(name).fill_null("") for name in TEXT_COLUMNS], separator="\n")
+    return Corpus(
+        frame.with_row_index(POSITION).with_columns(haystack.str.to_lowercase().alias(HAYSTACK)), checks, extras
+    )
 
 
 class CorpusCache:
@@ -155,12 +160,7 @@ def select_rows(corpus: Corpus, query: RowQuery) -> pl.DataFrame:
         frame = frame.filter(pl.col("article_id") == query.article)
     needle = query.q.strip().lower()
     if needle:
-        frame = frame.filter(
-            pl.any_horizontal(
-                pl.col(name).fill_null("").str.to_lowercase().str.contains(needle, literal=True)
-                for name in TEXT_COLUMNS
-            )
-        )
+        frame = frame.filter(pl.col(HAYSTACK).str.contains(needle, literal=True))
     if query.sort in SORT_KEYS:
         column, descending = SORT_KEYS[query.sort]
         frame = frame.sort([column, POSITION], descending=[descending, False], nulls_last=True)
@@ -180,7 +180,7 @@ def page(corpus: Corpus, query: RowQuery) -> dict[str, Any]:
     """One page of matching rows, with the counts the pager needs."""
     matching = select_rows(corpus, query)
     rows = []
-    for record in matching.slice(query.offset, query.limit).to_dicts():
+    for record in matching.slice(query.offset, query.limit).drop(HAYSTACK).to_dicts():
         rows.append(
             {
                 "position": record.pop(POSITION),
