@@ -20,13 +20,14 @@ import polars as pl
 import pytest
 
 from benchmarks.bench_viewer import synthetic_corpus
-from tarjama.download import file_url
+from tarjama.download import file_url, viewer_url
 from tarjama.errors import TarjamaError
 from tarjama.parallel_corpus import SCHEMA
 from tarjama.web import allowed_hosts_for, start_web_server
 
 RUN = "20250101-120000-essay"
 BIG_RUN = "20250102-120000-big"
+ODD_RUN = "نتائج run #1?x=%41"
 TSV = "article_id\tarabic\nessay\tمرحبا بالعالم\n".encode()
 SECRET = "TOP SECRET do not serve"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -72,6 +73,8 @@ def tree(tmp_path_factory, big_corpus) -> tuple[Path, Path]:
     pl.DataFrame(
         {"arabic": ["سلام"], "english_mt": ["Peace"], "english_reference": ["Peace."], "bleu_x": [float("nan")]}
     ).write_parquet(minimal / "aligned.parquet")
+    (root / ODD_RUN).mkdir()
+    (root / ODD_RUN / "aligned.parquet").write_bytes((minimal / "aligned.parquet").read_bytes())
     return root, secret
 
 
@@ -346,6 +349,16 @@ def test_a_configured_host_is_answered(tmp_path):
         extra.stop()
 
 
+def test_ipv6_loopback(tmp_path):
+    srv = start_web_server(tmp_path, "::1", 0)
+    try:
+        assert srv.url == f"http://[::1]:{srv.port}"
+        assert httpx.get(f"{srv.url}/health").text == "ok\n"  # Host: [::1]:port
+        assert httpx.get(f"{srv.url}/health", headers={"Host": "evil.example"}).status_code == 421
+    finally:
+        srv.stop()
+
+
 def test_allowed_hosts_for_every_interface_include_this_machine():
     hosts = allowed_hosts_for("0.0.0.0")
     assert {"localhost", "127.0.0.1", "::1", socket.gethostname()} <= set(hosts)
@@ -461,6 +474,10 @@ def test_viewer_page_and_its_static_files(server):
     assert "fetch(" in script.text
     assert httpx.get(f"{server.url}/static/viewer.css").headers["Content-Type"].startswith("text/css")
     assert httpx.get(f"{server.url}/view/latest").status_code == 200  # a symlink inside the output folder
+    assert viewer_url(server.url + "/", "a b/c") == f"{server.url}/view/a%20b%2Fc"
+    odd = httpx.get(viewer_url(server.url, ODD_RUN))
+    assert odd.status_code == 200 and "viewer.js" in odd.text
+    assert api(server, ODD_RUN).json()["rows"][0]["cells"]["arabic"] == "سلام"
 
 
 @pytest.mark.parametrize(

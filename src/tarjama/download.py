@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 FILES_PREFIX = "/files/"
+VIEW_PREFIX = "/view/"
 DEFAULT_DOWNLOAD_PORT = 4201
 DEFAULT_DOWNLOAD_URL = f"http://127.0.0.1:{DEFAULT_DOWNLOAD_PORT}"
 DOWNLOAD_URL_VARIABLE = "TARJAMA_DOWNLOAD_URL"
@@ -65,6 +66,11 @@ def file_url(base: str, relative: str | Path) -> str:
     """The URL of ``relative`` (a path inside the output folder), each segment percent-encoded."""
     parts = Path(relative).parts
     return base.rstrip("/") + FILES_PREFIX + "/".join(quote(part, safe="") for part in parts)
+
+
+def viewer_url(base: str, run: str) -> str:
+    """The URL of the side-by-side viewer of run folder ``run`` (one path segment, percent-encoded)."""
+    return base.rstrip("/") + VIEW_PREFIX + quote(run, safe="")
 
 
 def safe_relative(raw: str) -> str:

@@ -29,11 +29,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tarjama.download import (
     FILES_PREFIX,
+    VIEW_PREFIX,
     DownloadNotFound,
     DownloadRefused,
     content_disposition,
     resolve_download,
     safe_relative,
+    viewer_url,
 )
 from tarjama.errors import InputError
 from tarjama.web.viewer import CorpusCache, QueryError, RowQuery, page, summary
@@ -42,7 +44,6 @@ log = logging.getLogger("tarjama.web")
 
 STATIC = Path(__file__).with_name("static")
 CORPUS_FILE = "aligned.parquet"
-VIEW_PREFIX = "/view/"
 API_PREFIX = "/api/runs/"
 
 PAGE_POLICY = (  # the viewer's own scripts and styles only: no inline code, no other origin
@@ -241,7 +242,7 @@ def runs_index(root: Path) -> str:
             for name in files
         )
         view = (
-            f' <a class="view" href="{html.escape(VIEW_PREFIX + quote(run.name, safe=""))}">view side by side</a>'
+            f' <a class="view" href="{html.escape(viewer_url("", run.name))}">view side by side</a>'
             if CORPUS_FILE in files
             else ""
         )
