@@ -8,6 +8,10 @@ backslash or a control character, and finally resolved (following symlinks)
 and refused unless the real file still lies inside the real output folder.
 Hidden segments are refused because a run is staged in ``.<run>.partial``
 until it is complete.
+
+Data files are offered as attachments (saved, not displayed); plots and HTML
+reports are shown in the browser (``inline``), so a report or a Prefect
+artifact can embed a plot by its URL.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 FILES_PREFIX = "/files/"
+VIEW_PREFIX = "/view/"
 DEFAULT_DOWNLOAD_PORT = 4201
 DEFAULT_DOWNLOAD_URL = f"http://127.0.0.1:{DEFAULT_DOWNLOAD_PORT}"
 DOWNLOAD_URL_VARIABLE = "TARJAMA_DOWNLOAD_URL"
@@ -28,7 +33,11 @@ CONTENT_TYPES = {
     ".json": "application/json",
     ".md": "text/markdown; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".html": "text/html; charset=utf-8",
 }
+SHOWN_INLINE = frozenset({".png", ".svg", ".html"})
 
 
 class DownloadRefused(Exception):
@@ -45,6 +54,7 @@ class Download:
     relative: str  # as named in the URL, e.g. "20250101-120000-x/aligned.tsv"
     content_type: str
     filename: str  # what the browser should save it as
+    inline: bool  # shown by the browser rather than saved
 
 
 def download_base_url() -> str:
@@ -56,6 +66,11 @@ def file_url(base: str, relative: str | Path) -> str:
     """The URL of ``relative`` (a path inside the output folder), each segment percent-encoded."""
     parts = Path(relative).parts
     return base.rstrip("/") + FILES_PREFIX + "/".join(quote(part, safe="") for part in parts)
+
+
+def viewer_url(base: str, run: str) -> str:
+    """The URL of the side-by-side viewer of run folder ``run`` (one path segment, percent-encoded)."""
+    return base.rstrip("/") + VIEW_PREFIX + quote(run, safe="")
 
 
 def safe_relative(raw: str) -> str:
@@ -84,8 +99,8 @@ def resolve_download(root: Path, raw: str) -> Download:
     Raises :class:`DownloadRefused` or :class:`DownloadNotFound`.
     """
     relative = safe_relative(raw)
-    real_root = root.resolve(strict=True)
     try:
+        real_root = root.resolve(strict=True)
         real = (real_root / relative).resolve(strict=True)
     except (FileNotFoundError, NotADirectoryError):
         raise DownloadNotFound(relative) from None
@@ -95,7 +110,9 @@ def resolve_download(root: Path, raw: str) -> Download:
         raise DownloadRefused(f"{relative}: outside the output folder")
     if not real.is_file():
         raise DownloadNotFound(relative)
-    return Download(real, relative, content_type(real), download_filename(relative))
+    return Download(
+        real, relative, content_type(real), download_filename(relative), real.suffix.lower() in SHOWN_INLINE
+    )
 
 
 def content_type(path: Path) -> str:
@@ -108,7 +125,8 @@ def download_filename(relative: str) -> str:
     return "-".join(parts[-2:]) if len(parts) > 1 else parts[0]
 
 
-def content_disposition(filename: str) -> str:
-    """An ``attachment`` header with an ASCII fallback and the exact name in RFC 5987 form."""
+def content_disposition(filename: str, inline: bool = False) -> str:
+    """An ``attachment`` (or ``inline``) header with an ASCII fallback and the exact name in RFC 5987 form."""
     ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -1,0 +1,263 @@
+"""The corpus viewer in a real browser: Debian's Chromium, headless, driven by Selenium.
+
+The run folder holds a real aligned corpus: the 40 NTREX news documents, the
+committed MT of the local engine (``tests/fixtures/ntrex128-dev.mt.en.txt``)
+aligned by ``tarjama.align`` to a reference that is not one-to-one (in each
+document two reference sentences are joined and one is left out), rows built
+by ``tarjama.parallel_corpus.bead_rows``, plus a ``check_numbers`` column: do
+the numbers of the Arabic appear in the MT? Screenshots go to the test's
+temporary folder, and also to ``$TARJAMA_SCREENSHOTS`` when set
+(``TARJAMA_SCREENSHOTS=docs`` refreshes the README's pictures).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import groupby
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import CORPUS, ROOT
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from test_browser import CHROMEDRIVER, CHROMIUM, Shots, wait
+
+from tarjama.align import align, bead_priors_for
+from tarjama.article import Document, Sentence
+from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet, write_tsv
+from tarjama.translate import Translation
+from tarjama.web import start_web_server
+
+GOLD = CORPUS / "ntrex128-dev" / "gold"
+MT = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
+RUN = "20261129-120000-ntrex128-dev"
+WAIT_S = 30
+DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
+THOUSANDS = re.compile(r"(?<=\d)[,٬](?=\d{3})")
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def numbers_kept(arabic: str, mt: str) -> bool | None:
+    """Every number written in the Arabic (either digit set) appears in the MT; None if it has none."""
+    numbers = set(re.findall(r"\d+", THOUSANDS.sub("", arabic.translate(DIGITS))))
+    return numbers <= set(re.findall(r"\d+", THOUSANDS.sub("", mt))) if numbers else None
+
+
+def _document(doc_id: str, lang: str, texts: list[str]) -> Document:
+    sentences = tuple(Sentence(i, i, text) for i, text in enumerate(texts, start=1))
+    return Document(doc_id, Path(f"{doc_id}.{lang}.txt"), lang, sentences)
+
+
+def ntrex_corpus() -> pl.DataFrame:
+    engine = json.loads(MT.with_suffix(".json").read_text())
+    lines = zip(*(_lines(GOLD / f"ntrex128-dev.{name}.txt") for name in ("docids", "ar", "en")), _lines(MT))
+    rows = []
+    for doc_id, group in groupby(lines, key=lambda line: line[0]):
+        _, arabic, english, mt = (list(column) for column in zip(*group))
+        english = english[:2] + [f"{english[2]} {english[3]}"] + english[4:]  # a 2-1 bead
+        del english[len(english) // 2]  # an Arabic sentence without reference: flagged
+        source, reference = _document(doc_id, "ar", arabic), _document(doc_id, "en", english)
+        translations = [Translation(text, engine["engine"], engine["model"], False) for text in mt]
+        priors = bead_priors_for(len(arabic), len(english))
+        rows += bead_rows(source, translations, reference, align(mt, english, source=arabic, bead_priors=priors))
+    frame = to_frame(rows)
+    kept = [numbers_kept(a, m) for a, m in zip(frame["arabic"], frame["english_mt"])]
+    return frame.with_columns(check_numbers=pl.Series(kept, dtype=pl.Boolean))
+
+
+@pytest.fixture(scope="module")
+def corpus() -> pl.DataFrame:
+    return ntrex_corpus()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, corpus):
+    root = tmp_path_factory.mktemp("viewer") / "output"
+    run = root / RUN
+    write_parquet(corpus, run / "aligned.parquet")
+    write_tsv(corpus.drop("check_numbers"), run / "aligned.tsv")
+    server = start_web_server(root, "127.0.0.1", 0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+        "--force-device-scale-factor=1",
+        "--lang=en-US",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT_S)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def shots(browser, tmp_path_factory):
+    return Shots(browser, tmp_path_factory.mktemp("screenshots"))
+
+
+def rows_shown(driver, expected_range: str) -> list:
+    """Wait until the pager reads ``expected_range`` (a prefix) with the rows drawn, and return them."""
+    wait(
+        driver,
+        lambda d: (
+            d.find_element(By.ID, "range").text.startswith(expected_range)
+            and "loading" not in d.find_element(By.TAG_NAME, "body").get_attribute("class")
+        ),
+        WAIT_S,
+        f"the range {expected_range!r}",
+    )
+    return driver.find_elements(By.CSS_SELECTOR, "#rows tbody tr")
+
+
+def cell_texts(row) -> list[str]:
+    return [td.text for td in row.find_elements(By.CSS_SELECTOR, "td.text")]
+
+
+def rgb(css: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", css)[:3])
+
+
+def choose(driver, label: str) -> None:
+    driver.find_element(By.XPATH, f"//div[@class='segmented']//span[starts-with(normalize-space(), '{label}')]").click()
+
+
+def test_viewer_shows_arabic_right_to_left_beside_mt_and_reference(served, browser, corpus, shots):
+    browser.get(f"{served.url}/view/{RUN}")
+    rows = rows_shown(browser, f"Rows 1–50 of {corpus.height}")
+    assert len(rows) == 50
+    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#rows thead th")]
+    assert headers[1:] == ["العربية Arabic", "Machine translation", "Reference"]
+    assert browser.find_element(By.ID, "run-name").text == RUN
+    stats = browser.find_element(By.ID, "stats").text
+    assert f"{corpus.height} rows · 40 articles · {corpus['flagged'].sum()} flagged" in stats
+
+    first = corpus.row(0, named=True)
+    assert cell_texts(rows[0]) == [first["arabic"], first["english_mt"], first["english_reference"]]
+    for row in rows[:10]:
+        arabic, mt, reference = row.find_elements(By.CSS_SELECTOR, "td.text")
+        assert arabic.get_attribute("lang") == "ar" and arabic.value_of_css_property("direction") == "rtl"
+        assert arabic.value_of_css_property("text-align") in ("right", "start")
+        assert mt.value_of_css_property("direction") == reference.value_of_css_property("direction") == "ltr"
+    # Arabic text starts at the right edge of its cell, English at the left
+    arabic, mt = rows[0].find_elements(By.CSS_SELECTOR, "td.text")[:2]
+    assert browser.execute_script(
+        "const r = document.createRange(); r.selectNodeContents(arguments[0]);"
+        "const text = r.getClientRects()[0], cell = arguments[0].getBoundingClientRect();"
+        "return cell.right - text.right < text.left - cell.left;",
+        arabic,
+    )
+
+    # colours: the chrF chip and the MT cell run from red (low) to green (high)
+    chips = {}
+    for row in rows:
+        chip = row.find_element(By.CSS_SELECTOR, ".chip.score")
+        value = float(chip.text.split()[1]) if chip.text.split()[1] != "–" else None
+        if value is not None:
+            chips[value] = rgb(chip.value_of_css_property("background-color"))
+    low, high = chips[min(chips)], chips[max(chips)]
+    assert min(chips) < 40 < 60 < max(chips), chips.keys()
+    assert low[0] > low[1] and high[1] > high[0]
+    shots.take("viewer")
+
+
+def test_filter_to_flagged_rows_and_failed_checks(served, browser, corpus, shots):
+    browser.get(f"{served.url}/view/{RUN}")
+    rows_shown(browser, "Rows 1–50")
+    flagged = int(corpus["flagged"].sum())
+    choose(browser, "Flagged")
+    rows = rows_shown(browser, f"Rows 1–{min(50, flagged)} of {flagged} matching ({corpus.height} in all)")
+    assert rows and all("flagged" in row.get_attribute("class") for row in rows)
+    assert all(row.find_elements(By.CSS_SELECTOR, ".chip.flag") for row in rows)
+    assert "show=flagged" in browser.current_url
+    expected = corpus.filter(pl.col("flagged")).row(0, named=True)
+    assert cell_texts(rows[0]) == [
+        expected["arabic"],
+        expected["english_mt"],
+        expected["english_reference"] or "(none)",
+    ]
+    shots.take("viewer-flagged")
+
+    failed = corpus.filter(pl.col("check_numbers") == False)  # noqa: E712
+    choose(browser, "Failed checks")
+    rows = rows_shown(browser, f"Rows 1–{min(50, failed.height)} of {failed.height} matching")
+    assert failed.height and len(rows) == min(50, failed.height)
+    for row in rows:
+        assert [c.text for c in row.find_elements(By.CSS_SELECTOR, ".chip.failed")] == ["✗ numbers"]
+    assert [cell_texts(row)[1] for row in rows] == failed["english_mt"].to_list()[:50]
+    shots.take("viewer-checks")
+
+    browser.refresh()  # the filter is in the URL
+    rows_shown(browser, f"Rows 1–{min(50, failed.height)} of {failed.height} matching")
+    assert browser.find_element(By.CSS_SELECTOR, "input[value='failed']").is_selected()
+
+
+def test_search_highlights_matches(served, browser, corpus, shots):
+    browser.get(f"{served.url}/view/{RUN}")
+    rows_shown(browser, "Rows 1–50")
+    search = browser.find_element(By.ID, "q")
+    browser.find_element(By.TAG_NAME, "body").send_keys("/")  # the keyboard shortcut
+    assert browser.switch_to.active_element == search
+    search.send_keys("trump")
+    texts = pl.concat_str(["arabic", "english_mt", "english_reference"], separator="\n").str.to_lowercase()
+    expected = corpus.filter(texts.str.contains("trump", literal=True))
+    rows = rows_shown(browser, f"Rows 1–{min(50, expected.height)} of {expected.height} matching")
+    assert 5 < expected.height < 50
+    for row in rows:
+        marks = row.find_elements(By.TAG_NAME, "mark")
+        assert marks and all(m.text.lower() == "trump" for m in marks)
+    shots.take("viewer-search")
+
+    search.clear()
+    search.send_keys("ترامب", Keys.ENTER)
+    arabic_hits = corpus.filter(pl.col("arabic").str.contains("ترامب", literal=True)).height
+    rows = rows_shown(browser, f"Rows 1–{min(50, arabic_hits)} of {arabic_hits} matching")
+    assert arabic_hits and all(row.find_elements(By.CSS_SELECTOR, "td[lang='ar'] mark") for row in rows)
+
+
+def test_sort_by_chrf_and_page(served, browser, corpus):
+    browser.get(f"{served.url}/view/{RUN}?sort=chrf")
+    rows = rows_shown(browser, f"Rows 1–50 of {corpus.height}")
+    values = [float(r.find_element(By.CSS_SELECTOR, ".chip.score").text.split()[1]) for r in rows]
+    assert values == sorted(values) and values[0] == round(corpus["sentence_chrf"].min(), 1)
+    browser.find_element(By.ID, "next").click()
+    rows = rows_shown(browser, f"Rows 51–100 of {corpus.height}")
+    later = [float(r.find_element(By.CSS_SELECTOR, ".chip.score").text.split()[1]) for r in rows]
+    assert later[0] >= values[-1] and "offset=50" in browser.current_url
+    browser.find_element(By.ID, "last").click()
+    last_start = (corpus.height - 1) // 50 * 50 + 1
+    rows_shown(browser, f"Rows {last_start}–{corpus.height} of {corpus.height}")
+    assert browser.find_element(By.ID, "next").get_attribute("disabled") is not None
+
+
+def test_no_console_errors(served, browser):
+    """Nothing refused by the page's content security policy, nothing failed to load."""
+    browser.get(f"{served.url}/view/{RUN}")
+    rows_shown(browser, "Rows 1–50")
+    browser.get(f"{served.url}/")
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []
