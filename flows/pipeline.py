@@ -36,7 +36,7 @@ from prefect.runtime import flow_run
 
 from tarjama.align import Bead, align, align_without_reference, bead_priors_for
 from tarjama.article import Document, document_id, find_references, load_document
-from tarjama.download import file_url
+from tarjama.download import file_url, viewer_url
 from tarjama.engines import Engine, create_engine
 from tarjama.engines.transport import EngineUnavailable
 from tarjama.flows.limits import attach_throttle, with_secret_blocks
@@ -276,10 +276,13 @@ def _publish_outputs(summary: RunSummary, frame: pl.DataFrame, target: Path, set
                 key=artifact_key(article.article_id, name.replace(".", "-")),
                 description=f"{name} of run {summary.run}, served by tarjama serve (file: {target / name})",
             )
+    viewer = viewer_url(settings.download_url, target.name)
     header = [
         f"# tarjama run {summary.run}",
         "",
         "Download: " + " · ".join(f"[{name}]({url})" for name, url in links.items()),
+        "",
+        f"[View the corpus side by side]({viewer}) (Arabic | MT | reference, filters and search; needs `tarjama serve`)",
         "",
         f"Output folder: `{target.resolve()}`",
         _counts_markdown(frame, summary.articles),

@@ -16,7 +16,6 @@ artifact can embed a plot by its URL.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -24,8 +23,6 @@ from urllib.parse import quote, unquote
 FILES_PREFIX = "/files/"
 VIEW_PREFIX = "/view/"
 DEFAULT_DOWNLOAD_PORT = 4201
-DEFAULT_DOWNLOAD_URL = f"http://127.0.0.1:{DEFAULT_DOWNLOAD_PORT}"
-DOWNLOAD_URL_VARIABLE = "TARJAMA_DOWNLOAD_URL"
 
 CONTENT_TYPES = {
     ".tsv": "text/tab-separated-values; charset=utf-8",
@@ -55,11 +52,6 @@ class Download:
     content_type: str
     filename: str  # what the browser should save it as
     inline: bool  # shown by the browser rather than saved
-
-
-def download_base_url() -> str:
-    """Where ``tarjama serve`` offers run outputs: ``$TARJAMA_DOWNLOAD_URL`` or its default address."""
-    return (os.environ.get(DOWNLOAD_URL_VARIABLE) or DEFAULT_DOWNLOAD_URL).rstrip("/")
 
 
 def file_url(base: str, relative: str | Path) -> str:

@@ -19,7 +19,8 @@ def _score_table(scores: list[MetricScore]) -> list[str]:
             if s.ci95 is not None and s.bootstrap_mean is not None
             else "n/a"
         )
-        signature = s.signature.replace("|", r"\|")  # a bare pipe would split the table cell
+        # a bare pipe would split the table cell; spaces around it let a narrow card (the Prefect UI) wrap it
+        signature = s.signature.replace("|", r" \| ")
         lines.append(f"| {s.metric} | {s.score:.2f} | {ci} | `{signature}` |")
     return lines
 

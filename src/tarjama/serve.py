@@ -4,12 +4,12 @@ One process starts (or reuses) three things and stops what it started on
 Ctrl-C or SIGTERM:
 
 1. a Prefect server (``prefect server start`` as a child process in its own
-   session) whose SQLite database lives under the project-local Prefect home
-   (``$TARJAMA_HOME/prefect``, see ``flows.environment``); if a Prefect API
+   session) whose SQLite database lives under ``<home>/prefect`` (see
+   :mod:`tarjama.flows.environment`); if a Prefect API
    already answers at the configured URL it is reused and left running;
-2. a download server (stdlib ``http.server`` in a thread) that offers the
-   files under the output folder at ``/files/<run>/<file>`` and lists them
-   at ``/``; ``tarjama.download`` decides what may be served;
+2. the web app (:mod:`tarjama.web`, Starlette on uvicorn in a thread): the files under the
+   output folder at ``/files/<run>/<file>``, an index at ``/`` and the side-by-side viewer at
+   ``/view/<run>``; :mod:`tarjama.download` decides what may be served;
 3. a Prefect runner that registers the ``tarjama-run/articles`` deployment
    and executes the runs started from the UI (one at a time: a local model
    uses every core).
@@ -18,7 +18,7 @@ How a run learns the download address: ``serve`` puts it in the settings
 (``download_url``, e.g. ``http://127.0.0.1:4201``) of the runs it
 executes; a run started elsewhere (``tarjama run``) uses the same default,
 so its links work once ``tarjama serve`` runs with the default ports and the
-same output folder. ``serve`` also writes ``$TARJAMA_HOME/serve.json`` (the
+same output folder. ``serve`` also writes ``<home>/serve.json`` (the
 API, UI and download URLs) while it runs, so ``tarjama runs`` and
 ``tarjama download`` talk to this server rather than the ephemeral one.
 """
@@ -26,11 +26,9 @@ API, UI and download URLs) while it runs, so ``tarjama runs`` and
 from __future__ import annotations
 
 import ctypes
-import html
 import json
 import multiprocessing
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -40,53 +38,26 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import httpx
 
 from tarjama.article import find_references
-from tarjama.download import (
-    DEFAULT_DOWNLOAD_PORT,
-    FILES_PREFIX,
-    DownloadNotFound,
-    DownloadRefused,
-    content_disposition,
-    resolve_download,
-)
+from tarjama.download import DEFAULT_DOWNLOAD_PORT
 from tarjama.errors import TarjamaError
 from tarjama.settings import Settings
+from tarjama.web import WebServer, start_web_server, url_host
 
 DEFAULT_PORT = 4200
 DEPLOYMENT = "articles"
 FLOW = "tarjama-run"
 STATE_FILE = "serve.json"
 SERVER_START_TIMEOUT_S = 240.0
-CHUNK = 1 << 16
 
 
 def state_path(home: Path) -> Path:
     return home / STATE_FILE
-
-
-def url_host(host: str) -> str:
-    """How a browser reaches a server bound to ``host``: for every interface, this machine's name or address."""
-    if host not in ("0.0.0.0", "::", ""):
-        return f"[{host}]" if ":" in host else host
-    name = socket.gethostname()
-    try:
-        if name and not socket.gethostbyname(name).startswith("127."):
-            return name
-    except OSError:
-        pass
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))  # sends nothing: only picks the outgoing interface
-            return probe.getsockname()[0]
-        except OSError:
-            return "127.0.0.1"
 
 
 def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
@@ -95,107 +66,6 @@ def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
     except httpx.HTTPError:
         return False
     return response.status_code == 200
-
-
-# --- the download server ---------------------------------------------------------------------
-
-
-class DownloadHandler(BaseHTTPRequestHandler):
-    """``/files/<path>`` serves one file under the output folder; ``/`` lists the runs."""
-
-    server_version = "tarjama-download"
-    sys_version = ""
-    root: Path  # set on the subclass made by :func:`start_download_server`
-
-    def do_GET(self) -> None:
-        self._answer(send_body=True)
-
-    def do_HEAD(self) -> None:
-        self._answer(send_body=False)
-
-    def _answer(self, send_body: bool) -> None:
-        path = urlsplit(self.path).path if self.path.startswith("/") else ""
-        if path == "/health":
-            return self._text(200, "ok\n", send_body)
-        if path in ("/", "/files", "/files/"):
-            return self._text(200, runs_index(self.root), send_body, "text/html; charset=utf-8")
-        if not path.startswith(FILES_PREFIX):
-            return self._text(404, "not found\n", send_body)
-        try:
-            found = resolve_download(self.root, path[len(FILES_PREFIX) :])
-            handle = found.path.open("rb")
-        except DownloadRefused:
-            return self._text(403, "forbidden: only files inside the output folder are served\n", send_body)
-        except (DownloadNotFound, OSError):
-            return self._text(404, "not found\n", send_body)
-        with handle:
-            size = os.fstat(handle.fileno()).st_size
-            self.send_response(200)
-            self.send_header("Content-Type", found.content_type)
-            self.send_header("Content-Length", str(size))
-            self.send_header("Content-Disposition", content_disposition(found.filename))
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            if send_body:
-                shutil.copyfileobj(handle, self.wfile, CHUNK)
-
-    def _text(self, status: int, body: str, send_body: bool, kind: str = "text/plain; charset=utf-8") -> None:
-        data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.end_headers()
-        if send_body:
-            self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: the runner's console is for runs
-
-
-def runs_index(root: Path) -> str:
-    """An HTML page listing every finished run folder (newest first) and its files."""
-    runs = (
-        sorted(
-            (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()),
-            key=lambda p: p.name,
-            reverse=True,
-        )
-        if root.is_dir()
-        else []
-    )
-    items = []
-    for run in runs:
-        files = sorted(f.name for f in run.iterdir() if f.is_file() and not f.name.startswith("."))
-        links = " · ".join(
-            f'<a href="{html.escape(FILES_PREFIX + quote(run.name) + "/" + quote(name))}">{html.escape(name)}</a>'
-            for name in files
-        )
-        items.append(f"<li><strong>{html.escape(run.name)}</strong>: {links}</li>")
-    body = "\n".join(items) or "<li>no runs yet</li>"
-    return (
-        '<!doctype html><html><head><meta charset="utf-8"><title>tarjama outputs</title></head><body>'
-        f"<h1>tarjama outputs</h1><p>{html.escape(str(root))}</p><ul>\n{body}\n</ul></body></html>\n"
-    )
-
-
-def start_download_server(
-    root: Path, host: str = "127.0.0.1", port: int = DEFAULT_DOWNLOAD_PORT
-) -> ThreadingHTTPServer:
-    """Serve ``root`` in a daemon thread; ``port=0`` picks a free port (see ``server.server_port``)."""
-    handler = type("BoundDownloadHandler", (DownloadHandler,), {"root": root.resolve()})
-    server_class = type(
-        "DownloadServer",
-        (ThreadingHTTPServer,),
-        {"address_family": socket.AF_INET6 if ":" in host else socket.AF_INET, "daemon_threads": True},
-    )
-    try:
-        server = server_class((host, port), handler)
-    except OSError as problem:
-        raise TarjamaError(f"cannot serve downloads on {host}:{port}: {problem.strerror or problem}") from None
-    threading.Thread(target=server.serve_forever, name="tarjama-download", daemon=True).start()
-    return server
 
 
 # --- the Prefect server ----------------------------------------------------------------------
@@ -419,11 +289,11 @@ def serve(
         signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started with SIGINT ignored
     user_api = os.environ.get("PREFECT_API_URL")
     server = PrefectServer(host, port, home / "prefect-server.log")
-    downloads = None
+    downloads: WebServer | None = None
     state = state_path(home)
     try:
-        downloads = start_download_server(out, host, download_port)  # first: a busy port fails at once
-        download_url = f"http://{url_host(host)}:{downloads.server_port}"
+        downloads = start_web_server(out, host, download_port)  # first: a busy port fails at once
+        download_url = downloads.url
         if user_api:
             server.api_url = user_api.rstrip("/")
             if not api_healthy(server.api_url):
@@ -439,8 +309,7 @@ def serve(
     finally:
         say("stopping ...")
         if downloads is not None:
-            downloads.shutdown()
-            downloads.server_close()
+            downloads.stop()
         server.stop()
         _remove_state(state)
         if previous is not None:
