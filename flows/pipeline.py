@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -32,23 +36,33 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
 from tarjama.align import Bead, align, align_without_reference, bead_priors_for
-from tarjama.article import Document, document_id, find_references, load_document
+from tarjama.article import Document, document_id
+from tarjama.corpus import ArticleInput, collect_articles
 from tarjama.download import file_url, viewer_url
-from tarjama.engines import Engine, create_engine
+from tarjama.engines import Engine, create_engine, engine_model, get_spec
+from tarjama.engines.auto import choose
 from tarjama.engines.transport import EngineUnavailable
-from tarjama.flows.limits import attach_throttle, with_secret_blocks
-from tarjama.memory import TranslationMemory
+from tarjama.errors import TarjamaError
+from tarjama.export import export_corpus
+from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blocks
+from tarjama.memory import TranslationMemory, journal_path, merge_journals, read_journals
 from tarjama.outputs import new_run_name, staged_run_folder
-from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_parquet, write_text, write_tsv
-from tarjama.report import render_article, render_report
-from tarjama.results import ArticleResult, ReferenceResult, RunSummary
+from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_text
+from tarjama.report import render_report
+from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, ReferenceResult, RunSummary
 from tarjama.score import MetricScore, score_corpus
 from tarjama.settings import Settings
-from tarjama.translate import Translation, translate_sentences
+from tarjama.shards import ShardStore
+from tarjama.translate import Translation, translate_missing
 
+SHARDS = ".shards"
+DEFAULT_RUN_FORMATS = ("tsv", "parquet")
+ALIGNMENT_VERSION = "chrf-len-src|v1"
+progress_log = logging.getLogger("tarjama.progress")
 TABLE_ROWS = 50
 TRANSIENT = (EngineUnavailable, httpx.TransportError, ConnectionError, TimeoutError)
 """Failures a retry can cure: a service or network that may be back in a minute. Anything else (a
@@ -71,7 +85,9 @@ def _engine(name: str, settings: Settings) -> Engine:
     key = hashlib.sha256(json.dumps([name, options], sort_keys=True, default=str).encode()).hexdigest()
     with _ENGINES_LOCK:
         if key not in _ENGINES:
-            _ENGINES[key] = create_engine(name, **options)
+            engine = create_engine(name, **options)
+            attach_throttle(engine, settings)
+            _ENGINES[key] = engine
         return _ENGINES[key]
 
 
@@ -96,92 +112,22 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(cache_policy=NO_CACHE)
-def read_document(path: str, lang: str, doc_id: str | None = None) -> Document:
-    return load_document(Path(path), lang, doc_id)
-
-
-@task(cache_policy=NO_CACHE)
-def choose_engine(settings: Settings) -> Engine:
-    """Build (once per process) the engine; a web engine gets its Prefect rate limit (``flows.limits``).
-
-    Keys no variable set are read here from Prefect Secret blocks, on the machine that translates.
-    """
-    resolved = with_secret_blocks(settings, ["google"] if settings.engine == "auto" else [settings.engine])
-    engine = _engine(settings.engine, resolved)
-    throttle = attach_throttle(engine, settings)
-    get_run_logger().info("engine %s, model %s%s", engine.name, engine.model, f"; {throttle}" if throttle else "")
-    return engine
-
-
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_transient)
-def translate(article: Document, engine: Engine, memory_path: str) -> list[Translation]:
-    """Translate through the memory; a retry resumes after the last stored sentence."""
+def build_article(
+    article: Document,
+    references: list[Document],
+    known: dict[str, str],
+    settings: Settings,
+) -> ArticleOutcome:
+    """Translate what ``known`` lacks, align to each reference, score: one article's rows and summary.
+
+    Runs wherever the task runner puts it (a thread, a Dask worker on another machine). Every new
+    translation goes to this process's journal the moment it arrives, and back to the driver in
+    the outcome, which stores it in the translation memory: workers never write the memory itself,
+    so it needs no shared file system and no lock across machines. A retry, or a task re-run after
+    its worker was killed, finds what was already paid for in the journals.
+    """
     logger = get_run_logger()
-    progress_id: UUID = create_progress_artifact(  # type: ignore[assignment]  # sync call: a UUID
-        0.0, key=artifact_key(article.id, "progress"), description=f"Translating {article.id}"
-    )
-    last_update = 0.0
-
-    def report(done: int, total: int) -> None:
-        nonlocal last_update
-        now = time.monotonic()
-        if done == total or now - last_update >= 2.0:
-            last_update = now
-            update_progress_artifact(progress_id, 100.0 * done / total if total else 100.0)
-            if total:
-                logger.info("translated %d/%d new sentences", done, total)
-
-    stats_before = engine.stats
-    with TranslationMemory(Path(memory_path)) as memory:
-        translations = translate_sentences(article.texts, engine, memory, on_progress=report)
-    reused = sum(t.from_memory for t in translations)
-    distinct = len({t for t, tr in zip(article.texts, translations) if not tr.from_memory})
-    logger.info(
-        "%d sentences: %d from the translation memory, %d newly translated (%d distinct sentences sent)",
-        len(translations),
-        reused,
-        len(translations) - reused,
-        distinct,
-    )
-    spent = engine.stats - stats_before
-    if spent.requests:
-        logger.info(
-            "engine %s: %d requests (%d retries, %d batches split after a wrong segment count)",
-            engine.name,
-            spent.requests,
-            spent.retries,
-            spent.split_batches,
-        )
-    return translations
-
-
-@task(cache_policy=NO_CACHE)
-def align_to_reference(source: Document, translations: Sequence[Translation], reference: Document | None) -> list[Bead]:
-    """MT-to-reference alignment; the Arabic sentences give the length prior (steadier than MT lengths)."""
-    if reference is None:
-        return align_without_reference(len(translations))
-    priors = bead_priors_for(len(source.sentences), len(reference.sentences))
-    return align([t.text for t in translations], reference.texts, source=source.texts, bead_priors=priors)
-
-
-@task(cache_policy=NO_CACHE)
-def score(frame: pl.DataFrame) -> list[MetricScore]:
-    return score_corpus(frame["english_mt"].to_list(), frame["english_reference"].to_list())
-
-
-def _article_run_name() -> str:
-    return document_id(Path(flow_run.parameters["article"]))
-
-
-def _run_name() -> str:
-    """The run's name is also its output folder: given, or made from the time and first article."""
-    return flow_run.parameters.get("run_name") or new_run_name(flow_run.parameters.get("articles") or [])
-
-
-@flow(name="translate-article", flow_run_name=_article_run_name)
-def translate_article(article: str, references: list[str], settings: Settings) -> tuple[ArticleResult, pl.DataFrame]:
-    """Split, translate, align and score one article; returns its summary and rows."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -191,92 +137,359 @@ def translate_article(article: str, references: list[str], settings: Settings) -
         timings[stage] = round(timings.get(stage, 0.0) + now - clock, 3)
         clock = now
 
-    source = read_document(article, "ar")
-    refs = [read_document(path, "en", source.id) for path in references]
-    lap("read_and_split")
-    chosen = choose_engine(settings)
-    lap("load_engine")
-    translations = translate(source, chosen, str(settings.memory_path))
+    name, model = settings.engine, engine_model_of(settings)
+    journals = settings.home / "journals"
+    known = {**read_journals(journals, name, model, [s for s in article.texts if s not in known]), **known}
+    new: list[tuple[str, str]] = []
+    journal: list[TranslationMemory] = []
+
+    def store(source: str, target: str) -> None:
+        if not journal:
+            journals.mkdir(parents=True, exist_ok=True)
+            journal.append(TranslationMemory(journal_path(journals)))
+        journal[0].store(name, model, source, target)
+        new.append((source, target))
+
+    try:
+        with _engine_turn(name):
+            translations = translate_missing(article.texts, name, model, known, lambda: _engine(name, settings), store)
+    finally:
+        if journal:
+            journal[0].close()
     lap("translate")
+    logger.info(
+        "%s: %d sentences, %d from the memory, %d distinct sentences newly translated",
+        article.id,
+        len(translations),
+        sum(t.from_memory for t in translations),
+        len(new),
+    )
     frames: list[pl.DataFrame] = []
     summaries = []
-    every: list[Document | None] = [*refs] if refs else [None]
+    every: list[Document | None] = [*references] if references else [None]
     for reference in every:
-        beads = align_to_reference(source, translations, reference)
+        beads = align_to_reference(article, translations, reference)
         lap("align")
-        rows = to_frame(bead_rows(source, translations, reference, beads))
+        rows = to_frame(bead_rows(article, translations, reference, beads))
         frames.append(rows)
         summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()))
         if reference is not None:
+            scores = score_corpus(rows["english_mt"].to_list(), rows["english_reference"].to_list())
             summary = summary.model_copy(
                 update={
                     "reference": rows["reference"][0],
                     "path": str(reference.path),
                     "reference_sentences": len(reference.sentences),
-                    "scores": score(rows),
+                    "scores": scores,
                 }
             )
             lap("score")
         summaries.append(summary)
     result = ArticleResult(
-        article_id=source.id,
-        path=str(source.path),
-        sentences=len(source.sentences),
-        engine=chosen.name,
-        model=chosen.model,
+        article_id=article.id,
+        path=str(article.path),
+        sentences=len(article.sentences),
+        engine=name,
+        model=model,
         from_memory=sum(t.from_memory for t in translations),
         references=summaries,
         timings_s=timings,
-        engine_signature=chosen.signature(),
+        engine_signature={"engine": name, "model": model},
     )
-    frame = pl.concat(frames)
-    _publish_article(result, frame)
-    return result, frame
+    return ArticleOutcome(result, pl.concat(frames), new)
 
 
-def _publish_article(result: ArticleResult, frame: pl.DataFrame) -> None:
-    """The article's report and first rows as artifacts, keyed by article so history accumulates."""
-    create_markdown_artifact(
-        render_article(result) + _counts_markdown(frame, [result]),
-        key=artifact_key(result.article_id, "report"),
-        description=f"tarjama report for {result.article_id}",
+@dataclass
+class ArticleOutcome:
+    """What a worker sends back: the summary, the rows, and the translations it paid for."""
+
+    result: ArticleResult
+    rows: pl.DataFrame
+    new_translations: list[tuple[str, str]]
+
+
+_TURNS: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def _engine_turn(name: str) -> Iterator[None]:
+    """Articles translate one at a time through an engine that cannot decode two at once (a local
+    model); web engines translate concurrently, their Prefect rate limit pacing the requests."""
+    if get_spec(name).rate_limit is not None:
+        yield
+        return
+    with _ENGINES_LOCK:
+        lock = _TURNS.setdefault(name, threading.Lock())
+    with lock:
+        yield
+
+
+def align_to_reference(source: Document, translations: Sequence[Translation], reference: Document | None) -> list[Bead]:
+    """MT-to-reference alignment; the Arabic sentences give the length prior (steadier than MT lengths)."""
+    if reference is None:
+        return align_without_reference(len(translations))
+    priors = bead_priors_for(len(source.sentences), len(reference.sentences))
+    return align([t.text for t in translations], reference.texts, source=source.texts, bead_priors=priors)
+
+
+def engine_model_of(settings: Settings) -> str:
+    """The model name of the run's engine (cached per process: a web engine is built to learn it)."""
+    key = json.dumps([settings.engine, settings.engine_options(settings.engine)], sort_keys=True, default=str)
+    with _ENGINES_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = engine_model(settings.engine, settings.engine_options(settings.engine))
+        return _MODELS[key]
+
+
+_MODELS: dict[str, str] = {}
+
+
+def _run_name() -> str:
+    """The run's name is also its output folder: given, or made from the time and first article."""
+    return flow_run.parameters.get("run_name") or new_run_name(flow_run.parameters.get("sources") or [])
+
+
+def article_key(article: ArticleInput, settings: Settings, model: str) -> str:
+    """What an article's rows depend on: its texts, the engine and model, the aligner and tarjama's version.
+
+    A rerun finds an article with the same key already built and reuses its shard."""
+    shaping = {
+        "article": article.digest(),
+        "engine": settings.engine,
+        "model": model,
+        "aligner": ALIGNMENT_VERSION,
+        "tarjama": version("tarjama"),
+    }
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:32]
+
+
+@flow(name="tarjama-run", flow_run_name=_run_name)
+def run(
+    sources: list[str],
+    settings: Settings,
+    references: list[str] | None = None,
+    out: str = "output",
+    run_name: str = "",
+    formats: list[str] | None = None,
+    dedupe: bool = False,
+    min_confidence: float | None = None,
+    fail_fast: bool = False,
+    workers: int = 4,
+) -> RunSummary:
+    """Build a parallel corpus from ``sources`` (files, folders, globs, manifests) into ``<out>/<run_name>/``.
+
+    Articles already built with the same inputs and settings (``<out>/.shards``) are reused; the
+    others run as tasks on the flow's task runner (threads, or Dask with ``--dask``), at most
+    ``workers`` at a time on threads. A bad article fails alone, listed in ``scores.json``.
+    """
+    logger = get_run_logger()
+    run_name = run_name or flow_run.get_name() or new_run_name(sources)
+    started = time.perf_counter()
+    if settings.engine == "auto":
+        settings = settings.model_copy(update={"engine": choose(settings.engine_options("google"))})
+    settings = with_secret_blocks(settings, [settings.engine])
+    attach = attach_throttle_for(settings)
+    model = engine_model_of(settings)
+    logger.info("engine %s, model %s%s", settings.engine, model, f"; {attach}" if attach else "")
+    inputs = collect_articles(sources, [Path(r) for r in references or []])
+    shards = ShardStore(Path(out) / SHARDS)
+    key = corpus_key(sources)
+    progress = CorpusProgress(len(inputs), logger, key)
+    results: dict[str, ArticleResult] = {}
+    keys: dict[str, str] = {}
+    failures: list[ArticleFailure] = []
+    reused = 0
+    with TranslationMemory(settings.memory_path) as memory:
+        merge_journals(memory, settings.home / "journals")
+        pending: dict[Any, tuple[ArticleInput, str]] = {}
+
+        def settle(future: Any) -> None:
+            article, key = pending.pop(future)
+            try:
+                outcome: ArticleOutcome = future.result()
+            except Exception as problem:
+                failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=one_line(problem)))
+                logger.error("article %s failed: %s", article.id, one_line(problem))
+                progress.failed(article.id)
+                if fail_fast:
+                    raise
+                return
+            memory.store_many(settings.engine, model, outcome.new_translations)
+            shards.put(key, outcome.rows, outcome.result)
+            results[article.id], keys[article.id] = outcome.result, key
+            progress.done(outcome.result, len(outcome.new_translations))
+
+        for article in inputs:
+            try:
+                document, refs = article.load()
+            except TarjamaError as problem:
+                failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=str(problem)))
+                logger.error("article %s: %s", article.id, problem)
+                progress.failed(article.id)
+                if fail_fast:
+                    raise
+                continue
+            key = article_key(article, settings, model)
+            cached = shards.get(key)
+            if cached is not None:
+                results[article.id], keys[article.id] = cached, key
+                reused += 1
+                progress.done(cached, 0, reused=True)
+                continue
+            known = memory.lookup(settings.engine, model, document.texts)
+            pending[build_article.submit(document, refs, known, settings)] = (article, key)
+            while len(pending) >= max(1, workers) * 2:  # a window: the driver never holds the whole corpus
+                settle(next(as_completed(list(pending))))
+        for future in as_completed(list(pending)):
+            settle(future)
+    close_engines()
+    ordered = [a.id for a in inputs if a.id in results]
+    if not ordered:
+        raise TarjamaError("no article could be built: " + "; ".join(f.reason for f in failures[:3]))
+    summary = RunSummary(
+        run=run_name,
+        flow_run_id=str(flow_run.get_id() or ""),
+        engine_requested=settings.engine,
+        articles=[results[i] for i in ordered],
+        failures=failures,
+        alignment_signature=ALIGNMENT_VERSION,
     )
-    create_table_artifact(
-        frame.head(TABLE_ROWS).to_dicts(),
-        key=artifact_key(result.article_id, "rows"),
-        description=f"First {TABLE_ROWS} aligned rows",
+    corpus = shards.scan([keys[i] for i in ordered])
+    target = Path(out) / run_name
+    with staged_run_folder(Path(out), run_name) as staging:
+        exported = export_corpus(
+            corpus, staging, formats or list(DEFAULT_RUN_FORMATS), dedupe=dedupe, min_confidence=min_confidence
+        )
+        flagged = int(corpus.select(pl.col("flagged").sum()).collect().item())
+        summary = summary.model_copy(
+            update={
+                "overall": _overall_scores(corpus, summary),
+                "counts": CorpusCounts(
+                    rows=exported.rows,
+                    flagged=flagged,
+                    reused_articles=reused,
+                    duplicates_dropped=exported.dedupe.dropped if exported.dedupe else None,
+                    min_confidence=min_confidence,
+                    filtered_rows=exported.filtered_rows,
+                    files=sorted(
+                        p.name for paths in [*exported.files.values(), *exported.filtered_files.values()] for p in paths
+                    ),
+                ),
+                "wall_time_s": round(time.perf_counter() - started, 3),
+            }
+        )
+        write_json(summary.model_dump(mode="json"), staging / "scores.json")
+        write_text(render_report(summary), staging / "report.md")
+    logger.info("wrote %s (%d rows, %d articles, %d failed)", target, summary.counts.rows, len(ordered), len(failures))
+    summary = summary.model_copy(update={"output_dir": str(target)})
+    _publish_outputs(summary, target, settings, key, corpus.head(TABLE_ROWS).collect())
+    return summary
+
+
+def one_line(problem: BaseException) -> str:
+    text = str(problem).strip().splitlines()
+    return f"{type(problem).__name__}: {text[0] if text else ''}" if not isinstance(problem, TarjamaError) else text[0]
+
+
+def attach_throttle_for(settings: Settings) -> str | None:
+    """Create or update the engine's Prefect rate limit; the workers' engines take slots from it."""
+    if get_spec(settings.engine).rate_limit is None:
+        return None
+    _throttle, description = make_throttle(settings.engine, settings)
+    return description
+
+
+def _overall_scores(corpus: pl.LazyFrame, summary: RunSummary) -> list[MetricScore] | None:
+    """Scores over all articles against each article's first reference (only for several articles)."""
+    firsts = {a.article_id: a.references[0].reference for a in summary.articles if a.references[0].reference}
+    if len(summary.articles) < 2 or not firsts:
+        return None
+    primary = (
+        corpus.filter(pl.col("reference") == pl.col("article_id").replace_strict(firsts, default=None))
+        .select("english_mt", "english_reference")
+        .collect()
     )
+    return score_corpus(primary["english_mt"].to_list(), primary["english_reference"].to_list())
 
 
-def _counts_markdown(frame: pl.DataFrame, articles: Sequence[ArticleResult]) -> str:
-    counts = [
-        f"{sum(a.sentences for a in articles)} Arabic sentences",
-        f"{frame.height} aligned rows",
-        f"{int(frame['flagged'].sum())} flagged rows",
-    ]
-    return "\nCounts: " + ", ".join(counts) + "\n"
+class CorpusProgress:
+    """Articles done of total, sentences translated, rate and ETA: one corpus-level Prefect progress
+    artifact (updated at most every 2 s) and ``tarjama.progress`` log records the CLI shows live."""
+
+    def __init__(self, total: int, logger: Any, key: str) -> None:
+        self.total, self.logger = total, logger
+        self.done_articles = self.failed_articles = self.reused = self.translated = 0
+        self.started = self.last = time.monotonic()
+        self.artifact: UUID = create_progress_artifact(  # type: ignore[assignment]  # sync call: a UUID
+            0.0, key=artifact_key(key, "progress"), description=f"Articles built, of {total}"
+        )
+
+    def done(self, result: ArticleResult, translated: int, reused: bool = False) -> None:
+        self.done_articles += 1
+        self.reused += reused
+        self.translated += translated
+        self._report()
+
+    def failed(self, article_id: str) -> None:
+        self.failed_articles += 1
+        self._report()
+
+    def _report(self) -> None:
+        finished = self.done_articles + self.failed_articles
+        elapsed = time.monotonic() - self.started
+        built = finished - self.reused
+        rate = built / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - finished) / rate if rate > 0 else None
+        progress_log.info(
+            "%d/%d articles (%d reused, %d failed), %d sentences translated",
+            finished,
+            self.total,
+            self.reused,
+            self.failed_articles,
+            self.translated,
+            extra={
+                "tarjama_progress": {
+                    "done": finished,
+                    "total": self.total,
+                    "failed": self.failed_articles,
+                    "translated": self.translated,
+                    "rate": rate,
+                    "eta": eta,
+                }
+            },
+        )
+        now = time.monotonic()
+        if finished == self.total or now - self.last >= 2.0:
+            self.last = now
+            update_progress_artifact(self.artifact, 100.0 * finished / self.total if self.total else 100.0)
 
 
-def _publish_outputs(summary: RunSummary, frame: pl.DataFrame, target: Path, settings: Settings) -> None:
-    """On the run's page: its report, first rows and links to the files that ``tarjama serve`` offers.
+def corpus_key(sources: Sequence[str]) -> str:
+    """What a run's artifacts are keyed by, so a corpus rebuilt again and again keeps one history:
+    the article id for one article, else the folder's or manifest's name."""
+    first = Path(sources[0]) if sources else Path("corpus")
+    name = document_id(first) if first.name.endswith(".ar.txt") else first.stem or first.name
+    return name + (f"-and-{len(sources) - 1}-more" if len(sources) > 1 else "")
 
-    The links are keyed by article (``<article>-aligned-tsv``, ``-aligned-parquet``) so each
-    article's downloads accumulate on the Artifacts page; the run report and table are unkeyed
-    (each article's keyed report and rows are on its ``translate-article`` run). The output folder
-    is also recorded as the flow-run label ``tarjama.output`` for ``tarjama runs`` and ``download``.
+
+def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key: str, rows: pl.DataFrame) -> None:
+    """On the run's page: its report, a table of articles, the first rows, links to the files and the viewer.
+
+    A few artifacts per run, whatever the number of articles, keyed by :func:`corpus_key` so the
+    Artifacts page keeps one entry of each, with its history. The output folder is also recorded as
+    the flow-run label ``tarjama.output`` for ``tarjama runs`` and ``download``.
     """
     links = {
         name: file_url(settings.download_url, f"{target.name}/{name}") for name in ("aligned.tsv", "aligned.parquet")
     }
-    for article in summary.articles:
-        for name, url in links.items():
-            create_link_artifact(
-                url,
-                link_text=f"{name} of run {summary.run}",
-                key=artifact_key(article.article_id, name.replace(".", "-")),
-                description=f"{name} of run {summary.run}, served by tarjama serve (file: {target / name})",
-            )
     viewer = viewer_url(settings.download_url, target.name)
+    for name, url in links.items():
+        create_link_artifact(
+            url,
+            link_text=f"{name} of run {summary.run}",
+            key=artifact_key(key, name.replace(".", "-")),
+            description=f"{name} of run {summary.run}, served by tarjama serve (file: {target / name})",
+        )
     header = [
         f"# tarjama run {summary.run}",
         "",
@@ -285,12 +498,35 @@ def _publish_outputs(summary: RunSummary, frame: pl.DataFrame, target: Path, set
         f"[View the corpus side by side]({viewer}) (Arabic | MT | reference, filters and search; needs `tarjama serve`)",
         "",
         f"Output folder: `{target.resolve()}`",
-        _counts_markdown(frame, summary.articles),
+        "",
+        f"Counts: {sum(a.sentences for a in summary.articles)} Arabic sentences, {summary.counts.rows} aligned rows, "
+        f"{summary.counts.flagged} flagged rows",
+        "",
     ]
     report = render_report(summary).split("\n", 1)[1]  # its own title is replaced by the header above
-    create_markdown_artifact("\n".join(header) + report, description=f"tarjama run {summary.run}")
+    create_markdown_artifact(
+        "\n".join(header) + report, key=artifact_key(key, "report"), description=f"tarjama run {summary.run}"
+    )
     create_table_artifact(
-        frame.head(TABLE_ROWS).to_dicts(), description=f"First {TABLE_ROWS} aligned rows of run {summary.run}"
+        [
+            {
+                "article": a.article_id,
+                "sentences": a.sentences,
+                "rows": sum(r.rows for r in a.references),
+                "flagged": sum(r.flagged for r in a.references),
+                "BLEU": a.references[0].score("BLEU"),
+                "chrF": a.references[0].score("chrF"),
+            }
+            for a in summary.articles
+        ]
+        + [{"article": f.article_id, "failed": f.reason} for f in summary.failures],
+        key=artifact_key(key, "articles"),
+        description=f"Articles of run {summary.run}",
+    )
+    create_table_artifact(
+        rows.select("article_id", "english_mt", "english_reference", "arabic", "alignment_confidence").to_dicts(),
+        key=artifact_key(key, "rows"),
+        description=f"First {TABLE_ROWS} aligned rows of run {summary.run}: MT beside reference",
     )
     try:
         from prefect.client.orchestration import get_client
@@ -299,65 +535,3 @@ def _publish_outputs(summary: RunSummary, frame: pl.DataFrame, target: Path, set
             client.update_flow_run_labels(UUID(flow_run.get_id()), {"tarjama.output": str(target.resolve())})
     except Exception as problem:  # the outputs are written; a missing label only slows `tarjama download`
         get_run_logger().warning("could not label the flow run with its output folder: %s", problem)
-
-
-def _references_of(article: str, references: dict[str, list[str]] | None) -> list[str]:
-    """The references given for ``article``; for an article not in the mapping (a run started
-    from the UI with articles only), those found beside it by the naming convention."""
-    if references and article in references:
-        return references[article]
-    return [str(path) for path in find_references(Path(article))]
-
-
-@flow(name="tarjama-run", flow_run_name=_run_name)
-def run(
-    articles: list[str],
-    settings: Settings,
-    references: dict[str, list[str]] | None = None,
-    out: str = "output",
-    run_name: str = "",
-) -> RunSummary:
-    """Translate every article and write ``<out>/<run_name>/`` (aligned.tsv, .parquet, scores.json, report.md).
-
-    ``references`` maps each article path to its reference paths; articles it does not
-    name use the references found beside them (``<id>.en.txt``, ``<id>.en-<label>.txt``).
-    """
-    logger = get_run_logger()
-    run_name = run_name or flow_run.get_name() or new_run_name(articles)
-    started = time.perf_counter()
-    try:
-        outcomes = [translate_article(a, _references_of(a, references), settings) for a in articles]
-    finally:
-        close_engines()
-    frame = pl.concat([rows for _, rows in outcomes]) if outcomes else to_frame([])
-    results = [result for result, _ in outcomes]
-    summary = RunSummary(
-        run=run_name,
-        flow_run_id=str(flow_run.get_id() or ""),
-        engine_requested=settings.engine,
-        articles=results,
-        overall=_overall_scores(outcomes),
-        wall_time_s=round(time.perf_counter() - started, 3),
-    )
-    target = Path(out) / run_name
-    with staged_run_folder(Path(out), run_name) as staging:
-        write_tsv(frame, staging / "aligned.tsv")
-        write_parquet(frame, staging / "aligned.parquet")
-        write_json(summary.model_dump(mode="json"), staging / "scores.json")
-        write_text(render_report(summary), staging / "report.md")
-    logger.info("wrote %s", target / "aligned.tsv")
-    summary = summary.model_copy(update={"output_dir": str(target)})
-    _publish_outputs(summary, frame, target, settings)
-    return summary
-
-
-def _overall_scores(outcomes: Sequence[tuple[ArticleResult, pl.DataFrame]]) -> list[MetricScore] | None:
-    """Scores over all articles against each article's first reference (only for several articles)."""
-    primary = [
-        rows.filter(pl.col("reference") == result.references[0].reference)
-        for result, rows in outcomes
-        if result.references[0].reference is not None
-    ]
-    if len(outcomes) < 2 or not primary:
-        return None
-    return score(pl.concat(primary))

@@ -161,7 +161,15 @@ def _check_language(path: Path, text: str, lang: str) -> None:
 
 def load_document(path: Path, lang: str, doc_id: str | None = None) -> Document:
     """Read, check the language of, normalise and split one article (``ar``) or reference (``en``)."""
-    text = read_utf8(path)
+    return parse_document(read_utf8(path), path, lang, doc_id)
+
+
+def parse_document(text: str, path: Path, lang: str, doc_id: str | None = None) -> Document:
+    """Check the language of, normalise and split a text that did not come from a file of its own
+    (a manifest record); ``path`` names where it came from in messages and outputs."""
+    if not text.strip():
+        raise InputError(path, "text is empty")
+    _check_line_lengths(path, text)
     _check_language(path, text, lang)
     sentences: list[Sentence] = []
     for paragraph_number, paragraph in enumerate(split_paragraphs(text), start=1):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2  # bad input or set-up: one line, nothing written
 EXIT_FAILED = 1  # the work itself failed (a service down after every retry, a server that would not start)
 EXIT_INTERRUPTED = 130  # Ctrl-C: what was translated is kept
+MAX_SUMMARY_ARTICLES = 20
 
 app = typer.Typer(
     help="Arabic→English translation and bilingual alignment, orchestrated by Prefect.",
@@ -89,35 +92,18 @@ def load_settings(**flags: object) -> Settings:
 # --- run -------------------------------------------------------------------------------------
 
 
-def match_references(articles: list[Path], given: list[Path]) -> dict[str, list[str]]:
-    """Each article's references: the given ones (by id when there are several articles), else by convention."""
-    from tarjama.article import document_id, find_references
-
-    mapping: dict[str, list[str]] = {str(a): [] for a in articles}
-    if not given:
-        for article in articles:
-            mapping[str(article)] = [str(p) for p in find_references(article)]
-        return mapping
-    if len(articles) == 1:
-        mapping[str(articles[0])] = [str(p) for p in given]
-        return mapping
-    by_id = {document_id(a): str(a) for a in articles}
-    for reference in given:
-        owner = by_id.get(reference.name.split(".en")[0])
-        if owner is None:
-            raise TarjamaError(
-                f"{reference}: matches no article (name it <article-id>.en.txt or <article-id>.en-<label>.txt)"
-            )
-        mapping[owner].append(str(reference))
-    return mapping
+EXIT_SOME_FAILED = 3  # the corpus was built, but some articles failed (listed in scores.json and the report)
 
 
 @app.command()
 def run(
-    articles: Annotated[
-        list[Path],
+    sources: Annotated[
+        list[str],
         typer.Argument(
-            metavar="ARTICLE...", help="Arabic articles (UTF-8, one paragraph per line).", show_default=False
+            metavar="PATH...",
+            help="Arabic articles (<id>.ar.txt, UTF-8, one paragraph per line), folders (every *.ar.txt below), "
+            "globs, or manifests (.jsonl or .parquet, one article per record).",
+            show_default=False,
         ),
     ],
     reference: Annotated[
@@ -143,7 +129,7 @@ def run(
     name: Annotated[
         str,
         typer.Option(
-            "--name", metavar="NAME", help="Run name (the output sub-folder). Default: time, article id, random suffix."
+            "--name", metavar="NAME", help="Run name (the output sub-folder). Default: time, first id, random suffix."
         ),
     ] = "",
     engine_url: Annotated[
@@ -167,11 +153,54 @@ def run(
             "tarjama-engine-<engine>; 0 turns it off. Default: per engine (see `tarjama engines`).",
         ),
     ] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Output format (repeatable): tsv, parquet, jsonl, moses, tmx. Default: tsv and parquet.",
+        ),
+    ] = None,
+    dedupe: Annotated[
+        bool, typer.Option("--dedupe", help="Drop exact duplicate (Arabic, English) pairs across articles.")
+    ] = False,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--min-confidence",
+            metavar="X",
+            help="Also write a corpus of the rows aligned with at least this confidence (0-1), beside the full one.",
+        ),
+    ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first article that fails (default: build the rest).")
+    ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", "-j", metavar="N", min=1, help="Articles processed at once on this machine.")
+    ] = 4,
+    dask: Annotated[
+        str,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Run the per-article work on a Dask cluster: a scheduler address (tcp://host:8786), or `local` "
+            "for a LocalCluster of 2 worker processes.",
+        ),
+    ] = "",
 ) -> None:
-    """Split, translate, align and score ARTICLES; write aligned.tsv, aligned.parquet, scores.json, report.md."""
+    """Build a parallel corpus from PATHs: split, translate, align, score; write aligned.tsv and .parquet,
+    scores.json and report.md (and the --format files) into <out>/<run>/.
+
+    Articles already built by an earlier run with the same inputs and settings are reused. Exit status:
+    0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the run failed.
+    """
     from tarjama.article import load_document
+    from tarjama.corpus import collect_articles
+    from tarjama.export import check_formats
     from tarjama.memory import TranslationMemory
     from tarjama.outputs import check_output_folder, check_run_name, new_run_name
+    from tarjama.parallel_corpus import check_confidence
 
     try:
         settings = load_settings(
@@ -182,16 +211,21 @@ def run(
             memory=memory,
             rate_limit=rate_limit,
         )
-        run_name = check_run_name(name) if name else new_run_name(articles)
-        references = match_references(articles, reference or [])
-        for article, refs in references.items():
-            load_document(Path(article), "ar")
-            for ref in refs:
-                load_document(Path(ref), "en")
+        chosen_formats = check_formats(formats or ["tsv", "parquet"])
+        if min_confidence is not None:
+            check_confidence(min_confidence)
+        run_name = check_run_name(name) if name else new_run_name(sources)
+        articles = collect_articles(sources, reference or [])
+        for article in articles:  # a file named on the command line must be right: check it now
+            if str(article.source.origin) in sources and article.source.text is None:
+                load_document(article.source.origin, "ar")
+                for ref in article.references:
+                    load_document(ref.source.origin, "en")
         check_output_folder(out)
         if (out / run_name).exists():
             raise TarjamaError(f"{out / run_name}: output directory already exists")
         TranslationMemory.check(settings.memory_path)
+        runner = task_runner(dask, workers)
     except TarjamaError as problem:
         fail(str(problem))
 
@@ -201,29 +235,108 @@ def run(
     from tarjama.serve import prefect_api_for_run
 
     try:
-        with prefect_api_for_run(settings.home):
+        with prefect_api_for_run(settings.home), live_progress():
             from tarjama.flows.pipeline import run as run_flow
 
-            summary = run_flow([str(a) for a in articles], settings, references, out=str(out), run_name=run_name)
+            summary = run_flow.with_options(task_runner=runner())(
+                sources,
+                settings,
+                [str(r) for r in reference or []],
+                out=str(out),
+                run_name=run_name,
+                formats=list(chosen_formats),
+                dedupe=dedupe,
+                min_confidence=min_confidence,
+                fail_fast=fail_fast,
+                workers=workers,
+            )
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
     except KeyboardInterrupt:
         fail(
-            f"interrupted: every sentence translated so far is kept in {settings.memory_path}, "
-            "and no output was written; run the same command again to resume",
+            f"interrupted: every sentence translated so far is kept in {settings.memory_path}, and every article "
+            "built is kept for the next run; no output was written; run the same command again to resume",
             EXIT_INTERRUPTED,
         )
     print_summary(summary)
+    if summary.failures:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def task_runner(dask: str, workers: int) -> Callable[[], Any]:
+    """The task runner the options ask for, built later (once Prefect may be imported): threads, or Dask."""
+    if not dask:
+
+        def threads() -> Any:
+            from prefect.task_runners import ThreadPoolTaskRunner
+
+            return ThreadPoolTaskRunner(max_workers=workers)
+
+        return threads
+    if dask != "local" and not dask.startswith(("tcp://", "tls://", "ucx://", "inproc://")) and ":" not in dask:
+        raise TarjamaError(f"--dask {dask!r}: a scheduler address such as tcp://127.0.0.1:8786, or `local`")
+
+    def on_dask() -> Any:
+        from prefect_dask import DaskTaskRunner
+
+        if dask == "local":
+            return DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+        return DaskTaskRunner(address=dask if "://" in dask else f"tcp://{dask}")
+
+    return on_dask
+
+
+@contextmanager
+def live_progress() -> Iterator[None]:
+    """Articles done of total, sentences translated, rate and ETA, live on a terminal (rich)."""
+    if not errors.is_terminal:
+        yield
+        return
+    import logging
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("articles"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+    task_id = progress.add_task("articles", total=None, detail="")
+
+    class Sink(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            state = getattr(record, "tarjama_progress", None)
+            if not state:
+                return
+            eta = f", ETA {state['eta']:.0f} s" if state.get("eta") else ""
+            detail = f"{state['translated']} sentences translated, {state['rate'] * 60:.1f} articles/min{eta}"
+            if state["failed"]:
+                detail += f", {state['failed']} failed"
+            progress.update(task_id, completed=state["done"], total=state["total"], detail=detail)
+
+    sink = Sink()
+    logger = logging.getLogger("tarjama.progress")
+    logger.addHandler(sink)
+    try:
+        with progress:
+            yield
+    finally:
+        logger.removeHandler(sink)
 
 
 def print_summary(summary: RunSummary) -> None:
     from rich.table import Table
 
+    shown = summary.articles[:MAX_SUMMARY_ARTICLES]
     table = Table(title=f"tarjama run {summary.run}")
     numeric = {"sentences", "rows", "BLEU", "chrF", "TER"}
     for column in ("article", "engine", "sentences", "reference", "rows", "BLEU", "chrF", "TER"):
         table.add_column(column, justify="right" if column in numeric else "left")
-    for article in summary.articles:
+    for article in shown:
         for ref in article.references:
             scores = {s.metric: f"{s.score:.2f}" for s in ref.scores}
             table.add_row(
@@ -236,7 +349,34 @@ def print_summary(summary: RunSummary) -> None:
                 scores.get("chrF", "-"),
                 scores.get("TER", "-"),
             )
+    if summary.overall:
+        scores = {s.metric: f"{s.score:.2f}" for s in summary.overall}
+        table.add_row(
+            f"all {len(summary.articles)} articles",
+            "",
+            str(sum(a.sentences for a in summary.articles)),
+            "first",
+            str(summary.counts.rows),
+            scores.get("BLEU", "-"),
+            scores.get("chrF", "-"),
+            scores.get("TER", "-"),
+        )
     console.print(table)
+    if len(summary.articles) > len(shown):
+        say(f"... and {len(summary.articles) - len(shown)} more articles (report.md has them all)")
+    counts = summary.counts
+    say(
+        f"{len(summary.articles)} articles ({counts.reused_articles} reused from earlier runs), {counts.rows} rows, "
+        f"{counts.flagged} flagged"
+        + (f", {counts.duplicates_dropped} duplicates dropped" if counts.duplicates_dropped else "")
+    )
+    for failure in summary.failures:
+        errors.print(
+            f"tarjama: article {failure.article_id} failed: {failure.reason}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     say(f"aligned TSV: {Path(summary.output_dir or '.') / 'aligned.tsv'}")
 
 

@@ -9,6 +9,8 @@ lets a reader (another run, the UI) look while a run writes.
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -75,6 +77,30 @@ class TranslationMemory:
             (engine, model, source, target),
         )
 
+    def store_many(self, engine: str, model: str, pairs: Iterable[tuple[str, str]]) -> None:
+        """Persist many translations in one transaction (a corpus driver storing what a worker returned)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
+                [(engine, model, source, target) for source, target in pairs],
+            )
+
+    def merge(self, other: Path) -> int:
+        """Copy every translation of the memory file ``other`` into this one; how many there were."""
+        self._db.execute("ATTACH DATABASE ? AS other", (str(other),))
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                count = self._db.execute("SELECT count(*) FROM other.translations").fetchone()[0]
+                self._db.execute(
+                    "INSERT OR REPLACE INTO translations (engine, model, source, target, created_at) "
+                    "SELECT engine, model, source, target, created_at FROM other.translations"
+                )
+        finally:
+            self._db.execute("DETACH DATABASE other")
+        return int(count)
+
     def __len__(self) -> int:
         return self._db.execute("SELECT count(*) FROM translations").fetchone()[0]
 
@@ -86,3 +112,63 @@ class TranslationMemory:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def journal_path(folder: Path) -> Path:
+    """This process's journal: a memory file of its own, so no two processes ever write one file.
+
+    A worker stores every translation here the moment it arrives; the corpus driver merges journals
+    into the translation memory. Work paid for by a worker that is killed mid-article is in its
+    journal, found by the next task on that machine and merged by the next run.
+    """
+    return folder / f"{socket.gethostname()}-{os.getpid()}.sqlite"
+
+
+def read_journals(folder: Path, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
+    """Translations of ``sources`` found in any journal in ``folder`` (this machine's killed workers' too)."""
+    wanted = list(dict.fromkeys(sources))
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        except sqlite3.Error:
+            continue
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = [s for s in wanted[start : start + 500] if s not in found]
+                if not chunk:
+                    continue
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    db.execute(
+                        f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
+                        (engine, model, *chunk),
+                    )
+                )
+        except sqlite3.Error:
+            pass  # a journal being created right now: nothing in it to find yet
+        finally:
+            db.close()
+    return found
+
+
+def merge_journals(memory: TranslationMemory, folder: Path) -> int:
+    """Merge every journal in ``folder`` into ``memory``; remove those whose writer is gone. Translations merged."""
+    merged = 0
+    for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
+        merged += memory.merge(path)
+        host, _, pid = path.stem.rpartition("-")
+        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+    return merged
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -47,7 +47,7 @@ def new_run_name(articles: Sequence[str | Path]) -> str:
     first = document_id(Path(articles[0])) if articles else "run"
     first = re.sub(r"[^A-Za-z0-9._-]+", "-", first).strip(".-")[:80] or "run"
     more = f"-and-{len(articles) - 1}-more" if len(articles) > 1 else ""
-    return f"{stamp}-{first}{more}-{secrets.token_hex(2)}"
+    return f"{stamp}-{first}{more}-{secrets.token_hex(4)}"
 
 
 def check_output_folder(out: Path) -> None:

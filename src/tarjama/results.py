@@ -42,6 +42,26 @@ class ArticleResult(BaseModel):
     engine_signature: dict[str, str] = Field(default_factory=dict)
 
 
+class ArticleFailure(BaseModel):
+    """An article that could not be built, and why (one line); the rest of the corpus was."""
+
+    article_id: str
+    origin: str
+    reason: str
+
+
+class CorpusCounts(BaseModel):
+    """What the merged outputs hold."""
+
+    rows: int = 0
+    flagged: int = 0
+    reused_articles: int = 0  # built by an earlier run with the same inputs and settings
+    duplicates_dropped: int | None = None  # --dedupe
+    min_confidence: float | None = None
+    filtered_rows: int | None = None  # --min-confidence
+    files: list[str] = Field(default_factory=list)
+
+
 class RunSummary(BaseModel):
     """A run as ``scores.json`` records it."""
 
@@ -50,6 +70,8 @@ class RunSummary(BaseModel):
     flow_run_id: str = ""
     engine_requested: str
     articles: list[ArticleResult]
+    failures: list[ArticleFailure] = Field(default_factory=list)
+    counts: CorpusCounts = Field(default_factory=CorpusCounts)
     overall: list[MetricScore] | None = None  # over all articles, first reference each (several articles only)
     alignment_signature: str = ""
     wall_time_s: float | None = None

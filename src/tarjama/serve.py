@@ -187,8 +187,16 @@ def prefect_api_for_run(home: Path) -> Iterator[str]:
     try:
         yield server.api_url
     finally:
+        _flush_prefect_logs()  # before the server goes: Prefect would send them at exit, to nobody
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
+
+
+def _flush_prefect_logs() -> None:
+    if "prefect.logging.handlers" in sys.modules:
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=5)
 
 
 def ui_base_url(ui_url: str) -> str:

@@ -8,7 +8,7 @@ it stopped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tarjama.engines.base import Engine
@@ -34,22 +34,48 @@ def translate_sentences(
     memory: TranslationMemory,
     on_progress: Progress | None = None,
 ) -> list[Translation]:
-    """Translations of ``sentences`` in order; ``on_progress`` hears of each new one."""
+    """Translations of ``sentences`` in order, through ``memory``; ``on_progress`` hears of each new one."""
     known = memory.lookup(engine.name, engine.model, sentences)
+    return translate_missing(
+        sentences,
+        engine.name,
+        engine.model,
+        known,
+        lambda: engine,
+        lambda source, target: memory.store(engine.name, engine.model, source, target),
+        on_progress,
+    )
+
+
+def translate_missing(
+    sentences: Sequence[str],
+    engine_name: str,
+    model: str,
+    known: Mapping[str, str],
+    engine: Callable[[], Engine],
+    store: Callable[[str, str], None],
+    on_progress: Progress | None = None,
+) -> list[Translation]:
+    """Translations of ``sentences``: ``known`` ones as they are, each distinct other one from the engine.
+
+    The engine is built (``engine()``) only if something is missing, so a warm rerun never loads a
+    model; ``store`` keeps each new translation the moment it arrives.
+    """
     missing = [s for s in dict.fromkeys(sentences) if s not in known]
     fresh: dict[str, str] = {}
     if on_progress:
         on_progress(0, len(missing))
-    produced = engine.translate(missing)
-    for done, source in enumerate(missing, start=1):
-        try:
-            target = next(produced)
-        except StopIteration:
-            raise TarjamaError(
-                f"engine {engine.name} returned {done - 1} translations for {len(missing)} sentences"
-            ) from None
-        memory.store(engine.name, engine.model, source, target)
-        fresh[source] = target
-        if on_progress:
-            on_progress(done, len(missing))
-    return [Translation(known.get(s, fresh.get(s, "")), engine.name, engine.model, s in known) for s in sentences]
+    if missing:
+        produced = engine().translate(missing)
+        for done, source in enumerate(missing, start=1):
+            try:
+                target = next(produced)
+            except StopIteration:
+                raise TarjamaError(
+                    f"engine {engine_name} returned {done - 1} translations for {len(missing)} sentences"
+                ) from None
+            store(source, target)
+            fresh[source] = target
+            if on_progress:
+                on_progress(done, len(missing))
+    return [Translation(known.get(s, fresh.get(s, "")), engine_name, model, s in known) for s in sentences]

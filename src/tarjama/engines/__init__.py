@@ -16,6 +16,7 @@ from tarjama.engines.base import (
     all_specs,
     check_engine_name,
     create_engine,
+    engine_model,
     engine_names,
     get_spec,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "all_specs",
     "check_engine_name",
     "create_engine",
+    "engine_model",
     "engine_names",
     "get_spec",
 ]

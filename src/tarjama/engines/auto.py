@@ -17,25 +17,31 @@ log = logging.getLogger("tarjama.engines")
 PROBE = "مرحبا"
 
 
-def choose_engine(
-    google: Mapping[str, Any] | None = None, local: Mapping[str, Any] | None = None, probe_timeout: float = 5.0
-) -> Engine:
-    """Return a working ``google`` engine if it translates the probe in time, else ``local``.
+def choose(google: Mapping[str, Any] | None = None, probe_timeout: float = 5.0) -> str:
+    """``google`` if it translates the probe in time, else ``local``: decided once per run.
 
-    The probe makes one request with no retries, so an offline machine
-    decides in at most ``probe_timeout`` seconds.
+    The probe makes one request with no retries, so an offline machine decides in at most
+    ``probe_timeout`` seconds.
     """
     try:
         with create_engine("google", **{**(google or {}), "retries": 0, "timeout": probe_timeout}) as probe:
             answer = next(iter(probe.translate([PROBE])))
         if answer.strip():
             log.info("engine auto: Google Translate answered; using google")
-            return create_engine("google", **(google or {}))
+            return "google"
         reason = "an empty answer"
     except Exception as error:  # any failure of the probe means: not usable now
         reason = f"{type(error).__name__}: {error}".splitlines()[0][:200]
     log.warning("engine auto: Google Translate unavailable (%s); using the offline local model", reason)
-    return create_engine("local", **(local or {}))
+    return "local"
+
+
+def choose_engine(
+    google: Mapping[str, Any] | None = None, local: Mapping[str, Any] | None = None, probe_timeout: float = 5.0
+) -> Engine:
+    """The engine :func:`choose` picks, built."""
+    chosen = choose(google, probe_timeout)
+    return create_engine(chosen, **((google if chosen == "google" else local) or {}))
 
 
 SPEC = EngineSpec(

@@ -72,6 +72,7 @@ class Engine(ABC):
     name: ClassVar[str]
     model: str
     throttle: Throttle | None = None  # run before every request by engines that send requests
+    thread_safe: ClassVar[bool] = True  # False: one translate() at a time per engine (a local model)
 
     @abstractmethod
     def translate(self, sentences: Sequence[str]) -> Iterator[str]: ...
@@ -133,6 +134,7 @@ class EngineSpec:
     credentials: tuple[Credential, ...] = ()
     rate_limit: float | None = None  # default requests per second (web engines); None: not throttled
     check: Callable[[Mapping[str, Any]], str | None] | None = None  # extra readiness check on the options
+    model_of: Callable[[Mapping[str, Any]], str] | None = None  # the model name, for engines costly to build
 
     def option(self, name: str) -> Option | None:
         return next((option for option in self.options if option.name == name), None)
@@ -185,6 +187,18 @@ def get_spec(name: str) -> EngineSpec:
 
 def all_specs() -> list[EngineSpec]:
     return [get_spec(name) for name in engine_names()]
+
+
+def engine_model(name: str, options: Mapping[str, Any]) -> str:
+    """The model an engine built from ``options`` would record, without loading a local model.
+
+    A corpus driver needs it to look translations up in the memory before any worker builds the engine.
+    """
+    spec = get_spec(name)
+    if spec.model_of is not None:
+        return spec.model_of(options)
+    with spec.factory(**options) as engine:
+        return engine.model
 
 
 def create_engine(name: str, **options: Any) -> Engine:

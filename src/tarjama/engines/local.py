@@ -52,6 +52,7 @@ class LocalEngine(Engine):
     """Translation with a local GGUF model through llama-cpp-python."""
 
     name = "local"
+    thread_safe = False  # one llama.cpp context: concurrent decoding would corrupt it
 
     def __init__(self, model_path: Path | str | None = None, threads: int | None = None) -> None:
         # Idle OpenMP threads sleep instead of spinning: the model shares 2 cores with
@@ -113,4 +114,5 @@ SPEC = EngineSpec(
     factory=LocalEngine,
     options=(Option("model_path", "TARJAMA_MODEL", str), Option("threads", "TARJAMA_LOCAL_THREADS", int)),
     check=_readiness,
+    model_of=lambda options: Path(options["model_path"]).stem if options.get("model_path") else DEFAULT_MODEL.name,
 )

@@ -1,0 +1,206 @@
+"""What a corpus run reads: articles from files, folders, globs and manifests, each with its references.
+
+An article is an :class:`ArticleInput`: its id, where it came from, its Arabic (a file or a text)
+and its references. Sources:
+
+- a file ``<id>.ar.txt``: references beside it by convention (``<id>.en.txt``,
+  ``<id>.en-<label>.txt``), or the ``--reference`` files given;
+- a folder: every ``*.ar.txt`` below it, in path order, references by convention;
+- a glob (``corpus/**/*.ar.txt``), expanded the same way;
+- a manifest, ``.jsonl`` (one JSON object per line) or ``.parquet`` (one row per article), so a
+  crawl dump of 100,000 articles needs no 100,000 files. A record is
+  ``{"id": ..., "text": "<Arabic>"}`` or ``{"id": ..., "path": "<file>"}``, with optional
+  ``"references": [{"label": "en", "text": ...} | {"label": "en", "path": ...}]``; relative paths
+  are relative to the manifest's folder.
+
+Reading an article's text is deferred to :meth:`ArticleInput.load`, so a bad article fails alone,
+when it is processed; a bad manifest (not JSON, a record without an id or text, duplicate ids)
+fails the run at once, in one line naming the manifest and the record.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tarjama.article import Document, document_id, find_references, load_document, parse_document, reference_label
+from tarjama.errors import InputError, TarjamaError
+
+MANIFEST_SUFFIXES = (".jsonl", ".parquet")
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """A text to read: a file (``path``) or given inline (``text``, with ``origin`` naming where it came from)."""
+
+    origin: Path
+    text: str | None = None
+
+    def load(self, lang: str, doc_id: str | None = None) -> Document:
+        if self.text is None:
+            return load_document(self.origin, lang, doc_id)
+        return parse_document(self.text, self.origin, lang, doc_id)
+
+    def digest(self) -> str:
+        """A hash of the content (not of the path), so a moved article is still the same article."""
+        data = self.text.encode() if self.text is not None else self.origin.read_bytes()
+        return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReferenceInput:
+    label: str
+    source: TextSource
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    id: str
+    source: TextSource
+    references: tuple[ReferenceInput, ...] = ()
+
+    @property
+    def origin(self) -> str:
+        return str(self.source.origin)
+
+    def load(self) -> tuple[Document, list[Document]]:
+        """The article and its references, read and split; an unreadable one raises :class:`TarjamaError`."""
+        article = self.source.load("ar", self.id)
+        references = [ref.source.load("en", self.id) for ref in self.references]
+        return article, references
+
+    def digest(self) -> str:
+        parts = [self.id, self.source.digest(), *(f"{r.label}:{r.source.digest()}" for r in self.references)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _from_file(path: Path, references: Sequence[Path] | None = None) -> ArticleInput:
+    given = find_references(path) if references is None else references
+    return ArticleInput(
+        document_id(path),
+        TextSource(path),
+        tuple(ReferenceInput(reference_label(r), TextSource(r)) for r in given),
+    )
+
+
+def _record_source(record: dict[str, Any], base: Path, where: str) -> TextSource:
+    if isinstance(record.get("text"), str):
+        return TextSource(Path(where), record["text"])
+    if isinstance(record.get("path"), str):
+        path = Path(record["path"])
+        return TextSource(path if path.is_absolute() else base / path)
+    raise TarjamaError(f'{where}: needs a "text" or a "path"')
+
+
+def _records(manifest: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    if manifest.suffix == ".jsonl":
+        try:
+            lines = manifest.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as problem:
+            raise InputError(manifest, f"unreadable manifest ({problem})") from None
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as problem:
+                raise TarjamaError(f"{manifest}:{number}: not JSON ({problem})") from None
+            if not isinstance(record, dict):
+                raise TarjamaError(f"{manifest}:{number}: expected a JSON object per line")
+            yield f"{manifest}:{number}", record
+        return
+    import polars as pl
+
+    try:
+        frame = pl.read_parquet(manifest)
+    except Exception as problem:
+        raise InputError(manifest, f"unreadable Parquet manifest ({type(problem).__name__})") from None
+    for number, record in enumerate(frame.iter_rows(named=True), start=1):
+        yield f"{manifest}:row {number}", record
+
+
+def read_manifest(manifest: Path) -> list[ArticleInput]:
+    """The articles a manifest lists (see the module docstring for the record format)."""
+    if not manifest.is_file():
+        raise InputError(manifest, "file not found")
+    articles = []
+    for where, record in _records(manifest):
+        article_id = record.get("id")
+        if not isinstance(article_id, str) or not article_id.strip():
+            raise TarjamaError(f'{where}: needs an "id" (a non-empty string)')
+        references = []
+        for index, ref in enumerate(record.get("references") or [], start=1):
+            if not isinstance(ref, dict):
+                raise TarjamaError(f"{where}: reference {index} must be an object with a label and a text or path")
+            label = ref.get("label") or "en"
+            references.append(
+                ReferenceInput(str(label), _record_source(ref, manifest.parent, f"{where} (reference {label})"))
+            )
+        articles.append(
+            ArticleInput(article_id.strip(), _record_source(record, manifest.parent, where), tuple(references))
+        )
+    if not articles:
+        raise InputError(manifest, "manifest lists no articles")
+    return articles
+
+
+def collect_articles(paths: Sequence[str | Path], references: Sequence[Path] = ()) -> list[ArticleInput]:
+    """Every article named by ``paths`` (files, folders, globs, manifests), each once, in order.
+
+    ``references`` (``--reference``) go to the one article given, or, with several articles, to the
+    article whose id starts their file name.
+    """
+    articles: list[ArticleInput] = []
+    for raw in paths:
+        text = str(raw)
+        path = Path(text)
+        if path.suffix in MANIFEST_SUFFIXES and not _GLOB_CHARS & set(text):
+            articles += read_manifest(path)
+        elif path.is_dir():
+            found = sorted(path.rglob("*.ar.txt"))
+            if not found:
+                raise TarjamaError(f"{path}: no *.ar.txt articles in this folder")
+            articles += [_from_file(p) for p in found]
+        elif _GLOB_CHARS & set(text) and not path.exists():
+            found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            if not found:
+                raise TarjamaError(f"{text}: the pattern matches no file")
+            articles += [_from_file(p) for p in found]
+        else:
+            articles.append(_from_file(path))
+    if references:
+        articles = _with_given_references(articles, references)
+    seen: dict[str, str] = {}
+    for article in articles:
+        if article.id in seen:
+            raise TarjamaError(f"article id {article.id!r} appears twice: {seen[article.id]} and {article.origin}")
+        seen[article.id] = article.origin
+    return articles
+
+
+def _with_given_references(articles: list[ArticleInput], given: Sequence[Path]) -> list[ArticleInput]:
+    if len(articles) == 1:
+        only = articles[0]
+        return [
+            ArticleInput(only.id, only.source, tuple(ReferenceInput(reference_label(r), TextSource(r)) for r in given))
+        ]
+    by_id: dict[str, list[Path]] = {a.id: [] for a in articles}
+    for reference in given:
+        owner = reference.name.split(".en")[0]
+        if owner not in by_id:
+            raise TarjamaError(
+                f"{reference}: matches no article (name it <article-id>.en.txt or <article-id>.en-<label>.txt)"
+            )
+        by_id[owner].append(reference)
+    return [
+        ArticleInput(a.id, a.source, tuple(ReferenceInput(reference_label(r), TextSource(r)) for r in by_id[a.id]))
+        if by_id[a.id]
+        else a
+        for a in articles
+    ]
