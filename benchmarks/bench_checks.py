@@ -16,9 +16,12 @@ original) is importable, the same for it, in the same run.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tarjama.checks import create_checks
 
@@ -46,33 +49,34 @@ def flagged() -> None:
             print(f"  {check.name:13s} {len(rows):3d} flagged  {per_row:6.3f} ms/row{example}")
 
 
-def language_speed() -> None:
-    texts = lines(GOLD / "ntrex128-dev.en.txt") + lines(MT)
+def time_identifier(label: str, load: Callable[[], Any], texts: list[str]) -> None:
     started = time.perf_counter()
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier = load()
     loaded = time.perf_counter()
     for text in texts:
         identifier.rank(text)
-    done = time.perf_counter()
-    print(
-        f"py3langid 0.4.0: load {loaded - started:.2f} s, {(done - loaded) / len(texts) * 1000:.2f} ms/row "
-        f"({len(texts)} rows)"
-    )
-    try:
-        from langid.langid import LanguageIdentifier as Original
-        from langid.langid import model
-    except ImportError:
+    per_row = (time.perf_counter() - loaded) / len(texts) * 1000
+    print(f"{label}: load {loaded - started:.2f} s, {per_row:.2f} ms/row ({len(texts)} rows)")
+
+
+def language_speed() -> None:
+    texts = lines(GOLD / "ntrex128-dev.en.txt") + lines(MT)
+
+    def py3langid() -> Any:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+    def langid() -> Any:
+        from langid.langid import LanguageIdentifier, model
+
+        return LanguageIdentifier.from_modelstring(model, norm_probs=True)
+
+    time_identifier("py3langid 0.4.0", py3langid, texts)
+    if importlib.util.find_spec("langid") is None:
         print("langid 1.1.6: not installed (pip install langid==1.1.6 to compare)")
-        return
-    started = time.perf_counter()
-    original = Original.from_modelstring(model, norm_probs=True)
-    loaded = time.perf_counter()
-    for text in texts:
-        original.rank(text)
-    done = time.perf_counter()
-    print(f"langid 1.1.6:    load {loaded - started:.2f} s, {(done - loaded) / len(texts) * 1000:.2f} ms/row")
+    else:
+        time_identifier("langid 1.1.6", langid, texts)
 
 
 def main() -> None:

@@ -76,16 +76,18 @@ def timing(repeats: int) -> None:
     hyps = [" ".join(mt[i : i + 4]) for i in range(0, 52, 4)]
     refs = [" ".join(gold[i : i + 4]) for i in range(0, 52, 4)]
     words = statistics.mean(len(r.split()) for r in refs)
-    times: dict[str, list[float]] = {"before": [], "after": []}
+    times: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
     results = {}
     for _ in range(repeats):
         for label, function in (("before", before), ("after", after)):
-            started = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             results[label] = function(hyps, refs)
-            times[label].append(time.perf_counter() - started)
-    old, new = statistics.median(times["before"]), statistics.median(times["after"])
+            times[label].append((time.perf_counter() - wall, time.process_time() - cpu))
     print(f"13 rows ({words:.0f} reference words each), 4 metrics, 1000 resamples, median of {repeats}:")
-    print(f"  before {old:.2f} s, after {new:.3f} s, ratio {old / new:.0f}x")
+    for kind, index in (("wall", 0), ("CPU", 1)):
+        old = statistics.median(t[index] for t in times["before"])
+        new = statistics.median(t[index] for t in times["after"])
+        print(f"  {kind:4s} before {old:.2f} s, after {new:.3f} s, ratio {old / new:.0f}x")
     print(f"  same score, mean and CI: {results['before'] == results['after']}")
 
 

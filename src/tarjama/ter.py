@@ -60,24 +60,25 @@ def _matrices(hyps: np.ndarray, ref: np.ndarray, prefix: np.ndarray) -> np.ndarr
     n_cands, n = hyps.shape
     m = len(ref)
     ratio, width = _beam_width(n, m)
-    costs = np.full((n_cands, n + 1, m + 1), _INFINITY, dtype=np.int32)
-    costs[:, : len(prefix)] = prefix
+    # candidates last, so that each running minimum along a row is one vector operation per cell
+    costs = np.full((n + 1, m + 1, n_cands), _INFINITY, dtype=np.int32)
+    costs[: len(prefix)] = prefix[:, :, None]
     # substitution from (i-1, j-1): cost - j = (previous - (j-1)) + differ - 1
-    substitution = (hyps[:, :, None] != ref[None, None, :]).astype(np.int32) - 1
+    substitution = (hyps.T[:, None, :] != ref[None, :, None]).astype(np.int32) - 1
     for i in range(len(prefix), n + 1):
         diagonal = math.floor(i * ratio)
         lo = max(0, diagonal - width)
         hi = m + 1 if i == n else min(m + 1, diagonal + width)
-        previous, row = costs[:, i - 1], costs[:, i]
+        previous, row = costs[i - 1], costs[i]
         if lo == 0:  # the first column is reached only by deleting hypothesis words
-            row[:, 0] = previous[:, 0] + 1
+            row[0] = previous[0] + 1
         first = max(lo, 1)
         if first >= hi:
             continue
-        window = row[:, first:hi]
-        np.add(previous[:, first - 1 : hi - 1], substitution[:, i - 1, first - 1 : hi - 1], out=window)
-        np.minimum(window, previous[:, first:hi] + 1, out=window)
-        np.minimum.accumulate(row[:, lo:hi], axis=1, out=row[:, lo:hi])
+        window = row[first:hi]
+        np.add(previous[first - 1 : hi - 1], substitution[i - 1, first - 1 : hi - 1], out=window)
+        np.minimum(window, previous[first:hi] + 1, out=window)
+        np.minimum.accumulate(row[lo:hi], axis=0, out=row[lo:hi])
     return costs
 
 
@@ -186,7 +187,7 @@ def translation_edit_rate(words_hyp: Sequence[str], words_ref: Sequence[str]) ->
     ref = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in words_ref], dtype=np.int64)
     hyp = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in words_hyp], dtype=np.int64)
     initial = np.zeros((1, len(ref) + 1), dtype=np.int32)  # j insertions, minus j
-    current = _Hypothesis(hyp, ref, _matrices(hyp[None, :], ref, initial)[0])
+    current = _Hypothesis(hyp, ref, _matrices(hyp[None, :], ref, initial)[:, :, 0])
     shifts = checked = 0
     while True:
         found, checked = _candidates(current, ref, checked)
@@ -211,9 +212,12 @@ def _best_shift(current: _Hypothesis, ref: np.ndarray, found: list[tuple[int, in
     distances = []
     for batch in range(0, len(unique), per_batch):
         matrices = _matrices(shifted[batch : batch + per_batch], ref, prefix)
-        distances.extend((matrices[:, -1, -1] + len(ref)).tolist())
+        distances.extend((matrices[-1, -1] + len(ref)).tolist())
     ranked = max(range(len(unique)), key=lambda k: (-distances[k], unique[k][1], -unique[k][0], -unique[k][2]))
-    matrix = matrices[ranked] if len(unique) <= per_batch else _matrices(shifted[ranked : ranked + 1], ref, prefix)[0]
+    if len(unique) <= per_batch:
+        matrix = matrices[:, :, ranked]
+    else:
+        matrix = _matrices(shifted[ranked : ranked + 1], ref, prefix)[:, :, 0]
     return current.distance - distances[ranked], _Hypothesis(shifted[ranked], ref, matrix)
 
 
