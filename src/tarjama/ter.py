@@ -1,24 +1,27 @@
-"""sacrebleu's TER with its edit-distance search vectorised: the same edits, the same shifts, 20-70x faster.
+"""sacrebleu's TER with its edit-distance search vectorised: the same edits and shifts, much faster on long rows.
 
 TER is the one metric whose per-segment statistics are expensive: for each
 segment sacrebleu tries up to 1,000 word shifts, each scored by a beam-limited
 Levenshtein distance computed cell by cell in Python, so 13 paragraph-long
-rows took 10 s. :class:`FastTER` is sacrebleu's own ``TER`` class (same
+rows took 8 s of CPU (about 20x less here; 5x on sentence-long rows, where
+sacrebleu was already quick). :class:`FastTER` is sacrebleu's own ``TER`` class (same
 tokenizer, signature and corpus aggregation) with only the per-segment search
 replaced. The replacement follows ``sacrebleu.metrics.lib_ter`` step by step:
 
 * the edit distance fills the same beam of the same matrix, one row at a time
   as numpy vectors (insertions along a row are a running minimum), and breaks
-  ties between operations in the same order, so the trace it returns, and
-  hence the alignment the shift search starts from, is identical;
+  ties between operations in the same order, so the trace, and hence the
+  alignment the shift search starts from, is identical (the trace is read
+  back from the cost matrix, which is kept as ``cost - column``);
 * shift candidates are enumerated in sacrebleu's order with its filters and
   its 1,000-candidate cap, and all candidates of one step are scored in one
   batch, starting from the row where they first differ from the current
   hypothesis, then ranked by sacrebleu's key (gain, length, earliest start,
   earliest target).
 
-``tests/test_ter.py`` checks equality with sacrebleu on every NTREX dev
-sentence, on paragraph-long rows and on random word soups.
+``tests/test_ter.py`` checks equality with sacrebleu on NTREX dev sentences,
+paragraph-long rows, random word soups and edge cases (all 603 dev sentences
+were checked once while writing it).
 """
 
 from __future__ import annotations
