@@ -1,12 +1,27 @@
-"""Our scores are sacrebleu's own: compare with the sacrebleu command line on the same text."""
+"""Our scores are sacrebleu's own: compare with sacrebleu's API and command line on the same text."""
 
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.significance import _bootstrap_resample
 
-from tarjama.score import score_corpus, sentence_bleu, sentence_chrf
+from tarjama.errors import InputError
+from tarjama.score import (
+    MIN_SEGMENTS_FOR_CI,
+    bootstrap_indices,
+    corpus_metrics,
+    resampled_totals,
+    score_corpus,
+    score_files,
+    scores_from_totals,
+    sentence_bleu,
+    sentence_chrf,
+)
+from tests.conftest import CORPUS, ROOT
 
 HYPS = [
     "The US Secretary of State visited Morocco on Friday.",
@@ -20,6 +35,9 @@ REFS = [
     "Both countries pledged to strengthen counter-terrorism cooperation.",
     "The talks also touched on trade and investment.",
 ]
+MT = (ROOT / "tests/fixtures/ntrex128-dev.mt.en.txt").read_text(encoding="utf-8").splitlines()
+GOLD = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
+SACREBLEU_METRICS = {"BLEU": BLEU, "chrF": CHRF, "chrF++": lambda: CHRF(word_order=2), "TER": TER}
 
 
 def sacrebleu_cli(tmp_path, metric, *extra):
@@ -41,9 +59,43 @@ def test_corpus_scores_equal_sacrebleu_cli(tmp_path, name, metric, extra):
     assert "nrefs:1" in ours[name].signature and "bs:200" in ours[name].signature
 
 
-def test_sentence_scores_are_sacrebleus():
-    from sacrebleu.metrics import BLEU, CHRF
+@pytest.mark.parametrize("name", ["BLEU", "chrF", "chrF++", "TER"])
+def test_bulk_resampled_scores_are_sacrebleus_bit_for_bit(name):
+    """The 1,000 resampled scores, not only their summary: same indices, same float32 arithmetic."""
+    hyps, refs = MT[:40], GOLD[:40]
+    metric = SACREBLEU_METRICS[name]()
+    stats = metric._extract_corpus_statistics(hyps, [refs])
+    _, theirs = _bootstrap_resample(stats, metric, 1000)
+    ours = scores_from_totals(metric, resampled_totals(np.array(stats, dtype=float), bootstrap_indices(40, 1000)))
+    theirs_array = np.array([s.score for s in theirs])
+    assert ours.dtype == theirs_array.dtype
+    assert np.array_equal(ours, theirs_array)
 
+
+@pytest.mark.parametrize("name", ["BLEU", "chrF", "chrF++", "TER"])
+def test_corpus_score_mean_and_ci_equal_sacrebleus_on_real_rows(name):
+    """Thirteen two-sentence rows against sacrebleu's own ``corpus_score`` (its TER is slow on longer ones)."""
+    hyps = [" ".join(MT[i : i + 2]) for i in range(0, 26, 2)]
+    refs = [" ".join(GOLD[i : i + 2]) for i in range(0, 26, 2)]
+    ours = {s.metric: s for s in score_corpus(hyps, refs)}[name]
+    metric = SACREBLEU_METRICS[name]()
+    theirs = metric.corpus_score(hyps, [refs], n_bootstrap=1000)
+    assert ours.score == round(theirs.score, 4)
+    assert ours.bootstrap_mean == pytest.approx(theirs._mean, abs=1e-4)
+    assert ours.ci95 == pytest.approx(theirs._ci, abs=1e-4) and ours.ci95 > 0.5
+    assert ours.signature == metric.get_signature().format()
+    assert ours.formatted == theirs.format(signature=ours.signature)
+    assert ours.segments == 13 and ours.small_sample
+
+
+def test_small_samples_are_marked():
+    few = score_corpus(MT[:5], GOLD[:5])
+    enough = score_corpus(MT[:MIN_SEGMENTS_FOR_CI], GOLD[:MIN_SEGMENTS_FOR_CI])
+    assert all(s.small_sample and s.segments == 5 for s in few)
+    assert not any(s.small_sample for s in enough)
+
+
+def test_sentence_scores_are_sacrebleus():
     assert sentence_chrf(HYPS[1], REFS[1]) == CHRF().sentence_score(HYPS[1], [REFS[1]]).score
     assert sentence_bleu(HYPS[1], REFS[1]) == BLEU(effective_order=True).sentence_score(HYPS[1], [REFS[1]]).score
     assert sentence_chrf(HYPS[0], REFS[0]) == 100.0
@@ -51,7 +103,7 @@ def test_sentence_scores_are_sacrebleus():
 
 def test_a_single_segment_has_no_confidence_interval():
     scores = score_corpus(HYPS[:1], REFS[:1])
-    assert all(s.ci95 is None for s in scores)
+    assert all(s.ci95 is None and s.small_sample for s in scores)
     json.dumps([s.as_dict() for s in scores])  # serialisable for scores.json
 
 
@@ -62,3 +114,39 @@ def test_confidence_intervals_survive_very_poor_translations():
     scores = {s.metric: s for s in score_corpus(hyps, refs, n_bootstrap=300)}
     assert scores["BLEU"].score == 0.0 and scores["BLEU"].ci95 is not None
     assert scores["chrF"].ci95 >= 0 and "bs:300" in scores["chrF"].signature
+    assert round(corpus_metrics()["chrF"].corpus_score(hyps, [refs]).score, 4) == scores["chrF"].score
+
+
+def test_score_files_matches_the_sacrebleu_cli(tmp_path):
+    """``tarjama score HYP REF`` against ``sacrebleu REF -i HYP -m bleu chrf ter --confidence -f json``."""
+    hyp, ref = tmp_path / "mt.txt", tmp_path / "ref.txt"
+    hyp.write_text("\n".join(MT[:60]) + "\n", encoding="utf-8")
+    ref.write_text("\r\n".join(GOLD[:60]) + "\r\n", encoding="utf-8")  # CRLF: both read it as sacrebleu does
+    cli = [sys.executable, "-m", "sacrebleu", str(ref), "-i", str(hyp), "-m", "bleu", "chrf", "ter"]
+    theirs = json.loads(
+        subprocess.run(
+            [*cli, "--confidence", "-f", "json", "-w", "4"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    ours = score_files(hyp, ref)
+    by_name = {s.metric: s for s in ours.corpus}
+    for metric, cli_entry in zip(["BLEU", "chrF", "TER"], theirs):
+        assert by_name[metric].score == pytest.approx(cli_entry["score"], abs=1e-4)
+        assert by_name[metric].bootstrap_mean == pytest.approx(cli_entry["confidence_mean"], abs=1e-4)
+        assert by_name[metric].ci95 == pytest.approx(cli_entry["confidence_var"], abs=1e-4)
+        assert by_name[metric].signature == cli_entry["signature"]
+    assert len(ours.rows) == 60 and ours.rows[0].row == 1
+    assert ours.rows[5].chrf == round(CHRF().sentence_score(MT[5], [GOLD[5]]).score, 4)
+
+
+def test_score_files_rejects_mismatched_and_missing_files(tmp_path):
+    hyp, ref = tmp_path / "mt.txt", tmp_path / "ref.txt"
+    hyp.write_text("one\ntwo\n", encoding="utf-8")
+    ref.write_text("one\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"mt\.txt: has 2 lines but the reference .*ref\.txt has 1"):
+        score_files(hyp, ref)
+    with pytest.raises(InputError, match="nope.txt: no such file"):
+        score_files(tmp_path / "nope.txt", ref)
+    ref.write_bytes(b"\xff\xfe\n")
+    with pytest.raises(InputError, match="ref.txt: not UTF-8"):
+        score_files(hyp, ref)

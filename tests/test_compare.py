@@ -1,0 +1,168 @@
+"""Paired significance tests equal sacrebleu's CLI (--paired-bs, --paired-ar); per-article deltas and row changes."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tarjama.compare import System, common_segments, compare_systems, render_comparison
+from tarjama.errors import TarjamaError
+from tarjama.parallel_corpus import to_frame
+from tarjama.score import score_corpus
+from tests.conftest import CORPUS, ROOT
+
+MT = (ROOT / "tests/fixtures/ntrex128-dev.mt.en.txt").read_text(encoding="utf-8").splitlines()[:40]
+GOLD = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()[:40]
+DOCS = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.docids.txt").read_text(encoding="utf-8").splitlines()[:40]
+BETTER = [GOLD[i] if i % 3 == 0 else MT[i] for i in range(40)]  # a third of the lines perfect
+MIXED = [  # some lines perfect, others cut to two thirds: a difference of uncertain significance
+    GOLD[i] if i % 8 == 0 else " ".join(MT[i].split()[: len(MT[i].split()) * 2 // 3]) if i % 8 == 4 else MT[i]
+    for i in range(40)
+]
+CLI_NAMES = {"BLEU": "BLEU", "chrF": "chrF2", "chrF++": "chrF2++", "TER": "TER"}
+
+
+def write_systems(tmp_path):
+    paths = {}
+    for name, lines in (("ref", GOLD), ("base", MT), ("better", BETTER), ("mixed", MIXED)):
+        paths[name] = tmp_path / f"{name}.txt"
+        paths[name].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return paths
+
+
+def sacrebleu_paired(paths, *args):
+    cli = [sys.executable, "-m", "sacrebleu", str(paths["ref"]), "-i"]
+    cli += [str(paths[n]) for n in ("base", "better", "mixed")] + ["-q", "--no-color", *args]
+    return subprocess.run(cli, capture_output=True, text=True, check=True).stdout
+
+
+def parse_bootstrap_table(text):
+    """sacrebleu's text table: 'score (mean ± ci)' and '(p = ...)' per cell, systems in order."""
+    cells = [line.split("│")[1:-1] for line in text.splitlines() if line.startswith("│")]
+    header, body = [c.strip() for c in cells[0]], cells[1:]
+    results, system = {}, None
+    for row in body:
+        if row[0].strip():
+            system = row[0].strip().removeprefix("Baseline: ").rsplit("/", 1)[-1].removesuffix(".txt")
+        for title, cell in zip(header[1:], row[1:]):
+            metric = title.split(" (")[0]
+            entry = results.setdefault((system, metric), {})
+            if m := re.search(r"([\d.]+) \(([\d.]+) ± ([\d.]+)\)", cell):
+                entry.update(score=float(m[1]), mean=float(m[2]), ci=float(m[3]))
+            if m := re.search(r"\(p = ([\d.]+)\)", cell):
+                entry["p"] = m[1]
+    return results
+
+
+def systems():
+    return [System("base", MT), System("better", BETTER), System("mixed", MIXED)]
+
+
+def test_paired_bootstrap_equals_sacrebleu_cli(tmp_path):
+    paths = write_systems(tmp_path)
+    cli = parse_bootstrap_table(
+        sacrebleu_paired(paths, "--paired-bs", "-m", "bleu", "chrf", "ter", "-f", "text", "-w", "6")
+    )
+    cli |= parse_bootstrap_table(
+        sacrebleu_paired(paths, "--paired-bs", "-m", "chrf", "--chrf-word-order", "2", "-f", "text", "-w", "6")
+    )
+    ours = compare_systems(GOLD, systems(), test="bs")
+    assert ours.baseline == "base" and len(ours.scores) == 12
+    p_values = set()
+    for s in ours.scores:
+        theirs = cli[s.system, CLI_NAMES[s.metric]]
+        assert s.score == pytest.approx(theirs["score"], abs=1e-6)
+        assert s.mean == pytest.approx(theirs["mean"], abs=1e-6)
+        assert s.ci95 == pytest.approx(theirs["ci"], abs=1e-6)
+        assert (s.p_value is None) == s.baseline
+        if not s.baseline:
+            assert f"{s.p_value:.4f}" == theirs["p"]
+            p_values.add(s.p_value)
+    assert len(p_values) > 4  # not all at the floor: real counts were compared
+    assert "bs:1000" in ours.signatures["BLEU"] and "seed:12345" in ours.signatures["TER"]
+
+
+def test_paired_randomisation_equals_sacrebleu_cli(tmp_path):
+    paths = write_systems(tmp_path)
+    cli = json.loads(
+        sacrebleu_paired(paths, "--paired-ar", "--paired-ar-n", "2000", "-m", "bleu", "chrf", "ter", "-f", "json")
+    )
+    ours = compare_systems(GOLD, systems(), test="ar", n_samples=2000)
+    by_key = {(s.system, s.metric): s for s in ours.scores}
+    for entry in cli:
+        system = entry["system"].removeprefix("Baseline: ").rsplit("/", 1)[-1].removesuffix(".txt")
+        for metric in ("BLEU", "chrF", "TER"):
+            theirs, mine = entry[CLI_NAMES[metric]], by_key[system, metric]
+            assert mine.score == theirs["score"]
+            assert mine.p_value == theirs["p_value"]
+            assert mine.mean is None and theirs["mean"] is None
+    assert 0.05 < by_key["mixed", "chrF"].p_value < 0.5  # not at the floor: real counts were compared
+    assert ours.signatures["BLEU"].startswith("nrefs:1|ar:2000|seed:12345")
+
+
+def test_per_article_deltas_and_biggest_row_changes():
+    ours = compare_systems(GOLD, systems()[:2], articles=DOCS)
+    doc_ids = list(dict.fromkeys(DOCS))
+    chrf = [d for d in ours.articles if d.metric == "chrF"]
+    assert [d.article_id for d in chrf] == doc_ids
+    first = [i for i, d in enumerate(DOCS) if d == doc_ids[0]]
+    base = {s.metric: s.score for s in score_corpus([MT[i] for i in first], [GOLD[i] for i in first], n_bootstrap=1)}
+    other = {
+        s.metric: s.score for s in score_corpus([BETTER[i] for i in first], [GOLD[i] for i in first], n_bootstrap=1)
+    }
+    assert chrf[0].delta == pytest.approx(other["chrF"] - base["chrF"], abs=2e-4)
+    assert chrf[0].segments == len(first) and chrf[0].small_sample and chrf[0].ci95 is not None
+    assert all(d.delta >= 0 for d in chrf)  # BETTER only ever replaces lines by the reference
+    assert ours.gains and all(g.system_text == g.reference and g.delta > 0 for g in ours.gains)
+    assert not ours.losses
+
+
+def test_rendering_marks_baseline_significance_and_small_samples():
+    text = render_comparison(compare_systems(GOLD[:6], [System("base", MT[:6]), System("gold", GOLD[:6])]))
+    assert "| baseline: base |" in text and "p = " in text
+    assert "*" in text.split("| gold |")[1].splitlines()[0]
+    assert "**Warning:** only 6 segments" in text
+    assert "Biggest gains" in text and "Biggest losses" not in text
+
+
+def test_common_segments_merge_beads_that_runs_split_differently():
+    def rows(engine, beads):
+        return to_frame(
+            [
+                {
+                    "article_id": "a1",
+                    "reference": "en",
+                    "row": n,
+                    "source_ids": src,
+                    "reference_ids": ref,
+                    "arabic": "",
+                    "english_mt": mt,
+                    "english_reference": text,
+                    "engine": engine,
+                    "model": "",
+                    "alignment_confidence": 1.0,
+                    "flagged": False,
+                    "sentence_chrf": None,
+                    "sentence_bleu": None,
+                }
+                for n, (src, ref, mt, text) in enumerate(beads, start=1)
+            ]
+        )
+
+    one = rows("x", [("1", "1", "A1", "R1"), ("2", "2", "A2", "R2"), ("3", "3", "A3", "R3")])
+    two = rows("y", [("1,2", "1", "B1 B2", "R1"), ("", "2", "", "R2"), ("3", "3", "B3", "R3")])
+    segments = common_segments({"x": one, "y": two})
+    assert segments.references == ["R1 R2", "R3"]
+    assert segments.hypotheses == {"x": ["A1 A2", "A3"], "y": ["B1 B2", "B3"]}
+    assert segments.articles == ["a1", "a1"]
+    with pytest.raises(TarjamaError, match="cover different sentences"):
+        common_segments({"x": one, "y": rows("y", [("1", "1", "B1", "R1")])})
+
+
+def test_bad_comparisons_are_refused():
+    with pytest.raises(TarjamaError, match="'short' has 2 segments, the references 40"):
+        compare_systems(GOLD, [System("base", MT), System("short", MT[:2])])
+    with pytest.raises(TarjamaError, match="at least one other system"):
+        compare_systems(GOLD, [System("base", MT)])

@@ -1,0 +1,121 @@
+"""Plots: PNG files written, drawn from the data given (checked on the figure's artists), warnings on small samples."""
+
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from tarjama.compare import ArticleDelta
+from tarjama.parallel_corpus import to_frame
+from tarjama.plots import (
+    markdown_images,
+    plot_alignment_confidence,
+    plot_article_deltas,
+    plot_bead_types,
+    plot_length_ratios,
+    plot_row_chrf,
+    plot_run,
+)
+
+
+def assert_png(path, width=640):
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size[0] == width and image.size[1] > 100
+
+
+def bar_heights(plot):
+    return [patch.get_height() for patch in plot.figure.axes[0].patches]
+
+
+def test_row_chrf_histogram_counts_the_rows(tmp_path):
+    chrf = [5.0, 15.0, 12.0, 95.0, 100.0] * 5
+    plot = plot_row_chrf(chrf, tmp_path / "row-chrf.png")
+    assert_png(plot.path)
+    assert plot.values == [5.0, 10.0, 0, 0, 0, 0, 0, 0, 0, 10.0]
+    assert bar_heights(plot) == plot.values and plot.labels[0] == "0–10"
+    assert plot.warning is None
+
+
+def test_small_samples_carry_a_warning_on_the_image(tmp_path):
+    plot = plot_alignment_confidence([0.9, 0.2, 0.95], tmp_path / "confidence.png")
+    assert plot.warning is not None and plot.warning.startswith("Only 3 rows")
+    assert plot.warning in [text.get_text() for text in plot.figure.texts]
+    assert sum(plot.values) == 3 and plot.values[2] == 1 and plot.values[9] == 2
+    assert_png(plot.path)
+
+
+def test_bead_types_most_frequent_first(tmp_path):
+    source = ["1", "2,3", "4", "", "5", "6"]
+    reference = ["1", "2", "3,4", "5", "", "6"]
+    plot = plot_bead_types(source, reference, tmp_path / "beads.png")
+    assert plot.labels == ["1-1", "2-1", "1-2", "0-1", "1-0"] and plot.values == [2, 1, 1, 1, 1]
+    assert bar_heights(plot) == plot.values
+    assert [t.get_text() for t in plot.figure.axes[0].get_xticklabels()] == plot.labels
+
+
+def test_length_ratios_of_mt_and_reference(tmp_path):
+    arabic = ["أ" * 100] * 30
+    mt = ["e" * 110] * 29 + ["e" * 300]
+    reference = ["e" * 100] * 30
+    plot = plot_length_ratios(arabic, mt, reference, tmp_path / "ratio.png")
+    assert set(plot.series) == {"MT / Arabic", "reference / Arabic"}
+    assert sum(plot.series["MT / Arabic"]) == 30 == sum(plot.series["reference / Arabic"])
+    assert plot.values == plot.series["MT / Arabic"]
+    busiest = plot.values.index(max(plot.values))
+    low, high = (float(x) for x in plot.labels[busiest].split("–"))
+    assert low <= 1.1 < high
+    assert len(plot.figure.axes[0].patches) == 2  # one outline per series
+    assert_png(plot.path)
+
+
+def test_article_deltas_with_intervals(tmp_path):
+    deltas = [
+        ArticleDelta("a1", "google", "chrF", 40.0, 45.0, 5.0, 2.5, 30, False),
+        ArticleDelta("a2", "google", "chrF", 50.0, 47.0, -3.0, 6.0, 4, True),
+        ArticleDelta("a1", "google", "BLEU", 20.0, 21.0, 1.0, 1.0, 30, False),
+    ]
+    plot = plot_article_deltas(deltas, "chrF", tmp_path / "deltas.png")
+    assert plot.labels == ["a1", "a2"] and plot.values == [5.0, -3.0]
+    axes = plot.figure.axes[0]
+    assert len(axes.containers) == 2  # one error bar per article
+    assert [c.lines[0].get_xdata()[0] for c in axes.containers] == [5.0, -3.0]
+    assert plot.warning.startswith("1 of 2 articles have fewer than")
+    assert_png(plot.path)
+
+
+def test_run_plots_from_the_corpus_frame(tmp_path):
+    rows = [
+        {
+            "article_id": "a", "reference": "en", "row": i, "source_ids": str(i), "reference_ids": str(i),
+            "arabic": "نص عربي قصير " * 3, "english_mt": "a short English text " * 2, "english_reference": "a text",
+            "engine": "local", "model": "m", "alignment_confidence": 0.9, "flagged": False,
+            "sentence_chrf": 40.0 + i, "sentence_bleu": 10.0,
+        }
+        for i in range(1, 26)
+    ]  # fmt: skip
+    plots = plot_run(to_frame(rows), tmp_path / "plots")
+    assert [p.path.name for p in plots] == [
+        "row-chrf.png",
+        "alignment-confidence.png",
+        "bead-types.png",
+        "length-ratio.png",
+    ]
+    for plot in plots:
+        assert_png(plot.path)
+    assert plots[0].values[4:7] == [9, 10, 6]  # chrF 41..65
+    text = markdown_images(plots, tmp_path)
+    assert "![Row chrF](plots/row-chrf.png)" in text and "Warning" not in text
+
+
+def test_importing_plots_does_not_import_matplotlib():
+    code = "import sys, tarjama.plots; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("values", [[], [50.0]])
+def test_empty_and_single_row_plots_still_write_a_png(tmp_path, values):
+    plot = plot_row_chrf(values, tmp_path / "one.png")
+    assert_png(plot.path) and sum(plot.values) == len(values)
