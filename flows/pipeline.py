@@ -41,6 +41,7 @@ from prefect.runtime import flow_run
 
 from tarjama.align import Bead, align, align_without_reference, bead_priors_for
 from tarjama.article import Document, document_id
+from tarjama.checks import create_checks, failure_counts, run_checks
 from tarjama.corpus import ArticleInput, collect_articles
 from tarjama.download import file_url, viewer_url
 from tarjama.engines import Engine, create_engine, engine_model, get_spec
@@ -52,8 +53,9 @@ from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blo
 from tarjama.memory import TranslationMemory, journal_path, merge_journals, read_journals
 from tarjama.outputs import new_run_name, staged_run_folder
 from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_text
+from tarjama.plots import plot_run
 from tarjama.report import render_report
-from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, ReferenceResult, RunSummary
+from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
 from tarjama.score import MetricScore, score_corpus
 from tarjama.settings import Settings
 from tarjama.shards import ShardStore
@@ -185,6 +187,8 @@ def build_article(
             )
             lap("score")
         summaries.append(summary)
+    frame, failed_counts = apply_checks(pl.concat(frames), settings)
+    lap("check")
     result = ArticleResult(
         article_id=article.id,
         path=str(article.path),
@@ -195,8 +199,30 @@ def build_article(
         references=summaries,
         timings_s=timings,
         engine_signature={"engine": name, "model": model},
+        checks_failed=failed_counts,
     )
-    return ArticleOutcome(result, pl.concat(frames), new)
+    return ArticleOutcome(result, frame, new)
+
+
+def apply_checks(frame: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Fill ``checks_failed``/``check_notes`` for rows that have both Arabic and MT; count failures per check.
+
+    Checks run per article, so an article's rows never depend on which other articles share the run
+    (its shard stays reusable); ``length-ratio`` compares with the article's own rows, or with the
+    NTREX human-translation prior when it has fewer than ten.
+    """
+    checks = create_checks(None if settings.checks is None else list(settings.checks))
+    checked = [i for i, (ar, mt) in enumerate(zip(frame["arabic"], frame["english_mt"])) if ar and mt]
+    if not checks or not checked:
+        return frame, {}
+    outcomes = run_checks([(frame["arabic"][i], frame["english_mt"][i]) for i in checked], checks)
+    failed, notes = [""] * frame.height, [""] * frame.height
+    for i, outcome in zip(checked, outcomes):
+        failed[i], notes[i] = outcome.checks_failed, outcome.notes
+    frame = frame.with_columns(
+        checks_failed=pl.Series(failed, dtype=pl.String), check_notes=pl.Series(notes, dtype=pl.String)
+    )
+    return frame, failure_counts(outcomes, checks)
 
 
 @dataclass
@@ -275,6 +301,7 @@ def run(
     min_confidence: float | None = None,
     fail_fast: bool = False,
     workers: int = 4,
+    filter_checks: list[str] | None = None,
 ) -> RunSummary:
     """Build a parallel corpus from ``sources`` (files, folders, globs, manifests) into ``<out>/<run_name>/``.
 
@@ -358,12 +385,19 @@ def run(
     target = Path(out) / run_name
     with staged_run_folder(Path(out), run_name) as staging:
         exported = export_corpus(
-            corpus, staging, formats or list(DEFAULT_RUN_FORMATS), dedupe=dedupe, min_confidence=min_confidence
+            corpus,
+            staging,
+            list(dict.fromkeys([*(formats or DEFAULT_RUN_FORMATS), "parquet"])),  # the viewer reads the Parquet
+            dedupe=dedupe,
+            min_confidence=min_confidence,
+            passing=filter_checks or (),
         )
         flagged = int(corpus.select(pl.col("flagged").sum()).collect().item())
         summary = summary.model_copy(
             update={
                 "overall": _overall_scores(corpus, summary),
+                "checks_failed": _total_failures(summary.articles),
+                "plots": draw_plots(corpus, staging),
                 "counts": CorpusCounts(
                     rows=exported.rows,
                     flagged=flagged,
@@ -384,6 +418,27 @@ def run(
     summary = summary.model_copy(update={"output_dir": str(target)})
     _publish_outputs(summary, target, settings, key, corpus.head(TABLE_ROWS).collect())
     return summary
+
+
+PLOT_ROWS = 50_000
+
+
+def draw_plots(corpus: pl.LazyFrame, folder: Path) -> list[PlotRecord]:
+    """The run's plots in ``folder/plots``, from at most :data:`PLOT_ROWS` rows evenly taken (bounded memory)."""
+    rows = corpus.select(pl.len()).collect().item()
+    sample = corpus.gather_every(max(1, -(-rows // PLOT_ROWS))).collect()
+    return [
+        PlotRecord(path=plot.path.relative_to(folder).as_posix(), title=plot.title, warning=plot.warning)
+        for plot in plot_run(sample, folder / "plots")
+    ]
+
+
+def _total_failures(articles: Sequence[ArticleResult]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for article in articles:
+        for name, count in article.checks_failed.items():
+            totals[name] = totals.get(name, 0) + count
+    return totals
 
 
 def one_line(problem: BaseException) -> str:

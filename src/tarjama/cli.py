@@ -179,6 +179,23 @@ def run(
     workers: Annotated[
         int, typer.Option("--workers", "-j", metavar="N", min=1, help="Articles processed at once on this machine.")
     ] = 4,
+    checks: Annotated[
+        str | None,
+        typer.Option(
+            "--checks",
+            metavar="NAMES",
+            help="Reference-free checks to run, comma-separated (numbers, arabic-script, language, length-ratio, "
+            "repetition, latin-names), or `none`. Default: all.",
+        ),
+    ] = None,
+    filter_checks: Annotated[
+        str,
+        typer.Option(
+            "--filter-checks",
+            metavar="NAMES",
+            help="Also write a filtered corpus without the rows failing these checks (comma-separated).",
+        ),
+    ] = "",
     dask: Annotated[
         str,
         typer.Option(
@@ -196,6 +213,7 @@ def run(
     0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the run failed.
     """
     from tarjama.article import load_document
+    from tarjama.checks import create_check
     from tarjama.corpus import collect_articles
     from tarjama.export import check_formats
     from tarjama.memory import TranslationMemory
@@ -210,7 +228,11 @@ def run(
             model=model,
             memory=memory,
             rate_limit=rate_limit,
+            checks=checks,
         )
+        filtering = [name.strip() for name in filter_checks.split(",") if name.strip()]
+        for check_name in filtering:
+            create_check(check_name)
         chosen_formats = check_formats(formats or ["tsv", "parquet"])
         if min_confidence is not None:
             check_confidence(min_confidence)
@@ -249,6 +271,7 @@ def run(
                 min_confidence=min_confidence,
                 fail_fast=fail_fast,
                 workers=workers,
+                filter_checks=filtering,
             )
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
@@ -460,6 +483,119 @@ def check_output_parent(target: Path) -> None:
     existing = next((p for p in target.absolute().parents if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise TarjamaError(f"{target}: {existing} is not a directory")
+
+
+# --- score and compare ----------------------------------------------------------------------
+
+
+@app.command()
+def score(
+    hypothesis: Annotated[Path, typer.Argument(metavar="HYP", help="Machine translation, one segment per line.")],
+    reference: Annotated[Path, typer.Argument(metavar="REF", help="Reference translation, line-aligned with HYP.")],
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", metavar="N", min=0, help="Bootstrap resamples for the 95% intervals.")
+    ] = 1000,
+    rows: Annotated[bool, typer.Option("--rows", help="Also print each line's chrF and BLEU.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Score HYP against REF as `sacrebleu REF -i HYP -m bleu chrf ter --confidence` does: the same numbers and signatures."""
+    from tarjama.score import score_files
+
+    try:
+        scores = score_files(hypothesis, reference, bootstrap)
+    except TarjamaError as problem:
+        fail(str(problem))
+    if as_json:
+        say(json.dumps(scores.as_dict(), ensure_ascii=False, indent=2))
+        return
+    for metric in scores.corpus:
+        say(metric.formatted)
+    small = next((m for m in scores.corpus if m.small_sample), None)
+    if small is not None:
+        errors.print(
+            f"tarjama: warning: only {small.segments} segments: the confidence intervals mean little",
+            markup=False,
+            highlight=False,
+        )
+    if rows:
+        for row in scores.rows:
+            say(f"{row.row}\tchrF {row.chrf:.2f}\tBLEU {row.bleu:.2f}")
+
+
+@app.command()
+def compare(
+    systems: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="BASELINE OTHER...",
+            help="Run folders (with aligned.tsv) over the same articles, or translation files with --ref. "
+            "The first is the baseline.",
+        ),
+    ],
+    ref: Annotated[
+        Path | None, typer.Option("--ref", metavar="FILE", help="Reference file, when SYSTEMS are translation files.")
+    ] = None,
+    test: Annotated[
+        str, typer.Option("--test", metavar="bs|ar", help="Paired bootstrap (bs) or approximate randomisation (ar).")
+    ] = "bs",
+    samples: Annotated[
+        int, typer.Option("--samples", metavar="N", min=0, help="Resamples or trials (0: sacrebleu's default).")
+    ] = 0,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="PATH", help="Folder for the comparison's report.")
+    ] = Path("output"),
+) -> None:
+    """Is one engine better than another on these articles, and is the difference real?
+
+    Paired significance tests as sacrebleu's --paired-bs/--paired-ar define them, for BLEU, chrF, chrF++
+    and TER; per-article deltas with intervals; the rows with the biggest gains and losses. Writes
+    <out>/compare-<time>/ (report.md, scores.json, plots/) and prints the report.
+    """
+    from tarjama.compare import System, common_segments, compare_systems, render_comparison
+    from tarjama.outputs import check_output_folder, new_run_name, staged_run_folder
+    from tarjama.parallel_corpus import read_tsv, write_json, write_text
+    from tarjama.score import read_lines
+
+    if len(systems) < 2:
+        fail("compare needs a baseline and at least one other system")
+    if test not in ("bs", "ar"):
+        fail(f"--test {test!r}: bs (paired bootstrap) or ar (approximate randomisation)")
+    try:
+        check_output_folder(out)
+        articles = None
+        if ref is not None:
+            references = read_lines(ref)
+            named = [System(path.name, read_lines(path)) for path in systems]
+        else:
+            frames = {}
+            for folder in systems:
+                if not (folder / "aligned.tsv").is_file():
+                    raise TarjamaError(
+                        f"{folder}: not a run folder (no aligned.tsv); give translation files with --ref"
+                    )
+                frames[folder.name] = read_tsv(folder / "aligned.tsv")
+            segments = common_segments(frames)
+            references, articles = segments.references, segments.articles
+            named = [System(name, segments.hypotheses[name]) for name in frames]
+        comparison = compare_systems(references, named, test, samples, articles=articles)  # type: ignore[arg-type]
+    except TarjamaError as problem:
+        fail(str(problem))
+    report = render_comparison(comparison)
+    say(report)
+    from tarjama.plots import plot_article_deltas
+
+    folder_name = f"compare-{new_run_name([])}"
+    with staged_run_folder(out, folder_name) as staging:
+        images = []
+        if comparison.articles:
+            for metric in ("chrF", "BLEU"):
+                plot = plot_article_deltas(comparison.articles, metric, staging / "plots" / f"deltas-{metric}.png")
+                images.append(f"![{plot.title}](plots/deltas-{metric}.png)")
+                if plot.warning:
+                    images.append(f"**Warning:** {plot.warning}")
+        write_text(report + "\n" + "\n\n".join(images) + "\n", staging / "report.md")
+        write_json({"schema_version": 2, "comparison": comparison.as_dict()}, staging / "scores.json")
+    say(f"comparison: {out / folder_name / 'report.md'}")
 
 
 # --- engines and settings --------------------------------------------------------------------

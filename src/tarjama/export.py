@@ -85,11 +85,13 @@ def export_corpus(
     stem: str = "aligned",
     dedupe: bool = False,
     min_confidence: float | None = None,
+    passing: Sequence[str] = (),
 ) -> Export:
     """Write ``corpus`` into ``folder`` in each of ``formats``; optionally deduplicated, and filtered beside it.
 
     With ``min_confidence``, the rows aligned at least that confidently are written again, in the same
-    formats, under :func:`filtered_stem`: the full corpus is always kept. Each file is atomic.
+    formats, under :func:`filtered_stem`: the full corpus is always kept. ``passing`` (check names)
+    also keeps, in that filtered corpus, only rows that failed none of those checks. Each file is atomic.
     """
     import polars as pl
 
@@ -106,14 +108,20 @@ def export_corpus(
         lazy, counts = drop_duplicates(lazy)
     files = _write_all(lazy, folder, names, stem)
     rows = counts.kept if counts else lazy.select(pl.len()).collect().item()
-    if min_confidence is None:
+    if min_confidence is None and not passing:
         return Export(files, rows, counts)
-    filtered = at_least(lazy, min_confidence)
+    filtered = at_least(lazy, min_confidence) if min_confidence is not None else lazy
+    filtered_name = filtered_stem(stem, min_confidence) if min_confidence is not None else stem
+    if passing:
+        from tarjama.checks import passes_checks
+
+        filtered = filtered.filter(passes_checks(*passing))
+        filtered_name += ".passing-checks"
     return Export(
         files,
         rows,
         counts,
         min_confidence,
-        _write_all(filtered, folder, names, filtered_stem(stem, min_confidence)),
+        _write_all(filtered, folder, names, filtered_name),
         filtered.select(pl.len()).collect().item(),
     )

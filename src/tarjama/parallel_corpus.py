@@ -46,6 +46,8 @@ SCHEMA = pl.Schema(
         "flagged": pl.Boolean,  # alignment_confidence < FLAG_BELOW: kept, but marked for review
         "sentence_chrf": pl.Float64,  # null when there is no reference
         "sentence_bleu": pl.Float64,
+        "checks_failed": pl.String,  # reference-free checks the MT failed, comma-separated (tarjama.checks)
+        "check_notes": pl.String,  # why, "name: detail; ..." (empty when every check passed)
     }
 )
 
@@ -270,6 +272,8 @@ def bead_rows(
                 "flagged": round(bead.confidence, 4) < flag_below,
                 "sentence_chrf": round(sentence_chrf(mt, ref), 4) if reference else None,
                 "sentence_bleu": round(sentence_bleu(mt, ref), 4) if reference else None,
+                "checks_failed": "",
+                "check_notes": "",
             }
         )
     return rows

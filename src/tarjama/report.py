@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from tarjama.parallel_corpus import FLAG_BELOW
 from tarjama.results import ArticleResult, ReferenceResult, RunSummary
-from tarjama.score import MetricScore
+from tarjama.score import MIN_SEGMENTS_FOR_CI, MetricScore
 
 
 def _score_table(scores: list[MetricScore]) -> list[str]:
-    lines = ["| metric | score | 95% CI | signature |", "|---|---:|---:|---|"]
+    lines = []
+    small = next((s for s in scores if s.small_sample), None)
+    if small is not None:
+        lines += [
+            f"**Warning:** only {small.segments} segments: the 95% intervals below are too wide to mean much "
+            f"(at least {MIN_SEGMENTS_FOR_CI} are needed for them to cover the true score 90% of the time).",
+            "",
+        ]
+    lines += ["| metric | score | 95% CI | signature |", "|---|---:|---:|---|"]
     for s in scores:
         ci = (
             f"± {s.ci95:.2f} (μ {s.bootstrap_mean:.2f})"
@@ -67,4 +75,42 @@ def render_report(summary: RunSummary) -> str:
         lines += _article_lines(article)
     if summary.overall:
         lines += ["## All articles (first reference each)", "", *_score_table(summary.overall), ""]
+    lines += _corpus_lines(summary)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _corpus_lines(summary: RunSummary) -> list[str]:
+    counts = summary.counts
+    lines = [
+        "## Corpus",
+        "",
+        f"- {len(summary.articles)} articles built ({counts.reused_articles} reused from earlier runs), "
+        f"{len(summary.failures)} failed",
+        f"- {counts.rows} aligned rows, {counts.flagged} flagged",
+    ]
+    if counts.duplicates_dropped is not None:
+        lines.append(f"- {counts.duplicates_dropped} duplicate pairs dropped (`--dedupe`)")
+    if counts.filtered_rows is not None:
+        lines.append(f"- filtered corpus: {counts.filtered_rows} rows")
+    if counts.files:
+        lines.append("- files: " + ", ".join(f"`{name}`" for name in counts.files))
+    lines.append("")
+    if summary.checks_failed:
+        lines += ["## Reference-free checks", "", "| check | rows failing |", "|---|---:|"]
+        lines += [f"| {name} | {count} |" for name, count in summary.checks_failed.items()]
+        lines += [
+            "",
+            "Rows that fail a check are kept, with the check in `checks_failed` and why in `check_notes`.",
+            "",
+        ]
+    if summary.failures:
+        lines += ["## Failed articles", "", "| article | from | reason |", "|---|---|---|"]
+        lines += [f"| {f.article_id} | `{f.origin}` | {f.reason.replace('|', '/')} |" for f in summary.failures]
+        lines.append("")
+    if summary.plots:
+        lines += ["## Plots", ""]
+        for plot in summary.plots:
+            lines += [f"![{plot.title}]({plot.path})", ""]
+            if plot.warning:
+                lines += [f"**Warning:** {plot.warning}", ""]
+    return lines

@@ -40,6 +40,7 @@ class ArticleResult(BaseModel):
     references: list[ReferenceResult]
     timings_s: dict[str, float] = Field(default_factory=dict)
     engine_signature: dict[str, str] = Field(default_factory=dict)
+    checks_failed: dict[str, int] = Field(default_factory=dict)  # rows failing each reference-free check
 
 
 class ArticleFailure(BaseModel):
@@ -62,6 +63,14 @@ class CorpusCounts(BaseModel):
     files: list[str] = Field(default_factory=list)
 
 
+class PlotRecord(BaseModel):
+    """A plot in the run folder: its file (relative to the folder), title, and a warning when the sample is small."""
+
+    path: str
+    title: str
+    warning: str | None = None
+
+
 class RunSummary(BaseModel):
     """A run as ``scores.json`` records it."""
 
@@ -73,6 +82,8 @@ class RunSummary(BaseModel):
     failures: list[ArticleFailure] = Field(default_factory=list)
     counts: CorpusCounts = Field(default_factory=CorpusCounts)
     overall: list[MetricScore] | None = None  # over all articles, first reference each (several articles only)
+    checks_failed: dict[str, int] = Field(default_factory=dict)  # rows failing each reference-free check
+    plots: list[PlotRecord] = Field(default_factory=list)
     alignment_signature: str = ""
     wall_time_s: float | None = None
     output_dir: str | None = None

@@ -81,6 +81,7 @@ class Settings(BaseModel):
     engine_rates: dict[str, float] = Field(default_factory=dict)  # TARJAMA_RATE_LIMIT_<ENGINE>
     engines: dict[str, dict[str, EngineValue]] = Field(default_factory=dict)  # per engine: its options
     download_url: str = DEFAULT_DOWNLOAD_URL  # TARJAMA_DOWNLOAD_URL: where `tarjama serve` offers outputs
+    checks: tuple[str, ...] | None = None  # --checks / TARJAMA_CHECKS: reference-free checks by name (None: all)
     secrets: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)  # by credential variable
 
     @property
@@ -103,6 +104,7 @@ class Settings(BaseModel):
         model: Path | None = None,
         memory: Path | None = None,
         rate_limit: float | None = None,
+        checks: str | None = None,
     ) -> Settings:
         """Settings from ``environ`` (default: the process environment) and the given flags.
 
@@ -157,6 +159,7 @@ class Settings(BaseModel):
             if environ.get(variable, "").strip()
         }
         memory = memory or (Path(environ["TARJAMA_MEMORY"]) if environ.get("TARJAMA_MEMORY") else None)
+        chosen_checks = _check_names(checks if checks is not None else environ.get("TARJAMA_CHECKS"))
         return cls(
             home=home,
             home_source=home_source,
@@ -166,6 +169,7 @@ class Settings(BaseModel):
             engine_rates=rates,
             engines=engines,
             download_url=(environ.get("TARJAMA_DOWNLOAD_URL") or DEFAULT_DOWNLOAD_URL).rstrip("/"),
+            checks=chosen_checks,
             secrets=secrets,
             **http,
         )
@@ -214,12 +218,27 @@ class Settings(BaseModel):
             ),
             ("rate limit", "per engine" if self.rate_limit is None else f"{self.rate_limit:g}/s"),
             ("download url", self.download_url),
+            ("checks", "all" if self.checks is None else ",".join(self.checks) or "none"),
         ]
         rows += [(f"rate limit {name}", f"{rate:g}/s") for name, rate in sorted(self.engine_rates.items())]
         for name, values in sorted(self.engines.items()):
             rows += [(f"{name}.{key}", str(value)) for key, value in sorted(values.items())]
         rows += [(name, "********") for name in sorted(self.secrets)]
         return rows
+
+
+def _check_names(raw: str | None) -> tuple[str, ...] | None:
+    """``numbers,language`` → those checks; ``none`` → no checks; unset → all (None)."""
+    if raw is None or not raw.strip():
+        return None
+    if raw.strip() == "none":
+        return ()
+    from tarjama.checks import create_check
+
+    names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+    for name in names:
+        create_check(name)  # an unknown name is a one-line error now, not after translating
+    return names
 
 
 def rate_variable(engine: str) -> str:
