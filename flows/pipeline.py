@@ -8,8 +8,6 @@ complete, so a failed run leaves no half-written output (its translations
 are already safe in the translation memory).
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import logging
@@ -114,12 +112,22 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
+@dataclass
+class ArticleOutcome:
+    """What a worker sends back: the summary, the rows, and the translations it paid for."""
+
+    result: ArticleResult
+    rows: pl.DataFrame
+    new_translations: list[tuple[str, str]]
+
+
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_transient)
 def build_article(
     article: Document,
     references: list[Document],
     known: dict[str, str],
     settings: Settings,
+    progress_artifact: UUID | None = None,
 ) -> ArticleOutcome:
     """Translate what ``known`` lacks, align to each reference, score: one article's rows and summary.
 
@@ -152,9 +160,21 @@ def build_article(
         journal[0].store(name, model, source, target)
         new.append((source, target))
 
+    last_update = 0.0
+
+    def sentence_progress(done: int, total: int) -> None:
+        """A run of one article shows its sentences moving (a corpus run shows articles instead)."""
+        nonlocal last_update
+        now = time.monotonic()
+        if progress_artifact is not None and total and (done == total or now - last_update >= 2.0):
+            last_update = now
+            update_progress_artifact(progress_artifact, 90.0 * done / total)
+
     try:
         with _engine_turn(name):
-            translations = translate_missing(article.texts, name, model, known, lambda: _engine(name, settings), store)
+            translations = translate_missing(
+                article.texts, name, model, known, lambda: _engine(name, settings), store, sentence_progress
+            )
     finally:
         if journal:
             journal[0].close()
@@ -223,15 +243,6 @@ def apply_checks(frame: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame,
         checks_failed=pl.Series(failed, dtype=pl.String), check_notes=pl.Series(notes, dtype=pl.String)
     )
     return frame, failure_counts(outcomes, checks)
-
-
-@dataclass
-class ArticleOutcome:
-    """What a worker sends back: the summary, the rows, and the translations it paid for."""
-
-    result: ArticleResult
-    rows: pl.DataFrame
-    new_translations: list[tuple[str, str]]
 
 
 _TURNS: dict[str, threading.Lock] = {}
@@ -364,7 +375,8 @@ def run(
                 progress.done(cached, 0, reused=True)
                 continue
             known = memory.lookup(settings.engine, model, document.texts)
-            pending[build_article.submit(document, refs, known, settings)] = (article, key)
+            one = progress.artifact if len(inputs) == 1 else None
+            pending[build_article.submit(document, refs, known, settings, one)] = (article, key)
             while len(pending) >= max(1, workers) * 2:  # a window: the driver never holds the whole corpus
                 settle(next(as_completed(list(pending))))
         for future in as_completed(list(pending)):

@@ -158,18 +158,14 @@ def test_serve_starts_reuses_and_stops_what_it_started(tmp_path):
         deployment = httpx.get(f"{api}/deployments/{state['deployment_id']}", timeout=10).json()
         assert deployment["name"] == "articles"
         parameters = deployment["parameters"]
-        assert {k: v for k, v in parameters.items() if k != "settings"} == {
-            "articles": [str(ARTICLE)],
-            "references": {str(ARTICLE): [str(ARTICLE.with_name("euronews-en.153835.en.txt"))]},
-            "out": str(out),
-        }
+        assert {k: v for k, v in parameters.items() if k != "settings"} == {"sources": [str(ARTICLE)], "out": str(out)}
         assert parameters["settings"]["engine"] == "local"
         assert parameters["settings"]["home"] == str(tmp_path / "home")
         assert parameters["settings"]["download_url"] == f"http://127.0.0.1:{download_port}"
         assert "secrets" not in parameters["settings"]
         flow = httpx.get(f"{api}/flows/{deployment['flow_id']}", timeout=10).json()
         assert flow["name"] == "tarjama-run"
-        assert set(deployment["parameter_openapi_schema"]["properties"]) >= {"articles", "references", "settings"}
+        assert set(deployment["parameter_openapi_schema"]["properties"]) >= {"sources", "references", "settings"}
 
         # downloads on 127.0.0.1 only
         assert state["download_url"] == f"http://127.0.0.1:{download_port}"
@@ -194,7 +190,7 @@ def test_serve_starts_reuses_and_stops_what_it_started(tmp_path):
         for _attempt in range(10):  # SQLite under load may answer 503 (database locked) for a moment
             response = httpx.post(
                 f"{api}/deployments/{state['deployment_id']}/create_flow_run",
-                json={"parameters": {"articles": [str(SEED)], "references": {}}},
+                json={"parameters": {"sources": [str(SEED)]}},
                 timeout=30,
             )
             if response.status_code != 503:

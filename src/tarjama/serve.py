@@ -43,7 +43,6 @@ from typing import Any
 
 import httpx
 
-from tarjama.article import find_references
 from tarjama.download import DEFAULT_DOWNLOAD_PORT
 from tarjama.errors import TarjamaError
 from tarjama.settings import Settings
@@ -219,26 +218,25 @@ def deployment_run_name() -> str:
     from tarjama.outputs import new_run_name
 
     parameters = flow_run.parameters
-    return parameters.get("run_name") or new_run_name(list(parameters.get("articles") or []))
+    return parameters.get("run_name") or new_run_name(list(parameters.get("sources") or []))
 
 
 def deployment_parameters(articles: Sequence[Path], settings: Settings, out: Path) -> dict[str, Any]:
     """The defaults offered by the UI's run form: absolute paths, references found by convention.
 
     The settings go without their keys (a run reads those where it runs)."""
-    paths = [a.resolve() for a in articles]
     defaults: dict[str, Any] = {"settings": settings.model_dump(mode="json"), "out": str(out.resolve())}
-    if paths:
-        defaults["articles"] = [str(a) for a in paths]
-        defaults["references"] = {str(a): [str(r.resolve()) for r in find_references(a)] for a in paths}
+    if articles:
+        defaults["sources"] = [str(a.resolve()) for a in articles]
     return defaults
 
 
 DEPLOYMENT_DESCRIPTION = """\
 Translate Arabic articles into English, align them with their human references and score them.
 
-Parameters: `articles` (paths of `.ar.txt` files, absolute or relative to where `tarjama serve` runs),
-`references` (each article path → its English reference paths; an article left out is not scored),
+Parameters: `sources` (`.ar.txt` files, folders, globs or manifests, absolute or relative to where
+`tarjama serve` runs; references are found beside each article as `<id>.en.txt`), `references`
+(more reference files, matched to articles by id),
 `settings` (`engine`: `auto`, `google`, `local`, ...; every other setting of `tarjama config`), `out` (the output folder; links work for the folder that
 `tarjama serve` offers). Each run writes `<out>/<run>/aligned.tsv`, `aligned.parquet`, `scores.json`
 and `report.md`, and shows a report, the first aligned rows and download links as artifacts.

@@ -1,0 +1,138 @@
+"""Corpus builds: inputs from folders, globs and manifests; bad articles fail alone; reruns and additions are incremental."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import CORPUS, TARJAMA, cli_env
+from loopback_services import LoopbackServices
+
+from tarjama.corpus import collect_articles, read_manifest
+from tarjama.errors import TarjamaError
+from tarjama.parallel_corpus import read_tsv
+
+NTREX = CORPUS / "ntrex128-dev"
+FIRST = ["abcnews.306758", "bbc.381647", "cnn.304404"]
+
+
+def copy_articles(folder: Path, ids: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for article in ids:
+        for path in NTREX.glob(f"{article}.*.txt"):
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_folders_globs_and_files_give_each_article_once_with_its_references(tmp_path):
+    folder = copy_articles(tmp_path / "a", FIRST)
+    nested = copy_articles(tmp_path / "a" / "more", ["cnn.304447"])
+    from_folder = collect_articles([folder])
+    assert [a.id for a in from_folder] == sorted(FIRST) + ["cnn.304447"]  # every *.ar.txt below, in path order
+    assert all([r.label for r in a.references] == ["en"] for a in from_folder)
+    from_glob = collect_articles([f"{tmp_path}/a/*.ar.txt"])
+    assert [a.id for a in from_glob] == sorted(FIRST)
+    assert (
+        collect_articles([nested / "cnn.304447.ar.txt"])[0].references[0].source.origin == nested / "cnn.304447.en.txt"
+    )
+    with pytest.raises(TarjamaError, match="appears twice"):
+        collect_articles([folder, folder / "bbc.381647.ar.txt"])
+    with pytest.raises(TarjamaError, match="matches no file"):
+        collect_articles([f"{tmp_path}/nothing/*.ar.txt"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TarjamaError, match="no \\*.ar.txt articles"):
+        collect_articles([tmp_path / "empty"])
+
+
+def test_manifests_jsonl_and_parquet_give_the_same_articles(tmp_path):
+    records = [
+        {
+            "id": article,
+            "text": (NTREX / f"{article}.ar.txt").read_text(),
+            "references": [{"label": "en", "text": (NTREX / f"{article}.en.txt").read_text()}],
+        }
+        for article in FIRST
+    ]
+    records.append({"id": "by-path", "path": str(NTREX / "cnn.304447.ar.txt")})
+    jsonl = tmp_path / "crawl.jsonl"
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    parquet = tmp_path / "crawl.parquet"
+    pl.DataFrame(records).write_parquet(parquet)
+    for manifest in (jsonl, parquet):
+        articles = read_manifest(manifest)
+        assert [a.id for a in articles] == [*FIRST, "by-path"]
+        document, references = articles[0].load()
+        assert document.id == FIRST[0] and references[0].sentences
+        assert articles[-1].load()[0].path == NTREX / "cnn.304447.ar.txt"
+        assert articles[0].digest() == collect_articles([NTREX / f"{FIRST[0]}.ar.txt"])[0].digest()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "crawl.jsonl:1: not JSON"),
+        ('{"text": "مرحبا"}', 'crawl.jsonl:1: needs an "id"'),
+        ('{"id": "x"}', 'crawl.jsonl:1: needs a "text" or a "path"'),
+        ('["a"]', "crawl.jsonl:1: expected a JSON object per line"),
+    ],
+)
+def test_a_bad_manifest_is_one_line_naming_the_record(tmp_path, line, message):
+    manifest = tmp_path / "crawl.jsonl"
+    manifest.write_text(line + "\n")
+    with pytest.raises(TarjamaError) as caught:
+        read_manifest(manifest)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def run(tmp_path: Path, services: LoopbackServices, *args: str) -> subprocess.CompletedProcess:
+    env = cli_env(tmp_path / "home", TARJAMA_GOOGLE_URL=services.url("google"))
+    return subprocess.run(
+        [TARJAMA, "run", *args, "-e", "google", "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+
+
+@pytest.mark.slow
+def test_a_bad_article_fails_alone_and_reruns_are_incremental(tmp_path):
+    folder = copy_articles(tmp_path / "articles", FIRST)
+    (folder / "broken.ar.txt").write_text("This article is in English, not Arabic.\n")
+    with LoopbackServices(lifetime=1200) as services:
+        first = run(tmp_path, services, str(folder), "--name", "first")
+        assert first.returncode == 3, first.stderr[-3000:]  # built, but an article failed
+        assert "article broken failed" in first.stderr and "no Arabic text" in first.stderr
+        summary = json.loads((tmp_path / "out" / "first" / "scores.json").read_text())
+        assert [a["article_id"] for a in summary["articles"]] == sorted(FIRST)
+        assert summary["failures"][0]["article_id"] == "broken" and "no Arabic text" in summary["failures"][0]["reason"]
+        assert "## Failed articles" in (tmp_path / "out" / "first" / "report.md").read_text()
+        rows = read_tsv(tmp_path / "out" / "first" / "aligned.tsv")
+        assert sorted(set(rows["article_id"])) == sorted(FIRST)
+        (folder / "broken.ar.txt").unlink()
+
+        services.clear()
+        again = run(tmp_path, services, str(folder), "--name", "again")
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert services.requests("google") == []  # nothing translated, aligned or scored again
+        again_summary = json.loads((tmp_path / "out" / "again" / "scores.json").read_text())
+        assert again_summary["counts"]["reused_articles"] == len(FIRST)
+        assert read_tsv(tmp_path / "out" / "again" / "aligned.tsv").equals(rows)
+
+        copy_articles(folder, ["cnn.304447"])
+        added = run(tmp_path, services, str(folder), "--name", "added")
+        assert added.returncode == 0, added.stderr[-3000:]
+        sent = [s for r in services.requests("google") for s in r.segments]
+        new_article = collect_articles([folder / "cnn.304447.ar.txt"])[0].load()[0]
+        assert set(sent) == set(new_article.texts)  # only the added article went to the engine
+        grown = read_tsv(tmp_path / "out" / "added" / "aligned.tsv")
+        assert sorted(set(grown["article_id"])) == sorted([*FIRST, "cnn.304447"])
+
+        failfast = copy_articles(tmp_path / "ff", FIRST[:1])
+        (failfast / "aaa-broken.ar.txt").write_text("English again.\n")
+        stopped = run(tmp_path, services, str(failfast), "--name", "ff", "--fail-fast")
+        assert stopped.returncode in (1, 2) and not (tmp_path / "out" / "ff").exists()

@@ -1,0 +1,139 @@
+"""Corpus builds on a real Dask cluster: a `dask scheduler` and two `dask worker` processes on 127.0.0.1.
+
+The engine is the loopback LibreTranslate server (a few sentences per request, so an article takes
+several requests). Built through Dask, the merged corpus equals the one built on threads; a worker
+killed in the middle of an article loses nothing that was paid for: no answered sentence is ever
+requested again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, TARJAMA, cli_env, free_port
+from loopback_services import LoopbackServices
+
+pytestmark = pytest.mark.slow  # real scheduler and worker processes and a Prefect server
+
+DASK = str(Path(sys.executable).with_name("dask"))
+ARTICLES = ["abcnews.306758", "bbc.381647", "cnn.304404", "cnn.304447", "euronews-en.153835", "cnn.304489"]
+PER_REQUEST = 3
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for article in ARTICLES:
+        for path in (CORPUS / "ntrex128-dev").glob(f"{article}.*.txt"):
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def cluster(tmp_path) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path / "dask"
+    logs.mkdir()
+    common = ["--dashboard-address", "127.0.0.1:0"]
+    scheduler = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), *common],
+        stdout=(logs / "scheduler.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    workers = [
+        subprocess.Popen(
+            [DASK, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--name", f"w{i}", *common],
+            stdout=(logs / f"worker{i}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for i in (1, 2)
+    ]
+    _wait_for(
+        lambda: all("Registered to" in (logs / f"worker{i}.log").read_text() for i in (1, 2)),
+        120,
+        "the Dask workers did not register",
+    )
+    try:
+        yield address, workers
+    finally:
+        for process in [*workers, scheduler]:
+            process.kill()
+            process.wait(30)
+
+
+def build(
+    home: Path, out: Path, articles: Path, services: LoopbackServices, *extra: str
+) -> subprocess.CompletedProcess:
+    env = cli_env(home, TARJAMA_LIBRE_URL=services.url("libre"), TARJAMA_LIBRE_MAX_ITEMS=str(PER_REQUEST))
+    return subprocess.run(
+        [TARJAMA, "run", str(articles), "-e", "libre", "-o", str(out), "--name", "corpus", *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
+
+
+def test_a_dask_build_equals_a_threads_build(tmp_path, corpus, cluster):
+    address, _workers = cluster
+    with LoopbackServices(lifetime=1200) as services:
+        threads = build(tmp_path / "home-threads", tmp_path / "threads", corpus, services)
+        assert threads.returncode == 0, threads.stderr[-3000:]
+        services.clear()
+        on_dask = build(tmp_path / "home-dask", tmp_path / "dask", corpus, services, "--dask", address)
+        assert on_dask.returncode == 0, on_dask.stderr[-3000:]
+    assert (tmp_path / "dask" / "corpus" / "aligned.tsv").read_bytes() == (
+        tmp_path / "threads" / "corpus" / "aligned.tsv"
+    ).read_bytes()
+    logs = (tmp_path / "dask").parent / "dask"
+    ran = [p for p in logs.glob("worker*.log") if "build_article" in p.read_text()]
+    assert ran, "no article ran on a Dask worker"
+
+
+def test_a_worker_killed_mid_article_loses_nothing_paid_for(tmp_path, corpus, cluster):
+    address, workers = cluster
+    with LoopbackServices(lifetime=1200) as services:
+        services.hold_after(4)  # the fifth request waits: some sentences are paid for, the article is not done
+        env = cli_env(
+            tmp_path / "home", TARJAMA_LIBRE_URL=services.url("libre"), TARJAMA_LIBRE_MAX_ITEMS=str(PER_REQUEST)
+        )
+        run = subprocess.Popen(
+            [TARJAMA, "run", str(corpus), "-e", "libre", "-o", str(tmp_path / "out"), "--name", "c", "--dask", address],
+            stdout=(tmp_path / "run.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        _wait_for(lambda: services.held >= 1 or run.poll() is not None, 600, "no request was held")
+        assert run.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+        journals = tmp_path / "home" / "journals"
+        assert list(journals.glob("*.sqlite")), "no worker journal was written"
+        for nanny in workers:  # kill the worker processes (their nannies start new ones): one is mid-request
+            os.kill(_worker_pid(nanny), signal.SIGKILL)
+        services.release()
+        assert run.wait(900) == 0, (tmp_path / "run.log").read_text()[-3000:]
+        answered = [s for r in services.requests() if r.status == 200 for s in r.segments]
+    assert len(answered) == len(set(answered)), "a sentence already paid for was translated again"
+    assert (tmp_path / "out" / "c" / "aligned.tsv").is_file()
+
+
+def _worker_pid(worker: subprocess.Popen) -> int:
+    """`dask worker` runs the worker in a child process (its nanny's): the journal is that child's."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    return int(children[0]) if children else worker.pid
