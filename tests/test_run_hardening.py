@@ -161,3 +161,27 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path, sig):
         while any(_alive(p) for p in servers) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert not any(_alive(p) for p in servers), "the Prefect server outlived the run"
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_in_one_line_what_was_kept(tmp_path):
+    with LoopbackServices(lifetime=600) as services:
+        services.hold_after(0)
+        run = subprocess.Popen(
+            [TARJAMA, "run", str(ARTICLE), "-e", "libre", "-o", str(tmp_path / "out")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(tmp_path / "home", TARJAMA_LIBRE_URL=services.url("libre")),
+        )
+        deadline = time.monotonic() + 400
+        while services.held < 1:
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=120)
+        services.release()
+    assert run.returncode == 130, stderr[-3000:]
+    assert "Crash detected" not in stderr and "Traceback" not in stderr
+    assert "tarjama: error: interrupted: every sentence translated so far is kept in" in stderr
+    assert not (tmp_path / "out" / "latest").exists()

@@ -35,6 +35,7 @@ CORE_WITHOUT_PREFECT = [
 
 SIDE_EFFECTS = """
 import importlib, json, logging, os, pkgutil, sys
+import numpy, polars, prefect  # third parties may set their own variables when they load (polars: its allocator's)
 import tarjama
 before_env = dict(os.environ)
 loggers = ("httpx", "httpcore", "tarjama", "tarjama.engines")

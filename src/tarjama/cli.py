@@ -257,7 +257,7 @@ def run(
     from tarjama.serve import prefect_api_for_run
 
     try:
-        with prefect_api_for_run(settings.home), live_progress():
+        with prefect_api_for_run(settings.home), live_progress(), quiet_interrupts():
             from tarjama.flows.pipeline import run as run_flow
 
             summary = run_flow.with_options(task_runner=runner())(
@@ -307,6 +307,27 @@ def task_runner(dask: str, workers: int) -> Callable[[], Any]:
         return DaskTaskRunner(address=dask if "://" in dask else f"tcp://{dask}")
 
     return on_dask
+
+
+@contextmanager
+def quiet_interrupts() -> Iterator[None]:
+    """Ctrl-C loses nothing, so it deserves one line (ours), not a "Crash detected!" error per flow and task."""
+    import logging
+
+    class Interrupted(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            message = record.getMessage()
+            return not (message.startswith("Crash detected!") and "interrupt" in message)
+
+    quiet = Interrupted()
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
 
 
 @contextmanager

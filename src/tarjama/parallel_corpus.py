@@ -69,8 +69,14 @@ def empty_frame() -> pl.DataFrame:
 
 
 def to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Rows (dicts keyed by the schema's columns) as a frame of exactly :data:`SCHEMA`."""
-    return pl.DataFrame(rows, schema=SCHEMA, orient="row") if rows else empty_frame()
+    """Rows (dicts keyed by the schema's columns) as a frame of exactly :data:`SCHEMA`.
+
+    Text columns are never null (a missing text is ""), as in the TSV, so every format reads back equal.
+    """
+    if not rows:
+        return empty_frame()
+    frame = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+    return frame.with_columns(pl.col(name).fill_null("") for name, dtype in SCHEMA.items() if dtype == pl.String)
 
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)

@@ -85,7 +85,7 @@ _QUERY_SECRET = re.compile(
     r"subscription-key|client_secret|password|de)=([^&\s\"'<>]+)"
 )
 _HEADER_SECRET = re.compile(
-    r"(?i)\b(authorization|ocp-apim-subscription-key|x-api-key|x-naver-client-secret)(['\"]?\s*[:=]\s*['\"]?)"
+    r"(?i)\b(authorization|ocp-apim-subscription-key|x-api-key)(['\"]?\s*[:=]\s*['\"]?)"
     r"((?:bearer|deepl-auth-key)\s+)?([^\s'\",}]+)"
 )
 

@@ -100,6 +100,7 @@ def load_corpus(path: Path) -> Corpus:
     frame = frame.with_columns(
         pl.lit(None, dtype).alias(name) for name, dtype in SCHEMA.items() if name not in frame.columns
     )
+    frame = frame.with_columns(_check_flags(frame))
     checks = tuple(n for n in frame.columns if n.startswith(CHECK_PREFIX) and frame.schema[n] == pl.Boolean)
     extras = tuple(n for n in frame.columns if n not in SCHEMA and n not in checks)
     haystack = pl.concat_str([pl.col(name).fill_null("") for name in TEXT_COLUMNS], separator="\n")
@@ -133,6 +134,22 @@ class CorpusCache:
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
         return corpus
+
+
+def _check_flags(frame: pl.DataFrame) -> list[pl.Expr]:
+    """``check_<name>`` booleans from the schema's ``checks_failed`` list, one per check that failed somewhere:
+    false where the row failed it, true where it passed, null where nothing was checked (no MT)."""
+    if frame.height == 0 or frame.schema.get("checks_failed") != pl.String:
+        return []
+    cells = frame["checks_failed"].drop_nulls().unique().to_list()
+    names = sorted({name for cell in cells for name in cell.split(",") if name})
+    listed = pl.col("checks_failed").fill_null("").str.split(",")
+    checked = pl.col("english_mt").fill_null("") != ""
+    return [
+        pl.when(checked).then(~listed.list.contains(name)).otherwise(None).alias(f"{CHECK_PREFIX}{name}")
+        for name in names
+        if f"{CHECK_PREFIX}{name}" not in frame.columns
+    ]
 
 
 def failed_any(checks: tuple[str, ...]) -> pl.Expr:
