@@ -52,7 +52,7 @@ from tarjama.memory import TranslationMemory, journal_path, merge_journals, read
 from tarjama.outputs import new_run_name, staged_run_folder
 from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_text
 from tarjama.plots import plot_run
-from tarjama.report import render_report
+from tarjama.report import render_html, render_report
 from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
 from tarjama.score import MetricScore, score_corpus
 from tarjama.settings import Settings
@@ -425,7 +425,9 @@ def run(
             }
         )
         write_json(summary.model_dump(mode="json"), staging / "scores.json")
-        write_text(render_report(summary), staging / "report.md")
+        report = render_report(summary)
+        write_text(report, staging / "report.md")
+        write_text(render_html(report, f"tarjama run {run_name}"), staging / "report.html")
     logger.info("wrote %s (%d rows, %d articles, %d failed)", target, summary.counts.rows, len(ordered), len(failures))
     summary = summary.model_copy(update={"output_dir": str(target)})
     _publish_outputs(summary, target, settings, key, corpus.head(TABLE_ROWS).collect())
@@ -571,6 +573,10 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
         "",
     ]
     report = render_report(summary).split("\n", 1)[1]  # its own title is replaced by the header above
+    for plot in summary.plots:  # the UI shows the plots that `tarjama serve` offers
+        report = report.replace(
+            f"]({plot.path})", f"]({file_url(settings.download_url, f'{target.name}/{plot.path}')})"
+        )
     create_markdown_artifact(
         "\n".join(header) + report, key=artifact_key(key, "report"), description=f"tarjama run {summary.run}"
     )

@@ -114,3 +114,25 @@ def _corpus_lines(summary: RunSummary) -> list[str]:
             if plot.warning:
                 lines += [f"**Warning:** {plot.warning}", ""]
     return lines
+
+
+HTML_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
+table {{ border-collapse: collapse; margin: 1rem 0; }} th, td {{ border: 1px solid #ccc; padding: .25rem .5rem; }}
+td {{ overflow-wrap: anywhere; }} code {{ background: #f4f4f4; padding: 0 .2rem; overflow-wrap: anywhere; }}
+img {{ max-width: 100%; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def render_html(markdown: str, title: str) -> str:
+    """The report as a standalone HTML page (its plots are relative links into the run folder)."""
+    from html import escape
+
+    from markdown_it import MarkdownIt
+
+    return HTML_PAGE.format(title=escape(title), body=MarkdownIt("commonmark").enable("table").render(markdown))
