@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS, ROOT, TARJAMA, cli_env, free_port
+from conftest import CORPUS, ROOT, TARJAMA, alive, cli_env, descendants, free_port
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
@@ -81,28 +81,6 @@ def stop(serve: Serve, sig: int = signal.SIGINT, timeout: float = 120, group: bo
         serve.process.kill()
         serve.process.wait(10)
         pytest.fail(f"tarjama serve did not stop within {timeout:.0f} s:\n{serve.output()[-4000:]}")
-
-
-def descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        for children in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
-                kids = {int(k) for k in children.read_text().split()}
-            except OSError:
-                continue
-            todo += list(kids - found)
-            found |= kids
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def answers(url: str) -> bool:

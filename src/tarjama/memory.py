@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tarjama.errors import TarjamaError
+from tarjama.outputs import pid_alive
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -158,17 +159,7 @@ def merge_journals(memory: TranslationMemory, folder: Path) -> int:
     for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
         merged += memory.merge(path)
         host, _, pid = path.stem.rpartition("-")
-        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
             for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 leftover.unlink(missing_ok=True)
     return merged
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

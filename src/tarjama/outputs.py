@@ -78,6 +78,11 @@ def _owner_alive(staging: Path) -> bool:
             return False
     if host != socket.gethostname():
         return True  # another machine's run: we cannot tell, so never touch it
+    return pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine with this id is running (one we may not signal counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
