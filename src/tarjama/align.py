@@ -41,31 +41,15 @@ sacrebleu per candidate. A span's statistics are extracted from its joined
 text, so they include the n-grams crossing the sentence join and the chrF of
 a merged bead is exact.
 
-Band. Row i (the boundary after i MT sentences) is searched only within
-``band_half_width`` reference boundaries of a centre line that maps MT
-character offsets proportionally onto reference character offsets (the
-diagonal scaled by the length ratio, following local sentence lengths rather
-than sentence counts). Both texts translate the same source, so the true path
-leaves that line only where one side omits or adds material: the band must
-absorb the net drift, a few sentences in a real article. Cost is
-O(n * band_half_width) bead scores and memory is O(n * band_half_width); the
-n-gram statistics of a span are kept only while the band can still use it.
-A best path touching the band edge may have been cut off, so the alignment is
-redone in a band centred on that path, twice as wide only near the rows
-where it touched the edge (within twice the old half-width) and as wide as
-before elsewhere, until the path stays strictly inside (or the band spans the
-whole grid there). Bead scores computed by an earlier pass are reused, so a
-pass costs only its new cells. Long texts with scattered omissions drift like
-a random walk (about sqrt(n * omission rate) sentences), which re-centring
-follows where a fixed diagonal would need a band as wide as the largest
-drift, and widening only where needed keeps the cost linear in n. The check
-is a heuristic, not a proof: a better path that leaves the band and re-enters
-it is not seen. Band rows are compact C double arrays.
+Search. :func:`tarjama.dp.align_banded` finds the best path in a band of
+``band_half_width`` reference sentences around the length diagonal (MT
+character offsets mapped proportionally onto reference character offsets),
+re-centred and widened locally where the path touches its edge. Both texts
+translate the same source, so the true path leaves that line only where one
+side omits or adds material.
 
 Confidence. A bead's confidence is its posterior probability (forward-backward
-over the same band: the share of the total path weight passing through this
-bead, so a bead with an equally good competitor gets about 0.5) times a
-logistic match probability of its chrF centred on null(L). The second factor
+over the band) times a logistic match probability of its chrF centred on null(L). The second factor
 keeps a confidently placed but poorly matching bead from looking reliable;
 an unmatched (1-0/0-1) bead counts as chrF 0 between 100-character spans,
 so its confidence is at most about 0.02.
@@ -74,12 +58,15 @@ so its confidence is at most about 0.02.
 from __future__ import annotations
 
 import math
-from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from types import MappingProxyType
+
+import numpy as np
+
+from tarjama.dp import Bead, Cells, Scores, align_banded, length_diagonal
+from tarjama.gale_church import log_length_tail
 
 CHRF_CHAR_ORDER = 6
 CHRF_BETA = 1
@@ -105,16 +92,7 @@ def bead_priors_for(n_source: int, n_reference: int) -> Mapping[tuple[int, int],
     return SPLITTING_BEAD_PRIORS if n_reference >= 1.5 * max(n_source, 1) else DEFAULT_BEAD_PRIORS
 
 
-_NEG_INF = -math.inf
-
-
-@dataclass(frozen=True, slots=True)
-class Bead:
-    """One step of an alignment: MT/source sentences ``source`` correspond to reference sentences ``reference``."""
-
-    source: tuple[int, ...]
-    reference: tuple[int, ...]
-    confidence: float
+__all__ = ["Bead", "align", "align_without_reference", "bead_priors_for", "chrf"]
 
 
 class _Span:
@@ -165,7 +143,7 @@ def chrf(hypothesis: str, reference: str) -> float:
 
 
 class _SpanCache:
-    """Span statistics computed on first use and dropped once the DP frontier has passed them (memory O(band))."""
+    """Span statistics computed on first use."""
 
     def __init__(self, sentences: Sequence[str]) -> None:
         self._sentences = sentences
@@ -177,44 +155,74 @@ class _SpanCache:
             span = self._spans[start, stop] = _Span(" ".join(self._sentences[start:stop]))
         return span
 
-    def forget_before(self, stop: int) -> None:
-        for key in [key for key in self._spans if key[1] < stop]:
-            del self._spans[key]
 
+class ChrfLengthScorer:
+    """Bead scores of the MT aligner (see the module docstring): prior, length tail and chrF above chance."""
 
-@dataclass(frozen=True, slots=True)
-class _Model:
-    """Scores of candidate beads (see the module docstring)."""
+    def __init__(
+        self,
+        mt: Sequence[str],
+        reference: Sequence[str],
+        bead_priors: Mapping[tuple[int, int], float],
+        *,
+        similarity_weight: float,
+        null_similarity: float,
+        null_growth: float,
+        length_variance: float,
+        confidence_slope: float,
+        source: Sequence[str] | None,
+        source_length_variance: float,
+    ) -> None:
+        priors = {bead_type: p for bead_type, p in bead_priors.items() if p > 0}
+        if (1, 0) not in priors or (0, 1) not in priors or (0, 0) in priors:
+            raise ValueError("bead_priors must give (1, 0) and (0, 1) a positive prior and (0, 0) none")
+        self.bead_types = list(priors)
+        self.log_priors = [math.log(p) for p in priors.values()]
+        self.similarity_weight, self.null_similarity, self.null_growth = similarity_weight, null_similarity, null_growth
+        self.confidence_slope = confidence_slope
+        n, m = len(mt), len(reference)
+        mt_chars, ref_chars = sum(map(_chars, mt)), sum(map(_chars, reference))
+        self.sentence_chars = max((mt_chars + ref_chars) / max(n + m, 1), 1.0)  # the unit of bead size
+        # The length prior compares reference lengths with source lengths when given, else with MT lengths.
+        predictor = mt if source is None else source
+        if len(predictor) != n:
+            raise ValueError(f"source has {len(predictor)} sentences and mt {n}: they must correspond one to one")
+        self.predictor_cum = tuple(accumulate(map(_chars, predictor), initial=0))
+        predictor_chars = self.predictor_cum[-1]
+        self.length_ratio = ref_chars / predictor_chars if predictor_chars and ref_chars else 1.0
+        self.length_variance = length_variance if source is None else source_length_variance
+        self.mt, self.reference = mt, reference
+        self.mt_spans, self.ref_spans = _SpanCache(mt), _SpanCache(reference)
 
-    bead_types: tuple[tuple[int, int, float], ...]  # (di, dj, log prior)
-    similarity_weight: float
-    null_similarity: float
-    null_growth: float
-    length_ratio: float  # reference characters per MT character
-    length_variance: float  # per character, as Gale & Church's s^2
-    sentence_chars: float  # mean sentence length over both sides, the unit of bead size
-    confidence_slope: float
-    source_cum: tuple[int, ...] | None = None  # cumulative source characters, when the source is given
-    source_ratio: float = 1.0  # reference characters per source character
+    def scores(self, bead_type: int, i: Cells, j: Cells) -> Scores:
+        di, dj = self.bead_types[bead_type]
+        log_prior = self.log_priors[bead_type]
+        if not (di and dj):  # an unmatched sentence has no partner whose length or content could be compared
+            return np.full(len(i), log_prior)
+        return np.array([self._score(log_prior, a - di, a, b - dj, b) for a, b in zip(i.tolist(), j.tolist())])
 
-    def score(self, log_prior: float, mt: _Span, ref: _Span, pi: int = 0, i: int = 0) -> float:
-        """Score of the bead MT[pi:i] (spans ``mt``) : ``ref``."""
-        if self.source_cum is None:
-            mt_length, ratio = mt.length, self.length_ratio
-        else:  # the length prior on the source sentences' lengths instead of their MT's
-            mt_length, ratio = self.source_cum[i] - self.source_cum[pi], self.source_ratio
-        mean = max((mt_length + ref.length / ratio) / 2, 1.0)
-        delta = abs(ref.length - ratio * mt_length) / math.sqrt(self.length_variance * mean)
-        length = math.log(max(math.erfc(delta / math.sqrt(2)), 1e-300))
+    def _score(self, log_prior: float, i0: int, i1: int, j0: int, j1: int) -> float:
+        mt, ref = self.mt_spans.get(i0, i1), self.ref_spans.get(j0, j1)
+        length = log_length_tail(
+            self.predictor_cum[i1] - self.predictor_cum[i0], ref.length, self.length_ratio, self.length_variance
+        )
         size = (mt.length + ref.length) / (2 * self.sentence_chars)
-        return log_prior + length + self.similarity_weight * size * self.evidence(_chrf(mt, ref), mt, ref)
+        return log_prior + length + self.similarity_weight * size * self._evidence(_chrf(mt, ref), mt, ref)
 
-    def evidence(self, similarity: float, mt: _Span, ref: _Span) -> float:
+    def _evidence(self, similarity: float, mt: _Span, ref: _Span) -> float:
         """chrF above what unrelated spans of these lengths reach by chance."""
         chars = max((mt.length + ref.length) / 2, 1.0)
         return similarity - self.null_similarity - self.null_growth * math.log(chars / 100)
 
-    def match_probability(self, evidence: float) -> float:
+    def reliability(self, source: range, target: range) -> float:
+        """Logistic match probability of the bead's chrF above chance; an unmatched bead counts as chrF 0
+        between 100-character spans."""
+        if source and target:
+            mt = _Span(" ".join(self.mt[source.start : source.stop]))
+            ref = _Span(" ".join(self.reference[target.start : target.stop]))
+            evidence = self._evidence(_chrf(mt, ref), mt, ref)
+        else:
+            evidence = -self.null_similarity
         return 1 / (1 + math.exp(-self.confidence_slope * evidence))
 
 
@@ -250,52 +258,20 @@ def align(
     instead of with MT lengths: a human source is a far better length predictor than weak MT
     (on NTREX Arabic, strict F1 0.992 -> 0.998 clean, 0.970 -> 0.982 all perturbations).
     """
-    priors = {bead_type: p for bead_type, p in bead_priors.items() if p > 0}
-    if (1, 0) not in priors or (0, 1) not in priors or (0, 0) in priors:
-        raise ValueError("bead_priors must give (1, 0) and (0, 1) a positive prior and (0, 0) none")
-    n, m = len(mt), len(reference)
-    source_cum = None
-    if source is not None:
-        if len(source) != n:
-            raise ValueError(f"source has {len(source)} sentences and mt {n}: they must correspond one to one")
-        source_cum = tuple(accumulate((_chars(s) for s in source), initial=0))
-    mt_chars = sum(len("".join(s.split())) for s in mt)
-    ref_chars = sum(len("".join(s.split())) for s in reference)
-    model = _Model(
-        bead_types=tuple((di, dj, math.log(p)) for (di, dj), p in priors.items()),
+    scorer = ChrfLengthScorer(
+        mt,
+        reference,
+        bead_priors,
         similarity_weight=similarity_weight,
         null_similarity=null_similarity,
         null_growth=null_growth,
-        length_ratio=(ref_chars / mt_chars) if mt_chars and ref_chars else 1.0,
-        length_variance=length_variance if source is None else source_length_variance,
-        sentence_chars=max((mt_chars + ref_chars) / max(n + m, 1), 1.0),
+        length_variance=length_variance,
         confidence_slope=confidence_slope,
-        source_cum=source_cum,
-        source_ratio=(ref_chars / source_cum[-1]) if source_cum and source_cum[-1] and ref_chars else 1.0,
+        source=source,
+        source_length_variance=source_length_variance,
     )
-    widths = [max(band_half_width, 1)] * (n + 1)
-    low = high = length_diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
-    previous: _Lattice | None = None
-    while True:
-        lo, hi = _band(low, high, m, widths)
-        lattice = _Lattice(mt, reference, lo, hi, model, previous)
-        path = lattice.best_path()
-        touched = [i for i, j, _ in path if j == lo[i] > 0 or j == hi[i] < m]
-        if not touched:
-            return lattice.beads(path)
-        low, high = _path_rows(path, n)
-        widths = _widen(widths, touched)
-        previous = lattice
-
-
-def _widen(widths: Sequence[int], touched: Sequence[int]) -> list[int]:
-    """Half-widths doubled within twice their width (in rows) of each row where the path touched the band edge."""
-    doubled = [False] * len(widths)
-    for i in touched:
-        radius = 2 * widths[i]
-        for k in range(max(0, i - radius), min(len(widths), i + radius + 1)):
-            doubled[k] = True
-    return [2 * w if d else w for w, d in zip(widths, doubled)]
+    centre = length_diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
+    return align_banded(scorer, len(mt), len(reference), centre, band_half_width)
 
 
 def _chars(sentence: str) -> int:
@@ -305,156 +281,3 @@ def _chars(sentence: str) -> int:
 def align_without_reference(n_source: int) -> list[Bead]:
     """1-1 beads (i,) -> () used when an article has no reference (confidence 1.0)."""
     return [Bead((i,), (), 1.0) for i in range(n_source)]
-
-
-def length_diagonal(mt_weights: Sequence[int], ref_weights: Sequence[int]) -> list[int]:
-    """Per MT boundary i, the reference boundary at the same fraction of the total weight (integer arithmetic).
-
-    The band centre of every length-aware aligner here (this one and :mod:`tarjama.gale_church`)."""
-    m = len(ref_weights)
-    mt_total, ref_total = sum(mt_weights), sum(ref_weights)
-    ref_cum = [c * mt_total for c in accumulate(ref_weights, initial=0)]
-    centre = []
-    j = 0
-    for mt_cum in accumulate(mt_weights, initial=0):
-        target = mt_cum * ref_total
-        while j < m and ref_cum[j + 1] <= target:
-            j += 1
-        centre.append(j + 1 if j < m and ref_cum[j + 1] - target < target - ref_cum[j] else j)
-    return centre
-
-
-def _path_rows(path: Sequence[tuple[int, int, int]], n: int) -> tuple[list[int], list[int]]:
-    """Per MT boundary, the lowest and highest reference boundary of the path there (rows inside a bead take its start)."""
-    low, high = [0] * (n + 1), [0] * (n + 1)
-    i = j = 0
-    for end_i, end_j, _ in path:
-        for row in range(i + 1, end_i):
-            low[row] = high[row] = j
-        if end_i != i:
-            low[end_i] = end_j
-        high[end_i] = end_j
-        i, j = end_i, end_j
-    return low, high
-
-
-def _band(low: Sequence[int], high: Sequence[int], m: int, widths: Sequence[int]) -> tuple[list[int], list[int]]:
-    """Per MT boundary i, the inclusive range of reference boundaries searched: [low[i], high[i]] widened by widths[i].
-
-    Row ranges never decrease and each row starts no later than the previous
-    row ends, so (n, m) is reachable from (0, 0) inside the band whenever
-    low[0] == 0 and high[-1] == m.
-    """
-    lo: list[int] = []
-    hi: list[int] = []
-    for row_low, row_high, width in zip(low, high, widths):
-        lo.append(min(max(0, row_low - width), hi[-1]) if hi else 0)
-        hi.append(max(min(m, row_high + width), hi[-1] if hi else 0))
-    return lo, hi
-
-
-def _row(width: int, value: float) -> array:
-    return array("d", [value]) * width
-
-
-def _logaddexp(a: float, b: float) -> float:
-    if a < b:
-        a, b = b, a
-    return a if b == _NEG_INF else a + math.log1p(math.exp(b - a))
-
-
-class _Lattice:
-    """Bead scores in the band, with Viterbi and forward-backward over them."""
-
-    def __init__(
-        self,
-        mt: Sequence[str],
-        reference: Sequence[str],
-        lo: list[int],
-        hi: list[int],
-        model: _Model,
-        previous: _Lattice | None = None,
-    ) -> None:
-        self.mt, self.reference, self.lo, self.hi, self.model = mt, reference, lo, hi, model
-        n, types = len(mt), model.bead_types
-        widths = [h - l + 1 for l, h in zip(lo, hi)]
-        # scores[t][i][j - lo[i]]: score of a type-t bead ending at (i, j); -inf where it cannot start in the band.
-        # Rows are compact C double arrays (8 bytes a cell instead of a list slot plus a float object).
-        self.scores = [[_row(w, _NEG_INF) for w in widths] for _ in types]
-        self.best = [_row(w, _NEG_INF) for w in widths]
-        self.total = [_row(w, _NEG_INF) for w in widths]
-        self.back = [array("b", [-1]) * w for w in widths]
-        # Scores already computed by the previous (narrower) pass are reused, not recomputed.
-        old_scores, old_lo, old_hi = (previous.scores, previous.lo, previous.hi) if previous else (None, lo, lo)
-        self.best[0][0] = self.total[0][0] = 0.0
-        mt_spans, ref_spans = _SpanCache(mt), _SpanCache(reference)
-        for i in range(n + 1):
-            mt_spans.forget_before(i)
-            ref_spans.forget_before(lo[i])
-            row_lo = lo[i]
-            best_row, total_row, back_row = self.best[i], self.total[i], self.back[i]
-            score_rows = [scores[i] for scores in self.scores]
-            for j in range(row_lo, hi[i] + 1):
-                best, total, arg = best_row[j - row_lo], total_row[j - row_lo], -1
-                for t, (di, dj, log_prior) in enumerate(types):
-                    pi, pj = i - di, j - dj
-                    if pi < 0 or not lo[pi] <= pj <= hi[pi]:
-                        continue
-                    if di and dj:
-                        score = _NEG_INF
-                        if old_scores is not None and old_lo[i] <= j <= old_hi[i]:
-                            score = old_scores[t][i][j - old_lo[i]]
-                        if score == _NEG_INF:
-                            score = model.score(log_prior, mt_spans.get(pi, i), ref_spans.get(pj, j), pi, i)
-                    else:
-                        score = log_prior
-                    score_rows[t][j - row_lo] = score
-                    via = self.best[pi][pj - lo[pi]] + score
-                    if via > best:
-                        best, arg = via, t
-                    total = _logaddexp(total, self.total[pi][pj - lo[pi]] + score)
-                best_row[j - row_lo], total_row[j - row_lo], back_row[j - row_lo] = best, total, arg
-
-    def best_path(self) -> list[tuple[int, int, int]]:
-        """(i, j, bead type) of each bead of the Viterbi path, by end point, in order."""
-        i, j = len(self.mt), len(self.reference)
-        path = []
-        while i or j:
-            t = self.back[i][j - self.lo[i]]
-            path.append((i, j, t))
-            di, dj, _ = self.model.bead_types[t]
-            i, j = i - di, j - dj
-        return path[::-1]
-
-    def _backward(self) -> list[list[float]]:
-        """log of the total weight of paths from each cell to (n, m)."""
-        n, m, types, lo, hi = len(self.mt), len(self.reference), self.model.bead_types, self.lo, self.hi
-        rest = [_row(h - l + 1, _NEG_INF) for l, h in zip(lo, hi)]
-        rest[n][m - lo[n]] = 0.0
-        for i in range(n, -1, -1):
-            for j in range(hi[i], lo[i] - 1, -1):
-                acc = rest[i][j - lo[i]]
-                for t, (di, dj, _) in enumerate(types):
-                    si, sj = i + di, j + dj
-                    if si <= n and lo[si] <= sj <= hi[si]:
-                        acc = _logaddexp(acc, self.scores[t][si][sj - lo[si]] + rest[si][sj - lo[si]])
-                rest[i][j - lo[i]] = acc
-        return rest
-
-    def beads(self, path: list[tuple[int, int, int]]) -> list[Bead]:
-        rest = self._backward()
-        lo, model = self.lo, self.model
-        log_z = self.total[len(self.mt)][len(self.reference) - lo[len(self.mt)]]
-        beads = []
-        for i, j, t in path:
-            di, dj, _ = model.bead_types[t]
-            pi, pj = i - di, j - dj
-            log_posterior = self.total[pi][pj - lo[pi]] + self.scores[t][i][j - lo[i]] + rest[i][j - lo[i]] - log_z
-            if di and dj:
-                mt_span, ref_span = _Span(" ".join(self.mt[pi:i])), _Span(" ".join(self.reference[pj:j]))
-                evidence = model.evidence(_chrf(mt_span, ref_span), mt_span, ref_span)
-            else:  # no partner: scored as two 100-character spans with nothing in common
-                evidence = -model.null_similarity
-            confidence = min(1.0, math.exp(log_posterior)) * model.match_probability(evidence)
-            beads.append(Bead(tuple(range(pi, i)), tuple(range(pj, j)), confidence))
-        return beads

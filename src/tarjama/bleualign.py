@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from tarjama.align import Bead
+from tarjama.dp import Bead
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 

@@ -1,0 +1,286 @@
+"""The banded dynamic programme shared by the aligners: search, traceback and posteriors, apart from costs.
+
+An aligner is a :class:`BeadScorer`: it names its bead types and scores beads
+in bulk. This module finds the best monotone path of beads from (0, 0) to
+(n, m) (Viterbi), the posterior probability of each bead on it
+(forward-backward over the same band), and decides where to search.
+
+Band. Boundary i of the source side is searched only within ``half_width``
+target boundaries of a centre line (:func:`length_diagonal`: cumulative
+lengths mapped proportionally, so the line follows sentence lengths rather
+than counts). Cost is O(n * half_width) bead scores. A best path touching the
+band edge may have been cut off, so the search is redone in a band centred
+on that path, twice as wide only near the rows where it touched (within twice
+the old half-width) and as wide as before elsewhere, until the path stays
+strictly inside (or the band spans the whole grid there). Scores of the
+earlier pass are reused. Texts with scattered omissions drift like a random
+walk, which re-centring follows where a fixed diagonal would need a band as
+wide as the largest drift; widening only where needed keeps the cost linear.
+The check is a heuristic, not a proof: a better path that leaves the band
+and re-enters it is not seen.
+
+Confidence. A bead's confidence is its posterior probability (the share of
+the total path weight passing through it: a bead with an equally good
+competitor gets about 0.5) times the scorer's ``reliability`` of the bead
+(how much its content vouches for it, e.g. chrF above chance).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Cells = npt.NDArray[np.int64]
+Scores = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Bead:
+    """One step of an alignment: source sentences ``source`` correspond to reference sentences ``reference``."""
+
+    source: tuple[int, ...]
+    reference: tuple[int, ...]
+    confidence: float
+
+
+class BeadScorer(Protocol):
+    """An alignment model: bead types and their log-weights; the search does not know where scores come from."""
+
+    @property
+    def bead_types(self) -> Sequence[tuple[int, int]]:
+        """(source sentences, target sentences) per type; must include (1, 0) and (0, 1), never (0, 0)."""
+        ...
+
+    def scores(self, bead_type: int, i: Cells, j: Cells) -> Scores:
+        """Log-weights (prior included) of beads of type ``bead_type`` ending at boundaries (i[k], j[k])."""
+        ...
+
+    def reliability(self, source: range, target: range) -> float:
+        """Factor in [0, 1] applied to the posterior of the bead source[...] : target[...] to give its confidence."""
+        ...
+
+
+def check_bead_types(bead_types: Sequence[tuple[int, int]]) -> None:
+    """Every input must be alignable: 1-0 and 0-1 present; unmatched material only one sentence at a time."""
+    types = set(bead_types)
+    if (1, 0) not in types or (0, 1) not in types:
+        raise ValueError("bead types must include (1, 0) and (0, 1) with a positive prior")
+    if any((di == 0 or dj == 0) and (di, dj) not in ((1, 0), (0, 1)) for di, dj in types):
+        raise ValueError("the only bead types with an empty side are (1, 0) and (0, 1)")
+    if any(di < 0 or dj < 0 for di, dj in types):
+        raise ValueError("bead types take a non-negative number of sentences from each side")
+
+
+def length_diagonal(source_weights: Sequence[int], target_weights: Sequence[int]) -> list[int]:
+    """Per source boundary i, the target boundary at the same fraction of the total weight (integer arithmetic)."""
+    m = len(target_weights)
+    source_total, target_total = sum(source_weights), sum(target_weights)
+    target_cum = [c * source_total for c in accumulate(target_weights, initial=0)]
+    centre = []
+    j = 0
+    for source_cum in accumulate(source_weights, initial=0):
+        goal = source_cum * target_total
+        while j < m and target_cum[j + 1] <= goal:
+            j += 1
+        centre.append(j + 1 if j < m and target_cum[j + 1] - goal < goal - target_cum[j] else j)
+    return centre
+
+
+def align_banded(scorer: BeadScorer, n: int, m: int, centre: Sequence[int], half_width: int) -> list[Bead]:
+    """The best monotone bead path from (0, 0) to (n, m), searched in a band around ``centre`` (see the module)."""
+    check_bead_types(scorer.bead_types)
+    widths = np.full(n + 1, max(half_width, 1), dtype=np.int64)
+    low = high = np.asarray(centre, dtype=np.int64)
+    previous: _Lattice | None = None
+    while True:
+        lattice = _Lattice(scorer, _Band.around(low, high, m, widths), previous)
+        path = lattice.best_path()
+        touched = lattice.band.touched(path)
+        if not touched.size:
+            return lattice.beads(path)
+        low, high = _path_rows(path, n)
+        widths = _widen(widths, touched)
+        previous = lattice
+
+
+def _widen(widths: npt.NDArray[np.int64], touched: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Half-widths doubled within twice their width (in rows) of each row where the path touched the band edge."""
+    change = np.zeros(len(widths) + 1, dtype=np.int64)
+    radius = 2 * widths[touched]
+    np.add.at(change, np.maximum(touched - radius, 0), 1)
+    np.add.at(change, np.minimum(touched + radius + 1, len(widths)), -1)
+    return np.where(np.cumsum(change[:-1]) > 0, 2 * widths, widths)
+
+
+def _path_rows(path: Sequence[tuple[int, int, int]], n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per source boundary, the lowest and highest target boundary of the path (rows inside a bead take its start)."""
+    low, high = np.zeros(n + 1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64)
+    i = j = 0
+    for end_i, end_j, _ in path:
+        low[i + 1 : end_i] = high[i + 1 : end_i] = j
+        if end_i != i:
+            low[end_i] = end_j
+        high[end_i] = end_j
+        i, j = end_i, end_j
+    return low, high
+
+
+@dataclass(frozen=True, slots=True)
+class _Band:
+    """Per source boundary i, the inclusive range lo[i]..hi[i] of target boundaries searched, flattened into cells."""
+
+    lo: npt.NDArray[np.int64]
+    hi: npt.NDArray[np.int64]
+    offsets: npt.NDArray[np.int64]  # first cell of each row; offsets[-1] is the number of cells
+    m: int
+
+    @classmethod
+    def around(
+        cls, low: npt.NDArray[np.int64], high: npt.NDArray[np.int64], m: int, widths: npt.NDArray[np.int64]
+    ) -> _Band:
+        """[low[i], high[i]] widened by widths[i]; ranges never decrease and each row starts no later than the
+        previous one ends, so (n, m) is reachable from (0, 0) inside the band whenever high[-1] == m."""
+        hi = np.maximum.accumulate(np.minimum(m, high + widths))
+        lo = np.minimum(np.maximum(0, low - widths), np.concatenate(([0], hi[:-1])))
+        lo[0] = 0
+        return cls(lo, hi, np.concatenate(([0], np.cumsum(hi - lo + 1))), m)
+
+    @property
+    def n(self) -> int:
+        return len(self.lo) - 1
+
+    def cells(self) -> tuple[Cells, Cells]:
+        """(i, j) of every cell, row by row."""
+        rows = np.repeat(np.arange(self.n + 1), self.hi - self.lo + 1)
+        return rows, np.arange(self.offsets[-1]) - self.offsets[rows] + self.lo[rows]
+
+    def index(self, i: Cells, j: Cells) -> Cells:
+        """Cell number of (i, j), or -1 where it lies outside the band."""
+        inside = (i >= 0) & (i <= self.n)
+        row = np.where(inside, i, 0)
+        inside &= (j >= self.lo[row]) & (j <= self.hi[row])
+        return np.where(inside, self.offsets[row] + j - self.lo[row], -1)
+
+    def touched(self, path: Sequence[tuple[int, int, int]]) -> npt.NDArray[np.int64]:
+        """Rows where the path runs along the band edge (an edge that is not the grid's)."""
+        return np.array([i for i, j, _ in path if j == self.lo[i] > 0 or j == self.hi[i] < self.m], dtype=np.int64)
+
+
+class _Lattice:
+    """Bead scores in one band, with Viterbi and forward-backward over them."""
+
+    def __init__(self, scorer: BeadScorer, band: _Band, previous: _Lattice | None) -> None:
+        self.scorer, self.band = scorer, band
+        self.types = list(scorer.bead_types)
+        rows, cols = band.cells()
+        n_cells = len(rows)
+        # pred[t][c]: cell where a type-t bead ending at c starts; n_cells (a -inf sentinel) if outside the band.
+        self.pred: list[Cells] = []
+        self.scores: list[Scores] = []
+        for t, (di, dj) in enumerate(self.types):
+            start = band.index(rows - di, cols - dj)
+            valid = start >= 0
+            self.pred.append(np.where(valid, start, n_cells))
+            score = np.full(n_cells + 1, -np.inf)
+            todo = valid.copy()
+            if previous is not None:  # a wider pass re-uses the scores of the narrower one
+                old = previous.band.index(rows, cols)
+                known = valid & (old >= 0)
+                reused = previous.scores[t][np.where(known, old, -1)]
+                known &= np.isfinite(reused)
+                score[:n_cells][known] = reused[known]
+                todo &= ~known
+            if todo.any():
+                score[:n_cells][todo] = scorer.scores(t, rows[todo], cols[todo])
+            self.scores.append(score)
+        self.chain = self.types.index((0, 1))  # the one type whose predecessor lies in the same row
+        self.best, self.back, self.total = self._forward()
+
+    def _row_slices(self) -> list[slice]:
+        offsets = self.band.offsets
+        return [slice(offsets[i], offsets[i + 1]) for i in range(self.band.n + 1)]
+
+    def _forward(self) -> tuple[Scores, npt.NDArray[np.int64], Scores]:
+        n_cells = self.band.offsets[-1]
+        best = np.full(n_cells + 1, -np.inf)
+        total = np.full(n_cells + 1, -np.inf)
+        back = np.full(n_cells, -1, dtype=np.int64)
+        across = [t for t in range(len(self.types)) if t != self.chain]
+        chain_scores = self.scores[self.chain]
+        for i, cells in enumerate(self._row_slices()):
+            via_best = np.stack([best[self.pred[t][cells]] + self.scores[t][cells] for t in across])
+            via_total = np.stack([total[self.pred[t][cells]] + self.scores[t][cells] for t in across])
+            direct, arg = via_best.max(axis=0), np.asarray(across)[via_best.argmax(axis=0)]
+            summed = _logsumexp(via_total)
+            if i == 0:
+                direct[0] = summed[0] = 0.0  # the origin
+            # 0-1 beads chain along the row: best[j] = max(direct[j], best[j-1] + s[j]), with S = cumsum(s).
+            steps = np.concatenate(([0.0], np.cumsum(chain_scores[cells][1:])))
+            shifted = direct - steps
+            running = np.maximum.accumulate(shifted)
+            best[cells] = running + steps
+            back[cells] = np.where(running > shifted, self.chain, arg)
+            total[cells] = np.logaddexp.accumulate(summed - steps) + steps
+        return best, back, total
+
+    def _backward(self) -> Scores:
+        """log of the total weight of the paths from each cell to (n, m)."""
+        n_cells = self.band.offsets[-1]
+        succ = []
+        for t in range(len(self.types)):
+            after = np.full(n_cells + 1, n_cells)
+            ends = np.flatnonzero(self.pred[t] < n_cells)
+            after[self.pred[t][ends]] = ends
+            succ.append(after)
+        rest = np.full(n_cells + 1, -np.inf)
+        across = [t for t in range(len(self.types)) if t != self.chain]
+        chain_scores = self.scores[self.chain]
+        for i, cells in reversed(list(enumerate(self._row_slices()))):
+            summed = _logsumexp(np.stack([self.scores[t][succ[t][cells]] + rest[succ[t][cells]] for t in across]))
+            if i == self.band.n:
+                summed[-1] = 0.0  # the end (n, m)
+            # rest[j] = logaddexp(summed[j], rest[j+1] + s[j+1]): the 0-1 chain, accumulated from the row's end.
+            steps = np.concatenate((np.cumsum(chain_scores[cells][:0:-1])[::-1], [0.0]))
+            rest[cells] = (np.logaddexp.accumulate((summed - steps)[::-1]) + steps[::-1])[::-1]
+        return rest
+
+    def best_path(self) -> list[tuple[int, int, int]]:
+        """(i, j, bead type) of each bead of the Viterbi path, by end point, in order."""
+        band = self.band
+        i, j = band.n, band.m
+        path = []
+        while i or j:
+            cell = band.offsets[i] + j - band.lo[i]
+            t = int(self.back[cell])
+            path.append((i, j, t))
+            di, dj = self.types[t]
+            i, j = i - di, j - dj
+        return path[::-1]
+
+    def beads(self, path: Sequence[tuple[int, int, int]]) -> list[Bead]:
+        rest = self._backward()
+        band = self.band
+        log_z = self.total[band.offsets[-1] - 1]
+        beads = []
+        for i, j, t in path:
+            di, dj = self.types[t]
+            end = band.offsets[i] + j - band.lo[i]
+            log_posterior = self.total[self.pred[t][end]] + self.scores[t][end] + rest[end] - log_z
+            source, target = range(i - di, i), range(j - dj, j)
+            confidence = min(1.0, math.exp(log_posterior)) * self.scorer.reliability(source, target)
+            beads.append(Bead(tuple(source), tuple(target), confidence))
+        return beads
+
+
+def _logsumexp(values: Scores) -> Scores:
+    """log(sum(exp(values), axis=0)), -inf where every value is -inf."""
+    top = values.max(axis=0)
+    finite = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(values - finite).sum(axis=0)) + finite
