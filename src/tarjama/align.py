@@ -60,13 +60,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from types import MappingProxyType
+from typing import Literal
 
 import numpy as np
 
+import tarjama
 from tarjama.dp import Bead, Cells, Scores, align_banded, length_diagonal
-from tarjama.gale_church import log_length_tail
+from tarjama.gale_church import GALE_CHURCH_PRIORS, align_lengths, log_length_tail
 
 CHRF_CHAR_ORDER = 6
 CHRF_BETA = 1
@@ -92,7 +95,17 @@ def bead_priors_for(n_source: int, n_reference: int) -> Mapping[tuple[int, int],
     return SPLITTING_BEAD_PRIORS if n_reference >= 1.5 * max(n_source, 1) else DEFAULT_BEAD_PRIORS
 
 
-__all__ = ["Bead", "align", "align_without_reference", "bead_priors_for", "chrf"]
+__all__ = [
+    "Alignment",
+    "AlignmentConfig",
+    "AlignmentSignature",
+    "Bead",
+    "align",
+    "align_translation",
+    "align_without_reference",
+    "bead_priors_for",
+    "chrf",
+]
 
 
 class _Span:
@@ -281,3 +294,107 @@ def _chars(sentence: str) -> int:
 def align_without_reference(n_source: int) -> list[Bead]:
     """1-1 beads (i,) -> () used when an article has no reference (confidence 1.0)."""
     return [Bead((i,), (), 1.0) for i in range(n_source)]
+
+
+BeadPriors = tuple[tuple[tuple[int, int], float], ...]
+"""Bead types and their relative priors, as a hashable, ordered tuple of ((source, reference), prior)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlignmentConfig:
+    """Every setting that decides which rows an article's alignment gives; one object for ``run`` and ``align``.
+
+    ``aligner``: ``chrf-len`` aligns the MT to the reference by chrF and lengths (needs MT);
+    ``gale-church`` aligns the source to the reference by lengths alone.
+    ``bead_priors``: the bead types and priors of ``chrf-len``; ``None`` takes
+    :data:`DEFAULT_BEAD_PRIORS`, or :data:`SPLITTING_BEAD_PRIORS` for a reference with at least
+    1.5× the source's sentences (:func:`bead_priors_for`).
+    ``length_model``: which lengths predict the reference's: the source's (``src``, a human
+    source is the steadier predictor) or the MT's (``mt``).
+    ``band_half_width``: initial half-width of the search band, in reference sentences.
+    ``flag_below``: rows whose confidence is below this are flagged for review.
+    """
+
+    aligner: Literal["chrf-len", "gale-church"] = "chrf-len"
+    bead_priors: BeadPriors | None = None
+    length_model: Literal["src", "mt"] = "src"
+    band_half_width: int = 10
+    flag_below: float = 0.5
+
+    def priors_for(self, n_source: int, n_reference: int) -> Mapping[tuple[int, int], float]:
+        """The bead priors used for a text of these sentence counts."""
+        if self.aligner == "gale-church":
+            return GALE_CHURCH_PRIORS
+        if self.bead_priors is None:
+            return bead_priors_for(n_source, n_reference)
+        return dict(self.bead_priors)
+
+    def signature(self) -> AlignmentSignature:
+        if self.aligner == "gale-church":
+            beads = _bead_list(GALE_CHURCH_PRIORS)
+        elif self.bead_priors is None:
+            extra = [t for t in SPLITTING_BEAD_PRIORS if t not in DEFAULT_BEAD_PRIORS]
+            beads = f"{_bead_list(DEFAULT_BEAD_PRIORS)}+{_bead_list(extra)}@ref>=1.5src"
+        else:
+            beads = _bead_list(dict(self.bead_priors))
+        length = "src" if self.aligner == "gale-church" else self.length_model
+        return AlignmentSignature(
+            self.aligner, beads, length, self.band_half_width, self.flag_below, tarjama.__version__
+        )
+
+
+def _bead_list(bead_types: Sequence[tuple[int, int]] | Mapping[tuple[int, int], float]) -> str:
+    return ",".join(f"{di}-{dj}" for di, dj in bead_types)
+
+
+@dataclass(frozen=True, slots=True)
+class AlignmentSignature:
+    """How rows were aligned, as sacrebleu's signatures say how a score was computed."""
+
+    aligner: str
+    beads: str
+    length: str
+    band: int
+    flag: float
+    version: str
+
+    def format(self) -> str:
+        """``aligner:chrf-len|beads:1-1,...|len:src|band:10|flag:0.5|version:0.1.0``."""
+        return (
+            f"aligner:{self.aligner}|beads:{self.beads}|len:{self.length}|band:{self.band}"
+            f"|flag:{self.flag:g}|version:{self.version}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """An article's beads and the signature of the configuration that produced them."""
+
+    beads: tuple[Bead, ...]
+    signature: AlignmentSignature
+
+
+def align_translation(
+    source: Sequence[str],
+    mt: Sequence[str] | None,
+    reference: Sequence[str],
+    config: AlignmentConfig = AlignmentConfig(),
+) -> Alignment:
+    """Align an article (source sentences, their MT one to one, reference sentences) as ``config`` says.
+
+    The one entry point of ``tarjama run`` and ``tarjama align``, so that the same texts give the
+    same rows through both. ``mt`` may be ``None`` only for the ``gale-church`` aligner.
+    """
+    if config.aligner == "gale-church":
+        beads = align_lengths(source, reference, band_half_width=config.band_half_width)
+    elif mt is None:
+        raise ValueError("the chrf-len aligner needs the machine translation of the source")
+    else:
+        beads = align(
+            mt,
+            reference,
+            bead_priors=config.priors_for(len(source), len(reference)),
+            band_half_width=config.band_half_width,
+            source=source if config.length_model == "src" else None,
+        )
+    return Alignment(tuple(beads), config.signature())
