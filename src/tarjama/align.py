@@ -35,11 +35,11 @@ higher is better) is the sum of
 chrF is sacrebleu's chrF with ``beta=1`` (character 1..6-grams, whitespace
 ignored, effective-order averaging): precision and recall count equally
 because either side may carry material the other lacks, whereas the default
-``beta=2`` barely penalises an MT span padded with an unmatched sentence. It
-is computed from n-gram statistics cached per span instead of calling
-sacrebleu per candidate. A span's statistics are extracted from its joined
-text, so they include the n-grams crossing the sentence join and the chrF of
-a merged bead is exact.
+``beta=2`` barely penalises an MT span padded with an unmatched sentence. The
+match counts of every candidate bead come in bulk from
+:class:`tarjama.ngrams.SpanMatcher` (compiled; work proportional to the
+n-grams a pair shares), counted on the joined text of each span, so the chrF
+of a merged bead is exactly sacrebleu's on the joined sentences.
 
 Search. :func:`tarjama.dp.align_banded` finds the best path in a band of
 ``band_half_width`` reference sentences around the length diagonal (MT
@@ -49,7 +49,8 @@ translate the same source, so the true path leaves that line only where one
 side omits or adds material.
 
 Confidence. A bead's confidence is its posterior probability (forward-backward
-over the band) times a logistic match probability of its chrF centred on null(L). The second factor
+over the band) times a logistic match probability of its chrF centred on
+null(L). The second factor
 keeps a confidently placed but poorly matching bead from looking reliable;
 an unmatched (1-0/0-1) bead counts as chrF 0 between 100-character spans,
 so its confidence is at most about 0.02.
@@ -58,10 +59,8 @@ so its confidence is at most about 0.02.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from types import MappingProxyType
 from typing import Literal
 
@@ -70,8 +69,8 @@ import numpy as np
 import tarjama
 from tarjama.dp import Bead, Cells, Scores, align_banded, length_diagonal
 from tarjama.gale_church import GALE_CHURCH_PRIORS, align_lengths, log_length_tail
+from tarjama.ngrams import SpanMatcher, chrf_from_matches
 
-CHRF_CHAR_ORDER = 6
 CHRF_BETA = 1
 
 DEFAULT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
@@ -108,65 +107,11 @@ __all__ = [
 ]
 
 
-class _Span:
-    """chrF statistics of one or more joined sentences.
-
-    Each order's n-grams are stored as a set with one key per occurrence, so
-    the clipped match count sum(min(c_hyp, c_ref)) is the size of a set
-    intersection, computed in C rather than in a Python loop.
-    """
-
-    __slots__ = ("grams", "length")
-
-    def __init__(self, text: str) -> None:
-        chars = "".join(text.split())
-        self.length = len(chars)
-        self.grams = tuple(_occurrences(chars, order) for order in range(1, CHRF_CHAR_ORDER + 1))
-
-
-def _occurrences(chars: str, order: int) -> frozenset[str]:
-    counts = Counter([chars[k : k + order] for k in range(len(chars) - order + 1)])
-    # The k-th occurrence of a repeated n-gram g is keyed g * k: its length order * k cannot collide with a real n-gram.
-    repeats = [gram * k for gram, count in counts.items() if count > 1 for k in range(2, count + 1)]
-    return frozenset(counts).union(repeats)
-
-
-def _chrf(hypothesis: _Span, reference: _Span) -> float:
-    """sacrebleu's chrF (effective-order variant) with beta = CHRF_BETA, in [0, 1]."""
-    precision = recall = 0.0
-    orders = 0
-    for order, (hyp_grams, ref_grams) in enumerate(zip(hypothesis.grams, reference.grams), start=1):
-        n_hyp, n_ref = hypothesis.length - order + 1, reference.length - order + 1
-        if n_hyp <= 0 or n_ref <= 0:
-            break  # no higher order has n-grams either
-        match = len(hyp_grams & ref_grams)
-        precision += match / n_hyp
-        recall += match / n_ref
-        orders += 1
-    if not precision:
-        return 0.0
-    precision, recall = precision / orders, recall / orders
-    factor = CHRF_BETA**2
-    return (1 + factor) * precision * recall / (factor * precision + recall)
-
-
 def chrf(hypothesis: str, reference: str) -> float:
     """Sentence chrF in [0, 1], equal to ``sacrebleu.metrics.CHRF(beta=CHRF_BETA).sentence_score(h, [r]).score / 100``."""
-    return _chrf(_Span(hypothesis), _Span(reference))
-
-
-class _SpanCache:
-    """Span statistics computed on first use."""
-
-    def __init__(self, sentences: Sequence[str]) -> None:
-        self._sentences = sentences
-        self._spans: dict[tuple[int, int], _Span] = {}
-
-    def get(self, start: int, stop: int) -> _Span:
-        span = self._spans.get((start, stop))
-        if span is None:
-            span = self._spans[start, stop] = _Span(" ".join(self._sentences[start:stop]))
-        return span
+    matches = SpanMatcher([hypothesis], [reference]).matches(np.array([1]), np.array([1]), [(1, 1)])
+    lengths = np.array([_chars(hypothesis)]), np.array([_chars(reference)])
+    return float(chrf_from_matches(matches[0], *lengths, beta=CHRF_BETA)[0])
 
 
 class ChrfLengthScorer:
@@ -200,43 +145,35 @@ class ChrfLengthScorer:
         predictor = mt if source is None else source
         if len(predictor) != n:
             raise ValueError(f"source has {len(predictor)} sentences and mt {n}: they must correspond one to one")
-        self.predictor_cum = tuple(accumulate(map(_chars, predictor), initial=0))
-        predictor_chars = self.predictor_cum[-1]
+        self.predictor_cum = np.cumsum([0] + [_chars(s) for s in predictor])
+        predictor_chars = int(self.predictor_cum[-1])
         self.length_ratio = ref_chars / predictor_chars if predictor_chars and ref_chars else 1.0
         self.length_variance = length_variance if source is None else source_length_variance
-        self.mt, self.reference = mt, reference
-        self.mt_spans, self.ref_spans = _SpanCache(mt), _SpanCache(reference)
+        self.mt_cum = np.cumsum([0] + [_chars(s) for s in mt])
+        self.ref_cum = np.cumsum([0] + [_chars(s) for s in reference])
+        self.matcher = SpanMatcher(mt, reference)
 
-    def scores(self, bead_type: int, i: Cells, j: Cells) -> Scores:
-        di, dj = self.bead_types[bead_type]
-        log_prior = self.log_priors[bead_type]
-        if not (di and dj):  # an unmatched sentence has no partner whose length or content could be compared
-            return np.full(len(i), log_prior)
-        return np.array([self._score(log_prior, a - di, a, b - dj, b) for a, b in zip(i.tolist(), j.tolist())])
-
-    def _score(self, log_prior: float, i0: int, i1: int, j0: int, j1: int) -> float:
-        mt, ref = self.mt_spans.get(i0, i1), self.ref_spans.get(j0, j1)
-        length = log_length_tail(
-            self.predictor_cum[i1] - self.predictor_cum[i0], ref.length, self.length_ratio, self.length_variance
-        )
-        size = (mt.length + ref.length) / (2 * self.sentence_chars)
-        return log_prior + length + self.similarity_weight * size * self._evidence(_chrf(mt, ref), mt, ref)
-
-    def _evidence(self, similarity: float, mt: _Span, ref: _Span) -> float:
-        """chrF above what unrelated spans of these lengths reach by chance."""
-        chars = max((mt.length + ref.length) / 2, 1.0)
-        return similarity - self.null_similarity - self.null_growth * math.log(chars / 100)
-
-    def reliability(self, source: range, target: range) -> float:
-        """Logistic match probability of the bead's chrF above chance; an unmatched bead counts as chrF 0
-        between 100-character spans."""
-        if source and target:
-            mt = _Span(" ".join(self.mt[source.start : source.stop]))
-            ref = _Span(" ".join(self.reference[target.start : target.stop]))
-            evidence = self._evidence(_chrf(mt, ref), mt, ref)
-        else:
-            evidence = -self.null_similarity
-        return 1 / (1 + math.exp(-self.confidence_slope * evidence))
+    def scores(self, i: Cells, j: Cells) -> tuple[Scores, Scores]:
+        """Log prior + length + chrF evidence; reliability: the logistic match probability of the bead's chrF
+        above chance (an unmatched bead counts as chrF 0 between 100-character spans)."""
+        matches = self.matcher.matches(i, j, self.bead_types)
+        scores = np.empty((len(self.bead_types), len(i)))
+        evidence = np.full((len(self.bead_types), len(i)), -self.null_similarity)
+        for t, ((di, dj), log_prior) in enumerate(zip(self.bead_types, self.log_priors)):
+            if not (di and dj):  # an unmatched sentence has no partner whose length or content could be compared
+                scores[t] = log_prior
+                continue
+            i0, j0 = np.maximum(i - di, 0), np.maximum(j - dj, 0)
+            mt_chars, ref_chars = self.mt_cum[i] - self.mt_cum[i0], self.ref_cum[j] - self.ref_cum[j0]
+            predicted = self.predictor_cum[i] - self.predictor_cum[i0]
+            length = log_length_tail(predicted, ref_chars, self.length_ratio, self.length_variance)
+            size = (mt_chars + ref_chars) / (2 * self.sentence_chars)
+            similarity = chrf_from_matches(matches[t], mt_chars, ref_chars, beta=CHRF_BETA)
+            # chrF above what unrelated spans of these lengths reach by chance
+            chars = np.maximum((mt_chars + ref_chars) / 2, 1.0)
+            evidence[t] = similarity - self.null_similarity - self.null_growth * np.log(chars / 100)
+            scores[t] = log_prior + length + self.similarity_weight * size * evidence[t]
+        return scores, 1 / (1 + np.exp(-self.confidence_slope * evidence))
 
 
 def align(

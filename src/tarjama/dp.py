@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Protocol
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -57,12 +58,10 @@ class BeadScorer(Protocol):
         """(source sentences, target sentences) per type; must include (1, 0) and (0, 1), never (0, 0)."""
         ...
 
-    def scores(self, bead_type: int, i: Cells, j: Cells) -> Scores:
-        """Log-weights (prior included) of beads of type ``bead_type`` ending at boundaries (i[k], j[k])."""
-        ...
-
-    def reliability(self, source: range, target: range) -> float:
-        """Factor in [0, 1] applied to the posterior of the bead source[...] : target[...] to give its confidence."""
+    def scores(self, i: Cells, j: Cells) -> tuple[Scores, Scores]:
+        """For beads of every type ending at boundaries (i[k], j[k]) (arrays [type, k]): their log-weights (prior
+        included), and their reliabilities, factors in [0, 1] that turn a bead's posterior into its confidence.
+        Cells come row by row (i ascending); a bead that would start outside the grid may get any value."""
         ...
 
 
@@ -183,72 +182,40 @@ class _Lattice:
         # pred[t][c]: cell where a type-t bead ending at c starts; n_cells (a -inf sentinel) if outside the band.
         self.pred: list[Cells] = []
         self.scores: list[Scores] = []
+        self.reliability: list[Scores] = []
+        todo = np.zeros(n_cells, dtype=bool)
+        old = previous.band.index(rows, cols) if previous is not None else None
         for t, (di, dj) in enumerate(self.types):
             start = band.index(rows - di, cols - dj)
             valid = start >= 0
             self.pred.append(np.where(valid, start, n_cells))
             score = np.full(n_cells + 1, -np.inf)
-            todo = valid.copy()
-            if previous is not None:  # a wider pass re-uses the scores of the narrower one
-                old = previous.band.index(rows, cols)
-                known = valid & (old >= 0)
-                reused = previous.scores[t][np.where(known, old, -1)]
-                known &= np.isfinite(reused)
+            reliability = np.zeros(n_cells)
+            if previous is not None and old is not None:  # a wider pass re-uses the scores of the narrower one
+                at = np.where(old >= 0, old, -1)
+                reused = previous.scores[t][at]
+                known = valid & (old >= 0) & np.isfinite(reused)
                 score[:n_cells][known] = reused[known]
-                todo &= ~known
-            if todo.any():
-                score[:n_cells][todo] = scorer.scores(t, rows[todo], cols[todo])
+                reliability[known] = previous.reliability[t][at[known]]
+                valid &= ~known
+            todo |= valid
             self.scores.append(score)
-        self.chain = self.types.index((0, 1))  # the one type whose predecessor lies in the same row
+            self.reliability.append(reliability)
+        if todo.any():
+            fresh, trust = scorer.scores(rows[todo], cols[todo])
+            for t, score in enumerate(self.scores):
+                needed = (self.pred[t][todo] < n_cells) & ~np.isfinite(score[:n_cells][todo])
+                cells = np.flatnonzero(todo)[needed]
+                score[cells] = fresh[t][needed]
+                self.reliability[t][cells] = trust[t][needed]
         self.best, self.back, self.total = self._forward()
 
-    def _row_slices(self) -> list[slice]:
-        offsets = self.band.offsets
-        return [slice(offsets[i], offsets[i + 1]) for i in range(self.band.n + 1)]
-
     def _forward(self) -> tuple[Scores, npt.NDArray[np.int64], Scores]:
-        n_cells = self.band.offsets[-1]
-        best = np.full(n_cells + 1, -np.inf)
-        total = np.full(n_cells + 1, -np.inf)
-        back = np.full(n_cells, -1, dtype=np.int64)
-        across = [t for t in range(len(self.types)) if t != self.chain]
-        chain_scores = self.scores[self.chain]
-        for i, cells in enumerate(self._row_slices()):
-            via_best = np.stack([best[self.pred[t][cells]] + self.scores[t][cells] for t in across])
-            via_total = np.stack([total[self.pred[t][cells]] + self.scores[t][cells] for t in across])
-            direct, arg = via_best.max(axis=0), np.asarray(across)[via_best.argmax(axis=0)]
-            summed = _logsumexp(via_total)
-            if i == 0:
-                direct[0] = summed[0] = 0.0  # the origin
-            # 0-1 beads chain along the row: best[j] = max(direct[j], best[j-1] + s[j]), with S = cumsum(s).
-            steps = np.concatenate(([0.0], np.cumsum(chain_scores[cells][1:])))
-            shifted = direct - steps
-            running = np.maximum.accumulate(shifted)
-            best[cells] = running + steps
-            back[cells] = np.where(running > shifted, self.chain, arg)
-            total[cells] = np.logaddexp.accumulate(summed - steps) + steps
-        return best, back, total
+        return _forward(np.stack(self.pred), np.stack(self.scores))
 
     def _backward(self) -> Scores:
         """log of the total weight of the paths from each cell to (n, m)."""
-        n_cells = self.band.offsets[-1]
-        succ = []
-        for t in range(len(self.types)):
-            after = np.full(n_cells + 1, n_cells)
-            ends = np.flatnonzero(self.pred[t] < n_cells)
-            after[self.pred[t][ends]] = ends
-            succ.append(after)
-        rest = np.full(n_cells + 1, -np.inf)
-        across = [t for t in range(len(self.types)) if t != self.chain]
-        chain_scores = self.scores[self.chain]
-        for i, cells in reversed(list(enumerate(self._row_slices()))):
-            summed = _logsumexp(np.stack([self.scores[t][succ[t][cells]] + rest[succ[t][cells]] for t in across]))
-            if i == self.band.n:
-                summed[-1] = 0.0  # the end (n, m)
-            # rest[j] = logaddexp(summed[j], rest[j+1] + s[j+1]): the 0-1 chain, accumulated from the row's end.
-            steps = np.concatenate((np.cumsum(chain_scores[cells][:0:-1])[::-1], [0.0]))
-            rest[cells] = (np.logaddexp.accumulate((summed - steps)[::-1]) + steps[::-1])[::-1]
-        return rest
+        return _backward(np.stack(self.pred), np.stack(self.scores))
 
     def best_path(self) -> list[tuple[int, int, int]]:
         """(i, j, bead type) of each bead of the Viterbi path, by end point, in order."""
@@ -272,15 +239,51 @@ class _Lattice:
             di, dj = self.types[t]
             end = band.offsets[i] + j - band.lo[i]
             log_posterior = self.total[self.pred[t][end]] + self.scores[t][end] + rest[end] - log_z
-            source, target = range(i - di, i), range(j - dj, j)
-            confidence = min(1.0, math.exp(log_posterior)) * self.scorer.reliability(source, target)
-            beads.append(Bead(tuple(source), tuple(target), confidence))
+            confidence = min(1.0, math.exp(log_posterior)) * float(self.reliability[t][end])
+            beads.append(Bead(tuple(range(i - di, i)), tuple(range(j - dj, j)), confidence))
         return beads
 
 
-def _logsumexp(values: Scores) -> Scores:
-    """log(sum(exp(values), axis=0)), -inf where every value is -inf."""
-    top = values.max(axis=0)
-    finite = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.log(np.exp(values - finite).sum(axis=0)) + finite
+@numba.njit(cache=True)
+def _logaddexp(a: float, b: float) -> float:  # pragma: no cover - compiled
+    if a < b:
+        a, b = b, a
+    return a if b == -np.inf else a + math.log1p(math.exp(b - a))
+
+
+@numba.njit(cache=True)
+def _forward(pred: Cells, scores: Scores) -> tuple[Scores, Cells, Scores]:  # pragma: no cover - compiled
+    """Viterbi scores, back-pointers (bead types) and forward log-sums of every cell.
+
+    Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin."""
+    n_types, n_cells = pred.shape
+    best = np.full(n_cells + 1, -np.inf)
+    total = np.full(n_cells + 1, -np.inf)
+    back = np.full(n_cells, -1, dtype=np.int64)
+    best[0] = total[0] = 0.0
+    for c in range(n_cells):
+        top, summed, arg = best[c], total[c], -1
+        for t in range(n_types):
+            start = pred[t, c]
+            if start == n_cells:
+                continue
+            via = best[start] + scores[t, c]
+            if via > top:
+                top, arg = via, t
+            summed = _logaddexp(summed, total[start] + scores[t, c])
+        best[c], total[c], back[c] = top, summed, arg
+    return best, back, total
+
+
+@numba.njit(cache=True)
+def _backward(pred: Cells, scores: Scores) -> Scores:  # pragma: no cover - compiled
+    """log of the total weight of the paths from each cell to the last one, (n, m)."""
+    n_types, n_cells = pred.shape
+    rest = np.full(n_cells + 1, -np.inf)
+    rest[n_cells - 1] = 0.0
+    for c in range(n_cells - 1, -1, -1):  # a bead ending at c adds its weight to the cell where it starts
+        for t in range(n_types):
+            start = pred[t, c]
+            if start != n_cells:
+                rest[start] = _logaddexp(rest[start], scores[t, c] + rest[c])
+    return rest

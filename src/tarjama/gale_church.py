@@ -44,9 +44,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import accumulate
 
+import numba
 import numpy as np
+import numpy.typing as npt
+from numpy.typing import ArrayLike
 
 from tarjama.dp import Bead, Cells, Scores, align_banded, length_diagonal
 
@@ -55,6 +57,8 @@ ARABIC_TO_ENGLISH_C = 1.06
 
 ARABIC_TO_ENGLISH_S2 = 6.8
 """Variance per Arabic character of the English length: Gale & Church's value (3.34 measured on NTREX, heavy-tailed)."""
+
+Floats = npt.NDArray[np.float64]
 
 GALE_CHURCH_PRIORS: dict[tuple[int, int], float] = {
     (1, 1): 0.89,
@@ -65,29 +69,29 @@ GALE_CHURCH_PRIORS: dict[tuple[int, int], float] = {
     (2, 2): 0.011,
 }
 
-_SQRT2 = math.sqrt(2.0)
+
+@numba.njit(cache=True)
+def _log_two_sided_tails(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled
+    """log P(|Z| >= |z|) for a standard normal Z, accurate far into the tail (compiled: numpy has no erfc)."""
+    out = np.empty_like(z)
+    for k in range(len(z)):
+        x = abs(z[k]) / math.sqrt(2.0)
+        if x < 20.0:
+            out[k] = math.log(math.erfc(x))
+        else:  # erfc(x) ~ exp(-x^2) / (x sqrt(pi)) * (1 - 1/(2x^2))
+            out[k] = -x * x - math.log(x * math.sqrt(math.pi)) + math.log1p(-1.0 / (2.0 * x * x))
+    return out
 
 
-def _log_two_sided_tail(z: float) -> float:
-    """log P(|Z| >= |z|) for a standard normal Z, accurate far into the tail."""
-    x = abs(z) / _SQRT2
-    return math.log(math.erfc(x)) if x < 20.0 else _asymptotic(x)
+def length_z(l1: ArrayLike, l2: ArrayLike, c: float = ARABIC_TO_ENGLISH_C, s2: float = ARABIC_TO_ENGLISH_S2) -> Floats:
+    """Gale & Church's standardised length difference of beads (a mean length under one character counts as one)."""
+    l1, l2 = np.asarray(l1, dtype=np.float64), np.asarray(l2, dtype=np.float64)
+    return (c * l1 - l2) / np.sqrt(s2 * np.maximum((l1 + l2 / c) / 2, 1.0))
 
 
-def _asymptotic(x: float) -> float:
-    # erfc(x) ~ exp(-x^2) / (x sqrt(pi)) * (1 - 1/(2x^2))
-    return -x * x - math.log(x * math.sqrt(math.pi)) + math.log1p(-1.0 / (2.0 * x * x))
-
-
-def length_z(l1: float, l2: float, c: float = ARABIC_TO_ENGLISH_C, s2: float = ARABIC_TO_ENGLISH_S2) -> float:
-    """Gale & Church's standardised length difference of a bead (a mean length under one character counts as one)."""
-    mean = max((l1 + l2 / c) / 2, 1.0)
-    return (c * l1 - l2) / math.sqrt(s2 * mean)
-
-
-def log_length_tail(l1: float, l2: float, c: float, s2: float) -> float:
-    """log P(|Z| >= |z|): the length model's log-probability of a bead of lengths l1 -> l2 (both aligners)."""
-    return _log_two_sided_tail(length_z(l1, l2, c, s2))
+def log_length_tail(l1: ArrayLike, l2: ArrayLike, c: float, s2: float) -> Floats:
+    """log P(|Z| >= |z|): the length model's log-probability of beads of lengths l1 -> l2 (both aligners)."""
+    return _log_two_sided_tails(np.atleast_1d(length_z(l1, l2, c, s2)))
 
 
 class LengthScorer:
@@ -96,31 +100,24 @@ class LengthScorer:
     def __init__(self, source: Sequence[str], reference: Sequence[str], c: float, s2: float) -> None:
         self.bead_types = list(GALE_CHURCH_PRIORS)
         self.log_priors = [math.log(p) for p in GALE_CHURCH_PRIORS.values()]
-        self.source_len, self.reference_len = [len(s) for s in source], [len(s) for s in reference]
-        self.source_cum = list(accumulate(self.source_len, initial=0))
-        self.reference_cum = list(accumulate(self.reference_len, initial=0))
+        self.source_cum = np.cumsum([0] + [len(s) for s in source])
+        self.reference_cum = np.cumsum([0] + [len(s) for s in reference])
         self.c, self.s2 = c, s2
 
-    def scores(self, bead_type: int, i: Cells, j: Cells) -> Scores:
-        di, dj = self.bead_types[bead_type]
-        log_prior = self.log_priors[bead_type]
-        if not (di and dj):
-            return np.full(len(i), log_prior)
-        src, ref = self.source_cum, self.reference_cum
-        return np.array(
-            [
-                log_prior + log_length_tail(src[a] - src[a - di], ref[b] - ref[b - dj], self.c, self.s2)
-                for a, b in zip(i.tolist(), j.tolist())
-            ]
-        )
-
-    def reliability(self, source: range, target: range) -> float:
-        """1 for a matched bead; for an unmatched one, the probability that its sentence translates to nothing."""
-        if source and target:
-            return 1.0
-        if source:
-            return math.exp(log_length_tail(self.source_len[source.start], 0, self.c, self.s2))
-        return math.exp(log_length_tail(0, self.reference_len[target.start], self.c, self.s2))
+    def scores(self, i: Cells, j: Cells) -> tuple[Scores, Scores]:
+        """Log prior plus log length tail; reliability 1 for a matched bead and, for an unmatched one, the
+        probability that its sentence translates to nothing."""
+        scores = np.empty((len(self.bead_types), len(i)))
+        reliability = np.ones((len(self.bead_types), len(i)))
+        for t, ((di, dj), log_prior) in enumerate(zip(self.bead_types, self.log_priors)):
+            i0, j0 = np.maximum(i - di, 0), np.maximum(j - dj, 0)
+            l1, l2 = self.source_cum[i] - self.source_cum[i0], self.reference_cum[j] - self.reference_cum[j0]
+            if di and dj:
+                scores[t] = log_prior + log_length_tail(l1, l2, self.c, self.s2)
+            else:
+                scores[t] = log_prior
+                reliability[t] = np.exp(log_length_tail(l1, l2, self.c, self.s2))
+        return scores, reliability
 
 
 def align_lengths(
