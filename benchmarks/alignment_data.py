@@ -22,14 +22,16 @@ GoldBead = tuple[tuple[int, ...], tuple[int, ...]]  # (MT indices, reference ind
 _Unit = tuple[list[str], list[str]]  # the MT and reference sentences of one gold bead
 
 
-def load_documents(mt_path: Path | None = MT_FIXTURE) -> list[list[Pair]]:
+def load_documents(mt_path: Path | None = MT_FIXTURE, source_lines: Sequence[str] | None = None) -> list[list[Pair]]:
     """NTREX (MT, reference) line pairs, one list per document.
 
-    Uses the real MT at ``mt_path`` when it exists, otherwise ``stand_in_mt``.
+    Uses ``source_lines`` when given, else the real MT at ``mt_path`` when it exists, otherwise ``stand_in_mt``.
     """
     reference = (GOLD / "ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
     docids = (GOLD / "ntrex128-dev.docids.txt").read_text(encoding="utf-8").splitlines()
-    if mt_path is not None and mt_path.exists():
+    if source_lines is not None:
+        mt = list(source_lines)
+    elif mt_path is not None and mt_path.exists():
         mt = mt_path.read_text(encoding="utf-8").splitlines()
     else:
         mt = stand_in_mt(reference, seed=0)
@@ -37,6 +39,13 @@ def load_documents(mt_path: Path | None = MT_FIXTURE) -> list[list[Pair]]:
         raise ValueError(f"{mt_path}: {len(mt)} lines, expected {len(reference)}")
     rows = zip(docids, mt, reference)
     return [[(m, r) for _, m, r in group] for _, group in groupby(rows, key=lambda row: row[0])]
+
+
+def load_arabic_documents() -> list[list[Pair]]:
+    """NTREX (Arabic source, reference) line pairs, one list per document: the same documents as
+    :func:`load_documents`, with the Arabic in place of the MT."""
+    arabic = (GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines()
+    return load_documents(None, source_lines=arabic)
 
 
 def stand_in_mt(reference: Sequence[str], seed: int, drop: float = 0.3, swap: float = 0.05) -> list[str]:

@@ -12,7 +12,7 @@ number; see ``benchmarks.alignment_data``) and aligned on its own by
   so its length prior uses source lengths instead of MT lengths;
 * gale-church: ``tarjama.gale_church.align_lengths`` on the Arabic source
   (length only, no MT) vs the reference;
-* bleualign: ``tarjama.bleualign.align`` (the Bleualign method) on the MT vs the reference.
+* bleualign: ``benchmarks.bleualign.align`` (the Bleualign method) on the MT vs the reference.
 
 Scores are strict and lax bead precision / recall / F1 (Sennrich & Volk 2011,
 as Vecalign's scorer), summed over documents.
@@ -40,22 +40,9 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from benchmarks.alignment_data import (
-    BENCH_VARIANTS,
-    GOLD,
-    BeadScores,
-    Pair,
-    load_documents,
-    perturb,
-)
+from benchmarks.alignment_data import BENCH_VARIANTS, BeadScores, load_arabic_documents, load_documents, perturb
 
 METHODS = ("tarjama", "tarjama+src", "gale-church", "bleualign")
-
-
-def _arabic_documents(documents: Sequence[Sequence[Pair]]) -> list[list[Pair]]:
-    """The same documents with the Arabic source in place of the MT."""
-    arabic = iter((GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines())
-    return [[(next(arabic), reference) for _, reference in pairs] for pairs in documents]
 
 
 def _aligner(method: str) -> Callable[..., list]:
@@ -67,14 +54,14 @@ def _aligner(method: str) -> Callable[..., list]:
         from tarjama.gale_church import align_lengths
 
         return align_lengths
-    from tarjama.bleualign import align as bleualign
+    from benchmarks.bleualign import align as bleualign
 
     return bleualign
 
 
 def quality_table(variants: Sequence[str] = BENCH_VARIANTS) -> dict[str, dict[str, BeadScores]]:
     documents = load_documents()
-    arabic = _arabic_documents(documents)
+    arabic = load_arabic_documents()
     sources = {"tarjama": documents, "tarjama+src": documents, "gale-church": arabic, "bleualign": documents}
     results: dict[str, dict[str, BeadScores]] = {}
     print(f"{'variant':<13} {'method':<12} {'strict P':>8} {'strict R':>8} {'strict F1':>9} {'lax F1':>7} {'sec':>6}")

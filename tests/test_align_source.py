@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.alignment_data import GOLD, BeadScores, load_documents, perturb
+from benchmarks.alignment_data import BeadScores, load_arabic_documents, load_documents, perturb
 from tarjama.align import align
 
 
@@ -14,9 +14,8 @@ def documents():
 
 
 @pytest.fixture(scope="module")
-def arabic(documents):
-    lines = iter((GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines())
-    return [[(next(lines), reference) for _, reference in pairs] for pairs in documents]
+def arabic():
+    return load_arabic_documents()
 
 
 def test_source_lengths_sharpen_the_alignment(documents, arabic) -> None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 import time
-from itertools import groupby
 
 import pytest
 from conftest import assert_valid
 
-from benchmarks.alignment_data import GOLD, Pair, perturb, precision_recall_f1, strict_counts
+from benchmarks.alignment_data import Pair, load_arabic_documents, perturb, precision_recall_f1, strict_counts
 from tarjama.align import Bead
 from tarjama.gale_church import ARABIC_TO_ENGLISH_C, align_lengths, length_z
 
@@ -31,15 +30,10 @@ F1_FLOORS = {
 }
 
 
-def _lines(name: str) -> list[str]:
-    return (GOLD / name).read_text(encoding="utf-8").splitlines()
-
-
 @pytest.fixture(scope="module")
 def documents() -> list[list[Pair]]:
     """(Arabic, English) gold line pairs, one list per document."""
-    rows = zip(_lines("ntrex128-dev.docids.txt"), _lines("ntrex128-dev.ar.txt"), _lines("ntrex128-dev.en.txt"))
-    return [[(a, e) for _, a, e in group] for _, group in groupby(rows, key=lambda row: row[0])]
+    return load_arabic_documents()
 
 
 def evaluate(documents: list[list[Pair]], variant: str) -> tuple[tuple[float, float, float], list[tuple[Bead, bool]]]:
