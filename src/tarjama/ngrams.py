@@ -8,13 +8,17 @@ n-grams a pair *shares*, which for unrelated sentences is a few dozen beyond the
 
 * every k-gram of both texts gets a dense integer id (exact: the id of a k-gram is that of the
   pair (id of its (k-1)-gram prefix, its last character), through a hash table);
-* the reference side is indexed: per k-gram id, its *items*, one per (first sentence, last
-  sentence) it occurs in, with a count, in text order;
-* for a hypothesis span, its k-grams are counted in a table; for each distinct one, the items
-  in the band's window are walked and added to the count of every reference span of the
-  requested lengths that contains them; the span's match is then min(hypothesis count, span
-  count). A k-gram crossing a sentence join is an item whose first and last sentences differ,
-  so it counts only for spans holding both: the statistics are those of the joined text.
+* for a block of consecutive rows of cells, the reference k-grams in the block's window are
+  indexed in a small hash table (it stays in cache): per k-gram, its *items*, one per (first
+  sentence, last sentence) it occurs in, with a count, in text order;
+* for a hypothesis span, each distinct k-gram is looked up there, the items in the row's window
+  are walked and added to the count of every reference span of the requested lengths that
+  contains them; the span pair's match is then min(hypothesis count, span count). A k-gram
+  crossing a sentence join is an item whose first and last sentences differ, so it counts only
+  for spans holding both: the statistics are those of the joined text.
+
+Measured at 4,000 sentences (73k cells of the six default bead types): ~7 us a cell on a
+loaded 2-core machine, against ~230 us for Python sets of n-gram strings.
 
 The loops are compiled with numba (``cache=True``: compiled once per installation, in
 ``__pycache__``); the array set-up and chrF arithmetic are numpy.
@@ -47,12 +51,8 @@ class SpanMatcher:
         alphabet = np.zeros(0x110000, dtype=np.int64)
         alphabet[hyp_codes] = alphabet[ref_codes] = 1
         dense = np.cumsum(alphabet) - 1
-        self.hyp_ids, self.ref_ids, vocabulary = _gram_ids(dense[hyp_codes], dense[ref_codes], MAX_ORDER)
-        ref_sentence = np.repeat(np.arange(len(references), dtype=np.int64), np.diff(self.ref_offsets))
-        self.items = _reference_items(self.ref_ids, ref_sentence, vocabulary)
-        self.table = np.zeros(int(vocabulary.max(initial=0)), dtype=np.int64)
-        # per k-gram, where its items in the last window began: a hint (windows mostly advance), kept across calls
-        self.cursor = self.items[0].copy()
+        self.hyp_ids, self.ref_ids, _ = _gram_ids(dense[hyp_codes], dense[ref_codes], MAX_ORDER)
+        self.ref_sentence = np.repeat(np.arange(len(references), dtype=np.int64), np.diff(self.ref_offsets))
 
     def matches(self, i: Ints, j: Ints, bead_types: Sequence[tuple[int, int]]) -> npt.NDArray[np.int64]:
         """Per bead type t and cell k, the matches of orders 1..6 between hypothesis span
@@ -60,17 +60,15 @@ class SpanMatcher:
         not exist (negative start) or are empty on a side get 0."""
         types = np.asarray(bead_types, dtype=np.int64).reshape(-1, 2)
         out = np.zeros((len(types), len(i), MAX_ORDER), dtype=np.int64)
-        bounds, items = self.items
         _span_matches(
             np.ascontiguousarray(i, dtype=np.int64),
             np.ascontiguousarray(j, dtype=np.int64),
             types,
             self.hyp_ids,
             self.hyp_offsets,
-            bounds,
-            items,
-            self.cursor,
-            self.table,
+            self.ref_ids,
+            self.ref_offsets,
+            self.ref_sentence,
             out,
         )
         return out
@@ -124,46 +122,22 @@ def _gram_ids(hyp: Ints, ref: Ints, max_order: int) -> tuple[Ids, Ids, Ints]:  #
     return hyp_ids, ref_ids, vocabulary
 
 
-@numba.njit(cache=True)
-def _reference_items(ref_ids: Ids, sentence: Ints, vocabulary: Ints) -> tuple[Ids, Ids]:  # pragma: no cover
-    """Per order and k-gram id, its items in text order: (first sentence, last sentence, count) rows of ``items``.
+BLOCK_ROWS = 32
+"""Rows of cells whose reference windows share one local index (built once, probed by every row)."""
 
-    The items of (order, id) are items[bounds[order, id] : bounds[order, id + 1]]."""
-    max_order, length = ref_ids.shape
-    width = vocabulary.max() + 1 if max_order else 1
-    bounds = np.zeros((max_order, width), dtype=np.int32)
-    items = np.empty((max_order * length, 3), dtype=np.int32)
-    last = np.full(width, -1, dtype=np.int64)  # the gram's latest item, while filling
-    base = 0
-    for order in range(max_order):
-        ids = ref_ids[order]
-        # count items (runs of one gram with the same first and last sentence), then place them
-        sizes = np.zeros(width, dtype=np.int64)
-        last[:] = -1
-        for t in range(length):
-            g = ids[t]
-            if g >= 0:
-                key = sentence[t] * length + sentence[t + order]
-                if last[g] != key:
-                    sizes[g] += 1
-                    last[g] = key
-        bounds[order, 0] = base
-        for g in range(1, width):
-            bounds[order, g] = bounds[order, g - 1] + sizes[g - 1]
-        fill = bounds[order].copy()
-        for t in range(length):
-            g = ids[t]
-            if g < 0:
-                continue
-            a, b = sentence[t], sentence[t + order]
-            slot = fill[g]
-            if slot > bounds[order, g] and items[slot - 1, 0] == a and items[slot - 1, 1] == b:
-                items[slot - 1, 2] += 1
-            else:
-                items[slot, 0], items[slot, 1], items[slot, 2] = a, b, 1
-                fill[g] += 1
-        base = bounds[order, width - 1] + sizes[width - 1]
-    return bounds, items[:base]
+BLOCK_SENTENCES = 256
+"""A block also ends before its window would cover more reference sentences than this."""
+
+
+@numba.njit(cache=True)
+def _find(keys: Ints, key: np.int64) -> np.int64:  # pragma: no cover - compiled
+    """Slot of ``key`` in the open-addressing table ``keys`` (-1 marks a free slot), or the free slot to put it in."""
+    mask = len(keys) - 1
+    mixed = (key ^ (key >> 31)) * 0x5851F42D4C957F2D
+    slot = (mixed ^ (mixed >> 32)) & mask
+    while keys[slot] != -1 and keys[slot] != key:
+        slot = (slot + 1) & mask
+    return slot
 
 
 @numba.njit(cache=True)
@@ -173,122 +147,172 @@ def _span_matches(
     types: Ints,
     hyp_ids: Ids,
     hyp_offsets: Ints,
-    bounds: Ids,
-    items: Ids,
-    cursor: Ids,
-    table: Ints,
+    ref_ids: Ids,
+    ref_offsets: Ints,
+    ref_sentence: Ints,
     out: Ints,
 ) -> None:  # pragma: no cover - compiled
-    """Fill out[t, c, order] (see :meth:`SpanMatcher.matches`), one cell row (one i) at a time.
+    """Fill out[t, c, order] (see :meth:`SpanMatcher.matches`).
 
-    The hypothesis spans ending at i are nested (sentence i-1, then i-2 with it, ...), so each of
-    their distinct k-grams is counted per span length, its reference items in the row's window are
-    walked once, and the clipped match is added to every (hypothesis, reference) span pair."""
+    Rows of cells (one i each) are taken in blocks. For a block, the reference k-grams of its
+    window are indexed in a small hash table: per k-gram, its items (first sentence, last
+    sentence, count) in text order. For a row, the hypothesis spans ending at i are nested
+    (sentence i-1, then i-2 with it, ...): each k-gram of the longest is looked up once, counted
+    per span length, its items in the row's window are walked once, and the clipped match is
+    added to every (hypothesis span, reference span) pair. Everything a row touches is in the
+    block's index, which stays in cache."""
     max_order = hyp_ids.shape[0]
-    n_types = len(types)
-    cell_start, cell_stop = 0, len(cell_i)
+    n_cells, n_types = len(cell_i), len(types)
     max_dj, max_di = 1, 0
     for t in range(n_types):
         max_dj = max(max_dj, types[t, 1])
         max_di = max(max_di, types[t, 0])
     depth = np.zeros(max_di + 1, dtype=np.int64)  # per hypothesis span length, the longest reference span wanted
     for t in range(n_types):
-        if types[t, 1] > 0 and types[t, 0] > 0:
+        if types[t, 0] > 0 and types[t, 1] > 0:
             depth[types[t, 0]] = max(depth[types[t, 0]], types[t, 1])
-    widest, longest = 1, 1
-    row_start = cell_start
-    while row_start < cell_stop:  # the widest row and longest hypothesis span, for the scratch buffers
-        i = cell_i[row_start]
-        row_end = row_start
-        while row_end < cell_stop and cell_i[row_end] == i:
-            row_end += 1
-        widest = max(widest, cell_j[row_end - 1] - cell_j[row_start] + max_dj)
+    row_starts = [0]
+    for c in range(1, n_cells):
+        if cell_i[c] != cell_i[c - 1]:
+            row_starts.append(c)
+    row_starts.append(n_cells)
+    n_rows = len(row_starts) - 1
+    longest = 1  # positions of the longest hypothesis span
+    for r in range(n_rows):
+        i = cell_i[row_starts[r]]
         longest = max(longest, hyp_offsets[i] - hyp_offsets[max(i - max_di, 0)] + 1)
-        row_start = row_end
-    n_slots = widest * max_dj
-    span_count = np.zeros(n_slots, dtype=np.int64)
-    span_match = np.zeros((max_di + 1, n_slots, max_order), dtype=np.int64)
-    touched = np.empty(n_slots, dtype=np.int64)
-    distinct = np.empty(longest, dtype=np.int64)
-    counts = np.zeros((longest, max_di + 1), dtype=np.int64)  # per distinct gram and hypothesis span length
-    row_start = cell_start
-    while row_start < cell_stop:
-        i = cell_i[row_start]
-        row_end = row_start
-        while row_end < cell_stop and cell_i[row_end] == i:
-            row_end += 1
-        j_low, j_high = cell_j[row_start], cell_j[row_end - 1]
-        window = max(0, j_low - max_dj)
-        top = 0  # the longest hypothesis span wanted here
-        for di in range(1, min(i, max_di) + 1):
-            if depth[di] > 0:
-                top = di
-        reach = 0
-        for di in range(1, top + 1):
-            reach = max(reach, depth[di])
-        span_match[: top + 1, :, :] = 0
-        end = hyp_offsets[i]
+    entry_of = np.empty(longest * max_order, dtype=np.int64)  # a row's distinct k-grams, as index entries
+    counts = np.zeros((longest * max_order, max_di + 1), dtype=np.int64)  # their counts per span length
+    block = 0
+    while block < n_rows:
+        # the block: rows block..stop-1, reference window [w0, w1)
+        w0 = max(0, cell_j[row_starts[block]] - max_dj)
+        w1 = cell_j[row_starts[block + 1] - 1]
+        stop = block + 1
+        while stop < n_rows and stop - block < BLOCK_ROWS:
+            low = max(0, cell_j[row_starts[stop]] - max_dj)
+            high = cell_j[row_starts[stop + 1] - 1]
+            if max(w1, high) - min(w0, low) > BLOCK_SENTENCES:
+                break
+            w0, w1 = min(w0, low), max(w1, high)
+            stop += 1
+        # index the window's k-grams: (order, id) -> items; a k-gram belongs if it lies in sentences [w0, w1)
+        p0, p1 = ref_offsets[w0], ref_offsets[w1]
+        capacity = 16
+        while capacity < 2 * max_order * (p1 - p0) + 2:
+            capacity *= 2
+        keys = np.full(capacity, -1, dtype=np.int64)
+        entry = np.empty(capacity, dtype=np.int64)
+        n_entries = 0
+        entry_items = np.zeros(max_order * (p1 - p0) + 1, dtype=np.int64)
+        last = np.full(max_order * (p1 - p0) + 1, -1, dtype=np.int64)
         for order in range(max_order):
-            n_distinct = 0
-            for step in range(1, top + 1):  # span [i - step, i): add the k-grams starting in sentence i - step
-                for pos in range(hyp_offsets[i - step], min(hyp_offsets[i - step + 1], end - order)):
-                    g = hyp_ids[order, pos]
-                    if g < 0:  # not in the reference
-                        continue
-                    u = table[g] - 1
-                    if u < 0:
-                        u = n_distinct
-                        n_distinct += 1
-                        table[g] = u + 1
-                        distinct[u] = g
-                        counts[u, : top + 1] = 0
-                    counts[u, step] += 1
-            for u in range(n_distinct):
-                g = distinct[u]
-                table[g] = 0
-                for step in range(2, top + 1):
-                    counts[u, step] += counts[u, step - 1]
-                first, stop = bounds[order, g], bounds[order, g + 1]
-                item = cursor[order, g]
-                if item > first and items[item - 1, 0] >= window:  # the window moved back: search again
-                    lo, hi = first, item
-                    while lo < hi:
-                        mid = (lo + hi) // 2
-                        if items[mid, 0] >= window:
-                            hi = mid
-                        else:
-                            lo = mid + 1
-                    item = lo
-                while item < stop and items[item, 0] < window:
-                    item += 1
-                cursor[order, g] = item
-                n_touched = 0
-                while item < stop and items[item, 0] < j_high:
-                    a, b, count = items[item, 0], items[item, 1], items[item, 2]
-                    for d in range(max(b - a + 1, 1), reach + 1):
-                        for j0 in range(max(b - d + 1, window), a + 1):
-                            slot = (j0 - window) * max_dj + d - 1
-                            if span_count[slot] == 0:
-                                touched[n_touched] = slot
-                                n_touched += 1
-                            span_count[slot] += count
-                    item += 1
-                for k in range(n_touched):
-                    slot = touched[k]
-                    d = slot % max_dj + 1
-                    for di in range(1, top + 1):
-                        if counts[u, di] > 0 and d <= depth[di]:
-                            span_match[di, slot, order] += min(counts[u, di], span_count[slot])
-                    span_count[slot] = 0
-        for t in range(n_types):
-            di, dj = types[t, 0], types[t, 1]
-            if di == 0 or dj == 0 or di > top:
-                continue
-            for c in range(row_start, row_end):
-                j0 = cell_j[c] - dj
-                if j0 >= window:
-                    out[t, c, :] = span_match[di, (j0 - window) * max_dj + dj - 1, :]
-        row_start = row_end
+            for t in range(p0, p1 - order):
+                key = np.int64(ref_ids[order, t]) * 8 + order
+                slot = _find(keys, key)
+                if keys[slot] == -1:
+                    keys[slot] = key
+                    entry[slot] = n_entries
+                    n_entries += 1
+                e = entry[slot]
+                run = ref_sentence[t] * (w1 + 1) + ref_sentence[t + order]
+                if last[e] != run:
+                    entry_items[e + 1] += 1
+                    last[e] = run
+        for e in range(n_entries):
+            entry_items[e + 1] += entry_items[e]
+        item_first = np.empty(entry_items[n_entries], dtype=np.int64)
+        item_last = np.empty(entry_items[n_entries], dtype=np.int64)
+        item_count = np.zeros(entry_items[n_entries], dtype=np.int64)
+        fill = entry_items[:n_entries].copy()
+        for order in range(max_order):
+            for t in range(p0, p1 - order):
+                e = entry[_find(keys, np.int64(ref_ids[order, t]) * 8 + order)]
+                a, b = ref_sentence[t], ref_sentence[t + order]
+                k = fill[e]
+                if k > entry_items[e] and item_first[k - 1] == a and item_last[k - 1] == b:
+                    item_count[k - 1] += 1
+                else:
+                    item_first[k], item_last[k], item_count[k] = a, b, 1
+                    fill[e] += 1
+        seen = np.full(n_entries, -1, dtype=np.int64)  # per entry, its place among the row's distinct k-grams
+        cursor = entry_items[:n_entries].copy()
+        span_count = np.zeros((w1 - w0 + 1) * max_dj, dtype=np.int64)
+        span_match = np.zeros((max_di + 1, (w1 - w0 + 1) * max_dj, max_order), dtype=np.int64)
+        touched = np.empty((w1 - w0 + 1) * max_dj, dtype=np.int64)
+        for r in range(block, stop):
+            row_start, row_end = row_starts[r], row_starts[r + 1]
+            i = cell_i[row_start]
+            window = max(0, cell_j[row_start] - max_dj)
+            j_high = cell_j[row_end - 1]
+            top = 0  # the longest hypothesis span wanted here
+            for di in range(1, min(i, max_di) + 1):
+                if depth[di] > 0:
+                    top = di
+            reach = 0
+            for di in range(1, top + 1):
+                reach = max(reach, depth[di])
+            span_match[: top + 1, :, :] = 0
+            end = hyp_offsets[i]
+            for order in range(max_order):
+                n_distinct = 0
+                for step in range(1, top + 1):  # span [i - step, i): add the k-grams starting in sentence i - step
+                    for pos in range(hyp_offsets[i - step], min(hyp_offsets[i - step + 1], end - order)):
+                        g = hyp_ids[order, pos]
+                        if g < 0:  # not in the reference at all
+                            continue
+                        slot = _find(keys, np.int64(g) * 8 + order)
+                        if keys[slot] == -1:  # not in this window
+                            continue
+                        e = entry[slot]
+                        u = seen[e]
+                        if u < 0:
+                            u = n_distinct
+                            n_distinct += 1
+                            seen[e] = u
+                            entry_of[u] = e
+                            counts[u, : top + 1] = 0
+                        counts[u, step] += 1
+                for u in range(n_distinct):
+                    e = entry_of[u]
+                    seen[e] = -1
+                    for step in range(2, top + 1):
+                        counts[u, step] += counts[u, step - 1]
+                    n_touched = 0
+                    first = cursor[e]  # rows come in order, so a k-gram's first item in the window moves forward
+                    while first > entry_items[e] and item_first[first - 1] >= window:
+                        first -= 1
+                    while first < fill[e] and item_first[first] < window:
+                        first += 1
+                    cursor[e] = first
+                    for k in range(first, fill[e]):
+                        a = item_first[k]
+                        if a >= j_high:
+                            break
+                        b, count = item_last[k], item_count[k]
+                        for d in range(max(b - a + 1, 1), reach + 1):
+                            for j0 in range(max(b - d + 1, window), a + 1):
+                                slot = (j0 - w0) * max_dj + d - 1
+                                if span_count[slot] == 0:
+                                    touched[n_touched] = slot
+                                    n_touched += 1
+                                span_count[slot] += count
+                    for k in range(n_touched):
+                        slot = touched[k]
+                        d = slot % max_dj + 1
+                        for di in range(1, top + 1):
+                            if counts[u, di] > 0 and d <= depth[di]:
+                                span_match[di, slot, order] += min(counts[u, di], span_count[slot])
+                        span_count[slot] = 0
+            for t in range(n_types):
+                di, dj = types[t, 0], types[t, 1]
+                if di == 0 or dj == 0 or di > top:
+                    continue
+                for c in range(row_start, row_end):
+                    j0 = cell_j[c] - dj
+                    if j0 >= window:
+                        out[t, c, :] = span_match[di, (j0 - w0) * max_dj + dj - 1, :]
+        block = stop
 
 
 def chrf_from_matches(
