@@ -153,13 +153,14 @@ class ChrfLengthScorer:
         self.ref_cum = np.cumsum([0] + [_chars(s) for s in reference])
         self.matcher = SpanMatcher(mt, reference)
 
-    def scores(self, i: Cells, j: Cells) -> tuple[Scores, Scores]:
+    def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
         """Log prior + length + chrF evidence; reliability: the logistic match probability of the bead's chrF
         above chance (an unmatched bead counts as chrF 0 between 100-character spans)."""
-        matches = self.matcher.matches(i, j, self.bead_types)
-        scores = np.empty((len(self.bead_types), len(i)))
-        evidence = np.full((len(self.bead_types), len(i)), -self.null_similarity)
-        for t, ((di, dj), log_prior) in enumerate(zip(self.bead_types, self.log_priors)):
+        matches = self.matcher.matches(i, j, [self.bead_types[t] for t in types])
+        scores = np.empty((len(types), len(i)))
+        evidence = np.full((len(types), len(i)), -self.null_similarity)
+        for t, bead_type in enumerate(types):
+            (di, dj), log_prior = self.bead_types[bead_type], self.log_priors[bead_type]
             if not (di and dj):  # an unmatched sentence has no partner whose length or content could be compared
                 scores[t] = log_prior
                 continue

@@ -58,10 +58,11 @@ class BeadScorer(Protocol):
         """(source sentences, target sentences) per type; must include (1, 0) and (0, 1), never (0, 0)."""
         ...
 
-    def scores(self, i: Cells, j: Cells) -> tuple[Scores, Scores]:
-        """For beads of every type ending at boundaries (i[k], j[k]) (arrays [type, k]): their log-weights (prior
-        included), and their reliabilities, factors in [0, 1] that turn a bead's posterior into its confidence.
-        Cells come row by row (i ascending); a bead that would start outside the grid may get any value."""
+    def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
+        """For beads of the given types (indices into ``bead_types``) ending at boundaries (i[k], j[k]) (arrays
+        [type, k]): their log-weights (prior included), and their reliabilities, factors in [0, 1] that turn a
+        bead's posterior into its confidence. Cells come row by row (i ascending); a bead that would start
+        outside the grid may get any value."""
         ...
 
 
@@ -91,20 +92,35 @@ def length_diagonal(source_weights: Sequence[int], target_weights: Sequence[int]
     return centre
 
 
+LARGE = 2
+"""Beads with more sentences than this on a side are scored only near the best path of the smaller ones."""
+
+NEAR = 2
+"""How far (target sentences) from that path, at each source boundary, large beads are scored."""
+
+
 def align_banded(scorer: BeadScorer, n: int, m: int, centre: Sequence[int], half_width: int) -> list[Bead]:
     """The best monotone bead path from (0, 0) to (n, m), searched in a band around ``centre`` (see the module)."""
     check_bead_types(scorer.bead_types)
+    has_large = any(max(bead_type) > LARGE for bead_type in scorer.bead_types)
     widths = np.full(n + 1, max(half_width, 1), dtype=np.int64)
-    low = high = np.asarray(centre, dtype=np.int64)
+    centre_line = np.asarray(centre, dtype=np.int64)
+    band = _Band.around(centre_line, centre_line, m, widths)
     previous: _Lattice | None = None
+    near: tuple[Cells, Cells] | None = None  # large beads: off until the small ones have found their path
     while True:
-        lattice = _Lattice(scorer, _Band.around(low, high, m, widths), previous)
+        lattice = _Lattice(scorer, band, previous, near)
         path = lattice.best_path()
         touched = lattice.band.touched(path)
-        if not touched.size:
+        if touched.size:  # re-centre on the path, wider where it touched the edge
+            rows = _path_rows(path, n)
+            widths = _widen(widths, touched)
+            band = _Band.around(*rows, m, widths)
+            near = rows if near is not None else None
+        elif has_large and near is None:  # the same band again, now with large beads near the path
+            near = _path_rows(path, n)
+        else:
             return lattice.beads(path)
-        low, high = _path_rows(path, n)
-        widths = _widen(widths, touched)
         previous = lattice
 
 
@@ -174,40 +190,53 @@ class _Band:
 class _Lattice:
     """Bead scores in one band, with Viterbi and forward-backward over them."""
 
-    def __init__(self, scorer: BeadScorer, band: _Band, previous: _Lattice | None) -> None:
+    def __init__(
+        self, scorer: BeadScorer, band: _Band, previous: _Lattice | None, near: tuple[Cells, Cells] | None
+    ) -> None:
+        """``near``: per source boundary, the lowest and highest target boundary of a path; large beads are
+        scored within :data:`NEAR` of it (not at all when ``near`` is None)."""
         self.scorer, self.band = scorer, band
         self.types = list(scorer.bead_types)
         rows, cols = band.cells()
         n_cells = len(rows)
+        close = np.zeros(n_cells, dtype=bool)
+        if near is not None:
+            close = (cols >= near[0][rows] - NEAR) & (cols <= near[1][rows] + NEAR)
         # pred[t][c]: cell where a type-t bead ending at c starts; n_cells (a -inf sentinel) if outside the band.
         self.pred: list[Cells] = []
         self.scores: list[Scores] = []
         self.reliability: list[Scores] = []
-        todo = np.zeros(n_cells, dtype=bool)
+        todo: list[npt.NDArray[np.bool_]] = []
         old = previous.band.index(rows, cols) if previous is not None else None
-        for t, (di, dj) in enumerate(self.types):
+        for di, dj in self.types:
             start = band.index(rows - di, cols - dj)
             valid = start >= 0
             self.pred.append(np.where(valid, start, n_cells))
             score = np.full(n_cells + 1, -np.inf)
             reliability = np.zeros(n_cells)
-            if previous is not None and old is not None:  # a wider pass re-uses the scores of the narrower one
+            if max(di, dj) > LARGE:
+                valid &= close
+            if previous is not None and old is not None:  # a later pass re-uses the scores of the earlier one
                 at = np.where(old >= 0, old, -1)
-                reused = previous.scores[t][at]
+                reused = previous.scores[len(self.scores)][at]
                 known = valid & (old >= 0) & np.isfinite(reused)
                 score[:n_cells][known] = reused[known]
-                reliability[known] = previous.reliability[t][at[known]]
+                reliability[known] = previous.reliability[len(self.scores)][at[known]]
                 valid &= ~known
-            todo |= valid
+            todo.append(valid)
             self.scores.append(score)
             self.reliability.append(reliability)
-        if todo.any():
-            fresh, trust = scorer.scores(rows[todo], cols[todo])
-            for t, score in enumerate(self.scores):
-                needed = (self.pred[t][todo] < n_cells) & ~np.isfinite(score[:n_cells][todo])
-                cells = np.flatnonzero(todo)[needed]
-                score[cells] = fresh[t][needed]
-                self.reliability[t][cells] = trust[t][needed]
+        small = [t for t, bead_type in enumerate(self.types) if max(bead_type) <= LARGE]
+        large = [t for t, bead_type in enumerate(self.types) if max(bead_type) > LARGE]
+        for group in (small, large):  # scored apart: large beads cost more and are wanted at fewer cells
+            cells = np.flatnonzero(np.logical_or.reduce([todo[t] for t in group])) if group else np.array([], int)
+            if not cells.size:
+                continue
+            fresh, trust = scorer.scores(rows[cells], cols[cells], group)
+            for k, t in enumerate(group):
+                needed = todo[t][cells]
+                self.scores[t][cells[needed]] = fresh[k][needed]
+                self.reliability[t][cells[needed]] = trust[k][needed]
         self.best, self.back, self.total = self._forward()
 
     def _forward(self) -> tuple[Scores, npt.NDArray[np.int64], Scores]:

@@ -104,12 +104,13 @@ class LengthScorer:
         self.reference_cum = np.cumsum([0] + [len(s) for s in reference])
         self.c, self.s2 = c, s2
 
-    def scores(self, i: Cells, j: Cells) -> tuple[Scores, Scores]:
+    def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
         """Log prior plus log length tail; reliability 1 for a matched bead and, for an unmatched one, the
         probability that its sentence translates to nothing."""
-        scores = np.empty((len(self.bead_types), len(i)))
-        reliability = np.ones((len(self.bead_types), len(i)))
-        for t, ((di, dj), log_prior) in enumerate(zip(self.bead_types, self.log_priors)):
+        scores = np.empty((len(types), len(i)))
+        reliability = np.ones((len(types), len(i)))
+        for t, bead_type in enumerate(types):
+            (di, dj), log_prior = self.bead_types[bead_type], self.log_priors[bead_type]
             i0, j0 = np.maximum(i - di, 0), np.maximum(j - dj, 0)
             l1, l2 = self.source_cum[i] - self.source_cum[i0], self.reference_cum[j] - self.reference_cum[j0]
             if di and dj:
