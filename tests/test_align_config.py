@@ -28,7 +28,7 @@ def seed() -> tuple[list[str], list[str], list[str]]:
 def test_default_signature_names_every_setting() -> None:
     signature = AlignmentConfig().signature().format()
     assert signature == (
-        "aligner:chrf-len|beads:1-1,1-2,2-1,2-2,1-0,0-1+1-3,1-4,1-5,1-6@ref>=1.5src|len:src|band:10"
+        "aligner:chrf-len|beads:1-1,1-2,2-1,2-2,1-0,0-1,1-3,3-1,2-3,3-2,1-4,4-1,1-5,1-6|len:src|band:10"
         f"|flag:0.5|version:{tarjama.__version__}"
     )
     length_only = AlignmentConfig(aligner="gale-church", band_half_width=4).signature().format()
@@ -45,7 +45,7 @@ def test_config_is_frozen_and_hashable() -> None:
 
 
 def test_seed_article_aligns_paragraph_by_paragraph(seed) -> None:
-    """With the source lengths and the splitting beads, each Arabic sentence takes its English paragraph."""
+    """With the source lengths and the larger beads, each Arabic sentence takes its English paragraph."""
     arabic, mt, english = seed
     alignment = align_translation(arabic, mt, english, AlignmentConfig())
     beads = alignment.beads
@@ -58,7 +58,8 @@ def test_seed_article_aligns_paragraph_by_paragraph(seed) -> None:
 def test_mt_lengths_and_default_beads_lose_the_paragraphs(seed) -> None:
     """What `tarjama align --mt` did before it shared the configuration: many unmatched, flagged rows."""
     arabic, mt, english = seed
-    config = AlignmentConfig(bead_priors=tuple(AlignmentConfig().priors_for(10, 10).items()), length_model="mt")
+    six = (((1, 1), 0.89), ((1, 2), 0.045), ((2, 1), 0.045), ((2, 2), 0.01), ((1, 0), 0.01), ((0, 1), 0.01))
+    config = AlignmentConfig(bead_priors=six, length_model="mt")
     beads = align_translation(arabic, mt, english, config).beads
     assert_valid(beads, len(arabic), len(english))
     assert len(beads) > 20 and sum(not b.source for b in beads) > 10

@@ -93,7 +93,8 @@ def length_diagonal(source_weights: Sequence[int], target_weights: Sequence[int]
 
 
 LARGE = 2
-"""Beads with more sentences than this on a side are scored only near the best path of the smaller ones."""
+"""Beads with more sentences than this on a side are scored only near the best path of the smaller ones,
+where that path is irregular: a large bead can only improve on small beads that are not all 1-1."""
 
 NEAR = 2
 """How far (target sentences) from that path, at each source boundary, large beads are scored."""
@@ -116,12 +117,28 @@ def align_banded(scorer: BeadScorer, n: int, m: int, centre: Sequence[int], half
             rows = _path_rows(path, n)
             widths = _widen(widths, touched)
             band = _Band.around(*rows, m, widths)
-            near = rows if near is not None else None
+            near = _irregular_rows(path, n, scorer.bead_types) if near is not None else None
         elif has_large and near is None:  # the same band again, now with large beads near the path
-            near = _path_rows(path, n)
+            near = _irregular_rows(path, n, scorer.bead_types)
         else:
             return lattice.beads(path)
         previous = lattice
+
+
+def _irregular_rows(
+    path: Sequence[tuple[int, int, int]], n: int, bead_types: Sequence[tuple[int, int]]
+) -> tuple[Cells, Cells]:
+    """:func:`_path_rows` at the source boundaries a large bead ending there could span a bead of the path
+    other than 1-1 (a large bead ending at i covers boundaries i - di .. i); elsewhere an empty range."""
+    low, high = _path_rows(path, n)
+    longest = max(di for di, dj in bead_types if max(di, dj) > LARGE)
+    irregular = np.zeros(n + 2, dtype=np.int64)
+    for i, _, t in path:
+        if bead_types[t] != (1, 1):
+            irregular[i] += 1
+            irregular[min(i + longest + 1, n + 1)] -= 1
+    keep = np.cumsum(irregular[:-1]) > 0
+    return np.where(keep, low, np.iinfo(np.int64).max // 2), np.where(keep, high, -np.iinfo(np.int64).max // 2)
 
 
 def _widen(widths: npt.NDArray[np.int64], touched: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -52,26 +52,44 @@ class SpanMatcher:
         alphabet[hyp_codes] = alphabet[ref_codes] = 1
         dense = np.cumsum(alphabet) - 1
         self.hyp_ids, self.ref_ids, _ = _gram_ids(dense[hyp_codes], dense[ref_codes], MAX_ORDER)
-        self.ref_sentence = np.repeat(np.arange(len(references), dtype=np.int64), np.diff(self.ref_offsets))
+        self.ref_side = self.ref_ids, self.ref_offsets, _sentence_of(self.ref_offsets)
+        self.hyp_side = self.hyp_ids, self.hyp_offsets, _sentence_of(self.hyp_offsets)
 
     def matches(self, i: Ints, j: Ints, bead_types: Sequence[tuple[int, int]]) -> npt.NDArray[np.int64]:
         """Per bead type t and cell k, the matches of orders 1..6 between hypothesis span
         [i[k] - di, i[k]) and reference span [j[k] - dj, j[k]); cells sorted by i; spans that do
-        not exist (negative start) or are empty on a side get 0."""
+        not exist (negative start) or are empty on a side get 0.
+
+        Beads of more than :data:`SWAP_ABOVE` hypothesis sentences are counted from the reference
+        side (matches are symmetric): the side whose spans are walked sentence by sentence
+        should be the short one."""
         types = np.asarray(bead_types, dtype=np.int64).reshape(-1, 2)
         out = np.zeros((len(types), len(i), MAX_ORDER), dtype=np.int64)
-        _span_matches(
-            np.ascontiguousarray(i, dtype=np.int64),
-            np.ascontiguousarray(j, dtype=np.int64),
-            types,
-            self.hyp_ids,
-            self.hyp_offsets,
-            self.ref_ids,
-            self.ref_offsets,
-            self.ref_sentence,
-            out,
-        )
+        i, j = np.ascontiguousarray(i, dtype=np.int64), np.ascontiguousarray(j, dtype=np.int64)
+        swapped = types[:, 0] > np.maximum(types[:, 1], SWAP_ABOVE)
+        if (~swapped).any():
+            direct = np.zeros((int((~swapped).sum()), len(i), MAX_ORDER), dtype=np.int64)
+            _span_matches(i, j, types[~swapped], self.hyp_ids, self.hyp_offsets, *self.ref_side, direct)
+            out[~swapped] = direct
+        if swapped.any():
+            order = np.lexsort((i, j))
+            reverse = np.zeros((int(swapped.sum()), len(i), MAX_ORDER), dtype=np.int64)
+            _span_matches(
+                j[order],
+                i[order],
+                types[swapped][:, ::-1].copy(),
+                self.ref_ids,
+                self.ref_offsets,
+                *self.hyp_side,
+                reverse,
+            )
+            out[np.ix_(np.flatnonzero(swapped), order)] = reverse
         return out
+
+
+def _sentence_of(offsets: Ints) -> Ints:
+    """The sentence of each character position."""
+    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
 
 
 def _offsets(chars: Sequence[str]) -> Ints:
@@ -121,6 +139,9 @@ def _gram_ids(hyp: Ints, ref: Ints, max_order: int) -> tuple[Ids, Ids, Ints]:  #
         vocabulary[order] = size
     return hyp_ids, ref_ids, vocabulary
 
+
+SWAP_ABOVE = 2
+"""Hypothesis spans longer than this (and than their reference span) are counted from the reference side."""
 
 BLOCK_ROWS = 32
 """Rows of cells whose reference windows share one local index (built once, probed by every row)."""
@@ -208,6 +229,8 @@ def _span_matches(
         last = np.full(max_order * (p1 - p0) + 1, -1, dtype=np.int64)
         for order in range(max_order):
             for t in range(p0, p1 - order):
+                if ref_ids[order, t] < 0:  # (counted from the reference side) a k-gram the other side lacks
+                    continue
                 key = np.int64(ref_ids[order, t]) * 8 + order
                 slot = _find(keys, key)
                 if keys[slot] == -1:
@@ -227,6 +250,8 @@ def _span_matches(
         fill = entry_items[:n_entries].copy()
         for order in range(max_order):
             for t in range(p0, p1 - order):
+                if ref_ids[order, t] < 0:
+                    continue
                 e = entry[_find(keys, np.int64(ref_ids[order, t]) * 8 + order)]
                 a, b = ref_sentence[t], ref_sentence[t + order]
                 k = fill[e]
@@ -249,9 +274,9 @@ def _span_matches(
             for di in range(1, min(i, max_di) + 1):
                 if depth[di] > 0:
                     top = di
-            reach = 0
-            for di in range(1, top + 1):
-                reach = max(reach, depth[di])
+            reach_from = np.zeros(top + 2, dtype=np.int64)  # longest reference span wanted by spans of >= s sentences
+            for di in range(top, 0, -1):
+                reach_from[di] = max(reach_from[di + 1], depth[di])
             span_match[: top + 1, :, :] = 0
             end = hyp_offsets[i]
             for order in range(max_order):
@@ -276,6 +301,10 @@ def _span_matches(
                 for u in range(n_distinct):
                     e = entry_of[u]
                     seen[e] = -1
+                    shortest = 1  # the shortest hypothesis span holding this k-gram
+                    while counts[u, shortest] == 0:
+                        shortest += 1
+                    reach = reach_from[shortest]
                     for step in range(2, top + 1):
                         counts[u, step] += counts[u, step - 1]
                     n_touched = 0
