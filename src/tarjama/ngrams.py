@@ -277,7 +277,7 @@ def _span_matches(
             reach_from = np.zeros(top + 2, dtype=np.int64)  # longest reference span wanted by spans of >= s sentences
             for di in range(top, 0, -1):
                 reach_from[di] = max(reach_from[di + 1], depth[di])
-            span_match[: top + 1, :, :] = 0
+            span_match[: top + 1, (window - w0) * max_dj : (j_high - w0 + 1) * max_dj, :] = 0  # this row's spans
             end = hyp_offsets[i]
             for order in range(max_order):
                 n_distinct = 0
