@@ -22,14 +22,16 @@ GoldBead = tuple[tuple[int, ...], tuple[int, ...]]  # (MT indices, reference ind
 _Unit = tuple[list[str], list[str]]  # the MT and reference sentences of one gold bead
 
 
-def load_documents(mt_path: Path | None = MT_FIXTURE) -> list[list[Pair]]:
+def load_documents(mt_path: Path | None = MT_FIXTURE, source_lines: Sequence[str] | None = None) -> list[list[Pair]]:
     """NTREX (MT, reference) line pairs, one list per document.
 
-    Uses the real MT at ``mt_path`` when it exists, otherwise ``stand_in_mt``.
+    Uses ``source_lines`` when given, else the real MT at ``mt_path`` when it exists, otherwise ``stand_in_mt``.
     """
     reference = (GOLD / "ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
     docids = (GOLD / "ntrex128-dev.docids.txt").read_text(encoding="utf-8").splitlines()
-    if mt_path is not None and mt_path.exists():
+    if source_lines is not None:
+        mt = list(source_lines)
+    elif mt_path is not None and mt_path.exists():
         mt = mt_path.read_text(encoding="utf-8").splitlines()
     else:
         mt = stand_in_mt(reference, seed=0)
@@ -37,6 +39,13 @@ def load_documents(mt_path: Path | None = MT_FIXTURE) -> list[list[Pair]]:
         raise ValueError(f"{mt_path}: {len(mt)} lines, expected {len(reference)}")
     rows = zip(docids, mt, reference)
     return [[(m, r) for _, m, r in group] for _, group in groupby(rows, key=lambda row: row[0])]
+
+
+def load_arabic_documents() -> list[list[Pair]]:
+    """NTREX (Arabic source, reference) line pairs, one list per document: the same documents as
+    :func:`load_documents`, with the Arabic in place of the MT."""
+    arabic = (GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines()
+    return load_documents(None, source_lines=arabic)
 
 
 def stand_in_mt(reference: Sequence[str], seed: int, drop: float = 0.3, swap: float = 0.05) -> list[str]:
@@ -70,6 +79,23 @@ def _resplit_reference(a: Pair, b: Pair) -> _Unit:
     return [a[0], b[0]], [" ".join(words[:boundary]), " ".join(words[boundary:])]
 
 
+def _merge_reference3(a: Pair, b: Pair, c: Pair) -> _Unit:
+    return [a[0], b[0], c[0]], [f"{a[1]} {b[1]} {c[1]}"]
+
+
+def _merge_source3(a: Pair, b: Pair, c: Pair) -> _Unit:
+    return [f"{a[0]} {b[0]} {c[0]}"], [a[1], b[1], c[1]]
+
+
+def _three_to_two(a: Pair, b: Pair, c: Pair) -> _Unit:
+    """3-2: the reference renders three sentences as two, split inside the middle one."""
+    middle = b[1].split()
+    if len(middle) < 2:
+        return _merge_reference3(a, b, c)
+    cut = len(middle) // 2
+    return [a[0], b[0], c[0]], [" ".join([a[1], *middle[:cut]]), " ".join([*middle[cut:], c[1]])]
+
+
 def _keep(a: Pair) -> _Unit:
     return [a[0]], [a[1]]
 
@@ -89,6 +115,9 @@ _OPERATIONS: dict[str, tuple[int, Callable[..., _Unit]]] = {
     "resplit_reference": (2, _resplit_reference),
     "delete_reference": (1, _delete_reference),
     "delete_source": (1, _delete_source),
+    "merge_reference3": (3, _merge_reference3),
+    "merge_source3": (3, _merge_source3),
+    "three_to_two": (3, _three_to_two),
 }
 
 # Per variant, the probability that each operation starts at a given line.
@@ -111,9 +140,23 @@ VARIANTS: dict[str, dict[str, float]] = {
     "merge_ar_15": {"merge_source": 0.15},
     "delete_5": {"delete_reference": 0.025, "delete_source": 0.025},
     "all": {"merge_reference": 0.15, "merge_source": 0.15, "delete_reference": 0.025, "delete_source": 0.025},
+    # Larger beads (issue 11): three English lines as one (3-1), three Arabic lines as one (1-3), three as two (3-2).
+    "merge3_en_10": {"merge_reference3": 0.1},
+    "merge3_ar_10": {"merge_source3": 0.1},
+    "three_two_10": {"three_to_two": 0.1},
 }
 
-BENCH_VARIANTS = ("clean", "merge_en_15", "merge_ar_15", "delete_5", "all", "splitter")
+BENCH_VARIANTS = (
+    "clean",
+    "merge_en_15",
+    "merge_ar_15",
+    "delete_5",
+    "all",
+    "splitter",
+    "merge3_en_10",
+    "merge3_ar_10",
+    "three_two_10",
+)
 """Variants of the alignment benchmark, in table order."""
 
 

@@ -8,41 +8,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from itertools import groupby
 
 import pytest
-from conftest import CORPUS, ROOT, assert_valid
+from conftest import assert_valid
 
+from benchmarks.alignment_data import load_arabic_documents, load_documents
 from tarjama.align import Bead, align
 from tarjama.gale_church import align_lengths
 from tarjama.parallel_corpus import FLAG_BELOW
 
-GOLD = CORPUS / "ntrex128-dev" / "gold"
-MT_FIXTURE = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
 Aligner = Callable[[Sequence[str], Sequence[str]], list[Bead]]
 ALIGNERS: dict[str, Aligner] = {"mt": align, "length": align_lengths}
-
-
-def _lines(path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines()
 
 
 @pytest.fixture(scope="module")
 def documents() -> list[dict[str, list[str]]]:
     """Per NTREX document: Arabic, MT and English lines (line-aligned gold)."""
-    rows = list(
-        zip(
-            _lines(GOLD / "ntrex128-dev.docids.txt"),
-            _lines(GOLD / "ntrex128-dev.ar.txt"),
-            _lines(MT_FIXTURE),
-            _lines(GOLD / "ntrex128-dev.en.txt"),
-        )
-    )
-    docs = []
-    for _, group in groupby(rows, key=lambda row: row[0]):
-        group = list(group)
-        docs.append({"ar": [g[1] for g in group], "mt": [g[2] for g in group], "en": [g[3] for g in group]})
-    return docs
+    return [
+        {"ar": [a for a, _ in arabic], "mt": [m for m, _ in mt], "en": [e for _, e in mt]}
+        for arabic, mt in zip(load_arabic_documents(), load_documents())
+    ]
 
 
 def source_side(doc: dict[str, list[str]], kind: str) -> list[str]:

@@ -63,3 +63,18 @@ def test_splitter_gold_maps_sentences_to_overlapping_lines() -> None:
     assert reference == ["Dr. Smith arrived.", "He sat down.", "Then he left the room.", "Good."]
     assert gold == [((0,), (0, 1)), ((1, 2), (2,)), ((3,), (3,))]
     assert perturb(pairs, "splitter", seed=0) == (mt, reference, gold)
+
+
+@pytest.mark.parametrize(
+    "variant, large", [("merge3_en_10", (3, 1)), ("merge3_ar_10", (1, 3)), ("three_two_10", (3, 2))]
+)
+def test_three_line_perturbations_keep_every_word(variant, large) -> None:
+    pairs = [(f"mt{k} a b", f"ref{k} c d e") for k in range(200)]
+    mt, reference, gold = perturb(pairs, variant, seed=1)
+    assert {(len(s), len(r)) for s, r in gold} == {(1, 1), large}
+    assert " ".join(mt).split() == " ".join(m for m, _ in pairs).split()
+    assert " ".join(reference).split() == " ".join(r for _, r in pairs).split()
+    for source_ids, reference_ids in gold:  # each gold bead holds exactly its lines' words
+        lines = [int(word[len("mt") :]) for k in source_ids for word in mt[k].split() if word.startswith("mt")]
+        words = [w for k in reference_ids for w in reference[k].split() if w.startswith("ref")]
+        assert words == [f"ref{k}" for k in lines]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.alignment_data import GOLD, BeadScores, load_documents, perturb
+from benchmarks.alignment_data import BeadScores, load_arabic_documents, load_documents, perturb
 from tarjama.align import align
 
 
@@ -14,9 +14,8 @@ def documents():
 
 
 @pytest.fixture(scope="module")
-def arabic(documents):
-    lines = iter((GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines())
-    return [[(next(lines), reference) for _, reference in pairs] for pairs in documents]
+def arabic():
+    return load_arabic_documents()
 
 
 def test_source_lengths_sharpen_the_alignment(documents, arabic) -> None:
@@ -56,10 +55,8 @@ def test_wide_drift_far_from_the_diagonal(documents) -> None:
     assert len(found & {((k,), ()) for k in range(10, 50)}) >= 36
 
 
-def test_splitting_priors_align_one_arabic_sentence_to_many_english_ones():
+def test_default_beads_align_one_arabic_sentence_to_many_english_ones():
     """A reference that splits each source sentence in three: only 1-3 beads are right."""
-    from tarjama.align import DEFAULT_BEAD_PRIORS, SPLITTING_BEAD_PRIORS, bead_priors_for
-
     mt = [
         "The minister arrived in Rabat on Friday and met the king and then visited the security headquarters.",
         "The two sides discussed terrorism and agreed to cooperate and signed a trade agreement.",
@@ -72,9 +69,7 @@ def test_splitting_priors_align_one_arabic_sentence_to_many_english_ones():
         "They agreed to cooperate.",
         "They signed a trade agreement.",
     ]
-    assert bead_priors_for(len(mt), len(reference)) is SPLITTING_BEAD_PRIORS
-    assert bead_priors_for(10, 11) is DEFAULT_BEAD_PRIORS
-    beads = align(mt, reference, bead_priors=SPLITTING_BEAD_PRIORS)
+    beads = align(mt, reference)
     assert [(b.source, b.reference) for b in beads] == [((0,), (0, 1, 2)), ((1,), (3, 4, 5))]
-    default = align(mt, reference)
-    assert all(len(b.reference) <= 2 for b in default)
+    small = {(1, 1): 0.89, (1, 2): 0.045, (2, 1): 0.045, (2, 2): 0.01, (1, 0): 0.01, (0, 1): 0.01}
+    assert all(len(b.reference) <= 2 for b in align(mt, reference, bead_priors=small))

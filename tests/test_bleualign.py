@@ -9,7 +9,7 @@ import pytest
 from conftest import assert_valid
 
 from benchmarks.alignment_data import BeadScores, load_documents, perturb
-from tarjama.bleualign import align, bleu2
+from benchmarks.bleualign import align, bleu2
 
 
 def gold_of(beads):

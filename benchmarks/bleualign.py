@@ -1,7 +1,7 @@
 """Baseline: the Bleualign method (Sennrich & Volk 2010, 2011), implemented from the papers.
 
-Used by the alignment benchmark to compare tarjama's aligner with; not used
-in the pipeline. Bleualign aligns the machine translation of the source with
+Used by the alignment benchmark (``benchmarks/bench_align.py``) to compare
+tarjama's aligner with; not part of the package. Bleualign aligns the machine translation of the source with
 the target text:
 
 1. Similarity: sentence-level BLEU-2 (token unigram and bigram precision of
@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from tarjama.align import Bead
+from tarjama.dp import Bead
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -97,34 +97,38 @@ def align(
     candidates: list[tuple[int, int, float]] = []  # (i, j, BLEU), by i
     for i in range(n):
         hyp = mt_spans.get(i, i + 1)
-        row = [(score, j) for j, ref in enumerate(ref_single) if (score := _bleu(hyp, ref)) > 0]
+        row = [(bleu, j) for j, ref in enumerate(ref_single) if (bleu := _bleu(hyp, ref)) > 0]
         row.sort(reverse=True)
-        candidates += [(i, j, score) for score, j in sorted(row[:alternatives], key=lambda c: c[1])]
+        candidates += [(i, j, bleu) for bleu, j in sorted(row[:alternatives], key=lambda c: c[1])]
     anchors = _best_monotone(candidates, m)
 
     def score(i0: int, i1: int, j0: int, j1: int) -> float:
         return _bleu(mt_spans.get(i0, i1), ref_spans.get(j0, j1))
 
-    # Beads as [i0, i1, j0, j1] half-open ranges; anchors grow into unaligned neighbours when BLEU improves.
-    beads = [[i, i + 1, j, j + 1, s] for i, j, s in anchors]
-    for k, bead in enumerate(beads):
-        before = beads[k - 1] if k else [0, 0, 0, 0, 0.0]
-        after = beads[k + 1] if k + 1 < len(beads) else [n, n, m, m, 0.0]
+    # Beads as (i0, i1, j0, j1) half-open ranges with their BLEU; anchors grow into unaligned neighbours when
+    # BLEU improves.
+    spans = [(i, i + 1, j, j + 1) for i, j, _ in anchors]
+    bleus = [s for _, _, s in anchors]
+    for k, (i0, i1, j0, j1) in enumerate(spans):
+        before = spans[k - 1] if k else (0, 0, 0, 0)
+        after = spans[k + 1] if k + 1 < len(spans) else (n, n, m, m)
         options = []
-        if bead[0] - 1 >= before[1]:
-            options.append((bead[0] - 1, bead[1], bead[2], bead[3]))
-        if bead[1] + 1 <= after[0]:
-            options.append((bead[0], bead[1] + 1, bead[2], bead[3]))
-        if bead[2] - 1 >= before[3]:
-            options.append((bead[0], bead[1], bead[2] - 1, bead[3]))
-        if bead[3] + 1 <= after[2]:
-            options.append((bead[0], bead[1], bead[2], bead[3] + 1))
-        best = max(((score(*o), o) for o in options), default=(0.0, None))
-        if best[1] is not None and best[0] > bead[4]:
-            bead[:] = [*best[1], best[0]]
+        if i0 - 1 >= before[1]:
+            options.append((i0 - 1, i1, j0, j1))
+        if i1 + 1 <= after[0]:
+            options.append((i0, i1 + 1, j0, j1))
+        if j0 - 1 >= before[3]:
+            options.append((i0, i1, j0 - 1, j1))
+        if j1 + 1 <= after[2]:
+            options.append((i0, i1, j0, j1 + 1))
+        scored = [(score(*option), option) for option in options]
+        if scored:
+            best, option = max(scored)
+            if best > bleus[k]:
+                spans[k], bleus[k] = option, best
     result: list[Bead] = []
     i = j = 0
-    for i0, i1, j0, j1, s in [*beads, [n, n, m, m, 0.0]]:
+    for (i0, i1, j0, j1), s in zip([*spans, (n, n, m, m)], [*bleus, 0.0]):
         result += _fill_gap(i, i0, j, j0, score)
         if i1 > i0 or j1 > j0:
             result.append(Bead(tuple(range(i0, i1)), tuple(range(j0, j1)), min(s, 1.0)))

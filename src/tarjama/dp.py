@@ -1,0 +1,335 @@
+"""The banded dynamic programme shared by the aligners: search, traceback and posteriors, apart from costs.
+
+An aligner is a :class:`BeadScorer`: it names its bead types and scores beads
+in bulk. This module finds the best monotone path of beads from (0, 0) to
+(n, m) (Viterbi), the posterior probability of each bead on it
+(forward-backward over the same band), and decides where to search.
+
+Band. Boundary i of the source side is searched only within ``half_width``
+target boundaries of a centre line (:func:`length_diagonal`: cumulative
+lengths mapped proportionally, so the line follows sentence lengths rather
+than counts). Cost is O(n * half_width) bead scores. A best path touching the
+band edge may have been cut off, so the search is redone in a band centred
+on that path, twice as wide only near the rows where it touched (within twice
+the old half-width) and as wide as before elsewhere, until the path stays
+strictly inside (or the band spans the whole grid there). Scores of the
+earlier pass are reused. Texts with scattered omissions drift like a random
+walk, which re-centring follows where a fixed diagonal would need a band as
+wide as the largest drift; widening only where needed keeps the cost linear.
+The check is a heuristic, not a proof: a better path that leaves the band
+and re-enters it is not seen.
+
+Confidence. A bead's confidence is its posterior probability (the share of
+the total path weight passing through it: a bead with an equally good
+competitor gets about 0.5) times the scorer's ``reliability`` of the bead
+(how much its content vouches for it, e.g. chrF above chance).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Protocol
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+Cells = npt.NDArray[np.int64]
+Scores = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Bead:
+    """One step of an alignment: source sentences ``source`` correspond to reference sentences ``reference``."""
+
+    source: tuple[int, ...]
+    reference: tuple[int, ...]
+    confidence: float
+
+
+class BeadScorer(Protocol):
+    """An alignment model: bead types and their log-weights; the search does not know where scores come from."""
+
+    @property
+    def bead_types(self) -> Sequence[tuple[int, int]]:
+        """(source sentences, target sentences) per type; must include (1, 0) and (0, 1), never (0, 0)."""
+        ...
+
+    def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
+        """For beads of the given types (indices into ``bead_types``) ending at boundaries (i[k], j[k]) (arrays
+        [type, k]): their log-weights (prior included), and their reliabilities, factors in [0, 1] that turn a
+        bead's posterior into its confidence. Cells come row by row (i ascending); a bead that would start
+        outside the grid may get any value."""
+        ...
+
+
+def check_bead_types(bead_types: Sequence[tuple[int, int]]) -> None:
+    """Every input must be alignable: 1-0 and 0-1 present; unmatched material only one sentence at a time."""
+    types = set(bead_types)
+    if (1, 0) not in types or (0, 1) not in types:
+        raise ValueError("bead types must include (1, 0) and (0, 1) with a positive prior")
+    if any((di == 0 or dj == 0) and (di, dj) not in ((1, 0), (0, 1)) for di, dj in types):
+        raise ValueError("the only bead types with an empty side are (1, 0) and (0, 1)")
+    if any(di < 0 or dj < 0 for di, dj in types):
+        raise ValueError("bead types take a non-negative number of sentences from each side")
+
+
+def length_diagonal(source_weights: Sequence[int], target_weights: Sequence[int]) -> list[int]:
+    """Per source boundary i, the target boundary at the same fraction of the total weight (integer arithmetic)."""
+    m = len(target_weights)
+    source_total, target_total = sum(source_weights), sum(target_weights)
+    target_cum = [c * source_total for c in accumulate(target_weights, initial=0)]
+    centre = []
+    j = 0
+    for source_cum in accumulate(source_weights, initial=0):
+        goal = source_cum * target_total
+        while j < m and target_cum[j + 1] <= goal:
+            j += 1
+        centre.append(j + 1 if j < m and target_cum[j + 1] - goal < goal - target_cum[j] else j)
+    return centre
+
+
+LARGE = 2
+"""Beads with more sentences than this on a side are scored only near the best path of the smaller ones,
+where that path is irregular: a large bead can only improve on small beads that are not all 1-1."""
+
+NEAR = 2
+"""How far (target sentences) from that path, at each source boundary, large beads are scored."""
+
+
+def align_banded(scorer: BeadScorer, n: int, m: int, centre: Sequence[int], half_width: int) -> list[Bead]:
+    """The best monotone bead path from (0, 0) to (n, m), searched in a band around ``centre`` (see the module)."""
+    check_bead_types(scorer.bead_types)
+    has_large = any(max(bead_type) > LARGE for bead_type in scorer.bead_types)
+    widths = np.full(n + 1, max(half_width, 1), dtype=np.int64)
+    centre_line = np.asarray(centre, dtype=np.int64)
+    band = _Band.around(centre_line, centre_line, m, widths)
+    previous: _Lattice | None = None
+    near: tuple[Cells, Cells] | None = None  # large beads: off until the small ones have found their path
+    while True:
+        lattice = _Lattice(scorer, band, previous, near)
+        path = lattice.best_path()
+        touched = lattice.band.touched(path)
+        if touched.size:  # re-centre on the path, wider where it touched the edge
+            rows = _path_rows(path, n)
+            widths = _widen(widths, touched)
+            band = _Band.around(*rows, m, widths)
+            near = _irregular_rows(path, n, scorer.bead_types) if near is not None else None
+        elif has_large and near is None:  # the same band again, now with large beads near the path
+            near = _irregular_rows(path, n, scorer.bead_types)
+        else:
+            return lattice.beads(path)
+        previous = lattice
+
+
+def _irregular_rows(
+    path: Sequence[tuple[int, int, int]], n: int, bead_types: Sequence[tuple[int, int]]
+) -> tuple[Cells, Cells]:
+    """:func:`_path_rows` at the source boundaries a large bead ending there could span a bead of the path
+    other than 1-1 (a large bead ending at i covers boundaries i - di .. i); elsewhere an empty range."""
+    low, high = _path_rows(path, n)
+    longest = max(di for di, dj in bead_types if max(di, dj) > LARGE)
+    irregular = np.zeros(n + 2, dtype=np.int64)
+    for i, _, t in path:
+        if bead_types[t] != (1, 1):
+            irregular[i] += 1
+            irregular[min(i + longest + 1, n + 1)] -= 1
+    keep = np.cumsum(irregular[:-1]) > 0
+    return np.where(keep, low, np.iinfo(np.int64).max // 2), np.where(keep, high, -np.iinfo(np.int64).max // 2)
+
+
+def _widen(widths: npt.NDArray[np.int64], touched: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Half-widths doubled within twice their width (in rows) of each row where the path touched the band edge."""
+    change = np.zeros(len(widths) + 1, dtype=np.int64)
+    radius = 2 * widths[touched]
+    np.add.at(change, np.maximum(touched - radius, 0), 1)
+    np.add.at(change, np.minimum(touched + radius + 1, len(widths)), -1)
+    return np.where(np.cumsum(change[:-1]) > 0, 2 * widths, widths)
+
+
+def _path_rows(path: Sequence[tuple[int, int, int]], n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per source boundary, the lowest and highest target boundary of the path (rows inside a bead take its start)."""
+    low, high = np.zeros(n + 1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64)
+    i = j = 0
+    for end_i, end_j, _ in path:
+        low[i + 1 : end_i] = high[i + 1 : end_i] = j
+        if end_i != i:
+            low[end_i] = end_j
+        high[end_i] = end_j
+        i, j = end_i, end_j
+    return low, high
+
+
+@dataclass(frozen=True, slots=True)
+class _Band:
+    """Per source boundary i, the inclusive range lo[i]..hi[i] of target boundaries searched, flattened into cells."""
+
+    lo: npt.NDArray[np.int64]
+    hi: npt.NDArray[np.int64]
+    offsets: npt.NDArray[np.int64]  # first cell of each row; offsets[-1] is the number of cells
+    m: int
+
+    @classmethod
+    def around(
+        cls, low: npt.NDArray[np.int64], high: npt.NDArray[np.int64], m: int, widths: npt.NDArray[np.int64]
+    ) -> _Band:
+        """[low[i], high[i]] widened by widths[i]; ranges never decrease and each row starts no later than the
+        previous one ends, so (n, m) is reachable from (0, 0) inside the band whenever high[-1] == m."""
+        hi = np.maximum.accumulate(np.minimum(m, high + widths))
+        lo = np.minimum(np.maximum(0, low - widths), np.concatenate(([0], hi[:-1])))
+        lo[0] = 0
+        return cls(lo, hi, np.concatenate(([0], np.cumsum(hi - lo + 1))), m)
+
+    @property
+    def n(self) -> int:
+        return len(self.lo) - 1
+
+    def cells(self) -> tuple[Cells, Cells]:
+        """(i, j) of every cell, row by row."""
+        rows = np.repeat(np.arange(self.n + 1), self.hi - self.lo + 1)
+        return rows, np.arange(self.offsets[-1]) - self.offsets[rows] + self.lo[rows]
+
+    def index(self, i: Cells, j: Cells) -> Cells:
+        """Cell number of (i, j), or -1 where it lies outside the band."""
+        inside = (i >= 0) & (i <= self.n)
+        row = np.where(inside, i, 0)
+        inside &= (j >= self.lo[row]) & (j <= self.hi[row])
+        return np.where(inside, self.offsets[row] + j - self.lo[row], -1)
+
+    def touched(self, path: Sequence[tuple[int, int, int]]) -> npt.NDArray[np.int64]:
+        """Rows where the path runs along the band edge (an edge that is not the grid's)."""
+        return np.array([i for i, j, _ in path if j == self.lo[i] > 0 or j == self.hi[i] < self.m], dtype=np.int64)
+
+
+class _Lattice:
+    """Bead scores in one band, with Viterbi and forward-backward over them."""
+
+    def __init__(
+        self, scorer: BeadScorer, band: _Band, previous: _Lattice | None, near: tuple[Cells, Cells] | None
+    ) -> None:
+        """``near``: per source boundary, the lowest and highest target boundary of a path; large beads are
+        scored within :data:`NEAR` of it (not at all when ``near`` is None)."""
+        self.scorer, self.band = scorer, band
+        self.types = list(scorer.bead_types)
+        rows, cols = band.cells()
+        n_cells = len(rows)
+        close = np.zeros(n_cells, dtype=bool)
+        if near is not None:
+            close = (cols >= near[0][rows] - NEAR) & (cols <= near[1][rows] + NEAR)
+        # pred[t][c]: cell where a type-t bead ending at c starts; n_cells (a -inf sentinel) if outside the band.
+        self.pred: list[Cells] = []
+        self.scores: list[Scores] = []
+        self.reliability: list[Scores] = []
+        todo: list[npt.NDArray[np.bool_]] = []
+        old = previous.band.index(rows, cols) if previous is not None else None
+        for di, dj in self.types:
+            start = band.index(rows - di, cols - dj)
+            valid = start >= 0
+            self.pred.append(np.where(valid, start, n_cells))
+            score = np.full(n_cells + 1, -np.inf)
+            reliability = np.zeros(n_cells)
+            if max(di, dj) > LARGE:
+                valid &= close
+            if previous is not None and old is not None:  # a later pass re-uses the scores of the earlier one
+                at = np.where(old >= 0, old, -1)
+                reused = previous.scores[len(self.scores)][at]
+                known = valid & (old >= 0) & np.isfinite(reused)
+                score[:n_cells][known] = reused[known]
+                reliability[known] = previous.reliability[len(self.scores)][at[known]]
+                valid &= ~known
+            todo.append(valid)
+            self.scores.append(score)
+            self.reliability.append(reliability)
+        small = [t for t, bead_type in enumerate(self.types) if max(bead_type) <= LARGE]
+        large = [t for t, bead_type in enumerate(self.types) if max(bead_type) > LARGE]
+        for group in (small, large):  # scored apart: large beads cost more and are wanted at fewer cells
+            cells = np.flatnonzero(np.logical_or.reduce([todo[t] for t in group])) if group else np.array([], int)
+            if not cells.size:
+                continue
+            fresh, trust = scorer.scores(rows[cells], cols[cells], group)
+            for k, t in enumerate(group):
+                needed = todo[t][cells]
+                self.scores[t][cells[needed]] = fresh[k][needed]
+                self.reliability[t][cells[needed]] = trust[k][needed]
+        self.best, self.back, self.total = self._forward()
+
+    def _forward(self) -> tuple[Scores, npt.NDArray[np.int64], Scores]:
+        return _forward(np.stack(self.pred), np.stack(self.scores))
+
+    def _backward(self) -> Scores:
+        """log of the total weight of the paths from each cell to (n, m)."""
+        return _backward(np.stack(self.pred), np.stack(self.scores))
+
+    def best_path(self) -> list[tuple[int, int, int]]:
+        """(i, j, bead type) of each bead of the Viterbi path, by end point, in order."""
+        band = self.band
+        i, j = band.n, band.m
+        path = []
+        while i or j:
+            cell = band.offsets[i] + j - band.lo[i]
+            t = int(self.back[cell])
+            path.append((i, j, t))
+            di, dj = self.types[t]
+            i, j = i - di, j - dj
+        return path[::-1]
+
+    def beads(self, path: Sequence[tuple[int, int, int]]) -> list[Bead]:
+        rest = self._backward()
+        band = self.band
+        log_z = self.total[band.offsets[-1] - 1]
+        beads = []
+        for i, j, t in path:
+            di, dj = self.types[t]
+            end = band.offsets[i] + j - band.lo[i]
+            log_posterior = self.total[self.pred[t][end]] + self.scores[t][end] + rest[end] - log_z
+            confidence = min(1.0, math.exp(log_posterior)) * float(self.reliability[t][end])
+            beads.append(Bead(tuple(range(i - di, i)), tuple(range(j - dj, j)), confidence))
+        return beads
+
+
+@numba.njit(cache=True)
+def _logaddexp(a: float, b: float) -> float:  # pragma: no cover - compiled
+    if a < b:
+        a, b = b, a
+    return a if b == -np.inf else a + math.log1p(math.exp(b - a))
+
+
+@numba.njit(cache=True)
+def _forward(pred: Cells, scores: Scores) -> tuple[Scores, Cells, Scores]:  # pragma: no cover - compiled
+    """Viterbi scores, back-pointers (bead types) and forward log-sums of every cell.
+
+    Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin."""
+    n_types, n_cells = pred.shape
+    best = np.full(n_cells + 1, -np.inf)
+    total = np.full(n_cells + 1, -np.inf)
+    back = np.full(n_cells, -1, dtype=np.int64)
+    best[0] = total[0] = 0.0
+    for c in range(n_cells):
+        top, summed, arg = best[c], total[c], -1
+        for t in range(n_types):
+            start = pred[t, c]
+            if start == n_cells:
+                continue
+            via = best[start] + scores[t, c]
+            if via > top:
+                top, arg = via, t
+            summed = _logaddexp(summed, total[start] + scores[t, c])
+        best[c], total[c], back[c] = top, summed, arg
+    return best, back, total
+
+
+@numba.njit(cache=True)
+def _backward(pred: Cells, scores: Scores) -> Scores:  # pragma: no cover - compiled
+    """log of the total weight of the paths from each cell to the last one, (n, m)."""
+    n_types, n_cells = pred.shape
+    rest = np.full(n_cells + 1, -np.inf)
+    rest[n_cells - 1] = 0.0
+    for c in range(n_cells - 1, -1, -1):  # a bead ending at c adds its weight to the cell where it starts
+        for t in range(n_types):
+            start = pred[t, c]
+            if start != n_cells:
+                rest[start] = _logaddexp(rest[start], scores[t, c] + rest[c])
+    return rest

@@ -1,0 +1,367 @@
+"""Character n-gram matches between sentence spans of two texts, for chrF over every candidate bead.
+
+chrF needs, per order k = 1..6, the clipped match count sum_g min(c_hyp(g), c_ref(g)) of the two
+spans' character k-grams (whitespace removed, so n-grams cross the join of two sentences). An
+aligner asks for it on ~100 span pairs per sentence, most of them unrelated. Intersecting
+every pair's n-gram sets costs ~700 element steps a pair; here the work is proportional to the
+n-grams a pair *shares*, which for unrelated sentences is a few dozen beyond the unigrams:
+
+* every k-gram of both texts gets a dense integer id (exact: the id of a k-gram is that of the
+  pair (id of its (k-1)-gram prefix, its last character), through a hash table);
+* for a block of consecutive rows of cells, the reference k-grams in the block's window are
+  indexed in a small hash table (it stays in cache): per k-gram, its *items*, one per (first
+  sentence, last sentence) it occurs in, with a count, in text order;
+* for a hypothesis span, each distinct k-gram is looked up there, the items in the row's window
+  are walked and added to the count of every reference span of the requested lengths that
+  contains them; the span pair's match is then min(hypothesis count, span count). A k-gram
+  crossing a sentence join is an item whose first and last sentences differ, so it counts only
+  for spans holding both: the statistics are those of the joined text.
+
+Measured at 4,000 sentences (73k cells of the six default bead types): ~7 us a cell on a
+loaded 2-core machine, against ~230 us for Python sets of n-gram strings.
+
+The loops are compiled with numba (``cache=True``: compiled once per installation, in
+``__pycache__``); the array set-up and chrF arithmetic are numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+MAX_ORDER = 6
+"""chrF's character n-gram order (sacrebleu's default)."""
+
+Ints = npt.NDArray[np.int64]
+Ids = npt.NDArray[np.int32]
+
+
+class SpanMatcher:
+    """Clipped character n-gram matches between hypothesis spans and reference spans, in bulk."""
+
+    def __init__(self, hypotheses: Sequence[str], references: Sequence[str]) -> None:
+        hyp_chars = ["".join(s.split()) for s in hypotheses]
+        ref_chars = ["".join(s.split()) for s in references]
+        self.hyp_offsets = _offsets(hyp_chars)
+        self.ref_offsets = _offsets(ref_chars)
+        hyp_codes, ref_codes = _code_points("".join(hyp_chars)), _code_points("".join(ref_chars))
+        alphabet = np.zeros(0x110000, dtype=np.int64)
+        alphabet[hyp_codes] = alphabet[ref_codes] = 1
+        dense = np.cumsum(alphabet) - 1
+        self.hyp_ids, self.ref_ids, _ = _gram_ids(dense[hyp_codes], dense[ref_codes], MAX_ORDER)
+        self.ref_side = self.ref_ids, self.ref_offsets, _sentence_of(self.ref_offsets)
+        self.hyp_side = self.hyp_ids, self.hyp_offsets, _sentence_of(self.hyp_offsets)
+
+    def matches(self, i: Ints, j: Ints, bead_types: Sequence[tuple[int, int]]) -> npt.NDArray[np.int64]:
+        """Per bead type t and cell k, the matches of orders 1..6 between hypothesis span
+        [i[k] - di, i[k]) and reference span [j[k] - dj, j[k]); cells sorted by i; spans that do
+        not exist (negative start) or are empty on a side get 0.
+
+        Beads of more than :data:`SWAP_ABOVE` hypothesis sentences are counted from the reference
+        side (matches are symmetric): the side whose spans are walked sentence by sentence
+        should be the short one."""
+        types = np.asarray(bead_types, dtype=np.int64).reshape(-1, 2)
+        out = np.zeros((len(types), len(i), MAX_ORDER), dtype=np.int64)
+        i, j = np.ascontiguousarray(i, dtype=np.int64), np.ascontiguousarray(j, dtype=np.int64)
+        swapped = types[:, 0] > np.maximum(types[:, 1], SWAP_ABOVE)
+        if (~swapped).any():
+            direct = np.zeros((int((~swapped).sum()), len(i), MAX_ORDER), dtype=np.int64)
+            _span_matches(i, j, types[~swapped], self.hyp_ids, self.hyp_offsets, *self.ref_side, direct)
+            out[~swapped] = direct
+        if swapped.any():
+            order = np.lexsort((i, j))
+            reverse = np.zeros((int(swapped.sum()), len(i), MAX_ORDER), dtype=np.int64)
+            _span_matches(
+                j[order],
+                i[order],
+                types[swapped][:, ::-1].copy(),
+                self.ref_ids,
+                self.ref_offsets,
+                *self.hyp_side,
+                reverse,
+            )
+            out[np.ix_(np.flatnonzero(swapped), order)] = reverse
+        return out
+
+
+def _sentence_of(offsets: Ints) -> Ints:
+    """The sentence of each character position."""
+    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+
+
+def _offsets(chars: Sequence[str]) -> Ints:
+    return np.concatenate(([0], np.cumsum([len(c) for c in chars], dtype=np.int64)))
+
+
+def _code_points(text: str) -> Ints:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _gram_ids(hyp: Ints, ref: Ints, max_order: int) -> tuple[Ids, Ids, Ints]:  # pragma: no cover - compiled
+    """Dense ids of the k-grams starting at each position, numbered over the reference's k-grams: -1 where fewer
+    than k characters remain, or (hypothesis) where the reference has no such k-gram, which then cannot match."""
+    n_hyp, n_ref = len(hyp), len(ref)
+    hyp_ids = np.full((max_order, n_hyp), -1, dtype=np.int32)
+    ref_ids = np.full((max_order, n_ref), -1, dtype=np.int32)
+    vocabulary = np.zeros(max_order, dtype=np.int64)
+    alphabet = 1 + max(hyp.max() if n_hyp else 0, ref.max() if n_ref else 0)
+    hyp_ids[0, :] = hyp
+    ref_ids[0, :] = ref
+    vocabulary[0] = alphabet
+    capacity = 1
+    while capacity < 2 * n_ref + 2:
+        capacity *= 2
+    table = np.empty((capacity, 2), dtype=np.int64)  # (key, id) side by side: one cache line per probe
+    for order in range(1, max_order):
+        table[:, 0] = -1
+        size = 0
+        for side in range(2):  # the reference's k-grams get ids; the hypothesis's are looked up
+            chars, ids = (ref, ref_ids) if side == 0 else (hyp, hyp_ids)
+            for t in range(len(chars) - order):
+                prefix = ids[order - 1, t]
+                if prefix < 0:
+                    continue
+                key = np.int64(prefix) * alphabet + chars[t + order]
+                mixed = (key ^ (key >> 31)) * 0x5851F42D4C957F2D
+                slot = (mixed ^ (mixed >> 32)) & (capacity - 1)
+                while table[slot, 0] != -1 and table[slot, 0] != key:
+                    slot = (slot + 1) & (capacity - 1)
+                if table[slot, 0] == key:
+                    ids[order, t] = table[slot, 1]
+                elif side == 0:
+                    table[slot, 0], table[slot, 1] = key, size
+                    ids[order, t] = size
+                    size += 1
+        vocabulary[order] = size
+    return hyp_ids, ref_ids, vocabulary
+
+
+SWAP_ABOVE = 2
+"""Hypothesis spans longer than this (and than their reference span) are counted from the reference side."""
+
+BLOCK_ROWS = 32
+"""Rows of cells whose reference windows share one local index (built once, probed by every row)."""
+
+BLOCK_SENTENCES = 256
+"""A block also ends before its window would cover more reference sentences than this."""
+
+
+@numba.njit(cache=True)
+def _find(keys: Ints, key: np.int64) -> np.int64:  # pragma: no cover - compiled
+    """Slot of ``key`` in the open-addressing table ``keys`` (-1 marks a free slot), or the free slot to put it in."""
+    mask = len(keys) - 1
+    mixed = (key ^ (key >> 31)) * 0x5851F42D4C957F2D
+    slot = (mixed ^ (mixed >> 32)) & mask
+    while keys[slot] != -1 and keys[slot] != key:
+        slot = (slot + 1) & mask
+    return slot
+
+
+@numba.njit(cache=True)
+def _span_matches(
+    cell_i: Ints,
+    cell_j: Ints,
+    types: Ints,
+    hyp_ids: Ids,
+    hyp_offsets: Ints,
+    ref_ids: Ids,
+    ref_offsets: Ints,
+    ref_sentence: Ints,
+    out: Ints,
+) -> None:  # pragma: no cover - compiled
+    """Fill out[t, c, order] (see :meth:`SpanMatcher.matches`).
+
+    Rows of cells (one i each) are taken in blocks. For a block, the reference k-grams of its
+    window are indexed in a small hash table: per k-gram, its items (first sentence, last
+    sentence, count) in text order. For a row, the hypothesis spans ending at i are nested
+    (sentence i-1, then i-2 with it, ...): each k-gram of the longest is looked up once, counted
+    per span length, its items in the row's window are walked once, and the clipped match is
+    added to every (hypothesis span, reference span) pair. Everything a row touches is in the
+    block's index, which stays in cache."""
+    max_order = hyp_ids.shape[0]
+    n_cells, n_types = len(cell_i), len(types)
+    max_dj, max_di = 1, 0
+    for t in range(n_types):
+        max_dj = max(max_dj, types[t, 1])
+        max_di = max(max_di, types[t, 0])
+    depth = np.zeros(max_di + 1, dtype=np.int64)  # per hypothesis span length, the longest reference span wanted
+    for t in range(n_types):
+        if types[t, 0] > 0 and types[t, 1] > 0:
+            depth[types[t, 0]] = max(depth[types[t, 0]], types[t, 1])
+    row_starts = [0]
+    for c in range(1, n_cells):
+        if cell_i[c] != cell_i[c - 1]:
+            row_starts.append(c)
+    row_starts.append(n_cells)
+    n_rows = len(row_starts) - 1
+    longest = 1  # positions of the longest hypothesis span
+    for r in range(n_rows):
+        i = cell_i[row_starts[r]]
+        longest = max(longest, hyp_offsets[i] - hyp_offsets[max(i - max_di, 0)] + 1)
+    entry_of = np.empty(longest * max_order, dtype=np.int64)  # a row's distinct k-grams, as index entries
+    counts = np.zeros((longest * max_order, max_di + 1), dtype=np.int64)  # their counts per span length
+    block = 0
+    while block < n_rows:
+        # the block: rows block..stop-1, reference window [w0, w1)
+        w0 = max(0, cell_j[row_starts[block]] - max_dj)
+        w1 = cell_j[row_starts[block + 1] - 1]
+        stop = block + 1
+        while stop < n_rows and stop - block < BLOCK_ROWS:
+            low = max(0, cell_j[row_starts[stop]] - max_dj)
+            high = cell_j[row_starts[stop + 1] - 1]
+            if max(w1, high) - min(w0, low) > BLOCK_SENTENCES:
+                break
+            w0, w1 = min(w0, low), max(w1, high)
+            stop += 1
+        # index the window's k-grams: (order, id) -> items; a k-gram belongs if it lies in sentences [w0, w1)
+        p0, p1 = ref_offsets[w0], ref_offsets[w1]
+        capacity = 16
+        while capacity < 2 * max_order * (p1 - p0) + 2:
+            capacity *= 2
+        keys = np.full(capacity, -1, dtype=np.int64)
+        entry = np.empty(capacity, dtype=np.int64)
+        n_entries = 0
+        entry_items = np.zeros(max_order * (p1 - p0) + 1, dtype=np.int64)
+        last = np.full(max_order * (p1 - p0) + 1, -1, dtype=np.int64)
+        for order in range(max_order):
+            for t in range(p0, p1 - order):
+                if ref_ids[order, t] < 0:  # (counted from the reference side) a k-gram the other side lacks
+                    continue
+                key = np.int64(ref_ids[order, t]) * 8 + order
+                slot = _find(keys, key)
+                if keys[slot] == -1:
+                    keys[slot] = key
+                    entry[slot] = n_entries
+                    n_entries += 1
+                e = entry[slot]
+                run = ref_sentence[t] * (w1 + 1) + ref_sentence[t + order]
+                if last[e] != run:
+                    entry_items[e + 1] += 1
+                    last[e] = run
+        for e in range(n_entries):
+            entry_items[e + 1] += entry_items[e]
+        item_first = np.empty(entry_items[n_entries], dtype=np.int64)
+        item_last = np.empty(entry_items[n_entries], dtype=np.int64)
+        item_count = np.zeros(entry_items[n_entries], dtype=np.int64)
+        fill = entry_items[:n_entries].copy()
+        for order in range(max_order):
+            for t in range(p0, p1 - order):
+                if ref_ids[order, t] < 0:
+                    continue
+                e = entry[_find(keys, np.int64(ref_ids[order, t]) * 8 + order)]
+                a, b = ref_sentence[t], ref_sentence[t + order]
+                k = fill[e]
+                if k > entry_items[e] and item_first[k - 1] == a and item_last[k - 1] == b:
+                    item_count[k - 1] += 1
+                else:
+                    item_first[k], item_last[k], item_count[k] = a, b, 1
+                    fill[e] += 1
+        seen = np.full(n_entries, -1, dtype=np.int64)  # per entry, its place among the row's distinct k-grams
+        cursor = entry_items[:n_entries].copy()
+        span_count = np.zeros((w1 - w0 + 1) * max_dj, dtype=np.int64)
+        span_match = np.zeros((max_di + 1, (w1 - w0 + 1) * max_dj, max_order), dtype=np.int64)
+        touched = np.empty((w1 - w0 + 1) * max_dj, dtype=np.int64)
+        for r in range(block, stop):
+            row_start, row_end = row_starts[r], row_starts[r + 1]
+            i = cell_i[row_start]
+            window = max(0, cell_j[row_start] - max_dj)
+            j_high = cell_j[row_end - 1]
+            top = 0  # the longest hypothesis span wanted here
+            for di in range(1, min(i, max_di) + 1):
+                if depth[di] > 0:
+                    top = di
+            reach_from = np.zeros(top + 2, dtype=np.int64)  # longest reference span wanted by spans of >= s sentences
+            for di in range(top, 0, -1):
+                reach_from[di] = max(reach_from[di + 1], depth[di])
+            span_match[: top + 1, (window - w0) * max_dj : (j_high - w0 + 1) * max_dj, :] = 0  # this row's spans
+            end = hyp_offsets[i]
+            for order in range(max_order):
+                n_distinct = 0
+                for step in range(1, top + 1):  # span [i - step, i): add the k-grams starting in sentence i - step
+                    for pos in range(hyp_offsets[i - step], min(hyp_offsets[i - step + 1], end - order)):
+                        g = hyp_ids[order, pos]
+                        if g < 0:  # not in the reference at all
+                            continue
+                        slot = _find(keys, np.int64(g) * 8 + order)
+                        if keys[slot] == -1:  # not in this window
+                            continue
+                        e = entry[slot]
+                        u = seen[e]
+                        if u < 0:
+                            u = n_distinct
+                            n_distinct += 1
+                            seen[e] = u
+                            entry_of[u] = e
+                            counts[u, : top + 1] = 0
+                        counts[u, step] += 1
+                for u in range(n_distinct):
+                    e = entry_of[u]
+                    seen[e] = -1
+                    shortest = 1  # the shortest hypothesis span holding this k-gram
+                    while counts[u, shortest] == 0:
+                        shortest += 1
+                    reach = reach_from[shortest]
+                    for step in range(2, top + 1):
+                        counts[u, step] += counts[u, step - 1]
+                    n_touched = 0
+                    first = cursor[e]  # rows come in order, so a k-gram's first item in the window moves forward
+                    while first > entry_items[e] and item_first[first - 1] >= window:
+                        first -= 1
+                    while first < fill[e] and item_first[first] < window:
+                        first += 1
+                    cursor[e] = first
+                    for k in range(first, fill[e]):
+                        a = item_first[k]
+                        if a >= j_high:
+                            break
+                        b, count = item_last[k], item_count[k]
+                        for d in range(max(b - a + 1, 1), reach + 1):
+                            for j0 in range(max(b - d + 1, window), a + 1):
+                                slot = (j0 - w0) * max_dj + d - 1
+                                if span_count[slot] == 0:
+                                    touched[n_touched] = slot
+                                    n_touched += 1
+                                span_count[slot] += count
+                    for k in range(n_touched):
+                        slot = touched[k]
+                        d = slot % max_dj + 1
+                        for di in range(1, top + 1):
+                            if counts[u, di] > 0 and d <= depth[di]:
+                                span_match[di, slot, order] += min(counts[u, di], span_count[slot])
+                        span_count[slot] = 0
+            for t in range(n_types):
+                di, dj = types[t, 0], types[t, 1]
+                if di == 0 or dj == 0 or di > top:
+                    continue
+                for c in range(row_start, row_end):
+                    j0 = cell_j[c] - dj
+                    if j0 >= window:
+                        out[t, c, :] = span_match[di, (j0 - w0) * max_dj + dj - 1, :]
+        block = stop
+
+
+def chrf_from_matches(
+    matches: npt.NDArray[np.int64], hyp_chars: Ints, ref_chars: Ints, beta: float
+) -> npt.NDArray[np.float64]:
+    """sacrebleu's chrF (effective order: orders with n-grams on both sides) from match counts, in [0, 1].
+
+    The float operations are those of a sentence-by-sentence computation, in the same order."""
+    precision = np.zeros(matches.shape[:-1])
+    recall = np.zeros(matches.shape[:-1])
+    orders = np.zeros(matches.shape[:-1])
+    for k in range(MAX_ORDER):
+        n_hyp, n_ref = hyp_chars - k, ref_chars - k
+        present = (n_hyp > 0) & (n_ref > 0)
+        precision += np.where(present, matches[..., k] / np.where(present, n_hyp, 1), 0.0)
+        recall += np.where(present, matches[..., k] / np.where(present, n_ref, 1), 0.0)
+        orders += present
+    some = precision > 0
+    safe_orders = np.where(some, orders, 1.0)
+    precision, recall = precision / safe_orders, recall / safe_orders
+    factor = beta**2
+    denominator = np.where(some, factor * precision + recall, 1.0)
+    return np.where(some, (1 + factor) * precision * recall / denominator, 0.0)
