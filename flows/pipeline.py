@@ -37,7 +37,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
-from tarjama.align import Bead, align, align_without_reference, bead_priors_for
+from tarjama.align import AlignmentConfig, Bead, align_translation, align_without_reference
 from tarjama.article import Document, document_id
 from tarjama.checks import create_checks, failure_counts, run_checks
 from tarjama.corpus import ArticleInput, collect_articles
@@ -50,7 +50,7 @@ from tarjama.export import export_corpus
 from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blocks
 from tarjama.memory import TranslationMemory, journal_path, merge_journals, read_journals
 from tarjama.outputs import new_run_name, staged_run_folder
-from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_text
+from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_parquet, write_text
 from tarjama.plots import plot_run
 from tarjama.report import render_html, render_report
 from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
@@ -61,7 +61,6 @@ from tarjama.translate import Translation, translate_missing
 
 SHARDS = ".shards"
 DEFAULT_RUN_FORMATS = ("tsv", "parquet")
-ALIGNMENT_VERSION = "chrf-len-src|v1"
 progress_log = logging.getLogger("tarjama.progress")
 TABLE_ROWS = 50
 TRANSIENT = (EngineUnavailable, httpx.TransportError, ConnectionError, TimeoutError)
@@ -261,12 +260,14 @@ def _engine_turn(name: str) -> Iterator[None]:
         yield
 
 
+ALIGNMENT = AlignmentConfig()
+"""The default configuration, the one `tarjama align --mt` uses too: its signature is in every output."""
+
+
 def align_to_reference(source: Document, translations: Sequence[Translation], reference: Document | None) -> list[Bead]:
-    """MT-to-reference alignment; the Arabic sentences give the length prior (steadier than MT lengths)."""
     if reference is None:
         return align_without_reference(len(translations))
-    priors = bead_priors_for(len(source.sentences), len(reference.sentences))
-    return align([t.text for t in translations], reference.texts, source=source.texts, bead_priors=priors)
+    return list(align_translation(source.texts, [t.text for t in translations], reference.texts, ALIGNMENT).beads)
 
 
 def engine_model_of(settings: Settings) -> str:
@@ -294,7 +295,7 @@ def article_key(article: ArticleInput, settings: Settings, model: str) -> str:
         "article": article.digest(),
         "engine": settings.engine,
         "model": model,
-        "aligner": ALIGNMENT_VERSION,
+        "aligner": ALIGNMENT.signature().format(),
         "tarjama": version("tarjama"),
     }
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:32]
@@ -391,7 +392,7 @@ def run(
         engine_requested=settings.engine,
         articles=[results[i] for i in ordered],
         failures=failures,
-        alignment_signature=ALIGNMENT_VERSION,
+        alignment_signature=ALIGNMENT.signature().format(),
     )
     corpus = shards.scan([keys[i] for i in ordered])
     target = Path(out) / run_name
@@ -425,6 +426,8 @@ def run(
             }
         )
         write_json(summary.model_dump(mode="json"), staging / "scores.json")
+        signatures = {"tarjama.alignment": summary.alignment_signature, "tarjama.engine": f"{settings.engine}|{model}"}
+        write_parquet(pl.scan_parquet(staging / "aligned.parquet"), staging / "aligned.parquet", signatures)
         report = render_report(summary)
         write_text(report, staging / "report.md")
         write_text(render_html(report, f"tarjama run {run_name}"), staging / "report.html")

@@ -451,10 +451,8 @@ def align(
 
     No engine and no Prefect: pure and fast. Rows below the confidence threshold are flagged, never dropped.
     """
-    from tarjama.align import align as align_mt
-    from tarjama.align import bead_priors_for
+    from tarjama.align import AlignmentConfig, align_translation
     from tarjama.article import load_document, read_utf8
-    from tarjama.gale_church import align_lengths
     from tarjama.parallel_corpus import bead_rows, to_frame, write_tsv
     from tarjama.translate import Translation
 
@@ -474,14 +472,13 @@ def align(
         check_output_parent(out)
     except TarjamaError as problem:
         fail(str(problem))
-    if mt is not None:
+    if mt is not None:  # the default configuration: the one `tarjama run` uses
         translations = [Translation(line, "mt-file", mt.name, False) for line in lines]
-        priors = bead_priors_for(len(source.sentences), len(reference.sentences))
-        beads = align_mt(lines, reference.texts, source=source.texts, bead_priors=priors)
+        alignment = align_translation(source.texts, lines, reference.texts, AlignmentConfig())
     else:
         translations = [Translation("", "none", "gale-church", False) for _ in source.sentences]
-        beads = align_lengths(source.texts, reference.texts)
-    frame = to_frame(bead_rows(source, translations, reference, beads))
+        alignment = align_translation(source.texts, None, reference.texts, AlignmentConfig(aligner="gale-church"))
+    frame = to_frame(bead_rows(source, translations, reference, alignment.beads))
     if mt is None:  # no MT: nothing to score
         import polars as pl
 
@@ -496,6 +493,7 @@ def align(
         f"{len(source.sentences)} Arabic and {len(reference.sentences)} English sentences aligned {method}: "
         f"{frame.height} rows, {flagged} flagged"
     )
+    say(f"alignment: {alignment.signature.format()}")
     say(f"aligned TSV: {out}")
 
 

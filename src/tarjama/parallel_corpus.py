@@ -159,8 +159,9 @@ def write_tsv(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
     return _write(target, lambda tmp: safe.sink_csv(tmp, separator="\t", quote_style="never", null_value=""))
 
 
-def write_parquet(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
-    return _write(target, lambda tmp: frame.lazy().sink_parquet(tmp))
+def write_parquet(frame: pl.DataFrame | pl.LazyFrame, target: Path, metadata: dict[str, str] | None = None) -> Path:
+    """``metadata``: key-value pairs in the file's footer (a run's alignment and engine signatures)."""
+    return _write(target, lambda tmp: frame.lazy().sink_parquet(tmp, metadata=metadata))
 
 
 def write_jsonl(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
