@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
@@ -22,8 +23,16 @@ def free_port() -> int:
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    """A minimal environment for running the CLI: its own tarjama home, a wide terminal."""
-    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "250", **extra}
+    """A minimal environment for running the CLI: its own tarjama home, a wide terminal.
+
+    ``PYTHONPATH`` passes through (it is unset in CI), so a worktree's code is what the CLI runs.
+    """
+    passed = {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}
+    return (
+        {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "250"}
+        | passed
+        | extra
+    )
 
 
 def assert_valid(beads, n: int, m: int) -> None:

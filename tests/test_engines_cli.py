@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS, PYTHON, TARJAMA, free_port
+from conftest import CORPUS, PYTHON, TARJAMA, cli_env, free_port
 from loopback_services import LoopbackServices
 
 from tarjama.article import load_document
@@ -45,7 +45,7 @@ ANSWERED_BEFORE_KILL = 3
 
 
 def base_env(home: Path) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "200"}
+    return cli_env(home, COLUMNS="200")
 
 
 @contextmanager
