@@ -1,0 +1,186 @@
+"""Issue 9's cases that need a real file system, a real device or several real runs, through the real CLI.
+
+Full and read-only disks are real file systems: a small tmpfs mounted for the test (the tests run as
+root, as the failures were found, and as `tests/test_writers.py`'s device nodes need). Device nodes
+are made with ``mknod`` in the test's own folder, never the system's ``/dev``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, TARJAMA, cli_env
+
+from tarjama.memory import TranslationMemory
+from tarjama.parallel_corpus import SCHEMA
+
+ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+REFERENCE = ARTICLE.with_name("euronews-en.153835.en.txt")
+NULL, FULL = os.makedev(1, 3), os.makedev(1, 7)  # the device numbers of /dev/null and /dev/full
+
+
+@contextmanager
+def tmpfs(where: Path, size: str = "2m", *options: str) -> Iterator[Path]:
+    """A real, small file system at ``where`` for the duration of the block."""
+    where.mkdir(parents=True, exist_ok=True)
+    mount_options = ",".join([f"size={size}", *options])
+    subprocess.run(["mount", "-t", "tmpfs", "-o", mount_options, "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Write zeros into ``folder`` until its disk refuses: a full disk, as a user's would be."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, bytes(4096))
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def device(path: Path, number: int) -> Path:
+    os.mknod(path, stat.S_IFCHR | 0o666, number)
+    return path
+
+
+def tarjama(home: Path, *args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [TARJAMA, *map(str, args)], capture_output=True, text=True, env=cli_env(home), cwd=cwd, timeout=120
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess, code: int) -> str:
+    """The single ``tarjama: error:`` line a failure must be, without the prefix."""
+    assert result.returncode == code, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tarjama: error: "), lines
+    return lines[0].removeprefix("tarjama: error: ")
+
+
+def integrity(database: Path) -> str:
+    with closing(sqlite3.connect(database)) as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+# --- item 6: --out on a read-only file system or a full disk, found before anything starts --------------
+
+
+def test_out_on_a_read_only_file_system_is_one_line_before_anything_starts(tmp_path):
+    with tmpfs(tmp_path / "disk", "1m", "ro") as disk:
+        result = tarjama(tmp_path / "home", "run", ARTICLE, "--out", disk / "out")
+        assert one_error_line(result, 2) == f"{disk / 'out'}: cannot write in {disk} (Read-only file system)"
+    assert not (tmp_path / "home" / "prefect").exists()
+
+
+def test_out_on_a_full_disk_is_one_line_before_anything_starts(tmp_path):
+    with tmpfs(tmp_path / "disk") as disk:
+        fill(disk)
+        result = tarjama(tmp_path / "home", "run", ARTICLE, "--out", disk / "out")
+        assert one_error_line(result, 2) == (
+            f"{disk / 'out'}: disk full (0 KiB free in {disk}; tarjama needs at least 1 MiB there)"
+        )
+        assert sorted(p.name for p in disk.iterdir()) == ["filler"]
+    assert not (tmp_path / "home" / "prefect").exists()
+
+
+# --- item 7: a translation memory on a full disk (a new one, and one that holds translations) -----------
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-memory", "memory-with-translations"])
+def test_memory_on_a_full_disk_is_one_line_before_anything_starts(tmp_path, existing):
+    with tmpfs(tmp_path / "disk") as disk:
+        memory = disk / "memory.sqlite"
+        if existing:
+            with TranslationMemory(memory) as stored:
+                stored.store("libre", "libretranslate", "جملة.", "A sentence.")
+        filler = fill(disk)
+        result = tarjama(
+            tmp_path / "home", "run", ARTICLE, "--memory", memory, "-e", "libre", "--engine-url", "http://127.0.0.1:9"
+        )
+        assert one_error_line(result, 2) == (
+            f"{memory}: disk full (0 KiB free in {disk}; tarjama needs at least 1 MiB there)"
+        )
+        filler.unlink()  # SQLite cannot even open a WAL database for reading on a full disk
+        if existing:
+            assert integrity(memory) == "ok"
+            with TranslationMemory(memory) as stored:
+                assert len(stored) == 1
+        else:
+            assert not memory.exists()
+    assert not (tmp_path / "home" / "prefect").exists()
+
+
+# --- item 1 through the CLI: `align -o` and `download -o` write through devices and links -------------
+
+
+def test_align_writes_through_a_device_and_a_symlink_never_replacing_them(tmp_path):
+    null = device(tmp_path / "null", NULL)
+    result = tarjama(tmp_path / "home", "align", ARTICLE, REFERENCE, "-o", null)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode) and null.lstat().st_rdev == NULL
+    (tmp_path / "data").mkdir()
+    link = tmp_path / "link.tsv"
+    link.symlink_to(Path("data") / "aligned.tsv")
+    result = tarjama(tmp_path / "home", "align", ARTICLE, REFERENCE, "-o", link)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(Path("data") / "aligned.tsv")
+    assert (tmp_path / "data" / "aligned.tsv").read_text().split("\n")[0] == "\t".join(SCHEMA)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "link.tsv", "null"]  # no temporary left
+
+
+@pytest.mark.parametrize("where", ["device", "disk"], ids=["dev-full", "full-disk"])
+def test_align_to_a_full_device_or_disk_is_one_line_and_leaves_nothing(tmp_path, where):
+    with tmpfs(tmp_path / "disk") as disk:
+        if where == "device":
+            target = device(tmp_path / "full", FULL)
+        else:
+            fill(disk)
+            target = disk / "aligned.tsv"
+        result = tarjama(tmp_path / "home", "align", ARTICLE, REFERENCE, "-o", target)
+        assert one_error_line(result, 2) == f"{target}: cannot write (No space left on device)"
+        assert sorted(p.name for p in disk.iterdir()) == ([] if where == "device" else ["filler"])
+    if where == "device":
+        assert stat.S_ISCHR(target.lstat().st_mode) and target.lstat().st_rdev == FULL
+
+
+def _finished_run(out: Path) -> Path:
+    """An output folder holding one finished run and its ``latest`` link, as ``tarjama run`` leaves it."""
+    folder = out / "20261129-120000-euronews-en.153835-ab12"
+    folder.mkdir(parents=True)
+    (folder / "aligned.tsv").write_text("\t".join(SCHEMA) + "\n", encoding="utf-8")
+    (folder / "scores.json").write_text(json.dumps({"run": folder.name}), encoding="utf-8")
+    (out / "latest").symlink_to(folder.name)
+    return folder
+
+
+def test_download_writes_through_a_device_and_a_symlink_never_replacing_them(tmp_path):
+    run = _finished_run(tmp_path / "output")
+    null = device(tmp_path / "null", NULL)
+    result = tarjama(tmp_path / "home", "download", "latest", "--from", tmp_path / "output", "-o", null)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode) and null.lstat().st_rdev == NULL
+    link = tmp_path / "mine.tsv"
+    link.symlink_to("kept.tsv")
+    result = tarjama(tmp_path / "home", "download", "latest", "--from", tmp_path / "output", "-o", link)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and (tmp_path / "kept.tsv").read_bytes() == (run / "aligned.tsv").read_bytes()
+    full = device(tmp_path / "full", FULL)
+    result = tarjama(tmp_path / "home", "download", "latest", "--from", tmp_path / "output", "-o", full)
+    assert one_error_line(result, 1) == f"{full}: cannot write (No space left on device)"
+    assert stat.S_ISCHR(full.lstat().st_mode) and full.lstat().st_rdev == FULL
