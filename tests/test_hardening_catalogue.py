@@ -13,12 +13,14 @@ import os
 import sqlite3
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, TARJAMA, cli_env
+from conftest import CORPUS, PYTHON, TARJAMA, cli_env, prefect_server
+from loopback_services import LoopbackServices
 
 from tarjama.memory import TranslationMemory
 from tarjama.parallel_corpus import SCHEMA
@@ -184,3 +186,118 @@ def test_download_writes_through_a_device_and_a_symlink_never_replacing_them(tmp
     result = tarjama(tmp_path / "home", "download", "latest", "--from", tmp_path / "output", "-o", full)
     assert one_error_line(result, 1) == f"{full}: cannot write (No space left on device)"
     assert stat.S_ISCHR(full.lstat().st_mode) and full.lstat().st_rdev == FULL
+
+
+# --- runs against one Prefect server: concurrency (item 3), stale staging (item 5), a disk that fills ---
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Start ``tarjama run`` processes against one Prefect server and the loopback LibreTranslate."""
+    base = tmp_path_factory.mktemp("runs")
+    with (
+        LoopbackServices(lifetime=1800) as services,
+        prefect_server(base / "home", base / "server.log") as api,
+    ):
+        env = cli_env(
+            base / "home", PREFECT_API_URL=api, TARJAMA_LIBRE_URL=services.url("libre"), TARJAMA_HTTP_BACKOFF="0.1"
+        )
+
+        def start(*args: object) -> subprocess.Popen:
+            return subprocess.Popen(
+                [TARJAMA, "run", str(ARTICLE), "-e", "libre", *map(str, args)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+
+        yield start, services
+
+
+def finish(run: subprocess.Popen) -> tuple[int, str]:
+    _, stderr = run.communicate(timeout=900)
+    return run.returncode, stderr
+
+
+STAGE_AND_WAIT = """
+import sys, time
+from pathlib import Path
+from tarjama.outputs import staged_run_folder
+with staged_run_folder(Path(sys.argv[1]), sys.argv[2]) as staging:
+    (staging / "aligned.tsv").write_text("half written")
+    print("staged", flush=True)
+    time.sleep(600)
+"""
+
+
+def staging_writer(out: Path, name: str) -> subprocess.Popen:
+    """A real writer inside its staging folder, as a run is while it writes its outputs."""
+    writer = subprocess.Popen(
+        [PYTHON, "-c", STAGE_AND_WAIT, str(out), name],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(out.parent / "home"),
+    )
+    assert writer.stdout is not None and writer.stdout.readline() == "staged\n"
+    return writer
+
+
+@pytest.mark.slow
+def test_three_runs_started_together_all_finish_and_stale_staging_goes(tmp_path, runs):
+    start, _ = runs
+    out, memory = tmp_path / "out", tmp_path / "memory.sqlite"
+    killed = staging_writer(out, "killed-while-writing")
+    killed.kill()  # SIGKILL while writing its outputs (item 5)
+    killed.wait()
+    live = staging_writer(out, "still-writing")
+    try:
+        folders: dict[str, list[Path]] = {}
+        for memory_state in ("cold", "warm"):  # warm: nothing to translate, all three write at once
+            started = [start("--out", out, "--memory", memory) for _ in range(3)]
+            for code, stderr in map(finish, started):
+                assert code == 0, (memory_state, stderr[-3000:])
+            done = {p for p in out.iterdir() if not p.name.startswith(".") and p.name != "latest"}
+            folders[memory_state] = sorted(done - {p for runs in folders.values() for p in runs})
+            assert len(folders[memory_state]) == 3, folders
+        every = folders["cold"] + folders["warm"]
+        assert all(
+            sorted(p.name for p in folder.iterdir()) == ["aligned.parquet", "aligned.tsv", "report.md", "scores.json"]
+            for folder in every
+        )
+        assert len({(folder / "aligned.tsv").read_bytes() for folder in every}) == 1
+        for folder in folders["warm"]:
+            article = json.loads((folder / "scores.json").read_text())["articles"][0]
+            assert article["from_memory"] == article["sentences"]
+        assert (out / "latest").resolve() in every
+        staging = sorted(p.name for p in out.iterdir() if ".partial-" in p.name)
+        assert len(staging) == 1 and staging[0].startswith(".still-writing.partial-")  # the live one is kept
+        assert integrity(memory) == "ok"
+    finally:
+        live.kill()
+        live.wait()
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_while_translating_is_one_line_and_leaves_nothing(tmp_path, runs):
+    start, services = runs
+    memory = tmp_path / "memory.sqlite"
+    with tmpfs(tmp_path / "disk") as disk:
+        services.hold_after(0)
+        run = start("--out", disk / "out", "--memory", memory)
+        try:
+            while services.held < 1:  # the up-front check has passed; the run is translating
+                assert run.poll() is None, run.communicate()
+                time.sleep(0.2)
+            fill(disk)
+        finally:
+            services.release()
+        code, stderr = finish(run)
+        assert code == 1, stderr[-3000:]
+        assert stderr.strip().splitlines()[-1].startswith(f"tarjama: error: {disk / 'out'}")
+        assert stderr.strip().endswith(": cannot write (No space left on device)")
+        assert "Traceback" not in stderr  # Prefect logs a user's problem in one line too
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "out"] and not list((disk / "out").iterdir())
+    assert integrity(memory) == "ok"
+    with TranslationMemory(memory) as stored:
+        assert len(stored) > 0  # what was translated is kept for the rerun

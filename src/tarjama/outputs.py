@@ -129,6 +129,10 @@ def remove_stale_staging(out: Path) -> list[Path]:
     return removed
 
 
+def _cannot_write(target: Path, error: OSError) -> TarjamaError:
+    return TarjamaError(f"{target}: cannot write ({storage_problem(error) or error.strerror or error})")
+
+
 @contextmanager
 def staged_run_folder(out: Path, name: str) -> Iterator[Path]:
     """A private staging folder, renamed to ``out/name`` when the block succeeds, removed otherwise."""
@@ -140,12 +144,12 @@ def staged_run_folder(out: Path, name: str) -> Iterator[Path]:
         remove_stale_staging(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}{STAGING_MARK}", dir=out))
     except OSError as error:
-        raise TarjamaError(f"{out}: cannot write ({storage_problem(error) or error.strerror or error})") from None
+        raise _cannot_write(target, error) from None
     try:
         try:
             (staging / "owner").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
         except OSError as error:
-            raise TarjamaError(f"{staging}: cannot write ({error.strerror or error})") from None
+            raise _cannot_write(target, error) from None
         yield staging
         (staging / "owner").unlink()
         try:
