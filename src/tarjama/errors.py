@@ -44,14 +44,15 @@ class InputError(TarjamaError):
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
 
 
-def storage_problem(error: OSError) -> str | None:
+def storage_problem(error: Exception) -> str | None:
     """What a failed write says about the storage (``No space left on device``, ...), or ``None`` if nothing.
 
     A full disk, an exhausted quota or a read-only file system is the user's to fix, not a bug: it
-    deserves one line naming the file, not a traceback. Polars raises its I/O errors without an
-    ``errno``, so the number is also read from its message (``... (os error 28)``).
+    deserves one line naming the file, not a traceback. Polars reports I/O errors without an
+    ``errno`` (an ``OSError``, or a ``ComputeError`` from its Parquet writer), so the number is also
+    read from the message (``... (os error 28)``).
     """
-    number = error.errno
+    number = error.errno if isinstance(error, OSError) else None
     if number is None:
         found = re.search(r"\(os error (\d+)\)", str(error))
         number = int(found.group(1)) if found else None

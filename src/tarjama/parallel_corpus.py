@@ -129,7 +129,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp.replace(real)
         finally:
             tmp.unlink(missing_ok=True)
-    except OSError as error:  # a full disk or read-only file system: one line, and nothing left behind
+    except (OSError, pl.exceptions.PolarsError) as error:  # a full disk or read-only file system: one line
         problem = storage_problem(error)
         if problem is None:
             raise
