@@ -18,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -216,28 +217,36 @@ def test_download_writes_through_a_device_and_a_symlink_never_replacing_them(tmp
 # --- runs against one Prefect server: concurrency (item 3), stale staging (item 5), a disk that fills ---
 
 
+@dataclass
+class Runs:
+    """``tarjama run`` processes against one Prefect server and the loopback LibreTranslate."""
+
+    services: LoopbackServices
+    env: dict[str, str]
+
+    def start(self, *args: object) -> subprocess.Popen:
+        return subprocess.Popen(
+            [TARJAMA, "run", str(ARTICLE), "-e", "libre", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Start ``tarjama run`` processes against one Prefect server and the loopback LibreTranslate."""
+def runs(tmp_path_factory) -> Iterator[Runs]:
     base = tmp_path_factory.mktemp("runs")
     with (
         LoopbackServices(lifetime=1800) as services,
         prefect_server(base / "home", base / "server.log") as api,
     ):
-        env = cli_env(
-            base / "home", PREFECT_API_URL=api, TARJAMA_LIBRE_URL=services.url("libre"), TARJAMA_HTTP_BACKOFF="0.1"
+        yield Runs(
+            services,
+            cli_env(
+                base / "home", PREFECT_API_URL=api, TARJAMA_LIBRE_URL=services.url("libre"), TARJAMA_HTTP_BACKOFF="0.1"
+            ),
         )
-
-        def start(*args: object) -> subprocess.Popen:
-            return subprocess.Popen(
-                [TARJAMA, "run", str(ARTICLE), "-e", "libre", *map(str, args)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-
-        yield start, services
 
 
 def finish(run: subprocess.Popen) -> tuple[int, str]:
@@ -270,7 +279,6 @@ def staging_writer(out: Path, name: str) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_three_runs_started_together_all_finish_and_stale_staging_goes(tmp_path, runs):
-    start, _ = runs
     out, memory = tmp_path / "out", tmp_path / "memory.sqlite"
     killed = staging_writer(out, "killed-while-writing")
     killed.kill()  # SIGKILL while writing its outputs (item 5)
@@ -280,7 +288,7 @@ def test_three_runs_started_together_all_finish_and_stale_staging_goes(tmp_path,
         folders: dict[str, list[Path]] = {}
         for memory_state in ("cold", "warm"):  # warm: nothing to translate, all three write at once
             shutil.rmtree(out / ".shards", ignore_errors=True)  # no article reused: each run builds its own
-            started = [start("--out", out, "--memory", memory) for _ in range(3)]
+            started = [runs.start("--out", out, "--memory", memory) for _ in range(3)]
             for code, stderr in map(finish, started):
                 assert code == 0, (memory_state, stderr[-3000:])
             done = {p for p in out.iterdir() if not p.name.startswith(".") and p.name != "latest"}
@@ -303,11 +311,11 @@ def test_three_runs_started_together_all_finish_and_stale_staging_goes(tmp_path,
 
 @pytest.mark.slow
 def test_a_disk_that_fills_while_translating_is_one_line_and_leaves_nothing(tmp_path, runs):
-    start, services = runs
+    services = runs.services
     memory = tmp_path / "memory.sqlite"
     with tmpfs(tmp_path / "disk") as disk:
         services.hold_after(0)
-        run = start("--out", disk / "out", "--memory", memory)
+        run = runs.start("--out", disk / "out", "--memory", memory)
         try:
             while services.held < 1:  # the up-front check has passed; the run is translating
                 assert run.poll() is None, run.communicate()
@@ -324,3 +332,34 @@ def test_a_disk_that_fills_while_translating_is_one_line_and_leaves_nothing(tmp_
     assert integrity(memory) == "ok"
     with TranslationMemory(memory) as stored:
         assert len(stored) > 0  # what was translated is kept for the rerun
+
+
+DEPLOYMENT_RUN = """
+import json, sys
+from tarjama.flows.pipeline import run
+from tarjama.settings import Settings
+
+article, out, name = sys.argv[1:]
+try:
+    run([article], Settings.load(engine="libre"), out=out, run_name=name)
+except Exception as problem:
+    print(json.dumps({"error": type(problem).__name__, "message": str(problem)}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["latest", "../x", "/abs/path"])
+def test_a_bad_run_name_from_the_run_form_is_refused_before_translating(tmp_path, runs, name):
+    """The deployment's run form hands ``run_name`` to the flow as ``--name`` does to the CLI (item 2)."""
+    runs.services.clear()
+    done = subprocess.run(
+        [PYTHON, "-c", DEPLOYMENT_RUN, str(ARTICLE), str(tmp_path / "out"), name],
+        capture_output=True,
+        text=True,
+        env=runs.env | {"TARJAMA_HOME": str(tmp_path / "home")},
+        timeout=600,
+    )
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["error"] == "TarjamaError" and f"--name {name!r}" in outcome["message"], outcome
+    assert runs.services.requests() == []  # nothing was translated (paid for) first
+    assert not (tmp_path / "x").exists() and not Path("/abs/path").exists()
