@@ -28,7 +28,7 @@ from loopback_services import LoopbackServices
 from tarjama.errors import TarjamaError
 from tarjama.export import FORMATS, get_format
 from tarjama.memory import TranslationMemory
-from tarjama.outputs import STAGING_MARK
+from tarjama.outputs import STAGING_MARK, staged_run_folder
 from tarjama.parallel_corpus import SCHEMA, to_frame
 
 ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
@@ -214,6 +214,19 @@ def test_download_writes_through_a_device_and_a_symlink_never_replacing_them(tmp
     assert stat.S_ISCHR(full.lstat().st_mode) and full.lstat().st_rdev == FULL
 
 
+# --- item 2: what `--name latest` used to leave behind breaks no later run ----------------------------
+
+
+def test_a_folder_called_latest_and_an_old_temporary_link_break_no_later_run(tmp_path):
+    (tmp_path / "latest").mkdir()  # the folder `--name latest` wrote
+    (tmp_path / ".latest.tmp").symlink_to("latest")  # and the temporary link it left
+    for name in ("first", "second"):
+        with staged_run_folder(tmp_path, name) as staging:
+            (staging / "aligned.tsv").write_text(name)
+    assert [(tmp_path / name / "aligned.tsv").read_text() for name in ("first", "second")] == ["first", "second"]
+    assert (tmp_path / "latest").is_dir() and not (tmp_path / "latest").is_symlink()  # a user's folder: left alone
+
+
 # --- runs against one Prefect server: concurrency (item 3), stale staging (item 5), a disk that fills ---
 
 
@@ -224,9 +237,9 @@ class Runs:
     services: LoopbackServices
     env: dict[str, str]
 
-    def start(self, *args: object) -> subprocess.Popen:
+    def start(self, *args: object, article: Path = ARTICLE) -> subprocess.Popen:
         return subprocess.Popen(
-            [TARJAMA, "run", str(ARTICLE), "-e", "libre", *map(str, args)],
+            [TARJAMA, "run", str(article), "-e", "libre", *map(str, args)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -363,3 +376,19 @@ def test_a_bad_run_name_from_the_run_form_is_refused_before_translating(tmp_path
     assert outcome["error"] == "TarjamaError" and f"--name {name!r}" in outcome["message"], outcome
     assert runs.services.requests() == []  # nothing was translated (paid for) first
     assert not (tmp_path / "x").exists() and not Path("/abs/path").exists()
+
+
+@pytest.mark.slow
+def test_an_article_of_one_repeated_sentence_reports_one_sentence_sent(tmp_path, runs):
+    """Also seen: 1,890 copies of a sentence were logged as "1890 newly translated" when one was sent."""
+    article = tmp_path / "repeated.ar.txt"
+    article.write_text("وصل وزير الخارجية إلى الرباط يوم الجمعة.\n" * 1890, encoding="utf-8")
+    runs.services.clear()
+    code, stderr = finish(
+        runs.start("--out", tmp_path / "out", "--memory", tmp_path / "memory.sqlite", article=article)
+    )
+    assert code == 0, stderr[-3000:]
+    assert "repeated: 1890 sentences, 0 from the memory, 1 distinct sentences newly translated" in stderr
+    assert [segment for request in runs.services.requests() for segment in request.segments] == [
+        "وصل وزير الخارجية إلى الرباط يوم الجمعة."
+    ]
