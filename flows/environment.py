@@ -13,8 +13,13 @@ settings never travel this way (see :mod:`tarjama.settings`).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+
+from tarjama.errors import TarjamaError
+
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 
 
 def prefect_defaults(home: Path) -> dict[str, str]:
@@ -30,9 +35,25 @@ def prefect_defaults(home: Path) -> dict[str, str]:
     }
 
 
+class UserErrorsWithoutTraceback(logging.Filter):
+    """Prefect logs a failed flow or task with its traceback; a :class:`TarjamaError` (a full disk, a
+    service still down after every retry) is the user's to fix and its one line says it all, so it is
+    logged without one (still with Prefect's "Encountered exception ...: TarjamaError(...)" line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], TarjamaError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def configure_prefect(home: Path) -> None:
-    """Prefect's defaults for ``home`` (a user's own exports win), and its home folder, which the
-    ephemeral server cannot create itself."""
+    """Prefect's defaults for ``home`` (a user's own exports win), its home folder, which the
+    ephemeral server cannot create itself, and one-line logging of user errors in runs."""
     for key, value in prefect_defaults(home).items():
         os.environ.setdefault(key, value)
     Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    for name in RUN_LOGGERS:  # a logger's filters outlive Prefect's dictConfig when it loads
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, UserErrorsWithoutTraceback) for f in logger.filters):
+            logger.addFilter(UserErrorsWithoutTraceback())

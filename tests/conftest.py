@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,8 +52,70 @@ def alive(pid: int) -> bool:
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    """A minimal environment for running the CLI: its own tarjama home, a wide terminal."""
-    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "250", **extra}
+    """A minimal environment for running the CLI: its own tarjama home, a wide terminal.
+
+    ``PYTHONPATH`` passes through (it is unset in CI), so a worktree's code is what the CLI runs.
+    """
+    passed = {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}
+    return (
+        {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "250"}
+        | passed
+        | extra
+    )
+
+
+@contextmanager
+def prefect_server(home: Path, logs: Path):
+    """A Prefect API server for this module's runs; stopped (its process group) on exit."""
+    port = free_port()
+    (home / "prefect").mkdir(parents=True, exist_ok=True)
+    env = cli_env(home, COLUMNS="200") | {
+        "PREFECT_HOME": str(home / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    with open(logs, "w") as log:
+        server = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-services",
+                "--no-ui",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 600  # first start: database migrations, on a busy machine
+        while True:
+            assert server.poll() is None, logs.read_text()[-3000:]
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the Prefect server did not start"
+            time.sleep(1)
+        yield api
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=30)
 
 
 def assert_valid(beads, n: int, m: int) -> None:

@@ -24,12 +24,10 @@ import signal
 import sqlite3
 import subprocess
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import CORPUS, PYTHON, TARJAMA, free_port
+from conftest import CORPUS, PYTHON, TARJAMA, cli_env, prefect_server
 from loopback_services import LoopbackServices
 
 from tarjama.article import load_document
@@ -45,61 +43,7 @@ ANSWERED_BEFORE_KILL = 3
 
 
 def base_env(home: Path) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "200"}
-
-
-@contextmanager
-def prefect_server(home: Path, logs: Path):
-    """A Prefect API server for this module's runs; stopped (its process group) on exit."""
-    port = free_port()
-    (home / "prefect").mkdir(parents=True, exist_ok=True)
-    env = base_env(home) | {
-        "PREFECT_HOME": str(home / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_UI_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    with open(logs, "w") as log:
-        server = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "prefect",
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-services",
-                "--no-ui",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 600  # first start: database migrations, on a busy machine
-        while True:
-            assert server.poll() is None, logs.read_text()[-3000:]
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the Prefect server did not start"
-            time.sleep(1)
-        yield api
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=30)
+    return cli_env(home, COLUMNS="200")
 
 
 def stored_sources(memory: Path) -> list[str]:

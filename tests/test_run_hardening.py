@@ -6,8 +6,10 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -115,15 +117,18 @@ def test_stale_staging_of_a_dead_run_is_removed_and_a_live_ones_kept(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path, sig):
+    """Killed while a worker thread waits on the service: the run ends at once (Ctrl-C and SIGTERM with one
+    line and status 128 + signal) and its private Prefect server goes with it."""
     with LoopbackServices(lifetime=600) as services:
         services.hold_after(0)  # the first request waits: the run is busy translating when killed
         env = cli_env(tmp_path / "home", TARJAMA_LIBRE_URL=services.url("libre"))
         run = subprocess.Popen(
             [TARJAMA, "run", str(ARTICLE), "-e", "libre", "-o", str(tmp_path / "out")],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
             env=env,
         )
         deadline = time.monotonic() + 400
@@ -133,12 +138,25 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path, sig):
         servers = [p for p in descendants(run.pid) if b"server" in Path(f"/proc/{p}/cmdline").read_bytes()]
         assert servers, "the run has no Prefect server child"
         run.send_signal(sig)
-        run.wait(60)
-        services.release()
+        try:
+            _, stderr = run.communicate(timeout=30)  # the held request is still held: nothing waits for it
+        finally:
+            services.release()
+            if run.poll() is None:
+                run.kill()
+        if sig == signal.SIGKILL:
+            assert run.returncode == -sig
+        else:
+            assert run.returncode == 128 + sig, stderr[-3000:]
+            assert stderr.strip().splitlines()[-1].startswith("tarjama: error: interrupted: every sentence")
         deadline = time.monotonic() + 60
         while any(alive(p) for p in servers) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert not any(alive(p) for p in servers), "the Prefect server outlived the run"
+    databases = [tmp_path / "home" / "prefect" / "prefect.db", tmp_path / "home" / "memory.sqlite"]
+    for database in databases:  # both survived the kill of their writers intact
+        with closing(sqlite3.connect(database)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", database
 
 
 @pytest.mark.slow

@@ -8,14 +8,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TARJAMA
+from conftest import TARJAMA, cli_env
 
 from tarjama.errors import TarjamaError
 from tarjama.settings import Settings, resolve_home
 
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "200", **extra}
+    return cli_env(home, COLUMNS="200", **extra)
 
 
 def test_variables_and_flags_build_typed_engine_options(tmp_path):

@@ -41,6 +41,8 @@ ROW = {name: None for name in SCHEMA} | {
     "model": "m",
     "alignment_confidence": 0.9,
     "flagged": False,
+    "checks_failed": "",
+    "check_notes": "",
 }
 FRAME = to_frame([ROW])
 

@@ -6,6 +6,9 @@ Anything raised as a :class:`TarjamaError` is shown by the CLI as one line
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 from pathlib import Path
 
 
@@ -36,3 +39,21 @@ class InputError(TarjamaError):
     def __reduce__(self) -> tuple[type[InputError], tuple[Path, str]]:
         """Rebuilt from path and problem, so the error crosses process boundaries (Dask, Prefect) intact."""
         return type(self), (self.path, self.problem)
+
+
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
+
+
+def storage_problem(error: Exception) -> str | None:
+    """What a failed write says about the storage (``No space left on device``, ...), or ``None`` if nothing.
+
+    A full disk, an exhausted quota or a read-only file system is the user's to fix, not a bug: it
+    deserves one line naming the file, not a traceback. Polars reports I/O errors without an
+    ``errno`` (an ``OSError``, or a ``ComputeError`` from its Parquet writer), so the number is also
+    read from the message (``... (os error 28)``).
+    """
+    number = error.errno if isinstance(error, OSError) else None
+    if number is None:
+        found = re.search(r"\(os error (\d+)\)", str(error))
+        number = int(found.group(1)) if found else None
+    return os.strerror(number) if number in _STORAGE_ERRNOS else None

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tarjama.errors import TarjamaError
-from tarjama.outputs import pid_alive
+from tarjama.outputs import check_free_space, pid_alive
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -46,10 +46,12 @@ class TranslationMemory:
         """Fail in one line, before anything is translated, if ``path`` cannot be a translation memory.
 
         A text file, a folder, an unwritable place or a full disk is the user's to fix; finding it
-        only when the first translation is stored would waste what that translation cost.
+        only when the first translation is stored would waste what that translation cost. (A full disk
+        is checked first: SQLite would report it as a "disk I/O error".)
         """
         if path.is_dir():
             raise TarjamaError(f"{path}: translation memory is a directory, expected an SQLite file")
+        check_free_space(path)
         try:
             with cls(path) as memory:
                 memory._db.execute("BEGIN IMMEDIATE")  # takes the write lock: proves the file is writable

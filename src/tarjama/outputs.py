@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tarjama.article import document_id
-from tarjama.errors import TarjamaError
+from tarjama.errors import TarjamaError, storage_problem
 
 LATEST = "latest"
 STAGING_MARK = ".partial-"
@@ -50,12 +50,41 @@ def new_run_name(articles: Sequence[str | Path]) -> str:
     return f"{stamp}-{first}{more}-{secrets.token_hex(4)}"
 
 
+MIN_FREE_BYTES = 1 << 20
+"""Less free space than this where a run writes is a full disk: found before anything is paid for,
+not when the first translation or output file is stored. A run's outputs can still outgrow what is
+left; then the write fails in one line and leaves nothing partial."""
+
+
+def nearest_existing(path: Path) -> Path | None:
+    """``path`` itself if it exists, else its nearest existing parent (where a write would create it)."""
+    return next((p for p in (path.absolute(), *path.absolute().parents) if p.exists()), None)
+
+
+def check_free_space(path: Path) -> None:
+    """Fail in one line if the disk that ``path`` is (or would be created) on is full."""
+    existing = nearest_existing(path)
+    if existing is None:
+        return
+    folder = existing if existing.is_dir() else existing.parent
+    try:
+        disk = os.statvfs(folder)
+    except OSError:
+        return  # cannot tell: the write itself will say
+    free = disk.f_bavail * disk.f_frsize
+    if free < MIN_FREE_BYTES:
+        raise TarjamaError(
+            f"{path}: disk full ({free // 1024} KiB free in {folder}; tarjama needs at least "
+            f"{MIN_FREE_BYTES >> 20} MiB there)"
+        )
+
+
 def check_output_folder(out: Path) -> None:
     """Fail now, in one line, if runs cannot be written under ``out`` (before anything is paid for).
 
-    Creates nothing: the nearest existing folder at or above ``out`` must take a file.
+    Creates nothing: the nearest existing folder at or above ``out`` must take a file and have room.
     """
-    existing = next((p for p in (out.absolute(), *out.absolute().parents) if p.exists()), None)
+    existing = nearest_existing(out)
     if existing is None or not existing.is_dir():
         raise TarjamaError(f"{existing}: exists and is not a directory, so {out} cannot be an output folder")
     try:
@@ -63,6 +92,7 @@ def check_output_folder(out: Path) -> None:
             pass
     except OSError as problem:
         raise TarjamaError(f"{out}: cannot write in {existing} ({problem.strerror or problem})") from None
+    check_free_space(out)
 
 
 def _owner_alive(staging: Path) -> bool:
@@ -104,17 +134,27 @@ def remove_stale_staging(out: Path) -> list[Path]:
     return removed
 
 
+def _cannot_write(target: Path, error: OSError) -> TarjamaError:
+    return TarjamaError(f"{target}: cannot write ({storage_problem(error) or error.strerror or error})")
+
+
 @contextmanager
 def staged_run_folder(out: Path, name: str) -> Iterator[Path]:
     """A private staging folder, renamed to ``out/name`` when the block succeeds, removed otherwise."""
     target = out / check_run_name(name)
     if target.exists() or target.is_symlink():
         raise TarjamaError(f"{target}: output directory already exists")
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(out)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}{STAGING_MARK}", dir=out))
     try:
-        (staging / "owner").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+        out.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(out)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}{STAGING_MARK}", dir=out))
+    except OSError as error:
+        raise _cannot_write(target, error) from None
+    try:
+        try:
+            (staging / "owner").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+        except OSError as error:
+            raise _cannot_write(target, error) from None
         yield staging
         (staging / "owner").unlink()
         try:

@@ -25,7 +25,7 @@ import polars as pl
 
 from tarjama.align import Bead
 from tarjama.article import Document, reference_label
-from tarjama.errors import TarjamaError
+from tarjama.errors import TarjamaError, storage_problem
 from tarjama.normalize import _INVISIBLE
 from tarjama.score import sentence_bleu, sentence_chrf
 from tarjama.translate import Translation
@@ -117,22 +117,29 @@ def atomic_path(target: Path) -> Iterator[Path]:
     A character device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through in
     place, with no temporary file: renaming over it would destroy it (as root, ``-o /dev/null``
     once replaced the system's ``/dev/null`` with a regular file). A directory, block device or socket is
-    refused with a :class:`TarjamaError`.
+    refused with a :class:`TarjamaError`, and so is a write that fails for lack of space (``/dev/full``,
+    a full disk) or on a read-only file system.
     """
-    if _existing_kind(target) == "stream":
-        yield target
-        return
-    real = Path(os.path.realpath(target))
-    real.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
     try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        tmp.replace(real)
-    finally:
-        tmp.unlink(missing_ok=True)
+        if _existing_kind(target) == "stream":
+            yield target
+            return
+        real = Path(os.path.realpath(target))
+        real.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            yield tmp
+            os.chmod(tmp, 0o644)
+            tmp.replace(real)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except (OSError, pl.exceptions.PolarsError) as error:  # a full disk or read-only file system: one line
+        problem = storage_problem(error)
+        if problem is None:
+            raise
+        raise TarjamaError(f"{target}: cannot write ({problem})") from None
 
 
 def _write(target: Path, writer: Callable[[Path], object]) -> Path:

@@ -1,0 +1,73 @@
+"""Ending a command at once on Ctrl-C or SIGTERM while its worker threads are busy.
+
+A corpus run builds articles on worker threads, and a worker may be inside a request to a translation
+service for minutes (the request's timeout, then retries). On Ctrl-C or SIGTERM in the main thread,
+Prefect's flow engine shuts its task runner down and waits for those threads before it lets the
+exception through, and Python would join them again at exit: the command hangs. Nothing needs that
+wait, since a worker stores every translation the moment it arrives. So the command runs the flow on a
+thread of its own, its main thread turns either signal into :class:`Stopped` at once, and the command
+ends with :func:`exit_now` after its own clean-up (the private Prefect server is stopped by the
+``with`` block it lives in, and dies with the process anyway).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, NoReturn, TypeVar
+
+T = TypeVar("T")
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived; ``exit_status`` is the shell's convention, 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.exit_status = 128 + signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def call_until_signalled(call: Callable[[], T], poll_s: float = 0.2) -> T:
+    """``call()``'s result (or exception), computed on a daemon thread; :class:`Stopped` as soon as SIGINT or
+    SIGTERM arrives. Must be called from the main thread (only it receives signals)."""
+    outcome: dict[str, Any] = {}
+    context = contextvars.copy_context()  # the thread sees the caller's context (Prefect keeps settings there)
+
+    def target() -> None:
+        try:
+            outcome["result"] = context.run(call)
+        except BaseException as error:  # handed to the main thread, which raises it
+            outcome["error"] = error
+
+    def stop(signum: int, _frame: FrameType | None) -> NoReturn:
+        raise Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in SIGNALS}
+    worker = threading.Thread(target=target, name="tarjama-flow", daemon=True)
+    try:
+        worker.start()
+        while worker.is_alive():
+            worker.join(poll_s)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the process with ``status`` without joining worker threads (which Python's exit would wait for)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)

@@ -1,0 +1,394 @@
+"""Issue 9's cases that need a real file system, a real device or several real runs, through the real CLI.
+
+Full and read-only disks are real file systems: a small tmpfs mounted for the test (the tests run as
+root, as the failures were found, and as `tests/test_writers.py`'s device nodes need). Device nodes
+are made with ``mknod`` in the test's own folder, never the system's ``/dev``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import shutil
+import sqlite3
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, PYTHON, TARJAMA, cli_env, prefect_server
+from loopback_services import LoopbackServices
+
+from tarjama.errors import TarjamaError
+from tarjama.export import FORMATS, get_format
+from tarjama.memory import TranslationMemory
+from tarjama.outputs import STAGING_MARK, staged_run_folder
+from tarjama.parallel_corpus import SCHEMA, to_frame
+
+ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+REFERENCE = ARTICLE.with_name("euronews-en.153835.en.txt")
+NULL, FULL = os.makedev(1, 3), os.makedev(1, 7)  # the device numbers of /dev/null and /dev/full
+
+
+@contextmanager
+def tmpfs(where: Path, size: str = "2m", *options: str) -> Iterator[Path]:
+    """A real, small file system at ``where`` for the duration of the block."""
+    where.mkdir(parents=True, exist_ok=True)
+    mount_options = ",".join([f"size={size}", *options])
+    subprocess.run(["mount", "-t", "tmpfs", "-o", mount_options, "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Write zeros into ``folder`` until its disk refuses: a full disk, as a user's would be."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, bytes(4096))
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def device(path: Path, number: int) -> Path:
+    os.mknod(path, stat.S_IFCHR | 0o666, number)
+    return path
+
+
+def tarjama(home: Path, *args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [TARJAMA, *map(str, args)], capture_output=True, text=True, env=cli_env(home), cwd=cwd, timeout=120
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess, code: int) -> str:
+    """The single ``tarjama: error:`` line a failure must be, without the prefix."""
+    assert result.returncode == code, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tarjama: error: "), lines
+    return lines[0].removeprefix("tarjama: error: ")
+
+
+def integrity(database: Path) -> str:
+    with closing(sqlite3.connect(database)) as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+# --- item 6: --out on a read-only file system or a full disk, found before anything starts --------------
+
+
+def test_out_on_a_read_only_file_system_is_one_line_before_anything_starts(tmp_path):
+    with tmpfs(tmp_path / "disk", "1m", "ro") as disk:
+        result = tarjama(tmp_path / "home", "run", ARTICLE, "--out", disk / "out")
+        assert one_error_line(result, 2) == f"{disk / 'out'}: cannot write in {disk} (Read-only file system)"
+    assert not (tmp_path / "home" / "prefect").exists()
+
+
+def test_out_on_a_full_disk_is_one_line_before_anything_starts(tmp_path):
+    with tmpfs(tmp_path / "disk") as disk:
+        fill(disk)
+        result = tarjama(tmp_path / "home", "run", ARTICLE, "--out", disk / "out")
+        assert one_error_line(result, 2) == (
+            f"{disk / 'out'}: disk full (0 KiB free in {disk}; tarjama needs at least 1 MiB there)"
+        )
+        assert sorted(p.name for p in disk.iterdir()) == ["filler"]
+    assert not (tmp_path / "home" / "prefect").exists()
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_every_format_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, name):
+    """The writers behind run outputs, shards and exports (polars reports a full disk in its own ways)."""
+    rows = [
+        {column: None for column in SCHEMA}
+        | {"article_id": "a", "reference": "en", "row": i, "arabic": f"جملة {i} " * 40, "english_mt": f"s{i} " * 40}
+        for i in range(2000)
+    ]
+    corpus = to_frame(rows).lazy()
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        (disk / "corpus").mkdir()
+        fill(disk)
+        with pytest.raises(TarjamaError) as raised:
+            get_format(name).write(corpus, disk / "corpus", "aligned")
+        assert re.fullmatch(
+            rf"{disk}/corpus/aligned\.[a-z.]+: cannot write \(No space left on device\)", str(raised.value)
+        )
+        assert sorted(p.name for p in disk.rglob("*")) == ["corpus", "filler"]
+
+
+# --- item 7: a translation memory on a full disk (a new one, and one that holds translations) -----------
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-memory", "memory-with-translations"])
+def test_memory_on_a_full_disk_is_one_line_before_anything_starts(tmp_path, existing):
+    with tmpfs(tmp_path / "disk") as disk:
+        memory = disk / "memory.sqlite"
+        if existing:
+            with TranslationMemory(memory) as stored:
+                stored.store("libre", "libretranslate", "جملة.", "A sentence.")
+        filler = fill(disk)
+        result = tarjama(
+            tmp_path / "home", "run", ARTICLE, "--memory", memory, "-e", "libre", "--engine-url", "http://127.0.0.1:9"
+        )
+        assert one_error_line(result, 2) == (
+            f"{memory}: disk full (0 KiB free in {disk}; tarjama needs at least 1 MiB there)"
+        )
+        filler.unlink()  # SQLite cannot even open a WAL database for reading on a full disk
+        if existing:
+            assert integrity(memory) == "ok"
+            with TranslationMemory(memory) as stored:
+                assert len(stored) == 1
+        else:
+            assert not memory.exists()
+    assert not (tmp_path / "home" / "prefect").exists()
+
+
+# --- item 1 through the CLI: `align -o` and `download -o` write through devices and links -------------
+
+
+def test_align_writes_through_a_device_and_a_symlink_never_replacing_them(tmp_path):
+    null = device(tmp_path / "null", NULL)
+    result = tarjama(tmp_path / "home", "align", ARTICLE, REFERENCE, "-o", null)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode) and null.lstat().st_rdev == NULL
+    (tmp_path / "data").mkdir()
+    link = tmp_path / "link.tsv"
+    link.symlink_to(Path("data") / "aligned.tsv")
+    result = tarjama(tmp_path / "home", "align", ARTICLE, REFERENCE, "-o", link)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(Path("data") / "aligned.tsv")
+    assert (tmp_path / "data" / "aligned.tsv").read_text().split("\n")[0] == "\t".join(SCHEMA)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "link.tsv", "null"]  # no temporary left
+
+
+@pytest.mark.parametrize("where", ["device", "disk"], ids=["dev-full", "full-disk"])
+def test_align_to_a_full_device_or_disk_is_one_line_and_leaves_nothing(tmp_path, where):
+    with tmpfs(tmp_path / "disk") as disk:
+        if where == "device":
+            target = device(tmp_path / "full", FULL)
+        else:
+            fill(disk)
+            target = disk / "aligned.tsv"
+        result = tarjama(tmp_path / "home", "align", ARTICLE, REFERENCE, "-o", target)
+        assert one_error_line(result, 2) == f"{target}: cannot write (No space left on device)"
+        assert sorted(p.name for p in disk.iterdir()) == ([] if where == "device" else ["filler"])
+    if where == "device":
+        assert stat.S_ISCHR(target.lstat().st_mode) and target.lstat().st_rdev == FULL
+
+
+def _finished_run(out: Path) -> Path:
+    """An output folder holding one finished run and its ``latest`` link, as ``tarjama run`` leaves it."""
+    folder = out / "20261129-120000-euronews-en.153835-ab12"
+    folder.mkdir(parents=True)
+    (folder / "aligned.tsv").write_text("\t".join(SCHEMA) + "\n", encoding="utf-8")
+    (folder / "scores.json").write_text(json.dumps({"run": folder.name}), encoding="utf-8")
+    (out / "latest").symlink_to(folder.name)
+    return folder
+
+
+def test_download_writes_through_a_device_and_a_symlink_never_replacing_them(tmp_path):
+    run = _finished_run(tmp_path / "output")
+    null = device(tmp_path / "null", NULL)
+    result = tarjama(tmp_path / "home", "download", "latest", "--from", tmp_path / "output", "-o", null)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode) and null.lstat().st_rdev == NULL
+    link = tmp_path / "mine.tsv"
+    link.symlink_to("kept.tsv")
+    result = tarjama(tmp_path / "home", "download", "latest", "--from", tmp_path / "output", "-o", link)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and (tmp_path / "kept.tsv").read_bytes() == (run / "aligned.tsv").read_bytes()
+    full = device(tmp_path / "full", FULL)
+    result = tarjama(tmp_path / "home", "download", "latest", "--from", tmp_path / "output", "-o", full)
+    assert one_error_line(result, 1) == f"{full}: cannot write (No space left on device)"
+    assert stat.S_ISCHR(full.lstat().st_mode) and full.lstat().st_rdev == FULL
+
+
+# --- item 2: what `--name latest` used to leave behind breaks no later run ----------------------------
+
+
+def test_a_folder_called_latest_and_an_old_temporary_link_break_no_later_run(tmp_path):
+    (tmp_path / "latest").mkdir()  # the folder `--name latest` wrote
+    (tmp_path / ".latest.tmp").symlink_to("latest")  # and the temporary link it left
+    for name in ("first", "second"):
+        with staged_run_folder(tmp_path, name) as staging:
+            (staging / "aligned.tsv").write_text(name)
+    assert [(tmp_path / name / "aligned.tsv").read_text() for name in ("first", "second")] == ["first", "second"]
+    assert (tmp_path / "latest").is_dir() and not (tmp_path / "latest").is_symlink()  # a user's folder: left alone
+
+
+# --- runs against one Prefect server: concurrency (item 3), stale staging (item 5), a disk that fills ---
+
+
+@dataclass
+class Runs:
+    """``tarjama run`` processes against one Prefect server and the loopback LibreTranslate."""
+
+    services: LoopbackServices
+    env: dict[str, str]
+
+    def start(self, *args: object, article: Path = ARTICLE) -> subprocess.Popen:
+        return subprocess.Popen(
+            [TARJAMA, "run", str(article), "-e", "libre", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Iterator[Runs]:
+    base = tmp_path_factory.mktemp("runs")
+    with (
+        LoopbackServices(lifetime=1800) as services,
+        prefect_server(base / "home", base / "server.log") as api,
+    ):
+        yield Runs(
+            services,
+            cli_env(
+                base / "home", PREFECT_API_URL=api, TARJAMA_LIBRE_URL=services.url("libre"), TARJAMA_HTTP_BACKOFF="0.1"
+            ),
+        )
+
+
+def finish(run: subprocess.Popen) -> tuple[int, str]:
+    _, stderr = run.communicate(timeout=900)
+    return run.returncode, stderr
+
+
+STAGE_AND_WAIT = """
+import sys, time
+from pathlib import Path
+from tarjama.outputs import staged_run_folder
+with staged_run_folder(Path(sys.argv[1]), sys.argv[2]) as staging:
+    (staging / "aligned.tsv").write_text("half written")
+    print("staged", flush=True)
+    time.sleep(600)
+"""
+
+
+def staging_writer(out: Path, name: str) -> subprocess.Popen:
+    """A real writer inside its staging folder, as a run is while it writes its outputs."""
+    writer = subprocess.Popen(
+        [PYTHON, "-c", STAGE_AND_WAIT, str(out), name],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(out.parent / "home"),
+    )
+    assert writer.stdout is not None and writer.stdout.readline() == "staged\n"
+    return writer
+
+
+@pytest.mark.slow
+def test_three_runs_started_together_all_finish_and_stale_staging_goes(tmp_path, runs):
+    out, memory = tmp_path / "out", tmp_path / "memory.sqlite"
+    killed = staging_writer(out, "killed-while-writing")
+    killed.kill()  # SIGKILL while writing its outputs (item 5)
+    killed.wait()
+    live = staging_writer(out, "still-writing")
+    try:
+        folders: dict[str, list[Path]] = {}
+        for memory_state in ("cold", "warm"):  # warm: nothing to translate, all three write at once
+            shutil.rmtree(out / ".shards", ignore_errors=True)  # no article reused: each run builds its own
+            started = [runs.start("--out", out, "--memory", memory) for _ in range(3)]
+            for code, stderr in map(finish, started):
+                assert code == 0, (memory_state, stderr[-3000:])
+            done = {p for p in out.iterdir() if not p.name.startswith(".") and p.name != "latest"}
+            folders[memory_state] = sorted(done - {p for runs in folders.values() for p in runs})
+            assert len(folders[memory_state]) == 3, folders
+        every = folders["cold"] + folders["warm"]
+        assert all({"aligned.parquet", "aligned.tsv", "report.md", "scores.json"} <= set(os.listdir(f)) for f in every)
+        assert len({(folder / "aligned.tsv").read_bytes() for folder in every}) == 1
+        for folder in folders["warm"]:
+            article = json.loads((folder / "scores.json").read_text())["articles"][0]
+            assert article["from_memory"] == article["sentences"]
+        assert (out / "latest").resolve() in every
+        staging = sorted(p.name for p in out.iterdir() if STAGING_MARK in p.name)
+        assert len(staging) == 1 and staging[0].startswith(".still-writing.partial-")  # the live one is kept
+        assert integrity(memory) == "ok"
+    finally:
+        live.kill()
+        live.wait()
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_while_translating_is_one_line_and_leaves_nothing(tmp_path, runs):
+    services = runs.services
+    memory = tmp_path / "memory.sqlite"
+    with tmpfs(tmp_path / "disk") as disk:
+        services.hold_after(0)
+        run = runs.start("--out", disk / "out", "--memory", memory)
+        try:
+            while services.held < 1:  # the up-front check has passed; the run is translating
+                assert run.poll() is None, run.communicate()
+                time.sleep(0.2)
+            fill(disk)
+        finally:
+            services.release()
+        code, stderr = finish(run)
+        assert code == 1, stderr[-3000:]
+        assert stderr.strip().splitlines()[-1].startswith(f"tarjama: error: {disk / 'out'}")
+        assert stderr.strip().endswith(": cannot write (No space left on device)")
+        assert "Traceback" not in stderr  # Prefect logs a user's problem in one line too
+        assert [p.relative_to(disk) for p in disk.rglob("*") if not p.is_dir()] == [Path("filler")]  # nothing partial
+    assert integrity(memory) == "ok"
+    with TranslationMemory(memory) as stored:
+        assert len(stored) > 0  # what was translated is kept for the rerun
+
+
+DEPLOYMENT_RUN = """
+import json, sys
+from tarjama.flows.pipeline import run
+from tarjama.settings import Settings
+
+article, out, name = sys.argv[1:]
+try:
+    run([article], Settings.load(engine="libre"), out=out, run_name=name)
+except Exception as problem:
+    print(json.dumps({"error": type(problem).__name__, "message": str(problem)}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["latest", "../x", "/abs/path"])
+def test_a_bad_run_name_from_the_run_form_is_refused_before_translating(tmp_path, runs, name):
+    """The deployment's run form hands ``run_name`` to the flow as ``--name`` does to the CLI (item 2)."""
+    runs.services.clear()
+    done = subprocess.run(
+        [PYTHON, "-c", DEPLOYMENT_RUN, str(ARTICLE), str(tmp_path / "out"), name],
+        capture_output=True,
+        text=True,
+        env=runs.env | {"TARJAMA_HOME": str(tmp_path / "home")},
+        timeout=600,
+    )
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["error"] == "TarjamaError" and f"--name {name!r}" in outcome["message"], outcome
+    assert runs.services.requests() == []  # nothing was translated (paid for) first
+    assert not (tmp_path / "x").exists() and not Path("/abs/path").exists()
+
+
+@pytest.mark.slow
+def test_an_article_of_one_repeated_sentence_reports_one_sentence_sent(tmp_path, runs):
+    """Also seen: 1,890 copies of a sentence were logged as "1890 newly translated" when one was sent."""
+    article = tmp_path / "repeated.ar.txt"
+    article.write_text("وصل وزير الخارجية إلى الرباط يوم الجمعة.\n" * 1890, encoding="utf-8")
+    runs.services.clear()
+    code, stderr = finish(
+        runs.start("--out", tmp_path / "out", "--memory", tmp_path / "memory.sqlite", article=article)
+    )
+    assert code == 0, stderr[-3000:]
+    assert "repeated: 1890 sentences, 0 from the memory, 1 distinct sentences newly translated" in stderr
+    assert [segment for request in runs.services.requests() for segment in request.segments] == [
+        "وصل وزير الخارجية إلى الرباط يوم الجمعة."
+    ]

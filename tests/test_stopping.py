@@ -1,0 +1,59 @@
+"""Ctrl-C and SIGTERM end a command at once even while worker threads wait on a service (issue 9, item 4)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+from conftest import PYTHON, cli_env
+
+from tarjama.stopping import call_until_signalled
+
+# Like a run: a flow whose worker thread is inside a request that never gets an answer, in a thread pool
+# that (as Prefect's task runner does) waits for its threads when the flow is left.
+BUSY_FLOW = """
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from tarjama.stopping import Stopped, call_until_signalled, exit_now
+
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen()
+
+def flow():
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(lambda: socket.create_connection(silent.getsockname()).recv(1))
+        print("busy", flush=True)
+        return answer.result()
+
+try:
+    call_until_signalled(flow)
+except Stopped as stopped:
+    print("stopped by", stopped, flush=True)
+    exit_now(stopped.exit_status)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_the_command_without_waiting_for_busy_threads(tmp_path, sig):
+    busy = subprocess.Popen(
+        [PYTHON, "-c", BUSY_FLOW], stdout=subprocess.PIPE, text=True, env=cli_env(tmp_path / "home")
+    )
+    try:
+        assert busy.stdout is not None and busy.stdout.readline() == "busy\n"
+        busy.send_signal(sig)
+        out, _ = busy.communicate(timeout=10)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert busy.returncode == 128 + sig
+    assert out == f"stopped by {signal.Signals(sig).name}\n"
+
+
+def test_results_errors_and_signal_handlers_come_back():
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    assert call_until_signalled(lambda: 42) == 42
+    with pytest.raises(ValueError, match="bad article"):
+        call_until_signalled(lambda: int("bad article"))
+    assert {s: signal.getsignal(s) for s in handlers} == handlers
