@@ -1,5 +1,8 @@
 """Reference-free checks: hand-made rows that must trip each check and rows that must not."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 import pytest
 
@@ -7,6 +10,8 @@ from tarjama.checks import (
     CHECKS,
     Check,
     CheckResult,
+    _language_identifier,
+    _load_language_identifier,
     check_columns,
     create_check,
     create_checks,
@@ -172,3 +177,17 @@ def test_checks_run_together_become_columns_counts_and_a_filter():
     assert frame.filter(passes_checks())["english_mt"].to_list() == ["The minister said"]
     assert frame.filter(passes_checks("numbers")).height == 2
     assert frame.filter(passes_checks("arabic-script")).height == 3
+
+
+def test_threads_reaching_the_language_check_at_once_share_one_model():
+    """A corpus run's threads start checking together: one model load (2 s, 100 MB), not one per thread."""
+    _load_language_identifier.cache_clear()
+    together = threading.Barrier(4)
+
+    def first_use(_: int) -> object:
+        together.wait()
+        return _language_identifier()
+
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(first_use, range(4)))
+    assert len({id(model) for model in models}) == 1

@@ -1,0 +1,475 @@
+"""Corpus builds at scale: throughput, driver memory, no-op reruns and additions, Prefect's overhead.
+
+    PYTHONPATH=src:. .venv/bin/python -m benchmarks.bench_corpus                        # 1,000 and 10,000 articles
+    PYTHONPATH=src:. .venv/bin/python -m benchmarks.bench_corpus --articles 100 --big 0  # a quick look
+
+Synthetic corpora of distinct articles are drawn from the 603 line-aligned ntrex128-dev gold pairs:
+article ``i`` takes 10-15 lines at random (seeded by ``i``), one per paragraph, with the matching
+English lines as its reference; each line is tagged ``[i.j]`` on both sides, so no two articles
+share a sentence and every article costs the engine requests (a news archive rarely repeats a
+sentence). They are written as JSONL manifests (one record per article, texts inline).
+
+Every build is a real ``tarjama run`` process (the venv's ``tarjama``; its Prefect server is the
+private one each run starts) translating with the ``google`` engine through the project's loopback
+server (``tests/loopback_services.py``, imported from ``tests/``: benchmarks may use the test
+server, tests never import benchmarks) with ``--latency`` seconds per request and the rate limit
+off (``--rate-limit 0``), each configuration with a fresh tarjama home (translation memory) and
+output folder, all sharing one Prefect database (migrated by a warm-up run first):
+
+1. ``--workers 1`` (sequential), ``--workers 8`` (threads), ``--dask tcp://...`` with a
+   ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (``--dask-threads`` each);
+   articles per minute end to end (process start to exit) and while building (between the first
+   and the last article's shard, sampled every 0.25 s);
+2. a rerun of the threads build with nothing new (every shard reused), and with 10 articles added;
+3. the driver's peak memory (VmHWM of the ``tarjama`` process; its private Prefect server, a
+   child process, is reported apart) at ``--articles`` and at ``--big`` articles (threads);
+4. Prefect's overhead per article: the sequential build's seconds per article beside the work the
+   article's task timed itself (``timings_s`` in ``scores.json``), and beside the same work done by
+   calling tarjama's functions in a plain loop in a fresh process (``--direct``, no Prefect).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from loopback_services import LoopbackServices  # noqa: E402
+
+GOLD = ROOT / "corpus" / "ntrex128-dev" / "gold"
+TARJAMA = str(Path(sys.executable).with_name("tarjama"))
+DASK = str(Path(sys.executable).with_name("dask"))
+ENGINE = "google"
+POLL_S = 0.25
+
+
+# --- the synthetic corpus -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pool:
+    arabic: list[str]
+    english: list[str]
+
+    @classmethod
+    def load(cls) -> Pool:
+        arabic = (GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines()
+        english = (GOLD / "ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
+        return cls(arabic, english)
+
+    def article(self, number: int) -> dict[str, object]:
+        """Article ``number``: the same whenever it is made, distinct from every other one."""
+        picker = random.Random(f"bench-corpus-{number}")
+        lines = picker.sample(range(len(self.arabic)), picker.randint(10, 15))
+        arabic = "\n".join(f"[{number}.{j}] {self.arabic[k]}" for j, k in enumerate(lines))
+        english = "\n".join(f"[{number}.{j}] {self.english[k]}" for j, k in enumerate(lines))
+        return {"id": f"a{number:06d}", "text": arabic, "references": [{"label": "en", "text": english}]}
+
+    def manifest(self, path: Path, numbers: Sequence[int]) -> Path:
+        with path.open("w", encoding="utf-8") as out:
+            for number in numbers:
+                out.write(json.dumps(self.article(number), ensure_ascii=False) + "\n")
+        return path
+
+
+# --- one measured `tarjama run` -------------------------------------------------------------------
+
+
+@dataclass
+class Build:
+    """What one ``tarjama run`` process took."""
+
+    label: str
+    articles: int
+    seconds: float
+    driver_mb: float
+    server_mb: float
+    shard_times: list[float] = field(default_factory=list)
+    scores: dict = field(default_factory=dict)
+
+    @property
+    def per_minute(self) -> float:
+        return 60 * self.articles / self.seconds
+
+    @property
+    def building_per_minute(self) -> float | None:
+        """Articles per minute between the first and the last new shard (start-up and export left out)."""
+        if len(self.shard_times) < 3:
+            return None
+        return 60 * (len(self.shard_times) - 1) / (self.shard_times[-1] - self.shard_times[0])
+
+    @property
+    def work_s(self) -> float:
+        """Seconds the articles' tasks timed themselves (translate, align, score, check), summed."""
+        return sum(sum(a["timings_s"].values()) for a in self.scores.get("articles", []))
+
+
+def _peak_kb(pid: int) -> int:
+    """The process's peak resident memory so far (Linux ``VmHWM``), 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+def _shards(folder: Path) -> set[str]:
+    try:
+        return {entry.name for entry in os.scandir(folder) if entry.name.endswith(".json")}
+    except FileNotFoundError:
+        return set()
+
+
+def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path, name: str, log: Path) -> Build:
+    """Run ``tarjama run ARGS -o OUT --name NAME``; time it, follow its memory and the shards it writes."""
+    shard_folder = out / ".shards"
+    before = _shards(shard_folder)
+    seen: dict[str, float] = {}
+    started = time.perf_counter()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [TARJAMA, "run", *args, "-o", str(out), "--name", name], stdout=sink, stderr=subprocess.STDOUT, env=env
+        )
+        driver = psutil.Process(process.pid)
+        driver_kb = server_kb = 0
+        while process.poll() is None:
+            driver_kb = max(driver_kb, _peak_kb(process.pid))
+            try:
+                children = driver.children(recursive=True)
+            except psutil.NoSuchProcess:
+                children = []
+            server_kb = max(server_kb, sum(_rss_kb(child) for child in children))
+            now = time.perf_counter() - started
+            for shard in _shards(shard_folder) - before - seen.keys():
+                seen[shard] = now
+            time.sleep(POLL_S)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(
+            f"{label}: tarjama run exited with {process.returncode}; log: {log}\n{log.read_text()[-3000:]}"
+        )
+    scores = json.loads((out / name / "scores.json").read_text())
+    return Build(
+        label,
+        len(scores["articles"]),
+        seconds,
+        driver_kb / 1024,
+        server_kb / 1024,
+        sorted(seen.values()),
+        scores,
+    )
+
+
+def _rss_kb(process: psutil.Process) -> int:
+    try:
+        return process.memory_info().rss // 1024
+    except psutil.Error:
+        return 0
+
+
+# --- a Dask cluster on 127.0.0.1 ------------------------------------------------------------------
+
+
+@contextmanager
+def dask_cluster(logs: Path, threads: int) -> Iterator[str]:
+    """A ``dask scheduler`` and two ``dask worker`` processes; the scheduler's address."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs.mkdir(parents=True, exist_ok=True)
+    common = ["--dashboard-address", "127.0.0.1:0"]
+    processes = [
+        subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), *common],
+            stdout=(logs / "scheduler.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    for worker in (1, 2):
+        processes.append(
+            subprocess.Popen(
+                [DASK, "worker", address, "--nthreads", str(threads), "--host", "127.0.0.1", *common],
+                stdout=(logs / f"worker{worker}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while not all("Registered to" in (logs / f"worker{w}.log").read_text() for w in (1, 2)):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                raise SystemExit(f"the Dask cluster did not start; logs in {logs}")
+            time.sleep(0.5)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- the same work without Prefect ----------------------------------------------------------------
+
+
+def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, float]:
+    """Build the first ``count`` articles of ``manifest`` by calling tarjama's functions in a loop.
+
+    The work of one ``build_article`` task and of the driver's bookkeeping for it (memory lookup
+    and store, the shard), without Prefect: what an article costs before any orchestration. The
+    first article is left out of the timing (it loads the checks' language model).
+    """
+    import polars as pl
+
+    from tarjama.corpus import read_manifest
+    from tarjama.engines import create_engine
+    from tarjama.flows.pipeline import align_to_reference, apply_checks
+    from tarjama.memory import TranslationMemory
+    from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet
+    from tarjama.score import score_corpus
+    from tarjama.settings import Settings
+    from tarjama.translate import translate_sentences
+
+    settings = Settings.load(engine=ENGINE, engine_url=url, rate_limit=0)
+    engine = create_engine(ENGINE, **settings.engine_options(ENGINE))
+    timed = 0.0
+    articles = read_manifest(manifest)[:count]
+    with TranslationMemory(folder / "memory.sqlite") as memory:
+        for number, article in enumerate(articles):
+            started = time.perf_counter()
+            document, references = article.load()
+            translations = translate_sentences(document.texts, engine, memory)
+            frames = []
+            for reference in references:
+                rows = to_frame(
+                    bead_rows(document, translations, reference, align_to_reference(document, translations, reference))
+                )
+                score_corpus(rows["english_mt"].to_list(), rows["english_reference"].to_list())
+                frames.append(rows)
+            frame, _failed = apply_checks(pl.concat(frames), settings)
+            write_parquet(frame, folder / f"{article.id}.parquet")
+            if number:
+                timed += time.perf_counter() - started
+    return {"articles": len(articles) - 1, "seconds_per_article": timed / max(1, len(articles) - 1)}
+
+
+def run_direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, float]:
+    folder.mkdir(parents=True, exist_ok=True)
+    answer = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_corpus",
+            "--direct",
+            str(manifest),
+            "--url",
+            url,
+            "--count",
+            str(count),
+            "--folder",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    return json.loads(answer.stdout.strip().splitlines()[-1])
+
+
+# --- the benchmark --------------------------------------------------------------------------------
+
+
+def environment(home: Path, prefect_home: Path, url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TARJAMA_"))}
+    return env | {
+        "TARJAMA_HOME": str(home),
+        "PREFECT_HOME": str(prefect_home),
+        "TARJAMA_GOOGLE_URL": url,
+        "COLUMNS": "200",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=1000, help="the corpus every configuration builds")
+    parser.add_argument("--big", type=int, default=10000, help="the corpus for the memory ratio (0: skip)")
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds the loopback server takes per request")
+    parser.add_argument("--workers", type=int, default=8, help="threads for the concurrent builds")
+    parser.add_argument("--dask-threads", type=int, default=4, help="threads per Dask worker (0: skip Dask)")
+    parser.add_argument("--direct-articles", type=int, default=100, help="articles built without Prefect")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--direct", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.direct:
+        print(json.dumps(direct(options.direct, options.url, options.count, options.folder)))
+        return
+
+    work = options.keep or Path(tempfile.mkdtemp(prefix="bench-corpus-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        benchmark(options, work)
+    finally:
+        if not options.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def benchmark(options: argparse.Namespace, work: Path) -> None:
+    pool = Pool.load()
+    n = options.articles
+    corpus = pool.manifest(work / f"corpus-{n}.jsonl", range(n))
+    added = pool.manifest(work / f"corpus-{n}-plus-10.jsonl", range(n + 10))
+    prefect_home = work / "prefect"
+    logs = work / "logs"
+    logs.mkdir(exist_ok=True)
+    engine = ["-e", ENGINE, "--rate-limit", "0"]
+    print(
+        f"{n} articles ({sum(len(str(pool.article(i)['text']).splitlines()) for i in range(n))} lines), "
+        f"loopback {ENGINE} at {options.latency:g} s per request, rate limit off; work folder {work}",
+        flush=True,
+    )
+    builds: list[Build] = []
+    with LoopbackServices(latency=options.latency, lifetime=6 * 3600) as services:
+        url = services.url(ENGINE)
+
+        def build(label: str, home: str, source: Path, out: str, name: str, *extra: str) -> Build:
+            env = environment(work / home, prefect_home, url)
+            result = run_tarjama(label, [str(source), *engine, *extra], env, work / out, name, logs / f"{name}.log")
+            builds.append(result)
+            print(f"  {label}: {result.seconds:.1f} s, driver peak {result.driver_mb:.0f} MB", flush=True)
+            return result
+
+        warm = pool.manifest(work / "warm-up.jsonl", range(10**6, 10**6 + 2))
+        build("warm-up (migrates the Prefect database)", "home-warm", warm, "out-warm", "warm")
+        sequential = build("sequential, --workers 1", "home-seq", corpus, "out-seq", "seq", "--workers", "1")
+        threads = build(
+            f"threads, --workers {options.workers}",
+            "home-thr",
+            corpus,
+            "out-thr",
+            "thr",
+            "--workers",
+            str(options.workers),
+        )
+        on_dask = None
+        if options.dask_threads:
+            with dask_cluster(logs / "dask", options.dask_threads) as address:
+                on_dask = build(
+                    f"Dask, 2 workers x {options.dask_threads} threads",
+                    "home-dask",
+                    corpus,
+                    "out-dask",
+                    "dask",
+                    "--dask",
+                    address,
+                    "--workers",
+                    str(2 * options.dask_threads),
+                )
+        noop = build("rerun, nothing new", "home-thr", corpus, "out-thr", "noop", "--workers", str(options.workers))
+        plus = build(
+            "rerun, 10 articles added", "home-thr", added, "out-thr", "plus10", "--workers", str(options.workers)
+        )
+        big = None
+        if options.big:
+            big_corpus = pool.manifest(work / f"corpus-{options.big}.jsonl", range(options.big))
+            big = build(
+                f"{options.big} articles, --workers {options.workers}",
+                "home-big",
+                big_corpus,
+                "out-big",
+                "big",
+                "--workers",
+                str(options.workers),
+            )
+        print(f"  building {options.direct_articles} articles without Prefect ...", flush=True)
+        plain = run_direct(corpus, url, options.direct_articles + 1, work / "direct")
+
+    report(builds, sequential, threads, on_dask, noop, plus, big, plain)
+
+
+def report(
+    builds: list[Build],
+    sequential: Build,
+    threads: Build,
+    on_dask: Build | None,
+    noop: Build,
+    plus: Build,
+    big: Build | None,
+    plain: dict[str, float],
+) -> None:
+    print("\nthroughput (articles per minute; building: between the first and the last new shard)")
+    print(
+        f"{'build':38} {'articles':>8} {'seconds':>8} {'end to end':>10} {'building':>9} {'vs seq':>7} {'driver MB':>9} {'server MB':>9}"
+    )
+    for b in builds:
+        building = b.building_per_minute
+        ratio = (
+            f"{building / sequential.building_per_minute:6.1f}x"
+            if building and sequential.building_per_minute
+            else f"{'':7}"
+        )
+        print(
+            f"{b.label:38} {b.articles:>8} {b.seconds:>8.1f} {b.per_minute:>10.0f} "
+            f"{building if building else 0:>9.0f} {ratio} {b.driver_mb:>9.0f} {b.server_mb:>9.0f}"
+        )
+    for candidate in (threads, on_dask):
+        if candidate:
+            print(f"end-to-end speed-up of {candidate.label}: {candidate.per_minute / sequential.per_minute:.2f}x")
+    print(
+        f"\nno-op rerun of {noop.articles}: {noop.seconds:.1f} s end to end ({noop.scores['wall_time_s']:.1f} s in the flow), "
+        f"{noop.scores['counts']['reused_articles']} reused"
+    )
+    print(
+        f"adding 10 to {plus.articles - 10}: {plus.seconds:.1f} s end to end ({plus.scores['wall_time_s']:.1f} s in the flow), "
+        f"{plus.scores['counts']['reused_articles']} reused, {plus.articles} articles in the output"
+    )
+    if big:
+        print(
+            f"driver peak memory: {threads.driver_mb:.0f} MB at {threads.articles}, {big.driver_mb:.0f} MB at "
+            f"{big.articles}: ratio {big.driver_mb / threads.driver_mb:.2f}"
+        )
+    built = len(sequential.shard_times) - 1
+    if built > 0 and sequential.building_per_minute:
+        per_article = 60 / sequential.building_per_minute
+        work = sequential.work_s / sequential.articles
+        print("\nPrefect's overhead per article (sequential build)")
+        print(f"  seconds per article while building:                {per_article:.3f}")
+        print(f"  of which the task's own stages (timings_s):         {work:.3f}")
+        print(
+            f"  the same work without Prefect (plain loop, {plain['articles']:.0f}):     {plain['seconds_per_article']:.3f}"
+        )
+        print(
+            f"  overhead: {per_article - plain['seconds_per_article']:.3f} s per article "
+            f"({100 * (per_article - plain['seconds_per_article']) / per_article:.0f}% of the article's time)"
+        )
+
+
+if __name__ == "__main__":
+    main()
