@@ -219,34 +219,31 @@ class _Lattice:
         close = np.zeros(n_cells, dtype=bool)
         if near is not None:
             close = (cols >= near[0][rows] - NEAR) & (cols <= near[1][rows] + NEAR)
-        # pred[t][c]: cell where a type-t bead ending at c starts; n_cells (a -inf sentinel) if outside the band.
-        self.pred: list[Cells] = []
-        self.scores: list[Scores] = []
-        self.reliability: list[Scores] = []
-        todo: list[npt.NDArray[np.bool_]] = []
+        # pred[t, c]: cell where a type-t bead ending at c starts; n_cells (a -inf sentinel) if outside the band.
+        n_types = len(self.types)
+        self.pred = np.empty((n_types, n_cells), dtype=np.int64)
+        self.scores = np.full((n_types, n_cells + 1), -np.inf)
+        self.reliability = np.zeros((n_types, n_cells))
+        todo = np.empty((n_types, n_cells), dtype=bool)
         old = previous.band.index(rows, cols) if previous is not None else None
-        for di, dj in self.types:
+        for t, (di, dj) in enumerate(self.types):
             start = band.index(rows - di, cols - dj)
             valid = start >= 0
-            self.pred.append(np.where(valid, start, n_cells))
-            score = np.full(n_cells + 1, -np.inf)
-            reliability = np.zeros(n_cells)
+            self.pred[t] = np.where(valid, start, n_cells)
             if max(di, dj) > LARGE:
                 valid &= close
             if previous is not None and old is not None:  # a later pass re-uses the scores of the earlier one
                 at = np.where(old >= 0, old, -1)
-                reused = previous.scores[len(self.scores)][at]
+                reused = previous.scores[t][at]
                 known = valid & (old >= 0) & np.isfinite(reused)
-                score[:n_cells][known] = reused[known]
-                reliability[known] = previous.reliability[len(self.scores)][at[known]]
+                self.scores[t, :n_cells][known] = reused[known]
+                self.reliability[t][known] = previous.reliability[t][at[known]]
                 valid &= ~known
-            todo.append(valid)
-            self.scores.append(score)
-            self.reliability.append(reliability)
+            todo[t] = valid
         small = [t for t, bead_type in enumerate(self.types) if max(bead_type) <= LARGE]
         large = [t for t, bead_type in enumerate(self.types) if max(bead_type) > LARGE]
         for group in (small, large):  # scored apart: large beads cost more and are wanted at fewer cells
-            cells = np.flatnonzero(np.logical_or.reduce([todo[t] for t in group])) if group else np.array([], int)
+            cells = np.flatnonzero(todo[group].any(axis=0)) if group else np.array([], dtype=np.int64)
             if not cells.size:
                 continue
             fresh, trust = scorer.scores(rows[cells], cols[cells], group)
@@ -257,11 +254,11 @@ class _Lattice:
         self.best, self.back, self.total = self._forward()
 
     def _forward(self) -> tuple[Scores, npt.NDArray[np.int64], Scores]:
-        return _forward(np.stack(self.pred), np.stack(self.scores))
+        return _forward(self.pred, self.scores)
 
     def _backward(self) -> Scores:
         """log of the total weight of the paths from each cell to (n, m)."""
-        return _backward(np.stack(self.pred), np.stack(self.scores))
+        return _backward(self.pred, self.scores)
 
     def best_path(self) -> list[tuple[int, int, int]]:
         """(i, j, bead type) of each bead of the Viterbi path, by end point, in order."""

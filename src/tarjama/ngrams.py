@@ -55,7 +55,7 @@ class SpanMatcher:
         self.ref_side = self.ref_ids, self.ref_offsets, _sentence_of(self.ref_offsets)
         self.hyp_side = self.hyp_ids, self.hyp_offsets, _sentence_of(self.hyp_offsets)
 
-    def matches(self, i: Ints, j: Ints, bead_types: Sequence[tuple[int, int]]) -> npt.NDArray[np.int64]:
+    def matches(self, i: Ints, j: Ints, bead_types: Sequence[tuple[int, int]]) -> npt.NDArray[np.int32]:
         """Per bead type t and cell k, the matches of orders 1..6 between hypothesis span
         [i[k] - di, i[k]) and reference span [j[k] - dj, j[k]); cells sorted by i; spans that do
         not exist (negative start) or are empty on a side get 0.
@@ -64,16 +64,16 @@ class SpanMatcher:
         side (matches are symmetric): the side whose spans are walked sentence by sentence
         should be the short one."""
         types = np.asarray(bead_types, dtype=np.int64).reshape(-1, 2)
-        out = np.zeros((len(types), len(i), MAX_ORDER), dtype=np.int64)
+        out = np.zeros((len(types), len(i), MAX_ORDER), dtype=np.int32)
         i, j = np.ascontiguousarray(i, dtype=np.int64), np.ascontiguousarray(j, dtype=np.int64)
         swapped = types[:, 0] > np.maximum(types[:, 1], SWAP_ABOVE)
         if (~swapped).any():
-            direct = np.zeros((int((~swapped).sum()), len(i), MAX_ORDER), dtype=np.int64)
+            direct = np.zeros((int((~swapped).sum()), len(i), MAX_ORDER), dtype=np.int32)
             _span_matches(i, j, types[~swapped], self.hyp_ids, self.hyp_offsets, *self.ref_side, direct)
             out[~swapped] = direct
         if swapped.any():
             order = np.lexsort((i, j))
-            reverse = np.zeros((int(swapped.sum()), len(i), MAX_ORDER), dtype=np.int64)
+            reverse = np.zeros((int(swapped.sum()), len(i), MAX_ORDER), dtype=np.int32)
             _span_matches(
                 j[order],
                 i[order],
@@ -171,7 +171,7 @@ def _span_matches(
     ref_ids: Ids,
     ref_offsets: Ints,
     ref_sentence: Ints,
-    out: Ints,
+    out: Ids,
 ) -> None:  # pragma: no cover - compiled
     """Fill out[t, c, order] (see :meth:`SpanMatcher.matches`).
 
@@ -345,7 +345,7 @@ def _span_matches(
 
 
 def chrf_from_matches(
-    matches: npt.NDArray[np.int64], hyp_chars: Ints, ref_chars: Ints, beta: float
+    matches: npt.NDArray[np.int32], hyp_chars: Ints, ref_chars: Ints, beta: float
 ) -> npt.NDArray[np.float64]:
     """sacrebleu's chrF (effective order: orders with n-grams on both sides) from match counts, in [0, 1].
 
