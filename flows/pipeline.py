@@ -49,7 +49,7 @@ from tarjama.errors import TarjamaError
 from tarjama.export import export_corpus
 from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blocks
 from tarjama.memory import TranslationMemory, journal_path, merge_journals, read_journals
-from tarjama.outputs import new_run_name, staged_run_folder
+from tarjama.outputs import check_output_folder, check_run_name, new_run_name, staged_run_folder
 from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_parquet, write_text
 from tarjama.plots import plot_run
 from tarjama.report import render_html, render_report
@@ -322,6 +322,10 @@ def run(
     ``workers`` at a time on threads. A bad article fails alone, listed in ``scores.json``.
     """
     logger = get_run_logger()
+    if run_name:  # the deployment's run form takes it as --name does: checked before anything is paid for
+        check_run_name(run_name)
+    check_output_folder(Path(out))
+    TranslationMemory.check(settings.memory_path)
     run_name = run_name or flow_run.get_name() or new_run_name(sources)
     started = time.perf_counter()
     if settings.engine == "auto":

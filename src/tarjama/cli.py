@@ -255,32 +255,40 @@ def run(
 
     configure_prefect(settings.home)  # before Prefect is imported: it reads its settings when it loads
     from tarjama.serve import prefect_api_for_run
+    from tarjama.stopping import Stopped, call_until_signalled, exit_now
 
     try:
         with prefect_api_for_run(settings.home), live_progress(), quiet_interrupts():
             from tarjama.flows.pipeline import run as run_flow
 
-            summary = run_flow.with_options(task_runner=runner())(
-                sources,
-                settings,
-                [str(r) for r in reference or []],
-                out=str(out),
-                run_name=run_name,
-                formats=list(chosen_formats),
-                dedupe=dedupe,
-                min_confidence=min_confidence,
-                fail_fast=fail_fast,
-                workers=workers,
-                filter_checks=filtering,
+            flow = run_flow.with_options(task_runner=runner())
+            summary = call_until_signalled(
+                lambda: flow(
+                    sources,
+                    settings,
+                    [str(r) for r in reference or []],
+                    out=str(out),
+                    run_name=run_name,
+                    formats=list(chosen_formats),
+                    dedupe=dedupe,
+                    min_confidence=min_confidence,
+                    fail_fast=fail_fast,
+                    workers=workers,
+                    filter_checks=filtering,
+                )
             )
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
-    except KeyboardInterrupt:
-        fail(
-            f"interrupted: every sentence translated so far is kept in {settings.memory_path}, and every article "
-            "built is kept for the next run; no output was written; run the same command again to resume",
-            EXIT_INTERRUPTED,
+    except (Stopped, KeyboardInterrupt) as stop:
+        errors.print(
+            f"tarjama: error: interrupted: every sentence translated so far is kept in {settings.memory_path}, "
+            "and every article built is kept for the next run; no output was written; run the same command "
+            "again to resume",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
+        exit_now(stop.exit_status if isinstance(stop, Stopped) else EXIT_INTERRUPTED)
     print_summary(summary)
     if summary.failures:
         raise typer.Exit(EXIT_SOME_FAILED)
