@@ -74,6 +74,12 @@ def test_english_hard_cases(expected: list[str]) -> None:
         ['وقال "هذا صحيح."', "ثم غادر."],
         ["وقال «هذا صحيح.»", "ثم غادر."],
         ["أعلنت الشركة ذلك.", "Apple رفضت التعليق."],
+        # a reporting clause after a quoted sentence stays with it (rule 5), also when it chains on
+        ['صرخ: "يوجد قرش في المياه!" كما أضاف هاميل.', "ثم غادر."],
+        ['صرخ: "يوجد قرش في المياه!" قال هاميل، وتم نقل الطفل جوا إلى المستشفى.'],
+        # ... but not a new sentence that happens to open with a verb of saying
+        ['وقال "انتهى الأمر!"', 'قال جون جولدسميث، رئيس الجمعية: "كان أمرا حتميا."'],
+        ['وقال "انتهى الأمر!"', "وأضاف هاميل."],
     ],
 )
 def test_arabic_hard_cases(expected: list[str]) -> None:

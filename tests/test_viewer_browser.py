@@ -26,7 +26,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from test_browser import CHROMEDRIVER, CHROMIUM, Shots, wait
 
-from tarjama.align import align, bead_priors_for
+from tarjama.align import align
 from tarjama.article import Document, Sentence
 from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet, write_tsv
 from tarjama.translate import Translation
@@ -65,8 +65,7 @@ def ntrex_corpus() -> pl.DataFrame:
         del english[len(english) // 2]  # an Arabic sentence without reference: flagged
         source, reference = _document(doc_id, "ar", arabic), _document(doc_id, "en", english)
         translations = [Translation(text, engine["engine"], engine["model"], False) for text in mt]
-        priors = bead_priors_for(len(arabic), len(english))
-        rows += bead_rows(source, translations, reference, align(mt, english, source=arabic, bead_priors=priors))
+        rows += bead_rows(source, translations, reference, align(mt, english, source=arabic))
     frame = to_frame(rows)
     kept = [numbers_kept(a, m) for a, m in zip(frame["arabic"], frame["english_mt"])]
     return frame.with_columns(check_numbers=pl.Series(kept, dtype=pl.Boolean))

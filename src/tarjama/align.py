@@ -105,13 +105,6 @@ ones miss real 3-1 beads (F1 0.963 at 1/100). Large beads are scored only near t
 of the small ones (:mod:`tarjama.dp`), so they cost little."""
 
 
-def bead_priors_for(n_source: int, n_reference: int) -> Mapping[tuple[int, int], float]:
-    """:data:`DEFAULT_BEAD_PRIORS` whatever the counts (larger beads are now always considered).
-
-    Kept only until ``flows/pipeline.py`` aligns through :func:`align_translation`."""
-    return DEFAULT_BEAD_PRIORS
-
-
 __all__ = [
     "Alignment",
     "AlignmentConfig",
@@ -120,7 +113,6 @@ __all__ = [
     "align",
     "align_translation",
     "align_without_reference",
-    "bead_priors_for",
     "chrf",
 ]
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tarjama.clauses import DEFAULT_RULES, ClauseRules, split_clauses
 from tarjama.errors import InputError
 from tarjama.normalize import split_paragraphs
 from tarjama.segment import split_sentences
@@ -30,10 +31,30 @@ _ENGLISH_MARKERS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
-    """A sentence with its 1-based position in the document and in its paragraph order."""
+    """A sentence with its 1-based position in the document and in its paragraph order.
+
+    ``units`` are its clause units (:mod:`tarjama.clauses`), which joined with
+    spaces give ``text``; a sentence not cut into clauses is one unit.
+    """
 
     number: int
     paragraph: int
+    text: str
+    units: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.units:
+            object.__setattr__(self, "units", (self.text,))
+        elif " ".join(self.units) != self.text:
+            raise ValueError(f"units of sentence {self.number} do not join to its text")
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One clause unit: ``sentence`` indexes ``Document.sentences``, ``index`` counts within that sentence (0-based)."""
+
+    sentence: int
+    index: int
     text: str
 
 
@@ -47,6 +68,15 @@ class Document:
     @property
     def texts(self) -> list[str]:
         return [s.text for s in self.sentences]
+
+    @property
+    def units(self) -> list[Unit]:
+        """Every sentence's clause units, in order."""
+        return [Unit(s, k, text) for s, sentence in enumerate(self.sentences) for k, text in enumerate(sentence.units)]
+
+    def unit_id(self, unit: Unit) -> str:
+        """``"3.2"``: the unit's sentence number (as in ``source_ids``) and its 1-based place in that sentence."""
+        return f"{self.sentences[unit.sentence].number}.{unit.index + 1}"
 
 
 MAX_LINE_CHARS = 20_000
@@ -159,22 +189,37 @@ def _check_language(path: Path, text: str, lang: str) -> None:
         )
 
 
-def load_document(path: Path, lang: str, doc_id: str | None = None) -> Document:
-    """Read, check the language of, normalise and split one article (``ar``) or reference (``en``)."""
-    return parse_document(read_utf8(path), path, lang, doc_id)
+def load_document(
+    path: Path, lang: str, doc_id: str | None = None, clause_rules: ClauseRules | None = DEFAULT_RULES
+) -> Document:
+    """Read, check the language of, normalise and split one article (``ar``) or reference (``en``).
+
+    Arabic sentences are also cut into clause units by ``clause_rules`` (``None``: one unit a sentence).
+    """
+    return parse_document(read_utf8(path), path, lang, doc_id, clause_rules)
 
 
-def parse_document(text: str, path: Path, lang: str, doc_id: str | None = None) -> Document:
-    """Check the language of, normalise and split a text that did not come from a file of its own
-    (a manifest record); ``path`` names where it came from in messages and outputs."""
+def parse_document(
+    text: str, path: Path, lang: str, doc_id: str | None = None, clause_rules: ClauseRules | None = DEFAULT_RULES
+) -> Document:
+    """Check the language of, normalise and split a text; ``path`` names where it came from (a file, or a
+    manifest record) in messages and outputs."""
     if not text.strip():
         raise InputError(path, "text is empty")
     _check_line_lengths(path, text)
     _check_language(path, text, lang)
+    return split_document(text, path, lang, doc_id, clause_rules)
+
+
+def split_document(
+    text: str, path: Path, lang: str, doc_id: str | None = None, clause_rules: ClauseRules | None = DEFAULT_RULES
+) -> Document:
+    """A document from text already read and checked: normalised, split into sentences and (Arabic) clause units."""
     sentences: list[Sentence] = []
     for paragraph_number, paragraph in enumerate(split_paragraphs(text), start=1):
         for sentence in split_sentences(paragraph, lang):
-            sentences.append(Sentence(len(sentences) + 1, paragraph_number, sentence))
+            units = split_clauses(sentence, clause_rules) if lang == "ar" and clause_rules else [sentence]
+            sentences.append(Sentence(len(sentences) + 1, paragraph_number, sentence, tuple(units)))
     if not sentences:
         raise InputError(path, "no sentences after normalisation")
     return Document(doc_id or document_id(path), path, lang, tuple(sentences))

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from tarjama.align import Bead
 from tarjama.article import Document, reference_label
+from tarjama.dp import Bead
 from tarjama.errors import TarjamaError, storage_problem
 from tarjama.normalize import _INVISIBLE
 from tarjama.score import sentence_bleu, sentence_chrf

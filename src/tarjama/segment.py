@@ -24,11 +24,19 @@ Rules, applied to one paragraph (its whitespace collapsed to single spaces):
 4. A double quote standing alone between spaces right after a sentence end
    closes that sentence when the quotes before it are unbalanced
    (``القانون. ” وقال``), so no sentence starts with a closing quote.
+5. In Arabic, a sentence that ends inside quotes keeps a short reporting clause
+   that follows it (``"يوجد قرش!" كما أضاف هاميل.``), with whatever the
+   clause chains after a comma: Arabic has no case to show that ``كما``
+   continues the sentence, so the clause is recognised by
+   :func:`tarjama.clauses.opens_with_reporting_tag` (a verb of saying, at most
+   five words) and the clause splitter cuts after it.
 """
 
 from __future__ import annotations
 
 import re
+
+from tarjama.clauses import opens_with_reporting_tag
 
 LANGS = ("ar", "en")
 
@@ -89,7 +97,18 @@ def split_sentences(paragraph: str, lang: str) -> list[str]:
         start = end
     if start < len(text):
         sentences.append(text[start:])
-    return sentences
+    return _attach_reporting_tags(sentences) if lang == "ar" else sentences
+
+
+def _attach_reporting_tags(sentences: list[str]) -> list[str]:
+    """Each reporting clause joined to the quoted sentence before it (rule 5)."""
+    joined: list[str] = []
+    for sentence in sentences:
+        if joined and joined[-1][-1] in _DOUBLE_QUOTES and opens_with_reporting_tag(sentence):
+            joined[-1] = f"{joined[-1]} {sentence}"
+        else:
+            joined.append(sentence)
+    return joined
 
 
 def _can_start(text: str, at: int, lang: str) -> bool:
@@ -97,8 +116,14 @@ def _can_start(text: str, at: int, lang: str) -> bool:
 
     Opening quotes may stand apart from their word (``” نحن``), so spaces after them are skipped.
     """
-    first = _NEXT_WORD.match(text, at)[1][:1]  # a currency sign or word character, if any
+    first = _next_word(text, at)[:1]  # a currency sign or word character, if any
     return first != "" and not (lang == "en" and first.islower())
+
+
+def _next_word(text: str, at: int) -> str:
+    """The word starting at ``text[at]`` after any opening quotes, brackets and spaces ('' if none)."""
+    match = _NEXT_WORD.match(text, at)
+    return match[1] if match else ""
 
 
 def _word_before(text: str, end: int, floor: int) -> str:
@@ -119,5 +144,5 @@ def _is_abbreviation(text: str, sentence_start: int, dot: int, next_word: int) -
         previous = _word_before(text, previous_end, sentence_start) if previous_end > sentence_start else ""
         return not (word in _ERA_MARKERS and previous.isdigit())
     if word.lower() in _ABBREVIATIONS or _INITIALS.fullmatch(word):
-        return _NEXT_WORD.match(text, next_word)[1].lower() not in _SENTENCE_STARTERS
+        return _next_word(text, next_word).lower() not in _SENTENCE_STARTERS
     return False

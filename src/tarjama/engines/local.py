@@ -88,7 +88,8 @@ class LocalEngine(Engine):
             seed=0,
             max_tokens=64 + 4 * len(sentence.split()),
         )
-        return clean_output(reply["choices"][0]["message"]["content"] or "", sentence)
+        content = reply["choices"][0]["message"]["content"]  # type: ignore[index]  # not streamed: one response
+        return clean_output(content or "", sentence)
 
     def translate(self, sentences: Sequence[str]) -> Iterator[str]:
         for sentence in sentences:

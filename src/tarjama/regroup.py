@@ -1,0 +1,188 @@
+"""Rows that follow the reference's sentences: clause units translated, aligned and regrouped.
+
+An Arabic sentence is cut into clause units (:mod:`tarjama.clauses`), each
+unit gets its own English MT, and the MT of the units is aligned to the
+reference sentences with beads of several units to one sentence (the
+reference keeps them together), one to several (it splits a unit) or a few
+to a few. A row then holds one reference sentence wherever the Arabic can be
+cut there, and the Arabic of a row is whole units, so the rows' Arabic joined
+in order is the article, each character once.
+
+How the units get their MT (:class:`UnitTranslation`, measured on the seed
+article and a chained ntrex128-dev sample by ``benchmarks/bench_chained.py
+--modes``):
+
+- ``units``: each unit translated alone (the default);
+- ``sentences``: each sentence translated whole, its MT cut into one piece
+  per unit at English sentence ends and commas where the lengths fit
+  (:func:`attribute_mt`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from tarjama.align import Bead, align, align_without_reference
+from tarjama.article import Document, Sentence
+from tarjama.engines.base import Engine
+from tarjama.memory import TranslationMemory
+from tarjama.parallel_corpus import FLAG_BELOW, bead_rows
+from tarjama.translate import Progress, Translation, translate_sentences
+
+UNIT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
+    {
+        (1, 1): 0.80,
+        (2, 1): 0.08,
+        (1, 2): 0.04,
+        (3, 1): 0.02,
+        (2, 2): 0.01,
+        (1, 3): 0.01,
+        (3, 2): 0.005,
+        (2, 3): 0.005,
+        (4, 1): 0.005,
+        (1, 4): 0.003,
+        (5, 1): 0.002,
+        (6, 1): 0.001,
+        (1, 0): 0.005,
+        (0, 1): 0.005,
+    }
+)
+"""Bead priors for units against reference sentences: units are cut generously, so several to one is common."""
+
+
+class UnitTranslation(StrEnum):
+    """What the engine is given to translate (see the module docstring)."""
+
+    UNITS = "units"
+    SENTENCES = "sentences"
+
+
+_CUT = re.compile(r"(?<=[.!?;:,])[\"'”’)]* ")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]* $")
+
+
+def attribute_mt(mt: str, units: Sequence[str]) -> list[str]:
+    """``mt`` (one sentence's translation) cut into one piece per unit, in order.
+
+    Cuts fall after punctuation (sentence ends preferred) or, failing that,
+    at spaces, where the pieces' shares of the English best match the units'
+    shares of the Arabic: squared share error in units of the typical error,
+    plus a cost per cut kind. Pieces are never empty while ``mt`` has enough
+    words; joined with spaces they give back ``mt``'s words.
+    """
+    words = mt.split()
+    if len(units) == 1 or not words:
+        return [" ".join(words)] + [""] * (len(units) - 1)
+    text = " ".join(words)
+    # Candidate cuts: after word w (1..len-1), with a cost by kind.
+    offsets, position = [], 0
+    for word in words:
+        position += len(word) + 1
+        offsets.append(position)
+    cut_cost = []
+    for w in range(1, len(words)):
+        before = text[: offsets[w - 1]]
+        if _SENTENCE_END.search(before):
+            cut_cost.append(0.0)
+        elif _CUT.search(before[-3:]):
+            cut_cost.append(1.0)
+        else:
+            cut_cost.append(4.0)
+    total_ar = sum(len(u) for u in units)
+    target = [sum(len(u) for u in units[: k + 1]) / total_ar for k in range(len(units) - 1)]
+    share = [offsets[w - 1] / (len(text) + 1) for w in range(1, len(words))]
+    k_cuts = min(len(units) - 1, len(words) - 1)
+    # best[k][w]: cost of placing cut k (0-based) after word w+1, cuts strictly increasing.
+    spread = 0.08  # typical share error of a right cut (English and Arabic clause lengths differ)
+    best = [[math.inf] * len(share) for _ in range(k_cuts)]
+    back = [[-1] * len(share) for _ in range(k_cuts)]
+    for k in range(k_cuts):
+        for w in range(k, len(share)):
+            here = ((share[w] - target[k]) / spread) ** 2 + cut_cost[w]
+            if k == 0:
+                best[k][w] = here
+                continue
+            prev = min(range(k - 1, w), key=lambda v: best[k - 1][v])
+            best[k][w], back[k][w] = best[k - 1][prev] + here, prev
+    w = min(range(len(share)), key=lambda v: best[k_cuts - 1][v])
+    cuts = []
+    for k in range(k_cuts - 1, -1, -1):
+        cuts.append(w + 1)
+        w = back[k][w]
+    edges = [0, *reversed(cuts), len(words)]
+    pieces = [" ".join(words[a:b]) for a, b in zip(edges, edges[1:])]
+    return pieces + [""] * (len(units) - len(pieces))
+
+
+def translate_units(
+    document: Document,
+    engine: Engine,
+    memory: TranslationMemory,
+    mode: UnitTranslation = UnitTranslation.UNITS,
+    on_progress: Progress | None = None,
+) -> list[Translation]:
+    """One translation per unit of ``document``, through the translation memory, made as ``mode`` says."""
+    if mode is UnitTranslation.UNITS:
+        return translate_sentences([u.text for u in document.units], engine, memory, on_progress)
+    return units_from_sentences(document, translate_sentences(document.texts, engine, memory, on_progress))
+
+
+def units_from_sentences(document: Document, translations: Sequence[Translation]) -> list[Translation]:
+    """Per-unit translations cut from per-sentence ones (:func:`attribute_mt`), keeping their provenance."""
+    if len(translations) != len(document.sentences):
+        raise ValueError(f"{len(translations)} translations for {len(document.sentences)} sentences")
+    return [
+        Translation(piece, translation.engine, translation.model, translation.from_memory)
+        for sentence, translation in zip(document.sentences, translations)
+        for piece in attribute_mt(translation.text, sentence.units)
+    ]
+
+
+def align_units(
+    document: Document,
+    translations: Sequence[Translation],
+    reference: Sequence[str] | None,
+    bead_priors: Mapping[tuple[int, int], float] = UNIT_BEAD_PRIORS,
+) -> list[Bead]:
+    """Beads over the units of ``document`` (one translation each) against reference sentences.
+
+    Several units to one sentence, one to several, a few to a few; without a reference, one row a unit.
+    """
+    units = document.units
+    if reference is None:
+        return align_without_reference(len(units))
+    return align([t.text for t in translations], reference, source=[u.text for u in units], bead_priors=bead_priors)
+
+
+def unit_rows(
+    article: Document,
+    translations: Sequence[Translation],
+    reference: Document | None,
+    beads: Sequence[Bead],
+    flag_below: float = FLAG_BELOW,
+) -> list[dict[str, Any]]:
+    """One row per bead of units: :func:`tarjama.parallel_corpus.bead_rows` over the units, plus ``source_units``.
+
+    ``source_ids`` lists the sentences the row's units come from, each once, and ``source_units``
+    the units themselves (``"3.2,3.3,4.1"``), so a row can be traced to the exact Arabic it holds.
+    """
+    units = article.units
+    by_unit = Document(
+        article.id,
+        article.path,
+        article.lang,
+        tuple(
+            Sentence(article.sentences[u.sentence].number, article.sentences[u.sentence].paragraph, u.text)
+            for u in units
+        ),
+    )
+    rows = bead_rows(by_unit, translations, reference, beads, flag_below)
+    for row, bead in zip(rows, beads):
+        row["source_ids"] = ",".join(dict.fromkeys(row["source_ids"].split(","))) if bead.source else ""
+        row["source_units"] = ",".join(article.unit_id(units[i]) for i in bead.source)
+    return rows

@@ -1,0 +1,128 @@
+"""Regrouping clause units into rows that follow the reference's sentences: hand-made cases and the seed article."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tarjama.article import Document, load_document
+from tarjama.regroup import (
+    UnitTranslation,
+    align_units,
+    attribute_mt,
+    translate_units,
+    unit_rows,
+    units_from_sentences,
+)
+from tarjama.translate import Translation
+
+ARABIC = (
+    "كشفت زيارة وزير الخارجية الأمريكي إلى المغرب عن توجه جديد لتعزيز الشراكة، "
+    "وأظهرت الزيارة حرص واشنطن على التقرب من التجربة المغربية، "
+    "حيث أكد الوزير في تغريدة ابتهاجه بلقاء المسؤولين المغاربة وأشاد بعملهم.\n"
+    "وأجرى المدير العام مباحثات مع الوزير الأمريكي بمقر المديرية، "
+    "وجرى اللقاء بحضور عدد من المسؤولين الأمريكيين والمغاربة.\n"
+)
+UNIT_MT = [
+    "The visit of the US Secretary of State to Morocco revealed a new approach to strengthening the partnership,",
+    "and the visit showed Washington's eagerness to get closer to the Moroccan experience,",
+    "where the minister confirmed in a tweet his delight at meeting the Moroccan officials and praised their work.",
+    "The Director General held talks with the US minister at the Directorate's headquarters,",
+    "and the meeting was attended by a number of American and Moroccan officials.",
+]
+ENGLISH = (
+    "The US Secretary of State's visit to Morocco revealed a new approach to strengthening the partnership "
+    "and showed Washington's eagerness to draw closer to the Moroccan experience. "
+    "In a tweet, the minister expressed his delight at meeting the Moroccan officials. He also praised their work.\n"
+    "The Director General held talks with the US Secretary at the Directorate's headquarters. "
+    "The meeting was attended by a number of American and Moroccan officials.\n"
+)
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Document, Document]:
+    (tmp_path / "visit.ar.txt").write_text(ARABIC, encoding="utf-8")
+    (tmp_path / "visit.en.txt").write_text(ENGLISH, encoding="utf-8")
+    return load_document(tmp_path / "visit.ar.txt", "ar"), load_document(tmp_path / "visit.en.txt", "en", "visit")
+
+
+def _translations(texts: list[str]) -> list[Translation]:
+    return [Translation(text, "fixture", "hand-made", True) for text in texts]
+
+
+def test_regroups_units_to_reference_sentences(pair: tuple[Document, Document]) -> None:
+    """Two units to one sentence, one unit to two sentences, and 1-1 where the Arabic cuts where English does."""
+    arabic, english = pair
+    assert len(arabic.sentences) == 2 and len(arabic.units) == 5 and len(english.sentences) == 5
+    beads = align_units(arabic, _translations(UNIT_MT), english.texts)
+    assert [(b.source, b.reference) for b in beads] == [((0, 1), (0,)), ((2,), (1, 2)), ((3,), (3,)), ((4,), (4,))]
+    rows = unit_rows(arabic, _translations(UNIT_MT), english, beads)
+    assert [(r["source_ids"], r["source_units"], r["reference_ids"]) for r in rows] == [
+        ("1", "1.1,1.2", "1"),
+        ("1", "1.3", "2,3"),
+        ("2", "2.1", "4"),
+        ("2", "2.2", "5"),
+    ]
+    # The Arabic column reproduces the article in order, each character once (the comma, the و, the spaces).
+    assert " ".join(r["arabic"] for r in rows) == " ".join(arabic.texts)
+    assert rows[0]["english_mt"] == " ".join(UNIT_MT[:2])
+    assert all(r["sentence_chrf"] is not None for r in rows)
+
+
+def test_rows_across_a_sentence_boundary(pair: tuple[Document, Document]) -> None:
+    """A row that joins the last unit of one sentence with the first of the next names both sentences."""
+    arabic, english = pair
+    merged = [" ".join(english.texts[1:4])]
+    beads = align_units(arabic, _translations(UNIT_MT), [english.texts[0], *merged, english.texts[4]])
+    assert [(b.source, b.reference) for b in beads] == [((0, 1), (0,)), ((2, 3), (1,)), ((4,), (2,))]
+    rows = unit_rows(arabic, _translations(UNIT_MT), english, beads)
+    assert (rows[1]["source_ids"], rows[1]["source_units"]) == ("1,2", "1.3,2.1")
+
+
+def test_without_reference_rows_are_units(pair: tuple[Document, Document]) -> None:
+    arabic, _ = pair
+    beads = align_units(arabic, _translations(UNIT_MT), None)
+    rows = unit_rows(arabic, _translations(UNIT_MT), None, beads)
+    assert [r["arabic"] for r in rows] == [u.text for u in arabic.units]
+    assert [r["english_mt"] for r in rows] == UNIT_MT
+    assert {r["english_reference"] for r in rows} == {""} and {r["sentence_chrf"] for r in rows} == {None}
+
+
+def test_attribute_mt_cuts_at_sentence_ends_and_commas() -> None:
+    mt = "The visit revealed a new approach to the partnership. It also showed real eagerness, and he was delighted."
+    units = ["أ" * 50, "ب" * 25, "ج" * 22]
+    assert attribute_mt(mt, units) == [
+        "The visit revealed a new approach to the partnership.",
+        "It also showed real eagerness,",
+        "and he was delighted.",
+    ]
+    # Lengths decide among cuts of one kind; pieces never lose or add a word.
+    pieces = attribute_mt("one two three four five six seven eight", ["x" * 10, "y" * 30])
+    assert pieces == ["one two", "three four five six seven eight"]
+    assert attribute_mt("two words", ["x", "y", "z"]) == ["two", "words", ""]
+    assert attribute_mt("whole", ["only one"]) == ["whole"]
+
+
+def test_units_from_sentences_keeps_provenance(pair: tuple[Document, Document]) -> None:
+    arabic, _ = pair
+    whole = [" ".join(UNIT_MT[:3]), " ".join(UNIT_MT[3:])]
+    pieces = units_from_sentences(arabic, [Translation(t, "local", "m", False) for t in whole])
+    assert [p.text for p in pieces] == UNIT_MT
+    assert {(p.engine, p.model) for p in pieces} == {("local", "m")}
+
+
+def test_translate_units_with_the_real_engine(tmp_path: Path, local_engine) -> None:
+    """Both modes give one translation per unit; each unit or sentence is translated once (the memory holds it)."""
+    from tarjama.memory import TranslationMemory
+
+    text = "وأجرى المدير العام مباحثات مع الوزير الأمريكي بمقر المديرية، وجرى اللقاء بحضور عدد من المسؤولين.\n"
+    (tmp_path / "short.ar.txt").write_text(text, encoding="utf-8")
+    document = load_document(tmp_path / "short.ar.txt", "ar")
+    assert len(document.units) == 2
+    with TranslationMemory(tmp_path / "memory.sqlite") as memory:
+        for mode in UnitTranslation:
+            translations = translate_units(document, local_engine, memory, mode)
+            assert len(translations) == 2 and all(t.text for t in translations)
+            assert "talks" in " ".join(t.text for t in translations).lower()
+        assert len(memory) == 3  # two units and one sentence
