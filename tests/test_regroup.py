@@ -124,5 +124,6 @@ def test_translate_units_with_the_real_engine(tmp_path: Path, local_engine) -> N
         for mode in UnitTranslation:
             translations = translate_units(document, local_engine, memory, mode)
             assert len(translations) == 2 and all(t.text for t in translations)
-            assert "talks" in " ".join(t.text for t in translations).lower()
+            english = " ".join(t.text for t in translations).lower()
+            assert "general" in english and ("minister" in english or "ambassador" in english or "american" in english)
         assert len(memory) == 3  # two units and one sentence
