@@ -13,7 +13,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, TARJAMA, cli_env
+from conftest import CORPUS, TARJAMA, alive, children, cli_env
 from loopback_services import LoopbackServices
 
 from tarjama.errors import TarjamaError
@@ -116,28 +116,6 @@ def test_stale_staging_of_a_dead_run_is_removed_and_a_live_ones_kept(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".live.partial-x", ".remote.partial-x"]
 
 
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        for children in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
-                kids = {int(k) for k in children.read_text().split()}
-            except OSError:
-                continue
-            todo += list(kids - found)
-            found |= kids
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path, sig):
@@ -157,7 +135,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path, sig):
         while services.held < 1:
             assert run.poll() is None and time.monotonic() < deadline
             time.sleep(0.5)
-        servers = [p for p in _children(run.pid) if b"server" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        servers = [p for p in children(run.pid) if b"server" in Path(f"/proc/{p}/cmdline").read_bytes()]
         assert servers, "the run has no Prefect server child"
         run.send_signal(sig)
         try:
@@ -172,9 +150,9 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path, sig):
             assert run.returncode == 128 + sig, stderr[-3000:]
             assert stderr.strip().splitlines()[-1].startswith("tarjama: error: interrupted: every sentence")
         deadline = time.monotonic() + 60
-        while any(_alive(p) for p in servers) and time.monotonic() < deadline:
+        while any(alive(p) for p in servers) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert not any(_alive(p) for p in servers), "the Prefect server outlived the run"
+        assert not any(alive(p) for p in servers), "the Prefect server outlived the run"
     databases = [tmp_path / "home" / "prefect" / "prefect.db", tmp_path / "home" / "memory.sqlite"]
     for database in databases:  # both survived the kill of their writers intact
         with closing(sqlite3.connect(database)) as db:
