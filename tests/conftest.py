@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from loopback_services import LoopbackServices
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -116,6 +121,100 @@ def prefect_server(home: Path, logs: Path):
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait(timeout=30)
+
+
+@contextmanager
+def tmpfs(where: Path, size: str = "2m", *options: str) -> Iterator[Path]:
+    """A real, small file system at ``where`` for the duration of the block (needs root, as ``mount`` does)."""
+    where.mkdir(parents=True, exist_ok=True)
+    mount_options = ",".join([f"size={size}", *options])
+    subprocess.run(["mount", "-t", "tmpfs", "-o", mount_options, "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Write zeros into ``folder`` until its disk refuses: a full disk, as a user's would be."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, bytes(4096))
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def device(path: Path, number: int) -> Path:
+    """A character device node (``os.makedev(1, 3)`` is /dev/null's number) at ``path``, not in /dev."""
+    os.mknod(path, stat.S_IFCHR | 0o666, number)
+    return path
+
+
+@dataclass
+class Runs:
+    """``tarjama run`` processes against one Prefect server and the loopback LibreTranslate (engine ``libre``)."""
+
+    services: LoopbackServices
+    env: dict[str, str]
+
+    def start(self, article: Path, *args: object) -> subprocess.Popen:
+        return subprocess.Popen(
+            [TARJAMA, "run", str(article), "-e", "libre", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+
+
+@contextmanager
+def shared_runs(base: Path) -> Iterator[Runs]:
+    """Runs that share one Prefect server (started in ``base``) and one loopback service, as users' runs
+    share ``tarjama serve``'s server: starting one costs seconds, not a server start."""
+    with (
+        LoopbackServices(lifetime=3600) as services,
+        prefect_server(base / "home", base / "server.log") as api,
+    ):
+        yield Runs(
+            services,
+            cli_env(
+                base / "home", PREFECT_API_URL=api, TARJAMA_LIBRE_URL=services.url("libre"), TARJAMA_HTTP_BACKOFF="0.1"
+            ),
+        )
+
+
+def finish(run: subprocess.Popen) -> tuple[int, str]:
+    """Exit status and standard error of a started run."""
+    _, stderr = run.communicate(timeout=900)
+    return run.returncode, stderr
+
+
+STAGE_AND_WAIT = """
+import sys, time
+from pathlib import Path
+from tarjama.outputs import staged_run_folder
+with staged_run_folder(Path(sys.argv[1]), sys.argv[2]) as staging:
+    (staging / "aligned.tsv").write_text("half written")
+    print("staged", flush=True)
+    time.sleep(600)
+"""
+
+
+def staging_writer(out: Path, name: str) -> subprocess.Popen:
+    """A real writer inside its staging folder, as a run is while it writes its outputs."""
+    writer = subprocess.Popen(
+        [PYTHON, "-c", STAGE_AND_WAIT, str(out), name],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(out.parent / "home"),
+    )
+    assert writer.stdout is not None and writer.stdout.readline() == "staged\n"
+    return writer
 
 
 def assert_valid(beads, n: int, m: int) -> None:

@@ -7,7 +7,6 @@ are made with ``mknod`` in the test's own folder, never the system's ``/dev``.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -17,13 +16,11 @@ import stat
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, PYTHON, TARJAMA, cli_env, prefect_server
-from loopback_services import LoopbackServices
+from conftest import CORPUS, PYTHON, TARJAMA, Runs, cli_env, device, fill, finish, shared_runs, staging_writer, tmpfs
 
 from tarjama.errors import TarjamaError
 from tarjama.export import FORMATS, get_format
@@ -34,37 +31,6 @@ from tarjama.parallel_corpus import SCHEMA, to_frame
 ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
 REFERENCE = ARTICLE.with_name("euronews-en.153835.en.txt")
 NULL, FULL = os.makedev(1, 3), os.makedev(1, 7)  # the device numbers of /dev/null and /dev/full
-
-
-@contextmanager
-def tmpfs(where: Path, size: str = "2m", *options: str) -> Iterator[Path]:
-    """A real, small file system at ``where`` for the duration of the block."""
-    where.mkdir(parents=True, exist_ok=True)
-    mount_options = ",".join([f"size={size}", *options])
-    subprocess.run(["mount", "-t", "tmpfs", "-o", mount_options, "tmpfs", str(where)], check=True)
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "--lazy", str(where)], check=True)
-
-
-def fill(folder: Path) -> Path:
-    """Write zeros into ``folder`` until its disk refuses: a full disk, as a user's would be."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, bytes(4096))
-    except OSError as error:
-        assert error.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    return filler
-
-
-def device(path: Path, number: int) -> Path:
-    os.mknod(path, stat.S_IFCHR | 0o666, number)
-    return path
 
 
 def tarjama(home: Path, *args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -230,64 +196,10 @@ def test_a_folder_called_latest_and_an_old_temporary_link_break_no_later_run(tmp
 # --- runs against one Prefect server: concurrency (item 3), stale staging (item 5), a disk that fills ---
 
 
-@dataclass
-class Runs:
-    """``tarjama run`` processes against one Prefect server and the loopback LibreTranslate."""
-
-    services: LoopbackServices
-    env: dict[str, str]
-
-    def start(self, *args: object, article: Path = ARTICLE) -> subprocess.Popen:
-        return subprocess.Popen(
-            [TARJAMA, "run", str(article), "-e", "libre", *map(str, args)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=self.env,
-        )
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Iterator[Runs]:
-    base = tmp_path_factory.mktemp("runs")
-    with (
-        LoopbackServices(lifetime=1800) as services,
-        prefect_server(base / "home", base / "server.log") as api,
-    ):
-        yield Runs(
-            services,
-            cli_env(
-                base / "home", PREFECT_API_URL=api, TARJAMA_LIBRE_URL=services.url("libre"), TARJAMA_HTTP_BACKOFF="0.1"
-            ),
-        )
-
-
-def finish(run: subprocess.Popen) -> tuple[int, str]:
-    _, stderr = run.communicate(timeout=900)
-    return run.returncode, stderr
-
-
-STAGE_AND_WAIT = """
-import sys, time
-from pathlib import Path
-from tarjama.outputs import staged_run_folder
-with staged_run_folder(Path(sys.argv[1]), sys.argv[2]) as staging:
-    (staging / "aligned.tsv").write_text("half written")
-    print("staged", flush=True)
-    time.sleep(600)
-"""
-
-
-def staging_writer(out: Path, name: str) -> subprocess.Popen:
-    """A real writer inside its staging folder, as a run is while it writes its outputs."""
-    writer = subprocess.Popen(
-        [PYTHON, "-c", STAGE_AND_WAIT, str(out), name],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=cli_env(out.parent / "home"),
-    )
-    assert writer.stdout is not None and writer.stdout.readline() == "staged\n"
-    return writer
+    with shared_runs(tmp_path_factory.mktemp("runs")) as started:
+        yield started
 
 
 @pytest.mark.slow
@@ -301,7 +213,7 @@ def test_three_runs_started_together_all_finish_and_stale_staging_goes(tmp_path,
         folders: dict[str, list[Path]] = {}
         for memory_state in ("cold", "warm"):  # warm: nothing to translate, all three write at once
             shutil.rmtree(out / ".shards", ignore_errors=True)  # no article reused: each run builds its own
-            started = [runs.start("--out", out, "--memory", memory) for _ in range(3)]
+            started = [runs.start(ARTICLE, "--out", out, "--memory", memory) for _ in range(3)]
             for code, stderr in map(finish, started):
                 assert code == 0, (memory_state, stderr[-3000:])
             done = {p for p in out.iterdir() if not p.name.startswith(".") and p.name != "latest"}
@@ -328,7 +240,7 @@ def test_a_disk_that_fills_while_translating_is_one_line_and_leaves_nothing(tmp_
     memory = tmp_path / "memory.sqlite"
     with tmpfs(tmp_path / "disk") as disk:
         services.hold_after(0)
-        run = runs.start("--out", disk / "out", "--memory", memory)
+        run = runs.start(ARTICLE, "--out", disk / "out", "--memory", memory)
         try:
             while services.held < 1:  # the up-front check has passed; the run is translating
                 assert run.poll() is None, run.communicate()
@@ -384,9 +296,7 @@ def test_an_article_of_one_repeated_sentence_reports_one_sentence_sent(tmp_path,
     article = tmp_path / "repeated.ar.txt"
     article.write_text("وصل وزير الخارجية إلى الرباط يوم الجمعة.\n" * 1890, encoding="utf-8")
     runs.services.clear()
-    code, stderr = finish(
-        runs.start("--out", tmp_path / "out", "--memory", tmp_path / "memory.sqlite", article=article)
-    )
+    code, stderr = finish(runs.start(article, "--out", tmp_path / "out", "--memory", tmp_path / "memory.sqlite"))
     assert code == 0, stderr[-3000:]
     assert "repeated: 1890 sentences, 0 from the memory, 1 distinct sentences newly translated" in stderr
     assert [segment for request in runs.services.requests() for segment in request.segments] == [
