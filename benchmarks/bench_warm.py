@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -48,9 +49,12 @@ FLOW_END = re.compile(r"Flow run '[^']*' - Finished in state")
 
 @dataclass
 class Timed:
-    """One process: seconds from start to exit, and when each line of its output arrived."""
+    """One process: seconds from start to exit, CPU seconds it and the children it waited for used
+    (what an idle machine would need, roughly: the wall times here include waiting for other
+    users' processes), and when each line of its output arrived."""
 
     seconds: float
+    cpu_s: float
     lines: list[tuple[float, str]] = field(default_factory=list)
 
     def first(self, pattern: re.Pattern[str]) -> float | None:
@@ -59,15 +63,18 @@ class Timed:
 
 def timed(command: Sequence[str], env: dict[str, str]) -> Timed:
     """Run ``command``, its output read line by line as it comes; fail loudly if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
     lines = [(time.perf_counter() - started, line.rstrip("\n")) for line in process.stdout or []]
     process.wait()
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if process.returncode != 0:
         tail = "\n".join(line for _, line in lines[-30:])
         raise SystemExit(f"{' '.join(command)} exited with {process.returncode}:\n{tail}")
-    return Timed(seconds, lines)
+    return Timed(seconds, cpu_s, lines)
 
 
 class Warm:
@@ -160,8 +167,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_start_s(warm: Warm) -> float:
-    """Seconds until a private run server (what ``tarjama run`` starts) answers, for this home."""
+def server_start_s(warm: Warm) -> tuple[float, float]:
+    """Wall and CPU seconds until a private run server (what ``tarjama run`` starts) answers, for this home."""
     script = (
         "import socket, sys, time; from pathlib import Path\n"
         "from tarjama.flows.environment import configure_prefect\n"
@@ -170,12 +177,15 @@ def server_start_s(warm: Warm) -> float:
         "probe = socket.socket(); probe.bind(('127.0.0.1', 0)); port = probe.getsockname()[1]; probe.close()\n"
         "server = PrefectServer('127.0.0.1', port, home / 'bench-server.log', ui=False)\n"
         "started = time.perf_counter(); server.start_or_reuse(say=lambda _: None)\n"
-        "print(time.perf_counter() - started); server.stop()\n"
+        "wall = time.perf_counter() - started\n"
+        "import psutil; cpu = psutil.Process(server.process.pid).cpu_times()\n"
+        "print(wall, cpu.user + cpu.system); server.stop()\n"
     )
     answer = subprocess.run(
         [sys.executable, "-c", script, str(warm.home)], capture_output=True, text=True, env=warm.env, check=True
     )
-    return float(answer.stdout.split()[-1])
+    wall, cpu = answer.stdout.split()[-2:]
+    return float(wall), float(cpu)
 
 
 def import_times(warm: Warm) -> list[tuple[float, str]]:
@@ -192,8 +202,10 @@ def import_times(warm: Warm) -> list[tuple[float, str]]:
     return sorted(((s, p) for p, s in found.items()), reverse=True)
 
 
-def help_s(warm: Warm, runs: int) -> float:
-    return statistics.median(timed([TARJAMA, "--help"], warm.env).seconds for _ in range(runs))
+def help_s(warm: Warm, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``tarjama --help``."""
+    done = [timed([TARJAMA, "--help"], warm.env) for _ in range(runs)]
+    return statistics.median(r.seconds for r in done), statistics.median(r.cpu_s for r in done)
 
 
 def main() -> None:
@@ -209,7 +221,8 @@ def main() -> None:
             warm = Warm(work, services.url("google"))
             fill = warm.same()
             print(f"first run (translates, migrates a fresh Prefect database): {fill.seconds:.1f} s", flush=True)
-            print(f"tarjama --help: median {help_s(warm, options.runs):.2f} s of {options.runs}", flush=True)
+            wall, cpu = help_s(warm, options.runs)
+            print(f"tarjama --help: median {wall:.2f} s (CPU {cpu:.2f} s) of {options.runs}", flush=True)
             private = medians({"same output folder": warm.same, "fresh output folder": warm.fresh}, options.runs)
             report("private Prefect server", private)
             if not options.no_serve:
@@ -217,7 +230,8 @@ def main() -> None:
                     served = medians({"same output folder": warm.same, "fresh output folder": warm.fresh}, options.runs)
                 report("with `tarjama serve` running", served)
             print("\nwhere the time goes")
-            print(f"  a private Prefect server's start, alone: {server_start_s(warm):.2f} s")
+            wall, cpu = server_start_s(warm)
+            print(f"  a private Prefect server's start, alone: {wall:.2f} s (the server's CPU: {cpu:.1f} s)")
             imports = import_times(warm)
             print(
                 f"  imports of a warm run: {sum(s for s, _ in imports):.2f} s in all (python -X importtime, "
@@ -234,7 +248,8 @@ def report(title: str, results: dict[str, list[Timed]]) -> None:
     print(f"\n{title}")
     for name, runs in results.items():
         seconds = ", ".join(f"{r.seconds:.1f}" for r in runs)
-        print(f"  {name:20}: median {median_s(runs):5.2f} s  ({seconds}); {phases(runs)}", flush=True)
+        cpu = statistics.median(r.cpu_s for r in runs)
+        print(f"  {name:20}: median {median_s(runs):5.2f} s  ({seconds}), CPU {cpu:.1f} s; {phases(runs)}", flush=True)
 
 
 if __name__ == "__main__":
