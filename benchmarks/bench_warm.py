@@ -1,0 +1,256 @@
+"""Warm reruns of the seed article, end to end, and where their time goes.
+
+    PYTHONPATH=src:. .venv/bin/python -m benchmarks.bench_warm [--runs 5]
+
+The seed article (``corpus/morocco-us-counterterrorism.ar.txt``) is run once with the ``google``
+engine against the project's loopback server (``tests/loopback_services.py``), which fills the
+translation memory; then each warm run is a real ``tarjama run`` process, timed from its start to
+its exit, median of ``--runs``:
+
+- *same output folder*: the article's shard is reused, nothing is translated, aligned or scored;
+- *fresh output folder*: every sentence comes from the memory, the alignment and scores are redone;
+
+first with the private Prefect server each run starts for itself, then with a ``tarjama serve``
+running for the same home (runs find it through ``<home>/serve.json`` and use its API). The two
+kinds of run alternate, so a change in the machine's load hits both. Also timed: ``tarjama --help``,
+and the parts of a run: the private server's start alone, Python's imports of a warm run
+(``-X importtime``), and the phases of a run seen from outside (until Prefect's first log line, the
+flow itself, after its last).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from loopback_services import LoopbackServices  # noqa: E402
+
+SEED = ROOT / "corpus" / "morocco-us-counterterrorism.ar.txt"
+TARJAMA = str(Path(sys.executable).with_name("tarjama"))
+FLOW_START = re.compile(r"Beginning flow run")
+FLOW_END = re.compile(r"Flow run '[^']*' - Finished in state")
+
+
+@dataclass
+class Timed:
+    """One process: seconds from start to exit, CPU seconds it and the children it waited for used
+    (what an idle machine would need, roughly: the wall times here include waiting for other
+    users' processes), and when each line of its output arrived."""
+
+    seconds: float
+    cpu_s: float
+    lines: list[tuple[float, str]] = field(default_factory=list)
+
+    def first(self, pattern: re.Pattern[str]) -> float | None:
+        return next((t for t, line in self.lines if pattern.search(line)), None)
+
+
+def timed(command: Sequence[str], env: dict[str, str]) -> Timed:
+    """Run ``command``, its output read line by line as it comes; fail loudly if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    lines = [(time.perf_counter() - started, line.rstrip("\n")) for line in process.stdout or []]
+    process.wait()
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if process.returncode != 0:
+        tail = "\n".join(line for _, line in lines[-30:])
+        raise SystemExit(f"{' '.join(command)} exited with {process.returncode}:\n{tail}")
+    return Timed(seconds, cpu_s, lines)
+
+
+class Warm:
+    """The tarjama home, output folders and environment of the warm runs."""
+
+    def __init__(self, work: Path, url: str) -> None:
+        self.work = work
+        self.home = work / "home"
+        self.out = work / "out"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TARJAMA_"))}
+        self.env |= {"TARJAMA_HOME": str(self.home), "TARJAMA_GOOGLE_URL": url, "COLUMNS": "200"}
+        self.count = 0
+
+    def run(self, fresh_folder: bool, *python: str) -> Timed:
+        self.count += 1
+        out = self.work / f"fresh-{self.count}" if fresh_folder else self.out
+        command = [*python, TARJAMA, "run", str(SEED), "-e", "google", "-o", str(out), "--name", f"w{self.count}"]
+        return timed(command, self.env)
+
+    def same(self) -> Timed:
+        return self.run(False)
+
+    def fresh(self) -> Timed:
+        return self.run(True)
+
+
+def medians(kinds: dict[str, Callable[[], Timed]], runs: int) -> dict[str, list[Timed]]:
+    """Each kind of run ``runs`` times, the kinds alternating."""
+    done: dict[str, list[Timed]] = {name: [] for name in kinds}
+    for _ in range(runs):
+        for name, run in kinds.items():
+            done[name].append(run())
+    return done
+
+
+def median_s(results: Sequence[Timed]) -> float:
+    return statistics.median(r.seconds for r in results)
+
+
+def phases(results: Sequence[Timed]) -> str:
+    """Median seconds until the flow's first log line, in the flow, and after its last line."""
+    before, inside, after = [], [], []
+    for r in results:
+        start, end = r.first(FLOW_START), r.first(FLOW_END)
+        if start is not None and end is not None:
+            before.append(start)
+            inside.append(end - start)
+            after.append(r.seconds - end)
+    if not before:
+        return "phases not found in the output"
+    return (
+        f"before the flow {statistics.median(before):.2f} s, flow {statistics.median(inside):.2f} s, "
+        f"after it {statistics.median(after):.2f} s"
+    )
+
+
+@contextmanager
+def serving(warm: Warm) -> Iterator[None]:
+    """A ``tarjama serve`` for the warm runs' home, on free ports; stopped with Ctrl-C's signal."""
+    ports = [free_port(), free_port()]
+    log = (warm.work / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [TARJAMA, "serve", "--port", str(ports[0]), "--download-port", str(ports[1]), "-o", str(warm.out)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=warm.env,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while "Press Ctrl-C" not in (warm.work / "serve.log").read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"tarjama serve did not start: {(warm.work / 'serve.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_start_s(warm: Warm) -> tuple[float, float]:
+    """Wall and CPU seconds until a private run server (what ``tarjama run`` starts) answers, for this home."""
+    script = (
+        "import socket, sys, time; from pathlib import Path\n"
+        "from tarjama.flows.environment import configure_prefect\n"
+        "from tarjama.serve import PrefectServer\n"
+        "home = Path(sys.argv[1]); configure_prefect(home)\n"
+        "probe = socket.socket(); probe.bind(('127.0.0.1', 0)); port = probe.getsockname()[1]; probe.close()\n"
+        "server = PrefectServer('127.0.0.1', port, home / 'bench-server.log', ui=False)\n"
+        "started = time.perf_counter(); server.start_or_reuse(say=lambda _: None)\n"
+        "wall = time.perf_counter() - started\n"
+        "import psutil; cpu = psutil.Process(server.process.pid).cpu_times()\n"
+        "print(wall, cpu.user + cpu.system); server.stop()\n"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", script, str(warm.home)], capture_output=True, text=True, env=warm.env, check=True
+    )
+    wall, cpu = answer.stdout.split()[-2:]
+    return float(wall), float(cpu)
+
+
+def import_times(warm: Warm) -> list[tuple[float, str]]:
+    """Seconds a warm run spends importing each top-level package (``python -X importtime``: the
+    self time of every module, summed by the package it belongs to), the heaviest first."""
+    result = warm.run(False, sys.executable, "-X", "importtime")
+    found: dict[str, float] = {}
+    for _, line in result.lines:
+        parts = line.removeprefix("import time:").split("|")
+        if not line.startswith("import time:") or len(parts) != 3 or not parts[0].strip().isdigit():
+            continue
+        package = parts[2].strip().split(".")[0]
+        found[package] = found.get(package, 0.0) + int(parts[0]) / 1e6
+    return sorted(((s, p) for p, s in found.items()), reverse=True)
+
+
+def help_s(warm: Warm, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``tarjama --help``."""
+    done = [timed([TARJAMA, "--help"], warm.env) for _ in range(runs)]
+    return statistics.median(r.seconds for r in done), statistics.median(r.cpu_s for r in done)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of each kind (the median is reported)")
+    parser.add_argument("--no-serve", action="store_true", help="skip the runs with a `tarjama serve` running")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    options = parser.parse_args()
+    work = options.keep or Path(tempfile.mkdtemp(prefix="bench-warm-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        with LoopbackServices(latency=0.1, lifetime=3 * 3600) as services:
+            warm = Warm(work, services.url("google"))
+            fill = warm.same()
+            print(f"first run (translates, migrates a fresh Prefect database): {fill.seconds:.1f} s", flush=True)
+            wall, cpu = help_s(warm, options.runs)
+            print(f"tarjama --help: median {wall:.2f} s (CPU {cpu:.2f} s) of {options.runs}", flush=True)
+            private = medians({"same output folder": warm.same, "fresh output folder": warm.fresh}, options.runs)
+            report("private Prefect server", private)
+            if not options.no_serve:
+                with serving(warm):
+                    served = medians({"same output folder": warm.same, "fresh output folder": warm.fresh}, options.runs)
+                report("with `tarjama serve` running", served)
+            print("\nwhere the time goes")
+            wall, cpu = server_start_s(warm)
+            print(f"  a private Prefect server's start, alone: {wall:.2f} s (the server's CPU: {cpu:.1f} s)")
+            imports = import_times(warm)
+            print(
+                f"  imports of a warm run: {sum(s for s, _ in imports):.2f} s in all (python -X importtime, "
+                "self times summed by package); the heaviest:"
+            )
+            for seconds, package in imports[:12]:
+                print(f"    {seconds:6.2f} s  {package}")
+    finally:
+        if not options.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(title: str, results: dict[str, list[Timed]]) -> None:
+    print(f"\n{title}")
+    for name, runs in results.items():
+        seconds = ", ".join(f"{r.seconds:.1f}" for r in runs)
+        cpu = statistics.median(r.cpu_s for r in runs)
+        print(f"  {name:20}: median {median_s(runs):5.2f} s  ({seconds}), CPU {cpu:.1f} s; {phases(runs)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
