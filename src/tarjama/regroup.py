@@ -8,14 +8,32 @@ to a few. A row then holds one reference sentence wherever the Arabic can be
 cut there, and the Arabic of a row is whole units, so the rows' Arabic joined
 in order is the article, each character once.
 
-How the units get their MT (:class:`UnitTranslation`, measured on the seed
-article and a chained ntrex128-dev sample by ``benchmarks/bench_chained.py
---modes``):
+How the units get their MT (:class:`UnitTranslation`). Measured with the
+local engine by ``benchmarks/bench_units.py`` (corpus chrF against the
+references; model seconds as a ratio to ``units``, modes interleaved sentence
+by sentence on 2 shared cores):
 
-- ``units``: each unit translated alone (the default);
+==========================  ============  ============  ===============  ===============
+mode                        seed chrF     ntrex chrF    seed time        ntrex time
+==========================  ============  ============  ===============  ===============
+``units`` (default)         53.6          45.2          1.00 (620 s)     1.00 (152 s)
+unit with its sentence      53.4          43.6          2.85             3.18
+``sentences``, MT cut       52.0          39.6          0.82             1.56
+==========================  ============  ============  ===============  ===============
+
+(seed: 13 paragraphs, 48 units; ntrex: 5 chained runs, 19 units.) Units
+alone translate best: the 1.5B model garbles or loops on long sentences, and
+a unit needs no context to be rendered. Giving the sentence as context costs
+about three times the time (the whole sentence is read again for each unit)
+for no gain, so it is not offered. Whole sentences are a little faster on the
+seed's paragraph-long sentences, but their MT must be cut at guessed points,
+which costs rows as well as chrF (seed: 36 rows instead of 40); they remain
+selectable:
+
+- ``units``: each unit translated alone;
 - ``sentences``: each sentence translated whole, its MT cut into one piece
   per unit at English sentence ends and commas where the lengths fit
-  (:func:`attribute_mt`).
+  (:func:`attribute_mt`); also how per-sentence MT from a file is used.
 """
 
 from __future__ import annotations
@@ -38,10 +56,10 @@ UNIT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
     {
         (1, 1): 0.80,
         (2, 1): 0.08,
-        (1, 2): 0.04,
+        (1, 2): 0.02,
         (3, 1): 0.02,
-        (2, 2): 0.01,
-        (1, 3): 0.01,
+        (2, 2): 0.005,
+        (1, 3): 0.005,
         (3, 2): 0.005,
         (2, 3): 0.005,
         (4, 1): 0.005,
@@ -52,7 +70,14 @@ UNIT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
         (0, 1): 0.005,
     }
 )
-"""Bead priors for units against reference sentences: units are cut generously, so several to one is common."""
+"""Bead priors for clause units against reference sentences.
+
+Units are cut generously, so several units to one sentence is the common
+merge (up to 6, as a paragraph-long sentence of short clauses may be one
+English sentence); one unit to several sentences happens where a quotation or
+a long clause cannot be cut. Chosen on the chained ntrex128-dev tuning half
+among a few variants (``benchmarks/bench_chained.py``); the held-out half was
+not looked at."""
 
 
 class UnitTranslation(StrEnum):
