@@ -39,7 +39,7 @@ from prefect.runtime import flow_run
 
 from tarjama.align import AlignmentConfig, Bead, align_translation, align_without_reference
 from tarjama.article import Document, document_id
-from tarjama.checks import create_checks, failure_counts, run_checks
+from tarjama.checks import check_rows
 from tarjama.corpus import ArticleInput, collect_articles
 from tarjama.download import file_url, viewer_url
 from tarjama.engines import Engine, create_engine, engine_model, get_spec
@@ -206,7 +206,7 @@ def build_article(
             )
             lap("score")
         summaries.append(summary)
-    frame, failed_counts = apply_checks(pl.concat(frames), settings)
+    frame, failed_counts = check_rows(pl.concat(frames), settings.checks)
     lap("check")
     result = ArticleResult(
         article_id=article.id,
@@ -221,27 +221,6 @@ def build_article(
         checks_failed=failed_counts,
     )
     return ArticleOutcome(result, frame, new)
-
-
-def apply_checks(frame: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Fill ``checks_failed``/``check_notes`` for rows that have both Arabic and MT; count failures per check.
-
-    Checks run per article, so an article's rows never depend on which other articles share the run
-    (its shard stays reusable); ``length-ratio`` compares with the article's own rows, or with the
-    NTREX human-translation prior when it has fewer than ten.
-    """
-    checks = create_checks(None if settings.checks is None else list(settings.checks))
-    checked = [i for i, (ar, mt) in enumerate(zip(frame["arabic"], frame["english_mt"])) if ar and mt]
-    if not checks or not checked:
-        return frame, {}
-    outcomes = run_checks([(frame["arabic"][i], frame["english_mt"][i]) for i in checked], checks)
-    failed, notes = [""] * frame.height, [""] * frame.height
-    for i, outcome in zip(checked, outcomes):
-        failed[i], notes[i] = outcome.checks_failed, outcome.notes
-    frame = frame.with_columns(
-        checks_failed=pl.Series(failed, dtype=pl.String), check_notes=pl.Series(notes, dtype=pl.String)
-    )
-    return frame, failure_counts(outcomes, checks)
 
 
 _TURNS: dict[str, threading.Lock] = {}

@@ -520,3 +520,25 @@ def passes_checks(*names: str) -> pl.Expr:
         return failed == ""
     listed = failed.str.split(",")
     return ~pl.any_horizontal([listed.list.contains(name) for name in names])
+
+
+def check_rows(frame: pl.DataFrame, names: Sequence[str] | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Fill ``checks_failed``/``check_notes`` of a corpus frame for rows with both Arabic and MT (``names``: the
+    checks to run, all by default); count the rows failing each check.
+
+    Checks run per article, so an article's rows never depend on which other articles share the run
+    (its shard stays reusable); ``length-ratio`` compares with the article's own rows, or with the
+    NTREX human-translation prior when it has fewer than ten.
+    """
+    checks = create_checks(None if names is None else list(names))
+    checked = [i for i, (ar, mt) in enumerate(zip(frame["arabic"], frame["english_mt"])) if ar and mt]
+    if not checks or not checked:
+        return frame, {}
+    outcomes = run_checks([(frame["arabic"][i], frame["english_mt"][i]) for i in checked], checks)
+    failed, notes = [""] * frame.height, [""] * frame.height
+    for i, outcome in zip(checked, outcomes):
+        failed[i], notes[i] = outcome.checks_failed, outcome.notes
+    frame = frame.with_columns(
+        checks_failed=pl.Series(failed, dtype=pl.String), check_notes=pl.Series(notes, dtype=pl.String)
+    )
+    return frame, failure_counts(outcomes, checks)

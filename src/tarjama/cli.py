@@ -487,6 +487,10 @@ def align(
         translations = [Translation("", "none", "gale-church", False) for _ in source.sentences]
         alignment = align_translation(source.texts, None, reference.texts, AlignmentConfig(aligner="gale-church"))
     frame = to_frame(bead_rows(source, translations, reference, alignment.beads))
+    if mt is not None:  # the same reference-free checks as a run's rows
+        from tarjama.checks import check_rows
+
+        frame, _ = check_rows(frame)
     if mt is None:  # no MT: nothing to score
         import polars as pl
 
