@@ -45,7 +45,14 @@ def test_run_writes_aligned_outputs(two_runs):
     assert first.returncode == 0, first.stderr[-3000:]
     assert "aligned TSV:" in first.stdout
     run_dir = out / "first"
-    assert sorted(p.name for p in run_dir.iterdir()) == ["aligned.parquet", "aligned.tsv", "report.md", "scores.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "aligned.parquet",
+        "aligned.tsv",
+        "plots",
+        "report.html",
+        "report.md",
+        "scores.json",
+    ]
 
     lines = (run_dir / "aligned.tsv").read_text(encoding="utf-8").splitlines()
     assert lines[0].split("\t") == list(SCHEMA)
