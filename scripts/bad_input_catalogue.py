@@ -102,7 +102,7 @@ def said(scratch: Scratch, result: subprocess.CompletedProcess | tuple[int, str]
     if not lines:
         return str(code), "(nothing on standard error)"
     shown = scratch.shown((errors or lines)[-1].removeprefix(ERROR))
-    return str(code), shown + (f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else "")
+    return str(code), f"`{shown}`" + (f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else "")
 
 
 def write(path: Path, data: str | bytes) -> Path:
@@ -316,9 +316,9 @@ def download_server(scratch: Scratch) -> Iterator[Row]:
     try:
         with socket.create_connection(("127.0.0.1", server.port)) as conn:
             conn.sendall(b"GET /files/run/big.bin HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
-            answer = conn.recv(65536).decode("latin-1")
+            answer = b"".join(iter(lambda: conn.recv(65536), b"")).decode("latin-1")
         status, body = answer.split("\r\n", 1)[0], answer.split("\r\n\r\n", 1)[1].strip()
-        yield Row("11", "`Host: evil.example` (DNS rebinding)", status.split(" ", 1)[1], body)
+        yield Row("11", "`Host: evil.example` (DNS rebinding)", status.split(" ", 1)[1], f"`{body}`")
         with socket.create_connection(("127.0.0.1", server.port)) as conn:
             started = time.monotonic()
             conn.settimeout(60)
@@ -379,9 +379,8 @@ def runs(scratch: Scratch) -> Iterator[Row]:
         )
         with tmpfs(scratch.folder("filling") / "disk") as disk:
             started.services.hold_after(0)
-            run = started.start(ARTICLE, "--out", disk / "out")
-            while started.services.held < 1:
-                time.sleep(0.2)
+            run = started.start(ARTICLE, "--out", disk / "out", "--memory", scratch.folder("cold") / "memory.sqlite")
+            wait_until_held(started.services, run)
             fill(disk)  # after the up-front check, while translating
             started.services.release()
             status, message = said(scratch, finish(run))
@@ -397,6 +396,14 @@ def runs(scratch: Scratch) -> Iterator[Row]:
 # --- a run killed while a worker waits on the service (item 4) ---------------------------------------------
 
 
+def wait_until_held(services: LoopbackServices, run: subprocess.Popen) -> None:
+    """Until the run's first request is held by the service: the run is translating."""
+    while services.held < 1:
+        if run.poll() is not None:
+            raise RuntimeError(f"the run ended before translating: {run.communicate()[1][-2000:]}")
+        time.sleep(0.2)
+
+
 def killed(scratch: Scratch) -> Iterator[Row]:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         folder = scratch.folder(f"killed-{sig.name}")
@@ -409,8 +416,7 @@ def killed(scratch: Scratch) -> Iterator[Row]:
                 text=True,
                 env=cli_env(folder / "home", TARJAMA_LIBRE_URL=services.url("libre")),
             )
-            while services.held < 1:
-                time.sleep(0.5)
+            wait_until_held(services, run)
             servers = [p for p in children(run.pid) if b"server" in Path(f"/proc/{p}/cmdline").read_bytes()]
             run.send_signal(sig)
             sent = time.monotonic()
