@@ -228,9 +228,9 @@ class LocalEngine(Engine):
     def _run(self, queue: list[_Request]) -> Iterator[_Request]:
         """Decode ``queue`` greedily, ``parallel`` at a time in arrival order; yield each as it ends.
 
-        A request is admitted only when its prompt and whole budget fit beside
-        those in flight, so a decode never runs out of cells and the schedule
-        depends on the input alone.
+        Each request gets a free KV stream holding a copy of the shared prefix;
+        ``_requests`` made its prompt and budget fit the stream. Which requests
+        share a pass depends on the input alone, so the output does too.
         """
         waiting = list(reversed(queue))
         active: list[_Request] = []
