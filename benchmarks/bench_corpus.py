@@ -35,6 +35,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -99,7 +100,9 @@ class Build:
     label: str
     articles: int
     seconds: float
-    driver_mb: float
+    cpu_s: float  # the driver's and its children's (the private Prefect server's), not the Dask workers'
+    driver_mb: float  # peak resident memory of the driver
+    building_mb: float  # the driver's largest resident memory sampled until the last article was built
     server_mb: float
     shard_times: list[float] = field(default_factory=list)
     scores: dict = field(default_factory=dict)
@@ -121,14 +124,14 @@ class Build:
         return sum(sum(a["timings_s"].values()) for a in self.scores.get("articles", []))
 
 
-def _peak_kb(pid: int) -> int:
-    """The process's peak resident memory so far (Linux ``VmHWM``), 0 once it is gone."""
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """The process's resident memory now and its peak so far (Linux ``VmRSS``, ``VmHWM``); 0 once it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        return 0
-    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-    return int(found.group(1)) if found else 0
+        return 0, 0
+    now, peak = (re.search(rf"^{key}:\s+(\d+) kB", status, re.MULTILINE) for key in ("VmRSS", "VmHWM"))
+    return int(now.group(1)) if now else 0, int(peak.group(1)) if peak else 0
 
 
 def _shards(folder: Path) -> set[str]:
@@ -143,6 +146,8 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
     shard_folder = out / ".shards"
     before = _shards(shard_folder)
     seen: dict[str, float] = {}
+    resident: list[tuple[float, int]] = []
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -151,17 +156,23 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
         driver = psutil.Process(process.pid)
         driver_kb = server_kb = 0
         while process.poll() is None:
-            driver_kb = max(driver_kb, _peak_kb(process.pid))
+            now_kb, peak_kb = _memory_kb(process.pid)
+            driver_kb = max(driver_kb, peak_kb)
             try:
                 children = driver.children(recursive=True)
             except psutil.NoSuchProcess:
                 children = []
             server_kb = max(server_kb, sum(_rss_kb(child) for child in children))
             now = time.perf_counter() - started
+            resident.append((now, now_kb))
             for shard in _shards(shard_folder) - before - seen.keys():
                 seen[shard] = now
             time.sleep(POLL_S)
     seconds = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
+    last_built = max(seen.values(), default=seconds)
+    building_kb = max((kb for t, kb in resident if t <= last_built), default=0)
     if process.returncode != 0:
         raise SystemExit(
             f"{label}: tarjama run exited with {process.returncode}; log: {log}\n{log.read_text()[-3000:]}"
@@ -171,7 +182,9 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
         label,
         len(scores["articles"]),
         seconds,
+        cpu_s,
         driver_kb / 1024,
+        building_kb / 1024,
         server_kb / 1024,
         sorted(seen.values()),
         scores,
@@ -352,122 +365,110 @@ def benchmark(options: argparse.Namespace, work: Path) -> None:
     engine = ["-e", ENGINE, "--rate-limit", "0"]
     print(
         f"{n} articles ({sum(len(str(pool.article(i)['text']).splitlines()) for i in range(n))} lines), "
-        f"loopback {ENGINE} at {options.latency:g} s per request, rate limit off; work folder {work}",
+        f"loopback {ENGINE} at {options.latency:g} s per request, rate limit off; work folder {work}\n"
+        "articles/min end to end (process start to exit) and while building (first to last new shard); "
+        "driver MB: peak, and largest while building; CPU: driver and its Prefect server\n",
         flush=True,
     )
-    builds: list[Build] = []
+    print(HEADER, flush=True)
+    builds: dict[str, Build] = {}
+    workers = ["--workers", str(options.workers)]
     with LoopbackServices(latency=options.latency, lifetime=6 * 3600) as services:
         url = services.url(ENGINE)
 
-        def build(label: str, home: str, source: Path, out: str, name: str, *extra: str) -> Build:
+        def build(key: str, label: str, home: str, source: Path, out: str, *extra: str) -> Build:
             env = environment(work / home, prefect_home, url)
-            result = run_tarjama(label, [str(source), *engine, *extra], env, work / out, name, logs / f"{name}.log")
-            builds.append(result)
-            print(f"  {label}: {result.seconds:.1f} s, driver peak {result.driver_mb:.0f} MB", flush=True)
+            result = run_tarjama(label, [str(source), *engine, *extra], env, work / out, key, logs / f"{key}.log")
+            builds[key] = result
+            print(row(result, builds.get("seq")), flush=True)
             return result
 
         warm = pool.manifest(work / "warm-up.jsonl", range(10**6, 10**6 + 2))
-        build("warm-up (migrates the Prefect database)", "home-warm", warm, "out-warm", "warm")
-        sequential = build("sequential, --workers 1", "home-seq", corpus, "out-seq", "seq", "--workers", "1")
-        threads = build(
-            f"threads, --workers {options.workers}",
-            "home-thr",
-            corpus,
-            "out-thr",
-            "thr",
-            "--workers",
-            str(options.workers),
-        )
-        on_dask = None
+        build("warm", "warm-up (migrates the Prefect DB)", "home-warm", warm, "out-warm")
+        build("seq", "sequential, --workers 1", "home-seq", corpus, "out-seq", "--workers", "1")
+        plain = run_direct(corpus, url, options.direct_articles + 1, work / "direct")  # near the sequential build
+        build("thr", f"threads, --workers {options.workers}", "home-thr", corpus, "out-thr", *workers)
         if options.dask_threads:
             with dask_cluster(logs / "dask", options.dask_threads) as address:
-                on_dask = build(
+                build(
+                    "dask",
                     f"Dask, 2 workers x {options.dask_threads} threads",
                     "home-dask",
                     corpus,
                     "out-dask",
-                    "dask",
                     "--dask",
                     address,
                     "--workers",
                     str(2 * options.dask_threads),
                 )
-        noop = build("rerun, nothing new", "home-thr", corpus, "out-thr", "noop", "--workers", str(options.workers))
-        plus = build(
-            "rerun, 10 articles added", "home-thr", added, "out-thr", "plus10", "--workers", str(options.workers)
-        )
-        big = None
+        build("noop", "rerun, nothing new", "home-thr", corpus, "out-thr", *workers)
+        build("plus10", "rerun, 10 articles added", "home-thr", added, "out-thr", *workers)
         if options.big:
             big_corpus = pool.manifest(work / f"corpus-{options.big}.jsonl", range(options.big))
-            big = build(
+            build(
+                "big",
                 f"{options.big} articles, --workers {options.workers}",
                 "home-big",
                 big_corpus,
                 "out-big",
-                "big",
-                "--workers",
-                str(options.workers),
+                *workers,
             )
-        print(f"  building {options.direct_articles} articles without Prefect ...", flush=True)
-        plain = run_direct(corpus, url, options.direct_articles + 1, work / "direct")
-
-    report(builds, sequential, threads, on_dask, noop, plus, big, plain)
+    summary(builds, plain)
 
 
-def report(
-    builds: list[Build],
-    sequential: Build,
-    threads: Build,
-    on_dask: Build | None,
-    noop: Build,
-    plus: Build,
-    big: Build | None,
-    plain: dict[str, float],
-) -> None:
-    print("\nthroughput (articles per minute; building: between the first and the last new shard)")
-    print(
-        f"{'build':38} {'articles':>8} {'seconds':>8} {'end to end':>10} {'building':>9} {'vs seq':>7} {'driver MB':>9} {'server MB':>9}"
+HEADER = (
+    f"{'build':36} {'articles':>8} {'wall s':>7} {'CPU s':>7} {'flow s':>7} {'/min e2e':>8} {'/min bld':>8} "
+    f"{'vs seq':>6} {'driver MB':>9} {'bld MB':>7} {'server MB':>9}"
+)
+
+
+def row(b: Build, sequential: Build | None) -> str:
+    building = b.building_per_minute
+    base = sequential.building_per_minute if sequential else None
+    ratio = f"{building / base:5.1f}x" if building and base else f"{'':6}"
+    return (
+        f"{b.label:36} {b.articles:>8} {b.seconds:>7.1f} {b.cpu_s:>7.1f} {b.scores['wall_time_s']:>7.1f} "
+        f"{b.per_minute:>8.0f} {building or 0:>8.0f} {ratio} {b.driver_mb:>9.0f} {b.building_mb:>7.0f} {b.server_mb:>9.0f}"
     )
-    for b in builds:
-        building = b.building_per_minute
-        ratio = (
-            f"{building / sequential.building_per_minute:6.1f}x"
-            if building and sequential.building_per_minute
-            else f"{'':7}"
-        )
+
+
+def summary(builds: dict[str, Build], plain: dict[str, float]) -> None:
+    sequential, noop, plus = builds["seq"], builds["noop"], builds["plus10"]
+    print()
+    for key in ("thr", "dask"):
+        if key in builds and sequential.building_per_minute and builds[key].building_per_minute:
+            b = builds[key]
+            print(
+                f"{b.label}: {b.building_per_minute / sequential.building_per_minute:.1f}x the sequential rate "
+                f"while building, {b.per_minute / sequential.per_minute:.1f}x end to end"
+            )
+    counts = noop.scores["counts"]
+    print(
+        f"no-op rerun of {noop.articles}: {noop.seconds:.1f} s end to end, {noop.scores['wall_time_s']:.1f} s in the "
+        f"flow ({counts['reused_articles']} reused)"
+    )
+    print(
+        f"adding 10 to {plus.articles - 10}: {plus.seconds:.1f} s end to end, {plus.scores['wall_time_s']:.1f} s in "
+        f"the flow ({plus.scores['counts']['reused_articles']} reused, {plus.articles} in the output)"
+    )
+    if "big" in builds:
+        small, big = builds["thr"], builds["big"]
         print(
-            f"{b.label:38} {b.articles:>8} {b.seconds:>8.1f} {b.per_minute:>10.0f} "
-            f"{building if building else 0:>9.0f} {ratio} {b.driver_mb:>9.0f} {b.server_mb:>9.0f}"
+            f"driver peak memory: {small.driver_mb:.0f} MB at {small.articles} articles, {big.driver_mb:.0f} MB at "
+            f"{big.articles}: ratio {big.driver_mb / small.driver_mb:.2f} (while building: {small.building_mb:.0f} "
+            f"and {big.building_mb:.0f} MB, ratio {big.building_mb / small.building_mb:.2f})"
         )
-    for candidate in (threads, on_dask):
-        if candidate:
-            print(f"end-to-end speed-up of {candidate.label}: {candidate.per_minute / sequential.per_minute:.2f}x")
-    print(
-        f"\nno-op rerun of {noop.articles}: {noop.seconds:.1f} s end to end ({noop.scores['wall_time_s']:.1f} s in the flow), "
-        f"{noop.scores['counts']['reused_articles']} reused"
-    )
-    print(
-        f"adding 10 to {plus.articles - 10}: {plus.seconds:.1f} s end to end ({plus.scores['wall_time_s']:.1f} s in the flow), "
-        f"{plus.scores['counts']['reused_articles']} reused, {plus.articles} articles in the output"
-    )
-    if big:
-        print(
-            f"driver peak memory: {threads.driver_mb:.0f} MB at {threads.articles}, {big.driver_mb:.0f} MB at "
-            f"{big.articles}: ratio {big.driver_mb / threads.driver_mb:.2f}"
-        )
-    built = len(sequential.shard_times) - 1
-    if built > 0 and sequential.building_per_minute:
+    if sequential.building_per_minute:
         per_article = 60 / sequential.building_per_minute
-        work = sequential.work_s / sequential.articles
+        stages = sequential.work_s / sequential.articles
+        direct_s = plain["seconds_per_article"]
         print("\nPrefect's overhead per article (sequential build)")
-        print(f"  seconds per article while building:                {per_article:.3f}")
-        print(f"  of which the task's own stages (timings_s):         {work:.3f}")
+        print(f"  seconds per article while building:          {per_article:.3f}")
+        print(f"  the task's own stages (timings_s), mean:     {stages:.3f}")
+        print(f"  the same work in a plain loop, no Prefect:   {direct_s:.3f}  ({plain['articles']:.0f} articles)")
         print(
-            f"  the same work without Prefect (plain loop, {plain['articles']:.0f}):     {plain['seconds_per_article']:.3f}"
-        )
-        print(
-            f"  overhead: {per_article - plain['seconds_per_article']:.3f} s per article "
-            f"({100 * (per_article - plain['seconds_per_article']) / per_article:.0f}% of the article's time)"
+            f"  overhead: {per_article - direct_s:.3f} s per article, "
+            f"{100 * (per_article - direct_s) / per_article:.0f}% of the article's time"
         )
 
 

@@ -13,6 +13,7 @@ from tarjama.errors import InputError
 from tarjama.score import (
     MIN_SEGMENTS_FOR_CI,
     bootstrap_indices,
+    bootstrap_totals,
     corpus_metrics,
     resampled_totals,
     score_corpus,
@@ -70,6 +71,17 @@ def test_bulk_resampled_scores_are_sacrebleus_bit_for_bit(name):
     theirs_array = np.array([s.score for s in theirs])
     assert ours.dtype == theirs_array.dtype
     assert np.array_equal(ours, theirs_array)
+
+
+def test_a_corpus_scored_in_pieces_scores_as_in_one():
+    """Statistics taken 7 segments at a time and resamples drawn 3 at a time (a whole corpus is scored
+    so, to bound memory) give the scores, means and intervals of one piece."""
+    hyps, refs = MT[:45], GOLD[:45]
+    assert score_corpus(hyps, refs, chunk=7) == score_corpus(hyps, refs, chunk=10**6)
+    stats = corpus_metrics()["chrF"]._extract_corpus_statistics(hyps, [refs])
+    whole = resampled_totals(np.array(stats, dtype=float), bootstrap_indices(45, 1000))
+    assert np.array_equal(bootstrap_totals(np.array(stats, dtype=float), 1000, chunk=3 * 45), whole)
+    assert np.array_equal(bootstrap_totals(np.array(stats, dtype=float), 1000, chunk=1), whole)
 
 
 @pytest.mark.parametrize("name", ["BLEU", "chrF", "chrF++", "TER"])
