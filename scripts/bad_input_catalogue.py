@@ -34,8 +34,8 @@ from conftest import (  # noqa: E402
     CORPUS,
     TARJAMA,
     alive,
-    children,
     cli_env,
+    descendants,
     device,
     fill,
     finish,
@@ -417,7 +417,7 @@ def killed(scratch: Scratch) -> Iterator[Row]:
                 env=cli_env(folder / "home", TARJAMA_LIBRE_URL=services.url("libre")),
             )
             wait_until_held(services, run)
-            servers = [p for p in children(run.pid) if b"server" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            servers = [p for p in descendants(run.pid) if b"server" in Path(f"/proc/{p}/cmdline").read_bytes()]
             run.send_signal(sig)
             sent = time.monotonic()
             try:
