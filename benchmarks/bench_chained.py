@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.bench_chained                  # figures, tuning and held-out halves
     .venv/bin/python -m benchmarks.bench_chained --engine local   # first translate units the fixture lacks
     .venv/bin/python -m benchmarks.bench_chained --connectives    # the counts behind tarjama.clauses' lists
+    .venv/bin/python -m benchmarks.bench_chained --tune           # length guards, tuning half only
 
 Data: ``benchmarks.chained_data`` (runs of 1-4 ntrex sentences chained with
 ``، و``; English keeps its lines; gold 1-1 clause ↔ line). Each document is
@@ -18,17 +19,24 @@ article, the units' MT is aligned to the English lines by
 * strict F1: rows as beads (clauses wholly in the row, English lines) against
   the gold 1-1 beads, as ``benchmarks.bench_align`` scores them.
 
-``before`` is today's pipeline at its best: one row per run (a chained run is
-one Arabic sentence, which today's aligner can only keep whole).
-``--unchained`` scores the same path on the original lines (runs of one)
-against today's sentence aligner on them, to show regrouping costs nothing
-where there is nothing to regroup.
+``before (row = run)`` is today's pipeline at its best: one row per run (a
+chained run is one Arabic sentence, which today's aligner can only keep
+whole). The second table runs the same on the original lines (runs of one),
+where there is nothing to regroup, next to today's sentence aligner on the
+gold lines (as ``bench_align``'s clean variant) and on our splitter's
+sentences.
 
-MT: a unit that is a whole line as chained (``و`` and ``،`` aside) takes the
-committed MT of that line (``tests/fixtures/ntrex128-dev.mt.en.txt``); any
-other unit takes its MT from ``tests/fixtures/ntrex128-dev.units.mt.en.json``,
-which ``--engine local`` fills through the translation memory
+MT, ``own MT``: a unit that is a whole line as chained (``و`` and ``،``
+aside) takes the committed MT of that line
+(``tests/fixtures/ntrex128-dev.mt.en.txt``); any other unit its own MT from
+``tests/fixtures/ntrex128-dev.units.mt.en.json`` (local engine), which
+``--engine local`` fills through the translation memory
 (``.tarjama/memory.sqlite``), so the benchmark runs offline and reproducibly.
+``line MT cut``: each unit's MT cut from its lines' MT by
+``tarjama.regroup.attribute_mt`` (what ``UnitTranslation.SENTENCES`` does).
+
+Documents alternate between the tuning half (rules and priors were chosen on
+it) and the held-out half (see ``benchmarks.chained_data``).
 """
 
 from __future__ import annotations
@@ -55,7 +63,7 @@ from tarjama.clauses import (
     fold,
     starts_with_conjunction_waw,
 )
-from tarjama.regroup import UNIT_BEAD_PRIORS, align_units, attribute_mt
+from tarjama.regroup import align_units, attribute_mt
 from tarjama.translate import Translation
 
 UNITS_FIXTURE = REPO / "tests" / "fixtures" / "ntrex128-dev.units.mt.en.json"
@@ -87,7 +95,7 @@ class Figures:
         )
 
 
-HEADER = f"{'':<24}{'english':>8}{'rows':>6}{'sentence-exact':>16}{'exact':>8}{'granularity':>13}{'strict F1':>11}"
+HEADER = f"{'':<34}{'english':>8}{'rows':>6}{'sentence-exact':>16}{'exact':>8}{'granularity':>13}{'strict F1':>11}"
 
 
 def _spans(texts: Sequence[str]) -> list[tuple[int, int]]:
@@ -209,7 +217,6 @@ def unit_rows(
     rules: ClauseRules,
     line_mt: Sequence[str],
     extra: Mapping[str, str],
-    priors: Mapping[tuple[int, int], float],
     attributed: bool = False,
 ) -> list[tuple[str, list[int]]]:
     """Rows of the units path: units of ``chained`` under ``rules``, their MT (``attributed``: cut from the
@@ -218,7 +225,7 @@ def unit_rows(
     units = document.units
     texts = attributed_mt(document, chained, line_mt) if attributed else unit_mt(document, chained, line_mt, extra)
     translations = [Translation(t, "fixture", "", True) for t in texts]
-    beads = align_units(document, translations, [c.english for c in chained.clauses], priors)
+    beads = align_units(document, translations, [c.english for c in chained.clauses])
     return [(" ".join(units[i].text for i in bead.source), list(bead.reference)) for bead in beads]
 
 
@@ -261,7 +268,7 @@ def print_table(title: str, results: Mapping[str, Mapping[str, Figures]]) -> Non
     print(f"\n{title}\n{HEADER}")
     for method, by_half in results.items():
         for half, figures in by_half.items():
-            print(f"{method + ' / ' + half:<24}{figures.line()}")
+            print(f"{method + ' / ' + half:<34}{figures.line()}")
 
 
 def _connective_class(word: str, after: str) -> str:
@@ -307,11 +314,11 @@ TUNING_GRID = tuple(ClauseRules(words, waw) for words in (2, 3, 4) for waw in (3
 def tune(chained: Sequence[ChainedDocument], extra: Mapping[str, str], line_mt: Sequence[str]) -> None:
     """The length guards of :data:`TUNING_GRID` on the tuning half (the held-out half is not looked at)."""
     tuning = [d for d in chained if d.half == "tuning"]
-    print(f"{'min_words':>9}{'min_waw':>8}{HEADER[24:]}")
+    print(f"{'min_words':>9}{'min_waw':>8}{HEADER[34:]}")
     for rules in TUNING_GRID:
         figures = Figures()
         for document in tuning:
-            figures.add(score_rows(document, unit_rows(document, rules, line_mt, extra, UNIT_BEAD_PRIORS)))
+            figures.add(score_rows(document, unit_rows(document, rules, line_mt, extra)))
         print(f"{rules.min_words:>9}{rules.min_waw_words:>8}{figures.line()}")
 
 
@@ -345,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(f"{len(absent)} units have no MT in {UNITS_FIXTURE.name}: run with --engine local")
 
     def units_path(attributed: bool) -> object:
-        return lambda d: unit_rows(d, rules, line_mt, extra, UNIT_BEAD_PRIORS, attributed)
+        return lambda d: unit_rows(d, rules, line_mt, extra, attributed)
 
     print_table(
         "chained ntrex128-dev (runs of 1-4 lines)",
