@@ -38,13 +38,21 @@ def limit_name(engine: str) -> str:
 
 
 def ensure_limit(engine: str, rate: float) -> str:
-    """Create or update the global concurrency limit for ``engine`` at ``rate`` requests per second."""
+    """Create or update the global concurrency limit for ``engine`` at ``rate`` requests per second.
+
+    Prefect's upsert reads, then creates: when runs start together, another may create the limit in
+    between, and the create fails as a conflict. The limit then exists, so the upsert is repeated and
+    updates it (issue 9: two of three runs started together failed here)."""
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectAlreadyExists
 
     name = limit_name(engine)
     slots = max(1, round(rate))
     with get_client(sync_client=True) as client:
-        client.upsert_global_concurrency_limit_by_name(name, limit=slots, slot_decay_per_second=rate)
+        try:
+            client.upsert_global_concurrency_limit_by_name(name, limit=slots, slot_decay_per_second=rate)
+        except ObjectAlreadyExists:
+            client.upsert_global_concurrency_limit_by_name(name, limit=slots, slot_decay_per_second=rate)
         current = client.read_global_concurrency_limit_by_name(name)
     if not current.active:
         log.warning("global concurrency limit %s is inactive in Prefect, so Prefect will not throttle %s", name, engine)

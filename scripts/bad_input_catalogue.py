@@ -349,14 +349,15 @@ def runs(scratch: Scratch) -> Iterator[Row]:
         writer = staging_writer(out, "killed")
         writer.kill()
         writer.wait()
-        together = [started.start(ARTICLE, "--out", out) for _ in range(3)]
-        codes = [str(finish(run)[0]) for run in together]
+        together = [finish(run) for run in [started.start(ARTICLE, "--out", out) for _ in range(3)]]
+        failed = [said(scratch, outcome)[1] for outcome in together if outcome[0]]
         folders = [p for p in out.iterdir() if not p.name.startswith(".") and p.name != "latest"]
         yield Row(
             "3",
             "three runs of one article started together",
-            ", ".join(codes),
-            f"{len(folders)} run folders, names unique by a random suffix, each run staged in a folder of its own",
+            ", ".join(str(code) for code, _ in together),
+            f"{len(folders)} run folders, names unique by a random suffix, each run staged in a folder of its own"
+            + "".join(f"; failed: {message}" for message in failed),
         )
         left = [p.name for p in out.iterdir() if p.name.startswith(".killed.")]
         yield Row(

@@ -302,3 +302,36 @@ def test_an_article_of_one_repeated_sentence_reports_one_sentence_sent(tmp_path,
     assert [segment for request in runs.services.requests() for segment in request.segments] == [
         "وصل وزير الخارجية إلى الرباط يوم الجمعة."
     ]
+
+
+RACE_FOR_THE_LIMIT = """
+import threading
+from tarjama.flows.limits import ensure_limit
+
+failures = []
+for attempt in range(10):
+    barrier = threading.Barrier(6)
+
+    def start_a_run(engine=f"race-{attempt}"):
+        barrier.wait()
+        try:
+            ensure_limit(engine, 2.0)
+        except Exception as problem:
+            failures.append(type(problem).__name__)
+
+    threads = [threading.Thread(target=start_a_run) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+print(failures)
+"""
+
+
+@pytest.mark.slow
+def test_runs_starting_together_all_get_their_rate_limit(runs):
+    """Item 3 again: each run creates or updates its engine's Prefect rate limit as it starts, and a run
+    that lost the race to create it failed (ObjectAlreadyExists) while the others translated."""
+    done = subprocess.run([PYTHON, "-c", RACE_FOR_THE_LIMIT], capture_output=True, text=True, env=runs.env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]"
