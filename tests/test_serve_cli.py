@@ -21,7 +21,7 @@ settings = Settings.load(engine="local")
 configure_prefect(settings.home)
 from tarjama.flows.pipeline import run
 try:
-    run([sys.argv[1]], settings, {}, out=sys.argv[2], run_name="broken")
+    run([sys.argv[1]], settings, [], out=sys.argv[2], run_name="broken")
 except Exception as problem:
     print("failed as intended:", type(problem).__name__)
 """
