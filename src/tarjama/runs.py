@@ -112,7 +112,7 @@ def describe(flow_run: Any) -> RunInfo:
         name=flow_run.name,
         state=flow_run.state.name if flow_run.state else "?",
         start=flow_run.start_time or flow_run.expected_start_time,
-        articles=[Path(a).name.removesuffix(".ar.txt") for a in parameters.get("articles") or []],
+        articles=[Path(a).name.removesuffix(".ar.txt") for a in parameters.get("sources") or []],
         engine=_engine(summary, parameters),
         bleu=summary.bleu() if summary else None,
         output=folder,
