@@ -563,9 +563,10 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
         report = report.replace(
             f"]({plot.path})", f"]({file_url(settings.download_url, f'{target.name}/{plot.path}')})"
         )
-    create_markdown_artifact(
-        "\n".join(header) + report, key=artifact_key(key, "report"), description=f"tarjama run {summary.run}"
-    )
+    markdown = "\n".join(header) + report
+    # keyed (one history per corpus on the Artifacts page) and unkeyed (titled by its description on the run's page)
+    for report_key in (artifact_key(key, "report"), None):
+        create_markdown_artifact(markdown, key=report_key, description=f"tarjama run {summary.run}")
     create_table_artifact(
         [
             {
@@ -582,11 +583,13 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
         key=artifact_key(key, "articles"),
         description=f"Articles of run {summary.run}",
     )
-    create_table_artifact(
-        rows.select("article_id", "english_mt", "english_reference", "arabic", "alignment_confidence").to_dicts(),
-        key=artifact_key(key, "rows"),
-        description=f"First {TABLE_ROWS} aligned rows of run {summary.run}: MT beside reference",
-    )
+    first_rows = rows.select("article_id", "english_mt", "english_reference", "arabic", "alignment_confidence")
+    for rows_key in (artifact_key(key, "rows"), None):
+        create_table_artifact(
+            first_rows.to_dicts(),
+            key=rows_key,
+            description=f"First {TABLE_ROWS} aligned rows of run {summary.run}: MT beside reference",
+        )
     try:
         from prefect.client.orchestration import get_client
 
