@@ -162,12 +162,15 @@ def build_article(
     last_update = 0.0
 
     def sentence_progress(done: int, total: int) -> None:
-        """A run of one article shows its sentences moving (a corpus run shows articles instead)."""
+        """Log the article's sentences moving; a run of one article also moves its progress artifact
+        (a corpus run's artifact counts articles instead)."""
         nonlocal last_update
         now = time.monotonic()
-        if progress_artifact is not None and total and (done == total or now - last_update >= 2.0):
+        if total and (done in (0, total) or now - last_update >= 2.0):
             last_update = now
-            update_progress_artifact(progress_artifact, 90.0 * done / total)
+            logger.info("%s: translated %d/%d new sentences", article.id, done, total)
+            if progress_artifact is not None:
+                update_progress_artifact(progress_artifact, 90.0 * done / total)
 
     try:
         with _engine_turn(name):
