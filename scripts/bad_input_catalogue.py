@@ -97,6 +97,7 @@ def said(scratch: Scratch, result: subprocess.CompletedProcess | tuple[int, str]
 
     Prefect's own log lines of a run that started (``12:00:00.000 | INFO | ...``) are not counted."""
     code, stderr = (result.returncode, result.stderr) if isinstance(result, subprocess.CompletedProcess) else result
+    code = 128 - code if code < 0 else code  # killed by a signal: the status a shell shows
     lines = [line for line in stderr.strip().splitlines() if line.strip() and not PREFECT_LOG.match(line)]
     errors = [line for line in lines if line.startswith(ERROR)]
     if not lines:
