@@ -46,6 +46,14 @@ def test_small_samples_carry_a_warning_on_the_image(tmp_path):
     assert_png(plot.path)
 
 
+def test_confidence_legend_counts_the_flagged_rows(tmp_path):
+    plot = plot_alignment_confidence([0.9, 0.2, 0.49, 0.5, 0.95] * 5, tmp_path / "confidence.png")
+    legend = plot.figure.axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["flagged below 0.5: 10 rows"]
+    one = plot_alignment_confidence([0.3] + [0.9] * 24, tmp_path / "one.png")
+    assert one.figure.axes[0].get_legend().get_texts()[0].get_text() == "flagged below 0.5: 1 row"
+
+
 def test_bead_types_most_frequent_first(tmp_path):
     source = ["1", "2,3", "4", "", "5", "6"]
     reference = ["1", "2", "3,4", "5", "", "6"]
@@ -53,11 +61,18 @@ def test_bead_types_most_frequent_first(tmp_path):
     assert plot.labels == ["1-1", "2-1", "1-2", "0-1", "1-0"] and plot.values == [2, 1, 1, 1, 1]
     assert bar_heights(plot) == plot.values
     assert [t.get_text() for t in plot.figure.axes[0].get_xticklabels()] == plot.labels
+    bar_labels = [text.get_text() for text in plot.figure.axes[0].texts]
+    assert bar_labels == ["2", "1", "1", "1", "1"]  # each bar says its count: a dominant 1-1 hides the rest
+
+
+def test_bead_type_counts_have_thousands_separators(tmp_path):
+    plot = plot_bead_types(["1"] * 1200 + ["2,3"], ["1"] * 1200 + ["2"], tmp_path / "beads.png")
+    assert [text.get_text() for text in plot.figure.axes[0].texts] == ["1,200", "1"]
 
 
 def test_length_ratios_of_mt_and_reference(tmp_path):
     arabic = ["أ" * 100] * 30
-    mt = ["e" * 110] * 29 + ["e" * 300]
+    mt = ["e" * 110] * 29 + ["e" * 900]
     reference = ["e" * 100] * 30
     plot = plot_length_ratios(arabic, mt, reference, tmp_path / "ratio.png")
     assert set(plot.series) == {"MT / Arabic", "reference / Arabic"}
@@ -67,6 +82,14 @@ def test_length_ratios_of_mt_and_reference(tmp_path):
     low, high = (float(x) for x in plot.labels[busiest].split("–"))
     assert low <= 1.1 < high
     assert len(plot.figure.axes[0].patches) == 2  # one outline per series
+    assert plot.values[-1] == 1  # 3.0 lies in the last bin ...
+    assert [t.get_text() for t in plot.figure.axes[0].get_xticklabels()] == [
+        "≤¼",
+        "½",
+        "1",
+        "2",
+        "≥4",
+    ]  # ... as would 9
     assert_png(plot.path)
 
 
@@ -82,7 +105,19 @@ def test_article_deltas_with_intervals(tmp_path):
     assert len(axes.containers) == 2  # one error bar per article
     assert [c.lines[0].get_xdata()[0] for c in axes.containers] == [5.0, -3.0]
     assert plot.warning.startswith("1 of 2 articles have fewer than")
+    assert axes.get_xlabel() == "chrF: google − baseline"
+    assert axes.get_ylim() == (1.5, -0.5)  # first article on top, no empty band above or below
     assert_png(plot.path)
+
+
+def test_article_deltas_name_the_baseline_and_keep_the_warning_close(tmp_path):
+    deltas = [ArticleDelta(f"a{i}", "google", "chrF", 40.0, 41.0, 1.0, 2.0, 5, True) for i in range(40)]
+    plot = plot_article_deltas(deltas, "chrF", tmp_path / "deltas.png", baseline="local")
+    figure, axes = plot.figure, plot.figure.axes[0]
+    assert axes.get_xlabel() == "chrF: google − local"
+    assert plot.warning in [text.get_text() for text in figure.texts]
+    below_axes_in = axes.get_position().y0 * figure.get_figheight()
+    assert below_axes_in < 1.2  # room for the tick labels, axis label and warning, not a share of a tall figure
 
 
 def test_run_plots_from_the_corpus_frame(tmp_path):

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from tarjama.compare import ArticleDelta
 
 WARNING_COLOUR = "#b00020"
+WARNING_SPACE_IN = 0.3
+"""Height kept under the axes for a warning, in inches (a fraction of the figure would grow with tall plots)."""
 
 
 @dataclass(frozen=True)
@@ -65,19 +67,22 @@ def _save(figure: Figure, axes: Axes, path: Path, title: str, warning: str | Non
     axes.set_title(title)
     if warning:
         figure.text(0.5, 0.01, warning, ha="center", va="bottom", color=WARNING_COLOUR, fontsize=8, wrap=True)
-    figure.tight_layout(rect=(0, 0.07 if warning else 0, 1, 1))
+    figure.tight_layout(rect=(0, WARNING_SPACE_IN / figure.get_figheight() if warning else 0, 1, 1))
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
 
 
 def _histogram(
-    values: Sequence[float], edges: np.ndarray, path: Path, title: str, xlabel: str, what: str, marker: float | None
+    values: Sequence[float], edges: np.ndarray, path: Path, title: str, xlabel: str, what: str, flag_below: float | None
 ) -> Plot:
     counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
     figure, axes = _figure()
     axes.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#4477aa", edgecolor="white")
-    if marker is not None:
-        axes.axvline(marker, color=WARNING_COLOUR, linestyle="--", linewidth=1)
+    if flag_below is not None:
+        below = sum(v < flag_below for v in values)
+        label = f"flagged below {flag_below:g}: {below} {'row' if below == 1 else 'rows'}"
+        axes.axvline(flag_below, color=WARNING_COLOUR, linestyle="--", linewidth=1, label=label)
+        axes.legend(loc="upper left")
     axes.set_xlabel(xlabel)
     axes.set_ylabel("rows")
     warning = _small_sample_warning(len(values), what)
@@ -92,7 +97,7 @@ def plot_row_chrf(chrf: Sequence[float], path: Path) -> Plot:
 
 
 def plot_alignment_confidence(confidence: Sequence[float], path: Path) -> Plot:
-    """Histogram of alignment confidence (0-1), with the flagging threshold marked."""
+    """Histogram of alignment confidence (0-1), with the flagging threshold and the rows below it in the legend."""
     edges = np.linspace(0, 1, 11)
     return _histogram(confidence, edges, path, "Alignment confidence", "confidence", "rows", FLAG_BELOW)
 
@@ -107,7 +112,9 @@ def plot_bead_types(source_ids: Sequence[str], reference_ids: Sequence[str], pat
     counts = Counter(bead_type(s, r) for s, r in zip(source_ids, reference_ids)).most_common()
     labels, values = [t for t, _ in counts], [float(c) for _, c in counts]
     figure, axes = _figure()
-    axes.bar(labels, values, color="#228833")
+    bars = axes.bar(labels, values, color="#228833")
+    axes.bar_label(bars, labels=[f"{v:,.0f}" for v in values], padding=2)  # 1-1 dwarfs the rest: say how many
+    axes.margins(y=0.12)
     axes.set_xlabel("source sentences – reference sentences")
     axes.set_ylabel("rows")
     warning = _small_sample_warning(len(source_ids), "rows")
@@ -124,8 +131,8 @@ def _length_ratios(texts: Sequence[str], arabic: Sequence[str]) -> list[float]:
 def plot_length_ratios(arabic: Sequence[str], mt: Sequence[str], reference: Sequence[str] | None, path: Path) -> Plot:
     """Histograms of English/Arabic length ratio (characters) for the MT and, when present, the reference.
 
-    Bins are logarithmic (a ratio of 2 is as far from 1 as 0.5); ``series``
-    holds each histogram's counts.
+    Bins are logarithmic (a ratio of 2 is as far from 1 as 0.5), the end bins
+    collect the ratios beyond ¼ and 4; ``series`` holds each histogram's counts.
     """
     series = {"MT / Arabic": _length_ratios(mt, arabic)}
     if reference is not None:
@@ -138,7 +145,7 @@ def plot_length_ratios(arabic: Sequence[str], mt: Sequence[str], reference: Sequ
         axes.stairs(counts[label], edges, label=label, color=colour, linewidth=2)
     axes.set_xscale("log")
     axes.minorticks_off()
-    axes.set_xticks([0.25, 0.5, 1, 2, 4], labels=["¼", "½", "1", "2", "4"])
+    axes.set_xticks([0.25, 0.5, 1, 2, 4], labels=["≤¼", "½", "1", "2", "≥4"])  # the end bins hold what lies beyond
     axes.set_xlabel("English characters per Arabic character")
     axes.set_ylabel("rows")
     axes.legend()
@@ -149,14 +156,16 @@ def plot_length_ratios(arabic: Sequence[str], mt: Sequence[str], reference: Sequ
     return Plot(path, "Length ratio", labels, counts["MT / Arabic"], warning, series=counts, figure=figure)
 
 
-def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path) -> Plot:
+def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path, baseline: str = "baseline") -> Plot:
     """Per-article score deltas (system − baseline) with their 95% intervals, one row per article and system.
 
     Hollow markers are articles with too few segments for their interval.
+    The axis names the systems, so the sign reads without the report.
     """
     chosen = [d for d in deltas if d.metric == metric]
-    labels = [f"{d.article_id} ({d.system})" if len({x.system for x in chosen}) > 1 else d.article_id for d in chosen]
-    figure, axes = _figure(6.4, max(2.4, 0.35 * len(chosen) + 1.2))
+    systems = list(dict.fromkeys(d.system for d in chosen))
+    labels = [f"{d.article_id} ({d.system})" if len(systems) > 1 else d.article_id for d in chosen]
+    figure, axes = _figure(6.4, max(2.4, 0.3 * len(chosen) + 1.2))
     positions = np.arange(len(chosen))
     for y, delta in zip(positions, chosen):
         axes.errorbar(
@@ -170,8 +179,9 @@ def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path)
         )
     axes.axvline(0, color="grey", linewidth=1)
     axes.set_yticks(positions, labels=labels)
-    axes.invert_yaxis()
-    axes.set_xlabel(f"{metric}: system − baseline")
+    axes.set_ylim(max(len(chosen), 1) - 0.5, -0.5)  # top to bottom in the given order, no empty bands
+    system = systems[0] if len(systems) == 1 else "system"
+    axes.set_xlabel(f"{metric}: {system} − {baseline}")
     small = sum(d.small_sample for d in chosen)
     warning = (
         f"{small} of {len(chosen)} articles have fewer than {MIN_SEGMENTS_FOR_CI} segments (hollow): "
