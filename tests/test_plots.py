@@ -104,7 +104,7 @@ def test_article_deltas_with_intervals(tmp_path):
     axes = plot.figure.axes[0]
     assert len(axes.containers) == 2  # one error bar per article
     assert [c.lines[0].get_xdata()[0] for c in axes.containers] == [5.0, -3.0]
-    assert plot.warning.startswith("1 of 2 articles have fewer than")
+    assert plot.warning is not None and plot.warning.startswith("1 of 2 articles have fewer than")
     assert axes.get_xlabel() == "chrF: google − baseline"
     assert axes.get_ylim() == (1.5, -0.5)  # first article on top, no empty band above or below
     assert_png(plot.path)
