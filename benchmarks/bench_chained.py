@@ -64,7 +64,6 @@ from tarjama.clauses import (
     starts_with_conjunction_waw,
 )
 from tarjama.regroup import align_units, attribute_mt
-from tarjama.translate import Translation
 
 UNITS_FIXTURE = REPO / "tests" / "fixtures" / "ntrex128-dev.units.mt.en.json"
 MEMORY = REPO / ".tarjama" / "memory.sqlite"
@@ -224,8 +223,7 @@ def unit_rows(
     document = chained_document(chained, rules)
     units = document.units
     texts = attributed_mt(document, chained, line_mt) if attributed else unit_mt(document, chained, line_mt, extra)
-    translations = [Translation(t, "fixture", "", True) for t in texts]
-    beads = align_units(document, translations, [c.english for c in chained.clauses])
+    beads = align_units(document, texts, [c.english for c in chained.clauses])
     return [(" ".join(units[i].text for i in bead.source), list(bead.reference)) for bead in beads]
 
 

@@ -41,7 +41,8 @@ from sacrebleu.metrics import CHRF
 
 from benchmarks.chained_data import REPO, build
 from tarjama.article import Document, load_document, split_document
-from tarjama.regroup import align_units, attribute_mt, unit_rows
+from tarjama.parallel_corpus import bead_rows
+from tarjama.regroup import align_article, attribute_mt
 from tarjama.translate import Translation
 
 SEED = REPO / "corpus" / "morocco-us-counterterrorism.ar.txt"
@@ -183,7 +184,8 @@ def seed_rows(data: dict[str, Any], mode: str, show: bool) -> None:
     english = load_document(SEED.with_name("morocco-us-counterterrorism.en.txt"), "en", arabic.id)
     seed_cases = [Case("seed", arabic, "")]
     translations = [Translation(t, "local", data["model"], True) for t in unit_mt(seed_cases[0], mode, data)]
-    rows = unit_rows(arabic, translations, english, align_units(arabic, translations, english.texts))
+    beads = align_article(arabic, [t.text for t in translations], english.texts).beads
+    rows = bead_rows(arabic, translations, english, beads, "units")
     single = sum(1 for r in rows if len(r["reference_ids"].split(",")) == 1)
     print(
         f"seed, {mode}: {len(arabic.units)} units, {len(english.sentences)} English sentences -> "

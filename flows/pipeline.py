@@ -37,7 +37,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
-from tarjama.align import AlignmentConfig, Bead, align_translation, align_without_reference
+from tarjama.align import AlignmentConfig
 from tarjama.article import Document, document_id
 from tarjama.checks import check_rows
 from tarjama.corpus import ArticleInput, collect_articles
@@ -52,12 +52,13 @@ from tarjama.memory import TranslationMemory, journal_path, merge_journals, read
 from tarjama.outputs import check_output_folder, check_run_name, new_run_name, staged_run_folder
 from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_parquet, write_text
 from tarjama.plots import plot_run
+from tarjama.regroup import align_article, item_translations, translation_texts
 from tarjama.report import render_html, render_report
 from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
 from tarjama.score import MetricScore, score_corpus
 from tarjama.settings import Settings
 from tarjama.shards import ShardStore
-from tarjama.translate import Translation, translate_missing
+from tarjama.translate import translate_missing
 
 SHARDS = ".shards"
 DEFAULT_RUN_FORMATS = ("tsv", "parquet")
@@ -147,8 +148,11 @@ def build_article(
         clock = now
 
     name, model = settings.engine, engine_model_of(settings)
+    config = alignment_config(settings)
+    texts = translation_texts(article, config.rows, settings.translate)
+    what = "sentences" if texts == article.texts else "clause units"
     journals = settings.home / "journals"
-    known = {**read_journals(journals, name, model, [s for s in article.texts if s not in known]), **known}
+    known = {**read_journals(journals, name, model, [s for s in texts if s not in known]), **known}
     new: list[tuple[str, str]] = []
     journal: list[TranslationMemory] = []
 
@@ -168,33 +172,37 @@ def build_article(
         now = time.monotonic()
         if total and (done in (0, total) or now - last_update >= 2.0):
             last_update = now
-            logger.info("%s: translated %d/%d new sentences", article.id, done, total)
+            logger.info("%s: translated %d/%d new %s", article.id, done, total, what)
             if progress_artifact is not None:
                 update_progress_artifact(progress_artifact, 90.0 * done / total)
 
     try:
         with _engine_turn(name):
-            translations = translate_missing(
-                article.texts, name, model, known, lambda: _engine(name, settings), store, sentence_progress
+            translated = translate_missing(
+                texts, name, model, known, lambda: _engine(name, settings), store, sentence_progress
             )
     finally:
         if journal:
             journal[0].close()
     lap("translate")
     logger.info(
-        "%s: %d sentences, %d from the memory, %d distinct sentences newly translated",
+        "%s: %d %s, %d from the memory, %d distinct %s newly translated",
         article.id,
-        len(translations),
-        sum(t.from_memory for t in translations),
+        len(translated),
+        what,
+        sum(t.from_memory for t in translated),
         len(new),
+        what,
     )
+    translations = item_translations(article, config.rows, settings.translate, translated)
+    mt = [t.text for t in translations]
     frames: list[pl.DataFrame] = []
     summaries = []
     every: list[Document | None] = [*references] if references else [None]
     for reference in every:
-        beads = align_to_reference(article, translations, reference)
+        alignment = align_article(article, mt, reference.texts if reference else None, config)
         lap("align")
-        rows = to_frame(bead_rows(article, translations, reference, beads))
+        rows = to_frame(bead_rows(article, translations, reference, alignment.beads, config.rows))
         frames.append(rows)
         summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()))
         if reference is not None:
@@ -215,9 +223,11 @@ def build_article(
         article_id=article.id,
         path=str(article.path),
         sentences=len(article.sentences),
+        units=len(article.units),
         engine=name,
         model=model,
-        from_memory=sum(t.from_memory for t in translations),
+        translated_texts=len(translated),
+        from_memory=sum(t.from_memory for t in translated),
         references=summaries,
         timings_s=timings,
         engine_signature={"engine": name, "model": model},
@@ -242,14 +252,9 @@ def _engine_turn(name: str) -> Iterator[None]:
         yield
 
 
-ALIGNMENT = AlignmentConfig()
-"""The default configuration, the one `tarjama align --mt` uses too: its signature is in every output."""
-
-
-def align_to_reference(source: Document, translations: Sequence[Translation], reference: Document | None) -> list[Bead]:
-    if reference is None:
-        return align_without_reference(len(translations))
-    return list(align_translation(source.texts, [t.text for t in translations], reference.texts, ALIGNMENT).beads)
+def alignment_config(settings: Settings) -> AlignmentConfig:
+    """The run's alignment configuration, the one `tarjama align --mt` uses too: its signature is in every output."""
+    return AlignmentConfig(granularity=settings.rows)
 
 
 def engine_model_of(settings: Settings) -> str:
@@ -277,7 +282,8 @@ def article_key(article: ArticleInput, settings: Settings, model: str) -> str:
         "article": article.digest(),
         "engine": settings.engine,
         "model": model,
-        "aligner": ALIGNMENT.signature().format(),
+        "aligner": alignment_config(settings).signature().format(),
+        "translate": str(settings.translate),
         "tarjama": version("tarjama"),
     }
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:32]
@@ -318,8 +324,8 @@ def run(
     logger.info("engine %s, model %s%s", settings.engine, model, f"; {attach}" if attach else "")
     inputs = collect_articles(sources, [Path(r) for r in references or []])
     shards = ShardStore(Path(out) / SHARDS)
-    key = corpus_key(sources)
-    progress = CorpusProgress(len(inputs), logger, key)
+    artifacts_key = corpus_key(sources)
+    progress = CorpusProgress(len(inputs), logger, artifacts_key)
     results: dict[str, ArticleResult] = {}
     keys: dict[str, str] = {}
     failures: list[ArticleFailure] = []
@@ -329,7 +335,7 @@ def run(
         pending: dict[Any, tuple[ArticleInput, str]] = {}
 
         def settle(future: Any) -> None:
-            article, key = pending.pop(future)
+            article, shard_key = pending.pop(future)
             try:
                 outcome: ArticleOutcome = future.result()
             except Exception as problem:
@@ -340,8 +346,8 @@ def run(
                     raise
                 return
             memory.store_many(settings.engine, model, outcome.new_translations)
-            shards.put(key, outcome.rows, outcome.result)
-            results[article.id], keys[article.id] = outcome.result, key
+            shards.put(shard_key, outcome.rows, outcome.result)
+            results[article.id], keys[article.id] = outcome.result, shard_key
             progress.done(outcome.result, len(outcome.new_translations))
 
         for article in inputs:
@@ -354,16 +360,18 @@ def run(
                 if fail_fast:
                     raise
                 continue
-            key = article_key(article, settings, model)
-            cached = shards.get(key)
+            shard_key = article_key(article, settings, model)
+            cached = shards.get(shard_key)
             if cached is not None:
-                results[article.id], keys[article.id] = cached, key
+                results[article.id], keys[article.id] = cached, shard_key
                 reused += 1
                 progress.done(cached, 0, reused=True)
                 continue
-            known = memory.lookup(settings.engine, model, document.texts)
+            known = memory.lookup(
+                settings.engine, model, translation_texts(document, settings.rows, settings.translate)
+            )
             one = progress.artifact if len(inputs) == 1 else None
-            pending[build_article.submit(document, refs, known, settings, one)] = (article, key)
+            pending[build_article.submit(document, refs, known, settings, one)] = (article, shard_key)
             while len(pending) >= max(1, workers) * 2:  # a window: the driver never holds the whole corpus
                 settle(next(as_completed(list(pending))))
         for future in as_completed(list(pending)):
@@ -378,7 +386,7 @@ def run(
         engine_requested=settings.engine,
         articles=[results[i] for i in ordered],
         failures=failures,
-        alignment_signature=ALIGNMENT.signature().format(),
+        alignment_signature=alignment_config(settings).signature().format(),
     )
     corpus = shards.scan([keys[i] for i in ordered])
     target = Path(out) / run_name
@@ -419,7 +427,7 @@ def run(
         write_text(render_html(report, f"tarjama run {run_name}"), staging / "report.html")
     logger.info("wrote %s (%d rows, %d articles, %d failed)", target, summary.counts.rows, len(ordered), len(failures))
     summary = summary.model_copy(update={"output_dir": str(target)})
-    _publish_outputs(summary, target, settings, key, corpus.head(TABLE_ROWS).collect())
+    _publish_outputs(summary, target, settings, artifacts_key, corpus.head(TABLE_ROWS).collect())
     return summary
 
 

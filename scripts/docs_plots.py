@@ -85,7 +85,7 @@ def build_run(work: Path) -> Path:
     tarjama(home, "run", *articles, "--engine", ENGINE, "--out", str(work / "output"), "--name", RUN, "-j", "2")
     run = work / "output" / RUN
     scores = json.loads((run / "scores.json").read_text(encoding="utf-8"))
-    translated = {a["article_id"]: a["sentences"] - a["from_memory"] for a in scores["articles"]}
+    translated = {a["article_id"]: a["translated_texts"] - a["from_memory"] for a in scores["articles"]}
     if any(translated.values()) or len(translated) != len(articles):
         raise SystemExit(f"the committed MT does not cover the run (sentences the model translated: {translated})")
     return run

@@ -152,7 +152,10 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, doc, case, messa
 
 @pytest.mark.slow
 def test_align_with_mt_gives_the_rows_run_gives(tmp_path):
-    """`tarjama align --mt` and `tarjama run` share one alignment configuration: same rows on the seed article."""
+    """`tarjama align --mt` and `tarjama run` share one alignment configuration: same rows on the seed article.
+
+    The run translates whole sentences (`--translate sentences`), as a file of one MT line per sentence
+    gives them, so both cut each sentence's MT among its clause units the same way."""
     import sqlite3
 
     from loopback_services import LoopbackServices
@@ -170,7 +173,8 @@ def test_align_with_mt_gives_the_rows_run_gives(tmp_path):
             "TARJAMA_GOOGLE_URL": services.url("google"),
         }
         done = subprocess.run(
-            [TARJAMA, "run", str(arabic), "-e", "google", "-o", str(tmp_path / "out"), "--name", "r"],
+            [TARJAMA, "run", str(arabic), "-e", "google", "-o", str(tmp_path / "out"), "--name", "r"]
+            + ["--translate", "sentences"],
             capture_output=True,
             text=True,
             env=env,
@@ -187,3 +191,4 @@ def test_align_with_mt_gives_the_rows_run_gives(tmp_path):
     from_align = read_tsv(tmp_path / "aligned.tsv").drop(provenance)
     assert from_align.equals(from_run)
     assert from_run.height >= 13  # every Arabic paragraph is in a row (loopback MT is a transliteration)
+    assert from_run["source_units"].str.contains(r"\.2").any()  # rows of clause units, not whole sentences

@@ -60,11 +60,15 @@ def test_run_writes_aligned_outputs(two_runs):
 
     tsv = read_tsv(run_dir / "aligned.tsv")
     assert tsv.equals(pl.read_parquet(run_dir / "aligned.parquet"))
-    # every sentence of both sides appears exactly once, in order
+    # every reference sentence and every Arabic clause unit appears exactly once, in order
     reference = load_document(REFERENCE, "en")
     source = load_document(ARTICLE, "ar")
     assert numbers(tsv["reference_ids"]) == list(range(1, len(reference.sentences) + 1))
-    assert numbers(tsv["source_ids"]) == list(range(1, len(source.sentences) + 1))
+    assert [u for ids in tsv["source_units"] if ids for u in ids.split(",")] == [
+        source.unit_id(u) for u in source.units
+    ]
+    assert list(dict.fromkeys(numbers(tsv["source_ids"]))) == list(range(1, len(source.sentences) + 1))
+    assert " ".join(tsv["arabic"]) == " ".join(source.texts)
     assert set(tsv["article_id"]) == {"euronews-en.153835"} and set(tsv["engine"]) == {"local"}
     assert set(tsv["model"]) == {DEFAULT_MODEL.name}
     assert tsv["english_mt"].str.contains(r"[A-Za-z]").all()

@@ -224,7 +224,7 @@ def test_three_runs_started_together_all_finish_and_stale_staging_goes(tmp_path,
         assert len({(folder / "aligned.tsv").read_bytes() for folder in every}) == 1
         for folder in folders["warm"]:
             article = json.loads((folder / "scores.json").read_text())["articles"][0]
-            assert article["from_memory"] == article["sentences"]
+            assert article["from_memory"] == article["translated_texts"] >= article["sentences"]
         assert (out / "latest").resolve() in every
         staging = sorted(p.name for p in out.iterdir() if STAGING_MARK in p.name)
         assert len(staging) == 1 and staging[0].startswith(".still-writing.partial-")  # the live one is kept

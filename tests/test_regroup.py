@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tarjama.article import Document, load_document
-from tarjama.regroup import (
-    UnitTranslation,
-    align_units,
-    attribute_mt,
-    translate_units,
-    unit_rows,
-    units_from_sentences,
-)
+from tarjama.align import AlignmentConfig
+from tarjama.article import Document, UnitTranslation, load_document
+from tarjama.parallel_corpus import bead_rows
+from tarjama.regroup import align_article, align_units, attribute_mt, translate_units, units_from_sentences
 from tarjama.translate import Translation
 
 ARABIC = (
@@ -52,11 +47,15 @@ def _translations(texts: list[str]) -> list[Translation]:
     return [Translation(text, "fixture", "hand-made", True) for text in texts]
 
 
+def unit_rows(arabic: Document, translations: list[Translation], english: Document | None, beads) -> list[dict]:
+    return bead_rows(arabic, translations, english, beads, "units")
+
+
 def test_regroups_units_to_reference_sentences(pair: tuple[Document, Document]) -> None:
     """Two units to one sentence, one unit to two sentences, and 1-1 where the Arabic cuts where English does."""
     arabic, english = pair
     assert len(arabic.sentences) == 2 and len(arabic.units) == 5 and len(english.sentences) == 5
-    beads = align_units(arabic, _translations(UNIT_MT), english.texts)
+    beads = align_units(arabic, UNIT_MT, english.texts)
     assert [(b.source, b.reference) for b in beads] == [((0, 1), (0,)), ((2,), (1, 2)), ((3,), (3,)), ((4,), (4,))]
     rows = unit_rows(arabic, _translations(UNIT_MT), english, beads)
     assert [(r["source_ids"], r["source_units"], r["reference_ids"]) for r in rows] == [
@@ -75,7 +74,7 @@ def test_rows_across_a_sentence_boundary(pair: tuple[Document, Document]) -> Non
     """A row that joins the last unit of one sentence with the first of the next names both sentences."""
     arabic, english = pair
     merged = [" ".join(english.texts[1:4])]
-    beads = align_units(arabic, _translations(UNIT_MT), [english.texts[0], *merged, english.texts[4]])
+    beads = align_units(arabic, UNIT_MT, [english.texts[0], *merged, english.texts[4]])
     assert [(b.source, b.reference) for b in beads] == [((0, 1), (0,)), ((2, 3), (1,)), ((4,), (2,))]
     rows = unit_rows(arabic, _translations(UNIT_MT), english, beads)
     assert (rows[1]["source_ids"], rows[1]["source_units"]) == ("1,2", "1.3,2.1")
@@ -83,7 +82,7 @@ def test_rows_across_a_sentence_boundary(pair: tuple[Document, Document]) -> Non
 
 def test_without_reference_rows_are_units(pair: tuple[Document, Document]) -> None:
     arabic, _ = pair
-    beads = align_units(arabic, _translations(UNIT_MT), None)
+    beads = align_article(arabic, UNIT_MT, None).beads
     rows = unit_rows(arabic, _translations(UNIT_MT), None, beads)
     assert [r["arabic"] for r in rows] == [u.text for u in arabic.units]
     assert [r["english_mt"] for r in rows] == UNIT_MT
@@ -140,8 +139,28 @@ def test_seed_rows_follow_the_reference() -> None:
     english = load_document(SEED.with_name("morocco-us-counterterrorism.en.txt"), "en", arabic.id)
     unit_mt = json.loads(SEED_MT.read_text(encoding="utf-8"))["units"]
     translations = _translations([unit_mt[u.text] for u in arabic.units])
-    rows = unit_rows(arabic, translations, english, align_units(arabic, translations, english.texts))
+    alignment = align_article(arabic, [t.text for t in translations], english.texts)
+    assert alignment.signature.rows == "units"
+    rows = unit_rows(arabic, translations, english, alignment.beads)
     assert len(english.sentences) == 42
     assert len(rows) >= 35
     assert " ".join(r["arabic"] for r in rows) == " ".join(arabic.texts)
     assert all(r["arabic"] and r["english_reference"] for r in rows)  # no unmatched unit or sentence
+
+
+def test_sentence_rows_hold_whole_sentences_and_name_their_units(pair: tuple[Document, Document]) -> None:
+    """``--rows sentences``: one MT a sentence, beads over sentences, every unit of a sentence in its row."""
+    arabic, english = pair
+    whole = [" ".join(UNIT_MT[:3]), " ".join(UNIT_MT[3:])]
+    config = AlignmentConfig(granularity="sentences")
+    alignment = align_article(arabic, whole, english.texts, config)
+    assert alignment.signature.rows == "sentences" and "unit-beads" not in alignment.signature.format()
+    rows = bead_rows(arabic, _translations(whole), english, alignment.beads, "sentences")
+    assert [(r["source_ids"], r["source_units"], r["reference_ids"]) for r in rows] == [
+        ("1", "1.1,1.2,1.3", "1,2,3"),
+        ("2", "2.1,2.2", "4,5"),
+    ]
+    with pytest.raises(ValueError, match="5 translations for 2 sentences"):
+        bead_rows(arabic, _translations(UNIT_MT), english, alignment.beads, "sentences")
+    with pytest.raises(ValueError, match="2 translations for 5 units"):
+        align_article(arabic, whole, english.texts)

@@ -67,6 +67,7 @@ from typing import Literal
 import numpy as np
 
 import tarjama
+from tarjama.article import Granularity
 from tarjama.dp import Bead, Cells, Scores, align_banded, length_diagonal
 from tarjama.gale_church import GALE_CHURCH_PRIORS, align_lengths, log_length_tail
 from tarjama.ngrams import SpanMatcher, chrf_from_matches
@@ -103,6 +104,59 @@ ntrex128-dev documents: larger ones make the aligner merge neighbouring beads wh
 length fits better (15% pairs merged: strict F1 0.995 -> 0.970 at 1/1, 0.989 at 1/33), smaller
 ones miss real 3-1 beads (F1 0.963 at 1/100). Large beads are scored only near the best path
 of the small ones (:mod:`tarjama.dp`), so they cost little."""
+
+
+SENTENCE_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
+    {
+        (1, 1): 0.89,
+        (1, 2): 0.045,
+        (2, 1): 0.045,
+        (2, 2): 0.01,
+        (1, 3): 0.01,
+        (1, 4): 0.005,
+        (1, 5): 0.0033,
+        (1, 6): 0.0025,
+        (3, 1): 0.005,
+        (2, 3): 0.003,
+        (3, 2): 0.003,
+        (1, 0): 0.01,
+        (0, 1): 0.01,
+    }
+)
+"""Bead priors of the first stage, sentences against reference sentences.
+
+Used when rows follow clause units (:func:`tarjama.regroup.align_article`): the larger beads at
+full strength (a reference may split any one sentence into up to 6), with 3-1, 2-3 and 3-2, where
+a reference sentence takes the end of one Arabic sentence and the start of the next: the second
+stage gives each reference sentence its units inside such a bead."""
+
+
+UNIT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
+    {
+        (1, 1): 0.80,
+        (2, 1): 0.08,
+        (1, 2): 0.02,
+        (3, 1): 0.02,
+        (2, 2): 0.005,
+        (1, 3): 0.005,
+        (3, 2): 0.005,
+        (2, 3): 0.005,
+        (4, 1): 0.005,
+        (1, 4): 0.003,
+        (5, 1): 0.002,
+        (6, 1): 0.001,
+        (1, 0): 0.005,
+        (0, 1): 0.005,
+    }
+)
+"""Bead priors of the second stage, clause units against the reference sentences of one sentence bead.
+
+Units are cut generously, so several units to one sentence is the common
+merge (up to 6, as a paragraph-long sentence of short clauses may be one
+English sentence); one unit to several sentences happens where a quotation or
+a long clause cannot be cut. Chosen on the chained ntrex128-dev tuning half
+among a few variants (``benchmarks/bench_chained.py``); the held-out half was
+not looked at."""
 
 
 __all__ = [
@@ -253,8 +307,12 @@ class AlignmentConfig:
     """Every setting that decides which rows an article's alignment gives; one object for ``run`` and ``align``.
 
     ``aligner``: ``chrf-len`` aligns the MT to the reference by chrF and lengths (needs MT);
-    ``gale-church`` aligns the source to the reference by lengths alone.
-    ``bead_priors``: the bead types and priors of ``chrf-len``.
+    ``gale-church`` aligns the source to the reference by lengths alone (whole sentences).
+    ``granularity``: what a row's Arabic is made of: clause units regrouped to follow the
+    reference's sentences (``units``, :func:`tarjama.regroup.align_article`), or whole sentences.
+    ``bead_priors``: the bead types and priors of ``chrf-len`` over sentences (``None``: the
+    granularity's default, :data:`SENTENCE_BEAD_PRIORS` under units, else
+    :data:`DEFAULT_BEAD_PRIORS`); ``unit_bead_priors``: those of units inside a sentence bead.
     ``length_model``: which lengths predict the reference's: the source's (``src``, a human
     source is the steadier predictor) or the MT's (``mt``).
     ``band_half_width``: initial half-width of the search band, in reference sentences.
@@ -262,20 +320,39 @@ class AlignmentConfig:
     """
 
     aligner: Literal["chrf-len", "gale-church"] = "chrf-len"
-    bead_priors: BeadPriors = tuple(DEFAULT_BEAD_PRIORS.items())
+    granularity: Granularity = "units"
+    bead_priors: BeadPriors | None = None
+    unit_bead_priors: BeadPriors = tuple(UNIT_BEAD_PRIORS.items())
     length_model: Literal["src", "mt"] = "src"
     band_half_width: int = 10
     flag_below: float = 0.5
 
     @property
+    def rows(self) -> Granularity:
+        """What rows are made of: units need the MT of each unit, so the length aligner gives sentences."""
+        return "sentences" if self.aligner == "gale-church" else self.granularity
+
+    @property
     def priors(self) -> Mapping[tuple[int, int], float]:
-        """The bead priors of the configured aligner."""
-        return GALE_CHURCH_PRIORS if self.aligner == "gale-church" else dict(self.bead_priors)
+        """The bead priors of the configured aligner over sentences."""
+        if self.aligner == "gale-church":
+            return GALE_CHURCH_PRIORS
+        if self.bead_priors is not None:
+            return dict(self.bead_priors)
+        return SENTENCE_BEAD_PRIORS if self.rows == "units" else DEFAULT_BEAD_PRIORS
 
     def signature(self) -> AlignmentSignature:
         length = "src" if self.aligner == "gale-church" else self.length_model
+        units = _bead_list(dict(self.unit_bead_priors)) if self.rows == "units" else ""
         return AlignmentSignature(
-            self.aligner, _bead_list(self.priors), length, self.band_half_width, self.flag_below, tarjama.__version__
+            self.aligner,
+            self.rows,
+            _bead_list(self.priors),
+            units,
+            length,
+            self.band_half_width,
+            self.flag_below,
+            tarjama.__version__,
         )
 
 
@@ -288,16 +365,19 @@ class AlignmentSignature:
     """How rows were aligned, as sacrebleu's signatures say how a score was computed."""
 
     aligner: str
+    rows: str
     beads: str
+    unit_beads: str  # "" when rows are whole sentences
     length: str
     band: int
     flag: float
     version: str
 
     def format(self) -> str:
-        """``aligner:chrf-len|beads:1-1,...|len:src|band:10|flag:0.5|version:0.1.0``."""
+        """``aligner:chrf-len|rows:units|beads:1-1,...|unit-beads:1-1,...|len:src|band:10|flag:0.5|version:0.1.0``."""
+        units = f"|unit-beads:{self.unit_beads}" if self.unit_beads else ""
         return (
-            f"aligner:{self.aligner}|beads:{self.beads}|len:{self.length}|band:{self.band}"
+            f"aligner:{self.aligner}|rows:{self.rows}|beads:{self.beads}{units}|len:{self.length}|band:{self.band}"
             f"|flag:{self.flag:g}|version:{self.version}"
         )
 

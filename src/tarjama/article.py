@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from tarjama.clauses import DEFAULT_RULES, ClauseRules, split_clauses
 from tarjama.errors import InputError
@@ -49,6 +51,18 @@ class Sentence:
             raise ValueError(f"units of sentence {self.number} do not join to its text")
 
 
+Granularity = Literal["units", "sentences"]
+"""What an alignment's items are, and so what a row holds: whole clause units (rows follow the
+reference's sentences wherever the Arabic can be cut there) or whole Arabic sentences."""
+
+
+class UnitTranslation(StrEnum):
+    """What the engine is given when rows follow clause units (measured in :mod:`tarjama.regroup`)."""
+
+    UNITS = "units"  # each unit alone
+    SENTENCES = "sentences"  # each sentence whole, its MT cut into one piece per unit
+
+
 @dataclass(frozen=True, slots=True)
 class Unit:
     """One clause unit: ``sentence`` indexes ``Document.sentences``, ``index`` counts within that sentence (0-based)."""
@@ -73,6 +87,15 @@ class Document:
     def units(self) -> list[Unit]:
         """Every sentence's clause units, in order."""
         return [Unit(s, k, text) for s, sentence in enumerate(self.sentences) for k, text in enumerate(sentence.units)]
+
+    def items(self, granularity: Granularity) -> list[tuple[Unit, ...]]:
+        """What is aligned, in order: one unit each, or each sentence's units together."""
+        if granularity == "units":
+            return [(unit,) for unit in self.units]
+        return [
+            tuple(Unit(s, k, text) for k, text in enumerate(sentence.units))
+            for s, sentence in enumerate(self.sentences)
+        ]
 
     def unit_id(self, unit: Unit) -> str:
         """``"3.2"``: the unit's sentence number (as in ``source_ids``) and its 1-based place in that sentence."""

@@ -73,6 +73,15 @@ OutOption = Annotated[
 EngineOption = Annotated[
     str, typer.Option("--engine", "-e", metavar="NAME", help="auto, google, local, ... (see `tarjama engines`).")
 ]
+RowsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rows",
+        metavar="units|sentences",
+        help="What a row's Arabic is made of: clause units regrouped to follow the reference's sentences (default), "
+        "or whole Arabic sentences. Also TARJAMA_ROWS.",
+    ),
+]
 MemoryOption = Annotated[
     Path | None,
     typer.Option(
@@ -196,6 +205,16 @@ def run(
             help="Also write a filtered corpus without the rows failing these checks (comma-separated).",
         ),
     ] = "",
+    rows: RowsOption = None,
+    translate: Annotated[
+        str | None,
+        typer.Option(
+            "--translate",
+            metavar="units|sentences",
+            help="With rows of units: translate each clause unit alone (default: best chrF in our measurements), "
+            "or each sentence whole and cut its MT among its units. Also TARJAMA_TRANSLATE.",
+        ),
+    ] = None,
     dask: Annotated[
         str,
         typer.Option(
@@ -229,6 +248,8 @@ def run(
             memory=memory,
             rate_limit=rate_limit,
             checks=checks,
+            rows=rows,
+            translate=translate,
         )
         filtering = [name.strip() for name in filter_checks.split(",") if name.strip()]
         for check_name in filtering:
@@ -372,12 +393,15 @@ def live_progress() -> Iterator[None]:
 
     sink = Sink()
     logger = logging.getLogger("tarjama.progress")
+    level = logger.level
+    logger.setLevel(logging.INFO)  # its records are INFO: under the root's default WARNING none would reach the sink
     logger.addHandler(sink)
     try:
         with progress:
             yield
     finally:
         logger.removeHandler(sink)
+        logger.setLevel(level)
 
 
 def print_summary(summary: RunSummary) -> None:
@@ -454,17 +478,20 @@ def align(
         Path,
         typer.Option("--out", "-o", metavar="PATH", help="TSV to write (same columns as `tarjama run`'s aligned.tsv)."),
     ] = Path("aligned.tsv"),
+    rows: RowsOption = None,
 ) -> None:
     """Align given files without translating: ARABIC to ENGLISH, through --mt if given, else by sentence length.
 
     No engine and no Prefect: pure and fast. Rows below the confidence threshold are flagged, never dropped.
     """
     from tarjama.align import AlignmentConfig, align_translation
-    from tarjama.article import load_document, read_utf8
+    from tarjama.article import UnitTranslation, load_document, read_utf8
     from tarjama.parallel_corpus import bead_rows, to_frame, write_tsv
+    from tarjama.regroup import align_article, item_translations
     from tarjama.translate import Translation
 
     try:
+        granularity = load_settings(rows=rows).rows
         source = load_document(arabic, "ar")
         reference = load_document(english, "en", source.id)
         lines: list[str] = []
@@ -480,13 +507,16 @@ def align(
         check_output_parent(out)
     except TarjamaError as problem:
         fail(str(problem))
-    if mt is not None:  # the default configuration: the one `tarjama run` uses
-        translations = [Translation(line, "mt-file", mt.name, False) for line in lines]
-        alignment = align_translation(source.texts, lines, reference.texts, AlignmentConfig())
+    if mt is not None:  # the configuration `tarjama run` uses; each unit's MT cut from its sentence's line
+        config = AlignmentConfig(granularity=granularity)
+        per_sentence = [Translation(line, "mt-file", mt.name, False) for line in lines]
+        translations = item_translations(source, config.rows, UnitTranslation.SENTENCES, per_sentence)
+        alignment = align_article(source, [t.text for t in translations], reference.texts, config)
     else:
+        config = AlignmentConfig(aligner="gale-church")
         translations = [Translation("", "none", "gale-church", False) for _ in source.sentences]
-        alignment = align_translation(source.texts, None, reference.texts, AlignmentConfig(aligner="gale-church"))
-    frame = to_frame(bead_rows(source, translations, reference, alignment.beads))
+        alignment = align_translation(source.texts, None, reference.texts, config)
+    frame = to_frame(bead_rows(source, translations, reference, alignment.beads, config.rows))
     if mt is not None:  # the same reference-free checks as a run's rows
         from tarjama.checks import check_rows
 
@@ -585,6 +615,7 @@ def compare(
     from tarjama.compare import System, common_segments, compare_systems, render_comparison
     from tarjama.outputs import check_output_folder, new_run_name, staged_run_folder
     from tarjama.parallel_corpus import read_tsv, write_json, write_text
+    from tarjama.results import SCHEMA_VERSION
     from tarjama.score import read_lines
 
     if len(systems) < 2:
@@ -620,12 +651,14 @@ def compare(
         images = []
         if comparison.articles:
             for metric in ("chrF", "BLEU"):
-                plot = plot_article_deltas(comparison.articles, metric, staging / "plots" / f"deltas-{metric}.png")
+                plot = plot_article_deltas(
+                    comparison.articles, metric, staging / "plots" / f"deltas-{metric}.png", comparison.baseline
+                )
                 images.append(f"![{plot.title}](plots/deltas-{metric}.png)")
                 if plot.warning:
                     images.append(f"**Warning:** {plot.warning}")
         write_text(report + "\n" + "\n\n".join(images) + "\n", staging / "report.md")
-        write_json({"schema_version": 2, "comparison": comparison.as_dict()}, staging / "scores.json")
+        write_json({"schema_version": SCHEMA_VERSION, "comparison": comparison.as_dict()}, staging / "scores.json")
     say(f"comparison: {out / folder_name / 'report.md'}")
 
 

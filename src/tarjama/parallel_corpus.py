@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from tarjama.article import Document, reference_label
+from tarjama.article import Document, Granularity, reference_label
 from tarjama.dp import Bead
 from tarjama.errors import TarjamaError, storage_problem
 from tarjama.normalize import _INVISIBLE
@@ -35,7 +35,8 @@ SCHEMA = pl.Schema(
         "article_id": pl.String,
         "reference": pl.String,  # which reference file (label, e.g. "en"); "" when there is none
         "row": pl.Int32,  # 1-based, within article and reference
-        "source_ids": pl.String,  # 1-based Arabic sentence numbers of the bead, comma-separated
+        "source_ids": pl.String,  # 1-based Arabic sentence numbers of the bead, comma-separated, each once
+        "source_units": pl.String,  # its clause units, "sentence.unit" (1-based): "3.2,3.3,4.1"
         "reference_ids": pl.String,  # 1-based reference sentence numbers, comma-separated
         "arabic": pl.String,
         "english_mt": pl.String,
@@ -257,14 +258,22 @@ def bead_rows(
     translations: Sequence[Translation],
     reference: Document | None,
     beads: Sequence[Bead],
+    granularity: Granularity,
     flag_below: float = FLAG_BELOW,
 ) -> list[dict[str, Any]]:
-    """One schema row per bead: the texts of its sentences joined, its scores, its provenance.
+    """One schema row per bead: the Arabic of its items joined, their MT, its scores, its provenance.
 
-    ``flagged`` is true when the bead's confidence is below ``flag_below``.
+    A bead's source indexes ``article.items(granularity)`` (clause units, or whole sentences), and
+    ``translations`` has one entry per item. Joining units with a space gives back their sentence,
+    so the rows' Arabic in order is the article, each character once. ``flagged`` is true when the
+    bead's confidence is below ``flag_below``.
     """
+    items = article.items(granularity)
+    if len(translations) != len(items):
+        raise ValueError(f"{len(translations)} translations for {len(items)} {granularity} of {article.id}")
     rows = []
     for number, bead in enumerate(beads, start=1):
+        units = [unit for i in bead.source for unit in items[i]]
         mt_parts = [translations[i] for i in bead.source]
         mt = " ".join(t.text for t in mt_parts)
         provenance = mt_parts[0] if mt_parts else translations[0]
@@ -275,9 +284,10 @@ def bead_rows(
                 "article_id": article.id,
                 "reference": reference_label(reference.path) if reference else "",
                 "row": number,
-                "source_ids": _ids([article.sentences[i].number for i in bead.source]),
+                "source_ids": _ids(list(dict.fromkeys(article.sentences[u.sentence].number for u in units))),
+                "source_units": ",".join(article.unit_id(u) for u in units),
                 "reference_ids": _ids([s.number for s in ref_sentences]),
-                "arabic": " ".join(article.sentences[i].text for i in bead.source),
+                "arabic": " ".join(u.text for u in units),
                 "english_mt": mt,
                 "english_reference": ref,
                 "engine": provenance.engine,

@@ -40,76 +40,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
-from enum import StrEnum
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Sequence
 
-from tarjama.align import Bead, align, align_without_reference
-from tarjama.article import Document, Sentence
+from tarjama.align import Alignment, AlignmentConfig, Bead, align, align_translation, align_without_reference
+from tarjama.article import Document, Granularity, UnitTranslation
 from tarjama.engines.base import Engine
 from tarjama.memory import TranslationMemory
-from tarjama.parallel_corpus import FLAG_BELOW, bead_rows
 from tarjama.translate import Progress, Translation, translate_sentences
-
-SENTENCE_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
-    {
-        (1, 1): 0.89,
-        (1, 2): 0.045,
-        (2, 1): 0.045,
-        (2, 2): 0.01,
-        (1, 3): 0.01,
-        (1, 4): 0.005,
-        (1, 5): 0.0033,
-        (1, 6): 0.0025,
-        (3, 1): 0.005,
-        (2, 3): 0.003,
-        (3, 2): 0.003,
-        (1, 0): 0.01,
-        (0, 1): 0.01,
-    }
-)
-"""Bead priors of the first stage, sentences against reference sentences.
-
-:data:`tarjama.align.SPLITTING_BEAD_PRIORS` always (a reference may split any one sentence into
-up to 6), plus 3-1, 2-3 and 3-2, where a reference sentence takes the end of one Arabic sentence
-and the start of the next: the second stage can then give each its units."""
-
-
-UNIT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
-    {
-        (1, 1): 0.80,
-        (2, 1): 0.08,
-        (1, 2): 0.02,
-        (3, 1): 0.02,
-        (2, 2): 0.005,
-        (1, 3): 0.005,
-        (3, 2): 0.005,
-        (2, 3): 0.005,
-        (4, 1): 0.005,
-        (1, 4): 0.003,
-        (5, 1): 0.002,
-        (6, 1): 0.001,
-        (1, 0): 0.005,
-        (0, 1): 0.005,
-    }
-)
-"""Bead priors of the second stage, clause units against the reference sentences of one sentence bead.
-
-Units are cut generously, so several units to one sentence is the common
-merge (up to 6, as a paragraph-long sentence of short clauses may be one
-English sentence); one unit to several sentences happens where a quotation or
-a long clause cannot be cut. Chosen on the chained ntrex128-dev tuning half
-among a few variants (``benchmarks/bench_chained.py``); the held-out half was
-not looked at."""
-
-
-class UnitTranslation(StrEnum):
-    """What the engine is given to translate (see the module docstring)."""
-
-    UNITS = "units"
-    SENTENCES = "sentences"
-
 
 _CUT = re.compile(r"(?<=[.!?;:,])[\"'”’)]* ")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]* $")
@@ -168,6 +105,22 @@ def attribute_mt(mt: str, units: Sequence[str]) -> list[str]:
     return pieces + [""] * (len(units) - len(pieces))
 
 
+def translation_texts(document: Document, rows: Granularity, mode: UnitTranslation) -> list[str]:
+    """What the engine is given for ``document``: its units' texts, or its whole sentences'."""
+    if rows == "units" and mode is UnitTranslation.UNITS:
+        return [unit.text for unit in document.units]
+    return document.texts
+
+
+def item_translations(
+    document: Document, rows: Granularity, mode: UnitTranslation, translations: Sequence[Translation]
+) -> list[Translation]:
+    """One translation per aligned item (``document.items(rows)``), from those of :func:`translation_texts`."""
+    if rows == "units" and mode is UnitTranslation.SENTENCES:
+        return units_from_sentences(document, translations)
+    return list(translations)
+
+
 def translate_units(
     document: Document,
     engine: Engine,
@@ -176,9 +129,8 @@ def translate_units(
     on_progress: Progress | None = None,
 ) -> list[Translation]:
     """One translation per unit of ``document``, through the translation memory, made as ``mode`` says."""
-    if mode is UnitTranslation.UNITS:
-        return translate_sentences([u.text for u in document.units], engine, memory, on_progress)
-    return units_from_sentences(document, translate_sentences(document.texts, engine, memory, on_progress))
+    texts = translation_texts(document, "units", mode)
+    return item_translations(document, "units", mode, translate_sentences(texts, engine, memory, on_progress))
 
 
 def units_from_sentences(document: Document, translations: Sequence[Translation]) -> list[Translation]:
@@ -192,34 +144,54 @@ def units_from_sentences(document: Document, translations: Sequence[Translation]
     ]
 
 
-def align_units(
+def align_article(
     document: Document,
-    translations: Sequence[Translation],
+    mt: Sequence[str] | None,
     reference: Sequence[str] | None,
-    sentence_priors: Mapping[tuple[int, int], float] = SENTENCE_BEAD_PRIORS,
-    unit_priors: Mapping[tuple[int, int], float] = UNIT_BEAD_PRIORS,
-) -> list[Bead]:
-    """Beads over the units of ``document`` (one translation each) against reference sentences.
+    config: AlignmentConfig = AlignmentConfig(),
+) -> Alignment:
+    """Beads over ``document.items(config.rows)`` (one MT each) against the reference sentences.
 
-    Two stages. First the sentences (each one's MT is its units' MT joined) are aligned as
-    before units existed; then, inside each sentence bead that holds several units and
-    several reference sentences, the units are aligned to those sentences, several to one or
-    one to several. So where the reference does not split a sentence the rows are those of
-    the sentence aligner (on un-chained ntrex128-dev, single-stage unit alignment lost 0.011
-    strict F1 on the tuning half by attaching short units to a neighbouring sentence), and a
-    unit never leaves its sentence bead. A unit bead's confidence is that of its sentence
-    bead times its own. Without a reference, one row a unit.
+    The one entry point of ``tarjama run`` and ``tarjama align``, so the same texts give the same
+    rows through both. Without a reference, one row an item.
+    """
+    items = document.items(config.rows)
+    if mt is not None and len(mt) != len(items):
+        raise ValueError(f"{len(mt)} translations for {len(items)} {config.rows} of {document.id}")
+    if reference is None:
+        return Alignment(tuple(align_without_reference(len(items))), config.signature())
+    if config.rows == "sentences":
+        return align_translation(document.texts, mt, reference, config)
+    if mt is None:
+        raise ValueError("rows of clause units need the machine translation of each unit")
+    return Alignment(tuple(align_units(document, mt, reference, config)), config.signature())
+
+
+def align_units(
+    document: Document, mt: Sequence[str], reference: Sequence[str], config: AlignmentConfig = AlignmentConfig()
+) -> list[Bead]:
+    """Beads over the units of ``document`` (``mt``: one translation each) against reference sentences.
+
+    Two stages. First the sentences (each one's MT is its units' MT joined) are aligned with
+    ``config.priors``; then, inside each sentence bead that holds several units and several
+    reference sentences, the units are aligned to those sentences with ``config.unit_bead_priors``,
+    several to one or one to several. So where the reference does not split a sentence the rows
+    are those of the sentence aligner (on un-chained ntrex128-dev, single-stage unit alignment lost
+    0.011 strict F1 on the tuning half by attaching short units to a neighbouring sentence), and a
+    unit never leaves its sentence bead. A unit bead's confidence is that of its sentence bead
+    times its own.
     """
     units = document.units
-    if reference is None:
-        return align_without_reference(len(units))
-    mt = [t.text for t in translations]
-    by_sentence = [[i for i, unit in enumerate(units) if unit.sentence == s] for s in range(len(document.sentences))]
+    by_sentence: list[list[int]] = [[] for _ in document.sentences]
+    for i, unit in enumerate(units):
+        by_sentence[unit.sentence].append(i)
+    source_lengths = config.length_model == "src"
     sentence_beads = align(
         [" ".join(mt[i] for i in group) for group in by_sentence],
         reference,
-        source=document.texts,
-        bead_priors=sentence_priors,
+        source=document.texts if source_lengths else None,
+        bead_priors=config.priors,
+        band_half_width=config.band_half_width,
     )
     beads = []
     for bead in sentence_beads:
@@ -230,8 +202,8 @@ def align_units(
         sub = align(
             [mt[i] for i in inside],
             [reference[j] for j in bead.reference],
-            source=[units[i].text for i in inside],
-            bead_priors=unit_priors,
+            source=[units[i].text for i in inside] if source_lengths else None,
+            bead_priors=dict(config.unit_bead_priors),
         )
         beads += [
             Bead(
@@ -242,32 +214,3 @@ def align_units(
             for part in sub
         ]
     return beads
-
-
-def unit_rows(
-    article: Document,
-    translations: Sequence[Translation],
-    reference: Document | None,
-    beads: Sequence[Bead],
-    flag_below: float = FLAG_BELOW,
-) -> list[dict[str, Any]]:
-    """One row per bead of units: :func:`tarjama.parallel_corpus.bead_rows` over the units, plus ``source_units``.
-
-    ``source_ids`` lists the sentences the row's units come from, each once, and ``source_units``
-    the units themselves (``"3.2,3.3,4.1"``), so a row can be traced to the exact Arabic it holds.
-    """
-    units = article.units
-    by_unit = Document(
-        article.id,
-        article.path,
-        article.lang,
-        tuple(
-            Sentence(article.sentences[u.sentence].number, article.sentences[u.sentence].paragraph, u.text)
-            for u in units
-        ),
-    )
-    rows = bead_rows(by_unit, translations, reference, beads, flag_below)
-    for row, bead in zip(rows, beads):
-        row["source_ids"] = ",".join(dict.fromkeys(row["source_ids"].split(","))) if bead.source else ""
-        row["source_units"] = ",".join(article.unit_id(units[i]) for i in bead.source)
-    return rows

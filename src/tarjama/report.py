@@ -51,7 +51,8 @@ def _article_lines(article: ArticleResult) -> list[str]:
         "",
         f"- source: `{article.path}`",
         f"- engine: {article.engine} (model `{article.model}`)",
-        f"- Arabic sentences: {article.sentences} ({article.from_memory} from the translation memory)",
+        f"- Arabic sentences: {article.sentences}, clause units: {article.units}; translated as "
+        f"{article.translated_texts} texts, {article.from_memory} from the translation memory",
     ]
     for ref in article.references:
         lines += _reference_lines(ref)

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 
 from tarjama.score import MetricScore
 
-SCHEMA_VERSION = 2
-"""1: the untyped summaries of tarjama 0.1 (no version field). 2: typed, with signatures."""
+SCHEMA_VERSION = 3
+"""1: the untyped summaries of tarjama 0.1 (no version field). 2: typed, with signatures. 3: rows of
+clause units: each article's ``units`` and ``translated_texts`` (``from_memory`` counts among those)."""
 
 
 class ReferenceResult(BaseModel):
@@ -34,9 +35,11 @@ class ArticleResult(BaseModel):
     article_id: str
     path: str
     sentences: int
+    units: int  # clause units of its sentences (= sentences where none is cut)
     engine: str
     model: str
-    from_memory: int
+    translated_texts: int  # what the engine was given: clause units or whole sentences (--translate)
+    from_memory: int  # of those, found in the translation memory
     references: list[ReferenceResult]
     timings_s: dict[str, float] = Field(default_factory=dict)
     engine_signature: dict[str, str] = Field(default_factory=dict)

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from tarjama.article import Granularity, UnitTranslation
 from tarjama.engines.base import EngineSpec, Option, all_specs, check_engine_name, get_spec
 from tarjama.errors import TarjamaError
 
@@ -82,6 +83,8 @@ class Settings(BaseModel):
     engines: dict[str, dict[str, EngineValue]] = Field(default_factory=dict)  # per engine: its options
     download_url: str = DEFAULT_DOWNLOAD_URL  # TARJAMA_DOWNLOAD_URL: where `tarjama serve` offers outputs
     checks: tuple[str, ...] | None = None  # --checks / TARJAMA_CHECKS: reference-free checks by name (None: all)
+    rows: Granularity = "units"  # --rows / TARJAMA_ROWS: clause units regrouped to the reference, or sentences
+    translate: UnitTranslation = UnitTranslation.UNITS  # --translate / TARJAMA_TRANSLATE: units alone, or sentences
     secrets: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)  # by credential variable
 
     @property
@@ -105,6 +108,8 @@ class Settings(BaseModel):
         memory: Path | None = None,
         rate_limit: float | None = None,
         checks: str | None = None,
+        rows: str | None = None,
+        translate: str | None = None,
     ) -> Settings:
         """Settings from ``environ`` (default: the process environment) and the given flags.
 
@@ -160,6 +165,8 @@ class Settings(BaseModel):
         }
         memory = memory or (Path(environ["TARJAMA_MEMORY"]) if environ.get("TARJAMA_MEMORY") else None)
         chosen_checks = _check_names(checks if checks is not None else environ.get("TARJAMA_CHECKS"))
+        granularity = _choice("--rows", rows, "TARJAMA_ROWS", environ, ("units", "sentences"))
+        translate_by = _choice("--translate", translate, "TARJAMA_TRANSLATE", environ, tuple(UnitTranslation))
         return cls(
             home=home,
             home_source=home_source,
@@ -170,6 +177,8 @@ class Settings(BaseModel):
             engines=engines,
             download_url=(environ.get("TARJAMA_DOWNLOAD_URL") or DEFAULT_DOWNLOAD_URL).rstrip("/"),
             checks=chosen_checks,
+            rows="sentences" if granularity == "sentences" else "units",
+            translate=UnitTranslation(translate_by or UnitTranslation.UNITS),
             secrets=secrets,
             **http,
         )
@@ -219,12 +228,23 @@ class Settings(BaseModel):
             ("rate limit", "per engine" if self.rate_limit is None else f"{self.rate_limit:g}/s"),
             ("download url", self.download_url),
             ("checks", "all" if self.checks is None else ",".join(self.checks) or "none"),
+            ("rows / translate", f"{self.rows} / {self.translate}"),
         ]
         rows += [(f"rate limit {name}", f"{rate:g}/s") for name, rate in sorted(self.engine_rates.items())]
         for name, values in sorted(self.engines.items()):
             rows += [(f"{name}.{key}", str(value)) for key, value in sorted(values.items())]
         rows += [(name, "********") for name in sorted(self.secrets)]
         return rows
+
+
+def _choice(
+    flag: str, given: str | None, variable: str, environ: Mapping[str, str], allowed: tuple[str, ...]
+) -> str | None:
+    """A flag's value, else the variable's, checked against ``allowed``; ``None`` when neither is set."""
+    source, raw = (flag, given) if given is not None else (variable, environ.get(variable, "").strip() or None)
+    if raw is not None and raw not in allowed:
+        raise TarjamaError(f"{source}={raw!r}: expected one of {', '.join(allowed)}")
+    return raw
 
 
 def _check_names(raw: str | None) -> tuple[str, ...] | None:
