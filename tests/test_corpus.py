@@ -128,7 +128,7 @@ def test_a_bad_article_fails_alone_and_reruns_are_incremental(tmp_path):
         assert added.returncode == 0, added.stderr[-3000:]
         sent = [s for r in services.requests("google") for s in r.segments]
         new_article = collect_articles([folder / "cnn.304447.ar.txt"])[0].load()[0]
-        assert set(sent) == set(new_article.texts)  # only the added article went to the engine
+        assert set(sent) == {u.text for u in new_article.units}  # only the added article went to the engine
         grown = read_tsv(tmp_path / "out" / "added" / "aligned.tsv")
         assert sorted(set(grown["article_id"])) == sorted([*FIRST, "cnn.304447"])
 

@@ -35,7 +35,7 @@ from tarjama.article import load_document
 from tarjama.parallel_corpus import read_tsv
 
 SEED = CORPUS / "morocco-us-counterterrorism.ar.txt"
-SENTENCES = load_document(SEED, "ar").texts
+UNITS = [unit.text for unit in load_document(SEED, "ar").units]  # what a run sends: its clause units
 KEY_BLOCK = "libre-block-key-5e1f0c2a77"
 KEY_ENV = "libre-env-key-93d4b6a1e8"
 DEEPL_BLOCK = "deepl-block-key-0a9b8c7d:fx"
@@ -184,7 +184,7 @@ def test_killed_run_leaves_a_batch_boundary_in_the_memory_and_no_output(scenario
     requests = scenario["killed_requests"]
     answered = [r for r in requests if r.status == 200]
     assert len(answered) == ANSWERED_BEFORE_KILL and requests[-1].status is None  # killed while waiting
-    first = SENTENCES[: ANSWERED_BEFORE_KILL * PER_REQUEST]
+    first = UNITS[: ANSWERED_BEFORE_KILL * PER_REQUEST]
     assert [s for r in answered for s in r.segments] == first
     assert scenario["stored_after_kill"] == first  # each batch stored as soon as it arrived
     assert not (scenario["out"] / "killed").exists()
@@ -195,7 +195,7 @@ def test_rerun_requests_only_what_the_memory_lacks(scenario):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     sent = [s for r in scenario["resumed_requests"] for s in r.segments]
     stored = scenario["stored_after_kill"]
-    assert sent == [s for s in SENTENCES if s not in stored]
+    assert sent == [s for s in UNITS if s not in stored]
     assert not set(sent) & set(stored)
     assert len(scenario["resumed_requests"]) == -(-len(sent) // PER_REQUEST)
     summary = json.loads((scenario["out"] / "resumed" / "scores.json").read_text())
@@ -205,13 +205,13 @@ def test_rerun_requests_only_what_the_memory_lacks(scenario):
 def test_resumed_tsv_equals_an_uninterrupted_run(scenario):
     clean = scenario["clean"]
     assert clean.returncode == 0, clean.stderr[-3000:]
-    assert len(scenario["clean_requests"]) == -(-len(SENTENCES) // PER_REQUEST)
+    assert len(scenario["clean_requests"]) == -(-len(UNITS) // PER_REQUEST)
     resumed = read_tsv(scenario["out"] / "resumed" / "aligned.tsv")
     clean_tsv = scenario["base"] / "clean-output" / "clean" / "aligned.tsv"
     assert resumed.equals(read_tsv(clean_tsv))
     assert (scenario["out"] / "resumed" / "aligned.tsv").read_bytes() == clean_tsv.read_bytes()
     assert set(resumed["engine"]) == {"libre"} and set(resumed["model"]) == {"libretranslate"}
-    assert resumed.height == len(SENTENCES)
+    assert resumed.height == len(UNITS)
 
 
 def test_each_key_reached_the_service_from_its_source(scenario):
