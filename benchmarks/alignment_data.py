@@ -27,8 +27,8 @@ def load_documents(mt_path: Path | None = MT_FIXTURE, source_lines: Sequence[str
 
     Uses ``source_lines`` when given, else the real MT at ``mt_path`` when it exists, otherwise ``stand_in_mt``.
     """
-    reference = (GOLD / "ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
-    docids = (GOLD / "ntrex128-dev.docids.txt").read_text(encoding="utf-8").splitlines()
+    reference = (GOLD / "ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()
+    docids = (GOLD / "ntrex128-dev.docids.lines").read_text(encoding="utf-8").splitlines()
     if source_lines is not None:
         mt = list(source_lines)
     elif mt_path is not None and mt_path.exists():
@@ -44,7 +44,7 @@ def load_documents(mt_path: Path | None = MT_FIXTURE, source_lines: Sequence[str
 def load_arabic_documents() -> list[list[Pair]]:
     """NTREX (Arabic source, reference) line pairs, one list per document: the same documents as
     :func:`load_documents`, with the Arabic in place of the MT."""
-    arabic = (GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines()
+    arabic = (GOLD / "ntrex128-dev.ar.lines").read_text(encoding="utf-8").splitlines()
     return load_documents(None, source_lines=arabic)
 
 

@@ -290,7 +290,7 @@ def _connective_class(word: str, after: str) -> str:
 def connective_counts() -> None:
     """How often each kind of word follows a comma: in ntrex lines (English keeps one sentence there) and the seed."""
     corpora = {
-        "ntrex": REPO / "corpus" / "ntrex128-dev" / "gold" / "ntrex128-dev.ar.txt",
+        "ntrex": REPO / "corpus" / "ntrex128-dev" / "gold" / "ntrex128-dev.ar.lines",
         "seed": REPO / "corpus" / "morocco-us-counterterrorism.ar.txt",
     }
     counts: dict[str, Counter[str]] = {}

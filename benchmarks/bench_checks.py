@@ -35,8 +35,8 @@ def lines(path: Path) -> list[str]:
 
 
 def flagged() -> None:
-    arabic = lines(GOLD / "ntrex128-dev.ar.txt")
-    for label, english in (("human", lines(GOLD / "ntrex128-dev.en.txt")), ("local MT", lines(MT))):
+    arabic = lines(GOLD / "ntrex128-dev.ar.lines")
+    for label, english in (("human", lines(GOLD / "ntrex128-dev.en.lines")), ("local MT", lines(MT))):
         pairs = list(zip(arabic, english))
         print(f"{label}: {len(pairs)} rows")
         for check in create_checks():
@@ -60,7 +60,7 @@ def time_identifier(label: str, load: Callable[[], Any], texts: list[str]) -> No
 
 
 def language_speed() -> None:
-    texts = lines(GOLD / "ntrex128-dev.en.txt") + lines(MT)
+    texts = lines(GOLD / "ntrex128-dev.en.lines") + lines(MT)
 
     def py3langid() -> Any:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier

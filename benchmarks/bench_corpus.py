@@ -71,8 +71,8 @@ class Pool:
 
     @classmethod
     def load(cls) -> Pool:
-        arabic = (GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines()
-        english = (GOLD / "ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
+        arabic = (GOLD / "ntrex128-dev.ar.lines").read_text(encoding="utf-8").splitlines()
+        english = (GOLD / "ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()
         return cls(arabic, english)
 
     def article(self, number: int) -> dict[str, object]:

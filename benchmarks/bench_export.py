@@ -27,8 +27,8 @@ ROWS_PER_SHARD = 50
 def make_shards(folder: Path, rows: int) -> None:
     from tarjama.parallel_corpus import SCHEMA, to_frame, write_parquet
 
-    arabic = (GOLD / "ntrex128-dev.ar.txt").read_text(encoding="utf-8").splitlines()
-    english = (GOLD / "ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
+    arabic = (GOLD / "ntrex128-dev.ar.lines").read_text(encoding="utf-8").splitlines()
+    english = (GOLD / "ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()
     for shard in range(0, rows, ROWS_PER_SHARD):
         batch = [
             {name: None for name in SCHEMA}

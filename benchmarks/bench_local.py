@@ -72,8 +72,10 @@ class Tally:
 
 
 def load_lines() -> tuple[list[str], list[str], list[str]]:
-    sources = [normalize_text(line).strip() for line in (GOLD / "ntrex128-dev.ar.txt").read_text("utf-8").splitlines()]
-    references = (GOLD / "ntrex128-dev.en.txt").read_text("utf-8").splitlines()
+    sources = [
+        normalize_text(line).strip() for line in (GOLD / "ntrex128-dev.ar.lines").read_text("utf-8").splitlines()
+    ]
+    references = (GOLD / "ntrex128-dev.en.lines").read_text("utf-8").splitlines()
     fixture = FIXTURE.read_text("utf-8").splitlines()
     assert len(sources) == len(references) == len(fixture), "gold and fixture line counts differ"
     return sources, references, fixture

@@ -72,7 +72,7 @@ def after(hypotheses: list[str], references: list[str]) -> dict[str, tuple[float
 
 
 def timing(repeats: int) -> None:
-    mt, gold = lines(MT), lines(GOLD / "ntrex128-dev.en.txt")
+    mt, gold = lines(MT), lines(GOLD / "ntrex128-dev.en.lines")
     hyps = [" ".join(mt[i : i + 4]) for i in range(0, 52, 4)]
     refs = [" ".join(gold[i : i + 4]) for i in range(0, 52, 4)]
     words = statistics.mean(len(r.split()) for r in refs)
@@ -107,8 +107,8 @@ def coverage_by_size(metric: Metric, stats: np.ndarray, rng: np.random.Generator
 
 
 def coverage(trials: int) -> None:
-    mt, gold = lines(MT), lines(GOLD / "ntrex128-dev.en.txt")
-    docs = lines(GOLD / "ntrex128-dev.docids.txt")
+    mt, gold = lines(MT), lines(GOLD / "ntrex128-dev.en.lines")
+    docs = lines(GOLD / "ntrex128-dev.docids.lines")
     order = list(dict.fromkeys(docs))
     halves = [[i for i, d in enumerate(docs) if order.index(d) % 2 == half] for half in (0, 1)]
     rng = np.random.default_rng(1)

@@ -86,7 +86,7 @@ def build(seed: int = SEED, max_run: int = MAX_RUN) -> list[ChainedDocument]:
     """Every ntrex128-dev document chained (see the module docstring), in corpus order.
 
     ``max_run=1`` gives the un-chained documents (a line a paragraph) for comparison."""
-    read = lambda name: (GOLD / f"ntrex128-dev.{name}.txt").read_text(encoding="utf-8").splitlines()  # noqa: E731
+    read = lambda name: (GOLD / f"ntrex128-dev.{name}.lines").read_text(encoding="utf-8").splitlines()  # noqa: E731
     docids, arabic, english = read("docids"), read("ar"), read("en")
     arabic = [normalize_text(line) for line in arabic]
     english = [normalize_text(line) for line in english]

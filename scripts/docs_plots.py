@@ -56,7 +56,7 @@ def _lines(path: Path) -> list[str]:
 def committed_translations() -> tuple[str, dict[str, str]]:
     """The local engine's model name and its committed MT, keyed by Arabic text as the translation memory is."""
     model = json.loads((FIXTURES / "ntrex128-dev.mt.en.json").read_text(encoding="utf-8"))["model"]
-    arabic = [normalize_text(line).strip() for line in _lines(CORPUS / "gold" / "ntrex128-dev.ar.txt")]
+    arabic = [normalize_text(line).strip() for line in _lines(CORPUS / "gold" / "ntrex128-dev.ar.lines")]
     translations = dict(zip(arabic, _lines(FIXTURES / "ntrex128-dev.mt.en.txt"), strict=True))
     for name in ("ntrex128-dev.units.mt.en.json", "ntrex128-dev.sentences.mt.en.json"):
         extra = json.loads((FIXTURES / name).read_text(encoding="utf-8"))

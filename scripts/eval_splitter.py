@@ -55,7 +55,7 @@ class BoundaryScore:
 
 
 def _gold_lines(name: str) -> list[str]:
-    return (GOLD / f"ntrex128-dev.{name}.txt").read_text(encoding="utf-8").splitlines()
+    return (GOLD / f"ntrex128-dev.{name}.lines").read_text(encoding="utf-8").splitlines()
 
 
 def gold_documents(lang: str) -> list[list[str]]:

@@ -32,8 +32,8 @@ def main(source: Path) -> None:
     ar, en, ids = read("ntrex128-dev.ar.txt"), read("ntrex128-dev.en.txt"), read("ntrex128-dev.docids.txt")
     assert len(ar) == len(en) == len(ids), "ntrex files are not line-aligned"
     (CORPUS / "gold").mkdir(parents=True, exist_ok=True)
-    for name in ("ntrex128-dev.ar.txt", "ntrex128-dev.en.txt", "ntrex128-dev.docids.txt"):
-        shutil.copyfile(source / name, CORPUS / "gold" / name)
+    for name in ("ar", "en", "docids"):  # not *.ar.txt: a run over the folder must not take it for an article
+        shutil.copyfile(source / f"ntrex128-dev.{name}.txt", CORPUS / "gold" / f"ntrex128-dev.{name}.lines")
     rows = list(zip(ids, ar, en))
     for docid, group in groupby(rows, key=lambda row: row[0]):
         group = list(group)

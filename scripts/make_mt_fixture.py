@@ -23,7 +23,7 @@ from tarjama.normalize import normalize_text
 from tarjama.translate import translate_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLD = ROOT / "corpus" / "ntrex128-dev" / "gold" / "ntrex128-dev.ar.txt"
+GOLD = ROOT / "corpus" / "ntrex128-dev" / "gold" / "ntrex128-dev.ar.lines"
 FIXTURE = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
 
 

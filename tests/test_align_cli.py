@@ -21,10 +21,10 @@ def _lines(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def doc() -> dict[str, list[str]]:
-    ids = _lines(GOLD / "ntrex128-dev.docids.txt")
+    ids = _lines(GOLD / "ntrex128-dev.docids.lines")
     columns = {
-        "ar": _lines(GOLD / "ntrex128-dev.ar.txt"),
-        "en": _lines(GOLD / "ntrex128-dev.en.txt"),
+        "ar": _lines(GOLD / "ntrex128-dev.ar.lines"),
+        "en": _lines(GOLD / "ntrex128-dev.en.lines"),
         "mt": _lines(MT_FIXTURE),
     }
     rows = [i for i, d in enumerate(ids) if d == DOC]

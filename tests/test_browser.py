@@ -247,6 +247,19 @@ def test_run_page_shows_report_table_and_links_and_downloads_the_tsv(ui_run, bro
         "translate",
     ):
         visible_text(browser, text)
+    # its plots are images served by `tarjama serve`, and they load in the UI
+    plots = sorted((folder / "plots").glob("*.png"))
+    assert plots
+
+    def plot_images(d):
+        found = [i for i in d.find_elements(By.TAG_NAME, "img") if "/plots/" in (i.get_attribute("src") or "")]
+        return found if len(found) == len(plots) else False
+
+    loaded = "return arguments[0].complete && arguments[0].naturalWidth > 0"
+    for image in wait(browser, plot_images, what=f"{len(plots)} plot images"):
+        src = image.get_attribute("src")
+        assert src.startswith(f"{state['download_url']}/files/{folder.name}/plots/"), src
+        wait(browser, lambda d, i=image: d.execute_script(loaded, i), what=f"the image {src} loaded")
     shots.take("artifact-report")
 
     # the table artifact shows the aligned rows

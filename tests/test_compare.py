@@ -14,8 +14,8 @@ from tarjama.score import score_corpus
 from tests.conftest import CORPUS, ROOT
 
 MT = (ROOT / "tests/fixtures/ntrex128-dev.mt.en.txt").read_text(encoding="utf-8").splitlines()[:40]
-GOLD = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()[:40]
-DOCS = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.docids.txt").read_text(encoding="utf-8").splitlines()[:40]
+GOLD = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()[:40]
+DOCS = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.docids.lines").read_text(encoding="utf-8").splitlines()[:40]
 BETTER = [GOLD[i] if i % 3 == 0 else MT[i] for i in range(40)]  # a third of the lines perfect
 MIXED = [  # some lines perfect, others cut to two thirds: a difference of uncertain significance
     GOLD[i] if i % 8 == 0 else " ".join(MT[i].split()[: len(MT[i].split()) * 2 // 3]) if i % 8 == 4 else MT[i]

@@ -48,6 +48,13 @@ def test_folders_globs_and_files_give_each_article_once_with_its_references(tmp_
         collect_articles([tmp_path / "empty"])
 
 
+def test_the_ntrex_folder_is_its_40_articles_not_its_gold_lines():
+    """The line-aligned gold sits below the folder; a run over the folder must not take it for an article."""
+    articles = collect_articles([NTREX])
+    assert len(articles) == 40 and all(a.references for a in articles)
+    assert not any("gold" in str(a.source.origin) for a in articles)
+
+
 def test_manifests_jsonl_and_parquet_give_the_same_articles(tmp_path):
     records = [
         {

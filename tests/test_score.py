@@ -37,7 +37,7 @@ REFS = [
     "The talks also touched on trade and investment.",
 ]
 MT = (ROOT / "tests/fixtures/ntrex128-dev.mt.en.txt").read_text(encoding="utf-8").splitlines()
-GOLD = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
+GOLD = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()
 SACREBLEU_METRICS = {"BLEU": BLEU, "chrF": CHRF, "chrF++": lambda: CHRF(word_order=2), "TER": TER}
 
 

@@ -14,7 +14,7 @@ TOKENIZE = TER().tokenizer
 
 def ntrex_pairs(n: int) -> list[tuple[list[str], list[str]]]:
     mt = (ROOT / "tests/fixtures/ntrex128-dev.mt.en.txt").read_text(encoding="utf-8").splitlines()
-    ref = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.txt").read_text(encoding="utf-8").splitlines()
+    ref = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()
     return [(TOKENIZE(h).split(), TOKENIZE(r).split()) for h, r in zip(mt[:n], ref[:n])]
 
 

@@ -57,7 +57,7 @@ def _document(doc_id: str, lang: str, texts: list[str]) -> Document:
 
 def ntrex_corpus() -> pl.DataFrame:
     engine = json.loads(MT.with_suffix(".json").read_text())
-    lines = zip(*(_lines(GOLD / f"ntrex128-dev.{name}.txt") for name in ("docids", "ar", "en")), _lines(MT))
+    lines = zip(*(_lines(GOLD / f"ntrex128-dev.{name}.lines") for name in ("docids", "ar", "en")), _lines(MT))
     rows = []
     for doc_id, group in groupby(lines, key=lambda line: line[0]):
         _, arabic, english, mt = (list(column) for column in zip(*group))
