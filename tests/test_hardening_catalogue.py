@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import CORPUS, PYTHON, TARJAMA, Runs, cli_env, device, fill, finish, shared_runs, staging_writer, tmpfs
 
@@ -335,3 +337,30 @@ def test_runs_starting_together_all_get_their_rate_limit(runs):
     done = subprocess.run([PYTHON, "-c", RACE_FOR_THE_LIMIT], capture_output=True, text=True, env=runs.env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_run_is_cancelled_in_prefect_not_left_running(tmp_path, runs, sig):
+    """Also seen: a run ended by Ctrl-C or SIGTERM stayed "Running" in the Prefect UI for ever."""
+    name = f"stopped-{sig.name.lower()}"
+    runs.services.clear()
+    held_before = runs.services.held  # the services are shared by the module's tests
+    runs.services.hold_after(0)  # the first request waits: the run is busy translating when stopped
+    try:
+        run = runs.start(ARTICLE, "--out", tmp_path / "out", "--name", name, "--memory", tmp_path / "memory.sqlite")
+        deadline = time.monotonic() + 400
+        while runs.services.held <= held_before:
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()[1][-3000:]
+            time.sleep(0.5)
+        run.send_signal(sig)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        runs.services.release()
+    assert run.returncode == 128 + sig, stderr[-3000:]
+    found = httpx.post(
+        f"{runs.env['PREFECT_API_URL']}/flow_runs/filter",
+        json={"flow_runs": {"name": {"any_": [name]}}},
+        timeout=30,
+    ).json()
+    assert [(r["state"]["type"], r["state"]["message"]) for r in found] == [("CANCELLED", f"stopped by {sig.name}")]

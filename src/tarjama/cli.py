@@ -283,21 +283,27 @@ def run(
             from tarjama.flows.pipeline import run as run_flow
 
             flow = run_flow.with_options(task_runner=runner())
-            summary = call_until_signalled(
-                lambda: flow(
-                    sources,
-                    settings,
-                    [str(r) for r in reference or []],
-                    out=str(out),
-                    run_name=run_name,
-                    formats=list(chosen_formats),
-                    dedupe=dedupe,
-                    min_confidence=min_confidence,
-                    fail_fast=fail_fast,
-                    workers=workers,
-                    filter_checks=filtering,
+            try:
+                summary = call_until_signalled(
+                    lambda: flow(
+                        sources,
+                        settings,
+                        [str(r) for r in reference or []],
+                        out=str(out),
+                        run_name=run_name,
+                        formats=list(chosen_formats),
+                        dedupe=dedupe,
+                        min_confidence=min_confidence,
+                        fail_fast=fail_fast,
+                        workers=workers,
+                        filter_checks=filtering,
+                    )
                 )
-            )
+            except (Stopped, KeyboardInterrupt) as stop:
+                from tarjama.runs import mark_stopped
+
+                mark_stopped(run_name, f"stopped by {stop if isinstance(stop, Stopped) else 'SIGINT'}")
+                raise
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
     except (Stopped, KeyboardInterrupt) as stop:

@@ -176,6 +176,28 @@ def find_run(settings: Settings, run: str) -> Any:
     return found
 
 
+def mark_stopped(run_name: str, reason: str) -> None:
+    """Record in Prefect that the named run was stopped (a signal ended the process under it).
+
+    Without this the run's thread is abandoned mid-flow and the run stays "Running" in the UI for
+    ever. Best effort and quick: the process is about to exit, and its outputs never depend on it.
+    """
+    try:
+        asyncio.run(asyncio.wait_for(_mark_stopped(run_name, reason), timeout=10))
+    except Exception:  # an unreachable or dying API: the run is stopped anyway
+        pass
+
+
+async def _mark_stopped(run_name: str, reason: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelled
+
+    async with get_client() as client:
+        for flow_run in await _read_runs(client, 5, name=run_name):
+            if flow_run.state is None or not flow_run.state.is_final():
+                await client.set_flow_run_state(flow_run.id, Cancelled(message=reason), force=True)
+
+
 def _local_folder(run: str, out: Path) -> Path | None:
     """``latest`` or an output folder's name under ``out``, found without Prefect."""
     if "/" in run or run.startswith("."):
