@@ -24,6 +24,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import numpy as np
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -55,7 +56,7 @@ from tarjama.plots import plot_run
 from tarjama.regroup import align_article, item_translations, translation_texts
 from tarjama.report import render_html, render_report
 from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
-from tarjama.score import MetricScore, score_corpus
+from tarjama.score import MetricScore, Statistics, corpus_statistics, scores_from_statistics
 from tarjama.settings import Settings
 from tarjama.shards import ShardStore
 from tarjama.translate import translate_missing
@@ -114,11 +115,13 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
 
 @dataclass
 class ArticleOutcome:
-    """What a worker sends back: the summary, the rows, and the translations it paid for."""
+    """What a worker sends back: the summary, the rows, the translations it paid for, and the score
+    statistics of the rows against the first reference (for the corpus's scores)."""
 
     result: ArticleResult
     rows: pl.DataFrame
     new_translations: list[tuple[str, str]]
+    statistics: Statistics | None
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_transient)
@@ -198,6 +201,7 @@ def build_article(
     mt = [t.text for t in translations]
     frames: list[pl.DataFrame] = []
     summaries = []
+    first_statistics: Statistics | None = None
     every: list[Document | None] = [*references] if references else [None]
     for reference in every:
         alignment = align_article(article, mt, reference.texts if reference else None, config)
@@ -206,7 +210,9 @@ def build_article(
         frames.append(rows)
         summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()))
         if reference is not None:
-            scores = score_corpus(rows["english_mt"].to_list(), rows["english_reference"].to_list())
+            statistics = corpus_statistics(rows["english_mt"].to_list(), rows["english_reference"].to_list())
+            first_statistics = statistics if first_statistics is None else first_statistics
+            scores = scores_from_statistics(statistics)
             summary = summary.model_copy(
                 update={
                     "reference": rows["reference"][0],
@@ -233,7 +239,7 @@ def build_article(
         engine_signature={"engine": name, "model": model},
         checks_failed=failed_counts,
     )
-    return ArticleOutcome(result, frame, new)
+    return ArticleOutcome(result, frame, new, first_statistics)
 
 
 _TURNS: dict[str, threading.Lock] = {}
@@ -346,7 +352,7 @@ def run(
                     raise
                 return
             memory.store_many(settings.engine, model, outcome.new_translations)
-            shards.put(shard_key, outcome.rows, outcome.result)
+            shards.put(shard_key, outcome.rows, outcome.result, outcome.statistics)
             results[article.id], keys[article.id] = outcome.result, shard_key
             progress.done(outcome.result, len(outcome.new_translations))
 
@@ -402,7 +408,7 @@ def run(
         flagged = int(corpus.select(pl.col("flagged").sum()).collect().item())
         summary = summary.model_copy(
             update={
-                "overall": _overall_scores(corpus, summary),
+                "overall": _overall_scores(shards, keys, summary),
                 "checks_failed": _total_failures(summary.articles),
                 "plots": draw_plots(corpus, staging),
                 "counts": CorpusCounts(
@@ -465,17 +471,24 @@ def attach_throttle_for(settings: Settings) -> str | None:
     return description
 
 
-def _overall_scores(corpus: pl.LazyFrame, summary: RunSummary) -> list[MetricScore] | None:
-    """Scores over all articles against each article's first reference (only for several articles)."""
-    firsts = {a.article_id: a.references[0].reference for a in summary.articles if a.references[0].reference}
-    if len(summary.articles) < 2 or not firsts:
+def _overall_scores(shards: ShardStore, keys: dict[str, str], summary: RunSummary) -> list[MetricScore] | None:
+    """Scores over all articles against each article's first reference (only for several articles): the
+    articles' kept statistics stacked, or, where a shard lacks them, its rows scored again."""
+    scored = [a for a in summary.articles if a.references[0].reference]
+    if len(summary.articles) < 2 or not scored:
         return None
-    primary = (
-        corpus.filter(pl.col("reference") == pl.col("article_id").replace_strict(firsts, default=None))
-        .select("english_mt", "english_reference")
-        .collect()
-    )
-    return score_corpus(primary["english_mt"].to_list(), primary["english_reference"].to_list())
+    parts = []
+    for article in scored:
+        statistics = shards.statistics(keys[article.article_id])
+        if statistics is None:
+            rows = (
+                shards.scan([keys[article.article_id]])
+                .filter(pl.col("reference") == article.references[0].reference)
+                .collect()
+            )
+            statistics = corpus_statistics(rows["english_mt"].to_list(), rows["english_reference"].to_list())
+        parts.append(statistics)
+    return scores_from_statistics({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
 
 
 class CorpusProgress:

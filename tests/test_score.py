@@ -15,9 +15,11 @@ from tarjama.score import (
     bootstrap_indices,
     bootstrap_totals,
     corpus_metrics,
+    corpus_statistics,
     resampled_totals,
     score_corpus,
     score_files,
+    scores_from_statistics,
     scores_from_totals,
     sentence_bleu,
     sentence_chrf,
@@ -162,3 +164,22 @@ def test_score_files_rejects_mismatched_and_missing_files(tmp_path):
     ref.write_bytes(b"\xff\xfe\n")
     with pytest.raises(InputError, match="ref.txt: not UTF-8"):
         score_files(hyp, ref)
+
+
+def test_a_corpus_scored_from_its_articles_statistics_equals_scoring_its_rows(tmp_path):
+    """The corpus's scores are its articles' kept statistics stacked (no rescoring): same numbers."""
+    import polars as pl
+
+    from tarjama.results import ArticleResult
+    from tarjama.shards import ShardStore
+
+    store, cut = ShardStore(tmp_path), 230
+    for key, part in (("a", slice(0, cut)), ("b", slice(cut, 603))):
+        result = ArticleResult(
+            article_id=key, path=key, sentences=1, units=1, engine="e", model="m", translated_texts=1, from_memory=0,
+            references=[],
+        )  # fmt: skip
+        store.put(key, pl.DataFrame({"x": [1]}), result, corpus_statistics(MT[part], GOLD[part]))
+    assert store.statistics("missing") is None
+    stacked = {name: np.concatenate([store.statistics(k)[name] for k in "ab"]) for name in store.statistics("a")}
+    assert scores_from_statistics(stacked) == score_corpus(MT, GOLD)

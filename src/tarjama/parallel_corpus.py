@@ -177,6 +177,10 @@ def write_jsonl(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
     return _write(target, lambda tmp: frame.lazy().sink_ndjson(tmp))
 
 
+def write_bytes(data: bytes, target: Path) -> Path:
+    return _write(target, lambda tmp: tmp.write_bytes(data))
+
+
 def write_text(text: str, target: Path) -> Path:
     return _write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
