@@ -187,18 +187,6 @@ class _Band:
     def n(self) -> int:
         return len(self.lo) - 1
 
-    def cells(self) -> tuple[Cells, Cells]:
-        """(i, j) of every cell, row by row."""
-        rows = np.repeat(np.arange(self.n + 1), self.hi - self.lo + 1)
-        return rows, np.arange(self.offsets[-1]) - self.offsets[rows] + self.lo[rows]
-
-    def index(self, i: Cells, j: Cells) -> Cells:
-        """Cell number of (i, j), or -1 where it lies outside the band."""
-        inside = (i >= 0) & (i <= self.n)
-        row = np.where(inside, i, 0)
-        inside &= (j >= self.lo[row]) & (j <= self.hi[row])
-        return np.where(inside, self.offsets[row] + j - self.lo[row], -1)
-
     def touched(self, path: Sequence[tuple[int, int, int]]) -> npt.NDArray[np.int64]:
         """Rows where the path runs along the band edge (an edge that is not the grid's)."""
         return np.array([i for i, j, _ in path if j == self.lo[i] > 0 or j == self.hi[i] < self.m], dtype=np.int64)
@@ -207,6 +195,11 @@ class _Band:
 class _Lattice:
     """Bead scores in one band, with Viterbi and forward-backward over them."""
 
+    pred: Cells
+    scores: Scores
+    reliability: Scores
+    active: Cells
+
     def __init__(
         self, scorer: BeadScorer, band: _Band, previous: _Lattice | None, near: tuple[Cells, Cells] | None
     ) -> None:
@@ -214,32 +207,27 @@ class _Lattice:
         scored within :data:`NEAR` of it (not at all when ``near`` is None)."""
         self.scorer, self.band = scorer, band
         self.types = list(scorer.bead_types)
-        rows, cols = band.cells()
-        n_cells = len(rows)
-        close = np.zeros(n_cells, dtype=bool)
-        if near is not None:
-            close = (cols >= near[0][rows] - NEAR) & (cols <= near[1][rows] + NEAR)
-        # pred[t, c]: cell where a type-t bead ending at c starts; n_cells (a -inf sentinel) if outside the band.
-        n_types = len(self.types)
-        self.pred = np.empty((n_types, n_cells), dtype=np.int64)
-        self.scores = np.full((n_types, n_cells + 1), -np.inf)
-        self.reliability = np.zeros((n_types, n_cells))
-        todo = np.empty((n_types, n_cells), dtype=bool)
-        old = previous.band.index(rows, cols) if previous is not None else None
-        for t, (di, dj) in enumerate(self.types):
-            start = band.index(rows - di, cols - dj)
-            valid = start >= 0
-            self.pred[t] = np.where(valid, start, n_cells)
-            if max(di, dj) > LARGE:
-                valid &= close
-            if previous is not None and old is not None:  # a later pass re-uses the scores of the earlier one
-                at = np.where(old >= 0, old, -1)
-                reused = previous.scores[t][at]
-                known = valid & (old >= 0) & np.isfinite(reused)
-                self.scores[t, :n_cells][known] = reused[known]
-                self.reliability[t][known] = previous.reliability[t][at[known]]
-                valid &= ~known
-            todo[t] = valid
+        types = np.array(self.types, dtype=np.int64).reshape(-1, 2)
+        no_cells = np.zeros(0, dtype=np.int64)
+        near_low, near_high = near if near is not None else (no_cells, no_cells)
+        if previous is None:
+            earlier = _Band(no_cells, no_cells, no_cells, band.m), np.zeros((0, 0)), np.zeros((0, 0))
+        else:  # a later pass re-uses the scores of the earlier one
+            earlier = previous.band, previous.scores, previous.reliability
+        rows, cols, self.pred, self.scores, self.reliability, todo, self.active = _cells(
+            band.lo,
+            band.hi,
+            band.offsets,
+            types,
+            types.max(axis=1) > LARGE,
+            near_low,
+            near_high,
+            earlier[0].lo,
+            earlier[0].hi,
+            earlier[0].offsets,
+            earlier[1],
+            earlier[2],
+        )
         small = [t for t, bead_type in enumerate(self.types) if max(bead_type) <= LARGE]
         large = [t for t, bead_type in enumerate(self.types) if max(bead_type) > LARGE]
         for group in (small, large):  # scored apart: large beads cost more and are wanted at fewer cells
@@ -254,11 +242,11 @@ class _Lattice:
         self.best, self.back, self.total = self._forward()
 
     def _forward(self) -> tuple[Scores, npt.NDArray[np.int64], Scores]:
-        return _forward(self.pred, self.scores)
+        return _forward(self.pred, self.scores, self.active)
 
     def _backward(self) -> Scores:
         """log of the total weight of the paths from each cell to (n, m)."""
-        return _backward(self.pred, self.scores)
+        return _backward(self.pred, self.scores, self.active)
 
     def best_path(self) -> list[tuple[int, int, int]]:
         """(i, j, bead type) of each bead of the Viterbi path, by end point, in order."""
@@ -295,18 +283,74 @@ def _logaddexp(a: float, b: float) -> float:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _forward(pred: Cells, scores: Scores) -> tuple[Scores, Cells, Scores]:  # pragma: no cover - compiled
-    """Viterbi scores, back-pointers (bead types) and forward log-sums of every cell.
+def _cells(
+    lo: Cells,
+    hi: Cells,
+    offsets: Cells,
+    types: Cells,
+    large: npt.NDArray[np.bool_],
+    near_low: Cells,
+    near_high: Cells,
+    earlier_lo: Cells,
+    earlier_hi: Cells,
+    earlier_offsets: Cells,
+    earlier_scores: Scores,
+    earlier_reliability: Scores,
+) -> tuple[Cells, Cells, Cells, Scores, Scores, npt.NDArray[np.bool_], Cells]:  # pragma: no cover - compiled
+    """A band's cells (i, j), bead starts ``pred`` (n_cells where a bead would start outside the band, or is
+    large and not wanted there: the search never looks at it), the scores and reliabilities the earlier band already has (-inf and 0 elsewhere), which beads still need
+    scoring (``todo``: large types only within :data:`NEAR` of ``near``, none without it), and the types
+    that may have a finite score anywhere (the others cannot change a sum or a maximum).
+
+    Empty ``near_low`` means no large beads; empty ``earlier_lo`` means no earlier band."""
+    n = len(lo) - 1
+    n_cells, n_types = offsets[-1], len(types)
+    rows = np.empty(n_cells, dtype=np.int64)
+    cols = np.empty(n_cells, dtype=np.int64)
+    pred = np.empty((n_types, n_cells), dtype=np.int64)
+    scores = np.empty((n_types, n_cells + 1))
+    scores[:, n_cells] = -np.inf
+    reliability = np.empty((n_types, n_cells))
+    todo = np.empty((n_types, n_cells), dtype=np.bool_)
+    used = np.zeros(n_types, dtype=np.bool_)
+    for i in range(n + 1):
+        for j in range(lo[i], hi[i] + 1):
+            c = offsets[i] + j - lo[i]
+            rows[c], cols[c] = i, j
+            old = -1
+            if len(earlier_lo) and earlier_lo[i] <= j <= earlier_hi[i]:
+                old = earlier_offsets[i] + j - earlier_lo[i]
+            close = len(near_low) > 0 and near_low[i] - NEAR <= j <= near_high[i] + NEAR
+            for t in range(n_types):
+                start_i, start_j = i - types[t, 0], j - types[t, 1]
+                start = n_cells
+                if start_i >= 0 and lo[start_i] <= start_j <= hi[start_i] and (close or not large[t]):
+                    start = offsets[start_i] + start_j - lo[start_i]
+                pred[t, c] = start
+                scores[t, c], reliability[t, c], todo[t, c] = -np.inf, 0.0, False
+                if start == n_cells:
+                    continue
+                used[t] = True
+                if old >= 0 and np.isfinite(earlier_scores[t, old]):
+                    scores[t, c], reliability[t, c] = earlier_scores[t, old], earlier_reliability[t, old]
+                else:
+                    todo[t, c] = True
+    return rows, cols, pred, scores, reliability, todo, np.flatnonzero(used)
+
+
+@numba.njit(cache=True)
+def _forward(pred: Cells, scores: Scores, active: Cells) -> tuple[Scores, Cells, Scores]:  # pragma: no cover - compiled
+    """Viterbi scores, back-pointers (bead types) and forward log-sums of every cell, over the ``active`` types.
 
     Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin."""
-    n_types, n_cells = pred.shape
+    n_cells = pred.shape[1]
     best = np.full(n_cells + 1, -np.inf)
     total = np.full(n_cells + 1, -np.inf)
     back = np.full(n_cells, -1, dtype=np.int64)
     best[0] = total[0] = 0.0
     for c in range(n_cells):
         top, summed, arg = best[c], total[c], -1
-        for t in range(n_types):
+        for t in active:
             start = pred[t, c]
             if start == n_cells:
                 continue
@@ -319,13 +363,13 @@ def _forward(pred: Cells, scores: Scores) -> tuple[Scores, Cells, Scores]:  # pr
 
 
 @numba.njit(cache=True)
-def _backward(pred: Cells, scores: Scores) -> Scores:  # pragma: no cover - compiled
-    """log of the total weight of the paths from each cell to the last one, (n, m)."""
-    n_types, n_cells = pred.shape
+def _backward(pred: Cells, scores: Scores, active: Cells) -> Scores:  # pragma: no cover - compiled
+    """log of the total weight of the paths from each cell to the last one, (n, m), over the ``active`` types."""
+    n_cells = pred.shape[1]
     rest = np.full(n_cells + 1, -np.inf)
     rest[n_cells - 1] = 0.0
     for c in range(n_cells - 1, -1, -1):  # a bead ending at c adds its weight to the cell where it starts
-        for t in range(n_types):
+        for t in active:
             start = pred[t, c]
             if start != n_cells:
                 rest[start] = _logaddexp(rest[start], scores[t, c] + rest[c])
