@@ -53,12 +53,8 @@ class SpanMatcher:
         alphabet = np.zeros(0x110000, dtype=np.int64)
         alphabet[hyp_codes] = alphabet[ref_codes] = 1
         dense = np.cumsum(alphabet) - 1
-        hyp_ids, ref_ids, vocabulary = _gram_ids(dense[hyp_codes], dense[ref_codes], MAX_ORDER)
-        # one id space over all orders, so that a window's index is a plain array indexed by k-gram id
-        first_id = np.concatenate(([0], np.cumsum(vocabulary)[:-1]))[:, None]
-        self.hyp_ids = np.where(hyp_ids >= 0, hyp_ids + first_id, -1).astype(np.int32)
-        self.ref_ids = np.where(ref_ids >= 0, ref_ids + first_id, -1).astype(np.int32)
-        self.window_entry = np.full(int(vocabulary.sum()), -1, dtype=np.int32)  # all -1 between kernel calls
+        self.hyp_ids, self.ref_ids, n_ids = _gram_ids(dense[hyp_codes], dense[ref_codes], MAX_ORDER)
+        self.window_entry = np.full(n_ids, -1, dtype=np.int32)  # k-gram id -> window index entry; -1 between calls
         self.ref_side = self.ref_ids, self.ref_offsets, _sentence_of(self.ref_offsets)
         self.hyp_side = self.hyp_ids, self.hyp_offsets, _sentence_of(self.hyp_offsets)
 
@@ -111,24 +107,23 @@ def _code_points(text: str) -> Ints:
 
 
 @numba.njit(cache=True)
-def _gram_ids(hyp: Ints, ref: Ints, max_order: int) -> tuple[Ids, Ids, Ints]:  # pragma: no cover - compiled
-    """Dense ids of the k-grams starting at each position, numbered over the reference's k-grams: -1 where fewer
-    than k characters remain, or (hypothesis) where the reference has no such k-gram, which then cannot match."""
+def _gram_ids(hyp: Ints, ref: Ints, max_order: int) -> tuple[Ids, Ids, int]:  # pragma: no cover - compiled
+    """Dense ids of the k-grams starting at each position, numbered over the reference's k-grams, one id space
+    for all orders (a window's index is then a plain array), and the number of ids: -1 where fewer than k
+    characters remain, or (hypothesis) where the reference has no such k-gram, which then cannot match."""
     n_hyp, n_ref = len(hyp), len(ref)
     hyp_ids = np.full((max_order, n_hyp), -1, dtype=np.int32)
     ref_ids = np.full((max_order, n_ref), -1, dtype=np.int32)
-    vocabulary = np.zeros(max_order, dtype=np.int64)
     alphabet = 1 + max(hyp.max() if n_hyp else 0, ref.max() if n_ref else 0)
     hyp_ids[0, :] = hyp
     ref_ids[0, :] = ref
-    vocabulary[0] = alphabet
     capacity = 1
     while capacity < 2 * n_ref + 2:
         capacity *= 2
     table = np.empty((capacity, 2), dtype=np.int64)  # (key, id) side by side: one cache line per probe
+    size = alphabet  # ids of single characters are their codes
     for order in range(1, max_order):
         table[:, 0] = -1
-        size = 0
         for side in range(2):  # the reference's k-grams get ids; the hypothesis's are looked up
             chars, ids = (ref, ref_ids) if side == 0 else (hyp, hyp_ids)
             for t in range(len(chars) - order):
@@ -146,8 +141,7 @@ def _gram_ids(hyp: Ints, ref: Ints, max_order: int) -> tuple[Ids, Ids, Ints]:  #
                     table[slot, 0], table[slot, 1] = key, size
                     ids[order, t] = size
                     size += 1
-        vocabulary[order] = size
-    return hyp_ids, ref_ids, vocabulary
+    return hyp_ids, ref_ids, size
 
 
 SWAP_ABOVE = 2
@@ -272,6 +266,7 @@ def _span_matches(
         item_ends = np.empty(n_items, dtype=np.int64)
         item_adds = np.empty(n_items, dtype=np.int64)
         in_span = np.zeros(longest, dtype=np.int64)  # per distinct k-gram, its count in the reference span
+        span_of = np.full(longest, -1, dtype=np.int64)  # the (cell, order) in_span counts for, else 0
         matched = np.zeros(max_di + 1, dtype=np.int64)
         for r in range(block, stop):
             row_start, row_end = row_starts[r], row_starts[r + 1]
@@ -330,6 +325,7 @@ def _span_matches(
                 # clipped match rises by what its added count brings below the hypothesis count
                 for c in range(row_start, row_end):
                     j = cell_j[c]
+                    span = c * max_order + order
                     matched[:] = 0
                     longest_span = min(reach, j - window)
                     for dj in range(1, longest_span + 1):
@@ -337,7 +333,8 @@ def _span_matches(
                         while k >= 0:
                             if item_ends[k] <= j:
                                 u = item_distinct[k]
-                                before = in_span[u]
+                                before = in_span[u] if span_of[u] == span else 0
+                                span_of[u] = span
                                 after = before + item_adds[k]
                                 in_span[u] = after
                                 for di in range(1, top + 1):
@@ -349,11 +346,6 @@ def _span_matches(
                             t = type_of[di, dj]
                             if t >= 0:
                                 out[t, c, order] = matched[di]
-                    for dj in range(1, longest_span + 1):
-                        k = head[j - dj - w0]
-                        while k >= 0:
-                            in_span[item_distinct[k]] = 0
-                            k = item_next[k]
                 head[window - w0 : j_high - w0 + 1] = -1
         for e in range(n_entries):
             window_entry[entry_gram[e]] = -1
