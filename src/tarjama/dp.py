@@ -198,23 +198,31 @@ class _Lattice:
     pred: Cells
     scores: Scores
     reliability: Scores
-    active: Cells
 
     def __init__(
         self, scorer: BeadScorer, band: _Band, previous: _Lattice | None, near: tuple[Cells, Cells] | None
     ) -> None:
         """``near``: per source boundary, the lowest and highest target boundary of a path; large beads are
-        scored within :data:`NEAR` of it (not at all when ``near`` is None)."""
+        scored within :data:`NEAR` of it (not at all when ``near`` is None).
+
+        The arrays hold one row per bead type of this pass (``self.row``): large types only when ``near``
+        is given, as elsewhere they are never scored."""
         self.scorer, self.band = scorer, band
         self.types = list(scorer.bead_types)
-        types = np.array(self.types, dtype=np.int64).reshape(-1, 2)
+        self.considered = np.array(
+            [t for t, bead_type in enumerate(self.types) if max(bead_type) <= LARGE or near is not None],
+            dtype=np.int64,
+        )
+        self.row = {int(t): k for k, t in enumerate(self.considered)}
+        types = np.array(self.types, dtype=np.int64).reshape(-1, 2)[self.considered]
         no_cells = np.zeros(0, dtype=np.int64)
         near_low, near_high = near if near is not None else (no_cells, no_cells)
+        earlier: tuple[_Band, Scores, Scores, dict[int, int]]
         if previous is None:
-            earlier = _Band(no_cells, no_cells, no_cells, band.m), np.zeros((0, 0)), np.zeros((0, 0))
+            earlier = _Band(no_cells, no_cells, no_cells, band.m), np.zeros((0, 0)), np.zeros((0, 0)), {}
         else:  # a later pass re-uses the scores of the earlier one
-            earlier = previous.band, previous.scores, previous.reliability
-        rows, cols, self.pred, self.scores, self.reliability, todo, self.active = _cells(
+            earlier = previous.band, previous.scores, previous.reliability, previous.row
+        rows, cols, self.pred, self.scores, self.reliability, todo = _cells(
             band.lo,
             band.hi,
             band.offsets,
@@ -227,26 +235,28 @@ class _Lattice:
             earlier[0].offsets,
             earlier[1],
             earlier[2],
+            np.array([earlier[3].get(int(t), -1) for t in self.considered], dtype=np.int64),
         )
-        small = [t for t, bead_type in enumerate(self.types) if max(bead_type) <= LARGE]
-        large = [t for t, bead_type in enumerate(self.types) if max(bead_type) > LARGE]
+        small = [int(t) for t in self.considered if max(self.types[t]) <= LARGE]
+        large = [int(t) for t in self.considered if max(self.types[t]) > LARGE]
         for group in (small, large):  # scored apart: large beads cost more and are wanted at fewer cells
-            cells = np.flatnonzero(todo[group].any(axis=0)) if group else np.array([], dtype=np.int64)
+            rows_of_group = [self.row[t] for t in group]
+            cells = np.flatnonzero(todo[rows_of_group].any(axis=0)) if group else np.array([], dtype=np.int64)
             if not cells.size:
                 continue
             fresh, trust = scorer.scores(rows[cells], cols[cells], group)
-            for k, t in enumerate(group):
-                needed = todo[t][cells]
-                self.scores[t][cells[needed]] = fresh[k][needed]
-                self.reliability[t][cells[needed]] = trust[k][needed]
+            for k, row in enumerate(rows_of_group):
+                needed = todo[row][cells]
+                self.scores[row][cells[needed]] = fresh[k][needed]
+                self.reliability[row][cells[needed]] = trust[k][needed]
         self.best, self.back, self.total = self._forward()
 
     def _forward(self) -> tuple[Scores, npt.NDArray[np.int64], Scores]:
-        return _forward(self.pred, self.scores, self.active)
+        return _forward(self.pred, self.scores, self.considered)
 
     def _backward(self) -> Scores:
         """log of the total weight of the paths from each cell to (n, m)."""
-        return _backward(self.pred, self.scores, self.active)
+        return _backward(self.pred, self.scores)
 
     def best_path(self) -> list[tuple[int, int, int]]:
         """(i, j, bead type) of each bead of the Viterbi path, by end point, in order."""
@@ -269,8 +279,9 @@ class _Lattice:
         for i, j, t in path:
             di, dj = self.types[t]
             end = band.offsets[i] + j - band.lo[i]
-            log_posterior = self.total[self.pred[t][end]] + self.scores[t][end] + rest[end] - log_z
-            confidence = min(1.0, math.exp(log_posterior)) * float(self.reliability[t][end])
+            row = self.row[t]
+            log_posterior = self.total[self.pred[row][end]] + self.scores[row][end] + rest[end] - log_z
+            confidence = min(1.0, math.exp(log_posterior)) * float(self.reliability[row][end])
             beads.append(Bead(tuple(range(i - di, i)), tuple(range(j - dj, j)), confidence))
         return beads
 
@@ -296,11 +307,12 @@ def _cells(
     earlier_offsets: Cells,
     earlier_scores: Scores,
     earlier_reliability: Scores,
-) -> tuple[Cells, Cells, Cells, Scores, Scores, npt.NDArray[np.bool_], Cells]:  # pragma: no cover - compiled
-    """A band's cells (i, j), bead starts ``pred`` (n_cells where a bead would start outside the band, or is
-    large and not wanted there: the search never looks at it), the scores and reliabilities the earlier band already has (-inf and 0 elsewhere), which beads still need
-    scoring (``todo``: large types only within :data:`NEAR` of ``near``, none without it), and the types
-    that may have a finite score anywhere (the others cannot change a sum or a maximum).
+    earlier_row: Cells,
+) -> tuple[Cells, Cells, Cells, Scores, Scores, npt.NDArray[np.bool_]]:  # pragma: no cover - compiled
+    """A band's cells (i, j), and per bead type (``types``, one row each): bead starts ``pred`` (n_cells where
+    a bead would start outside the band, or is large and not wanted there), the scores and reliabilities the
+    earlier band already has (-inf and 0 elsewhere; ``earlier_row``: the type's row there, -1 if none), and
+    which beads still need scoring (``todo``: large types only within :data:`NEAR` of ``near``).
 
     Empty ``near_low`` means no large beads; empty ``earlier_lo`` means no earlier band."""
     n = len(lo) - 1
@@ -312,7 +324,6 @@ def _cells(
     scores[:, n_cells] = -np.inf
     reliability = np.empty((n_types, n_cells))
     todo = np.empty((n_types, n_cells), dtype=np.bool_)
-    used = np.zeros(n_types, dtype=np.bool_)
     for i in range(n + 1):
         for j in range(lo[i], hi[i] + 1):
             c = offsets[i] + j - lo[i]
@@ -330,46 +341,47 @@ def _cells(
                 scores[t, c], reliability[t, c], todo[t, c] = -np.inf, 0.0, False
                 if start == n_cells:
                     continue
-                used[t] = True
-                if old >= 0 and np.isfinite(earlier_scores[t, old]):
-                    scores[t, c], reliability[t, c] = earlier_scores[t, old], earlier_reliability[t, old]
+                known = earlier_row[t]
+                if old >= 0 and known >= 0 and np.isfinite(earlier_scores[known, old]):
+                    scores[t, c], reliability[t, c] = earlier_scores[known, old], earlier_reliability[known, old]
                 else:
                     todo[t, c] = True
-    return rows, cols, pred, scores, reliability, todo, np.flatnonzero(used)
+    return rows, cols, pred, scores, reliability, todo
 
 
 @numba.njit(cache=True)
-def _forward(pred: Cells, scores: Scores, active: Cells) -> tuple[Scores, Cells, Scores]:  # pragma: no cover - compiled
-    """Viterbi scores, back-pointers (bead types) and forward log-sums of every cell, over the ``active`` types.
+def _forward(pred: Cells, scores: Scores, bead_types: Cells) -> tuple[Scores, Cells, Scores]:  # pragma: no cover
+    """Viterbi scores, back-pointers (the bead type of the row, ``bead_types[row]``) and forward log-sums of
+    every cell.
 
     Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin."""
-    n_cells = pred.shape[1]
+    n_rows, n_cells = pred.shape
     best = np.full(n_cells + 1, -np.inf)
     total = np.full(n_cells + 1, -np.inf)
     back = np.full(n_cells, -1, dtype=np.int64)
     best[0] = total[0] = 0.0
     for c in range(n_cells):
         top, summed, arg = best[c], total[c], -1
-        for t in active:
+        for t in range(n_rows):
             start = pred[t, c]
             if start == n_cells:
                 continue
             via = best[start] + scores[t, c]
             if via > top:
-                top, arg = via, t
+                top, arg = via, bead_types[t]
             summed = _logaddexp(summed, total[start] + scores[t, c])
         best[c], total[c], back[c] = top, summed, arg
     return best, back, total
 
 
 @numba.njit(cache=True)
-def _backward(pred: Cells, scores: Scores, active: Cells) -> Scores:  # pragma: no cover - compiled
-    """log of the total weight of the paths from each cell to the last one, (n, m), over the ``active`` types."""
-    n_cells = pred.shape[1]
+def _backward(pred: Cells, scores: Scores) -> Scores:  # pragma: no cover - compiled
+    """log of the total weight of the paths from each cell to the last one, (n, m)."""
+    n_rows, n_cells = pred.shape
     rest = np.full(n_cells + 1, -np.inf)
     rest[n_cells - 1] = 0.0
     for c in range(n_cells - 1, -1, -1):  # a bead ending at c adds its weight to the cell where it starts
-        for t in active:
+        for t in range(n_rows):
             start = pred[t, c]
             if start != n_cells:
                 rest[start] = _logaddexp(rest[start], scores[t, c] + rest[c])
