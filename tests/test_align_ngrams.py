@@ -62,3 +62,19 @@ def test_calls_in_any_window_order_agree() -> None:
     again = reused.matches(np.array(early[0]), np.array(early[1]), bead_types)
     fresh = SpanMatcher(hyp, ref).matches(np.array(early[0]), np.array(early[1]), bead_types)
     assert np.array_equal(again, fresh) and again.any()
+
+
+def test_scattered_cells_count_as_in_the_full_grid() -> None:
+    """Rows with gaps and scattered rows (the cells a later pass or a large bead type asks for) get the counts
+    the same cells get among all cells of the grid, for spans counted from either side."""
+    rng = random.Random(3)
+    hyp = [_sentence(rng) for _ in range(30)]
+    ref = [_sentence(rng) for _ in range(30)]
+    bead_types = [(1, 1), (2, 1), (1, 2), (2, 2), (1, 5), (4, 1), (3, 2)]
+    grid = [(a, b) for a in range(len(hyp) + 1) for b in range(len(ref) + 1)]
+    full = SpanMatcher(hyp, ref).matches(np.array([a for a, _ in grid]), np.array([b for _, b in grid]), bead_types)
+    picked = sorted(rng.sample(range(len(grid)), 120))
+    some = SpanMatcher(hyp, ref).matches(
+        np.array([grid[k][0] for k in picked]), np.array([grid[k][1] for k in picked]), bead_types
+    )
+    assert np.array_equal(some, full[:, picked]) and some.any()

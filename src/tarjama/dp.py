@@ -187,18 +187,6 @@ class _Band:
     def n(self) -> int:
         return len(self.lo) - 1
 
-    def cells(self) -> tuple[Cells, Cells]:
-        """(i, j) of every cell, row by row."""
-        rows = np.repeat(np.arange(self.n + 1), self.hi - self.lo + 1)
-        return rows, np.arange(self.offsets[-1]) - self.offsets[rows] + self.lo[rows]
-
-    def index(self, i: Cells, j: Cells) -> Cells:
-        """Cell number of (i, j), or -1 where it lies outside the band."""
-        inside = (i >= 0) & (i <= self.n)
-        row = np.where(inside, i, 0)
-        inside &= (j >= self.lo[row]) & (j <= self.hi[row])
-        return np.where(inside, self.offsets[row] + j - self.lo[row], -1)
-
     def touched(self, path: Sequence[tuple[int, int, int]]) -> npt.NDArray[np.int64]:
         """Rows where the path runs along the band edge (an edge that is not the grid's)."""
         return np.array([i for i, j, _ in path if j == self.lo[i] > 0 or j == self.hi[i] < self.m], dtype=np.int64)
@@ -207,54 +195,64 @@ class _Band:
 class _Lattice:
     """Bead scores in one band, with Viterbi and forward-backward over them."""
 
+    pred: Cells
+    scores: Scores
+    reliability: Scores
+
     def __init__(
         self, scorer: BeadScorer, band: _Band, previous: _Lattice | None, near: tuple[Cells, Cells] | None
     ) -> None:
         """``near``: per source boundary, the lowest and highest target boundary of a path; large beads are
-        scored within :data:`NEAR` of it (not at all when ``near`` is None)."""
+        scored within :data:`NEAR` of it (not at all when ``near`` is None).
+
+        The arrays hold one row per bead type of this pass (``self.row``): large types only when ``near``
+        is given, as elsewhere they are never scored."""
         self.scorer, self.band = scorer, band
         self.types = list(scorer.bead_types)
-        rows, cols = band.cells()
-        n_cells = len(rows)
-        close = np.zeros(n_cells, dtype=bool)
-        if near is not None:
-            close = (cols >= near[0][rows] - NEAR) & (cols <= near[1][rows] + NEAR)
-        # pred[t, c]: cell where a type-t bead ending at c starts; n_cells (a -inf sentinel) if outside the band.
-        n_types = len(self.types)
-        self.pred = np.empty((n_types, n_cells), dtype=np.int64)
-        self.scores = np.full((n_types, n_cells + 1), -np.inf)
-        self.reliability = np.zeros((n_types, n_cells))
-        todo = np.empty((n_types, n_cells), dtype=bool)
-        old = previous.band.index(rows, cols) if previous is not None else None
-        for t, (di, dj) in enumerate(self.types):
-            start = band.index(rows - di, cols - dj)
-            valid = start >= 0
-            self.pred[t] = np.where(valid, start, n_cells)
-            if max(di, dj) > LARGE:
-                valid &= close
-            if previous is not None and old is not None:  # a later pass re-uses the scores of the earlier one
-                at = np.where(old >= 0, old, -1)
-                reused = previous.scores[t][at]
-                known = valid & (old >= 0) & np.isfinite(reused)
-                self.scores[t, :n_cells][known] = reused[known]
-                self.reliability[t][known] = previous.reliability[t][at[known]]
-                valid &= ~known
-            todo[t] = valid
-        small = [t for t, bead_type in enumerate(self.types) if max(bead_type) <= LARGE]
-        large = [t for t, bead_type in enumerate(self.types) if max(bead_type) > LARGE]
+        self.considered = np.array(
+            [t for t, bead_type in enumerate(self.types) if max(bead_type) <= LARGE or near is not None],
+            dtype=np.int64,
+        )
+        self.row = {int(t): k for k, t in enumerate(self.considered)}
+        types = np.array(self.types, dtype=np.int64).reshape(-1, 2)[self.considered]
+        no_cells = np.zeros(0, dtype=np.int64)
+        near_low, near_high = near if near is not None else (no_cells, no_cells)
+        earlier: tuple[_Band, Scores, Scores, dict[int, int]]
+        if previous is None:
+            earlier = _Band(no_cells, no_cells, no_cells, band.m), np.zeros((0, 0)), np.zeros((0, 0)), {}
+        else:  # a later pass re-uses the scores of the earlier one
+            earlier = previous.band, previous.scores, previous.reliability, previous.row
+        rows, cols, self.pred, self.scores, self.reliability, todo = _cells(
+            band.lo,
+            band.hi,
+            band.offsets,
+            types,
+            types.max(axis=1) > LARGE,
+            near_low,
+            near_high,
+            earlier[0].lo,
+            earlier[0].hi,
+            earlier[0].offsets,
+            earlier[1],
+            earlier[2],
+            np.array([earlier[3].get(int(t), -1) for t in self.considered], dtype=np.int64),
+        )
+        small = [int(t) for t in self.considered if max(self.types[t]) <= LARGE]
+        large = [int(t) for t in self.considered if max(self.types[t]) > LARGE]
         for group in (small, large):  # scored apart: large beads cost more and are wanted at fewer cells
-            cells = np.flatnonzero(todo[group].any(axis=0)) if group else np.array([], dtype=np.int64)
+            rows_of_group = [self.row[t] for t in group]
+            cells = np.flatnonzero(todo[rows_of_group].any(axis=0)) if group else np.array([], dtype=np.int64)
             if not cells.size:
                 continue
             fresh, trust = scorer.scores(rows[cells], cols[cells], group)
-            for k, t in enumerate(group):
-                needed = todo[t][cells]
-                self.scores[t][cells[needed]] = fresh[k][needed]
-                self.reliability[t][cells[needed]] = trust[k][needed]
+            for k, row in enumerate(rows_of_group):
+                needed = todo[row][cells]
+                self.scores[row][cells[needed]] = fresh[k][needed]
+                self.reliability[row][cells[needed]] = trust[k][needed]
         self.best, self.back, self.total = self._forward()
 
     def _forward(self) -> tuple[Scores, npt.NDArray[np.int64], Scores]:
-        return _forward(self.pred, self.scores)
+        return _forward(self.pred, self.scores, self.considered)
 
     def _backward(self) -> Scores:
         """log of the total weight of the paths from each cell to (n, m)."""
@@ -281,8 +279,9 @@ class _Lattice:
         for i, j, t in path:
             di, dj = self.types[t]
             end = band.offsets[i] + j - band.lo[i]
-            log_posterior = self.total[self.pred[t][end]] + self.scores[t][end] + rest[end] - log_z
-            confidence = min(1.0, math.exp(log_posterior)) * float(self.reliability[t][end])
+            row = self.row[t]
+            log_posterior = self.total[self.pred[row][end]] + self.scores[row][end] + rest[end] - log_z
+            confidence = min(1.0, math.exp(log_posterior)) * float(self.reliability[row][end])
             beads.append(Bead(tuple(range(i - di, i)), tuple(range(j - dj, j)), confidence))
         return beads
 
@@ -295,24 +294,81 @@ def _logaddexp(a: float, b: float) -> float:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _forward(pred: Cells, scores: Scores) -> tuple[Scores, Cells, Scores]:  # pragma: no cover - compiled
-    """Viterbi scores, back-pointers (bead types) and forward log-sums of every cell.
+def _cells(
+    lo: Cells,
+    hi: Cells,
+    offsets: Cells,
+    types: Cells,
+    large: npt.NDArray[np.bool_],
+    near_low: Cells,
+    near_high: Cells,
+    earlier_lo: Cells,
+    earlier_hi: Cells,
+    earlier_offsets: Cells,
+    earlier_scores: Scores,
+    earlier_reliability: Scores,
+    earlier_row: Cells,
+) -> tuple[Cells, Cells, Cells, Scores, Scores, npt.NDArray[np.bool_]]:  # pragma: no cover - compiled
+    """A band's cells (i, j), and per bead type (``types``, one row each): bead starts ``pred`` (n_cells where
+    a bead would start outside the band, or is large and not wanted there), the scores and reliabilities the
+    earlier band already has (-inf and 0 elsewhere; ``earlier_row``: the type's row there, -1 if none), and
+    which beads still need scoring (``todo``: large types only within :data:`NEAR` of ``near``).
+
+    Empty ``near_low`` means no large beads; empty ``earlier_lo`` means no earlier band."""
+    n = len(lo) - 1
+    n_cells, n_types = offsets[-1], len(types)
+    rows = np.empty(n_cells, dtype=np.int64)
+    cols = np.empty(n_cells, dtype=np.int64)
+    pred = np.empty((n_types, n_cells), dtype=np.int64)
+    scores = np.empty((n_types, n_cells + 1))
+    scores[:, n_cells] = -np.inf
+    reliability = np.empty((n_types, n_cells))
+    todo = np.empty((n_types, n_cells), dtype=np.bool_)
+    for i in range(n + 1):
+        for j in range(lo[i], hi[i] + 1):
+            c = offsets[i] + j - lo[i]
+            rows[c], cols[c] = i, j
+            old = -1
+            if len(earlier_lo) and earlier_lo[i] <= j <= earlier_hi[i]:
+                old = earlier_offsets[i] + j - earlier_lo[i]
+            close = len(near_low) > 0 and near_low[i] - NEAR <= j <= near_high[i] + NEAR
+            for t in range(n_types):
+                start_i, start_j = i - types[t, 0], j - types[t, 1]
+                start = n_cells
+                if start_i >= 0 and lo[start_i] <= start_j <= hi[start_i] and (close or not large[t]):
+                    start = offsets[start_i] + start_j - lo[start_i]
+                pred[t, c] = start
+                scores[t, c], reliability[t, c], todo[t, c] = -np.inf, 0.0, False
+                if start == n_cells:
+                    continue
+                known = earlier_row[t]
+                if old >= 0 and known >= 0 and np.isfinite(earlier_scores[known, old]):
+                    scores[t, c], reliability[t, c] = earlier_scores[known, old], earlier_reliability[known, old]
+                else:
+                    todo[t, c] = True
+    return rows, cols, pred, scores, reliability, todo
+
+
+@numba.njit(cache=True)
+def _forward(pred: Cells, scores: Scores, bead_types: Cells) -> tuple[Scores, Cells, Scores]:  # pragma: no cover
+    """Viterbi scores, back-pointers (the bead type of the row, ``bead_types[row]``) and forward log-sums of
+    every cell.
 
     Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin."""
-    n_types, n_cells = pred.shape
+    n_rows, n_cells = pred.shape
     best = np.full(n_cells + 1, -np.inf)
     total = np.full(n_cells + 1, -np.inf)
     back = np.full(n_cells, -1, dtype=np.int64)
     best[0] = total[0] = 0.0
     for c in range(n_cells):
         top, summed, arg = best[c], total[c], -1
-        for t in range(n_types):
+        for t in range(n_rows):
             start = pred[t, c]
             if start == n_cells:
                 continue
             via = best[start] + scores[t, c]
             if via > top:
-                top, arg = via, t
+                top, arg = via, bead_types[t]
             summed = _logaddexp(summed, total[start] + scores[t, c])
         best[c], total[c], back[c] = top, summed, arg
     return best, back, total
@@ -321,11 +377,11 @@ def _forward(pred: Cells, scores: Scores) -> tuple[Scores, Cells, Scores]:  # pr
 @numba.njit(cache=True)
 def _backward(pred: Cells, scores: Scores) -> Scores:  # pragma: no cover - compiled
     """log of the total weight of the paths from each cell to the last one, (n, m)."""
-    n_types, n_cells = pred.shape
+    n_rows, n_cells = pred.shape
     rest = np.full(n_cells + 1, -np.inf)
     rest[n_cells - 1] = 0.0
     for c in range(n_cells - 1, -1, -1):  # a bead ending at c adds its weight to the cell where it starts
-        for t in range(n_types):
+        for t in range(n_rows):
             start = pred[t, c]
             if start != n_cells:
                 rest[start] = _logaddexp(rest[start], scores[t, c] + rest[c])
