@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -38,6 +37,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
+import tarjama
 from tarjama.align import AlignmentConfig
 from tarjama.article import Document, document_id
 from tarjama.checks import check_rows
@@ -290,7 +290,7 @@ def article_key(article: ArticleInput, settings: Settings, model: str) -> str:
         "model": model,
         "aligner": alignment_config(settings).signature().format(),
         "translate": str(settings.translate),
-        "tarjama": version("tarjama"),
+        "tarjama": tarjama.__version__,
     }
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -357,21 +357,25 @@ def run(
             progress.done(outcome.result, len(outcome.new_translations))
 
         for article in inputs:
+            try:  # an article built before is reused without being read and split again
+                shard_key: str | None = article_key(article, settings, model)
+            except OSError:  # unreadable: article.load() below says why, in one line
+                shard_key = None
+            cached = shards.get(shard_key) if shard_key else None
+            if cached is not None and shard_key:
+                results[article.id], keys[article.id] = cached, shard_key
+                reused += 1
+                progress.done(cached, 0, reused=True)
+                continue
             try:
                 document, refs = article.load()
-            except TarjamaError as problem:
+                shard_key = shard_key or article_key(article, settings, model)
+            except (TarjamaError, OSError) as problem:
                 failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=str(problem)))
                 logger.error("article %s: %s", article.id, problem)
                 progress.failed(article.id)
                 if fail_fast:
                     raise
-                continue
-            shard_key = article_key(article, settings, model)
-            cached = shards.get(shard_key)
-            if cached is not None:
-                results[article.id], keys[article.id] = cached, shard_key
-                reused += 1
-                progress.done(cached, 0, reused=True)
                 continue
             known = memory.lookup(
                 settings.engine, model, translation_texts(document, settings.rows, settings.translate)
