@@ -258,9 +258,10 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
     """
     import polars as pl
 
+    from tarjama.checks import check_rows
     from tarjama.corpus import read_manifest
     from tarjama.engines import create_engine
-    from tarjama.flows.pipeline import align_to_reference, apply_checks
+    from tarjama.flows.pipeline import align_to_reference
     from tarjama.memory import TranslationMemory
     from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet
     from tarjama.score import score_corpus
@@ -283,7 +284,7 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
                 )
                 score_corpus(rows["english_mt"].to_list(), rows["english_reference"].to_list())
                 frames.append(rows)
-            frame, _failed = apply_checks(pl.concat(frames), settings)
+            frame, _failed = check_rows(pl.concat(frames), settings.checks)
             write_parquet(frame, folder / f"{article.id}.parquet")
             if number:
                 timed += time.perf_counter() - started
