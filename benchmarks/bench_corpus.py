@@ -101,6 +101,7 @@ class Build:
     articles: int
     seconds: float
     cpu_s: float  # the driver's and its children's (the private Prefect server's), not the Dask workers'
+    server_cpu_s: float  # the children's alone (the private Prefect server), as last seen
     driver_mb: float  # peak resident memory of the driver
     building_mb: float  # the driver's largest resident memory sampled until the last article was built
     server_mb: float
@@ -155,6 +156,7 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
         )
         driver = psutil.Process(process.pid)
         driver_kb = server_kb = 0
+        children_cpu: dict[int, float] = {}
         while process.poll() is None:
             now_kb, peak_kb = _memory_kb(process.pid)
             driver_kb = max(driver_kb, peak_kb)
@@ -163,6 +165,12 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
             except psutil.NoSuchProcess:
                 children = []
             server_kb = max(server_kb, sum(_rss_kb(child) for child in children))
+            for child in children:
+                try:
+                    times = child.cpu_times()
+                except psutil.Error:
+                    continue
+                children_cpu[child.pid] = times.user + times.system
             now = time.perf_counter() - started
             resident.append((now, now_kb))
             for shard in _shards(shard_folder) - before - seen.keys():
@@ -183,6 +191,7 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
         len(scores["articles"]),
         seconds,
         cpu_s,
+        sum(children_cpu.values()),
         driver_kb / 1024,
         building_kb / 1024,
         server_kb / 1024,
@@ -270,11 +279,11 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
 
     settings = Settings.load(engine=ENGINE, engine_url=url, rate_limit=0)
     engine = create_engine(ENGINE, **settings.engine_options(ENGINE))
-    timed = 0.0
+    timed = cpu = 0.0
     articles = read_manifest(manifest)[:count]
     with TranslationMemory(folder / "memory.sqlite") as memory:
         for number, article in enumerate(articles):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             document, references = article.load()
             translations = translate_sentences(document.texts, engine, memory)
             frames = []
@@ -288,7 +297,9 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
             write_parquet(frame, folder / f"{article.id}.parquet")
             if number:
                 timed += time.perf_counter() - started
-    return {"articles": len(articles) - 1, "seconds_per_article": timed / max(1, len(articles) - 1)}
+                cpu += time.process_time() - started_cpu
+    built = max(1, len(articles) - 1)
+    return {"articles": built, "seconds_per_article": timed / built, "cpu_per_article": cpu / built}
 
 
 def run_direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, float]:
@@ -368,7 +379,7 @@ def benchmark(options: argparse.Namespace, work: Path) -> None:
         f"{n} articles ({sum(len(str(pool.article(i)['text']).splitlines()) for i in range(n))} lines), "
         f"loopback {ENGINE} at {options.latency:g} s per request, rate limit off; work folder {work}\n"
         "articles/min end to end (process start to exit) and while building (first to last new shard); "
-        "driver MB: peak, and largest while building; CPU: driver and its Prefect server\n",
+        "driver MB: peak, and largest while building; CPU: driver and its Prefect server (server: its part)\n",
         flush=True,
     )
     print(HEADER, flush=True)
@@ -418,7 +429,7 @@ def benchmark(options: argparse.Namespace, work: Path) -> None:
 
 
 HEADER = (
-    f"{'build':36} {'articles':>8} {'wall s':>7} {'CPU s':>7} {'flow s':>7} {'/min e2e':>8} {'/min bld':>8} "
+    f"{'build':36} {'articles':>8} {'wall s':>7} {'CPU s':>7} {'server':>6} {'flow s':>7} {'/min e2e':>8} {'/min bld':>8} "
     f"{'vs seq':>6} {'driver MB':>9} {'bld MB':>7} {'server MB':>9}"
 )
 
@@ -428,7 +439,8 @@ def row(b: Build, sequential: Build | None) -> str:
     base = sequential.building_per_minute if sequential else None
     ratio = f"{building / base:5.1f}x" if building and base else f"{'':6}"
     return (
-        f"{b.label:36} {b.articles:>8} {b.seconds:>7.1f} {b.cpu_s:>7.1f} {b.scores['wall_time_s']:>7.1f} "
+        f"{b.label:36} {b.articles:>8} {b.seconds:>7.1f} {b.cpu_s:>7.1f} {b.server_cpu_s:>6.1f} "
+        f"{b.scores['wall_time_s']:>7.1f} "
         f"{b.per_minute:>8.0f} {building or 0:>8.0f} {ratio} {b.driver_mb:>9.0f} {b.building_mb:>7.0f} {b.server_mb:>9.0f}"
     )
 
@@ -470,6 +482,16 @@ def summary(builds: dict[str, Build], plain: dict[str, float]) -> None:
         print(
             f"  overhead: {per_article - direct_s:.3f} s per article, "
             f"{100 * (per_article - direct_s) / per_article:.0f}% of the article's time"
+        )
+        # CPU is steadier than wall time on a shared machine; the no-op rerun's CPU stands for the fixed
+        # costs (start-up, reading the corpus, the merged outputs), so the rest is the articles' own
+        cpu_per_article = (sequential.cpu_s - noop.cpu_s) / sequential.articles
+        server_per_article = (sequential.server_cpu_s - noop.server_cpu_s) / sequential.articles
+        direct_cpu = plain["cpu_per_article"]
+        print(
+            f"  CPU per article: {cpu_per_article:.3f} s in the run (driver and Prefect server, less the no-op "
+            f"rerun's; the server's part {server_per_article:.3f} s), {direct_cpu:.3f} s in the plain loop: "
+            f"{cpu_per_article - direct_cpu:.3f} s of Prefect"
         )
 
 
