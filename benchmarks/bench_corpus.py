@@ -26,6 +26,13 @@ output folder, all sharing one Prefect database (migrated by a warm-up run first
 4. Prefect's overhead per article: the sequential build's seconds per article beside the work the
    article's task timed itself (``timings_s`` in ``scores.json``), and beside the same work done by
    calling tarjama's functions in a plain loop in a fresh process (``--direct``, no Prefect).
+
+Each build's row carries the machine's 1-minute load average at its start and end (the machine is
+shared: compare ratios within one run). The last thing printed is one table: each of issue 10's
+figures beside its target, and the ceiling this machine puts on concurrency (its cores divided by
+the CPU seconds an article costs, against the sequential seconds per article): the ``google``
+engine sends an article's sentences in one request, so at 0.1 s per request an article is more CPU
+than waiting, and threads cannot go past that ceiling however many there are.
 """
 
 from __future__ import annotations
@@ -105,6 +112,7 @@ class Build:
     driver_mb: float  # peak resident memory of the driver
     building_mb: float  # the driver's largest resident memory sampled until the last article was built
     server_mb: float
+    load: tuple[float, float]  # the machine's 1-minute load average at the start and at the end (2 cores, shared)
     shard_times: list[float] = field(default_factory=list)
     scores: dict = field(default_factory=dict)
 
@@ -149,6 +157,7 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
     seen: dict[str, float] = {}
     resident: list[tuple[float, int]] = []
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -195,6 +204,7 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
         driver_kb / 1024,
         building_kb / 1024,
         server_kb / 1024,
+        (load_before, os.getloadavg()[0]),
         sorted(seen.values()),
         scores,
     )
@@ -430,7 +440,7 @@ def benchmark(options: argparse.Namespace, work: Path) -> None:
 
 HEADER = (
     f"{'build':36} {'articles':>8} {'wall s':>7} {'CPU s':>7} {'server':>6} {'flow s':>7} {'/min e2e':>8} {'/min bld':>8} "
-    f"{'vs seq':>6} {'driver MB':>9} {'bld MB':>7} {'server MB':>9}"
+    f"{'vs seq':>6} {'driver MB':>9} {'bld MB':>7} {'server MB':>9} {'load':>9}"
 )
 
 
@@ -441,57 +451,122 @@ def row(b: Build, sequential: Build | None) -> str:
     return (
         f"{b.label:36} {b.articles:>8} {b.seconds:>7.1f} {b.cpu_s:>7.1f} {b.server_cpu_s:>6.1f} "
         f"{b.scores['wall_time_s']:>7.1f} "
-        f"{b.per_minute:>8.0f} {building or 0:>8.0f} {ratio} {b.driver_mb:>9.0f} {b.building_mb:>7.0f} {b.server_mb:>9.0f}"
+        f"{b.per_minute:>8.0f} {building or 0:>8.0f} {ratio} {b.driver_mb:>9.0f} {b.building_mb:>7.0f} {b.server_mb:>9.0f} "
+        f"{b.load[0]:>4.1f}-{b.load[1]:<4.1f}"
     )
+
+
+def load_span(*runs: Build) -> str:
+    """The 1-minute load average from the first run's start to the last run's end."""
+    return f"{runs[0].load[0]:.1f}-{runs[-1].load[1]:.1f}"
 
 
 def summary(builds: dict[str, Build], plain: dict[str, float]) -> None:
+    """Prefect's overhead per article in detail, then the issue's figures beside their targets, in one table."""
     sequential, noop, plus = builds["seq"], builds["noop"], builds["plus10"]
-    print()
-    for key in ("thr", "dask"):
-        if key in builds and sequential.building_per_minute and builds[key].building_per_minute:
-            b = builds[key]
-            print(
-                f"{b.label}: {b.building_per_minute / sequential.building_per_minute:.1f}x the sequential rate "
-                f"while building, {b.per_minute / sequential.per_minute:.1f}x end to end"
-            )
-    counts = noop.scores["counts"]
+    # CPU is steadier than wall time on a shared machine; the no-op rerun's CPU stands for the fixed
+    # costs (start-up, reading the corpus, the merged outputs), so the rest is the articles' own
+    cpu_per_article = (sequential.cpu_s - noop.cpu_s) / sequential.articles
+    server_per_article = (sequential.server_cpu_s - noop.server_cpu_s) / sequential.articles
+    seconds_per_article = 60 / (sequential.building_per_minute or sequential.per_minute)
+    direct_s, direct_cpu = plain["seconds_per_article"], plain["cpu_per_article"]
+    print("\nPrefect's overhead per article (sequential build)")
+    print(f"  seconds per article while building:          {seconds_per_article:.3f}")
+    print(f"  the task's own stages (timings_s), mean:     {sequential.work_s / sequential.articles:.3f}")
+    print(f"  the same work in a plain loop, no Prefect:   {direct_s:.3f}  ({plain['articles']:.0f} articles)")
     print(
-        f"no-op rerun of {noop.articles}: {noop.seconds:.1f} s end to end, {noop.scores['wall_time_s']:.1f} s in the "
-        f"flow ({counts['reused_articles']} reused)"
+        f"  CPU per article: {cpu_per_article:.3f} s in the run (driver and Prefect server, less the no-op "
+        f"rerun's; the server's part {server_per_article:.3f} s), {direct_cpu:.3f} s in the plain loop"
     )
-    print(
-        f"adding 10 to {plus.articles - 10}: {plus.seconds:.1f} s end to end, {plus.scores['wall_time_s']:.1f} s in "
-        f"the flow ({plus.scores['counts']['reused_articles']} reused, {plus.articles} in the output)"
+
+    rows: list[tuple[str, str, str, str, str]] = []  # figure, measured, target, met, load average
+    base = sequential.building_per_minute or sequential.per_minute
+    rows.append(
+        (
+            f"articles/min, {sequential.label}",
+            f"{base:.0f} building, {sequential.per_minute:.0f} end to end",
+            "(today's path)",
+            "",
+            load_span(sequential),
+        )
+    )
+    for key in ("thr", "dask"):
+        if key in builds:
+            b = builds[key]
+            ratio = (b.building_per_minute or b.per_minute) / base
+            rows.append(
+                (
+                    f"articles/min, {b.label}",
+                    f"{b.building_per_minute or 0:.0f} building ({ratio:.1f}x), {b.per_minute:.0f} end to end "
+                    f"({b.per_minute / sequential.per_minute:.1f}x)",
+                    ">= 8x sequential",
+                    "yes" if ratio >= 8 else "no",
+                    load_span(b),
+                )
+            )
+    # what this machine allows at most: every core busy with the articles' CPU (driver and Prefect server)
+    cores = os.cpu_count() or 1
+    rows.append(
+        (
+            f"ceiling on {cores} cores",
+            f"{cores * seconds_per_article / cpu_per_article:.1f}x sequential ({cpu_per_article:.3f} CPU s and "
+            f"{seconds_per_article:.3f} s per article)",
+            "",
+            "",
+            load_span(sequential),
+        )
+    )
+    reused = noop.scores["counts"]["reused_articles"]
+    rows.append(
+        (
+            f"no-op rerun of {noop.articles}",
+            f"{noop.seconds:.1f} s end to end ({noop.scores['wall_time_s']:.1f} s in the flow, {reused} reused)",
+            "< 30 s",
+            "yes" if noop.seconds < 30 and reused == noop.articles else "no",
+            load_span(noop),
+        )
+    )
+    plus_reused = plus.scores["counts"]["reused_articles"]
+    rows.append(
+        (
+            f"adding 10 to {plus.articles - 10}",
+            f"{plus.seconds:.1f} s end to end ({plus.scores['wall_time_s']:.1f} s in the flow), {plus_reused} "
+            f"reused, {plus.articles} in the output",
+            "only the 10 built",
+            "yes" if plus_reused == plus.articles - 10 else "no",
+            load_span(plus),
+        )
     )
     if "big" in builds:
         small, big = builds["thr"], builds["big"]
-        print(
-            f"driver peak memory: {small.driver_mb:.0f} MB at {small.articles} articles, {big.driver_mb:.0f} MB at "
-            f"{big.articles}: ratio {big.driver_mb / small.driver_mb:.2f} (while building: {small.building_mb:.0f} "
-            f"and {big.building_mb:.0f} MB, ratio {big.building_mb / small.building_mb:.2f})"
+        ratio = big.driver_mb / small.driver_mb
+        rows.append(
+            (
+                f"driver peak memory, {small.articles} vs {big.articles}",
+                f"{small.driver_mb:.0f} vs {big.driver_mb:.0f} MB: {ratio:.2f} (while building "
+                f"{big.building_mb / small.building_mb:.2f})",
+                "<= 1.5",
+                "yes" if ratio <= 1.5 else "no",
+                f"{load_span(small)}, {load_span(big)}",
+            )
         )
-    if sequential.building_per_minute:
-        per_article = 60 / sequential.building_per_minute
-        stages = sequential.work_s / sequential.articles
-        direct_s = plain["seconds_per_article"]
-        print("\nPrefect's overhead per article (sequential build)")
-        print(f"  seconds per article while building:          {per_article:.3f}")
-        print(f"  the task's own stages (timings_s), mean:     {stages:.3f}")
-        print(f"  the same work in a plain loop, no Prefect:   {direct_s:.3f}  ({plain['articles']:.0f} articles)")
-        print(
-            f"  overhead: {per_article - direct_s:.3f} s per article, "
-            f"{100 * (per_article - direct_s) / per_article:.0f}% of the article's time"
+    overhead = cpu_per_article - direct_cpu
+    rows.append(
+        (
+            "Prefect's overhead per article",
+            f"{overhead:.3f} CPU s ({100 * overhead / cpu_per_article:.0f}% of the article's CPU); wall "
+            f"{seconds_per_article - direct_s:+.3f} s of {seconds_per_article:.3f} s",
+            "well below the work",
+            "",
+            load_span(sequential),
         )
-        # CPU is steadier than wall time on a shared machine; the no-op rerun's CPU stands for the fixed
-        # costs (start-up, reading the corpus, the merged outputs), so the rest is the articles' own
-        cpu_per_article = (sequential.cpu_s - noop.cpu_s) / sequential.articles
-        server_per_article = (sequential.server_cpu_s - noop.server_cpu_s) / sequential.articles
-        direct_cpu = plain["cpu_per_article"]
+    )
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    print("\nfigures (issue 10)")
+    for figure, measured, target, met, load_average in [("figure", "measured", "target", "met", "load"), *rows]:
         print(
-            f"  CPU per article: {cpu_per_article:.3f} s in the run (driver and Prefect server, less the no-op "
-            f"rerun's; the server's part {server_per_article:.3f} s), {direct_cpu:.3f} s in the plain loop: "
-            f"{cpu_per_article - direct_cpu:.3f} s of Prefect"
+            f"  {figure:{widths[0]}}  {measured:{widths[1]}}  {target:{widths[2]}}  {met:{max(3, widths[3])}}  "
+            f"{load_average}"
         )
 
 
