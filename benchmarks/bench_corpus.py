@@ -32,8 +32,9 @@ Each build's row carries the machine's 1-minute load average at its start and en
 shared: compare ratios within one run). The last thing printed is one table: each of issue 10's
 figures beside its target, and the ceiling this machine puts on concurrency (its cores divided by
 the CPU seconds an article costs, against the sequential seconds per article): the ``google``
-engine sends an article's sentences in one request, so at 0.1 s per request an article is more CPU
-than waiting, and threads cannot go past that ceiling however many there are.
+engine sends an article's sentences in one request, so at 0.1 s per request an article's CPU (the
+driver's and the Prefect server's) is about as long as its wait, and threads cannot go past that
+ceiling however many there are. Figures measured on 2026-11-29: ``benchmarks/results/corpus-and-warm.md``.
 """
 
 from __future__ import annotations
