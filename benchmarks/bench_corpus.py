@@ -284,27 +284,31 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
     from tarjama.checks import check_rows
     from tarjama.corpus import read_manifest
     from tarjama.engines import create_engine
-    from tarjama.flows.pipeline import align_to_reference
+    from tarjama.flows.pipeline import alignment_config
     from tarjama.memory import TranslationMemory
     from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet
+    from tarjama.regroup import align_article, item_translations, translation_texts
     from tarjama.score import score_corpus
     from tarjama.settings import Settings
     from tarjama.translate import translate_sentences
 
     settings = Settings.load(engine=ENGINE, engine_url=url, rate_limit=0)
     engine = create_engine(ENGINE, **settings.engine_options(ENGINE))
+    config = alignment_config(settings)
     timed = cpu = 0.0
     articles = read_manifest(manifest)[:count]
     with TranslationMemory(folder / "memory.sqlite") as memory:
         for number, article in enumerate(articles):
             started, started_cpu = time.perf_counter(), time.process_time()
             document, references = article.load()
-            translations = translate_sentences(document.texts, engine, memory)
+            texts = translation_texts(document, config.rows, settings.translate)
+            translated = translate_sentences(texts, engine, memory)
+            translations = item_translations(document, config.rows, settings.translate, translated)
+            mt = [t.text for t in translations]
             frames = []
             for reference in references:
-                rows = to_frame(
-                    bead_rows(document, translations, reference, align_to_reference(document, translations, reference))
-                )
+                alignment = align_article(document, mt, reference.texts, config)
+                rows = to_frame(bead_rows(document, translations, reference, alignment.beads, config.rows))
                 score_corpus(rows["english_mt"].to_list(), rows["english_reference"].to_list())
                 frames.append(rows)
             frame, _failed = check_rows(pl.concat(frames), settings.checks)
@@ -335,8 +339,9 @@ def run_direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, 
         capture_output=True,
         text=True,
         cwd=ROOT,
-        check=True,
     )
+    if answer.returncode != 0:
+        raise SystemExit(f"the plain loop (--direct) failed:\n{answer.stderr[-3000:]}")
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
 
