@@ -20,17 +20,27 @@ output folder, all sharing one Prefect database (migrated by a warm-up run first
    ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (``--dask-threads`` each);
    articles per minute end to end (process start to exit) and while building (between the first
    and the last article's shard, sampled every 0.25 s);
-2. a rerun of the threads build with nothing new (every shard reused), and with 10 articles added;
+2. a rerun of the threads build with nothing new (every shard reused; median of ``--noop-runs``),
+   and with 10 articles added;
 3. the driver's peak memory (VmHWM of the ``tarjama`` process; its private Prefect server, a
    child process, is reported apart) at ``--articles`` and at ``--big`` articles (threads);
 4. Prefect's overhead per article: the sequential build's seconds per article beside the work the
    article's task timed itself (``timings_s`` in ``scores.json``), and beside the same work done by
    calling tarjama's functions in a plain loop in a fresh process (``--direct``, no Prefect).
+
+Each build's row carries the machine's 1-minute load average at its start and end (the machine is
+shared: compare ratios within one run). The last thing printed is one table: each of issue 10's
+figures beside its target, and the ceiling this machine puts on concurrency (its cores divided by
+the CPU seconds an article costs, against the sequential seconds per article): the ``google``
+engine sends an article's sentences in one request, so at 0.1 s per request an article's CPU (the
+driver's and the Prefect server's) is about as long as its wait, and threads cannot go past that
+ceiling however many there are. Figures measured on 2026-11-29: ``benchmarks/results/corpus-and-warm.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -101,9 +111,11 @@ class Build:
     articles: int
     seconds: float
     cpu_s: float  # the driver's and its children's (the private Prefect server's), not the Dask workers'
+    server_cpu_s: float  # the children's alone (the private Prefect server), as last seen
     driver_mb: float  # peak resident memory of the driver
     building_mb: float  # the driver's largest resident memory sampled until the last article was built
     server_mb: float
+    load: tuple[float, float]  # the machine's 1-minute load average at the start and at the end (2 cores, shared)
     shard_times: list[float] = field(default_factory=list)
     scores: dict = field(default_factory=dict)
 
@@ -114,9 +126,10 @@ class Build:
     @property
     def building_per_minute(self) -> float | None:
         """Articles per minute between the first and the last new shard (start-up and export left out)."""
-        if len(self.shard_times) < 3:
+        span = self.shard_times[-1] - self.shard_times[0] if self.shard_times else 0.0
+        if len(self.shard_times) < 3 or span <= 0:  # too few shards, or all seen in one poll
             return None
-        return 60 * (len(self.shard_times) - 1) / (self.shard_times[-1] - self.shard_times[0])
+        return 60 * (len(self.shard_times) - 1) / span
 
     @property
     def work_s(self) -> float:
@@ -148,6 +161,7 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
     seen: dict[str, float] = {}
     resident: list[tuple[float, int]] = []
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -155,6 +169,7 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
         )
         driver = psutil.Process(process.pid)
         driver_kb = server_kb = 0
+        children_cpu: dict[int, float] = {}
         while process.poll() is None:
             now_kb, peak_kb = _memory_kb(process.pid)
             driver_kb = max(driver_kb, peak_kb)
@@ -163,6 +178,12 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
             except psutil.NoSuchProcess:
                 children = []
             server_kb = max(server_kb, sum(_rss_kb(child) for child in children))
+            for child in children:
+                try:
+                    times = child.cpu_times()
+                except psutil.Error:
+                    continue
+                children_cpu[child.pid] = times.user + times.system
             now = time.perf_counter() - started
             resident.append((now, now_kb))
             for shard in _shards(shard_folder) - before - seen.keys():
@@ -183,9 +204,11 @@ def run_tarjama(label: str, args: Sequence[str], env: dict[str, str], out: Path,
         len(scores["articles"]),
         seconds,
         cpu_s,
+        sum(children_cpu.values()),
         driver_kb / 1024,
         building_kb / 1024,
         server_kb / 1024,
+        (load_before, os.getloadavg()[0]),
         sorted(seen.values()),
         scores,
     )
@@ -258,36 +281,43 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
     """
     import polars as pl
 
+    from tarjama.checks import check_rows
     from tarjama.corpus import read_manifest
     from tarjama.engines import create_engine
-    from tarjama.flows.pipeline import align_to_reference, apply_checks
+    from tarjama.flows.pipeline import alignment_config
     from tarjama.memory import TranslationMemory
     from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet
+    from tarjama.regroup import align_article, item_translations, translation_texts
     from tarjama.score import score_corpus
     from tarjama.settings import Settings
     from tarjama.translate import translate_sentences
 
     settings = Settings.load(engine=ENGINE, engine_url=url, rate_limit=0)
     engine = create_engine(ENGINE, **settings.engine_options(ENGINE))
-    timed = 0.0
+    config = alignment_config(settings)
+    timed = cpu = 0.0
     articles = read_manifest(manifest)[:count]
     with TranslationMemory(folder / "memory.sqlite") as memory:
         for number, article in enumerate(articles):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             document, references = article.load()
-            translations = translate_sentences(document.texts, engine, memory)
+            texts = translation_texts(document, config.rows, settings.translate)
+            translated = translate_sentences(texts, engine, memory)
+            translations = item_translations(document, config.rows, settings.translate, translated)
+            mt = [t.text for t in translations]
             frames = []
             for reference in references:
-                rows = to_frame(
-                    bead_rows(document, translations, reference, align_to_reference(document, translations, reference))
-                )
+                alignment = align_article(document, mt, reference.texts, config)
+                rows = to_frame(bead_rows(document, translations, reference, alignment.beads, config.rows))
                 score_corpus(rows["english_mt"].to_list(), rows["english_reference"].to_list())
                 frames.append(rows)
-            frame, _failed = apply_checks(pl.concat(frames), settings)
+            frame, _failed = check_rows(pl.concat(frames), settings.checks)
             write_parquet(frame, folder / f"{article.id}.parquet")
             if number:
                 timed += time.perf_counter() - started
-    return {"articles": len(articles) - 1, "seconds_per_article": timed / max(1, len(articles) - 1)}
+                cpu += time.process_time() - started_cpu
+    built = max(1, len(articles) - 1)
+    return {"articles": built, "seconds_per_article": timed / built, "cpu_per_article": cpu / built}
 
 
 def run_direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, float]:
@@ -309,8 +339,9 @@ def run_direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, 
         capture_output=True,
         text=True,
         cwd=ROOT,
-        check=True,
     )
+    if answer.returncode != 0:
+        raise SystemExit(f"the plain loop (--direct) failed:\n{answer.stderr[-3000:]}")
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
 
@@ -334,6 +365,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the loopback server takes per request")
     parser.add_argument("--workers", type=int, default=8, help="threads for the concurrent builds")
     parser.add_argument("--dask-threads", type=int, default=4, help="threads per Dask worker (0: skip Dask)")
+    parser.add_argument("--noop-runs", type=int, default=3, help="no-op reruns (the median is reported)")
     parser.add_argument("--direct-articles", type=int, default=100, help="articles built without Prefect")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     parser.add_argument("--direct", type=Path, help=argparse.SUPPRESS)
@@ -367,7 +399,7 @@ def benchmark(options: argparse.Namespace, work: Path) -> None:
         f"{n} articles ({sum(len(str(pool.article(i)['text']).splitlines()) for i in range(n))} lines), "
         f"loopback {ENGINE} at {options.latency:g} s per request, rate limit off; work folder {work}\n"
         "articles/min end to end (process start to exit) and while building (first to last new shard); "
-        "driver MB: peak, and largest while building; CPU: driver and its Prefect server\n",
+        "driver MB: peak, and largest while building; CPU: driver and its Prefect server (server: its part)\n",
         flush=True,
     )
     print(HEADER, flush=True)
@@ -401,7 +433,14 @@ def benchmark(options: argparse.Namespace, work: Path) -> None:
                     "--workers",
                     str(2 * options.dask_threads),
                 )
-        build("noop", "rerun, nothing new", "home-thr", corpus, "out-thr", *workers)
+        noops = [
+            build(
+                f"noop{i}", f"rerun, nothing new ({i} of {options.noop_runs})", "home-thr", corpus, "out-thr", *workers
+            )
+            for i in range(1, options.noop_runs + 1)
+        ]
+        median = sorted(noops, key=lambda b: b.seconds)[len(noops) // 2]
+        builds["noop"] = dataclasses.replace(median, label=f"no-op rerun of {n}, median of {len(noops)}")
         build("plus10", "rerun, 10 articles added", "home-thr", added, "out-thr", *workers)
         if options.big:
             big_corpus = pool.manifest(work / f"corpus-{options.big}.jsonl", range(options.big))
@@ -417,8 +456,8 @@ def benchmark(options: argparse.Namespace, work: Path) -> None:
 
 
 HEADER = (
-    f"{'build':36} {'articles':>8} {'wall s':>7} {'CPU s':>7} {'flow s':>7} {'/min e2e':>8} {'/min bld':>8} "
-    f"{'vs seq':>6} {'driver MB':>9} {'bld MB':>7} {'server MB':>9}"
+    f"{'build':36} {'articles':>8} {'wall s':>7} {'CPU s':>7} {'server':>6} {'flow s':>7} {'/min e2e':>8} {'/min bld':>8} "
+    f"{'vs seq':>6} {'driver MB':>9} {'bld MB':>7} {'server MB':>9} {'load':>9}"
 )
 
 
@@ -427,48 +466,124 @@ def row(b: Build, sequential: Build | None) -> str:
     base = sequential.building_per_minute if sequential else None
     ratio = f"{building / base:5.1f}x" if building and base else f"{'':6}"
     return (
-        f"{b.label:36} {b.articles:>8} {b.seconds:>7.1f} {b.cpu_s:>7.1f} {b.scores['wall_time_s']:>7.1f} "
-        f"{b.per_minute:>8.0f} {building or 0:>8.0f} {ratio} {b.driver_mb:>9.0f} {b.building_mb:>7.0f} {b.server_mb:>9.0f}"
+        f"{b.label:36} {b.articles:>8} {b.seconds:>7.1f} {b.cpu_s:>7.1f} {b.server_cpu_s:>6.1f} "
+        f"{b.scores['wall_time_s']:>7.1f} "
+        f"{b.per_minute:>8.0f} {building or 0:>8.0f} {ratio} {b.driver_mb:>9.0f} {b.building_mb:>7.0f} {b.server_mb:>9.0f} "
+        f"{b.load[0]:>4.1f}-{b.load[1]:<4.1f}"
     )
+
+
+def load_span(*runs: Build) -> str:
+    """The 1-minute load average from the first run's start to the last run's end."""
+    return f"{runs[0].load[0]:.1f}-{runs[-1].load[1]:.1f}"
 
 
 def summary(builds: dict[str, Build], plain: dict[str, float]) -> None:
+    """Prefect's overhead per article in detail, then the issue's figures beside their targets, in one table."""
     sequential, noop, plus = builds["seq"], builds["noop"], builds["plus10"]
-    print()
-    for key in ("thr", "dask"):
-        if key in builds and sequential.building_per_minute and builds[key].building_per_minute:
-            b = builds[key]
-            print(
-                f"{b.label}: {b.building_per_minute / sequential.building_per_minute:.1f}x the sequential rate "
-                f"while building, {b.per_minute / sequential.per_minute:.1f}x end to end"
-            )
-    counts = noop.scores["counts"]
+    # CPU is steadier than wall time on a shared machine; the no-op rerun's CPU stands for the fixed
+    # costs (start-up, reading the corpus, the merged outputs), so the rest is the articles' own
+    cpu_per_article = (sequential.cpu_s - noop.cpu_s) / sequential.articles
+    server_per_article = (sequential.server_cpu_s - noop.server_cpu_s) / sequential.articles
+    seconds_per_article = 60 / (sequential.building_per_minute or sequential.per_minute)
+    direct_s, direct_cpu = plain["seconds_per_article"], plain["cpu_per_article"]
+    print("\nPrefect's overhead per article (sequential build)")
+    print(f"  seconds per article while building:          {seconds_per_article:.3f}")
+    print(f"  the task's own stages (timings_s), mean:     {sequential.work_s / sequential.articles:.3f}")
+    print(f"  the same work in a plain loop, no Prefect:   {direct_s:.3f}  ({plain['articles']:.0f} articles)")
     print(
-        f"no-op rerun of {noop.articles}: {noop.seconds:.1f} s end to end, {noop.scores['wall_time_s']:.1f} s in the "
-        f"flow ({counts['reused_articles']} reused)"
+        f"  CPU per article: {cpu_per_article:.3f} s in the run (driver and Prefect server, less the no-op "
+        f"rerun's; the server's part {server_per_article:.3f} s), {direct_cpu:.3f} s in the plain loop"
     )
-    print(
-        f"adding 10 to {plus.articles - 10}: {plus.seconds:.1f} s end to end, {plus.scores['wall_time_s']:.1f} s in "
-        f"the flow ({plus.scores['counts']['reused_articles']} reused, {plus.articles} in the output)"
+
+    rows: list[tuple[str, str, str, str, str]] = []  # figure, measured, target, met, load average
+    base = sequential.building_per_minute or sequential.per_minute
+    rows.append(
+        (
+            f"articles/min, {sequential.label}",
+            f"{base:.0f} building, {sequential.per_minute:.0f} end to end",
+            "(today's path)",
+            "",
+            load_span(sequential),
+        )
+    )
+    for key in ("thr", "dask"):
+        if key in builds:
+            b = builds[key]
+            ratio = (b.building_per_minute or b.per_minute) / base
+            rows.append(
+                (
+                    f"articles/min, {b.label}",
+                    f"{b.building_per_minute or 0:.0f} building ({ratio:.1f}x), {b.per_minute:.0f} end to end "
+                    f"({b.per_minute / sequential.per_minute:.1f}x)",
+                    ">= 8x sequential",
+                    "yes" if ratio >= 8 else "no",
+                    load_span(b),
+                )
+            )
+    # what this machine allows at most: every core busy with the articles' CPU (driver and Prefect server)
+    cores = os.cpu_count() or 1
+    rows.append(
+        (
+            f"ceiling on {cores} cores",
+            f"{cores * seconds_per_article / cpu_per_article:.1f}x sequential ({cpu_per_article:.3f} CPU s and "
+            f"{seconds_per_article:.3f} s per article)",
+            "",
+            "",
+            load_span(sequential),
+        )
+    )
+    reused = noop.scores["counts"]["reused_articles"]
+    rows.append(
+        (
+            noop.label,
+            f"{noop.seconds:.1f} s end to end ({noop.scores['wall_time_s']:.1f} s in the flow, {reused} reused)",
+            "< 30 s",
+            "yes" if noop.seconds < 30 and reused == noop.articles else "no",
+            load_span(noop),
+        )
+    )
+    plus_reused = plus.scores["counts"]["reused_articles"]
+    rows.append(
+        (
+            f"adding 10 to {plus.articles - 10}",
+            f"{plus.seconds:.1f} s end to end ({plus.scores['wall_time_s']:.1f} s in the flow), {plus_reused} "
+            f"reused, {plus.articles} in the output",
+            "only the 10 built",
+            "yes" if plus_reused == plus.articles - 10 else "no",
+            load_span(plus),
+        )
     )
     if "big" in builds:
         small, big = builds["thr"], builds["big"]
-        print(
-            f"driver peak memory: {small.driver_mb:.0f} MB at {small.articles} articles, {big.driver_mb:.0f} MB at "
-            f"{big.articles}: ratio {big.driver_mb / small.driver_mb:.2f} (while building: {small.building_mb:.0f} "
-            f"and {big.building_mb:.0f} MB, ratio {big.building_mb / small.building_mb:.2f})"
+        ratio = big.driver_mb / small.driver_mb
+        rows.append(
+            (
+                f"driver peak memory, {small.articles} vs {big.articles}",
+                f"{small.driver_mb:.0f} vs {big.driver_mb:.0f} MB: {ratio:.2f} (while building "
+                f"{big.building_mb / small.building_mb:.2f})",
+                "<= 1.5",
+                "yes" if ratio <= 1.5 else "no",
+                f"{load_span(small)}, {load_span(big)}",
+            )
         )
-    if sequential.building_per_minute:
-        per_article = 60 / sequential.building_per_minute
-        stages = sequential.work_s / sequential.articles
-        direct_s = plain["seconds_per_article"]
-        print("\nPrefect's overhead per article (sequential build)")
-        print(f"  seconds per article while building:          {per_article:.3f}")
-        print(f"  the task's own stages (timings_s), mean:     {stages:.3f}")
-        print(f"  the same work in a plain loop, no Prefect:   {direct_s:.3f}  ({plain['articles']:.0f} articles)")
+    overhead = cpu_per_article - direct_cpu
+    rows.append(
+        (
+            "Prefect's overhead per article",
+            f"{overhead:.3f} CPU s ({100 * overhead / cpu_per_article:.0f}% of the article's CPU); wall "
+            f"{seconds_per_article - direct_s:+.3f} s of {seconds_per_article:.3f} s",
+            "well below the work",
+            "",
+            load_span(sequential),
+        )
+    )
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    print("\nfigures (issue 10)")
+    for figure, measured, target, met, load_average in [("figure", "measured", "target", "met", "load"), *rows]:
         print(
-            f"  overhead: {per_article - direct_s:.3f} s per article, "
-            f"{100 * (per_article - direct_s) / per_article:.0f}% of the article's time"
+            f"  {figure:{widths[0]}}  {measured:{widths[1]}}  {target:{widths[2]}}  {met:{max(3, widths[3])}}  "
+            f"{load_average}"
         )
 
 
