@@ -115,15 +115,21 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
     A regular file (or a new name) is written to a temporary file beside it, which replaces it only if the
     block succeeds. A symlink is followed: the file it points to is replaced and the link stays a link.
-    A character device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through in
-    place, with no temporary file: renaming over it would destroy it (as root, ``-o /dev/null``
-    once replaced the system's ``/dev/null`` with a regular file). A directory, block device or socket is
+    A character device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through,
+    never renamed over: that would destroy it (as root, ``-o /dev/null`` once replaced the system's
+    ``/dev/null`` with a regular file). It gets the bytes in one open, from a private temporary copy,
+    because a writer may open its target more than once (polars' streaming sink did, now and then)
+    and a pipe's reader stops at the first close. A directory, block device or socket is
     refused with a :class:`TarjamaError`, and so is a write that fails for lack of space (``/dev/full``,
     a full disk) or on a read-only file system.
     """
     try:
         if _existing_kind(target) == "stream":
-            yield target
+            with tempfile.TemporaryDirectory(prefix="tarjama-") as folder:
+                staged = Path(folder) / "out"
+                yield staged
+                with staged.open("rb") as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
             return
         real = Path(os.path.realpath(target))
         real.parent.mkdir(parents=True, exist_ok=True)
