@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -23,6 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 PYTHON = sys.executable
 TARJAMA = str(Path(sys.executable).with_name("tarjama"))
+
+
+NTREX = CORPUS / "ntrex128-dev"
+
+
+def copy_articles(folder: Path, ids: list[str]) -> Path:
+    """The ntrex128-dev articles ``ids`` with their references, copied into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for article in ids:
+        for path in NTREX.glob(f"{article}.*.txt"):
+            shutil.copy(path, folder / path.name)
+    return folder
 
 
 def free_port() -> int:

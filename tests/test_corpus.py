@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import CORPUS, TARJAMA, cli_env
+from conftest import NTREX, TARJAMA, cli_env, copy_articles
 from loopback_services import LoopbackServices
 
 from tarjama.corpus import collect_articles, read_manifest
 from tarjama.errors import TarjamaError
 from tarjama.parallel_corpus import read_tsv
 
-NTREX = CORPUS / "ntrex128-dev"
 FIRST = ["abcnews.306758", "bbc.381647", "cnn.304404"]
-
-
-def copy_articles(folder: Path, ids: list[str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for article in ids:
-        for path in NTREX.glob(f"{article}.*.txt"):
-            shutil.copy(path, folder / path.name)
-    return folder
 
 
 def test_folders_globs_and_files_give_each_article_once_with_its_references(tmp_path):

@@ -14,9 +14,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import TARJAMA, cli_env
+from conftest import TARJAMA, cli_env, copy_articles
 from loopback_services import LoopbackServices
-from test_corpus import FIRST, copy_articles
 
 COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 CURSOR = re.compile(r"\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\][^\x07]*\x07|\r")  # moves and erasures: a new frame
@@ -43,7 +42,7 @@ def read_all(fd: int, process: subprocess.Popen, timeout: float) -> str:
 
 @pytest.mark.slow
 def test_a_terminal_shows_articles_done_sentences_and_rate_and_a_pipe_does_not(tmp_path):
-    corpus = copy_articles(tmp_path / "corpus", FIRST)
+    corpus = copy_articles(tmp_path / "corpus", ["abcnews.306758", "bbc.381647", "cnn.304404"])
     with LoopbackServices(lifetime=900, latency=0.05) as services:
         env = cli_env(tmp_path / "home", TARJAMA_GOOGLE_URL=services.url("google"), TERM="xterm-256color")
         env.pop("COLUMNS")
