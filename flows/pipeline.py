@@ -1,4 +1,4 @@
-"""Prefect flows: one flow per article (a task per stage), and a run flow that writes the outputs.
+"""Prefect flow: a corpus run whose tasks build articles (several a task), then the merged outputs.
 
 Everything that decides *what* happens lives in ``tarjama``; this module only
 adds orchestration: retries for transient translation failures, logging to
@@ -101,16 +101,30 @@ def close_engines() -> None:
         engine.close()
 
 
+def retryable(problem: BaseException) -> bool:
+    """A failure a retry can cure: a service or network that may be back soon, or a memory another
+    writer held past its timeout."""
+    if isinstance(problem, sqlite3.OperationalError):
+        return "locked" in str(problem)
+    return isinstance(problem, TRANSIENT)
+
+
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
     try:
         state.result()
-    except TRANSIENT:
-        return True
-    except sqlite3.OperationalError as problem:  # another writer held the memory past its timeout
-        return "locked" in str(problem)
-    except Exception:
-        return False
+    except Exception as problem:
+        return retryable(problem)
     return False
+
+
+@dataclass
+class ArticleJob:
+    """One article as the driver hands it to a worker: its texts, references, and the translations the
+    memory already holds for it."""
+
+    article: Document
+    references: list[Document]
+    known: dict[str, str]
 
 
 @dataclass
@@ -124,14 +138,44 @@ class ArticleOutcome:
     statistics: Statistics | None
 
 
+@dataclass
+class ArticleError:
+    """An article that failed for a reason a retry cannot cure, in one line: it fails alone."""
+
+    reason: str
+
+
+MAX_ARTICLES_PER_TASK = 16
+
+
+def articles_per_task(articles: int, workers: int) -> int:
+    """How many articles one task builds. Prefect's cost per task (submission, state changes through its
+    API server) is fixed and about that of a small article's work, so a task builds several; but at
+    most a quarter of each worker's share, so every worker stays busy to the end."""
+    return max(1, min(MAX_ARTICLES_PER_TASK, articles // (max(1, workers) * 4)))
+
+
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_transient)
-def build_article(
-    article: Document,
-    references: list[Document],
-    known: dict[str, str],
-    settings: Settings,
-    progress_artifact: UUID | None = None,
-) -> ArticleOutcome:
+def build_articles(
+    jobs: list[ArticleJob], settings: Settings, progress_artifact: UUID | None = None
+) -> list[ArticleOutcome | ArticleError]:
+    """Build ``jobs`` one after another (:func:`build_article`): one outcome or one error per article.
+
+    An article's own failure is its error and the others go on; a transient one (a service down)
+    fails the task, whose retry finds every translation already paid for in the journals.
+    """
+    outcomes: list[ArticleOutcome | ArticleError] = []
+    for job in jobs:
+        try:
+            outcomes.append(build_article(job, settings, progress_artifact))
+        except Exception as problem:
+            if retryable(problem):
+                raise
+            outcomes.append(ArticleError(one_line(problem)))
+    return outcomes
+
+
+def build_article(job: ArticleJob, settings: Settings, progress_artifact: UUID | None = None) -> ArticleOutcome:
     """Translate what ``known`` lacks, align to each reference, score: one article's rows and summary.
 
     Runs wherever the task runner puts it (a thread, a Dask worker on another machine). Every new
@@ -140,6 +184,7 @@ def build_article(
     so it needs no shared file system and no lock across machines. A retry, or a task re-run after
     its worker was killed, finds what was already paid for in the journals.
     """
+    article, references, known = job.article, job.references, job.known
     logger = get_run_logger()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -338,23 +383,40 @@ def run(
     reused = 0
     with TranslationMemory(settings.memory_path) as memory:
         merge_journals(memory, settings.home / "journals")
-        pending: dict[Any, tuple[ArticleInput, str]] = {}
+        pending: dict[Any, list[tuple[ArticleInput, str]]] = {}
+        per_task = articles_per_task(len(inputs), workers)
+        batch: list[tuple[ArticleInput, str]] = []
+        jobs: list[ArticleJob] = []
+
+        def fail(article: ArticleInput, reason: str) -> None:
+            failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=reason))
+            logger.error("article %s failed: %s", article.id, reason)
+            progress.failed(article.id)
+            if fail_fast:
+                raise TarjamaError(f"article {article.id} failed: {reason} (--fail-fast)")
 
         def settle(future: Any) -> None:
-            article, shard_key = pending.pop(future)
+            built = pending.pop(future)
             try:
-                outcome: ArticleOutcome = future.result()
-            except Exception as problem:
-                failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=one_line(problem)))
-                logger.error("article %s failed: %s", article.id, one_line(problem))
-                progress.failed(article.id)
-                if fail_fast:
-                    raise
-                return
-            memory.store_many(settings.engine, model, outcome.new_translations)
-            shards.put(shard_key, outcome.rows, outcome.result, outcome.statistics)
-            results[article.id], keys[article.id] = outcome.result, shard_key
-            progress.done(outcome.result, len(outcome.new_translations))
+                outcomes: list[ArticleOutcome | ArticleError] = future.result()
+            except Exception as problem:  # the task failed as a whole: a fault its retries did not cure
+                outcomes = [ArticleError(one_line(problem))] * len(built)
+            for (article, shard_key), outcome in zip(built, outcomes, strict=True):
+                if isinstance(outcome, ArticleError):
+                    fail(article, outcome.reason)
+                    continue
+                memory.store_many(settings.engine, model, outcome.new_translations)
+                shards.put(shard_key, outcome.rows, outcome.result, outcome.statistics)
+                results[article.id], keys[article.id] = outcome.result, shard_key
+                progress.done(outcome.result, len(outcome.new_translations))
+
+        def submit() -> None:
+            one = progress.artifact if len(inputs) == 1 else None
+            pending[build_articles.submit(list(jobs), settings, one)] = list(batch)
+            batch.clear()
+            jobs.clear()
+            while len(pending) >= max(1, workers) * 2:  # a window: the driver never holds the whole corpus
+                settle(next(as_completed(list(pending))))
 
         for article in inputs:
             try:  # an article built before is reused without being read and split again
@@ -371,19 +433,17 @@ def run(
                 document, refs = article.load()
                 shard_key = shard_key or article_key(article, settings, model)
             except (TarjamaError, OSError) as problem:
-                failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=str(problem)))
-                logger.error("article %s: %s", article.id, problem)
-                progress.failed(article.id)
-                if fail_fast:
-                    raise
+                fail(article, str(problem))
                 continue
             known = memory.lookup(
                 settings.engine, model, translation_texts(document, settings.rows, settings.translate)
             )
-            one = progress.artifact if len(inputs) == 1 else None
-            pending[build_article.submit(document, refs, known, settings, one)] = (article, shard_key)
-            while len(pending) >= max(1, workers) * 2:  # a window: the driver never holds the whole corpus
-                settle(next(as_completed(list(pending))))
+            batch.append((article, shard_key))
+            jobs.append(ArticleJob(document, refs, known))
+            if len(jobs) >= per_task:
+                submit()
+        if jobs:
+            submit()
         for future in as_completed(list(pending)):
             settle(future)
     close_engines()

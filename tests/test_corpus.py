@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -133,3 +134,22 @@ def test_a_bad_article_fails_alone_and_reruns_are_incremental(tmp_path):
         (failfast / "aaa-broken.ar.txt").write_text("English again.\n")
         stopped = run(tmp_path, services, str(failfast), "--name", "ff", "--fail-fast")
         assert stopped.returncode in (1, 2) and not (tmp_path / "out" / "ff").exists()
+
+
+@pytest.mark.slow
+def test_an_article_failing_inside_a_task_of_several_fails_alone(tmp_path):
+    """With one worker, a task builds several articles (Prefect's cost per task is shared): an article the
+    engine refuses fails alone, and the article built in the same task beside it is kept."""
+    names = sorted(p.name.removesuffix(".ar.txt") for p in NTREX.glob("*.ar.txt"))[:8]
+    folder = copy_articles(tmp_path / "articles", names)
+    with LoopbackServices(lifetime=900) as services:
+        services.inject("", "", "400", service="google")  # the third article's request is refused for good
+        done = run(tmp_path, services, str(folder), "--name", "batched", "--workers", "1")
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output[-3000:]
+    summary = json.loads((tmp_path / "out" / "batched" / "scores.json").read_text())
+    assert len(summary["failures"]) == 1 and "HTTP 400" in summary["failures"][0]["reason"]
+    failed = summary["failures"][0]["article_id"]
+    assert sorted(a["article_id"] for a in summary["articles"]) == sorted(set(names) - {failed})
+    tasks = set(re.findall(r"build_articles-\w+", output))
+    assert 1 < len(tasks) < len(names), tasks  # several articles a task, and more than one task
