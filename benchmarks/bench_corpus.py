@@ -20,10 +20,12 @@ output folder, all sharing one Prefect database (migrated by a warm-up run first
 1. today's path: the code as it was when issue 10 was filed (commit ``dc406e1``, checked out into
    a temporary git worktree and run with this interpreter, ``PYTHONPATH=<worktree>/src:<worktree>``),
    whose ``tarjama run FILE...`` built the articles one after another, a ``translate-article``
-   subflow each with a task per stage and four artifacts, on the first ``--baseline-articles``
-   articles (it is the slow one); its building rate comes from the log (a subflow's "Finished in
-   state Completed" line, sampled like the shards), and the benchmark checks that it sent its
-   translations through the loopback server and wrote every article's rows. Then
+   subflow each with a task per stage and five artifacts (progress, report, rows, two download
+   links), holding every row until the end, on the first ``--baseline-articles`` articles (it is
+   the slow one); its building rate comes from the log (a subflow's "Finished in state Completed"
+   line, sampled like the shards), and the benchmark checks that it sent its translations through
+   the loopback server and wrote every article's rows. Its own Prefect handling is kept: no
+   ``PREFECT_API_URL``, so ephemeral mode on the shared ``PREFECT_HOME``. Then
    ``--workers 1`` (sequential), ``--workers 8`` (threads), ``--dask tcp://...`` with a
    ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (``--dask-threads`` each);
    articles per minute end to end (process start to exit) and while building (between the first
@@ -44,7 +46,8 @@ engine sends an article's sentences in one request, so at 0.1 s per request an a
 driver's and the Prefect server's) is about as long as its wait, and threads cannot go past that
 ceiling however many there are. The concurrent builds' speed-ups are given against both today's
 path (issue 10's target) and ``--workers 1`` (the new code, one article at a time). Figures
-measured on 2026-11-29: ``benchmarks/results/corpus-and-warm.md``.
+measured on 2026-11-29: ``benchmarks/results/corpus-and-warm.md``, with today's path:
+``benchmarks/results/todays-path.md``.
 """
 
 from __future__ import annotations
@@ -690,9 +693,12 @@ def summary(builds: dict[str, Build], plain: dict[str, float], today_check: str 
         f"rerun's; the server's part {server_per_article:.3f} s), {direct_cpu:.3f} s in the plain loop"
     )
     if today:
+        # its warm-up run (2 articles) stands for its fixed costs, as the no-op rerun does above
+        today_cpu = (today.cpu_s - builds["today-warm"].cpu_s) / max(1, today.articles - builds["today-warm"].articles)
         print(
             f"  {today.label}: {60 / (today.building_per_minute or today.per_minute):.3f} s per article while "
-            f"building, its tasks' stages (timings_s) {today.work_s / today.articles:.3f} s"
+            f"building, its tasks' stages (timings_s) {today.work_s / today.articles:.3f} s; CPU per article "
+            f"{today_cpu:.3f} s (less its warm-up run's), {today_cpu / cpu_per_article:.1f}x the sequential build's"
         )
     if today_check:
         print(f"  {today_check}")
