@@ -107,6 +107,20 @@ def test_a_dask_build_equals_a_threads_build(tmp_path, corpus, cluster):
     assert ran, "no article ran on a Dask worker"
 
 
+def test_dask_local_starts_its_own_cluster_and_builds_the_same_corpus(tmp_path, corpus):
+    with LoopbackServices(lifetime=1200) as services:
+        threads = build(tmp_path / "home-threads", tmp_path / "threads", corpus, services)
+        assert threads.returncode == 0, threads.stderr[-3000:]
+        services.clear()
+        local = build(tmp_path / "home-local", tmp_path / "local", corpus, services, "--dask", "local", "-j", "4")
+        assert local.returncode == 0, local.stderr[-3000:]
+        assert "Creating a new Dask cluster with `distributed.deploy.local.LocalCluster`" in local.stdout + local.stderr
+        assert services.answered("libre") > 0
+    assert (tmp_path / "local" / "corpus" / "aligned.tsv").read_bytes() == (
+        tmp_path / "threads" / "corpus" / "aligned.tsv"
+    ).read_bytes()
+
+
 def test_a_worker_killed_mid_article_loses_nothing_paid_for(tmp_path, corpus, cluster):
     address, workers = cluster
     with LoopbackServices(lifetime=1200) as services:

@@ -221,7 +221,7 @@ def run(
             "--dask",
             metavar="ADDRESS",
             help="Run the per-article work on a Dask cluster: a scheduler address (tcp://host:8786), or `local` "
-            "for a LocalCluster of 2 worker processes.",
+            "for a LocalCluster of 2 worker processes sharing --workers threads.",
         ),
     ] = "",
 ) -> None:
@@ -321,6 +321,9 @@ def run(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
+LOCAL_DASK_PROCESSES = 2
+
+
 def task_runner(dask: str, workers: int) -> Callable[[], Any]:
     """The task runner the options ask for, built later (once Prefect may be imported): threads, or Dask."""
     if not dask:
@@ -338,7 +341,11 @@ def task_runner(dask: str, workers: int) -> Callable[[], Any]:
         from prefect_dask import DaskTaskRunner
 
         if dask == "local":
-            return DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+            # two processes use both cores of a small machine; threads keep --workers articles in flight
+            threads = max(1, workers // LOCAL_DASK_PROCESSES)
+            return DaskTaskRunner(
+                cluster_kwargs={"n_workers": LOCAL_DASK_PROCESSES, "threads_per_worker": threads, "processes": True}
+            )
         return DaskTaskRunner(address=dask if "://" in dask else f"tcp://{dask}")
 
     return on_dask
