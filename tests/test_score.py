@@ -12,6 +12,7 @@ from sacrebleu.significance import _bootstrap_resample
 from tarjama.errors import InputError
 from tarjama.score import (
     MIN_SEGMENTS_FOR_CI,
+    SENTENCE_METRICS,
     bootstrap_indices,
     bootstrap_totals,
     corpus_metrics,
@@ -21,8 +22,8 @@ from tarjama.score import (
     score_files,
     scores_from_statistics,
     scores_from_totals,
-    sentence_bleu,
     sentence_chrf,
+    sentence_scores,
 )
 from tests.conftest import CORPUS, ROOT
 
@@ -111,8 +112,33 @@ def test_small_samples_are_marked():
 
 def test_sentence_scores_are_sacrebleus():
     assert sentence_chrf(HYPS[1], REFS[1]) == CHRF().sentence_score(HYPS[1], [REFS[1]]).score
-    assert sentence_bleu(HYPS[1], REFS[1]) == BLEU(effective_order=True).sentence_score(HYPS[1], [REFS[1]]).score
     assert sentence_chrf(HYPS[0], REFS[0]) == 100.0
+
+
+@pytest.mark.parametrize("name", ["BLEU", "chrF", "chrF++", "TER"])
+def test_statistics_are_sacrebleus_alone_or_with_the_other_metrics(name):
+    """chrF++'s statistics are assembled from chrF's and its word n-grams': sacrebleu's all the same."""
+    hyps, refs = [*MT[:60], "", "x", "Same ."], [*GOLD[:60], "y", "", "Same ."]
+    theirs = np.asarray(SACREBLEU_METRICS[name]()._extract_corpus_statistics(hyps, [refs]))
+    for statistics in (corpus_statistics(hyps, refs), corpus_statistics(hyps, refs, chunk=7, metrics=[name])):
+        assert statistics[name].dtype == theirs.dtype and np.array_equal(statistics[name], theirs)
+    assert list(corpus_statistics(hyps, refs, metrics=[name])) == [name]
+
+
+def test_unknown_metrics_are_refused():
+    with pytest.raises(ValueError, match="unknown metrics \\['METEOR'\\]"):
+        corpus_statistics(HYPS, REFS, metrics=["chrF", "METEOR"])
+
+
+def test_row_scores_from_statistics_are_sacrebleus_sentence_scores():
+    """Every row's chrF and BLEU (effective order) from its statistics, as sacrebleu's ``sentence_score``
+    gives them: real rows, empty sides, exact matches, a row without a 4-gram match."""
+    hyps = [*MT[:50], "", "x", HYPS[0], "Talks also covered trade."]
+    refs = [*GOLD[:50], "y", "", REFS[0], REFS[3]]
+    ours = sentence_scores(corpus_statistics(hyps, refs, metrics=SENTENCE_METRICS))
+    chrf, bleu = CHRF(), BLEU(effective_order=True)
+    assert ours == [(chrf.sentence_score(h, [r]).score, bleu.sentence_score(h, [r]).score) for h, r in zip(hyps, refs)]
+    assert ours[52][0] == 100.0 and 0 < ours[53][1] < 100
 
 
 def test_a_single_segment_has_no_confidence_interval():
