@@ -1,6 +1,7 @@
 """Our scores are sacrebleu's own: compare with sacrebleu's API and command line on the same text."""
 
 import json
+import statistics
 import subprocess
 import sys
 
@@ -15,8 +16,10 @@ from tarjama.score import (
     SENTENCE_METRICS,
     bootstrap_indices,
     bootstrap_totals,
+    confidence_interval,
     corpus_metrics,
     corpus_statistics,
+    exact_mean,
     resampled_totals,
     score_corpus,
     score_files,
@@ -120,8 +123,8 @@ def test_statistics_are_sacrebleus_alone_or_with_the_other_metrics(name):
     """chrF++'s statistics are assembled from chrF's and its word n-grams': sacrebleu's all the same."""
     hyps, refs = [*MT[:60], "", "x", "Same ."], [*GOLD[:60], "y", "", "Same ."]
     theirs = np.asarray(SACREBLEU_METRICS[name]()._extract_corpus_statistics(hyps, [refs]))
-    for statistics in (corpus_statistics(hyps, refs), corpus_statistics(hyps, refs, chunk=7, metrics=[name])):
-        assert statistics[name].dtype == theirs.dtype and np.array_equal(statistics[name], theirs)
+    for stats in (corpus_statistics(hyps, refs), corpus_statistics(hyps, refs, chunk=7, metrics=[name])):
+        assert stats[name].dtype == theirs.dtype and np.array_equal(stats[name], theirs)
     assert list(corpus_statistics(hyps, refs, metrics=[name])) == [name]
 
 
@@ -139,6 +142,21 @@ def test_row_scores_from_statistics_are_sacrebleus_sentence_scores():
     chrf, bleu = CHRF(), BLEU(effective_order=True)
     assert ours == [(chrf.sentence_score(h, [r]).score, bleu.sentence_score(h, [r]).score) for h, r in zip(hyps, refs)]
     assert ours[52][0] == 100.0 and 0 < ours[53][1] < 100
+
+
+def test_the_bootstrap_mean_is_statistics_mean_bit_for_bit():
+    """sacrebleu averages resampled scores with ``statistics.mean`` (exact, rounded once); so does ours."""
+    rng = np.random.default_rng(7)
+    cases = [
+        (rng.random(1000) * 100).astype(np.float32),  # resampled scores
+        np.exp(rng.normal(0, 150, 301)) * rng.choice([-1, 1], 301),  # exponents far apart, both signs
+        np.array([1.0 - 2**-53] * 999 + [5e-324, 1.7e308, 0.0]),
+        np.array([0.1, 0.2, 0.3]),
+    ]
+    for values in cases:
+        assert exact_mean(values) == statistics.mean(values.tolist())
+    samples = cases[0]
+    assert confidence_interval(samples)[0] == statistics.mean(float(s) for s in samples)
 
 
 def test_a_single_segment_has_no_confidence_interval():
