@@ -1,6 +1,7 @@
 """Our scores are sacrebleu's own: compare with sacrebleu's API and command line on the same text."""
 
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from tarjama.score import (
     SENTENCE_METRICS,
     bootstrap_indices,
     bootstrap_totals,
+    chrf_statistics,
     confidence_interval,
     corpus_metrics,
     corpus_statistics,
@@ -126,6 +128,21 @@ def test_statistics_are_sacrebleus_alone_or_with_the_other_metrics(name):
     for stats in (corpus_statistics(hyps, refs), corpus_statistics(hyps, refs, chunk=7, metrics=[name])):
         assert stats[name].dtype == theirs.dtype and np.array_equal(stats[name], theirs)
     assert list(corpus_statistics(hyps, refs, metrics=[name])) == [name]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_chrf_statistics_are_sacrebleus_on_random_rows(seed):
+    """The compiled matcher's counts on rows shorter than an n-gram, empty, repetitive, with tabs and
+    non-Latin letters, in chunks: sacrebleu's integers."""
+    rng = random.Random(seed)
+    words = ["the", "a", "x", "xx", "xxx", "al-Qaeda", "2,000", "U.S.", "«é»", "ça", "المغرب", "\t", "  "]
+    rows = [" ".join(rng.choices(words, k=rng.choice([0, 1, 2, 3, 9, 30]))) for _ in range(2 * 150)]
+    hyps, refs = rows[:150], rows[150:]
+    theirs = np.asarray(CHRF()._extract_corpus_statistics(hyps, [refs]))
+    assert np.array_equal(chrf_statistics(hyps, refs, chunk=37), theirs)
+    assert np.array_equal(
+        chrf_statistics(hyps[:1], hyps[:1]), np.asarray(CHRF()._extract_corpus_statistics(hyps[:1], [hyps[:1]]))
+    )
 
 
 def test_unknown_metrics_are_refused():

@@ -100,6 +100,30 @@ def _statistics(
     return stats
 
 
+def chrf_statistics(hypotheses: Sequence[str], references: Sequence[str], chunk: int = STATISTICS_CHUNK) -> np.ndarray:
+    """``CHRF()``'s per-segment statistics, the same integers, counted by the aligner's compiled matcher.
+
+    Per character order k (whitespace removed): the hypothesis's k-grams (0 when the reference has
+    none), the reference's, and their clipped matches, which :class:`tarjama.ngrams.SpanMatcher`
+    counts for every row at once (sacrebleu spent 0.25 ms a row on Python counters).
+    """
+    from tarjama.ngrams import MAX_ORDER, SpanMatcher  # numba: loaded when statistics are taken, not on import
+
+    if CHRF.CHAR_ORDER != MAX_ORDER:
+        raise ValueError(f"chrF's character order is {CHRF.CHAR_ORDER}, the matcher counts {MAX_ORDER}")
+    parts = [np.zeros((0, 3 * MAX_ORDER), dtype=np.int64)]
+    for start in range(0, len(hypotheses), chunk):
+        hyps, refs = list(hypotheses[start : start + chunk]), list(references[start : start + chunk])
+        rows = np.arange(1, len(hyps) + 1)
+        matches = SpanMatcher(hyps, refs).matches(rows, rows, [(1, 1)])[0]
+        k_grams = np.arange(MAX_ORDER)  # a text of n characters has n - k of them at order k + 1
+        n_hyp = np.maximum(np.array([len("".join(h.split())) for h in hyps])[:, None] - k_grams, 0)
+        n_ref = np.maximum(np.array([len("".join(r.split())) for r in refs])[:, None] - k_grams, 0)
+        triples = np.stack([np.where(n_ref > 0, n_hyp, 0), n_ref, matches], axis=2).astype(np.int64)
+        parts.append(triples.reshape(len(hyps), 3 * MAX_ORDER))
+    return np.concatenate(parts)
+
+
 def bootstrap_indices(n_segments: int, n_samples: int, seed: int = SEED) -> np.ndarray:
     """The segment indices of each resample, drawn exactly as ``sacrebleu.significance`` draws them."""
     return np.random.default_rng(seed).choice(n_segments, size=(n_samples, n_segments), replace=True)
@@ -281,8 +305,10 @@ def corpus_statistics(
 
     statistics: Statistics = {}
     for name in wanted:  # chrF before chrF++
-        if name == "chrF++":  # chrF's statistics, then those of chrF++'s word n-grams
-            chars = statistics["chrF"] if "chrF" in statistics else extract(every["chrF"])
+        if name == "chrF":
+            statistics[name] = chrf_statistics(hypotheses, references, chunk)
+        elif name == "chrF++":  # chrF's statistics, then those of chrF++'s word n-grams
+            chars = statistics["chrF"] if "chrF" in statistics else chrf_statistics(hypotheses, references, chunk)
             statistics[name] = np.hstack([chars, extract(CHRF(char_order=0, word_order=2))])
         else:
             statistics[name] = extract(every[name])
