@@ -291,7 +291,7 @@ class LanguageCheck(Check):
         identifier = _language_identifier()
         results = []
         for _, mt in pairs:
-            if sum(c.isalpha() for c in mt) < self.min_letters:
+            if sum(map(str.isalpha, mt)) < self.min_letters:
                 results.append(CheckResult(0.0))
                 continue
             ranked = identifier.rank(mt)
@@ -310,7 +310,8 @@ class LanguageCheck(Check):
 
 
 def _letters(text: str) -> int:
-    return sum(not c.isspace() for c in text)
+    """Characters other than whitespace (``str.split`` cuts at exactly the characters ``str.isspace`` names)."""
+    return len("".join(text.split()))
 
 
 @dataclass(frozen=True)
