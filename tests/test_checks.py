@@ -120,6 +120,8 @@ def test_repetition_of_a_looping_model():
     assert failed("repetition", pairs) == [True, True, True, False, False]
     detail = create_check("repetition").check(pairs[2:3])[0].detail
     assert detail == "«if the president were to be arrested» 2 times in a row"
+    # a word twice is two-thirds of the way to failing (three times): seen, not failed
+    assert create_check("repetition").check(pairs[3:4])[0] == CheckResult(2 / 3, "«very» 2 times in a row")
 
 
 def test_latin_names_in_the_arabic_missing_from_the_mt():

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sacrebleu.metrics import CHRF
 
 from tarjama.align import AlignmentConfig
 from tarjama.article import Document, UnitTranslation, load_document
-from tarjama.parallel_corpus import bead_rows
+from tarjama.parallel_corpus import bead_rows, bead_rows_with_statistics
 from tarjama.regroup import align_article, align_units, attribute_mt, translate_units, units_from_sentences
+from tarjama.score import corpus_statistics
 from tarjama.translate import Translation
 
 ARABIC = (
@@ -68,6 +71,20 @@ def test_regroups_units_to_reference_sentences(pair: tuple[Document, Document]) 
     assert " ".join(r["arabic"] for r in rows) == " ".join(arabic.texts)
     assert rows[0]["english_mt"] == " ".join(UNIT_MT[:2])
     assert all(r["sentence_chrf"] is not None for r in rows)
+
+
+def test_rows_with_statistics_are_the_rows_and_their_corpus_statistics(pair: tuple[Document, Document]) -> None:
+    """The pipeline's rows and statistics in one pass: bead_rows' rows, corpus_statistics of their text."""
+    arabic, english = pair
+    beads = align_units(arabic, UNIT_MT, english.texts)
+    rows, statistics = bead_rows_with_statistics(arabic, _translations(UNIT_MT), english, beads, "units")
+    assert rows == unit_rows(arabic, _translations(UNIT_MT), english, beads)
+    assert rows[0]["sentence_chrf"] == round(CHRF().sentence_score(rows[0]["english_mt"], [english.texts[0]]).score, 4)
+    expected = corpus_statistics([r["english_mt"] for r in rows], [r["english_reference"] for r in rows])
+    assert statistics is not None and list(statistics) == list(expected) == ["BLEU", "chrF", "chrF++", "TER"]
+    assert all(np.array_equal(statistics[name], expected[name]) for name in expected)
+    without = align_article(arabic, UNIT_MT, None).beads
+    assert bead_rows_with_statistics(arabic, _translations(UNIT_MT), None, without, "units")[1] is None
 
 
 def test_rows_across_a_sentence_boundary(pair: tuple[Document, Document]) -> None:

@@ -1,6 +1,8 @@
 """Our scores are sacrebleu's own: compare with sacrebleu's API and command line on the same text."""
 
 import json
+import random
+import statistics
 import subprocess
 import sys
 
@@ -12,17 +14,21 @@ from sacrebleu.significance import _bootstrap_resample
 from tarjama.errors import InputError
 from tarjama.score import (
     MIN_SEGMENTS_FOR_CI,
+    SENTENCE_METRICS,
     bootstrap_indices,
     bootstrap_totals,
+    chrf_statistics,
+    confidence_interval,
     corpus_metrics,
     corpus_statistics,
+    exact_mean,
     resampled_totals,
     score_corpus,
     score_files,
     scores_from_statistics,
     scores_from_totals,
-    sentence_bleu,
     sentence_chrf,
+    sentence_scores,
 )
 from tests.conftest import CORPUS, ROOT
 
@@ -111,8 +117,63 @@ def test_small_samples_are_marked():
 
 def test_sentence_scores_are_sacrebleus():
     assert sentence_chrf(HYPS[1], REFS[1]) == CHRF().sentence_score(HYPS[1], [REFS[1]]).score
-    assert sentence_bleu(HYPS[1], REFS[1]) == BLEU(effective_order=True).sentence_score(HYPS[1], [REFS[1]]).score
     assert sentence_chrf(HYPS[0], REFS[0]) == 100.0
+
+
+@pytest.mark.parametrize("name", ["BLEU", "chrF", "chrF++", "TER"])
+def test_statistics_are_sacrebleus_alone_or_with_the_other_metrics(name):
+    """chrF++'s statistics are assembled from chrF's and its word n-grams': sacrebleu's all the same."""
+    hyps, refs = [*MT[:60], "", "x", "Same ."], [*GOLD[:60], "y", "", "Same ."]
+    theirs = np.asarray(SACREBLEU_METRICS[name]()._extract_corpus_statistics(hyps, [refs]))
+    for stats in (corpus_statistics(hyps, refs), corpus_statistics(hyps, refs, chunk=7, metrics=[name])):
+        assert stats[name].dtype == theirs.dtype and np.array_equal(stats[name], theirs)
+    assert list(corpus_statistics(hyps, refs, metrics=[name])) == [name]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_chrf_statistics_are_sacrebleus_on_random_rows(seed):
+    """The compiled matcher's counts on rows shorter than an n-gram, empty, repetitive, with tabs and
+    non-Latin letters, in chunks: sacrebleu's integers."""
+    rng = random.Random(seed)
+    words = ["the", "a", "x", "xx", "xxx", "al-Qaeda", "2,000", "U.S.", "«é»", "ça", "المغرب", "\t", "  "]
+    rows = [" ".join(rng.choices(words, k=rng.choice([0, 1, 2, 3, 9, 30]))) for _ in range(2 * 150)]
+    hyps, refs = rows[:150], rows[150:]
+    theirs = np.asarray(CHRF()._extract_corpus_statistics(hyps, [refs]))
+    assert np.array_equal(chrf_statistics(hyps, refs, chunk=37), theirs)
+    assert np.array_equal(
+        chrf_statistics(hyps[:1], hyps[:1]), np.asarray(CHRF()._extract_corpus_statistics(hyps[:1], [hyps[:1]]))
+    )
+
+
+def test_unknown_metrics_are_refused():
+    with pytest.raises(ValueError, match="unknown metrics \\['METEOR'\\]"):
+        corpus_statistics(HYPS, REFS, metrics=["chrF", "METEOR"])
+
+
+def test_row_scores_from_statistics_are_sacrebleus_sentence_scores():
+    """Every row's chrF and BLEU (effective order) from its statistics, as sacrebleu's ``sentence_score``
+    gives them: real rows, empty sides, exact matches, a row without a 4-gram match."""
+    hyps = [*MT[:50], "", "x", HYPS[0], "Talks also covered trade."]
+    refs = [*GOLD[:50], "y", "", REFS[0], REFS[3]]
+    ours = sentence_scores(corpus_statistics(hyps, refs, metrics=SENTENCE_METRICS))
+    chrf, bleu = CHRF(), BLEU(effective_order=True)
+    assert ours == [(chrf.sentence_score(h, [r]).score, bleu.sentence_score(h, [r]).score) for h, r in zip(hyps, refs)]
+    assert ours[52][0] == 100.0 and 0 < ours[53][1] < 100
+
+
+def test_the_bootstrap_mean_is_statistics_mean_bit_for_bit():
+    """sacrebleu averages resampled scores with ``statistics.mean`` (exact, rounded once); so does ours."""
+    rng = np.random.default_rng(7)
+    cases = [
+        (rng.random(1000) * 100).astype(np.float32),  # resampled scores
+        np.exp(rng.normal(0, 150, 301)) * rng.choice([-1, 1], 301),  # exponents far apart, both signs
+        np.array([1.0 - 2**-53] * 999 + [5e-324, 1.7e308, 0.0]),
+        np.array([0.1, 0.2, 0.3]),
+    ]
+    for values in cases:
+        assert exact_mean(values) == statistics.mean(values.tolist())
+    samples = cases[0]
+    assert confidence_interval(samples)[0] == statistics.mean(float(s) for s in samples)
 
 
 def test_a_single_segment_has_no_confidence_interval():

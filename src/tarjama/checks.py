@@ -291,7 +291,7 @@ class LanguageCheck(Check):
         identifier = _language_identifier()
         results = []
         for _, mt in pairs:
-            if sum(c.isalpha() for c in mt) < self.min_letters:
+            if sum(map(str.isalpha, mt)) < self.min_letters:
                 results.append(CheckResult(0.0))
                 continue
             ranked = identifier.rank(mt)
@@ -310,7 +310,8 @@ class LanguageCheck(Check):
 
 
 def _letters(text: str) -> int:
-    return sum(not c.isspace() for c in text)
+    """Characters other than whitespace (``str.split`` cuts at exactly the characters ``str.isspace`` names)."""
+    return len("".join(text.split()))
 
 
 @dataclass(frozen=True)
@@ -371,7 +372,11 @@ class RepetitionCheck(Check):
         vocabulary: dict[str, int] = {}
         ids = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in words], dtype=np.int64)
         worst: tuple[float, int, int, int] = (0.0, 0, 0, 0)  # severity, repeats, span, start
+        first, second = np.nonzero(np.triu(ids[:, None] == ids[None, :], 1))
+        equal_at = np.bincount(second - first, minlength=len(ids) // 2 + 1)  # equal word pairs per distance
         for span in range(1, len(ids) // 2 + 1):
+            if equal_at[span] < span:  # two repeats need `span` equal pairs in a row at this distance
+                continue
             # a run of r*span positions where each word equals the word `span` later is r+1 repeats
             same = np.concatenate([[False], ids[:-span] == ids[span:], [False]])
             edges = np.flatnonzero(np.diff(same.astype(np.int8)))
@@ -531,10 +536,11 @@ def check_rows(frame: pl.DataFrame, names: Sequence[str] | None = None) -> tuple
     NTREX human-translation prior when it has fewer than ten.
     """
     checks = create_checks(None if names is None else list(names))
-    checked = [i for i, (ar, mt) in enumerate(zip(frame["arabic"], frame["english_mt"])) if ar and mt]
+    texts = list(zip(frame["arabic"].to_list(), frame["english_mt"].to_list()))
+    checked = [i for i, (ar, mt) in enumerate(texts) if ar and mt]
     if not checks or not checked:
         return frame, {}
-    outcomes = run_checks([(frame["arabic"][i], frame["english_mt"][i]) for i in checked], checks)
+    outcomes = run_checks([texts[i] for i in checked], checks)
     failed, notes = [""] * frame.height, [""] * frame.height
     for i, outcome in zip(checked, outcomes):
         failed[i], notes[i] = outcome.checks_failed, outcome.notes

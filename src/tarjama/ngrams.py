@@ -51,10 +51,12 @@ class SpanMatcher:
         self.hyp_offsets = _offsets(hyp_chars)
         self.ref_offsets = _offsets(ref_chars)
         hyp_codes, ref_codes = _code_points("".join(hyp_chars)), _code_points("".join(ref_chars))
-        alphabet = np.zeros(0x110000, dtype=np.int64)
-        alphabet[hyp_codes] = alphabet[ref_codes] = 1
-        dense = np.cumsum(alphabet) - 1
-        self.hyp_ids, self.ref_ids, n_ids = _gram_ids(dense[hyp_codes], dense[ref_codes], MAX_ORDER)
+        # each character's rank among the characters of both texts (not a cumulative sum over all
+        # 1.1M code points: that took 2.7 ms, longer than the rest of the set-up of an article)
+        _, dense = np.unique(np.concatenate([hyp_codes, ref_codes]), return_inverse=True)
+        dense = dense.astype(np.int64, copy=False)
+        hyp_dense, ref_dense = dense[: len(hyp_codes)], dense[len(hyp_codes) :]
+        self.hyp_ids, self.ref_ids, n_ids = _gram_ids(hyp_dense, ref_dense, MAX_ORDER)
         self.window_entry = np.full(n_ids, -1, dtype=np.int32)  # k-gram id -> window index entry; -1 between calls
         self.ref_side = self.ref_ids, self.ref_offsets, _sentence_of(self.ref_offsets)
         self.hyp_side = self.hyp_ids, self.hyp_offsets, _sentence_of(self.hyp_offsets)

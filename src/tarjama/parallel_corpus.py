@@ -15,7 +15,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ from tarjama.article import Document, Granularity, reference_label
 from tarjama.dp import Bead
 from tarjama.errors import TarjamaError, storage_problem
 from tarjama.normalize import _INVISIBLE
-from tarjama.score import sentence_bleu, sentence_chrf
+from tarjama.score import SENTENCE_METRICS, Statistics, corpus_statistics, sentence_scores
 from tarjama.translate import Translation
 
 SCHEMA = pl.Schema(
@@ -278,6 +278,38 @@ def bead_rows(
     so the rows' Arabic in order is the article, each character once. ``flagged`` is true when the
     bead's confidence is below ``flag_below``.
     """
+    rows = _unscored_rows(article, translations, reference, beads, granularity, flag_below)
+    if reference is not None and rows:
+        _score_rows(rows, SENTENCE_METRICS)
+    return rows
+
+
+def bead_rows_with_statistics(
+    article: Document,
+    translations: Sequence[Translation],
+    reference: Document | None,
+    beads: Sequence[Bead],
+    granularity: Granularity,
+    flag_below: float = FLAG_BELOW,
+) -> tuple[list[dict[str, Any]], Statistics | None]:
+    """:func:`bead_rows` and the rows' corpus statistics (:func:`tarjama.score.corpus_statistics`; None
+    without a reference or rows).
+
+    The rows' sentence chrF and BLEU are read from those statistics, so each row's n-grams are
+    extracted once, not once for its own scores and again for the article's.
+    """
+    rows = _unscored_rows(article, translations, reference, beads, granularity, flag_below)
+    return rows, _score_rows(rows) if reference is not None and rows else None
+
+
+def _unscored_rows(
+    article: Document,
+    translations: Sequence[Translation],
+    reference: Document | None,
+    beads: Sequence[Bead],
+    granularity: Granularity,
+    flag_below: float,
+) -> list[dict[str, Any]]:
     items = article.items(granularity)
     if len(translations) != len(items):
         raise ValueError(f"{len(translations)} translations for {len(items)} {granularity} of {article.id}")
@@ -285,10 +317,8 @@ def bead_rows(
     for number, bead in enumerate(beads, start=1):
         units = [unit for i in bead.source for unit in items[i]]
         mt_parts = [translations[i] for i in bead.source]
-        mt = " ".join(t.text for t in mt_parts)
         provenance = mt_parts[0] if mt_parts else translations[0]
         ref_sentences = [reference.sentences[j] for j in bead.reference] if reference else []
-        ref = " ".join(s.text for s in ref_sentences)
         rows.append(
             {
                 "article_id": article.id,
@@ -298,16 +328,27 @@ def bead_rows(
                 "source_units": ",".join(article.unit_id(u) for u in units),
                 "reference_ids": _ids([s.number for s in ref_sentences]),
                 "arabic": " ".join(u.text for u in units),
-                "english_mt": mt,
-                "english_reference": ref,
+                "english_mt": " ".join(t.text for t in mt_parts),
+                "english_reference": " ".join(s.text for s in ref_sentences),
                 "engine": provenance.engine,
                 "model": provenance.model,
                 "alignment_confidence": round(bead.confidence, 4),
                 "flagged": round(bead.confidence, 4) < flag_below,
-                "sentence_chrf": round(sentence_chrf(mt, ref), 4) if reference else None,
-                "sentence_bleu": round(sentence_bleu(mt, ref), 4) if reference else None,
+                "sentence_chrf": None,  # null when there is no reference
+                "sentence_bleu": None,
                 "checks_failed": "",
                 "check_notes": "",
             }
         )
     return rows
+
+
+def _score_rows(rows: list[dict[str, Any]], metrics: Collection[str] | None = None) -> Statistics:
+    """Fill the rows' sentence chrF and BLEU from their statistics for ``metrics`` (all by default; chrF and
+    BLEU at least); return the statistics."""
+    mt: list[str] = [row["english_mt"] for row in rows]
+    ref: list[str] = [row["english_reference"] for row in rows]
+    statistics = corpus_statistics(mt, ref, metrics=metrics)
+    for row, (chrf, bleu) in zip(rows, sentence_scores(statistics)):
+        row["sentence_chrf"], row["sentence_bleu"] = round(chrf, 4), round(bleu, 4)
+    return statistics

@@ -198,7 +198,6 @@ class Reply:
     headers: httpx.Headers
     content: bytes
     charset: str | None
-    url: str
 
     @property
     def text(self) -> str:
@@ -388,5 +387,4 @@ class Transport:
                 headers=response.headers,
                 content=b"".join(chunks),
                 charset=response.charset_encoding,
-                url=safe_url(response.url),
             )
