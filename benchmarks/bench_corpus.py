@@ -423,9 +423,9 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
     from tarjama.engines import create_engine
     from tarjama.flows.pipeline import alignment_config
     from tarjama.memory import TranslationMemory
-    from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet
+    from tarjama.parallel_corpus import bead_rows_with_statistics, to_frame, write_parquet
     from tarjama.regroup import align_article, item_translations, translation_texts
-    from tarjama.score import score_corpus
+    from tarjama.score import scores_from_statistics
     from tarjama.settings import Settings
     from tarjama.translate import translate_sentences
 
@@ -445,9 +445,12 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
             frames = []
             for reference in references:
                 alignment = align_article(document, mt, reference.texts, config)
-                rows = to_frame(bead_rows(document, translations, reference, alignment.beads, config.rows))
-                score_corpus(rows["english_mt"].to_list(), rows["english_reference"].to_list())
-                frames.append(rows)
+                row_dicts, statistics = bead_rows_with_statistics(
+                    document, translations, reference, alignment.beads, config.rows
+                )
+                if statistics is not None:
+                    scores_from_statistics(statistics)
+                frames.append(to_frame(row_dicts))
             frame, _failed = check_rows(pl.concat(frames), settings.checks)
             write_parquet(frame, folder / f"{article.id}.parquet")
             if number:

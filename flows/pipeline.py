@@ -51,7 +51,7 @@ from tarjama.export import export_corpus
 from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blocks
 from tarjama.memory import TranslationMemory, journal_path, merge_journals, read_journals
 from tarjama.outputs import check_output_folder, check_run_name, new_run_name, staged_run_folder
-from tarjama.parallel_corpus import bead_rows, to_frame, write_json, write_parquet, write_text
+from tarjama.parallel_corpus import bead_rows_with_statistics, to_frame, write_json, write_parquet, write_text
 from tarjama.plots import plot_run
 from tarjama.regroup import align_article, item_translations, translation_texts
 from tarjama.report import render_html, render_report
@@ -251,11 +251,13 @@ def build_article(job: ArticleJob, settings: Settings, progress_artifact: UUID |
     for reference in every:
         alignment = align_article(article, mt, reference.texts if reference else None, config)
         lap("align")
-        rows = to_frame(bead_rows(article, translations, reference, alignment.beads, config.rows))
+        row_dicts, statistics = bead_rows_with_statistics(
+            article, translations, reference, alignment.beads, config.rows
+        )
+        rows = to_frame(row_dicts)
         frames.append(rows)
         summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()))
-        if reference is not None:
-            statistics = corpus_statistics(rows["english_mt"].to_list(), rows["english_reference"].to_list())
+        if reference is not None and statistics is not None:
             first_statistics = statistics if first_statistics is None else first_statistics
             scores = scores_from_statistics(statistics)
             summary = summary.model_copy(
