@@ -76,7 +76,8 @@ def test_transient_faults_are_retried(services, name, fault):
     assert len(records) == 2 and records[0].fault == fault and records[1].status == 200
     assert records[0].segments == records[1].segments  # the same request again
     if fault == "hang":  # the timeout fired, well before the server would have given up
-        assert TIMEOUT <= gaps(records)[0] < services.hang_seconds
+        # (the server stamps a request once it has read it, a moment after the client's clock started)
+        assert 0.9 * TIMEOUT <= gaps(records)[0] < services.hang_seconds
     assert time.monotonic() - started < 10
 
 
