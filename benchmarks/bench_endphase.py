@@ -20,9 +20,10 @@ translation of a line is its English with every fifth word dropped (so the score
 Two wirings of the end phase are replayed: ``today`` calls ``flows/pipeline.py``'s own
 ``draw_plots`` and ``_overall_scores`` (as ``tarjama run`` does on the checkout it runs from);
 ``core`` gives :func:`tarjama.plots.plot_run` the lazy corpus itself (no sample) and scores
-:meth:`ShardStore.corpus_statistics`, what ``run()`` does once wired to them. ``--code LABEL=DIR:WIRING`` (repeated) runs a wiring with
-the code of checkout ``DIR`` (for instance an older commit ``git archive``'d into a folder), for
-before/after figures; by default, this checkout's ``today`` and ``core``.
+:meth:`ShardStore.corpus_statistics`, what ``run()`` does once wired to them. ``--code
+LABEL=DIR:WIRING`` (repeated) runs a wiring with the code of checkout ``DIR`` (for instance an older
+commit ``git archive``'d into a folder), for before/after figures; by default, this checkout's
+``today`` and ``core``.
 """
 
 from __future__ import annotations
@@ -158,8 +159,8 @@ def end_phase(store_folder: Path, articles: int, wiring: str, out: Path) -> dict
             return pipeline._overall_scores(shards, keys, summary)
         from tarjama.score import scores_from_statistics
 
-        references = {keys[a.article_id]: a.references[0].reference or "" for a in summary.articles}
-        return scores_from_statistics(shards.corpus_statistics(references))
+        scored = [(keys[a.article_id], label) for a in summary.articles if (label := a.references[0].reference)]
+        return scores_from_statistics(shards.corpus_statistics(scored))
 
     def plots() -> object:
         if wiring == "today":

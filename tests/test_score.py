@@ -189,7 +189,7 @@ def test_a_corpus_scored_from_its_articles_statistics_equals_scoring_its_rows(tm
         )
         store.put(key, rows, result, corpus_statistics(MT[part], GOLD[part]) if key != "b" else None)
     assert store.statistics("missing") is None and store.statistics("b") is None
-    stacked = store.corpus_statistics({"a": "en", "b": "en", "c": "en"})
+    stacked = store.corpus_statistics([("a", "en"), ("b", "en"), ("c", "en")])
     whole = corpus_statistics(MT, GOLD)
     assert stacked.keys() == whole.keys()
     assert all(

@@ -9,7 +9,8 @@ from tarjama.shards import ShardStore
 
 def test_stacked_statistics_are_the_pieces_in_order_whatever_their_sizes_and_types(tmp_path):
     """Hundreds of shards of 1-14 segments (the stack grows several times) give the pieces
-    concatenated; a piece of floats after pieces of integers makes the whole float, as numpy would."""
+    concatenated in the order asked; a piece of floats after pieces of integers makes the whole
+    float, as numpy would."""
     rng = np.random.default_rng(7)
     store, pieces = ShardStore(tmp_path), {"BLEU": [], "TER": []}
     for number in range(300):
@@ -22,9 +23,8 @@ def test_stacked_statistics_are_the_pieces_in_order_whatever_their_sizes_and_typ
         store.put(f"k{number:03d}", pl.DataFrame({"x": [1]}), result, statistics)
         for name, values in statistics.items():
             pieces[name].append(values)
-    keys = [f"k{number:03d}" for number in rng.permutation(300)]  # the order asked for, not the files'
-    order = [int(key[1:]) for key in keys]
-    stacked = store.corpus_statistics(dict.fromkeys(keys, "en"))
+    order = [*rng.permutation(300), 7]  # the order asked for, not the files'; a shard two articles share counts twice
+    stacked = store.corpus_statistics([(f"k{number:03d}", "en") for number in order])
     for name, kept in pieces.items():
         expected = np.concatenate([kept[number] for number in order])
         assert stacked[name].dtype == expected.dtype and np.array_equal(stacked[name], expected)

@@ -13,7 +13,7 @@ so a shard counts only once both are complete.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,16 +51,17 @@ class ShardStore:
         except (OSError, ValueError):
             return None
 
-    def corpus_statistics(self, references: Mapping[str, str]) -> Statistics:
-        """The statistics of ``references``' shards (key → the label of the reference the article was
+    def corpus_statistics(self, articles: Sequence[tuple[str, str]]) -> Statistics:
+        """The statistics of ``articles`` (each its shard's key and the label of the reference it was
         scored against, its first), stacked in that order: a corpus's scores without rescoring its rows.
+        Two articles with the same texts share a shard, and count twice, as their rows do.
 
         Each shard's statistics are copied into arrays that grow in place as they are read, so the
         corpus's (about 0.4 KB a segment) are in memory once, not also as 4 pieces a shard. A shard
         kept without statistics has its rows against its reference scored again.
         """
         stacks: dict[str, _Stack] = {}
-        for key, reference in references.items():
+        for key, reference in articles:
             for name, values in (self.statistics(key) or self._rescored(key, reference)).items():
                 stacks.setdefault(name, _Stack()).append(values)
         return {name: stack.array() for name, stack in stacks.items()}
