@@ -145,12 +145,12 @@ def plot_alignment_confidence(confidence: Sequence[float], path: Path) -> Plot:
     return _alignment_confidence(_counts(confidence, CONFIDENCE_EDGES), below, path)
 
 
-IDS = ("source_ids", "reference_ids")
+_IDS = ("source_ids", "reference_ids")
 
 
 def bead_type() -> pl.Expr:
     """``"2-1"``: how many source and reference sentences a row joins (its non-empty ids)."""
-    joined = [pl.col(name).str.count_matches("[^,]+").cast(pl.String) for name in IDS]
+    joined = [pl.col(name).str.count_matches("[^,]+").cast(pl.String) for name in _IDS]
     return pl.concat_str(joined, separator="-")
 
 
@@ -181,7 +181,9 @@ def _bead_types(counts: pl.DataFrame, path: Path) -> Plot:
 
 def plot_bead_types(source_ids: Sequence[str], reference_ids: Sequence[str], path: Path) -> Plot:
     """Bar chart of bead types (1-1, 2-1, 1-0, ...), most frequent first."""
-    ids = pl.LazyFrame({"source_ids": source_ids, "reference_ids": reference_ids}, schema=dict.fromkeys(IDS, pl.String))
+    ids = pl.LazyFrame(
+        {"source_ids": source_ids, "reference_ids": reference_ids}, schema=dict.fromkeys(_IDS, pl.String)
+    )
     return _bead_types(_bead_type_counts(ids).collect(), path)
 
 
