@@ -9,8 +9,7 @@ from tarjama.shards import ShardStore
 
 def test_stacked_statistics_are_the_pieces_in_order_whatever_their_sizes_and_types(tmp_path):
     """Hundreds of shards of 1-14 segments (the stack grows several times) give the pieces
-    concatenated in the order asked; a piece of floats after pieces of integers makes the whole
-    float, as numpy would."""
+    concatenated in the order asked, as float64 (exact for counts; TER's are not all integers)."""
     rng = np.random.default_rng(7)
     store, pieces = ShardStore(tmp_path), {"BLEU": [], "TER": []}
     for number in range(300):
@@ -27,6 +26,5 @@ def test_stacked_statistics_are_the_pieces_in_order_whatever_their_sizes_and_typ
     stacked = store.corpus_statistics([(f"k{number:03d}", "en") for number in order])
     for name, kept in pieces.items():
         expected = np.concatenate([kept[number] for number in order])
-        assert stacked[name].dtype == expected.dtype and np.array_equal(stacked[name], expected)
-    assert stacked["BLEU"].dtype == np.int64 and stacked["TER"].dtype == np.float64
+        assert stacked[name].dtype == np.float64 and np.array_equal(stacked[name], expected)
     assert len(stacked["BLEU"]) > 1024

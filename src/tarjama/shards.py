@@ -56,9 +56,10 @@ class ShardStore:
         scored against, its first), stacked in that order: a corpus's scores without rescoring its rows.
         Two articles with the same texts share a shard, and count twice, as their rows do.
 
-        Each shard's statistics are copied into arrays that grow in place as they are read, so the
-        corpus's (about 0.4 KB a segment) are in memory once, not also as 4 pieces a shard. A shard
-        kept without statistics has its rows against its reference scored again.
+        Each shard's statistics are copied into float64 arrays that grow in place as they are read,
+        so the corpus's (about 0.4 KB a segment) are in memory once, not also as 4 pieces a shard
+        nor again as floats for the bootstrap. A shard kept without statistics has its rows against
+        its reference scored again.
         """
         stacks: dict[str, _Stack] = {}
         for key, reference in articles:
@@ -86,8 +87,9 @@ class ShardStore:
 
 
 class _Stack:
-    """Rows appended to one array that grows in place (``realloc``: a large block is remapped, not
-    copied), so a corpus's statistics are never held twice while they are stacked."""
+    """Rows appended to one float64 array that grows in place (``realloc``: a large block is remapped,
+    not copied), so a corpus's statistics are never held twice while they are stacked. float64 holds
+    the counts exactly and is what the bootstrap computes in, so scoring them needs no copy either."""
 
     def __init__(self) -> None:
         self._rows: np.ndarray | None = None
@@ -95,9 +97,7 @@ class _Stack:
 
     def append(self, values: np.ndarray) -> None:
         if self._rows is None:
-            self._rows = np.empty((max(1024, len(values)), *values.shape[1:]), values.dtype)
-        elif (dtype := np.result_type(self._rows, values)) != self._rows.dtype:
-            self._rows = self._rows.astype(dtype)
+            self._rows = np.empty((max(1024, len(values)), *values.shape[1:]), np.float64)
         needed = self._used + len(values)
         if needed > len(self._rows):
             self._rows.resize((max(needed, 2 * len(self._rows)), *self._rows.shape[1:]), refcheck=False)
