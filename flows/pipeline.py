@@ -23,7 +23,6 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import numpy as np
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -56,7 +55,7 @@ from tarjama.plots import plot_run
 from tarjama.regroup import align_article, item_translations, translation_texts
 from tarjama.report import render_html, render_report
 from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
-from tarjama.score import MetricScore, Statistics, corpus_statistics, scores_from_statistics
+from tarjama.score import MetricScore, Statistics, scores_from_statistics
 from tarjama.settings import Settings
 from tarjama.shards import ShardStore
 from tarjama.translate import translate_missing
@@ -503,16 +502,11 @@ def run(
     return summary
 
 
-PLOT_ROWS = 50_000
-
-
 def draw_plots(corpus: pl.LazyFrame, folder: Path) -> list[PlotRecord]:
-    """The run's plots in ``folder/plots``, from at most :data:`PLOT_ROWS` rows evenly taken (bounded memory)."""
-    rows = corpus.select(pl.len()).collect().item()
-    sample = corpus.gather_every(max(1, -(-rows // PLOT_ROWS))).collect()
+    """The run's plots in ``folder/plots``, counted over every row by polars' streaming engine (bounded memory)."""
     return [
         PlotRecord(path=plot.path.relative_to(folder).as_posix(), title=plot.title, warning=plot.warning)
-        for plot in plot_run(sample, folder / "plots")
+        for plot in plot_run(corpus, folder / "plots")
     ]
 
 
@@ -538,23 +532,12 @@ def attach_throttle_for(settings: Settings) -> str | None:
 
 
 def _overall_scores(shards: ShardStore, keys: dict[str, str], summary: RunSummary) -> list[MetricScore] | None:
-    """Scores over all articles against each article's first reference (only for several articles): the
-    articles' kept statistics stacked, or, where a shard lacks them, its rows scored again."""
-    scored = [a for a in summary.articles if a.references[0].reference]
+    """Scores over all articles against each article's first reference (only for several articles):
+    the articles' kept statistics stacked (a shard without them has its rows scored again)."""
+    scored = [(keys[a.article_id], label) for a in summary.articles if (label := a.references[0].reference)]
     if len(summary.articles) < 2 or not scored:
         return None
-    parts = []
-    for article in scored:
-        statistics = shards.statistics(keys[article.article_id])
-        if statistics is None:
-            rows = (
-                shards.scan([keys[article.article_id]])
-                .filter(pl.col("reference") == article.references[0].reference)
-                .collect()
-            )
-            statistics = corpus_statistics(rows["english_mt"].to_list(), rows["english_reference"].to_list())
-        parts.append(statistics)
-    return scores_from_statistics({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
+    return scores_from_statistics(shards.corpus_statistics(scored))
 
 
 class CorpusProgress:

@@ -2,13 +2,21 @@
 
 import subprocess
 import sys
+from collections import Counter
 
+import numpy as np
+import polars as pl
 import pytest
 from PIL import Image
 
 from tarjama.compare import ArticleDelta
-from tarjama.parallel_corpus import to_frame
+from tarjama.parallel_corpus import to_frame, write_parquet
 from tarjama.plots import (
+    CHRF_EDGES,
+    CONFIDENCE_EDGES,
+    RATIO_EDGES,
+    bin_counts,
+    letters,
     markdown_images,
     plot_alignment_confidence,
     plot_article_deltas,
@@ -154,3 +162,100 @@ def test_importing_plots_does_not_import_matplotlib():
 def test_empty_and_single_row_plots_still_write_a_png(tmp_path, values):
     plot = plot_row_chrf(values, tmp_path / "one.png")
     assert_png(plot.path) and sum(plot.values) == len(values)
+
+
+def test_bins_are_numpys_clipped_histogram_edges_included():
+    """Values on every edge, beyond both ends, nulls and NaNs: polars counts what numpy's histogram does."""
+    edges = RATIO_EDGES
+    rng = np.random.default_rng(5)
+    values = [*edges, *(edges * (1 + 1e-15)), *rng.uniform(0.1, 5, 2000), 0.0, 100.0, -1.0]
+    counted = pl.DataFrame({"v": [*values, None, float("nan")]}).select(bin_counts(pl.col("v"), edges)).item()
+    assert counted.to_list() == np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)[0].tolist()
+
+
+def test_letters_leave_out_what_python_calls_a_space():
+    """The length ratio counts the characters ``str.isspace`` rejects, as it always did (Python's
+    spaces include U+001C-U+001F, which a regex's ``\\s`` does not)."""
+    characters = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    counted = pl.DataFrame({"c": characters}).select(letters(pl.col("c")))["c"].to_list()
+    assert [c for c, n in zip(characters, counted) if n == 0] == [c for c in characters if c.isspace()]
+
+
+def corpus_rows():
+    """Rows of every kind a run has: beads of several shapes, unmatched sides, rows without a
+    reference, chrF missing, confidences on the bins' edges, spaces of several kinds."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(400):
+        source = ["1", "2,3", "4", "", "5,6,7"][i % 5]
+        reference = ["1", "2", "3,4", "5", ""][i % 7 % 5]
+        label = "" if i % 13 == 0 else "en"
+        rows.append(
+            {
+                "article_id": f"a{i // 40}", "reference": label, "row": i, "source_ids": source,
+                "reference_ids": reference if label else "", "arabic": "نص\u00a0عربي " * (i % 6) if source else "",
+                "english_mt": "an\tEnglish\x1ctext " * int(rng.integers(0, 9)),
+                "english_reference": "the reference " * int(rng.integers(1, 6)) if label and reference else "",
+                "engine": "e", "model": "m", "alignment_confidence": float(rng.choice([0.0, 0.1, 0.5, 0.99, 1.0, rng.random()])),
+                "flagged": False, "sentence_chrf": None if i % 17 == 0 or not label else float(rng.uniform(0, 100)),
+            }
+        )  # fmt: skip
+    return rows
+
+
+def python_counts(rows):
+    """What the plots counted, row by row in Python, before they were counted by polars."""
+    referenced = [r for r in rows if r["reference"] != ""]
+    matched = [r for r in referenced if r["source_ids"] and r["reference_ids"]]
+    source = matched or [r for r in rows if r["source_ids"]]
+
+    def histogram(values, edges):
+        return [float(c) for c in np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)[0]]
+
+    def ratios(texts, arabic):
+        letters = [sum(not c.isspace() for c in t) for t in texts]
+        sources = [sum(not c.isspace() for c in a) for a in arabic]
+        return [t / s for t, s in zip(letters, sources) if t and s]
+
+    def bead(r):
+        return f"{len([x for x in r['source_ids'].split(',') if x])}-{len([x for x in r['reference_ids'].split(',') if x])}"
+
+    series = {
+        "MT / Arabic": histogram(ratios([r["english_mt"] for r in source], [r["arabic"] for r in source]), RATIO_EDGES)
+    }
+    if matched:
+        series["reference / Arabic"] = histogram(
+            ratios([r["english_reference"] for r in matched], [r["arabic"] for r in matched]), RATIO_EDGES
+        )
+    return {
+        "row-chrf.png": histogram(
+            [r["sentence_chrf"] for r in referenced if r["sentence_chrf"] is not None], CHRF_EDGES
+        ),
+        "alignment-confidence.png": histogram([r["alignment_confidence"] for r in rows], CONFIDENCE_EDGES),
+        "bead-types.png": Counter(bead(r) for r in rows).most_common(),
+        "length-ratio.png": series,
+    }
+
+
+def drawn(plots):
+    found = {p.path.name: p.values for p in plots}
+    found["bead-types.png"] = [(label, int(v)) for label, v in zip(plots[2].labels, plots[2].values)]
+    found["length-ratio.png"] = plots[3].series
+    return found
+
+
+@pytest.mark.parametrize("matched", [True, False])
+def test_run_plots_count_every_row_of_the_shards_as_python_did(tmp_path, matched):
+    """Drawn from parquet shards through polars' streaming engine, the plots count exactly what the
+    row-by-row Python counted; without matched rows, the MT's ratios come from every row with Arabic."""
+    rows = corpus_rows() if matched else [r | {"reference_ids": ""} for r in corpus_rows()]
+    frame = to_frame(rows)
+    for number in range(10):
+        write_parquet(frame.filter(pl.col("article_id") == f"a{number}"), tmp_path / f"{number}.parquet")
+    shards = pl.scan_parquet([tmp_path / f"{number}.parquet" for number in range(10)])
+    plots = plot_run(shards, tmp_path / "plots")
+    assert drawn(plots) == python_counts(rows) == drawn(plot_run(frame, tmp_path / "again"))
+    assert set(plots[3].series) == ({"MT / Arabic", "reference / Arabic"} if matched else {"MT / Arabic"})
+    assert plots[1].figure.axes[0].get_legend().get_texts()[0].get_text() == (
+        f"flagged below 0.5: {sum(r['alignment_confidence'] < 0.5 for r in rows)} rows"
+    )

@@ -228,19 +228,30 @@ def test_score_files_rejects_mismatched_and_missing_files(tmp_path):
 
 
 def test_a_corpus_scored_from_its_articles_statistics_equals_scoring_its_rows(tmp_path):
-    """The corpus's scores are its articles' kept statistics stacked (no rescoring): same numbers."""
+    """The corpus's scores are its articles' kept statistics stacked (no rescoring): same numbers. A
+    shard kept without statistics has its rows against its reference scored again (not the others')."""
     import polars as pl
 
     from tarjama.results import ArticleResult
     from tarjama.shards import ShardStore
 
-    store, cut = ShardStore(tmp_path), 230
-    for key, part in (("a", slice(0, cut)), ("b", slice(cut, 603))):
+    store = ShardStore(tmp_path)
+    for key, part in (("a", slice(0, 230)), ("b", slice(230, 300)), ("c", slice(300, 603))):
         result = ArticleResult(
             article_id=key, path=key, sentences=1, units=1, engine="e", model="m", translated_texts=1, from_memory=0,
             references=[],
         )  # fmt: skip
-        store.put(key, pl.DataFrame({"x": [1]}), result, corpus_statistics(MT[part], GOLD[part]))
-    assert store.statistics("missing") is None
-    stacked = {name: np.concatenate([store.statistics(k)[name] for k in "ab"]) for name in store.statistics("a")}
+        rows = pl.DataFrame(
+            {
+                "reference": ["en"] * len(MT[part]) + ["other"],
+                "english_mt": [*MT[part], "not this row"],
+                "english_reference": [*GOLD[part], "it is scored against another reference"],
+            }
+        )
+        store.put(key, rows, result, corpus_statistics(MT[part], GOLD[part]) if key != "b" else None)
+    assert store.statistics("missing") is None and store.statistics("b") is None
+    stacked = store.corpus_statistics([("a", "en"), ("b", "en"), ("c", "en")])
+    whole = corpus_statistics(MT, GOLD)
+    assert stacked.keys() == whole.keys()
+    assert all(np.array_equal(stacked[name], whole[name]) for name in whole)
     assert scores_from_statistics(stacked) == score_corpus(MT, GOLD)

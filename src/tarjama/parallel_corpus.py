@@ -173,9 +173,16 @@ def write_tsv(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
     return _write(target, lambda tmp: safe.sink_csv(tmp, separator="\t", quote_style="never", null_value=""))
 
 
+PARQUET_ROW_GROUP = 8_192
+"""Rows a Parquet row group holds. polars' sink buffers a whole row group before writing it, and by
+default a 10,000-article corpus (125,000 rows) made one: 220 MB; at 8,192 rows, 40-60 MB and a 3% larger file."""
+
+
 def write_parquet(frame: pl.DataFrame | pl.LazyFrame, target: Path, metadata: dict[str, str] | None = None) -> Path:
     """``metadata``: key-value pairs in the file's footer (a run's alignment and engine signatures)."""
-    return _write(target, lambda tmp: frame.lazy().sink_parquet(tmp, metadata=metadata))
+    return _write(
+        target, lambda tmp: frame.lazy().sink_parquet(tmp, metadata=metadata, row_group_size=PARQUET_ROW_GROUP)
+    )
 
 
 def write_jsonl(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:

@@ -12,7 +12,6 @@ printed on the image and kept in :attr:`Plot.warning`.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,88 +71,165 @@ def _save(figure: Figure, axes: Axes, path: Path, title: str, warning: str | Non
         figure.savefig(tmp, format="png")
 
 
+CHRF_EDGES = np.linspace(0, 100, 11)
+CONFIDENCE_EDGES = np.linspace(0, 1, 11)
+RATIO_EDGES = np.exp(np.linspace(math.log(0.25), math.log(4), 17))
+"""Length-ratio bins: logarithmic (a ratio of 2 is as far from 1 as 0.5); the end bins collect what lies beyond."""
+
+_SPACE = "[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""The characters Python's ``str.isspace`` accepts (Rust's ``\\s`` leaves out U+001C-U+001F), as a regex class."""
+
+
+def bin_counts(values: pl.Expr, edges: np.ndarray, where: pl.Expr | bool = True) -> pl.Expr:
+    """``np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)[0]`` over the rows ``where`` holds.
+
+    One polars aggregation (a list of counts) made of comparisons and sums, so the streaming engine
+    counts a corpus of any size in bounded memory. Bins are half-open but the last, which is closed,
+    as numpy's; nulls and NaNs are left out.
+    """
+    clipped = values.fill_nan(None).clip(float(edges[0]), float(edges[-1]))
+    last = len(edges) - 2
+    return pl.concat_list(
+        (where & (clipped >= float(lo)) & ((clipped < float(hi)) if i < last else True)).sum()
+        for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))
+    )
+
+
+def _counts(values: Sequence[float], edges: np.ndarray) -> list[float]:
+    counted = pl.DataFrame({"value": values}, schema={"value": pl.Float64}).select(bin_counts(pl.col("value"), edges))
+    return [float(c) for c in counted.item()]
+
+
 def _histogram(
-    values: Sequence[float], edges: np.ndarray, path: Path, title: str, xlabel: str, what: str, flag_below: float | None
+    counts: list[float],
+    edges: np.ndarray,
+    path: Path,
+    title: str,
+    xlabel: str,
+    flagged: tuple[float, int] | None = None,
 ) -> Plot:
-    counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
+    """Bars of ``counts`` over ``edges``; ``flagged``: a threshold drawn as a line, and the rows below it."""
     figure, axes = _figure()
     axes.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#4477aa", edgecolor="white")
-    if flag_below is not None:
-        below = sum(v < flag_below for v in values)
-        label = f"flagged below {flag_below:g}: {below} {'row' if below == 1 else 'rows'}"
-        axes.axvline(flag_below, color=WARNING_COLOUR, linestyle="--", linewidth=1, label=label)
+    if flagged is not None:
+        threshold, below = flagged
+        label = f"flagged below {threshold:g}: {below} {'row' if below == 1 else 'rows'}"
+        axes.axvline(threshold, color=WARNING_COLOUR, linestyle="--", linewidth=1, label=label)
         axes.legend(loc="upper left")
     axes.set_xlabel(xlabel)
     axes.set_ylabel("rows")
-    warning = _small_sample_warning(len(values), what)
-    _save(figure, axes, path, f"{title} ({len(values)} rows)", warning)
+    n = int(sum(counts))
+    warning = _small_sample_warning(n, "rows")
+    _save(figure, axes, path, f"{title} ({n} rows)", warning)
     labels = [f"{lo:g}–{hi:g}" for lo, hi in zip(edges[:-1], edges[1:])]
-    return Plot(path, title, labels, [float(c) for c in counts], warning, figure=figure)
+    return Plot(path, title, labels, counts, warning, figure=figure)
+
+
+def _row_chrf(counts: list[float], path: Path) -> Plot:
+    return _histogram(counts, CHRF_EDGES, path, "Row chrF", "sentence chrF")
 
 
 def plot_row_chrf(chrf: Sequence[float], path: Path) -> Plot:
     """Histogram of sentence chrF (0-100) over rows that have a reference."""
-    return _histogram(chrf, np.linspace(0, 100, 11), path, "Row chrF", "sentence chrF", "rows", None)
+    return _row_chrf(_counts(chrf, CHRF_EDGES), path)
+
+
+def _alignment_confidence(counts: list[float], below: int, path: Path) -> Plot:
+    title = "Alignment confidence"
+    return _histogram(counts, CONFIDENCE_EDGES, path, title, "confidence", (FLAG_BELOW, below))
 
 
 def plot_alignment_confidence(confidence: Sequence[float], path: Path) -> Plot:
     """Histogram of alignment confidence (0-1), with the flagging threshold and the rows below it in the legend."""
-    edges = np.linspace(0, 1, 11)
-    return _histogram(confidence, edges, path, "Alignment confidence", "confidence", "rows", FLAG_BELOW)
+    below = sum(value < FLAG_BELOW for value in confidence)
+    return _alignment_confidence(_counts(confidence, CONFIDENCE_EDGES), below, path)
 
 
-def bead_type(source_ids: str, reference_ids: str) -> str:
-    """``"2-1"``: how many source and reference sentences a row joins."""
-    return f"{len([x for x in source_ids.split(',') if x])}-{len([x for x in reference_ids.split(',') if x])}"
+_IDS = ("source_ids", "reference_ids")
 
 
-def plot_bead_types(source_ids: Sequence[str], reference_ids: Sequence[str], path: Path) -> Plot:
-    """Bar chart of bead types (1-1, 2-1, 1-0, ...), most frequent first."""
-    counts = Counter(bead_type(s, r) for s, r in zip(source_ids, reference_ids)).most_common()
-    labels, values = [t for t, _ in counts], [float(c) for _, c in counts]
+def bead_type() -> pl.Expr:
+    """``"2-1"``: how many source and reference sentences a row joins (its non-empty ids)."""
+    joined = [pl.col(name).str.count_matches("[^,]+").cast(pl.String) for name in _IDS]
+    return pl.concat_str(joined, separator="-")
+
+
+def _bead_type_counts(corpus: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows of each bead type, most frequent first (ties: the type met first), as ``Counter.most_common``."""
+    return (
+        corpus.select(bead_type().alias("bead"))
+        .with_row_index("first")
+        .group_by("bead")
+        .agg(pl.len().alias("rows"), pl.col("first").min())
+        .sort(["rows", "first"], descending=[True, False])
+    )
+
+
+def _bead_types(counts: pl.DataFrame, path: Path) -> Plot:
+    labels, values = counts["bead"].to_list(), [float(c) for c in counts["rows"]]
     figure, axes = _figure()
     bars = axes.bar(labels, values, color="#228833")
     axes.bar_label(bars, labels=[f"{v:,.0f}" for v in values], padding=2)  # 1-1 dwarfs the rest: say how many
     axes.margins(y=0.12)
     axes.set_xlabel("source sentences – reference sentences")
     axes.set_ylabel("rows")
-    warning = _small_sample_warning(len(source_ids), "rows")
-    _save(figure, axes, path, f"Bead types ({len(source_ids)} rows)", warning)
+    n = int(sum(values))
+    warning = _small_sample_warning(n, "rows")
+    _save(figure, axes, path, f"Bead types ({n} rows)", warning)
     return Plot(path, "Bead types", labels, values, warning, figure=figure)
 
 
-def _length_ratios(texts: Sequence[str], arabic: Sequence[str]) -> list[float]:
-    letters = [sum(not c.isspace() for c in t) for t in texts]
-    source = [sum(not c.isspace() for c in a) for a in arabic]
-    return [t / s for t, s in zip(letters, source) if t and s]
+def plot_bead_types(source_ids: Sequence[str], reference_ids: Sequence[str], path: Path) -> Plot:
+    """Bar chart of bead types (1-1, 2-1, 1-0, ...), most frequent first."""
+    ids = pl.LazyFrame(
+        {"source_ids": source_ids, "reference_ids": reference_ids}, schema=dict.fromkeys(_IDS, pl.String)
+    )
+    return _bead_types(_bead_type_counts(ids).collect(), path)
 
 
-def plot_length_ratios(arabic: Sequence[str], mt: Sequence[str], reference: Sequence[str] | None, path: Path) -> Plot:
-    """Histograms of English/Arabic length ratio (characters) for the MT and, when present, the reference.
+def letters(text: pl.Expr) -> pl.Expr:
+    """Characters that are not spaces, as the length ratio counts a text's length."""
+    return text.str.len_chars() - text.str.count_matches(_SPACE)
 
-    Bins are logarithmic (a ratio of 2 is as far from 1 as 0.5), the end bins
-    collect the ratios beyond ¼ and 4; ``series`` holds each histogram's counts.
+
+def length_ratio_counts(arabic_letters: pl.Expr, english_letters: pl.Expr, where: pl.Expr | bool = True) -> pl.Expr:
+    """The histogram of English/Arabic :func:`letters` over the rows ``where`` holds that have both.
+
+    Give it columns of letters counted beforehand: a regex repeated in each bin's sum costs 30 times as much.
     """
-    series = {"MT / Arabic": _length_ratios(mt, arabic)}
-    if reference is not None:
-        series["reference / Arabic"] = _length_ratios(reference, arabic)
-    edges = np.exp(np.linspace(math.log(0.25), math.log(4), 17))
+    ratio = english_letters / arabic_letters
+    return bin_counts(ratio, RATIO_EDGES, where & (english_letters > 0) & (arabic_letters > 0))
+
+
+def _length_ratios(series: dict[str, list[float]], path: Path) -> Plot:
     figure, axes = _figure()
-    counts = {}
-    for (label, ratios), colour in zip(series.items(), ("#4477aa", "#ee6677")):
-        counts[label] = [float(c) for c in np.histogram(np.clip(ratios, edges[0], edges[-1]), bins=edges)[0]]
-        axes.stairs(counts[label], edges, label=label, color=colour, linewidth=2)
+    for (label, counts), colour in zip(series.items(), ("#4477aa", "#ee6677")):
+        axes.stairs(counts, RATIO_EDGES, label=label, color=colour, linewidth=2)
     axes.set_xscale("log")
     axes.minorticks_off()
     axes.set_xticks([0.25, 0.5, 1, 2, 4], labels=["≤¼", "½", "1", "2", "≥4"])  # the end bins hold what lies beyond
     axes.set_xlabel("English characters per Arabic character")
     axes.set_ylabel("rows")
     axes.legend()
-    n = len(series["MT / Arabic"])
+    n = int(sum(series["MT / Arabic"]))
     warning = _small_sample_warning(n, "rows")
     _save(figure, axes, path, f"Length ratio ({n} rows)", warning)
-    labels = [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])]
-    return Plot(path, "Length ratio", labels, counts["MT / Arabic"], warning, series=counts, figure=figure)
+    labels = [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(RATIO_EDGES[:-1], RATIO_EDGES[1:])]
+    return Plot(path, "Length ratio", labels, series["MT / Arabic"], warning, series=series, figure=figure)
+
+
+def plot_length_ratios(arabic: Sequence[str], mt: Sequence[str], reference: Sequence[str] | None, path: Path) -> Plot:
+    """Histograms of English/Arabic length ratio (characters) for the MT and, when present, the reference.
+
+    Bins are :data:`RATIO_EDGES`; ``series`` holds each histogram's counts.
+    """
+    texts = {"arabic": arabic, "mt": mt} | ({"reference": reference} if reference is not None else {})
+    frame = pl.DataFrame(texts, schema=dict.fromkeys(texts, pl.String)).select(letters(pl.all()).name.keep())
+    series = {"MT / Arabic": length_ratio_counts(pl.col("arabic"), pl.col("mt"))}
+    if reference is not None:
+        series["reference / Arabic"] = length_ratio_counts(pl.col("arabic"), pl.col("reference"))
+    counted = frame.select(expression.alias(label) for label, expression in series.items()).row(0, named=True)
+    return _length_ratios({label: [float(c) for c in counts] for label, counts in counted.items()}, path)
 
 
 def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path, baseline: str = "baseline") -> Plot:
@@ -193,27 +269,46 @@ def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path,
     return Plot(path, f"{metric} difference per article", labels, [d.delta for d in chosen], warning, figure=figure)
 
 
-def plot_run(frame: pl.DataFrame, folder: Path) -> list[Plot]:
-    """The run's plots from its corpus frame (the one schema), as PNGs in ``folder``.
+def plot_run(corpus: pl.DataFrame | pl.LazyFrame, folder: Path) -> list[Plot]:
+    """The run's plots from its corpus (the one schema), as PNGs in ``folder``.
 
-    Row chrF and the reference length ratio are drawn only from rows with a
-    reference; bead types and confidence from all rows.
+    Every row counts, yet memory does not grow with the corpus: polars' streaming engine reduces a
+    lazy corpus (a run's shards) to the histograms' counts, and only those are drawn. Row chrF and
+    the length ratios are drawn only from rows with a reference (each ratio from rows with text on
+    both sides; without any, the MT's from every row with Arabic); bead types and confidence from all rows.
     """
-    referenced = frame.filter(pl.col("reference") != "")
-    plots = [
-        plot_alignment_confidence(frame["alignment_confidence"].to_list(), folder / "alignment-confidence.png"),
-        plot_bead_types(frame["source_ids"].to_list(), frame["reference_ids"].to_list(), folder / "bead-types.png"),
-    ]
-    if referenced.height:
-        plots.insert(0, plot_row_chrf(referenced["sentence_chrf"].drop_nulls().to_list(), folder / "row-chrf.png"))
-    matched = referenced.filter((pl.col("source_ids") != "") & (pl.col("reference_ids") != ""))
-    source = matched if matched.height else frame.filter(pl.col("source_ids") != "")
-    reference = matched["english_reference"].to_list() if matched.height else None
-    plots.append(
-        plot_length_ratios(
-            source["arabic"].to_list(), source["english_mt"].to_list(), reference, folder / "length-ratio.png"
-        )
+    lazy = corpus.lazy()
+    referenced = pl.col("reference") != ""
+    matched = referenced & (pl.col("source_ids") != "") & (pl.col("reference_ids") != "")
+    texts = ("arabic", "english_mt", "english_reference")
+    arabic, mt, reference = (pl.col(f"{name}_letters") for name in texts)
+    counts = lazy.with_columns(letters(pl.col(name)).alias(f"{name}_letters") for name in texts).select(
+        referenced.sum().alias("referenced"),
+        matched.sum().alias("matched"),
+        bin_counts(pl.col("sentence_chrf"), CHRF_EDGES, referenced).alias("chrf"),
+        bin_counts(pl.col("alignment_confidence"), CONFIDENCE_EDGES).alias("confidence"),
+        (pl.col("alignment_confidence") < FLAG_BELOW).sum().alias("below"),
+        length_ratio_counts(arabic, mt, matched).alias("mt"),
+        length_ratio_counts(arabic, reference, matched).alias("reference"),
+        length_ratio_counts(arabic, mt, pl.col("source_ids") != "").alias("mt_alone"),
     )
+    totals, beads = pl.collect_all([counts, _bead_type_counts(lazy)], engine="streaming")
+    found = totals.row(0, named=True)
+    histograms = {
+        name: [float(c) for c in found[name]] for name in ("chrf", "confidence", "mt", "reference", "mt_alone")
+    }
+    plots = [
+        _alignment_confidence(histograms["confidence"], found["below"], folder / "alignment-confidence.png"),
+        _bead_types(beads, folder / "bead-types.png"),
+    ]
+    if found["referenced"]:
+        plots.insert(0, _row_chrf(histograms["chrf"], folder / "row-chrf.png"))
+    series = (
+        {"MT / Arabic": histograms["mt"], "reference / Arabic": histograms["reference"]}
+        if found["matched"]
+        else {"MT / Arabic": histograms["mt_alone"]}
+    )
+    plots.append(_length_ratios(series, folder / "length-ratio.png"))
     return plots
 
 

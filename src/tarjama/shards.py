@@ -21,7 +21,7 @@ import polars as pl
 
 from tarjama.parallel_corpus import write_bytes, write_parquet, write_text
 from tarjama.results import ArticleResult
-from tarjama.score import Statistics
+from tarjama.score import Statistics, corpus_statistics
 
 
 class ShardStore:
@@ -51,6 +51,26 @@ class ShardStore:
         except (OSError, ValueError):
             return None
 
+    def corpus_statistics(self, articles: Sequence[tuple[str, str]]) -> Statistics:
+        """The statistics of ``articles`` (each its shard's key and the label of the reference it was
+        scored against, its first), stacked in that order: a corpus's scores without rescoring its rows.
+        Two articles with the same texts share a shard, and count twice, as their rows do.
+
+        Each shard's statistics are copied into float64 arrays that grow in place as they are read,
+        so the corpus's (about 0.4 KB a segment) are in memory once, not also as 4 pieces a shard
+        nor again as floats for the bootstrap. A shard kept without statistics has its rows against
+        its reference scored again.
+        """
+        stacks: dict[str, _Stack] = {}
+        for key, reference in articles:
+            for name, values in (self.statistics(key) or self._rescored(key, reference)).items():
+                stacks.setdefault(name, _Stack()).append(values)
+        return {name: stack.array() for name, stack in stacks.items()}
+
+    def _rescored(self, key: str, reference: str) -> Statistics:
+        rows = self.scan([key]).filter(pl.col("reference") == reference).collect()
+        return corpus_statistics(rows["english_mt"].to_list(), rows["english_reference"].to_list())
+
     def get(self, key: str) -> ArticleResult | None:
         """The summary of a complete shard, or None (never built, half written, or unreadable)."""
         rows_path, summary_path = self._paths(key)
@@ -64,3 +84,27 @@ class ShardStore:
     def scan(self, keys: Sequence[str]) -> pl.LazyFrame:
         """The rows of ``keys``' shards, in that order, lazily."""
         return pl.scan_parquet([self._paths(key)[0] for key in keys])
+
+
+class _Stack:
+    """Rows appended to one float64 array that grows in place (``realloc``: a large block is remapped,
+    not copied), so a corpus's statistics are never held twice while they are stacked. float64 holds
+    the counts exactly and is what the bootstrap computes in, so scoring them needs no copy either."""
+
+    def __init__(self) -> None:
+        self._rows: np.ndarray | None = None
+        self._used = 0
+
+    def append(self, values: np.ndarray) -> None:
+        if self._rows is None:
+            self._rows = np.empty((max(1024, len(values)), *values.shape[1:]), np.float64)
+        needed = self._used + len(values)
+        if needed > len(self._rows):
+            self._rows.resize((max(needed, 2 * len(self._rows)), *self._rows.shape[1:]), refcheck=False)
+        self._rows[self._used : needed] = values
+        self._used = needed
+
+    def array(self) -> np.ndarray:
+        assert self._rows is not None  # a stack is made by its first append
+        self._rows.resize((self._used, *self._rows.shape[1:]), refcheck=False)
+        return self._rows
