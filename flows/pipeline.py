@@ -631,7 +631,7 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
         f"{summary.counts.flagged} flagged rows",
         "",
     ]
-    report = render_report(summary).split("\n", 1)[1]  # its own title is replaced by the header above
+    report = render_report(summary, TABLE_ROWS).split("\n", 1)[1]  # its title is replaced by the header above
     for plot in summary.plots:  # the UI shows the plots that `tarjama serve` offers
         report = report.replace(
             f"]({plot.path})", f"]({file_url(settings.download_url, f'{target.name}/{plot.path}')})"

@@ -6,6 +6,8 @@ never disagree.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tarjama.parallel_corpus import FLAG_BELOW
 from tarjama.results import ArticleResult, ReferenceResult, RunSummary
 from tarjama.score import MIN_SEGMENTS_FOR_CI, MetricScore
@@ -65,19 +67,46 @@ def render_article(article: ArticleResult) -> str:
     return "\n".join(["# tarjama article report", "", *_article_lines(article)]).rstrip() + "\n"
 
 
-def render_report(summary: RunSummary) -> str:
-    """Markdown for a run summary."""
+def render_report(summary: RunSummary, article_rows: int | None = None) -> str:
+    """Markdown for a run summary: one article in full; a corpus as its scores, counts and plots, then
+    one table row per article and reference (the first ``article_rows`` of them, if given)."""
     lines = [f"# tarjama run {summary.run}", ""]
     if summary.wall_time_s is not None:
         lines += [f"Wall time: {summary.wall_time_s:.1f} s", ""]
     if summary.alignment_signature:
         lines += [f"Alignment: `{summary.alignment_signature}`", ""]
-    for article in summary.articles:
-        lines += _article_lines(article)
+    if len(summary.articles) == 1:
+        lines += _article_lines(summary.articles[0])
     if summary.overall:
         lines += ["## All articles (first reference each)", "", *_score_table(summary.overall), ""]
     lines += _corpus_lines(summary)
+    if len(summary.articles) > 1:
+        lines += _articles_table(summary.articles, article_rows)
     return "\n".join(lines).rstrip() + "\n"
+
+
+ARTICLE_METRICS = ("BLEU", "chrF", "chrF++", "TER")
+
+
+def _articles_table(articles: list[ArticleResult], limit: int | None) -> list[str]:
+    """A corpus's articles, a row per article and reference: thousands of articles stay one table, not
+    thousands of sections (each article's intervals and timings are in ``scores.json``)."""
+    header = ["article", "reference", "sentences", "rows", "flagged", *ARTICLE_METRICS]
+    lines = ["## Articles", "", "| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
+    shown = 0
+    for article in articles:
+        for ref in article.references:
+            if limit is not None and shown >= limit:
+                break
+            scores = [ref.score(metric) for metric in ARTICLE_METRICS]
+            cells = [article.article_id, ref.reference or "(none)", article.sentences, ref.rows, ref.flagged]
+            cells += ["" if score is None else f"{score:.2f}" for score in scores]
+            lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+            shown += 1
+    total = sum(len(article.references) for article in articles)
+    if shown < total:
+        lines += ["", f"The first {shown} of {total} rows: `report.md` and `scores.json` of the run have them all."]
+    return [*lines, ""]
 
 
 def _corpus_lines(summary: RunSummary) -> list[str]:
@@ -130,10 +159,36 @@ img {{ max-width: 100%; }}
 """
 
 
+HTML_TABLE_ROWS = 500
+"""Table rows markdown-it renders at once: its tokens for a 10,000-row table took 600 MB."""
+
+
 def render_html(markdown: str, title: str) -> str:
-    """The report as a standalone HTML page (its plots are relative links into the run folder)."""
+    """The report as a standalone HTML page (its plots are relative links into the run folder).
+
+    Rendered a block at a time (blocks are independent in our reports), and a long table
+    :data:`HTML_TABLE_ROWS` rows at a time, so memory does not grow with the number of articles.
+    """
     from html import escape
 
     from markdown_it import MarkdownIt
 
-    return HTML_PAGE.format(title=escape(title), body=MarkdownIt("commonmark").enable("table").render(markdown))
+    renderer = MarkdownIt("commonmark").enable("table")
+    body = "".join(_render_block(renderer, block) for block in markdown.split("\n\n"))
+    return HTML_PAGE.format(title=escape(title), body=body)
+
+
+def _render_block(renderer: Any, block: str) -> str:
+    lines = block.split("\n")
+    is_table = len(lines) > 2 + HTML_TABLE_ROWS and all(line.startswith("|") for line in lines)
+    if not is_table:
+        return renderer.render(block + "\n")
+    header, rows = lines[:2], lines[2:]
+    parts = [
+        renderer.render("\n".join([*header, *rows[i : i + HTML_TABLE_ROWS]]) + "\n")
+        for i in range(0, len(rows), HTML_TABLE_ROWS)
+    ]
+    # the same table in one piece: each part's body rows after the first part's head
+    bodies = [part.split("<tbody>\n", 1)[1].rsplit("</tbody>", 1)[0] for part in parts]
+    head = parts[0].split("<tbody>\n", 1)[0]
+    return head + "<tbody>\n" + "".join(bodies) + "</tbody>\n</table>\n"

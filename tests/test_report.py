@@ -1,0 +1,74 @@
+"""The run report: one article in full, a corpus as one table of articles; HTML in bounded memory."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import NTREX
+from markdown_it import MarkdownIt
+
+from tarjama.report import HTML_TABLE_ROWS, render_html, render_report
+from tarjama.results import ArticleResult, CorpusCounts, ReferenceResult, RunSummary
+from tarjama.score import corpus_statistics, scores_from_statistics
+
+REFERENCE = (NTREX / "gold" / "ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()[:40]
+
+
+def article(number: int) -> ArticleResult:
+    """An article whose "MT" is its reference with every third word dropped: real scores, each different."""
+    lines = REFERENCE[number % 30 : number % 30 + 10]
+    mt = [" ".join(w for i, w in enumerate(line.split()) if (i + number) % 3) for line in lines]
+    scores = scores_from_statistics(corpus_statistics(mt, lines))
+    return ArticleResult(
+        article_id=f"a{number:05d}",
+        path=f"corpus/a{number:05d}.ar.txt",
+        sentences=10,
+        units=12,
+        engine="google",
+        model="google-translate-web",
+        translated_texts=12,
+        from_memory=0,
+        references=[
+            ReferenceResult(reference="en", path="x.en.txt", reference_sentences=10, rows=10, flagged=1, scores=scores)
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def articles() -> list[ArticleResult]:
+    built = [article(n) for n in range(30)]
+    return [built[n % 30].model_copy(update={"article_id": f"a{n:05d}"}) for n in range(2 * HTML_TABLE_ROWS + 200)]
+
+
+def summary(articles: list[ArticleResult]) -> RunSummary:
+    return RunSummary(
+        run="r", engine_requested="google", articles=articles, counts=CorpusCounts(rows=10 * len(articles))
+    )
+
+
+def test_a_corpus_report_is_one_table_of_articles(articles):
+    report = render_report(summary(articles))
+    assert "## a00000" not in report  # no section per article
+    table = [line for line in report.split("## Articles", 1)[1].splitlines() if line.startswith("| a0")]
+    assert [line.split(" | ")[0] for line in table] == [f"| {a.article_id}" for a in articles]
+    first = articles[0].references[0]
+    assert table[0].endswith(
+        f"| {first.score('BLEU'):.2f} | {first.score('chrF'):.2f} | "
+        f"{first.score('chrF++'):.2f} | {first.score('TER'):.2f} |"
+    )
+
+    short = render_report(summary(articles), article_rows=50)
+    assert sum(line.startswith("| a0") for line in short.splitlines()) == 50
+    assert f"The first 50 of {len(articles)} rows" in short
+
+
+def test_one_article_is_reported_in_full(articles):
+    report = render_report(summary(articles[:1]))
+    assert "## a00000" in report and "## Articles" not in report and "| metric | score | 95% CI |" in report
+
+
+@pytest.mark.parametrize("count", [1, 3, 2 * HTML_TABLE_ROWS + 200])
+def test_html_rendered_in_pieces_equals_the_whole_document(articles, count):
+    markdown = render_report(summary(articles[:count]))
+    whole = MarkdownIt("commonmark").enable("table").render(markdown)
+    page = render_html(markdown, "t")
+    assert whole in page  # the table cut in pieces of HTML_TABLE_ROWS rows and joined back, byte for byte
