@@ -255,3 +255,17 @@ def test_a_corpus_scored_from_its_articles_statistics_equals_scoring_its_rows(tm
     assert stacked.keys() == whole.keys()
     assert all(np.array_equal(stacked[name], whole[name]) for name in whole)
     assert scores_from_statistics(stacked) == score_corpus(MT, GOLD)
+
+
+def test_scoring_leaves_no_tokenized_segments_behind():
+    """sacrebleu caches every tokenized segment (up to 65,536 per tokenizer): across a corpus of
+    distinct sentences that was most of a long build's growth in memory."""
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+    from sacrebleu.tokenizers.tokenizer_ter import TercomTokenizer
+
+    hypotheses = [f"the {n}th cat sat on a mat ." for n in range(200)]
+    references = [f"the cat number {n} sat on the mat ." for n in range(200)]
+    statistics = corpus_statistics(hypotheses, references)
+    assert set(statistics) == {"BLEU", "chrF", "chrF++", "TER"}
+    assert Tokenizer13a.__call__.cache_info().currsize == 0
+    assert TercomTokenizer.__call__.cache_info().currsize == 0
