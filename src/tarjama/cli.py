@@ -258,8 +258,9 @@ def run(
         if min_confidence is not None:
             check_confidence(min_confidence)
         run_name = check_run_name(name) if name else new_run_name(sources)
-        articles = collect_articles(sources, reference or [])
-        for article in articles:  # a file named on the command line must be right: check it now
+        # a file named on the command line must be right: check it now (the list is not kept: the
+        # flow reads the sources again, and a manifest's texts would be held twice through the run)
+        for article in collect_articles(sources, reference or []):
             if str(article.source.origin) in sources and article.source.text is None:
                 load_document(article.source.origin, "ar")
                 for ref in article.references:
