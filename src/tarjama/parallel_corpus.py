@@ -133,15 +133,16 @@ def atomic_path(target: Path) -> Iterator[Path]:
             return
         real = Path(os.path.realpath(target))
         real.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
-        os.close(fd)
-        tmp = Path(name)
+        # A private folder, removed whole: a streaming sink's thread can still create its file after the
+        # sink has raised, and then finds no folder to create it in.
+        private = Path(tempfile.mkdtemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp"))
+        tmp = private / real.name
         try:
             yield tmp
             os.chmod(tmp, 0o644)
             tmp.replace(real)
         finally:
-            tmp.unlink(missing_ok=True)
+            shutil.rmtree(private, ignore_errors=True)
     except (OSError, pl.exceptions.PolarsError) as error:  # a full disk or read-only file system: one line
         problem = storage_problem(error)
         if problem is None:
