@@ -12,6 +12,7 @@ import pytest
 from conftest import NTREX, TARJAMA, cli_env, copy_articles
 from loopback_services import LoopbackServices
 
+from tarjama.article import parse_document
 from tarjama.corpus import collect_articles, read_manifest
 from tarjama.errors import TarjamaError
 from tarjama.parallel_corpus import read_tsv
@@ -67,6 +68,26 @@ def test_manifests_jsonl_and_parquet_give_the_same_articles(tmp_path):
         assert document.id == FIRST[0] and references[0].sentences
         assert articles[-1].load()[0].path == NTREX / "cnn.304447.ar.txt"
         assert articles[0].digest() == collect_articles([NTREX / f"{FIRST[0]}.ar.txt"])[0].digest()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_manifests_texts_are_read_when_an_article_is_built_not_held(tmp_path, suffix):
+    """A run holds where each text is, not the text (a crawl dump's texts would be held for the whole
+    run): an article reads its record when it is loaded, and a manifest emptied meanwhile fails that
+    article in one line naming the manifest."""
+    records = [{"id": a, "text": (NTREX / f"{a}.ar.txt").read_text()} for a in FIRST[:2]]
+    manifest = tmp_path / f"crawl{suffix}"
+    if suffix == ".jsonl":
+        manifest.write_text("\n\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
+    else:
+        pl.DataFrame(records).write_parquet(manifest)
+    first, second = read_manifest(manifest)
+    assert second.load()[0].texts == parse_document(records[1]["text"], Path("x"), "ar").texts
+    assert first.source.digest() == collect_articles([NTREX / f"{FIRST[0]}.ar.txt"])[0].source.digest()
+    manifest.write_bytes(b"")
+    with pytest.raises(TarjamaError) as caught:
+        second.load()
+    assert str(manifest) in str(caught.value) and "changed" in str(caught.value) and "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

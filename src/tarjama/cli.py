@@ -261,7 +261,7 @@ def run(
         # a file named on the command line must be right: check it now (the list is not kept: the
         # flow reads the sources again, and a manifest's texts would be held twice through the run)
         for article in collect_articles(sources, reference or []):
-            if str(article.source.origin) in sources and article.source.text is None:
+            if str(article.source.origin) in sources and article.source.is_file:
                 load_document(article.source.origin, "ar")
                 for ref in article.references:
                     load_document(ref.source.origin, "en")

@@ -36,20 +36,61 @@ _GLOB_CHARS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
+class ManifestField:
+    """Where a text sits in a manifest: a JSONL line (its byte offset) or a Parquet row, and the field.
+
+    A corpus run holds one of these per article instead of the text, so a crawl dump's texts are
+    read when each article is built, not held for the whole run (about 6 KB an article)."""
+
+    manifest: Path
+    position: int
+    field: tuple[str | int, ...]
+
+    def read(self) -> str:
+        import polars as pl
+
+        try:
+            if self.manifest.suffix == ".jsonl":
+                with self.manifest.open("rb") as lines:
+                    lines.seek(self.position)
+                    value: Any = json.loads(lines.readline())
+            else:
+                value = pl.scan_parquet(self.manifest).slice(self.position, 1).collect().row(0, named=True)
+            for step in self.field:
+                value = value[step]
+        except (ValueError, LookupError, TypeError, pl.exceptions.PolarsError):
+            value = None
+        if not isinstance(value, str):
+            raise InputError(self.manifest, "changed while the run was reading it (a record's text is gone)")
+        return value
+
+
+@dataclass(frozen=True)
 class TextSource:
-    """A text to read: a file (``path``) or given inline (``text``, with ``origin`` naming where it came from)."""
+    """A text to read: a file (``origin``), or a text given in a manifest (``text``, or where to find it:
+    ``field``), with ``origin`` naming the record in messages."""
 
     origin: Path
     text: str | None = None
+    field: ManifestField | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return self.text is None and self.field is None
+
+    def _inline(self) -> str | None:
+        return self.field.read() if self.field is not None else self.text
 
     def load(self, lang: str, doc_id: str | None = None) -> Document:
-        if self.text is None:
+        inline = self._inline()
+        if inline is None:
             return load_document(self.origin, lang, doc_id)
-        return parse_document(self.text, self.origin, lang, doc_id)
+        return parse_document(inline, self.origin, lang, doc_id)
 
     def digest(self) -> str:
         """A hash of the content (not of the path), so a moved article is still the same article."""
-        data = self.text.encode() if self.text is not None else self.origin.read_bytes()
+        inline = self._inline()
+        data = inline.encode() if inline is not None else self.origin.read_bytes()
         return hashlib.sha256(data).hexdigest()
 
 
@@ -89,31 +130,36 @@ def _from_file(path: Path, references: Sequence[Path] | None = None) -> ArticleI
     )
 
 
-def _record_source(record: dict[str, Any], base: Path, where: str) -> TextSource:
+def _record_source(record: dict[str, Any], base: Path, where: str, field: ManifestField) -> TextSource:
     if isinstance(record.get("text"), str):
-        return TextSource(Path(where), record["text"])
+        return TextSource(Path(where), field=field)
     if isinstance(record.get("path"), str):
         path = Path(record["path"])
         return TextSource(path if path.is_absolute() else base / path)
     raise TarjamaError(f'{where}: needs a "text" or a "path"')
 
 
-def _records(manifest: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _records(manifest: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """Each record of ``manifest``: where it is (for messages), its position (a JSONL line's byte
+    offset, a Parquet row's index) and its fields."""
     if manifest.suffix == ".jsonl":
         try:
-            lines = manifest.read_text(encoding="utf-8").splitlines()
+            with manifest.open("rb") as lines:
+                offset = 0
+                for number, raw in enumerate(lines, start=1):
+                    position, offset = offset, offset + len(raw)
+                    line = raw.decode("utf-8")
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except ValueError as problem:
+                        raise TarjamaError(f"{manifest}:{number}: not JSON ({problem})") from None
+                    if not isinstance(record, dict):
+                        raise TarjamaError(f"{manifest}:{number}: expected a JSON object per line")
+                    yield f"{manifest}:{number}", position, record
         except (OSError, UnicodeDecodeError) as problem:
             raise InputError(manifest, f"unreadable manifest ({problem})") from None
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as problem:
-                raise TarjamaError(f"{manifest}:{number}: not JSON ({problem})") from None
-            if not isinstance(record, dict):
-                raise TarjamaError(f"{manifest}:{number}: expected a JSON object per line")
-            yield f"{manifest}:{number}", record
         return
     import polars as pl
 
@@ -121,8 +167,8 @@ def _records(manifest: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         frame = pl.read_parquet(manifest)
     except Exception as problem:
         raise InputError(manifest, f"unreadable Parquet manifest ({type(problem).__name__})") from None
-    for number, record in enumerate(frame.iter_rows(named=True), start=1):
-        yield f"{manifest}:row {number}", record
+    for row, record in enumerate(frame.iter_rows(named=True)):
+        yield f"{manifest}:row {row + 1}", row, record
 
 
 def read_manifest(manifest: Path) -> list[ArticleInput]:
@@ -130,7 +176,7 @@ def read_manifest(manifest: Path) -> list[ArticleInput]:
     if not manifest.is_file():
         raise InputError(manifest, "file not found")
     articles = []
-    for where, record in _records(manifest):
+    for where, position, record in _records(manifest):
         article_id = record.get("id")
         if not isinstance(article_id, str) or not article_id.strip():
             raise TarjamaError(f'{where}: needs an "id" (a non-empty string)')
@@ -139,12 +185,12 @@ def read_manifest(manifest: Path) -> list[ArticleInput]:
             if not isinstance(ref, dict):
                 raise TarjamaError(f"{where}: reference {index} must be an object with a label and a text or path")
             label = ref.get("label") or "en"
+            field = ManifestField(manifest, position, ("references", index - 1, "text"))
             references.append(
-                ReferenceInput(str(label), _record_source(ref, manifest.parent, f"{where} (reference {label})"))
+                ReferenceInput(str(label), _record_source(ref, manifest.parent, f"{where} (reference {label})", field))
             )
-        articles.append(
-            ArticleInput(article_id.strip(), _record_source(record, manifest.parent, where), tuple(references))
-        )
+        source = _record_source(record, manifest.parent, where, ManifestField(manifest, position, ("text",)))
+        articles.append(ArticleInput(article_id.strip(), source, tuple(references)))
     if not articles:
         raise InputError(manifest, "manifest lists no articles")
     return articles
