@@ -276,6 +276,17 @@ def test_min_confidence_filters_beside_the_full_corpus(tmp_path):
     assert len(result.filtered_files["moses"][0].read_text().splitlines()) == expected.height
 
 
+def test_provenance_goes_into_every_parquet_file_and_nowhere_else(tmp_path):
+    provenance = {"tarjama.alignment": "aligner:x|beads:1-1", "tarjama.engine": "google|nmt"}
+    result = export_corpus(CORPUS, tmp_path, ["parquet", "tsv"], min_confidence=0.5, provenance=provenance)
+    for parquet in (*result.files["parquet"], *result.filtered_files["parquet"]):
+        metadata = pl.read_parquet_metadata(parquet)
+        assert {k: metadata.get(k) for k in provenance} == provenance, parquet.name
+    assert read_tsv(result.files["tsv"][0]).equals(tsv_safe(CORPUS))  # the rows alone
+    plain = export_corpus(CORPUS, tmp_path / "plain", ["parquet"]).files["parquet"][0]
+    assert not set(provenance) & set(pl.read_parquet_metadata(plain))
+
+
 def test_export_with_dedupe_reports_counts(tmp_path):
     result = export_corpus(_duplicated(), tmp_path, ["jsonl"], dedupe=True, min_confidence=0.0)
     assert result.dedupe is not None and result.dedupe.dropped == 12 and result.rows == CORPUS.height

@@ -60,6 +60,11 @@ def test_run_writes_aligned_outputs(two_runs):
 
     tsv = read_tsv(run_dir / "aligned.tsv")
     assert tsv.equals(pl.read_parquet(run_dir / "aligned.parquet"))
+    # how the rows were made travels with them, as in scores.json
+    provenance = pl.read_parquet_metadata(run_dir / "aligned.parquet")
+    scores = json.loads((run_dir / "scores.json").read_text())
+    assert provenance["tarjama.alignment"] == scores["alignment_signature"] != ""
+    assert provenance["tarjama.engine"].startswith("local|") and len(provenance["tarjama.engine"]) > len("local|")
     # every reference sentence and every Arabic clause unit appears exactly once, in order
     reference = load_document(REFERENCE, "en")
     source = load_document(ARTICLE, "ar")

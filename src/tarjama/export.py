@@ -8,7 +8,7 @@ check ``--format`` before importing anything heavy.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,8 +73,10 @@ def scan(corpus: pl.DataFrame | pl.LazyFrame | Path | Sequence[Path]) -> pl.Lazy
     return pl.scan_parquet(corpus if isinstance(corpus, Path) else list(corpus))
 
 
-def _write_all(corpus: pl.LazyFrame, folder: Path, names: Sequence[str], stem: str) -> dict[str, list[Path]]:
-    return {name: get_format(name).write(corpus, folder, stem) for name in names}
+def _write_all(
+    corpus: pl.LazyFrame, folder: Path, names: Sequence[str], stem: str, provenance: Mapping[str, str] | None
+) -> dict[str, list[Path]]:
+    return {name: get_format(name).write(corpus, folder, stem, provenance) for name in names}
 
 
 def export_corpus(
@@ -86,12 +88,14 @@ def export_corpus(
     dedupe: bool = False,
     min_confidence: float | None = None,
     passing: Sequence[str] = (),
+    provenance: Mapping[str, str] | None = None,
 ) -> Export:
     """Write ``corpus`` into ``folder`` in each of ``formats``; optionally deduplicated, and filtered beside it.
 
     With ``min_confidence``, the rows aligned at least that confidently are written again, in the same
     formats, under :func:`filtered_stem`: the full corpus is always kept. ``passing`` (check names)
     also keeps, in that filtered corpus, only rows that failed none of those checks. Each file is atomic.
+    ``provenance`` (signatures) goes into the files of formats that carry metadata (Parquet's footer).
     """
     import polars as pl
 
@@ -106,7 +110,7 @@ def export_corpus(
     counts = None
     if dedupe:
         lazy, counts = drop_duplicates(lazy)
-    files = _write_all(lazy, folder, names, stem)
+    files = _write_all(lazy, folder, names, stem, provenance)
     rows = counts.kept if counts else lazy.select(pl.len()).collect().item()
     if min_confidence is None and not passing:
         return Export(files, rows, counts)
@@ -122,6 +126,6 @@ def export_corpus(
         rows,
         counts,
         min_confidence,
-        _write_all(filtered, folder, names, filtered_name),
+        _write_all(filtered, folder, names, filtered_name, provenance),
         filtered.select(pl.len()).collect().item(),
     )

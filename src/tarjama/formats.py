@@ -8,7 +8,7 @@ where polars can sink it, so a corpus of parquet shards is never collected whole
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +33,13 @@ _TMX_BATCH_ROWS = 10_000
 
 
 class CorpusFormat(Protocol):
-    def write(self, corpus: pl.LazyFrame, folder: Path, stem: str) -> list[Path]:
-        """Write ``corpus`` into ``folder`` as files named from ``stem``; return them in a fixed order."""
+    def write(
+        self, corpus: pl.LazyFrame, folder: Path, stem: str, provenance: Mapping[str, str] | None = None
+    ) -> list[Path]:
+        """Write ``corpus`` into ``folder`` as files named from ``stem``; return them in a fixed order.
+
+        ``provenance`` (the signatures of how the rows were made) goes into the files of a format that
+        carries metadata; the others are the rows alone."""
         ...
 
 
@@ -45,8 +50,21 @@ class OneFile:
     suffix: str
     writer: Callable[[pl.LazyFrame, Path], Path]
 
-    def write(self, corpus: pl.LazyFrame, folder: Path, stem: str) -> list[Path]:
+    def write(
+        self, corpus: pl.LazyFrame, folder: Path, stem: str, provenance: Mapping[str, str] | None = None
+    ) -> list[Path]:
         return [self.writer(corpus, folder / f"{stem}.{self.suffix}")]
+
+
+@dataclass(frozen=True, slots=True)
+class Parquet:
+    """``<stem>.parquet``, its provenance in the footer's key-value metadata, where pyarrow and polars
+    (``pl.read_parquet_metadata``) find it beside the rows."""
+
+    def write(
+        self, corpus: pl.LazyFrame, folder: Path, stem: str, provenance: Mapping[str, str] | None = None
+    ) -> list[Path]:
+        return [write_parquet(corpus, folder / f"{stem}.parquet", dict(provenance) if provenance else None)]
 
 
 def _lines(corpus: pl.LazyFrame, column: pl.Expr, target: Path, stack: ExitStack) -> pl.LazyFrame:
@@ -66,7 +84,9 @@ class Moses:
     them with a minimum confidence.
     """
 
-    def write(self, corpus: pl.LazyFrame, folder: Path, stem: str) -> list[Path]:
+    def write(
+        self, corpus: pl.LazyFrame, folder: Path, stem: str, provenance: Mapping[str, str] | None = None
+    ) -> list[Path]:
         columns = {f"{stem}.ar": pl.col("arabic"), f"{stem}.mt.en": pl.col("english_mt")}
         if corpus.select((pl.col("reference") != "").any()).collect().item():
             columns[f"{stem}.en"] = pl.col("english_reference")
@@ -134,7 +154,7 @@ def write_tmx(corpus: pl.LazyFrame, target: Path) -> Path:
 
 
 TSV = OneFile("tsv", write_tsv)
-PARQUET = OneFile("parquet", write_parquet)
+PARQUET = Parquet()
 JSONL = OneFile("jsonl", write_jsonl)
 MOSES = Moses()
 TMX = OneFile("tmx", write_tmx)
