@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def test_home_is_the_variable_then_the_nearest_project_home_then_the_user_defaul
 
 
 def test_misspelt_engine_fails_at_once_without_prefect(tmp_path):
+    """Under a second of CPU (wall time on a shared machine is noise): nothing heavy loads before the check."""
     article = Path(__file__).resolve().parent.parent / "corpus" / "morocco-us-counterterrorism.ar.txt"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
         [TARJAMA, "run", str(article), "-e", "gooogle", "--out", str(tmp_path / "out")],
         capture_output=True,
@@ -86,7 +89,9 @@ def test_misspelt_engine_fails_at_once_without_prefect(tmp_path):
         env=env_for(tmp_path / "home"),
         timeout=60,
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert result.returncode == 2
+    assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) < 1.0
     assert result.stderr.strip().splitlines() == [
         "tarjama: error: unknown engine 'gooogle'; known engines: auto, local, google, mymemory, libre, deepl, "
         "microsoft, qcri, yandex, baidu, chatgpt, openai-compat"

@@ -231,16 +231,8 @@ def run(
     Articles already built by an earlier run with the same inputs and settings are reused. Exit status:
     0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the run failed.
     """
-    from tarjama.article import load_document
-    from tarjama.checks import create_check
-    from tarjama.corpus import collect_articles
-    from tarjama.export import check_formats
-    from tarjama.memory import TranslationMemory
-    from tarjama.outputs import check_output_folder, check_run_name, new_run_name
-    from tarjama.parallel_corpus import check_confidence
-
     try:
-        settings = load_settings(
+        settings = load_settings(  # first: a misspelt engine or variable answers before polars and numpy load
             engine=engine,
             engine_url=engine_url,
             engine_model=engine_model,
@@ -251,6 +243,14 @@ def run(
             rows=rows,
             translate=translate,
         )
+        from tarjama.article import load_document
+        from tarjama.checks import create_check
+        from tarjama.corpus import collect_articles
+        from tarjama.export import check_formats
+        from tarjama.memory import TranslationMemory
+        from tarjama.outputs import check_output_folder, check_run_name, new_run_name
+        from tarjama.parallel_corpus import check_confidence
+
         filtering = [name.strip() for name in filter_checks.split(",") if name.strip()]
         for check_name in filtering:
             create_check(check_name)
