@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS, ROOT, free_port
+from conftest import ARTICLE, ROOT, free_port
 
 CORE_WITHOUT_PREFECT = [
     "tarjama.align",
@@ -79,6 +80,19 @@ def test_the_core_imports_no_prefect():
     assert result.stdout.strip() == "[]"
 
 
+def test_tests_share_helpers_through_conftest_only():
+    """No test imports another test module (shared helpers live in conftest.py) or loads a file by its path."""
+    found = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            found += [f"{path.name} imports {n}" for n in names if n.split(".")[0] == "tests" or n.startswith("test_")]
+            if isinstance(node, ast.Attribute) and node.attr in ("spec_from_file_location", "run_path"):
+                found.append(f"{path.name} loads a file by path ({node.attr})")
+    assert found == []
+
+
 @pytest.fixture(scope="module")
 def plain_install(tmp_path_factory) -> Path:
     """A fresh venv with a plain (non-editable) ``pip install .``; its dependencies are this venv's (no download)."""
@@ -106,11 +120,12 @@ def test_plain_install_serves_and_runs_an_article_from_the_ui(plain_install, tmp
         [str(python), "-c", "import tarjama, tarjama.flows.pipeline as p; print(tarjama.__file__); print(p.__file__)"],
         capture_output=True,
         text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},  # a worktree's PYTHONPATH would win
         timeout=300,
     )
     assert where.returncode == 0, where.stderr[-2000:]
     assert all(str(plain_install) in line for line in where.stdout.split())  # the installed copy, not the checkout
-    article = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+    article = ARTICLE
     port, download_port = free_port(), free_port()
     home, out = tmp_path / "home", tmp_path / "output"
     with LoopbackServices(lifetime=1200) as services:
