@@ -5,11 +5,14 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+import tomllib
 import venv
 import zipfile
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import httpx
@@ -91,6 +94,40 @@ def test_tests_share_helpers_through_conftest_only():
             if isinstance(node, ast.Attribute) and node.attr in ("spec_from_file_location", "run_path"):
                 found.append(f"{path.name} loads a file by path ({node.attr})")
     assert found == []
+
+
+OUR_IMPORT_NAMES = {"tarjama", "conftest", "loopback_services", "benchmarks", "scripts", "tests"}
+OPTIONAL_IMPORTS = {"langid"}  # benchmarks/bench_checks.py times it only when it is installed (find_spec)
+
+
+def _distribution(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_imported_third_party_package_is_declared():
+    """A package imported anywhere in the repository is a dependency or an extra in pyproject.toml, pinned."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]
+    assert all("==" in pin for pin in pins)
+    declared = {_distribution(pin.split("==")[0]) for pin in pins}
+    providers = packages_distributions()
+    missing = set()
+    for folder in ("src", "flows", "tests", "benchmarks", "scripts"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.append(node.module)
+                for top in {name.split(".")[0] for name in names}:
+                    if (
+                        top in sys.stdlib_module_names
+                        or top in OUR_IMPORT_NAMES | OPTIONAL_IMPORTS
+                        or top.startswith("test_")
+                    ):
+                        continue
+                    if not {_distribution(d) for d in providers.get(top, [])} & declared:
+                        missing.add(f"{top} ({path.relative_to(ROOT)})")
+    assert sorted(missing) == []
 
 
 @pytest.fixture(scope="module")
