@@ -889,7 +889,11 @@ def download(
     file: Annotated[
         str,
         typer.Option(
-            "--file", "-f", metavar="NAME", help="Which output: aligned.tsv, aligned.parquet, scores.json, report.md."
+            "--file",
+            "-f",
+            metavar="NAME",
+            help="Which output: aligned.tsv, aligned.parquet, scores.json, report.md, or any other file of the run "
+            "(aligned.jsonl, aligned.tmx, plots/<name>.png, ...).",
         ),
     ] = "aligned.tsv",
     folder: Annotated[
@@ -897,12 +901,11 @@ def download(
     ] = Path("output"),
 ) -> None:
     """Write one output file of RUN (by default its aligned TSV)."""
-    from tarjama.runs import OUTPUT_FILES
+    from tarjama.runs import check_output_name
     from tarjama.runs import download as download_run
 
-    if file not in OUTPUT_FILES:
-        fail(f"--file {file!r}: one of {', '.join(OUTPUT_FILES)}")
     try:
+        check_output_name(file)
         settings = load_settings()
     except TarjamaError as problem:
         fail(str(problem))
