@@ -345,8 +345,16 @@ def assert_valid(beads, n: int, m: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def local_engine():
-    """The real local engine with the real default model (assembled by `make test`'s set-up)."""
+def _local_model():
     from tarjama.engines import create_engine
 
     return create_engine("local")
+
+
+@pytest.fixture
+def local_engine(request):
+    """The real local engine with the real default model (assembled by `make test`'s set-up), for tests
+    marked ``slow`` only: `make test-fast` loads no model."""
+    if request.node.get_closest_marker("slow") is None:
+        pytest.fail("a test using the real model must be marked slow (make test-fast loads no model)")
+    return request.getfixturevalue("_local_model")  # loaded only after the check
