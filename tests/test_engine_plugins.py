@@ -8,15 +8,18 @@ programming error is not.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import textwrap
 from pathlib import Path
 
+import polars as pl
 import pytest
 from conftest import ARTICLE, TARJAMA, cli_env
 
 from tarjama.parallel_corpus import read_tsv
+from tarjama.results import SCHEMA_VERSION
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
@@ -97,6 +100,12 @@ def test_an_installed_plugin_is_listed_and_runs(plugin_path, tmp_path):
     assert closed.read_text() == "closed"  # the run closed the engine it built
     rows = read_tsv(out / "t" / "aligned.tsv")
     assert set(rows["engine"]) == {"tiny"} and set(rows["model"]) == {"tiny-1"}
+    # how the rows were aligned, and by what, in every output that travels without the others
+    scores = json.loads((out / "t" / "scores.json").read_text())
+    assert scores["schema_version"] == SCHEMA_VERSION and scores["alignment_signature"].startswith("aligner:")
+    assert f"`{scores['alignment_signature']}`" in (out / "t" / "report.md").read_text()
+    footer = pl.read_parquet_metadata(out / "t" / "aligned.parquet")
+    assert footer["tarjama.alignment"] == scores["alignment_signature"] and footer["tarjama.engine"] == "tiny|tiny-1"
     assert all(text.startswith("tiny English for") for text in rows["english_mt"] if text)
 
 
