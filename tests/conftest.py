@@ -1,8 +1,10 @@
-"""Shared test fixtures: repository paths, the ``tarjama`` executable, free ports, the real offline engine."""
+"""Shared test fixtures: repository paths, the ``tarjama`` executable, free ports, ``tarjama serve``, the browser's
+helpers, the real offline engine."""
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -27,6 +29,13 @@ TARJAMA = str(Path(sys.executable).with_name("tarjama"))
 
 
 NTREX = CORPUS / "ntrex128-dev"
+ARTICLE = NTREX / "euronews-en.153835.ar.txt"
+"""A short article (4 sentences) with its reference: what the tests that start Prefect or a browser run."""
+READY = "Press Ctrl-C to stop."
+"""What ``tarjama serve`` prints once everything it started answers."""
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+UI_WAIT_S = 120
 
 
 def copy_articles(folder: Path, ids: list[str]) -> Path:
@@ -136,6 +145,102 @@ def prefect_server(home: Path, logs: Path):
                 server.wait(timeout=30)
 
 
+# --- tarjama serve, and the browser driven against it
+
+
+@dataclass
+class Serve:
+    process: subprocess.Popen
+    home: Path
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def state(self) -> dict:
+        return json.loads((self.home / "serve.json").read_text())
+
+
+def start_serve(home: Path, out: Path, port: int, download_port: int, *extra: str, session: bool = False) -> Serve:
+    """``session``: in a process group of its own, so that :func:`stop` can Ctrl-C it the way a terminal does."""
+    home.mkdir(parents=True, exist_ok=True)
+    log = home.parent / f"serve-{port}-{download_port}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [TARJAMA, "serve", "--port", str(port), "--download-port", str(download_port), "--out", str(out), *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=cli_env(home),
+            cwd=ROOT,
+            start_new_session=session,
+        )
+    return Serve(process, home, log)
+
+
+def wait_ready(serve: Serve, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if READY in serve.output():
+            return serve.state()
+        if serve.process.poll() is not None:
+            pytest.fail(f"tarjama serve exited with {serve.process.returncode}:\n{serve.output()[-4000:]}")
+        time.sleep(0.5)
+    serve.process.kill()
+    pytest.fail(f"tarjama serve not ready after {timeout:.0f} s:\n{serve.output()[-4000:]}")
+
+
+def stop(serve: Serve, sig: int = signal.SIGINT, timeout: float = 120, group: bool = False) -> int:
+    """Ctrl-C: SIGINT to the serve process (``group``: to its process group, as a terminal does); wait for it."""
+    if serve.process.poll() is None:
+        if group:
+            os.killpg(serve.process.pid, sig)
+        else:
+            serve.process.send_signal(sig)
+    try:
+        return serve.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        serve.process.kill()
+        serve.process.wait(10)
+        pytest.fail(f"tarjama serve did not stop within {timeout:.0f} s:\n{serve.output()[-4000:]}")
+
+
+class Shots:
+    """Screenshots into ``folder``, and also into ``$TARJAMA_SCREENSHOTS`` when set (``docs`` refreshes the README's)."""
+
+    def __init__(self, driver, folder: Path) -> None:
+        self.driver, self.folder = driver, folder
+        folder.mkdir(exist_ok=True)
+        self.extra = Path(os.environ["TARJAMA_SCREENSHOTS"]) if os.environ.get("TARJAMA_SCREENSHOTS") else None
+
+    def take(self, name: str) -> Path:
+        path = self.folder / f"{name}.png"
+        assert self.driver.save_screenshot(str(path)), f"no screenshot {path}"
+        if self.extra is not None:
+            target = self.extra if self.extra.is_absolute() else ROOT / self.extra
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target / path.name)
+        print(f"screenshot: {path}")
+        return path
+
+
+def wait(driver, condition, timeout: float = UI_WAIT_S, what: str = ""):
+    """Selenium's wait for ``condition``; on a timeout the test fails with the page's URL and text."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(
+            driver, timeout, poll_frequency=0.5, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(condition)
+    except WebDriverException as problem:
+        body = driver.find_element(By.TAG_NAME, "body").text[:3000]
+        pytest.fail(
+            f"waiting for {what or condition}: {type(problem).__name__}\nURL {driver.current_url}\nPAGE:\n{body}"
+        )
+
+
 @contextmanager
 def tmpfs(where: Path, size: str = "2m", *options: str) -> Iterator[Path]:
     """A real, small file system at ``where`` for the duration of the block (needs root, as ``mount`` does)."""
@@ -240,8 +345,16 @@ def assert_valid(beads, n: int, m: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def local_engine():
-    """The real local engine with the real default model (assembled by `make test`'s set-up)."""
+def _local_model():
     from tarjama.engines import create_engine
 
     return create_engine("local")
+
+
+@pytest.fixture
+def local_engine(request):
+    """The real local engine with the real default model (assembled by `make test`'s set-up), for tests
+    marked ``slow`` only: `make test-fast` loads no model."""
+    if request.node.get_closest_marker("slow") is None:
+        pytest.fail("a test using the real model must be marked slow (make test-fast loads no model)")
+    return request.getfixturevalue("_local_model")  # loaded only after the check

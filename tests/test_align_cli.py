@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT, TARJAMA
+from conftest import CORPUS, ROOT, TARJAMA, cli_env
 
 from tarjama.parallel_corpus import FLAG_BELOW, SCHEMA, read_tsv
 
@@ -33,9 +33,13 @@ def doc() -> dict[str, list[str]]:
 
 
 def tarjama(cwd: Path, *args: object) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(cwd / "home")}
     return subprocess.run(
-        [TARJAMA, "align", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+        [TARJAMA, "align", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=cli_env(cwd / "home"),
+        timeout=300,
     )
 
 
@@ -166,12 +170,7 @@ def test_align_with_mt_gives_the_rows_run_gives(tmp_path):
     english = CORPUS / "morocco-us-counterterrorism.en.txt"
     home = tmp_path / "home"
     with LoopbackServices(lifetime=600) as services:
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(Path.home()),
-            "TARJAMA_HOME": str(home),
-            "TARJAMA_GOOGLE_URL": services.url("google"),
-        }
+        env = cli_env(home, TARJAMA_GOOGLE_URL=services.url("google"))
         done = subprocess.run(
             [TARJAMA, "run", str(arabic), "-e", "google", "-o", str(tmp_path / "out"), "--name", "r"]
             + ["--translate", "sentences"],

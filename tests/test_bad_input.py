@@ -1,12 +1,11 @@
 """Bad input: one line naming the file and the problem, exit status 2, nothing written."""
 
-import os
 import pickle
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, TARJAMA
+from conftest import CORPUS, TARJAMA, cli_env
 
 from tarjama.article import MAX_LINE_CHARS, load_document
 from tarjama.errors import InputError
@@ -22,9 +21,7 @@ def run_cli(tmp_path, *args):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        # PYTHONPATH passes through so a worktree's code is what runs (it is unset in CI).
-        env={"PATH": "/usr/bin:/bin", "TARJAMA_HOME": str(tmp_path / "home")}
-        | {k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+        env=cli_env(tmp_path / "home"),
     )
     return result, out
 

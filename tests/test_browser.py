@@ -10,29 +10,34 @@ temporary folder (printed), and also to ``$TARJAMA_SCREENSHOTS`` when set
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT
+from conftest import (
+    ARTICLE,
+    CHROMEDRIVER,
+    CHROMIUM,
+    TARJAMA,
+    UI_WAIT_S,
+    Shots,
+    cli_env,
+    free_port,
+    start_serve,
+    stop,
+    wait,
+    wait_ready,
+)
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
-from test_serve import ARTICLE, TARJAMA, cli_env, free_port, start_serve, stop, wait_ready
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
 ARTICLE_KEY = "euronews-en-153835"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-UI_WAIT_S = 120
 RUN_WAIT_S = 600
 
 
@@ -91,35 +96,6 @@ def browser(workspace):
     driver.downloads = downloads
     yield driver
     driver.quit()
-
-
-class Shots:
-    def __init__(self, driver, folder: Path) -> None:
-        self.driver, self.folder = driver, folder
-        folder.mkdir(exist_ok=True)
-        self.extra = Path(os.environ["TARJAMA_SCREENSHOTS"]) if os.environ.get("TARJAMA_SCREENSHOTS") else None
-
-    def take(self, name: str) -> Path:
-        path = self.folder / f"{name}.png"
-        assert self.driver.save_screenshot(str(path)), f"no screenshot {path}"
-        if self.extra is not None:
-            target = self.extra if self.extra.is_absolute() else ROOT / self.extra
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target / path.name)
-        print(f"screenshot: {path}")
-        return path
-
-
-def wait(driver, condition, timeout: float = UI_WAIT_S, what: str = ""):
-    try:
-        return WebDriverWait(
-            driver, timeout, poll_frequency=0.5, ignored_exceptions=(StaleElementReferenceException,)
-        ).until(condition)
-    except WebDriverException as problem:
-        body = driver.find_element(By.TAG_NAME, "body").text[:3000]
-        pytest.fail(
-            f"waiting for {what or condition}: {type(problem).__name__}\nURL {driver.current_url}\nPAGE:\n{body}"
-        )
 
 
 def visible_text(driver, text: str, timeout: float = UI_WAIT_S):

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 import pytest
+from conftest import CORPUS
 
 from tarjama.checks import (
     CHECKS,
@@ -20,7 +21,6 @@ from tarjama.checks import (
     run_checks,
 )
 from tarjama.errors import TarjamaError
-from tests.conftest import CORPUS
 
 
 def failed(name, pairs, **settings):

@@ -6,12 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import CORPUS, ROOT
 
 from tarjama.compare import System, common_segments, compare_systems, render_comparison
 from tarjama.errors import TarjamaError
 from tarjama.parallel_corpus import to_frame
 from tarjama.score import score_corpus
-from tests.conftest import CORPUS, ROOT
 
 MT = (ROOT / "tests/fixtures/ntrex128-dev.mt.en.txt").read_text(encoding="utf-8").splitlines()[:40]
 GOLD = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()[:40]

@@ -48,3 +48,52 @@ def test_pure_rules(tmp_path):
     assert found.content_type == "text/markdown; charset=utf-8" and found.filename == "f.md"
     assert content_disposition('a"b.tsv') == "attachment; filename=\"a_b.tsv\"; filename*=UTF-8''a%22b.tsv"
     assert file_url("http://h:1/", "r/aligned.tsv") == "http://h:1/files/r/aligned.tsv"
+
+
+def test_the_cli_downloads_any_file_of_a_run(tmp_path):
+    """`tarjama download` by folder name or `latest` (no Prefect): every format a run wrote, its plots, not outside."""
+    import os
+    import subprocess
+
+    from conftest import TARJAMA, cli_env
+
+    out = tmp_path / "output"
+    run = out / RUN
+    (run / "plots").mkdir(parents=True)
+    files = {"aligned.tsv": TSV, "aligned.jsonl": b'{"row": 1}\n', "scores.json": b"{}", "plots/chrf.png": b"\x89PNG"}
+    for name, data in files.items():
+        (run / name).write_bytes(data)
+    (out / "latest").symlink_to(RUN)
+    (tmp_path / "secret.txt").write_text(SECRET)
+
+    def download(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [TARJAMA, "download", *args, "--from", str(out)],
+            capture_output=True,
+            cwd=tmp_path,
+            env=cli_env(tmp_path / "home"),
+            timeout=60,
+        )
+
+    jsonl = download("latest", "-f", "aligned.jsonl", "-o", "-")
+    assert jsonl.returncode == 0 and jsonl.stdout == files["aligned.jsonl"], jsonl.stderr
+    plot = download(RUN, "--file", "plots/chrf.png")
+    assert plot.returncode == 0, plot.stderr
+    assert (tmp_path / f"{RUN}-plots-chrf.png").read_bytes() == files["plots/chrf.png"]
+
+    missing = download("latest", "-f", "aligned.tmx")
+    assert missing.returncode == 1
+    assert (
+        missing.stderr.decode()
+        .strip()
+        .endswith(
+            "no such output file in run 20250101-120000-essay (it has aligned.jsonl, aligned.tsv, plots/chrf.png, scores.json)"
+        )
+    )
+    for bad in ("../secret.txt", "/etc/passwd", ".hidden", ""):
+        refused = download("latest", "-f", bad, "-o", "-")
+        assert refused.returncode == 2, (bad, refused.stderr)
+        assert len(refused.stderr.decode().strip().splitlines()) == 1 and SECRET.encode() not in refused.stdout
+    assert not (tmp_path / "home").exists() and sorted(os.listdir(tmp_path)) == sorted(
+        ["output", "secret.txt", f"{RUN}-plots-chrf.png"]
+    )

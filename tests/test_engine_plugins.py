@@ -8,16 +8,18 @@ programming error is not.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import textwrap
 from pathlib import Path
 
+import polars as pl
 import pytest
-from conftest import CORPUS, TARJAMA
+from conftest import ARTICLE, TARJAMA, cli_env
 
 from tarjama.parallel_corpus import read_tsv
-
-ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+from tarjama.results import SCHEMA_VERSION
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
@@ -33,8 +35,9 @@ class TinyEngine(Engine):
     name = "tiny"
     model = "tiny-1"
 
-    def __init__(self, fail: str = "", marker: str | None = None) -> None:
+    def __init__(self, fail: str = "", marker: str | None = None, closed: str | None = None) -> None:
         self.fail, self.marker = fail, Path(marker) if marker else None
+        self.closed = Path(closed) if closed else None
 
     def translate(self, sentences):
         if self.fail == "bug":
@@ -45,13 +48,21 @@ class TinyEngine(Engine):
         for sentence in sentences:
             yield f"tiny English for {len(sentence)} characters"
 
+    def close(self):
+        if self.closed:
+            self.closed.write_text("closed")
+
 
 SPEC = EngineSpec(
     name="tiny",
     summary="a test plug-in",
     needs="nothing",
     factory=TinyEngine,
-    options=(Option("fail", "TARJAMA_TINY_FAIL"), Option("marker", "TARJAMA_TINY_MARKER")),
+    options=(
+        Option("fail", "TARJAMA_TINY_FAIL"),
+        Option("marker", "TARJAMA_TINY_MARKER"),
+        Option("closed", "TARJAMA_TINY_CLOSED"),
+    ),
 )
 '''
 
@@ -68,14 +79,8 @@ def plugin_path(tmp_path_factory) -> Path:
 
 
 def tarjama(site: Path, home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(Path.home()),
-        "TARJAMA_HOME": str(home),
-        "COLUMNS": "250",
-        "PYTHONPATH": str(site),
-        **extra,
-    }
+    paths = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]  # the plug-in, and a worktree's code if any
+    env = cli_env(home, PYTHONPATH=os.pathsep.join(paths), **extra)
     return subprocess.run([TARJAMA, *args], capture_output=True, text=True, env=env, timeout=600)
 
 
@@ -84,11 +89,23 @@ def test_an_installed_plugin_is_listed_and_runs(plugin_path, tmp_path):
     assert listing.returncode == 0, listing.stderr
     assert any(line.split("│")[1].strip() == "tiny" for line in listing.stdout.splitlines() if "│" in line)
 
-    out = tmp_path / "out"
-    done = tarjama(plugin_path, tmp_path / "home", "run", str(ARTICLE), "-e", "tiny", "-o", str(out), "--name", "t")
+    out, closed = tmp_path / "out", tmp_path / "closed"
+    done = tarjama(
+        plugin_path,
+        tmp_path / "home",
+        *("run", str(ARTICLE), "-e", "tiny", "-o", str(out), "--name", "t"),
+        TARJAMA_TINY_CLOSED=str(closed),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert closed.read_text() == "closed"  # the run closed the engine it built
     rows = read_tsv(out / "t" / "aligned.tsv")
     assert set(rows["engine"]) == {"tiny"} and set(rows["model"]) == {"tiny-1"}
+    # how the rows were aligned, and by what, in every output that travels without the others
+    scores = json.loads((out / "t" / "scores.json").read_text())
+    assert scores["schema_version"] == SCHEMA_VERSION and scores["alignment_signature"].startswith("aligner:")
+    assert f"`{scores['alignment_signature']}`" in (out / "t" / "report.md").read_text()
+    footer = pl.read_parquet_metadata(out / "t" / "aligned.parquet")
+    assert footer["tarjama.alignment"] == scores["alignment_signature"] and footer["tarjama.engine"] == "tiny|tiny-1"
     assert all(text.startswith("tiny English for") for text in rows["english_mt"] if text)
 
 

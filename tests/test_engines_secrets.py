@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from pathlib import Path
 
 import pytest
-from conftest import CORPUS, TARJAMA
+from conftest import CORPUS, TARJAMA, cli_env
 from loopback_services import LoopbackServices, fake_english
 
 from tarjama.article import load_document
@@ -102,7 +101,7 @@ def engines_table(env: dict[str, str]) -> dict[str, str]:
 
 
 def test_google_is_ready_only_when_it_answers(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "COLUMNS": "300", "TARJAMA_HOME": str(tmp_path)}
+    env = cli_env(tmp_path, COLUMNS="300")
     with LoopbackServices() as services:
         assert "yes" in engines_table(env | {"TARJAMA_GOOGLE_URL": services.url("google")})["google"]
     silent = engines_table(env | {"TARJAMA_GOOGLE_URL": "http://127.0.0.1:9/google/m"})["google"]
@@ -112,16 +111,14 @@ def test_google_is_ready_only_when_it_answers(tmp_path):
 def test_engines_listing_shows_readiness_without_showing_keys(tmp_path):
     key = "listing-key-271828"
     with LoopbackServices() as services:
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(Path.home()),
-            "COLUMNS": "300",
-            "TARJAMA_HOME": str(tmp_path),
-            "DEEPL_API_KEY": key,
-            "TARJAMA_LIBRE_URL": "http://127.0.0.1:9/",
-            "TARJAMA_GOOGLE_URL": services.url("google"),
-            "TARJAMA_RATE_LIMIT_GOOGLE": "0.5",
-        }
+        env = cli_env(
+            tmp_path,
+            COLUMNS="300",
+            DEEPL_API_KEY=key,
+            TARJAMA_LIBRE_URL="http://127.0.0.1:9/",
+            TARJAMA_GOOGLE_URL=services.url("google"),
+            TARJAMA_RATE_LIMIT_GOOGLE="0.5",
+        )
         result = subprocess.run([TARJAMA, "engines"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {

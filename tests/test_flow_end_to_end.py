@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import CORPUS, TARJAMA
+from conftest import ARTICLE, TARJAMA, cli_env
 
 from tarjama.article import load_document
 from tarjama.model_store import DEFAULT_MODEL
@@ -15,7 +15,6 @@ from tarjama.parallel_corpus import FLAG_BELOW, SCHEMA, read_tsv
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
-ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
 REFERENCE = ARTICLE.with_name("euronews-en.153835.en.txt")
 
 
@@ -24,7 +23,7 @@ def numbers(column: pl.Series) -> list[int]:
 
 
 def tarjama(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "200"}
+    env = cli_env(home, COLUMNS="200")
     return subprocess.run([TARJAMA, *args], capture_output=True, text=True, env=env, timeout=900)
 
 
@@ -119,7 +118,7 @@ def test_flow_runs_are_recorded_as_completed(two_runs):
         "        print(json.dumps(sorted([r.name, r.state.type.value] for r in runs)))\n"
         "asyncio.run(main())\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home)}
+    env = cli_env(home)
     result = subprocess.run([sys.executable, "-c", query], capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     runs = json.loads(result.stdout.strip().splitlines()[-1])

@@ -22,7 +22,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS, PYTHON, TARJAMA, Runs, cli_env, device, fill, finish, shared_runs, staging_writer, tmpfs
+from conftest import (
+    ARTICLE,
+    PYTHON,
+    TARJAMA,
+    Runs,
+    cli_env,
+    device,
+    fill,
+    finish,
+    shared_runs,
+    staging_writer,
+    tmpfs,
+)
 
 from tarjama.errors import TarjamaError
 from tarjama.export import FORMATS, get_format
@@ -30,7 +42,6 @@ from tarjama.memory import TranslationMemory
 from tarjama.outputs import STAGING_MARK, staged_run_folder
 from tarjama.parallel_corpus import SCHEMA, to_frame
 
-ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
 REFERENCE = ARTICLE.with_name("euronews-en.153835.en.txt")
 NULL, FULL = os.makedev(1, 3), os.makedev(1, 7)  # the device numbers of /dev/null and /dev/full
 

@@ -129,6 +129,7 @@ def test_units_from_sentences_keeps_provenance(pair: tuple[Document, Document]) 
     assert {(p.engine, p.model) for p in pieces} == {("local", "m")}
 
 
+@pytest.mark.slow  # the real model
 def test_translate_units_with_the_real_engine(tmp_path: Path, local_engine) -> None:
     """Both modes give one translation per unit; each unit or sentence is translated once (the memory holds it)."""
     from tarjama.memory import TranslationMemory

@@ -13,13 +13,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, TARJAMA, alive, cli_env, descendants
+from conftest import ARTICLE, TARJAMA, alive, cli_env, descendants
 from loopback_services import LoopbackServices
 
 from tarjama.errors import TarjamaError
 from tarjama.outputs import check_run_name, new_run_name, remove_stale_staging, staged_run_folder
-
-ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import CORPUS, ROOT
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.significance import _bootstrap_resample
 
@@ -30,7 +31,6 @@ from tarjama.score import (
     sentence_chrf,
     sentence_scores,
 )
-from tests.conftest import CORPUS, ROOT
 
 HYPS = [
     "The US Secretary of State visited Morocco on Friday.",

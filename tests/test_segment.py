@@ -3,30 +3,15 @@ F1 against the NTREX-128 gold sentences."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from conftest import ROOT
 
+from scripts import eval_splitter
 from tarjama.normalize import split_paragraphs
 from tarjama.segment import LANGS, split_sentences
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "morocco-us-counterterrorism.ar.txt"
 
-
-def _load_eval_splitter() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_splitter", ROOT / "scripts" / "eval_splitter.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look up their module while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-eval_splitter = _load_eval_splitter()
 SEED_PARAGRAPHS = split_paragraphs(SEED.read_text(encoding="utf-8"))
 
 

@@ -1,86 +1,32 @@
-"""``tarjama serve`` for real: a Prefect server started or reused, a deployment, downloads, and a clean Ctrl-C.
-
-The helpers here also drive the browser test (``test_browser.py``).
-"""
+"""``tarjama serve`` for real: a Prefect server started or reused, a deployment, downloads, and a clean Ctrl-C."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import socket
 import sqlite3
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS, ROOT, TARJAMA, alive, cli_env, descendants, free_port
+from conftest import (
+    ARTICLE,
+    CORPUS,
+    ROOT,
+    TARJAMA,
+    alive,
+    cli_env,
+    descendants,
+    free_port,
+    start_serve,
+    stop,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
-ARTICLE = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
 SEED = CORPUS / "morocco-us-counterterrorism.ar.txt"
-READY = "Press Ctrl-C to stop."
-
-
-@dataclass
-class Serve:
-    process: subprocess.Popen
-    home: Path
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def state(self) -> dict:
-        return json.loads((self.home / "serve.json").read_text())
-
-
-def start_serve(home: Path, out: Path, port: int, download_port: int, *extra: str, session: bool = False) -> Serve:
-    """``session``: in a process group of its own, so that :func:`stop` can Ctrl-C it the way a terminal does."""
-    home.mkdir(parents=True, exist_ok=True)
-    log = home.parent / f"serve-{port}-{download_port}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [TARJAMA, "serve", "--port", str(port), "--download-port", str(download_port), "--out", str(out), *extra],
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=cli_env(home),
-            cwd=ROOT,
-            start_new_session=session,
-        )
-    return Serve(process, home, log)
-
-
-def wait_ready(serve: Serve, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if READY in serve.output():
-            return serve.state()
-        if serve.process.poll() is not None:
-            pytest.fail(f"tarjama serve exited with {serve.process.returncode}:\n{serve.output()[-4000:]}")
-        time.sleep(0.5)
-    serve.process.kill()
-    pytest.fail(f"tarjama serve not ready after {timeout:.0f} s:\n{serve.output()[-4000:]}")
-
-
-def stop(serve: Serve, sig: int = signal.SIGINT, timeout: float = 120, group: bool = False) -> int:
-    """Ctrl-C: SIGINT to the serve process (``group``: to its process group, as a terminal does); wait for it."""
-    if serve.process.poll() is None:
-        if group:
-            os.killpg(serve.process.pid, sig)
-        else:
-            serve.process.send_signal(sig)
-    try:
-        return serve.process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        serve.process.kill()
-        serve.process.wait(10)
-        pytest.fail(f"tarjama serve did not stop within {timeout:.0f} s:\n{serve.output()[-4000:]}")
 
 
 def answers(url: str) -> bool:

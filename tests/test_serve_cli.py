@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TARJAMA, cli_env
-from test_serve import ARTICLE
+from conftest import ARTICLE, TARJAMA, cli_env
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def test_home_is_the_variable_then_the_nearest_project_home_then_the_user_defaul
 
 
 def test_misspelt_engine_fails_at_once_without_prefect(tmp_path):
+    """Under a second of CPU (wall time on a shared machine is noise): nothing heavy loads before the check."""
     article = Path(__file__).resolve().parent.parent / "corpus" / "morocco-us-counterterrorism.ar.txt"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
         [TARJAMA, "run", str(article), "-e", "gooogle", "--out", str(tmp_path / "out")],
         capture_output=True,
@@ -86,7 +89,9 @@ def test_misspelt_engine_fails_at_once_without_prefect(tmp_path):
         env=env_for(tmp_path / "home"),
         timeout=60,
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert result.returncode == 2
+    assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) < 1.0
     assert result.stderr.strip().splitlines() == [
         "tarjama: error: unknown engine 'gooogle'; known engines: auto, local, google, mymemory, libre, deepl, "
         "microsoft, qcri, yandex, baidu, chatgpt, openai-compat"
@@ -118,3 +123,49 @@ def test_version_and_fast_help():
     helped = subprocess.run([TARJAMA, "run", "--help"], capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0
     assert "<list" not in helped.stdout and "<bool>" not in helped.stdout and "<str>" not in helped.stdout
+
+
+@pytest.mark.parametrize("command", [["runs"], ["runs", "--json"], ["download", "latest"]])
+def test_a_bad_variable_is_one_line_for_every_command(tmp_path, command):
+    result = subprocess.run(
+        [TARJAMA, *command],
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path / "home", TARJAMA_HTTP_TIMEOUT="soon"),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["tarjama: error: TARJAMA_HTTP_TIMEOUT='soon': expected a number"]
+    assert not (tmp_path / "home").exists()  # nothing started, nothing written
+
+
+def test_runs_table_keeps_each_id_prefix_on_one_line():
+    """An 80-column terminal folds the long cells (names, folders), never the id a `download` is given."""
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from tarjama.cli import runs_table
+    from tarjama.runs import RunInfo
+
+    ids = ["0a1b2c3d-1111-4222-8333-444455556666", "ffee0011-1111-4222-8333-444455556666"]
+    found = [
+        RunInfo(
+            id=run_id,
+            name="2026-12-05-1410-morocco-us-counterterrorism-x7k2",
+            state="Completed",
+            start=datetime(2026, 12, 5, 14, 10, tzinfo=UTC),
+            articles=["morocco-us-counterterrorism", "euronews-en.153835"],
+            engine="google",
+            bleu=12.34,
+            output=Path("/home/user/projects/tarjama/output/2026-12-05-1410-morocco-us-counterterrorism-x7k2"),
+        )
+        for run_id in ids
+    ]
+    for width in (80, 100):
+        console = Console(width=width, record=True)
+        console.print(runs_table(found))
+        lines = console.export_text().splitlines()
+        for run_id in ids:
+            assert any(line.split("│")[1].strip() == run_id[:8] for line in lines if line.count("│") > 2), lines

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+import tomllib
 import venv
 import zipfile
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS, ROOT, free_port
+from conftest import ARTICLE, ROOT, free_port
 
 CORE_WITHOUT_PREFECT = [
     "tarjama.align",
@@ -79,6 +83,53 @@ def test_the_core_imports_no_prefect():
     assert result.stdout.strip() == "[]"
 
 
+def test_tests_share_helpers_through_conftest_only():
+    """No test imports another test module (shared helpers live in conftest.py) or loads a file by its path."""
+    found = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            found += [f"{path.name} imports {n}" for n in names if n.split(".")[0] == "tests" or n.startswith("test_")]
+            if isinstance(node, ast.Attribute) and node.attr in ("spec_from_file_location", "run_path"):
+                found.append(f"{path.name} loads a file by path ({node.attr})")
+    assert found == []
+
+
+OUR_IMPORT_NAMES = {"tarjama", "conftest", "loopback_services", "benchmarks", "scripts", "tests"}
+OPTIONAL_IMPORTS = {"langid"}  # benchmarks/bench_checks.py times it only when it is installed (find_spec)
+
+
+def _distribution(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_imported_third_party_package_is_declared():
+    """A package imported anywhere in the repository is a dependency or an extra in pyproject.toml, pinned."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]
+    assert all("==" in pin for pin in pins)
+    declared = {_distribution(pin.split("==")[0]) for pin in pins}
+    providers = packages_distributions()
+    missing = set()
+    for folder in ("src", "flows", "tests", "benchmarks", "scripts"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.append(node.module)
+                for top in {name.split(".")[0] for name in names}:
+                    if (
+                        top in sys.stdlib_module_names
+                        or top in OUR_IMPORT_NAMES | OPTIONAL_IMPORTS
+                        or top.startswith("test_")
+                    ):
+                        continue
+                    if not {_distribution(d) for d in providers.get(top, [])} & declared:
+                        missing.add(f"{top} ({path.relative_to(ROOT)})")
+    assert sorted(missing) == []
+
+
 @pytest.fixture(scope="module")
 def plain_install(tmp_path_factory) -> Path:
     """A fresh venv with a plain (non-editable) ``pip install .``; its dependencies are this venv's (no download)."""
@@ -106,11 +157,12 @@ def test_plain_install_serves_and_runs_an_article_from_the_ui(plain_install, tmp
         [str(python), "-c", "import tarjama, tarjama.flows.pipeline as p; print(tarjama.__file__); print(p.__file__)"],
         capture_output=True,
         text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},  # a worktree's PYTHONPATH would win
         timeout=300,
     )
     assert where.returncode == 0, where.stderr[-2000:]
     assert all(str(plain_install) in line for line in where.stdout.split())  # the installed copy, not the checkout
-    article = CORPUS / "ntrex128-dev" / "euronews-en.153835.ar.txt"
+    article = ARTICLE
     port, download_port = free_port(), free_port()
     home, out = tmp_path / "home", tmp_path / "output"
     with LoopbackServices(lifetime=1200) as services:

@@ -3,11 +3,11 @@
 import random
 
 import pytest
+from conftest import CORPUS, ROOT
 from sacrebleu.metrics import TER
 from sacrebleu.metrics.lib_ter import translation_edit_rate as sacrebleu_ter
 
 from tarjama.ter import FastTER, translation_edit_rate
-from tests.conftest import CORPUS, ROOT
 
 TOKENIZE = TER().tokenizer
 

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import CHROMEDRIVER, CHROMIUM, CORPUS, ROOT, Shots, wait
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from test_browser import CHROMEDRIVER, CHROMIUM, Shots, wait
 
 from tarjama.align import align
 from tarjama.article import Document, Sentence

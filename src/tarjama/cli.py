@@ -22,13 +22,17 @@ from rich.console import Console
 from tarjama.errors import TarjamaError
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from tarjama.results import RunSummary
+    from tarjama.runs import RunInfo
     from tarjama.settings import Settings
 
 EXIT_USAGE = 2  # bad input or set-up: one line, nothing written
 EXIT_FAILED = 1  # the work itself failed (a service down after every retry, a server that would not start)
 EXIT_INTERRUPTED = 130  # Ctrl-C: what was translated is kept
 MAX_SUMMARY_ARTICLES = 20
+RUN_ID_PREFIX = 8  # characters of a flow-run id `tarjama runs` shows
 
 app = typer.Typer(
     help="Arabic→English translation and bilingual alignment, orchestrated by Prefect.",
@@ -231,16 +235,8 @@ def run(
     Articles already built by an earlier run with the same inputs and settings are reused. Exit status:
     0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the run failed.
     """
-    from tarjama.article import load_document
-    from tarjama.checks import create_check
-    from tarjama.corpus import collect_articles
-    from tarjama.export import check_formats
-    from tarjama.memory import TranslationMemory
-    from tarjama.outputs import check_output_folder, check_run_name, new_run_name
-    from tarjama.parallel_corpus import check_confidence
-
     try:
-        settings = load_settings(
+        settings = load_settings(  # first: a misspelt engine or variable answers before polars and numpy load
             engine=engine,
             engine_url=engine_url,
             engine_model=engine_model,
@@ -251,6 +247,14 @@ def run(
             rows=rows,
             translate=translate,
         )
+        from tarjama.article import load_document
+        from tarjama.checks import create_check
+        from tarjama.corpus import collect_articles
+        from tarjama.export import check_formats
+        from tarjama.memory import TranslationMemory
+        from tarjama.outputs import check_output_folder, check_run_name, new_run_name
+        from tarjama.parallel_corpus import check_confidence
+
         filtering = [name.strip() for name in filter_checks.split(",") if name.strip()]
         for check_name in filtering:
             create_check(check_name)
@@ -825,7 +829,10 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run, full ids, for scripts.")] = False,
 ) -> None:
     """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except TarjamaError as problem:
+        fail(str(problem))
     from tarjama.flows.environment import configure_prefect
 
     configure_prefect(settings.home)
@@ -836,14 +843,20 @@ def runs(
         for info in found:
             say(json.dumps(info.as_json(), ensure_ascii=False))
         return
+    console.print(runs_table(found))
+
+
+def runs_table(found: list[RunInfo]) -> Table:
+    """The runs as a table whose id prefixes never wrap (a terminal of 80 columns folds every other column)."""
     from rich.table import Table
 
     table = Table(title="tarjama runs")
-    for column in ("id", "name", "state", "start", "articles", "engine", "BLEU", "output"):
+    table.add_column("id", no_wrap=True, min_width=RUN_ID_PREFIX)
+    for column in ("name", "state", "start", "articles", "engine", "BLEU", "output"):
         table.add_column(column, justify="right" if column == "BLEU" else "left", overflow="fold")
     for info in found:
         table.add_row(
-            info.id[:8],  # a unique prefix is enough for `tarjama download`; --json has the full id
+            info.id[:RUN_ID_PREFIX],  # a unique prefix is enough for `tarjama download`; --json has the full id
             info.name,
             info.state,
             info.start.astimezone().strftime("%Y-%m-%d %H:%M:%S") if info.start else "-",
@@ -852,7 +865,7 @@ def runs(
             f"{info.bleu:.2f}" if info.bleu is not None else "-",
             str(info.output) if info.output else "-",
         )
-    console.print(table)
+    return table
 
 
 @app.command()
@@ -876,7 +889,11 @@ def download(
     file: Annotated[
         str,
         typer.Option(
-            "--file", "-f", metavar="NAME", help="Which output: aligned.tsv, aligned.parquet, scores.json, report.md."
+            "--file",
+            "-f",
+            metavar="NAME",
+            help="Which output: aligned.tsv, aligned.parquet, scores.json, report.md, or any other file of the run "
+            "(aligned.jsonl, aligned.tmx, plots/<name>.png, ...).",
         ),
     ] = "aligned.tsv",
     folder: Annotated[
@@ -884,12 +901,14 @@ def download(
     ] = Path("output"),
 ) -> None:
     """Write one output file of RUN (by default its aligned TSV)."""
-    from tarjama.runs import OUTPUT_FILES
+    from tarjama.runs import check_output_name
     from tarjama.runs import download as download_run
 
-    if file not in OUTPUT_FILES:
-        fail(f"--file {file!r}: one of {', '.join(OUTPUT_FILES)}")
-    settings = load_settings()
+    try:
+        check_output_name(file)
+        settings = load_settings()
+    except TarjamaError as problem:
+        fail(str(problem))
     try:
         label, written = download_run(settings, run_id, out, file, folder)
     except TarjamaError as problem:

@@ -33,7 +33,6 @@ from tarjama.settings import Settings
 
 OUTPUT_LABEL = "tarjama.output"
 SCAN_RECENT = 200
-OUTPUT_FILES = ("aligned.tsv", "aligned.parquet", "scores.json", "report.md")
 
 
 @dataclass
@@ -208,11 +207,29 @@ def _local_folder(run: str, out: Path) -> Path | None:
     return folder if (folder / "scores.json").is_file() else None
 
 
+def check_output_name(file: str) -> str:
+    """``file`` if it names a file inside a run folder (``aligned.jsonl``, ``plots/chrf.png``), as the
+    download server allows; a path leaving the folder or a hidden one is a one-line error."""
+    from urllib.parse import quote
+
+    from tarjama.download import DownloadNotFound, DownloadRefused, safe_relative
+
+    try:
+        return safe_relative(quote(file, safe="/"))
+    except (DownloadRefused, DownloadNotFound) as problem:
+        raise TarjamaError(f"--file {file!r}: not a file of a run folder ({problem})") from None
+
+
 def download(settings: Settings, run: str, target: Path | None, file: str, out: Path) -> tuple[str, Path | None]:
-    """Copy one output ``file`` of ``run`` to ``target`` (default ``./<folder>-<file>``; ``-``: stdout).
+    """Copy one output ``file`` of ``run`` (any file its folder holds) to ``target`` (default
+    ``./<folder>-<file>``; ``-``: stdout).
 
     Returns a label for the run and the path written (None for stdout).
     """
+    from urllib.parse import quote
+
+    from tarjama.download import DownloadNotFound, DownloadRefused, resolve_download
+
     folder = _local_folder(run, out)
     label = folder.name if folder else run
     if folder is None:
@@ -228,17 +245,20 @@ def download(settings: Settings, run: str, target: Path | None, file: str, out: 
             state = flow_run.state.name if flow_run.state else "unknown"
             what = "wrote no outputs" if state.upper() in {"FAILED", "CRASHED", "CANCELLED"} else "has no outputs (yet)"
             raise TarjamaError(f"run {label} is {state} and {what}")
-    source = folder / file
-    if not source.is_file():
-        raise TarjamaError(f"{source}: no such output file in run {label}")
+    try:
+        source = resolve_download(folder, quote(check_output_name(file), safe="/")).path
+    except (DownloadRefused, DownloadNotFound):
+        held = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        raise TarjamaError(f"{folder / file}: no such output file in run {label} (it has {', '.join(held)})") from None
     if target is not None and str(target) == "-":
         with source.open("rb") as handle:
             shutil.copyfileobj(handle, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return label, None
-    target = target or Path(f"{folder.name}-{file}")
+    name = f"{folder.name}-{file.replace('/', '-')}"
+    target = target or Path(name)
     if target.is_dir():
-        target = target / f"{folder.name}-{file}"
+        target = target / name
     from tarjama.parallel_corpus import copy_file
 
     copy_file(source, target)
