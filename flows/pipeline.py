@@ -42,7 +42,7 @@ from tarjama.article import Document, document_id
 from tarjama.checks import check_rows
 from tarjama.corpus import ArticleInput, collect_articles
 from tarjama.download import file_url, viewer_url
-from tarjama.engines import Engine, create_engine, engine_model, get_spec
+from tarjama.engines import Engine, create_engine, engine_signature, get_spec
 from tarjama.engines.auto import choose
 from tarjama.engines.transport import EngineUnavailable
 from tarjama.errors import TarjamaError
@@ -282,7 +282,7 @@ def build_article(job: ArticleJob, settings: Settings, progress_artifact: UUID |
         from_memory=sum(t.from_memory for t in translated),
         references=summaries,
         timings_s=timings,
-        engine_signature={"engine": name, "model": model},
+        engine_signature=engine_signature_of(settings),
         checks_failed=failed_counts,
     )
     return ArticleOutcome(result, frame, new, first_statistics)
@@ -309,16 +309,21 @@ def alignment_config(settings: Settings) -> AlignmentConfig:
     return AlignmentConfig(granularity=settings.rows)
 
 
-def engine_model_of(settings: Settings) -> str:
-    """The model name of the run's engine (cached per process: a web engine is built to learn it)."""
+def engine_signature_of(settings: Settings) -> dict[str, str]:
+    """What shapes the run's engine's output (model, URL, batch limits), recorded with every article;
+    cached per process: a web engine is built to learn it."""
     key = json.dumps([settings.engine, settings.engine_options(settings.engine)], sort_keys=True, default=str)
     with _ENGINES_LOCK:
-        if key not in _MODELS:
-            _MODELS[key] = engine_model(settings.engine, settings.engine_options(settings.engine))
-        return _MODELS[key]
+        if key not in _SIGNATURES:
+            _SIGNATURES[key] = engine_signature(settings.engine, settings.engine_options(settings.engine))
+        return _SIGNATURES[key]
 
 
-_MODELS: dict[str, str] = {}
+def engine_model_of(settings: Settings) -> str:
+    return engine_signature_of(settings)["model"]
+
+
+_SIGNATURES: dict[str, dict[str, str]] = {}
 
 
 def _run_name() -> str:

@@ -128,6 +128,10 @@ def test_a_bad_article_fails_alone_and_reruns_are_incremental(tmp_path):
         assert "article broken failed" in first.stderr and "no Arabic text" in first.stderr
         summary = json.loads((tmp_path / "out" / "first" / "scores.json").read_text())
         assert [a["article_id"] for a in summary["articles"]] == sorted(FIRST)
+        # what shaped the MT is recorded with each article: the engine's model, URL and batch limits
+        signature = summary["articles"][0]["engine_signature"]
+        assert signature["engine"] == "google" and signature["url"].startswith("http://127.0.0.1:")
+        assert "chars" in signature["batch"]
         assert summary["failures"][0]["article_id"] == "broken" and "no Arabic text" in summary["failures"][0]["reason"]
         assert "## Failed articles" in (tmp_path / "out" / "first" / "report.md").read_text()
         rows = read_tsv(tmp_path / "out" / "first" / "aligned.tsv")

@@ -16,8 +16,8 @@ from tarjama.engines.base import (
     all_specs,
     check_engine_name,
     create_engine,
-    engine_model,
     engine_names,
+    engine_signature,
     get_spec,
 )
 
@@ -31,7 +31,7 @@ __all__ = [
     "all_specs",
     "check_engine_name",
     "create_engine",
-    "engine_model",
     "engine_names",
+    "engine_signature",
     "get_spec",
 ]

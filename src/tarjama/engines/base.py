@@ -189,16 +189,18 @@ def all_specs() -> list[EngineSpec]:
     return [get_spec(name) for name in engine_names()]
 
 
-def engine_model(name: str, options: Mapping[str, Any]) -> str:
-    """The model an engine built from ``options`` would record, without loading a local model.
+def engine_signature(name: str, options: Mapping[str, Any]) -> dict[str, str]:
+    """The settings that shape the output of the engine ``options`` build (:meth:`Engine.signature`),
+    without loading a local model: its model is all that shapes it.
 
-    A corpus driver needs it to look translations up in the memory before any worker builds the engine.
+    A corpus driver needs the model to look translations up in the memory before any worker builds the
+    engine, and records the whole signature with each article's results.
     """
     spec = get_spec(name)
     if spec.model_of is not None:
-        return spec.model_of(options)
+        return {"engine": name, "model": spec.model_of(options)}
     with spec.factory(**options) as engine:
-        return engine.model
+        return engine.signature()
 
 
 def create_engine(name: str, **options: Any) -> Engine:
