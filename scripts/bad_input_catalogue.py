@@ -12,6 +12,7 @@ which need their own.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -308,7 +309,7 @@ def download_server(scratch: Scratch) -> Iterator[Row]:
 
     root = scratch.folder("served")
     (root / "run").mkdir()
-    write(root / "run" / "big.bin", os.urandom(1 << 22))
+    write(root / "run" / "big.bin", os.urandom(1 << 25))
     lines = io.StringIO()
     handler = logging.StreamHandler(lines)
     logging.getLogger("tarjama.web").addHandler(handler)
@@ -326,6 +327,24 @@ def download_server(scratch: Scratch) -> Iterator[Row]:
             conn.recv(1)  # nothing sent: the server closes it
             idle = time.monotonic() - started
         yield Row("12", "a connection that sends nothing", "—", f"closed by the server after {idle:.0f} s")
+        with socket.socket() as conn:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            conn.connect(("127.0.0.1", server.port))
+            conn.sendall(b"GET /files/run/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            time.sleep(12)  # takes nothing of the response
+            conn.settimeout(10)
+            received = 0
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := conn.recv(1 << 20):
+                    received += len(chunk)
+        stalled = next((line for line in lines.getvalue().splitlines() if "stopped reading" in line), "")
+        yield Row(
+            "12",
+            "a client that stops reading mid-download",
+            "—",
+            f"{'closed before the whole file was sent' if received < 1 << 25 else 'sent whole, never closed'}; "
+            f"one log line: `127.0.0.1:PORT {stalled.split(' ', 1)[-1]}`",
+        )
         with socket.create_connection(("127.0.0.1", server.port)) as conn:
             conn.sendall(b"GET /files/run/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             conn.recv(65536)

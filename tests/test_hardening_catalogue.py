@@ -375,3 +375,33 @@ def test_a_stopped_run_is_cancelled_in_prefect_not_left_running(tmp_path, runs, 
         timeout=30,
     ).json()
     assert [(r["state"]["type"], r["state"]["message"]) for r in found] == [("CANCELLED", f"stopped by {sig.name}")]
+
+
+# --- the README's catalogue: each case with the message it prints today ------------------------------
+
+
+@pytest.mark.slow
+def test_the_readme_catalogue_is_what_the_quick_cases_print_today():
+    """The README's "Bad input and failures" table lists every item of issue 9, and its one-line cases
+    (files, settings, disks, writers, the TSV dialect) print what the table says, as
+    ``scripts/bad_input_catalogue.py`` finds by running them; its slow sections (runs, kills, the server)
+    are tested above and in ``tests/test_webapp.py``."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Bad input and failures", 1)[1].split("\n\n")[2].splitlines()
+    assert {line.split(" | ")[0].removeprefix("| ") for line in table[2:]} == {
+        "bad input",
+        "also seen",
+        *map(str, range(1, 13)),
+    }
+    done = subprocess.run(
+        [PYTHON, root / "scripts" / "bad_input_catalogue.py", "bad_input", "run_settings", "disks", "writers"]
+        + ["tsv_dialect"],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = done.stdout.strip().splitlines()[2:]
+    assert len(printed) == 33 and [line for line in printed if line not in table] == []

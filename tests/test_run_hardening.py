@@ -38,6 +38,10 @@ def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         (["--name", "/abs/path"], "--name '/abs/path': a run name is one folder name"),
         (["--engine", "nosuch"], "unknown engine 'nosuch'"),
         (["--engine", "libre", "--engine-url", "notaurl"], "--engine-url='notaurl': not an http(s) URL"),
+        (
+            ["--engine", "libre", "--engine-url", "http://host:99999"],
+            "--engine-url='http://host:99999': not an http(s) URL",
+        ),
         (["--memory", "{dir}"], "translation memory is a directory"),
         (["--memory", "{text}"], "unusable translation memory (file is not a database)"),
         (["--out", "{text}/below"], "exists and is not a directory"),

@@ -63,6 +63,31 @@ def test_bad_settings_are_one_line_errors(tmp_path, environ, flags, message):
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "url", ["http://[bad", "http://a b", "http://host:99999", "http://host:0", "http://:80", "ftp://x"]
+)
+def test_a_url_no_request_could_reach_is_refused_at_once(tmp_path, url):
+    """A malformed host or port would only fail after every retry of every task (issue 9, item 8)."""
+    with pytest.raises(TarjamaError) as caught:
+        Settings.load({"TARJAMA_HOME": str(tmp_path)}, engine="libre", engine_url=url)
+    assert str(caught.value) == f"--engine-url={url!r}: not an http(s) URL (e.g. http://127.0.0.1:5000)"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5000",
+        "https://api.deepl.com/v2",
+        "http://[::1]:5000",
+        "http://libre_translate:80/",
+        "http://bücher.example",
+    ],
+)
+def test_ordinary_urls_are_taken(tmp_path, url):
+    settings = Settings.load({"TARJAMA_HOME": str(tmp_path)}, engine="libre", engine_url=url)
+    assert settings.engine_options("libre")["url"] == url
+
+
 def test_chatgpt_takes_a_model_from_the_flag(tmp_path):
     settings = Settings.load({"TARJAMA_HOME": str(tmp_path)}, engine="chatgpt", engine_model="gpt-4.1-mini")
     assert settings.engine_options("chatgpt")["model"] == "gpt-4.1-mini"

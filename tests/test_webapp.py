@@ -7,6 +7,7 @@ normalisation of ``..`` or percent-escapes), the way an attacker would.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -439,6 +440,46 @@ def test_connections_beyond_the_limit_get_503(tree):
     time.sleep(0.3)
     assert httpx.get(f"{srv.url}/health").status_code == 200
     srv.stop()
+
+
+def _download_without_reading(port: int) -> socket.socket:
+    """A client asking for the 20 MB file with a small receive buffer, which then reads nothing."""
+    conn = socket.socket()
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    conn.connect(("127.0.0.1", port))
+    conn.sendall(f"GET /files/{RUN}/large.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    return conn
+
+
+def test_a_client_that_stops_reading_is_closed(server, caplog):
+    """A reader that takes nothing for the idle time holds no connection (with max_connections of them, none
+    could download again); the server closes it in one log line."""
+    caplog.set_level(logging.INFO, logger="tarjama.web")
+    with _download_without_reading(server.port) as conn:
+        time.sleep(IDLE_S + 3)
+        conn.settimeout(10)
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := conn.recv(1 << 20):
+                received += len(chunk)
+    assert received < 20_000_000  # closed before the file was sent (kept open, it would be sent whole)
+    lines = [r.getMessage() for r in caplog.records if "stopped reading" in r.getMessage()]
+    assert len(lines) == 1 and f"GET /files/{RUN}/large.bin" in lines[0], [r.getMessage() for r in caplog.records]
+    assert all(record.exc_info is None for record in caplog.records)
+    assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+def test_a_slow_reader_that_keeps_reading_is_served(server):
+    """Only a reader that takes nothing for the idle time is closed, not one slower than the server."""
+    with _download_without_reading(server.port) as conn:
+        conn.settimeout(10)
+        received, started = 0, time.monotonic()
+        while time.monotonic() - started < IDLE_S * 4:
+            chunk = conn.recv(65536)
+            assert chunk, f"closed after {received} bytes while the client was reading"
+            received += len(chunk)
+            time.sleep(IDLE_S / 4)
+    assert received > 0
 
 
 def test_a_client_leaving_mid_download_is_one_log_line(server, caplog, capfd):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -266,13 +267,22 @@ def rate_variable(engine: str) -> str:
     return "TARJAMA_RATE_LIMIT_" + engine.upper().replace("-", "_")
 
 
+_HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
+"""A host name (an IDN in its ``xn--`` form) or an IPv6 address: httpx percent-encodes any other character."""
+
+
 def _check_url(url: str, source: str) -> None:
-    """A base URL must be absolute http(s): anything else would only fail after retries."""
+    """A base URL must be absolute http(s) with a usable host and port: anything else would only fail after retries."""
     import httpx
 
     try:
         parsed = httpx.URL(url)
     except Exception:
         parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+    if (
+        parsed is None
+        or parsed.scheme not in ("http", "https")
+        or not _HOST.fullmatch(parsed.raw_host.decode("ascii"))
+        or not (parsed.port is None or 0 < parsed.port < 65536)
+    ):
         raise TarjamaError(f"{source}={url!r}: not an http(s) URL (e.g. http://127.0.0.1:5000)")

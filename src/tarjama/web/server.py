@@ -4,7 +4,9 @@ uvicorn closes a connection that stays idle for ``timeout_keep_alive``
 seconds, but only between requests. :class:`IdleTimeoutProtocol` also
 starts that clock when the connection opens and keeps it running until a
 whole request head has arrived, so neither a silent client nor one that
-dribbles a header a byte at a time holds its connection for long.
+dribbles a header a byte at a time holds its connection for long; and a
+client that takes none of its response for that long (a stalled reader) is
+closed too.
 ``limit_concurrency`` caps the connections served at once (503 beyond it).
 A client that leaves before its response is complete is logged in one line.
 """
@@ -38,7 +40,8 @@ EVERY_INTERFACE = ("0.0.0.0", "::", "")
 
 
 class IdleTimeoutProtocol(H11Protocol):
-    """uvicorn's h11 protocol with the idle clock running from the first byte until a request head is in."""
+    """uvicorn's h11 protocol with the idle clock running from the first byte until a request head is in,
+    and again whenever the client's buffers are full, until it takes more of its response."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -52,14 +55,51 @@ class IdleTimeoutProtocol(H11Protocol):
             if not self.transport.is_closing():  # still no whole request: the same deadline, not a new one
                 self.timeout_keep_alive_task = self.loop.call_at(timer.when(), self.timeout_keep_alive_handler)
 
+    stall_clock: asyncio.TimerHandle | None = None
+    stalled = False
+
+    def pause_writing(self) -> None:
+        """The client's buffers are full: it must take some of the response within the idle time."""
+        super().pause_writing()
+        self._watch_reader(self.transport.get_write_buffer_size())
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.stall_clock is not None:
+            self.stall_clock.cancel()
+            self.stall_clock = None
+
+    def _watch_reader(self, unsent: int) -> None:
+        self.stall_clock = self.loop.call_later(self.timeout_keep_alive, self._check_reader, unsent)
+
+    def _check_reader(self, unsent_before: int) -> None:
+        unsent = self.transport.get_write_buffer_size()
+        if unsent < unsent_before:  # slow, but reading: another idle time to take more
+            self._watch_reader(unsent)
+            return
+        self.stall_clock, self.stalled = None, True
+        self.transport.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.stall_clock is not None:
+            self.stall_clock.cancel()
+            self.stall_clock = None
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             scope = cycle.scope
             path = scope["raw_path"].decode("latin-1")[:300]
             address = scope.get("client")
             client = f"{address[0]}:{address[1]}" if address else "a client"
-            log.info("%s disconnected before the response to %s %s was complete", client, scope["method"], path)
+            if self.stalled:
+                log.info(
+                    "%s stopped reading the response to %s %s: closed after %s s",
+                    client,
+                    scope["method"],
+                    path,
+                    self.timeout_keep_alive,
+                )
+            else:
+                log.info("%s disconnected before the response to %s %s was complete", client, scope["method"], path)
         super().connection_lost(exc)
 
 
