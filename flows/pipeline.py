@@ -387,72 +387,74 @@ def run(
     keys: dict[str, str] = {}
     failures: list[ArticleFailure] = []
     reused = 0
-    with TranslationMemory(settings.memory_path) as memory:
-        merge_journals(memory, settings.home / "journals")
-        pending: dict[Any, list[tuple[ArticleInput, str]]] = {}
-        per_task = articles_per_task(len(inputs), workers)
-        batch: list[tuple[ArticleInput, str]] = []
-        jobs: list[ArticleJob] = []
+    try:  # the engines close however the run ends (connections, a local model's memory)
+        with TranslationMemory(settings.memory_path) as memory:
+            merge_journals(memory, settings.home / "journals")
+            pending: dict[Any, list[tuple[ArticleInput, str]]] = {}
+            per_task = articles_per_task(len(inputs), workers)
+            batch: list[tuple[ArticleInput, str]] = []
+            jobs: list[ArticleJob] = []
 
-        def fail(article: ArticleInput, reason: str) -> None:
-            failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=reason))
-            logger.error("article %s failed: %s", article.id, reason)
-            progress.failed(article.id)
-            if fail_fast:
-                raise TarjamaError(f"article {article.id} failed: {reason} (--fail-fast)")
+            def fail(article: ArticleInput, reason: str) -> None:
+                failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=reason))
+                logger.error("article %s failed: %s", article.id, reason)
+                progress.failed(article.id)
+                if fail_fast:
+                    raise TarjamaError(f"article {article.id} failed: {reason} (--fail-fast)")
 
-        def settle(future: Any) -> None:
-            built = pending.pop(future)
-            try:
-                outcomes: list[ArticleOutcome | ArticleError] = future.result()
-            except Exception as problem:  # the task failed as a whole: a fault its retries did not cure
-                outcomes = [ArticleError(one_line(problem))] * len(built)
-            for (article, shard_key), outcome in zip(built, outcomes, strict=True):
-                if isinstance(outcome, ArticleError):
-                    fail(article, outcome.reason)
+            def settle(future: Any) -> None:
+                built = pending.pop(future)
+                try:
+                    outcomes: list[ArticleOutcome | ArticleError] = future.result()
+                except Exception as problem:  # the task failed as a whole: a fault its retries did not cure
+                    outcomes = [ArticleError(one_line(problem))] * len(built)
+                for (article, shard_key), outcome in zip(built, outcomes, strict=True):
+                    if isinstance(outcome, ArticleError):
+                        fail(article, outcome.reason)
+                        continue
+                    memory.store_many(settings.engine, model, outcome.new_translations)
+                    shards.put(shard_key, outcome.rows, outcome.result, outcome.statistics)
+                    results[article.id], keys[article.id] = outcome.result, shard_key
+                    progress.done(outcome.result, len(outcome.new_translations))
+
+            def submit() -> None:
+                one = progress.artifact if len(inputs) == 1 else None
+                pending[build_articles.submit(list(jobs), settings, one)] = list(batch)
+                batch.clear()
+                jobs.clear()
+                while len(pending) >= max(1, workers) * 2:  # a window: the driver never holds the whole corpus
+                    settle(next(as_completed(list(pending))))
+
+            for article in inputs:
+                try:  # an article built before is reused without being read and split again
+                    shard_key: str | None = article_key(article, settings, model)
+                except OSError:  # unreadable: article.load() below says why, in one line
+                    shard_key = None
+                cached = shards.get(shard_key) if shard_key else None
+                if cached is not None and shard_key:
+                    results[article.id], keys[article.id] = cached, shard_key
+                    reused += 1
+                    progress.done(cached, 0, reused=True)
                     continue
-                memory.store_many(settings.engine, model, outcome.new_translations)
-                shards.put(shard_key, outcome.rows, outcome.result, outcome.statistics)
-                results[article.id], keys[article.id] = outcome.result, shard_key
-                progress.done(outcome.result, len(outcome.new_translations))
-
-        def submit() -> None:
-            one = progress.artifact if len(inputs) == 1 else None
-            pending[build_articles.submit(list(jobs), settings, one)] = list(batch)
-            batch.clear()
-            jobs.clear()
-            while len(pending) >= max(1, workers) * 2:  # a window: the driver never holds the whole corpus
-                settle(next(as_completed(list(pending))))
-
-        for article in inputs:
-            try:  # an article built before is reused without being read and split again
-                shard_key: str | None = article_key(article, settings, model)
-            except OSError:  # unreadable: article.load() below says why, in one line
-                shard_key = None
-            cached = shards.get(shard_key) if shard_key else None
-            if cached is not None and shard_key:
-                results[article.id], keys[article.id] = cached, shard_key
-                reused += 1
-                progress.done(cached, 0, reused=True)
-                continue
-            try:
-                document, refs = article.load()
-                shard_key = shard_key or article_key(article, settings, model)
-            except (TarjamaError, OSError) as problem:
-                fail(article, str(problem))
-                continue
-            known = memory.lookup(
-                settings.engine, model, translation_texts(document, settings.rows, settings.translate)
-            )
-            batch.append((article, shard_key))
-            jobs.append(ArticleJob(document, refs, known))
-            if len(jobs) >= per_task:
+                try:
+                    document, refs = article.load()
+                    shard_key = shard_key or article_key(article, settings, model)
+                except (TarjamaError, OSError) as problem:
+                    fail(article, str(problem))
+                    continue
+                known = memory.lookup(
+                    settings.engine, model, translation_texts(document, settings.rows, settings.translate)
+                )
+                batch.append((article, shard_key))
+                jobs.append(ArticleJob(document, refs, known))
+                if len(jobs) >= per_task:
+                    submit()
+            if jobs:
                 submit()
-        if jobs:
-            submit()
-        for future in as_completed(list(pending)):
-            settle(future)
-    close_engines()
+            for future in as_completed(list(pending)):
+                settle(future)
+    finally:
+        close_engines()
     ordered = [a.id for a in inputs if a.id in results]
     if not ordered:
         raise TarjamaError("no article could be built: " + "; ".join(f.reason for f in failures[:3]))

@@ -38,6 +38,9 @@ class TinyEngine(Engine):
     def __init__(self, fail: str = "", marker: str | None = None, closed: str | None = None) -> None:
         self.fail, self.marker = fail, Path(marker) if marker else None
         self.closed = Path(closed) if closed else None
+        if self.closed:  # a line per engine built, and one per engine closed
+            with self.closed.open("a") as log:
+                log.write("built\\n")
 
     def translate(self, sentences):
         if self.fail == "bug":
@@ -50,7 +53,8 @@ class TinyEngine(Engine):
 
     def close(self):
         if self.closed:
-            self.closed.write_text("closed")
+            with self.closed.open("a") as log:
+                log.write("closed\\n")
 
 
 SPEC = EngineSpec(
@@ -84,6 +88,12 @@ def tarjama(site: Path, home: Path, *args: str, **extra: str) -> subprocess.Comp
     return subprocess.run([TARJAMA, *args], capture_output=True, text=True, env=env, timeout=600)
 
 
+def _every_engine_built_was_closed(log: Path) -> bool:
+    """The run's own engine and any built only to learn its signature: each built one closed."""
+    lines = log.read_text().split()
+    return lines.count("built") >= 2 and lines.count("closed") == lines.count("built")
+
+
 def test_an_installed_plugin_is_listed_and_runs(plugin_path, tmp_path):
     listing = tarjama(plugin_path, tmp_path / "home", "engines")
     assert listing.returncode == 0, listing.stderr
@@ -97,7 +107,7 @@ def test_an_installed_plugin_is_listed_and_runs(plugin_path, tmp_path):
         TARJAMA_TINY_CLOSED=str(closed),
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert closed.read_text() == "closed"  # the run closed the engine it built
+    assert _every_engine_built_was_closed(closed)
     rows = read_tsv(out / "t" / "aligned.tsv")
     assert set(rows["engine"]) == {"tiny"} and set(rows["model"]) == {"tiny-1"}
     # how the rows were aligned, and by what, in every output that travels without the others
@@ -125,14 +135,17 @@ def test_a_transient_failure_is_retried(plugin_path, tmp_path):
 
 
 def test_a_programming_error_is_not_retried(plugin_path, tmp_path):
+    closed = tmp_path / "closed"
     done = tarjama(
         plugin_path,
         tmp_path / "home",
-        *("run", str(ARTICLE), "-e", "tiny", "-o", str(tmp_path / "out"), "--name", "t"),
+        *("run", str(ARTICLE), "-e", "tiny", "-o", str(tmp_path / "out"), "--name", "t", "--fail-fast"),
         TARJAMA_TINY_FAIL="bug",
+        TARJAMA_TINY_CLOSED=str(closed),
     )
     output = done.stdout + done.stderr
     assert done.returncode == 1
     assert "a bug in the plug-in" in output
     assert "Retrying" not in output and "Retry " not in output
     assert not (tmp_path / "out" / "t").exists()
+    assert _every_engine_built_was_closed(closed)  # a run that fails closes them too
