@@ -93,6 +93,21 @@ def test_chatgpt_takes_a_model_from_the_flag(tmp_path):
     assert settings.engine_options("chatgpt")["model"] == "gpt-4.1-mini"
 
 
+def test_the_model_folder_is_a_setting_the_engine_and_model_fetch_use(tmp_path):
+    """TARJAMA_MODEL_DIR is read with the other variables, not where the model is looked for: an empty
+    folder named there is where `tarjama engines` looks (and finds no model)."""
+    from tarjama.engines import get_spec
+
+    settings = Settings.load({"TARJAMA_HOME": str(tmp_path), "TARJAMA_MODEL_DIR": str(tmp_path / "models")})
+    options = settings.engine_options("local")
+    assert options["model_dir"] == str(tmp_path / "models")
+    assert "not assembled" in (get_spec("local").check(options) or "")
+    listing = subprocess.run(
+        [TARJAMA, "engines"], capture_output=True, text=True, env=cli_env(tmp_path, TARJAMA_MODEL_DIR=str(tmp_path))
+    )
+    assert "not assembled" in " ".join(listing.stdout.split()), listing.stdout
+
+
 def test_home_is_the_variable_then_the_nearest_project_home_then_the_user_default(tmp_path):
     project = tmp_path / "project"
     (project / ".tarjama").mkdir(parents=True)

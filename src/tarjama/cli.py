@@ -757,7 +757,7 @@ def model_fetch() -> None:
     from tarjama.model_store import ensure_model
 
     try:
-        path = ensure_model(say=say)
+        path = ensure_model(folder=load_settings().engine_options("local").get("model_dir"), say=say)
     except TarjamaError as problem:
         fail(str(problem))
     say(f"model: {path}")

