@@ -65,6 +65,7 @@ def check_tsv(out: Path):
     return tsv
 
 
+@pytest.mark.slow
 def test_without_mt_aligns_by_length(tmp_path, doc):
     arabic, english = write(tmp_path / f"{DOC}.ar.txt", doc["ar"]), write(tmp_path / f"{DOC}.en.txt", doc["en"])
     result = tarjama(tmp_path, arabic, english, "-o", "out/aligned.tsv")
@@ -79,6 +80,7 @@ def test_without_mt_aligns_by_length(tmp_path, doc):
     assert tsv["arabic"].to_list() == doc["ar"] and tsv["english_reference"].to_list() == doc["en"]
 
 
+@pytest.mark.slow
 def test_with_mt_aligns_through_it_and_scores(tmp_path, doc):
     arabic, english = write(tmp_path / "a.ar.txt", doc["ar"]), write(tmp_path / "a.en.txt", doc["en"])
     mt = write(tmp_path / "a.mt.txt", doc["mt"][:8] + [""] + doc["mt"][8:])  # a blank line is ignored
@@ -92,6 +94,7 @@ def test_with_mt_aligns_through_it_and_scores(tmp_path, doc):
     assert tsv["sentence_chrf"].is_not_null().all() and tsv["sentence_chrf"].mean() > 0.2
 
 
+@pytest.mark.slow
 def test_reference_omitting_a_paragraph_is_flagged_not_dropped(tmp_path, doc):
     english = doc["en"][:6] + doc["en"][9:]  # English lines 7-9 missing
     arabic = write(tmp_path / "a.ar.txt", doc["ar"])
@@ -133,6 +136,7 @@ def test_reference_omitting_a_paragraph_is_flagged_not_dropped(tmp_path, doc):
         ("out_is_dir", "outdir: output path is a directory"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, doc, case, message):
     write(tmp_path / "a.ar.txt", doc["en"] if case == "arabic_is_english" else doc["ar"])
     english = write(tmp_path / "a.en.txt", doc["ar"] if case == "english_is_arabic" else doc["en"])

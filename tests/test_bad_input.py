@@ -55,6 +55,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_fails_cleanly(tmp_path, case):
     make_article, make_reference, problem = CASES[case]
@@ -70,6 +71,7 @@ def test_bad_input_fails_cleanly(tmp_path, case):
     assert not (tmp_path / "home").exists()
 
 
+@pytest.mark.slow
 def test_a_reference_for_no_article_is_rejected(tmp_path):
     a, b = CORPUS / "ntrex128-dev" / "bbc.381780.ar.txt", CORPUS / "ntrex128-dev" / "cnn.304404.ar.txt"
     stray = write(tmp_path / "other.en.txt", ENGLISH)
@@ -112,6 +114,7 @@ def test_a_few_stray_control_characters_do_not_make_a_file_binary(tmp_path):
     assert load_document(write(tmp_path / "dos.ar.txt", text), "ar").sentences
 
 
+@pytest.mark.slow
 def test_the_cli_reports_the_encoding_before_any_work(tmp_path):
     article = write(tmp_path / "be.ar.txt", ARABIC.encode("utf-16-be"))
     result, out = run_cli(tmp_path, article)
@@ -121,6 +124,7 @@ def test_the_cli_reports_the_encoding_before_any_work(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_escape_sequences_in_a_file_name_never_reach_the_terminal(tmp_path):
     name = "\x1b[2J\x1b[31mred\x1b]0;title\x07\u202e.ar.txt"
     article = write(tmp_path / name, ENGLISH)

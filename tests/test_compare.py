@@ -60,6 +60,7 @@ def systems():
     return [System("base", MT), System("better", BETTER), System("mixed", MIXED)]
 
 
+@pytest.mark.slow
 def test_paired_bootstrap_equals_sacrebleu_cli(tmp_path):
     paths = write_systems(tmp_path)
     cli = parse_bootstrap_table(
@@ -84,6 +85,7 @@ def test_paired_bootstrap_equals_sacrebleu_cli(tmp_path):
     assert "bs:1000" in ours.signatures["BLEU"] and "seed:12345" in ours.signatures["TER"]
 
 
+@pytest.mark.slow
 def test_paired_randomisation_equals_sacrebleu_cli(tmp_path):
     paths = write_systems(tmp_path)
     cli = json.loads(

@@ -50,6 +50,7 @@ def test_pure_rules(tmp_path):
     assert file_url("http://h:1/", "r/aligned.tsv") == "http://h:1/files/r/aligned.tsv"
 
 
+@pytest.mark.slow
 def test_the_cli_downloads_any_file_of_a_run(tmp_path):
     """`tarjama download` by folder name or `latest` (no Prefect): every format a run wrote, its plots, not outside."""
     import os

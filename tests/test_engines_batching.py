@@ -107,6 +107,7 @@ def test_libre_sends_the_seed_article_as_one_list(services):
     assert request.segments == SEED
 
 
+@pytest.mark.slow
 def test_ntrex_documents_take_one_google_request_each(services):
     google = create_engine("google", url=services.url("google"), **FAST)
     sentences = 0

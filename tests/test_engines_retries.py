@@ -118,6 +118,7 @@ def test_a_bad_key_is_not_retried_and_the_key_is_not_shown():
     ("fault", "what"),
     [("503", "HTTP 503"), ("hang", "timed out"), ("drop", "connection dropped"), ("garbage", "unusable answer")],
 )
+@pytest.mark.slow
 def test_persistent_faults_end_in_a_clear_error(services, fault, what):
     services.persistent = fault
     google = engine(services, retries=3, backoff=0.02)

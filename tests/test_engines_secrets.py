@@ -100,6 +100,7 @@ def engines_table(env: dict[str, str]) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_google_is_ready_only_when_it_answers(tmp_path):
     env = cli_env(tmp_path, COLUMNS="300")
     with LoopbackServices() as services:
@@ -108,6 +109,7 @@ def test_google_is_ready_only_when_it_answers(tmp_path):
     assert "no: http://127.0.0.1:9/google/m does not answer" in silent
 
 
+@pytest.mark.slow
 def test_engines_listing_shows_readiness_without_showing_keys(tmp_path):
     key = "listing-key-271828"
     with LoopbackServices() as services:

@@ -68,6 +68,7 @@ def integrity(database: Path) -> str:
 # --- item 6: --out on a read-only file system or a full disk, found before anything starts --------------
 
 
+@pytest.mark.slow
 def test_out_on_a_read_only_file_system_is_one_line_before_anything_starts(tmp_path):
     with tmpfs(tmp_path / "disk", "1m", "ro") as disk:
         result = tarjama(tmp_path / "home", "run", ARTICLE, "--out", disk / "out")
@@ -75,6 +76,7 @@ def test_out_on_a_read_only_file_system_is_one_line_before_anything_starts(tmp_p
     assert not (tmp_path / "home" / "prefect").exists()
 
 
+@pytest.mark.slow
 def test_out_on_a_full_disk_is_one_line_before_anything_starts(tmp_path):
     with tmpfs(tmp_path / "disk") as disk:
         fill(disk)
@@ -109,6 +111,7 @@ def test_every_format_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, na
 # --- item 7: a translation memory on a full disk (a new one, and one that holds translations) -----------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("existing", [False, True], ids=["new-memory", "memory-with-translations"])
 def test_memory_on_a_full_disk_is_one_line_before_anything_starts(tmp_path, existing):
     with tmpfs(tmp_path / "disk") as disk:
@@ -136,6 +139,7 @@ def test_memory_on_a_full_disk_is_one_line_before_anything_starts(tmp_path, exis
 # --- item 1 through the CLI: `align -o` and `download -o` write through devices and links -------------
 
 
+@pytest.mark.slow
 def test_align_writes_through_a_device_and_a_symlink_never_replacing_them(tmp_path):
     null = device(tmp_path / "null", NULL)
     result = tarjama(tmp_path / "home", "align", ARTICLE, REFERENCE, "-o", null)
@@ -151,6 +155,7 @@ def test_align_writes_through_a_device_and_a_symlink_never_replacing_them(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "link.tsv", "null"]  # no temporary left
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["device", "disk"], ids=["dev-full", "full-disk"])
 def test_align_to_a_full_device_or_disk_is_one_line_and_leaves_nothing(tmp_path, where):
     with tmpfs(tmp_path / "disk") as disk:
@@ -176,6 +181,7 @@ def _finished_run(out: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_download_writes_through_a_device_and_a_symlink_never_replacing_them(tmp_path):
     run = _finished_run(tmp_path / "output")
     null = device(tmp_path / "null", NULL)

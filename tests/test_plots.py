@@ -244,6 +244,7 @@ def drawn(plots):
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("matched", [True, False])
 def test_run_plots_count_every_row_of_the_shards_as_python_did(tmp_path, matched):
     """Drawn from parquet shards through polars' streaming engine, the plots count exactly what the

@@ -48,6 +48,7 @@ def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         (["--out", "/proc/tarjama-out"], "/proc"),
     ],
 )
+@pytest.mark.slow
 def test_bad_run_settings_fail_at_once_in_one_line(tmp_path, args, message):
     text = tmp_path / "notes.txt"
     text.write_text("not a database, not a folder\n" * 100)
@@ -62,6 +63,7 @@ def test_bad_run_settings_fail_at_once_in_one_line(tmp_path, args, message):
     assert not (tmp_path / "out").exists() and text.read_text().startswith("not a database")
 
 
+@pytest.mark.slow
 def test_align_output_below_a_file_is_one_line(tmp_path):
     text = tmp_path / "file.txt"
     text.write_text("x\n")

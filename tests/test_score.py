@@ -92,6 +92,7 @@ def test_a_corpus_scored_in_pieces_scores_as_in_one():
     assert np.array_equal(bootstrap_totals(np.array(stats, dtype=float), 1000, chunk=1), whole)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["BLEU", "chrF", "chrF++", "TER"])
 def test_corpus_score_mean_and_ci_equal_sacrebleus_on_real_rows(name):
     """Thirteen two-sentence rows against sacrebleu's own ``corpus_score`` (its TER is slow on longer ones)."""
@@ -192,6 +193,7 @@ def test_confidence_intervals_survive_very_poor_translations():
     assert round(corpus_metrics()["chrF"].corpus_score(hyps, [refs]).score, 4) == scores["chrF"].score
 
 
+@pytest.mark.slow
 def test_score_files_matches_the_sacrebleu_cli(tmp_path):
     """``tarjama score HYP REF`` against ``sacrebleu REF -i HYP -m bleu chrf ter --confidence -f json``."""
     hyp, ref = tmp_path / "mt.txt", tmp_path / "ref.txt"
@@ -227,6 +229,7 @@ def test_score_files_rejects_mismatched_and_missing_files(tmp_path):
         score_files(hyp, ref)
 
 
+@pytest.mark.slow
 def test_a_corpus_scored_from_its_articles_statistics_equals_scoring_its_rows(tmp_path):
     """The corpus's scores are its articles' kept statistics stacked (no rescoring): same numbers. A
     shard kept without statistics has its rows against its reference scored again (not the others')."""

@@ -93,6 +93,7 @@ def test_chatgpt_takes_a_model_from_the_flag(tmp_path):
     assert settings.engine_options("chatgpt")["model"] == "gpt-4.1-mini"
 
 
+@pytest.mark.slow
 def test_the_model_folder_is_a_setting_the_engine_and_model_fetch_use(tmp_path):
     """TARJAMA_MODEL_DIR is read with the other variables, not where the model is looked for: an empty
     folder named there is where `tarjama engines` looks (and finds no model)."""
@@ -165,6 +166,7 @@ def test_version_and_fast_help():
     assert "<list" not in helped.stdout and "<bool>" not in helped.stdout and "<str>" not in helped.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["runs"], ["runs", "--json"], ["download", "latest"]])
 def test_a_bad_variable_is_one_line_for_every_command(tmp_path, command):
     result = subprocess.run(

@@ -2,11 +2,13 @@
 
 import numpy as np
 import polars as pl
+import pytest
 
 from tarjama.results import ArticleResult
 from tarjama.shards import ShardStore
 
 
+@pytest.mark.slow
 def test_stacked_statistics_are_the_pieces_in_order_whatever_their_sizes_and_types(tmp_path):
     """Hundreds of shards of 1-14 segments (the stack grows several times) give the pieces
     concatenated in the order asked, as float64 (exact for counts; TER's are not all integers)."""

@@ -53,6 +53,7 @@ print(json.dumps({"modules": names, "env": changed, "filters": filters}))
 """
 
 
+@pytest.mark.slow
 def test_the_wheel_installs_only_the_tarjama_import_name(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
@@ -68,6 +69,7 @@ def test_the_wheel_installs_only_the_tarjama_import_name(tmp_path):
     assert "tarjama/flows/pipeline.py" in names  # the flows/ folder, installed inside the package
 
 
+@pytest.mark.slow
 def test_importing_any_module_changes_nothing():
     result = subprocess.run([sys.executable, "-c", SIDE_EFFECTS], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -76,6 +78,7 @@ def test_importing_any_module_changes_nothing():
     assert found["env"] == [] and found["filters"] == []
 
 
+@pytest.mark.slow
 def test_the_core_imports_no_prefect():
     code = f"import sys\nfor name in {CORE_WITHOUT_PREFECT!r}: __import__(name)\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
@@ -104,6 +107,7 @@ def _distribution(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@pytest.mark.slow
 def test_every_imported_third_party_package_is_declared():
     """A package imported anywhere in the repository is a dependency or an extra in pyproject.toml, pinned."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -144,6 +144,7 @@ def choose(driver, label: str) -> None:
     driver.find_element(By.XPATH, f"//div[@class='segmented']//span[starts-with(normalize-space(), '{label}')]").click()
 
 
+@pytest.mark.slow
 def test_viewer_shows_arabic_right_to_left_beside_mt_and_reference(served, browser, corpus, shots):
     browser.get(f"{served.url}/view/{RUN}")
     rows = rows_shown(browser, f"Rows 1–50 of {corpus.height}")
@@ -183,6 +184,7 @@ def test_viewer_shows_arabic_right_to_left_beside_mt_and_reference(served, brows
     shots.take("viewer")
 
 
+@pytest.mark.slow
 def test_filter_to_flagged_rows_and_failed_checks(served, browser, corpus, shots):
     browser.get(f"{served.url}/view/{RUN}")
     rows_shown(browser, "Rows 1–50")
@@ -214,6 +216,7 @@ def test_filter_to_flagged_rows_and_failed_checks(served, browser, corpus, shots
     assert browser.find_element(By.CSS_SELECTOR, "input[value='failed']").is_selected()
 
 
+@pytest.mark.slow
 def test_search_highlights_matches(served, browser, corpus, shots):
     browser.get(f"{served.url}/view/{RUN}")
     rows_shown(browser, "Rows 1–50")
@@ -237,6 +240,7 @@ def test_search_highlights_matches(served, browser, corpus, shots):
     assert arabic_hits and all(row.find_elements(By.CSS_SELECTOR, "td[lang='ar'] mark") for row in rows)
 
 
+@pytest.mark.slow
 def test_sort_by_chrf_and_page(served, browser, corpus):
     browser.get(f"{served.url}/view/{RUN}?sort=chrf")
     rows = rows_shown(browser, f"Rows 1–50 of {corpus.height}")

@@ -451,6 +451,7 @@ def _download_without_reading(port: int) -> socket.socket:
     return conn
 
 
+@pytest.mark.slow
 def test_a_client_that_stops_reading_is_closed(server, caplog):
     """A reader that takes nothing for the idle time holds no connection (with max_connections of them, none
     could download again); the server closes it in one log line."""
@@ -469,6 +470,7 @@ def test_a_client_that_stops_reading_is_closed(server, caplog):
     assert httpx.get(f"{server.url}/health").status_code == 200
 
 
+@pytest.mark.slow
 def test_a_slow_reader_that_keeps_reading_is_served(server):
     """Only a reader that takes nothing for the idle time is closed, not one slower than the server."""
     with _download_without_reading(server.port) as conn:
@@ -614,6 +616,7 @@ def test_null_check_is_not_a_failure(server, big_corpus):
     assert row["cells"]["check_numbers"] is None and row["failed_checks"] == []
 
 
+@pytest.mark.slow
 def test_search_is_literal_and_case_insensitive(server, big_corpus):
     def expected(needle: str) -> list[int]:
         hit = pl.any_horizontal(
