@@ -125,3 +125,6 @@ def test_a_fresh_home_has_no_runs(tmp_path):
     missing = tarjama(home, tmp_path, "download", "first")
     assert missing.returncode == 1
     assert b"no tarjama run with id or name 'first'" in missing.stderr
+    # answered without starting a Prefect server (which made its database, and took 16-27 s)
+    assert not list(home.rglob("prefect.db"))
+    assert list(home.iterdir()) == [home / "prefect"]

@@ -162,14 +162,23 @@ async def _find(run: str) -> Any | None:
 
 
 def recent_runs(settings: Settings, limit: int = 20) -> list[RunInfo]:
-    with prefect_api(settings):
+    with prefect_api(settings) as url:
+        if url is None and not _database_exists():
+            return []  # nothing ever ran with this home: starting a Prefect server to learn it took 16-27 s
         return [describe(r) for r in asyncio.run(_recent(limit))]
+
+
+def _database_exists() -> bool:
+    """Whether the ephemeral Prefect server has a database to read (one is made by the first run)."""
+    if os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL"):
+        return True
+    return (Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser() / "prefect.db").exists()
 
 
 def find_run(settings: Settings, run: str) -> Any:
     """The ``tarjama-run`` flow run with this id (or unique prefix), name, or output folder name."""
-    with prefect_api(settings):
-        found = asyncio.run(_find(run))
+    with prefect_api(settings) as url:
+        found = asyncio.run(_find(run)) if url is not None or _database_exists() else None
     if found is None:
         raise TarjamaError(f"no tarjama run with id or name {run!r} (see `tarjama runs`)")
     return found
