@@ -207,13 +207,15 @@ def test_plain_install_serves_and_runs_an_article_from_the_ui(plain_install, tmp
                 time.sleep(1)
             state = json.loads((home / "serve.json").read_text())
             api = state["api_url"]
-            created = (
-                httpx.post(
+            # as Prefect's own clients do (the UI's included): a 503 is its SQLite busy for a moment, asked again
+            for _attempt in range(6):
+                response = httpx.post(
                     f"{api}/deployments/{state['deployment_id']}/create_flow_run", json={"parameters": {}}, timeout=60
                 )
-                .raise_for_status()
-                .json()
-            )
+                if response.status_code != 503:
+                    break
+                time.sleep(5)
+            created = response.raise_for_status().json()
             while True:
                 flow_run = httpx.get(f"{api}/flow_runs/{created['id']}", timeout=30).json()
                 if flow_run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
