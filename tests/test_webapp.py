@@ -12,6 +12,7 @@ import http.client
 import json
 import logging
 import socket
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -25,6 +26,7 @@ from tarjama.download import file_url, viewer_url
 from tarjama.errors import TarjamaError
 from tarjama.parallel_corpus import SCHEMA
 from tarjama.web import allowed_hosts_for, start_web_server
+from tarjama.web.server import SHUTDOWN_GRACE_S
 
 RUN = "20250101-120000-essay"
 BIG_RUN = "20250102-120000-big"
@@ -501,6 +503,37 @@ def test_a_client_leaving_mid_download_is_one_log_line(server, caplog, capfd):
     assert all(record.exc_info is None for record in caplog.records)
     assert "Traceback" not in capfd.readouterr().err
     assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+@pytest.mark.slow
+def test_stopping_during_a_download_closes_it_in_one_line(tree, caplog, capfd):
+    """A download still running when the server stops gets the grace period, then one log line: no task
+    cancelled by uvicorn, which logs that as an application error with tracebacks."""
+    caplog.set_level(logging.INFO)
+    srv = start_web_server(tree[0], "127.0.0.1", 0, idle_timeout=30)
+    with _download_without_reading(srv.port) as conn:
+        conn.settimeout(10)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        reading = threading.Event()
+        reading.set()
+
+        def read_slowly() -> None:
+            with contextlib.suppress(OSError):
+                while reading.is_set() and conn.recv(4096):
+                    time.sleep(0.01)
+
+        reader = threading.Thread(target=read_slowly, daemon=True)
+        reader.start()
+        started = time.monotonic()
+        srv.stop()
+        stopped_after = time.monotonic() - started
+        reading.clear()
+    assert SHUTDOWN_GRACE_S <= stopped_after < SHUTDOWN_GRACE_S + 2
+    messages = [r.getMessage() for r in caplog.records]
+    lines = [m for m in messages if "when the server stopped" in m]
+    assert len(lines) == 1 and f"GET /files/{RUN}/large.bin" in lines[0], messages
+    assert all(record.exc_info is None and record.levelno < logging.ERROR for record in caplog.records), messages
+    assert "Traceback" not in capfd.readouterr().err
 
 
 # --- the viewer and its API ---------------------------------------------------------------------

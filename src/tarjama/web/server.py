@@ -6,7 +6,8 @@ starts that clock when the connection opens and keeps it running until a
 whole request head has arrived, so neither a silent client nor one that
 dribbles a header a byte at a time holds its connection for long; and a
 client that takes none of its response for that long (a stalled reader) is
-closed too.
+closed too. When the server stops, a response still being sent gets
+``SHUTDOWN_GRACE_S`` to finish and is then closed in one log line.
 ``limit_concurrency`` caps the connections served at once (503 beyond it).
 A client that leaves before its response is complete is logged in one line.
 """
@@ -57,6 +58,7 @@ class IdleTimeoutProtocol(H11Protocol):
 
     stall_clock: asyncio.TimerHandle | None = None
     stalled = False
+    cut_by_shutdown = False
 
     def pause_writing(self) -> None:
         """The client's buffers are full: it must take some of the response within the idle time."""
@@ -80,6 +82,20 @@ class IdleTimeoutProtocol(H11Protocol):
         self.stall_clock, self.stalled = None, True
         self.transport.abort()
 
+    def shutdown(self) -> None:
+        """The server is stopping: a response in progress gets the grace period, then its connection is closed.
+
+        Left to uvicorn, the response's task would be cancelled instead, which it logs as an error in the
+        application with two tracebacks, for a download that was merely cut short."""
+        super().shutdown()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.loop.call_later(SHUTDOWN_GRACE_S, self._close_at_shutdown)
+
+    def _close_at_shutdown(self) -> None:
+        if not self.transport.is_closing():
+            self.cut_by_shutdown = True
+            self.transport.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self.stall_clock is not None:
             self.stall_clock.cancel()
@@ -90,7 +106,15 @@ class IdleTimeoutProtocol(H11Protocol):
             path = scope["raw_path"].decode("latin-1")[:300]
             address = scope.get("client")
             client = f"{address[0]}:{address[1]}" if address else "a client"
-            if self.stalled:
+            if self.cut_by_shutdown:
+                log.info(
+                    "%s was still receiving %s %s when the server stopped: closed after %s s",
+                    client,
+                    scope["method"],
+                    path,
+                    SHUTDOWN_GRACE_S,
+                )
+            elif self.stalled:
                 log.info(
                     "%s stopped reading the response to %s %s: closed after %s s",
                     client,
@@ -172,7 +196,7 @@ class WebServer:
     server: uvicorn.Server = field(repr=False)
     thread: threading.Thread = field(repr=False)
 
-    def stop(self, timeout: float = SHUTDOWN_GRACE_S + 5) -> None:
+    def stop(self, timeout: float = SHUTDOWN_GRACE_S + 7) -> None:
         """Stop accepting, let responses in progress finish for a moment, then close everything."""
         self.server.should_exit = True
         self.thread.join(timeout)
@@ -212,7 +236,7 @@ def start_web_server(
         server_header=False,
         timeout_keep_alive=idle_timeout,
         limit_concurrency=max_connections,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S + 2,  # a backstop: IdleTimeoutProtocol closes them first
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="tarjama-web", daemon=True)
