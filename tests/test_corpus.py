@@ -13,7 +13,7 @@ from conftest import NTREX, TARJAMA, cli_env, copy_articles
 from loopback_services import LoopbackServices
 
 from tarjama.article import parse_document
-from tarjama.corpus import collect_articles, read_manifest
+from tarjama.corpus import PARQUET_CHUNK_ROWS, collect_articles, read_manifest
 from tarjama.errors import TarjamaError
 from tarjama.parallel_corpus import read_tsv
 
@@ -88,6 +88,18 @@ def test_a_manifests_texts_are_read_when_an_article_is_built_not_held(tmp_path, 
     with pytest.raises(TarjamaError) as caught:
         second.load()
     assert str(manifest) in str(caught.value) and "changed" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_parquet_manifest_gives_every_row_its_own_text_across_chunks(tmp_path):
+    """Rows are read a chunk at a time (one row costs what hundreds do); in order or not, each article
+    gets its own row's text, on either side of every chunk boundary."""
+    count = PARQUET_CHUNK_ROWS * 2 + 3
+    texts = [f"هذا هو المقال رقم {n} في الملف." for n in range(count)]
+    manifest = tmp_path / "crawl.parquet"
+    pl.DataFrame({"id": [f"a{n}" for n in range(count)], "text": texts}).write_parquet(manifest)
+    articles = read_manifest(manifest)
+    for n in [*range(count), *reversed(range(0, count, 97))]:
+        assert articles[n].load()[0].texts == [texts[n]], n
 
 
 @pytest.mark.parametrize(

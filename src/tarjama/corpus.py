@@ -20,6 +20,7 @@ fails the run at once, in one line naming the manifest and the record.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
@@ -32,6 +33,7 @@ from tarjama.article import Document, document_id, find_references, load_documen
 from tarjama.errors import InputError, TarjamaError
 
 MANIFEST_SUFFIXES = (".jsonl", ".parquet")
+PARQUET_CHUNK_ROWS = 512
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -55,7 +57,10 @@ class ManifestField:
                     lines.seek(self.position)
                     value: Any = json.loads(lines.readline())
             else:
-                value = pl.scan_parquet(self.manifest).slice(self.position, 1).collect().row(0, named=True)
+                stat = self.manifest.stat()
+                first_row = self.position - self.position % PARQUET_CHUNK_ROWS
+                chunk = _parquet_chunk(self.manifest, (stat.st_mtime_ns, stat.st_size, stat.st_ino), first_row)
+                value = chunk[self.position - first_row]
             for step in self.field:
                 value = value[step]
         except (ValueError, LookupError, TypeError, pl.exceptions.PolarsError):
@@ -63,6 +68,19 @@ class ManifestField:
         if not isinstance(value, str):
             raise InputError(self.manifest, "changed while the run was reading it (a record's text is gone)")
         return value
+
+
+@functools.lru_cache(maxsize=1)
+def _parquet_chunk(manifest: Path, stamp: tuple[int, int, int], first_row: int) -> list[dict[str, Any]]:
+    """``PARQUET_CHUNK_ROWS`` records of a Parquet manifest from ``first_row`` (``stamp``: the file's
+    mtime, size and inode, so a rewritten manifest is read again).
+
+    One row costs about what 512 do (Parquet decodes pages, not rows: 100 ms a row in a 95 MB manifest
+    of 20,000 articles), and a run reads its articles in order, each record several times (its key,
+    then its texts); so the chunk around a row is kept for the next ones: about 3 MB, one chunk."""
+    import polars as pl
+
+    return pl.scan_parquet(manifest).slice(first_row, PARQUET_CHUNK_ROWS).collect().rows(named=True)
 
 
 @dataclass(frozen=True)
