@@ -423,7 +423,7 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
     from tarjama.engines import create_engine
     from tarjama.flows.pipeline import alignment_config
     from tarjama.memory import TranslationMemory
-    from tarjama.parallel_corpus import bead_rows_with_statistics, to_frame, write_parquet
+    from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet
     from tarjama.regroup import align_article, item_translations, translation_texts
     from tarjama.score import scores_from_statistics
     from tarjama.settings import Settings
@@ -445,8 +445,8 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
             frames = []
             for reference in references:
                 alignment = align_article(document, mt, reference.texts, config)
-                row_dicts, statistics = bead_rows_with_statistics(
-                    document, translations, reference, alignment.beads, config.rows
+                row_dicts, statistics = bead_rows(
+                    document, translations, reference, alignment.beads, config.rows, metrics=None
                 )
                 if statistics is not None:
                     scores_from_statistics(statistics)

@@ -185,7 +185,7 @@ def seed_rows(data: dict[str, Any], mode: str, show: bool) -> None:
     seed_cases = [Case("seed", arabic, "")]
     translations = [Translation(t, "local", data["model"], True) for t in unit_mt(seed_cases[0], mode, data)]
     beads = align_article(arabic, [t.text for t in translations], english.texts).beads
-    rows = bead_rows(arabic, translations, english, beads, "units")
+    rows, _ = bead_rows(arabic, translations, english, beads, "units")
     single = sum(1 for r in rows if len(r["reference_ids"].split(",")) == 1)
     print(
         f"seed, {mode}: {len(arabic.units)} units, {len(english.sentences)} English sentences -> "

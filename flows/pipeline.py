@@ -50,7 +50,7 @@ from tarjama.export import export_corpus
 from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blocks
 from tarjama.memory import TranslationMemory, journal_path, merge_journals, read_journals
 from tarjama.outputs import check_output_folder, check_run_name, new_run_name, staged_run_folder
-from tarjama.parallel_corpus import bead_rows_with_statistics, to_frame, write_text
+from tarjama.parallel_corpus import bead_rows, to_frame, write_text
 from tarjama.plots import plot_run
 from tarjama.regroup import align_article, item_translations, translation_texts
 from tarjama.report import render_html, render_report
@@ -250,9 +250,7 @@ def build_article(job: ArticleJob, settings: Settings, progress_artifact: UUID |
     for reference in every:
         alignment = align_article(article, mt, reference.texts if reference else None, config)
         lap("align")
-        row_dicts, statistics = bead_rows_with_statistics(
-            article, translations, reference, alignment.beads, config.rows
-        )
+        row_dicts, statistics = bead_rows(article, translations, reference, alignment.beads, config.rows, metrics=None)
         rows = to_frame(row_dicts)
         frames.append(rows)
         summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()))

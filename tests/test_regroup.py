@@ -11,7 +11,7 @@ from sacrebleu.metrics import CHRF
 
 from tarjama.align import AlignmentConfig
 from tarjama.article import Document, UnitTranslation, load_document
-from tarjama.parallel_corpus import bead_rows, bead_rows_with_statistics
+from tarjama.parallel_corpus import bead_rows
 from tarjama.regroup import align_article, align_units, attribute_mt, translate_units, units_from_sentences
 from tarjama.score import corpus_statistics
 from tarjama.translate import Translation
@@ -51,7 +51,7 @@ def _translations(texts: list[str]) -> list[Translation]:
 
 
 def unit_rows(arabic: Document, translations: list[Translation], english: Document | None, beads) -> list[dict]:
-    return bead_rows(arabic, translations, english, beads, "units")
+    return bead_rows(arabic, translations, english, beads, "units")[0]
 
 
 def test_regroups_units_to_reference_sentences(pair: tuple[Document, Document]) -> None:
@@ -74,17 +74,17 @@ def test_regroups_units_to_reference_sentences(pair: tuple[Document, Document]) 
 
 
 def test_rows_with_statistics_are_the_rows_and_their_corpus_statistics(pair: tuple[Document, Document]) -> None:
-    """The pipeline's rows and statistics in one pass: bead_rows' rows, corpus_statistics of their text."""
+    """The pipeline's rows and statistics in one pass: the same rows, corpus_statistics of their text."""
     arabic, english = pair
     beads = align_units(arabic, UNIT_MT, english.texts)
-    rows, statistics = bead_rows_with_statistics(arabic, _translations(UNIT_MT), english, beads, "units")
+    rows, statistics = bead_rows(arabic, _translations(UNIT_MT), english, beads, "units", metrics=None)
     assert rows == unit_rows(arabic, _translations(UNIT_MT), english, beads)
     assert rows[0]["sentence_chrf"] == round(CHRF().sentence_score(rows[0]["english_mt"], [english.texts[0]]).score, 4)
     expected = corpus_statistics([r["english_mt"] for r in rows], [r["english_reference"] for r in rows])
     assert statistics is not None and list(statistics) == list(expected) == ["BLEU", "chrF", "chrF++", "TER"]
     assert all(np.array_equal(statistics[name], expected[name]) for name in expected)
     without = align_article(arabic, UNIT_MT, None).beads
-    assert bead_rows_with_statistics(arabic, _translations(UNIT_MT), None, without, "units")[1] is None
+    assert bead_rows(arabic, _translations(UNIT_MT), None, without, "units", metrics=None)[1] is None
 
 
 def test_rows_across_a_sentence_boundary(pair: tuple[Document, Document]) -> None:
@@ -173,7 +173,7 @@ def test_sentence_rows_hold_whole_sentences_and_name_their_units(pair: tuple[Doc
     config = AlignmentConfig(granularity="sentences")
     alignment = align_article(arabic, whole, english.texts, config)
     assert alignment.signature.rows == "sentences" and "unit-beads" not in alignment.signature.format()
-    rows = bead_rows(arabic, _translations(whole), english, alignment.beads, "sentences")
+    rows, _ = bead_rows(arabic, _translations(whole), english, alignment.beads, "sentences")
     assert [(r["source_ids"], r["source_units"], r["reference_ids"]) for r in rows] == [
         ("1", "1.1,1.2,1.3", "1,2,3"),
         ("2", "2.1,2.2", "4,5"),

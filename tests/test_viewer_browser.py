@@ -64,7 +64,7 @@ def ntrex_corpus() -> pl.DataFrame:
         del english[len(english) // 2]  # an Arabic sentence without reference: flagged
         source, reference = _document(doc_id, "ar", arabic), _document(doc_id, "en", english)
         translations = [Translation(text, engine["engine"], engine["model"], False) for text in mt]
-        rows += bead_rows(source, translations, reference, align(mt, english, source=arabic), "sentences")
+        rows += bead_rows(source, translations, reference, align(mt, english, source=arabic), "sentences")[0]
     frame = to_frame(rows)
     kept = [numbers_kept(a, m) for a, m in zip(frame["arabic"], frame["english_mt"])]
     return frame.with_columns(check_numbers=pl.Series(kept, dtype=pl.Boolean))

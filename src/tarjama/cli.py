@@ -534,7 +534,7 @@ def align(
         config = AlignmentConfig(aligner="gale-church")
         translations = [Translation("", "none", "gale-church", False) for _ in source.sentences]
         alignment = align_translation(source.texts, None, reference.texts, config)
-    frame = to_frame(bead_rows(source, translations, reference, alignment.beads, config.rows))
+    frame = to_frame(bead_rows(source, translations, reference, alignment.beads, config.rows)[0])
     if mt is not None:  # the same reference-free checks as a run's rows
         from tarjama.checks import check_rows
 

@@ -278,36 +278,20 @@ def bead_rows(
     beads: Sequence[Bead],
     granularity: Granularity,
     flag_below: float = FLAG_BELOW,
-) -> list[dict[str, Any]]:
-    """One schema row per bead: the Arabic of its items joined, their MT, its scores, its provenance.
+    metrics: Collection[str] | None = SENTENCE_METRICS,
+) -> tuple[list[dict[str, Any]], Statistics | None]:
+    """One schema row per bead: the Arabic of its items joined, their MT, its scores, its provenance;
+    and the rows' score statistics for ``metrics`` (None: every corpus metric, for the corpus scores).
 
     A bead's source indexes ``article.items(granularity)`` (clause units, or whole sentences), and
     ``translations`` has one entry per item. Joining units with a space gives back their sentence,
     so the rows' Arabic in order is the article, each character once. ``flagged`` is true when the
-    bead's confidence is below ``flag_below``.
+    bead's confidence is below ``flag_below``. The rows' sentence chrF and BLEU are read from the
+    statistics (None without a reference or rows), so each row's n-grams are extracted once, not
+    once for its own scores and again for the article's.
     """
     rows = _unscored_rows(article, translations, reference, beads, granularity, flag_below)
-    if reference is not None and rows:
-        _score_rows(rows, SENTENCE_METRICS)
-    return rows
-
-
-def bead_rows_with_statistics(
-    article: Document,
-    translations: Sequence[Translation],
-    reference: Document | None,
-    beads: Sequence[Bead],
-    granularity: Granularity,
-    flag_below: float = FLAG_BELOW,
-) -> tuple[list[dict[str, Any]], Statistics | None]:
-    """:func:`bead_rows` and the rows' corpus statistics (:func:`tarjama.score.corpus_statistics`; None
-    without a reference or rows).
-
-    The rows' sentence chrF and BLEU are read from those statistics, so each row's n-grams are
-    extracted once, not once for its own scores and again for the article's.
-    """
-    rows = _unscored_rows(article, translations, reference, beads, granularity, flag_below)
-    return rows, _score_rows(rows) if reference is not None and rows else None
+    return rows, _score_rows(rows, metrics) if reference is not None and rows else None
 
 
 def _unscored_rows(
