@@ -15,14 +15,11 @@ from tarjama.plots import (
     CHRF_EDGES,
     CONFIDENCE_EDGES,
     RATIO_EDGES,
+    Plot,
     bin_counts,
     letters,
     markdown_images,
-    plot_alignment_confidence,
     plot_article_deltas,
-    plot_bead_types,
-    plot_length_ratios,
-    plot_row_chrf,
     plot_run,
 )
 
@@ -37,9 +34,20 @@ def bar_heights(plot):
     return [patch.get_height() for patch in plot.figure.axes[0].patches]
 
 
+def plotted(tmp_path, name: str, **columns: list) -> Plot:
+    """The plot ``name`` that :func:`plot_run` draws from rows made of ``columns`` (every other column
+    empty; rows have a reference and one Arabic and one reference sentence unless given)."""
+    count = len(next(iter(columns.values())))
+    defaults = {"reference": ["en"] * count, "source_ids": ["1"] * count, "reference_ids": ["1"] * count}
+    table = defaults | columns
+    rows = [{column: values[i] for column, values in table.items()} for i in range(count)]
+    plots = plot_run(to_frame(rows), tmp_path / "plots")
+    return next(plot for plot in plots if plot.path.name == name)
+
+
 def test_row_chrf_histogram_counts_the_rows(tmp_path):
     chrf = [5.0, 15.0, 12.0, 95.0, 100.0] * 5
-    plot = plot_row_chrf(chrf, tmp_path / "row-chrf.png")
+    plot = plotted(tmp_path, "row-chrf.png", sentence_chrf=chrf)
     assert_png(plot.path)
     assert plot.values == [5.0, 10.0, 0, 0, 0, 0, 0, 0, 0, 10.0]
     assert bar_heights(plot) == plot.values and plot.labels[0] == "0–10"
@@ -47,7 +55,7 @@ def test_row_chrf_histogram_counts_the_rows(tmp_path):
 
 
 def test_small_samples_carry_a_warning_on_the_image(tmp_path):
-    plot = plot_alignment_confidence([0.9, 0.2, 0.95], tmp_path / "confidence.png")
+    plot = plotted(tmp_path, "alignment-confidence.png", alignment_confidence=[0.9, 0.2, 0.95])
     assert plot.warning is not None and plot.warning.startswith("Only 3 rows")
     assert plot.warning in [text.get_text() for text in plot.figure.texts]
     assert sum(plot.values) == 3 and plot.values[2] == 1 and plot.values[9] == 2
@@ -55,17 +63,17 @@ def test_small_samples_carry_a_warning_on_the_image(tmp_path):
 
 
 def test_confidence_legend_counts_the_flagged_rows(tmp_path):
-    plot = plot_alignment_confidence([0.9, 0.2, 0.49, 0.5, 0.95] * 5, tmp_path / "confidence.png")
+    plot = plotted(tmp_path, "alignment-confidence.png", alignment_confidence=[0.9, 0.2, 0.49, 0.5, 0.95] * 5)
     legend = plot.figure.axes[0].get_legend()
     assert [text.get_text() for text in legend.get_texts()] == ["flagged below 0.5: 10 rows"]
-    one = plot_alignment_confidence([0.3] + [0.9] * 24, tmp_path / "one.png")
+    one = plotted(tmp_path, "alignment-confidence.png", alignment_confidence=[0.3] + [0.9] * 24)
     assert one.figure.axes[0].get_legend().get_texts()[0].get_text() == "flagged below 0.5: 1 row"
 
 
 def test_bead_types_most_frequent_first(tmp_path):
     source = ["1", "2,3", "4", "", "5", "6"]
     reference = ["1", "2", "3,4", "5", "", "6"]
-    plot = plot_bead_types(source, reference, tmp_path / "beads.png")
+    plot = plotted(tmp_path, "bead-types.png", source_ids=source, reference_ids=reference)
     assert plot.labels == ["1-1", "2-1", "1-2", "0-1", "1-0"] and plot.values == [2, 1, 1, 1, 1]
     assert bar_heights(plot) == plot.values
     assert [t.get_text() for t in plot.figure.axes[0].get_xticklabels()] == plot.labels
@@ -74,7 +82,7 @@ def test_bead_types_most_frequent_first(tmp_path):
 
 
 def test_bead_type_counts_have_thousands_separators(tmp_path):
-    plot = plot_bead_types(["1"] * 1200 + ["2,3"], ["1"] * 1200 + ["2"], tmp_path / "beads.png")
+    plot = plotted(tmp_path, "bead-types.png", source_ids=["1"] * 1200 + ["2,3"], reference_ids=["1"] * 1200 + ["2"])
     assert [text.get_text() for text in plot.figure.axes[0].texts] == ["1,200", "1"]
 
 
@@ -82,7 +90,7 @@ def test_length_ratios_of_mt_and_reference(tmp_path):
     arabic = ["أ" * 100] * 30
     mt = ["e" * 110] * 29 + ["e" * 900]
     reference = ["e" * 100] * 30
-    plot = plot_length_ratios(arabic, mt, reference, tmp_path / "ratio.png")
+    plot = plotted(tmp_path, "length-ratio.png", arabic=arabic, english_mt=mt, english_reference=reference)
     assert set(plot.series) == {"MT / Arabic", "reference / Arabic"}
     assert sum(plot.series["MT / Arabic"]) == 30 == sum(plot.series["reference / Arabic"])
     assert plot.values == plot.series["MT / Arabic"]
@@ -158,10 +166,15 @@ def test_importing_plots_does_not_import_matplotlib():
     assert out.strip() == "False"
 
 
-@pytest.mark.parametrize("values", [[], [50.0]])
-def test_empty_and_single_row_plots_still_write_a_png(tmp_path, values):
-    plot = plot_row_chrf(values, tmp_path / "one.png")
-    assert_png(plot.path) and sum(plot.values) == len(values)
+@pytest.mark.parametrize("rows", [0, 1])
+def test_empty_and_single_row_plots_still_write_a_png(tmp_path, rows):
+    row = {"reference": "en", "source_ids": "1", "reference_ids": "1", "arabic": "نص", "english_mt": "a text"}
+    row |= {"english_reference": "the text", "sentence_chrf": 50.0, "alignment_confidence": 0.9}
+    plots = plot_run(to_frame([row] * rows), tmp_path)
+    assert len(plots) == 3 + rows  # no row with a reference: no row chrF to draw
+    for plot in plots:
+        assert_png(plot.path)
+        assert sum(plot.values) == rows
 
 
 def test_bins_are_numpys_clipped_histogram_edges_included():

@@ -1,8 +1,8 @@
 """Plots a person would rather look at than read: row chrF, alignment confidence, bead types, length ratios, deltas.
 
-Each function draws one PNG and returns a :class:`Plot` with the numbers it
-drew (bar heights, points), so a report can quote them and a test can check
-them without reading pixels. Figures are built with matplotlib's
+:func:`plot_run` draws a run's plots from its corpus and :func:`plot_article_deltas` a
+comparison's; each PNG comes with a :class:`Plot` holding the numbers drawn (bar heights,
+points), so a report can quote them and a test can check them without reading pixels. Figures are built with matplotlib's
 object-oriented API on the Agg canvas (no pyplot, no global backend, safe in
 threads), and matplotlib is imported only when a plot is drawn. A plot over
 fewer than :data:`tarjama.score.MIN_SEGMENTS_FOR_CI` rows carries a warning,
@@ -95,11 +95,6 @@ def bin_counts(values: pl.Expr, edges: np.ndarray, where: pl.Expr | bool = True)
     )
 
 
-def _counts(values: Sequence[float], edges: np.ndarray) -> list[float]:
-    counted = pl.DataFrame({"value": values}, schema={"value": pl.Float64}).select(bin_counts(pl.col("value"), edges))
-    return [float(c) for c in counted.item()]
-
-
 def _histogram(
     counts: list[float],
     edges: np.ndarray,
@@ -129,20 +124,9 @@ def _row_chrf(counts: list[float], path: Path) -> Plot:
     return _histogram(counts, CHRF_EDGES, path, "Row chrF", "sentence chrF")
 
 
-def plot_row_chrf(chrf: Sequence[float], path: Path) -> Plot:
-    """Histogram of sentence chrF (0-100) over rows that have a reference."""
-    return _row_chrf(_counts(chrf, CHRF_EDGES), path)
-
-
 def _alignment_confidence(counts: list[float], below: int, path: Path) -> Plot:
     title = "Alignment confidence"
     return _histogram(counts, CONFIDENCE_EDGES, path, title, "confidence", (FLAG_BELOW, below))
-
-
-def plot_alignment_confidence(confidence: Sequence[float], path: Path) -> Plot:
-    """Histogram of alignment confidence (0-1), with the flagging threshold and the rows below it in the legend."""
-    below = sum(value < FLAG_BELOW for value in confidence)
-    return _alignment_confidence(_counts(confidence, CONFIDENCE_EDGES), below, path)
 
 
 _IDS = ("source_ids", "reference_ids")
@@ -179,14 +163,6 @@ def _bead_types(counts: pl.DataFrame, path: Path) -> Plot:
     return Plot(path, "Bead types", labels, values, warning, figure=figure)
 
 
-def plot_bead_types(source_ids: Sequence[str], reference_ids: Sequence[str], path: Path) -> Plot:
-    """Bar chart of bead types (1-1, 2-1, 1-0, ...), most frequent first."""
-    ids = pl.LazyFrame(
-        {"source_ids": source_ids, "reference_ids": reference_ids}, schema=dict.fromkeys(_IDS, pl.String)
-    )
-    return _bead_types(_bead_type_counts(ids).collect(), path)
-
-
 def letters(text: pl.Expr) -> pl.Expr:
     """Characters that are not spaces, as the length ratio counts a text's length."""
     return text.str.len_chars() - text.str.count_matches(_SPACE)
@@ -216,20 +192,6 @@ def _length_ratios(series: dict[str, list[float]], path: Path) -> Plot:
     _save(figure, axes, path, f"Length ratio ({n} rows)", warning)
     labels = [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(RATIO_EDGES[:-1], RATIO_EDGES[1:])]
     return Plot(path, "Length ratio", labels, series["MT / Arabic"], warning, series=series, figure=figure)
-
-
-def plot_length_ratios(arabic: Sequence[str], mt: Sequence[str], reference: Sequence[str] | None, path: Path) -> Plot:
-    """Histograms of English/Arabic length ratio (characters) for the MT and, when present, the reference.
-
-    Bins are :data:`RATIO_EDGES`; ``series`` holds each histogram's counts.
-    """
-    texts = {"arabic": arabic, "mt": mt} | ({"reference": reference} if reference is not None else {})
-    frame = pl.DataFrame(texts, schema=dict.fromkeys(texts, pl.String)).select(letters(pl.all()).name.keep())
-    series = {"MT / Arabic": length_ratio_counts(pl.col("arabic"), pl.col("mt"))}
-    if reference is not None:
-        series["reference / Arabic"] = length_ratio_counts(pl.col("arabic"), pl.col("reference"))
-    counted = frame.select(expression.alias(label) for label, expression in series.items()).row(0, named=True)
-    return _length_ratios({label: [float(c) for c in counts] for label, counts in counted.items()}, path)
 
 
 def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path, baseline: str = "baseline") -> Plot:
