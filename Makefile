@@ -20,7 +20,7 @@ endif
 
 .PHONY: setup model run lint test test-fast clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml hatch_build.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip install --quiet -e '.[local,test]'
@@ -35,8 +35,8 @@ run: model
 	$(BIN)/tarjama run $(ARTICLE)
 
 lint: setup
-	$(BIN)/ruff check src flows tests benchmarks scripts
-	$(BIN)/ruff format --check src flows tests benchmarks scripts
+	$(BIN)/ruff check src flows tests benchmarks scripts hatch_build.py
+	$(BIN)/ruff format --check src flows tests benchmarks scripts hatch_build.py
 	$(BIN)/mypy
 
 test: model lint

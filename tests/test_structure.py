@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import time
 import tomllib
 import venv
@@ -44,7 +45,9 @@ import tarjama
 before_env = dict(os.environ)
 loggers = ("httpx", "httpcore", "tarjama", "tarjama.engines")
 before_filters = {name: list(logging.getLogger(name).filters) for name in loggers}
+import tarjama.flows
 names = [m.name for m in pkgutil.walk_packages(tarjama.__path__, "tarjama.")]
+names += [m.name for m in pkgutil.walk_packages(tarjama.flows.__path__, "tarjama.flows.")]
 for name in names:
     importlib.import_module(name)
 changed = sorted(k for k in set(os.environ) | set(before_env) if os.environ.get(k) != before_env.get(k))
@@ -53,20 +56,61 @@ print(json.dumps({"modules": names, "env": changed, "filters": filters}))
 """
 
 
+@pytest.fixture(scope="module")
+def distributions(tmp_path_factory) -> dict[str, Path]:
+    """What ``python -m build`` makes: the sdist, then the wheel built from that sdist (as a user's build
+    or a package index's does); and, beside them, a wheel built straight from the checkout."""
+    out = tmp_path_factory.mktemp("dist")
+    for command in (
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out / "build"), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out / "pip"),
+            str(ROOT),
+        ],
+    ):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (sdist,) = (out / "build").glob("tarjama-*.tar.gz")
+    (from_sdist,) = (out / "build").glob("tarjama-*.whl")
+    (from_checkout,) = (out / "pip").glob("tarjama-*.whl")
+    return {"sdist": sdist, "wheel from sdist": from_sdist, "wheel from checkout": from_checkout}
+
+
 @pytest.mark.slow
-def test_the_wheel_installs_only_the_tarjama_import_name(tmp_path):
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    (wheel,) = tmp_path.glob("tarjama-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
+def test_the_sdist_holds_the_package_the_flows_and_nothing_stray(distributions):
+    with tarfile.open(distributions["sdist"]) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"flows/pipeline.py", "src/tarjama/cli.py", "hatch_build.py", "pyproject.toml", "CHANGELOG.md"} <= names
+    assert not {name for name in names if name.endswith(".log") or name.split("/")[0] in ("tests", "output", ".venv")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["wheel from sdist", "wheel from checkout"])
+def test_every_wheel_installs_only_the_tarjama_import_name_with_its_flows(distributions, kind):
+    with zipfile.ZipFile(distributions[kind]) as archive:
         names = archive.namelist()
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
-    assert tops == {"tarjama"}
-    assert "tarjama/flows/pipeline.py" in names  # the flows/ folder, installed inside the package
+    assert tops == {"tarjama"}  # no editable finder, no stray top-level module
+    assert {"tarjama/flows/__init__.py", "tarjama/flows/pipeline.py", "tarjama/flows/limits.py"} <= set(names)
+
+
+def test_the_editable_install_finds_the_flows_in_the_checkout():
+    """The development install resolves ``tarjama.flows`` to the top-level flows/ folder, not to a copy."""
+    code = "import tarjama, tarjama.flows.pipeline as p; print(tarjama.__version__); print(p.__file__)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    version, where = result.stdout.split()
+    assert version == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert Path(where).resolve().parent.parent == ROOT
 
 
 @pytest.mark.slow
@@ -135,8 +179,8 @@ def test_every_imported_third_party_package_is_declared():
 
 
 @pytest.fixture(scope="module")
-def plain_install(tmp_path_factory) -> Path:
-    """A fresh venv with a plain (non-editable) ``pip install .``; its dependencies are this venv's (no download)."""
+def plain_install(tmp_path_factory, distributions) -> Path:
+    """A fresh venv with the wheel built from the sdist installed; its dependencies are this venv's (no download)."""
     base = tmp_path_factory.mktemp("plain")
     target = base / "venv"
     venv.create(target, with_pip=True)
@@ -144,7 +188,15 @@ def plain_install(tmp_path_factory) -> Path:
     ours = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p, "prefect").is_dir())
     (site / "deps.pth").write_text(f"{ours}\n")  # a .pth line adds the folder, not the .pth files in it
     subprocess.run(
-        [str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+        [
+            str(target / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            str(distributions["wheel from sdist"]),
+        ],
         check=True,
         capture_output=True,
         timeout=900,
@@ -229,3 +281,33 @@ def test_plain_install_serves_and_runs_an_article_from_the_ui(plain_install, tmp
         finally:
             os.killpg(serve.pid, 2)
             serve.wait(120)
+
+
+@pytest.mark.slow
+def test_the_installed_wheel_runs_an_article_from_a_folder_outside_the_checkout(plain_install, tmp_path):
+    """sdist → wheel → clean venv → ``tarjama run``, from a folder that is not the repository."""
+    from loopback_services import LoopbackServices
+
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    article = work / ARTICLE.name
+    article.write_bytes(ARTICLE.read_bytes())
+    with LoopbackServices(lifetime=600) as services:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(Path.home()),
+            "TARJAMA_HOME": str(tmp_path / "home"),
+            "TARJAMA_GOOGLE_URL": services.url("google"),
+        }
+        result = subprocess.run(
+            [str(plain_install / "bin" / "tarjama"), "run", article.name, "--engine", "google", "--out", "out"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=work,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert "Traceback" not in result.stdout + result.stderr
+        rows = (work / "out" / "latest" / "aligned.tsv").read_text(encoding="utf-8").splitlines()
+        assert len(rows) > 1 and services.requests("google")

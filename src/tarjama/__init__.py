@@ -5,4 +5,8 @@ align, score, write) is a plain function or class that knows nothing of
 Prefect. The ``flows`` package wires them into Prefect flows.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("tarjama")
+"""Defined once, in pyproject.toml; raised whenever a change can alter results (see CHANGELOG.md),
+so the version inside every signature and reuse key means something."""
