@@ -6,6 +6,7 @@ DTD of the TMX 1.4b rules) and compared with the rows that went in.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import subprocess
@@ -153,7 +154,7 @@ def test_jsonl_is_one_object_per_row_with_text_exact(exported):
 
 def test_moses_files_are_line_aligned_with_the_corpus(exported):
     files = {path.name: path for path in exported["moses"]}
-    assert sorted(files) == ["aligned.ar", "aligned.en", "aligned.mt.en"]
+    assert sorted(files) == ["aligned.ar", "aligned.en", "aligned.ids", "aligned.mt.en"]
     columns = {"aligned.ar": "arabic", "aligned.en": "english_reference", "aligned.mt.en": "english_mt"}
     for name, column in columns.items():
         lines = files[name].read_text(encoding="utf-8").split("\n")
@@ -162,10 +163,25 @@ def test_moses_files_are_line_aligned_with_the_corpus(exported):
         assert lines == [_one_line(text) for text in CORPUS[column]], name
 
 
+def test_moses_ids_name_each_rows_documents_and_sentences_as_opus_does(exported):
+    """OPUS's ``.ids`` beside its Moses files: per line, the source and target documents and the
+    space-separated sentence numbers of each side, tab-separated."""
+    (ids,) = (path for path in exported["moses"] if path.name == "aligned.ids")
+    with ids.open(encoding="utf-8", newline="") as handle:
+        lines = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    expected = [
+        [f"{row['article_id']}.ar", f"{row['article_id']}.{row['reference']}" if row["reference"] else ""]
+        + [row["source_ids"].replace(",", " "), row["reference_ids"].replace(",", " ")]
+        for row in CORPUS.iter_rows(named=True)
+    ]
+    assert lines == expected
+    assert ["bbc.1.ar", "bbc.1.en-b", "2", "2"] in lines and ["dw.3.ar", "", "1", ""] in lines
+
+
 def test_moses_writes_no_reference_file_without_references(tmp_path):
     files = export_corpus(CORPUS.filter(pl.col("reference") == ""), tmp_path, ["moses"]).files["moses"]
-    assert [path.name for path in files] == ["aligned.ar", "aligned.mt.en"]
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["aligned.ar", "aligned.mt.en"]
+    assert [path.name for path in files] == ["aligned.ar", "aligned.ids", "aligned.mt.en"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["aligned.ar", "aligned.ids", "aligned.mt.en"]
 
 
 def test_tmx_is_valid_and_read_back_by_translate_toolkit(exported):
@@ -271,6 +287,7 @@ def test_min_confidence_filters_beside_the_full_corpus(tmp_path):
     assert [p.name for p in result.filtered_files["moses"]] == [
         "aligned.min-confidence-0.5.ar",
         "aligned.min-confidence-0.5.en",
+        "aligned.min-confidence-0.5.ids",
         "aligned.min-confidence-0.5.mt.en",
     ]
     assert len(result.filtered_files["moses"][0].read_text().splitlines()) == expected.height

@@ -497,6 +497,23 @@ def align(
         typer.Option("--out", "-o", metavar="PATH", help="TSV to write (same columns as `tarjama run`'s aligned.tsv)."),
     ] = Path("aligned.tsv"),
     rows: RowsOption = None,
+    presegmented: Annotated[
+        bool,
+        typer.Option(
+            "--presegmented",
+            help="Every file is already one sentence a line (as hunalign and Vecalign take it): each line is aligned "
+            "whole, never re-split.",
+        ),
+    ] = False,
+    beads: Annotated[
+        Path | None,
+        typer.Option(
+            "--beads",
+            metavar="FILE",
+            help="Also write the beads as Vecalign does, one a line: `[0, 1]:[0]:0.8731` (0-based Arabic and English "
+            "sentence numbers, confidence).",
+        ),
+    ] = None,
 ) -> None:
     """Align given files without translating: ARABIC to ENGLISH, through --mt if given, else by sentence length.
 
@@ -504,14 +521,16 @@ def align(
     """
     from tarjama.align import AlignmentConfig, align_translation
     from tarjama.article import UnitTranslation, load_document, read_utf8
+    from tarjama.beads import load_presegmented, write_beads
     from tarjama.parallel_corpus import bead_rows, to_frame, write_tsv
     from tarjama.regroup import align_article, item_translations
     from tarjama.translate import Translation
 
     try:
         granularity = load_settings(rows=rows).rows
-        source = load_document(arabic, "ar")
-        reference = load_document(english, "en", source.id)
+        load = load_presegmented if presegmented else load_document
+        source = load(arabic, "ar")
+        reference = load(english, "en", source.id)
         lines: list[str] = []
         if mt is not None:
             lines = [line.strip() for line in read_utf8(mt).splitlines() if line.strip()]
@@ -523,6 +542,8 @@ def align(
         if out.is_dir():
             raise TarjamaError(f"{out}: output path is a directory, expected a TSV file name")
         check_output_parent(out)
+        if beads is not None:
+            check_output_parent(beads)
     except TarjamaError as problem:
         fail(str(problem))
     if mt is not None:  # the configuration `tarjama run` uses; each unit's MT cut from its sentence's line
@@ -545,6 +566,8 @@ def align(
         frame = frame.with_columns(sentence_chrf=pl.lit(None, pl.Float64), sentence_bleu=pl.lit(None, pl.Float64))
     try:
         write_tsv(frame, out)
+        if beads is not None:
+            write_beads(source, alignment.beads, config.rows, beads)
     except TarjamaError as problem:
         fail(str(problem))
     flagged = int(frame["flagged"].sum())
@@ -555,6 +578,8 @@ def align(
     )
     say(f"alignment: {alignment.signature.format()}")
     say(f"aligned TSV: {out}")
+    if beads is not None:
+        say(f"beads: {beads}")
 
 
 def check_output_parent(target: Path) -> None:
@@ -562,6 +587,43 @@ def check_output_parent(target: Path) -> None:
     existing = next((p for p in target.absolute().parents if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise TarjamaError(f"{target}: {existing} is not a directory")
+
+
+@app.command()
+def split(
+    source: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="Text (UTF-8, one paragraph per line); - reads standard input.")
+    ],
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", metavar="ar|en", help="The text's language. Default: ar if most letters are Arabic."),
+    ] = None,
+    units: Annotated[
+        bool, typer.Option("--units", help="One clause unit a line (what rows are made of), not one sentence.")
+    ] = False,
+    out: Annotated[
+        str, typer.Option("--out", "-o", metavar="FILE|-", help="Where to write; - (the default) is standard output.")
+    ] = "-",
+) -> None:
+    """Print FILE one sentence a line, split as `tarjama run` splits it: the input `align --presegmented` and
+    `align --mt` take."""
+    from tarjama.beads import STDIN, guess_lang, read_input, split_text
+    from tarjama.parallel_corpus import write_text
+    from tarjama.segment import LANGS
+
+    if lang is not None and lang not in LANGS:
+        fail(f"--lang {lang!r}: expected one of {', '.join(LANGS)}")
+    try:
+        if out != STDIN:
+            check_output_parent(Path(out))
+        path, text = read_input(source)
+        lines = "".join(line + "\n" for line in split_text(text, path, lang or guess_lang(text), units))
+        if out == STDIN:
+            sys.stdout.write(lines)
+        else:
+            write_text(lines, Path(out))
+    except TarjamaError as problem:
+        fail(str(problem))
 
 
 # --- score and compare ----------------------------------------------------------------------

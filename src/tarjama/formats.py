@@ -67,29 +67,49 @@ class Parquet:
         return [write_parquet(corpus, folder / f"{stem}.parquet", dict(provenance) if provenance else None)]
 
 
-def _lines(corpus: pl.LazyFrame, column: pl.Expr, target: Path, stack: ExitStack) -> pl.LazyFrame:
-    """A lazy sink of one text per line into ``target`` (atomic once ``stack`` closes without error)."""
+def _lines(corpus: pl.LazyFrame, line: pl.Expr, target: Path, stack: ExitStack) -> pl.LazyFrame:
+    """A lazy sink of ``line`` (one line of text per row) into ``target`` (atomic once ``stack`` closes without error)."""
     tmp = stack.enter_context(atomic_path(target))
-    text = one_line(column).fill_null("").alias("text")
-    return corpus.select(text).sink_csv(tmp, include_header=False, quote_style="never", lazy=True)
+    return corpus.select(line.alias("line")).sink_csv(tmp, include_header=False, quote_style="never", lazy=True)
+
+
+def _text(column: str) -> pl.Expr:
+    return one_line(pl.col(column)).fill_null("")
+
+
+def opus_ids() -> pl.Expr:
+    """A row's line of OPUS's ``.ids``: Arabic document, English document, and the space-separated
+    sentence numbers of each side, tab-separated (``bbc.1.ar  bbc.1.en  3 4  3``). The documents are the
+    article id with the language (the reference's label for the English: ``en``, ``en-b``); without a
+    reference the English document and numbers are empty, as that row's line of ``.en`` is."""
+    has_reference = pl.col("reference") != ""
+    english = pl.when(has_reference).then(pl.concat_str(_text("article_id"), pl.lit("."), _text("reference")))
+    return pl.concat_str(
+        _text("article_id") + ".ar",
+        english.otherwise(pl.lit("")),
+        _text("source_ids").str.replace_all(",", " "),
+        _text("reference_ids").str.replace_all(",", " "),
+        separator="\t",
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Moses:
     """Line-aligned plain text, as Moses, fairseq and OPUS tools read it: line n of each file is corpus row n.
 
-    ``<stem>.ar`` (Arabic), ``<stem>.en`` (the human reference; only when some row has one) and
-    ``<stem>.mt.en`` (the machine translation). Tabs and line breaks inside text become spaces. Rows
-    of unmatched beads keep their line (one side empty) so the files stay aligned with the TSV; filter
-    them with a minimum confidence.
+    ``<stem>.ar`` (Arabic), ``<stem>.en`` (the human reference; only when some row has one),
+    ``<stem>.mt.en`` (the machine translation) and ``<stem>.ids`` (where each line comes from, as OPUS
+    gives it: :func:`opus_ids`). Tabs and line breaks inside text become spaces. Rows of unmatched beads
+    keep their line (one side empty) so the files stay aligned with the TSV; filter them with a minimum
+    confidence.
     """
 
     def write(
         self, corpus: pl.LazyFrame, folder: Path, stem: str, provenance: Mapping[str, str] | None = None
     ) -> list[Path]:
-        columns = {f"{stem}.ar": pl.col("arabic"), f"{stem}.mt.en": pl.col("english_mt")}
+        columns = {f"{stem}.ar": _text("arabic"), f"{stem}.mt.en": _text("english_mt"), f"{stem}.ids": opus_ids()}
         if corpus.select((pl.col("reference") != "").any()).collect().item():
-            columns[f"{stem}.en"] = pl.col("english_reference")
+            columns[f"{stem}.en"] = _text("english_reference")
         with ExitStack() as stack:
             sinks = [_lines(corpus, column, folder / name, stack) for name, column in columns.items()]
             pl.collect_all(sinks)  # run together, so polars can share one scan of the corpus
