@@ -631,26 +631,58 @@ def split(
 
 @app.command()
 def score(
-    hypothesis: Annotated[Path, typer.Argument(metavar="HYP", help="Machine translation, one segment per line.")],
-    reference: Annotated[Path, typer.Argument(metavar="REF", help="Reference translation, line-aligned with HYP.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="HYP|- [REF]...",
+            help="Machine translation, one segment per line (- reads standard input), then references line-aligned with it.",
+        ),
+    ],
+    references: Annotated[
+        list[Path] | None,
+        typer.Option("--reference", "-r", metavar="FILE", help="A reference (repeatable), as REF after HYP."),
+    ] = None,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metrics",
+            "-m",
+            metavar="NAMES",
+            help="bleu, chrf, chrf++, ter: comma-separated or repeated. Default: all.",
+        ),
+    ] = None,
+    tokenize: Annotated[
+        str | None, typer.Option("--tokenize", "-tok", metavar="NAME", help="BLEU's tokenizer, as sacrebleu's -tok.")
+    ] = None,
+    lowercase: Annotated[
+        bool, typer.Option("--lowercase", "-lc", help="BLEU ignores case, as sacrebleu's -lc.")
+    ] = False,
+    width: Annotated[int, typer.Option("--width", "-w", metavar="N", min=0, help="Decimals printed.")] = 2,
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", metavar="N", min=0, help="Bootstrap resamples for the 95% intervals.")
     ] = 1000,
     rows: Annotated[bool, typer.Option("--rows", help="Also print each line's chrF and BLEU.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Score HYP against REF as `sacrebleu REF -i HYP -m bleu chrf ter --confidence` does: the same numbers and signatures."""
-    from tarjama.score import score_files
+    """Score HYP against each REF as `sacrebleu REF... -i HYP -m bleu chrf ter --confidence` does: the same numbers
+    and signatures, with sacrebleu's -m, -tok, -lc and -w."""
+    from tarjama.score import ScoreOptions, sacrebleu_text, score_files
 
+    hypothesis, *refs = files
+    refs += references or []
     try:
-        scores = score_files(hypothesis, reference, bootstrap)
+        if not refs:
+            raise TarjamaError("no reference: give REF after HYP, or -r FILE")
+        names = [name.strip() for option in metrics or [] for name in option.split(",") if name.strip()]
+        options = ScoreOptions.checked(names, tokenize, lowercase, width)
+        scores = score_files(hypothesis, refs, bootstrap, options)
     except TarjamaError as problem:
         fail(str(problem))
     if as_json:
         say(json.dumps(scores.as_dict(), ensure_ascii=False, indent=2))
         return
-    for metric in scores.corpus:
-        say(metric.formatted)
+    for line in sacrebleu_text(scores.corpus):
+        say(line)
     small = next((m for m in scores.corpus if m.small_sample), None)
     if small is not None:
         errors.print(
@@ -660,7 +692,7 @@ def score(
         )
     if rows:
         for row in scores.rows:
-            say(f"{row.row}\tchrF {row.chrf:.2f}\tBLEU {row.bleu:.2f}")
+            say(f"{row.row}\tchrF {row.chrf:.{width}f}\tBLEU {row.bleu:.{width}f}")
 
 
 @app.command()
