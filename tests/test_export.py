@@ -123,11 +123,11 @@ def _xml(text: str) -> str:
     return "".join(c for c in _one_line(text) if c >= " ").strip()
 
 
-def test_the_registry_names_five_formats_and_rejects_others_in_one_line():
-    assert list(FORMATS) == ["tsv", "parquet", "jsonl", "moses", "tmx"]
+def test_the_registry_names_six_formats_and_rejects_others_in_one_line():
+    assert list(FORMATS) == ["tsv", "parquet", "jsonl", "moses", "tmx", "hf"]
     assert check_formats(["tmx", "tsv", "tmx"]) == ("tmx", "tsv")
     with pytest.raises(
-        TarjamaError, match=r"^unknown export format 'csv' \(choose from tsv, parquet, jsonl, moses, tmx\)$"
+        TarjamaError, match=r"^unknown export format 'csv' \(choose from tsv, parquet, jsonl, moses, tmx, hf\)$"
     ):
         check_formats(["tsv", "csv"])
 

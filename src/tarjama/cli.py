@@ -172,7 +172,7 @@ def run(
             "--format",
             "-f",
             metavar="FORMAT",
-            help="Output format (repeatable): tsv, parquet, jsonl, moses, tmx. Default: tsv and parquet.",
+            help="Output format (repeatable): tsv, parquet, jsonl, moses, tmx, hf. Default: tsv and parquet.",
         ),
     ] = None,
     dedupe: Annotated[

@@ -18,12 +18,14 @@ from xml.sax.saxutils import escape, quoteattr
 import polars as pl
 
 import tarjama
+from tarjama.dataset_card import CardConfig, dataset_card
 from tarjama.parallel_corpus import (
     atomic_path,
     english_side,
     one_line,
     write_jsonl,
     write_parquet,
+    write_text,
     write_tsv,
 )
 
@@ -173,8 +175,47 @@ def write_tmx(corpus: pl.LazyFrame, target: Path) -> Path:
     return target
 
 
+HF_SUFFIX = "hf.jsonl"
+
+
+def translation_rows(corpus: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows in the Hub's translation layout: ``translation: {ar, en}`` (English as in TMX: the reference
+    where there is one, else the MT), then where each row comes from and how surely it is aligned."""
+    pair = pl.struct(pl.col("arabic").alias("ar"), english_side().alias("en")).alias("translation")
+    return corpus.select(pair, "article_id", "reference", "row", "alignment_confidence")
+
+
+def _config_name(path: Path) -> str:
+    """``aligned.hf.jsonl`` → ``default``; ``aligned.min-confidence-0.8.hf.jsonl`` → ``min-confidence-0.8``."""
+    _, _, variant = path.name.removesuffix(f".{HF_SUFFIX}").partition(".")
+    return variant or "default"
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+@dataclass(frozen=True, slots=True)
+class HuggingFace:
+    """``<stem>.hf.jsonl``, one :func:`translation_rows` row a line (the layout of the Hub's translation
+    datasets, which MT trainers such as transformers' ``run_translation.py`` read), and ``README.md``,
+    the dataset card (:mod:`tarjama.dataset_card`) naming each such file in the folder as a configuration
+    (the full corpus is ``default``), so that ``datasets.load_dataset(folder)`` reads the folder as it is.
+    """
+
+    def write(
+        self, corpus: pl.LazyFrame, folder: Path, stem: str, provenance: Mapping[str, str] | None = None
+    ) -> list[Path]:
+        rows = write_jsonl(translation_rows(corpus), folder / f"{stem}.{HF_SUFFIX}")
+        files = sorted(folder.glob(f"*.{HF_SUFFIX}"))
+        configs = [CardConfig(_config_name(path), path.name, _count_lines(path)) for path in files]
+        return [rows, write_text(dataset_card(configs, provenance), folder / "README.md")]
+
+
 TSV = OneFile("tsv", write_tsv)
 PARQUET = Parquet()
 JSONL = OneFile("jsonl", write_jsonl)
 MOSES = Moses()
 TMX = OneFile("tmx", write_tmx)
+HF = HuggingFace()
