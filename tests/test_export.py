@@ -1,11 +1,13 @@
-"""Corpus exports (issue 10, "Outputs a corpus user expects"): five formats, deduplication, a filtered copy.
+"""Corpus exports (issue 10, "Outputs a corpus user expects"): six formats, deduplication, a filtered copy.
 
-Every format is read back with a real reader (polars, json, translate-toolkit's TMX reader, lxml with a
-DTD of the TMX 1.4b rules) and compared with the rows that went in.
+Every format is read back with a real reader (polars, json, csv for OPUS's .ids, translate-toolkit's TMX
+reader, lxml with a DTD of the TMX 1.4b rules, Hugging Face's ``datasets``) and compared with the rows
+that went in.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import subprocess
@@ -14,14 +16,19 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
+from conftest import CORPUS as ARTICLES
+from conftest import finish, shared_runs
 from lxml import etree
 from translate.storage.tmx import tmxfile
 
+from tarjama.dataset_card import CardConfig, dataset_card, markdown_text, size_category
 from tarjama.errors import TarjamaError
 from tarjama.export import FORMATS, check_formats, export_corpus, filtered_stem, scan
 from tarjama.parallel_corpus import (
     SCHEMA,
     dedupe,
+    english_side,
     min_confidence,
     one_line,
     read_tsv,
@@ -122,11 +129,11 @@ def _xml(text: str) -> str:
     return "".join(c for c in _one_line(text) if c >= " ").strip()
 
 
-def test_the_registry_names_five_formats_and_rejects_others_in_one_line():
-    assert list(FORMATS) == ["tsv", "parquet", "jsonl", "moses", "tmx"]
+def test_the_registry_names_six_formats_and_rejects_others_in_one_line():
+    assert list(FORMATS) == ["tsv", "parquet", "jsonl", "moses", "tmx", "hf"]
     assert check_formats(["tmx", "tsv", "tmx"]) == ("tmx", "tsv")
     with pytest.raises(
-        TarjamaError, match=r"^unknown export format 'csv' \(choose from tsv, parquet, jsonl, moses, tmx\)$"
+        TarjamaError, match=r"^unknown export format 'csv' \(choose from tsv, parquet, jsonl, moses, tmx, hf\)$"
     ):
         check_formats(["tsv", "csv"])
 
@@ -153,7 +160,7 @@ def test_jsonl_is_one_object_per_row_with_text_exact(exported):
 
 def test_moses_files_are_line_aligned_with_the_corpus(exported):
     files = {path.name: path for path in exported["moses"]}
-    assert sorted(files) == ["aligned.ar", "aligned.en", "aligned.mt.en"]
+    assert sorted(files) == ["aligned.ar", "aligned.en", "aligned.ids", "aligned.mt.en"]
     columns = {"aligned.ar": "arabic", "aligned.en": "english_reference", "aligned.mt.en": "english_mt"}
     for name, column in columns.items():
         lines = files[name].read_text(encoding="utf-8").split("\n")
@@ -162,10 +169,25 @@ def test_moses_files_are_line_aligned_with_the_corpus(exported):
         assert lines == [_one_line(text) for text in CORPUS[column]], name
 
 
+def test_moses_ids_name_each_rows_documents_and_sentences_as_opus_does(exported):
+    """OPUS's ``.ids`` beside its Moses files: per line, the source and target documents and the
+    space-separated sentence numbers of each side, tab-separated."""
+    (ids,) = (path for path in exported["moses"] if path.name == "aligned.ids")
+    with ids.open(encoding="utf-8", newline="") as handle:
+        lines = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    expected = [
+        [f"{row['article_id']}.ar", f"{row['article_id']}.{row['reference']}" if row["reference"] else ""]
+        + [row["source_ids"].replace(",", " "), row["reference_ids"].replace(",", " ")]
+        for row in CORPUS.iter_rows(named=True)
+    ]
+    assert lines == expected
+    assert ["bbc.1.ar", "bbc.1.en-b", "2", "2"] in lines and ["dw.3.ar", "", "1", ""] in lines
+
+
 def test_moses_writes_no_reference_file_without_references(tmp_path):
     files = export_corpus(CORPUS.filter(pl.col("reference") == ""), tmp_path, ["moses"]).files["moses"]
-    assert [path.name for path in files] == ["aligned.ar", "aligned.mt.en"]
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["aligned.ar", "aligned.mt.en"]
+    assert [path.name for path in files] == ["aligned.ar", "aligned.ids", "aligned.mt.en"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["aligned.ar", "aligned.ids", "aligned.mt.en"]
 
 
 def test_tmx_is_valid_and_read_back_by_translate_toolkit(exported):
@@ -271,6 +293,7 @@ def test_min_confidence_filters_beside_the_full_corpus(tmp_path):
     assert [p.name for p in result.filtered_files["moses"]] == [
         "aligned.min-confidence-0.5.ar",
         "aligned.min-confidence-0.5.en",
+        "aligned.min-confidence-0.5.ids",
         "aligned.min-confidence-0.5.mt.en",
     ]
     assert len(result.filtered_files["moses"][0].read_text().splitlines()) == expected.height
@@ -304,3 +327,105 @@ def test_a_confidence_out_of_range_is_refused_before_writing(tmp_path, threshold
 
 def test_schema_columns_are_all_exported(exported):
     assert pl.read_csv(exported["tsv"][0], separator="\t", quote_char=None, n_rows=0).columns == list(SCHEMA)
+
+
+# --- hf: the Hub's translation layout and a dataset card, read back by datasets.load_dataset ---
+
+SEED = ARTICLES / "morocco-us-counterterrorism.ar.txt"
+PROVENANCE = {"tarjama.alignment": "aligner:chrf-len|beads:1-1", "tarjama.engine": "google|<b>nmt</b> | `x` *y*\n# z"}
+
+
+@pytest.fixture(scope="module")
+def datasets_offline(tmp_path_factory):
+    """``datasets``, imported with the Hub switched off: reading a local folder must need no network."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf-home")))  # nothing written to the user's home
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("HF_DATASETS_OFFLINE", "1")
+        import datasets
+
+        yield datasets
+
+
+def _expected(frame: pl.DataFrame) -> list[dict[str, str]]:
+    return frame.select(pl.col("arabic").alias("ar"), english_side().alias("en")).to_dicts()
+
+
+def test_load_dataset_reads_the_run_folder_as_is(tmp_path, datasets_offline):
+    """Beside the other formats and the filtered corpus: the card says which files make each configuration."""
+    folder = tmp_path / "run"
+    export_corpus(CORPUS, folder, ["tsv", "jsonl", "moses", "hf"], min_confidence=0.5, provenance=PROVENANCE)
+    cache = tmp_path / "cache"
+    full = datasets_offline.load_dataset(str(folder), cache_dir=str(cache))
+    assert list(full) == ["train"]
+    assert full["train"]["translation"] == _expected(CORPUS)
+    assert full["train"]["article_id"] == CORPUS["article_id"].to_list()
+    assert full["train"]["alignment_confidence"] == CORPUS["alignment_confidence"].to_list()
+    filtered = datasets_offline.load_dataset(str(folder), "min-confidence-0.5", cache_dir=str(cache))
+    assert filtered["train"]["translation"] == _expected(CORPUS.filter(pl.col("alignment_confidence") >= 0.5))
+
+
+def test_each_line_is_a_translation_object(tmp_path):
+    (rows, card) = export_corpus(CORPUS, tmp_path, ["hf"]).files["hf"]
+    assert (rows.name, card.name) == ("aligned.hf.jsonl", "README.md")
+    first = json.loads(rows.read_text(encoding="utf-8").splitlines()[0])
+    assert first == {
+        "translation": {"ar": CORPUS["arabic"][0], "en": CORPUS["english_reference"][0]},
+        "article_id": "bbc.1",
+        "reference": "en",
+        "row": 1,
+        "alignment_confidence": CORPUS["alignment_confidence"][0],
+    }
+
+
+def test_the_card_header_is_the_hubs_and_the_run_text_is_escaped(tmp_path):
+    export_corpus(CORPUS, tmp_path, ["hf"], min_confidence=0.5, provenance=PROVENANCE)
+    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    _, header, body = text.split("---\n", 2)
+    meta = yaml.safe_load(header)
+    assert meta["language"] == ["ar", "en"] and meta["license"] == "unknown"
+    assert meta["size_categories"] == ["n<1K"] and meta["task_categories"] == ["translation"]
+    assert meta["configs"] == [
+        {"config_name": "default", "data_files": [{"split": "train", "path": "aligned.hf.jsonl"}]},
+        {
+            "config_name": "min-confidence-0.5",
+            "data_files": [{"split": "train", "path": "aligned.min-confidence-0.5.hf.jsonl"}],
+        },
+    ]
+    assert "aligner:chrf\\-len\\|beads:1\\-1" in body  # the signature, shown literally
+    assert "<b>" not in body and "&lt;b&gt;nmt&lt;/b&gt; \\| \\`x\\` \\*y\\* \\# z" in body
+    assert f"| default | aligned\\.hf\\.jsonl | {CORPUS.height} |" in body
+
+
+def test_yaml_values_from_the_run_stay_values():
+    card = dataset_card([CardConfig('x"\n- config_name: evil', "a: b.hf.jsonl", 5)])
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["configs"] == [
+        {"config_name": 'x"\n- config_name: evil', "data_files": [{"split": "train", "path": "a: b.hf.jsonl"}]}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "category"), [(0, "n<1K"), (999, "n<1K"), (1_000, "1K<n<10K"), (250_000, "100K<n<1M"), (10**6, "n>1M")]
+)
+def test_size_categories_are_the_hubs(rows, category):
+    assert size_category(rows) == category
+
+
+def test_markdown_text_is_one_literal_line():
+    assert markdown_text("a\n*b* [c](d) <e>") == "a \\*b\\* \\[c\\]\\(d\\) &lt;e&gt;"
+
+
+@pytest.mark.slow
+def test_a_real_runs_folder_loads_with_datasets(tmp_path, datasets_offline):
+    """`tarjama run --format hf --min-confidence 0.5`: the run folder (TSV, Parquet, plots, report) loads as it is."""
+    out = tmp_path / "out"
+    with shared_runs(tmp_path) as runs:
+        status, stderr = finish(runs.start(SEED, "-o", out, "--name", "r", "--format", "hf", "--min-confidence", "0.5"))
+    assert status == 0, stderr[-3000:]
+    folder = out / "r"
+    corpus = pl.read_parquet(folder / "aligned.parquet")
+    loaded = datasets_offline.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
+    assert loaded["train"]["translation"] == _expected(corpus)
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "tarjama\\.alignment: aligner:chrf\\-len" in card and "tarjama\\.engine: libre" in card

@@ -172,7 +172,7 @@ def run(
             "--format",
             "-f",
             metavar="FORMAT",
-            help="Output format (repeatable): tsv, parquet, jsonl, moses, tmx. Default: tsv and parquet.",
+            help="Output format (repeatable): tsv, parquet, jsonl, moses, tmx, hf. Default: tsv and parquet.",
         ),
     ] = None,
     dedupe: Annotated[
@@ -497,6 +497,23 @@ def align(
         typer.Option("--out", "-o", metavar="PATH", help="TSV to write (same columns as `tarjama run`'s aligned.tsv)."),
     ] = Path("aligned.tsv"),
     rows: RowsOption = None,
+    presegmented: Annotated[
+        bool,
+        typer.Option(
+            "--presegmented",
+            help="Every file is already one sentence a line (as hunalign and Vecalign take it): each line is aligned "
+            "whole, never re-split.",
+        ),
+    ] = False,
+    beads: Annotated[
+        Path | None,
+        typer.Option(
+            "--beads",
+            metavar="FILE",
+            help="Also write the beads as Vecalign does, one a line: `[0, 1]:[0]:0.8731` (0-based Arabic and English "
+            "sentence numbers, confidence).",
+        ),
+    ] = None,
 ) -> None:
     """Align given files without translating: ARABIC to ENGLISH, through --mt if given, else by sentence length.
 
@@ -504,14 +521,16 @@ def align(
     """
     from tarjama.align import AlignmentConfig, align_translation
     from tarjama.article import UnitTranslation, load_document, read_utf8
+    from tarjama.beads import load_presegmented, write_beads
     from tarjama.parallel_corpus import bead_rows, to_frame, write_tsv
     from tarjama.regroup import align_article, item_translations
     from tarjama.translate import Translation
 
     try:
         granularity = load_settings(rows=rows).rows
-        source = load_document(arabic, "ar")
-        reference = load_document(english, "en", source.id)
+        load = load_presegmented if presegmented else load_document
+        source = load(arabic, "ar")
+        reference = load(english, "en", source.id)
         lines: list[str] = []
         if mt is not None:
             lines = [line.strip() for line in read_utf8(mt).splitlines() if line.strip()]
@@ -523,6 +542,8 @@ def align(
         if out.is_dir():
             raise TarjamaError(f"{out}: output path is a directory, expected a TSV file name")
         check_output_parent(out)
+        if beads is not None:
+            check_output_parent(beads)
     except TarjamaError as problem:
         fail(str(problem))
     if mt is not None:  # the configuration `tarjama run` uses; each unit's MT cut from its sentence's line
@@ -545,6 +566,8 @@ def align(
         frame = frame.with_columns(sentence_chrf=pl.lit(None, pl.Float64), sentence_bleu=pl.lit(None, pl.Float64))
     try:
         write_tsv(frame, out)
+        if beads is not None:
+            write_beads(source, alignment.beads, config.rows, beads)
     except TarjamaError as problem:
         fail(str(problem))
     flagged = int(frame["flagged"].sum())
@@ -555,6 +578,8 @@ def align(
     )
     say(f"alignment: {alignment.signature.format()}")
     say(f"aligned TSV: {out}")
+    if beads is not None:
+        say(f"beads: {beads}")
 
 
 def check_output_parent(target: Path) -> None:
@@ -564,31 +589,100 @@ def check_output_parent(target: Path) -> None:
         raise TarjamaError(f"{target}: {existing} is not a directory")
 
 
+@app.command()
+def split(
+    source: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="Text (UTF-8, one paragraph per line); - reads standard input.")
+    ],
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", metavar="ar|en", help="The text's language. Default: ar if most letters are Arabic."),
+    ] = None,
+    units: Annotated[
+        bool, typer.Option("--units", help="One clause unit a line (what rows are made of), not one sentence.")
+    ] = False,
+    out: Annotated[
+        str, typer.Option("--out", "-o", metavar="FILE|-", help="Where to write; - (the default) is standard output.")
+    ] = "-",
+) -> None:
+    """Print FILE one sentence a line, split as `tarjama run` splits it: the input `align --presegmented` and
+    `align --mt` take."""
+    from tarjama.beads import STDIN, guess_lang, read_input, split_text
+    from tarjama.parallel_corpus import write_text
+    from tarjama.segment import LANGS
+
+    if lang is not None and lang not in LANGS:
+        fail(f"--lang {lang!r}: expected one of {', '.join(LANGS)}")
+    try:
+        if out != STDIN:
+            check_output_parent(Path(out))
+        path, text = read_input(source)
+        lines = "".join(line + "\n" for line in split_text(text, path, lang or guess_lang(text), units))
+        if out == STDIN:
+            sys.stdout.write(lines)
+        else:
+            write_text(lines, Path(out))
+    except TarjamaError as problem:
+        fail(str(problem))
+
+
 # --- score and compare ----------------------------------------------------------------------
 
 
 @app.command()
 def score(
-    hypothesis: Annotated[Path, typer.Argument(metavar="HYP", help="Machine translation, one segment per line.")],
-    reference: Annotated[Path, typer.Argument(metavar="REF", help="Reference translation, line-aligned with HYP.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="HYP|- [REF]...",
+            help="Machine translation, one segment per line (- reads standard input), then references line-aligned with it.",
+        ),
+    ],
+    references: Annotated[
+        list[Path] | None,
+        typer.Option("--reference", "-r", metavar="FILE", help="A reference (repeatable), as REF after HYP."),
+    ] = None,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metrics",
+            "-m",
+            metavar="NAMES",
+            help="bleu, chrf, chrf++, ter: comma-separated or repeated. Default: all.",
+        ),
+    ] = None,
+    tokenize: Annotated[
+        str | None, typer.Option("--tokenize", "-tok", metavar="NAME", help="BLEU's tokenizer, as sacrebleu's -tok.")
+    ] = None,
+    lowercase: Annotated[
+        bool, typer.Option("--lowercase", "-lc", help="BLEU ignores case, as sacrebleu's -lc.")
+    ] = False,
+    width: Annotated[int, typer.Option("--width", "-w", metavar="N", min=0, help="Decimals printed.")] = 2,
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", metavar="N", min=0, help="Bootstrap resamples for the 95% intervals.")
     ] = 1000,
     rows: Annotated[bool, typer.Option("--rows", help="Also print each line's chrF and BLEU.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Score HYP against REF as `sacrebleu REF -i HYP -m bleu chrf ter --confidence` does: the same numbers and signatures."""
-    from tarjama.score import score_files
+    """Score HYP against each REF as `sacrebleu REF... -i HYP -m bleu chrf ter --confidence` does: the same numbers
+    and signatures, with sacrebleu's -m, -tok, -lc and -w."""
+    from tarjama.score import ScoreOptions, sacrebleu_text, score_files
 
+    hypothesis, *refs = files
+    refs += references or []
     try:
-        scores = score_files(hypothesis, reference, bootstrap)
+        if not refs:
+            raise TarjamaError("no reference: give REF after HYP, or -r FILE")
+        names = [name.strip() for option in metrics or [] for name in option.split(",") if name.strip()]
+        options = ScoreOptions.checked(names, tokenize, lowercase, width)
+        scores = score_files(hypothesis, refs, bootstrap, options)
     except TarjamaError as problem:
         fail(str(problem))
     if as_json:
         say(json.dumps(scores.as_dict(), ensure_ascii=False, indent=2))
         return
-    for metric in scores.corpus:
-        say(metric.formatted)
+    for line in sacrebleu_text(scores.corpus):
+        say(line)
     small = next((m for m in scores.corpus if m.small_sample), None)
     if small is not None:
         errors.print(
@@ -598,7 +692,7 @@ def score(
         )
     if rows:
         for row in scores.rows:
-            say(f"{row.row}\tchrF {row.chrf:.2f}\tBLEU {row.bleu:.2f}")
+            say(f"{row.row}\tchrF {row.chrf:.{width}f}\tBLEU {row.bleu:.{width}f}")
 
 
 @app.command()

@@ -27,6 +27,7 @@ FORMATS: dict[str, str] = {
     "jsonl": "JSONL",
     "moses": "MOSES",
     "tmx": "TMX",
+    "hf": "HF",
 }
 """Format name → the attribute of :mod:`tarjama.formats` that writes it."""
 

@@ -18,12 +18,14 @@ from xml.sax.saxutils import escape, quoteattr
 import polars as pl
 
 import tarjama
+from tarjama.dataset_card import CardConfig, dataset_card
 from tarjama.parallel_corpus import (
     atomic_path,
     english_side,
     one_line,
     write_jsonl,
     write_parquet,
+    write_text,
     write_tsv,
 )
 
@@ -67,29 +69,49 @@ class Parquet:
         return [write_parquet(corpus, folder / f"{stem}.parquet", dict(provenance) if provenance else None)]
 
 
-def _lines(corpus: pl.LazyFrame, column: pl.Expr, target: Path, stack: ExitStack) -> pl.LazyFrame:
-    """A lazy sink of one text per line into ``target`` (atomic once ``stack`` closes without error)."""
+def _lines(corpus: pl.LazyFrame, line: pl.Expr, target: Path, stack: ExitStack) -> pl.LazyFrame:
+    """A lazy sink of ``line`` (one line of text per row) into ``target`` (atomic once ``stack`` closes without error)."""
     tmp = stack.enter_context(atomic_path(target))
-    text = one_line(column).fill_null("").alias("text")
-    return corpus.select(text).sink_csv(tmp, include_header=False, quote_style="never", lazy=True)
+    return corpus.select(line.alias("line")).sink_csv(tmp, include_header=False, quote_style="never", lazy=True)
+
+
+def _text(column: str) -> pl.Expr:
+    return one_line(pl.col(column)).fill_null("")
+
+
+def opus_ids() -> pl.Expr:
+    """A row's line of OPUS's ``.ids``: Arabic document, English document, and the space-separated
+    sentence numbers of each side, tab-separated (``bbc.1.ar  bbc.1.en  3 4  3``). The documents are the
+    article id with the language (the reference's label for the English: ``en``, ``en-b``); without a
+    reference the English document and numbers are empty, as that row's line of ``.en`` is."""
+    has_reference = pl.col("reference") != ""
+    english = pl.when(has_reference).then(pl.concat_str(_text("article_id"), pl.lit("."), _text("reference")))
+    return pl.concat_str(
+        _text("article_id") + ".ar",
+        english.otherwise(pl.lit("")),
+        _text("source_ids").str.replace_all(",", " "),
+        _text("reference_ids").str.replace_all(",", " "),
+        separator="\t",
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Moses:
     """Line-aligned plain text, as Moses, fairseq and OPUS tools read it: line n of each file is corpus row n.
 
-    ``<stem>.ar`` (Arabic), ``<stem>.en`` (the human reference; only when some row has one) and
-    ``<stem>.mt.en`` (the machine translation). Tabs and line breaks inside text become spaces. Rows
-    of unmatched beads keep their line (one side empty) so the files stay aligned with the TSV; filter
-    them with a minimum confidence.
+    ``<stem>.ar`` (Arabic), ``<stem>.en`` (the human reference; only when some row has one),
+    ``<stem>.mt.en`` (the machine translation) and ``<stem>.ids`` (where each line comes from, as OPUS
+    gives it: :func:`opus_ids`). Tabs and line breaks inside text become spaces. Rows of unmatched beads
+    keep their line (one side empty) so the files stay aligned with the TSV; filter them with a minimum
+    confidence.
     """
 
     def write(
         self, corpus: pl.LazyFrame, folder: Path, stem: str, provenance: Mapping[str, str] | None = None
     ) -> list[Path]:
-        columns = {f"{stem}.ar": pl.col("arabic"), f"{stem}.mt.en": pl.col("english_mt")}
+        columns = {f"{stem}.ar": _text("arabic"), f"{stem}.mt.en": _text("english_mt"), f"{stem}.ids": opus_ids()}
         if corpus.select((pl.col("reference") != "").any()).collect().item():
-            columns[f"{stem}.en"] = pl.col("english_reference")
+            columns[f"{stem}.en"] = _text("english_reference")
         with ExitStack() as stack:
             sinks = [_lines(corpus, column, folder / name, stack) for name, column in columns.items()]
             pl.collect_all(sinks)  # run together, so polars can share one scan of the corpus
@@ -153,8 +175,47 @@ def write_tmx(corpus: pl.LazyFrame, target: Path) -> Path:
     return target
 
 
+HF_SUFFIX = "hf.jsonl"
+
+
+def translation_rows(corpus: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows in the Hub's translation layout: ``translation: {ar, en}`` (English as in TMX: the reference
+    where there is one, else the MT), then where each row comes from and how surely it is aligned."""
+    pair = pl.struct(pl.col("arabic").alias("ar"), english_side().alias("en")).alias("translation")
+    return corpus.select(pair, "article_id", "reference", "row", "alignment_confidence")
+
+
+def _config_name(path: Path) -> str:
+    """``aligned.hf.jsonl`` → ``default``; ``aligned.min-confidence-0.8.hf.jsonl`` → ``min-confidence-0.8``."""
+    _, _, variant = path.name.removesuffix(f".{HF_SUFFIX}").partition(".")
+    return variant or "default"
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+@dataclass(frozen=True, slots=True)
+class HuggingFace:
+    """``<stem>.hf.jsonl``, one :func:`translation_rows` row a line (the layout of the Hub's translation
+    datasets, which MT trainers such as transformers' ``run_translation.py`` read), and ``README.md``,
+    the dataset card (:mod:`tarjama.dataset_card`) naming each such file in the folder as a configuration
+    (the full corpus is ``default``), so that ``datasets.load_dataset(folder)`` reads the folder as it is.
+    """
+
+    def write(
+        self, corpus: pl.LazyFrame, folder: Path, stem: str, provenance: Mapping[str, str] | None = None
+    ) -> list[Path]:
+        rows = write_jsonl(translation_rows(corpus), folder / f"{stem}.{HF_SUFFIX}")
+        files = sorted(folder.glob(f"*.{HF_SUFFIX}"))
+        configs = [CardConfig(_config_name(path), path.name, _count_lines(path)) for path in files]
+        return [rows, write_text(dataset_card(configs, provenance), folder / "README.md")]
+
+
 TSV = OneFile("tsv", write_tsv)
 PARQUET = Parquet()
 JSONL = OneFile("jsonl", write_jsonl)
 MOSES = Moses()
 TMX = OneFile("tmx", write_tmx)
+HF = HuggingFace()

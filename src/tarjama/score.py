@@ -18,7 +18,9 @@ instead of building 1,000 score objects per metric.
 
 from __future__ import annotations
 
+import io
 import math
+import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -101,10 +103,17 @@ def _statistics(
 ) -> list[list[float]]:
     """sacrebleu's per-segment statistics, computed ``chunk`` segments at a time (each segment's own:
     the chunks change nothing but the size of sacrebleu's reference cache)."""
+    return _statistics_against(metric, hypotheses, [references], chunk)
+
+
+def _statistics_against(
+    metric: Metric, hypotheses: Sequence[str], streams: Sequence[Sequence[str]], chunk: int = STATISTICS_CHUNK
+) -> list[list[float]]:
+    """:func:`_statistics` against one or more reference streams (each line-aligned with ``hypotheses``)."""
     stats: list[list[float]] = []
     for start in range(0, len(hypotheses), chunk):
         part = slice(start, start + chunk)
-        stats += metric._extract_corpus_statistics(list(hypotheses[part]), [list(references[part])])
+        stats += metric._extract_corpus_statistics(list(hypotheses[part]), [list(refs[part]) for refs in streams])
     return stats
 
 
@@ -335,19 +344,32 @@ def forget_tokenized_segments() -> None:
         tokenize.cache_clear()
 
 
-def scores_from_statistics(statistics: Mapping[str, np.ndarray], n_bootstrap: int = N_BOOTSTRAP) -> list[MetricScore]:
-    """BLEU, chrF, chrF++ and TER from per-segment statistics, exactly as sacrebleu scores the segments.
+def scores_from_statistics(
+    statistics: Mapping[str, np.ndarray],
+    n_bootstrap: int = N_BOOTSTRAP,
+    metrics: Mapping[str, Metric] | None = None,
+    num_refs: int = 1,
+    width: int = 2,
+) -> list[MetricScore]:
+    """The scores of ``metrics`` (BLEU, chrF, chrF++ and TER by default) from per-segment statistics,
+    exactly as sacrebleu scores the segments against ``num_refs`` references each; ``width`` decimals
+    in ``formatted``.
 
     Bootstrap needs at least two segments; with fewer, CIs are ``None``. Resamples are drawn a few at
     a time, and one metric's statistics are copied as floats for them at a time, so memory stays
     bounded for a whole corpus.
     """
-    return [_metric_score(name, metric, statistics[name], n_bootstrap) for name, metric in corpus_metrics().items()]
+    chosen = corpus_metrics() if metrics is None else metrics
+    return [
+        _metric_score(name, metric, statistics[name], n_bootstrap, num_refs, width) for name, metric in chosen.items()
+    ]
 
 
-def _metric_score(name: str, metric: Metric, stats: np.ndarray, n_bootstrap: int) -> MetricScore:
+def _metric_score(
+    name: str, metric: Metric, stats: np.ndarray, n_bootstrap: int, num_refs: int = 1, width: int = 2
+) -> MetricScore:
     segments = len(stats)
-    metric.num_refs = 1  # as sacrebleu records it when extracting: each segment had one reference
+    metric.num_refs = num_refs  # as sacrebleu records it when extracting
     result = metric._compute_score_from_stats(stats.sum(axis=0).tolist())  # = _aggregate_and_compute
     mean = ci = None
     if n_bootstrap > 1 and segments > 1:
@@ -362,7 +384,7 @@ def _metric_score(name: str, metric: Metric, stats: np.ndarray, n_bootstrap: int
         bootstrap_mean=round(mean, 4) if mean is not None else None,
         ci95=round(ci, 4) if ci is not None else None,
         signature=signature,
-        formatted=result.format(signature=signature),
+        formatted=result.format(width=width, signature=signature),
         segments=segments,
         small_sample=segments < MIN_SEGMENTS_FOR_CI,
     )
@@ -415,7 +437,7 @@ class FileScores:
     """``tarjama score HYP REF``: what ``sacrebleu REF -i HYP -m bleu chrf ter --confidence`` prints, and row scores."""
 
     hypothesis: str
-    reference: str
+    references: list[str]
     corpus: list[MetricScore]
     rows: list[RowScore]
 
@@ -423,9 +445,92 @@ class FileScores:
         return asdict(self)
 
 
+METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "chrf++": "chrF++", "ter": "TER"}
+"""What ``tarjama score -m`` takes (any case) → the metric it names."""
+
+
+DOWNLOADING_TOKENIZERS = frozenset({"spm", "flores101", "flores200"})
+"""sacrebleu's tokenizers that fetch a SentencePiece model from the network the first time they run."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreOptions:
+    """The sacrebleu CLI's everyday options, with the CLI's meanings, so the same flags give the same figures.
+
+    ``tokenize`` and ``lowercase`` are BLEU's, as sacrebleu's ``-tok`` and ``-lc`` are (its chrF and TER
+    have flags of their own, at their defaults here); ``width`` is the decimals printed.
+    """
+
+    metrics: tuple[str, ...] = tuple(METRIC_NAMES.values())  # in this order (sacrebleu's), each once
+    tokenize: str | None = None  # None: BLEU's default, 13a
+    lowercase: bool = False
+    width: int = 2
+
+    @classmethod
+    def checked(
+        cls, metrics: Sequence[str] = (), tokenize: str | None = None, lowercase: bool = False, width: int = 2
+    ) -> ScoreOptions:
+        """Options from a user's words; an unknown metric or tokenizer is a one-line :class:`TarjamaError`."""
+        unknown = [name for name in metrics if name.lower() not in METRIC_NAMES]
+        if unknown:
+            raise TarjamaError(f"unknown metric {unknown[0]!r} (choose from {', '.join(METRIC_NAMES)})")
+        if tokenize is not None and tokenize not in BLEU.TOKENIZERS:
+            raise TarjamaError(f"unknown tokenizer {tokenize!r} (choose from {', '.join(BLEU.TOKENIZERS)})")
+        if tokenize in DOWNLOADING_TOKENIZERS:
+            raise TarjamaError(
+                f"tokenizer {tokenize!r} downloads a model when used; tarjama never downloads at run time"
+            )
+        chosen = {METRIC_NAMES[name.lower()] for name in metrics}
+        names = tuple(name for name in METRIC_NAMES.values() if name in chosen or not chosen)  # sacrebleu's order
+        return cls(names, tokenize, lowercase, width)
+
+    def corpus_metrics(self) -> dict[str, Metric]:
+        """The chosen metrics, in the order chosen, BLEU configured (fresh instances: they keep state)."""
+        every = corpus_metrics()
+        try:
+            every["BLEU"] = BLEU(tokenize=self.tokenize, lowercase=self.lowercase)
+        except (ImportError, RuntimeError) as error:  # a tokenizer whose own package is missing (ja-mecab, ...)
+            raise TarjamaError(f"tokenizer {self.tokenize!r} cannot start: {' '.join(str(error).split())}") from None
+        return {name: every[name] for name in self.metrics}
+
+
+def file_statistics(
+    hypotheses: Sequence[str], streams: Sequence[Sequence[str]], metrics: Mapping[str, Metric]
+) -> Statistics:
+    """The per-segment statistics of ``metrics`` against one or several reference streams.
+
+    With one reference, chrF, chrF++ and TER take :func:`corpus_statistics`' fast paths; with several,
+    sacrebleu's own extraction (each segment's best reference for chrF and TER, all of them for BLEU).
+    """
+    fast = (
+        corpus_statistics(hypotheses, streams[0], metrics=[n for n in metrics if n != "BLEU"])
+        if len(streams) == 1
+        else {}
+    )
+    statistics = {
+        name: fast[name] if name in fast else np.asarray(_statistics_against(metric, hypotheses, streams))
+        for name, metric in metrics.items()
+    }
+    forget_tokenized_segments()
+    return statistics
+
+
+def sacrebleu_text(scores: Sequence[MetricScore]) -> list[str]:
+    """The scores' lines as the sacrebleu CLI prints them in text mode: several lines aligned on their ``=``."""
+    width = max((score.formatted.index("=") - 1 for score in scores), default=0) if len(scores) > 1 else 0
+    return [score.formatted.rjust(len(score.formatted) + width - score.formatted.index("=") + 1) for score in scores]
+
+
+STDIN = Path("-")
+
+
 def read_lines(path: Path) -> list[str]:
-    """A text file's lines as the sacrebleu CLI reads them: split at ``\\n`` only, trailing whitespace removed."""
+    """A text file's lines (standard input's for ``-``) as the sacrebleu CLI reads them: split at ``\\n`` only,
+    trailing whitespace removed."""
     try:
+        if path == STDIN:
+            with io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="\n") as handle:
+                return [line.rstrip() for line in handle]
         with open(path, encoding="utf-8", newline="\n") as handle:
             return [line.rstrip() for line in handle]
     except FileNotFoundError:
@@ -436,16 +541,29 @@ def read_lines(path: Path) -> list[str]:
         raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
 
 
-def score_files(hypothesis: Path, reference: Path, n_bootstrap: int = N_BOOTSTRAP) -> FileScores:
-    """Score a translation file against a line-parallel reference file, as the sacrebleu CLI would."""
-    hyps, refs = read_lines(hypothesis), read_lines(reference)
+def score_files(
+    hypothesis: Path,
+    references: Path | Sequence[Path],
+    n_bootstrap: int = N_BOOTSTRAP,
+    options: ScoreOptions | None = None,
+) -> FileScores:
+    """Score a translation file (``-``: standard input) against line-parallel reference files, as the sacrebleu
+    CLI would with the same ``options``; each line's chrF and BLEU too."""
+    options = options or ScoreOptions()
+    metrics = options.corpus_metrics()  # an unusable tokenizer fails before any file is read
+    paths = [references] if isinstance(references, Path) else list(references)
+    streams = [read_lines(path) for path in paths]
+    hyps = read_lines(hypothesis)
     if not hyps:
         raise InputError(hypothesis, "is empty")
-    if len(hyps) != len(refs):
-        raise InputError(hypothesis, f"has {len(hyps)} lines but the reference {reference} has {len(refs)}")
-    statistics = corpus_statistics(hyps, refs)
+    for path, refs in zip(paths, streams):
+        if len(hyps) != len(refs):
+            raise InputError(hypothesis, f"has {len(hyps)} lines but the reference {path} has {len(refs)}")
+    for_rows = ScoreOptions(SENTENCE_METRICS).corpus_metrics()  # each line's scores need these statistics
+    statistics = file_statistics(hyps, streams, {**for_rows, **metrics})
     rows = [
         RowScore(row=i, chrf=round(chrf, 4), bleu=round(bleu, 4))
         for i, (chrf, bleu) in enumerate(sentence_scores(statistics), start=1)
     ]
-    return FileScores(str(hypothesis), str(reference), scores_from_statistics(statistics, n_bootstrap), rows)
+    corpus = scores_from_statistics(statistics, n_bootstrap, metrics, len(streams), options.width)
+    return FileScores(str(hypothesis), [str(path) for path in paths], corpus, rows)
