@@ -48,12 +48,26 @@ re-centred and widened locally where the path touches its edge. Both texts
 translate the same source, so the true path leaves that line only where one
 side omits or adds material.
 
-Confidence. A bead's confidence is its posterior probability (forward-backward
-over the band) times a logistic match probability of its chrF centred on
-null(L). The second factor
-keeps a confidently placed but poorly matching bead from looking reliable;
-an unmatched (1-0/0-1) bead counts as chrF 0 between 100-character spans,
-so its confidence is at most about 0.02.
+Broken MT. A looping, truncated or empty MT line, the Arabic copied, or a
+chat preamble (:func:`broken_mt`) says nothing about where its source belongs:
+a bead holding one gets no chrF term (and, without the source, no length
+term), so it is placed by the priors and the source lengths, not pushed out
+as a 1-0 and a 0-1 by a chrF far below chance scaled by the loop's length.
+
+One-sided lines. A byline, caption or dateline on one side only would cost a
+1-2/2-1 bead almost nothing (unrelated material scores about chance), so it
+would be glued to a neighbour's pair. A 1-2 or 2-1 bead therefore loses
+weight when one of its two sentences finds hardly any of its character
+n-grams in the other side (:data:`LONE_PART_RECALL`).
+
+Confidence (pair confidence: do these two sides belong together?). A matched
+bead's confidence is its posterior probability (forward-backward over the
+band) times a logistic of ``confidence_slope`` times its chrF above chance
+(0 for broken MT) plus its length tail and :data:`PAIR_LENGTH_BIAS`: weak or
+broken MT with agreeing lengths leaves a placed bead confident, chrF clearly
+below chance or lengths far apart do not. An unmatched (1-0/0-1) bead's
+confidence is its posterior: how sure the aligner is that the sentence has no
+counterpart. How good the MT is stays with the rows' chrF/BLEU and the checks.
 """
 
 from __future__ import annotations
