@@ -175,13 +175,15 @@ among a few variants (``benchmarks/bench_chained.py``); the held-out half was
 not looked at."""
 
 
-LONE_PART_RECALL = 0.25
+LONE_PART_RECALL, LONE_PAIRED_RECALL = 0.25, 0.27
 LONE_PART_SLOPES = {(1, 2): 40.0, (2, 1): 40.0}
-"""A 1-2 or 2-1 bead loses ``LONE_PART_SLOPE * (LONE_PART_RECALL - r)`` nats when the lower of its two
-sentences' character n-gram recalls in the other side, ``r``, is below ``LONE_PART_RECALL``: on the
-even-numbered ntrex128-dev documents 95% of the sentences of true 1-2/2-1 beads recall at least 0.25
-of their n-grams in their partner, and 95% of one-sided lines (bylines, captions) at most 0.20 in an
-unrelated sentence."""
+"""A 1-2 or 2-1 bead whose two sentences on the merged side recall ``r_low <= r_high`` of their character
+n-grams in the other side loses ``LONE_PART_SLOPES * (LONE_PART_RECALL - r_low)`` nats when ``r_low`` is
+below ``LONE_PART_RECALL`` and ``r_high`` at least ``LONE_PAIRED_RECALL``: one sentence matches, the other
+hardly at all. On the even-numbered ntrex128-dev documents 95% of the sentences of true 1-2/2-1 beads
+recall at least 0.25 of their n-grams in their partner and 95% of one-sided lines (bylines, captions) at
+most 0.20 in an unrelated sentence; requiring the other sentence to match (0.27, chosen on that half
+among 0.25-0.45) keeps weak MT from splitting true merges."""
 
 PAIR_LENGTH_BIAS = 3.0
 """Log-odds of a matched bead whose MT says nothing (chrF at chance, or broken MT) and whose lengths agree
@@ -354,7 +356,8 @@ class ChrfLengthScorer:
             for (counts, known), chars in zip((first, last), parts)
         ]
         lone = np.minimum(*recalls)
-        return LONE_PART_SLOPES[di, dj] * np.minimum(lone - LONE_PART_RECALL, 0.0)
+        paired = np.maximum(*recalls) >= LONE_PAIRED_RECALL
+        return np.where(paired, LONE_PART_SLOPES[di, dj] * np.minimum(lone - LONE_PART_RECALL, 0.0), 0.0)
 
     def _remember(self, i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
         """Keep the 1-1 matches of scored cells: the lone-part check of the 1-2 and 2-1 beads around reads them."""
