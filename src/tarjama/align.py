@@ -367,7 +367,8 @@ class ChrfLengthScorer:
 
     def _one_to_one(self, i: Cells, j: Cells) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
         """Matches of MT sentence i-1 with reference sentence j-1 where the 1-1 bead ending at (i, j) has
-        been scored (all cells of the band but those beyond its edge), and where that is."""
+        been scored, and where that is: every cell of the band, so only a bead at the band's edge goes
+        without the check (a path that reaches the edge is searched again in a wider band)."""
         wanted = i * (self.ref_cum.size + 1) + j
         at = np.minimum(np.searchsorted(self.known_keys, wanted), max(self.known_keys.size - 1, 0))
         found = self.known_keys[at] == wanted if self.known_keys.size else np.zeros(len(i), dtype=bool)
