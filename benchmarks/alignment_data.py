@@ -8,8 +8,10 @@ tests and for benchmarks.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
@@ -96,6 +98,38 @@ def _three_to_two(a: Pair, b: Pair, c: Pair) -> _Unit:
     return [a[0], b[0], c[0]], [" ".join([a[1], *middle[:cut]]), " ".join([*middle[cut:], c[1]])]
 
 
+ONE_SIDED_SOURCE: tuple[tuple[str, str], ...] = (
+    ("بقلم: أحمد منصور", "By: Ahmed Mansour"),
+    ("الصورة: رويترز", "Photo: Reuters"),
+    ("المصدر: وكالات", "Source: agencies"),
+    ("القاهرة - أ ف ب", "Cairo - AFP"),
+    ("اقرأ أيضا: أسعار النفط ترتفع من جديد", "Read also: Oil prices rise again"),
+    ("ملاحظة المحرر: تم تحديث هذا الخبر", "Editor's note: This story has been updated"),
+)
+"""Short lines news carries on the Arabic side only (byline, credit, dateline, "read also", editor's note),
+with the English a sound MT would give them."""
+
+ONE_SIDED_REFERENCE: tuple[str, ...] = (
+    "By Sarah Collins, Reuters",
+    "LONDON (Reuters) -",
+    "Photo: Getty Images",
+    "Read more: Markets close lower",
+    "(Reporting by John Davis; Editing by Mark Potter)",
+    "Image caption: Crowds gathered outside the court",
+    "Editor's note: An earlier version of this story misstated a date.",
+)
+"""Short lines on the English side only (byline, dateline, credit, caption, "Read more", editor's note)."""
+
+
+def _insert_source(rng: random.Random, column: int) -> _Unit:
+    """A one-sided line on the source side: the Arabic (``column`` 0) or its MT (``column`` 1)."""
+    return [rng.choice(ONE_SIDED_SOURCE)[column]], []
+
+
+def _insert_reference(rng: random.Random, column: int) -> _Unit:
+    return [], [rng.choice(ONE_SIDED_REFERENCE)]
+
+
 def _keep(a: Pair) -> _Unit:
     return [a[0]], [a[1]]
 
@@ -118,6 +152,13 @@ _OPERATIONS: dict[str, tuple[int, Callable[..., _Unit]]] = {
     "merge_reference3": (3, _merge_reference3),
     "merge_source3": (3, _merge_source3),
     "three_to_two": (3, _three_to_two),
+}
+
+# Operations that add a one-sided line before the next line pair (they take the random generator and the
+# source column: the same draws give the Arabic line and its MT, so both source sides stay parallel).
+_INSERTIONS: dict[str, Callable[[random.Random, int], _Unit]] = {
+    "insert_source": _insert_source,
+    "insert_reference": _insert_reference,
 }
 
 # Per variant, the probability that each operation starts at a given line.
@@ -144,7 +185,23 @@ VARIANTS: dict[str, dict[str, float]] = {
     "merge3_en_10": {"merge_reference3": 0.1},
     "merge3_ar_10": {"merge_source3": 0.1},
     "three_two_10": {"three_to_two": 0.1},
+    # One-sided lines (issue 20): 5% short lines inserted on one side only, alone and with "all".
+    "one_sided": {"insert_source": 0.025, "insert_reference": 0.025},
+    "all+one_sided": {
+        "merge_reference": 0.15,
+        "merge_source": 0.15,
+        "delete_reference": 0.025,
+        "delete_source": 0.025,
+        "insert_source": 0.025,
+        "insert_reference": 0.025,
+    },
 }
+VARIANTS["broken_mt"] = VARIANTS["clean"]
+VARIANTS["all+broken_mt"] = VARIANTS["all"]
+VARIANTS["all+both"] = VARIANTS["all+one_sided"]
+
+BROKEN_MT_RATE: dict[str, float] = {"broken_mt": 0.05, "all+broken_mt": 0.05, "all+both": 0.05}
+"""Per variant, the share of MT lines replaced by broken output (:func:`break_mt`) before the perturbation."""
 
 BENCH_VARIANTS = (
     "clean",
@@ -156,14 +213,79 @@ BENCH_VARIANTS = (
     "merge3_en_10",
     "merge3_ar_10",
     "three_two_10",
+    "broken_mt",
+    "one_sided",
+    "all+broken_mt",
+    "all+one_sided",
+    "all+both",
 )
 """Variants of the alignment benchmark, in table order."""
 
 
-def perturb(pairs: Sequence[Pair], variant: str, seed: int) -> tuple[list[str], list[str], list[GoldBead]]:
+PREAMBLES = (
+    "Sure, here is the English translation:",
+    "Here is the translation of the text into English:",
+    "Certainly! The translation is:",
+)
+
+
+def break_mt(mt: Sequence[Pair], arabic: Sequence[Pair], rate: float, seed: int) -> list[Pair]:
+    """``mt`` with about ``rate`` of its MT lines replaced by what a small local engine gets wrong.
+
+    Five kinds, equally often: a loop (a few words repeated to 5-10 times the Arabic line's length),
+    a truncation to its first 2-4 words, an empty line, the Arabic copied, a chat preamble before the
+    quoted translation. The reference is unchanged, so the gold beads are too."""
+    rng = random.Random(seed * 7919 + 1)
+    broken = []
+    for (line, reference), (source, _) in zip(mt, arabic):
+        if rng.random() >= rate:
+            broken.append((line, reference))
+            continue
+        words = line.split() or ["the"]
+        kind = rng.randrange(5)
+        if kind == 0:
+            phrase = " ".join(words[: rng.randint(2, 5)])
+            goal = len(source) * rng.uniform(5, 10)
+            line = " ".join([phrase] * max(2, math.ceil(goal / (len(phrase) + 1))))
+        elif kind == 1:
+            line = " ".join(words[: rng.randint(2, 4)])
+        elif kind == 2:
+            line = ""
+        elif kind == 3:
+            line = source
+        else:
+            line = f'{rng.choice(PREAMBLES)} "{line}"'
+        broken.append((line, reference))
+    return broken
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One perturbed document: its Arabic and MT sentences (one to one), the reference, the gold beads."""
+
+    arabic: list[str]
+    mt: list[str]
+    reference: list[str]
+    gold: list[GoldBead]
+
+
+def perturb_document(mt: Sequence[Pair], arabic: Sequence[Pair], variant: str, seed: int) -> Case:
+    """``variant`` applied to one document, the same way to its MT and its Arabic, broken MT included."""
+    rate = BROKEN_MT_RATE.get(variant, 0.0)
+    if rate:
+        mt = break_mt(mt, arabic, rate, seed)
+    broken, reference, gold = perturb(mt, variant, seed, source_column=1)
+    return Case(perturb(arabic, variant, seed, source_column=0)[0], broken, reference, gold)
+
+
+def perturb(
+    pairs: Sequence[Pair], variant: str, seed: int, source_column: int = 1
+) -> tuple[list[str], list[str], list[GoldBead]]:
     """(MT sentences, reference sentences, gold beads) of one document after ``variant``'s operations.
 
     ``variant="splitter"`` re-splits the reference with tarjama's own splitter (see ``resplit_with_splitter``).
+    ``source_column``: which text of :data:`ONE_SIDED_SOURCE` an inserted source line takes (0: Arabic,
+    1: English MT); the random draws are the same either way.
     """
     if variant == "splitter":
         return resplit_with_splitter(pairs)
@@ -171,7 +293,11 @@ def perturb(pairs: Sequence[Pair], variant: str, seed: int) -> tuple[list[str], 
     units: list[_Unit] = []
     k = 0
     while k < len(pairs):
-        width, operation = _OPERATIONS.get(_draw(rng, VARIANTS[variant]) or "", (1, _keep))
+        drawn = _draw(rng, VARIANTS[variant]) or ""
+        if drawn in _INSERTIONS:
+            units.append(_INSERTIONS[drawn](rng, source_column))
+            continue
+        width, operation = _OPERATIONS.get(drawn, (1, _keep))
         if k + width > len(pairs):
             width, operation = 1, _keep
         units.append(operation(*pairs[k : k + width]))
@@ -310,3 +436,35 @@ def _prf(tp_p: int, fp_p: int, tp_r: int, fn_r: int) -> tuple[float, float, floa
     recall = tp_r / (tp_r + fn_r) if tp_r + fn_r else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1
+
+
+class FlagScores:
+    """How well ``flagged`` (confidence below a threshold) finds the wrong rows, summed over documents.
+
+    A row (bead) is wrong when it is not exactly a gold bead. Precision: the share of flagged rows that
+    are wrong; recall: the share of wrong rows that are flagged; and the share of correct rows flagged."""
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        self.threshold = threshold
+        self.flagged_wrong = self.flagged_right = self.wrong = self.right = 0
+
+    def add(self, predicted: Sequence[tuple[GoldBead, float]], gold: Sequence[GoldBead]) -> None:
+        gold_set = set(gold)
+        for bead, confidence in predicted:
+            flagged = confidence < self.threshold
+            if bead in gold_set:
+                self.right += 1
+                self.flagged_right += flagged
+            else:
+                self.wrong += 1
+                self.flagged_wrong += flagged
+
+    def precision(self) -> float:
+        flagged = self.flagged_wrong + self.flagged_right
+        return self.flagged_wrong / flagged if flagged else 1.0
+
+    def recall(self) -> float:
+        return self.flagged_wrong / self.wrong if self.wrong else 1.0
+
+    def correct_flagged(self) -> float:
+        return self.flagged_right / self.right if self.right else 0.0

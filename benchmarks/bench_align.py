@@ -16,7 +16,18 @@ number; see ``benchmarks.alignment_data``) and aligned on its own by
 * bleualign: ``benchmarks.bleualign.align`` (the Bleualign method) on the MT vs the reference.
 
 Scores are strict and lax bead precision / recall / F1 (Sennrich & Volk 2011,
-as Vecalign's scorer), summed over documents.
+as Vecalign's scorer), summed over documents. Flag figures: a row is flagged
+when its confidence is below 0.5 (``tarjama``'s default) and wrong when it is
+not exactly a gold bead; flag P is the share of flagged rows that are wrong,
+flag R the share of wrong rows flagged, "ok fl." the share of correct rows
+flagged, "ok/flags" the correct rows flagged out of all flagged (for Bleualign
+the confidence is its BLEU-2). The clean variant over ``--documents all`` is
+the 40 ntrex128-dev articles with their committed MT.
+
+Variants (``benchmarks.alignment_data``): ``broken_mt`` replaces 5% of the MT
+lines by a loop, a truncation, an empty line, the Arabic copied or a chat
+preamble; ``one_sided`` inserts 5% short one-sided lines (bylines, datelines,
+captions, credits); ``all+...`` combine them with ``all``.
 
 Scaling: all documents concatenated and repeated to N line pairs, perturbed
 with the "all" variant (seed 0), aligned as one text in a fresh subprocess per
@@ -41,7 +52,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from benchmarks.alignment_data import BENCH_VARIANTS, BeadScores, load_arabic_documents, load_documents, perturb
+from benchmarks.alignment_data import (
+    BENCH_VARIANTS,
+    BeadScores,
+    FlagScores,
+    load_arabic_documents,
+    load_documents,
+    perturb,
+    perturb_document,
+)
 
 METHODS = ("tarjama", "tarjama+src", "gale-church", "bleualign")
 
@@ -68,24 +87,31 @@ def quality_table(variants: Sequence[str] = BENCH_VARIANTS, half: str = "all") -
     documents = load_documents()
     arabic = load_arabic_documents()
     picked = [k for k in range(len(documents)) if HALVES[half](k)]
-    sources = {"tarjama": documents, "tarjama+src": documents, "gale-church": arabic, "bleualign": documents}
     results: dict[str, dict[str, BeadScores]] = {}
-    print(f"{'variant':<13} {'method':<12} {'strict P':>8} {'strict R':>8} {'strict F1':>9} {'lax F1':>7} {'sec':>6}")
+    print(
+        f"{'variant':<14} {'method':<12} {'strict P':>8} {'strict R':>8} {'strict F1':>9} {'lax F1':>7}"
+        f" {'flag P':>6} {'flag R':>6} {'ok fl.':>6} {'ok/flags':>9} {'sec':>6}"
+    )
     for variant in variants:
         results[variant] = {}
         for method in METHODS:
-            aligner, scores, start = _aligner(method), BeadScores(), time.perf_counter()
+            aligner, scores, flags, start = _aligner(method), BeadScores(), FlagScores(), time.perf_counter()
             for seed in picked:
-                source, reference, gold = perturb(sources[method][seed], variant, seed=seed)
-                if method == "tarjama+src":  # same perturbation, same seed: the Arabic side matches the MT side
-                    beads = aligner(source, reference, source=perturb(arabic[seed], variant, seed=seed)[0])
+                case = perturb_document(documents[seed], arabic[seed], variant, seed=seed)
+                if method == "tarjama+src":
+                    beads = aligner(case.mt, case.reference, source=case.arabic)
+                elif method == "gale-church":
+                    beads = aligner(case.arabic, case.reference)
                 else:
-                    beads = aligner(source, reference)
-                scores.add([(b.source, b.reference) for b in beads], gold)
+                    beads = aligner(case.mt, case.reference)
+                scores.add([(b.source, b.reference) for b in beads], case.gold)
+                flags.add([((b.source, b.reference), b.confidence) for b in beads], case.gold)
             results[variant][method] = scores
             p, r, f = scores.strict()
+            flag = f"{flags.precision():6.3f} {flags.recall():6.3f} {flags.correct_flagged():6.3f}"
+            flag += f" {f'{flags.flagged_right}/{flags.flagged_right + flags.flagged_wrong}':>9}"
             print(
-                f"{variant:<13} {method:<12} {p:8.3f} {r:8.3f} {f:9.3f} {scores.lax()[2]:7.3f}"
+                f"{variant:<14} {method:<12} {p:8.3f} {r:8.3f} {f:9.3f} {scores.lax()[2]:7.3f} {flag}"
                 f" {time.perf_counter() - start:6.1f}",
                 flush=True,
             )

@@ -1,7 +1,8 @@
 """Edge cases for both aligners: the MT-based ``tarjama.align.align`` and the length-only ``align_lengths``.
 
 Every alignment, however odd its input, must cover each index of each side exactly once, in order,
-with confidences in [0, 1]; omissions must surface as unmatched, low-confidence (flagged) beads.
+with confidences in [0, 1]; omissions must surface as unmatched beads (confident ones with the MT aligner,
+whose confidence asks whether a row is right) or as flagged ones.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def test_very_long_sentences(kind):
 
 # Share of omitted sentences left unmatched (1-0) and share flagged (in any bead below FLAG_BELOW),
 # a little below the measured values (printed with -s).
-# Measured: MT 66/78 unmatched, 73/78 flagged; length 24/78 unmatched, 52/78 flagged.
+# Measured: MT 72/78 unmatched, 73/78 caught; length 24/78 unmatched, 52/78 flagged.
 FOUND_FLOOR = {"mt": 0.8, "length": 0.25}
 CAUGHT_FLOOR = {"mt": 0.9, "length": 0.6}
 
@@ -115,10 +116,11 @@ CAUGHT_FLOOR = {"mt": 0.9, "length": 0.6}
 def test_reference_omitting_a_paragraph(kind, documents):
     """Three consecutive English lines (a paragraph) removed from each document of 12+ lines.
 
-    Every unmatched bead is flagged. With (weak, real) MT most omitted sentences become 1-0 beads, but
-    one at the edge of the gap is sometimes merged into its neighbour's bead instead, now and then with
-    a confidence above the threshold. By length alone the gap is often misplaced where neighbouring
-    sentences happen to sum to a matching length.
+    With (weak, real) MT most omitted sentences become 1-0 beads, but one at the edge of the gap is
+    sometimes merged into its neighbour's bead instead, now and then with a confidence above the
+    threshold. By length alone the gap is often misplaced where neighbouring sentences happen to sum to
+    a matching length, and every unmatched bead is flagged. An omitted sentence is caught when it is
+    alone (a correct row) or in a flagged row.
     """
     found = caught = omitted = 0
     for doc in documents:
@@ -130,9 +132,9 @@ def test_reference_omitting_a_paragraph(kind, documents):
         beads = ALIGNERS[kind](source, reference)
         assert_valid(beads, len(source), len(reference))
         unmatched = [b for b in beads if not b.reference]
-        assert unmatched and all(b.confidence < FLAG_BELOW for b in unmatched)
+        assert unmatched and (kind == "mt" or all(b.confidence < FLAG_BELOW for b in unmatched))
         found += sum(b.source[0] in gap for b in unmatched)
-        caught += sum(1 for b in beads for i in b.source if i in gap and b.confidence < FLAG_BELOW)
+        caught += sum(1 for b in beads for i in b.source if i in gap and (not b.reference or b.confidence < FLAG_BELOW))
         omitted += len(gap)
     print(f"\n{kind}: of {omitted} omitted sentences {found} unmatched, {caught} flagged")
     assert omitted >= 60
@@ -159,4 +161,6 @@ def test_omitted_sentence_of_distinctive_length_is_unmatched_and_flagged(kind):
         ((6,), (4,)),
         ((7,), (5,)),
     ]
-    assert [b.confidence < FLAG_BELOW for b in beads] == [False, False, False, True, True, False, False, False]
+    # the MT aligner's rows are all right, so none is flagged; the length aligner flags what it leaves unmatched
+    unmatched_flagged = kind == "length"
+    assert [b.confidence < FLAG_BELOW for b in beads] == [False] * 3 + [unmatched_flagged] * 2 + [False] * 3

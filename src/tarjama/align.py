@@ -48,29 +48,45 @@ re-centred and widened locally where the path touches its edge. Both texts
 translate the same source, so the true path leaves that line only where one
 side omits or adds material.
 
-Confidence. A bead's confidence is its posterior probability (forward-backward
-over the band) times a logistic match probability of its chrF centred on
-null(L). The second factor
-keeps a confidently placed but poorly matching bead from looking reliable;
-an unmatched (1-0/0-1) bead counts as chrF 0 between 100-character spans,
-so its confidence is at most about 0.02.
+Broken MT. A looping, truncated or empty MT line, the Arabic copied, or a
+chat preamble (:func:`broken_mt`) says nothing about where its source belongs:
+a bead holding one gets no chrF term (and, without the source, no length
+term), so it is placed by the priors and the source lengths, not pushed out
+as a 1-0 and a 0-1 by a chrF far below chance scaled by the loop's length.
+
+One-sided lines. A byline, caption or dateline on one side only would cost a
+1-2/2-1 bead almost nothing (unrelated material scores about chance), so it
+would be glued to a neighbour's pair. A 1-2 or 2-1 bead therefore loses
+weight when one of its two sentences finds hardly any of its character
+n-grams in the other side (:data:`LONE_PART_RECALL`).
+
+Confidence (pair confidence: do these two sides belong together?). A matched
+bead's confidence is its posterior probability (forward-backward over the
+band) times a logistic of ``confidence_slope`` times its chrF above chance
+(0 for broken MT) plus its length tail and :data:`PAIR_LENGTH_BIAS`: weak or
+broken MT with agreeing lengths leaves a placed bead confident, chrF clearly
+below chance or lengths far apart do not. An unmatched (1-0/0-1) bead's
+confidence is its posterior: how sure the aligner is that the sentence has no
+counterpart. How good the MT is stays with the rows' chrF/BLEU and the checks.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 import tarjama
 from tarjama.article import Granularity
 from tarjama.dp import Bead, Cells, Scores, align_banded, length_diagonal
 from tarjama.gale_church import GALE_CHURCH_PRIORS, align_lengths, log_length_tail
-from tarjama.ngrams import SpanMatcher, chrf_from_matches
+from tarjama.ngrams import MAX_ORDER, SpanMatcher, chrf_from_matches
 
 CHRF_BETA = 1
 
@@ -159,6 +175,22 @@ among a few variants (``benchmarks/bench_chained.py``); the held-out half was
 not looked at."""
 
 
+LONE_PART_RECALL, LONE_PAIRED_RECALL = 0.25, 0.27
+LONE_PART_SLOPES = {(1, 2): 40.0, (2, 1): 40.0}
+"""A 1-2 or 2-1 bead whose two sentences on the merged side recall ``r_low <= r_high`` of their character
+n-grams in the other side loses ``LONE_PART_SLOPES * (LONE_PART_RECALL - r_low)`` nats when ``r_low`` is
+below ``LONE_PART_RECALL`` and ``r_high`` at least ``LONE_PAIRED_RECALL``: one sentence matches, the other
+hardly at all. On the even-numbered ntrex128-dev documents 95% of the sentences of true 1-2/2-1 beads
+recall at least 0.25 of their n-grams in their partner and 95% of one-sided lines (bylines, captions) at
+most 0.20 in an unrelated sentence; requiring the other sentence to match (0.27, chosen on that half
+among 0.25-0.45) keeps weak MT from splitting true merges."""
+
+PAIR_LENGTH_BIAS = 3.0
+"""Log-odds of a matched bead whose MT says nothing (chrF at chance, or broken MT) and whose lengths agree
+perfectly; each nat of the length tail ``log P(|delta| >= observed)`` lowers it by one, so a pair without
+MT evidence is doubted once its lengths disagree at the 5% level."""
+
+
 __all__ = [
     "Alignment",
     "AlignmentConfig",
@@ -169,6 +201,53 @@ __all__ = [
     "align_without_reference",
     "chrf",
 ]
+
+
+_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_PREAMBLE = re.compile(
+    r"^\W*(sure|certainly|of course|okay|here is|here's|below is|the following)\b.{0,80}?"
+    r"\b(translat\w*|english)\b[^:\n]{0,40}:",
+    re.IGNORECASE,
+)
+LOOP_DISTINCT_BELOW = 0.5
+"""An MT line of 8+ words whose word 4-grams are less than half distinct is looping (real sentences, even
+long, repetitive ones from the local engine, stay above 0.8)."""
+TRUNCATED_BELOW, RUNAWAY_ABOVE = 0.3, 3.0
+"""MT length over the length its source predicts (at the text's median ratio) outside these bounds marks
+a truncated or runaway line (only with the source, and for sources of 40+ characters)."""
+
+
+def broken_mt(mt: Sequence[str], source: Sequence[str] | None = None) -> list[str]:
+    """Per MT sentence, why it is no evidence about where its source belongs ("" if it is sound).
+
+    ``empty``; ``arabic`` (the source copied: over 30% of its letters Arabic); ``loop`` (word 4-grams
+    mostly repeated, :data:`LOOP_DISTINCT_BELOW`, or far longer than its source predicts); ``preamble`` (a chat
+    preamble such as "Sure, here is the English translation:"); ``truncated`` (far shorter than its
+    source predicts). The length checks need ``source``."""
+    ratios = sorted(_chars(m) / _chars(s) for m, s in zip(mt, source or ()) if _chars(m) and _chars(s))
+    ratio = ratios[len(ratios) // 2] if ratios else 1.0
+    reasons = []
+    for k, line in enumerate(mt):
+        chars = _chars(line)
+        arabic = len(_ARABIC_LETTER.findall(line))
+        words = line.lower().split()
+        grams = set(zip(words, words[1:], words[2:], words[3:]))
+        expected = ratio * _chars(source[k]) if source is not None else 0.0
+        if not chars:
+            reasons.append("empty")
+        elif arabic and arabic > 0.3 * sum(ch.isalpha() for ch in line):
+            reasons.append("arabic")
+        elif (len(words) >= 8 and len(grams) < LOOP_DISTINCT_BELOW * (len(words) - 3)) or (
+            expected >= 40 and chars > RUNAWAY_ABOVE * expected
+        ):
+            reasons.append("loop")
+        elif _PREAMBLE.match(line):
+            reasons.append("preamble")
+        elif expected >= 40 and chars < TRUNCATED_BELOW * expected:
+            reasons.append("truncated")
+        else:
+            reasons.append("")
+    return reasons
 
 
 def chrf(hypothesis: str, reference: str) -> float:
@@ -213,16 +292,25 @@ class ChrfLengthScorer:
         predictor_chars = int(self.predictor_cum[-1])
         self.length_ratio = ref_chars / predictor_chars if predictor_chars and ref_chars else 1.0
         self.length_variance = length_variance if source is None else source_length_variance
+        self.has_source = source is not None
+        self.broken_cum = np.cumsum([0] + [bool(reason) for reason in broken_mt(mt, source)])
         self.mt_cum = np.cumsum([0] + [_chars(s) for s in mt])
         self.ref_cum = np.cumsum([0] + [_chars(s) for s in reference])
         self.matcher = SpanMatcher(mt, reference)
+        self.known_keys = np.zeros(0, dtype=np.int64)  # cells (as i * (m + 2) + j) whose 1-1 matches are known
+        self.known_counts = np.zeros((0, MAX_ORDER), dtype=np.int32)
 
     def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
-        """Log prior + length + chrF evidence; reliability: the logistic match probability of the bead's chrF
-        above chance (an unmatched bead counts as chrF 0 between 100-character spans)."""
+        """Log prior + length + chrF evidence; reliability: the pair probability, a logistic of the bead's
+        chrF above chance (none for broken MT) plus its length tail (:data:`PAIR_LENGTH_BIAS`); an unmatched
+        bead is left to its posterior."""
         matches = self.matcher.matches(i, j, [self.bead_types[t] for t in types])
+        one_to_one = next((t for t, bead_type in enumerate(types) if self.bead_types[bead_type] == (1, 1)), None)
+        if one_to_one is not None:
+            self._remember(i, j, matches[one_to_one])
         scores = np.empty((len(types), len(i)))
-        evidence = np.full((len(types), len(i)), -self.null_similarity)
+        evidence = np.empty((len(types), len(i)))
+        pair = np.full((len(types), len(i)), np.inf)  # log-odds that the bead's two sides belong together
         for t, bead_type in enumerate(types):
             (di, dj), log_prior = self.bead_types[bead_type], self.log_priors[bead_type]
             if not (di and dj):  # an unmatched sentence has no partner whose length or content could be compared
@@ -237,8 +325,66 @@ class ChrfLengthScorer:
             # chrF above what unrelated spans of these lengths reach by chance
             chars = np.maximum((mt_chars + ref_chars) / 2, 1.0)
             evidence[t] = similarity - self.null_similarity - self.null_growth * np.log(chars / 100)
+            # A broken MT line says nothing of where its source belongs: no chrF evidence, and without the
+            # source no length evidence either (its length is the broken line's).
+            sound = self.broken_cum[i] == self.broken_cum[i0]
+            evidence[t] = np.where(sound, evidence[t], 0.0)
+            if not self.has_source:
+                length = np.where(sound, length, 0.0)
             scores[t] = log_prior + length + self.similarity_weight * size * evidence[t]
-        return scores, 1 / (1 + np.exp(-self.confidence_slope * evidence))
+            if (di, dj) in LONE_PART_SLOPES:
+                scores[t] += np.where(sound, self._lone_part(i, j, di, dj), 0.0)
+            pair[t] = self.confidence_slope * evidence[t] + length + PAIR_LENGTH_BIAS
+        return scores, 1 / (1 + np.exp(-np.clip(pair, -500.0, 500.0)))
+
+    def _lone_part(self, i: Cells, j: Cells, di: int, dj: int) -> Scores:
+        """The log-weight a 1-2 or 2-1 bead loses when one of its two sentences on the merged side finds
+        hardly any of its character n-grams in the other side's sentence: a one-sided line (byline,
+        caption, dateline) glued to its neighbour's pair rather than a sentence the other side splits."""
+        if (di, dj) == (1, 2):  # reference sentences j-2 and j-1 against MT sentence i-1
+            first = self._one_to_one(i, j - 1)
+            last = self._one_to_one(i, j)
+            other = self.mt_cum[i] - self.mt_cum[i - 1]
+            parts = self.ref_cum[j - 1] - self.ref_cum[np.maximum(j - 2, 0)], self.ref_cum[j] - self.ref_cum[j - 1]
+        else:  # MT sentences i-2 and i-1 against reference sentence j-1
+            first = self._one_to_one(i - 1, j)
+            last = self._one_to_one(i, j)
+            other = self.ref_cum[j] - self.ref_cum[j - 1]
+            parts = self.mt_cum[i - 1] - self.mt_cum[np.maximum(i - 2, 0)], self.mt_cum[i] - self.mt_cum[i - 1]
+        recalls = [
+            np.where(known, _part_recall(counts, chars, other), 1.0)
+            for (counts, known), chars in zip((first, last), parts)
+        ]
+        lone = np.minimum(*recalls)
+        paired = np.maximum(*recalls) >= LONE_PAIRED_RECALL
+        return np.where(paired, LONE_PART_SLOPES[di, dj] * np.minimum(lone - LONE_PART_RECALL, 0.0), 0.0)
+
+    def _remember(self, i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
+        """Keep the 1-1 matches of scored cells: the lone-part check of the 1-2 and 2-1 beads around reads them."""
+        keys = np.concatenate([self.known_keys, i * (self.ref_cum.size + 1) + j])
+        keys, first = np.unique(keys, return_index=True)
+        self.known_keys, self.known_counts = keys, np.concatenate([self.known_counts, counts])[first]
+
+    def _one_to_one(self, i: Cells, j: Cells) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+        """Matches of MT sentence i-1 with reference sentence j-1 where the 1-1 bead ending at (i, j) has
+        been scored, and where that is: every cell of the band, so only a bead at the band's edge goes
+        without the check (a path that reaches the edge is searched again in a wider band)."""
+        wanted = i * (self.ref_cum.size + 1) + j
+        at = np.minimum(np.searchsorted(self.known_keys, wanted), max(self.known_keys.size - 1, 0))
+        found = self.known_keys[at] == wanted if self.known_keys.size else np.zeros(len(i), dtype=bool)
+        out = np.zeros((len(i), MAX_ORDER), dtype=np.int32)
+        out[found] = self.known_counts[at[found]]
+        return out, found
+
+
+def _part_recall(matches: npt.NDArray[np.int32], part_chars: Cells, other_chars: Cells) -> Scores:
+    """Character n-gram recall of a sentence in another (orders 1..6 averaged, as chrF's recall)."""
+    total, orders = np.zeros(len(part_chars)), np.zeros(len(part_chars))
+    for k in range(MAX_ORDER):
+        present = (part_chars - k > 0) & (other_chars - k > 0)
+        total += np.where(present, matches[:, k] / np.where(present, part_chars - k, 1), 0.0)
+        orders += present
+    return total / np.maximum(orders, 1)
 
 
 def align(

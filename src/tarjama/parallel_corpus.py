@@ -55,11 +55,16 @@ SCHEMA = pl.Schema(
 FLAG_BELOW = 0.5
 """Rows whose alignment confidence is below this are flagged (``flagged`` is true), never dropped.
 
-Both aligners give a matched bead its posterior probability (times, for the MT
-aligner, a chrF match probability), so below 0.5 means the aligner thinks the
-bead more likely wrong than right; unmatched (1-0/0-1) beads score near 0 and
-are always flagged. A source sentence aligned without a reference has
-confidence 1.0 and is not flagged.
+The MT aligner's confidence is a pair confidence: do this Arabic and this
+English belong together? It is the bead's posterior probability times a pair
+probability from its chrF above chance (none when the MT line is broken) and
+its length agreement, so a correct pair with poor MT is not flagged: how good
+the MT is stays with ``sentence_chrf``/``sentence_bleu`` and the checks
+(``--filter-checks``). An unmatched (1-0/0-1) row carries the posterior that
+its sentence has no counterpart, so a byline the aligner is sure of is a
+correct row, not a flagged one. The length aligner gives matched beads their
+posterior and unmatched ones near 0. A source sentence aligned without a
+reference has confidence 1.0 and is not flagged.
 """
 
 _TSV_UNSAFE = re.compile(r"[\t\r\n\v\f\u2028\u2029\x85]+")
