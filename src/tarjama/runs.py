@@ -216,6 +216,20 @@ def _local_folder(run: str, out: Path) -> Path | None:
     return folder if (folder / "scores.json").is_file() else None
 
 
+def _newest_run(settings: Settings) -> Path | None:
+    """The newest run, wherever it was started from: the ``latest`` of the folder the running ``tarjama
+    serve`` offers, else the newest run with outputs that Prefect knows for this home."""
+    from tarjama.serve import served_output_folder
+
+    served = served_output_folder(settings.home)
+    if served is not None and (folder := _local_folder(LATEST, served)) is not None:
+        return folder
+    from tarjama.flows.environment import configure_prefect
+
+    configure_prefect(settings.home)
+    return next((info.output for info in recent_runs(settings) if info.output is not None), None)
+
+
 def check_output_name(file: str) -> str:
     """``file`` if it names a file inside a run folder (``aligned.jsonl``, ``plots/chrf.png``), as the
     download server allows; a path leaving the folder or a hidden one is a one-line error."""
@@ -239,11 +253,13 @@ def download(settings: Settings, run: str, target: Path | None, file: str, out: 
 
     from tarjama.download import DownloadNotFound, DownloadRefused, resolve_download
 
-    folder = _local_folder(run, out)
+    folder = _local_folder(run, out) or (_newest_run(settings) if run == LATEST else None)
     label = folder.name if folder else run
     if folder is None:
         if run == LATEST:
-            raise TarjamaError(f"{out / LATEST}: no such run link (give --from, the output folder of your runs)")
+            raise TarjamaError(
+                f"{out / LATEST}: no such run link, and no finished run known (give --from, the output folder of your runs)"
+            )
         from tarjama.flows.environment import configure_prefect
 
         configure_prefect(settings.home)
