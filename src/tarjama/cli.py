@@ -281,13 +281,21 @@ def run(
 
     configure_prefect(settings.home)  # before Prefect is imported: it reads its settings when it loads
     from tarjama.outputs import remove_own_staging
+    from tarjama.runs import crash_abandoned_runs, recorded_while_running
     from tarjama.serve import prefect_api_for_run, with_served_links
     from tarjama.stopping import Stopped, call_until_signalled, exit_now
 
     settings = with_served_links(settings)
     try:
-        with prefect_api_for_run(settings.home), live_progress(), quiet_interrupts():
+        with (
+            prefect_api_for_run(settings.home),
+            recorded_while_running(settings.home, run_name),
+            live_progress(),
+            quiet_interrupts(),
+        ):
             from tarjama.flows.pipeline import run as run_flow
+
+            crash_abandoned_runs(settings.home)  # runs of this home killed earlier: Crashed, not Running for ever
 
             flow = run_flow.with_options(task_runner=runner())
             try:

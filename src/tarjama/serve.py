@@ -3,7 +3,7 @@
 One process starts (or reuses) three things and stops what it started on
 Ctrl-C or SIGTERM:
 
-1. a Prefect server (:mod:`tarjama.web.prefect_api`, Prefect's own app behind the download app's
+1. a Prefect server (:mod:`tarjama.web.prefect_server`, Prefect's own app behind the download app's
    Host allow-list, with CORS for its own UI only and CSRF tokens required, as a child process in its
    own session) whose SQLite database lives under ``<home>/prefect`` (see
    :mod:`tarjama.flows.environment`); a port already in use is refused in one line (a server of
@@ -49,7 +49,7 @@ from tarjama.download import DEFAULT_DOWNLOAD_PORT
 from tarjama.errors import TarjamaError, printable
 from tarjama.settings import DEFAULT_DOWNLOAD_URL, Settings
 from tarjama.web import WebServer, start_web_server, url_host
-from tarjama.web.prefect_api import guard_settings
+from tarjama.web.prefect_server import guard_settings
 
 DEFAULT_PORT = 4200
 DEPLOYMENT = "articles"
@@ -121,7 +121,7 @@ class PrefectServer:
     def start_or_reuse(self, say: Callable[[str], None], timeout: float = SERVER_START_TIMEOUT_S) -> bool:
         """True if a server was started (and so must be stopped), False if one was reused.
 
-        A started one is :mod:`tarjama.web.prefect_api`: Prefect's app behind the Host allow-list, with
+        A started one is :mod:`tarjama.web.prefect_server`: Prefect's app behind the Host allow-list, with
         CORS for its own UI only and CSRF tokens required."""
         if api_healthy(self.api_url):
             say(f"reusing the Prefect server already answering at {self.api_url}")
@@ -139,7 +139,7 @@ class PrefectServer:
         say(f"starting a Prefect server (home {env['PREFECT_HOME']}; log {self.log_path}) ...")
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tarjama.web.prefect_api", self.host, str(self.port)],
+                [sys.executable, "-m", "tarjama.web.prefect_server", self.host, str(self.port)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -1,6 +1,6 @@
 """The Prefect server that ``tarjama serve`` (and a run's private server) starts, behind a Host allow-list.
 
-Run as a child process: ``python -m tarjama.web.prefect_api HOST PORT``. It is Prefect's own app
+Run as a child process: ``python -m tarjama.web.prefect_server HOST PORT``. It is Prefect's own app
 (``prefect server start`` runs the same one), wrapped in :class:`tarjama.web.app.HostAllowList`, the
 download app's guard, so that a page on another site reached through DNS rebinding is refused
 (421) before Prefect sees the request. CORS and CSRF are Prefect's own settings, set by the parent
