@@ -65,8 +65,10 @@ def test_a_ui_run_reads_only_under_the_allowed_folders(policy, tmp_path, source)
     policy.apply(asked(tmp_path, sources=[f"{tmp_path}/corpus/**/*.ar.txt"], references=[f"{tmp_path}/corpus"]))
 
 
-def test_without_articles_the_allowed_folder_is_where_serve_runs(tmp_path, monkeypatch):
+def test_the_allowed_folders_are_the_articles_and_where_serve_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    policy = UiRunPolicy.for_serve(Settings(home=tmp_path / "home"), Path("output"), [])
-    assert policy.source_roots == (tmp_path.resolve(),)
+    (tmp_path / "articles").mkdir()
+    policy = UiRunPolicy.for_serve(Settings(home=tmp_path / "home"), Path("output"), [tmp_path / "articles"])
+    assert policy.source_roots == ((tmp_path / "articles").resolve(), tmp_path.resolve())
     assert policy.out == (tmp_path / "output").resolve()
+    policy.apply({"sources": ["relative/a.ar.txt"], "settings": None})  # read from where serve runs

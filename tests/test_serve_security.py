@@ -53,6 +53,8 @@ def test_the_api_of_serve_refuses_foreign_hosts_origins_and_runs_outside_its_pol
         assert refused.status_code == 421, refused.text
         assert b" 403 " in websocket_handshake(port, "evil.example").split(b"\r\n")[0]
         assert b" 101 " in websocket_handshake(port, f"127.0.0.1:{port}").split(b"\r\n")[0]
+        server_log = (tmp_path / "home" / "prefect-server.log").read_text()
+        assert "refused a request for host 'evil.example'" in server_log
 
         # the download app refuses it too, and serve says so in its output
         downloads = state["download_url"]

@@ -296,8 +296,8 @@ class UiRunPolicy:
 
     Anyone who reaches the API can fill in the run form, so its parameters are input: the outputs go
     only under the folder ``serve`` offers, articles and references are read only from the folders the
-    user named (``--article``'s folders, else where ``serve`` was started), and the settings are the
-    server's own apart from :data:`UI_SETTABLE`.
+    user chose (``--article``'s folders, and where ``serve`` was started: relative paths in the form are
+    read from there), and the settings are the server's own apart from :data:`UI_SETTABLE`.
     """
 
     out: Path
@@ -306,7 +306,7 @@ class UiRunPolicy:
 
     @classmethod
     def for_serve(cls, settings: Settings, out: Path, articles: Sequence[Path]) -> UiRunPolicy:
-        roots = [a if a.is_dir() else a.parent for a in (Path(p).resolve() for p in articles)] or [Path.cwd()]
+        roots = [a if a.is_dir() else a.parent for a in (Path(p).resolve() for p in articles)] + [Path.cwd()]
         return cls(out.resolve(), tuple(dict.fromkeys(roots)), settings)
 
     def apply(self, parameters: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ download app's guard, so that a page on another site reached through DNS rebindi
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from tarjama.web.app import HostAllowList
@@ -37,6 +38,9 @@ def main(argv: list[str]) -> None:
     from prefect.settings import PREFECT_SERVER_API_KEEPALIVE_TIMEOUT
 
     host, port = argv[0], int(argv[1])
+    refusals = logging.getLogger("tarjama.web")  # each refused host, in the server's log
+    refusals.setLevel(logging.INFO)
+    refusals.addHandler(logging.StreamHandler())
     app = HostAllowList(create_app(final=True), allowed_hosts_for(host))
     uvicorn.run(
         app,
