@@ -178,6 +178,12 @@ def start_serve(home: Path, out: Path, port: int, download_port: int, *extra: st
     return Serve(process, home, log)
 
 
+def csrf_headers(api: str) -> dict[str, str]:
+    """What Prefect's UI and client send with every POST to a server of ``tarjama serve`` (it wants a CSRF token)."""
+    token = httpx.get(f"{api}/csrf-token", params={"client": "tests"}, timeout=30).raise_for_status().json()
+    return {"Prefect-Csrf-Token": token["token"], "Prefect-Csrf-Client": "tests"}
+
+
 def wait_ready(serve: Serve, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -24,6 +24,7 @@ from conftest import (
     UI_WAIT_S,
     Shots,
     cli_env,
+    csrf_headers,
     free_port,
     start_serve,
     stop,
@@ -116,7 +117,10 @@ def flow_run(api: str, run_id: str) -> dict:
 def progress_value(api: str) -> float | None:
     found = (
         httpx.post(
-            f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": [f"{ARTICLE_KEY}-progress"]}}}, timeout=10
+            f"{api}/artifacts/filter",
+            json={"artifacts": {"key": {"any_": [f"{ARTICLE_KEY}-progress"]}}},
+            headers=csrf_headers(api),
+            timeout=10,
         )
         .raise_for_status()
         .json()

@@ -168,3 +168,19 @@ def test_bad_comparisons_are_refused():
         compare_systems(GOLD, [System("base", MT), System("short", MT[:2])])
     with pytest.raises(TarjamaError, match="at least one other system"):
         compare_systems(GOLD, [System("base", MT)])
+
+
+def test_runs_reached_through_latest_links_are_told_apart_by_where_they_are(tmp_path):
+    from tarjama.compare import system_labels
+
+    for side in ("A", "B"):
+        (tmp_path / side / f"run-{side}").mkdir(parents=True)
+        (tmp_path / side / "latest").symlink_to(f"run-{side}")
+    a, b = tmp_path / "A" / "latest", tmp_path / "B" / "latest"
+    assert system_labels([a, b]) == ["run-A", "run-B"]
+    (tmp_path / "B" / "run-A").mkdir()
+    (tmp_path / "B" / "latest").unlink()
+    (tmp_path / "B" / "latest").symlink_to("run-A")  # two folders of one name: named by the paths given
+    assert system_labels([a, b]) == [str(a), str(b)]
+    with pytest.raises(TarjamaError, match="are the same system"):
+        system_labels([a, tmp_path / "A" / "run-A"])

@@ -98,3 +98,52 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
     assert not (tmp_path / "home").exists() and sorted(os.listdir(tmp_path)) == sorted(
         ["output", "secret.txt", f"{RUN}-plots-chrf.png"]
     )
+
+
+@pytest.fixture
+def served_home(tmp_path):
+    """A home whose ``serve.json`` names a live server (the web app answers ``/health`` as Prefect's API does)."""
+    import json
+
+    from tarjama.web import start_web_server
+
+    live = start_web_server(tmp_path / "served", "127.0.0.1", 0)
+    home = tmp_path / "home"
+    home.mkdir()
+    state = {"api_url": live.url, "download_url": "http://127.0.0.1:48201", "out": str(tmp_path / "served")}
+    (home / "serve.json").write_text(json.dumps(state))
+    yield home
+    live.stop()
+
+
+def test_a_run_links_to_the_download_port_serve_listens_on(served_home, tmp_path):
+    from tarjama.serve import with_served_links
+    from tarjama.settings import DEFAULT_DOWNLOAD_URL, Settings
+
+    assert with_served_links(Settings(home=served_home)).download_url == "http://127.0.0.1:48201"
+    own = Settings(home=served_home, download_url="https://tarjama.example.org")
+    assert with_served_links(own).download_url == "https://tarjama.example.org"  # the user's own wins
+    nothing_served = Settings(home=tmp_path / "elsewhere")
+    assert with_served_links(nothing_served).download_url == DEFAULT_DOWNLOAD_URL
+
+
+def test_download_latest_finds_the_served_folders_newest_run_from_any_folder(served_home, tmp_path):
+    import subprocess
+
+    from conftest import TARJAMA, cli_env
+
+    run = tmp_path / "served" / RUN
+    run.mkdir(parents=True)
+    (run / "scores.json").write_text("{}")
+    (run / "aligned.tsv").write_bytes(TSV)
+    (tmp_path / "served" / "latest").symlink_to(RUN)
+    elsewhere = tmp_path / "somewhere-else"
+    elsewhere.mkdir()
+    found = subprocess.run(
+        [TARJAMA, "download", "latest", "-o", "-"],
+        capture_output=True,
+        cwd=elsewhere,
+        env=cli_env(served_home),
+        timeout=120,
+    )
+    assert found.returncode == 0 and found.stdout == TSV, found.stderr

@@ -383,6 +383,40 @@ def test_a_stopped_run_is_cancelled_in_prefect_not_left_running(tmp_path, runs, 
     assert [(r["state"]["type"], r["state"]["message"]) for r in found] == [("CANCELLED", f"stopped by {sig.name}")]
 
 
+@pytest.mark.slow
+def test_a_killed_run_is_marked_crashed_when_the_next_command_starts(tmp_path, runs):
+    """A run killed outright (SIGKILL) stayed "Running" in Prefect and in `tarjama runs` for ever."""
+    name = "killed-outright"
+    runs.services.clear()
+    held_before = runs.services.held
+    runs.services.hold_after(0)
+    try:
+        run = runs.start(ARTICLE, "--out", tmp_path / "out", "--name", name, "--memory", tmp_path / "memory.sqlite")
+        deadline = time.monotonic() + 400
+        while runs.services.held <= held_before:
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()[1][-3000:]
+            time.sleep(0.5)
+        run.kill()
+        run.communicate(timeout=60)
+    finally:
+        runs.services.release()
+
+    def state() -> tuple[str, str]:
+        found = httpx.post(
+            f"{runs.env['PREFECT_API_URL']}/flow_runs/filter",
+            json={"flow_runs": {"name": {"any_": [name]}}},
+            timeout=30,
+        ).json()
+        return found[0]["state"]["type"], found[0]["state"]["message"]
+
+    assert state()[0] == "RUNNING"
+    listed = subprocess.run([TARJAMA, "runs", "--json"], capture_output=True, text=True, env=runs.env, timeout=300)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert state() == ("CRASHED", "its tarjama run process was killed")
+    listed_runs = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [r["state"] for r in listed_runs if r["name"] == name] == ["Crashed"]
+
+
 # --- the README's catalogue: each case with the message it prints today ------------------------------
 
 

@@ -72,3 +72,39 @@ def test_html_rendered_in_pieces_equals_the_whole_document(articles, count):
     whole = MarkdownIt("commonmark").enable("table").render(markdown)
     page = render_html(markdown, "t")
     assert whole in page  # the table cut in pieces of HTML_TABLE_ROWS rows and joined back, byte for byte
+
+
+INJECTIONS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a|b\n## x [l](javascript:alert(1))")
+
+
+@pytest.mark.parametrize("hostile", INJECTIONS)
+def test_input_texts_are_shown_as_text_never_as_markup(articles, hostile):
+    """Ids, reference labels, paths, failure reasons and the run name come from input: in report.md they are
+    literal text (one table cell, no link, no HTML), in report.html escaped characters."""
+    from tarjama.results import ArticleFailure
+
+    bad = articles[0].model_copy(
+        update={
+            "article_id": hostile,
+            "path": hostile,
+            "references": [articles[0].references[0].model_copy(update={"reference": hostile, "path": hostile})],
+        }
+    )
+    for shown in ([bad], [bad, articles[1]]):
+        run = summary(shown).model_copy(
+            update={"run": hostile, "failures": [ArticleFailure(article_id=hostile, origin=hostile, reason=hostile)]}
+        )
+        markdown = render_report(run)
+        page = render_html(markdown, f"tarjama run {hostile}")
+        assert "<script" not in page and "<img" not in page and "<a " not in page  # no element from input
+        assert "\n## x" not in markdown
+        tokens = (
+            MarkdownIt("commonmark")
+            .enable("table")
+            .parseInline(markdown.splitlines()[0].removeprefix("# "))[0]
+            .children
+        )
+        assert "".join(t.content for t in tokens if t.type == "text") == f"tarjama run {hostile}".replace("\n", "\\n")
+        if len(shown) > 1:  # the table keeps its columns: the pipe in the id is inside its cell
+            row = next(line for line in markdown.split("## Articles", 1)[1].splitlines() if "alert" in line)
+            assert row.replace("\\|", "").count("|") == 10

@@ -153,6 +153,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path, sig):
         else:
             assert run.returncode == 128 + sig, stderr[-3000:]
             assert stderr.strip().splitlines()[-1].startswith("tarjama: error: interrupted: every sentence")
+            assert "View at" not in stderr  # no link to the run's private server, gone with it
         deadline = time.monotonic() + 60
         while any(alive(p) for p in servers) and time.monotonic() < deadline:
             time.sleep(0.5)

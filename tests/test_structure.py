@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ARTICLE, ROOT, free_port
+from conftest import ARTICLE, ROOT, csrf_headers, free_port
 
 CORE_WITHOUT_PREFECT = [
     "tarjama.align",
@@ -262,7 +262,10 @@ def test_plain_install_serves_and_runs_an_article_from_the_ui(plain_install, tmp
             # as Prefect's own clients do (the UI's included): a 503 is its SQLite busy for a moment, asked again
             for _attempt in range(6):
                 response = httpx.post(
-                    f"{api}/deployments/{state['deployment_id']}/create_flow_run", json={"parameters": {}}, timeout=60
+                    f"{api}/deployments/{state['deployment_id']}/create_flow_run",
+                    json={"parameters": {}},
+                    headers=csrf_headers(api),
+                    timeout=60,
                 )
                 if response.status_code != 503:
                     break

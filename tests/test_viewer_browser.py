@@ -34,6 +34,8 @@ from tarjama.web import start_web_server
 GOLD = CORPUS / "ntrex128-dev" / "gold"
 MT = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
 RUN = "20261129-120000-ntrex128-dev"
+HOSTILE_RUN = "20261129-130000-hostile"
+INJECTIONS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
 WAIT_S = 30
 DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 THOUSANDS = re.compile(r"(?<=\d)[,٬](?=\d{3})")
@@ -70,6 +72,32 @@ def ntrex_corpus() -> pl.DataFrame:
     return frame.with_columns(check_numbers=pl.Series(kept, dtype=pl.Boolean))
 
 
+def hostile_corpus(corpus: pl.DataFrame) -> pl.DataFrame:
+    """Ten rows whose ids, reference labels and texts are script injections (as a manifest or file name may hold)."""
+    texts = [INJECTIONS[n % 2] for n in range(10)]
+    return corpus.head(10).with_columns(
+        *(
+            pl.Series(column, texts)
+            for column in ("article_id", "reference", "arabic", "english_mt", "english_reference")
+        )
+    )
+
+
+def no_script_ran(driver) -> bool:
+    """No alert is open, and no element came from the injected markup."""
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        alert = driver.switch_to.alert
+    except NoAlertPresentException:
+        alert = None
+    if alert is not None:
+        return False
+    return not driver.execute_script(
+        "return document.querySelectorAll('script:not([src]), img[src=x], img[onerror]').length"
+    )
+
+
 @pytest.fixture(scope="module")
 def corpus() -> pl.DataFrame:
     return ntrex_corpus()
@@ -81,6 +109,7 @@ def served(tmp_path_factory, corpus):
     run = root / RUN
     write_parquet(corpus, run / "aligned.parquet")
     write_tsv(corpus.drop("check_numbers"), run / "aligned.tsv")
+    write_parquet(hostile_corpus(corpus), root / HOSTILE_RUN / "aligned.parquet")
     server = start_web_server(root, "127.0.0.1", 0)
     yield server
     server.stop()
@@ -263,3 +292,99 @@ def test_no_console_errors(served, browser):
     browser.get(f"{served.url}/")
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []
+
+
+@pytest.mark.slow
+def test_injected_markup_is_shown_as_text_in_the_viewer(served, browser):
+    browser.get(f"{served.url}/view/{HOSTILE_RUN}")
+    rows = rows_shown(browser, "Rows 1–10 of 10")
+    assert no_script_ran(browser)
+    assert cell_texts(rows[0]) == [INJECTIONS[0]] * 3 and cell_texts(rows[1]) == [INJECTIONS[1]] * 3
+    assert INJECTIONS[1] in rows[1].find_element(By.CSS_SELECTOR, ".article").text
+    options = [o.text for o in browser.find_elements(By.CSS_SELECTOR, "#article option")]
+    assert any(INJECTIONS[0] in o for o in options) and any(INJECTIONS[1] in o for o in options)
+    browser.find_element(By.ID, "q").send_keys("<img", Keys.ENTER)
+    rows = rows_shown(browser, "Rows 1–5 of 5 matching")
+    assert rows[0].find_element(By.TAG_NAME, "mark").text == "<img" and no_script_ran(browser)
+
+
+@pytest.mark.slow
+def test_a_report_opened_from_disk_runs_no_injected_script(tmp_path, browser):
+    """report.html as the run writes it, opened as a file (no server, no content security policy)."""
+    from tarjama.report import render_html, render_report
+    from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, ReferenceResult, RunSummary
+
+    def article(hostile: str) -> ArticleResult:
+        reference = ReferenceResult(reference=hostile, path=hostile, reference_sentences=1, rows=1, flagged=0)
+        return ArticleResult(
+            article_id=hostile,
+            path=hostile,
+            sentences=1,
+            units=1,
+            engine="local",
+            model=hostile,
+            translated_texts=1,
+            from_memory=0,
+            references=[reference],
+        )
+
+    for number, articles in enumerate(([article(INJECTIONS[0])], [article(text) for text in INJECTIONS])):
+        summary = RunSummary(
+            run=INJECTIONS[1],
+            engine_requested="local",
+            articles=articles,
+            counts=CorpusCounts(rows=len(articles), files=list(INJECTIONS)),
+            failures=[ArticleFailure(article_id=text, origin=text, reason=text) for text in INJECTIONS],
+        )
+        report = tmp_path / f"report-{number}.html"
+        report.write_text(render_html(render_report(summary), f"tarjama run {summary.run}"), encoding="utf-8")
+        browser.get(report.as_uri())
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert no_script_ran(browser)
+        assert INJECTIONS[0] in body and INJECTIONS[1] in body
+        assert browser.title == f"tarjama run {INJECTIONS[1]}"
+
+
+@pytest.mark.slow
+def test_arabic_search_finds_every_spelling_of_a_word(served, browser, corpus):
+    written = corpus.filter(pl.col("arabic").str.contains("إندونيسيا", literal=True)).height
+    assert written
+    for spelling in ("اندونيسيا", "إندونيسيا", "أندونيسيا"):
+        browser.get(f"{served.url}/view/{RUN}")
+        rows_shown(browser, "Rows 1–50")
+        browser.find_element(By.ID, "q").send_keys(spelling, Keys.ENTER)
+        rows = rows_shown(browser, f"Rows 1–{written} of {written} matching")
+        for row in rows:
+            marks = row.find_elements(By.CSS_SELECTOR, "td[lang='ar'] mark")
+            assert marks and all(mark.text == "إندونيسيا" for mark in marks), spelling
+
+
+@pytest.mark.slow
+def test_back_and_a_shared_link_restore_page_sort_filter_and_search(served, browser, corpus):
+    browser.get(f"{served.url}/view/{RUN}")
+    rows_shown(browser, f"Rows 1–50 of {corpus.height}")
+    browser.find_element(By.CSS_SELECTOR, "#sort option[value='chrf']").click()
+    sorted_first = cell_texts(rows_shown(browser, f"Rows 1–50 of {corpus.height}")[0])
+    browser.find_element(By.ID, "next").click()
+    rows_shown(browser, f"Rows 51–100 of {corpus.height}")
+    choose(browser, "Flagged")
+    rows_shown(browser, "Rows 1–")
+    browser.find_element(By.ID, "q").send_keys("the", Keys.ENTER)
+    searched = rows_shown(browser, "Rows 1–")
+    shared, shown = browser.current_url, [cell_texts(row) for row in searched]
+    assert all(part in shared for part in ("sort=chrf", "show=flagged", "q=the"))
+
+    browser.back()  # before the search: flagged rows, sorted
+    rows_shown(browser, "Rows 1–")
+    assert browser.find_element(By.ID, "q").get_attribute("value") == ""
+    assert browser.find_element(By.CSS_SELECTOR, "input[value='flagged']").is_selected()
+    browser.back()  # before the filter: the second page of the sorted corpus
+    rows_shown(browser, f"Rows 51–100 of {corpus.height}")
+    assert browser.find_element(By.CSS_SELECTOR, "input[value='all']").is_selected()
+    browser.back()  # the first page, sorted
+    assert cell_texts(rows_shown(browser, f"Rows 1–50 of {corpus.height}")[0]) == sorted_first
+    assert browser.find_element(By.ID, "sort").get_attribute("value") == "chrf"
+
+    browser.get(shared)  # a shared link opens the same view
+    assert [cell_texts(row) for row in rows_shown(browser, "Rows 1–")] == shown
+    assert browser.find_element(By.ID, "q").get_attribute("value") == "the"

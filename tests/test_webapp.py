@@ -37,6 +37,21 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 IDLE_S = 1
 
 
+ARABIC_RUN = "arabic-forms"
+ARABIC_FORMS = [
+    "زار إندونيسيا",  # alef with hamza below
+    "زار اندونيسيا",  # bare alef
+    "زار أندونيسيا",  # alef with hamza above
+    "زار إِنْدُونِيسِيَا",  # with short vowels and sukun
+    "زار إنـــدونيسيا",  # with tatweel
+    "في المدرسة على الطاولة",  # ta marbuta, alef maqsura
+    "في المدرسه علي الطاوله",
+    "سئل عن مسؤول",  # hamza on ya, on waw
+    "سيل عن مسوول",
+    "زار ماليزيا",
+]
+
+
 @pytest.fixture(scope="module")
 def big_corpus() -> pl.DataFrame:
     return synthetic_corpus(10_000, seed=7)
@@ -78,6 +93,14 @@ def tree(tmp_path_factory, big_corpus) -> tuple[Path, Path]:
     ).write_parquet(minimal / "aligned.parquet")
     (root / ODD_RUN).mkdir()
     (root / ODD_RUN / "aligned.parquet").write_bytes((minimal / "aligned.parquet").read_bytes())
+    (root / ARABIC_RUN).mkdir()
+    pl.DataFrame(
+        {
+            "arabic": ARABIC_FORMS,
+            "english_mt": ["Indonesia 🙂 INDONESIA"] * len(ARABIC_FORMS),
+            "english_reference": None,
+        }
+    ).write_parquet(root / ARABIC_RUN / "aligned.parquet")
     return root, secret
 
 
@@ -665,6 +688,48 @@ def test_search_is_literal_and_case_insensitive(server, big_corpus):
     assert api(server, BIG_RUN, q="tangier", show="flagged").json()["matched"] == len(
         set(expected("tangier")) & set(flagged_positions(big_corpus))
     )
+
+
+@pytest.mark.parametrize(
+    ("needle", "positions"),
+    [
+        ("اندونيسيا", [0, 1, 2, 3, 4]),
+        ("إندونيسيا", [0, 1, 2, 3, 4]),
+        ("إِندونيسيا", [0, 1, 2, 3, 4]),
+        ("المدرسة علي", [5, 6]),
+        ("الطاوله", [5, 6]),
+        ("مسؤول", [7, 8]),
+        ("سيل", [7, 8]),
+    ],
+)
+def test_arabic_search_folds_alef_hamza_ya_ta_marbuta_diacritics_and_tatweel(server, needle, positions):
+    rows = api(server, ARABIC_RUN, q=needle).json()["rows"]
+    assert [row["position"] for row in rows] == positions
+    for row in rows:  # the spans cover the variant as written, marks and tatweel included
+        text = row["cells"]["arabic"]
+        [(start, end)] = row["matches"]["arabic"]
+        assert text[start:end].replace("\u0640", "") in {
+            "إندونيسيا",
+            "اندونيسيا",
+            "أندونيسيا",
+            "إِنْدُونِيسِيَا",
+            "المدرسة على",
+            "المدرسه علي",
+            "الطاولة",
+            "الطاوله",
+            "مسؤول",
+            "مسوول",
+            "سئل",
+            "سيل",
+        }, text[start:end]
+
+
+def test_match_spans_count_in_the_browsers_string_units(server):
+    """JavaScript indexes strings in UTF-16 units: an emoji before a match counts two."""
+    row = api(server, ARABIC_RUN, q="indonesia").json()["rows"][0]
+    text = row["cells"]["english_mt"]
+    assert row["matches"]["english_mt"] == [[0, 9], [13, 22]]
+    assert text.encode("utf-16-le")[13 * 2 : 22 * 2].decode("utf-16-le") == "INDONESIA"
 
 
 def test_sorting_by_chrf_and_confidence(server, big_corpus):

@@ -107,7 +107,12 @@ MAX_LINE_CHARS = 20_000
 one line rarely longer. One unbroken 200,000-character line drove ``tarjama align`` past 5 GB (the
 aligner's memory grows faster than linearly with a sentence's length); at this limit it peaks near 260 MB."""
 
-_UTF16_BOMS = {b"\xff\xfe": "UTF-16LE", b"\xfe\xff": "UTF-16BE"}
+_BOMS = {  # the longest first: UTF-32LE's mark begins with UTF-16LE's
+    b"\xff\xfe\x00\x00": "UTF-32LE",
+    b"\x00\x00\xfe\xff": "UTF-32BE",
+    b"\xff\xfe": "UTF-16LE",
+    b"\xfe\xff": "UTF-16BE",
+}
 # C0 controls other than whitespace: UTF-8 text has next to none; UTF-16 read as UTF-8 is full of them.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")
 _EXPECTED_CHAR = re.compile(r"[\s!-~\u00a0-\u024f\u0600-\u06ff\u0750-\u077f\u2000-\u206f\ufb50-\ufdff\ufe70-\ufeff]")
@@ -161,9 +166,11 @@ def read_utf8(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        bom = _UTF16_BOMS.get(data[:2])
-        if bom is not None:
-            raise InputError(path, f"not UTF-8: {bom} (byte-order mark 0x{data[:2].hex()}; save it as UTF-8)") from None
+        for mark, codec in _BOMS.items():
+            if data.startswith(mark):
+                raise InputError(
+                    path, f"not UTF-8: {codec} (byte-order mark 0x{mark.hex()}; save it as UTF-8)"
+                ) from None
         raise InputError(path, f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})") from None
     if not text.strip():
         raise InputError(path, "file is empty")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from tarjama.errors import TarjamaError
+from tarjama.errors import TarjamaError, printable
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -280,12 +280,22 @@ def run(
     from tarjama.flows.environment import configure_prefect
 
     configure_prefect(settings.home)  # before Prefect is imported: it reads its settings when it loads
-    from tarjama.serve import prefect_api_for_run
+    from tarjama.outputs import remove_own_staging
+    from tarjama.runs import crash_abandoned_runs, recorded_while_running
+    from tarjama.serve import prefect_api_for_run, with_served_links
     from tarjama.stopping import Stopped, call_until_signalled, exit_now
 
+    settings = with_served_links(settings)
     try:
-        with prefect_api_for_run(settings.home), live_progress(), quiet_interrupts():
+        with (
+            prefect_api_for_run(settings.home),
+            recorded_while_running(settings.home, run_name),
+            live_progress(),
+            quiet_interrupts(),
+        ):
             from tarjama.flows.pipeline import run as run_flow
+
+            crash_abandoned_runs(settings.home)  # runs of this home killed earlier: Crashed, not Running for ever
 
             flow = run_flow.with_options(task_runner=runner())
             try:
@@ -308,6 +318,7 @@ def run(
                 from tarjama.runs import mark_stopped
 
                 mark_stopped(run_name, f"stopped by {stop if isinstance(stop, Stopped) else 'SIGINT'}")
+                remove_own_staging(out)
                 raise
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
@@ -424,9 +435,14 @@ def live_progress() -> Iterator[None]:
 
 def print_summary(summary: RunSummary) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    def cell(value: object) -> Text:
+        """Input text (ids, labels) as plain text: no rich markup, no terminal escapes or bidi overrides."""
+        return Text(printable(str(value)))
 
     shown = summary.articles[:MAX_SUMMARY_ARTICLES]
-    table = Table(title=f"tarjama run {summary.run}")
+    table = Table(title=cell(f"tarjama run {summary.run}"))
     numeric = {"sentences", "rows", "BLEU", "chrF", "TER"}
     for column in ("article", "engine", "sentences", "reference", "rows", "BLEU", "chrF", "TER"):
         table.add_column(column, justify="right" if column in numeric else "left")
@@ -434,10 +450,10 @@ def print_summary(summary: RunSummary) -> None:
         for ref in article.references:
             scores = {s.metric: f"{s.score:.2f}" for s in ref.scores}
             table.add_row(
-                article.article_id,
-                article.engine,
+                cell(article.article_id),
+                cell(article.engine),
                 str(article.sentences),
-                ref.reference or "-",
+                cell(ref.reference or "-"),
                 str(ref.rows),
                 scores.get("BLEU", "-"),
                 scores.get("chrF", "-"),
@@ -466,12 +482,12 @@ def print_summary(summary: RunSummary) -> None:
     )
     for failure in summary.failures:
         errors.print(
-            f"tarjama: article {failure.article_id} failed: {failure.reason}",
+            printable(f"tarjama: article {failure.article_id} failed: {failure.reason}"),
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
-    say(f"aligned TSV: {Path(summary.output_dir or '.') / 'aligned.tsv'}")
+    say(printable(f"aligned TSV: {Path(summary.output_dir or '.') / 'aligned.tsv'}"))
 
 
 # --- align -----------------------------------------------------------------------------------
@@ -724,7 +740,7 @@ def compare(
     and TER; per-article deltas with intervals; the rows with the biggest gains and losses. Writes
     <out>/compare-<time>/ (report.md, scores.json, plots/) and prints the report.
     """
-    from tarjama.compare import System, common_segments, compare_systems, render_comparison
+    from tarjama.compare import System, common_segments, compare_systems, render_comparison, system_labels
     from tarjama.outputs import check_output_folder, new_run_name, staged_run_folder
     from tarjama.parallel_corpus import read_tsv, write_json, write_text
     from tarjama.results import SCHEMA_VERSION
@@ -739,15 +755,15 @@ def compare(
         articles = None
         if ref is not None:
             references = read_lines(ref)
-            named = [System(path.name, read_lines(path)) for path in systems]
+            named = [System(label, read_lines(path)) for label, path in zip(system_labels(systems), systems)]
         else:
             frames = {}
-            for folder in systems:
+            for label, folder in zip(system_labels(systems), systems):
                 if not (folder / "aligned.tsv").is_file():
                     raise TarjamaError(
                         f"{folder}: not a run folder (no aligned.tsv); give translation files with --ref"
                     )
-                frames[folder.name] = read_tsv(folder / "aligned.tsv")
+                frames[label] = read_tsv(folder / "aligned.tsv")
             segments = common_segments(frames)
             references, articles = segments.references, segments.articles
             named = [System(name, segments.hypotheses[name]) for name in frames]

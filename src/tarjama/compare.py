@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -367,6 +368,17 @@ def _article_segments(beads: dict[str, list[Bead]], first: str) -> list[tuple[st
 
 def _joined(texts: list[str]) -> str:
     return " ".join(t for t in texts if t)
+
+
+def system_labels(paths: Sequence[Path]) -> list[str]:
+    """A name for each run folder or translation file, told apart by where it really is: ``A/latest`` and
+    ``B/latest`` are their runs' own folder names; two paths to one place are the same system, an error."""
+    real = [path.resolve() for path in paths]
+    for i, path in enumerate(real):
+        if path in real[:i]:
+            raise TarjamaError(f"{paths[real.index(path)]} and {paths[i]} are the same system ({path})")
+    names = [path.name for path in real]
+    return [name if names.count(name) == 1 else str(given) for name, given in zip(names, paths)]
 
 
 def common_segments(runs: Mapping[str, pl.DataFrame]) -> Segments:

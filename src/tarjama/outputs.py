@@ -134,6 +134,36 @@ def remove_stale_staging(out: Path) -> list[Path]:
     return removed
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (``/proc/self/status``)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restored at once
+    os.umask(mask)
+    return mask
+
+
+def remove_own_staging(out: Path) -> list[Path]:
+    """Remove the staging folders under ``out`` that this process is writing: a run stopped by a signal
+    during its export leaves no ``.partial`` folder behind (the flow's thread is abandoned, never unwound)."""
+    removed: list[Path] = []
+    if not out.is_dir():
+        return removed
+    for staging in out.glob(f".*{STAGING_MARK}*"):
+        try:
+            owner = json.loads((staging / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(owner, dict) and owner.get("host") == socket.gethostname() and owner.get("pid") == os.getpid():
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    return removed
+
+
 def _cannot_write(target: Path, error: OSError) -> TarjamaError:
     return TarjamaError(f"{target}: cannot write ({storage_problem(error) or error.strerror or error})")
 
@@ -148,6 +178,8 @@ def staged_run_folder(out: Path, name: str) -> Iterator[Path]:
         out.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}{STAGING_MARK}", dir=out))
+        # mkdtemp makes it private (0700), and the rename would keep that: the run folder gets what the umask gives
+        staging.chmod(0o777 & ~current_umask())
     except OSError as error:
         raise _cannot_write(target, error) from None
     try:

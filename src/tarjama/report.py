@@ -7,10 +7,40 @@ never disagree.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+from tarjama.errors import printable
 from tarjama.parallel_corpus import FLAG_BELOW
 from tarjama.results import ArticleResult, ReferenceResult, RunSummary
 from tarjama.score import MIN_SEGMENTS_FOR_CI, MetricScore
+
+_HTML_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;"}
+_MARKDOWN_PUNCTUATION = frozenset("\\`*_[]()#!|~")  # what can start markup inside a line
+
+
+def md_text(value: object) -> str:
+    """Any text from input (an id, a label, a path, a run name, a reason) as Markdown that shows exactly
+    that text, on one line, and is never markup, a link, a table break or HTML.
+
+    Unprintable characters (line breaks, terminal escapes, bidi overrides) become visible escapes;
+    HTML's special characters become entities, which every Markdown renderer shows as the character
+    and none runs; other ASCII punctuation is backslash-escaped (CommonMark's rule for literal text).
+    Flow artifacts shown in the Prefect UI pass their input texts through this too.
+    """
+    out = []
+    for char in printable(str(value)):
+        if char in _HTML_ENTITIES:
+            out.append(_HTML_ENTITIES[char])
+        elif char in _MARKDOWN_PUNCTUATION:
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def md_link_target(path: str) -> str:
+    """A relative file path as a link target: each character that could end or redirect the link encoded."""
+    return quote(path, safe="/")
 
 
 def _score_table(scores: list[MetricScore]) -> list[str]:
@@ -39,7 +69,7 @@ def _reference_lines(ref: ReferenceResult) -> list[str]:
     if ref.reference is None:
         return [f"- no reference: {ref.rows} source↔MT rows, not scored"]
     return [
-        f"- reference `{ref.reference}` (`{ref.path}`): {ref.reference_sentences} sentences, "
+        f"- reference {md_text(ref.reference)} ({md_text(ref.path)}): {ref.reference_sentences} sentences, "
         f"{ref.rows} aligned rows, {ref.flagged} flagged (alignment confidence below {FLAG_BELOW}; kept, marked in the TSV)",
         "",
         *_score_table(ref.scores),
@@ -49,10 +79,10 @@ def _reference_lines(ref: ReferenceResult) -> list[str]:
 
 def _article_lines(article: ArticleResult) -> list[str]:
     lines = [
-        f"## {article.article_id}",
+        f"## {md_text(article.article_id)}",
         "",
-        f"- source: `{article.path}`",
-        f"- engine: {article.engine} (model `{article.model}`)",
+        f"- source: {md_text(article.path)}",
+        f"- engine: {md_text(article.engine)} (model {md_text(article.model)})",
         f"- Arabic sentences: {article.sentences}, clause units: {article.units}; translated as "
         f"{article.translated_texts} texts, {article.from_memory} from the translation memory",
     ]
@@ -70,7 +100,7 @@ def render_article(article: ArticleResult) -> str:
 def render_report(summary: RunSummary, article_rows: int | None = None) -> str:
     """Markdown for a run summary: one article in full; a corpus as its scores, counts and plots, then
     one table row per article and reference (the first ``article_rows`` of them, if given)."""
-    lines = [f"# tarjama run {summary.run}", ""]
+    lines = [f"# tarjama run {md_text(summary.run)}", ""]
     if summary.wall_time_s is not None:
         lines += [f"Wall time: {summary.wall_time_s:.1f} s", ""]
     if summary.alignment_signature:
@@ -99,7 +129,8 @@ def _articles_table(articles: list[ArticleResult], limit: int | None) -> list[st
             if limit is not None and shown >= limit:
                 break
             scores = [ref.score(metric) for metric in ARTICLE_METRICS]
-            cells = [article.article_id, ref.reference or "(none)", article.sentences, ref.rows, ref.flagged]
+            cells = [md_text(article.article_id), md_text(ref.reference or "(none)"), article.sentences, ref.rows]
+            cells.append(ref.flagged)
             cells += ["" if score is None else f"{score:.2f}" for score in scores]
             lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
             shown += 1
@@ -123,11 +154,11 @@ def _corpus_lines(summary: RunSummary) -> list[str]:
     if counts.filtered_rows is not None:
         lines.append(f"- filtered corpus: {counts.filtered_rows} rows")
     if counts.files:
-        lines.append("- files: " + ", ".join(f"`{name}`" for name in counts.files))
+        lines.append("- files: " + ", ".join(md_text(name) for name in counts.files))
     lines.append("")
     if summary.checks_failed:
         lines += ["## Reference-free checks", "", "| check | rows failing |", "|---|---:|"]
-        lines += [f"| {name} | {count} |" for name, count in summary.checks_failed.items()]
+        lines += [f"| {md_text(name)} | {count} |" for name, count in summary.checks_failed.items()]
         lines += [
             "",
             "Rows that fail a check are kept, with the check in `checks_failed` and why in `check_notes`.",
@@ -135,14 +166,14 @@ def _corpus_lines(summary: RunSummary) -> list[str]:
         ]
     if summary.failures:
         lines += ["## Failed articles", "", "| article | from | reason |", "|---|---|---|"]
-        lines += [f"| {f.article_id} | `{f.origin}` | {f.reason.replace('|', '/')} |" for f in summary.failures]
+        lines += [f"| {md_text(f.article_id)} | {md_text(f.origin)} | {md_text(f.reason)} |" for f in summary.failures]
         lines.append("")
     if summary.plots:
         lines += ["## Plots", ""]
         for plot in summary.plots:
-            lines += [f"![{plot.title}]({plot.path})", ""]
+            lines += [f"![{md_text(plot.title)}]({md_link_target(plot.path)})", ""]
             if plot.warning:
-                lines += [f"**Warning:** {plot.warning}", ""]
+                lines += [f"**Warning:** {md_text(plot.warning)}", ""]
     return lines
 
 
@@ -166,6 +197,8 @@ HTML_TABLE_ROWS = 500
 def render_html(markdown: str, title: str) -> str:
     """The report as a standalone HTML page (its plots are relative links into the run folder).
 
+    Input texts are escaped by :func:`md_text` in the Markdown, and raw HTML is off in the renderer too.
+
     Rendered a block at a time (blocks are independent in our reports), and a long table
     :data:`HTML_TABLE_ROWS` rows at a time, so memory does not grow with the number of articles.
     """
@@ -173,7 +206,7 @@ def render_html(markdown: str, title: str) -> str:
 
     from markdown_it import MarkdownIt
 
-    renderer = MarkdownIt("commonmark").enable("table")
+    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")  # raw HTML shown as text, never run
     body = "".join(_render_block(renderer, block) for block in markdown.split("\n\n"))
     return HTML_PAGE.format(title=escape(title), body=body)
 

@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tarjama.errors import TarjamaError
-from tarjama.outputs import LATEST
+from tarjama.outputs import LATEST, pid_alive
 from tarjama.results import RunSummary
 from tarjama.serve import FLOW, served_api_url
 from tarjama.settings import Settings
@@ -165,6 +166,7 @@ def recent_runs(settings: Settings, limit: int = 20) -> list[RunInfo]:
     with prefect_api(settings) as url:
         if url is None and not _database_exists():
             return []  # nothing ever ran with this home: starting a Prefect server to learn it took 16-27 s
+        crash_abandoned_runs(settings.home)
         return [describe(r) for r in asyncio.run(_recent(limit))]
 
 
@@ -191,19 +193,62 @@ def mark_stopped(run_name: str, reason: str) -> None:
     ever. Best effort and quick: the process is about to exit, and its outputs never depend on it.
     """
     try:
-        asyncio.run(asyncio.wait_for(_mark_stopped(run_name, reason), timeout=10))
+        asyncio.run(asyncio.wait_for(_mark_ended([run_name], "Cancelled", reason), timeout=10))
     except Exception:  # an unreachable or dying API: the run is stopped anyway
         pass
 
 
-async def _mark_stopped(run_name: str, reason: str) -> None:
+async def _mark_ended(run_names: list[str], state: str, reason: str) -> None:
+    from prefect import states
     from prefect.client.orchestration import get_client
-    from prefect.states import Cancelled
 
     async with get_client() as client:
-        for flow_run in await _read_runs(client, 5, name=run_name):
-            if flow_run.state is None or not flow_run.state.is_final():
-                await client.set_flow_run_state(flow_run.id, Cancelled(message=reason), force=True)
+        for run_name in run_names:
+            for flow_run in await _read_runs(client, 5, name=run_name):
+                if flow_run.state is None or not flow_run.state.is_final():
+                    await client.set_flow_run_state(flow_run.id, getattr(states, state)(message=reason), force=True)
+
+
+RUNNING = "running"
+"""``<home>/running/<run>.json``: the ``tarjama run`` processes under way, each with its host and process id."""
+
+
+@contextmanager
+def recorded_while_running(home: Path, run_name: str) -> Iterator[None]:
+    """Note this process as the one running ``run_name`` for as long as the block lasts, so that if it is
+    killed outright (SIGKILL, power loss) the next command can tell the run died (:func:`crash_abandoned_runs`)."""
+    record = home / RUNNING / f"{run_name}.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+    try:
+        yield
+    finally:
+        record.unlink(missing_ok=True)
+
+
+def crash_abandoned_runs(home: Path) -> list[str]:
+    """Mark Crashed in Prefect each run whose ``tarjama run`` process is gone without ending it (killed),
+    which would stay "Running" for ever otherwise; return their names. Only reads a folder when none is."""
+    folder = home / RUNNING
+    dead = []
+    for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            owner = json.loads(record.read_text())
+            host, pid = owner["host"], int(owner["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if host == socket.gethostname() and not pid_alive(pid):
+            dead.append(record)
+    if not dead:
+        return []
+    names = [record.stem for record in dead]
+    try:
+        asyncio.run(asyncio.wait_for(_mark_ended(names, "Crashed", "its tarjama run process was killed"), timeout=30))
+    except Exception:  # the API is unreachable: asked again by the next command
+        return []
+    for record in dead:
+        record.unlink(missing_ok=True)
+    return names
 
 
 def _local_folder(run: str, out: Path) -> Path | None:
@@ -214,6 +259,20 @@ def _local_folder(run: str, out: Path) -> Path | None:
     if run == LATEST and folder.is_symlink():
         folder = out / os.readlink(folder)
     return folder if (folder / "scores.json").is_file() else None
+
+
+def _newest_run(settings: Settings) -> Path | None:
+    """The newest run, wherever it was started from: the ``latest`` of the folder the running ``tarjama
+    serve`` offers, else the newest run with outputs that Prefect knows for this home."""
+    from tarjama.serve import served_output_folder
+
+    served = served_output_folder(settings.home)
+    if served is not None and (folder := _local_folder(LATEST, served)) is not None:
+        return folder
+    from tarjama.flows.environment import configure_prefect
+
+    configure_prefect(settings.home)
+    return next((info.output for info in recent_runs(settings) if info.output is not None), None)
 
 
 def check_output_name(file: str) -> str:
@@ -239,11 +298,13 @@ def download(settings: Settings, run: str, target: Path | None, file: str, out: 
 
     from tarjama.download import DownloadNotFound, DownloadRefused, resolve_download
 
-    folder = _local_folder(run, out)
+    folder = _local_folder(run, out) or (_newest_run(settings) if run == LATEST else None)
     label = folder.name if folder else run
     if folder is None:
         if run == LATEST:
-            raise TarjamaError(f"{out / LATEST}: no such run link (give --from, the output folder of your runs)")
+            raise TarjamaError(
+                f"{out / LATEST}: no such run link, and no finished run known (give --from, the output folder of your runs)"
+            )
         from tarjama.flows.environment import configure_prefect
 
         configure_prefect(settings.home)

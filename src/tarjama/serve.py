@@ -3,16 +3,17 @@
 One process starts (or reuses) three things and stops what it started on
 Ctrl-C or SIGTERM:
 
-1. a Prefect server (``prefect server start`` as a child process in its own
-   session) whose SQLite database lives under ``<home>/prefect`` (see
-   :mod:`tarjama.flows.environment`); if a Prefect API
-   already answers at the configured URL it is reused and left running;
+1. a Prefect server (:mod:`tarjama.web.prefect_server`, Prefect's own app behind the download app's
+   Host allow-list, with CORS for its own UI only and CSRF tokens required, as a child process in its
+   own session) whose SQLite database lives under ``<home>/prefect`` (see
+   :mod:`tarjama.flows.environment`); a port already in use is refused in one line (a server of
+   one's own is used through ``PREFECT_API_URL``);
 2. the web app (:mod:`tarjama.web`, Starlette on uvicorn in a thread): the files under the
    output folder at ``/files/<run>/<file>``, an index at ``/`` and the side-by-side viewer at
    ``/view/<run>``; :mod:`tarjama.download` decides what may be served;
 3. a Prefect runner that registers the ``tarjama-run/articles`` deployment
    and executes the runs started from the UI (one at a time: a local model
-   uses every core).
+   uses every core), each within :class:`UiRunPolicy`.
 
 How a run learns the download address: ``serve`` puts it in the settings
 (``download_url``, e.g. ``http://127.0.0.1:4201``) of the runs it
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -36,7 +38,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,9 +46,10 @@ from typing import Any
 import httpx
 
 from tarjama.download import DEFAULT_DOWNLOAD_PORT
-from tarjama.errors import TarjamaError
-from tarjama.settings import Settings
+from tarjama.errors import TarjamaError, printable
+from tarjama.settings import DEFAULT_DOWNLOAD_URL, Settings
 from tarjama.web import WebServer, start_web_server, url_host
+from tarjama.web.prefect_server import guard_settings
 
 DEFAULT_PORT = 4200
 DEPLOYMENT = "articles"
@@ -98,8 +101,28 @@ class PrefectServer:
     def ui_url(self) -> str:
         return self.api_url.removesuffix("/api")
 
+    def check_port(self) -> None:
+        """Refuse in one line if something already listens on the port (a second ``serve``, say): sharing
+        one Prefect server, two ``serve`` would register one deployment with two output folders."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((self.host, self.port))
+            except OSError as problem:
+                answering = (
+                    " (a Prefect server answers there: another tarjama serve?)" if api_healthy(self.api_url) else ""
+                )
+                raise TarjamaError(
+                    f"cannot start the Prefect server on {self.host}:{self.port}: {problem.strerror or problem}"
+                    f"{answering}; stop it or choose another --port"
+                ) from None
+
     def start_or_reuse(self, say: Callable[[str], None], timeout: float = SERVER_START_TIMEOUT_S) -> bool:
-        """True if a server was started (and so must be stopped), False if one was reused."""
+        """True if a server was started (and so must be stopped), False if one was reused.
+
+        A started one is :mod:`tarjama.web.prefect_server`: Prefect's app behind the Host allow-list, with
+        CORS for its own UI only and CSRF tokens required."""
         if api_healthy(self.api_url):
             say(f"reusing the Prefect server already answering at {self.api_url}")
             return False
@@ -110,12 +133,13 @@ class PrefectServer:
             "PREFECT_SERVER_API_PORT": str(self.port),
             "PREFECT_UI_API_URL": self.api_url,  # the UI calls the API at this address, not the default port
             "PREFECT_UI_ENABLED": "true" if self.ui else "false",
+            **guard_settings(self.host, self.port),
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         say(f"starting a Prefect server (home {env['PREFECT_HOME']}; log {self.log_path}) ...")
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port)],
+                [sys.executable, "-m", "tarjama.web.prefect_server", self.host, str(self.port)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -188,11 +212,13 @@ def prefect_api_for_run(home: Path) -> Iterator[str]:
     server = PrefectServer("127.0.0.1", port, home / "prefect-run-server.log", ui=False)
     server.start_or_reuse(say=lambda _: None)
     os.environ["PREFECT_API_URL"] = server.api_url
+    os.environ["PREFECT_UI_URL"] = ""  # no UI, and gone when the run ends: no "View at" link to it
     try:
         yield server.api_url
     finally:
         _flush_prefect_logs()  # before the server goes: Prefect would send them at exit, to nobody
         os.environ.pop("PREFECT_API_URL", None)
+        os.environ.pop("PREFECT_UI_URL", None)
         server.stop()
 
 
@@ -211,6 +237,28 @@ def ui_base_url(ui_url: str) -> str:
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
         return ui_url
     return ui_url + base.rstrip("/") if isinstance(base, str) else ui_url
+
+
+@contextmanager
+def web_log_printed(say: Callable[[str], None]) -> Iterator[None]:
+    """The web app's log lines (a refused host, a stalled reader closed, a client gone mid-download) printed
+    with ``say`` while ``serve`` runs, whatever logging Prefect set up."""
+
+    class Say(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            say(printable(f"downloads: {record.getMessage()}"))
+
+    logger, handler = logging.getLogger("tarjama.web"), Say(logging.INFO)
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 # --- the deployment and its runner -----------------------------------------------------------
@@ -234,6 +282,51 @@ def deployment_parameters(articles: Sequence[Path], settings: Settings, out: Pat
     if articles:
         defaults["sources"] = [str(a.resolve()) for a in articles]
     return defaults
+
+
+UI_SETTABLE = ("engine", "checks", "rows", "translate")
+"""The settings a run started from the UI may choose; every other one (home, memory, engine URLs, models
+and keys, download URL, rates, retries) is the server's own, whatever the run asks."""
+_GLOB_MAGIC = "*?["
+
+
+@dataclass(frozen=True)
+class UiRunPolicy:
+    """What a run started through the deployment (the Prefect UI or its API) may ask for.
+
+    Anyone who reaches the API can fill in the run form, so its parameters are input: the outputs go
+    only under the folder ``serve`` offers, articles and references are read only from the folders the
+    user chose (``--article``'s folders, and where ``serve`` was started: relative paths in the form are
+    read from there), and the settings are the server's own apart from :data:`UI_SETTABLE`.
+    """
+
+    out: Path
+    source_roots: tuple[Path, ...]
+    settings: Settings
+
+    @classmethod
+    def for_serve(cls, settings: Settings, out: Path, articles: Sequence[Path]) -> UiRunPolicy:
+        roots = [a if a.is_dir() else a.parent for a in (Path(p).resolve() for p in articles)] + [Path.cwd()]
+        return cls(out.resolve(), tuple(dict.fromkeys(roots)), settings)
+
+    def apply(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """``parameters`` (validated by the flow) as this server allows them; a :class:`TarjamaError` names what is not."""
+        out = Path(parameters.get("out") or self.out).expanduser().resolve()
+        if not out.is_relative_to(self.out):
+            raise TarjamaError(f"out={parameters.get('out')}: a run started from the UI writes only under {self.out}")
+        for name in ("sources", "references"):
+            for item in parameters.get(name) or []:
+                self.check_readable(name, str(item))
+        asked = parameters.get("settings")
+        allowed = {key: getattr(asked, key) for key in UI_SETTABLE if asked is not None and hasattr(asked, key)}
+        return parameters | {"out": str(out), "settings": self.settings.model_copy(update=allowed)}
+
+    def check_readable(self, parameter: str, item: str) -> None:
+        fixed = item[: min((item.find(c) for c in _GLOB_MAGIC if c in item), default=len(item))]
+        where = Path(fixed or ".").expanduser().resolve()
+        if not any(where.is_relative_to(root) for root in self.source_roots):
+            roots = ", ".join(str(r) for r in self.source_roots)
+            raise TarjamaError(f"{parameter}: {item}: a run started from the UI reads only files under {roots}")
 
 
 DEPLOYMENT_DESCRIPTION = """\
@@ -282,13 +375,17 @@ def serve(
     articles: Sequence[Path] = (),
     say: Callable[[str], None] = print,
 ) -> None:
-    """Start (or reuse) the Prefect server, the download server and the runner; block until Ctrl-C/SIGTERM.
+    """Start the Prefect server, the download server and the runner; block until Ctrl-C/SIGTERM.
 
     The caller has applied Prefect's settings for ``settings.home``
     (:func:`tarjama.flows.environment.configure_prefect`).
     """
     home = settings.home
     out = out.resolve()
+    user_api = os.environ.get("PREFECT_API_URL")
+    server = PrefectServer(host, port, home / "prefect-server.log")
+    if not user_api:
+        server.check_port()  # before anything starts: a second serve on this port is refused in one line
     out.mkdir(parents=True, exist_ok=True)
 
     def terminate(signum: int, frame: Any) -> None:
@@ -298,11 +395,11 @@ def serve(
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, terminate)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started with SIGINT ignored
-    user_api = os.environ.get("PREFECT_API_URL")
-    server = PrefectServer(host, port, home / "prefect-server.log")
     downloads: WebServer | None = None
     state = state_path(home)
+    stack = ExitStack()
     try:
+        stack.enter_context(web_log_printed(say))
         downloads = start_web_server(out, host, download_port)  # first: a busy port fails at once
         download_url = downloads.url
         if user_api:
@@ -323,6 +420,7 @@ def serve(
             downloads.stop()
         server.stop()
         _remove_state(state)
+        stack.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -344,13 +442,15 @@ def run_deployment_runner(
     from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from tarjama.flows.deployment import policed
     from tarjama.flows.pipeline import run
 
+    policy = UiRunPolicy.for_serve(settings, out, articles)
     with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
         runner = Runner(name="tarjama-serve", query_seconds=2, limit=1, pause_on_shutdown=False)
         # add_flow keeps the flow in memory: runs start from it in a subprocess, wherever serve runs
         deployment_id = runner.add_flow(
-            run.with_options(flow_run_name=deployment_run_name),
+            policed(run.with_options(flow_run_name=deployment_run_name), policy),
             name=DEPLOYMENT,
             parameters=deployment_parameters(articles, settings, out),
             description=DEPLOYMENT_DESCRIPTION,
@@ -426,10 +526,32 @@ def _remove_state(state: Path) -> None:
         pass
 
 
-def served_api_url(home: Path) -> str | None:
-    """The API of a running ``tarjama serve`` for this home, if it answers."""
+def _served(home: Path, key: str) -> str | None:
+    """``key`` of the running ``tarjama serve`` for this home (``serve.json``), if its API answers."""
     try:
-        api_url = json.loads(state_path(home).read_text())["api_url"]
+        state = json.loads(state_path(home).read_text())
+        api_url, value = state["api_url"], state[key]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return api_url if api_healthy(api_url) else None
+    return value if isinstance(value, str) and api_healthy(api_url) else None
+
+
+def served_api_url(home: Path) -> str | None:
+    """The API of a running ``tarjama serve`` for this home, if it answers."""
+    return _served(home, "api_url")
+
+
+def served_output_folder(home: Path) -> Path | None:
+    """The output folder the running ``tarjama serve`` for this home offers."""
+    out = _served(home, "out")
+    return Path(out) if out else None
+
+
+def with_served_links(settings: Settings) -> Settings:
+    """``settings`` whose download URL is where the running ``tarjama serve`` for this home offers files
+    (its ``--download-port`` need not be the default), so a ``tarjama run``'s links and plots work; a
+    ``TARJAMA_DOWNLOAD_URL`` of the user's own (anything but the default) is kept."""
+    served = _served(settings.home, "download_url")
+    if served is None or settings.download_url != DEFAULT_DOWNLOAD_URL:
+        return settings
+    return settings.model_copy(update={"download_url": served})

@@ -37,7 +37,7 @@ from tarjama.download import (
     safe_relative,
     viewer_url,
 )
-from tarjama.errors import InputError
+from tarjama.errors import InputError, printable
 from tarjama.web.viewer import CorpusCache, QueryError, RowQuery, page, summary
 
 log = logging.getLogger("tarjama.web")
@@ -75,17 +75,18 @@ class HostAllowList:
         self.allowed = frozenset(host_name(h) for h in allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):  # lifespan
             return await self.app(scope, receive, send)
         hosts = [value.decode("latin-1") for name, value in scope["headers"] if name == b"host"]
+        if len(hosts) == 1 and host_name(hosts[0]) in self.allowed:
+            return await self.app(scope, receive, send)
+        if hosts:
+            log.info("refused a request for host %r (not one this server is served as)", printable(hosts[0][:100]))
+        if scope["type"] == "websocket":  # closed before it is accepted: the handshake fails with 403
+            return await send({"type": "websocket.close", "code": 1008})
         if len(hosts) != 1:
             return await _text(400, "bad request: exactly one Host header is required\n")(scope, receive, send)
-        if host_name(hosts[0]) not in self.allowed:
-            log.info("refused a request for host %r (not one this server is served as)", hosts[0][:100])
-            return await _text(421, "misdirected request: this server does not serve that host name\n")(
-                scope, receive, send
-            )
-        await self.app(scope, receive, send)
+        await _text(421, "misdirected request: this server does not serve that host name\n")(scope, receive, send)
 
 
 def _text(status: int, body: str) -> Response:

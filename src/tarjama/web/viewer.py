@@ -30,7 +30,7 @@ from tarjama.parallel_corpus import SCHEMA
 TEXT_COLUMNS = ("arabic", "english_mt", "english_reference")
 CHECK_PREFIX = "check_"
 POSITION = "_position"  # the row's 0-based position in the file: its identity in the viewer
-HAYSTACK = "_haystack"  # the three texts lower-cased once, so that a search does not lower-case them again
+HAYSTACK = "_haystack"  # the three texts lower-cased and folded once, so that a search does not fold them again
 MAX_PAGE_ROWS = 200
 DEFAULT_PAGE_ROWS = 50
 MAX_SEARCH_CHARS = 200
@@ -41,6 +41,53 @@ SORT_KEYS: dict[str, tuple[str, bool]] = {
     "confidence": ("alignment_confidence", False),
     "-confidence": ("alignment_confidence", True),
 }
+
+
+ARABIC_FOLDS: dict[str, str] = {
+    **dict.fromkeys("أإآٱ", "ا"),  # alef with hamza above or below, madda, wasla: bare alef
+    "ؤ": "و",  # hamza on waw
+    "ئ": "ي",  # hamza on ya
+    "ى": "ي",  # alef maqsura: ya
+    "ة": "ه",  # ta marbuta: ha
+    **dict.fromkeys(
+        [chr(c) for c in range(0x064B, 0x0660)] + ["\u0670", "\u0640"] + [chr(c) for c in range(0x06D6, 0x06EE)], ""
+    ),  # tanween, short vowels, shadda, sukun, dagger alef, Quranic marks, tatweel
+}
+"""How a search compares Arabic: spellings a reader takes for the same word ("إندونيسيا", "اندونيسيا",
+"إندونيسيّا") fold to one, in the query and in the rows alike."""
+_FOLD_TABLE = str.maketrans(ARABIC_FOLDS)
+
+
+def fold(text: str) -> str:
+    """``text`` as a search compares it: lower-cased, Arabic letter variants folded, marks dropped."""
+    return text.lower().translate(_FOLD_TABLE)
+
+
+def fold_expr(expr: pl.Expr) -> pl.Expr:
+    """:func:`fold` on a column (its per-character folds, applied by polars)."""
+    return expr.str.to_lowercase().str.replace_many(list(ARABIC_FOLDS), list(ARABIC_FOLDS.values()))
+
+
+def match_spans(text: str | None, needle: str) -> list[tuple[int, int]]:
+    """Where the folded ``needle`` occurs in ``text``, as [start, end) in the browser's (UTF-16) string
+    indices, each widened over the marks that follow its last letter."""
+    if not text or not needle:
+        return []
+    folded, origin, units = [], [], [0]
+    for index, char in enumerate(text):
+        units.append(units[-1] + (2 if ord(char) > 0xFFFF else 1))
+        for piece in fold(char):
+            folded.append(piece)
+            origin.append(index)
+    haystack, spans = "".join(folded), []
+    at = haystack.find(needle)
+    while at != -1:
+        start, last = origin[at], origin[at + len(needle) - 1] + 1
+        while last < len(text) and not fold(text[last]):
+            last += 1
+        spans.append((units[start], units[last]))
+        at = haystack.find(needle, at + len(needle))
+    return spans
 
 
 class QueryError(ValueError):
@@ -57,7 +104,7 @@ class RowQuery(BaseModel):
     show: Literal["all", "flagged", "failed", "review"] = "all"  # review: flagged or failed a check
     check: str | None = Field(None, max_length=100)  # only rows that failed this check
     article: str | None = Field(None, max_length=500)
-    q: str = Field("", max_length=MAX_SEARCH_CHARS)  # case-insensitive text search in the three texts
+    q: str = Field("", max_length=MAX_SEARCH_CHARS)  # search in the three texts, folded (:func:`fold`)
     sort: Literal["file", "chrf", "-chrf", "confidence", "-confidence"] = "file"
 
     @classmethod
@@ -104,9 +151,7 @@ def load_corpus(path: Path) -> Corpus:
     checks = tuple(n for n in frame.columns if n.startswith(CHECK_PREFIX) and frame.schema[n] == pl.Boolean)
     extras = tuple(n for n in frame.columns if n not in SCHEMA and n not in checks)
     haystack = pl.concat_str([pl.col(name).fill_null("") for name in TEXT_COLUMNS], separator="\n")
-    return Corpus(
-        frame.with_row_index(POSITION).with_columns(haystack.str.to_lowercase().alias(HAYSTACK)), checks, extras
-    )
+    return Corpus(frame.with_row_index(POSITION).with_columns(fold_expr(haystack).alias(HAYSTACK)), checks, extras)
 
 
 class CorpusCache:
@@ -175,7 +220,7 @@ def select_rows(corpus: Corpus, query: RowQuery) -> pl.DataFrame:
         frame = frame.filter(pl.col(query.check).not_().fill_null(False))
     if query.article is not None:
         frame = frame.filter(pl.col("article_id") == query.article)
-    needle = query.q.strip().lower()
+    needle = fold(query.q.strip())
     if needle:
         frame = frame.filter(pl.col(HAYSTACK).str.contains(needle, literal=True))
     if query.sort in SORT_KEYS:
@@ -194,8 +239,9 @@ def jsonable(value: Any) -> Any:
 
 
 def page(corpus: Corpus, query: RowQuery) -> dict[str, Any]:
-    """One page of matching rows, with the counts the pager needs."""
+    """One page of matching rows, with the counts the pager needs, and where each text matches the search."""
     matching = select_rows(corpus, query)
+    needle = fold(query.q.strip())
     rows = []
     for record in matching.slice(query.offset, query.limit).drop(HAYSTACK).to_dicts():
         rows.append(
@@ -203,6 +249,7 @@ def page(corpus: Corpus, query: RowQuery) -> dict[str, Any]:
                 "position": record.pop(POSITION),
                 "cells": {name: jsonable(value) for name, value in record.items()},
                 "failed_checks": [name for name in corpus.checks if record[name] is False],
+                "matches": {name: match_spans(record[name], needle) for name in TEXT_COLUMNS},
             }
         )
     return {

@@ -65,28 +65,24 @@ function chip(label, value, fraction, title) {
   return node;
 }
 
-// The text with each case-insensitive occurrence of the search wrapped in <mark>.
-function highlighted(text, needle) {
+// The text with each match of the search (spans found by the server, which folds Arabic letter
+// variants and marks as the search does) wrapped in <mark>.
+function highlighted(text, spans) {
   const cell = document.createDocumentFragment();
-  if (!needle) {
-    cell.append(text);
-    return cell;
-  }
-  const lower = text.toLowerCase();
   let from = 0;
-  for (let at = lower.indexOf(needle); at !== -1; at = lower.indexOf(needle, from)) {
-    cell.append(text.slice(from, at), element("mark", "", text.slice(at, at + needle.length)));
-    from = at + needle.length;
+  for (const [start, end] of spans || []) {
+    cell.append(text.slice(from, start), element("mark", "", text.slice(start, end)));
+    from = end;
   }
   cell.append(text.slice(from));
   return cell;
 }
 
-function textCell(text, needle, attributes) {
+function textCell(text, spans, attributes) {
   const td = element("td", "text");
   for (const [name, value] of Object.entries(attributes)) td.setAttribute(name, value);
   if (text) {
-    td.append(highlighted(text, needle));
+    td.append(highlighted(text, spans));
   } else {
     td.classList.add("empty");
     td.append(element("span", "missing", attributes.lang === "ar" ? "(no Arabic)" : "(none)"));
@@ -128,7 +124,7 @@ function metaCell(row) {
   return td;
 }
 
-function rowElement(row, needle) {
+function rowElement(row) {
   const c = row.cells;
   const tr = element("tr");
   tr.dataset.position = row.position;
@@ -137,11 +133,12 @@ function rowElement(row, needle) {
   else tr.classList.add("no-confidence");
   if (c.flagged) tr.classList.add("flagged");
   if (row.failed_checks.length) tr.classList.add("failed");
-  const mt = textCell(c.english_mt, needle, { lang: "en", dir: "ltr" });
+  const found = row.matches || {};
+  const mt = textCell(c.english_mt, found.english_mt, { lang: "en", dir: "ltr" });
   mt.classList.add("mt");
   if (c.sentence_chrf !== null) mt.style.setProperty("--hue", hue(c.sentence_chrf / 100));
-  tr.append(metaCell(row), textCell(c.arabic, needle, { lang: "ar", dir: "rtl" }), mt,
-    textCell(c.english_reference, needle, { lang: "en", dir: "ltr" }));
+  tr.append(metaCell(row), textCell(c.arabic, found.arabic, { lang: "ar", dir: "rtl" }), mt,
+    textCell(c.english_reference, found.english_reference, { lang: "en", dir: "ltr" }));
   return tr;
 }
 
@@ -164,10 +161,17 @@ function drawPager(page) {
   $("next").disabled = $("last").disabled = last >= page.matched;
 }
 
-async function load() {
+// The state is the URL: each change the user makes is a new history entry (Back returns to the page,
+// sort, filters and search before it), and a copied link opens the same view.
+async function load(push = true) {
   const mine = ++request;
   const p = query();
-  history.replaceState(null, "", p.toString() ? `?${p}` : location.pathname);
+  const url = p.toString() ? `?${p}` : location.pathname;
+  if (push && url !== (location.search || location.pathname)) {
+    history.pushState(null, "", url);
+  } else {
+    history.replaceState(null, "", url);
+  }
   document.body.classList.add("loading");
   let page;
   try {
@@ -184,11 +188,10 @@ async function load() {
   if (mine !== request) return;
   if (page.offset >= page.matched && page.matched > 0) {  // e.g. a narrower filter: back to its last page
     state.offset = Math.floor((page.matched - 1) / page.limit) * page.limit;
-    return load();
+    return load(false);
   }
-  const needle = state.q.trim().toLowerCase();
   const body = document.createDocumentFragment();
-  for (const row of page.rows) body.append(rowElement(row, needle));
+  for (const row of page.rows) body.append(rowElement(row));
   $("rows").tBodies[0].replaceChildren(body);
   showMessage(page.rows.length ? "" : "No rows match.", false);
   drawPager(page);
@@ -263,6 +266,11 @@ $("limit").addEventListener("change", (event) => {
   state.offset = 0;
   load();
 });
+window.addEventListener("popstate", () => {
+  Object.assign(state, readState());
+  syncControls();
+  load(false);
+});
 document.addEventListener("keydown", (event) => {
   if (event.key === "/" && document.activeElement !== form.elements.q) {
     event.preventDefault();
@@ -285,7 +293,7 @@ async function start() {
     showMessage(`Could not read this run: ${problem.message}`, true);
     return;
   }
-  await load();
+  await load(false);
 }
 
 start();

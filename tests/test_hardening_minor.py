@@ -1,0 +1,93 @@
+"""Minor hardening: run folders honour the umask, UTF-32 is named, and ids reach the terminal escaped."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from tarjama.article import read_utf8
+from tarjama.errors import InputError
+from tarjama.outputs import staged_run_folder
+from tarjama.results import ArticleFailure, ArticleResult, ReferenceResult, RunSummary
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o755), (0o027, 0o750), (0o077, 0o700)])
+def test_a_run_folder_gets_the_mode_the_umask_gives(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        with staged_run_folder(tmp_path / "out", "run") as staging:
+            (staging / "aligned.tsv").write_text("x\n")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "out" / "run").stat().st_mode) == mode
+
+
+@pytest.mark.parametrize(
+    ("encoding", "named"), [("utf-32", "UTF-32LE (byte-order mark 0xfffe0000"), ("utf-32-be", "UTF-32BE")]
+)
+def test_utf32_is_named_utf32(tmp_path, encoding, named):
+    path = tmp_path / "a.ar.txt"
+    data = "مرحبا بالعالم.\n".encode(encoding)
+    path.write_bytes(data if encoding == "utf-32" else b"\x00\x00\xfe\xff" + data)
+    with pytest.raises(InputError, match=re.escape(f"not UTF-8: {named}")):
+        read_utf8(path)
+
+
+HOSTILE = "id\x1b[31mred\x1b]0;title\x07\u202eevil[bold]x[/]"
+
+
+def test_the_summary_table_prints_ids_and_labels_escaped(capsys):
+    from tarjama.cli import print_summary
+
+    reference = ReferenceResult(reference=HOSTILE, path="x", reference_sentences=1, rows=1, flagged=0)
+    article = ArticleResult(
+        article_id=HOSTILE,
+        path="x",
+        sentences=1,
+        units=1,
+        engine="local",
+        model="m",
+        translated_texts=1,
+        from_memory=0,
+        references=[reference],
+    )
+    summary = RunSummary(
+        run="r",
+        engine_requested="local",
+        articles=[article],
+        failures=[ArticleFailure(article_id=HOSTILE, origin="x", reason=HOSTILE)],
+        output_dir=str(Path("out") / HOSTILE),
+    )
+    print_summary(summary)
+    printed = capsys.readouterr()
+    shown = printed.out + printed.err
+    assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
+    assert "\\x1b[31mred" in shown and "\\u202eevil[bold]x[/]" in shown.replace("\n", "").replace("│", "")
+
+
+def test_a_stopped_run_removes_its_own_staging_folder_and_no_other(tmp_path):
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    from tarjama.outputs import STAGING_MARK, remove_own_staging
+
+    out = tmp_path / "out"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folders = {}
+        for name, pid in (("mine", os.getpid()), ("theirs", other.pid)):
+            folders[name] = out / f".{name}{STAGING_MARK}x"
+            folders[name].mkdir(parents=True)
+            (folders[name] / "owner").write_text(json.dumps({"host": socket.gethostname(), "pid": pid}))
+            (folders[name] / "aligned.tsv").write_text("half")
+        assert remove_own_staging(out) == [folders["mine"]]
+        assert not folders["mine"].exists() and folders["theirs"].is_dir()
+    finally:
+        other.kill()
+        other.wait()
