@@ -90,10 +90,10 @@ def test_download_by_name_id_and_folder(history, tmp_path):
     into_folder = tarjama(home, tmp_path, "download", run_id, "--out", "into")
     assert into_folder.returncode == 0 and (tmp_path / "into" / "first-aligned.tsv").read_bytes() == expected
 
-    by_prefix = tarjama(home, tmp_path, "download", run_id[:8], "-f", "scores.json", "-o", "-")
+    by_prefix = tarjama(home, tmp_path, "download", run_id[:8], "--file", "scores.json", "-o", "-")
     assert by_prefix.returncode == 0 and by_prefix.stdout == (out / "first" / "scores.json").read_bytes()
 
-    latest = tarjama(home, tmp_path, "download", "latest", "--from", str(out), "-f", "report.md")
+    latest = tarjama(home, tmp_path, "download", "latest", "--from", str(out), "--file", "report.md")
     assert latest.returncode == 0, latest.stderr[-3000:]
     assert (tmp_path / "first-report.md").read_bytes() == (out / "first" / "report.md").read_bytes()
 
