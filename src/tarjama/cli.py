@@ -792,16 +792,18 @@ def engines(
 
 
 def engine_status(settings: Settings, spec: EngineSpec) -> str:
-    """``yes``; ``needs network`` for a web service that cannot be reached from here; else what is missing."""
+    """``yes``; else what is missing (a key first); ``needs network`` for a web service that cannot be reached."""
     from tarjama.engines.transport import safe_url
     from tarjama.settings import engine_url, url_unreachable
 
+    missing = settings.readiness(spec) if spec.check is None else None  # a check may probe: after the network
+    if missing:
+        return f"no: {missing}"
     url = engine_url(spec.name, settings)
     network = url_unreachable(url) if url else None
     if network:
-        missing = settings.readiness(spec) if spec.check is None else None  # a check would probe again
-        return f"needs network ({safe_url(url or '')}: {network})" + (f"; {missing}" if missing else "")
-    missing = settings.readiness(spec)
+        return f"needs network ({safe_url(url or '')}: {network})"
+    missing = settings.readiness(spec) if spec.check is not None else None
     return "yes" if missing is None else f"no: {missing}"
 
 

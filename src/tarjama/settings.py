@@ -588,6 +588,14 @@ def engine_url(engine: str, settings: Settings) -> str | None:
     if spec.rate_limit is None:
         return None
     url = settings.engines.get(engine, {}).get("url") or getattr(spec.factory, "default_url", None)
+    if url and not str(url).startswith(("http://", "https://")):  # chosen as the engine is built (DeepL: by its key)
+        from tarjama.engines.base import create_engine
+
+        try:
+            with create_engine(engine, **settings.engine_options(engine)) as built:
+                url = getattr(built, "url", None)
+        except TarjamaError:
+            return None
     return str(url) if url else None
 
 
