@@ -134,3 +134,13 @@ def test_several_names_are_comma_lists_or_repeated_flags(folder):
         folder, "run", MISSING, "-f", "tsv,tmx", "-f", "jsonl", "--checks", "numbers,language", "--checks", "repetition"
     )
     assert "nope.ar.txt" in one_line(result)
+
+
+def test_align_writes_the_tsv_to_standard_output_for_dash(folder):
+    """`-o -` is standard output for `align` as for `download`: the same TSV as a file, the summary on stderr."""
+    english = ARTICLE.with_name(ARTICLE.name.replace(".ar.txt", ".en.txt"))
+    to_file = tarjama(folder, "align", ARTICLE, english, "-o", folder / "a.tsv")
+    to_stdout = tarjama(folder, "align", ARTICLE, english, "-o", "-")
+    assert to_file.returncode == to_stdout.returncode == 0, to_stdout.stderr
+    assert to_stdout.stdout == (folder / "a.tsv").read_text(encoding="utf-8")
+    assert "aligned TSV: -" in to_stdout.stderr and not (folder / "-").exists()

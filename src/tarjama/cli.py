@@ -552,7 +552,12 @@ def align(
     ] = None,
     out: Annotated[
         Path,
-        typer.Option("--out", "-o", metavar="PATH", help="TSV to write (same columns as `tarjama run`'s aligned.tsv)."),
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="TSV to write (same columns as `tarjama run`'s aligned.tsv); - for standard output.",
+        ),
     ] = Path("aligned.tsv"),
     rows: RowsOption = None,
 ) -> None:
@@ -578,7 +583,7 @@ def align(
                     f"{mt}: {len(lines)} MT lines, but {arabic} splits into {len(source.sentences)} Arabic sentences "
                     "(give one line per Arabic sentence; `tarjama align` without --mt lists them in its arabic column)"
                 )
-        if out.is_dir():
+        if out.is_dir() and str(out) != "-":
             raise TarjamaError(f"{out}: output path is a directory, expected a TSV file name")
         check_output_parent(out)
     except TarjamaError as problem:
@@ -602,17 +607,36 @@ def align(
 
         frame = frame.with_columns(sentence_chrf=pl.lit(None, pl.Float64), sentence_bleu=pl.lit(None, pl.Float64))
     try:
-        write_tsv(frame, out)
+        write_tsv_to(frame, out, write_tsv)
     except TarjamaError as problem:
         fail(str(problem))
+    report = note if str(out) == "-" else say  # the TSV has standard output to itself
     flagged = int(frame["flagged"].sum())
     method = f"through MT {mt}" if mt is not None else "by length (Gale-Church)"
-    say(
+    report(
         f"{len(source.sentences)} Arabic and {len(reference.sentences)} English sentences aligned {method}: "
         f"{frame.height} rows, {flagged} flagged"
     )
-    say(f"alignment: {alignment.signature.format()}")
-    say(f"aligned TSV: {out}")
+    report(f"alignment: {alignment.signature.format()}")
+    report(f"aligned TSV: {out}")
+
+
+def note(line: str) -> None:
+    errors.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def write_tsv_to(frame: Any, out: Path, write_tsv: Callable[[Any, Path], Path]) -> None:
+    """``write_tsv`` into ``out``, or onto standard output for ``-`` (written to a file first: the same dialect)."""
+    if str(out) != "-":
+        write_tsv(frame, out)
+        return
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        with write_tsv(frame, Path(folder) / "aligned.tsv").open("rb") as written:
+            shutil.copyfileobj(written, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
 
 
 def check_output_parent(target: Path) -> None:
