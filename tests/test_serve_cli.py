@@ -61,7 +61,7 @@ def test_runs_lists_completed_and_failed_runs(history):
     run_id = json.loads((out / "first" / "scores.json").read_text())["flow_run_id"]
     scores = json.loads((out / "first" / "scores.json").read_text())["articles"][0]["references"][0]["scores"]
     bleu = next(s["score"] for s in scores if s["metric"] == "BLEU")
-    for cell in (run_id[:8], "Completed", "euronews-en.153835", "local", f"{bleu:.2f}", str(out / "first")):
+    for cell in (run_id[:8], "Completed", "euronews-en.153835", "local", f"{bleu:.2f}", " output/first "):
         assert cell in first, (cell, first)
     assert "Failed" in broken and str(out) not in broken
     assert lines.index(broken) < lines.index(first)  # newest first

@@ -954,7 +954,7 @@ def runs(
         for info in found:
             say(json.dumps(info.as_json(), ensure_ascii=False))
         return
-    console.print(runs_table(found))
+    console.print(runs_table(found, console.width))
 
 
 RUNS_COLUMNS = {
@@ -970,21 +970,16 @@ RUNS_COLUMNS = {
 PRODUCED_OUTPUT = {"Completed"}  # the states of runs that wrote a corpus; the others show no BLEU and no folder
 
 
-def runs_table(found: list[RunInfo]) -> Table:
-    """The runs as a table that reads at 80 columns: one line a run, id prefixes whole, other cells cut
-    with an ellipsis, output folders relative to the current one, nothing shown for runs that wrote nothing."""
+def runs_table(found: list[RunInfo], width: int = 80) -> Table:
+    """The runs as a table that reads in ``width`` columns: one line a run, id prefixes whole, other cells
+    cut with an ellipsis, output folders relative to the current one, nothing shown for runs that wrote nothing."""
+    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="tarjama runs", box=None, padding=(0, 1, 0, 0), expand=True, header_style="bold underline")
-    for column, width in RUNS_COLUMNS.items():  # fixed widths; name, articles, output share the rest, cut with "…"
+    table = Table(title="tarjama runs", box=None, padding=(0, 1, 0, 0), header_style="bold underline")
+    for column, fixed in RUNS_COLUMNS.items():
         table.add_column(
-            column,
-            justify="right" if column == "BLEU" else "left",
-            no_wrap=True,
-            overflow="ellipsis",
-            width=width,
-            ratio=None if width else 1,
-            min_width=None if width else 6,
+            column, justify="right" if column == "BLEU" else "left", no_wrap=True, overflow="ellipsis", width=fixed
         )
     for info in found:
         produced = info.state in PRODUCED_OUTPUT
@@ -998,6 +993,10 @@ def runs_table(found: list[RunInfo]) -> Table:
             f"{info.bleu:.2f}" if produced and info.bleu is not None else "",
             short_path(info.output) if produced and info.output else "",
         )
+    if Console(width=10_000).measure(table).maximum > width:  # too wide: name, articles, output share what is left
+        table.expand = True
+        for flexible in table.columns:
+            flexible.ratio, flexible.min_width = (None, None) if flexible.width else (1, 6)
     return table
 
 
