@@ -17,14 +17,18 @@ default; ``tarjama engines`` lists them). ``0`` turns throttling off, and says s
 **Credentials.** An engine's key comes from its environment variable
 (e.g. ``DEEPL_API_KEY``); when that is not set, from the Prefect Secret
 block named in its registry entry (e.g. ``tarjama-deepl-api-key``, created
-with ``Secret(value=...).save("tarjama-deepl-api-key")``). Values are
-passed to the engine and never logged.
+with ``Secret(value=...).save("tarjama-deepl-api-key")``). Keys never travel
+in a run's parameters (they would be stored in the Prefect database): a run
+started from a deployment reads them here, from the environment of the
+process that runs it (``tarjama serve``'s, which its runs inherit), then from
+the Secret blocks. Values are passed to the engine and never logged.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from functools import partial
 
 from tarjama.engines import Engine, get_spec
@@ -81,17 +85,23 @@ def attach_throttle(engine: Engine, settings: Settings) -> str | None:
     return description
 
 
-def with_secret_blocks(settings: Settings, engines: list[str]) -> Settings:
-    """``settings`` plus the keys of ``engines`` that no variable set, read from their Prefect Secret blocks."""
+def with_secret_blocks(settings: Settings, engines: list[str], environ: Mapping[str, str] | None = None) -> Settings:
+    """``settings`` plus the keys of ``engines`` it lacks: from ``environ`` (default: this process's
+    environment; a deployment's run arrives without its keys), else from their Prefect Secret blocks."""
+    environ = os.environ if environ is None else environ
     found: dict[str, str] = {}
+    sources: dict[str, str] = {}
     for name in engines:
         for credential in get_spec(name).credentials:
             if credential.env in settings.secrets:
                 continue
-            value = read_secret(credential.block)
+            variable = next((v for v in (credential.env, credential.fallback_env) if v and environ.get(v)), None)
+            value = environ[variable] if variable else read_secret(credential.block)
             if value:
                 found[credential.env] = value
-    return settings.with_secrets(found) if found else settings
+                if variable:
+                    sources[credential.env] = variable
+    return settings.with_secrets(found, sources) if found else settings
 
 
 def read_secret(block: str) -> str | None:

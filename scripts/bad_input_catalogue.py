@@ -192,6 +192,52 @@ def run_settings(scratch: Scratch) -> Iterator[Row]:
         yield Row(item, case, *said(scratch, result))
 
 
+def late_errors(scratch: Scratch) -> Iterator[Row]:
+    """Settings and flags once found late or noisily (issue 22, item 11): now one line, exit 2, nothing started."""
+    folder = scratch.folder("late")
+    model = write(folder / "header-only.gguf", b"GGUF\x03\x00\x00\x00")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    cases: list[tuple[str, list[object], dict[str, str]]] = [
+        ("`run --model /etc/passwd`", ["run", ARTICLE, "--model", "/etc/passwd"], {}),
+        ("`run --model missing.gguf`", ["run", ARTICLE, "--model", "missing.gguf"], {}),
+        ("`run --model` with a web engine", ["run", ARTICLE, "-e", "libre", "--model", model], {}),
+        ("`run --dask tcp://`", ["run", ARTICLE, "--dask", "tcp://"], {}),
+        (
+            "`run --dask tcp://127.0.0.1:<port>`, nothing listening",
+            ["run", ARTICLE, "--dask", f"tcp://127.0.0.1:{dead}"],
+            {},
+        ),
+        (
+            "engine URL where nothing listens",
+            ["run", ARTICLE, "-e", "libre", "--engine-url", f"http://127.0.0.1:{dead}"],
+            {},
+        ),
+        (
+            "`TARJAMA_ENGINE=libre` with nothing listening",
+            ["run", ARTICLE],
+            {"TARJAMA_LIBRE_URL": f"http://127.0.0.1:{dead}", "TARJAMA_ENGINE": "libre"},
+        ),
+        ("`TARJAMA_DOWNLOAD_URL=javascript:alert(1)`", ["config"], {"TARJAMA_DOWNLOAD_URL": "javascript:alert(1)"}),
+        ("`runs -n -1`", ["runs", "-n", "-1"], {}),
+        ("`runs -n 1000000`", ["runs", "-n", "1000000"], {}),
+        ("`serve --port 99999`", ["serve", "--port", "99999"], {}),
+        ("`serve --port -1`", ["serve", "--port", "-1"], {}),
+        ("`serve --port 5123 --download-port 5123`", ["serve", "--port", "5123", "--download-port", "5123"], {}),
+        ("`serve --download-port 70000`", ["serve", "--download-port", "70000"], {}),
+        ("misspelt engine `-e gogle`", ["run", ARTICLE, "-e", "gogle"], {}),
+        ("misspelt format `-f tsv,tmxx`", ["run", ARTICLE, "-f", "tsv,tmxx"], {}),
+        ("misspelt check `--checks numbrs`", ["run", ARTICLE, "--checks", "numbrs"], {}),
+        ("misspelt flag `--formt`", ["run", ARTICLE, "--formt", "tsv"], {}),
+    ]
+    for case, args, env in cases:
+        out = ["--out", folder / "out"] if args[0] == "run" else []
+        result = scratch.tarjama("late", *args, *out, env=cli_env(folder / "home", **env))
+        assert not (folder / "out").exists() and not (folder / "home" / "prefect").exists()
+        yield Row("11", case, *said(scratch, result))
+
+
 def disks(scratch: Scratch) -> Iterator[Row]:
     """Read-only and full file systems under ``--out`` and ``--memory`` (items 6, 7)."""
     with tmpfs(scratch.folder("ro") / "disk", "1m", "ro") as disk:
@@ -470,7 +516,7 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = (bad_input, run_settings, disks, writers, tsv_dialect, download_server, runs, killed)
+SECTIONS = (bad_input, run_settings, late_errors, disks, writers, tsv_dialect, download_server, runs, killed)
 
 
 def main() -> None:

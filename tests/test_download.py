@@ -76,13 +76,13 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
             timeout=60,
         )
 
-    jsonl = download("latest", "-f", "aligned.jsonl", "-o", "-")
+    jsonl = download("latest", "--file", "aligned.jsonl", "-o", "-")
     assert jsonl.returncode == 0 and jsonl.stdout == files["aligned.jsonl"], jsonl.stderr
     plot = download(RUN, "--file", "plots/chrf.png")
     assert plot.returncode == 0, plot.stderr
     assert (tmp_path / f"{RUN}-plots-chrf.png").read_bytes() == files["plots/chrf.png"]
 
-    missing = download("latest", "-f", "aligned.tmx")
+    missing = download("latest", "--file", "aligned.tmx")
     assert missing.returncode == 1
     assert (
         missing.stderr.decode()
@@ -92,7 +92,7 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
         )
     )
     for bad in ("../secret.txt", "/etc/passwd", ".hidden", ""):
-        refused = download("latest", "-f", bad, "-o", "-")
+        refused = download("latest", "--file", bad, "-o", "-")
         assert refused.returncode == 2, (bad, refused.stderr)
         assert len(refused.stderr.decode().strip().splitlines()) == 1 and SECRET.encode() not in refused.stdout
     assert not (tmp_path / "home").exists() and sorted(os.listdir(tmp_path)) == sorted(

@@ -106,7 +106,7 @@ def test_google_is_ready_only_when_it_answers(tmp_path):
     with LoopbackServices() as services:
         assert "yes" in engines_table(env | {"TARJAMA_GOOGLE_URL": services.url("google")})["google"]
     silent = engines_table(env | {"TARJAMA_GOOGLE_URL": "http://127.0.0.1:9/google/m"})["google"]
-    assert "no: http://127.0.0.1:9/google/m does not answer" in silent
+    assert "needs network (http://127.0.0.1:9/google/m: connection refused)" in silent
 
 
 @pytest.mark.slow
@@ -118,6 +118,7 @@ def test_engines_listing_shows_readiness_without_showing_keys(tmp_path):
             COLUMNS="300",
             DEEPL_API_KEY=key,
             TARJAMA_LIBRE_URL="http://127.0.0.1:9/",
+            TARJAMA_DEEPL_URL=services.url("deepl"),
             TARJAMA_GOOGLE_URL=services.url("google"),
             TARJAMA_RATE_LIMIT_GOOGLE="0.5",
         )
@@ -143,7 +144,8 @@ def test_engines_listing_shows_readiness_without_showing_keys(tmp_path):
         "auto",
     ):
         assert name in rows, name
-    assert "yes" in rows["deepl"] and "yes" in rows["libre"] and "yes" in rows["google"]
+    assert "yes" in rows["deepl"] and "yes" in rows["google"]
+    assert "needs network (http://127.0.0.1:9/: connection refused)" in rows["libre"]  # nothing listens there
     assert "no:" in rows["microsoft"] and "MICROSOFT_API_KEY" in rows["microsoft"]
     assert "0.5/s" in rows["google"] and "2/s" not in rows["google"]
     assert key not in result.stdout + result.stderr

@@ -61,7 +61,7 @@ def test_runs_lists_completed_and_failed_runs(history):
     run_id = json.loads((out / "first" / "scores.json").read_text())["flow_run_id"]
     scores = json.loads((out / "first" / "scores.json").read_text())["articles"][0]["references"][0]["scores"]
     bleu = next(s["score"] for s in scores if s["metric"] == "BLEU")
-    for cell in (run_id[:8], "Completed", "euronews-en.153835", "local", f"{bleu:.2f}", str(out / "first")):
+    for cell in (run_id[:8], "Completed", "euronews-en.153835", "local", f"{bleu:.2f}", " output/first "):
         assert cell in first, (cell, first)
     assert "Failed" in broken and str(out) not in broken
     assert lines.index(broken) < lines.index(first)  # newest first
@@ -90,10 +90,10 @@ def test_download_by_name_id_and_folder(history, tmp_path):
     into_folder = tarjama(home, tmp_path, "download", run_id, "--out", "into")
     assert into_folder.returncode == 0 and (tmp_path / "into" / "first-aligned.tsv").read_bytes() == expected
 
-    by_prefix = tarjama(home, tmp_path, "download", run_id[:8], "-f", "scores.json", "-o", "-")
+    by_prefix = tarjama(home, tmp_path, "download", run_id[:8], "--file", "scores.json", "-o", "-")
     assert by_prefix.returncode == 0 and by_prefix.stdout == (out / "first" / "scores.json").read_bytes()
 
-    latest = tarjama(home, tmp_path, "download", "latest", "--from", str(out), "-f", "report.md")
+    latest = tarjama(home, tmp_path, "download", "latest", "--from", str(out), "--file", "report.md")
     assert latest.returncode == 0, latest.stderr[-3000:]
     assert (tmp_path / "first-report.md").read_bytes() == (out / "first" / "report.md").read_bytes()
 

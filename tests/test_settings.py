@@ -36,7 +36,7 @@ def test_variables_and_flags_build_typed_engine_options(tmp_path):
     assert settings.memory_path == tmp_path / "memory.sqlite"
     dumped = settings.model_dump_json()
     assert "libre-key-31415" not in dumped and "secrets" not in json.loads(dumped)
-    assert "libre-key-31415" not in "".join(value for _, value in settings.describe())
+    assert "libre-key-31415" not in "".join(value for _, value, _ in settings.describe())
 
 
 def test_loading_never_writes_the_environment(tmp_path, monkeypatch):
@@ -51,7 +51,7 @@ def test_loading_never_writes_the_environment(tmp_path, monkeypatch):
     [
         ({"TARJAMA_HTTP_TIMEOUT": "soon"}, {}, "TARJAMA_HTTP_TIMEOUT='soon': expected a number"),
         ({"TARJAMA_LIBRE_MAX_ITEMS": "-3"}, {}, "TARJAMA_LIBRE_MAX_ITEMS='-3': must be a positive number"),
-        ({}, {"engine": "gooogle"}, "unknown engine 'gooogle'; known engines: auto, local, google"),
+        ({}, {"engine": "gooogle"}, "unknown engine 'gooogle' (did you mean 'google'?); known engines: auto, local"),
         ({}, {"engine": "libre", "engine_url": "notaurl"}, "--engine-url='notaurl': not an http(s) URL"),
         ({}, {"engine": "google", "engine_model": "x"}, "--engine-model: engine google takes no model"),
         ({}, {"rate_limit": -1.0}, "--rate-limit='-1.0': must be 0 or a positive number"),
@@ -116,7 +116,7 @@ def test_home_is_the_variable_then_the_nearest_project_home_then_the_user_defaul
     assert resolve_home({"TARJAMA_HOME": str(tmp_path / "x")}, project)[0] == tmp_path / "x"
     assert resolve_home({}, project / "a" / "b")[0] == project / ".tarjama"
     home, why = resolve_home({"HOME": str(tmp_path / "user")}, tmp_path / "elsewhere")
-    assert home == tmp_path / "user" / ".local" / "share" / "tarjama" and "user default" in why
+    assert home == tmp_path / "user" / ".local" / "share" / "tarjama" and why.startswith("default: user data folder")
 
 
 def test_misspelt_engine_fails_at_once_without_prefect(tmp_path):
@@ -134,7 +134,8 @@ def test_misspelt_engine_fails_at_once_without_prefect(tmp_path):
     assert result.returncode == 2
     assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) < 1.0
     assert result.stderr.strip().splitlines() == [
-        "tarjama: error: unknown engine 'gooogle'; known engines: auto, local, google, mymemory, libre, deepl, "
+        "tarjama: error: unknown engine 'gooogle' (did you mean 'google'?); known engines: auto, local, google, "
+        "mymemory, libre, deepl, "
         "microsoft, qcri, yandex, baidu, chatgpt, openai-compat"
     ]
     assert not (tmp_path / "home" / "prefect").exists()  # Prefect never started, no run recorded
@@ -210,4 +211,4 @@ def test_runs_table_keeps_each_id_prefix_on_one_line():
         console.print(runs_table(found))
         lines = console.export_text().splitlines()
         for run_id in ids:
-            assert any(line.split("│")[1].strip() == run_id[:8] for line in lines if line.count("│") > 2), lines
+            assert any(line.split()[0] == run_id[:8] for line in lines if line.strip()), lines

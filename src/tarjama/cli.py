@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -24,6 +24,7 @@ from tarjama.errors import TarjamaError, printable
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from tarjama.engines import EngineSpec
     from tarjama.results import RunSummary
     from tarjama.runs import RunInfo
     from tarjama.settings import Settings
@@ -33,6 +34,7 @@ EXIT_FAILED = 1  # the work itself failed (a service down after every retry, a s
 EXIT_INTERRUPTED = 130  # Ctrl-C: what was translated is kept
 MAX_SUMMARY_ARTICLES = 20
 RUN_ID_PREFIX = 8  # characters of a flow-run id `tarjama runs` shows
+MAX_RUNS_LISTED = 200  # the most flow runs the Prefect API returns at once
 
 app = typer.Typer(
     help="Arabic→English translation and bilingual alignment, orchestrated by Prefect.",
@@ -75,7 +77,14 @@ OutOption = Annotated[
     Path, typer.Option("--out", "-o", metavar="PATH", help="Output folder; each run writes <out>/<run>/.")
 ]
 EngineOption = Annotated[
-    str, typer.Option("--engine", "-e", metavar="NAME", help="auto, google, local, ... (see `tarjama engines`).")
+    str | None,
+    typer.Option(
+        "--engine",
+        "-e",
+        metavar="NAME",
+        help="auto, google, local, ... (see `tarjama engines`). Also TARJAMA_ENGINE. Default: auto.",
+        show_default=False,
+    ),
 ]
 RowsOption = Annotated[
     str | None,
@@ -100,6 +109,33 @@ def load_settings(**flags: object) -> Settings:
     from tarjama.settings import Settings
 
     return Settings.load(**flags)  # type: ignore[arg-type]
+
+
+def names_of(values: list[str] | None, known: Collection[str], flag: str) -> list[str]:
+    """The names of a flag given as comma lists, repeated, or both (``-f tsv,tmx -f jsonl``), each known."""
+    from tarjama.settings import did_you_mean
+
+    names = [name.strip() for value in values or [] for name in value.split(",") if name.strip()]
+    for name in names:
+        if name not in known:
+            raise TarjamaError(
+                f"{flag}: unknown name {name!r}{did_you_mean(name, list(known))} (choose from {', '.join(known)})"
+            )
+    return names
+
+
+def check_engine_reachable(settings: Settings) -> None:
+    """A web engine whose service does not answer fails now, in one line, not after every retry of every task.
+
+    One TCP connection, no request: ``auto`` makes its own probe and falls back to the local model."""
+    from tarjama.settings import engine_url, url_unreachable
+
+    url = engine_url(settings.engine, settings) if settings.engine != "auto" else None
+    problem = url_unreachable(url) if url else None
+    if problem:
+        from tarjama.engines.transport import safe_url
+
+        raise TarjamaError(f"engine {settings.engine}: nothing answers at {safe_url(url or '')} ({problem})")
 
 
 # --- run -------------------------------------------------------------------------------------
@@ -128,14 +164,15 @@ def run(
             help="English reference file (repeatable). Default: <id>.en*.txt beside each article.",
         ),
     ] = None,
-    engine: EngineOption = "auto",
+    engine: EngineOption = None,
     out: OutOption = Path("output"),
     model: Annotated[
         Path | None,
         typer.Option(
             "--model",
             metavar="FILE.gguf",
-            help="GGUF model for the local engine (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M).",
+            help="GGUF model for the local engine (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M). Also TARJAMA_MODEL. "
+            "Refused with a web engine.",
         ),
     ] = None,
     memory: MemoryOption = None,
@@ -146,17 +183,22 @@ def run(
         ),
     ] = "",
     engine_url: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--engine-url",
             metavar="URL",
             help="Base URL of the web engine's service: a LibreTranslate server, an Ollama/llama.cpp/vLLM server "
-            "for openai-compat, ...",
+            "for openai-compat, ... Also TARJAMA_<ENGINE>_URL.",
         ),
-    ] = "",
+    ] = None,
     engine_model: Annotated[
-        str, typer.Option("--engine-model", metavar="MODEL", help="Model name for chatgpt or openai-compat.")
-    ] = "",
+        str | None,
+        typer.Option(
+            "--engine-model",
+            metavar="MODEL",
+            help="Model name for chatgpt or openai-compat. Also TARJAMA_<ENGINE>_MODEL.",
+        ),
+    ] = None,
     rate_limit: Annotated[
         float | None,
         typer.Option(
@@ -172,7 +214,8 @@ def run(
             "--format",
             "-f",
             metavar="FORMAT",
-            help="Output format (repeatable): tsv, parquet, jsonl, moses, tmx, hf. Default: tsv and parquet.",
+            help="Output formats, comma-separated and/or repeated: tsv, parquet, jsonl, moses, tmx, hf. "
+            "Default: tsv,parquet.",
         ),
     ] = None,
     dedupe: Annotated[
@@ -193,22 +236,23 @@ def run(
         int, typer.Option("--workers", "-j", metavar="N", min=1, help="Articles processed at once on this machine.")
     ] = 4,
     checks: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--checks",
             metavar="NAMES",
-            help="Reference-free checks to run, comma-separated (numbers, arabic-script, language, length-ratio, "
-            "repetition, latin-names), or `none`. Default: all.",
+            help="Reference-free checks to run, comma-separated and/or repeated (numbers, arabic-script, language, "
+            "length-ratio, repetition, latin-names), or `none`. Also TARJAMA_CHECKS. Default: all.",
         ),
     ] = None,
     filter_checks: Annotated[
-        str,
+        list[str] | None,
         typer.Option(
             "--filter-checks",
             metavar="NAMES",
-            help="Also write a filtered corpus without the rows failing these checks (comma-separated).",
+            help="Also write a filtered corpus without the rows failing these checks (comma-separated and/or "
+            "repeated).",
         ),
-    ] = "",
+    ] = None,
     rows: RowsOption = None,
     translate: Annotated[
         str | None,
@@ -248,17 +292,15 @@ def run(
             translate=translate,
         )
         from tarjama.article import load_document
-        from tarjama.checks import create_check
         from tarjama.corpus import collect_articles
-        from tarjama.export import check_formats
+        from tarjama.export import FORMATS, check_formats
         from tarjama.memory import TranslationMemory
         from tarjama.outputs import check_output_folder, check_run_name, new_run_name
         from tarjama.parallel_corpus import check_confidence
+        from tarjama.settings import check_names
 
-        filtering = [name.strip() for name in filter_checks.split(",") if name.strip()]
-        for check_name in filtering:
-            create_check(check_name)
-        chosen_formats = check_formats(formats or ["tsv", "parquet"])
+        filtering = list(check_names(",".join(filter_checks or []), "--filter-checks"))
+        chosen_formats = check_formats(names_of(formats, FORMATS, "--format") or ["tsv", "parquet"])
         if min_confidence is not None:
             check_confidence(min_confidence)
         run_name = check_run_name(name) if name else new_run_name(sources)
@@ -274,6 +316,7 @@ def run(
             raise TarjamaError(f"{out / run_name}: output directory already exists")
         TranslationMemory.check(settings.memory_path)
         runner = task_runner(dask, workers)
+        check_engine_reachable(settings)
     except TarjamaError as problem:
         fail(str(problem))
 
@@ -340,6 +383,21 @@ def run(
 LOCAL_DASK_PROCESSES = 2
 
 
+def check_scheduler(address: str) -> None:
+    """A Dask scheduler address must name a host and port where something listens: probed now, in one
+    line, rather than by Prefect and Dask after seconds of start-up and many tracebacks."""
+    from tarjama.settings import unreachable
+
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if scheme not in ("", "tcp", "tls") or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise TarjamaError(f"--dask {address!r}: a scheduler address such as tcp://127.0.0.1:8786, or `local`")
+    problem = unreachable(host, int(port))
+    if problem:
+        raise TarjamaError(f"--dask {address!r}: no Dask scheduler answers there ({problem})")
+
+
 def task_runner(dask: str, workers: int) -> Callable[[], Any]:
     """The task runner the options ask for, built later (once Prefect may be imported): threads, or Dask."""
     if not dask:
@@ -350,8 +408,8 @@ def task_runner(dask: str, workers: int) -> Callable[[], Any]:
             return ThreadPoolTaskRunner(max_workers=workers)
 
         return threads
-    if dask != "local" and not dask.startswith(("tcp://", "tls://", "ucx://", "inproc://")) and ":" not in dask:
-        raise TarjamaError(f"--dask {dask!r}: a scheduler address such as tcp://127.0.0.1:8786, or `local`")
+    if dask != "local":
+        check_scheduler(dask)
 
     def on_dask() -> Any:
         from prefect_dask import DaskTaskRunner
@@ -510,7 +568,12 @@ def align(
     ] = None,
     out: Annotated[
         Path,
-        typer.Option("--out", "-o", metavar="PATH", help="TSV to write (same columns as `tarjama run`'s aligned.tsv)."),
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="TSV to write (same columns as `tarjama run`'s aligned.tsv); - for standard output.",
+        ),
     ] = Path("aligned.tsv"),
     rows: RowsOption = None,
     presegmented: Annotated[
@@ -555,7 +618,7 @@ def align(
                     f"{mt}: {len(lines)} MT lines, but {arabic} splits into {len(source.sentences)} Arabic sentences "
                     "(give one line per Arabic sentence; `tarjama align` without --mt lists them in its arabic column)"
                 )
-        if out.is_dir():
+        if out.is_dir() and str(out) != "-":
             raise TarjamaError(f"{out}: output path is a directory, expected a TSV file name")
         check_output_parent(out)
         if beads is not None:
@@ -581,21 +644,40 @@ def align(
 
         frame = frame.with_columns(sentence_chrf=pl.lit(None, pl.Float64), sentence_bleu=pl.lit(None, pl.Float64))
     try:
-        write_tsv(frame, out)
+        write_tsv_to(frame, out, write_tsv)
         if beads is not None:
             write_beads(source, alignment.beads, config.rows, beads)
     except TarjamaError as problem:
         fail(str(problem))
+    report = note if str(out) == "-" else say  # the TSV has standard output to itself
     flagged = int(frame["flagged"].sum())
     method = f"through MT {mt}" if mt is not None else "by length (Gale-Church)"
-    say(
+    report(
         f"{len(source.sentences)} Arabic and {len(reference.sentences)} English sentences aligned {method}: "
         f"{frame.height} rows, {flagged} flagged"
     )
-    say(f"alignment: {alignment.signature.format()}")
-    say(f"aligned TSV: {out}")
+    report(f"alignment: {alignment.signature.format()}")
+    report(f"aligned TSV: {out}")
     if beads is not None:
-        say(f"beads: {beads}")
+        report(f"beads: {beads}")
+
+
+def note(line: str) -> None:
+    errors.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def write_tsv_to(frame: Any, out: Path, write_tsv: Callable[[Any, Path], Path]) -> None:
+    """``write_tsv`` into ``out``, or onto standard output for ``-`` (written to a file first: the same dialect)."""
+    if str(out) != "-":
+        write_tsv(frame, out)
+        return
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        with write_tsv(frame, Path(folder) / "aligned.tsv").open("rb") as written:
+            shutil.copyfileobj(written, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
 
 
 def check_output_parent(target: Path) -> None:
@@ -825,20 +907,38 @@ def engines(
         before = set(settings.secrets)
         settings = with_secret_blocks(settings, [spec.name for spec in specs])
         from_blocks = {s.name for s in specs for c in s.credentials if c.env in set(settings.secrets) - before}
+    from concurrent.futures import ThreadPoolExecutor
+
     table = Table(title="tarjama engines")
     for column in ("engine", "what", "needs", "rate limit", "ready"):
         table.add_column(column)
-    for spec in specs:
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:  # each web service probed at once, not in turn
+        statuses = list(pool.map(lambda spec: engine_status(settings, spec), specs))
+    for spec, ready in zip(specs, statuses, strict=True):
         rate, source = settings.engine_rate(spec.name)
         limit = "-" if rate is None else ("off" if rate == 0 else f"{rate:g}/s")
         if rate and source != "default":
             limit += f" ({source})"
-        missing = settings.readiness(spec)
-        ready = "yes" if missing is None else f"no: {missing}"
-        if missing is None and spec.name in from_blocks:
+        if ready == "yes" and spec.name in from_blocks:
             ready = "yes (key from a Prefect Secret block)"
         table.add_row(spec.name, spec.summary, spec.needs, limit, ready)
     console.print(table)
+
+
+def engine_status(settings: Settings, spec: EngineSpec) -> str:
+    """``yes``; else what is missing (a key first); ``needs network`` for a web service that cannot be reached."""
+    from tarjama.engines.transport import safe_url
+    from tarjama.settings import engine_url, url_unreachable
+
+    missing = settings.readiness(spec) if spec.check is None else None  # a check may probe: after the network
+    if missing:
+        return f"no: {missing}"
+    url = engine_url(spec.name, settings)
+    network = url_unreachable(url) if url else None
+    if network:
+        return f"needs network ({safe_url(url or '')}: {network})"
+    missing = settings.readiness(spec) if spec.check is not None else None
+    return "yes" if missing is None else f"no: {missing}"
 
 
 def print_settings(settings: Settings) -> None:
@@ -847,14 +947,17 @@ def print_settings(settings: Settings) -> None:
     table = Table(title="tarjama settings")
     table.add_column("setting")
     table.add_column("value", overflow="fold")
-    for name, value in settings.describe():
-        table.add_row(name, value)
+    table.add_column("from", overflow="fold")
+    for name, value, source in settings.describe():
+        table.add_row(name, value, source)
     console.print(table)
 
 
 @app.command()
 def config() -> None:
-    """Print the effective settings (flags aside): home, memory, engines' options; keys masked."""
+    """Print each effective setting and where it came from (variable, Secret block or default); keys masked.
+
+    Flags apply to the command they are given to; docs/settings.md lists every setting."""
     try:
         print_settings(load_settings())
     except TarjamaError as problem:
@@ -887,10 +990,13 @@ def serve(
         ),
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", metavar="PORT", help="Port of the Prefect server (UI and API).")
+        int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Port of the Prefect server (UI and API).")
     ] = 4200,
     download_port: Annotated[
-        int, typer.Option("--download-port", metavar="PORT", help="Port of the download server (0: any free port).")
+        int,
+        typer.Option(
+            "--download-port", metavar="PORT", min=0, max=65535, help="Port of the download server (0: any free port)."
+        ),
     ] = 4201,
     out: Annotated[
         Path,
@@ -907,7 +1013,7 @@ def serve(
             help="Default article(s) of the UI's run form (repeatable). Default: the seed article.",
         ),
     ] = None,
-    engine: EngineOption = "auto",
+    engine: EngineOption = None,
 ) -> None:
     """Start (or reuse) the Prefect server and UI, deploy tarjama-run, serve run outputs for download; Ctrl-C stops."""
     from tarjama.article import load_document
@@ -916,6 +1022,8 @@ def serve(
     seed = Path.cwd() / "corpus" / "morocco-us-counterterrorism.ar.txt"
     articles = article or ([seed] if seed.is_file() else [])
     try:
+        if port == download_port:
+            raise TarjamaError(f"--port and --download-port are both {port}: the two servers need a port each")
         settings = load_settings(engine=engine)
         for path in articles:
             load_document(path, "ar")
@@ -935,7 +1043,10 @@ def serve(
 
 @app.command()
 def runs(
-    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="How many runs, newest first.")] = 20,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", metavar="N", min=1, max=MAX_RUNS_LISTED, help="How many runs, newest first."),
+    ] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run, full ids, for scripts.")] = False,
 ) -> None:
     """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
@@ -953,29 +1064,59 @@ def runs(
         for info in found:
             say(json.dumps(info.as_json(), ensure_ascii=False))
         return
-    console.print(runs_table(found))
+    console.print(runs_table(found, console.width))
 
 
-def runs_table(found: list[RunInfo]) -> Table:
-    """The runs as a table whose id prefixes never wrap (a terminal of 80 columns folds every other column)."""
+RUNS_COLUMNS = {
+    "id": RUN_ID_PREFIX,
+    "name": None,
+    "state": 9,
+    "start": 11,
+    "articles": None,
+    "engine": 7,
+    "BLEU": 5,
+    "output": None,
+}
+PRODUCED_OUTPUT = {"Completed"}  # the states of runs that wrote a corpus; the others show no BLEU and no folder
+
+
+def runs_table(found: list[RunInfo], width: int = 80) -> Table:
+    """The runs as a table that reads in ``width`` columns: one line a run, id prefixes whole, other cells
+    cut with an ellipsis, output folders relative to the current one, nothing shown for runs that wrote nothing."""
+    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="tarjama runs")
-    table.add_column("id", no_wrap=True, min_width=RUN_ID_PREFIX)
-    for column in ("name", "state", "start", "articles", "engine", "BLEU", "output"):
-        table.add_column(column, justify="right" if column == "BLEU" else "left", overflow="fold")
+    table = Table(title="tarjama runs", box=None, padding=(0, 1, 0, 0), header_style="bold underline")
+    for column, fixed in RUNS_COLUMNS.items():
+        table.add_column(
+            column, justify="right" if column == "BLEU" else "left", no_wrap=True, overflow="ellipsis", width=fixed
+        )
     for info in found:
+        produced = info.state in PRODUCED_OUTPUT
         table.add_row(
             info.id[:RUN_ID_PREFIX],  # a unique prefix is enough for `tarjama download`; --json has the full id
             info.name,
             info.state,
-            info.start.astimezone().strftime("%Y-%m-%d %H:%M:%S") if info.start else "-",
-            ", ".join(info.articles) or "-",
+            info.start.astimezone().strftime("%m-%d %H:%M") if info.start else "",
+            ", ".join(info.articles),
             info.engine,
-            f"{info.bleu:.2f}" if info.bleu is not None else "-",
-            str(info.output) if info.output else "-",
+            f"{info.bleu:.2f}" if produced and info.bleu is not None else "",
+            short_path(info.output) if produced and info.output else "",
         )
+    if Console(width=10_000).measure(table).maximum > width:  # too wide: name, articles, output share what is left
+        table.expand = True
+        for flexible in table.columns:
+            flexible.ratio, flexible.min_width = (None, None) if flexible.width else (1, 6)
     return table
+
+
+def short_path(path: Path) -> str:
+    """``path`` relative to the current folder when below it, else with the home folder as ``~``."""
+    path = path.absolute()
+    for base, shown in ((Path.cwd(), ""), (Path.home(), "~/")):
+        if path.is_relative_to(base):
+            return f"{shown}{path.relative_to(base)}"
+    return str(path)
 
 
 @app.command()
@@ -1000,7 +1141,6 @@ def download(
         str,
         typer.Option(
             "--file",
-            "-f",
             metavar="NAME",
             help="Which output: aligned.tsv, aligned.parquet, scores.json, report.md, or any other file of the run "
             "(aligned.jsonl, aligned.tmx, plots/<name>.png, ...).",
@@ -1028,5 +1168,31 @@ def download(
 
 
 def entry() -> None:
-    """Console-script entry point."""
-    sys.exit(app())
+    """Console-script entry point: click's own usage errors (a misspelt flag, a port out of range) in one
+    line like every other error, instead of a box of help around them."""
+    from typer import _click as click  # typer's own copy of click: its exceptions are not exported elsewhere
+
+    try:
+        status = app(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as problem:
+        problem.show()
+        status = problem.exit_code
+    except click.exceptions.ClickException as problem:
+        message = problem.format_message()
+        if isinstance(problem, click.exceptions.NoSuchOption):  # its suggestion is formatted as a Python tuple
+            close = list(problem.possibilities or [])[:1]  # difflib's closest first
+            message = problem.message + (f" (did you mean {close[0]}?)" if close else "")
+        command = (
+            problem.ctx.command_path if isinstance(problem, click.exceptions.UsageError) and problem.ctx else "tarjama"
+        )
+        errors.print(
+            f"tarjama: error: {' '.join(message.split())} (see `{command} --help`)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        status = problem.exit_code
+    except click.exceptions.Abort:
+        errors.print("Aborted!", markup=False, highlight=False)
+        status = EXIT_FAILED
+    sys.exit(status if isinstance(status, int) else 0)

@@ -1,13 +1,16 @@
 """One typed settings object, built once from flags and the environment, passed to what needs it.
 
-Sources, first found wins: a command-line flag, a ``TARJAMA_*`` variable (or a service's own key
-variable such as ``DEEPL_API_KEY``), the default. Prefect Secret blocks are the last source of a
-key; they need a Prefect API, so the flow layer adds them (:func:`tarjama.flows.limits.with_secret_blocks`)
-where the engine is built. Nothing here writes the environment.
+Every setting has one precedence, first found wins: its command-line flag, its environment variable
+(``TARJAMA_*``, or a service's own key variable such as ``DEEPL_API_KEY``), its Prefect Secret block
+(keys only), its default. The settings are declared once, in :func:`setting_defs`; the loader, ``tarjama
+config``, the settings page of the docs (:func:`settings_markdown`) and the precedence test all read
+that declaration, so they cannot drift apart. Prefect Secret blocks need a Prefect API, so the flow
+layer adds them (:func:`tarjama.flows.limits.with_secret_blocks`) where the engine is built. Nothing
+here writes the environment.
 
 Keys are :class:`pydantic.SecretStr` and excluded from every dump, so a :class:`Settings` can travel
 as a Prefect flow parameter without its keys reaching the Prefect database: a run re-reads them on
-the machine that translates (its environment or its Secret blocks).
+the machine that translates (the environment of its process, then its Secret blocks).
 
 Why a loader instead of ``pydantic_settings.BaseSettings``: the per-engine variables
 (``TARJAMA_<ENGINE>_URL`` ...) are declared by each engine, including plug-in engines, and a bad
@@ -16,23 +19,189 @@ value must give one line naming the variable, not a validation report.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
-from collections.abc import Mapping
+import socket
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from tarjama.article import Granularity, UnitTranslation
-from tarjama.engines.base import EngineSpec, Option, all_specs, check_engine_name, get_spec
+from tarjama.engines.base import EngineSpec, Option, all_specs, engine_names, get_spec
 from tarjama.errors import TarjamaError
 
 HOME_FOLDER = ".tarjama"
 DEFAULT_DOWNLOAD_URL = "http://127.0.0.1:4201"
+DEFAULT = "default"
+MASK = "********"
+PROBE_TIMEOUT_S = 3.0
 
 EngineValue = str | int | float
+
+
+# --- the declaration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    """One setting: where it can be given, in precedence order, and what it is."""
+
+    key: str  # its name in `tarjama config`: "engine", "libre.url", "deepl.api_key"
+    env: str  # its environment variable
+    help: str
+    default: str  # as the docs and `tarjama config` show it
+    kind: str  # what values it takes: engine, path, gguf, url, number, count, rate, checks, choice, text, secret
+    flag: str | None = None  # its command-line flag, if any
+    keyword: str | None = None  # the :meth:`Settings.load` argument the flag is passed as
+    engine: str | None = None  # the flag sets this engine's option when this engine is the one chosen
+    block: str | None = None  # its Prefect Secret block (keys)
+    choices: tuple[str, ...] = ()
+
+
+GLOBAL_SETTINGS: tuple[SettingDef, ...] = (
+    SettingDef(
+        "home",
+        "TARJAMA_HOME",
+        "Where the translation memory, the article shards and the Prefect database live.",
+        "nearest .tarjama folder above the current one, else ~/.local/share/tarjama",
+        "path",
+    ),
+    SettingDef(
+        "memory", "TARJAMA_MEMORY", "Translation memory (SQLite file).", "<home>/memory.sqlite", "path", "--memory"
+    ),
+    SettingDef(
+        "engine", "TARJAMA_ENGINE", "Translation engine (`tarjama engines` lists them).", "auto", "engine", "--engine"
+    ),
+    SettingDef(
+        "http_timeout",
+        "TARJAMA_HTTP_TIMEOUT",
+        "Per-request timeout of web engines, in seconds.",
+        "per engine",
+        "number",
+    ),
+    SettingDef("http_retries", "TARJAMA_HTTP_RETRIES", "Retries of a failed request to a web engine.", "5", "count"),
+    SettingDef("http_backoff", "TARJAMA_HTTP_BACKOFF", "First retry's wait, in seconds (doubles).", "1", "number"),
+    SettingDef(
+        "rate_limit",
+        "TARJAMA_RATE_LIMIT",
+        "Requests per second for any web engine (0: off); wins over the per-engine rates.",
+        "per engine",
+        "rate",
+        "--rate-limit",
+    ),
+    SettingDef(
+        "download_url",
+        "TARJAMA_DOWNLOAD_URL",
+        "Where `tarjama serve` offers outputs; runs link their files there.",
+        DEFAULT_DOWNLOAD_URL,
+        "url",
+    ),
+    SettingDef(
+        "checks",
+        "TARJAMA_CHECKS",
+        "Reference-free checks, comma-separated (`tarjama run --help` names them), or `none`.",
+        "all",
+        "checks",
+        "--checks",
+    ),
+    SettingDef(
+        "rows",
+        "TARJAMA_ROWS",
+        "A row's Arabic: clause units regrouped to the reference's sentences, or whole sentences.",
+        "units",
+        "choice",
+        "--rows",
+        choices=("units", "sentences"),
+    ),
+    SettingDef(
+        "translate",
+        "TARJAMA_TRANSLATE",
+        "With rows of units: translate each unit alone, or each sentence whole.",
+        "units",
+        "choice",
+        "--translate",
+        choices=tuple(UnitTranslation),
+    ),
+)
+
+_OPTION_FLAGS = {"url": ("--engine-url", "engine_url"), "model": ("--engine-model", "engine_model")}
+_OPTION_HELP = {
+    "url": "Base URL of the service.",
+    "max_chars": "Most characters in one request.",
+    "max_items": "Most segments in one request.",
+    "timeout": "Per-request timeout, in seconds.",
+    "model": "Model name.",
+    "model_path": "GGUF model file.",
+    "threads": "CPU threads.",
+    "model_dir": "Folder of the default model.",
+    "region": "Azure region of the key.",
+    "domain": "QCRI domain.",
+}
+_KINDS = {str: "text", int: "count", float: "number"}
+
+
+def _option_def(spec: EngineSpec, option: Option) -> SettingDef:
+    flag, keyword = _OPTION_FLAGS.get(option.name, (None, None))
+    engine = spec.name if flag else None
+    if (spec.name, option.name) == ("local", "model_path"):
+        flag, keyword = "--model", "model"
+    kind = "url" if option.name == "url" else "gguf" if option.name == "model_path" else _KINDS[option.kind]
+    return SettingDef(
+        f"{spec.name}.{option.name}",
+        option.env,
+        _OPTION_HELP.get(option.name, option.name),
+        "required" if option.required else DEFAULT,
+        "path" if option.name == "model_dir" else kind,
+        flag,
+        keyword,
+        engine,
+    )
+
+
+def engine_defs(spec: EngineSpec) -> list[SettingDef]:
+    """An engine's settings: its options, its rate limit (web engines), its keys."""
+    found = [_option_def(spec, option) for option in spec.options]
+    if spec.rate_limit is not None:
+        found.append(
+            SettingDef(
+                f"{spec.name}.rate_limit",
+                rate_variable(spec.name),
+                "Requests per second (0: off).",
+                f"{spec.rate_limit:g}",
+                "rate",
+                "--rate-limit",
+                "rate_limit",
+            )
+        )
+    found += [
+        SettingDef(
+            f"{spec.name}.{c.option}",
+            c.env,
+            f"{c.what[0].upper()}{c.what[1:]}{'' if c.required else ' (optional)'}.",
+            "not set",
+            "secret",
+            block=c.block,
+        )
+        for c in spec.credentials
+    ]
+    return found
+
+
+def setting_defs() -> list[SettingDef]:
+    """Every setting, the general ones first, then each engine's."""
+    general = [
+        d if d.flag is None else SettingDef(**{**d.__dict__, "keyword": d.key}) for d in GLOBAL_SETTINGS
+    ]  # the flag of a general setting is passed under the setting's own name
+    return general + [d for spec in all_specs() for d in engine_defs(spec)]
+
+
+# --- loading ---------------------------------------------------------------------------------------
 
 
 def resolve_home(environ: Mapping[str, str], cwd: Path) -> tuple[Path, str]:
@@ -46,9 +215,9 @@ def resolve_home(environ: Mapping[str, str], cwd: Path) -> tuple[Path, str]:
         return Path(environ["TARJAMA_HOME"]).expanduser().absolute(), "TARJAMA_HOME"
     for folder in (cwd, *cwd.parents):
         if (folder / HOME_FOLDER).is_dir():
-            return folder / HOME_FOLDER, f"nearest {HOME_FOLDER} folder"
+            return folder / HOME_FOLDER, f"{DEFAULT}: nearest {HOME_FOLDER} folder"
     data = Path(environ.get("XDG_DATA_HOME") or Path(environ.get("HOME") or Path.home()) / ".local" / "share")
-    return data / "tarjama", "user default (no TARJAMA_HOME, no .tarjama folder above the current directory)"
+    return data / "tarjama", f"{DEFAULT}: user data folder (no {HOME_FOLDER} folder above the current directory)"
 
 
 def _number(variable: str, raw: str, kind: type, allow_zero: bool = False) -> int | float:
@@ -62,13 +231,23 @@ def _number(variable: str, raw: str, kind: type, allow_zero: bool = False) -> in
 
 
 def _option_value(option: Option, raw: str, source: str) -> EngineValue:
+    if option.name == "model_path":
+        return str(check_model_file(Path(raw), source))
     if option.kind is str:
         return raw
     return _number(source, raw, option.kind)
 
 
+def _given(flag: str | None, value: object, env: str, environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The raw value of a setting and where it came from: its flag if given, else its variable, else None."""
+    if value is not None and value != "" and flag is not None:
+        return str(value), flag
+    raw = environ.get(env, "").strip()
+    return (raw, env) if raw else (None, DEFAULT)
+
+
 class Settings(BaseModel):
-    """Everything that shapes a run, typed; see the README's settings table for each variable."""
+    """Everything that shapes a run, typed; ``docs/settings.md`` lists each setting and its variable."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -76,17 +255,18 @@ class Settings(BaseModel):
     home_source: str = "given"
     memory: Path | None = None  # default: <home>/memory.sqlite
     engine: str = "auto"
-    http_timeout: float | None = None  # TARJAMA_HTTP_TIMEOUT: per-request timeout of web engines (s)
-    http_retries: int = 5  # TARJAMA_HTTP_RETRIES
-    http_backoff: float = 1.0  # TARJAMA_HTTP_BACKOFF: first retry's wait (s)
-    rate_limit: float | None = None  # --rate-limit / TARJAMA_RATE_LIMIT: wins over the per-engine rates
+    http_timeout: float | None = None  # per-request timeout of web engines (s); None: each engine's own
+    http_retries: int = 5
+    http_backoff: float = 1.0  # first retry's wait (s)
+    rate_limit: float | None = None  # wins over the per-engine rates
     engine_rates: dict[str, float] = Field(default_factory=dict)  # TARJAMA_RATE_LIMIT_<ENGINE>
     engines: dict[str, dict[str, EngineValue]] = Field(default_factory=dict)  # per engine: its options
-    download_url: str = DEFAULT_DOWNLOAD_URL  # TARJAMA_DOWNLOAD_URL: where `tarjama serve` offers outputs
-    checks: tuple[str, ...] | None = None  # --checks / TARJAMA_CHECKS: reference-free checks by name (None: all)
-    rows: Granularity = "units"  # --rows / TARJAMA_ROWS: clause units regrouped to the reference, or sentences
-    translate: UnitTranslation = UnitTranslation.UNITS  # --translate / TARJAMA_TRANSLATE: units alone, or sentences
+    download_url: str = DEFAULT_DOWNLOAD_URL
+    checks: tuple[str, ...] | None = None  # reference-free checks by name (None: all)
+    rows: Granularity = "units"
+    translate: UnitTranslation = UnitTranslation.UNITS
     secrets: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)  # by credential variable
+    sources: dict[str, str] = Field(default_factory=dict, exclude=True)  # setting key → where it came from
 
     @property
     def memory_path(self) -> Path:
@@ -103,23 +283,33 @@ class Settings(BaseModel):
         cwd: Path | None = None,
         *,
         engine: str | None = None,
-        engine_url: str = "",
-        engine_model: str = "",
+        engine_url: str | None = None,
+        engine_model: str | None = None,
         model: Path | None = None,
         memory: Path | None = None,
         rate_limit: float | None = None,
-        checks: str | None = None,
+        checks: str | Sequence[str] | None = None,
         rows: str | None = None,
         translate: str | None = None,
     ) -> Settings:
-        """Settings from ``environ`` (default: the process environment) and the given flags.
+        """Settings from the given flags (None: not given), then ``environ`` (default: the process
+        environment), then the defaults.
 
         ``engine_url`` and ``engine_model`` set the URL and model of the engine chosen (``google``
-        and ``local`` for ``auto``); an engine that takes no such setting is an error.
+        for ``auto``); an engine that takes no such setting is an error, as is ``model`` (the local
+        engine's model file) with a web engine.
         """
         environ = os.environ if environ is None else environ
         home, home_source = resolve_home(environ, cwd or Path.cwd())
-        chosen = check_engine_name(engine or environ.get("TARJAMA_ENGINE") or "auto")
+        sources = {"home": home_source}
+
+        def given(key: str, flag: str | None, value: object, env: str) -> str | None:
+            raw, source = _given(flag, value, env, environ)
+            if raw is not None:
+                sources[key] = source
+            return raw
+
+        chosen = check_engine_name(given("engine", "--engine", engine, "TARJAMA_ENGINE") or "auto")
         engines: dict[str, dict[str, EngineValue]] = {}
         secrets: dict[str, SecretStr] = {}
         rates: dict[str, float] = {}
@@ -129,73 +319,99 @@ class Settings(BaseModel):
                 raw = environ.get(option.env, "").strip()
                 if raw:
                     values[option.name] = _option_value(option, raw, option.env)
+                    sources[f"{spec.name}.{option.name}"] = option.env
             for credential in spec.credentials:
                 for variable in (credential.env, credential.fallback_env):
                     if variable and environ.get(variable) and credential.env not in secrets:
                         secrets[credential.env] = SecretStr(environ[variable])
+                        sources[f"{spec.name}.{credential.option}"] = variable
             raw_rate = environ.get(rate_variable(spec.name), "").strip()
             if raw_rate:
                 rates[spec.name] = _number(rate_variable(spec.name), raw_rate, float, allow_zero=True)
+                sources[f"{spec.name}.rate_limit"] = rate_variable(spec.name)
         target = "google" if chosen == "auto" else chosen
         for flag, key, value in (("--engine-url", "url", engine_url), ("--engine-model", "model", engine_model)):
             if value:
                 if get_spec(target).option(key) is None:
                     raise TarjamaError(f"{flag}: engine {target} takes no {key}")
                 engines[target][key] = value
+                sources[f"{target}.{key}"] = flag
         if engine_url:
             _check_url(engine_url, "--engine-url")
         for name, values in engines.items():
-            if isinstance(values.get("url"), str):
+            if isinstance(values.get("url"), str) and sources.get(f"{name}.url") != "--engine-url":
                 _check_url(str(values["url"]), get_spec(name).option("url").env)  # type: ignore[union-attr]
         if model is not None:
-            engines["local"]["model_path"] = str(model)
-        global_rate = environ.get("TARJAMA_RATE_LIMIT", "").strip()
-        rate: float | None
-        if rate_limit is not None:
-            rate = _number("--rate-limit", f"{rate_limit}", float, allow_zero=True)
-        else:
-            rate = _number("TARJAMA_RATE_LIMIT", global_rate, float, allow_zero=True) if global_rate else None
-        http: dict[str, Any] = {
-            key: _number(variable, environ[variable].strip(), kind, allow_zero=key == "http_retries")
-            for key, variable, kind in (
-                ("http_timeout", "TARJAMA_HTTP_TIMEOUT", float),
-                ("http_retries", "TARJAMA_HTTP_RETRIES", int),
-                ("http_backoff", "TARJAMA_HTTP_BACKOFF", float),
-            )
-            if environ.get(variable, "").strip()
-        }
-        memory = memory or (Path(environ["TARJAMA_MEMORY"]) if environ.get("TARJAMA_MEMORY") else None)
-        chosen_checks = _check_names(checks if checks is not None else environ.get("TARJAMA_CHECKS"))
-        granularity = _choice("--rows", rows, "TARJAMA_ROWS", environ, ("units", "sentences"))
-        translate_by = _choice("--translate", translate, "TARJAMA_TRANSLATE", environ, tuple(UnitTranslation))
+            if chosen not in ("auto", "local"):
+                raise TarjamaError(
+                    f"--model: engine {chosen} does not use a model file (--model is the local engine's GGUF file; "
+                    "--engine-model names a web service's model)"
+                )
+            engines["local"]["model_path"] = str(check_model_file(model, "--model"))
+            sources["local.model_path"] = "--model"
+        general_rate = given("rate_limit", "--rate-limit", rate_limit, "TARJAMA_RATE_LIMIT")
+        rate = None if general_rate is None else _number(sources["rate_limit"], general_rate, float, allow_zero=True)
+        http: dict[str, Any] = {}
+        for key, variable, kind in (
+            ("http_timeout", "TARJAMA_HTTP_TIMEOUT", float),
+            ("http_retries", "TARJAMA_HTTP_RETRIES", int),
+            ("http_backoff", "TARJAMA_HTTP_BACKOFF", float),
+        ):
+            http_value = given(key, None, None, variable)
+            if http_value is not None:
+                http[key] = _number(variable, http_value, kind, allow_zero=key == "http_retries")
+        raw_memory = given("memory", "--memory", memory, "TARJAMA_MEMORY")
+        raw_download = given("download_url", None, None, "TARJAMA_DOWNLOAD_URL")
+        if raw_download is not None:
+            _check_url(raw_download, "TARJAMA_DOWNLOAD_URL")
+        joined = ",".join(checks) if checks is not None and not isinstance(checks, str) else checks
+        raw_checks = given("checks", "--checks", joined, "TARJAMA_CHECKS")
+        chosen_checks = _check_names(raw_checks, sources.get("checks", ""))
+        granularity = _choice(
+            given("rows", "--rows", rows, "TARJAMA_ROWS"), sources.get("rows", ""), ("units", "sentences")
+        )
+        translate_by = _choice(
+            given("translate", "--translate", translate, "TARJAMA_TRANSLATE"),
+            sources.get("translate", ""),
+            tuple(UnitTranslation),
+        )
         return cls(
             home=home,
             home_source=home_source,
-            memory=memory.absolute() if memory else None,
+            memory=Path(raw_memory).expanduser().absolute() if raw_memory else None,
             engine=chosen,
             rate_limit=rate,
             engine_rates=rates,
             engines=engines,
-            download_url=(environ.get("TARJAMA_DOWNLOAD_URL") or DEFAULT_DOWNLOAD_URL).rstrip("/"),
+            download_url=(raw_download or DEFAULT_DOWNLOAD_URL).rstrip("/"),
             checks=chosen_checks,
             rows="sentences" if granularity == "sentences" else "units",
             translate=UnitTranslation(translate_by or UnitTranslation.UNITS),
             secrets=secrets,
+            sources=sources,
             **http,
         )
 
-    def with_secrets(self, found: Mapping[str, str]) -> Settings:
-        """A copy with keys found elsewhere (Prefect Secret blocks) for those not set."""
-        merged = {name: SecretStr(value) for name, value in found.items()} | dict(self.secrets)
-        return self.model_copy(update={"secrets": merged})
+    def with_secrets(self, found: Mapping[str, str], source: Mapping[str, str] | None = None) -> Settings:
+        """A copy with keys found elsewhere for those not set; ``source`` says where each was found
+        (by credential variable: a Secret block's name, or the variable of a run's own environment)."""
+        missing = {name: value for name, value in found.items() if name not in self.secrets}
+        merged = {name: SecretStr(value) for name, value in missing.items()} | dict(self.secrets)
+        sources = dict(self.sources)
+        for spec in all_specs():
+            for credential in spec.credentials:
+                if credential.env in missing:
+                    where = (source or {}).get(credential.env) or f"Secret block {credential.block}"
+                    sources[f"{spec.name}.{credential.option}"] = where
+        return self.model_copy(update={"secrets": merged, "sources": sources})
 
     def engine_rate(self, engine: str) -> tuple[float | None, str]:
         """Requests per second for ``engine`` and where that came from (None: not throttled)."""
         if self.rate_limit is not None:
-            return self.rate_limit, "--rate-limit or TARJAMA_RATE_LIMIT"
+            return self.rate_limit, self.sources.get("rate_limit", "--rate-limit or TARJAMA_RATE_LIMIT")
         if engine in self.engine_rates:
             return self.engine_rates[engine], rate_variable(engine)
-        return get_spec(engine).rate_limit, "default"
+        return get_spec(engine).rate_limit, DEFAULT
 
     def engine_options(self, engine: str) -> dict[str, Any]:
         """The keyword arguments that build ``engine``: its options, the HTTP policy, its keys."""
@@ -215,56 +431,113 @@ class Settings(BaseModel):
     def readiness(self, spec: EngineSpec) -> str | None:
         return spec.readiness(self.engine_options(spec.name))
 
-    def describe(self) -> list[tuple[str, str]]:
-        """Every effective setting as (name, value) lines, keys masked: for ``tarjama config``."""
-        rows = [
-            ("home", f"{self.home}  ({self.home_source})"),
-            ("memory", str(self.memory_path)),
-            ("prefect home", str(self.prefect_home)),
-            ("engine", self.engine),
-            (
-                "http timeout / retries / backoff",
-                f"{self.http_timeout or 'per engine'} / {self.http_retries} / {self.http_backoff}",
-            ),
-            ("rate limit", "per engine" if self.rate_limit is None else f"{self.rate_limit:g}/s"),
-            ("download url", self.download_url),
-            ("checks", "all" if self.checks is None else ",".join(self.checks) or "none"),
-            ("rows / translate", f"{self.rows} / {self.translate}"),
+    def source_of(self, key: str) -> str:
+        """Where the setting ``key`` came from: its flag, its variable, a Secret block, or ``default``."""
+        if key.endswith(".rate_limit") and self.rate_limit is not None:  # the general rate wins over each engine's
+            return self.source_of("rate_limit")
+        return self.sources.get(key, DEFAULT)
+
+    def value_of(self, key: str) -> str:
+        """The effective value of the setting ``key`` as ``tarjama config`` shows it (keys masked)."""
+        name, _, option = key.partition(".")
+        if not option:
+            value = {
+                "home": self.home,
+                "memory": self.memory_path,
+                "http_timeout": self.http_timeout or "per engine",
+                "rate_limit": "per engine" if self.rate_limit is None else f"{self.rate_limit:g}",
+                "checks": "all" if self.checks is None else ",".join(self.checks) or "none",
+            }.get(key, getattr(self, key, None))
+            return str(value.value if isinstance(value, UnitTranslation) else value)
+        if option == "rate_limit":
+            rate = self.engine_rates.get(name) if self.rate_limit is None else self.rate_limit
+            return f"{rate if rate is not None else get_spec(name).rate_limit:g}"
+        credential = next((c for c in get_spec(name).credentials if c.option == option), None)
+        if credential is not None:
+            return MASK if credential.env in self.secrets else "not set"
+        return str(self.engines.get(name, {}).get(option, DEFAULT))
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """Every general setting, and each engine setting not left at its default, as (name, value,
+        source), keys masked: for ``tarjama config``."""
+        return [
+            (d.key, self.value_of(d.key), self.source_of(d.key))
+            for d in setting_defs()
+            if "." not in d.key or d.key in self.sources
         ]
-        rows += [(f"rate limit {name}", f"{rate:g}/s") for name, rate in sorted(self.engine_rates.items())]
-        for name, values in sorted(self.engines.items()):
-            rows += [(f"{name}.{key}", str(value)) for key, value in sorted(values.items())]
-        rows += [(name, "********") for name in sorted(self.secrets)]
-        return rows
 
 
-def _choice(
-    flag: str, given: str | None, variable: str, environ: Mapping[str, str], allowed: tuple[str, ...]
-) -> str | None:
-    """A flag's value, else the variable's, checked against ``allowed``; ``None`` when neither is set."""
-    source, raw = (flag, given) if given is not None else (variable, environ.get(variable, "").strip() or None)
+def check_engine_name(name: str) -> str:
+    """``name`` if an engine of that name exists, else a one-line error suggesting the closest."""
+    known = engine_names()
+    if name not in known:
+        raise TarjamaError(f"unknown engine {name!r}{did_you_mean(name, known)}; known engines: {', '.join(known)}")
+    return name
+
+
+def did_you_mean(word: str, known: Sequence[str]) -> str:
+    """``" (did you mean 'google'?)"`` for the closest of ``known``, or nothing when none is close."""
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _choice(raw: str | None, source: str, allowed: tuple[str, ...]) -> str | None:
+    """A setting's value checked against ``allowed``; ``None`` when it is not set."""
     if raw is not None and raw not in allowed:
-        raise TarjamaError(f"{source}={raw!r}: expected one of {', '.join(allowed)}")
+        raise TarjamaError(f"{source}={raw!r}: expected one of {', '.join(allowed)}{did_you_mean(raw, allowed)}")
     return raw
 
 
-def _check_names(raw: str | None) -> tuple[str, ...] | None:
+def _check_names(raw: str | None, source: str) -> tuple[str, ...] | None:
     """``numbers,language`` → those checks; ``none`` → no checks; unset → all (None)."""
     if raw is None or not raw.strip():
         return None
     if raw.strip() == "none":
         return ()
-    from tarjama.checks import create_check
+    return check_names(raw, source)
+
+
+def check_names(raw: str, source: str) -> tuple[str, ...]:
+    """Check names from a comma list, each known (a registry name, or ``module:Class``), in order, once."""
+    from tarjama.checks import CHECKS, create_check
 
     names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
     for name in names:
-        create_check(name)  # an unknown name is a one-line error now, not after translating
+        if name not in CHECKS and ":" not in name:
+            raise TarjamaError(
+                f"{source}: unknown check {name!r}{did_you_mean(name, list(CHECKS))} (checks: {', '.join(CHECKS)})"
+            )
+        create_check(name)  # a plug-in check that does not load is a one-line error now, not after translating
     return names
 
 
 def rate_variable(engine: str) -> str:
     """``TARJAMA_RATE_LIMIT_OPENAI_COMPAT`` for ``openai-compat``."""
     return "TARJAMA_RATE_LIMIT_" + engine.upper().replace("-", "_")
+
+
+GGUF_MAGIC = b"GGUF"
+
+
+def check_model_file(path: Path, source: str) -> Path:
+    """``path`` if it is a GGUF model file (a regular file starting with the GGUF magic), else a one-line error.
+
+    Checked when the setting is read: a wrong file would otherwise be found only once Prefect and the
+    run had started."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise TarjamaError(f"{source}={str(path)!r}: no such model file") from None
+    if not stat.S_ISREG(mode):
+        raise TarjamaError(f"{source}={str(path)!r}: not a regular file (a GGUF model file is expected)")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(len(GGUF_MAGIC))
+    except OSError as problem:
+        raise TarjamaError(f"{source}={str(path)!r}: cannot be read ({problem.strerror})") from None
+    if magic != GGUF_MAGIC:
+        raise TarjamaError(f"{source}={str(path)!r}: not a GGUF model file (it does not start with 'GGUF')")
+    return path.absolute()
 
 
 _HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
@@ -286,3 +559,88 @@ def _check_url(url: str, source: str) -> None:
         or not (parsed.port is None or 0 < parsed.port < 65536)
     ):
         raise TarjamaError(f"{source}={url!r}: not an http(s) URL (e.g. http://127.0.0.1:5000)")
+
+
+def unreachable(host: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """Why nothing can be reached at ``host:port`` (one TCP connection, no request), or None if something listens."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except socket.gaierror:
+        return "host name not found"
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except OSError as problem:
+        return (problem.strerror or type(problem).__name__).lower()
+
+
+def url_unreachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """:func:`unreachable` for an http(s) URL's host and port."""
+    import httpx
+
+    parsed = httpx.URL(url)
+    return unreachable(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), timeout)
+
+
+def engine_url(engine: str, settings: Settings) -> str | None:
+    """The URL a web engine sends its requests to: its setting, else the engine's own default."""
+    spec = get_spec(engine)
+    if spec.rate_limit is None:
+        return None
+    url = settings.engines.get(engine, {}).get("url") or getattr(spec.factory, "default_url", None)
+    if url and not str(url).startswith(("http://", "https://")):  # chosen as the engine is built (DeepL: by its key)
+        from tarjama.engines.base import create_engine
+
+        try:
+            with create_engine(engine, **settings.engine_options(engine)) as built:
+                url = getattr(built, "url", None)
+        except TarjamaError:
+            return None
+    return str(url) if url else None
+
+
+# --- the docs page ---------------------------------------------------------------------------------
+
+TABLE_START = "<!-- settings table: generated by `python -m tarjama.settings docs/settings.md`; do not edit -->"
+TABLE_END = "<!-- end of settings table -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def settings_markdown() -> str:
+    """The settings tables of ``docs/settings.md``: the general settings, then each engine's."""
+    head = "| setting | flag | variable | Secret block | default | what |\n|---|---|---|---|---|---|\n"
+    lines = [head.rstrip("\n")]
+    engine = None
+    for d in setting_defs():
+        name = d.key.partition(".")[0] if "." in d.key else None
+        if name != engine:
+            lines += ["", f"Engine `{name}`:", "", head.rstrip("\n")]
+            engine = name
+        flag = f"`{d.flag}`" if d.flag else ""
+        if d.engine:
+            flag += f" (with `-e {d.engine}`)"
+        default = d.default if d.default != DEFAULT else "the engine's own"
+        lines.append(
+            f"| `{d.key}` | {flag} | `{d.env}` | {f'`{d.block}`' if d.block else ''} | {_cell(default)} | "
+            f"{_cell(d.help)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def with_settings_table(page: str) -> str:
+    """``page`` with the text between the table markers replaced by :func:`settings_markdown`."""
+    before, start, rest = page.partition(TABLE_START)
+    _, end, after = rest.partition(TABLE_END)
+    if not start or not end:
+        raise TarjamaError("the page has no settings table markers")
+    return f"{before}{TABLE_START}\n{settings_markdown()}{TABLE_END}{after}"
+
+
+if __name__ == "__main__":
+    import sys
+
+    page = Path(sys.argv[1])
+    page.write_text(with_settings_table(page.read_text(encoding="utf-8")), encoding="utf-8")
