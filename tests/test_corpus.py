@@ -188,5 +188,6 @@ def test_an_article_failing_inside_a_task_of_several_fails_alone(tmp_path):
     assert len(summary["failures"]) == 1 and "HTTP 400" in summary["failures"][0]["reason"]
     failed = summary["failures"][0]["article_id"]
     assert sorted(a["article_id"] for a in summary["articles"]) == sorted(set(names) - {failed})
-    tasks = set(re.findall(r"build_articles-\w+", output))
+    tasks = set(re.findall(r"Task run '(build [^']+)'", output))
     assert 1 < len(tasks) < len(names), tasks  # several articles a task, and more than one task
+    assert all(task.split()[1] in names for task in tasks)  # named by the articles they build

@@ -228,11 +228,18 @@ def run(
             "for a LocalCluster of 2 worker processes sharing --workers threads.",
         ),
     ] = "",
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Build every article again, even those an earlier run built with the same settings."
+        ),
+    ] = False,
 ) -> None:
     """Build a parallel corpus from PATHs: split, translate, align, score; write aligned.tsv and .parquet,
     scores.json and report.md (and the --format files) into <out>/<run>/.
 
-    Articles already built by an earlier run with the same inputs and settings are reused. Exit status:
+    Articles already built by an earlier run with the same inputs and settings (the same pipeline signature)
+    are reused, unless --rebuild. Exit status:
     0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the run failed.
     """
     try:
@@ -302,6 +309,7 @@ def run(
                         fail_fast=fail_fast,
                         workers=workers,
                         filter_checks=filtering,
+                        rebuild=rebuild,
                     )
                 )
             except (Stopped, KeyboardInterrupt) as stop:
@@ -464,6 +472,10 @@ def print_summary(summary: RunSummary) -> None:
         f"{counts.flagged} flagged"
         + (f", {counts.duplicates_dropped} duplicates dropped" if counts.duplicates_dropped else "")
     )
+    if counts.rebuilt_articles:
+        say(f"{counts.rebuilt_articles} articles built before under other settings were built again")
+    for warning in summary.warnings:
+        errors.print(f"tarjama: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     for failure in summary.failures:
         errors.print(
             f"tarjama: article {failure.article_id} failed: {failure.reason}",
@@ -502,66 +514,18 @@ def align(
 
     No engine and no Prefect: pure and fast. Rows below the confidence threshold are flagged, never dropped.
     """
-    from tarjama.align import AlignmentConfig, align_translation
-    from tarjama.article import UnitTranslation, load_document, read_utf8
-    from tarjama.parallel_corpus import bead_rows, to_frame, write_tsv
-    from tarjama.regroup import align_article, item_translations
-    from tarjama.translate import Translation
+    from tarjama.build import align_files
 
     try:
-        granularity = load_settings(rows=rows).rows
-        source = load_document(arabic, "ar")
-        reference = load_document(english, "en", source.id)
-        lines: list[str] = []
-        if mt is not None:
-            lines = [line.strip() for line in read_utf8(mt).splitlines() if line.strip()]
-            if len(lines) != len(source.sentences):
-                raise TarjamaError(
-                    f"{mt}: {len(lines)} MT lines, but {arabic} splits into {len(source.sentences)} Arabic sentences "
-                    "(give one line per Arabic sentence; `tarjama align` without --mt lists them in its arabic column)"
-                )
-        if out.is_dir():
-            raise TarjamaError(f"{out}: output path is a directory, expected a TSV file name")
-        check_output_parent(out)
+        aligned = align_files(arabic, english, mt, out, load_settings(rows=rows))
     except TarjamaError as problem:
         fail(str(problem))
-    if mt is not None:  # the configuration `tarjama run` uses; each unit's MT cut from its sentence's line
-        config = AlignmentConfig(granularity=granularity)
-        per_sentence = [Translation(line, "mt-file", mt.name, False) for line in lines]
-        translations = item_translations(source, config.rows, UnitTranslation.SENTENCES, per_sentence)
-        alignment = align_article(source, [t.text for t in translations], reference.texts, config)
-    else:
-        config = AlignmentConfig(aligner="gale-church")
-        translations = [Translation("", "none", "gale-church", False) for _ in source.sentences]
-        alignment = align_translation(source.texts, None, reference.texts, config)
-    frame = to_frame(bead_rows(source, translations, reference, alignment.beads, config.rows)[0])
-    if mt is not None:  # the same reference-free checks as a run's rows
-        from tarjama.checks import check_rows
-
-        frame, _ = check_rows(frame)
-    if mt is None:  # no MT: nothing to score
-        import polars as pl
-
-        frame = frame.with_columns(sentence_chrf=pl.lit(None, pl.Float64), sentence_bleu=pl.lit(None, pl.Float64))
-    try:
-        write_tsv(frame, out)
-    except TarjamaError as problem:
-        fail(str(problem))
-    flagged = int(frame["flagged"].sum())
-    method = f"through MT {mt}" if mt is not None else "by length (Gale-Church)"
     say(
-        f"{len(source.sentences)} Arabic and {len(reference.sentences)} English sentences aligned {method}: "
-        f"{frame.height} rows, {flagged} flagged"
+        f"{aligned.arabic_sentences} Arabic and {aligned.english_sentences} English sentences aligned "
+        f"{aligned.method}: {aligned.rows} rows, {aligned.flagged} flagged"
     )
-    say(f"alignment: {alignment.signature.format()}")
+    say(f"alignment: {aligned.signature}")
     say(f"aligned TSV: {out}")
-
-
-def check_output_parent(target: Path) -> None:
-    """The folder a file is to be written in must be a folder (or creatable as one)."""
-    existing = next((p for p in target.absolute().parents if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise TarjamaError(f"{target}: {existing} is not a directory")
 
 
 # --- score and compare ----------------------------------------------------------------------
@@ -628,56 +592,17 @@ def compare(
 
     Paired significance tests as sacrebleu's --paired-bs/--paired-ar define them, for BLEU, chrF, chrF++
     and TER; per-article deltas with intervals; the rows with the biggest gains and losses. Writes
-    <out>/compare-<time>/ (report.md, scores.json, plots/) and prints the report.
+    <out>/compare-<time>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
+    prints the report.
     """
-    from tarjama.compare import System, common_segments, compare_systems, render_comparison
-    from tarjama.outputs import check_output_folder, new_run_name, staged_run_folder
-    from tarjama.parallel_corpus import read_tsv, write_json, write_text
-    from tarjama.results import SCHEMA_VERSION
-    from tarjama.score import read_lines
+    from tarjama.compare import compare_runs
 
-    if len(systems) < 2:
-        fail("compare needs a baseline and at least one other system")
-    if test not in ("bs", "ar"):
-        fail(f"--test {test!r}: bs (paired bootstrap) or ar (approximate randomisation)")
     try:
-        check_output_folder(out)
-        articles = None
-        if ref is not None:
-            references = read_lines(ref)
-            named = [System(path.name, read_lines(path)) for path in systems]
-        else:
-            frames = {}
-            for folder in systems:
-                if not (folder / "aligned.tsv").is_file():
-                    raise TarjamaError(
-                        f"{folder}: not a run folder (no aligned.tsv); give translation files with --ref"
-                    )
-                frames[folder.name] = read_tsv(folder / "aligned.tsv")
-            segments = common_segments(frames)
-            references, articles = segments.references, segments.articles
-            named = [System(name, segments.hypotheses[name]) for name in frames]
-        comparison = compare_systems(references, named, test, samples, articles=articles)  # type: ignore[arg-type]
+        made = compare_runs(systems, ref, test, samples, out)
     except TarjamaError as problem:
         fail(str(problem))
-    report = render_comparison(comparison)
-    say(report)
-    from tarjama.plots import plot_article_deltas
-
-    folder_name = f"compare-{new_run_name([])}"
-    with staged_run_folder(out, folder_name) as staging:
-        images = []
-        if comparison.articles:
-            for metric in ("chrF", "BLEU"):
-                plot = plot_article_deltas(
-                    comparison.articles, metric, staging / "plots" / f"deltas-{metric}.png", comparison.baseline
-                )
-                images.append(f"![{plot.title}](plots/deltas-{metric}.png)")
-                if plot.warning:
-                    images.append(f"**Warning:** {plot.warning}")
-        write_text(report + "\n" + "\n\n".join(images) + "\n", staging / "report.md")
-        write_json({"schema_version": SCHEMA_VERSION, "comparison": comparison.as_dict()}, staging / "scores.json")
-    say(f"comparison: {out / folder_name / 'report.md'}")
+    say(made.report)
+    say(f"comparison: {made.folder / 'report.md'}")
 
 
 # --- engines and settings --------------------------------------------------------------------

@@ -139,8 +139,9 @@ def _cannot_write(target: Path, error: OSError) -> TarjamaError:
 
 
 @contextmanager
-def staged_run_folder(out: Path, name: str) -> Iterator[Path]:
-    """A private staging folder, renamed to ``out/name`` when the block succeeds, removed otherwise."""
+def staged_run_folder(out: Path, name: str, latest: bool = True) -> Iterator[Path]:
+    """A private staging folder, renamed to ``out/name`` when the block succeeds, removed otherwise;
+    ``out/latest`` then points at it (``latest``: a run's folder, not a comparison's)."""
     target = out / check_run_name(name)
     if target.exists() or target.is_symlink():
         raise TarjamaError(f"{target}: output directory already exists")
@@ -163,7 +164,8 @@ def staged_run_folder(out: Path, name: str) -> Iterator[Path]:
             raise TarjamaError(f"{target}: output directory already exists") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    point_latest(target)
+    if latest:
+        point_latest(target)
 
 
 def point_latest(target: Path) -> None:
