@@ -273,6 +273,7 @@ class ArticleJob:
     article: Document
     references: list[Document]
     known: dict[str, str]
+    labels: list[str] = dataclasses.field(default_factory=list)  # the references' labels (a manifest's own)
 
 
 @dataclass
@@ -363,7 +364,7 @@ def build_article(
         "newly translated",
     )
     translations = item_translations(article, config.rows, settings.translate, translated)
-    rows = article_rows(article, translations, references, config, settings.checks, lap)
+    rows = article_rows(article, translations, references, config, settings.checks, lap, job.labels)
     result = ArticleResult(
         article_id=article.id,
         path=str(article.path),
@@ -398,9 +399,11 @@ def article_rows(
     config: AlignmentConfig,
     checks: Sequence[str] | None = None,
     lap: Callable[[str], None] | None = None,
+    labels: Sequence[str] = (),
 ) -> ArticleRows:
     """Align ``translations`` (one per item of ``config.rows``) to each reference, score, check: the rows
-    ``tarjama run`` writes for an article and ``tarjama align --mt`` for a pair of files."""
+    ``tarjama run`` writes for an article and ``tarjama align --mt`` for a pair of files. ``labels`` name
+    the references in the rows (a manifest's ``en``, ``en-b``); by default, from their file names."""
     from tarjama.checks import check_rows
     from tarjama.parallel_corpus import bead_rows, to_frame
     from tarjama.regroup import align_article
@@ -412,11 +415,13 @@ def article_rows(
     summaries = []
     first_statistics = None
     every: list[Document | None] = [*references] if references else [None]
-    for reference in every:
+    for index, reference in enumerate(every):
         alignment = align_article(article, mt, reference.texts if reference else None, config)
         lap("align")
         row_dicts, statistics = bead_rows(article, translations, reference, alignment.beads, config.rows, metrics=None)
         rows = to_frame(row_dicts)
+        if reference is not None and index < len(labels):
+            rows = rows.with_columns(reference=pl.lit(labels[index], pl.String))
         frames.append(rows)
         summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()))
         if reference is not None and statistics is not None:
@@ -783,7 +788,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                 settings.engine, model, translation_texts(document, settings.rows, settings.translate)
             )
             batch.append((article, shard_key))
-            jobs.append(ArticleJob(document, refs, known))
+            jobs.append(ArticleJob(document, refs, known, [r.label for r in article.references]))
             if len(jobs) >= per_task:
                 submit()
         if jobs:
