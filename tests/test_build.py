@@ -167,3 +167,45 @@ def test_a_run_says_in_one_line_that_it_rebuilt_articles_built_under_other_setti
         build(libre(tmp_path / "home", services, checks="numbers"), articles, out, "second")
     said = [r.getMessage() for r in caplog.records if "under other settings" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("2 articles built before under other settings were rebuilt")
+
+
+# --- what a run says and records ----------------------------------------------------------------------------------
+
+
+def test_auto_records_the_engine_requested_and_the_engine_used(services, tmp_path) -> None:
+    environ = {"TARJAMA_HOME": str(tmp_path / "home"), "TARJAMA_GOOGLE_URL": services.url("google")}
+    settings = Settings.load(environ, tmp_path, engine="auto")
+    summary = build(settings, write_articles(tmp_path / "articles"), tmp_path / "out", "run")
+    assert (summary.engine_requested, summary.engine_used) == ("auto", "google")
+    assert "engine:google|" in summary.pipeline_signature
+
+
+def test_articles_without_a_reference_or_with_another_articles_are_warned_about(services, tmp_path) -> None:
+    """Right pairs (references that are the service's own translation: chrF near 100) give no warning; a
+    swapped pair and an article without a reference each give one, in scores.json and on the console."""
+    from loopback_services import fake_english
+
+    from tarjama.article import parse_document
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, (arabic, _) in ARTICLES.items():
+        document = parse_document(arabic, folder / f"{name}.ar.txt", "ar")
+        (folder / f"{name}.ar.txt").write_text(arabic, encoding="utf-8")
+        # the service's own words, with enough English around them to pass the reference's language check
+        english = " ".join(
+            f"This is the {fake_english(unit.text).rstrip('.,،')} of the day." for unit in document.units
+        )
+        (folder / f"{name}.en.txt").write_text(english + "\n", encoding="utf-8")
+    (folder / "lone.ar.txt").write_text(ARTICLES["storm"][0].replace("الثلاثاء", "الأربعاء"), encoding="utf-8")
+    settings = libre(tmp_path / "home", services)
+    right = build(settings, folder, tmp_path / "out", "right")
+    assert right.warnings == ["1 of 3 articles have no reference, so no score: lone"]
+    (folder / "visit.en.txt").rename(tmp_path / "visit.en.txt")
+    (folder / "storm.en.txt").rename(folder / "visit.en.txt")
+    (tmp_path / "visit.en.txt").rename(folder / "storm.en.txt")
+    swapped = build(settings, folder, tmp_path / "out", "swapped")
+    belongs = [w for w in swapped.warnings if "seems to belong to another article" in w]
+    assert sorted(w.split(":")[0] for w in belongs) == ["article storm", "article visit"]
+    scores = RunSummary.read(Path(swapped.output_dir or ""))
+    assert scores is not None and scores.warnings == swapped.warnings

@@ -168,3 +168,30 @@ def test_bad_comparisons_are_refused():
         compare_systems(GOLD, [System("base", MT), System("short", MT[:2])])
     with pytest.raises(TarjamaError, match="at least one other system"):
         compare_systems(GOLD, [System("base", MT)])
+
+
+def test_compare_writes_its_own_folder_and_tells_runs_reached_through_latest_links_apart(tmp_path):
+    """`latest` keeps pointing at the newest run; `A/latest B/latest` are two runs, named by where they lead."""
+    from tarjama.compare import compare_runs
+    from tarjama.outputs import point_latest
+    from tarjama.parallel_corpus import write_tsv
+
+    references = ["the cat sat on the mat", "the dog ran home quickly"]
+    folders = []
+    for engine, mt in (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"])):
+        run = tmp_path / engine / "run-1"
+        run.mkdir(parents=True)
+        frame = to_frame(
+            [
+                {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
+                 "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": references[i]}
+                for i in range(2)
+            ]
+        )  # fmt: skip
+        write_tsv(frame, run / "aligned.tsv")
+        point_latest(run)
+        folders.append(tmp_path / engine / "latest")
+    made = compare_runs(folders, None, "bs", 100, tmp_path / "google")
+    assert made.folder.parent == tmp_path / "google" and (made.folder / "report.md").is_file()
+    assert (tmp_path / "google" / "latest").resolve() == (tmp_path / "google" / "run-1")
+    assert made.comparison.baseline == "google/run-1" and "local/run-1" in made.report

@@ -157,6 +157,14 @@ def test_a_bad_article_fails_alone_and_reruns_are_incremental(tmp_path):
         again_summary = json.loads((tmp_path / "out" / "again" / "scores.json").read_text())
         assert again_summary["counts"]["reused_articles"] == len(FIRST)
         assert read_tsv(tmp_path / "out" / "again" / "aligned.tsv").equals(rows)
+        assert again_summary["pipeline_signature"] == summary["pipeline_signature"] != ""
+
+        forced = run(tmp_path, services, str(folder), "--name", "forced", "--rebuild")
+        assert forced.returncode == 0, forced.stderr[-3000:]
+        assert services.requests("google") == []  # built again from the translation memory
+        forced_summary = json.loads((tmp_path / "out" / "forced" / "scores.json").read_text())
+        assert forced_summary["counts"]["reused_articles"] == 0
+        assert read_tsv(tmp_path / "out" / "forced" / "aligned.tsv").equals(rows)
 
         copy_articles(folder, ["cnn.304447"])
         added = run(tmp_path, services, str(folder), "--name", "added")

@@ -93,7 +93,7 @@ def pipeline_signature(settings: Settings) -> PipelineSignature:
     checks = create_checks(None if settings.checks is None else list(settings.checks))
     check_settings = json.dumps([[c.name, c.settings()] for c in checks], sort_keys=True, default=str)
     scoring = (
-        f"{'+'.join(score.corpus_metrics())}|rows:{'+'.join(score.SENTENCE_METRICS)}|bs:{score.N_BOOTSTRAP}"
+        f"{','.join(score.corpus_metrics())}|rows:{','.join(score.SENTENCE_METRICS)}|bs:{score.N_BOOTSTRAP}"
         f"|seed:{score.SEED}|sacrebleu:{_package_version('sacrebleu')}"
     )
     return PipelineSignature(
@@ -678,14 +678,17 @@ def build_corpus(
 ) -> RunSummary:
     """Build a parallel corpus from ``request.sources`` into ``<out>/<run_name>/``: every article (reused
     from its shard when built before with the same texts and :class:`PipelineSignature`), then the
-    merged outputs, report and plots (:func:`write_run`). ``settings`` hold the engine chosen
-    (:func:`resolve_engine`). A bad article fails alone, listed in ``scores.json``.
+    merged outputs, report and plots (:func:`write_run`). ``-e auto`` is resolved here unless the caller
+    did (:func:`resolve_engine`); both engines are recorded. A bad article fails alone, listed in
+    ``scores.json``.
     """
     from tarjama.outputs import new_run_name
 
     events = events or LogEvents()
     started = time.perf_counter()
     check_request(request, settings)
+    request = dataclasses.replace(request, engine_requested=request.engine_requested or settings.engine)
+    settings = resolve_engine(settings)
     run_name = request.run_name or new_run_name(list(request.sources))
     built = build_articles(request, settings, runner, events)
     if not built.ordered:
