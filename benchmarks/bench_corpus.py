@@ -418,10 +418,10 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
     """
     import polars as pl
 
+    from tarjama.build import alignment_config
     from tarjama.checks import check_rows
     from tarjama.corpus import read_manifest
     from tarjama.engines import create_engine
-    from tarjama.flows.pipeline import alignment_config
     from tarjama.memory import TranslationMemory
     from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet
     from tarjama.regroup import align_article, item_translations, translation_texts

@@ -17,8 +17,8 @@ with the schema's rows, a summary and score statistics, without translating: the
 translation of a line is its English with every fifth word dropped (so the scores are neither 0 nor
 100); every ninth row is an unmatched Arabic sentence. Stores are kept in ``--work`` and reused.
 
-Two wirings of the end phase are replayed: ``today`` calls ``flows/pipeline.py``'s own
-``draw_plots`` and ``_overall_scores`` (as ``tarjama run`` does on the checkout it runs from);
+Two wirings of the end phase are replayed: ``today`` calls ``tarjama.build``'s own
+``draw_plots`` and ``overall_scores`` (as ``tarjama run`` does on the checkout it runs from);
 ``core`` gives :func:`tarjama.plots.plot_run` the lazy corpus itself (no sample) and scores
 :meth:`ShardStore.corpus_statistics`, what ``run()`` does once wired to them. ``--code
 LABEL=DIR:WIRING`` (repeated) runs a wiring with the code of checkout ``DIR`` (for instance an older
@@ -140,7 +140,7 @@ def end_phase(store_folder: Path, articles: int, wiring: str, out: Path) -> dict
     """Replay ``run()``'s steps after the last article; the resident memory before and each step's peak (MB)."""
     import polars as pl
 
-    import tarjama.flows.pipeline as pipeline
+    from tarjama import build
     from tarjama.export import export_corpus
     from tarjama.parallel_corpus import write_parquet
     from tarjama.results import RunSummary
@@ -148,7 +148,7 @@ def end_phase(store_folder: Path, articles: int, wiring: str, out: Path) -> dict
 
     shards = ShardStore(store_folder)
     keys = {f"a{number:06d}": f"{number:032d}" for number in range(articles)}
-    results = [shards.get(key) for key in keys.values()]
+    results = [shards.get(key, article_id) for article_id, key in keys.items()]
     summary = RunSummary(run="bench", engine_requested="google", articles=[r for r in results if r is not None])
     corpus = shards.scan(list(keys.values()))
     figures = {"before": _mb("VmRSS")}
@@ -156,7 +156,7 @@ def end_phase(store_folder: Path, articles: int, wiring: str, out: Path) -> dict
 
     def scores() -> object:
         if wiring == "today":
-            return pipeline._overall_scores(shards, keys, summary)
+            return build.overall_scores(shards, keys, summary)
         from tarjama.score import scores_from_statistics
 
         scored = [(keys[a.article_id], label) for a in summary.articles if (label := a.references[0].reference)]
@@ -164,7 +164,7 @@ def end_phase(store_folder: Path, articles: int, wiring: str, out: Path) -> dict
 
     def plots() -> object:
         if wiring == "today":
-            return pipeline.draw_plots(corpus, out)
+            return build.draw_plots(corpus, out)
         from tarjama.plots import plot_run
 
         return plot_run(corpus, out / "plots")  # the lazy corpus, every row: no sample
@@ -177,7 +177,7 @@ def end_phase(store_folder: Path, articles: int, wiring: str, out: Path) -> dict
         "signatures": lambda: write_parquet(
             pl.scan_parquet(out / "aligned.parquet"), out / "aligned.parquet", {"tarjama.bench": "1"}
         ),
-        "first rows": lambda: corpus.head(pipeline.TABLE_ROWS).collect().height,
+        "first rows": lambda: corpus.head(50).collect().height,
     }
     started = time.perf_counter()
     for name, step in steps.items():

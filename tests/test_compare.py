@@ -181,6 +181,33 @@ def test_runs_reached_through_latest_links_are_told_apart_by_where_they_are(tmp_
     (tmp_path / "B" / "run-A").mkdir()
     (tmp_path / "B" / "latest").unlink()
     (tmp_path / "B" / "latest").symlink_to("run-A")  # two folders of one name: named by the paths given
-    assert system_labels([a, b]) == [str(a), str(b)]
+    assert system_labels([a, b]) == ["A/run-A", "B/run-A"]
     with pytest.raises(TarjamaError, match="are the same system"):
         system_labels([a, tmp_path / "A" / "run-A"])
+
+
+def test_compare_writes_its_own_folder_and_tells_runs_reached_through_latest_links_apart(tmp_path):
+    """`latest` keeps pointing at the newest run; `A/latest B/latest` are two runs, named by where they lead."""
+    from tarjama.compare import compare_runs
+    from tarjama.outputs import point_latest
+    from tarjama.parallel_corpus import write_tsv
+
+    references = ["the cat sat on the mat", "the dog ran home quickly"]
+    folders = []
+    for engine, mt in (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"])):
+        run = tmp_path / engine / "run-1"
+        run.mkdir(parents=True)
+        frame = to_frame(
+            [
+                {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
+                 "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": references[i]}
+                for i in range(2)
+            ]
+        )  # fmt: skip
+        write_tsv(frame, run / "aligned.tsv")
+        point_latest(run)
+        folders.append(tmp_path / engine / "latest")
+    made = compare_runs(folders, None, "bs", 100, tmp_path / "google")
+    assert made.folder.parent == tmp_path / "google" and (made.folder / "report.md").is_file()
+    assert (tmp_path / "google" / "latest").resolve() == (tmp_path / "google" / "run-1")
+    assert made.comparison.baseline == "google/run-1" and "local/run-1" in made.report

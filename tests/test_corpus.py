@@ -157,6 +157,14 @@ def test_a_bad_article_fails_alone_and_reruns_are_incremental(tmp_path):
         again_summary = json.loads((tmp_path / "out" / "again" / "scores.json").read_text())
         assert again_summary["counts"]["reused_articles"] == len(FIRST)
         assert read_tsv(tmp_path / "out" / "again" / "aligned.tsv").equals(rows)
+        assert again_summary["pipeline_signature"] == summary["pipeline_signature"] != ""
+
+        forced = run(tmp_path, services, str(folder), "--name", "forced", "--rebuild")
+        assert forced.returncode == 0, forced.stderr[-3000:]
+        assert services.requests("google") == []  # built again from the translation memory
+        forced_summary = json.loads((tmp_path / "out" / "forced" / "scores.json").read_text())
+        assert forced_summary["counts"]["reused_articles"] == 0
+        assert read_tsv(tmp_path / "out" / "forced" / "aligned.tsv").equals(rows)
 
         copy_articles(folder, ["cnn.304447"])
         added = run(tmp_path, services, str(folder), "--name", "added")
@@ -188,5 +196,6 @@ def test_an_article_failing_inside_a_task_of_several_fails_alone(tmp_path):
     assert len(summary["failures"]) == 1 and "HTTP 400" in summary["failures"][0]["reason"]
     failed = summary["failures"][0]["article_id"]
     assert sorted(a["article_id"] for a in summary["articles"]) == sorted(set(names) - {failed})
-    tasks = set(re.findall(r"build_articles-\w+", output))
+    tasks = set(re.findall(r"Task run '(build [^']+)'", output))
     assert 1 < len(tasks) < len(names), tasks  # several articles a task, and more than one task
+    assert all(task.split()[1] in names for task in tasks)  # named by the articles they build

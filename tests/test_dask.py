@@ -103,7 +103,7 @@ def test_a_dask_build_equals_a_threads_build(tmp_path, corpus, cluster):
         tmp_path / "threads" / "corpus" / "aligned.tsv"
     ).read_bytes()
     logs = (tmp_path / "dask").parent / "dask"
-    ran = [p for p in logs.glob("worker*.log") if "build_article" in p.read_text()]
+    ran = [p for p in logs.glob("worker*.log") if "Task run 'build " in p.read_text()]  # named by its articles
     assert ran, "no article ran on a Dask worker"
 
 

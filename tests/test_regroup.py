@@ -12,7 +12,7 @@ from sacrebleu.metrics import CHRF
 from tarjama.align import AlignmentConfig
 from tarjama.article import Document, UnitTranslation, load_document
 from tarjama.parallel_corpus import bead_rows
-from tarjama.regroup import align_article, align_units, attribute_mt, translate_units, units_from_sentences
+from tarjama.regroup import align_article, align_units, attribute_mt, units_from_sentences
 from tarjama.score import corpus_statistics
 from tarjama.translate import Translation
 
@@ -130,21 +130,29 @@ def test_units_from_sentences_keeps_provenance(pair: tuple[Document, Document]) 
 
 
 @pytest.mark.slow  # the real model
-def test_translate_units_with_the_real_engine(tmp_path: Path, local_engine) -> None:
-    """Both modes give one translation per unit; each unit or sentence is translated once (the memory holds it)."""
-    from tarjama.memory import TranslationMemory
+def test_units_are_translated_by_the_real_engine_through_the_build(tmp_path: Path) -> None:
+    """Both modes give one translation per unit through :func:`tarjama.build.build_article`, the path of every
+    run; each unit or sentence is translated once (the journals hold it for the next article)."""
+    from tarjama.build import ENGINES, ArticleJob, build_article
+    from tarjama.settings import Settings
 
     text = "وأجرى المدير العام مباحثات مع الوزير الأمريكي بمقر المديرية، وجرى اللقاء بحضور عدد من المسؤولين.\n"
     (tmp_path / "short.ar.txt").write_text(text, encoding="utf-8")
     document = load_document(tmp_path / "short.ar.txt", "ar")
     assert len(document.units) == 2
-    with TranslationMemory(tmp_path / "memory.sqlite") as memory:
-        for mode in UnitTranslation:
-            translations = translate_units(document, local_engine, memory, mode)
-            assert len(translations) == 2 and all(t.text for t in translations)
-            english = " ".join(t.text for t in translations).lower()
+    paid = []
+    try:
+        for mode in [*UnitTranslation, UnitTranslation.UNITS]:
+            settings = Settings(home=tmp_path / "home", engine="local", translate=mode)
+            outcome = build_article(ArticleJob(document, [], {}), settings)
+            mt = outcome.rows["english_mt"].to_list()
+            assert len(mt) == 2 and all(mt)
+            english = " ".join(mt).lower()
             assert "official" in english or "general" in english
-        assert len(memory) == 3  # two units and one sentence
+            paid.append(len(outcome.new_translations))
+    finally:
+        ENGINES.close()
+    assert paid == [2, 1, 0]  # two units, one sentence, then nothing new
 
 
 SEED = Path(__file__).resolve().parent.parent / "corpus" / "morocco-us-counterterrorism.ar.txt"

@@ -145,6 +145,10 @@ class ClauseRules:
 
 DEFAULT_RULES = ClauseRules()
 
+RULES_VERSION = 1
+"""Raised whenever a change to the splitting rules (not their length guards, which the signature
+records as they are) can move a unit boundary: articles cut by older rules are built again."""
+
 
 def starts_with_conjunction_waw(word: str) -> bool:
     """Whether ``word`` is the conjunction ``و`` glued to a word (``وقال``, ``والشرطة``), not a root ``و`` (``وزير``)."""

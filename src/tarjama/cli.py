@@ -272,11 +272,18 @@ def run(
             "for a LocalCluster of 2 worker processes sharing --workers threads.",
         ),
     ] = "",
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Build every article again, even those an earlier run built with the same settings."
+        ),
+    ] = False,
 ) -> None:
     """Build a parallel corpus from PATHs: split, translate, align, score; write aligned.tsv and .parquet,
     scores.json and report.md (and the --format files) into <out>/<run>/.
 
-    Articles already built by an earlier run with the same inputs and settings are reused. Exit status:
+    Articles already built by an earlier run with the same inputs and settings (the same pipeline signature)
+    are reused, unless --rebuild. Exit status:
     0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the run failed.
     """
     try:
@@ -355,6 +362,7 @@ def run(
                         fail_fast=fail_fast,
                         workers=workers,
                         filter_checks=filtering,
+                        rebuild=rebuild,
                     )
                 )
             except (Stopped, KeyboardInterrupt) as stop:
@@ -538,6 +546,10 @@ def print_summary(summary: RunSummary) -> None:
         f"{counts.flagged} flagged"
         + (f", {counts.duplicates_dropped} duplicates dropped" if counts.duplicates_dropped else "")
     )
+    if counts.rebuilt_articles:
+        say(f"{counts.rebuilt_articles} articles built before under other settings were built again")
+    for warning in summary.warnings:
+        errors.print(f"tarjama: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     for failure in summary.failures:
         errors.print(
             printable(f"tarjama: article {failure.article_id} failed: {failure.reason}"),
@@ -598,65 +610,18 @@ def align(
 
     No engine and no Prefect: pure and fast. Rows below the confidence threshold are flagged, never dropped.
     """
-    from tarjama.align import AlignmentConfig, align_translation
-    from tarjama.article import UnitTranslation, load_document, read_utf8
-    from tarjama.beads import load_presegmented, write_beads
-    from tarjama.parallel_corpus import bead_rows, to_frame, write_tsv
-    from tarjama.regroup import align_article, item_translations
-    from tarjama.translate import Translation
+    from tarjama.build import align_files
 
     try:
-        granularity = load_settings(rows=rows).rows
-        load = load_presegmented if presegmented else load_document
-        source = load(arabic, "ar")
-        reference = load(english, "en", source.id)
-        lines: list[str] = []
-        if mt is not None:
-            lines = [line.strip() for line in read_utf8(mt).splitlines() if line.strip()]
-            if len(lines) != len(source.sentences):
-                raise TarjamaError(
-                    f"{mt}: {len(lines)} MT lines, but {arabic} splits into {len(source.sentences)} Arabic sentences "
-                    "(give one line per Arabic sentence; `tarjama align` without --mt lists them in its arabic column)"
-                )
-        if out.is_dir() and str(out) != "-":
-            raise TarjamaError(f"{out}: output path is a directory, expected a TSV file name")
-        check_output_parent(out)
-        if beads is not None:
-            check_output_parent(beads)
-    except TarjamaError as problem:
-        fail(str(problem))
-    if mt is not None:  # the configuration `tarjama run` uses; each unit's MT cut from its sentence's line
-        config = AlignmentConfig(granularity=granularity)
-        per_sentence = [Translation(line, "mt-file", mt.name, False) for line in lines]
-        translations = item_translations(source, config.rows, UnitTranslation.SENTENCES, per_sentence)
-        alignment = align_article(source, [t.text for t in translations], reference.texts, config)
-    else:
-        config = AlignmentConfig(aligner="gale-church")
-        translations = [Translation("", "none", "gale-church", False) for _ in source.sentences]
-        alignment = align_translation(source.texts, None, reference.texts, config)
-    frame = to_frame(bead_rows(source, translations, reference, alignment.beads, config.rows)[0])
-    if mt is not None:  # the same reference-free checks as a run's rows
-        from tarjama.checks import check_rows
-
-        frame, _ = check_rows(frame)
-    if mt is None:  # no MT: nothing to score
-        import polars as pl
-
-        frame = frame.with_columns(sentence_chrf=pl.lit(None, pl.Float64), sentence_bleu=pl.lit(None, pl.Float64))
-    try:
-        write_tsv_to(frame, out, write_tsv)
-        if beads is not None:
-            write_beads(source, alignment.beads, config.rows, beads)
+        aligned = align_files(arabic, english, mt, out, load_settings(rows=rows), presegmented, beads)
     except TarjamaError as problem:
         fail(str(problem))
     report = note if str(out) == "-" else say  # the TSV has standard output to itself
-    flagged = int(frame["flagged"].sum())
-    method = f"through MT {mt}" if mt is not None else "by length (Gale-Church)"
     report(
-        f"{len(source.sentences)} Arabic and {len(reference.sentences)} English sentences aligned {method}: "
-        f"{frame.height} rows, {flagged} flagged"
+        f"{aligned.arabic_sentences} Arabic and {aligned.english_sentences} English sentences aligned "
+        f"{aligned.method}: {aligned.rows} rows, {aligned.flagged} flagged"
     )
-    report(f"alignment: {alignment.signature.format()}")
+    report(f"alignment: {aligned.signature}")
     report(f"aligned TSV: {out}")
     if beads is not None:
         report(f"beads: {beads}")
@@ -664,27 +629,6 @@ def align(
 
 def note(line: str) -> None:
     errors.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def write_tsv_to(frame: Any, out: Path, write_tsv: Callable[[Any, Path], Path]) -> None:
-    """``write_tsv`` into ``out``, or onto standard output for ``-`` (written to a file first: the same dialect)."""
-    if str(out) != "-":
-        write_tsv(frame, out)
-        return
-    import shutil
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        with write_tsv(frame, Path(folder) / "aligned.tsv").open("rb") as written:
-            shutil.copyfileobj(written, sys.stdout.buffer)
-    sys.stdout.buffer.flush()
-
-
-def check_output_parent(target: Path) -> None:
-    """The folder a file is to be written in must be a folder (or creatable as one)."""
-    existing = next((p for p in target.absolute().parents if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise TarjamaError(f"{target}: {existing} is not a directory")
 
 
 @app.command()
@@ -706,6 +650,7 @@ def split(
     """Print FILE one sentence a line, split as `tarjama run` splits it: the input `align --presegmented` and
     `align --mt` take."""
     from tarjama.beads import STDIN, guess_lang, read_input, split_text
+    from tarjama.outputs import check_output_parent
     from tarjama.parallel_corpus import write_text
     from tarjama.segment import LANGS
 
@@ -820,56 +765,17 @@ def compare(
 
     Paired significance tests as sacrebleu's --paired-bs/--paired-ar define them, for BLEU, chrF, chrF++
     and TER; per-article deltas with intervals; the rows with the biggest gains and losses. Writes
-    <out>/compare-<time>/ (report.md, scores.json, plots/) and prints the report.
+    <out>/compare-<time>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
+    prints the report.
     """
-    from tarjama.compare import System, common_segments, compare_systems, render_comparison, system_labels
-    from tarjama.outputs import check_output_folder, new_run_name, staged_run_folder
-    from tarjama.parallel_corpus import read_tsv, write_json, write_text
-    from tarjama.results import SCHEMA_VERSION
-    from tarjama.score import read_lines
+    from tarjama.compare import compare_runs
 
-    if len(systems) < 2:
-        fail("compare needs a baseline and at least one other system")
-    if test not in ("bs", "ar"):
-        fail(f"--test {test!r}: bs (paired bootstrap) or ar (approximate randomisation)")
     try:
-        check_output_folder(out)
-        articles = None
-        if ref is not None:
-            references = read_lines(ref)
-            named = [System(label, read_lines(path)) for label, path in zip(system_labels(systems), systems)]
-        else:
-            frames = {}
-            for label, folder in zip(system_labels(systems), systems):
-                if not (folder / "aligned.tsv").is_file():
-                    raise TarjamaError(
-                        f"{folder}: not a run folder (no aligned.tsv); give translation files with --ref"
-                    )
-                frames[label] = read_tsv(folder / "aligned.tsv")
-            segments = common_segments(frames)
-            references, articles = segments.references, segments.articles
-            named = [System(name, segments.hypotheses[name]) for name in frames]
-        comparison = compare_systems(references, named, test, samples, articles=articles)  # type: ignore[arg-type]
+        made = compare_runs(systems, ref, test, samples, out)
     except TarjamaError as problem:
         fail(str(problem))
-    report = render_comparison(comparison)
-    say(report)
-    from tarjama.plots import plot_article_deltas
-
-    folder_name = f"compare-{new_run_name([])}"
-    with staged_run_folder(out, folder_name) as staging:
-        images = []
-        if comparison.articles:
-            for metric in ("chrF", "BLEU"):
-                plot = plot_article_deltas(
-                    comparison.articles, metric, staging / "plots" / f"deltas-{metric}.png", comparison.baseline
-                )
-                images.append(f"![{plot.title}](plots/deltas-{metric}.png)")
-                if plot.warning:
-                    images.append(f"**Warning:** {plot.warning}")
-        write_text(report + "\n" + "\n\n".join(images) + "\n", staging / "report.md")
-        write_json({"schema_version": SCHEMA_VERSION, "comparison": comparison.as_dict()}, staging / "scores.json")
-    say(f"comparison: {out / folder_name / 'report.md'}")
+    say(made.report)
+    say(f"comparison: {made.folder / 'report.md'}")
 
 
 # --- engines and settings --------------------------------------------------------------------

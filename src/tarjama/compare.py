@@ -370,17 +370,6 @@ def _joined(texts: list[str]) -> str:
     return " ".join(t for t in texts if t)
 
 
-def system_labels(paths: Sequence[Path]) -> list[str]:
-    """A name for each run folder or translation file, told apart by where it really is: ``A/latest`` and
-    ``B/latest`` are their runs' own folder names; two paths to one place are the same system, an error."""
-    real = [path.resolve() for path in paths]
-    for i, path in enumerate(real):
-        if path in real[:i]:
-            raise TarjamaError(f"{paths[real.index(path)]} and {paths[i]} are the same system ({path})")
-    names = [path.name for path in real]
-    return [name if names.count(name) == 1 else str(given) for name, given in zip(names, paths)]
-
-
 def common_segments(runs: Mapping[str, pl.DataFrame]) -> Segments:
     """The finest segmentation on which all runs' aligned rows agree, from their ``source_ids``/``reference_ids``.
 
@@ -493,3 +482,74 @@ def _table_text(text: str, limit: int = 160) -> str:
     """A text for a markdown cell: pipes escaped, long text shortened."""
     text = text.replace("|", r"\|")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class ComparisonRun:
+    """What ``tarjama compare`` made: the comparison, its Markdown report, and the folder holding them."""
+
+    comparison: Comparison
+    report: str
+    folder: Path
+
+
+def system_labels(paths: Sequence[Path]) -> list[str]:
+    """A name for each run folder or translation file, its links resolved (``A/latest`` is the run it points
+    to); a name two systems share is told apart by the folders above it. Two paths to one place are an error."""
+    resolved = [path.resolve() for path in paths]
+    for i, path in enumerate(resolved):
+        if path in resolved[:i]:
+            raise TarjamaError(f"{paths[resolved.index(path)]} and {paths[i]} are the same system ({path})")
+    depth = 1
+    while True:
+        names = ["/".join(path.parts[-depth:]) for path in resolved]
+        if len(set(names)) == len(names) or depth >= max(len(p.parts) for p in resolved):
+            return names
+        depth += 1
+
+
+def compare_runs(systems: Sequence[Path], ref: Path | None, test: str, samples: int, out: Path) -> ComparisonRun:
+    """Compare run folders (their ``aligned.tsv``), or translation files against ``ref``, and write the
+    report, ``scores.json`` and per-article delta plots into a new ``<out>/compare-<time>/``.
+
+    The folder is its own: ``<out>/latest`` keeps pointing at the newest run. Every problem with the
+    inputs is a :class:`TarjamaError` raised before anything is written.
+    """
+    from tarjama.outputs import check_output_folder, new_run_name, staged_run_folder
+    from tarjama.parallel_corpus import read_tsv, write_json, write_text
+    from tarjama.plots import plot_article_deltas
+    from tarjama.results import SCHEMA_VERSION
+    from tarjama.score import read_lines
+
+    if len(systems) < 2:
+        raise TarjamaError("compare needs a baseline and at least one other system")
+    if test not in ("bs", "ar"):
+        raise TarjamaError(f"--test {test!r}: bs (paired bootstrap) or ar (approximate randomisation)")
+    check_output_folder(out)
+    articles = None
+    if ref is not None:
+        references = read_lines(ref)
+        named = [System(label, read_lines(path)) for label, path in zip(system_labels(systems), systems)]
+    else:
+        for folder in systems:
+            if not (folder / "aligned.tsv").is_file():
+                raise TarjamaError(f"{folder}: not a run folder (no aligned.tsv); give translation files with --ref")
+        frames = {name: read_tsv(folder / "aligned.tsv") for name, folder in zip(system_labels(systems), systems)}
+        segments = common_segments(frames)
+        references, articles = segments.references, segments.articles
+        named = [System(name, segments.hypotheses[name]) for name in frames]
+    comparison = compare_systems(references, named, test, samples, articles=articles)  # type: ignore[arg-type]
+    report = render_comparison(comparison)
+    folder_name = f"compare-{new_run_name([])}"
+    with staged_run_folder(out, folder_name, latest=False) as staging:
+        images = []
+        for metric in ("chrF", "BLEU") if comparison.articles else ():
+            plot = plot_article_deltas(
+                comparison.articles, metric, staging / "plots" / f"deltas-{metric}.png", comparison.baseline
+            )
+            images.append(f"![{plot.title}](plots/deltas-{metric}.png)")
+            if plot.warning:
+                images.append(f"**Warning:** {plot.warning}")
+        write_text(report + "\n" + "\n\n".join(images) + "\n", staging / "report.md")
+        write_json({"schema_version": SCHEMA_VERSION, "comparison": comparison.as_dict()}, staging / "scores.json")
+    return ComparisonRun(comparison, report, out / folder_name)

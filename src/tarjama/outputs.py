@@ -169,8 +169,9 @@ def _cannot_write(target: Path, error: OSError) -> TarjamaError:
 
 
 @contextmanager
-def staged_run_folder(out: Path, name: str) -> Iterator[Path]:
-    """A private staging folder, renamed to ``out/name`` when the block succeeds, removed otherwise."""
+def staged_run_folder(out: Path, name: str, latest: bool = True) -> Iterator[Path]:
+    """A private staging folder, renamed to ``out/name`` when the block succeeds, removed otherwise;
+    ``out/latest`` then points at it (``latest``: a run's folder, not a comparison's)."""
     target = out / check_run_name(name)
     if target.exists() or target.is_symlink():
         raise TarjamaError(f"{target}: output directory already exists")
@@ -195,7 +196,8 @@ def staged_run_folder(out: Path, name: str) -> Iterator[Path]:
             raise TarjamaError(f"{target}: output directory already exists") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    point_latest(target)
+    if latest:
+        point_latest(target)
 
 
 def point_latest(target: Path) -> None:
@@ -209,3 +211,10 @@ def point_latest(target: Path) -> None:
         tmp.replace(link)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_output_parent(target: Path) -> None:
+    """The folder a file is to be written in must be a folder (or creatable as one)."""
+    existing = next((p for p in target.absolute().parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise TarjamaError(f"{target}: {existing} is not a directory")

@@ -44,9 +44,7 @@ from collections.abc import Sequence
 
 from tarjama.align import Alignment, AlignmentConfig, Bead, align, align_translation, align_without_reference
 from tarjama.article import Document, Granularity, UnitTranslation
-from tarjama.engines.base import Engine
-from tarjama.memory import TranslationMemory
-from tarjama.translate import Progress, Translation, translate_sentences
+from tarjama.translate import Translation
 
 _CUT = re.compile(r"(?<=[.!?;:,])[\"'”’)]* ")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]* $")
@@ -119,18 +117,6 @@ def item_translations(
     if rows == "units" and mode is UnitTranslation.SENTENCES:
         return units_from_sentences(document, translations)
     return list(translations)
-
-
-def translate_units(
-    document: Document,
-    engine: Engine,
-    memory: TranslationMemory,
-    mode: UnitTranslation = UnitTranslation.UNITS,
-    on_progress: Progress | None = None,
-) -> list[Translation]:
-    """One translation per unit of ``document``, through the translation memory, made as ``mode`` says."""
-    texts = translation_texts(document, "units", mode)
-    return item_translations(document, "units", mode, translate_sentences(texts, engine, memory, on_progress))
 
 
 def units_from_sentences(document: Document, translations: Sequence[Translation]) -> list[Translation]:

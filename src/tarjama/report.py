@@ -105,6 +105,8 @@ def render_report(summary: RunSummary, article_rows: int | None = None) -> str:
         lines += [f"Wall time: {summary.wall_time_s:.1f} s", ""]
     if summary.alignment_signature:
         lines += [f"Alignment: `{summary.alignment_signature}`", ""]
+    if summary.pipeline_signature:
+        lines += [f"Pipeline: `{summary.pipeline_signature}`", ""]
     if len(summary.articles) == 1:
         lines += _article_lines(summary.articles[0])
     if summary.overall:

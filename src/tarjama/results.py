@@ -60,6 +60,7 @@ class CorpusCounts(BaseModel):
     rows: int = 0
     flagged: int = 0
     reused_articles: int = 0  # built by an earlier run with the same inputs and settings
+    rebuilt_articles: int = 0  # built before under other settings (another pipeline signature), built again
     duplicates_dropped: int | None = None  # --dedupe
     min_confidence: float | None = None
     filtered_rows: int | None = None  # --min-confidence
@@ -80,14 +81,17 @@ class RunSummary(BaseModel):
     schema_version: int = SCHEMA_VERSION
     run: str
     flow_run_id: str = ""
-    engine_requested: str
+    engine_requested: str  # as asked for, e.g. "auto"
+    engine_used: str = ""  # the engine that translated, e.g. "local" when auto found no network
     articles: list[ArticleResult]
     failures: list[ArticleFailure] = Field(default_factory=list)
     counts: CorpusCounts = Field(default_factory=CorpusCounts)
     overall: list[MetricScore] | None = None  # over all articles, first reference each (several articles only)
     checks_failed: dict[str, int] = Field(default_factory=dict)  # rows failing each reference-free check
     plots: list[PlotRecord] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)  # e.g. articles without a reference, or with another's
     alignment_signature: str = ""
+    pipeline_signature: str = ""  # every setting that shaped the rows (tarjama.build.PipelineSignature)
     wall_time_s: float | None = None
     output_dir: str | None = None
 

@@ -38,6 +38,10 @@ import re
 
 from tarjama.clauses import opens_with_reporting_tag
 
+RULES_VERSION = 1
+"""Raised whenever a change to these rules can move a sentence boundary: it is part of every run's
+pipeline signature, so articles split by older rules are built again rather than reused."""
+
 LANGS = ("ar", "en")
 
 _DOUBLE_QUOTES = '"“”«»„'

@@ -13,32 +13,68 @@ so a shard counts only once both are complete.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from pydantic import BaseModel
 
 from tarjama.parallel_corpus import write_bytes, write_parquet, write_text
 from tarjama.results import ArticleResult
 from tarjama.score import Statistics, corpus_statistics
 
 
+class ShardRecord(BaseModel):
+    """A shard's summary file: the key and article it was built for, and the article's summary."""
+
+    key: str
+    article_id: str
+    result: ArticleResult
+
+
+def _first_line(problem: BaseException) -> str:
+    lines = str(problem).strip().splitlines()
+    return lines[0] if lines else type(problem).__name__
+
+
 class ShardStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.problems: list[str] = []  # shards found damaged or misplaced, one line each (see :meth:`get`)
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         return self.folder / f"{key}.parquet", self.folder / f"{key}.json"
 
-    def put(self, key: str, rows: pl.DataFrame, result: ArticleResult, statistics: Statistics | None = None) -> None:
+    def put(
+        self,
+        key: str,
+        rows: pl.DataFrame,
+        result: ArticleResult,
+        statistics: Statistics | None = None,
+        texts: str | None = None,
+    ) -> None:
+        """Keep an article's rows, statistics and summary under ``key``; the summary, written last, records
+        the key and article it was built for. ``texts`` (the article's identity without its settings)
+        remembers which key it was last built under, so a run under other settings can say it rebuilt it."""
         rows_path, summary_path = self._paths(key)
         write_parquet(rows, rows_path)
         if statistics is not None:
             buffer = io.BytesIO()
             np.savez(buffer, **statistics)  # type: ignore[arg-type]  # numpy types **kwds as if one could be allow_pickle
             write_bytes(buffer.getvalue(), self._statistics_path(key))
-        write_text(result.model_dump_json(), summary_path)
+        write_text(ShardRecord(key=key, article_id=result.article_id, result=result).model_dump_json(), summary_path)
+        if texts is not None:
+            write_text(key, self.folder / "by-article" / texts)
+
+    def built_under_other_key(self, texts: str, key: str) -> bool:
+        """Whether the article ``texts`` names was last built under another key (other settings)."""
+        try:
+            last = (self.folder / "by-article" / texts).read_text().strip()
+        except (OSError, ValueError):
+            return False
+        return last != key
 
     def _statistics_path(self, key: str) -> Path:
         return self.folder / f"{key}.stats.npz"
@@ -48,7 +84,7 @@ class ShardStore:
         try:
             with np.load(self._statistics_path(key), allow_pickle=False) as stored:
                 return {name: stored[name] for name in stored.files}
-        except (OSError, ValueError):
+        except (OSError, ValueError, zipfile.BadZipFile):
             return None
 
     def corpus_statistics(self, articles: Sequence[tuple[str, str]]) -> Statistics:
@@ -71,15 +107,29 @@ class ShardStore:
         rows = self.scan([key]).filter(pl.col("reference") == reference).collect()
         return corpus_statistics(rows["english_mt"].to_list(), rows["english_reference"].to_list())
 
-    def get(self, key: str) -> ArticleResult | None:
-        """The summary of a complete shard, or None (never built, half written, or unreadable)."""
+    def get(self, key: str, article_id: str) -> ArticleResult | None:
+        """The summary of the complete shard ``key`` built for ``article_id``, or None: never built or half
+        written (nothing to say), or damaged or built for another article (:attr:`problems` says which,
+        in one line: the article is rebuilt, never merged)."""
         rows_path, summary_path = self._paths(key)
-        if not rows_path.is_file():
+        if not summary_path.is_file():  # written last: never built, or interrupted before it was complete
             return None
         try:
-            return ArticleResult.model_validate_json(summary_path.read_bytes())
-        except (OSError, ValueError):
+            record = ShardRecord.model_validate_json(summary_path.read_bytes())
+            pl.read_parquet_schema(rows_path)  # its footer: a truncated or garbage file fails here, not at export
+            if self._statistics_path(key).exists():
+                np.load(self._statistics_path(key), allow_pickle=False).close()  # reads the zip's directory
+        except (OSError, ValueError, zipfile.BadZipFile, pl.exceptions.PolarsError) as problem:
+            self.problems.append(
+                f"shard {rows_path.name} of article {article_id} is damaged ({_first_line(problem)}): rebuilt"
+            )
             return None
+        if record.key != key or record.article_id != article_id or record.result.article_id != article_id:
+            self.problems.append(
+                f"shard {rows_path.name} was built for article {record.article_id}, not {article_id}: rebuilt"
+            )
+            return None
+        return record.result
 
     def scan(self, keys: Sequence[str]) -> pl.LazyFrame:
         """The rows of ``keys``' shards, in that order, lazily."""

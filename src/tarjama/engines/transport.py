@@ -68,6 +68,11 @@ class EngineUnavailable(EngineError):
     """Transient failures (429, 5xx, timeouts, dropped connections) persisted through every retry."""
 
 
+class ServiceAsksToWait(EngineUnavailable):
+    """The service asked to wait longer than the engine's limit (``Retry-After``): no retry may ask sooner,
+    the orchestrator's neither."""
+
+
 class PayloadTooLarge(EngineError):
     """The service refused the request's size (HTTP 413/414); the batcher splits and tries again."""
 
@@ -350,7 +355,7 @@ class Transport:
             delay = self.retry.delay(attempt, self._rng)
             if wait_hint is not None:
                 if wait_hint > self.retry.max_retry_after:
-                    raise EngineUnavailable(
+                    raise ServiceAsksToWait(
                         self.engine,
                         f"{problem} from {where}; the service asks to wait {wait_hint:.0f} s "
                         f"(more than {self.retry.max_retry_after:g} s), giving up after {attempt} attempt(s)",

@@ -1,0 +1,211 @@
+"""The Prefect-free core: a corpus built and rebuilt through :mod:`tarjama.build`, with loopback translation
+services; every setting in the pipeline signature rebuilds an article, and nothing else does."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from loopback_services import LoopbackServices
+
+import tarjama
+from tarjama import clauses, score, segment
+from tarjama.article import UnitTranslation
+from tarjama.build import (
+    CorpusRequest,
+    PipelineSignature,
+    ThreadRunner,
+    build_corpus,
+    pipeline_signature,
+)
+from tarjama.results import RunSummary
+from tarjama.settings import Settings
+
+ARTICLES = {
+    "visit": (
+        "كشفت زيارة وزير الخارجية الأمريكي إلى المغرب عن توجه جديد لتعزيز الشراكة، "
+        "وأظهرت الزيارة حرص واشنطن على التقرب من التجربة المغربية.\n"
+        "وأجرى المدير العام مباحثات مع الوزير الأمريكي بمقر المديرية، "
+        "وجرى اللقاء بحضور عدد من المسؤولين الأمريكيين والمغاربة.\n",
+        "The visit of the US Secretary of State to Morocco revealed a new approach. "
+        "The visit showed Washington's eagerness.\n"
+        "The Director General held talks with the US minister. Officials attended the meeting.\n",
+    ),
+    "storm": (
+        "ضربت عاصفة قوية الساحل الشمالي للبلاد يوم الثلاثاء، وأدت إلى انقطاع الكهرباء عن آلاف المنازل.\n",
+        "A strong storm hit the country's northern coast on Tuesday. Thousands of homes lost power.\n",
+    ),
+}
+
+
+@pytest.fixture
+def services() -> Iterator[LoopbackServices]:
+    with LoopbackServices(lifetime=600) as running:
+        yield running
+
+
+def write_articles(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (arabic, english) in ARTICLES.items():
+        (folder / f"{name}.ar.txt").write_text(arabic, encoding="utf-8")
+        (folder / f"{name}.en.txt").write_text(english, encoding="utf-8")
+    return folder
+
+
+def libre(home: Path, services: LoopbackServices, **flags: str) -> Settings:
+    flags.setdefault("engine_url", services.url("libre"))
+    return Settings.load({"TARJAMA_HOME": str(home)}, home, engine="libre", **flags)  # type: ignore[arg-type]
+
+
+def build(settings: Settings, articles: Path, out: Path, name: str, **options: object) -> RunSummary:
+    runner = ThreadRunner(settings, workers=2)
+    try:
+        return build_corpus(CorpusRequest(sources=[str(articles)], out=out, run_name=name, **options), settings, runner)  # type: ignore[arg-type]
+    finally:
+        runner.close()
+
+
+# --- one setting flipped at a time ------------------------------------------------------------------------------
+
+Flip = Callable[[Settings, LoopbackServices, LoopbackServices, pytest.MonkeyPatch], Settings]
+
+
+def _bump(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+    monkeypatch.setattr(module, name, getattr(module, name) + 1)
+
+
+FLIPS: dict[str, Flip] = {
+    "segmenter": lambda s, _a, _b, mp: (_bump(mp, segment, "RULES_VERSION"), s)[1],
+    "clauses": lambda s, _a, _b, mp: (_bump(mp, clauses, "RULES_VERSION"), s)[1],
+    "engine": lambda s, a, _b, _mp: Settings.load(
+        {"TARJAMA_HOME": str(s.home)}, s.home, engine="mymemory", engine_url=a.url("mymemory")
+    ),
+    "engine_identity": lambda s, _a, b, _mp: s.model_copy(update={"engines": {"libre": {"url": b.url("libre")}}}),
+    "translate": lambda s, _a, _b, _mp: s.model_copy(update={"translate": UnitTranslation.SENTENCES}),
+    "alignment": lambda s, _a, _b, _mp: s.model_copy(update={"rows": "sentences"}),
+    "checks": lambda s, _a, _b, _mp: s.model_copy(update={"checks": ("numbers",)}),
+    "scoring": lambda s, _a, _b, mp: (_bump(mp, score, "SEED"), s)[1],
+    "version": lambda s, _a, _b, mp: (mp.setattr(tarjama, "__version__", tarjama.__version__ + ".1"), s)[1],
+}
+"""How to change each field of the signature through what a user (or a release) changes."""
+
+
+def test_every_field_of_the_signature_has_a_flip() -> None:
+    """A field added to the signature without a way to flip it here fails this test."""
+    assert set(FLIPS) == {field.name for field in dataclasses.fields(PipelineSignature)}
+
+
+@pytest.mark.parametrize("field", [field.name for field in dataclasses.fields(PipelineSignature)])
+def test_flipping_one_setting_rebuilds_the_articles(field, services, tmp_path, monkeypatch) -> None:
+    articles, out = write_articles(tmp_path / "articles"), tmp_path / "output"
+    settings = libre(tmp_path / "home", services)
+    first = build(settings, articles, out, "first")
+    assert first.counts.reused_articles == 0 and len(first.articles) == 2
+    before = pipeline_signature(settings)
+    with LoopbackServices(lifetime=600) as other:
+        flipped = FLIPS[field](settings, services, other, monkeypatch)
+        changed = before.differing(pipeline_signature(flipped))
+        assert changed == (["engine", "engine_identity"] if field == "engine" else [field])
+        second = build(flipped, articles, out, "second")
+    assert second.counts.reused_articles == 0
+    assert second.counts.rebuilt_articles == 2  # shards existed under other settings: said, and built again
+    assert second.pipeline_signature == pipeline_signature(flipped).format() != first.pipeline_signature
+
+
+def test_the_same_settings_reuse_every_article_and_rebuild_forces_a_build(services, tmp_path) -> None:
+    articles, out = write_articles(tmp_path / "articles"), tmp_path / "output"
+    settings = libre(tmp_path / "home", services)
+    first = build(settings, articles, out, "first")
+    sent = len(services.requests())
+    again = build(libre(tmp_path / "home", services), articles, out, "again")
+    assert again.counts.reused_articles == 2 and again.counts.rebuilt_articles == 0
+    assert len(services.requests()) == sent  # nothing translated again
+    assert [a.model_dump(exclude={"timings_s"}) for a in again.articles] == [
+        a.model_dump(exclude={"timings_s"}) for a in first.articles
+    ]
+    forced = build(settings, articles, out, "forced", rebuild=True)
+    assert forced.counts.reused_articles == 0 and forced.counts.rebuilt_articles == 0
+    assert len(services.requests()) == sent  # rebuilt from the translation memory: no request paid twice
+
+
+def test_the_signature_is_in_scores_the_report_and_the_parquet(services, tmp_path) -> None:
+    import polars as pl
+
+    summary = build(libre(tmp_path / "home", services), write_articles(tmp_path / "a"), tmp_path / "out", "run")
+    folder = Path(summary.output_dir or "")
+    signature = summary.pipeline_signature
+    assert signature.startswith("seg:") and f"version:{tarjama.__version__}" in signature
+    assert services.url("libre").split("//")[1].split("/")[0] in signature  # the service's address
+    assert RunSummary.read(folder).pipeline_signature == signature  # type: ignore[union-attr]
+    assert f"`{signature}`" in (folder / "report.md").read_text(encoding="utf-8")
+    assert pl.read_parquet_metadata(folder / "aligned.parquet")["tarjama.pipeline"] == signature
+
+
+def test_the_local_engine_is_signed_by_its_model_file(tmp_path) -> None:
+    """Another GGUF file (even under the same name elsewhere, with another size) is another engine."""
+    models = []
+    for folder, size in (("a", 10), ("b", 20)):
+        path = tmp_path / folder / "model.gguf"
+        path.parent.mkdir()
+        path.write_bytes(b"x" * size)
+        models.append(path)
+    signatures = [
+        pipeline_signature(Settings(home=tmp_path, engine="local", engines={"local": {"model_path": str(m)}}))
+        for m in models
+    ]
+    assert signatures[0].differing(signatures[1]) == ["engine_identity"]
+    assert "prompt:" in signatures[0].engine_identity and "decoding:greedy" in signatures[0].engine_identity
+
+
+def test_a_run_says_in_one_line_that_it_rebuilt_articles_built_under_other_settings(services, tmp_path, caplog):
+    articles, out = write_articles(tmp_path / "articles"), tmp_path / "output"
+    build(libre(tmp_path / "home", services), articles, out, "first")
+    with caplog.at_level(logging.INFO, logger="tarjama.build"):
+        build(libre(tmp_path / "home", services, checks="numbers"), articles, out, "second")
+    said = [r.getMessage() for r in caplog.records if "under other settings" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("2 articles built before under other settings were rebuilt")
+
+
+# --- what a run says and records ----------------------------------------------------------------------------------
+
+
+def test_auto_records_the_engine_requested_and_the_engine_used(services, tmp_path) -> None:
+    environ = {"TARJAMA_HOME": str(tmp_path / "home"), "TARJAMA_GOOGLE_URL": services.url("google")}
+    settings = Settings.load(environ, tmp_path, engine="auto")
+    summary = build(settings, write_articles(tmp_path / "articles"), tmp_path / "out", "run")
+    assert (summary.engine_requested, summary.engine_used) == ("auto", "google")
+    assert "engine:google|" in summary.pipeline_signature
+
+
+def test_articles_without_a_reference_or_with_another_articles_are_warned_about(services, tmp_path) -> None:
+    """Right pairs (references that are the service's own translation: chrF near 100) give no warning; a
+    swapped pair and an article without a reference each give one, in scores.json and on the console."""
+    from loopback_services import fake_english
+
+    from tarjama.article import parse_document
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, (arabic, _) in ARTICLES.items():
+        document = parse_document(arabic, folder / f"{name}.ar.txt", "ar")
+        (folder / f"{name}.ar.txt").write_text(arabic, encoding="utf-8")
+        # the service's own words, with enough English around them to pass the reference's language check
+        english = " ".join(
+            f"This is the {fake_english(unit.text).rstrip('.,،')} of the day." for unit in document.units
+        )
+        (folder / f"{name}.en.txt").write_text(english + "\n", encoding="utf-8")
+    (folder / "lone.ar.txt").write_text(ARTICLES["storm"][0].replace("الثلاثاء", "الأربعاء"), encoding="utf-8")
+    settings = libre(tmp_path / "home", services)
+    right = build(settings, folder, tmp_path / "out", "right")
+    assert right.warnings == ["1 of 3 articles have no reference, so no score: lone"]
+    (folder / "visit.en.txt").rename(tmp_path / "visit.en.txt")
+    (folder / "storm.en.txt").rename(folder / "visit.en.txt")
+    (tmp_path / "visit.en.txt").rename(folder / "storm.en.txt")
+    swapped = build(settings, folder, tmp_path / "out", "swapped")
+    belongs = [w for w in swapped.warnings if "seems to belong to another article" in w]
+    assert sorted(w.split(":")[0] for w in belongs) == ["article storm", "article visit"]
+    scores = RunSummary.read(Path(swapped.output_dir or ""))
+    assert scores is not None and scores.warnings == swapped.warnings
