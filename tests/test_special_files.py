@@ -158,3 +158,13 @@ def test_what_is_not_a_regular_file_fails_alone_in_a_folder_glob_or_manifest(tmp
         "listed": f"{tmp_path / 'listed.ar.txt'}: is a FIFO (named pipe), not a regular file",
         "listed-reference": f"{globbed}: is a FIFO (named pipe), not a regular file",
     }
+
+
+@pytest.mark.slow
+def test_a_file_that_cannot_be_opened_says_why_in_one_line(tmp_path):
+    """Not "file not found" for a file that is there, and no traceback: the system's reason, in one line."""
+    loop = tmp_path / "loop.ar.txt"
+    loop.symlink_to(loop.name)
+    result = tarjama(tmp_path, "split", loop)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.splitlines() == [f"tarjama: error: {loop}: cannot be read (Too many levels of symbolic links)"]
