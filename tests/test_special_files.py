@@ -16,6 +16,7 @@ from conftest import NTREX, TARJAMA, cli_env, copy_articles, device
 from loopback_services import LoopbackServices
 
 from tarjama.corpus import collect_articles
+from tarjama.errors import InputError
 
 ZERO = os.makedev(1, 5)  # /dev/zero's number: read, it never ends
 ARTICLE = NTREX / "bbc.381647.ar.txt"
@@ -59,22 +60,22 @@ def assert_one_line(result: subprocess.CompletedProcess, culprit: Path, kind: st
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("command", "kind"),
+    "command",
     [
-        (lambda f, d: ["run", f, "-o", d / "out"], "a FIFO (named pipe)"),
-        (lambda f, d: ["run", ARTICLE, "--reference", f, "-o", d / "out"], "a FIFO (named pipe)"),
-        (lambda f, d: ["align", f, REFERENCE, "-o", d / "a.tsv"], "a FIFO (named pipe)"),
-        (lambda f, d: ["align", ARTICLE, f, "-o", d / "a.tsv"], "a FIFO (named pipe)"),
-        (lambda f, d: ["split", f], "a FIFO (named pipe)"),
-        (lambda f, d: ["score", f, "-r", REFERENCE], "a FIFO (named pipe)"),
-        (lambda f, d: ["score", REFERENCE, "-r", f], "a FIFO (named pipe)"),
+        lambda f, d: ["run", f, "-o", d / "out"],
+        lambda f, d: ["run", ARTICLE, "--reference", f, "-o", d / "out"],
+        lambda f, d: ["align", f, REFERENCE, "-o", d / "a.tsv"],
+        lambda f, d: ["align", ARTICLE, f, "-o", d / "a.tsv"],
+        lambda f, d: ["split", f],
+        lambda f, d: ["score", f, "-r", REFERENCE],
+        lambda f, d: ["score", REFERENCE, "-r", f],
     ],
     ids=["run", "run-reference", "align-arabic", "align-english", "split", "score-hypothesis", "score-reference"],
 )
-def test_a_fifo_named_on_the_command_line_is_one_line(tmp_path, command, kind):
+def test_a_fifo_named_on_the_command_line_is_one_line(tmp_path, command):
     named = fifo(tmp_path / "x.ar.txt")
     result = tarjama(tmp_path, *command(named, tmp_path))
-    assert_one_line(result, named, kind)
+    assert_one_line(result, named, "a FIFO (named pipe)")
     assert not (tmp_path / "out").exists() and not (tmp_path / "a.tsv").exists()
 
 
@@ -97,7 +98,7 @@ def test_a_socket_or_a_device_on_the_command_line_is_one_line(tmp_path, unix_soc
 
 def test_a_fifo_manifest_is_one_line_unread(tmp_path):
     manifest = fifo(tmp_path / "crawl.jsonl")
-    with pytest.raises(Exception, match="crawl.jsonl: is a FIFO \\(named pipe\\), not a regular file"):
+    with pytest.raises(InputError, match="crawl.jsonl: is a FIFO \\(named pipe\\), not a regular file"):
         collect_articles([manifest])
 
 
