@@ -10,9 +10,13 @@ than one, ``<id>.en-<label>.txt`` (e.g. ``<id>.en-b.txt``).
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass
 from enum import StrEnum
+from io import BufferedReader
 from pathlib import Path
 from typing import Literal
 
@@ -156,13 +160,77 @@ def _check_line_lengths(path: Path, text: str) -> None:
             )
 
 
+class NotRegularFileError(OSError):
+    """A FIFO, socket or device where a file was expected (as :class:`IsADirectoryError` is for a folder)."""
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _mode(path: Path) -> int:
+    try:
+        return os.stat(path).st_mode
+    except ValueError:  # a NUL in the name (a manifest's "path" can hold one): no such file can exist
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), repr(str(path))) from None
+
+
+def _refuse_unless_regular(path: Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _SPECIAL_FILES if test(mode)), "a special file")
+        raise NotRegularFileError(errno.EINVAL, f"is {kind}, not a regular file", str(path))
+
+
+def open_regular(path: Path) -> BufferedReader:
+    """``path`` opened for binary reading if it is a regular file (or a link to one), else an :class:`OSError`.
+
+    Opening or reading a FIFO blocks until something writes to it, and a device may never end: so the
+    type is checked before opening, and again on what was opened (non-blocking, so that a FIFO put in
+    the file's place in between cannot block the open either).
+    """
+    _refuse_unless_regular(path, _mode(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        _refuse_unless_regular(path, os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    return open(fd, "rb")  # reads of a regular file never block, O_NONBLOCK or not
+
+
+def _unreadable(path: Path, error: OSError) -> InputError:
+    """The one line for a file that cannot be opened (missing, a folder, a FIFO, no permission)."""
+    if isinstance(error, FileNotFoundError):
+        return InputError(path, "file not found")
+    if isinstance(error, IsADirectoryError):
+        return InputError(path, "is a directory, expected a text file")
+    if isinstance(error, NotRegularFileError):
+        return InputError(path, str(error.strerror))
+    return InputError(path, f"cannot be read ({error.strerror or error})")
+
+
+def check_regular_file(path: Path) -> None:
+    """An :class:`InputError` unless ``path`` is a regular file; the file is not opened."""
+    try:
+        _refuse_unless_regular(path, _mode(path))
+    except OSError as error:
+        raise _unreadable(path, error) from None
+
+
 def read_utf8(path: Path) -> str:
-    """The file's text; a missing, empty, non-UTF-8 or binary file, or an endless line, is an :class:`InputError`."""
-    if not path.exists():
-        raise InputError(path, "file not found")
-    if path.is_dir():
-        raise InputError(path, "is a directory, expected a text file")
-    data = path.read_bytes()
+    """The file's text; a missing, empty, non-UTF-8 or binary file, an endless line, or anything that is not
+    a regular file (a folder, FIFO, socket or device, refused unread), is an :class:`InputError`."""
+    try:
+        with open_regular(path) as handle:
+            data = handle.read()
+    except OSError as error:
+        raise _unreadable(path, error) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -199,7 +267,7 @@ def find_references(article: Path) -> list[Path]:
     stem = document_id(article)
     primary = article.with_name(f"{stem}.en.txt")
     others = sorted(article.parent.glob(f"{stem}.en-*.txt"))
-    return ([primary] if primary.is_file() else []) + others
+    return ([primary] if primary.exists() else []) + others  # a FIFO or folder there fails the article, in one line
 
 
 def _check_language(path: Path, text: str, lang: str) -> None:

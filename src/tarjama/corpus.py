@@ -29,7 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tarjama.article import Document, document_id, find_references, load_document, parse_document, reference_label
+from tarjama.article import (
+    Document,
+    check_regular_file,
+    document_id,
+    find_references,
+    load_document,
+    open_regular,
+    parse_document,
+    reference_label,
+)
 from tarjama.errors import InputError, TarjamaError
 
 MANIFEST_SUFFIXES = (".jsonl", ".parquet")
@@ -53,7 +62,7 @@ class ManifestField:
 
         try:
             if self.manifest.suffix == ".jsonl":
-                with self.manifest.open("rb") as lines:
+                with open_regular(self.manifest) as lines:
                     lines.seek(self.position)
                     value: Any = json.loads(lines.readline())
             else:
@@ -63,7 +72,7 @@ class ManifestField:
                 value = chunk[self.position - first_row]
             for step in self.field:
                 value = value[step]
-        except (ValueError, LookupError, TypeError, pl.exceptions.PolarsError):
+        except (OSError, ValueError, LookupError, TypeError, pl.exceptions.PolarsError):
             value = None
         if not isinstance(value, str):
             raise InputError(self.manifest, "changed while the run was reading it (a record's text is gone)")
@@ -108,8 +117,10 @@ class TextSource:
     def digest(self) -> str:
         """A hash of the content (not of the path), so a moved article is still the same article."""
         inline = self._inline()
-        data = inline.encode() if inline is not None else self.origin.read_bytes()
-        return hashlib.sha256(data).hexdigest()
+        if inline is not None:
+            return hashlib.sha256(inline.encode()).hexdigest()
+        with open_regular(self.origin) as handle:  # a FIFO would block here: refused unread, an OSError
+            return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -162,7 +173,7 @@ def _records(manifest: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
     offset, a Parquet row's index) and its fields."""
     if manifest.suffix == ".jsonl":
         try:
-            with manifest.open("rb") as lines:
+            with open_regular(manifest) as lines:
                 offset = 0
                 for number, raw in enumerate(lines, start=1):
                     position, offset = offset, offset + len(raw)
@@ -191,8 +202,7 @@ def _records(manifest: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
 
 def read_manifest(manifest: Path) -> list[ArticleInput]:
     """The articles a manifest lists (see the module docstring for the record format)."""
-    if not manifest.is_file():
-        raise InputError(manifest, "file not found")
+    check_regular_file(manifest)
     articles = []
     for where, position, record in _records(manifest):
         article_id = record.get("id")
@@ -232,12 +242,14 @@ def collect_articles(paths: Sequence[str | Path], references: Sequence[Path] = (
                 raise TarjamaError(f"{path}: no *.ar.txt articles in this folder")
             articles += [_from_file(p) for p in found]
         elif _GLOB_CHARS & set(text) and not path.exists():
-            found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            found = sorted(Path(p) for p in glob.glob(text, recursive=True) if _names_an_article(Path(p)))
             if not found:
                 raise TarjamaError(f"{text}: the pattern matches no file")
             articles += [_from_file(p) for p in found]
         else:
             articles.append(_from_file(path))
+    for reference in references:  # named on the command line: a FIFO or a folder there is a usage error
+        check_regular_file(reference)
     if references:
         articles = _with_given_references(articles, references)
     seen: dict[str, str] = {}
@@ -246,6 +258,12 @@ def collect_articles(paths: Sequence[str | Path], references: Sequence[Path] = (
             raise TarjamaError(f"article id {article.id!r} appears twice: {seen[article.id]} and {article.origin}")
         seen[article.id] = article.origin
     return articles
+
+
+def _names_an_article(match: Path) -> bool:
+    """Whether a glob's match is an article: anything but a folder (a FIFO or device then fails alone, in
+    one line, as in a folder), and a folder named ``*.ar.txt``, as a folder's search finds it."""
+    return not match.is_dir() or match.name.endswith(".ar.txt")
 
 
 def _with_given_references(articles: list[ArticleInput], given: Sequence[Path]) -> list[ArticleInput]:

@@ -32,6 +32,7 @@ from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
 from sacrebleu.tokenizers.tokenizer_ter import TercomTokenizer
 
+from tarjama.article import NotRegularFileError, open_regular
 from tarjama.errors import InputError, TarjamaError
 from tarjama.ter import FastTER
 
@@ -531,8 +532,10 @@ def read_lines(path: Path) -> list[str]:
         if path == STDIN:
             with io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="\n") as handle:
                 return [line.rstrip() for line in handle]
-        with open(path, encoding="utf-8", newline="\n") as handle:
+        with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="\n") as handle:
             return [line.rstrip() for line in handle]
+    except NotRegularFileError as exc:  # a FIFO or device, refused unread: reading it could block or never end
+        raise InputError(path, str(exc.strerror)) from None
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
     except IsADirectoryError:
