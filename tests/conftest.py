@@ -364,3 +364,58 @@ def local_engine(request):
     if request.node.get_closest_marker("slow") is None:
         pytest.fail("a test using the real model must be marked slow (make test-fast loads no model)")
     return request.getfixturevalue("_local_model")  # loaded only after the check
+
+
+# Two short articles with references, for corpus builds through the core.
+ARTICLES = {
+    "visit": (
+        "كشفت زيارة وزير الخارجية الأمريكي إلى المغرب عن توجه جديد لتعزيز الشراكة، "
+        "وأظهرت الزيارة حرص واشنطن على التقرب من التجربة المغربية.\n"
+        "وأجرى المدير العام مباحثات مع الوزير الأمريكي بمقر المديرية، "
+        "وجرى اللقاء بحضور عدد من المسؤولين الأمريكيين والمغاربة.\n",
+        "The visit of the US Secretary of State to Morocco revealed a new approach. "
+        "The visit showed Washington's eagerness.\n"
+        "The Director General held talks with the US minister. Officials attended the meeting.\n",
+    ),
+    "storm": (
+        "ضربت عاصفة قوية الساحل الشمالي للبلاد يوم الثلاثاء، وأدت إلى انقطاع الكهرباء عن آلاف المنازل.\n",
+        "A strong storm hit the country's northern coast on Tuesday. Thousands of homes lost power.\n",
+    ),
+}
+
+
+@pytest.fixture
+def services():
+    """Loopback translation services (libre, google, ...) for a corpus built through ``tarjama.build``."""
+    from loopback_services import LoopbackServices
+
+    with LoopbackServices(lifetime=600) as running:
+        yield running
+
+
+def write_articles(folder: Path) -> Path:
+    """:data:`ARTICLES` as article files with their references beside them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (arabic, english) in ARTICLES.items():
+        (folder / f"{name}.ar.txt").write_text(arabic, encoding="utf-8")
+        (folder / f"{name}.en.txt").write_text(english, encoding="utf-8")
+    return folder
+
+
+def libre(home: Path, services, **flags: str):
+    """Settings for a corpus built through the loopback LibreTranslate service."""
+    from tarjama.settings import Settings
+
+    flags.setdefault("engine_url", services.url("libre"))
+    return Settings.load({"TARJAMA_HOME": str(home)}, home, engine="libre", **flags)  # type: ignore[arg-type]
+
+
+def build(settings, articles: Path, out: Path, name: str, **options: object):
+    """A corpus built as `tarjama run` builds it, without Prefect: the core on two threads."""
+    from tarjama.build import CorpusRequest, ThreadRunner, build_corpus
+
+    runner = ThreadRunner(settings, workers=2)
+    try:
+        return build_corpus(CorpusRequest(sources=[str(articles)], out=out, run_name=name, **options), settings, runner)  # type: ignore[arg-type]
+    finally:
+        runner.close()

@@ -5,68 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import ARTICLES, build, libre, write_articles
 from loopback_services import LoopbackServices
 
 import tarjama
 from tarjama import clauses, score, segment
 from tarjama.article import UnitTranslation
 from tarjama.build import (
-    CorpusRequest,
     PipelineSignature,
-    ThreadRunner,
-    build_corpus,
     pipeline_signature,
 )
 from tarjama.results import RunSummary
 from tarjama.settings import Settings
-
-ARTICLES = {
-    "visit": (
-        "كشفت زيارة وزير الخارجية الأمريكي إلى المغرب عن توجه جديد لتعزيز الشراكة، "
-        "وأظهرت الزيارة حرص واشنطن على التقرب من التجربة المغربية.\n"
-        "وأجرى المدير العام مباحثات مع الوزير الأمريكي بمقر المديرية، "
-        "وجرى اللقاء بحضور عدد من المسؤولين الأمريكيين والمغاربة.\n",
-        "The visit of the US Secretary of State to Morocco revealed a new approach. "
-        "The visit showed Washington's eagerness.\n"
-        "The Director General held talks with the US minister. Officials attended the meeting.\n",
-    ),
-    "storm": (
-        "ضربت عاصفة قوية الساحل الشمالي للبلاد يوم الثلاثاء، وأدت إلى انقطاع الكهرباء عن آلاف المنازل.\n",
-        "A strong storm hit the country's northern coast on Tuesday. Thousands of homes lost power.\n",
-    ),
-}
-
-
-@pytest.fixture
-def services() -> Iterator[LoopbackServices]:
-    with LoopbackServices(lifetime=600) as running:
-        yield running
-
-
-def write_articles(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, (arabic, english) in ARTICLES.items():
-        (folder / f"{name}.ar.txt").write_text(arabic, encoding="utf-8")
-        (folder / f"{name}.en.txt").write_text(english, encoding="utf-8")
-    return folder
-
-
-def libre(home: Path, services: LoopbackServices, **flags: str) -> Settings:
-    flags.setdefault("engine_url", services.url("libre"))
-    return Settings.load({"TARJAMA_HOME": str(home)}, home, engine="libre", **flags)  # type: ignore[arg-type]
-
-
-def build(settings: Settings, articles: Path, out: Path, name: str, **options: object) -> RunSummary:
-    runner = ThreadRunner(settings, workers=2)
-    try:
-        return build_corpus(CorpusRequest(sources=[str(articles)], out=out, run_name=name, **options), settings, runner)  # type: ignore[arg-type]
-    finally:
-        runner.close()
-
 
 # --- one setting flipped at a time ------------------------------------------------------------------------------
 

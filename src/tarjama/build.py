@@ -429,7 +429,8 @@ def article_rows(
         if reference is not None and index < len(labels):
             rows = rows.with_columns(reference=pl.lit(labels[index], pl.String))
         frames.append(rows)
-        summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()))
+        unmatched = int(((rows["arabic"] == "") | (rows["english_reference"] == "")).sum()) if reference else 0
+        summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()), unmatched=unmatched)
         if reference is not None and statistics is not None:
             first_statistics = statistics if first_statistics is None else first_statistics
             summary = summary.model_copy(
@@ -918,11 +919,13 @@ def write_run(
     return summary.model_copy(update={"output_dir": str(target)})
 
 
-MISMATCH_FLAGGED = 0.6
+MISMATCH_SHARE = 0.6
 MISMATCH_CHRF = 25.0
-"""A reference whose rows are mostly flagged and whose chrF is below this seems to be another article's
-(another article's reference gave 3 of 3 rows flagged at chrF 18). Not tuned on a corpus: a warning
-only, the rows are kept as they are."""
+MISMATCH_CHRF_ALONE = 20.0
+"""A reference seems to be another article's when its chrF is below ``MISMATCH_CHRF_ALONE``, or below
+``MISMATCH_CHRF`` with most rows flagged or without a counterpart (other articles' references gave chrF
+9 to 18; the pair confidence alone may not flag such rows, since lengths can agree by chance). Not tuned
+on a corpus: a warning only, the rows are kept as they are."""
 
 
 def reference_warnings(articles: Sequence[ArticleResult]) -> list[str]:
@@ -937,10 +940,12 @@ def reference_warnings(articles: Sequence[ArticleResult]) -> list[str]:
         for ref in article.references:
             chrf = ref.score("chrF")
             if ref.reference and ref.rows and chrf is not None:
-                if ref.flagged >= MISMATCH_FLAGGED * ref.rows and chrf < MISMATCH_CHRF:
+                doubtful = ref.flagged + ref.unmatched
+                if chrf < MISMATCH_CHRF_ALONE or (doubtful >= MISMATCH_SHARE * ref.rows and chrf < MISMATCH_CHRF):
                     warnings.append(
                         f"article {article.article_id}: reference {ref.reference} ({ref.path}) seems to belong to "
-                        f"another article ({ref.flagged} of {ref.rows} rows flagged, chrF {chrf:.1f})"
+                        f"another article ({doubtful} of {ref.rows} rows flagged or without a counterpart, "
+                        f"chrF {chrf:.1f})"
                     )
     return warnings
 

@@ -25,6 +25,7 @@ class ReferenceResult(BaseModel):
     reference_sentences: int | None = None
     rows: int
     flagged: int
+    unmatched: int = 0  # rows with no counterpart on one side (1-0, 0-1)
     scores: list[MetricScore] = Field(default_factory=list)
 
     def score(self, metric: str) -> float | None:
