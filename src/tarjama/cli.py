@@ -277,14 +277,13 @@ def run(
     except TarjamaError as problem:
         fail(str(problem))
 
-    from tarjama.flows.environment import configure_prefect
+    from tarjama.flows.environment import configure_prefect, prefect_api_for_command
 
     configure_prefect(settings.home)  # before Prefect is imported: it reads its settings when it loads
-    from tarjama.serve import prefect_api_for_run
     from tarjama.stopping import Stopped, call_until_signalled, exit_now
 
     try:
-        with prefect_api_for_run(settings.home), live_progress(), quiet_interrupts():
+        with prefect_api_for_command(settings.home, settings.prefect_server_idle), live_progress(), quiet_interrupts():
             from tarjama.flows.pipeline import run as run_flow
 
             flow = run_flow.with_options(task_runner=runner())

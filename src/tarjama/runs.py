@@ -1,8 +1,10 @@
 """Past ``tarjama-run`` flow runs, for ``tarjama runs`` and ``tarjama download``.
 
-The Prefect API used is, in order: ``$PREFECT_API_URL``, the server of a running ``tarjama
-serve`` for this home (``<home>/serve.json``), else Prefect's ephemeral server on the home's
-database.
+Where they are read, without ever starting a Prefect server (which took 6-27 s): the API of a
+server already running, in order ``$PREFECT_API_URL``, a running ``tarjama serve`` for this home
+(``<home>/serve.json``), the home's shared server (:mod:`tarjama.prefect_server`); else Prefect's
+SQLite database on disk, read-only; else there are none. Both are read with plain HTTP or SQL: the
+Prefect client alone takes seconds to import.
 
 A run's output folder is its flow-run label ``tarjama.output`` (set by the run once its files are
 written); for runs without it, the folder ``<out>/<run_name>`` or the one under ``<out>`` whose
@@ -16,23 +18,24 @@ import asyncio
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tarjama.errors import TarjamaError
 from tarjama.outputs import LATEST
+from tarjama.prefect_server import running_api_url
 from tarjama.results import RunSummary
-from tarjama.serve import FLOW, served_api_url
 from tarjama.settings import Settings
 
+FLOW = "tarjama-run"  # the flow's name (tarjama.flows.pipeline.run)
 OUTPUT_LABEL = "tarjama.output"
 SCAN_RECENT = 200
+SERVE_STATE = "serve.json"  # written by a running `tarjama serve` (importing tarjama.serve takes 3 s)
 
 
 @dataclass
@@ -59,35 +62,150 @@ class RunInfo:
         }
 
 
-@contextmanager
-def prefect_api(settings: Settings) -> Iterator[str | None]:
-    """Point Prefect's client at the served API when there is one; yields its URL (None: ephemeral)."""
-    url = os.environ.get("PREFECT_API_URL") or served_api_url(settings.home)
-    if not url:
-        yield None
-        return
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+@dataclass(frozen=True)
+class FlowRun:
+    """What ``runs`` and ``download`` need of a flow run, as the API or the database has it."""
 
-    with temporary_settings(updates={PREFECT_API_URL: url}):
-        yield url
+    id: str
+    name: str
+    state: str  # its name: "Completed", "Failed", ...
+    state_type: str  # "COMPLETED", "FAILED", ...
+    start: datetime | None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def completed(self) -> bool:
+        return self.state_type == "COMPLETED"
 
 
-def output_folder(flow_run: Any) -> Path | None:
+def _when(raw: str | None) -> datetime | None:
+    """A timestamp of the API (ISO, with zone) or the database (UTC, without one)."""
+    if not raw:
+        return None
+    moment = datetime.fromisoformat(raw)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _json(raw: Any) -> dict[str, Any]:
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    return value if isinstance(value, dict) else {}
+
+
+def running_api(home: Path) -> str | None:
+    """The API of a Prefect server already running for this home, if any; never starts one."""
+    from_env = os.environ.get("PREFECT_API_URL")
+    if from_env:
+        return from_env.rstrip("/")
+    try:
+        served = json.loads((home / SERVE_STATE).read_text())["api_url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        served = None
+    if served and _answers(served):
+        return str(served).rstrip("/")
+    return running_api_url(home)
+
+
+def _answers(api_url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:
+    import httpx
+
+    query: dict[str, Any] = {
+        "flows": {"name": {"any_": [FLOW]}},
+        "sort": "EXPECTED_START_TIME_DESC",
+        "limit": limit,
+    }
+    if name is not None:
+        query["flow_runs"] = {"name": {"any_": [name]}}
+    if run_id is not None:
+        query["flow_runs"] = {"id": {"any_": [run_id]}}
+    try:
+        response = httpx.post(f"{api_url}/flow_runs/filter", json=query, timeout=30.0)
+        response.raise_for_status()
+    except httpx.HTTPError as problem:
+        raise TarjamaError(f"the Prefect API at {api_url} did not answer: {problem}") from None
+    return [
+        FlowRun(
+            id=str(run["id"]),
+            name=run["name"],
+            state=(run.get("state") or {}).get("name") or "?",
+            state_type=(run.get("state") or {}).get("type") or "",
+            start=_when(run.get("start_time") or run.get("expected_start_time")),
+            parameters=_json(run.get("parameters")),
+            labels=_json(run.get("labels")),
+        )
+        for run in response.json()
+    ]
+
+
+DATABASE_QUERY = """
+SELECT fr.id, fr.name, fr.state_name, fr.state_type, COALESCE(fr.start_time, fr.expected_start_time),
+       fr.parameters, fr.labels
+FROM flow_run AS fr JOIN flow AS f ON fr.flow_id = f.id
+WHERE f.name = ? {where}
+ORDER BY fr.expected_start_time DESC LIMIT ?
+"""
+
+
+def _from_database(database: Path, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:
+    """The runs in Prefect's SQLite database, opened read-only (a server may be writing it)."""
+    where, values = "", [FLOW]
+    if name is not None:
+        where, values = "AND fr.name = ?", [FLOW, name]
+    if run_id is not None:
+        where, values = "AND fr.id = ?", [FLOW, run_id]
+    try:
+        with sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=10) as connection:
+            rows = connection.execute(DATABASE_QUERY.format(where=where), [*values, limit]).fetchall()
+    except sqlite3.Error as problem:
+        raise TarjamaError(f"{database}: cannot read the runs from Prefect's database ({problem})") from None
+    return [
+        FlowRun(str(i), n, state or "?", kind or "", _when(start), _json(params), _json(labels))
+        for i, n, state, kind, start, params, labels in rows
+    ]
+
+
+def _database(home: Path) -> Path | None:
+    """Prefect's SQLite database for this home, if it exists (``PREFECT_HOME`` as the command set it)."""
+    configured = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL", "")
+    if configured:
+        path = configured.split("///", 1)[1] if configured.startswith("sqlite") and "///" in configured else ""
+        database = Path(path).expanduser() if path else None
+    else:
+        database = Path(os.environ.get("PREFECT_HOME") or home / "prefect").expanduser() / "prefect.db"
+    return database if database is not None and database.is_file() else None
+
+
+def _flow_runs(settings: Settings, limit: int, name: str | None = None, run_id: str | None = None) -> list[FlowRun]:
+    api = running_api(settings.home)
+    if api is not None:
+        return _from_api(api, limit, name, run_id)
+    database = _database(settings.home)
+    return _from_database(database, limit, name, run_id) if database is not None else []
+
+
+def output_folder(flow_run: FlowRun) -> Path | None:
     """Where ``flow_run`` wrote its outputs, if they are there."""
-    labelled = (flow_run.labels or {}).get(OUTPUT_LABEL)
+    labelled = flow_run.labels.get(OUTPUT_LABEL)
     candidates: list[Path] = [Path(labelled)] if labelled else []
-    parameters = flow_run.parameters or {}
-    out = Path(parameters.get("out") or "output")
-    if parameters.get("run_name"):
-        candidates.append(out / parameters["run_name"])
+    out = Path(flow_run.parameters.get("out") or "output")
+    if flow_run.parameters.get("run_name"):
+        candidates.append(out / flow_run.parameters["run_name"])
     for folder in candidates:
         if (folder / "aligned.tsv").is_file():
             return folder
-    completed = flow_run.state is not None and flow_run.state.is_completed()
-    if completed and out.is_dir():  # an older run without the label (a failed run writes nothing)
+    if flow_run.completed and out.is_dir():  # an older run without the label (a failed run writes nothing)
         for scores in sorted(out.glob("*/scores.json"), reverse=True):
             try:
-                if json.loads(scores.read_text()).get("flow_run_id") == str(flow_run.id):
+                if json.loads(scores.read_text()).get("flow_run_id") == flow_run.id:
                     return scores.parent
             except (OSError, ValueError):
                 continue
@@ -102,20 +220,45 @@ def _engine(summary: RunSummary | None, parameters: dict[str, Any]) -> str:
     return str(settings.get("engine", "auto")) if isinstance(settings, dict) else "auto"
 
 
-def describe(flow_run: Any) -> RunInfo:
+def describe(flow_run: FlowRun) -> RunInfo:
     folder = output_folder(flow_run)
-    parameters = flow_run.parameters or {}
     summary = RunSummary.read(folder) if folder else None
     return RunInfo(
-        id=str(flow_run.id),
+        id=flow_run.id,
         name=flow_run.name,
-        state=flow_run.state.name if flow_run.state else "?",
-        start=flow_run.start_time or flow_run.expected_start_time,
-        articles=[Path(a).name.removesuffix(".ar.txt") for a in parameters.get("sources") or []],
-        engine=_engine(summary, parameters),
+        state=flow_run.state,
+        start=flow_run.start,
+        articles=[Path(a).name.removesuffix(".ar.txt") for a in flow_run.parameters.get("sources") or []],
+        engine=_engine(summary, flow_run.parameters),
         bleu=summary.bleu() if summary else None,
         output=folder,
     )
+
+
+def recent_runs(settings: Settings, limit: int = 20) -> list[RunInfo]:
+    return [describe(r) for r in _flow_runs(settings, limit)]
+
+
+def find_run(settings: Settings, run: str) -> FlowRun:
+    """The ``tarjama-run`` flow run with this id (or unique prefix), name, or output folder name:
+    by full id, then by name (the newest), then by id prefix or folder name among recent runs."""
+    try:
+        by_id = _flow_runs(settings, 1, run_id=str(uuid.UUID(run)))
+    except ValueError:
+        by_id = []
+    found = by_id or _flow_runs(settings, 1, name=run)
+    if found:
+        return found[0]
+    recent = _flow_runs(settings, SCAN_RECENT)
+    prefixed = [r for r in recent if r.id.startswith(run.lower())] if len(run) >= 4 else []
+    if len(prefixed) > 1:
+        raise TarjamaError(f"run id prefix {run!r} is ambiguous: {', '.join(r.id[:12] for r in prefixed[:5])}")
+    if prefixed:
+        return prefixed[0]
+    named = next((r for r in recent if (folder := output_folder(r)) is not None and folder.name == run), None)
+    if named is None:
+        raise TarjamaError(f"no tarjama run with id or name {run!r} (see `tarjama runs`)")
+    return named
 
 
 async def _read_runs(client: Any, limit: int, name: str | None = None) -> list[Any]:
@@ -128,60 +271,6 @@ async def _read_runs(client: Any, limit: int, name: str | None = None) -> list[A
         sort=FlowRunSort.EXPECTED_START_TIME_DESC,
         limit=limit,
     )
-
-
-async def _recent(limit: int) -> list[Any]:
-    from prefect.client.orchestration import get_client
-
-    async with get_client() as client:
-        return await _read_runs(client, limit)
-
-
-async def _find(run: str) -> Any | None:
-    """By full id, then by name (the newest), then by a unique id prefix or output folder name among recent runs."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    async with get_client() as client:
-        try:
-            flow_run = await client.read_flow_run(uuid.UUID(run))
-            if (await client.read_flow(flow_run.flow_id)).name == FLOW:
-                return flow_run
-        except (ValueError, ObjectNotFound):
-            pass
-        named = await _read_runs(client, 1, name=run)
-        if named:
-            return named[0]
-        recent = await _read_runs(client, SCAN_RECENT)
-    prefixed = [r for r in recent if str(r.id).startswith(run.lower())] if len(run) >= 4 else []
-    if len(prefixed) > 1:
-        raise TarjamaError(f"run id prefix {run!r} is ambiguous: {', '.join(str(r.id)[:12] for r in prefixed[:5])}")
-    if prefixed:
-        return prefixed[0]
-    return next((r for r in recent if (folder := output_folder(r)) is not None and folder.name == run), None)
-
-
-def recent_runs(settings: Settings, limit: int = 20) -> list[RunInfo]:
-    with prefect_api(settings) as url:
-        if url is None and not _database_exists():
-            return []  # nothing ever ran with this home: starting a Prefect server to learn it took 16-27 s
-        return [describe(r) for r in asyncio.run(_recent(limit))]
-
-
-def _database_exists() -> bool:
-    """Whether the ephemeral Prefect server has a database to read (one is made by the first run)."""
-    if os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL"):
-        return True
-    return (Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser() / "prefect.db").exists()
-
-
-def find_run(settings: Settings, run: str) -> Any:
-    """The ``tarjama-run`` flow run with this id (or unique prefix), name, or output folder name."""
-    with prefect_api(settings) as url:
-        found = asyncio.run(_find(run)) if url is not None or _database_exists() else None
-    if found is None:
-        raise TarjamaError(f"no tarjama run with id or name {run!r} (see `tarjama runs`)")
-    return found
 
 
 def mark_stopped(run_name: str, reason: str) -> None:
@@ -251,7 +340,7 @@ def download(settings: Settings, run: str, target: Path | None, file: str, out: 
         folder = output_folder(flow_run)
         label = f"{flow_run.name} ({flow_run.id})"
         if folder is None:
-            state = flow_run.state.name if flow_run.state else "unknown"
+            state = flow_run.state
             what = "wrote no outputs" if state.upper() in {"FAILED", "CRASHED", "CANCELLED"} else "has no outputs (yet)"
             raise TarjamaError(f"run {label} is {state} and {what}")
     try:

@@ -30,13 +30,11 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,13 +43,13 @@ import httpx
 
 from tarjama.download import DEFAULT_DOWNLOAD_PORT
 from tarjama.errors import TarjamaError
+from tarjama.runs import FLOW
+from tarjama.runs import SERVE_STATE as STATE_FILE
 from tarjama.settings import Settings
 from tarjama.web import WebServer, start_web_server, url_host
 
 DEFAULT_PORT = 4200
 DEPLOYMENT = "articles"
-FLOW = "tarjama-run"
-STATE_FILE = "serve.json"
 SERVER_START_TIMEOUT_S = 240.0
 
 
@@ -165,42 +163,6 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
             os._exit(1)
 
     return arrange
-
-
-@contextmanager
-def prefect_api_for_run(home: Path) -> Iterator[str]:
-    """The Prefect API a ``tarjama run`` talks to, for as long as the run lasts.
-
-    ``$PREFECT_API_URL`` if set; else the server of a running ``tarjama serve`` for this home (so
-    the run appears there, and starts in a second instead of ten); else a private API-only server
-    on a free loopback port, which dies with this process however it dies (Prefect's own
-    ephemeral server outlives a SIGTERM or SIGKILL of its parent). Sets ``PREFECT_API_URL``,
-    Prefect's setting, for this process.
-    """
-    given = os.environ.get("PREFECT_API_URL") or served_api_url(home)
-    if given:
-        os.environ["PREFECT_API_URL"] = given
-        yield given
-        return
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = PrefectServer("127.0.0.1", port, home / "prefect-run-server.log", ui=False)
-    server.start_or_reuse(say=lambda _: None)
-    os.environ["PREFECT_API_URL"] = server.api_url
-    try:
-        yield server.api_url
-    finally:
-        _flush_prefect_logs()  # before the server goes: Prefect would send them at exit, to nobody
-        os.environ.pop("PREFECT_API_URL", None)
-        server.stop()
-
-
-def _flush_prefect_logs() -> None:
-    if "prefect.logging.handlers" in sys.modules:
-        from prefect.logging.handlers import APILogWorker
-
-        APILogWorker.drain_all(timeout=5)
 
 
 def ui_base_url(ui_url: str) -> str:

@@ -79,6 +79,7 @@ class Settings(BaseModel):
     http_timeout: float | None = None  # TARJAMA_HTTP_TIMEOUT: per-request timeout of web engines (s)
     http_retries: int = 5  # TARJAMA_HTTP_RETRIES
     http_backoff: float = 1.0  # TARJAMA_HTTP_BACKOFF: first retry's wait (s)
+    prefect_server_idle: float = 600.0  # TARJAMA_PREFECT_SERVER_IDLE: the shared Prefect server stops after (s)
     rate_limit: float | None = None  # --rate-limit / TARJAMA_RATE_LIMIT: wins over the per-engine rates
     engine_rates: dict[str, float] = Field(default_factory=dict)  # TARJAMA_RATE_LIMIT_<ENGINE>
     engines: dict[str, dict[str, EngineValue]] = Field(default_factory=dict)  # per engine: its options
@@ -161,6 +162,7 @@ class Settings(BaseModel):
                 ("http_timeout", "TARJAMA_HTTP_TIMEOUT", float),
                 ("http_retries", "TARJAMA_HTTP_RETRIES", int),
                 ("http_backoff", "TARJAMA_HTTP_BACKOFF", float),
+                ("prefect_server_idle", "TARJAMA_PREFECT_SERVER_IDLE", float),
             )
             if environ.get(variable, "").strip()
         }
