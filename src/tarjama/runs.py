@@ -29,7 +29,6 @@ from typing import Any
 from tarjama.errors import TarjamaError
 from tarjama.outputs import LATEST
 from tarjama.prefect_server import running_api_url
-from tarjama.results import RunSummary
 from tarjama.settings import Settings
 
 FLOW = "tarjama-run"  # the flow's name (tarjama.flows.pipeline.run)
@@ -184,11 +183,11 @@ def _database(home: Path) -> Path | None:
     return database if database is not None and database.is_file() else None
 
 
-def _flow_runs(settings: Settings, limit: int, name: str | None = None, run_id: str | None = None) -> list[FlowRun]:
-    api = running_api(settings.home)
+def _flow_runs(home: Path, limit: int, name: str | None = None, run_id: str | None = None) -> list[FlowRun]:
+    api = running_api(home)
     if api is not None:
         return _from_api(api, limit, name, run_id)
-    database = _database(settings.home)
+    database = _database(home)
     return _from_database(database, limit, name, run_id) if database is not None else []
 
 
@@ -212,44 +211,68 @@ def output_folder(flow_run: FlowRun) -> Path | None:
     return None
 
 
-def _engine(summary: RunSummary | None, parameters: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Scores:
+    """The engines and BLEU of a run, from its ``scores.json`` read as plain JSON: the typed summary
+    (:class:`tarjama.results.RunSummary`, same meaning) imports numpy and sacrebleu, most of a second."""
+
+    engines: list[str]
+    bleu: float | None
+
+    @classmethod
+    def read(cls, folder: Path) -> Scores | None:
+        try:
+            summary = json.loads((folder / "scores.json").read_bytes())
+            articles = summary["articles"]
+            engines = sorted({str(article["engine"]) for article in articles})
+            first: list[dict[str, Any]] = next(
+                (r["scores"] for a in articles for r in a["references"] if r["scores"]), []
+            )
+            bleu = next((s["score"] for s in summary.get("overall") or first if s["metric"] == "BLEU"), None)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return cls(engines, float(bleu) if isinstance(bleu, int | float) else None)
+
+
+def _engine(scores: Scores | None, parameters: dict[str, Any]) -> str:
     """The engine actually used (from ``scores.json``), else the one requested."""
-    if summary is not None:
-        return ",".join(summary.engines())
+    if scores is not None:
+        return ",".join(scores.engines)
     settings = parameters.get("settings") or {}
     return str(settings.get("engine", "auto")) if isinstance(settings, dict) else "auto"
 
 
 def describe(flow_run: FlowRun) -> RunInfo:
     folder = output_folder(flow_run)
-    summary = RunSummary.read(folder) if folder else None
+    scores = Scores.read(folder) if folder else None
     return RunInfo(
         id=flow_run.id,
         name=flow_run.name,
         state=flow_run.state,
         start=flow_run.start,
         articles=[Path(a).name.removesuffix(".ar.txt") for a in flow_run.parameters.get("sources") or []],
-        engine=_engine(summary, flow_run.parameters),
-        bleu=summary.bleu() if summary else None,
+        engine=_engine(scores, flow_run.parameters),
+        bleu=scores.bleu if scores else None,
         output=folder,
     )
 
 
-def recent_runs(settings: Settings, limit: int = 20) -> list[RunInfo]:
-    return [describe(r) for r in _flow_runs(settings, limit)]
+def recent_runs(home: Path, limit: int = 20) -> list[RunInfo]:
+    """The newest ``limit`` runs made with this tarjama home."""
+    return [describe(r) for r in _flow_runs(home, limit)]
 
 
-def find_run(settings: Settings, run: str) -> FlowRun:
+def find_run(home: Path, run: str) -> FlowRun:
     """The ``tarjama-run`` flow run with this id (or unique prefix), name, or output folder name:
     by full id, then by name (the newest), then by id prefix or folder name among recent runs."""
     try:
-        by_id = _flow_runs(settings, 1, run_id=str(uuid.UUID(run)))
+        by_id = _flow_runs(home, 1, run_id=str(uuid.UUID(run)))
     except ValueError:
         by_id = []
-    found = by_id or _flow_runs(settings, 1, name=run)
+    found = by_id or _flow_runs(home, 1, name=run)
     if found:
         return found[0]
-    recent = _flow_runs(settings, SCAN_RECENT)
+    recent = _flow_runs(home, SCAN_RECENT)
     prefixed = [r for r in recent if r.id.startswith(run.lower())] if len(run) >= 4 else []
     if len(prefixed) > 1:
         raise TarjamaError(f"run id prefix {run!r} is ambiguous: {', '.join(r.id[:12] for r in prefixed[:5])}")
@@ -336,7 +359,7 @@ def download(settings: Settings, run: str, target: Path | None, file: str, out: 
         from tarjama.flows.environment import configure_prefect
 
         configure_prefect(settings.home)
-        flow_run = find_run(settings, run)
+        flow_run = find_run(settings.home, run)
         folder = output_folder(flow_run)
         label = f"{flow_run.name} ({flow_run.id})"
         if folder is None:
