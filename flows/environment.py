@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tarjama.errors import TarjamaError
 from tarjama.prefect_server import shared_api
+from tarjama.runs import served_api_url
 
 RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 
@@ -75,8 +76,6 @@ def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[str]:
     if given:
         yield given
         return
-    from tarjama.serve import served_api_url
-
     served = served_api_url(home)
     with nullcontext(served) if served else shared_api(home, idle_s) as url:
         os.environ["PREFECT_API_URL"] = url

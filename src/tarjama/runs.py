@@ -91,27 +91,27 @@ def _json(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def served_api_url(home: Path) -> str | None:
+    """The API of a running ``tarjama serve`` for this home (``<home>/serve.json``), if it answers."""
+    try:
+        served = json.loads((home / SERVE_STATE).read_text())["api_url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    import httpx
+
+    try:
+        answers = httpx.get(f"{str(served).rstrip('/')}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return None
+    return str(served).rstrip("/") if answers else None
+
+
 def running_api(home: Path) -> str | None:
     """The API of a Prefect server already running for this home, if any; never starts one."""
     from_env = os.environ.get("PREFECT_API_URL")
     if from_env:
         return from_env.rstrip("/")
-    try:
-        served = json.loads((home / SERVE_STATE).read_text())["api_url"]
-    except (OSError, ValueError, KeyError, TypeError):
-        served = None
-    if served and _answers(served):
-        return str(served).rstrip("/")
-    return running_api_url(home)
-
-
-def _answers(api_url: str) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return served_api_url(home) or running_api_url(home)
 
 
 def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:

@@ -386,12 +386,3 @@ def _remove_state(state: Path) -> None:
             state.unlink()
     except (OSError, ValueError):
         pass
-
-
-def served_api_url(home: Path) -> str | None:
-    """The API of a running ``tarjama serve`` for this home, if it answers."""
-    try:
-        api_url = json.loads(state_path(home).read_text())["api_url"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return api_url if api_healthy(api_url) else None
