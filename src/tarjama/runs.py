@@ -1,10 +1,10 @@
 """Past ``tarjama-run`` flow runs, for ``tarjama runs`` and ``tarjama download``.
 
-Where they are read, without ever starting a Prefect server (which took 6-27 s): the API of a
-server already running, in order ``$PREFECT_API_URL``, a running ``tarjama serve`` for this home
-(``<home>/serve.json``), the home's shared server (:mod:`tarjama.prefect_server`); else Prefect's
-SQLite database on disk, read-only; else there are none. Both are read with plain HTTP or SQL: the
-Prefect client alone takes seconds to import.
+Where they are read, without ever starting a Prefect server (which took 6-27 s): the API at
+``$PREFECT_API_URL`` or of a running ``tarjama serve`` for this home (``<home>/serve.json``); else
+Prefect's SQLite database for the home, read-only (the home's shared server,
+:mod:`tarjama.prefect_server`, writes the same file); else there are none. Both are read with plain
+HTTP or SQL: the Prefect client alone takes seconds to import.
 
 A run's output folder is its flow-run label ``tarjama.output`` (set by the run once its files are
 written); for runs without it, the folder ``<out>/<run_name>`` or the one under ``<out>`` whose
@@ -106,14 +106,6 @@ def served_api_url(home: Path) -> str | None:
     return str(served).rstrip("/") if answers else None
 
 
-def running_api(home: Path) -> str | None:
-    """The API of a Prefect server already running for this home, if any; never starts one."""
-    from_env = os.environ.get("PREFECT_API_URL")
-    if from_env:
-        return from_env.rstrip("/")
-    return served_api_url(home) or running_api_url(home)
-
-
 def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:
     import httpx
 
@@ -184,11 +176,16 @@ def _database(home: Path) -> Path | None:
 
 
 def _flow_runs(home: Path, limit: int, name: str | None = None, run_id: str | None = None) -> list[FlowRun]:
-    api = running_api(home)
-    if api is not None:
+    """From the API the user or ``tarjama serve`` chose; else from the home's database, which the shared
+    server (if it runs) writes too, read directly (HTTP would cost an import of httpx and a request)."""
+    api = (os.environ.get("PREFECT_API_URL") or "").rstrip("/") or served_api_url(home)
+    if api:
         return _from_api(api, limit, name, run_id)
     database = _database(home)
-    return _from_database(database, limit, name, run_id) if database is not None else []
+    if database is not None:
+        return _from_database(database, limit, name, run_id)
+    shared = running_api_url(home)  # a shared server on a database that is not a local file
+    return _from_api(shared, limit, name, run_id) if shared else []
 
 
 def output_folder(flow_run: FlowRun) -> Path | None:
