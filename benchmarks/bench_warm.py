@@ -4,23 +4,28 @@
 
 The seed article (``corpus/morocco-us-counterterrorism.ar.txt``) is run once with the ``google``
 engine against the project's loopback server (``tests/loopback_services.py``), which fills the
-translation memory; then each warm run is a real ``tarjama run`` process, timed from its start to
-its exit, median of ``--runs``:
+translation memory and starts the home's shared Prefect server; then each warm run is a real
+``tarjama run`` process, timed from its start to its exit, median of ``--runs``:
 
 - *same output folder*: the article's shard is reused, nothing is translated, aligned or scored;
 - *fresh output folder*: every sentence comes from the memory, the alignment and scores are redone;
+- *server stopped first*: a same-folder run after the shared server has stopped (it starts one, as
+  the first command after an idle time does);
 
-first with the private Prefect server each run starts for itself, then with a ``tarjama serve``
-running for the same home (runs find it through ``<home>/serve.json`` and use its API). The two
-kinds of run alternate, so a change in the machine's load hits both. Also timed: ``tarjama --help``,
-and the parts of a run: the private server's start alone, Python's imports of a warm run
-(``-X importtime``), and the phases of a run seen from outside (until Prefect's first log line, the
-flow itself, after its last). Figures measured on 2026-11-29: ``benchmarks/results/corpus-and-warm.md``.
+first with the shared server that the earlier runs left running, then with a ``tarjama serve``
+running for the same home (runs find it through ``<home>/serve.json`` and use its API). The kinds
+of run alternate, so a change in the machine's load hits them all. Also timed: ``tarjama --help``,
+``tarjama runs`` (with the shared server running and, after it stopped, from the database on disk),
+Python's imports of a warm run (``-X importtime``), and the phases of a run seen from outside
+(until Prefect's first log line, the flow itself, after its last). Wall times on a machine shared
+with other work swing with its load; CPU seconds (the process and the children it waited for) are
+steadier. Figures: ``benchmarks/results/warm-reruns.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -167,25 +172,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_start_s(warm: Warm) -> tuple[float, float]:
-    """Wall and CPU seconds until a private run server (what ``tarjama run`` starts) answers, for this home."""
-    script = (
-        "import socket, sys, time; from pathlib import Path\n"
-        "from tarjama.flows.environment import configure_prefect\n"
-        "from tarjama.serve import PrefectServer\n"
-        "home = Path(sys.argv[1]); configure_prefect(home)\n"
-        "probe = socket.socket(); probe.bind(('127.0.0.1', 0)); port = probe.getsockname()[1]; probe.close()\n"
-        "server = PrefectServer('127.0.0.1', port, home / 'bench-server.log', ui=False)\n"
-        "started = time.perf_counter(); server.start_or_reuse(say=lambda _: None)\n"
-        "wall = time.perf_counter() - started\n"
-        "import psutil; cpu = psutil.Process(server.process.pid).cpu_times()\n"
-        "print(wall, cpu.user + cpu.system); server.stop()\n"
-    )
-    answer = subprocess.run(
-        [sys.executable, "-c", script, str(warm.home)], capture_output=True, text=True, env=warm.env, check=True
-    )
-    wall, cpu = answer.stdout.split()[-2:]
-    return float(wall), float(cpu)
+def stop_shared_server(warm: Warm) -> None:
+    """Stop the home's shared Prefect server, if one runs (as its idle time would), and wait for it to go."""
+    try:
+        pid = json.loads((warm.home / "prefect-server.json").read_text())["pid"]
+    except (OSError, ValueError, KeyError):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 60
+    while (warm.home / "prefect-server.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def runs_s(warm: Warm, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``tarjama runs``."""
+    done = [timed([TARJAMA, "runs"], warm.env) for _ in range(runs)]
+    return statistics.median(r.seconds for r in done), statistics.median(r.cpu_s for r in done)
 
 
 def import_times(warm: Warm) -> list[tuple[float, str]]:
@@ -223,15 +228,25 @@ def main() -> None:
             print(f"first run (translates, migrates a fresh Prefect database): {fill.seconds:.1f} s", flush=True)
             wall, cpu = help_s(warm, options.runs)
             print(f"tarjama --help: median {wall:.2f} s (CPU {cpu:.2f} s) of {options.runs}", flush=True)
-            private = medians({"same output folder": warm.same, "fresh output folder": warm.fresh}, options.runs)
-            report("private Prefect server", private)
+            wall, cpu = runs_s(warm, options.runs)
+            print(f"tarjama runs, shared server running: median {wall:.2f} s (CPU {cpu:.2f} s)", flush=True)
+
+            def cold() -> Timed:
+                stop_shared_server(warm)
+                return warm.same()
+
+            kinds = {"same output folder": warm.same, "fresh output folder": warm.fresh, "server stopped first": cold}
+            report("shared Prefect server (left running by the runs before)", medians(kinds, options.runs))
+            stop_shared_server(warm)
+            wall, cpu = runs_s(warm, options.runs)
+            print(f"tarjama runs, no server (the database on disk): median {wall:.2f} s (CPU {cpu:.2f} s)", flush=True)
             if not options.no_serve:
                 with serving(warm):
                     served = medians({"same output folder": warm.same, "fresh output folder": warm.fresh}, options.runs)
+                    wall, cpu = runs_s(warm, options.runs)
                 report("with `tarjama serve` running", served)
+                print(f"  tarjama runs: median {wall:.2f} s (CPU {cpu:.2f} s)")
             print("\nwhere the time goes")
-            wall, cpu = server_start_s(warm)
-            print(f"  a private Prefect server's start, alone: {wall:.2f} s (the server's CPU: {cpu:.1f} s)")
             imports = import_times(warm)
             print(
                 f"  imports of a warm run: {sum(s for s, _ in imports):.2f} s in all (python -X importtime, "
@@ -239,6 +254,7 @@ def main() -> None:
             )
             for seconds, package in imports[:12]:
                 print(f"    {seconds:6.2f} s  {package}")
+            stop_shared_server(warm)
     finally:
         if not options.keep:
             shutil.rmtree(work, ignore_errors=True)

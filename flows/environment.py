@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from tarjama.errors import TarjamaError
+from tarjama.prefect_server import shared_api
+from tarjama.runs import served_api_url
 
 RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 
@@ -57,3 +61,29 @@ def configure_prefect(home: Path) -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, UserErrorsWithoutTraceback) for f in logger.filters):
             logger.addFilter(UserErrorsWithoutTraceback())
+
+
+@contextmanager
+def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[str]:
+    """The Prefect API a command talks to, set as Prefect's ``PREFECT_API_URL`` while the block lasts.
+
+    ``$PREFECT_API_URL`` if the user set it; else the server of a running ``tarjama serve`` for this
+    home (the run shows there); else the home's shared server (:mod:`tarjama.prefect_server`), started
+    if needed and left running for the next command, which then starts in a second instead of six.
+    Call after :func:`configure_prefect`, before Prefect is imported.
+    """
+    given = os.environ.get("PREFECT_API_URL")
+    if given:
+        yield given
+        return
+    served = served_api_url(home)
+    with nullcontext(served) if served else shared_api(home, idle_s) as url:
+        os.environ["PREFECT_API_URL"] = url
+        if not served:  # the shared server has no UI: no "View at" link that leads nowhere
+            os.environ["PREFECT_UI_URL"] = ""
+        try:
+            yield url
+        finally:
+            os.environ.pop("PREFECT_API_URL", None)
+            if not served:
+                os.environ.pop("PREFECT_UI_URL", None)

@@ -79,13 +79,20 @@ def alive(pid: int) -> bool:
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    """A minimal environment for running the CLI: its own tarjama home, a wide terminal.
+    """A minimal environment for running the CLI: its own tarjama home, a wide terminal, and a shared
+    Prefect server that stops a minute after the test's last command (not the default ten).
 
     ``PYTHONPATH`` passes through (it is unset in CI), so a worktree's code is what the CLI runs.
     """
     passed = {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}
     return (
-        {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TARJAMA_HOME": str(home), "COLUMNS": "250"}
+        {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(Path.home()),
+            "TARJAMA_HOME": str(home),
+            "COLUMNS": "250",
+            "TARJAMA_PREFECT_SERVER_IDLE": "60",
+        }
         | passed
         | extra
     )

@@ -117,7 +117,7 @@ def served_home(tmp_path):
 
 
 def test_a_run_links_to_the_download_port_serve_listens_on(served_home, tmp_path):
-    from tarjama.serve import with_served_links
+    from tarjama.runs import with_served_links
     from tarjama.settings import DEFAULT_DOWNLOAD_URL, Settings
 
     assert with_served_links(Settings(home=served_home)).download_url == "http://127.0.0.1:48201"

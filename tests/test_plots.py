@@ -273,3 +273,22 @@ def test_run_plots_count_every_row_of_the_shards_as_python_did(tmp_path, matched
     assert plots[1].figure.axes[0].get_legend().get_texts()[0].get_text() == (
         f"flagged below 0.5: {sum(r['alignment_confidence'] < 0.5 for r in rows)} rows"
     )
+
+
+def test_run_plots_are_kept_by_key_and_reused_instead_of_redrawn(tmp_path):
+    row = {"reference": "en", "source_ids": "1", "reference_ids": "1", "arabic": "نص عربي", "english_mt": "a text"}
+    row |= {"english_reference": "the text", "sentence_chrf": 50.0, "alignment_confidence": 0.9}
+    cache = tmp_path / "cache"
+    first = plot_run(to_frame([row] * 30), tmp_path / "first", cache=cache, cache_key="shard-a\nshard-b")
+    # the same key, other rows: what was kept for the key comes back, nothing is counted or drawn
+    again = plot_run(to_frame([row] * 3), tmp_path / "again", cache=cache, cache_key="shard-a\nshard-b")
+    assert [(p.path.name, p.title, p.values, p.warning, p.series) for p in again] == [
+        (p.path.name, p.title, p.values, p.warning, p.series) for p in first
+    ]
+    for before, after in zip(first, again, strict=True):
+        assert after.path.parent == tmp_path / "again" and after.path.read_bytes() == before.path.read_bytes()
+    # another key: drawn from its own rows
+    other = plot_run(to_frame([row] * 3), tmp_path / "other", cache=cache, cache_key="shard-a")
+    assert sum(other[0].values) == 3 and sum(first[0].values) == 30
+    assert other[0].warning is not None and first[0].warning is None
+    assert len([d for d in cache.iterdir()]) == 2

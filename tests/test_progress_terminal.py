@@ -20,6 +20,8 @@ from loopback_services import LoopbackServices
 COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 CURSOR = re.compile(r"\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\][^\x07]*\x07|\r")  # moves and erasures: a new frame
 BAR = re.compile(r"articles\s.*?(\d+)/3\s+(\d+) sentences translated, [\d.]+ articles/min")
+ANY_BAR = re.compile(r"articles\s.*?\d+/(\d+|\?)\s")
+LOG_LINE = re.compile(r"\d\d:\d\d:\d\d\.\d{3} \| (INFO|WARNING|ERROR)")
 
 
 def read_all(fd: int, process: subprocess.Popen, timeout: float) -> str:
@@ -63,6 +65,11 @@ def test_a_terminal_shows_articles_done_sentences_and_rate_and_a_pipe_does_not(t
         assert frames == sorted(frames), frames  # articles done and sentences translated only grow
         assert frames[-1][0] == 3 and frames[-1][1] > 0, frames
         assert any(done < 3 for done, _ in frames), frames  # drawn while the corpus was being built
+        totals = {total for total in ANY_BAR.findall(screen)}
+        assert totals == {"3"}, totals  # the total is known from the first frame, not `0/?` until an article is done
+        glued = [line for line in screen.splitlines() if ANY_BAR.search(line) and LOG_LINE.search(line)]
+        assert not glued, glued[:3]  # each log line on a line of its own, above the bar
+        assert LOG_LINE.search(screen)  # and they are shown
 
         piped = subprocess.run(
             [*command, "-o", str(tmp_path / "pipe")], capture_output=True, text=True, env=env, timeout=600

@@ -889,7 +889,9 @@ def write_run(
                 "overall": overall_scores(shards, built.keys, summary),
                 "warnings": reference_warnings(summary.articles),
                 "checks_failed": total_failures(summary.articles),
-                "plots": draw_plots(corpus, staging),
+                "plots": draw_plots(
+                    corpus, staging, settings.home / "plots", "\n".join(sorted(built.keys[i] for i in ordered))
+                ),
                 "counts": CorpusCounts(
                     rows=exported.rows,
                     flagged=flagged,
@@ -950,13 +952,16 @@ def reference_warnings(articles: Sequence[ArticleResult]) -> list[str]:
     return warnings
 
 
-def draw_plots(corpus: pl.LazyFrame, folder: Path) -> list[PlotRecord]:
-    """The run's plots in ``folder/plots``, counted over every row by polars' streaming engine (bounded memory)."""
+def draw_plots(
+    corpus: pl.LazyFrame, folder: Path, cache: Path | None = None, cache_key: str | None = None
+) -> list[PlotRecord]:
+    """The run's plots in ``folder/plots``, counted over every row by polars' streaming engine (bounded
+    memory); with a ``cache`` and the shard keys as ``cache_key``, a rerun of the same rows copies them."""
     from tarjama.plots import plot_run
 
     return [
         PlotRecord(path=plot.path.relative_to(folder).as_posix(), title=plot.title, warning=plot.warning)
-        for plot in plot_run(corpus, folder / "plots")
+        for plot in plot_run(corpus, folder / "plots", cache, cache_key)
     ]
 
 

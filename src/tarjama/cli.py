@@ -313,7 +313,9 @@ def run(
         run_name = check_run_name(name) if name else new_run_name(sources)
         # a file named on the command line must be right: check it now (the list is not kept: the
         # flow reads the sources again, and a manifest's texts would be held twice through the run)
+        total = 0  # the progress bar's, known before the run starts
         for article in collect_articles(sources, reference or []):
+            total += 1
             if str(article.source.origin) in sources and article.source.is_file:
                 load_document(article.source.origin, "ar")
                 for ref in article.references:
@@ -327,26 +329,14 @@ def run(
     except TarjamaError as problem:
         fail(str(problem))
 
-    from tarjama.flows.environment import configure_prefect
-
-    configure_prefect(settings.home)  # before Prefect is imported: it reads its settings when it loads
     from tarjama.outputs import remove_own_staging
-    from tarjama.runs import crash_abandoned_runs, recorded_while_running
-    from tarjama.serve import prefect_api_for_run, with_served_links
+    from tarjama.runs import crash_abandoned_runs, recorded_while_running, with_served_links
     from tarjama.stopping import Stopped, call_until_signalled, exit_now
 
     settings = with_served_links(settings)
     try:
-        with (
-            prefect_api_for_run(settings.home),
-            recorded_while_running(settings.home, run_name),
-            live_progress(),
-            quiet_interrupts(),
-        ):
-            from tarjama.flows.pipeline import run as run_flow
-
+        with prefect_flow(settings, total) as run_flow, recorded_while_running(settings.home, run_name):
             crash_abandoned_runs(settings.home)  # runs of this home killed earlier: Crashed, not Running for ever
-
             flow = run_flow.with_options(task_runner=runner())
             try:
                 summary = call_until_signalled(
@@ -386,6 +376,22 @@ def run(
     print_summary(summary)
     if summary.failures:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@contextmanager
+def prefect_flow(settings: Settings, total: int) -> Iterator[Any]:
+    """The run's flow, talking to its Prefect API, under the progress bar and the interrupt filter.
+
+    The flow is imported before the bar starts: the import sets up Prefect's log handlers, which the
+    bar then routes through itself."""
+    from tarjama.flows.environment import configure_prefect, prefect_api_for_command
+
+    configure_prefect(settings.home)  # before Prefect is imported: it reads its settings when it loads
+    with prefect_api_for_command(settings.home, settings.prefect_server_idle):
+        from tarjama.flows.pipeline import run as run_flow
+
+        with live_progress(total), quiet_interrupts():
+            yield run_flow
 
 
 LOCAL_DASK_PROCESSES = 2
@@ -455,8 +461,9 @@ def quiet_interrupts() -> Iterator[None]:
 
 
 @contextmanager
-def live_progress() -> Iterator[None]:
-    """Articles done of total, sentences translated, rate and ETA, live on a terminal (rich)."""
+def live_progress(total: int | None = None) -> Iterator[None]:
+    """Articles done of ``total``, sentences translated, rate and ETA, live on a terminal (rich), with
+    log lines printed above it (:func:`log_lines_above`)."""
     if not errors.is_terminal:
         yield
         return
@@ -473,7 +480,7 @@ def live_progress() -> Iterator[None]:
         console=errors,
         transient=True,
     )
-    task_id = progress.add_task("articles", total=None, detail="")
+    task_id = progress.add_task("articles", total=total, detail="")
 
     class Sink(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -492,11 +499,50 @@ def live_progress() -> Iterator[None]:
     logger.setLevel(logging.INFO)  # its records are INFO: under the root's default WARNING none would reach the sink
     logger.addHandler(sink)
     try:
-        with progress:
+        with progress, log_lines_above(progress.console):
             yield
     finally:
         logger.removeHandler(sink)
         logger.setLevel(level)
+
+
+@contextmanager
+def log_lines_above(screen: Console) -> Iterator[None]:
+    """Log lines that handlers write to the terminal go through ``screen``, which prints them above its
+    live bar: written straight to the terminal (as Prefect's console handler does, whose rich console
+    bypasses rich's own redirection), they were glued onto the bar's line (``0:00:0303:31:47 | INFO``)."""
+    import logging
+
+    class ThroughConsole(logging.Filter):
+        def __init__(self, handler: logging.Handler) -> None:
+            super().__init__()
+            self.handler = handler
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            line = self.handler.format(record)
+            screen.print(line, markup=False, highlight=False, soft_wrap=True, emoji=False)
+            return False  # the handler itself writes nothing
+
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.root.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
+    terminal = {sys.stderr.fileno(), sys.stdout.fileno()} if hasattr(sys.stderr, "fileno") else set()
+    added: list[tuple[logging.Handler, logging.Filter]] = []
+    for handler in {h for logger in loggers for h in logger.handlers}:
+        stream = getattr(handler, "stream", None)
+        try:
+            to_terminal = stream is not None and stream.fileno() in terminal
+        except (OSError, ValueError, AttributeError):
+            to_terminal = False
+        if to_terminal:
+            added.append((handler, ThroughConsole(handler)))
+            handler.addFilter(added[-1][1])
+    try:
+        yield
+    finally:
+        for handler, through in added:
+            handler.removeFilter(through)
 
 
 def print_summary(summary: RunSummary) -> None:
@@ -956,16 +1002,18 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run, full ids, for scripts.")] = False,
 ) -> None:
     """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
-    try:
-        settings = load_settings()
-    except TarjamaError as problem:
-        fail(str(problem))
+    import os
+
     from tarjama.flows.environment import configure_prefect
-
-    configure_prefect(settings.home)
     from tarjama.runs import recent_runs
+    from tarjama.settings import resolve_home
 
-    found = recent_runs(settings, limit)
+    home, _ = resolve_home(os.environ, Path.cwd())  # all it needs: loading every engine's settings took a second
+    configure_prefect(home)
+    try:
+        found = recent_runs(home, limit)
+    except TarjamaError as problem:
+        fail(str(problem), EXIT_FAILED)
     if as_json:
         for info in found:
             say(json.dumps(info.as_json(), ensure_ascii=False))

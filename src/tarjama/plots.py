@@ -11,7 +11,11 @@ printed on the image and kept in :attr:`Plot.warning`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,7 +235,93 @@ def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path,
     return Plot(path, f"{metric} difference per article", labels, [d.delta for d in chosen], warning, figure=figure)
 
 
-def plot_run(corpus: pl.DataFrame | pl.LazyFrame, folder: Path) -> list[Plot]:
+PLOTS_VERSION = 1
+"""Part of every cache key: raise it when :func:`plot_run` draws differently, so kept plots are not reused."""
+KEPT_PLOT_SETS = 64
+"""Sets of plots a cache keeps, the least recently used going first (a set is four PNGs, about 100 KB)."""
+KEPT_LIST = "plots.json"
+
+
+def plot_run(
+    corpus: pl.DataFrame | pl.LazyFrame, folder: Path, cache: Path | None = None, cache_key: str | None = None
+) -> list[Plot]:
+    """The run's plots from its corpus (the one schema), as PNGs in ``folder``; reused when kept.
+
+    With a ``cache`` folder and a ``cache_key`` that determines the rows (a run passes the sorted keys of
+    the shards it reads), the plots drawn for that key are kept there, and a later call with the same key
+    copies them instead of counting and drawing again: a rerun whose articles were all reused drew four
+    plots of rows it had already drawn, most of its flow's time.
+    """
+    if cache is None or cache_key is None:
+        return _draw_run(corpus, folder)
+    kept = cache / hashlib.sha256(f"{PLOTS_VERSION}\n{cache_key}".encode()).hexdigest()[:32]
+    reused = _reuse(kept, folder)
+    if reused is not None:
+        return reused
+    plots = _draw_run(corpus, folder)
+    _keep(plots, kept)
+    return plots
+
+
+def _reuse(kept: Path, folder: Path) -> list[Plot] | None:
+    """The plots kept in ``kept``, copied into ``folder``; None if there are none (or some are missing)."""
+    try:
+        listed = json.loads((kept / KEPT_LIST).read_text())
+        if not all((kept / entry["file"]).is_file() for entry in listed):
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+        plots = []
+        for entry in listed:
+            with atomic_path(folder / entry["file"]) as tmp:
+                shutil.copyfile(kept / entry["file"], tmp)
+            plots.append(
+                Plot(
+                    folder / entry["file"],
+                    entry["title"],
+                    entry["labels"],
+                    entry["values"],
+                    entry["warning"],
+                    entry["series"],
+                )
+            )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    os.utime(kept)  # recently used: pruned last
+    return plots
+
+
+def _keep(plots: Sequence[Plot], kept: Path) -> None:
+    """Keep ``plots`` (PNGs and numbers) in ``kept``, whole or not at all; then prune the cache to its size.
+
+    Best effort: a cache that cannot be written costs the next run a redraw, never this one its plots."""
+    staging = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+        for plot in plots:
+            shutil.copyfile(plot.path, staging / plot.path.name)
+        listed = [
+            {"file": p.path.name, "title": p.title, "labels": p.labels, "values": p.values, "warning": p.warning}
+            | {"series": p.series}
+            for p in plots
+        ]
+        (staging / KEPT_LIST).write_text(json.dumps(listed))
+        staging.rename(kept)  # fails if another run kept the same plots meanwhile: theirs stay
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    sets = sorted((d for d in kept.parent.iterdir() if d.is_dir() and not d.name.startswith(".")), key=_mtime)
+    for old in sets[:-KEPT_PLOT_SETS]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _draw_run(corpus: pl.DataFrame | pl.LazyFrame, folder: Path) -> list[Plot]:
     """The run's plots from its corpus (the one schema), as PNGs in ``folder``.
 
     Every row counts, yet memory does not grow with the corpus: polars' streaming engine reduces a

@@ -47,14 +47,14 @@ import httpx
 
 from tarjama.download import DEFAULT_DOWNLOAD_PORT
 from tarjama.errors import TarjamaError, printable
-from tarjama.settings import DEFAULT_DOWNLOAD_URL, Settings
+from tarjama.runs import FLOW
+from tarjama.runs import SERVE_STATE as STATE_FILE
+from tarjama.settings import Settings
 from tarjama.web import WebServer, start_web_server, url_host
 from tarjama.web.prefect_server import guard_settings
 
 DEFAULT_PORT = 4200
 DEPLOYMENT = "articles"
-FLOW = "tarjama-run"
-STATE_FILE = "serve.json"
 SERVER_START_TIMEOUT_S = 240.0
 
 
@@ -189,44 +189,6 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
             os._exit(1)
 
     return arrange
-
-
-@contextmanager
-def prefect_api_for_run(home: Path) -> Iterator[str]:
-    """The Prefect API a ``tarjama run`` talks to, for as long as the run lasts.
-
-    ``$PREFECT_API_URL`` if set; else the server of a running ``tarjama serve`` for this home (so
-    the run appears there, and starts in a second instead of ten); else a private API-only server
-    on a free loopback port, which dies with this process however it dies (Prefect's own
-    ephemeral server outlives a SIGTERM or SIGKILL of its parent). Sets ``PREFECT_API_URL``,
-    Prefect's setting, for this process.
-    """
-    given = os.environ.get("PREFECT_API_URL") or served_api_url(home)
-    if given:
-        os.environ["PREFECT_API_URL"] = given
-        yield given
-        return
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = PrefectServer("127.0.0.1", port, home / "prefect-run-server.log", ui=False)
-    server.start_or_reuse(say=lambda _: None)
-    os.environ["PREFECT_API_URL"] = server.api_url
-    os.environ["PREFECT_UI_URL"] = ""  # no UI, and gone when the run ends: no "View at" link to it
-    try:
-        yield server.api_url
-    finally:
-        _flush_prefect_logs()  # before the server goes: Prefect would send them at exit, to nobody
-        os.environ.pop("PREFECT_API_URL", None)
-        os.environ.pop("PREFECT_UI_URL", None)
-        server.stop()
-
-
-def _flush_prefect_logs() -> None:
-    if "prefect.logging.handlers" in sys.modules:
-        from prefect.logging.handlers import APILogWorker
-
-        APILogWorker.drain_all(timeout=5)
 
 
 def ui_base_url(ui_url: str) -> str:
@@ -524,34 +486,3 @@ def _remove_state(state: Path) -> None:
             state.unlink()
     except (OSError, ValueError):
         pass
-
-
-def _served(home: Path, key: str) -> str | None:
-    """``key`` of the running ``tarjama serve`` for this home (``serve.json``), if its API answers."""
-    try:
-        state = json.loads(state_path(home).read_text())
-        api_url, value = state["api_url"], state[key]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return value if isinstance(value, str) and api_healthy(api_url) else None
-
-
-def served_api_url(home: Path) -> str | None:
-    """The API of a running ``tarjama serve`` for this home, if it answers."""
-    return _served(home, "api_url")
-
-
-def served_output_folder(home: Path) -> Path | None:
-    """The output folder the running ``tarjama serve`` for this home offers."""
-    out = _served(home, "out")
-    return Path(out) if out else None
-
-
-def with_served_links(settings: Settings) -> Settings:
-    """``settings`` whose download URL is where the running ``tarjama serve`` for this home offers files
-    (its ``--download-port`` need not be the default), so a ``tarjama run``'s links and plots work; a
-    ``TARJAMA_DOWNLOAD_URL`` of the user's own (anything but the default) is kept."""
-    served = _served(settings.home, "download_url")
-    if served is None or settings.download_url != DEFAULT_DOWNLOAD_URL:
-        return settings
-    return settings.model_copy(update={"download_url": served})

@@ -88,6 +88,13 @@ GLOBAL_SETTINGS: tuple[SettingDef, ...] = (
     SettingDef("http_retries", "TARJAMA_HTTP_RETRIES", "Retries of a failed request to a web engine.", "5", "count"),
     SettingDef("http_backoff", "TARJAMA_HTTP_BACKOFF", "First retry's wait, in seconds (doubles).", "1", "number"),
     SettingDef(
+        "prefect_server_idle",
+        "TARJAMA_PREFECT_SERVER_IDLE",
+        "Seconds the Prefect server shared by consecutive commands stays up with nothing to do.",
+        "600",
+        "number",
+    ),
+    SettingDef(
         "rate_limit",
         "TARJAMA_RATE_LIMIT",
         "Requests per second for any web engine (0: off); wins over the per-engine rates.",
@@ -258,6 +265,7 @@ class Settings(BaseModel):
     http_timeout: float | None = None  # per-request timeout of web engines (s); None: each engine's own
     http_retries: int = 5
     http_backoff: float = 1.0  # first retry's wait (s)
+    prefect_server_idle: float = 600.0  # the shared Prefect server stops after this many idle seconds
     rate_limit: float | None = None  # wins over the per-engine rates
     engine_rates: dict[str, float] = Field(default_factory=dict)  # TARJAMA_RATE_LIMIT_<ENGINE>
     engines: dict[str, dict[str, EngineValue]] = Field(default_factory=dict)  # per engine: its options
@@ -356,6 +364,7 @@ class Settings(BaseModel):
             ("http_timeout", "TARJAMA_HTTP_TIMEOUT", float),
             ("http_retries", "TARJAMA_HTTP_RETRIES", int),
             ("http_backoff", "TARJAMA_HTTP_BACKOFF", float),
+            ("prefect_server_idle", "TARJAMA_PREFECT_SERVER_IDLE", float),
         ):
             http_value = given(key, None, None, variable)
             if http_value is not None:
