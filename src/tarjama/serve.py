@@ -274,16 +274,6 @@ def deployment_run_name() -> str:
     return parameters.get("run_name") or new_run_name(list(parameters.get("sources") or []))
 
 
-def deployment_parameters(articles: Sequence[Path], settings: Settings, out: Path) -> dict[str, Any]:
-    """The defaults offered by the UI's run form: absolute paths, references found by convention.
-
-    The settings go without their keys (a run reads those where it runs)."""
-    defaults: dict[str, Any] = {"settings": settings.model_dump(mode="json"), "out": str(out.resolve())}
-    if articles:
-        defaults["sources"] = [str(a.resolve()) for a in articles]
-    return defaults
-
-
 UI_SETTABLE = ("engine", "checks", "rows", "translate")
 """The settings a run started from the UI may choose; every other one (home, memory, engine URLs, models
 and keys, download URL, rates, retries) is the server's own, whatever the run asks."""
@@ -332,12 +322,13 @@ class UiRunPolicy:
 DEPLOYMENT_DESCRIPTION = """\
 Translate Arabic articles into English, align them with their human references and score them.
 
-Parameters: `sources` (`.ar.txt` files, folders, globs or manifests, absolute or relative to where
-`tarjama serve` runs; references are found beside each article as `<id>.en.txt`), `references`
-(more reference files, matched to articles by id),
-`settings` (`engine`: `auto`, `google`, `local`, ...; every other setting of `tarjama config`), `out` (the output folder; links work for the folder that
-`tarjama serve` offers). Each run writes `<out>/<run>/aligned.tsv`, `aligned.parquet`, `scores.json`
-and `report.md`, and shows a report, the first aligned rows and download links as artifacts.
+Run → Custom run shows the form: `sources` (`.ar.txt` files, folders, globs or manifests, absolute or
+relative to where `tarjama serve` runs; references are found beside each article as `<id>.en.txt`),
+`references` (more reference files, matched to articles by id), `engine`, `formats`, `rows`, and under
+`advanced` the checks, the unit translation mode, filtered copies and deduplication. Every other
+setting is the server's. Each run writes `<run>/aligned.tsv`, `aligned.parquet`, `scores.json` and
+`report.md` under the folder `tarjama serve` offers, and shows a report, the first aligned rows and
+download links as artifacts.
 """
 
 
@@ -442,7 +433,7 @@ def run_deployment_runner(
     from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from tarjama.flows.deployment import policed
+    from tarjama.flows.deployment import RunForm, with_run_form
     from tarjama.flows.pipeline import run
 
     policy = UiRunPolicy.for_serve(settings, out, articles)
@@ -450,9 +441,9 @@ def run_deployment_runner(
         runner = Runner(name="tarjama-serve", query_seconds=2, limit=1, pause_on_shutdown=False)
         # add_flow keeps the flow in memory: runs start from it in a subprocess, wherever serve runs
         deployment_id = runner.add_flow(
-            policed(run.with_options(flow_run_name=deployment_run_name), policy),
+            with_run_form(run.with_options(flow_run_name=deployment_run_name), policy),
             name=DEPLOYMENT,
-            parameters=deployment_parameters(articles, settings, out),
+            parameters=RunForm.defaults(settings, articles),
             description=DEPLOYMENT_DESCRIPTION,
             tags=["tarjama"],
             entrypoint_type=EntrypointType.MODULE_PATH,
