@@ -1,39 +1,36 @@
-"""The flow ``tarjama serve`` deploys: the pipeline's flow behind a short run form, with the server's
-:class:`~tarjama.serve.UiRunPolicy` applied to each run's parameters before the run starts.
+"""The flow ``tarjama serve`` deploys: the pipeline behind a short run form, within the server's
+:class:`~tarjama.serve.UiRunPolicy`.
 
 The pipeline's own signature takes a whole :class:`~tarjama.settings.Settings`, which the Prefect UI
-would render as a field for every setting (home, memory, engine URLs ...) that a UI run may not change
-anyway. The deployment shows :class:`RunForm` instead: what a user chooses for a run, with the few
-settings a UI run may change under one optional ``advanced`` object. Prefect's engine validates a
-run's parameters before calling the flow; :class:`FormFlow` turns the form into the pipeline's
-parameters there (the server's settings plus the form's choices) and applies the policy, so a run
-asking for a file outside the allowed folders fails before anything is read or sent, with the reason
-on the run's page. The run itself is the pipeline's flow, unchanged (name, task runner, artifacts).
+renders as a field for every setting (home, memory, engine URLs ...), most of which a UI run may not
+change anyway. The deployment's flow takes what a user chooses for a run instead (sources, references,
+an engine from a drop-down, formats, rows), with the few other settings a UI run may change under one
+optional ``advanced`` object. It builds the pipeline's parameters from the server's settings and the
+form, applies the policy (a file outside the allowed folders fails the run before anything is read
+or sent, with the reason on the run's page), and runs the pipeline's body in its own flow run, so the
+run's page holds the pipeline's artifacts, name and labels as a ``tarjama run`` does.
 """
 
-from __future__ import annotations
-
-import copy
-import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 from prefect import Flow
-from prefect.utilities.callables import parameter_schema
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from tarjama.article import Granularity, UnitTranslation
 from tarjama.checks import CHECKS
 from tarjama.engines.base import check_engine_name, engine_names
 from tarjama.export import FORMATS, check_formats
+from tarjama.flows.pipeline import DEFAULT_RUN_FORMATS
+from tarjama.results import RunSummary
 from tarjama.serve import UiRunPolicy
 from tarjama.settings import Settings
 
 
 def _shown_as_choice(names: list[str]) -> WithJsonSchema:
     """A drop-down of ``names`` in the UI: they are known only when the program runs (plug-in engines), so
-    no ``Literal`` can spell them, and our own check names the mistake in one line."""
+    no ``Literal`` can spell them, and our own check names a mistake in one line."""
     return WithJsonSchema({"type": "string", "enum": names})
 
 
@@ -51,11 +48,12 @@ CheckName = Annotated[str, AfterValidator(_check_name), _shown_as_choice(list(CH
 class Advanced(BaseModel):
     """The settings a run from the UI may change beyond the form's first fields; the rest are the server's."""
 
-    model_config = ConfigDict(extra="forbid", title="Advanced")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    checks: list[CheckName] = Field(default=list(CHECKS), description="Reference-free checks run on every row.")
+    checks: tuple[CheckName, ...] = Field(default=tuple(CHECKS), description="Reference-free checks run on every row.")
     translate: UnitTranslation = Field(
         default=UnitTranslation.UNITS,
+        title="Translate",
         description="With rows=units: give the engine each unit alone, or each sentence whole.",
     )
     min_confidence: float = Field(
@@ -64,92 +62,89 @@ class Advanced(BaseModel):
         le=1.0,
         description="Also export the rows aligned at least this confidently (0: no filtered copy).",
     )
-    filter_checks: list[CheckName] = Field(default=[], description="Also export the rows that pass these checks.")
+    filter_checks: tuple[CheckName, ...] = Field(default=(), description="Also export the rows that pass these checks.")
     dedupe: bool = Field(default=False, description="Drop repeated sentence pairs from the exports.")
     fail_fast: bool = Field(default=False, description="Stop at the first article that fails.")
 
     @classmethod
-    def of(cls, settings: Settings) -> Advanced:
+    def of(cls, settings: Settings) -> "Advanced":
         """The form's defaults for a server with ``settings``."""
-        return cls(checks=list(settings.checks or CHECKS), translate=settings.translate)
+        return cls(checks=settings.checks or tuple(CHECKS), translate=settings.translate)
 
 
-class RunForm(BaseModel):
-    """The deployment's run form: what to translate, against which references, how, and into what."""
+DEFAULT_ADVANCED = Advanced()
 
-    model_config = ConfigDict(extra="forbid")
 
-    sources: list[str] = Field(
-        description="Articles (.ar.txt), folders, globs or manifests; relative paths are read from where serve runs."
+def form_defaults(settings: Settings, articles: Sequence[Path]) -> dict[str, Any]:
+    """The run form as a server with ``settings`` offers it: its articles (absolute paths), engine, rows, checks."""
+    defaults: dict[str, Any] = {"sources": [str(a.resolve()) for a in articles]} if articles else {}
+    return defaults | {
+        "engine": settings.engine,
+        "formats": list(DEFAULT_RUN_FORMATS),
+        "rows": settings.rows,
+        "advanced": Advanced.of(settings).model_dump(mode="json"),
+    }
+
+
+def pipeline_parameters(
+    policy: UiRunPolicy,
+    sources: Sequence[str],
+    references: Sequence[str],
+    engine: str,
+    formats: Sequence[str],
+    rows: Granularity,
+    advanced: Advanced,
+) -> dict[str, Any]:
+    """The pipeline's parameters for a run form: the server's settings with the form's choices, as ``policy`` allows."""
+    settings = policy.settings.model_copy(
+        update={
+            "engine": engine,
+            "rows": rows,
+            "translate": advanced.translate,
+            "checks": None if advanced.checks == tuple(CHECKS) else advanced.checks,  # None: every check
+        }
     )
-    references: list[str] = Field(
-        default=[],
-        description="More English references, matched to articles by id (<id>.en.txt beside an article is found anyway).",
-    )
-    engine: EngineName = Field(default="auto", description="The translation engine.")
-    formats: list[FormatName] = Field(
-        default=["tsv", "parquet"], description="Export formats (the Parquet is always written)."
-    )
-    rows: Granularity = Field(default="units", description="Rows of clause units, or of whole Arabic sentences.")
-    advanced: Advanced = Field(default=Advanced(), description="Checks, filtered copies and the like.")
-
-    @classmethod
-    def defaults(cls, settings: Settings, articles: Sequence[Path]) -> dict[str, Any]:
-        """The form as a server with ``settings`` offers it: its articles (absolute paths), engine, rows and checks."""
-        sources = [str(a.resolve()) for a in articles]
-        form = cls(sources=sources, engine=settings.engine, rows=settings.rows, advanced=Advanced.of(settings))
-        return form.model_dump(mode="json", exclude={"sources"} if not sources else None)
-
-    def run_parameters(self, settings: Settings, out: str) -> dict[str, Any]:
-        """The pipeline flow's parameters: the server's ``settings`` with the form's choices."""
-        advanced = self.advanced
-        chosen = settings.model_copy(
-            update={
-                "engine": self.engine,
-                "rows": self.rows,
-                "translate": advanced.translate,
-                "checks": None if advanced.checks == list(CHECKS) else tuple(advanced.checks),  # None: all
-            }
-        )
-        return {
-            "sources": self.sources,
-            "references": self.references,
-            "settings": chosen,
-            "out": out,
-            "formats": self.formats,
+    return policy.apply(
+        {
+            "sources": list(sources),
+            "references": list(references),
+            "settings": settings,
+            "out": str(policy.out),
+            "formats": list(formats),
             "dedupe": advanced.dedupe,
             "min_confidence": advanced.min_confidence or None,
             "fail_fast": advanced.fail_fast,
-            "filter_checks": advanced.filter_checks,
+            "filter_checks": list(advanced.filter_checks),
         }
+    )
 
 
-FORM_SIGNATURE = inspect.Signature(
-    [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=field, annotation=field.rebuild_annotation())
-        for name, field in RunForm.model_fields.items()
-    ]
-)
-""":class:`RunForm` as a signature: Prefect reads a deployment's parameter schema from its flow's signature."""
+def with_run_form(
+    pipeline: Flow[..., RunSummary], policy: UiRunPolicy, flow_run_name: Callable[[], str]
+) -> Flow[..., RunSummary]:
+    """A flow of ``pipeline``'s name and task runner whose parameters are the run form."""
 
+    def run_form(
+        sources: list[str],
+        references: tuple[str, ...] = (),
+        engine: EngineName = "auto",
+        formats: tuple[FormatName, ...] = DEFAULT_RUN_FORMATS,
+        rows: Granularity = "units",
+        advanced: Advanced = DEFAULT_ADVANCED,
+    ) -> RunSummary:
+        """Translate Arabic articles into English, align them with their references and score them.
 
-class FormFlow(Flow[Any, Any]):
-    """The pipeline's flow, taking :class:`RunForm`'s parameters and the server's policy."""
+        Args:
+            sources: Articles (.ar.txt files), folders, globs or manifests; relative paths are read
+                from where serve runs. An article's reference <id>.en.txt beside it is found by itself.
+            references: More English reference files, matched to the articles by id.
+            engine: The translation engine.
+            formats: The export formats (the Parquet file is always written: the viewer reads it).
+            rows: A row per clause unit (regrouped to the reference), or per whole Arabic sentence.
+            advanced: The checks, the unit translation mode, filtered copies, deduplication; every other
+                setting is the server's.
+        """
+        parameters = pipeline_parameters(policy, sources, references, engine, formats, rows, advanced)
+        return pipeline.fn(**parameters)  # in this flow run: its page shows the pipeline's artifacts
 
-    policy: UiRunPolicy
-
-    def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        form = RunForm.model_validate(parameters)
-        full = form.run_parameters(self.policy.settings, str(self.policy.out))
-        return self.policy.apply(super().validate_parameters(full))
-
-
-def with_run_form(flow: Flow[Any, Any], policy: UiRunPolicy) -> FormFlow:
-    """``flow`` (the pipeline's) behind :class:`RunForm` and ``policy``; its options, task runner and name are kept."""
-    form_flow = copy.copy(flow)
-    form_flow.__class__ = FormFlow
-    assert isinstance(form_flow, FormFlow)
-    form_flow.policy = policy
-    form_flow.__signature__ = FORM_SIGNATURE  # type: ignore[attr-defined]
-    form_flow.parameters = parameter_schema(form_flow)
-    return form_flow
+    return Flow(run_form, name=pipeline.name, flow_run_name=flow_run_name, task_runner=pipeline.task_runner)

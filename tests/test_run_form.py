@@ -10,9 +10,9 @@ from prefect.utilities.callables import parameter_schema
 
 from tarjama.engines.base import engine_names
 from tarjama.errors import TarjamaError
-from tarjama.flows.deployment import RunForm, with_run_form
+from tarjama.flows.deployment import form_defaults, pipeline_parameters, with_run_form
 from tarjama.flows.pipeline import run
-from tarjama.serve import UiRunPolicy
+from tarjama.serve import UiRunPolicy, deployment_run_name
 from tarjama.settings import Settings
 
 SHORT_FIELDS = ["sources", "references", "engine", "formats", "rows", "advanced"]
@@ -38,8 +38,13 @@ def article(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def form_flow(server, article, tmp_path):
-    return with_run_form(run, UiRunPolicy.for_serve(server, tmp_path / "output", [article]))
+def policy(server, article, tmp_path) -> UiRunPolicy:
+    return UiRunPolicy.for_serve(server, tmp_path / "output", [article])
+
+
+@pytest.fixture
+def form_flow(policy):
+    return with_run_form(run, policy, deployment_run_name)
 
 
 def test_the_deployments_schema_is_the_short_form_with_engine_a_choice(form_flow):
@@ -59,15 +64,16 @@ def test_the_deployments_schema_is_the_short_form_with_engine_a_choice(form_flow
 
 
 def test_the_form_offers_the_servers_choices(server, article):
-    defaults = RunForm.defaults(server, [article])
+    defaults = form_defaults(server, [article])
+    assert list(defaults) == SHORT_FIELDS[:1] + SHORT_FIELDS[2:]
     assert defaults["sources"] == [str(article.resolve())]
     assert (defaults["engine"], defaults["rows"]) == ("local", "units")
     assert defaults["advanced"]["checks"] == ["numbers", "language"]
-    assert "sources" not in RunForm.defaults(server, [])
+    assert "sources" not in form_defaults(server, [])
 
 
-def test_a_form_run_is_the_servers_settings_with_the_forms_choices(form_flow, server, article, tmp_path):
-    parameters = form_flow.validate_parameters(
+def test_a_form_run_is_the_servers_settings_with_the_forms_choices(form_flow, policy, server, article, tmp_path):
+    validated = form_flow.validate_parameters(
         {
             "sources": [str(article)],
             "engine": "google",
@@ -76,6 +82,7 @@ def test_a_form_run_is_the_servers_settings_with_the_forms_choices(form_flow, se
             "advanced": {"checks": ["numbers"], "translate": "sentences", "min_confidence": 0.5, "dedupe": True},
         }
     )
+    parameters = pipeline_parameters(policy, **validated)
     settings = parameters["settings"]
     assert isinstance(settings, Settings)
     assert (settings.engine, settings.rows, settings.translate, settings.checks) == (
@@ -89,19 +96,22 @@ def test_a_form_run_is_the_servers_settings_with_the_forms_choices(form_flow, se
     assert parameters["out"] == str(tmp_path / "output")
     assert (parameters["formats"], parameters["min_confidence"], parameters["dedupe"]) == (["tmx"], 0.5, True)
 
-    untouched = form_flow.validate_parameters(RunForm.defaults(server, [article]))
+    untouched = pipeline_parameters(policy, **form_flow.validate_parameters(form_defaults(server, [article])))
     assert untouched["settings"].checks == ("numbers", "language")
     assert untouched["min_confidence"] is None  # 0 in the form: no filtered copy
-    everything = form_flow.validate_parameters({"sources": [str(article)]})
+    assert untouched["formats"] == ["tsv", "parquet"]
+    everything = pipeline_parameters(policy, **form_flow.validate_parameters({"sources": [str(article)]}))
     assert everything["settings"].checks is None  # every check, as a run without --checks
+    assert everything["settings"].engine == "auto"
 
 
-def test_a_form_run_keeps_the_servers_policy(form_flow, tmp_path):
+def test_a_form_run_keeps_the_servers_policy(form_flow, policy):
     with pytest.raises(TarjamaError, match="reads only files under"):
-        form_flow.validate_parameters({"sources": ["/etc/hostname"]})
-    with pytest.raises(ValueError, match="out"):  # no output folder, home or engine URL of its own
-        form_flow.validate_parameters({"sources": [], "out": str(tmp_path / "stolen")})
-    with pytest.raises(ValueError, match="settings"):
-        form_flow.validate_parameters({"sources": [], "settings": {"home": "/tmp/evil"}})
-    with pytest.raises(TarjamaError, match="unknown engine 'gogle'"):
+        pipeline_parameters(policy, **form_flow.validate_parameters({"sources": ["/etc/hostname"]}))
+    for asked in ({"out": "/tmp/stolen"}, {"settings": {"home": "/tmp/evil"}}):  # not in the form
+        with pytest.raises(Exception, match="but was provided with parameters"):
+            form_flow.validate_parameters({"sources": [], **asked})
+    with pytest.raises(Exception, match="unknown engine 'gogle'"):
         form_flow.validate_parameters({"sources": [], "engine": "gogle"})
+    with pytest.raises(Exception, match="advanced.home: Extra inputs are not permitted"):
+        form_flow.validate_parameters({"sources": [], "advanced": {"home": "/tmp/evil"}})

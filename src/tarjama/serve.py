@@ -433,7 +433,7 @@ def run_deployment_runner(
     from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from tarjama.flows.deployment import RunForm, with_run_form
+    from tarjama.flows.deployment import form_defaults, with_run_form
     from tarjama.flows.pipeline import run
 
     policy = UiRunPolicy.for_serve(settings, out, articles)
@@ -441,9 +441,9 @@ def run_deployment_runner(
         runner = Runner(name="tarjama-serve", query_seconds=2, limit=1, pause_on_shutdown=False)
         # add_flow keeps the flow in memory: runs start from it in a subprocess, wherever serve runs
         deployment_id = runner.add_flow(
-            with_run_form(run.with_options(flow_run_name=deployment_run_name), policy),
+            with_run_form(run, policy, deployment_run_name),
             name=DEPLOYMENT,
-            parameters=RunForm.defaults(settings, articles),
+            parameters=form_defaults(settings, articles),
             description=DEPLOYMENT_DESCRIPTION,
             tags=["tarjama"],
             entrypoint_type=EntrypointType.MODULE_PATH,
