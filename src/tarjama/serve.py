@@ -270,8 +270,7 @@ def deployment_run_name() -> str:
 
     from tarjama.outputs import new_run_name
 
-    parameters = flow_run.parameters
-    return parameters.get("run_name") or new_run_name(list(parameters.get("sources") or []))
+    return new_run_name(list(flow_run.parameters.get("sources") or []))
 
 
 UI_SETTABLE = ("engine", "checks", "rows", "translate")
@@ -350,7 +349,7 @@ class Served:
     def lines(self) -> list[str]:
         return [
             f"Prefect UI:   {self.ui_url}/runs",
-            f"deployment:   {self.deployment_url}  ({FLOW}/{DEPLOYMENT}: Run → Quick run)",
+            f"deployment:   {self.deployment_url}  ({FLOW}/{DEPLOYMENT}: Run → Quick run, or Custom run for the form)",
             f"Prefect API:  {self.api_url}",
             f"downloads:    {self.download_url}/  (files under {self.out})",
             "Press Ctrl-C to stop.",
