@@ -1,4 +1,4 @@
-"""The Prefect UI in a real browser: start a run from the deployment page, read its artifacts, download its TSV.
+"""The Prefect UI in a real browser: start a run from the deployment's run form, read its artifacts, download its TSV.
 
 Debian's Chromium and chromedriver (installed by ``.ci/run``) are driven by
 Selenium, headless. ``tarjama serve`` runs with a fresh ``TARJAMA_HOME`` and
@@ -35,6 +35,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+
+from tarjama.engines.base import engine_names
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
@@ -128,9 +130,13 @@ def progress_value(api: str) -> float | None:
     return float(found[0]["data"]) if found else None
 
 
+FORM_LABELS = ["sources", "references", "engine", "formats", "rows", "advanced"]
+"""The run form's fields, as the deployment page's Custom run shows them: no setting of the server's."""
+
+
 @pytest.fixture(scope="module")
 def ui_run(served, browser, workspace):
-    """Start a run from the deployment page (Run → Quick run → Run), open it from the toast, wait for it to end."""
+    """Start a run from the deployment's run form (Run → Custom run → Submit), open it, wait for it to end."""
     serve, state = served
     shots = Shots(browser, workspace / "screenshots")
     browser.get(state["deployment_url"])
@@ -139,22 +145,35 @@ def ui_run(served, browser, workspace):
     ).click()
     wait(
         browser,
-        EC.element_to_be_clickable((By.XPATH, "//*[@role='menuitem'][normalize-space()='Quick run']")),
-        what="Quick run",
+        EC.element_to_be_clickable((By.XPATH, "//*[@role='menuitem'][normalize-space()='Custom run']")),
+        what="Custom run",
     ).click()
-    dialog = wait(browser, EC.visibility_of_element_located((By.XPATH, "//*[@role='dialog']")), what="the run dialog")
     wait(  # the form is filled with the deployment's defaults
         browser,
-        lambda _: (
-            str(ARTICLE) in dialog.text
-            or any(
-                str(ARTICLE) == (t.get_attribute("value") or "") for t in dialog.find_elements(By.TAG_NAME, "textarea")
-            )
+        lambda d: any(
+            str(ARTICLE) == (t.get_attribute("value") or "") for t in d.find_elements(By.TAG_NAME, "textarea")
         ),
         what="the article in the run form",
     )
+    labels = [label.text.removesuffix(" (Optional)") for label in browser.find_elements(By.TAG_NAME, "label")]
+    parameters = labels[labels.index("Run Name") + 1 : labels.index("Enforce Parameter Schema")]
+    advanced = ["Checks", "Translate", "Min Confidence", "Filter Checks", "Dedupe", "Fail Fast"]
+    assert parameters == [*FORM_LABELS, *advanced], labels
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "Home" not in page and "Download Url" not in page and "Property is type" not in page
+    engine = browser.find_element(By.XPATH, "//button[@aria-label='Select engine']")
+    assert engine.text == "local"  # a drop-down of the engines, set to the server's
     shots.take("deployment-run-form")
-    dialog.find_element(By.XPATH, ".//button[normalize-space()='Run']").click()
+    engine.click()
+    choices = wait(
+        browser,
+        lambda d: [o.text for o in d.find_elements(By.XPATH, "//*[@role='option']") if o.is_displayed()] or False,
+        what="the engines to choose from",
+    )
+    assert choices == engine_names(), choices
+    browser.find_element(By.XPATH, "//*[@role='option'][normalize-space()='local']").click()
+    wait(browser, lambda d: not d.find_elements(By.XPATH, "//*[@role='option']"), what="the engine list closed")
+    wait(browser, EC.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Submit']")), what="Submit").click()
     view = wait(
         browser,
         EC.presence_of_element_located(

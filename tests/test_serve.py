@@ -81,15 +81,13 @@ def test_serve_starts_and_stops_what_it_started(tmp_path):
         assert answers(state["deployment_url"]) and answers(f"{state['ui_url']}/runs")
         deployment = httpx.get(f"{api}/deployments/{state['deployment_id']}", timeout=10).json()
         assert deployment["name"] == "articles"
-        parameters = deployment["parameters"]
-        assert {k: v for k, v in parameters.items() if k != "settings"} == {"sources": [str(ARTICLE)], "out": str(out)}
-        assert parameters["settings"]["engine"] == "local"
-        assert parameters["settings"]["home"] == str(tmp_path / "home")
-        assert parameters["settings"]["download_url"] == f"http://127.0.0.1:{download_port}"
-        assert "secrets" not in parameters["settings"]
+        parameters = deployment["parameters"]  # the short run form, with the server's choices
+        assert list(parameters) == ["sources", "engine", "formats", "rows", "advanced"]
+        assert (parameters["sources"], parameters["engine"]) == ([str(ARTICLE)], "local")
         flow = httpx.get(f"{api}/flows/{deployment['flow_id']}", timeout=10).json()
         assert flow["name"] == "tarjama-run"
-        assert set(deployment["parameter_openapi_schema"]["properties"]) >= {"sources", "references", "settings"}
+        schema = deployment["parameter_openapi_schema"]["properties"]
+        assert list(schema) == ["sources", "references", "engine", "formats", "rows", "advanced"]
 
         # downloads on 127.0.0.1 only
         assert state["download_url"] == f"http://127.0.0.1:{download_port}"

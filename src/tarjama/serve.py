@@ -232,18 +232,7 @@ def deployment_run_name() -> str:
 
     from tarjama.outputs import new_run_name
 
-    parameters = flow_run.parameters
-    return parameters.get("run_name") or new_run_name(list(parameters.get("sources") or []))
-
-
-def deployment_parameters(articles: Sequence[Path], settings: Settings, out: Path) -> dict[str, Any]:
-    """The defaults offered by the UI's run form: absolute paths, references found by convention.
-
-    The settings go without their keys (a run reads those where it runs)."""
-    defaults: dict[str, Any] = {"settings": settings.model_dump(mode="json"), "out": str(out.resolve())}
-    if articles:
-        defaults["sources"] = [str(a.resolve()) for a in articles]
-    return defaults
+    return new_run_name(list(flow_run.parameters.get("sources") or []))
 
 
 UI_SETTABLE = ("engine", "checks", "rows", "translate")
@@ -294,12 +283,13 @@ class UiRunPolicy:
 DEPLOYMENT_DESCRIPTION = """\
 Translate Arabic articles into English, align them with their human references and score them.
 
-Parameters: `sources` (`.ar.txt` files, folders, globs or manifests, absolute or relative to where
-`tarjama serve` runs; references are found beside each article as `<id>.en.txt`), `references`
-(more reference files, matched to articles by id),
-`settings` (`engine`: `auto`, `google`, `local`, ...; every other setting of `tarjama config`), `out` (the output folder; links work for the folder that
-`tarjama serve` offers). Each run writes `<out>/<run>/aligned.tsv`, `aligned.parquet`, `scores.json`
-and `report.md`, and shows a report, the first aligned rows and download links as artifacts.
+Run → Custom run shows the form: `sources` (`.ar.txt` files, folders, globs or manifests, absolute or
+relative to where `tarjama serve` runs; references are found beside each article as `<id>.en.txt`),
+`references` (more reference files, matched to articles by id), `engine`, `formats`, `rows`, and under
+`advanced` the checks, the unit translation mode, filtered copies and deduplication. Every other
+setting is the server's. Each run writes `<run>/aligned.tsv`, `aligned.parquet`, `scores.json` and
+`report.md` under the folder `tarjama serve` offers, and shows a report, the first aligned rows and
+download links as artifacts.
 """
 
 
@@ -321,7 +311,7 @@ class Served:
     def lines(self) -> list[str]:
         return [
             f"Prefect UI:   {self.ui_url}/runs",
-            f"deployment:   {self.deployment_url}  ({FLOW}/{DEPLOYMENT}: Run → Quick run)",
+            f"deployment:   {self.deployment_url}  ({FLOW}/{DEPLOYMENT}: Run → Quick run, or Custom run for the form)",
             f"Prefect API:  {self.api_url}",
             f"downloads:    {self.download_url}/  (files under {self.out})",
             "Press Ctrl-C to stop.",
@@ -404,7 +394,7 @@ def run_deployment_runner(
     from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from tarjama.flows.deployment import policed
+    from tarjama.flows.deployment import form_defaults, with_run_form
     from tarjama.flows.pipeline import run
 
     policy = UiRunPolicy.for_serve(settings, out, articles)
@@ -412,9 +402,9 @@ def run_deployment_runner(
         runner = Runner(name="tarjama-serve", query_seconds=2, limit=1, pause_on_shutdown=False)
         # add_flow keeps the flow in memory: runs start from it in a subprocess, wherever serve runs
         deployment_id = runner.add_flow(
-            policed(run.with_options(flow_run_name=deployment_run_name), policy),
+            with_run_form(run, policy, deployment_run_name),
             name=DEPLOYMENT,
-            parameters=deployment_parameters(articles, settings, out),
+            parameters=form_defaults(settings, articles),
             description=DEPLOYMENT_DESCRIPTION,
             tags=["tarjama"],
             entrypoint_type=EntrypointType.MODULE_PATH,
