@@ -261,6 +261,8 @@ def _engine(scores: Scores | None, parameters: dict[str, Any]) -> str:
     """The engine actually used (from ``scores.json``), else the one requested."""
     if scores is not None:
         return ",".join(scores.engines)
+    if isinstance(parameters.get("engine"), str):  # a run started from the UI's form
+        return str(parameters["engine"])
     settings = parameters.get("settings") or {}
     return str(settings.get("engine", "auto")) if isinstance(settings, dict) else "auto"
 
