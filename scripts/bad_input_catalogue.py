@@ -1,4 +1,4 @@
-"""Run every case of issue 9's catalogue for real and print the README's "Bad input and failures" table.
+"""Run every case of the bad-input catalogue for real and print its table in ``docs/bad-input.md``.
 
 Each case runs the real ``tarjama`` command in a scratch folder (or, for the download server, the real
 server on a loopback port) and reports the exit status and the line it printed, with the scratch

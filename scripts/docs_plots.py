@@ -1,4 +1,4 @@
-"""Regenerate the README's plots (``docs/plot-*.png``) from a real run over committed data, offline.
+"""Regenerate the documentation's plots (``docs/plot-*.png``) from a real run over committed data, offline.
 
 Why this way: the pictures should be what a user gets, so they come from a
 real ``tarjama run`` of the 40 ntrex128-dev articles with the local engine

@@ -422,13 +422,13 @@ def test_a_killed_run_is_marked_crashed_when_the_next_command_starts(tmp_path, r
 
 @pytest.mark.slow
 def test_the_readme_catalogue_is_what_the_quick_cases_print_today():
-    """The README's "Bad input and failures" table lists every item of issue 9, and its one-line cases
+    """The catalogue table of ``docs/bad-input.md`` lists every item of issue 9, and its one-line cases
     (files, settings, disks, writers, the TSV dialect) print what the table says, as
     ``scripts/bad_input_catalogue.py`` finds by running them; its slow sections (runs, kills, the server)
     are tested above and in ``tests/test_webapp.py``."""
     root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    table = readme.split("## Bad input and failures", 1)[1].split("\n\n")[2].splitlines()
+    page = (root / "docs" / "bad-input.md").read_text(encoding="utf-8")
+    table = page.split("## The catalogue", 1)[1].split("\n\n")[2].splitlines()
     assert {line.split(" | ")[0].removeprefix("| ") for line in table[2:]} == {
         "bad input",
         "also seen",
