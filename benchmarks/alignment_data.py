@@ -314,13 +314,13 @@ def perturb(
 
 
 def resplit_with_splitter(pairs: Sequence[Pair]) -> tuple[list[str], list[str], list[GoldBead]]:
-    """The document's reference lines joined into one paragraph and re-split by ``tarjama.segment.split_sentences``.
+    """The document's reference lines joined into one paragraph and re-split by ``tarjama.text.segment.split_sentences``.
 
     Gold beads: each predicted sentence is mapped to the gold line(s) its
     characters overlap (offsets in the whitespace-collapsed paragraph); lines
     and sentences linked by overlap form one bead (MT line k stays line k).
     """
-    from tarjama.segment import split_sentences
+    from tarjama.text.segment import split_sentences
 
     lines = [" ".join(r.split()) for _, r in pairs]
     line_spans, offset = [], 0

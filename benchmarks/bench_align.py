@@ -8,10 +8,10 @@
 Quality: every ntrex128-dev document is perturbed per variant (seed = document
 number; see ``benchmarks.alignment_data``) and aligned on its own by
 
-* tarjama: ``tarjama.align.align`` on the committed MT fixture vs the reference;
+* tarjama: ``tarjama.alignment.align.align`` on the committed MT fixture vs the reference;
 * tarjama+src: the same, also given the Arabic source sentences (``source=``),
   so its length prior uses source lengths instead of MT lengths;
-* gale-church: ``tarjama.gale_church.align_lengths`` on the Arabic source
+* gale-church: ``tarjama.alignment.gale_church.align_lengths`` on the Arabic source
   (length only, no MT) vs the reference;
 * bleualign: ``benchmarks.bleualign.align`` (the Bleualign method) on the MT vs the reference.
 
@@ -67,11 +67,11 @@ METHODS = ("tarjama", "tarjama+src", "gale-church", "bleualign")
 
 def _aligner(method: str) -> Callable[..., list]:
     if method in ("tarjama", "tarjama+src"):
-        from tarjama.align import align
+        from tarjama.alignment.align import align
 
         return align
     if method == "gale-church":
-        from tarjama.gale_church import align_lengths
+        from tarjama.alignment.gale_church import align_lengths
 
         return align_lengths
     from benchmarks.bleualign import align as bleualign

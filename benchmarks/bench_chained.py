@@ -2,14 +2,14 @@
 
     .venv/bin/python -m benchmarks.bench_chained                  # figures, tuning and held-out halves
     .venv/bin/python -m benchmarks.bench_chained --engine local   # first translate units the fixture lacks
-    .venv/bin/python -m benchmarks.bench_chained --connectives    # the counts behind tarjama.clauses' lists
+    .venv/bin/python -m benchmarks.bench_chained --connectives    # the counts behind tarjama.text.clauses' lists
     .venv/bin/python -m benchmarks.bench_chained --tune           # length guards, tuning half only
 
 Data: ``benchmarks.chained_data`` (runs of 1-4 ntrex sentences chained with
 ``، و``; English keeps its lines; gold 1-1 clause ↔ line). Each document is
 split into sentences and clause units exactly as ``tarjama run`` reads an
 article, the units' MT is aligned to the English lines by
-``tarjama.regroup.align_units``, and each row is compared with the gold:
+``tarjama.alignment.regroup.align_units``, and each row is compared with the gold:
 
 * sentence-level exact rows: the share of English lines alone in a row whose
   Arabic is exactly their clause;
@@ -33,7 +33,7 @@ aside) takes the committed MT of that line
 ``--engine local`` fills through the translation memory
 (``.tarjama/memory.sqlite``), so the benchmark runs offline and reproducibly.
 ``line MT cut``: each unit's MT cut from its lines' MT by
-``tarjama.regroup.attribute_mt`` (what ``UnitTranslation.SENTENCES`` does).
+``tarjama.alignment.regroup.attribute_mt`` (what ``UnitTranslation.SENTENCES`` does).
 
 Documents alternate between the tuning half (rules and priors were chosen on
 it) and the held-out half (see ``benchmarks.chained_data``).
@@ -52,9 +52,10 @@ from pathlib import Path
 
 from benchmarks.alignment_data import precision_recall_f1, strict_counts
 from benchmarks.chained_data import HALVES, REPO, ChainedDocument, build, fixture_mt
-from tarjama.align import align
-from tarjama.article import Document, split_document
-from tarjama.clauses import (
+from tarjama.alignment.align import align
+from tarjama.alignment.regroup import align_units, attribute_mt
+from tarjama.text.article import Document, split_document
+from tarjama.text.clauses import (
     DEFAULT_RULES,
     PAIRED_PARTICLES,
     PARTICIPLES,
@@ -63,7 +64,6 @@ from tarjama.clauses import (
     fold,
     starts_with_conjunction_waw,
 )
-from tarjama.regroup import align_units, attribute_mt
 
 UNITS_FIXTURE = REPO / "tests" / "fixtures" / "ntrex128-dev.units.mt.en.json"
 MEMORY = REPO / ".tarjama" / "memory.sqlite"
@@ -190,9 +190,9 @@ def load_extra() -> dict[str, str]:
 
 def translate_missing(texts: Sequence[str], engine_name: str) -> None:
     """Translate ``texts`` through the memory and add them to the units fixture, saving every ten."""
-    from tarjama.engines import create_engine
-    from tarjama.memory import TranslationMemory
-    from tarjama.translate import translate_sentences
+    from tarjama.translation.engines import create_engine
+    from tarjama.translation.memory import TranslationMemory
+    from tarjama.translation.translate import translate_sentences
 
     engine = create_engine(engine_name)
     extra = load_extra()
@@ -270,7 +270,7 @@ def print_table(title: str, results: Mapping[str, Mapping[str, Figures]]) -> Non
 
 
 def _connective_class(word: str, after: str) -> str:
-    """The row of the table in :mod:`tarjama.clauses`' docstring that the word after a comma falls in."""
+    """The row of the table in :mod:`tarjama.text.clauses`' docstring that the word after a comma falls in."""
     folded = fold(word)
     if folded in PARTICLES or (folded, fold(after)) in PAIRED_PARTICLES:
         return "particle " + (folded if folded in ("حيث", "كما", "بعدما") else "(other)")

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tarjama.checks import create_checks
+from tarjama.quality.checks import create_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "corpus" / "ntrex128-dev" / "gold"

@@ -418,16 +418,16 @@ def direct(manifest: Path, url: str, count: int, folder: Path) -> dict[str, floa
     """
     import polars as pl
 
-    from tarjama.build import alignment_config
-    from tarjama.checks import check_rows
-    from tarjama.corpus import read_manifest
-    from tarjama.engines import create_engine
-    from tarjama.memory import TranslationMemory
-    from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet
-    from tarjama.regroup import align_article, item_translations, translation_texts
-    from tarjama.score import scores_from_statistics
+    from tarjama.alignment.regroup import align_article, item_translations, translation_texts
+    from tarjama.corpus.build import alignment_config
+    from tarjama.corpus.inputs import read_manifest
+    from tarjama.corpus.schema import bead_rows, to_frame, write_parquet
+    from tarjama.quality.checks import check_rows
+    from tarjama.quality.score import scores_from_statistics
     from tarjama.settings import Settings
-    from tarjama.translate import translate_sentences
+    from tarjama.translation.engines import create_engine
+    from tarjama.translation.memory import TranslationMemory
+    from tarjama.translation.translate import translate_sentences
 
     settings = Settings.load(engine=ENGINE, engine_url=url, rate_limit=0)
     engine = create_engine(ENGINE, **settings.engine_options(ENGINE))

@@ -17,9 +17,9 @@ with the schema's rows, a summary and score statistics, without translating: the
 translation of a line is its English with every fifth word dropped (so the scores are neither 0 nor
 100); every ninth row is an unmatched Arabic sentence. Stores are kept in ``--work`` and reused.
 
-Two wirings of the end phase are replayed: ``today`` calls ``tarjama.build``'s own
+Two wirings of the end phase are replayed: ``today`` calls ``tarjama.corpus.build``'s own
 ``draw_plots`` and ``overall_scores`` (as ``tarjama run`` does on the checkout it runs from);
-``core`` gives :func:`tarjama.plots.plot_run` the lazy corpus itself (no sample) and scores
+``core`` gives :func:`tarjama.corpus.plots.plot_run` the lazy corpus itself (no sample) and scores
 :meth:`ShardStore.corpus_statistics`, what ``run()`` does once wired to them. ``--code
 LABEL=DIR:WIRING`` (repeated) runs a wiring with the code of checkout ``DIR`` (for instance an older
 commit ``git archive``'d into a folder), for before/after figures; by default, this checkout's
@@ -69,10 +69,10 @@ def build_store(folder: Path, articles: int) -> Path:
     import numpy as np
 
     from benchmarks.bench_corpus import Pool
-    from tarjama.parallel_corpus import to_frame
-    from tarjama.results import ArticleResult, ReferenceResult
-    from tarjama.score import corpus_statistics
-    from tarjama.shards import ShardStore
+    from tarjama.corpus.results import ArticleResult, ReferenceResult
+    from tarjama.corpus.schema import to_frame
+    from tarjama.corpus.shards import ShardStore
+    from tarjama.quality.score import corpus_statistics
 
     pool = Pool.load()
     line_statistics = corpus_statistics([_mt(e) for e in pool.english], pool.english)
@@ -140,11 +140,11 @@ def end_phase(store_folder: Path, articles: int, wiring: str, out: Path) -> dict
     """Replay ``run()``'s steps after the last article; the resident memory before and each step's peak (MB)."""
     import polars as pl
 
-    from tarjama import build
-    from tarjama.export import export_corpus
-    from tarjama.parallel_corpus import write_parquet
-    from tarjama.results import RunSummary
-    from tarjama.shards import ShardStore
+    from tarjama.corpus import build
+    from tarjama.corpus.export import export_corpus
+    from tarjama.corpus.results import RunSummary
+    from tarjama.corpus.schema import write_parquet
+    from tarjama.corpus.shards import ShardStore
 
     shards = ShardStore(store_folder)
     keys = {f"a{number:06d}": f"{number:032d}" for number in range(articles)}
@@ -157,7 +157,7 @@ def end_phase(store_folder: Path, articles: int, wiring: str, out: Path) -> dict
     def scores() -> object:
         if wiring == "today":
             return build.overall_scores(shards, keys, summary)
-        from tarjama.score import scores_from_statistics
+        from tarjama.quality.score import scores_from_statistics
 
         scored = [(keys[a.article_id], label) for a in summary.articles if (label := a.references[0].reference)]
         return scores_from_statistics(shards.corpus_statistics(scored))
@@ -165,7 +165,7 @@ def end_phase(store_folder: Path, articles: int, wiring: str, out: Path) -> dict
     def plots() -> object:
         if wiring == "today":
             return build.draw_plots(corpus, out)
-        from tarjama.plots import plot_run
+        from tarjama.corpus.plots import plot_run
 
         return plot_run(corpus, out / "plots")  # the lazy corpus, every row: no sample
 

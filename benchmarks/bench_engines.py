@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from deep_translator import GoogleTranslator, LibreTranslator  # noqa: E402
 from loopback_services import LoopbackServices  # noqa: E402
 
-from tarjama.article import load_document  # noqa: E402
-from tarjama.engines import create_engine  # noqa: E402
+from tarjama.text.article import load_document  # noqa: E402
+from tarjama.translation.engines import create_engine  # noqa: E402
 
 SEED = ROOT / "corpus" / "morocco-us-counterterrorism.ar.txt"
 NTREX = sorted((ROOT / "corpus" / "ntrex128-dev").glob("*.ar.txt"))

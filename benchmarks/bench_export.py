@@ -25,7 +25,7 @@ ROWS_PER_SHARD = 50
 
 
 def make_shards(folder: Path, rows: int) -> None:
-    from tarjama.parallel_corpus import SCHEMA, to_frame, write_parquet
+    from tarjama.corpus.schema import SCHEMA, to_frame, write_parquet
 
     arabic = (GOLD / "ntrex128-dev.ar.lines").read_text(encoding="utf-8").splitlines()
     english = (GOLD / "ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()
@@ -53,7 +53,7 @@ def make_shards(folder: Path, rows: int) -> None:
 
 def export_once(shards: Path, out: Path, name: str) -> None:
     """The child: export one format, print seconds and peak RSS as JSON."""
-    from tarjama.export import export_corpus
+    from tarjama.corpus.export import export_corpus
 
     start = time.perf_counter()
     result = export_corpus(shards, out, [name])
@@ -70,7 +70,7 @@ def main() -> None:
     if args.child:
         export_once(Path(args.child[0]), Path(args.child[1]), args.child[2])
         return
-    from tarjama.export import FORMATS
+    from tarjama.corpus.export import FORMATS
 
     print(f"{'rows':>9} {'format':>8} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
     peaks: dict[str, list[float]] = {name: [] for name in FORMATS}

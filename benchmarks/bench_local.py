@@ -47,9 +47,9 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "corpus" / "ntrex128-dev" / "gold"
 FIXTURE = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
 
-from tarjama.engines.local import SYSTEM_PROMPT, LocalEngine, clean_output, max_new_tokens  # noqa: E402
-from tarjama.model_store import ensure_model  # noqa: E402
-from tarjama.normalize import normalize_text  # noqa: E402
+from tarjama.text.normalize import normalize_text  # noqa: E402
+from tarjama.translation.engines.local import SYSTEM_PROMPT, LocalEngine, clean_output, max_new_tokens  # noqa: E402
+from tarjama.translation.model_store import ensure_model  # noqa: E402
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from benchmarks.bench_corpus import Pool
-from tarjama.corpus import read_manifest
+from tarjama.corpus.inputs import read_manifest
 
 
 def main() -> None:

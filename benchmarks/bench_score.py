@@ -7,7 +7,7 @@ seed article's paragraph-long rows), the committed local-engine MT against
 the human English, scored with BLEU, chrF, chrF++ and TER and 1,000 bootstrap
 resamples. *before* is what tarjama did until now (sacrebleu's metrics with
 their own ``corpus_score`` bootstrap and sacrebleu's TER); *after* is
-:func:`tarjama.score.score_corpus`. Runs alternate, and the script prints the
+:func:`tarjama.quality.score.score_corpus`. Runs alternate, and the script prints the
 median of each and their ratio, and checks both give the same numbers.
 
 Coverage (``--coverage``): how often the interval contains the score it
@@ -34,7 +34,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 from sacrebleu.significance import _bootstrap_resample
 
-from tarjama.score import (
+from tarjama.quality.score import (
     MIN_SEGMENTS_FOR_CI,
     bootstrap_indices,
     corpus_metrics,

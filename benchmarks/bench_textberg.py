@@ -10,7 +10,7 @@ the test set holds 7 articles between ``.EOA`` lines, each scored against its go
 (``goldeval.gold[gold1990map[k]]``); the development set is one article (``golddev.goldalign``).
 The data is read from the checkout given, never copied into this repository.
 
-Methods: ``tarjama+src`` (:func:`tarjama.align.align`, MT against the target, German lengths as
+Methods: ``tarjama+src`` (:func:`tarjama.alignment.align.align`, MT against the target, German lengths as
 the length predictor: what ``tarjama`` does by default), ``tarjama`` (MT lengths),
 ``gale-church`` (German against French by lengths alone) and ``bleualign``
 (``benchmarks.bleualign``). Strict and lax F1 as Vecalign's scorer, summed over articles.
@@ -25,8 +25,8 @@ from pathlib import Path
 
 from benchmarks.alignment_data import BeadScores, FlagScores, GoldBead
 from benchmarks.bleualign import align as bleualign
-from tarjama.align import align
-from tarjama.gale_church import align_lengths
+from tarjama.alignment.align import align
+from tarjama.alignment.gale_church import align_lengths
 
 MARKER = ".EOA"
 

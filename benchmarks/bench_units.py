@@ -8,11 +8,11 @@ On the seed article and on a small chained ntrex128-dev sample (the first
 three ways by the local engine, interleaved sentence by sentence so that the
 machine's load (2 cores shared) weighs on each mode alike:
 
-* ``units``: each clause unit alone (``tarjama.regroup.UnitTranslation.UNITS``);
+* ``units``: each clause unit alone (``tarjama.alignment.regroup.UnitTranslation.UNITS``);
 * ``context``: each unit with its whole sentence in the prompt (the model is
   asked for that part's translation only);
 * ``sentences``: the whole sentence, its MT cut into units by
-  ``tarjama.regroup.attribute_mt`` (``UnitTranslation.SENTENCES``).
+  ``tarjama.alignment.regroup.attribute_mt`` (``UnitTranslation.SENTENCES``).
 
 Quality is corpus chrF (sacrebleu defaults) of each paragraph's (seed) or
 run's (ntrex) joined MT against its reference; speed is the seconds the model
@@ -40,10 +40,10 @@ from typing import Any
 from sacrebleu.metrics import CHRF
 
 from benchmarks.chained_data import REPO, build
-from tarjama.article import Document, load_document, split_document
-from tarjama.parallel_corpus import bead_rows
-from tarjama.regroup import align_article, attribute_mt
-from tarjama.translate import Translation
+from tarjama.alignment.regroup import align_article, attribute_mt
+from tarjama.corpus.schema import bead_rows
+from tarjama.text.article import Document, load_document, split_document
+from tarjama.translation.translate import Translation
 
 SEED = REPO / "corpus" / "morocco-us-counterterrorism.ar.txt"
 FIXTURE = REPO / "tests" / "fixtures" / "morocco-us-counterterrorism.units.mt.en.json"
@@ -95,9 +95,9 @@ def _context_key(sentence: str, unit: str) -> str:
 
 def translate(selected: Sequence[Case]) -> None:
     """Translate what the fixture lacks, sentence by sentence, all three modes interleaved."""
-    from tarjama.engines.local import LocalEngine, clean_output
-    from tarjama.memory import TranslationMemory
-    from tarjama.translate import translate_sentences
+    from tarjama.translation.engines.local import LocalEngine, clean_output
+    from tarjama.translation.memory import TranslationMemory
+    from tarjama.translation.translate import translate_sentences
 
     class ContextEngine(LocalEngine):
         """The local engine, also asked for one part of a sentence given the whole."""

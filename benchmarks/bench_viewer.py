@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 import polars as pl
 
-from tarjama.parallel_corpus import SCHEMA
-from tarjama.web import start_web_server
+from tarjama.app.web import start_web_server
+from tarjama.corpus.schema import SCHEMA
 
 ARABIC_WORDS = (
     "قال وزير الخارجية إن المغرب والولايات المتحدة تعاونا في مكافحة الإرهاب منذ سنوات طويلة في منطقة الساحل "

@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from tarjama.dp import Bead
+from tarjama.alignment.dp import Bead
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -138,7 +138,7 @@ def align(
 
 def _length_fill(beads: list[Bead], mt: Sequence[str], reference: Sequence[str]) -> list[Bead]:
     """Runs of unaligned beads with sentences on both sides, re-aligned by Gale-Church lengths."""
-    from tarjama.gale_church import align_lengths
+    from tarjama.alignment.gale_church import align_lengths
 
     out: list[Bead] = []
     k = 0

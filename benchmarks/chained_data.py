@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-from tarjama.normalize import normalize_text
+from tarjama.text.normalize import normalize_text
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = REPO / "corpus" / "ntrex128-dev" / "gold"

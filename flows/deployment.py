@@ -1,5 +1,5 @@
 """The flow ``tarjama serve`` deploys: the pipeline behind a short run form, within the server's
-:class:`~tarjama.serve.UiRunPolicy`.
+:class:`~tarjama.app.serve.UiRunPolicy`.
 
 The pipeline's own signature takes a whole :class:`~tarjama.settings.Settings`, which the Prefect UI
 renders as a field for every setting (home, memory, engine URLs ...), most of which a UI run may not
@@ -18,14 +18,14 @@ from typing import Annotated, Any
 from prefect import Flow
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from tarjama.article import Granularity, UnitTranslation
-from tarjama.checks import CHECKS
-from tarjama.engines.base import check_engine_name, engine_names
-from tarjama.export import FORMATS, check_formats
-from tarjama.flows.pipeline import DEFAULT_RUN_FORMATS
-from tarjama.results import RunSummary
-from tarjama.serve import UiRunPolicy
+from tarjama.app.serve import UiRunPolicy
+from tarjama.corpus.build import DEFAULT_RUN_FORMATS
+from tarjama.corpus.export import FORMATS, check_formats
+from tarjama.corpus.results import RunSummary
+from tarjama.quality.checks import CHECKS
 from tarjama.settings import Settings
+from tarjama.text.article import Granularity, UnitTranslation
+from tarjama.translation.engines.base import check_engine_name, engine_names
 
 
 def _shown_as_choice(names: list[str]) -> WithJsonSchema:

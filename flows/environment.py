@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from tarjama.app.prefect_server import shared_api
+from tarjama.app.runs import served_api_url
 from tarjama.errors import TarjamaError
-from tarjama.prefect_server import shared_api
-from tarjama.runs import served_api_url
 
 RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 
@@ -68,7 +68,7 @@ def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[str]:
     """The Prefect API a command talks to, set as Prefect's ``PREFECT_API_URL`` while the block lasts.
 
     ``$PREFECT_API_URL`` if the user set it; else the server of a running ``tarjama serve`` for this
-    home (the run shows there); else the home's shared server (:mod:`tarjama.prefect_server`), started
+    home (the run shows there); else the home's shared server (:mod:`tarjama.app.prefect_server`), started
     if needed and left running for the next command, which then starts in a second instead of six.
     Call after :func:`configure_prefect`, before Prefect is imported.
     """

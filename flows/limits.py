@@ -31,8 +31,8 @@ import os
 from collections.abc import Callable, Mapping
 from functools import partial
 
-from tarjama.engines import Engine, get_spec
 from tarjama.settings import Settings
+from tarjama.translation.engines import Engine, get_spec
 
 log = logging.getLogger("tarjama.limits")
 

@@ -1,6 +1,6 @@
 """Prefect flow: a corpus run whose tasks build articles (several a task), then the merged outputs.
 
-The work is :mod:`tarjama.build`'s, which knows nothing of Prefect; this module only adds
+The work is :mod:`tarjama.corpus.build`'s, which knows nothing of Prefect; this module only adds
 orchestration: the build's log lines on the run logger, progress and result artifacts, retries
 for transient translation failures, the task runner (threads or Dask), and the engines' Prefect
 rate limits and Secret blocks.
@@ -25,17 +25,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.runtime import flow_run, task_run
 
-from tarjama import build
-from tarjama.article import document_id
-from tarjama.build import ArticleError, ArticleJob, ArticleOutcome, BatchHandle, CorpusRequest
-from tarjama.download import file_url, viewer_url
-from tarjama.engines import Engine, get_spec
+from tarjama.app.download import file_url, viewer_url
+from tarjama.corpus import build
+from tarjama.corpus.build import ArticleError, ArticleJob, ArticleOutcome, BatchHandle, CorpusRequest
+from tarjama.corpus.outputs import new_run_name
+from tarjama.corpus.report import md_link_target, md_text, render_report
+from tarjama.corpus.results import RunSummary
 from tarjama.errors import printable
 from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blocks
-from tarjama.outputs import new_run_name
-from tarjama.report import md_link_target, md_text, render_report
-from tarjama.results import RunSummary
 from tarjama.settings import Settings
+from tarjama.text.article import document_id
+from tarjama.translation.engines import Engine, get_spec
 
 TABLE_ROWS = 50
 
@@ -112,7 +112,7 @@ def _batch_name() -> str:
 def build_articles(
     jobs: list[ArticleJob], settings: Settings, progress_artifact: UUID | None = None
 ) -> list[ArticleOutcome | ArticleError]:
-    """Build ``jobs`` (:func:`tarjama.build.build_batch`); a transient failure fails the task, whose
+    """Build ``jobs`` (:func:`tarjama.corpus.build.build_batch`); a transient failure fails the task, whose
     retry finds every translation already paid for in the journals."""
 
     def throttled(engine: Engine) -> object:
@@ -156,7 +156,7 @@ def run(
     rebuild: bool = False,
 ) -> RunSummary:
     """Build a parallel corpus from ``sources`` (files, folders, globs, manifests) into ``<out>/<run_name>/``
-    (:func:`tarjama.build.build_corpus`).
+    (:func:`tarjama.corpus.build.build_corpus`).
 
     Articles already built with the same inputs and settings (``<out>/.shards``) are reused unless
     ``rebuild``; the others run as tasks on the flow's task runner, at most ``workers`` at a time on

@@ -315,7 +315,7 @@ def tsv_dialect(scratch: Scratch) -> Iterator[Row]:
     import pandas as pd
     import polars as pl
 
-    from tarjama.parallel_corpus import SCHEMA, to_frame, write_tsv
+    from tarjama.corpus.schema import SCHEMA, to_frame, write_tsv
 
     awkward = ['"He said," she said.', '"', 'ends with a quote"', "'", "NA", "#not a comment", "  spaces  "]
     rows = [
@@ -351,15 +351,15 @@ def tsv_dialect(scratch: Scratch) -> Iterator[Row]:
 
 
 def download_server(scratch: Scratch) -> Iterator[Row]:
-    from tarjama.web import start_web_server
+    from tarjama.app.web import start_web_server
 
     root = scratch.folder("served")
     (root / "run").mkdir()
     write(root / "run" / "big.bin", os.urandom(1 << 25))
     lines = io.StringIO()
     handler = logging.StreamHandler(lines)
-    logging.getLogger("tarjama.web").addHandler(handler)
-    logging.getLogger("tarjama.web").setLevel(logging.INFO)
+    logging.getLogger("tarjama.app.web").addHandler(handler)
+    logging.getLogger("tarjama.app.web").setLevel(logging.INFO)
     server = start_web_server(root, "127.0.0.1", 0, idle_timeout=10)
     try:
         with socket.create_connection(("127.0.0.1", server.port)) as conn:
@@ -403,7 +403,7 @@ def download_server(scratch: Scratch) -> Iterator[Row]:
         yield Row("12", "a client that leaves mid-download", "—", f"one log line: `127.0.0.1:PORT {port_free}`")
     finally:
         server.stop()
-        logging.getLogger("tarjama.web").removeHandler(handler)
+        logging.getLogger("tarjama.app.web").removeHandler(handler)
 
 
 # --- runs: concurrency, staging, a disk that fills, repeated sentences (items 3, 5, 6; also seen) ----------

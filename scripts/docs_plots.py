@@ -29,9 +29,9 @@ from pathlib import Path
 
 import polars as pl
 
-from tarjama.memory import TranslationMemory
-from tarjama.normalize import normalize_text
-from tarjama.parallel_corpus import read_tsv, write_tsv
+from tarjama.corpus.schema import read_tsv, write_tsv
+from tarjama.text.normalize import normalize_text
+from tarjama.translation.memory import TranslationMemory
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "ntrex128-dev"

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from itertools import accumulate, groupby
 from pathlib import Path
 
-from tarjama.normalize import normalize_text
-from tarjama.segment import LANGS, split_sentences
+from tarjama.text.normalize import normalize_text
+from tarjama.text.segment import LANGS, split_sentences
 
 GOLD = Path(__file__).resolve().parent.parent / "corpus" / "ntrex128-dev" / "gold"
 

@@ -17,10 +17,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from tarjama.engines import create_engine
-from tarjama.memory import TranslationMemory
-from tarjama.normalize import normalize_text
-from tarjama.translate import translate_sentences
+from tarjama.text.normalize import normalize_text
+from tarjama.translation.engines import create_engine
+from tarjama.translation.memory import TranslationMemory
+from tarjama.translation.translate import translate_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "corpus" / "ntrex128-dev" / "gold" / "ntrex128-dev.ar.lines"

@@ -328,7 +328,7 @@ def finish(run: subprocess.Popen) -> tuple[int, str]:
 STAGE_AND_WAIT = """
 import sys, time
 from pathlib import Path
-from tarjama.outputs import staged_run_folder
+from tarjama.corpus.outputs import staged_run_folder
 with staged_run_folder(Path(sys.argv[1]), sys.argv[2]) as staging:
     (staging / "aligned.tsv").write_text("half written")
     print("staged", flush=True)
@@ -359,7 +359,7 @@ def assert_valid(beads, n: int, m: int) -> None:
 
 @pytest.fixture(scope="session")
 def _local_model():
-    from tarjama.engines import create_engine
+    from tarjama.translation.engines import create_engine
 
     return create_engine("local")
 
@@ -393,7 +393,7 @@ ARTICLES = {
 
 @pytest.fixture
 def services():
-    """Loopback translation services (libre, google, ...) for a corpus built through ``tarjama.build``."""
+    """Loopback translation services (libre, google, ...) for a corpus built through ``tarjama.corpus.build``."""
     from loopback_services import LoopbackServices
 
     with LoopbackServices(lifetime=600) as running:
@@ -419,7 +419,7 @@ def libre(home: Path, services, **flags: str):
 
 def build(settings, articles: Path, out: Path, name: str, **options: object):
     """A corpus built as `tarjama run` builds it, without Prefect: the core on two threads."""
-    from tarjama.build import CorpusRequest, ThreadRunner, build_corpus
+    from tarjama.corpus.build import CorpusRequest, ThreadRunner, build_corpus
 
     runner = ThreadRunner(settings, workers=2)
     try:

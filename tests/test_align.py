@@ -24,7 +24,7 @@ from benchmarks.alignment_data import (
     precision_recall_f1,
     strict_counts,
 )
-from tarjama.align import CHRF_BETA, Bead, align, align_without_reference, chrf
+from tarjama.alignment.align import CHRF_BETA, Bead, align, align_without_reference, chrf
 
 MT_KIND = "real MT" if MT_FIXTURE.exists() else "stand-in MT"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, ROOT, TARJAMA, cli_env
 
-from tarjama.parallel_corpus import FLAG_BELOW, SCHEMA, read_tsv
+from tarjama.corpus.schema import FLAG_BELOW, SCHEMA, read_tsv
 
 GOLD = CORPUS / "ntrex128-dev" / "gold"
 MT_FIXTURE = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
@@ -169,7 +169,7 @@ def test_align_with_mt_gives_the_rows_run_gives(tmp_path):
 
     from loopback_services import LoopbackServices
 
-    from tarjama.article import load_document
+    from tarjama.text.article import load_document
 
     arabic = CORPUS / "morocco-us-counterterrorism.ar.txt"
     english = CORPUS / "morocco-us-counterterrorism.en.txt"

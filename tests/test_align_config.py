@@ -9,8 +9,8 @@ import pytest
 from conftest import CORPUS, ROOT, assert_valid
 
 import tarjama
-from tarjama.align import AlignmentConfig, align_translation
-from tarjama.article import load_document
+from tarjama.alignment.align import AlignmentConfig, align_translation
+from tarjama.text.article import load_document
 
 SEED_MT = ROOT / "tests" / "fixtures" / "morocco-us-counterterrorism.mt.en.txt"
 

@@ -1,4 +1,4 @@
-"""Edge cases for both aligners: the MT-based ``tarjama.align.align`` and the length-only ``align_lengths``.
+"""Edge cases for both aligners: the MT-based ``tarjama.alignment.align.align`` and the length-only ``align_lengths``.
 
 Every alignment, however odd its input, must cover each index of each side exactly once, in order,
 with confidences in [0, 1]; omissions must surface as unmatched beads (confident ones with the MT aligner,
@@ -14,9 +14,9 @@ import pytest
 from conftest import assert_valid
 
 from benchmarks.alignment_data import load_arabic_documents, load_documents
-from tarjama.align import Bead, align
-from tarjama.gale_church import align_lengths
-from tarjama.parallel_corpus import FLAG_BELOW
+from tarjama.alignment.align import Bead, align
+from tarjama.alignment.gale_church import align_lengths
+from tarjama.corpus.schema import FLAG_BELOW
 
 Aligner = Callable[[Sequence[str], Sequence[str]], list[Bead]]
 ALIGNERS: dict[str, Aligner] = {"mt": align, "length": align_lengths}

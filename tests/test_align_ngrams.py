@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sacrebleu.metrics import CHRF
 
-from tarjama.align import CHRF_BETA
-from tarjama.ngrams import SpanMatcher, chrf_from_matches
+from tarjama.alignment.align import CHRF_BETA
+from tarjama.alignment.ngrams import SpanMatcher, chrf_from_matches
 
 WORDS = "the a an of in to and is was we al-qaeda Rabat 2,000 U.S. said: «quote» é ça x xx xxx".split()
 

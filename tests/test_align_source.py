@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.alignment_data import BeadScores, load_arabic_documents, load_documents, perturb
-from tarjama.align import align
+from tarjama.alignment.align import align
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from conftest import assert_valid
 
 from benchmarks.alignment_data import ONE_SIDED_REFERENCE, ONE_SIDED_SOURCE, load_arabic_documents, load_documents
-from tarjama.align import align, broken_mt
-from tarjama.parallel_corpus import FLAG_BELOW
+from tarjama.alignment.align import align, broken_mt
+from tarjama.corpus.schema import FLAG_BELOW
 
 Document = tuple[list[str], list[str], list[str]]  # Arabic, MT, English, line-aligned
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, TARJAMA, cli_env
 
-from tarjama.article import MAX_LINE_CHARS, load_document
 from tarjama.errors import InputError
+from tarjama.text.article import MAX_LINE_CHARS, load_document
 
 ARABIC = "وصل وزير الخارجية إلى الرباط يوم الجمعة.\n"
 ENGLISH = "The foreign minister arrived in Rabat on Friday.\n"

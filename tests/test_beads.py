@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, TARJAMA, cli_env
 
-from tarjama.article import load_document
-from tarjama.beads import bead_line, load_presegmented
+from tarjama.alignment.beads import bead_line, load_presegmented
+from tarjama.corpus.schema import read_tsv
 from tarjama.errors import InputError
-from tarjama.parallel_corpus import read_tsv
+from tarjama.text.article import load_document
 
 GOLD = CORPUS / "ntrex128-dev" / "gold"
 DOC = "bbc.381790"  # 16 lines, each one sentence on both sides

@@ -1,4 +1,4 @@
-"""The Prefect-free core: a corpus built and rebuilt through :mod:`tarjama.build`, with loopback translation
+"""The Prefect-free core: a corpus built and rebuilt through :mod:`tarjama.corpus.build`, with loopback translation
 services; every setting in the pipeline signature rebuilds an article, and nothing else does."""
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from conftest import ARTICLES, build, libre, write_articles
 from loopback_services import LoopbackServices
 
 import tarjama
-from tarjama import clauses, score, segment
-from tarjama.article import UnitTranslation
-from tarjama.build import (
+from tarjama.corpus.build import (
     PipelineSignature,
     pipeline_signature,
 )
-from tarjama.results import RunSummary
+from tarjama.corpus.results import RunSummary
+from tarjama.quality import score
 from tarjama.settings import Settings
+from tarjama.text import clauses, segment
+from tarjama.text.article import UnitTranslation
 
 # --- one setting flipped at a time ------------------------------------------------------------------------------
 
@@ -117,7 +118,7 @@ def test_the_local_engine_is_signed_by_its_model_file(tmp_path) -> None:
 def test_a_run_says_in_one_line_that_it_rebuilt_articles_built_under_other_settings(services, tmp_path, caplog):
     articles, out = write_articles(tmp_path / "articles"), tmp_path / "output"
     build(libre(tmp_path / "home", services), articles, out, "first")
-    with caplog.at_level(logging.INFO, logger="tarjama.build"):
+    with caplog.at_level(logging.INFO, logger="tarjama.corpus.build"):
         build(libre(tmp_path / "home", services, checks="numbers"), articles, out, "second")
     said = [r.getMessage() for r in caplog.records if "under other settings" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("2 articles built before under other settings were rebuilt")
@@ -139,7 +140,7 @@ def test_articles_without_a_reference_or_with_another_articles_are_warned_about(
     swapped pair and an article without a reference each give one, in scores.json and on the console."""
     from loopback_services import fake_english
 
-    from tarjama.article import parse_document
+    from tarjama.text.article import parse_document
 
     folder = tmp_path / "articles"
     folder.mkdir()

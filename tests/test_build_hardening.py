@@ -1,4 +1,4 @@
-"""What a careless user or an attacker does to a corpus build's inputs and shards, through :mod:`tarjama.build`."""
+"""What a careless user or an attacker does to a corpus build's inputs and shards, through :mod:`tarjama.corpus.build`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from conftest import ARTICLES, build, libre, tmpfs, write_articles
 from loopback_services import LoopbackServices
 
-from tarjama.article import parse_document
-from tarjama.build import SHARDS, ArticleError, ArticleJob, build_batch
+from tarjama.corpus.build import SHARDS, ArticleError, ArticleJob, build_batch
 from tarjama.errors import TarjamaError
+from tarjama.text.article import parse_document
 
 
 def shard_files(out: Path, suffix: str) -> list[Path]:
@@ -33,14 +33,14 @@ def test_a_shard_copied_over_another_articles_is_rebuilt_not_merged(services, tm
     parquets, summaries = shard_files(out, ".parquet"), shard_files(out, ".json")
     shutil.copyfile(parquets[0], parquets[1])
     shutil.copyfile(summaries[0], summaries[1])
-    with caplog.at_level(logging.WARNING, logger="tarjama.build"):
+    with caplog.at_level(logging.WARNING, logger="tarjama.corpus.build"):
         again = build(libre(tmp_path / "home", services), articles, out, "again")
     assert again.counts.reused_articles == 1
     said = warnings(caplog, "was built for article")
     assert len(said) == 1 and said[0].endswith(": rebuilt")
     rows = pl.read_parquet(Path(again.output_dir or "") / "aligned.parquet")
     assert sorted(set(rows["article_id"])) == sorted(ARTICLES)
-    assert rows.group_by("article_id").len()["len"].to_list() == [
+    assert rows.group_by("article_id", maintain_order=True).len()["len"].to_list() == [
         len(pl.read_parquet(Path(first.output_dir or "") / "aligned.parquet").filter(pl.col("article_id") == a))
         for a in rows.group_by("article_id", maintain_order=True).len()["article_id"]
     ]
@@ -65,7 +65,7 @@ def test_a_damaged_shard_rebuilds_its_article_in_one_line(damage, services, tmp_
         summary.write_bytes(b"")
     else:
         statistics.write_bytes(statistics.read_bytes()[:40])  # past the zip's first header, no directory
-    with caplog.at_level(logging.WARNING, logger="tarjama.build"):
+    with caplog.at_level(logging.WARNING, logger="tarjama.corpus.build"):
         again = build(libre(tmp_path / "home", services), articles, out, "again")
     assert again.counts.reused_articles == 1 and len(again.articles) == 2
     said = warnings(caplog, "is damaged")

@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 from conftest import CORPUS
 
-from tarjama.checks import (
+from tarjama.errors import TarjamaError
+from tarjama.quality.checks import (
     CHECKS,
     Check,
     CheckResult,
@@ -20,7 +21,6 @@ from tarjama.checks import (
     passes_checks,
     run_checks,
 )
-from tarjama.errors import TarjamaError
 
 
 def failed(name, pairs, **settings):

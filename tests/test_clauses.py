@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tarjama.article import load_document, split_document
-from tarjama.clauses import ClauseRules, opens_with_reporting_tag, protected_spans, split_clauses
-from tarjama.normalize import normalize_text, split_paragraphs
-from tarjama.segment import split_sentences
+from tarjama.text.article import load_document, split_document
+from tarjama.text.clauses import ClauseRules, opens_with_reporting_tag, protected_spans, split_clauses
+from tarjama.text.normalize import normalize_text, split_paragraphs
+from tarjama.text.segment import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "morocco-us-counterterrorism.ar.txt"

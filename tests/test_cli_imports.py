@@ -15,7 +15,7 @@ HEAVY = ("prefect", "polars", "matplotlib", "numpy", "sacrebleu", "numba", "http
 IN_PROCESS = """
 import json, sys
 sys.argv = ["tarjama", *sys.argv[1:]]
-from tarjama.cli import entry
+from tarjama.app.cli import entry
 try:
     entry()
 except SystemExit:

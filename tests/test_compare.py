@@ -8,10 +8,10 @@ import sys
 import pytest
 from conftest import CORPUS, ROOT
 
-from tarjama.compare import System, common_segments, compare_systems, render_comparison
+from tarjama.corpus.schema import to_frame
 from tarjama.errors import TarjamaError
-from tarjama.parallel_corpus import to_frame
-from tarjama.score import score_corpus
+from tarjama.quality.compare import System, common_segments, compare_systems, render_comparison
+from tarjama.quality.score import score_corpus
 
 MT = (ROOT / "tests/fixtures/ntrex128-dev.mt.en.txt").read_text(encoding="utf-8").splitlines()[:40]
 GOLD = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()[:40]
@@ -171,7 +171,7 @@ def test_bad_comparisons_are_refused():
 
 
 def test_runs_reached_through_latest_links_are_told_apart_by_where_they_are(tmp_path):
-    from tarjama.compare import system_labels
+    from tarjama.quality.compare import system_labels
 
     for side in ("A", "B"):
         (tmp_path / side / f"run-{side}").mkdir(parents=True)
@@ -188,9 +188,9 @@ def test_runs_reached_through_latest_links_are_told_apart_by_where_they_are(tmp_
 
 def test_compare_writes_its_own_folder_and_tells_runs_reached_through_latest_links_apart(tmp_path):
     """`latest` keeps pointing at the newest run; `A/latest B/latest` are two runs, named by where they lead."""
-    from tarjama.compare import compare_runs
-    from tarjama.outputs import point_latest
-    from tarjama.parallel_corpus import write_tsv
+    from tarjama.corpus.outputs import point_latest
+    from tarjama.corpus.schema import write_tsv
+    from tarjama.quality.compare import compare_runs
 
     references = ["the cat sat on the mat", "the dog ran home quickly"]
     folders = []

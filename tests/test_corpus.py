@@ -12,10 +12,10 @@ import pytest
 from conftest import NTREX, TARJAMA, cli_env, copy_articles
 from loopback_services import LoopbackServices
 
-from tarjama.article import parse_document
-from tarjama.corpus import PARQUET_CHUNK_ROWS, collect_articles, read_manifest
+from tarjama.corpus.inputs import PARQUET_CHUNK_ROWS, collect_articles, read_manifest
+from tarjama.corpus.schema import read_tsv
 from tarjama.errors import TarjamaError
-from tarjama.parallel_corpus import read_tsv
+from tarjama.text.article import parse_document
 
 FIRST = ["abcnews.306758", "bbc.381647", "cnn.304404"]
 

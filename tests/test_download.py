@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tarjama.download import (
+from tarjama.app.download import (
     DownloadNotFound,
     DownloadRefused,
     content_disposition,
@@ -105,7 +105,7 @@ def served_home(tmp_path):
     """A home whose ``serve.json`` names a live server (the web app answers ``/health`` as Prefect's API does)."""
     import json
 
-    from tarjama.web import start_web_server
+    from tarjama.app.web import start_web_server
 
     live = start_web_server(tmp_path / "served", "127.0.0.1", 0)
     home = tmp_path / "home"
@@ -117,7 +117,7 @@ def served_home(tmp_path):
 
 
 def test_a_run_links_to_the_download_port_serve_listens_on(served_home, tmp_path):
-    from tarjama.runs import with_served_links
+    from tarjama.app.runs import with_served_links
     from tarjama.settings import DEFAULT_DOWNLOAD_URL, Settings
 
     assert with_served_links(Settings(home=served_home)).download_url == "http://127.0.0.1:48201"

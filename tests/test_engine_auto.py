@@ -5,8 +5,8 @@ import time
 import pytest
 from loopback_services import LoopbackServices
 
-from tarjama.engines import create_engine
 from tarjama.errors import TarjamaError
+from tarjama.translation.engines import create_engine
 
 
 def test_auto_picks_google_when_it_answers():

@@ -18,8 +18,8 @@ import polars as pl
 import pytest
 from conftest import ARTICLE, TARJAMA, cli_env
 
-from tarjama.parallel_corpus import read_tsv
-from tarjama.results import SCHEMA_VERSION
+from tarjama.corpus.results import SCHEMA_VERSION
+from tarjama.corpus.schema import read_tsv
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 
@@ -27,8 +27,8 @@ PLUGIN = '''
 """A tiny engine: "translates" by tagging each sentence; fails on request."""
 from pathlib import Path
 
-from tarjama.engines import Engine, EngineSpec, Option
-from tarjama.engines.transport import EngineUnavailable
+from tarjama.translation.engines import Engine, EngineSpec, Option
+from tarjama.translation.engines.transport import EngineUnavailable
 
 
 class TinyEngine(Engine):

@@ -9,10 +9,10 @@ from conftest import CORPUS
 from deep_translator import GoogleTranslator, LibreTranslator
 from loopback_services import LoopbackServices, fake_english
 
-from tarjama.article import load_document
-from tarjama.engines import create_engine
-from tarjama.engines.batching import pack, split_long
 from tarjama.settings import Settings
+from tarjama.text.article import load_document
+from tarjama.translation.engines import create_engine
+from tarjama.translation.engines.batching import pack, split_long
 
 SEED = load_document(CORPUS / "morocco-us-counterterrorism.ar.txt", "ar").texts
 NTREX = [load_document(path, "ar").texts for path in sorted((CORPUS / "ntrex128-dev").glob("*.ar.txt"))]

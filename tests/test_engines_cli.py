@@ -31,8 +31,8 @@ import pytest
 from conftest import CORPUS, PYTHON, TARJAMA, cli_env, prefect_server
 from loopback_services import LoopbackServices
 
-from tarjama.article import load_document
-from tarjama.parallel_corpus import read_tsv
+from tarjama.corpus.schema import read_tsv
+from tarjama.text.article import load_document
 
 SEED = CORPUS / "morocco-us-counterterrorism.ar.txt"
 UNITS = [unit.text for unit in load_document(SEED, "ar").units]  # what a run sends: its clause units

@@ -9,10 +9,10 @@ import pytest
 from conftest import CORPUS
 from loopback_services import LoopbackServices, fake_english
 
-from tarjama.article import load_document
-from tarjama.engines import EngineStats, create_engine
-from tarjama.engines.transport import EngineRejected, EngineUnavailable
 from tarjama.errors import TarjamaError
+from tarjama.text.article import load_document
+from tarjama.translation.engines import EngineStats, create_engine
+from tarjama.translation.engines.transport import EngineRejected, EngineUnavailable
 
 SENTENCES = load_document(CORPUS / "morocco-us-counterterrorism.ar.txt", "ar").texts[:3]
 EXPECTED = [fake_english(s) for s in SENTENCES]

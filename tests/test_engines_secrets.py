@@ -9,11 +9,11 @@ import pytest
 from conftest import CORPUS, TARJAMA, cli_env
 from loopback_services import LoopbackServices, fake_english
 
-from tarjama.article import load_document
-from tarjama.engines import create_engine, engine_names
-from tarjama.engines.transport import EngineError, redact, register_secret, safe_url
 from tarjama.errors import TarjamaError
 from tarjama.settings import Settings
+from tarjama.text.article import load_document
+from tarjama.translation.engines import create_engine, engine_names
+from tarjama.translation.engines.transport import EngineError, redact, register_secret, safe_url
 
 SENTENCES = load_document(CORPUS / "morocco-us-counterterrorism.ar.txt", "ar").texts[:2]
 KEYED = {  # engine: (loopback service, credential options)

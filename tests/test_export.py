@@ -22,10 +22,9 @@ from conftest import finish, shared_runs
 from lxml import etree
 from translate.storage.tmx import tmxfile
 
-from tarjama.dataset_card import CardConfig, dataset_card, markdown_text, size_category
-from tarjama.errors import TarjamaError
-from tarjama.export import FORMATS, check_formats, export_corpus, filtered_stem, scan
-from tarjama.parallel_corpus import (
+from tarjama.corpus.dataset_card import CardConfig, dataset_card, markdown_text, size_category
+from tarjama.corpus.export import FORMATS, check_formats, export_corpus, filtered_stem, scan
+from tarjama.corpus.schema import (
     SCHEMA,
     dedupe,
     english_side,
@@ -36,6 +35,7 @@ from tarjama.parallel_corpus import (
     tsv_safe,
     write_parquet,
 )
+from tarjama.errors import TarjamaError
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
@@ -139,7 +139,7 @@ def test_the_registry_names_six_formats_and_rejects_others_in_one_line():
 
 
 def test_importing_the_registry_imports_no_polars():
-    code = "import sys, tarjama.export; print(sorted(m for m in sys.modules if m.split('.')[0] in ('polars', 'lxml')))"
+    code = "import sys, tarjama.corpus.export; print(sorted(m for m in sys.modules if m.split('.')[0] in ('polars', 'lxml')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

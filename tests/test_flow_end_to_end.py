@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from conftest import ARTICLE, TARJAMA, cli_env
 
-from tarjama.article import load_document
-from tarjama.model_store import DEFAULT_MODEL
-from tarjama.parallel_corpus import FLAG_BELOW, SCHEMA, read_tsv
+from tarjama.corpus.schema import FLAG_BELOW, SCHEMA, read_tsv
+from tarjama.text.article import load_document
+from tarjama.translation.model_store import DEFAULT_MODEL
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 

@@ -14,8 +14,8 @@ import pytest
 from conftest import assert_valid
 
 from benchmarks.alignment_data import Pair, load_arabic_documents, perturb, precision_recall_f1, strict_counts
-from tarjama.align import Bead
-from tarjama.gale_church import ARABIC_TO_ENGLISH_C, align_lengths, length_z
+from tarjama.alignment.align import Bead
+from tarjama.alignment.gale_church import ARABIC_TO_ENGLISH_C, align_lengths, length_z
 
 # Strict bead F1 floors, a little below what the length model achieves (measured: clean 0.995,
 # merge_reference 0.995, merge_source 0.986, delete 0.83, resplit 0.87, combined 0.82): lengths alone

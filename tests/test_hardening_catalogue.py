@@ -36,11 +36,11 @@ from conftest import (
     tmpfs,
 )
 
+from tarjama.corpus.export import FORMATS, get_format
+from tarjama.corpus.outputs import STAGING_MARK, staged_run_folder
+from tarjama.corpus.schema import SCHEMA, to_frame
 from tarjama.errors import TarjamaError
-from tarjama.export import FORMATS, get_format
-from tarjama.memory import TranslationMemory
-from tarjama.outputs import STAGING_MARK, staged_run_folder
-from tarjama.parallel_corpus import SCHEMA, to_frame
+from tarjama.translation.memory import TranslationMemory
 
 REFERENCE = ARTICLE.with_name("euronews-en.153835.en.txt")
 NULL, FULL = os.makedev(1, 3), os.makedev(1, 7)  # the device numbers of /dev/null and /dev/full

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tarjama.article import read_utf8
+from tarjama.corpus.outputs import staged_run_folder
+from tarjama.corpus.results import ArticleFailure, ArticleResult, ReferenceResult, RunSummary
 from tarjama.errors import InputError
-from tarjama.outputs import staged_run_folder
-from tarjama.results import ArticleFailure, ArticleResult, ReferenceResult, RunSummary
+from tarjama.text.article import read_utf8
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o755), (0o027, 0o750), (0o077, 0o700)])
@@ -41,7 +41,7 @@ HOSTILE = "id\x1b[31mred\x1b]0;title\x07\u202eevil[bold]x[/]"
 
 
 def test_the_summary_table_prints_ids_and_labels_escaped(capsys):
-    from tarjama.cli import print_summary
+    from tarjama.app.cli import print_summary
 
     reference = ReferenceResult(reference=HOSTILE, path="x", reference_sentences=1, rows=1, flagged=0)
     article = ArticleResult(
@@ -75,7 +75,7 @@ def test_a_stopped_run_removes_its_own_staging_folder_and_no_other(tmp_path):
     import subprocess
     import sys
 
-    from tarjama.outputs import STAGING_MARK, remove_own_staging
+    from tarjama.corpus.outputs import STAGING_MARK, remove_own_staging
 
     out = tmp_path / "out"
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

@@ -2,11 +2,11 @@
 
 import pytest
 
-from tarjama.engines.local import LocalEngine, clean_output
 from tarjama.errors import TarjamaError
-from tarjama.memory import TranslationMemory
-from tarjama.model_store import DEFAULT_MODEL
-from tarjama.translate import translate_sentences
+from tarjama.translation.engines.local import LocalEngine, clean_output
+from tarjama.translation.memory import TranslationMemory
+from tarjama.translation.model_store import DEFAULT_MODEL
+from tarjama.translation.translate import translate_sentences
 
 pytestmark = pytest.mark.slow  # a real Prefect server, model or browser: not in `make test-fast`
 

@@ -1,4 +1,4 @@
-from tarjama.memory import TranslationMemory
+from tarjama.translation.memory import TranslationMemory
 
 
 def test_translations_survive_reopening_and_are_keyed_by_engine_and_model(tmp_path):

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from tarjama.errors import TarjamaError
-from tarjama.model_store import ModelSpec, assemble, check_gguf, is_verified, verify
+from tarjama.translation.model_store import ModelSpec, assemble, check_gguf, is_verified, verify
 
 
 def make_wheels(tmp_path, parts):

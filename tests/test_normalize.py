@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tarjama.normalize import normalize_text, split_paragraphs
+from tarjama.text.normalize import normalize_text, split_paragraphs
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "morocco-us-counterterrorism.ar.txt"

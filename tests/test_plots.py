@@ -9,9 +9,7 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from tarjama.compare import ArticleDelta
-from tarjama.parallel_corpus import to_frame, write_parquet
-from tarjama.plots import (
+from tarjama.corpus.plots import (
     CHRF_EDGES,
     CONFIDENCE_EDGES,
     RATIO_EDGES,
@@ -22,6 +20,8 @@ from tarjama.plots import (
     plot_article_deltas,
     plot_run,
 )
+from tarjama.corpus.schema import to_frame, write_parquet
+from tarjama.quality.compare import ArticleDelta
 
 
 def assert_png(path, width=640):
@@ -161,7 +161,7 @@ def test_run_plots_from_the_corpus_frame(tmp_path):
 
 
 def test_importing_plots_does_not_import_matplotlib():
-    code = "import sys, tarjama.plots; print('matplotlib' in sys.modules)"
+    code = "import sys, tarjama.corpus.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from sacrebleu.metrics import CHRF
 
-from tarjama.align import AlignmentConfig
-from tarjama.article import Document, UnitTranslation, load_document
-from tarjama.parallel_corpus import bead_rows
-from tarjama.regroup import align_article, align_units, attribute_mt, units_from_sentences
-from tarjama.score import corpus_statistics
-from tarjama.translate import Translation
+from tarjama.alignment.align import AlignmentConfig
+from tarjama.alignment.regroup import align_article, align_units, attribute_mt, units_from_sentences
+from tarjama.corpus.schema import bead_rows
+from tarjama.quality.score import corpus_statistics
+from tarjama.text.article import Document, UnitTranslation, load_document
+from tarjama.translation.translate import Translation
 
 ARABIC = (
     "كشفت زيارة وزير الخارجية الأمريكي إلى المغرب عن توجه جديد لتعزيز الشراكة، "
@@ -131,9 +131,9 @@ def test_units_from_sentences_keeps_provenance(pair: tuple[Document, Document]) 
 
 @pytest.mark.slow  # the real model
 def test_units_are_translated_by_the_real_engine_through_the_build(tmp_path: Path) -> None:
-    """Both modes give one translation per unit through :func:`tarjama.build.build_article`, the path of every
+    """Both modes give one translation per unit through :func:`tarjama.corpus.build.build_article`, the path of every
     run; each unit or sentence is translated once (the journals hold it for the next article)."""
-    from tarjama.build import ENGINES, ArticleJob, build_article
+    from tarjama.corpus.build import ENGINES, ArticleJob, build_article
     from tarjama.settings import Settings
 
     text = "وأجرى المدير العام مباحثات مع الوزير الأمريكي بمقر المديرية، وجرى اللقاء بحضور عدد من المسؤولين.\n"

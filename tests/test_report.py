@@ -6,9 +6,9 @@ import pytest
 from conftest import NTREX
 from markdown_it import MarkdownIt
 
-from tarjama.report import HTML_TABLE_ROWS, render_html, render_report
-from tarjama.results import ArticleResult, CorpusCounts, ReferenceResult, RunSummary
-from tarjama.score import corpus_statistics, scores_from_statistics
+from tarjama.corpus.report import HTML_TABLE_ROWS, render_html, render_report
+from tarjama.corpus.results import ArticleResult, CorpusCounts, ReferenceResult, RunSummary
+from tarjama.quality.score import corpus_statistics, scores_from_statistics
 
 REFERENCE = (NTREX / "gold" / "ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()[:40]
 
@@ -81,7 +81,7 @@ INJECTIONS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a|
 def test_input_texts_are_shown_as_text_never_as_markup(articles, hostile):
     """Ids, reference labels, paths, failure reasons and the run name come from input: in report.md they are
     literal text (one table cell, no link, no HTML), in report.html escaped characters."""
-    from tarjama.results import ArticleFailure
+    from tarjama.corpus.results import ArticleFailure
 
     bad = articles[0].model_copy(
         update={

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from prefect.utilities.callables import parameter_schema
 
-from tarjama.engines.base import engine_names
+from tarjama.app.serve import UiRunPolicy, deployment_run_name
 from tarjama.errors import TarjamaError
 from tarjama.flows.deployment import form_defaults, pipeline_parameters, with_run_form
 from tarjama.flows.pipeline import run
-from tarjama.serve import UiRunPolicy, deployment_run_name
 from tarjama.settings import Settings
+from tarjama.translation.engines.base import engine_names
 
 SHORT_FIELDS = ["sources", "references", "engine", "formats", "rows", "advanced"]
 

@@ -16,8 +16,8 @@ import pytest
 from conftest import ARTICLE, TARJAMA, alive, cli_env, descendants
 from loopback_services import LoopbackServices
 
+from tarjama.corpus.outputs import check_run_name, new_run_name, remove_stale_staging, staged_run_folder
 from tarjama.errors import TarjamaError
-from tarjama.outputs import check_run_name, new_run_name, remove_stale_staging, staged_run_folder
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tarjama.cli import runs_table
-from tarjama.runs import RunInfo
+from tarjama.app.cli import runs_table
+from tarjama.app.runs import RunInfo
 
 
 def render(infos: list[RunInfo]) -> list[str]:
@@ -43,7 +43,7 @@ def test_runs_read_at_80_columns(tmp_path, monkeypatch):
 
 
 def test_a_path_outside_the_current_folder_keeps_its_start():
-    from tarjama.cli import short_path
+    from tarjama.app.cli import short_path
 
     assert short_path(Path.home() / "runs" / "a") == "~/runs/a"
     assert short_path(Path("/srv/out/a")) == "/srv/out/a"

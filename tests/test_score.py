@@ -13,7 +13,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.significance import _bootstrap_resample
 
 from tarjama.errors import InputError
-from tarjama.score import (
+from tarjama.quality.score import (
     MIN_SEGMENTS_FOR_CI,
     SENTENCE_METRICS,
     bootstrap_indices,
@@ -235,8 +235,8 @@ def test_a_corpus_scored_from_its_articles_statistics_equals_scoring_its_rows(tm
     shard kept without statistics has its rows against its reference scored again (not the others')."""
     import polars as pl
 
-    from tarjama.results import ArticleResult
-    from tarjama.shards import ShardStore
+    from tarjama.corpus.results import ArticleResult
+    from tarjama.corpus.shards import ShardStore
 
     store = ShardStore(tmp_path)
     for key, part in (("a", slice(0, 230)), ("b", slice(230, 300)), ("c", slice(300, 603))):

@@ -7,8 +7,8 @@ import pytest
 from conftest import ROOT
 
 from scripts import eval_splitter
-from tarjama.normalize import split_paragraphs
-from tarjama.segment import LANGS, split_sentences
+from tarjama.text.normalize import split_paragraphs
+from tarjama.text.segment import LANGS, split_sentences
 
 SEED = ROOT / "corpus" / "morocco-us-counterterrorism.ar.txt"
 

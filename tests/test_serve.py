@@ -160,7 +160,7 @@ def test_serve_reports_a_download_port_in_use(tmp_path):
 
 
 def test_urls_name_a_reachable_host():
-    from tarjama.web import url_host
+    from tarjama.app.web import url_host
 
     assert url_host("127.0.0.1") == "127.0.0.1" and url_host("::1") == "[::1]"
     wildcard = url_host("0.0.0.0")  # every interface: this machine's name or outgoing address

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tarjama.app.serve import UiRunPolicy
 from tarjama.errors import TarjamaError
-from tarjama.serve import UiRunPolicy
 from tarjama.settings import Settings
 
 

@@ -97,7 +97,7 @@ def test_chatgpt_takes_a_model_from_the_flag(tmp_path):
 def test_the_model_folder_is_a_setting_the_engine_and_model_fetch_use(tmp_path):
     """TARJAMA_MODEL_DIR is read with the other variables, not where the model is looked for: an empty
     folder named there is where `tarjama engines` looks (and finds no model)."""
-    from tarjama.engines import get_spec
+    from tarjama.translation.engines import get_spec
 
     settings = Settings.load({"TARJAMA_HOME": str(tmp_path), "TARJAMA_MODEL_DIR": str(tmp_path / "models")})
     options = settings.engine_options("local")
@@ -189,8 +189,8 @@ def test_runs_table_keeps_each_id_prefix_on_one_line():
 
     from rich.console import Console
 
-    from tarjama.cli import runs_table
-    from tarjama.runs import RunInfo
+    from tarjama.app.cli import runs_table
+    from tarjama.app.runs import RunInfo
 
     ids = ["0a1b2c3d-1111-4222-8333-444455556666", "ffee0011-1111-4222-8333-444455556666"]
     found = [

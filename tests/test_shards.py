@@ -4,8 +4,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tarjama.results import ArticleResult
-from tarjama.shards import ShardStore
+from tarjama.corpus.results import ArticleResult
+from tarjama.corpus.shards import ShardStore
 
 
 @pytest.mark.slow

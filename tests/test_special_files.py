@@ -15,7 +15,7 @@ import pytest
 from conftest import NTREX, TARJAMA, cli_env, copy_articles, device
 from loopback_services import LoopbackServices
 
-from tarjama.corpus import collect_articles
+from tarjama.corpus.inputs import collect_articles
 from tarjama.errors import InputError
 
 ZERO = os.makedev(1, 5)  # /dev/zero's number: read, it never ends

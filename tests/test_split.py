@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, TARJAMA, cli_env
 
-from tarjama.article import load_document
-from tarjama.parallel_corpus import read_tsv
+from tarjama.corpus.schema import read_tsv
+from tarjama.text.article import load_document
 
 ARABIC = CORPUS / "morocco-us-counterterrorism.ar.txt"
 ENGLISH = CORPUS / "morocco-us-counterterrorism.en.txt"

@@ -8,14 +8,14 @@ import subprocess
 import pytest
 from conftest import PYTHON, cli_env
 
-from tarjama.stopping import call_until_signalled
+from tarjama.app.stopping import call_until_signalled
 
 # Like a run: a flow whose worker thread is inside a request that never gets an answer, in a thread pool
 # that (as Prefect's task runner does) waits for its threads when the flow is left.
 BUSY_FLOW = """
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from tarjama.stopping import Stopped, call_until_signalled, exit_now
+from tarjama.app.stopping import Stopped, call_until_signalled, exit_now
 
 silent = socket.socket()
 silent.bind(("127.0.0.1", 0))

@@ -21,21 +21,21 @@ import pytest
 from conftest import ARTICLE, ROOT, csrf_headers, free_port
 
 CORE_WITHOUT_PREFECT = [
-    "tarjama.align",
-    "tarjama.article",
-    "tarjama.engines",
-    "tarjama.engines.google",
-    "tarjama.engines.local",
-    "tarjama.gale_church",
-    "tarjama.memory",
-    "tarjama.outputs",
-    "tarjama.parallel_corpus",
-    "tarjama.report",
-    "tarjama.results",
-    "tarjama.score",
-    "tarjama.segment",
+    "tarjama.alignment.align",
+    "tarjama.text.article",
+    "tarjama.translation.engines",
+    "tarjama.translation.engines.google",
+    "tarjama.translation.engines.local",
+    "tarjama.alignment.gale_church",
+    "tarjama.translation.memory",
+    "tarjama.corpus.outputs",
+    "tarjama.corpus.schema",
+    "tarjama.corpus.report",
+    "tarjama.corpus.results",
+    "tarjama.quality.score",
+    "tarjama.text.segment",
     "tarjama.settings",
-    "tarjama.translate",
+    "tarjama.translation.translate",
 ]
 
 SIDE_EFFECTS = """
@@ -43,7 +43,7 @@ import importlib, json, logging, os, pkgutil, sys
 import numpy, polars, prefect  # third parties may set their own variables when they load (polars: its allocator's)
 import tarjama
 before_env = dict(os.environ)
-loggers = ("httpx", "httpcore", "tarjama", "tarjama.engines")
+loggers = ("httpx", "httpcore", "tarjama", "tarjama.translation.engines")
 before_filters = {name: list(logging.getLogger(name).filters) for name in loggers}
 import tarjama.flows
 names = [m.name for m in pkgutil.walk_packages(tarjama.__path__, "tarjama.")]
@@ -88,7 +88,7 @@ def distributions(tmp_path_factory) -> dict[str, Path]:
 def test_the_sdist_holds_the_package_the_flows_and_nothing_stray(distributions):
     with tarfile.open(distributions["sdist"]) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"flows/pipeline.py", "src/tarjama/cli.py", "hatch_build.py", "pyproject.toml", "CHANGELOG.md"} <= names
+    assert {"flows/pipeline.py", "src/tarjama/app/cli.py", "hatch_build.py", "pyproject.toml", "CHANGELOG.md"} <= names
     assert not {name for name in names if name.endswith(".log") or name.split("/")[0] in ("tests", "output", ".venv")}
 
 
@@ -118,7 +118,7 @@ def test_importing_any_module_changes_nothing():
     result = subprocess.run([sys.executable, "-c", SIDE_EFFECTS], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
-    assert "tarjama.flows.pipeline" in found["modules"] and "tarjama.cli" in found["modules"]
+    assert "tarjama.flows.pipeline" in found["modules"] and "tarjama.app.cli" in found["modules"]
     assert found["env"] == [] and found["filters"] == []
 
 

@@ -7,7 +7,7 @@ from conftest import CORPUS, ROOT
 from sacrebleu.metrics import TER
 from sacrebleu.metrics.lib_ter import translation_edit_rate as sacrebleu_ter
 
-from tarjama.ter import FastTER, translation_edit_rate
+from tarjama.quality.ter import FastTER, translation_edit_rate
 
 TOKENIZE = TER().tokenizer
 

@@ -2,9 +2,9 @@
 
 The run folder holds a real aligned corpus: the 40 NTREX news documents, the
 committed MT of the local engine (``tests/fixtures/ntrex128-dev.mt.en.txt``)
-aligned by ``tarjama.align`` to a reference that is not one-to-one (in each
+aligned by ``tarjama.alignment.align`` to a reference that is not one-to-one (in each
 document two reference sentences are joined and one is left out), rows built
-by ``tarjama.parallel_corpus.bead_rows``, plus a ``check_numbers`` column: do
+by ``tarjama.corpus.schema.bead_rows``, plus a ``check_numbers`` column: do
 the numbers of the Arabic appear in the MT? Screenshots go to the test's
 temporary folder, and also to ``$TARJAMA_SCREENSHOTS`` when set
 (``TARJAMA_SCREENSHOTS=docs`` refreshes the README's pictures).
@@ -25,11 +25,11 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tarjama.align import align
-from tarjama.article import Document, Sentence
-from tarjama.parallel_corpus import bead_rows, to_frame, write_parquet, write_tsv
-from tarjama.translate import Translation
-from tarjama.web import start_web_server
+from tarjama.alignment.align import align
+from tarjama.app.web import start_web_server
+from tarjama.corpus.schema import bead_rows, to_frame, write_parquet, write_tsv
+from tarjama.text.article import Document, Sentence
+from tarjama.translation.translate import Translation
 
 GOLD = CORPUS / "ntrex128-dev" / "gold"
 MT = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
@@ -311,8 +311,8 @@ def test_injected_markup_is_shown_as_text_in_the_viewer(served, browser):
 @pytest.mark.slow
 def test_a_report_opened_from_disk_runs_no_injected_script(tmp_path, browser):
     """report.html as the run writes it, opened as a file (no server, no content security policy)."""
-    from tarjama.report import render_html, render_report
-    from tarjama.results import ArticleFailure, ArticleResult, CorpusCounts, ReferenceResult, RunSummary
+    from tarjama.corpus.report import render_html, render_report
+    from tarjama.corpus.results import ArticleFailure, ArticleResult, CorpusCounts, ReferenceResult, RunSummary
 
     def article(hostile: str) -> ArticleResult:
         reference = ReferenceResult(reference=hostile, path=hostile, reference_sentences=1, rows=1, flagged=0)

@@ -22,11 +22,11 @@ import polars as pl
 import pytest
 
 from benchmarks.bench_viewer import synthetic_corpus
-from tarjama.download import file_url, viewer_url
+from tarjama.app.download import file_url, viewer_url
+from tarjama.app.web import allowed_hosts_for, start_web_server
+from tarjama.app.web.server import SHUTDOWN_GRACE_S
+from tarjama.corpus.schema import SCHEMA
 from tarjama.errors import TarjamaError
-from tarjama.parallel_corpus import SCHEMA
-from tarjama.web import allowed_hosts_for, start_web_server
-from tarjama.web.server import SHUTDOWN_GRACE_S
 
 RUN = "20250101-120000-essay"
 BIG_RUN = "20250102-120000-big"
@@ -480,7 +480,7 @@ def _download_without_reading(port: int) -> socket.socket:
 def test_a_client_that_stops_reading_is_closed(server, caplog):
     """A reader that takes nothing for the idle time holds no connection (with max_connections of them, none
     could download again); the server closes it in one log line."""
-    caplog.set_level(logging.INFO, logger="tarjama.web")
+    caplog.set_level(logging.INFO, logger="tarjama.app.web")
     with _download_without_reading(server.port) as conn:
         time.sleep(IDLE_S + 3)
         conn.settimeout(10)
@@ -510,7 +510,7 @@ def test_a_slow_reader_that_keeps_reading_is_served(server):
 
 
 def test_a_client_leaving_mid_download_is_one_log_line(server, caplog, capfd):
-    caplog.set_level(logging.INFO, logger="tarjama.web")
+    caplog.set_level(logging.INFO, logger="tarjama.app.web")
     with socket.create_connection(("127.0.0.1", server.port)) as conn:
         conn.sendall(f"GET /files/{RUN}/large.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         assert conn.recv(65536).startswith(b"HTTP/1.1 200")

@@ -15,8 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tarjama.errors import TarjamaError
-from tarjama.parallel_corpus import (
+from tarjama.corpus.schema import (
     SCHEMA,
     atomic_path,
     copy_file,
@@ -27,6 +26,7 @@ from tarjama.parallel_corpus import (
     write_text,
     write_tsv,
 )
+from tarjama.errors import TarjamaError
 
 ROW = {name: None for name in SCHEMA} | {
     "article_id": "a",
@@ -220,7 +220,7 @@ def _awkward_frame(rows: int = 150) -> pl.DataFrame:
 
 def _written_fields(frame: pl.DataFrame) -> list[list[str]]:
     """The cells a correct reader must give back: text normalised as written, numbers as polars prints them."""
-    from tarjama.parallel_corpus import tsv_safe
+    from tarjama.corpus.schema import tsv_safe
 
     return [[("" if v is None else v) for v in row] for row in tsv_safe(frame).cast(pl.String).rows()]
 
@@ -250,7 +250,7 @@ def test_polars_documented_call_round_trips_every_field(awkward_tsv):
 
 
 def test_polars_typed_read_gives_the_frame_back(awkward_tsv):
-    from tarjama.parallel_corpus import tsv_safe
+    from tarjama.corpus.schema import tsv_safe
 
     path, frame = awkward_tsv
     assert read_tsv(path).equals(tsv_safe(frame))

@@ -32,9 +32,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from tarjama.article import Granularity, UnitTranslation
-from tarjama.engines.base import EngineSpec, Option, all_specs, engine_names, get_spec
 from tarjama.errors import TarjamaError
+from tarjama.text.article import Granularity, UnitTranslation
+from tarjama.translation.engines.base import EngineSpec, Option, all_specs, engine_names, get_spec
 
 HOME_FOLDER = ".tarjama"
 DEFAULT_DOWNLOAD_URL = "http://127.0.0.1:4201"
@@ -508,7 +508,7 @@ def _check_names(raw: str | None, source: str) -> tuple[str, ...] | None:
 
 def check_names(raw: str, source: str) -> tuple[str, ...]:
     """Check names from a comma list, each known (a registry name, or ``module:Class``), in order, once."""
-    from tarjama.checks import CHECKS, create_check
+    from tarjama.quality.checks import CHECKS, create_check
 
     names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
     for name in names:
@@ -598,7 +598,7 @@ def engine_url(engine: str, settings: Settings) -> str | None:
         return None
     url = settings.engines.get(engine, {}).get("url") or getattr(spec.factory, "default_url", None)
     if url and not str(url).startswith(("http://", "https://")):  # chosen as the engine is built (DeepL: by its key)
-        from tarjama.engines.base import create_engine
+        from tarjama.translation.engines.base import create_engine
 
         try:
             with create_engine(engine, **settings.engine_options(engine)) as built:

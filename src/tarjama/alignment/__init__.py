@@ -1,0 +1,1 @@
+"""Aligning source, machine translation and reference: costs, search and traceback."""

@@ -1,0 +1,562 @@
+"""Monotone many-to-many alignment of machine-translated sentences to a reference.
+
+MT sentence i translates source sentence i, so aligning the source to a human
+reference reduces to aligning two *English* texts, where character n-gram
+overlap is a strong signal. The aligner finds the best monotone path of beads
+from (0, 0) to (n, m) in a banded dynamic programme. A bead takes ``di`` MT
+sentences and ``dj`` reference sentences; its score (a log-weight in nats,
+higher is better) is the sum of
+
+* the bead-type prior ``log P(di-dj)``: 1-1 most likely, 1-0/0-1 so unlikely
+  that they win only when nothing on the other side matches;
+* a Gale-Church length prior ``log P(|delta| >= observed)`` of the reference
+  length given the MT length, in characters (matched beads only: an unmatched
+  sentence has no partner whose length could be predicted). The default
+  variance (20 per character) is flatter than the ~4 measured for the local
+  engine's MT on NTREX, because MT length errors are heavy-tailed (truncated
+  or padded output) and chrF is the more reliable signal;
+  when the caller passes the ``source`` sentences, the prior compares the
+  reference with the source lengths instead (Gale & Church's variance 6.8 per
+  source character), a much sharper signal than weak MT's lengths;
+* ``similarity_weight * size * (chrF - null(L))`` for matched beads, 0 for
+  unmatched ones. ``null(L) = null_similarity + null_growth * ln(L / 100)``
+  is a little above the chrF that unrelated English spans of mean length L
+  characters reach by chance (measured on NTREX: 0.147 at L = 100, rising
+  0.049 per e-fold of L, for both real and stand-in MT, as longer spans share
+  more letters and bigrams by chance), so a pairing earns credit only for
+  overlap beyond chance, and merging sentences earns nothing for its extra
+  chance matches. ``size`` is the bead's characters (both sides) over twice
+  the mean sentence length: weighting by characters makes a merged bead
+  score about what its parts would score apart, so merging is decided by the
+  priors and by real evidence, not by a short, poorly matching sentence being
+  diluted in a long one; and as every path covers all characters, path
+  totals stay comparable.
+
+chrF is sacrebleu's chrF with ``beta=1`` (character 1..6-grams, whitespace
+ignored, effective-order averaging): precision and recall count equally
+because either side may carry material the other lacks, whereas the default
+``beta=2`` barely penalises an MT span padded with an unmatched sentence. The
+match counts of every candidate bead come in bulk from
+:class:`tarjama.alignment.ngrams.SpanMatcher` (compiled; work proportional to the
+n-grams a pair shares), counted on the joined text of each span, so the chrF
+of a merged bead is exactly sacrebleu's on the joined sentences.
+
+Search. :func:`tarjama.alignment.dp.align_banded` finds the best path in a band of
+``band_half_width`` reference sentences around the length diagonal (MT
+character offsets mapped proportionally onto reference character offsets),
+re-centred and widened locally where the path touches its edge. Both texts
+translate the same source, so the true path leaves that line only where one
+side omits or adds material.
+
+Broken MT. A looping, truncated or empty MT line, the Arabic copied, or a
+chat preamble (:func:`broken_mt`) says nothing about where its source belongs:
+a bead holding one gets no chrF term (and, without the source, no length
+term), so it is placed by the priors and the source lengths, not pushed out
+as a 1-0 and a 0-1 by a chrF far below chance scaled by the loop's length.
+
+One-sided lines. A byline, caption or dateline on one side only would cost a
+1-2/2-1 bead almost nothing (unrelated material scores about chance), so it
+would be glued to a neighbour's pair. A 1-2 or 2-1 bead therefore loses
+weight when one of its two sentences finds hardly any of its character
+n-grams in the other side (:data:`LONE_PART_RECALL`).
+
+Confidence (pair confidence: do these two sides belong together?). A matched
+bead's confidence is its posterior probability (forward-backward over the
+band) times a logistic of ``confidence_slope`` times its chrF above chance
+(0 for broken MT) plus its length tail and :data:`PAIR_LENGTH_BIAS`: weak or
+broken MT with agreeing lengths leaves a placed bead confident, chrF clearly
+below chance or lengths far apart do not. An unmatched (1-0/0-1) bead's
+confidence is its posterior: how sure the aligner is that the sentence has no
+counterpart. How good the MT is stays with the rows' chrF/BLEU and the checks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+import tarjama
+from tarjama.alignment.dp import Bead, Cells, Scores, align_banded, length_diagonal
+from tarjama.alignment.gale_church import GALE_CHURCH_PRIORS, align_lengths, log_length_tail
+from tarjama.alignment.ngrams import MAX_ORDER, SpanMatcher, chrf_from_matches
+from tarjama.text.article import Granularity
+
+CHRF_BETA = 1
+
+DEFAULT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
+    {
+        (1, 1): 0.89,
+        (1, 2): 0.045,
+        (2, 1): 0.045,
+        (2, 2): 0.01,
+        (1, 0): 0.01,
+        (0, 1): 0.01,
+        (1, 3): 0.0002,
+        (3, 1): 0.0002,
+        (2, 3): 0.0001,
+        (3, 2): 0.0001,
+        (1, 4): 0.0001,
+        (4, 1): 0.0001,
+        (1, 5): 0.000066,
+        (1, 6): 0.00005,
+    }
+)
+"""Relative prior of each bead type (MT sentences, reference sentences).
+
+The first six after Gale & Church (1993). The larger ones are what real translations need:
+Arabic news often runs a paragraph as one comma-chained sentence that English renders as several
+(the seed article's 13 Arabic sentences are 42 English ones, up to 6 a paragraph: 1-3 … 1-6), and
+an English sentence can gather three Arabic ones (3-1) or two sentences can be cut differently
+(2-3, 3-2); without them such a place becomes a smaller bead plus a spurious 1-0 or 0-1. Their
+priors are 1/50 of those first tried (1-3 0.01 … 1-6 0.0025), tuned on the even-numbered
+ntrex128-dev documents: larger ones make the aligner merge neighbouring beads whose merged
+length fits better (15% pairs merged: strict F1 0.995 -> 0.970 at 1/1, 0.989 at 1/33), smaller
+ones miss real 3-1 beads (F1 0.963 at 1/100). Large beads are scored only near the best path
+of the small ones (:mod:`tarjama.alignment.dp`), so they cost little."""
+
+
+SENTENCE_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
+    {
+        (1, 1): 0.89,
+        (1, 2): 0.045,
+        (2, 1): 0.045,
+        (2, 2): 0.01,
+        (1, 3): 0.01,
+        (1, 4): 0.005,
+        (1, 5): 0.0033,
+        (1, 6): 0.0025,
+        (3, 1): 0.005,
+        (2, 3): 0.003,
+        (3, 2): 0.003,
+        (1, 0): 0.01,
+        (0, 1): 0.01,
+    }
+)
+"""Bead priors of the first stage, sentences against reference sentences.
+
+Used when rows follow clause units (:func:`tarjama.alignment.regroup.align_article`): the larger beads at
+full strength (a reference may split any one sentence into up to 6), with 3-1, 2-3 and 3-2, where
+a reference sentence takes the end of one Arabic sentence and the start of the next: the second
+stage gives each reference sentence its units inside such a bead."""
+
+
+UNIT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
+    {
+        (1, 1): 0.80,
+        (2, 1): 0.08,
+        (1, 2): 0.02,
+        (3, 1): 0.02,
+        (2, 2): 0.005,
+        (1, 3): 0.005,
+        (3, 2): 0.005,
+        (2, 3): 0.005,
+        (4, 1): 0.005,
+        (1, 4): 0.003,
+        (5, 1): 0.002,
+        (6, 1): 0.001,
+        (1, 0): 0.005,
+        (0, 1): 0.005,
+    }
+)
+"""Bead priors of the second stage, clause units against the reference sentences of one sentence bead.
+
+Units are cut generously, so several units to one sentence is the common
+merge (up to 6, as a paragraph-long sentence of short clauses may be one
+English sentence); one unit to several sentences happens where a quotation or
+a long clause cannot be cut. Chosen on the chained ntrex128-dev tuning half
+among a few variants (``benchmarks/bench_chained.py``); the held-out half was
+not looked at."""
+
+
+LONE_PART_RECALL, LONE_PAIRED_RECALL = 0.25, 0.27
+LONE_PART_SLOPES = {(1, 2): 40.0, (2, 1): 40.0}
+"""A 1-2 or 2-1 bead whose two sentences on the merged side recall ``r_low <= r_high`` of their character
+n-grams in the other side loses ``LONE_PART_SLOPES * (LONE_PART_RECALL - r_low)`` nats when ``r_low`` is
+below ``LONE_PART_RECALL`` and ``r_high`` at least ``LONE_PAIRED_RECALL``: one sentence matches, the other
+hardly at all. On the even-numbered ntrex128-dev documents 95% of the sentences of true 1-2/2-1 beads
+recall at least 0.25 of their n-grams in their partner and 95% of one-sided lines (bylines, captions) at
+most 0.20 in an unrelated sentence; requiring the other sentence to match (0.27, chosen on that half
+among 0.25-0.45) keeps weak MT from splitting true merges."""
+
+PAIR_LENGTH_BIAS = 3.0
+"""Log-odds of a matched bead whose MT says nothing (chrF at chance, or broken MT) and whose lengths agree
+perfectly; each nat of the length tail ``log P(|delta| >= observed)`` lowers it by one, so a pair without
+MT evidence is doubted once its lengths disagree at the 5% level."""
+
+
+__all__ = [
+    "Alignment",
+    "AlignmentConfig",
+    "AlignmentSignature",
+    "Bead",
+    "align",
+    "align_translation",
+    "align_without_reference",
+    "chrf",
+]
+
+
+_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_PREAMBLE = re.compile(
+    r"^\W*(sure|certainly|of course|okay|here is|here's|below is|the following)\b.{0,80}?"
+    r"\b(translat\w*|english)\b[^:\n]{0,40}:",
+    re.IGNORECASE,
+)
+LOOP_DISTINCT_BELOW = 0.5
+"""An MT line of 8+ words whose word 4-grams are less than half distinct is looping (real sentences, even
+long, repetitive ones from the local engine, stay above 0.8)."""
+TRUNCATED_BELOW, RUNAWAY_ABOVE = 0.3, 3.0
+"""MT length over the length its source predicts (at the text's median ratio) outside these bounds marks
+a truncated or runaway line (only with the source, and for sources of 40+ characters)."""
+
+
+def broken_mt(mt: Sequence[str], source: Sequence[str] | None = None) -> list[str]:
+    """Per MT sentence, why it is no evidence about where its source belongs ("" if it is sound).
+
+    ``empty``; ``arabic`` (the source copied: over 30% of its letters Arabic); ``loop`` (word 4-grams
+    mostly repeated, :data:`LOOP_DISTINCT_BELOW`, or far longer than its source predicts); ``preamble`` (a chat
+    preamble such as "Sure, here is the English translation:"); ``truncated`` (far shorter than its
+    source predicts). The length checks need ``source``."""
+    ratios = sorted(_chars(m) / _chars(s) for m, s in zip(mt, source or ()) if _chars(m) and _chars(s))
+    ratio = ratios[len(ratios) // 2] if ratios else 1.0
+    reasons = []
+    for k, line in enumerate(mt):
+        chars = _chars(line)
+        arabic = len(_ARABIC_LETTER.findall(line))
+        words = line.lower().split()
+        grams = set(zip(words, words[1:], words[2:], words[3:]))
+        expected = ratio * _chars(source[k]) if source is not None else 0.0
+        if not chars:
+            reasons.append("empty")
+        elif arabic and arabic > 0.3 * sum(ch.isalpha() for ch in line):
+            reasons.append("arabic")
+        elif (len(words) >= 8 and len(grams) < LOOP_DISTINCT_BELOW * (len(words) - 3)) or (
+            expected >= 40 and chars > RUNAWAY_ABOVE * expected
+        ):
+            reasons.append("loop")
+        elif _PREAMBLE.match(line):
+            reasons.append("preamble")
+        elif expected >= 40 and chars < TRUNCATED_BELOW * expected:
+            reasons.append("truncated")
+        else:
+            reasons.append("")
+    return reasons
+
+
+def chrf(hypothesis: str, reference: str) -> float:
+    """Sentence chrF in [0, 1], equal to ``sacrebleu.metrics.CHRF(beta=CHRF_BETA).sentence_score(h, [r]).score / 100``."""
+    matches = SpanMatcher([hypothesis], [reference]).matches(np.array([1]), np.array([1]), [(1, 1)])
+    lengths = np.array([_chars(hypothesis)]), np.array([_chars(reference)])
+    return float(chrf_from_matches(matches[0], *lengths, beta=CHRF_BETA)[0])
+
+
+class ChrfLengthScorer:
+    """Bead scores of the MT aligner (see the module docstring): prior, length tail and chrF above chance."""
+
+    def __init__(
+        self,
+        mt: Sequence[str],
+        reference: Sequence[str],
+        bead_priors: Mapping[tuple[int, int], float],
+        *,
+        similarity_weight: float,
+        null_similarity: float,
+        null_growth: float,
+        length_variance: float,
+        confidence_slope: float,
+        source: Sequence[str] | None,
+        source_length_variance: float,
+    ) -> None:
+        priors = {bead_type: p for bead_type, p in bead_priors.items() if p > 0}
+        if (1, 0) not in priors or (0, 1) not in priors or (0, 0) in priors:
+            raise ValueError("bead_priors must give (1, 0) and (0, 1) a positive prior and (0, 0) none")
+        self.bead_types = list(priors)
+        self.log_priors = [math.log(p) for p in priors.values()]
+        self.similarity_weight, self.null_similarity, self.null_growth = similarity_weight, null_similarity, null_growth
+        self.confidence_slope = confidence_slope
+        n, m = len(mt), len(reference)
+        mt_chars, ref_chars = sum(map(_chars, mt)), sum(map(_chars, reference))
+        self.sentence_chars = max((mt_chars + ref_chars) / max(n + m, 1), 1.0)  # the unit of bead size
+        # The length prior compares reference lengths with source lengths when given, else with MT lengths.
+        predictor = mt if source is None else source
+        if len(predictor) != n:
+            raise ValueError(f"source has {len(predictor)} sentences and mt {n}: they must correspond one to one")
+        self.predictor_cum = np.cumsum([0] + [_chars(s) for s in predictor])
+        predictor_chars = int(self.predictor_cum[-1])
+        self.length_ratio = ref_chars / predictor_chars if predictor_chars and ref_chars else 1.0
+        self.length_variance = length_variance if source is None else source_length_variance
+        self.has_source = source is not None
+        self.broken_cum = np.cumsum([0] + [bool(reason) for reason in broken_mt(mt, source)])
+        self.mt_cum = np.cumsum([0] + [_chars(s) for s in mt])
+        self.ref_cum = np.cumsum([0] + [_chars(s) for s in reference])
+        self.matcher = SpanMatcher(mt, reference)
+        self.known_keys = np.zeros(0, dtype=np.int64)  # cells (as i * (m + 2) + j) whose 1-1 matches are known
+        self.known_counts = np.zeros((0, MAX_ORDER), dtype=np.int32)
+
+    def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
+        """Log prior + length + chrF evidence; reliability: the pair probability, a logistic of the bead's
+        chrF above chance (none for broken MT) plus its length tail (:data:`PAIR_LENGTH_BIAS`); an unmatched
+        bead is left to its posterior."""
+        matches = self.matcher.matches(i, j, [self.bead_types[t] for t in types])
+        one_to_one = next((t for t, bead_type in enumerate(types) if self.bead_types[bead_type] == (1, 1)), None)
+        if one_to_one is not None:
+            self._remember(i, j, matches[one_to_one])
+        scores = np.empty((len(types), len(i)))
+        evidence = np.empty((len(types), len(i)))
+        pair = np.full((len(types), len(i)), np.inf)  # log-odds that the bead's two sides belong together
+        for t, bead_type in enumerate(types):
+            (di, dj), log_prior = self.bead_types[bead_type], self.log_priors[bead_type]
+            if not (di and dj):  # an unmatched sentence has no partner whose length or content could be compared
+                scores[t] = log_prior
+                continue
+            i0, j0 = np.maximum(i - di, 0), np.maximum(j - dj, 0)
+            mt_chars, ref_chars = self.mt_cum[i] - self.mt_cum[i0], self.ref_cum[j] - self.ref_cum[j0]
+            predicted = self.predictor_cum[i] - self.predictor_cum[i0]
+            length = log_length_tail(predicted, ref_chars, self.length_ratio, self.length_variance)
+            size = (mt_chars + ref_chars) / (2 * self.sentence_chars)
+            similarity = chrf_from_matches(matches[t], mt_chars, ref_chars, beta=CHRF_BETA)
+            # chrF above what unrelated spans of these lengths reach by chance
+            chars = np.maximum((mt_chars + ref_chars) / 2, 1.0)
+            evidence[t] = similarity - self.null_similarity - self.null_growth * np.log(chars / 100)
+            # A broken MT line says nothing of where its source belongs: no chrF evidence, and without the
+            # source no length evidence either (its length is the broken line's).
+            sound = self.broken_cum[i] == self.broken_cum[i0]
+            evidence[t] = np.where(sound, evidence[t], 0.0)
+            if not self.has_source:
+                length = np.where(sound, length, 0.0)
+            scores[t] = log_prior + length + self.similarity_weight * size * evidence[t]
+            if (di, dj) in LONE_PART_SLOPES:
+                scores[t] += np.where(sound, self._lone_part(i, j, di, dj), 0.0)
+            pair[t] = self.confidence_slope * evidence[t] + length + PAIR_LENGTH_BIAS
+        return scores, 1 / (1 + np.exp(-np.clip(pair, -500.0, 500.0)))
+
+    def _lone_part(self, i: Cells, j: Cells, di: int, dj: int) -> Scores:
+        """The log-weight a 1-2 or 2-1 bead loses when one of its two sentences on the merged side finds
+        hardly any of its character n-grams in the other side's sentence: a one-sided line (byline,
+        caption, dateline) glued to its neighbour's pair rather than a sentence the other side splits."""
+        if (di, dj) == (1, 2):  # reference sentences j-2 and j-1 against MT sentence i-1
+            first = self._one_to_one(i, j - 1)
+            last = self._one_to_one(i, j)
+            other = self.mt_cum[i] - self.mt_cum[i - 1]
+            parts = self.ref_cum[j - 1] - self.ref_cum[np.maximum(j - 2, 0)], self.ref_cum[j] - self.ref_cum[j - 1]
+        else:  # MT sentences i-2 and i-1 against reference sentence j-1
+            first = self._one_to_one(i - 1, j)
+            last = self._one_to_one(i, j)
+            other = self.ref_cum[j] - self.ref_cum[j - 1]
+            parts = self.mt_cum[i - 1] - self.mt_cum[np.maximum(i - 2, 0)], self.mt_cum[i] - self.mt_cum[i - 1]
+        recalls = [
+            np.where(known, _part_recall(counts, chars, other), 1.0)
+            for (counts, known), chars in zip((first, last), parts)
+        ]
+        lone = np.minimum(*recalls)
+        paired = np.maximum(*recalls) >= LONE_PAIRED_RECALL
+        return np.where(paired, LONE_PART_SLOPES[di, dj] * np.minimum(lone - LONE_PART_RECALL, 0.0), 0.0)
+
+    def _remember(self, i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
+        """Keep the 1-1 matches of scored cells: the lone-part check of the 1-2 and 2-1 beads around reads them."""
+        keys = np.concatenate([self.known_keys, i * (self.ref_cum.size + 1) + j])
+        keys, first = np.unique(keys, return_index=True)
+        self.known_keys, self.known_counts = keys, np.concatenate([self.known_counts, counts])[first]
+
+    def _one_to_one(self, i: Cells, j: Cells) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+        """Matches of MT sentence i-1 with reference sentence j-1 where the 1-1 bead ending at (i, j) has
+        been scored, and where that is: every cell of the band, so only a bead at the band's edge goes
+        without the check (a path that reaches the edge is searched again in a wider band)."""
+        wanted = i * (self.ref_cum.size + 1) + j
+        at = np.minimum(np.searchsorted(self.known_keys, wanted), max(self.known_keys.size - 1, 0))
+        found = self.known_keys[at] == wanted if self.known_keys.size else np.zeros(len(i), dtype=bool)
+        out = np.zeros((len(i), MAX_ORDER), dtype=np.int32)
+        out[found] = self.known_counts[at[found]]
+        return out, found
+
+
+def _part_recall(matches: npt.NDArray[np.int32], part_chars: Cells, other_chars: Cells) -> Scores:
+    """Character n-gram recall of a sentence in another (orders 1..6 averaged, as chrF's recall)."""
+    total, orders = np.zeros(len(part_chars)), np.zeros(len(part_chars))
+    for k in range(MAX_ORDER):
+        present = (part_chars - k > 0) & (other_chars - k > 0)
+        total += np.where(present, matches[:, k] / np.where(present, part_chars - k, 1), 0.0)
+        orders += present
+    return total / np.maximum(orders, 1)
+
+
+def align(
+    mt: Sequence[str],
+    reference: Sequence[str],
+    *,
+    bead_priors: Mapping[tuple[int, int], float] = DEFAULT_BEAD_PRIORS,
+    similarity_weight: float = 50.0,
+    null_similarity: float = 0.2,
+    null_growth: float = 0.05,
+    length_variance: float = 20.0,
+    band_half_width: int = 10,
+    confidence_slope: float = 20.0,
+    source: Sequence[str] | None = None,
+    source_length_variance: float = 6.8,
+) -> list[Bead]:
+    """Monotone many-to-many alignment of machine-translated source sentences to reference sentences.
+
+    Options (see the module docstring for the model):
+    ``bead_priors``: relative prior per (MT sentences, reference sentences)
+    bead type; types with prior 0 are not used, and (1, 0) and (0, 1) need a
+    positive prior so that every input can be aligned.
+    ``similarity_weight``: nats per unit of bead size and of chrF.
+    ``null_similarity``: chrF that counts as no evidence for two 100-character spans.
+    ``null_growth``: growth of that level per e-fold of span length.
+    ``length_variance``: Gale-Church variance of reference length per MT character.
+    ``band_half_width``: initial half-width of the band, in reference sentences.
+    ``confidence_slope``: steepness of the chrF-to-match-probability logistic.
+    ``source``: the source sentences (``mt[i]`` translates ``source[i]``), optional. When given, the
+    length prior compares reference lengths with *source* lengths (ratio measured on the texts,
+    variance ``source_length_variance`` per source character, Gale & Church's 6.8 by default)
+    instead of with MT lengths: a human source is a far better length predictor than weak MT
+    (on NTREX Arabic, strict F1 0.992 -> 0.998 clean, 0.970 -> 0.982 all perturbations).
+    """
+    scorer = ChrfLengthScorer(
+        mt,
+        reference,
+        bead_priors,
+        similarity_weight=similarity_weight,
+        null_similarity=null_similarity,
+        null_growth=null_growth,
+        length_variance=length_variance,
+        confidence_slope=confidence_slope,
+        source=source,
+        source_length_variance=source_length_variance,
+    )
+    centre = length_diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
+    return align_banded(scorer, len(mt), len(reference), centre, band_half_width)
+
+
+def _chars(sentence: str) -> int:
+    return len("".join(sentence.split()))
+
+
+def align_without_reference(n_source: int) -> list[Bead]:
+    """1-1 beads (i,) -> () used when an article has no reference (confidence 1.0)."""
+    return [Bead((i,), (), 1.0) for i in range(n_source)]
+
+
+BeadPriors = tuple[tuple[tuple[int, int], float], ...]
+"""Bead types and their relative priors, as a hashable, ordered tuple of ((source, reference), prior)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlignmentConfig:
+    """Every setting that decides which rows an article's alignment gives; one object for ``run`` and ``align``.
+
+    ``aligner``: ``chrf-len`` aligns the MT to the reference by chrF and lengths (needs MT);
+    ``gale-church`` aligns the source to the reference by lengths alone (whole sentences).
+    ``granularity``: what a row's Arabic is made of: clause units regrouped to follow the
+    reference's sentences (``units``, :func:`tarjama.alignment.regroup.align_article`), or whole sentences.
+    ``bead_priors``: the bead types and priors of ``chrf-len`` over sentences (``None``: the
+    granularity's default, :data:`SENTENCE_BEAD_PRIORS` under units, else
+    :data:`DEFAULT_BEAD_PRIORS`); ``unit_bead_priors``: those of units inside a sentence bead.
+    ``length_model``: which lengths predict the reference's: the source's (``src``, a human
+    source is the steadier predictor) or the MT's (``mt``).
+    ``band_half_width``: initial half-width of the search band, in reference sentences.
+    ``flag_below``: rows whose confidence is below this are flagged for review.
+    """
+
+    aligner: Literal["chrf-len", "gale-church"] = "chrf-len"
+    granularity: Granularity = "units"
+    bead_priors: BeadPriors | None = None
+    unit_bead_priors: BeadPriors = tuple(UNIT_BEAD_PRIORS.items())
+    length_model: Literal["src", "mt"] = "src"
+    band_half_width: int = 10
+    flag_below: float = 0.5
+
+    @property
+    def rows(self) -> Granularity:
+        """What rows are made of: units need the MT of each unit, so the length aligner gives sentences."""
+        return "sentences" if self.aligner == "gale-church" else self.granularity
+
+    @property
+    def priors(self) -> Mapping[tuple[int, int], float]:
+        """The bead priors of the configured aligner over sentences."""
+        if self.aligner == "gale-church":
+            return GALE_CHURCH_PRIORS
+        if self.bead_priors is not None:
+            return dict(self.bead_priors)
+        return SENTENCE_BEAD_PRIORS if self.rows == "units" else DEFAULT_BEAD_PRIORS
+
+    def signature(self) -> AlignmentSignature:
+        length = "src" if self.aligner == "gale-church" else self.length_model
+        units = _bead_list(dict(self.unit_bead_priors)) if self.rows == "units" else ""
+        return AlignmentSignature(
+            self.aligner,
+            self.rows,
+            _bead_list(self.priors),
+            units,
+            length,
+            self.band_half_width,
+            self.flag_below,
+            tarjama.__version__,
+        )
+
+
+def _bead_list(bead_types: Mapping[tuple[int, int], float]) -> str:
+    return ",".join(f"{di}-{dj}" for di, dj in bead_types)
+
+
+@dataclass(frozen=True, slots=True)
+class AlignmentSignature:
+    """How rows were aligned, as sacrebleu's signatures say how a score was computed."""
+
+    aligner: str
+    rows: str
+    beads: str
+    unit_beads: str  # "" when rows are whole sentences
+    length: str
+    band: int
+    flag: float
+    version: str
+
+    def format(self) -> str:
+        """``aligner:chrf-len|rows:units|beads:1-1,...|unit-beads:1-1,...|len:src|band:10|flag:0.5|version:0.1.0``."""
+        units = f"|unit-beads:{self.unit_beads}" if self.unit_beads else ""
+        return (
+            f"aligner:{self.aligner}|rows:{self.rows}|beads:{self.beads}{units}|len:{self.length}|band:{self.band}"
+            f"|flag:{self.flag:g}|version:{self.version}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """An article's beads and the signature of the configuration that produced them."""
+
+    beads: tuple[Bead, ...]
+    signature: AlignmentSignature
+
+
+def align_translation(
+    source: Sequence[str],
+    mt: Sequence[str] | None,
+    reference: Sequence[str],
+    config: AlignmentConfig = AlignmentConfig(),
+) -> Alignment:
+    """Align an article (source sentences, their MT one to one, reference sentences) as ``config`` says.
+
+    The one entry point of ``tarjama run`` and ``tarjama align``, so that the same texts give the
+    same rows through both. ``mt`` may be ``None`` only for the ``gale-church`` aligner.
+    """
+    if config.aligner == "gale-church":
+        beads = align_lengths(source, reference, band_half_width=config.band_half_width)
+    elif mt is None:
+        raise ValueError("the chrf-len aligner needs the machine translation of the source")
+    else:
+        beads = align(
+            mt,
+            reference,
+            bead_priors=config.priors,
+            band_half_width=config.band_half_width,
+            source=source if config.length_model == "src" else None,
+        )
+    return Alignment(tuple(beads), config.signature())

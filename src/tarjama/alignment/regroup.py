@@ -1,0 +1,202 @@
+"""Rows that follow the reference's sentences: clause units translated, aligned and regrouped.
+
+An Arabic sentence is cut into clause units (:mod:`tarjama.text.clauses`), each
+unit gets its own English MT, and the MT of the units is aligned to the
+reference sentences with beads of several units to one sentence (the
+reference keeps them together), one to several (it splits a unit) or a few
+to a few. A row then holds one reference sentence wherever the Arabic can be
+cut there, and the Arabic of a row is whole units, so the rows' Arabic joined
+in order is the article, each character once.
+
+How the units get their MT (:class:`UnitTranslation`). Measured with the
+local engine by ``benchmarks/bench_units.py`` (corpus chrF against the
+references; model seconds as a ratio to ``units``, modes interleaved sentence
+by sentence on 2 shared cores):
+
+==========================  ============  ============  ===============  ===============
+mode                        seed chrF     ntrex chrF    seed time        ntrex time
+==========================  ============  ============  ===============  ===============
+``units`` (default)         53.7          45.2          1.00 (627 s)     1.00 (152 s)
+unit with its sentence      53.4          43.6          2.86             3.18
+``sentences``, MT cut       52.0          39.6          0.81             1.56
+==========================  ============  ============  ===============  ===============
+
+(seed: 13 paragraphs, 49 units; ntrex: 5 chained runs, 17 units.) Units
+alone translate best: the 1.5B model garbles or loops on long sentences, and
+a unit needs no context to be rendered. Giving the sentence as context costs
+about three times the time (the whole sentence is read again for each unit)
+for no gain, so it is not offered. Whole sentences are a little faster on the
+seed's paragraph-long sentences, but their MT must be cut at guessed points,
+which costs rows as well as chrF (seed: 38 rows instead of 40); they remain
+selectable:
+
+- ``units``: each unit translated alone;
+- ``sentences``: each sentence translated whole, its MT cut into one piece
+  per unit at English sentence ends and commas where the lengths fit
+  (:func:`attribute_mt`); also how per-sentence MT from a file is used.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from tarjama.alignment.align import Alignment, AlignmentConfig, Bead, align, align_translation, align_without_reference
+from tarjama.text.article import Document, Granularity, UnitTranslation
+from tarjama.translation.translate import Translation
+
+_CUT = re.compile(r"(?<=[.!?;:,])[\"'”’)]* ")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]* $")
+
+
+def attribute_mt(mt: str, units: Sequence[str]) -> list[str]:
+    """``mt`` (one sentence's translation) cut into one piece per unit, in order.
+
+    Cuts fall after punctuation (sentence ends preferred) or, failing that,
+    at spaces, where the pieces' shares of the English best match the units'
+    shares of the Arabic: squared share error in units of the typical error,
+    plus a cost per cut kind. Pieces are never empty while ``mt`` has enough
+    words; joined with spaces they give back ``mt``'s words.
+    """
+    words = mt.split()
+    if len(units) == 1 or not words:
+        return [" ".join(words)] + [""] * (len(units) - 1)
+    text = " ".join(words)
+    # Candidate cuts: after word w (1..len-1), with a cost by kind.
+    offsets, position = [], 0
+    for word in words:
+        position += len(word) + 1
+        offsets.append(position)
+    cut_cost = []
+    for w in range(1, len(words)):
+        before = text[: offsets[w - 1]]
+        if _SENTENCE_END.search(before):
+            cut_cost.append(0.0)
+        elif _CUT.search(before[-3:]):
+            cut_cost.append(1.0)
+        else:
+            cut_cost.append(4.0)
+    total_ar = sum(len(u) for u in units)
+    target = [sum(len(u) for u in units[: k + 1]) / total_ar for k in range(len(units) - 1)]
+    share = [offsets[w - 1] / (len(text) + 1) for w in range(1, len(words))]
+    k_cuts = min(len(units) - 1, len(words) - 1)
+    # best[k][w]: cost of placing cut k (0-based) after word w+1, cuts strictly increasing.
+    spread = 0.08  # typical share error of a right cut (English and Arabic clause lengths differ)
+    best = [[math.inf] * len(share) for _ in range(k_cuts)]
+    back = [[-1] * len(share) for _ in range(k_cuts)]
+    for k in range(k_cuts):
+        for w in range(k, len(share)):
+            here = ((share[w] - target[k]) / spread) ** 2 + cut_cost[w]
+            if k == 0:
+                best[k][w] = here
+                continue
+            prev = min(range(k - 1, w), key=lambda v: best[k - 1][v])
+            best[k][w], back[k][w] = best[k - 1][prev] + here, prev
+    w = min(range(len(share)), key=lambda v: best[k_cuts - 1][v])
+    cuts = []
+    for k in range(k_cuts - 1, -1, -1):
+        cuts.append(w + 1)
+        w = back[k][w]
+    edges = [0, *reversed(cuts), len(words)]
+    pieces = [" ".join(words[a:b]) for a, b in zip(edges, edges[1:])]
+    return pieces + [""] * (len(units) - len(pieces))
+
+
+def translation_texts(document: Document, rows: Granularity, mode: UnitTranslation) -> list[str]:
+    """What the engine is given for ``document``: its units' texts, or its whole sentences'."""
+    if rows == "units" and mode is UnitTranslation.UNITS:
+        return [unit.text for unit in document.units]
+    return document.texts
+
+
+def item_translations(
+    document: Document, rows: Granularity, mode: UnitTranslation, translations: Sequence[Translation]
+) -> list[Translation]:
+    """One translation per aligned item (``document.items(rows)``), from those of :func:`translation_texts`."""
+    if rows == "units" and mode is UnitTranslation.SENTENCES:
+        return units_from_sentences(document, translations)
+    return list(translations)
+
+
+def units_from_sentences(document: Document, translations: Sequence[Translation]) -> list[Translation]:
+    """Per-unit translations cut from per-sentence ones (:func:`attribute_mt`), keeping their provenance."""
+    if len(translations) != len(document.sentences):
+        raise ValueError(f"{len(translations)} translations for {len(document.sentences)} sentences")
+    return [
+        Translation(piece, translation.engine, translation.model, translation.from_memory)
+        for sentence, translation in zip(document.sentences, translations)
+        for piece in attribute_mt(translation.text, sentence.units)
+    ]
+
+
+def align_article(
+    document: Document,
+    mt: Sequence[str] | None,
+    reference: Sequence[str] | None,
+    config: AlignmentConfig = AlignmentConfig(),
+) -> Alignment:
+    """Beads over ``document.items(config.rows)`` (one MT each) against the reference sentences.
+
+    The one entry point of ``tarjama run`` and ``tarjama align``, so the same texts give the same
+    rows through both. Without a reference, one row an item.
+    """
+    items = document.items(config.rows)
+    if mt is not None and len(mt) != len(items):
+        raise ValueError(f"{len(mt)} translations for {len(items)} {config.rows} of {document.id}")
+    if reference is None:
+        return Alignment(tuple(align_without_reference(len(items))), config.signature())
+    if config.rows == "sentences":
+        return align_translation(document.texts, mt, reference, config)
+    if mt is None:
+        raise ValueError("rows of clause units need the machine translation of each unit")
+    return Alignment(tuple(align_units(document, mt, reference, config)), config.signature())
+
+
+def align_units(
+    document: Document, mt: Sequence[str], reference: Sequence[str], config: AlignmentConfig = AlignmentConfig()
+) -> list[Bead]:
+    """Beads over the units of ``document`` (``mt``: one translation each) against reference sentences.
+
+    Two stages. First the sentences (each one's MT is its units' MT joined) are aligned with
+    ``config.priors``; then, inside each sentence bead that holds several units and several
+    reference sentences, the units are aligned to those sentences with ``config.unit_bead_priors``,
+    several to one or one to several. So where the reference does not split a sentence the rows
+    are those of the sentence aligner (on un-chained ntrex128-dev, single-stage unit alignment lost
+    0.011 strict F1 on the tuning half by attaching short units to a neighbouring sentence), and a
+    unit never leaves its sentence bead. A unit bead's confidence is that of its sentence bead
+    times its own.
+    """
+    units = document.units
+    by_sentence: list[list[int]] = [[] for _ in document.sentences]
+    for i, unit in enumerate(units):
+        by_sentence[unit.sentence].append(i)
+    source_lengths = config.length_model == "src"
+    sentence_beads = align(
+        [" ".join(mt[i] for i in group) for group in by_sentence],
+        reference,
+        source=document.texts if source_lengths else None,
+        bead_priors=config.priors,
+        band_half_width=config.band_half_width,
+    )
+    beads = []
+    for bead in sentence_beads:
+        inside = [i for s in bead.source for i in by_sentence[s]]
+        if len(inside) < 2 or len(bead.reference) < 2:
+            beads.append(Bead(tuple(inside), bead.reference, bead.confidence))
+            continue
+        sub = align(
+            [mt[i] for i in inside],
+            [reference[j] for j in bead.reference],
+            source=[units[i].text for i in inside] if source_lengths else None,
+            bead_priors=dict(config.unit_bead_priors),
+        )
+        beads += [
+            Bead(
+                tuple(inside[k] for k in part.source),
+                tuple(bead.reference[k] for k in part.reference),
+                bead.confidence * part.confidence,
+            )
+            for part in sub
+        ]
+    return beads

@@ -1,0 +1,1 @@
+"""The application: the command line, ``tarjama serve`` and its web app, past runs and downloads."""

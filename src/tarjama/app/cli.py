@@ -1,0 +1,1152 @@
+"""The ``tarjama`` command line: a thin layer that builds the settings, checks inputs, and calls the library.
+
+Everything a user can get wrong (a file, an engine name, a URL, the output folder, the translation
+memory, a run name) is checked before Prefect or a model starts, so a mistake fails in a fraction
+of a second with one line and exit status 2, and nothing is written. Heavy imports (Prefect,
+polars, the engines) happen inside the commands, so ``tarjama --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from tarjama.errors import TarjamaError, printable
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from tarjama.app.runs import RunInfo
+    from tarjama.corpus.results import RunSummary
+    from tarjama.settings import Settings
+    from tarjama.translation.engines import EngineSpec
+
+EXIT_USAGE = 2  # bad input or set-up: one line, nothing written
+EXIT_FAILED = 1  # the work itself failed (a service down after every retry, a server that would not start)
+EXIT_INTERRUPTED = 130  # Ctrl-C: what was translated is kept
+MAX_SUMMARY_ARTICLES = 20
+RUN_ID_PREFIX = 8  # characters of a flow-run id `tarjama runs` shows
+MAX_RUNS_LISTED = 200  # the most flow runs the Prefect API returns at once
+
+app = typer.Typer(
+    help="Arabic→English translation and bilingual alignment, orchestrated by Prefect.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="The offline model used by the local engine.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    errors.print(f"tarjama: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def say(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        say(f"tarjama {version('tarjama')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Arabic→English translation and bilingual alignment, orchestrated by Prefect."""
+
+
+# --- shared options --------------------------------------------------------------------------
+
+OutOption = Annotated[
+    Path, typer.Option("--out", "-o", metavar="PATH", help="Output folder; each run writes <out>/<run>/.")
+]
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        "-e",
+        metavar="NAME",
+        help="auto, google, local, ... (see `tarjama engines`). Also TARJAMA_ENGINE. Default: auto.",
+        show_default=False,
+    ),
+]
+RowsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rows",
+        metavar="units|sentences",
+        help="What a row's Arabic is made of: clause units regrouped to follow the reference's sentences (default), "
+        "or whole Arabic sentences. Also TARJAMA_ROWS.",
+    ),
+]
+MemoryOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--memory",
+        metavar="FILE",
+        help="Translation memory (SQLite file). Default: <home>/memory.sqlite (`tarjama config` shows where).",
+    ),
+]
+
+
+def load_settings(**flags: object) -> Settings:
+    from tarjama.settings import Settings
+
+    return Settings.load(**flags)  # type: ignore[arg-type]
+
+
+def names_of(values: list[str] | None, known: Collection[str], flag: str) -> list[str]:
+    """The names of a flag given as comma lists, repeated, or both (``-f tsv,tmx -f jsonl``), each known."""
+    from tarjama.settings import did_you_mean
+
+    names = [name.strip() for value in values or [] for name in value.split(",") if name.strip()]
+    for name in names:
+        if name not in known:
+            raise TarjamaError(
+                f"{flag}: unknown name {name!r}{did_you_mean(name, list(known))} (choose from {', '.join(known)})"
+            )
+    return names
+
+
+def check_engine_reachable(settings: Settings) -> None:
+    """A web engine whose service does not answer fails now, in one line, not after every retry of every task.
+
+    One TCP connection, no request: ``auto`` makes its own probe and falls back to the local model."""
+    from tarjama.settings import engine_url, url_unreachable
+
+    url = engine_url(settings.engine, settings) if settings.engine != "auto" else None
+    problem = url_unreachable(url) if url else None
+    if problem:
+        from tarjama.translation.engines.transport import safe_url
+
+        raise TarjamaError(f"engine {settings.engine}: nothing answers at {safe_url(url or '')} ({problem})")
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+EXIT_SOME_FAILED = 3  # the corpus was built, but some articles failed (listed in scores.json and the report)
+
+
+@app.command()
+def run(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATH...",
+            help="Arabic articles (<id>.ar.txt, UTF-8, one paragraph per line), folders (every *.ar.txt below), "
+            "globs, or manifests (.jsonl or .parquet, one article per record).",
+            show_default=False,
+        ),
+    ],
+    reference: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reference",
+            "-r",
+            metavar="FILE",
+            help="English reference file (repeatable). Default: <id>.en*.txt beside each article.",
+        ),
+    ] = None,
+    engine: EngineOption = None,
+    out: OutOption = Path("output"),
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            metavar="FILE.gguf",
+            help="GGUF model for the local engine (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M). Also TARJAMA_MODEL. "
+            "Refused with a web engine.",
+        ),
+    ] = None,
+    memory: MemoryOption = None,
+    name: Annotated[
+        str,
+        typer.Option(
+            "--name", metavar="NAME", help="Run name (the output sub-folder). Default: time, first id, random suffix."
+        ),
+    ] = "",
+    engine_url: Annotated[
+        str | None,
+        typer.Option(
+            "--engine-url",
+            metavar="URL",
+            help="Base URL of the web engine's service: a LibreTranslate server, an Ollama/llama.cpp/vLLM server "
+            "for openai-compat, ... Also TARJAMA_<ENGINE>_URL.",
+        ),
+    ] = None,
+    engine_model: Annotated[
+        str | None,
+        typer.Option(
+            "--engine-model",
+            metavar="MODEL",
+            help="Model name for chatgpt or openai-compat. Also TARJAMA_<ENGINE>_MODEL.",
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--rate-limit",
+            metavar="PER_SECOND",
+            help="Requests per second for the web engine, enforced by the Prefect global concurrency limit "
+            "tarjama-engine-<engine>; 0 turns it off. Default: per engine (see `tarjama engines`).",
+        ),
+    ] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Output formats, comma-separated and/or repeated: tsv, parquet, jsonl, moses, tmx, hf. "
+            "Default: tsv,parquet.",
+        ),
+    ] = None,
+    dedupe: Annotated[
+        bool, typer.Option("--dedupe", help="Drop exact duplicate (Arabic, English) pairs across articles.")
+    ] = False,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--min-confidence",
+            metavar="X",
+            help="Also write a corpus of the rows aligned with at least this confidence (0-1), beside the full one.",
+        ),
+    ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first article that fails (default: build the rest).")
+    ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", "-j", metavar="N", min=1, help="Articles processed at once on this machine.")
+    ] = 4,
+    checks: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checks",
+            metavar="NAMES",
+            help="Reference-free checks to run, comma-separated and/or repeated (numbers, arabic-script, language, "
+            "length-ratio, repetition, latin-names), or `none`. Also TARJAMA_CHECKS. Default: all.",
+        ),
+    ] = None,
+    filter_checks: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter-checks",
+            metavar="NAMES",
+            help="Also write a filtered corpus without the rows failing these checks (comma-separated and/or "
+            "repeated).",
+        ),
+    ] = None,
+    rows: RowsOption = None,
+    translate: Annotated[
+        str | None,
+        typer.Option(
+            "--translate",
+            metavar="units|sentences",
+            help="With rows of units: translate each clause unit alone (default: best chrF in our measurements), "
+            "or each sentence whole and cut its MT among its units. Also TARJAMA_TRANSLATE.",
+        ),
+    ] = None,
+    dask: Annotated[
+        str,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Run the per-article work on a Dask cluster: a scheduler address (tcp://host:8786), or `local` "
+            "for a LocalCluster of 2 worker processes sharing --workers threads.",
+        ),
+    ] = "",
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Build every article again, even those an earlier run built with the same settings."
+        ),
+    ] = False,
+) -> None:
+    """Build a parallel corpus from PATHs: split, translate, align, score; write aligned.tsv and .parquet,
+    scores.json and report.md (and the --format files) into <out>/<run>/.
+
+    Articles already built by an earlier run with the same inputs and settings (the same pipeline signature)
+    are reused, unless --rebuild. Exit status:
+    0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the run failed.
+    """
+    try:
+        settings = load_settings(  # first: a misspelt engine or variable answers before polars and numpy load
+            engine=engine,
+            engine_url=engine_url,
+            engine_model=engine_model,
+            model=model,
+            memory=memory,
+            rate_limit=rate_limit,
+            checks=checks,
+            rows=rows,
+            translate=translate,
+        )
+        from tarjama.corpus.export import FORMATS, check_formats
+        from tarjama.corpus.inputs import collect_articles
+        from tarjama.corpus.outputs import check_output_folder, check_run_name, new_run_name
+        from tarjama.corpus.schema import check_confidence
+        from tarjama.settings import check_names
+        from tarjama.text.article import load_document
+        from tarjama.translation.memory import TranslationMemory
+
+        filtering = list(check_names(",".join(filter_checks or []), "--filter-checks"))
+        chosen_formats = check_formats(names_of(formats, FORMATS, "--format") or ["tsv", "parquet"])
+        if min_confidence is not None:
+            check_confidence(min_confidence)
+        run_name = check_run_name(name) if name else new_run_name(sources)
+        # a file named on the command line must be right: check it now (the list is not kept: the
+        # flow reads the sources again, and a manifest's texts would be held twice through the run)
+        total = 0  # the progress bar's, known before the run starts
+        for article in collect_articles(sources, reference or []):
+            total += 1
+            if str(article.source.origin) in sources and article.source.is_file:
+                load_document(article.source.origin, "ar")
+                for ref in article.references:
+                    load_document(ref.source.origin, "en")
+        check_output_folder(out)
+        if (out / run_name).exists():
+            raise TarjamaError(f"{out / run_name}: output directory already exists")
+        TranslationMemory.check(settings.memory_path)
+        runner = task_runner(dask, workers)
+        check_engine_reachable(settings)
+    except TarjamaError as problem:
+        fail(str(problem))
+
+    from tarjama.app.runs import crash_abandoned_runs, recorded_while_running, with_served_links
+    from tarjama.app.stopping import Stopped, call_until_signalled, exit_now
+    from tarjama.corpus.outputs import remove_own_staging
+
+    settings = with_served_links(settings)
+    try:
+        with prefect_flow(settings, total) as run_flow, recorded_while_running(settings.home, run_name):
+            crash_abandoned_runs(settings.home)  # runs of this home killed earlier: Crashed, not Running for ever
+            flow = run_flow.with_options(task_runner=runner())
+            try:
+                summary = call_until_signalled(
+                    lambda: flow(
+                        sources,
+                        settings,
+                        [str(r) for r in reference or []],
+                        out=str(out),
+                        run_name=run_name,
+                        formats=list(chosen_formats),
+                        dedupe=dedupe,
+                        min_confidence=min_confidence,
+                        fail_fast=fail_fast,
+                        workers=workers,
+                        filter_checks=filtering,
+                        rebuild=rebuild,
+                    )
+                )
+            except (Stopped, KeyboardInterrupt) as stop:
+                from tarjama.app.runs import mark_stopped
+
+                mark_stopped(run_name, f"stopped by {stop if isinstance(stop, Stopped) else 'SIGINT'}")
+                remove_own_staging(out)
+                raise
+    except TarjamaError as problem:
+        fail(str(problem), EXIT_FAILED)
+    except (Stopped, KeyboardInterrupt) as stop:
+        errors.print(
+            f"tarjama: error: interrupted: every sentence translated so far is kept in {settings.memory_path}, "
+            "and every article built is kept for the next run; no output was written; run the same command "
+            "again to resume",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        exit_now(stop.exit_status if isinstance(stop, Stopped) else EXIT_INTERRUPTED)
+    print_summary(summary)
+    if summary.failures:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@contextmanager
+def prefect_flow(settings: Settings, total: int) -> Iterator[Any]:
+    """The run's flow, talking to its Prefect API, under the progress bar and the interrupt filter.
+
+    The flow is imported before the bar starts: the import sets up Prefect's log handlers, which the
+    bar then routes through itself."""
+    from tarjama.flows.environment import configure_prefect, prefect_api_for_command
+
+    configure_prefect(settings.home)  # before Prefect is imported: it reads its settings when it loads
+    with prefect_api_for_command(settings.home, settings.prefect_server_idle):
+        from tarjama.flows.pipeline import run as run_flow
+
+        with live_progress(total), quiet_interrupts():
+            yield run_flow
+
+
+LOCAL_DASK_PROCESSES = 2
+
+
+def check_scheduler(address: str) -> None:
+    """A Dask scheduler address must name a host and port where something listens: probed now, in one
+    line, rather than by Prefect and Dask after seconds of start-up and many tracebacks."""
+    from tarjama.settings import unreachable
+
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if scheme not in ("", "tcp", "tls") or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise TarjamaError(f"--dask {address!r}: a scheduler address such as tcp://127.0.0.1:8786, or `local`")
+    problem = unreachable(host, int(port))
+    if problem:
+        raise TarjamaError(f"--dask {address!r}: no Dask scheduler answers there ({problem})")
+
+
+def task_runner(dask: str, workers: int) -> Callable[[], Any]:
+    """The task runner the options ask for, built later (once Prefect may be imported): threads, or Dask."""
+    if not dask:
+
+        def threads() -> Any:
+            from prefect.task_runners import ThreadPoolTaskRunner
+
+            return ThreadPoolTaskRunner(max_workers=workers)
+
+        return threads
+    if dask != "local":
+        check_scheduler(dask)
+
+    def on_dask() -> Any:
+        from prefect_dask import DaskTaskRunner
+
+        if dask == "local":
+            # two processes use both cores of a small machine; threads keep --workers articles in flight
+            threads = max(1, workers // LOCAL_DASK_PROCESSES)
+            return DaskTaskRunner(
+                cluster_kwargs={"n_workers": LOCAL_DASK_PROCESSES, "threads_per_worker": threads, "processes": True}
+            )
+        return DaskTaskRunner(address=dask if "://" in dask else f"tcp://{dask}")
+
+    return on_dask
+
+
+@contextmanager
+def quiet_interrupts() -> Iterator[None]:
+    """Ctrl-C loses nothing, so it deserves one line (ours), not a "Crash detected!" error per flow and task."""
+    import logging
+
+    class Interrupted(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            message = record.getMessage()
+            return not (message.startswith("Crash detected!") and "interrupt" in message)
+
+    quiet = Interrupted()
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
+@contextmanager
+def live_progress(total: int | None = None) -> Iterator[None]:
+    """Articles done of ``total``, sentences translated, rate and ETA, live on a terminal (rich), with
+    log lines printed above it (:func:`log_lines_above`)."""
+    if not errors.is_terminal:
+        yield
+        return
+    import logging
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("articles"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+    task_id = progress.add_task("articles", total=total, detail="")
+
+    class Sink(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            state = getattr(record, "tarjama_progress", None)
+            if not state:
+                return
+            eta = f", ETA {state['eta']:.0f} s" if state.get("eta") else ""
+            detail = f"{state['translated']} sentences translated, {state['rate'] * 60:.1f} articles/min{eta}"
+            if state["failed"]:
+                detail += f", {state['failed']} failed"
+            progress.update(task_id, completed=state["done"], total=state["total"], detail=detail)
+
+    sink = Sink()
+    logger = logging.getLogger("tarjama.progress")
+    level = logger.level
+    logger.setLevel(logging.INFO)  # its records are INFO: under the root's default WARNING none would reach the sink
+    logger.addHandler(sink)
+    try:
+        with progress, log_lines_above(progress.console):
+            yield
+    finally:
+        logger.removeHandler(sink)
+        logger.setLevel(level)
+
+
+@contextmanager
+def log_lines_above(screen: Console) -> Iterator[None]:
+    """Log lines that handlers write to the terminal go through ``screen``, which prints them above its
+    live bar: written straight to the terminal (as Prefect's console handler does, whose rich console
+    bypasses rich's own redirection), they were glued onto the bar's line (``0:00:0303:31:47 | INFO``)."""
+    import logging
+
+    class ThroughConsole(logging.Filter):
+        def __init__(self, handler: logging.Handler) -> None:
+            super().__init__()
+            self.handler = handler
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            line = self.handler.format(record)
+            screen.print(line, markup=False, highlight=False, soft_wrap=True, emoji=False)
+            return False  # the handler itself writes nothing
+
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.root.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
+    terminal = {sys.stderr.fileno(), sys.stdout.fileno()} if hasattr(sys.stderr, "fileno") else set()
+    added: list[tuple[logging.Handler, logging.Filter]] = []
+    for handler in {h for logger in loggers for h in logger.handlers}:
+        stream = getattr(handler, "stream", None)
+        try:
+            to_terminal = stream is not None and stream.fileno() in terminal
+        except (OSError, ValueError, AttributeError):
+            to_terminal = False
+        if to_terminal:
+            added.append((handler, ThroughConsole(handler)))
+            handler.addFilter(added[-1][1])
+    try:
+        yield
+    finally:
+        for handler, through in added:
+            handler.removeFilter(through)
+
+
+def print_summary(summary: RunSummary) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    def cell(value: object) -> Text:
+        """Input text (ids, labels) as plain text: no rich markup, no terminal escapes or bidi overrides."""
+        return Text(printable(str(value)))
+
+    shown = summary.articles[:MAX_SUMMARY_ARTICLES]
+    table = Table(title=cell(f"tarjama run {summary.run}"))
+    numeric = {"sentences", "rows", "BLEU", "chrF", "TER"}
+    for column in ("article", "engine", "sentences", "reference", "rows", "BLEU", "chrF", "TER"):
+        table.add_column(column, justify="right" if column in numeric else "left")
+    for article in shown:
+        for ref in article.references:
+            scores = {s.metric: f"{s.score:.2f}" for s in ref.scores}
+            table.add_row(
+                cell(article.article_id),
+                cell(article.engine),
+                str(article.sentences),
+                cell(ref.reference or "-"),
+                str(ref.rows),
+                scores.get("BLEU", "-"),
+                scores.get("chrF", "-"),
+                scores.get("TER", "-"),
+            )
+    if summary.overall:
+        scores = {s.metric: f"{s.score:.2f}" for s in summary.overall}
+        table.add_row(
+            f"all {len(summary.articles)} articles",
+            "",
+            str(sum(a.sentences for a in summary.articles)),
+            "first",
+            str(summary.counts.rows),
+            scores.get("BLEU", "-"),
+            scores.get("chrF", "-"),
+            scores.get("TER", "-"),
+        )
+    console.print(table)
+    if len(summary.articles) > len(shown):
+        say(f"... and {len(summary.articles) - len(shown)} more articles (report.md has them all)")
+    counts = summary.counts
+    say(
+        f"{len(summary.articles)} articles ({counts.reused_articles} reused from earlier runs), {counts.rows} rows, "
+        f"{counts.flagged} flagged"
+        + (f", {counts.duplicates_dropped} duplicates dropped" if counts.duplicates_dropped else "")
+    )
+    if counts.rebuilt_articles:
+        say(f"{counts.rebuilt_articles} articles built before under other settings were built again")
+    for warning in summary.warnings:
+        errors.print(f"tarjama: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    for failure in summary.failures:
+        errors.print(
+            printable(f"tarjama: article {failure.article_id} failed: {failure.reason}"),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    say(printable(f"aligned TSV: {Path(summary.output_dir or '.') / 'aligned.tsv'}"))
+
+
+# --- align -----------------------------------------------------------------------------------
+
+
+@app.command()
+def align(
+    arabic: Annotated[Path, typer.Argument(metavar="ARABIC", help="Arabic text (UTF-8, one paragraph per line).")],
+    english: Annotated[
+        Path, typer.Argument(metavar="ENGLISH", help="English translation of it (UTF-8, one paragraph per line).")
+    ],
+    mt: Annotated[
+        Path | None,
+        typer.Option(
+            "--mt",
+            metavar="FILE",
+            help="Machine translation of ARABIC: exactly one line per Arabic sentence (as tarjama splits it; blank "
+            "lines ignored). Without it, sentences are aligned by length (Gale-Church).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="TSV to write (same columns as `tarjama run`'s aligned.tsv); - for standard output.",
+        ),
+    ] = Path("aligned.tsv"),
+    rows: RowsOption = None,
+    presegmented: Annotated[
+        bool,
+        typer.Option(
+            "--presegmented",
+            help="Every file is already one sentence a line (as hunalign and Vecalign take it): each line is aligned "
+            "whole, never re-split.",
+        ),
+    ] = False,
+    beads: Annotated[
+        Path | None,
+        typer.Option(
+            "--beads",
+            metavar="FILE",
+            help="Also write the beads as Vecalign does, one a line: `[0, 1]:[0]:0.8731` (0-based Arabic and English "
+            "sentence numbers, confidence).",
+        ),
+    ] = None,
+) -> None:
+    """Align given files without translating: ARABIC to ENGLISH, through --mt if given, else by sentence length.
+
+    No engine and no Prefect: pure and fast. Rows below the confidence threshold are flagged, never dropped.
+    """
+    from tarjama.corpus.build import align_files
+
+    try:
+        aligned = align_files(arabic, english, mt, out, load_settings(rows=rows), presegmented, beads)
+    except TarjamaError as problem:
+        fail(str(problem))
+    report = note if str(out) == "-" else say  # the TSV has standard output to itself
+    report(
+        f"{aligned.arabic_sentences} Arabic and {aligned.english_sentences} English sentences aligned "
+        f"{aligned.method}: {aligned.rows} rows, {aligned.flagged} flagged"
+    )
+    report(f"alignment: {aligned.signature}")
+    report(f"aligned TSV: {out}")
+    if beads is not None:
+        report(f"beads: {beads}")
+
+
+def note(line: str) -> None:
+    errors.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def split(
+    source: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="Text (UTF-8, one paragraph per line); - reads standard input.")
+    ],
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", metavar="ar|en", help="The text's language. Default: ar if most letters are Arabic."),
+    ] = None,
+    units: Annotated[
+        bool, typer.Option("--units", help="One clause unit a line (what rows are made of), not one sentence.")
+    ] = False,
+    out: Annotated[
+        str, typer.Option("--out", "-o", metavar="FILE|-", help="Where to write; - (the default) is standard output.")
+    ] = "-",
+) -> None:
+    """Print FILE one sentence a line, split as `tarjama run` splits it: the input `align --presegmented` and
+    `align --mt` take."""
+    from tarjama.alignment.beads import STDIN, guess_lang, read_input, split_text
+    from tarjama.corpus.outputs import check_output_parent
+    from tarjama.corpus.schema import write_text
+    from tarjama.text.segment import LANGS
+
+    if lang is not None and lang not in LANGS:
+        fail(f"--lang {lang!r}: expected one of {', '.join(LANGS)}")
+    try:
+        if out != STDIN:
+            check_output_parent(Path(out))
+        path, text = read_input(source)
+        lines = "".join(line + "\n" for line in split_text(text, path, lang or guess_lang(text), units))
+        if out == STDIN:
+            sys.stdout.write(lines)
+        else:
+            write_text(lines, Path(out))
+    except TarjamaError as problem:
+        fail(str(problem))
+
+
+# --- score and compare ----------------------------------------------------------------------
+
+
+@app.command()
+def score(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="HYP|- [REF]...",
+            help="Machine translation, one segment per line (- reads standard input), then references line-aligned with it.",
+        ),
+    ],
+    references: Annotated[
+        list[Path] | None,
+        typer.Option("--reference", "-r", metavar="FILE", help="A reference (repeatable), as REF after HYP."),
+    ] = None,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metrics",
+            "-m",
+            metavar="NAMES",
+            help="bleu, chrf, chrf++, ter: comma-separated or repeated. Default: all.",
+        ),
+    ] = None,
+    tokenize: Annotated[
+        str | None, typer.Option("--tokenize", "-tok", metavar="NAME", help="BLEU's tokenizer, as sacrebleu's -tok.")
+    ] = None,
+    lowercase: Annotated[
+        bool, typer.Option("--lowercase", "-lc", help="BLEU ignores case, as sacrebleu's -lc.")
+    ] = False,
+    width: Annotated[int, typer.Option("--width", "-w", metavar="N", min=0, help="Decimals printed.")] = 2,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", metavar="N", min=0, help="Bootstrap resamples for the 95% intervals.")
+    ] = 1000,
+    rows: Annotated[bool, typer.Option("--rows", help="Also print each line's chrF and BLEU.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Score HYP against each REF as `sacrebleu REF... -i HYP -m bleu chrf ter --confidence` does: the same numbers
+    and signatures, with sacrebleu's -m, -tok, -lc and -w."""
+    from tarjama.quality.score import ScoreOptions, sacrebleu_text, score_files
+
+    hypothesis, *refs = files
+    refs += references or []
+    try:
+        if not refs:
+            raise TarjamaError("no reference: give REF after HYP, or -r FILE")
+        names = [name.strip() for option in metrics or [] for name in option.split(",") if name.strip()]
+        options = ScoreOptions.checked(names, tokenize, lowercase, width)
+        scores = score_files(hypothesis, refs, bootstrap, options)
+    except TarjamaError as problem:
+        fail(str(problem))
+    if as_json:
+        say(json.dumps(scores.as_dict(), ensure_ascii=False, indent=2))
+        return
+    for line in sacrebleu_text(scores.corpus):
+        say(line)
+    small = next((m for m in scores.corpus if m.small_sample), None)
+    if small is not None:
+        errors.print(
+            f"tarjama: warning: only {small.segments} segments: the confidence intervals mean little",
+            markup=False,
+            highlight=False,
+        )
+    if rows:
+        for row in scores.rows:
+            say(f"{row.row}\tchrF {row.chrf:.{width}f}\tBLEU {row.bleu:.{width}f}")
+
+
+@app.command()
+def compare(
+    systems: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="BASELINE OTHER...",
+            help="Run folders (with aligned.tsv) over the same articles, or translation files with --ref. "
+            "The first is the baseline.",
+        ),
+    ],
+    ref: Annotated[
+        Path | None, typer.Option("--ref", metavar="FILE", help="Reference file, when SYSTEMS are translation files.")
+    ] = None,
+    test: Annotated[
+        str, typer.Option("--test", metavar="bs|ar", help="Paired bootstrap (bs) or approximate randomisation (ar).")
+    ] = "bs",
+    samples: Annotated[
+        int, typer.Option("--samples", metavar="N", min=0, help="Resamples or trials (0: sacrebleu's default).")
+    ] = 0,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="PATH", help="Folder for the comparison's report.")
+    ] = Path("output"),
+) -> None:
+    """Is one engine better than another on these articles, and is the difference real?
+
+    Paired significance tests as sacrebleu's --paired-bs/--paired-ar define them, for BLEU, chrF, chrF++
+    and TER; per-article deltas with intervals; the rows with the biggest gains and losses. Writes
+    <out>/compare-<time>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
+    prints the report.
+    """
+    from tarjama.quality.compare import compare_runs
+
+    try:
+        made = compare_runs(systems, ref, test, samples, out)
+    except TarjamaError as problem:
+        fail(str(problem))
+    say(made.report)
+    say(f"comparison: {made.folder / 'report.md'}")
+
+
+# --- engines and settings --------------------------------------------------------------------
+
+
+@app.command()
+def engines(
+    check_secrets: Annotated[
+        bool, typer.Option("--check-secrets", help="Also look for keys in Prefect Secret blocks (starts Prefect).")
+    ] = False,
+    show_settings: Annotated[
+        bool, typer.Option("--settings", help="Print the effective settings (keys masked) instead.")
+    ] = False,
+) -> None:
+    """List the translation engines, what each needs, their rate limits, and whether each is ready here."""
+    from rich.table import Table
+
+    from tarjama.translation.engines import all_specs
+
+    try:
+        settings = load_settings()
+        specs = all_specs()
+    except TarjamaError as problem:
+        fail(str(problem))
+    if show_settings:
+        print_settings(settings)
+        return
+    from_blocks: set[str] = set()
+    if check_secrets:
+        from tarjama.flows.environment import configure_prefect
+
+        configure_prefect(settings.home)
+        from tarjama.flows.limits import with_secret_blocks
+
+        before = set(settings.secrets)
+        settings = with_secret_blocks(settings, [spec.name for spec in specs])
+        from_blocks = {s.name for s in specs for c in s.credentials if c.env in set(settings.secrets) - before}
+    from concurrent.futures import ThreadPoolExecutor
+
+    table = Table(title="tarjama engines")
+    for column in ("engine", "what", "needs", "rate limit", "ready"):
+        table.add_column(column)
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:  # each web service probed at once, not in turn
+        statuses = list(pool.map(lambda spec: engine_status(settings, spec), specs))
+    for spec, ready in zip(specs, statuses, strict=True):
+        rate, source = settings.engine_rate(spec.name)
+        limit = "-" if rate is None else ("off" if rate == 0 else f"{rate:g}/s")
+        if rate and source != "default":
+            limit += f" ({source})"
+        if ready == "yes" and spec.name in from_blocks:
+            ready = "yes (key from a Prefect Secret block)"
+        table.add_row(spec.name, spec.summary, spec.needs, limit, ready)
+    console.print(table)
+
+
+def engine_status(settings: Settings, spec: EngineSpec) -> str:
+    """``yes``; else what is missing (a key first); ``needs network`` for a web service that cannot be reached."""
+    from tarjama.settings import engine_url, url_unreachable
+    from tarjama.translation.engines.transport import safe_url
+
+    missing = settings.readiness(spec) if spec.check is None else None  # a check may probe: after the network
+    if missing:
+        return f"no: {missing}"
+    url = engine_url(spec.name, settings)
+    network = url_unreachable(url) if url else None
+    if network:
+        return f"needs network ({safe_url(url or '')}: {network})"
+    missing = settings.readiness(spec) if spec.check is not None else None
+    return "yes" if missing is None else f"no: {missing}"
+
+
+def print_settings(settings: Settings) -> None:
+    from rich.table import Table
+
+    table = Table(title="tarjama settings")
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    table.add_column("from", overflow="fold")
+    for name, value, source in settings.describe():
+        table.add_row(name, value, source)
+    console.print(table)
+
+
+@app.command()
+def config() -> None:
+    """Print each effective setting and where it came from (variable, Secret block or default); keys masked.
+
+    Flags apply to the command they are given to; docs/settings.md lists every setting."""
+    try:
+        print_settings(load_settings())
+    except TarjamaError as problem:
+        fail(str(problem))
+
+
+@model_app.command("fetch")
+def model_fetch() -> None:
+    """Assemble and verify the default offline model (once; later calls only check it)."""
+    from tarjama.translation.model_store import ensure_model
+
+    try:
+        path = ensure_model(folder=load_settings().engine_options("local").get("model_dir"), say=say)
+    except TarjamaError as problem:
+        fail(str(problem))
+    say(f"model: {path}")
+
+
+# --- serve, runs, download -------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            metavar="ADDRESS",
+            help="Address to bind the Prefect server and the download server to (0.0.0.0: every interface).",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Port of the Prefect server (UI and API).")
+    ] = 4200,
+    download_port: Annotated[
+        int,
+        typer.Option(
+            "--download-port", metavar="PORT", min=0, max=65535, help="Port of the download server (0: any free port)."
+        ),
+    ] = 4201,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="PATH", help="Output folder: runs write here, downloads are served from here."
+        ),
+    ] = Path("output"),
+    article: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--article",
+            "-a",
+            metavar="FILE",
+            help="Default article(s) of the UI's run form (repeatable). Default: the seed article.",
+        ),
+    ] = None,
+    engine: EngineOption = None,
+) -> None:
+    """Start (or reuse) the Prefect server and UI, deploy tarjama-run, serve run outputs for download; Ctrl-C stops."""
+    from tarjama.corpus.outputs import check_output_folder
+    from tarjama.text.article import load_document
+
+    seed = Path.cwd() / "corpus" / "morocco-us-counterterrorism.ar.txt"
+    articles = article or ([seed] if seed.is_file() else [])
+    try:
+        if port == download_port:
+            raise TarjamaError(f"--port and --download-port are both {port}: the two servers need a port each")
+        settings = load_settings(engine=engine)
+        for path in articles:
+            load_document(path, "ar")
+        check_output_folder(out)
+    except TarjamaError as problem:
+        fail(str(problem))
+    from tarjama.flows.environment import configure_prefect
+
+    configure_prefect(settings.home)
+    from tarjama.app.serve import serve as serve_all
+
+    try:
+        serve_all(settings, host, port, download_port, out, articles, say=say)
+    except TarjamaError as problem:
+        fail(str(problem), EXIT_FAILED)
+
+
+@app.command()
+def runs(
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", metavar="N", min=1, max=MAX_RUNS_LISTED, help="How many runs, newest first."),
+    ] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run, full ids, for scripts.")] = False,
+) -> None:
+    """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
+    import os
+
+    from tarjama.app.runs import recent_runs
+    from tarjama.flows.environment import configure_prefect
+    from tarjama.settings import resolve_home
+
+    home, _ = resolve_home(os.environ, Path.cwd())  # all it needs: loading every engine's settings took a second
+    configure_prefect(home)
+    try:
+        found = recent_runs(home, limit)
+    except TarjamaError as problem:
+        fail(str(problem), EXIT_FAILED)
+    if as_json:
+        for info in found:
+            say(json.dumps(info.as_json(), ensure_ascii=False))
+        return
+    console.print(runs_table(found, console.width))
+
+
+RUNS_COLUMNS = {
+    "id": RUN_ID_PREFIX,
+    "name": None,
+    "state": 9,
+    "start": 11,
+    "articles": None,
+    "engine": 7,
+    "BLEU": 5,
+    "output": None,
+}
+PRODUCED_OUTPUT = {"Completed"}  # the states of runs that wrote a corpus; the others show no BLEU and no folder
+
+
+def runs_table(found: list[RunInfo], width: int = 80) -> Table:
+    """The runs as a table that reads in ``width`` columns: one line a run, id prefixes whole, other cells
+    cut with an ellipsis, output folders relative to the current one, nothing shown for runs that wrote nothing."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="tarjama runs", box=None, padding=(0, 1, 0, 0), header_style="bold underline")
+    for column, fixed in RUNS_COLUMNS.items():
+        table.add_column(
+            column, justify="right" if column == "BLEU" else "left", no_wrap=True, overflow="ellipsis", width=fixed
+        )
+    for info in found:
+        produced = info.state in PRODUCED_OUTPUT
+        table.add_row(
+            info.id[:RUN_ID_PREFIX],  # a unique prefix is enough for `tarjama download`; --json has the full id
+            info.name,
+            info.state,
+            info.start.astimezone().strftime("%m-%d %H:%M") if info.start else "",
+            ", ".join(info.articles),
+            info.engine,
+            f"{info.bleu:.2f}" if produced and info.bleu is not None else "",
+            short_path(info.output) if produced and info.output else "",
+        )
+    if Console(width=10_000).measure(table).maximum > width:  # too wide: name, articles, output share what is left
+        table.expand = True
+        for flexible in table.columns:
+            flexible.ratio, flexible.min_width = (None, None) if flexible.width else (1, 6)
+    return table
+
+
+def short_path(path: Path) -> str:
+    """``path`` relative to the current folder when below it, else with the home folder as ``~``."""
+    path = path.absolute()
+    for base, shown in ((Path.cwd(), ""), (Path.home(), "~/")):
+        if path.is_relative_to(base):
+            return f"{shown}{path.relative_to(base)}"
+    return str(path)
+
+
+@app.command()
+def download(
+    run_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN",
+            help="Flow-run id or a unique prefix of it, run name, output folder name, or `latest`.",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="Where to write it (a file, a folder, or - for stdout). Default: ./<run>-<file>",
+        ),
+    ] = None,
+    file: Annotated[
+        str,
+        typer.Option(
+            "--file",
+            metavar="NAME",
+            help="Which output: aligned.tsv, aligned.parquet, scores.json, report.md, or any other file of the run "
+            "(aligned.jsonl, aligned.tmx, plots/<name>.png, ...).",
+        ),
+    ] = "aligned.tsv",
+    folder: Annotated[
+        Path, typer.Option("--from", metavar="FOLDER", help="Output folder to look in for `latest` and folder names.")
+    ] = Path("output"),
+) -> None:
+    """Write one output file of RUN (by default its aligned TSV)."""
+    from tarjama.app.runs import check_output_name
+    from tarjama.app.runs import download as download_run
+
+    try:
+        check_output_name(file)
+        settings = load_settings()
+    except TarjamaError as problem:
+        fail(str(problem))
+    try:
+        label, written = download_run(settings, run_id, out, file, folder)
+    except TarjamaError as problem:
+        fail(str(problem), EXIT_FAILED)
+    if written is not None:
+        errors.print(f"run {label}: wrote {written}", highlight=False, markup=False, soft_wrap=True)
+
+
+def entry() -> None:
+    """Console-script entry point: click's own usage errors (a misspelt flag, a port out of range) in one
+    line like every other error, instead of a box of help around them."""
+    from typer import _click as click  # typer's own copy of click: its exceptions are not exported elsewhere
+
+    try:
+        status = app(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as problem:
+        problem.show()
+        status = problem.exit_code
+    except click.exceptions.ClickException as problem:
+        message = problem.format_message()
+        if isinstance(problem, click.exceptions.NoSuchOption):  # its suggestion is formatted as a Python tuple
+            close = list(problem.possibilities or [])[:1]  # difflib's closest first
+            message = problem.message + (f" (did you mean {close[0]}?)" if close else "")
+        command = (
+            problem.ctx.command_path if isinstance(problem, click.exceptions.UsageError) and problem.ctx else "tarjama"
+        )
+        errors.print(
+            f"tarjama: error: {' '.join(message.split())} (see `{command} --help`)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        status = problem.exit_code
+    except click.exceptions.Abort:
+        errors.print("Aborted!", markup=False, highlight=False)
+        status = EXIT_FAILED
+    sys.exit(status if isinstance(status, int) else 0)

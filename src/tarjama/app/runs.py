@@ -1,0 +1,479 @@
+"""Past ``tarjama-run`` flow runs, for ``tarjama runs`` and ``tarjama download``.
+
+Where they are read, without ever starting a Prefect server (which took 6-27 s): the API at
+``$PREFECT_API_URL`` or of a running ``tarjama serve`` for this home (``<home>/serve.json``); else
+Prefect's SQLite database for the home, read-only (the home's shared server,
+:mod:`tarjama.app.prefect_server`, writes the same file); else there are none. Both are read with plain
+HTTP or SQL: the Prefect client alone takes seconds to import.
+
+A run's output folder is its flow-run label ``tarjama.output`` (set by the run once its files are
+written); for runs without it, the folder ``<out>/<run_name>`` or the one under ``<out>`` whose
+``scores.json`` names the flow run. ``tarjama download`` also takes an output folder's name or
+``latest`` directly, with no Prefect at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tarjama.app.prefect_server import running_api_url
+from tarjama.corpus.outputs import LATEST, pid_alive
+from tarjama.errors import TarjamaError
+from tarjama.settings import Settings
+
+FLOW = "tarjama-run"  # the flow's name (tarjama.flows.pipeline.run)
+OUTPUT_LABEL = "tarjama.output"
+SCAN_RECENT = 200
+SERVE_STATE = "serve.json"  # written by a running `tarjama serve` (importing tarjama.app.serve takes 3 s)
+
+
+@dataclass
+class RunInfo:
+    id: str
+    name: str
+    state: str
+    start: datetime | None
+    articles: list[str]
+    engine: str
+    bleu: float | None
+    output: Path | None  # the run's output folder, if it was written and is still there
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "start": self.start.isoformat() if self.start else None,
+            "articles": self.articles,
+            "engine": self.engine,
+            "bleu": self.bleu,
+            "output": str(self.output) if self.output else None,
+        }
+
+
+@dataclass(frozen=True)
+class FlowRun:
+    """What ``runs`` and ``download`` need of a flow run, as the API or the database has it."""
+
+    id: str
+    name: str
+    state: str  # its name: "Completed", "Failed", ...
+    state_type: str  # "COMPLETED", "FAILED", ...
+    start: datetime | None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def completed(self) -> bool:
+        return self.state_type == "COMPLETED"
+
+
+def _when(raw: str | None) -> datetime | None:
+    """A timestamp of the API (ISO, with zone) or the database (UTC, without one)."""
+    if not raw:
+        return None
+    moment = datetime.fromisoformat(raw)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _json(raw: Any) -> dict[str, Any]:
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    return value if isinstance(value, dict) else {}
+
+
+def _served(home: Path, key: str) -> str | None:
+    """``key`` of the running ``tarjama serve`` for this home (``<home>/serve.json``), if its API answers."""
+    try:
+        state = json.loads((home / SERVE_STATE).read_text())
+        api_url, value = str(state["api_url"]).rstrip("/"), state[key]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    import httpx
+
+    try:
+        answers = httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return None
+    return str(value).rstrip("/") if answers and isinstance(value, str) else None
+
+
+def served_api_url(home: Path) -> str | None:
+    """The API of a running ``tarjama serve`` for this home, if it answers."""
+    return _served(home, "api_url")
+
+
+def with_served_links(settings: Settings) -> Settings:
+    """``settings`` whose download URL is where the running ``tarjama serve`` for this home offers files
+    (its ``--download-port`` need not be the default), so a ``tarjama run``'s links and plots work; a
+    ``TARJAMA_DOWNLOAD_URL`` of the user's own (anything but the default) is kept."""
+    from tarjama.settings import DEFAULT_DOWNLOAD_URL
+
+    served = _served(settings.home, "download_url")
+    if served is None or settings.download_url != DEFAULT_DOWNLOAD_URL:
+        return settings
+    return settings.model_copy(update={"download_url": served})
+
+
+def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:
+    import httpx
+
+    query: dict[str, Any] = {
+        "flows": {"name": {"any_": [FLOW]}},
+        "sort": "EXPECTED_START_TIME_DESC",
+        "limit": limit,
+    }
+    if name is not None:
+        query["flow_runs"] = {"name": {"any_": [name]}}
+    if run_id is not None:
+        query["flow_runs"] = {"id": {"any_": [run_id]}}
+    try:
+        token = httpx.get(f"{api_url}/csrf-token", params={"client": "tarjama-runs"}, timeout=30.0)
+        headers = {}
+        if token.status_code == 200:  # a server with CSRF protection (tarjama serve's) wants it with a POST
+            headers = {"Prefect-Csrf-Token": token.json()["token"], "Prefect-Csrf-Client": "tarjama-runs"}
+        response = httpx.post(f"{api_url}/flow_runs/filter", json=query, headers=headers, timeout=30.0)
+        response.raise_for_status()
+    except httpx.HTTPError as problem:
+        raise TarjamaError(f"the Prefect API at {api_url} did not answer: {problem}") from None
+    return [
+        FlowRun(
+            id=str(run["id"]),
+            name=run["name"],
+            state=(run.get("state") or {}).get("name") or "?",
+            state_type=(run.get("state") or {}).get("type") or "",
+            start=_when(run.get("start_time") or run.get("expected_start_time")),
+            parameters=_json(run.get("parameters")),
+            labels=_json(run.get("labels")),
+        )
+        for run in response.json()
+    ]
+
+
+DATABASE_QUERY = """
+SELECT fr.id, fr.name, fr.state_name, fr.state_type, COALESCE(fr.start_time, fr.expected_start_time),
+       fr.parameters, fr.labels
+FROM flow_run AS fr JOIN flow AS f ON fr.flow_id = f.id
+WHERE f.name = ? {where}
+ORDER BY fr.expected_start_time DESC LIMIT ?
+"""
+
+
+def _from_database(database: Path, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:
+    """The runs in Prefect's SQLite database, opened read-only (a server may be writing it)."""
+    where, values = "", [FLOW]
+    if name is not None:
+        where, values = "AND fr.name = ?", [FLOW, name]
+    if run_id is not None:
+        where, values = "AND fr.id = ?", [FLOW, run_id]
+    try:
+        with sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=10) as connection:
+            rows = connection.execute(DATABASE_QUERY.format(where=where), [*values, limit]).fetchall()
+    except sqlite3.Error as problem:
+        raise TarjamaError(f"{database}: cannot read the runs from Prefect's database ({problem})") from None
+    return [
+        FlowRun(str(i), n, state or "?", kind or "", _when(start), _json(params), _json(labels))
+        for i, n, state, kind, start, params, labels in rows
+    ]
+
+
+def _database(home: Path) -> Path | None:
+    """Prefect's SQLite database for this home, if it exists (``PREFECT_HOME`` as the command set it)."""
+    configured = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL", "")
+    if configured:
+        path = configured.split("///", 1)[1] if configured.startswith("sqlite") and "///" in configured else ""
+        database = Path(path).expanduser() if path else None
+    else:
+        database = Path(os.environ.get("PREFECT_HOME") or home / "prefect").expanduser() / "prefect.db"
+    return database if database is not None and database.is_file() else None
+
+
+def _flow_runs(home: Path, limit: int, name: str | None = None, run_id: str | None = None) -> list[FlowRun]:
+    """From the API the user or ``tarjama serve`` chose; else from the home's database, which the shared
+    server (if it runs) writes too, read directly (HTTP would cost an import of httpx and a request)."""
+    api = (os.environ.get("PREFECT_API_URL") or "").rstrip("/") or served_api_url(home)
+    if api:
+        return _from_api(api, limit, name, run_id)
+    database = _database(home)
+    if database is not None:
+        return _from_database(database, limit, name, run_id)
+    shared = running_api_url(home)  # a shared server on a database that is not a local file
+    return _from_api(shared, limit, name, run_id) if shared else []
+
+
+def output_folder(flow_run: FlowRun) -> Path | None:
+    """Where ``flow_run`` wrote its outputs, if they are there."""
+    labelled = flow_run.labels.get(OUTPUT_LABEL)
+    candidates: list[Path] = [Path(labelled)] if labelled else []
+    out = Path(flow_run.parameters.get("out") or "output")
+    if flow_run.parameters.get("run_name"):
+        candidates.append(out / flow_run.parameters["run_name"])
+    for folder in candidates:
+        if (folder / "aligned.tsv").is_file():
+            return folder
+    if flow_run.completed and out.is_dir():  # an older run without the label (a failed run writes nothing)
+        for scores in sorted(out.glob("*/scores.json"), reverse=True):
+            try:
+                if json.loads(scores.read_text()).get("flow_run_id") == flow_run.id:
+                    return scores.parent
+            except (OSError, ValueError):
+                continue
+    return None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The engines and BLEU of a run, from its ``scores.json`` read as plain JSON: the typed summary
+    (:class:`tarjama.corpus.results.RunSummary`, same meaning) imports numpy and sacrebleu, most of a second."""
+
+    engines: list[str]
+    bleu: float | None
+
+    @classmethod
+    def read(cls, folder: Path) -> Scores | None:
+        try:
+            summary = json.loads((folder / "scores.json").read_bytes())
+            articles = summary["articles"]
+            engines = sorted({str(article["engine"]) for article in articles})
+            first: list[dict[str, Any]] = next(
+                (r["scores"] for a in articles for r in a["references"] if r["scores"]), []
+            )
+            bleu = next((s["score"] for s in summary.get("overall") or first if s["metric"] == "BLEU"), None)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return cls(engines, float(bleu) if isinstance(bleu, int | float) else None)
+
+
+def _engine(scores: Scores | None, parameters: dict[str, Any]) -> str:
+    """The engine actually used (from ``scores.json``), else the one requested."""
+    if scores is not None:
+        return ",".join(scores.engines)
+    if isinstance(parameters.get("engine"), str):  # a run started from the UI's form
+        return str(parameters["engine"])
+    settings = parameters.get("settings") or {}
+    return str(settings.get("engine", "auto")) if isinstance(settings, dict) else "auto"
+
+
+def describe(flow_run: FlowRun) -> RunInfo:
+    folder = output_folder(flow_run)
+    scores = Scores.read(folder) if folder else None
+    return RunInfo(
+        id=flow_run.id,
+        name=flow_run.name,
+        state=flow_run.state,
+        start=flow_run.start,
+        articles=[Path(a).name.removesuffix(".ar.txt") for a in flow_run.parameters.get("sources") or []],
+        engine=_engine(scores, flow_run.parameters),
+        bleu=scores.bleu if scores else None,
+        output=folder,
+    )
+
+
+def recent_runs(home: Path, limit: int = 20) -> list[RunInfo]:
+    """The newest ``limit`` runs made with this tarjama home; a run whose process was killed is shown
+    Crashed at once (the next ``tarjama run`` records it so in Prefect)."""
+    dead = {record.stem for record in _abandoned_records(home)}
+    found = [describe(r) for r in _flow_runs(home, limit)]
+    return [
+        dataclasses.replace(info, state="Crashed")
+        if info.name in dead and info.state in ("Running", "Pending")
+        else info
+        for info in found
+    ]
+
+
+def find_run(home: Path, run: str) -> FlowRun:
+    """The ``tarjama-run`` flow run with this id (or unique prefix), name, or output folder name:
+    by full id, then by name (the newest), then by id prefix or folder name among recent runs."""
+    try:
+        by_id = _flow_runs(home, 1, run_id=str(uuid.UUID(run)))
+    except ValueError:
+        by_id = []
+    found = by_id or _flow_runs(home, 1, name=run)
+    if found:
+        return found[0]
+    recent = _flow_runs(home, SCAN_RECENT)
+    prefixed = [r for r in recent if r.id.startswith(run.lower())] if len(run) >= 4 else []
+    if len(prefixed) > 1:
+        raise TarjamaError(f"run id prefix {run!r} is ambiguous: {', '.join(r.id[:12] for r in prefixed[:5])}")
+    if prefixed:
+        return prefixed[0]
+    named = next((r for r in recent if (folder := output_folder(r)) is not None and folder.name == run), None)
+    if named is None:
+        raise TarjamaError(f"no tarjama run with id or name {run!r} (see `tarjama runs`)")
+    return named
+
+
+async def _read_runs(client: Any, limit: int, name: str | None = None) -> list[Any]:
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    return await client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW])),
+        flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])) if name else None,
+        sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+        limit=limit,
+    )
+
+
+def mark_stopped(run_name: str, reason: str) -> None:
+    """Record in Prefect that the named run was stopped (a signal ended the process under it).
+
+    Without this the run's thread is abandoned mid-flow and the run stays "Running" in the UI for
+    ever. Best effort and quick: the process is about to exit, and its outputs never depend on it.
+    """
+    try:
+        asyncio.run(asyncio.wait_for(_mark_ended([run_name], "Cancelled", reason), timeout=10))
+    except Exception:  # an unreachable or dying API: the run is stopped anyway
+        pass
+
+
+async def _mark_ended(run_names: list[str], state: str, reason: str) -> None:
+    from prefect import states
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        for run_name in run_names:
+            for flow_run in await _read_runs(client, 5, name=run_name):
+                if flow_run.state is None or not flow_run.state.is_final():
+                    await client.set_flow_run_state(flow_run.id, getattr(states, state)(message=reason), force=True)
+
+
+RUNNING = "running"
+"""``<home>/running/<run>.json``: the ``tarjama run`` processes under way, each with its host and process id."""
+
+
+@contextmanager
+def recorded_while_running(home: Path, run_name: str) -> Iterator[None]:
+    """Note this process as the one running ``run_name`` for as long as the block lasts, so that if it is
+    killed outright (SIGKILL, power loss) the next command can tell the run died (:func:`crash_abandoned_runs`)."""
+    record = home / RUNNING / f"{run_name}.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+    try:
+        yield
+    finally:
+        record.unlink(missing_ok=True)
+
+
+def _abandoned_records(home: Path) -> list[Path]:
+    """The records of runs whose ``tarjama run`` process on this host is gone without ending them."""
+    folder = home / RUNNING
+    dead = []
+    for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            owner = json.loads(record.read_text())
+            host, pid = owner["host"], int(owner["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if host == socket.gethostname() and not pid_alive(pid):
+            dead.append(record)
+    return dead
+
+
+def crash_abandoned_runs(home: Path) -> list[str]:
+    """Mark Crashed in Prefect each run whose ``tarjama run`` process is gone without ending it (killed),
+    which would stay "Running" for ever otherwise; return their names. Needs the Prefect API."""
+    dead = _abandoned_records(home)
+    if not dead:
+        return []
+    names = [record.stem for record in dead]
+    try:
+        asyncio.run(asyncio.wait_for(_mark_ended(names, "Crashed", "its tarjama run process was killed"), timeout=30))
+    except Exception:  # the API is unreachable: asked again by the next command
+        return []
+    for record in dead:
+        record.unlink(missing_ok=True)
+    return names
+
+
+def _local_folder(run: str, out: Path) -> Path | None:
+    """``latest`` or an output folder's name under ``out``, found without Prefect."""
+    if "/" in run or run.startswith("."):
+        return None
+    folder = out / run
+    if run == LATEST and folder.is_symlink():
+        folder = out / os.readlink(folder)
+    return folder if (folder / "scores.json").is_file() else None
+
+
+def _newest_run(settings: Settings) -> Path | None:
+    """The newest run, wherever it was started from: the ``latest`` of the folder the running ``tarjama
+    serve`` offers, else the newest run with outputs that Prefect knows for this home."""
+    served = _served(settings.home, "out")
+    if served and (folder := _local_folder(LATEST, Path(served))) is not None:
+        return folder
+    return next((info.output for info in recent_runs(settings.home) if info.output is not None), None)
+
+
+def check_output_name(file: str) -> str:
+    """``file`` if it names a file inside a run folder (``aligned.jsonl``, ``plots/chrf.png``), as the
+    download server allows; a path leaving the folder or a hidden one is a one-line error."""
+    from urllib.parse import quote
+
+    from tarjama.app.download import DownloadNotFound, DownloadRefused, safe_relative
+
+    try:
+        return safe_relative(quote(file, safe="/"))
+    except (DownloadRefused, DownloadNotFound) as problem:
+        raise TarjamaError(f"--file {file!r}: not a file of a run folder ({problem})") from None
+
+
+def download(settings: Settings, run: str, target: Path | None, file: str, out: Path) -> tuple[str, Path | None]:
+    """Copy one output ``file`` of ``run`` (any file its folder holds) to ``target`` (default
+    ``./<folder>-<file>``; ``-``: stdout).
+
+    Returns a label for the run and the path written (None for stdout).
+    """
+    from urllib.parse import quote
+
+    from tarjama.app.download import DownloadNotFound, DownloadRefused, resolve_download
+
+    folder = _local_folder(run, out) or (_newest_run(settings) if run == LATEST else None)
+    label = folder.name if folder else run
+    if folder is None:
+        if run == LATEST:
+            raise TarjamaError(
+                f"{out / LATEST}: no such run link, and no finished run known (give --from, the output folder of your runs)"
+            )
+        from tarjama.flows.environment import configure_prefect
+
+        configure_prefect(settings.home)
+        flow_run = find_run(settings.home, run)
+        folder = output_folder(flow_run)
+        label = f"{flow_run.name} ({flow_run.id})"
+        if folder is None:
+            state = flow_run.state
+            what = "wrote no outputs" if state.upper() in {"FAILED", "CRASHED", "CANCELLED"} else "has no outputs (yet)"
+            raise TarjamaError(f"run {label} is {state} and {what}")
+    try:
+        source = resolve_download(folder, quote(check_output_name(file), safe="/")).path
+    except (DownloadRefused, DownloadNotFound):
+        held = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        raise TarjamaError(f"{folder / file}: no such output file in run {label} (it has {', '.join(held)})") from None
+    if target is not None and str(target) == "-":
+        with source.open("rb") as handle:
+            shutil.copyfileobj(handle, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return label, None
+    name = f"{folder.name}-{file.replace('/', '-')}"
+    target = target or Path(name)
+    if target.is_dir():
+        target = target / name
+    from tarjama.corpus.schema import copy_file
+
+    copy_file(source, target)
+    return label, target

@@ -1,0 +1,288 @@
+"""What a corpus run reads: articles from files, folders, globs and manifests, each with its references.
+
+An article is an :class:`ArticleInput`: its id, where it came from, its Arabic (a file or a text)
+and its references. Sources:
+
+- a file ``<id>.ar.txt``: references beside it by convention (``<id>.en.txt``,
+  ``<id>.en-<label>.txt``), or the ``--reference`` files given;
+- a folder: every ``*.ar.txt`` below it, in path order, references by convention;
+- a glob (``corpus/**/*.ar.txt``), expanded the same way;
+- a manifest, ``.jsonl`` (one JSON object per line) or ``.parquet`` (one row per article), so a
+  crawl dump of 100,000 articles needs no 100,000 files. A record is
+  ``{"id": ..., "text": "<Arabic>"}`` or ``{"id": ..., "path": "<file>"}``, with optional
+  ``"references": [{"label": "en", "text": ...} | {"label": "en", "path": ...}]``; relative paths
+  are relative to the manifest's folder.
+
+Reading an article's text is deferred to :meth:`ArticleInput.load`, so a bad article fails alone,
+when it is processed; a bad manifest (not JSON, a record without an id or text, duplicate ids)
+fails the run at once, in one line naming the manifest and the record.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tarjama.errors import InputError, TarjamaError
+from tarjama.text.article import (
+    Document,
+    check_regular_file,
+    document_id,
+    find_references,
+    load_document,
+    open_regular,
+    parse_document,
+    reference_label,
+)
+
+MANIFEST_SUFFIXES = (".jsonl", ".parquet")
+PARQUET_CHUNK_ROWS = 512
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class ManifestField:
+    """Where a text sits in a manifest: a JSONL line (its byte offset) or a Parquet row, and the field.
+
+    A corpus run holds one of these per article instead of the text, so a crawl dump's texts are
+    read when each article is built, not held for the whole run (about 6 KB an article)."""
+
+    manifest: Path
+    position: int
+    field: tuple[str | int, ...]
+
+    def read(self) -> str:
+        import polars as pl
+
+        try:
+            if self.manifest.suffix == ".jsonl":
+                with open_regular(self.manifest) as lines:
+                    lines.seek(self.position)
+                    value: Any = json.loads(lines.readline())
+            else:
+                stat = self.manifest.stat()
+                first_row = self.position - self.position % PARQUET_CHUNK_ROWS
+                chunk = _parquet_chunk(self.manifest, (stat.st_mtime_ns, stat.st_size, stat.st_ino), first_row)
+                value = chunk[self.position - first_row]
+            for step in self.field:
+                value = value[step]
+        except (OSError, ValueError, LookupError, TypeError, pl.exceptions.PolarsError):
+            value = None
+        if not isinstance(value, str):
+            raise InputError(self.manifest, "changed while the run was reading it (a record's text is gone)")
+        return value
+
+
+@functools.lru_cache(maxsize=1)
+def _parquet_chunk(manifest: Path, stamp: tuple[int, int, int], first_row: int) -> list[dict[str, Any]]:
+    """``PARQUET_CHUNK_ROWS`` records of a Parquet manifest from ``first_row`` (``stamp``: the file's
+    mtime, size and inode, so a rewritten manifest is read again).
+
+    One row costs about what 512 do (Parquet decodes pages, not rows: 100 ms a row in a 95 MB manifest
+    of 20,000 articles), and a run reads its articles in order, each record several times (its key,
+    then its texts); so the chunk around a row is kept for the next ones: about 3 MB, one chunk."""
+    import polars as pl
+
+    return pl.scan_parquet(manifest).slice(first_row, PARQUET_CHUNK_ROWS).collect().rows(named=True)
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """A text to read: a file (``origin``), or a text given in a manifest (``text``, or where to find it:
+    ``field``), with ``origin`` naming the record in messages."""
+
+    origin: Path
+    text: str | None = None
+    field: ManifestField | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return self.text is None and self.field is None
+
+    def _inline(self) -> str | None:
+        return self.field.read() if self.field is not None else self.text
+
+    def load(self, lang: str, doc_id: str | None = None) -> Document:
+        inline = self._inline()
+        if inline is None:
+            return load_document(self.origin, lang, doc_id)
+        return parse_document(inline, self.origin, lang, doc_id)
+
+    def digest(self) -> str:
+        """A hash of the content (not of the path), so a moved article is still the same article."""
+        inline = self._inline()
+        if inline is not None:
+            return hashlib.sha256(inline.encode()).hexdigest()
+        with open_regular(self.origin) as handle:  # a FIFO would block here: refused unread, an OSError
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class ReferenceInput:
+    label: str
+    source: TextSource
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    id: str
+    source: TextSource
+    references: tuple[ReferenceInput, ...] = ()
+
+    @property
+    def origin(self) -> str:
+        return str(self.source.origin)
+
+    def load(self) -> tuple[Document, list[Document]]:
+        """The article and its references, read and split; an unreadable one raises :class:`TarjamaError`."""
+        article = self.source.load("ar", self.id)
+        references = [ref.source.load("en", self.id) for ref in self.references]
+        return article, references
+
+    def digest(self) -> str:
+        parts = [self.id, self.source.digest(), *(f"{r.label}:{r.source.digest()}" for r in self.references)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _from_file(path: Path, references: Sequence[Path] | None = None) -> ArticleInput:
+    given = find_references(path) if references is None else references
+    return ArticleInput(
+        document_id(path),
+        TextSource(path),
+        tuple(ReferenceInput(reference_label(r), TextSource(r)) for r in given),
+    )
+
+
+def _record_source(record: dict[str, Any], base: Path, where: str, field: ManifestField) -> TextSource:
+    if isinstance(record.get("text"), str):
+        return TextSource(Path(where), field=field)
+    if isinstance(record.get("path"), str):
+        path = Path(record["path"])
+        return TextSource(path if path.is_absolute() else base / path)
+    raise TarjamaError(f'{where}: needs a "text" or a "path"')
+
+
+def _records(manifest: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """Each record of ``manifest``: where it is (for messages), its position (a JSONL line's byte
+    offset, a Parquet row's index) and its fields."""
+    if manifest.suffix == ".jsonl":
+        try:
+            with open_regular(manifest) as lines:
+                offset = 0
+                for number, raw in enumerate(lines, start=1):
+                    position, offset = offset, offset + len(raw)
+                    line = raw.decode("utf-8")
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except ValueError as problem:
+                        raise TarjamaError(f"{manifest}:{number}: not JSON ({problem})") from None
+                    if not isinstance(record, dict):
+                        raise TarjamaError(f"{manifest}:{number}: expected a JSON object per line")
+                    yield f"{manifest}:{number}", position, record
+        except (OSError, UnicodeDecodeError) as problem:
+            raise InputError(manifest, f"unreadable manifest ({problem})") from None
+        return
+    import polars as pl
+
+    try:
+        frame = pl.read_parquet(manifest)
+    except Exception as problem:
+        raise InputError(manifest, f"unreadable Parquet manifest ({type(problem).__name__})") from None
+    for row, record in enumerate(frame.iter_rows(named=True)):
+        yield f"{manifest}:row {row + 1}", row, record
+
+
+def read_manifest(manifest: Path) -> list[ArticleInput]:
+    """The articles a manifest lists (see the module docstring for the record format)."""
+    check_regular_file(manifest)
+    articles = []
+    for where, position, record in _records(manifest):
+        article_id = record.get("id")
+        if not isinstance(article_id, str) or not article_id.strip():
+            raise TarjamaError(f'{where}: needs an "id" (a non-empty string)')
+        references = []
+        for index, ref in enumerate(record.get("references") or [], start=1):
+            if not isinstance(ref, dict):
+                raise TarjamaError(f"{where}: reference {index} must be an object with a label and a text or path")
+            label = ref.get("label") or "en"
+            field = ManifestField(manifest, position, ("references", index - 1, "text"))
+            references.append(
+                ReferenceInput(str(label), _record_source(ref, manifest.parent, f"{where} (reference {label})", field))
+            )
+        source = _record_source(record, manifest.parent, where, ManifestField(manifest, position, ("text",)))
+        articles.append(ArticleInput(article_id.strip(), source, tuple(references)))
+    if not articles:
+        raise InputError(manifest, "manifest lists no articles")
+    return articles
+
+
+def collect_articles(paths: Sequence[str | Path], references: Sequence[Path] = ()) -> list[ArticleInput]:
+    """Every article named by ``paths`` (files, folders, globs, manifests), each once, in order.
+
+    ``references`` (``--reference``) go to the one article given, or, with several articles, to the
+    article whose id starts their file name.
+    """
+    articles: list[ArticleInput] = []
+    for raw in paths:
+        text = str(raw)
+        path = Path(text)
+        if path.suffix in MANIFEST_SUFFIXES and not _GLOB_CHARS & set(text):
+            articles += read_manifest(path)
+        elif path.is_dir():
+            found = sorted(path.rglob("*.ar.txt"))
+            if not found:
+                raise TarjamaError(f"{path}: no *.ar.txt articles in this folder")
+            articles += [_from_file(p) for p in found]
+        elif _GLOB_CHARS & set(text) and not path.exists():
+            found = sorted(Path(p) for p in glob.glob(text, recursive=True) if _names_an_article(Path(p)))
+            if not found:
+                raise TarjamaError(f"{text}: the pattern matches no file")
+            articles += [_from_file(p) for p in found]
+        else:
+            articles.append(_from_file(path))
+    for reference in references:  # named on the command line: a FIFO or a folder there is a usage error
+        check_regular_file(reference)
+    if references:
+        articles = _with_given_references(articles, references)
+    seen: dict[str, str] = {}
+    for article in articles:
+        if article.id in seen:
+            raise TarjamaError(f"article id {article.id!r} appears twice: {seen[article.id]} and {article.origin}")
+        seen[article.id] = article.origin
+    return articles
+
+
+def _names_an_article(match: Path) -> bool:
+    """Whether a glob's match is an article: anything but a folder (a FIFO or device then fails alone, in
+    one line, as in a folder), and a folder named ``*.ar.txt``, as a folder's search finds it."""
+    return not match.is_dir() or match.name.endswith(".ar.txt")
+
+
+def _with_given_references(articles: list[ArticleInput], given: Sequence[Path]) -> list[ArticleInput]:
+    if len(articles) == 1:
+        only = articles[0]
+        return [
+            ArticleInput(only.id, only.source, tuple(ReferenceInput(reference_label(r), TextSource(r)) for r in given))
+        ]
+    by_id: dict[str, list[Path]] = {a.id: [] for a in articles}
+    for reference in given:
+        owner = reference.name.split(".en")[0]
+        if owner not in by_id:
+            raise TarjamaError(
+                f"{reference}: matches no article (name it <article-id>.en.txt or <article-id>.en-<label>.txt)"
+            )
+        by_id[owner].append(reference)
+    return [
+        ArticleInput(a.id, a.source, tuple(ReferenceInput(reference_label(r), TextSource(r)) for r in by_id[a.id]))
+        if by_id[a.id]
+        else a
+        for a in articles
+    ]

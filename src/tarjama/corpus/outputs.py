@@ -1,0 +1,220 @@
+"""A run's output folder: its name, its private staging folder, and the ``latest`` link.
+
+A run is written into a staging folder of its own (``<out>/.<run>.partial-<random>``, holding an
+``owner`` file with the writer's host and process id) and renamed into place only when complete, so
+a failed run leaves no half-written output and two runs can never share a staging folder. A
+staging folder whose owner process is gone (killed while writing) is removed by the next run into
+the same output folder; one whose owner is alive, or on another host, is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tarjama.errors import TarjamaError, storage_problem
+from tarjama.text.article import document_id
+
+LATEST = "latest"
+STAGING_MARK = ".partial-"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def check_run_name(name: str) -> str:
+    """A run name is one safe path segment: letters, digits, ``.``, ``_``, ``-``; not ``latest``."""
+    if name == LATEST:
+        raise TarjamaError(f"--name {name!r}: reserved for the link to the newest run")
+    if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise TarjamaError(
+            f"--name {name!r}: a run name is one folder name of letters, digits, '.', '_' and '-' "
+            "(up to 200, starting with a letter or digit)"
+        )
+    return name
+
+
+def new_run_name(articles: Sequence[str | Path]) -> str:
+    """Time, first article and a random suffix: unique even for runs started in the same second."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    first = document_id(Path(articles[0])) if articles else "run"
+    first = re.sub(r"[^A-Za-z0-9._-]+", "-", first).strip(".-")[:80] or "run"
+    more = f"-and-{len(articles) - 1}-more" if len(articles) > 1 else ""
+    return f"{stamp}-{first}{more}-{secrets.token_hex(4)}"
+
+
+MIN_FREE_BYTES = 1 << 20
+"""Less free space than this where a run writes is a full disk: found before anything is paid for,
+not when the first translation or output file is stored. A run's outputs can still outgrow what is
+left; then the write fails in one line and leaves nothing partial."""
+
+
+def nearest_existing(path: Path) -> Path | None:
+    """``path`` itself if it exists, else its nearest existing parent (where a write would create it)."""
+    return next((p for p in (path.absolute(), *path.absolute().parents) if p.exists()), None)
+
+
+def check_free_space(path: Path) -> None:
+    """Fail in one line if the disk that ``path`` is (or would be created) on is full."""
+    existing = nearest_existing(path)
+    if existing is None:
+        return
+    folder = existing if existing.is_dir() else existing.parent
+    try:
+        disk = os.statvfs(folder)
+    except OSError:
+        return  # cannot tell: the write itself will say
+    free = disk.f_bavail * disk.f_frsize
+    if free < MIN_FREE_BYTES:
+        raise TarjamaError(
+            f"{path}: disk full ({free // 1024} KiB free in {folder}; tarjama needs at least "
+            f"{MIN_FREE_BYTES >> 20} MiB there)"
+        )
+
+
+def check_output_folder(out: Path) -> None:
+    """Fail now, in one line, if runs cannot be written under ``out`` (before anything is paid for).
+
+    Creates nothing: the nearest existing folder at or above ``out`` must take a file and have room.
+    """
+    existing = nearest_existing(out)
+    if existing is None or not existing.is_dir():
+        raise TarjamaError(f"{existing}: exists and is not a directory, so {out} cannot be an output folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as problem:
+        raise TarjamaError(f"{out}: cannot write in {existing} ({problem.strerror or problem})") from None
+    check_free_space(out)
+
+
+def _owner_alive(staging: Path) -> bool:
+    try:
+        owner = json.loads((staging / "owner").read_text())
+        host, pid = owner["host"], int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        # no owner file yet: a run between mkdtemp and writing it; or an unreadable one. Keep it
+        # unless it is old enough that no live run can still be starting.
+        try:
+            return (datetime.now(UTC).timestamp() - staging.stat().st_mtime) < 3600
+        except OSError:
+            return False
+    if host != socket.gethostname():
+        return True  # another machine's run: we cannot tell, so never touch it
+    return pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine with this id is running (one we may not signal counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove staging folders under ``out`` whose writer died; return them."""
+    removed: list[Path] = []
+    if not out.is_dir():
+        return removed
+    for staging in out.glob(f".*{STAGING_MARK}*"):
+        if staging.is_dir() and not staging.is_symlink() and not _owner_alive(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    return removed
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (``/proc/self/status``)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restored at once
+    os.umask(mask)
+    return mask
+
+
+def remove_own_staging(out: Path) -> list[Path]:
+    """Remove the staging folders under ``out`` that this process is writing: a run stopped by a signal
+    during its export leaves no ``.partial`` folder behind (the flow's thread is abandoned, never unwound)."""
+    removed: list[Path] = []
+    if not out.is_dir():
+        return removed
+    for staging in out.glob(f".*{STAGING_MARK}*"):
+        try:
+            owner = json.loads((staging / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(owner, dict) and owner.get("host") == socket.gethostname() and owner.get("pid") == os.getpid():
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    return removed
+
+
+def _cannot_write(target: Path, error: OSError) -> TarjamaError:
+    return TarjamaError(f"{target}: cannot write ({storage_problem(error) or error.strerror or error})")
+
+
+@contextmanager
+def staged_run_folder(out: Path, name: str, latest: bool = True) -> Iterator[Path]:
+    """A private staging folder, renamed to ``out/name`` when the block succeeds, removed otherwise;
+    ``out/latest`` then points at it (``latest``: a run's folder, not a comparison's)."""
+    target = out / check_run_name(name)
+    if target.exists() or target.is_symlink():
+        raise TarjamaError(f"{target}: output directory already exists")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(out)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}{STAGING_MARK}", dir=out))
+        # mkdtemp makes it private (0700), and the rename would keep that: the run folder gets what the umask gives
+        staging.chmod(0o777 & ~current_umask())
+    except OSError as error:
+        raise _cannot_write(target, error) from None
+    try:
+        try:
+            (staging / "owner").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+        except OSError as error:
+            raise _cannot_write(target, error) from None
+        yield staging
+        (staging / "owner").unlink()
+        try:
+            os.rename(staging, target)  # fails, rather than merging, if another run took the name meanwhile
+        except OSError:
+            raise TarjamaError(f"{target}: output directory already exists") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if latest:
+        point_latest(target)
+
+
+def point_latest(target: Path) -> None:
+    """``<out>/latest`` → the newest run, replaced atomically (a private temporary link per run)."""
+    link = target.parent / LATEST
+    if link.exists() and not link.is_symlink():
+        return  # a user's own file or folder called "latest": never replace it
+    tmp = target.parent / f".{LATEST}.{secrets.token_hex(4)}.tmp"
+    tmp.symlink_to(target.name)
+    try:
+        tmp.replace(link)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_output_parent(target: Path) -> None:
+    """The folder a file is to be written in must be a folder (or creatable as one)."""
+    existing = next((p for p in target.absolute().parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise TarjamaError(f"{target}: {existing} is not a directory")

@@ -1,0 +1,229 @@
+"""A human-readable markdown report of a run (also shown in the Prefect UI as an artifact).
+
+It renders the same summary that is written to ``scores.json``, so the two
+never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from tarjama.corpus.results import ArticleResult, ReferenceResult, RunSummary
+from tarjama.corpus.schema import FLAG_BELOW
+from tarjama.errors import printable
+from tarjama.quality.score import MIN_SEGMENTS_FOR_CI, MetricScore
+
+_HTML_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;"}
+_MARKDOWN_PUNCTUATION = frozenset("\\`*_[]()#!|~")  # what can start markup inside a line
+
+
+def md_text(value: object) -> str:
+    """Any text from input (an id, a label, a path, a run name, a reason) as Markdown that shows exactly
+    that text, on one line, and is never markup, a link, a table break or HTML.
+
+    Unprintable characters (line breaks, terminal escapes, bidi overrides) become visible escapes;
+    HTML's special characters become entities, which every Markdown renderer shows as the character
+    and none runs; other ASCII punctuation is backslash-escaped (CommonMark's rule for literal text).
+    Flow artifacts shown in the Prefect UI pass their input texts through this too.
+    """
+    out = []
+    for char in printable(str(value)):
+        if char in _HTML_ENTITIES:
+            out.append(_HTML_ENTITIES[char])
+        elif char in _MARKDOWN_PUNCTUATION:
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def md_link_target(path: str) -> str:
+    """A relative file path as a link target: each character that could end or redirect the link encoded."""
+    return quote(path, safe="/")
+
+
+def _score_table(scores: list[MetricScore]) -> list[str]:
+    lines = []
+    small = next((s for s in scores if s.small_sample), None)
+    if small is not None:
+        lines += [
+            f"**Warning:** only {small.segments} segments: the 95% intervals below are too wide to mean much "
+            f"(at least {MIN_SEGMENTS_FOR_CI} are needed for them to cover the true score 90% of the time).",
+            "",
+        ]
+    lines += ["| metric | score | 95% CI | signature |", "|---|---:|---:|---|"]
+    for s in scores:
+        ci = (
+            f"± {s.ci95:.2f} (μ {s.bootstrap_mean:.2f})"
+            if s.ci95 is not None and s.bootstrap_mean is not None
+            else "n/a"
+        )
+        # a bare pipe would split the table cell; spaces around it let a narrow card (the Prefect UI) wrap it
+        signature = s.signature.replace("|", r" \| ")
+        lines.append(f"| {s.metric} | {s.score:.2f} | {ci} | `{signature}` |")
+    return lines
+
+
+def _reference_lines(ref: ReferenceResult) -> list[str]:
+    if ref.reference is None:
+        return [f"- no reference: {ref.rows} source↔MT rows, not scored"]
+    return [
+        f"- reference {md_text(ref.reference)} ({md_text(ref.path)}): {ref.reference_sentences} sentences, "
+        f"{ref.rows} aligned rows, {ref.flagged} flagged (alignment confidence below {FLAG_BELOW}; kept, marked in the TSV)",
+        "",
+        *_score_table(ref.scores),
+        "",
+    ]
+
+
+def _article_lines(article: ArticleResult) -> list[str]:
+    lines = [
+        f"## {md_text(article.article_id)}",
+        "",
+        f"- source: {md_text(article.path)}",
+        f"- engine: {md_text(article.engine)} (model {md_text(article.model)})",
+        f"- Arabic sentences: {article.sentences}, clause units: {article.units}; translated as "
+        f"{article.translated_texts} texts, {article.from_memory} from the translation memory",
+    ]
+    for ref in article.references:
+        lines += _reference_lines(ref)
+    timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in article.timings_s.items())
+    return [*lines, "", f"Timings: {timings}", ""]
+
+
+def render_article(article: ArticleResult) -> str:
+    """Markdown for one article (its Prefect artifact)."""
+    return "\n".join(["# tarjama article report", "", *_article_lines(article)]).rstrip() + "\n"
+
+
+def render_report(summary: RunSummary, article_rows: int | None = None) -> str:
+    """Markdown for a run summary: one article in full; a corpus as its scores, counts and plots, then
+    one table row per article and reference (the first ``article_rows`` of them, if given)."""
+    lines = [f"# tarjama run {md_text(summary.run)}", ""]
+    if summary.wall_time_s is not None:
+        lines += [f"Wall time: {summary.wall_time_s:.1f} s", ""]
+    if summary.alignment_signature:
+        lines += [f"Alignment: `{summary.alignment_signature}`", ""]
+    if summary.pipeline_signature:
+        lines += [f"Pipeline: `{summary.pipeline_signature}`", ""]
+    if len(summary.articles) == 1:
+        lines += _article_lines(summary.articles[0])
+    if summary.overall:
+        lines += ["## All articles (first reference each)", "", *_score_table(summary.overall), ""]
+    lines += _corpus_lines(summary)
+    if len(summary.articles) > 1:
+        lines += _articles_table(summary.articles, article_rows)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+ARTICLE_METRICS = ("BLEU", "chrF", "chrF++", "TER")
+
+
+def _articles_table(articles: list[ArticleResult], limit: int | None) -> list[str]:
+    """A corpus's articles, a row per article and reference: thousands of articles stay one table, not
+    thousands of sections (each article's intervals and timings are in ``scores.json``)."""
+    header = ["article", "reference", "sentences", "rows", "flagged", *ARTICLE_METRICS]
+    lines = ["## Articles", "", "| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
+    shown = 0
+    for article in articles:
+        for ref in article.references:
+            if limit is not None and shown >= limit:
+                break
+            scores = [ref.score(metric) for metric in ARTICLE_METRICS]
+            cells = [md_text(article.article_id), md_text(ref.reference or "(none)"), article.sentences, ref.rows]
+            cells.append(ref.flagged)
+            cells += ["" if score is None else f"{score:.2f}" for score in scores]
+            lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+            shown += 1
+    total = sum(len(article.references) for article in articles)
+    if shown < total:
+        lines += ["", f"The first {shown} of {total} rows: `report.md` and `scores.json` of the run have them all."]
+    return [*lines, ""]
+
+
+def _corpus_lines(summary: RunSummary) -> list[str]:
+    counts = summary.counts
+    lines = [
+        "## Corpus",
+        "",
+        f"- {len(summary.articles)} articles built ({counts.reused_articles} reused from earlier runs), "
+        f"{len(summary.failures)} failed",
+        f"- {counts.rows} aligned rows, {counts.flagged} flagged",
+    ]
+    if counts.duplicates_dropped is not None:
+        lines.append(f"- {counts.duplicates_dropped} duplicate pairs dropped (`--dedupe`)")
+    if counts.filtered_rows is not None:
+        lines.append(f"- filtered corpus: {counts.filtered_rows} rows")
+    if counts.files:
+        lines.append("- files: " + ", ".join(md_text(name) for name in counts.files))
+    lines.append("")
+    if summary.checks_failed:
+        lines += ["## Reference-free checks", "", "| check | rows failing |", "|---|---:|"]
+        lines += [f"| {md_text(name)} | {count} |" for name, count in summary.checks_failed.items()]
+        lines += [
+            "",
+            "Rows that fail a check are kept, with the check in `checks_failed` and why in `check_notes`.",
+            "",
+        ]
+    if summary.failures:
+        lines += ["## Failed articles", "", "| article | from | reason |", "|---|---|---|"]
+        lines += [f"| {md_text(f.article_id)} | {md_text(f.origin)} | {md_text(f.reason)} |" for f in summary.failures]
+        lines.append("")
+    if summary.plots:
+        lines += ["## Plots", ""]
+        for plot in summary.plots:
+            lines += [f"![{md_text(plot.title)}]({md_link_target(plot.path)})", ""]
+            if plot.warning:
+                lines += [f"**Warning:** {md_text(plot.warning)}", ""]
+    return lines
+
+
+HTML_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
+table {{ border-collapse: collapse; margin: 1rem 0; }} th, td {{ border: 1px solid #ccc; padding: .25rem .5rem; }}
+td {{ overflow-wrap: anywhere; }} code {{ background: #f4f4f4; padding: 0 .2rem; overflow-wrap: anywhere; }}
+img {{ max-width: 100%; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+HTML_TABLE_ROWS = 500
+"""Table rows markdown-it renders at once: its tokens for a 10,000-row table took 600 MB."""
+
+
+def render_html(markdown: str, title: str) -> str:
+    """The report as a standalone HTML page (its plots are relative links into the run folder).
+
+    Input texts are escaped by :func:`md_text` in the Markdown, and raw HTML is off in the renderer too.
+
+    Rendered a block at a time (blocks are independent in our reports), and a long table
+    :data:`HTML_TABLE_ROWS` rows at a time, so memory does not grow with the number of articles.
+    """
+    from html import escape
+
+    from markdown_it import MarkdownIt
+
+    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")  # raw HTML shown as text, never run
+    body = "".join(_render_block(renderer, block) for block in markdown.split("\n\n"))
+    return HTML_PAGE.format(title=escape(title), body=body)
+
+
+def _render_block(renderer: Any, block: str) -> str:
+    lines = block.split("\n")
+    is_table = len(lines) > 2 + HTML_TABLE_ROWS and all(line.startswith("|") for line in lines)
+    if not is_table:
+        return renderer.render(block + "\n")
+    header, rows = lines[:2], lines[2:]
+    parts = [
+        renderer.render("\n".join([*header, *rows[i : i + HTML_TABLE_ROWS]]) + "\n")
+        for i in range(0, len(rows), HTML_TABLE_ROWS)
+    ]
+    # the same table in one piece: each part's body rows after the first part's head
+    bodies = [part.split("<tbody>\n", 1)[1].rsplit("</tbody>", 1)[0] for part in parts]
+    head = parts[0].split("<tbody>\n", 1)[0]
+    return head + "<tbody>\n" + "".join(bodies) + "</tbody>\n</table>\n"

@@ -1,0 +1,113 @@
+"""Typed results of a run, as written to ``scores.json`` and read back by the report, the CLI and ``tarjama runs``.
+
+One definition, so the writer and every reader agree on every field; ``schema_version`` changes
+whenever a field changes meaning or disappears (adding a field keeps it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from tarjama.quality.score import MetricScore
+
+SCHEMA_VERSION = 3
+"""1: the untyped summaries of tarjama 0.1 (no version field). 2: typed, with signatures. 3: rows of
+clause units: each article's ``units`` and ``translated_texts`` (``from_memory`` counts among those)."""
+
+
+class ReferenceResult(BaseModel):
+    """One article aligned to one reference (or to none: ``reference`` is None, nothing scored)."""
+
+    reference: str | None = None  # the reference's label, e.g. "en"
+    path: str | None = None
+    reference_sentences: int | None = None
+    rows: int
+    flagged: int
+    unmatched: int = 0  # rows with no counterpart on one side (1-0, 0-1)
+    scores: list[MetricScore] = Field(default_factory=list)
+
+    def score(self, metric: str) -> float | None:
+        return next((s.score for s in self.scores if s.metric == metric), None)
+
+
+class ArticleResult(BaseModel):
+    article_id: str
+    path: str
+    sentences: int
+    units: int  # clause units of its sentences (= sentences where none is cut)
+    engine: str
+    model: str
+    translated_texts: int  # what the engine was given: clause units or whole sentences (--translate)
+    from_memory: int  # of those, found in the translation memory
+    references: list[ReferenceResult]
+    timings_s: dict[str, float] = Field(default_factory=dict)
+    engine_signature: dict[str, str] = Field(default_factory=dict)
+    checks_failed: dict[str, int] = Field(default_factory=dict)  # rows failing each reference-free check
+
+
+class ArticleFailure(BaseModel):
+    """An article that could not be built, and why (one line); the rest of the corpus was."""
+
+    article_id: str
+    origin: str
+    reason: str
+
+
+class CorpusCounts(BaseModel):
+    """What the merged outputs hold."""
+
+    rows: int = 0
+    flagged: int = 0
+    reused_articles: int = 0  # built by an earlier run with the same inputs and settings
+    rebuilt_articles: int = 0  # built before under other settings (another pipeline signature), built again
+    duplicates_dropped: int | None = None  # --dedupe
+    min_confidence: float | None = None
+    filtered_rows: int | None = None  # --min-confidence
+    files: list[str] = Field(default_factory=list)
+
+
+class PlotRecord(BaseModel):
+    """A plot in the run folder: its file (relative to the folder), title, and a warning when the sample is small."""
+
+    path: str
+    title: str
+    warning: str | None = None
+
+
+class RunSummary(BaseModel):
+    """A run as ``scores.json`` records it."""
+
+    schema_version: int = SCHEMA_VERSION
+    run: str
+    flow_run_id: str = ""
+    engine_requested: str  # as asked for, e.g. "auto"
+    engine_used: str = ""  # the engine that translated, e.g. "local" when auto found no network
+    articles: list[ArticleResult]
+    failures: list[ArticleFailure] = Field(default_factory=list)
+    counts: CorpusCounts = Field(default_factory=CorpusCounts)
+    overall: list[MetricScore] | None = None  # over all articles, first reference each (several articles only)
+    checks_failed: dict[str, int] = Field(default_factory=dict)  # rows failing each reference-free check
+    plots: list[PlotRecord] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)  # e.g. articles without a reference, or with another's
+    alignment_signature: str = ""
+    pipeline_signature: str = ""  # every setting that shaped the rows (tarjama.corpus.build.PipelineSignature)
+    wall_time_s: float | None = None
+    output_dir: str | None = None
+
+    def engines(self) -> list[str]:
+        return sorted({article.engine for article in self.articles})
+
+    def bleu(self) -> float | None:
+        """Over all articles if there were several, else the article's against its first reference."""
+        scores = self.overall or next((r.scores for a in self.articles for r in a.references if r.scores), [])
+        return next((s.score for s in scores if s.metric == "BLEU"), None)
+
+    @classmethod
+    def read(cls, folder: Path) -> RunSummary | None:
+        """The summary in ``folder/scores.json``, or None when there is none this version can read."""
+        try:
+            return cls.model_validate_json((folder / "scores.json").read_bytes())
+        except (OSError, ValueError):
+            return None

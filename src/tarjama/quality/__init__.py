@@ -1,0 +1,1 @@
+"""Scoring and checking translations: sacrebleu metrics, significance tests, reference-free checks."""

@@ -1,0 +1,555 @@
+"""Is engine A better than engine B on these articles, and is the difference real?
+
+Paired significance tests exactly as sacrebleu defines them
+(``sacrebleu.significance``, the CLI's ``--paired-bs`` and ``--paired-ar``):
+the first system is the baseline; every other system is tested against it on
+the same segments with BLEU, chrF, chrF++ and TER, and gets a p-value
+(``(c + 1) / (n + 1)``, c counting resamples or trials whose statistic beats
+the observed difference). The resampling indices, the AR coin flips and the
+float32/float64 arithmetic are sacrebleu's, so the p-values, means and CIs
+are the CLI's to the last digit (``tests/test_compare.py`` runs it); the
+resampled scores are computed in bulk (:mod:`tarjama.quality.score`).
+
+Beyond the CLI: per-article score deltas with a paired bootstrap interval
+(articles are small, so most are marked ``small_sample``), and the rows whose
+sentence chrF gains or loses most. :func:`common_segments` turns the aligned
+rows of several runs into segments all runs share, since each engine's MT
+aligns to the reference in its own beads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from sacrebleu.metrics.base import Metric
+
+from tarjama.errors import TarjamaError
+from tarjama.quality.score import (
+    MIN_SEGMENTS_FOR_CI,
+    N_BOOTSTRAP,
+    SEED,
+    bootstrap_indices,
+    corpus_metrics,
+    resampled_totals,
+    scores_from_totals,
+    sentence_chrf,
+)
+
+TestType = Literal["bs", "ar"]
+DEFAULT_SAMPLES: dict[str, int] = {"bs": 1000, "ar": 10000}
+"""sacrebleu's defaults: 1,000 bootstrap resamples, 10,000 randomisation trials."""
+SIGNIFICANT_BELOW = 0.05
+
+
+@dataclass(frozen=True)
+class System:
+    """One engine's (or run's) translations of the shared segments."""
+
+    name: str
+    hypotheses: Sequence[str]
+
+
+@dataclass(frozen=True)
+class SystemScore:
+    """One system's score on one metric; ``p_value`` is None for the baseline, ``mean``/``ci95`` without a bootstrap."""
+
+    system: str
+    metric: str
+    baseline: bool
+    score: float
+    p_value: float | None
+    mean: float | None
+    ci95: float | None
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value is not None and self.p_value < SIGNIFICANT_BELOW
+
+
+@dataclass(frozen=True)
+class ArticleDelta:
+    """A system's score minus the baseline's on one article, with a paired bootstrap 95% CI half-width."""
+
+    article_id: str
+    system: str
+    metric: str
+    baseline_score: float
+    system_score: float
+    delta: float
+    ci95: float | None
+    segments: int
+    small_sample: bool
+
+
+@dataclass(frozen=True)
+class RowDelta:
+    """A row where a system's sentence chrF differs most from the baseline's."""
+
+    article_id: str
+    row: int
+    system: str
+    baseline_chrf: float
+    system_chrf: float
+    delta: float
+    baseline_text: str
+    system_text: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything ``tarjama compare`` reports; ``as_dict`` is what goes into ``scores.json``."""
+
+    test: TestType
+    n_samples: int
+    baseline: str
+    segments: int
+    small_sample: bool
+    signatures: dict[str, str]
+    scores: list[SystemScore]
+    articles: list[ArticleDelta] = field(default_factory=list)
+    gains: list[RowDelta] = field(default_factory=list)
+    losses: list[RowDelta] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _estimate_ci(samples: np.ndarray) -> tuple[float, float]:
+    """``sacrebleu.significance.estimate_ci``: mean of the sorted samples (in their precision) and CI half-width."""
+    ordered = np.sort(samples)
+    lower_idx = len(ordered) // 40
+    return float(ordered.mean()), float(0.5 * (ordered[len(ordered) - lower_idx - 1] - ordered[lower_idx]))
+
+
+def _p_value(statistics: np.ndarray, observed: float) -> float:
+    """``sacrebleu.significance._compute_p_value``: (c + 1) / (n + 1), c the samples strictly above ``observed``."""
+    return (int(np.sum(statistics > observed)) + 1) / (len(statistics) + 1)
+
+
+def _randomised_totals(flips: np.ndarray, baseline: np.ndarray, system: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each AR trial's two pseudo-systems (segments swapped where ``flips`` is true), summed, in float64."""
+    first = np.empty((len(flips), baseline.shape[1]))
+    second = np.empty_like(first)
+    chunk = max(1, 4_000_000 // max(1, flips.shape[1]))
+    for start in range(0, len(flips), chunk):
+        from_baseline = flips[start : start + chunk].astype(np.float64)
+        from_system = 1.0 - from_baseline
+        first[start : start + chunk] = from_baseline @ baseline + from_system @ system
+        second[start : start + chunk] = from_system @ baseline + from_baseline @ system
+    return first, second
+
+
+def _paired_scores(
+    metric: Metric,
+    baseline_stats: np.ndarray,
+    system_stats: np.ndarray,
+    observed: float,
+    test: TestType,
+    n_samples: int,
+    ar_confidence: int,
+) -> tuple[float, float | None, float | None]:
+    """A system's p-value against the baseline, and its bootstrap mean and CI (as ``_paired_bs_test``/``_ar_test``)."""
+    n = len(system_stats)
+    rng = np.random.default_rng(SEED)
+    if test == "bs":
+        indices = rng.choice(n, size=(n_samples, n), replace=True)
+        baseline_scores = scores_from_totals(metric, resampled_totals(baseline_stats, indices))
+        system_scores = scores_from_totals(metric, resampled_totals(system_stats, indices))
+        mean, ci = _estimate_ci(system_scores)
+        differences = np.abs(system_scores - baseline_scores)
+        return _p_value(differences - differences.mean(), observed), mean, ci
+    flips = rng.integers(2, size=(n_samples, n), dtype=bool)
+    first, second = _randomised_totals(flips, baseline_stats, system_stats)
+    p_value = _p_value(np.abs(scores_from_totals(metric, first) - scores_from_totals(metric, second)), observed)
+    if ar_confidence <= 0:
+        return p_value, None, None
+    indices = rng.choice(n, size=(ar_confidence, n), replace=True)
+    return (p_value, *_estimate_ci(scores_from_totals(metric, resampled_totals(system_stats, indices))))
+
+
+def _article_deltas(
+    name: str,
+    metric: Metric,
+    baseline_stats: np.ndarray,
+    system_stats: np.ndarray,
+    system: str,
+    articles: Sequence[str],
+    n_samples: int,
+) -> list[ArticleDelta]:
+    """Per-article delta with a paired bootstrap CI (the same resampled segments for both systems)."""
+    deltas = []
+    ids = np.array(articles)
+    for article_id in dict.fromkeys(articles):
+        rows = np.flatnonzero(ids == article_id)
+        base, other = baseline_stats[rows], system_stats[rows]
+        base_score = float(scores_from_totals(metric, base.sum(axis=0, keepdims=True))[0])
+        other_score = float(scores_from_totals(metric, other.sum(axis=0, keepdims=True))[0])
+        ci = None
+        if len(rows) > 1:
+            indices = bootstrap_indices(len(rows), n_samples)
+            resampled = scores_from_totals(metric, resampled_totals(other, indices)).astype(np.float64)
+            resampled -= scores_from_totals(metric, resampled_totals(base, indices))
+            ci = round(_estimate_ci(resampled)[1], 4)
+        deltas.append(
+            ArticleDelta(
+                article_id=article_id,
+                system=system,
+                metric=name,
+                baseline_score=round(base_score, 4),
+                system_score=round(other_score, 4),
+                delta=round(other_score - base_score, 4),
+                ci95=ci,
+                segments=len(rows),
+                small_sample=len(rows) < MIN_SEGMENTS_FOR_CI,
+            )
+        )
+    return deltas
+
+
+def _row_deltas(
+    references: Sequence[str], baseline: System, system: System, articles: Sequence[str], top: int
+) -> tuple[list[RowDelta], list[RowDelta]]:
+    """The ``top`` rows with the largest sentence-chrF gain and loss against the baseline."""
+    numbers: dict[str, int] = {}
+    rows = []
+    for ref, base, other, article_id in zip(references, baseline.hypotheses, system.hypotheses, articles):
+        numbers[article_id] = numbers.get(article_id, 0) + 1
+        base_chrf, other_chrf = round(sentence_chrf(base, ref), 4), round(sentence_chrf(other, ref), 4)
+        rows.append(
+            RowDelta(
+                article_id=article_id,
+                row=numbers[article_id],
+                system=system.name,
+                baseline_chrf=base_chrf,
+                system_chrf=other_chrf,
+                delta=round(other_chrf - base_chrf, 4),
+                baseline_text=base,
+                system_text=other,
+                reference=ref,
+            )
+        )
+    ranked = sorted(rows, key=lambda r: r.delta)
+    return [r for r in reversed(ranked[-top:]) if r.delta > 0], [r for r in ranked[:top] if r.delta < 0]
+
+
+def compare_systems(
+    references: Sequence[str],
+    systems: Sequence[System],
+    test: TestType = "bs",
+    n_samples: int = 0,
+    ar_confidence: int = -1,
+    articles: Sequence[str] | None = None,
+    top_rows: int = 5,
+) -> Comparison:
+    """Test every system against the first (the baseline) on the same segments, as ``sacrebleu --paired-<test>``.
+
+    ``n_samples`` 0 takes sacrebleu's default for the test; ``ar_confidence``
+    is sacrebleu's ``n_ar_confidence`` (bootstrap resamples for a CI with AR;
+    -1, the CLI's setting, for none). ``articles`` gives each segment's
+    article (one article for all when omitted).
+    """
+    if len(systems) < 2:
+        raise TarjamaError("a comparison needs a baseline and at least one other system")
+    if test not in DEFAULT_SAMPLES:
+        raise TarjamaError(f"unknown paired test {test!r} (choose 'bs' or 'ar')")
+    for system in systems:
+        if len(system.hypotheses) != len(references):
+            raise TarjamaError(
+                f"system {system.name!r} has {len(system.hypotheses)} segments, the references {len(references)}"
+            )
+    if not references:
+        raise TarjamaError("nothing to compare: no segments")
+    if len({s.name for s in systems}) != len(systems):
+        raise TarjamaError("system names must differ: " + ", ".join(s.name for s in systems))
+    n_samples = n_samples or DEFAULT_SAMPLES[test]
+    article_ids = list(articles) if articles is not None else [""] * len(references)
+    baseline = systems[0]
+    scores: list[SystemScore] = []
+    signatures: dict[str, str] = {}
+    deltas: list[ArticleDelta] = []
+    for name, metric in corpus_metrics().items():
+        baseline_list = metric._extract_corpus_statistics(list(baseline.hypotheses), [list(references)])
+        baseline_stats = np.array(baseline_list, dtype=np.float64)
+        baseline_score = metric._aggregate_and_compute(baseline_list).score
+        confidence = n_samples if test == "bs" else ar_confidence
+        mean = ci = None
+        if confidence > 0:
+            samples = scores_from_totals(
+                metric, resampled_totals(baseline_stats, bootstrap_indices(len(references), confidence))
+            )
+            mean, ci = _estimate_ci(samples)
+        scores.append(SystemScore(baseline.name, name, True, float(baseline_score), None, mean, ci))
+        signature = metric.get_signature()
+        signature.update("seed", str(SEED))
+        signature.update(test, n_samples)
+        if test == "ar" and ar_confidence > 0:
+            signature.update("bs", ar_confidence)
+        signatures[name] = signature.format()
+        for system in systems[1:]:
+            system_list = metric._extract_corpus_statistics(list(system.hypotheses), [list(references)])
+            system_score = float(metric._aggregate_and_compute(system_list).score)
+            system_stats = np.array(system_list, dtype=np.float64)
+            observed = abs(baseline_score - system_score)
+            p_value, mean, ci = _paired_scores(
+                metric, baseline_stats, system_stats, observed, test, n_samples, ar_confidence
+            )
+            scores.append(SystemScore(system.name, name, False, system_score, p_value, mean, ci))
+            if articles is not None:
+                deltas += _article_deltas(
+                    name, metric, baseline_stats, system_stats, system.name, article_ids, N_BOOTSTRAP
+                )
+    gains: list[RowDelta] = []
+    losses: list[RowDelta] = []
+    for system in systems[1:]:
+        system_gains, system_losses = _row_deltas(references, baseline, system, article_ids, top_rows)
+        gains += system_gains
+        losses += system_losses
+    return Comparison(
+        test=test,
+        n_samples=n_samples,
+        baseline=baseline.name,
+        segments=len(references),
+        small_sample=len(references) < MIN_SEGMENTS_FOR_CI,
+        signatures=signatures,
+        scores=scores,
+        articles=deltas,
+        gains=gains,
+        losses=losses,
+    )
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Segments that every run covers identically: references, each run's MT, and each segment's article."""
+
+    articles: list[str]
+    references: list[str]
+    hypotheses: dict[str, list[str]]
+
+
+def _ids(cell: str) -> list[int]:
+    return [int(x) for x in cell.split(",") if x]
+
+
+Bead = tuple[list[str], str, str]  # sentence nodes ("s3", "r2"), MT text, reference text
+
+
+def _root(parent: dict[str, str], node: str) -> str:
+    while parent.setdefault(node, node) != node:
+        node = parent[node]
+    return node
+
+
+def _article_segments(beads: dict[str, list[Bead]], first: str) -> list[tuple[str, dict[str, str]]]:
+    """Union the sentences every run's beads join; each group is a segment (reference text, MT per run)."""
+    parent: dict[str, str] = {}
+    for rows in beads.values():
+        for nodes, _, _ in rows:
+            for node in nodes[1:]:
+                parent[_root(parent, node)] = _root(parent, nodes[0])
+    references: dict[str, list[str]] = {}  # in document order: every sentence is in the first run's rows
+    texts: dict[str, dict[str, list[str]]] = {name: {} for name in beads}
+    for nodes, _, text in beads[first]:
+        references.setdefault(_root(parent, nodes[0]), []).append(text)
+    for name, rows in beads.items():
+        for nodes, mt, _ in rows:
+            texts[name].setdefault(_root(parent, nodes[0]), []).append(mt)
+    return [
+        (_joined(parts), {name: _joined(texts[name].get(group, [])) for name in beads})
+        for group, parts in references.items()
+    ]
+
+
+def _joined(texts: list[str]) -> str:
+    return " ".join(t for t in texts if t)
+
+
+def common_segments(runs: Mapping[str, pl.DataFrame]) -> Segments:
+    """The finest segmentation on which all runs' aligned rows agree, from their ``source_ids``/``reference_ids``.
+
+    Each run aligns its own MT to the reference, so runs' beads differ; a
+    segment here is a group of source and reference sentences that no run's
+    row crosses (the connected components of all runs' beads), with each
+    run's MT for it and the reference text, in document order. Rows without a
+    reference are ignored; every run must cover the same articles, source
+    sentences and reference sentences.
+    """
+    if len(runs) < 2:
+        raise TarjamaError("a comparison needs at least two runs")
+    frames = {name: frame.filter(pl.col("reference") != "") for name, frame in runs.items()}
+    names = list(frames)
+    keys = {name: set(zip(f["article_id"].to_list(), f["reference"].to_list())) for name, f in frames.items()}
+    for name in names[1:]:
+        if keys[name] != keys[names[0]]:
+            differing = sorted(keys[names[0]] ^ keys[name])[:3]
+            raise TarjamaError(f"runs {names[0]!r} and {name!r} cover different articles or references: {differing}")
+    segments = Segments([], [], {name: [] for name in names})
+    for article_id, reference in sorted(keys[names[0]]):
+        beads = {
+            name: [
+                ([f"s{i}" for i in _ids(src)] + [f"r{j}" for j in _ids(ref)], mt, text)
+                for src, ref, mt, text in f.filter(
+                    (pl.col("article_id") == article_id) & (pl.col("reference") == reference)
+                )
+                .sort("row")
+                .select("source_ids", "reference_ids", "english_mt", "english_reference")
+                .iter_rows()
+            ]
+            for name, f in frames.items()
+        }
+        covered = {name: {node for nodes, _, _ in rows for node in nodes} for name, rows in beads.items()}
+        if any(c != covered[names[0]] for c in covered.values()):
+            raise TarjamaError(f"{article_id}: runs cover different sentences (reference {reference!r})")
+        for reference_text, texts in _article_segments(beads, names[0]):
+            segments.articles.append(article_id)
+            segments.references.append(reference_text)
+            for name, text in texts.items():
+                segments.hypotheses[name].append(text)
+    return segments
+
+
+def _cell(score: SystemScore) -> str:
+    text = f"{score.score:.2f}"
+    if score.mean is not None and score.ci95 is not None:
+        text += f" (μ {score.mean:.2f} ± {score.ci95:.2f})"
+    if score.p_value is not None:
+        text += f" p = {score.p_value:.4f}" + ("*" if score.significant else "")
+    return text
+
+
+def render_comparison(comparison: Comparison, top_rows: int = 5) -> str:
+    """Markdown (also readable on a console): scores with p-values, per-article deltas, biggest row changes."""
+    metrics = list(comparison.signatures)
+    test = "paired bootstrap resampling" if comparison.test == "bs" else "paired approximate randomisation"
+    lines = [
+        f"## Comparison with baseline `{comparison.baseline}`",
+        "",
+        f"{test}, {comparison.n_samples} {'resamples' if comparison.test == 'bs' else 'trials'}, "
+        f"{comparison.segments} segments; * p < {SIGNIFICANT_BELOW} (the difference is unlikely to be chance).",
+    ]
+    if comparison.small_sample:
+        lines += [
+            "",
+            f"**Warning:** only {comparison.segments} segments (fewer than {MIN_SEGMENTS_FOR_CI}): "
+            "intervals and p-values rest on too few segments to mean much.",
+        ]
+    lines += ["", "| system | " + " | ".join(metrics) + " |", "|---|" + "---:|" * len(metrics)]
+    systems = list(dict.fromkeys(s.system for s in comparison.scores))
+    by_key = {(s.system, s.metric): s for s in comparison.scores}
+    for system in systems:
+        label = f"baseline: {system}" if system == comparison.baseline else system
+        lines.append(f"| {label} | " + " | ".join(_cell(by_key[system, m]) for m in metrics) + " |")
+    lines += ["", "Signatures:", ""] + [f"- {m}: `{sig}`" for m, sig in comparison.signatures.items()]
+    if comparison.articles:
+        lines += ["", "### Per article (system − baseline, paired bootstrap 95% CI)", ""]
+        lines += [
+            "| article | system | " + " | ".join(metrics) + " | segments |",
+            "|---|---|" + "---:|" * (len(metrics) + 1),
+        ]
+        grouped: dict[tuple[str, str], dict[str, ArticleDelta]] = {}
+        for delta in comparison.articles:
+            grouped.setdefault((delta.article_id, delta.system), {})[delta.metric] = delta
+        for (article_id, system), by_metric in grouped.items():
+            cells = [
+                f"{d.delta:+.2f}" + (f" ± {d.ci95:.2f}" if d.ci95 is not None else "")
+                for d in (by_metric[m] for m in metrics)
+            ]
+            first = next(iter(by_metric.values()))
+            small = " (too few)" if first.small_sample else ""
+            lines.append(f"| {article_id} | {system} | " + " | ".join(cells) + f" | {first.segments}{small} |")
+    for title, rows in (("Biggest gains", comparison.gains), ("Biggest losses", comparison.losses)):
+        if rows:
+            lines += [
+                "",
+                f"### {title} (sentence chrF)",
+                "",
+                "| article | row | system | Δ chrF | baseline | system | reference |",
+                "|---|---:|---|---:|---|---|---|",
+            ]
+            for r in rows[:top_rows]:
+                texts = (_table_text(t) for t in (r.baseline_text, r.system_text, r.reference))
+                lines.append(f"| {r.article_id} | {r.row} | {r.system} | {r.delta:+.2f} | " + " | ".join(texts) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _table_text(text: str, limit: int = 160) -> str:
+    """A text for a markdown cell: pipes escaped, long text shortened."""
+    text = text.replace("|", r"\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class ComparisonRun:
+    """What ``tarjama compare`` made: the comparison, its Markdown report, and the folder holding them."""
+
+    comparison: Comparison
+    report: str
+    folder: Path
+
+
+def system_labels(paths: Sequence[Path]) -> list[str]:
+    """A name for each run folder or translation file, its links resolved (``A/latest`` is the run it points
+    to); a name two systems share is told apart by the folders above it. Two paths to one place are an error."""
+    resolved = [path.resolve() for path in paths]
+    for i, path in enumerate(resolved):
+        if path in resolved[:i]:
+            raise TarjamaError(f"{paths[resolved.index(path)]} and {paths[i]} are the same system ({path})")
+    depth = 1
+    while True:
+        names = ["/".join(path.parts[-depth:]) for path in resolved]
+        if len(set(names)) == len(names) or depth >= max(len(p.parts) for p in resolved):
+            return names
+        depth += 1
+
+
+def compare_runs(systems: Sequence[Path], ref: Path | None, test: str, samples: int, out: Path) -> ComparisonRun:
+    """Compare run folders (their ``aligned.tsv``), or translation files against ``ref``, and write the
+    report, ``scores.json`` and per-article delta plots into a new ``<out>/compare-<time>/``.
+
+    The folder is its own: ``<out>/latest`` keeps pointing at the newest run. Every problem with the
+    inputs is a :class:`TarjamaError` raised before anything is written.
+    """
+    from tarjama.corpus.outputs import check_output_folder, new_run_name, staged_run_folder
+    from tarjama.corpus.plots import plot_article_deltas
+    from tarjama.corpus.results import SCHEMA_VERSION
+    from tarjama.corpus.schema import read_tsv, write_json, write_text
+    from tarjama.quality.score import read_lines
+
+    if len(systems) < 2:
+        raise TarjamaError("compare needs a baseline and at least one other system")
+    if test not in ("bs", "ar"):
+        raise TarjamaError(f"--test {test!r}: bs (paired bootstrap) or ar (approximate randomisation)")
+    check_output_folder(out)
+    articles = None
+    if ref is not None:
+        references = read_lines(ref)
+        named = [System(label, read_lines(path)) for label, path in zip(system_labels(systems), systems)]
+    else:
+        for folder in systems:
+            if not (folder / "aligned.tsv").is_file():
+                raise TarjamaError(f"{folder}: not a run folder (no aligned.tsv); give translation files with --ref")
+        frames = {name: read_tsv(folder / "aligned.tsv") for name, folder in zip(system_labels(systems), systems)}
+        segments = common_segments(frames)
+        references, articles = segments.references, segments.articles
+        named = [System(name, segments.hypotheses[name]) for name in frames]
+    comparison = compare_systems(references, named, test, samples, articles=articles)  # type: ignore[arg-type]
+    report = render_comparison(comparison)
+    folder_name = f"compare-{new_run_name([])}"
+    with staged_run_folder(out, folder_name, latest=False) as staging:
+        images = []
+        for metric in ("chrF", "BLEU") if comparison.articles else ():
+            plot = plot_article_deltas(
+                comparison.articles, metric, staging / "plots" / f"deltas-{metric}.png", comparison.baseline
+            )
+            images.append(f"![{plot.title}](plots/deltas-{metric}.png)")
+            if plot.warning:
+                images.append(f"**Warning:** {plot.warning}")
+        write_text(report + "\n" + "\n\n".join(images) + "\n", staging / "report.md")
+        write_json({"schema_version": SCHEMA_VERSION, "comparison": comparison.as_dict()}, staging / "scores.json")
+    return ComparisonRun(comparison, report, out / folder_name)

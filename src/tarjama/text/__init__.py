@@ -1,0 +1,1 @@
+"""Reading articles: decoding, normalisation, sentence and clause segmentation."""

@@ -1,0 +1,323 @@
+"""Reading articles and references: decode, validate, normalise, segment.
+
+Every check here exists so that a bad file fails before any translation is
+paid for, with one line naming the file and the problem.
+
+Corpus naming convention: an article is ``<id>.ar.txt`` (one paragraph per
+line); its human references sit beside it as ``<id>.en.txt`` and, for more
+than one, ``<id>.en-<label>.txt`` (e.g. ``<id>.en-b.txt``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+from dataclasses import dataclass
+from enum import StrEnum
+from io import BufferedReader
+from pathlib import Path
+from typing import Literal
+
+from tarjama.errors import InputError
+from tarjama.text.clauses import DEFAULT_RULES, ClauseRules, split_clauses
+from tarjama.text.normalize import split_paragraphs
+from tarjama.text.segment import split_sentences
+
+_ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u066E-\u06D3\u06FA-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
+_WORD = re.compile(r"[A-Za-z']+")
+# Frequent English function words that are rare in other Latin-script languages.
+_ENGLISH_MARKERS = frozenset(
+    "the of and to is that for with was were are by this from his her have has it be which said "
+    "not but they their will at he she its been would who".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence with its 1-based position in the document and in its paragraph order.
+
+    ``units`` are its clause units (:mod:`tarjama.text.clauses`), which joined with
+    spaces give ``text``; a sentence not cut into clauses is one unit.
+    """
+
+    number: int
+    paragraph: int
+    text: str
+    units: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.units:
+            object.__setattr__(self, "units", (self.text,))
+        elif " ".join(self.units) != self.text:
+            raise ValueError(f"units of sentence {self.number} do not join to its text")
+
+
+Granularity = Literal["units", "sentences"]
+"""What an alignment's items are, and so what a row holds: whole clause units (rows follow the
+reference's sentences wherever the Arabic can be cut there) or whole Arabic sentences."""
+
+
+class UnitTranslation(StrEnum):
+    """What the engine is given when rows follow clause units (measured in :mod:`tarjama.alignment.regroup`)."""
+
+    UNITS = "units"  # each unit alone
+    SENTENCES = "sentences"  # each sentence whole, its MT cut into one piece per unit
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One clause unit: ``sentence`` indexes ``Document.sentences``, ``index`` counts within that sentence (0-based)."""
+
+    sentence: int
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    id: str
+    path: Path
+    lang: str
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def texts(self) -> list[str]:
+        return [s.text for s in self.sentences]
+
+    @property
+    def units(self) -> list[Unit]:
+        """Every sentence's clause units, in order."""
+        return [Unit(s, k, text) for s, sentence in enumerate(self.sentences) for k, text in enumerate(sentence.units)]
+
+    def items(self, granularity: Granularity) -> list[tuple[Unit, ...]]:
+        """What is aligned, in order: one unit each, or each sentence's units together."""
+        if granularity == "units":
+            return [(unit,) for unit in self.units]
+        return [
+            tuple(Unit(s, k, text) for k, text in enumerate(sentence.units))
+            for s, sentence in enumerate(self.sentences)
+        ]
+
+    def unit_id(self, unit: Unit) -> str:
+        """``"3.2"``: the unit's sentence number (as in ``source_ids``) and its 1-based place in that sentence."""
+        return f"{self.sentences[unit.sentence].number}.{unit.index + 1}"
+
+
+MAX_LINE_CHARS = 20_000
+"""The longest line (paragraph) read. Real paragraphs are far shorter, and a whole news article on
+one line rarely longer. One unbroken 200,000-character line drove ``tarjama align`` past 5 GB (the
+aligner's memory grows faster than linearly with a sentence's length); at this limit it peaks near 260 MB."""
+
+_BOMS = {  # the longest first: UTF-32LE's mark begins with UTF-16LE's
+    b"\xff\xfe\x00\x00": "UTF-32LE",
+    b"\x00\x00\xfe\xff": "UTF-32BE",
+    b"\xff\xfe": "UTF-16LE",
+    b"\xfe\xff": "UTF-16BE",
+}
+# C0 controls other than whitespace: UTF-8 text has next to none; UTF-16 read as UTF-8 is full of them.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")
+_EXPECTED_CHAR = re.compile(r"[\s!-~\u00a0-\u024f\u0600-\u06ff\u0750-\u077f\u2000-\u206f\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``UTF-16BE``/``UTF-16LE`` if ``data`` reads as Arabic or Latin text in that byte order, else ``None``.
+
+    Both byte orders decode to some printable text (swapped Arabic is CJK and dingbats), so the order
+    that gives mostly Arabic, Latin and whitespace is the one.
+    """
+    best, best_share = None, 0.9
+    for codec in ("UTF-16BE", "UTF-16LE"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        share = len(_EXPECTED_CHAR.findall(text)) / len(text)
+        if share >= best_share:
+            best, best_share = codec, share
+    return best
+
+
+def _check_encoding(path: Path, data: bytes, text: str) -> None:
+    """UTF-16 without a byte-order mark is valid UTF-8 full of NULs and controls: name it, not "no Arabic"."""
+    if len(_CONTROL.findall(text)) <= len(text) // 100:
+        return
+    codec = _utf16_without_bom(data)
+    if codec is not None:
+        raise InputError(path, f"not UTF-8: looks like {codec} without a byte-order mark (save it as UTF-8)")
+    raise InputError(path, "not a text file (binary data: NUL and control bytes)")
+
+
+def _check_line_lengths(path: Path, text: str) -> None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise InputError(
+                path,
+                f"line {number} has {len(line):,} characters; the longest line read is {MAX_LINE_CHARS:,} "
+                "(put each paragraph on a line of its own)",
+            )
+
+
+class NotRegularFileError(OSError):
+    """A FIFO, socket or device where a file was expected (as :class:`IsADirectoryError` is for a folder)."""
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _mode(path: Path) -> int:
+    try:
+        return os.stat(path).st_mode
+    except ValueError:  # a NUL in the name (a manifest's "path" can hold one): no such file can exist
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), repr(str(path))) from None
+
+
+def _refuse_unless_regular(path: Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _SPECIAL_FILES if test(mode)), "a special file")
+        raise NotRegularFileError(errno.EINVAL, f"is {kind}, not a regular file", str(path))
+
+
+def open_regular(path: Path) -> BufferedReader:
+    """``path`` opened for binary reading if it is a regular file (or a link to one), else an :class:`OSError`.
+
+    Opening or reading a FIFO blocks until something writes to it, and a device may never end: so the
+    type is checked before opening, and again on what was opened (non-blocking, so that a FIFO put in
+    the file's place in between cannot block the open either).
+    """
+    _refuse_unless_regular(path, _mode(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        _refuse_unless_regular(path, os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    return open(fd, "rb")  # reads of a regular file never block, O_NONBLOCK or not
+
+
+def _unreadable(path: Path, error: OSError) -> InputError:
+    """The one line for a file that cannot be opened (missing, a folder, a FIFO, no permission)."""
+    if isinstance(error, FileNotFoundError):
+        return InputError(path, "file not found")
+    if isinstance(error, IsADirectoryError):
+        return InputError(path, "is a directory, expected a text file")
+    if isinstance(error, NotRegularFileError):
+        return InputError(path, str(error.strerror))
+    return InputError(path, f"cannot be read ({error.strerror or error})")
+
+
+def check_regular_file(path: Path) -> None:
+    """An :class:`InputError` unless ``path`` is a regular file; the file is not opened."""
+    try:
+        _refuse_unless_regular(path, _mode(path))
+    except OSError as error:
+        raise _unreadable(path, error) from None
+
+
+def read_utf8(path: Path) -> str:
+    """The file's text; a missing, empty, non-UTF-8 or binary file, an endless line, or anything that is not
+    a regular file (a folder, FIFO, socket or device, refused unread), is an :class:`InputError`."""
+    try:
+        with open_regular(path) as handle:
+            data = handle.read()
+    except OSError as error:
+        raise _unreadable(path, error) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        for mark, codec in _BOMS.items():
+            if data.startswith(mark):
+                raise InputError(
+                    path, f"not UTF-8: {codec} (byte-order mark 0x{mark.hex()}; save it as UTF-8)"
+                ) from None
+        raise InputError(path, f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})") from None
+    if not text.strip():
+        raise InputError(path, "file is empty")
+    _check_encoding(path, data, text)
+    _check_line_lengths(path, text)
+    return text
+
+
+def document_id(path: Path) -> str:
+    """``corpus/foo.ar.txt`` → ``foo``: the id used in outputs and artifact keys."""
+    name = path.name
+    for suffix in (".ar.txt", ".txt"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def reference_label(path: Path) -> str:
+    """``foo.en.txt`` → ``en``, ``foo.en-b.txt`` → ``en-b``: names a reference in outputs."""
+    parts = path.name.split(".")
+    return parts[-2] if len(parts) >= 3 else path.stem
+
+
+def find_references(article: Path) -> list[Path]:
+    """The references that follow the naming convention beside ``article``."""
+    stem = document_id(article)
+    primary = article.with_name(f"{stem}.en.txt")
+    others = sorted(article.parent.glob(f"{stem}.en-*.txt"))
+    return ([primary] if primary.exists() else []) + others  # a FIFO or folder there fails the article, in one line
+
+
+def _check_language(path: Path, text: str, lang: str) -> None:
+    arabic = len(_ARABIC_LETTER.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
+    if lang == "ar":
+        if arabic == 0 or arabic < latin:
+            raise InputError(path, f"no Arabic text ({arabic} Arabic and {latin} Latin letters)")
+        return
+    words = [w.lower() for w in _WORD.findall(text)]
+    markers = sum(w in _ENGLISH_MARKERS for w in words)
+    if arabic > latin or not words or markers / len(words) < 0.05:
+        raise InputError(
+            path,
+            f"reference is not English ({arabic} Arabic letters, {len(words)} Latin words, "
+            f"{markers} common English words)",
+        )
+
+
+def load_document(
+    path: Path, lang: str, doc_id: str | None = None, clause_rules: ClauseRules | None = DEFAULT_RULES
+) -> Document:
+    """Read, check the language of, normalise and split one article (``ar``) or reference (``en``).
+
+    Arabic sentences are also cut into clause units by ``clause_rules`` (``None``: one unit a sentence).
+    """
+    return parse_document(read_utf8(path), path, lang, doc_id, clause_rules)
+
+
+def parse_document(
+    text: str, path: Path, lang: str, doc_id: str | None = None, clause_rules: ClauseRules | None = DEFAULT_RULES
+) -> Document:
+    """Check the language of, normalise and split a text; ``path`` names where it came from (a file, or a
+    manifest record) in messages and outputs."""
+    if not text.strip():
+        raise InputError(path, "text is empty")
+    _check_line_lengths(path, text)
+    _check_language(path, text, lang)
+    return split_document(text, path, lang, doc_id, clause_rules)
+
+
+def split_document(
+    text: str, path: Path, lang: str, doc_id: str | None = None, clause_rules: ClauseRules | None = DEFAULT_RULES
+) -> Document:
+    """A document from text already read and checked: normalised, split into sentences and (Arabic) clause units."""
+    sentences: list[Sentence] = []
+    for paragraph_number, paragraph in enumerate(split_paragraphs(text), start=1):
+        for sentence in split_sentences(paragraph, lang):
+            units = split_clauses(sentence, clause_rules) if lang == "ar" and clause_rules else [sentence]
+            sentences.append(Sentence(len(sentences) + 1, paragraph_number, sentence, tuple(units)))
+    if not sentences:
+        raise InputError(path, "no sentences after normalisation")
+    return Document(doc_id or document_id(path), path, lang, tuple(sentences))

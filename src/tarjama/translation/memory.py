@@ -1,0 +1,167 @@
+"""Translation memory: every translation we paid for, kept in SQLite.
+
+Keyed by (engine, model, source sentence) so that changing engine or model
+never returns a stale translation, while rerunning an article (or resuming a
+killed run) translates nothing already translated. Each translation is
+committed the moment it arrives; WAL mode keeps those small commits cheap and
+lets a reader (another run, the UI) look while a run writes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from tarjama.corpus.outputs import check_free_space, pid_alive
+from tarjama.errors import TarjamaError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS translations (
+    engine     TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (engine, model, source)
+)
+"""
+
+
+class TranslationMemory:
+    """A persistent (engine, model, source) → target store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(SCHEMA)
+
+    @classmethod
+    def check(cls, path: Path) -> None:
+        """Fail in one line, before anything is translated, if ``path`` cannot be a translation memory.
+
+        A text file, a folder, an unwritable place or a full disk is the user's to fix; finding it
+        only when the first translation is stored would waste what that translation cost. (A full disk
+        is checked first: SQLite would report it as a "disk I/O error".)
+        """
+        if path.is_dir():
+            raise TarjamaError(f"{path}: translation memory is a directory, expected an SQLite file")
+        check_free_space(path)
+        try:
+            with cls(path) as memory:
+                memory._db.execute("BEGIN IMMEDIATE")  # takes the write lock: proves the file is writable
+                memory._db.execute("ROLLBACK")
+        except (sqlite3.Error, OSError) as problem:
+            raise TarjamaError(f"{path}: unusable translation memory ({problem})") from None
+
+    def lookup(self, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
+        """The stored translations of those ``sources`` that have one."""
+        wanted = list(dict.fromkeys(sources))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
+                (engine, model, *chunk),
+            )
+            found.update(rows)
+        return found
+
+    def store(self, engine: str, model: str, source: str, target: str) -> None:
+        """Persist one translation now (autocommit), replacing any older one."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
+            (engine, model, source, target),
+        )
+
+    def store_many(self, engine: str, model: str, pairs: Iterable[tuple[str, str]]) -> None:
+        """Persist many translations in one transaction (a corpus driver storing what a worker returned)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
+                [(engine, model, source, target) for source, target in pairs],
+            )
+
+    def merge(self, other: Path) -> int:
+        """Copy every translation of the memory file ``other`` into this one; how many there were."""
+        self._db.execute("ATTACH DATABASE ? AS other", (str(other),))
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                count = self._db.execute("SELECT count(*) FROM other.translations").fetchone()[0]
+                self._db.execute(
+                    "INSERT OR REPLACE INTO translations (engine, model, source, target, created_at) "
+                    "SELECT engine, model, source, target, created_at FROM other.translations"
+                )
+        finally:
+            self._db.execute("DETACH DATABASE other")
+        return int(count)
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT count(*) FROM translations").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> TranslationMemory:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def journal_path(folder: Path) -> Path:
+    """This process's journal: a memory file of its own, so no two processes ever write one file.
+
+    A worker stores every translation here the moment it arrives; the corpus driver merges journals
+    into the translation memory. Work paid for by a worker that is killed mid-article is in its
+    journal, found by the next task on that machine and merged by the next run.
+    """
+    return folder / f"{socket.gethostname()}-{os.getpid()}.sqlite"
+
+
+def read_journals(folder: Path, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
+    """Translations of ``sources`` found in any journal in ``folder`` (this machine's killed workers' too)."""
+    wanted = list(dict.fromkeys(sources))
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        except sqlite3.Error:
+            continue
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = [s for s in wanted[start : start + 500] if s not in found]
+                if not chunk:
+                    continue
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    db.execute(
+                        f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
+                        (engine, model, *chunk),
+                    )
+                )
+        except sqlite3.Error:
+            pass  # a journal being created right now: nothing in it to find yet
+        finally:
+            db.close()
+    return found
+
+
+def merge_journals(memory: TranslationMemory, folder: Path) -> int:
+    """Merge every journal in ``folder`` into ``memory``; remove those whose writer is gone. Translations merged."""
+    merged = 0
+    for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
+        merged += memory.merge(path)
+        host, _, pid = path.stem.rpartition("-")
+        if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+    return merged

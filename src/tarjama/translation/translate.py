@@ -1,0 +1,81 @@
+"""Translate sentences through an engine, never paying twice for the same sentence.
+
+The translation memory is consulted first; only sentences it lacks go to the
+engine, each distinct sentence once, and each translation is stored the
+moment the engine yields it. A run killed half-way therefore resumes where
+it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from tarjama.errors import TarjamaError
+from tarjama.translation.engines.base import Engine
+from tarjama.translation.memory import TranslationMemory
+
+Progress = Callable[[int, int], None]  # (sentences done, sentences to translate)
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """One sentence's English, with the engine and model that produced it."""
+
+    text: str
+    engine: str
+    model: str
+    from_memory: bool
+
+
+def translate_sentences(
+    sentences: Sequence[str],
+    engine: Engine,
+    memory: TranslationMemory,
+    on_progress: Progress | None = None,
+) -> list[Translation]:
+    """Translations of ``sentences`` in order, through ``memory``; ``on_progress`` hears of each new one."""
+    known = memory.lookup(engine.name, engine.model, sentences)
+    return translate_missing(
+        sentences,
+        engine.name,
+        engine.model,
+        known,
+        lambda: engine,
+        lambda source, target: memory.store(engine.name, engine.model, source, target),
+        on_progress,
+    )
+
+
+def translate_missing(
+    sentences: Sequence[str],
+    engine_name: str,
+    model: str,
+    known: Mapping[str, str],
+    engine: Callable[[], Engine],
+    store: Callable[[str, str], None],
+    on_progress: Progress | None = None,
+) -> list[Translation]:
+    """Translations of ``sentences``: ``known`` ones as they are, each distinct other one from the engine.
+
+    The engine is built (``engine()``) only if something is missing, so a warm rerun never loads a
+    model; ``store`` keeps each new translation the moment it arrives.
+    """
+    missing = [s for s in dict.fromkeys(sentences) if s not in known]
+    fresh: dict[str, str] = {}
+    if on_progress:
+        on_progress(0, len(missing))
+    if missing:
+        produced = engine().translate(missing)
+        for done, source in enumerate(missing, start=1):
+            try:
+                target = next(produced)
+            except StopIteration:
+                raise TarjamaError(
+                    f"engine {engine_name} returned {done - 1} translations for {len(missing)} sentences"
+                ) from None
+            store(source, target)
+            fresh[source] = target
+            if on_progress:
+                on_progress(done, len(missing))
+    return [Translation(known.get(s, fresh.get(s, "")), engine_name, model, s in known) for s in sentences]
