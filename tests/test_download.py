@@ -82,6 +82,10 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
     assert plot.returncode == 0, plot.stderr
     assert (tmp_path / f"{RUN}-plots-chrf.png").read_bytes() == files["plots/chrf.png"]
 
+    into = download("latest", "-o", "dl/")  # a folder that does not exist yet: made, not a file named dl
+    assert into.returncode == 0, into.stderr
+    assert (tmp_path / "dl" / f"{RUN}-aligned.tsv").read_bytes() == files["aligned.tsv"]
+
     missing = download("latest", "--file", "aligned.tmx")
     assert missing.returncode == 1
     assert (
@@ -96,7 +100,7 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
         assert refused.returncode == 2, (bad, refused.stderr)
         assert len(refused.stderr.decode().strip().splitlines()) == 1 and SECRET.encode() not in refused.stdout
     assert not (tmp_path / "home").exists() and sorted(os.listdir(tmp_path)) == sorted(
-        ["output", "secret.txt", f"{RUN}-plots-chrf.png"]
+        ["output", "secret.txt", f"{RUN}-plots-chrf.png", "dl"]
     )
 
 

@@ -9,6 +9,7 @@ polars, the engines) happen inside the commands, so ``tarjama --help`` answers a
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -967,7 +968,7 @@ def serve(
     ] = None,
     engine: EngineOption = None,
 ) -> None:
-    """Start (or reuse) the Prefect server and UI, deploy tarjama-run, serve run outputs for download; Ctrl-C stops."""
+    """Start a Prefect server and UI of its own (a port in use is refused), deploy tarjama-run, serve run outputs for download; Ctrl-C stops."""
     from tarjama.corpus.outputs import check_output_folder
     from tarjama.text.article import load_document
 
@@ -1083,12 +1084,13 @@ def download(
         ),
     ],
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--out",
             "-o",
             metavar="PATH",
-            help="Where to write it (a file, a folder, or - for stdout). Default: ./<run>-<file>",
+            help="Where to write it: a file, a folder (made if it ends with /), or - for stdout. "
+            "Default: ./<run>-<file>",
         ),
     ] = None,
     file: Annotated[
@@ -1114,7 +1116,8 @@ def download(
     except TarjamaError as problem:
         fail(str(problem))
     try:
-        label, written = download_run(settings, run_id, out, file, folder)
+        into_folder = out is not None and out != "-" and out.endswith(("/", os.sep))  # Path("dl/") drops the /
+        label, written = download_run(settings, run_id, Path(out) if out else None, file, folder, into_folder)
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
     if written is not None:

@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tarjama.corpus.outputs import pid_alive
 from tarjama.errors import TarjamaError
 
 RECORD = "prefect-server.json"
@@ -191,7 +192,7 @@ class Activity:
         """Whether a command holding a lease is alive; leases of dead processes are removed."""
         found = False
         for lease in (self.home / USERS).glob("*"):
-            if _alive(int(lease.name)) if lease.name.isdigit() else False:
+            if pid_alive(int(lease.name)) if lease.name.isdigit() else False:
                 found = True
             else:
                 lease.unlink(missing_ok=True)
@@ -208,16 +209,6 @@ class Activity:
             if record is not None and record.pid == os.getpid():
                 (self.home / RECORD).unlink(missing_ok=True)
             return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Watched:

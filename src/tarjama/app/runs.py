@@ -432,9 +432,11 @@ def check_output_name(file: str) -> str:
         raise TarjamaError(f"--file {file!r}: not a file of a run folder ({problem})") from None
 
 
-def download(settings: Settings, run: str, target: Path | None, file: str, out: Path) -> tuple[str, Path | None]:
+def download(
+    settings: Settings, run: str, target: Path | None, file: str, out: Path, into_folder: bool = False
+) -> tuple[str, Path | None]:
     """Copy one output ``file`` of ``run`` (any file its folder holds) to ``target`` (default
-    ``./<folder>-<file>``; ``-``: stdout).
+    ``./<folder>-<file>``; ``-``: stdout; a folder, made first when ``into_folder``).
 
     Returns a label for the run and the path written (None for stdout).
     """
@@ -471,6 +473,11 @@ def download(settings: Settings, run: str, target: Path | None, file: str, out: 
         return label, None
     name = f"{folder.name}-{file.replace('/', '-')}"
     target = target or Path(name)
+    if into_folder:
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as problem:
+            raise TarjamaError(f"{target}: cannot make the folder to write into ({problem.strerror})") from None
     if target.is_dir():
         target = target / name
     from tarjama.corpus.schema import copy_file
