@@ -286,6 +286,10 @@ def recent_runs(home: Path, limit: int = 20) -> list[RunInfo]:
     """The newest ``limit`` runs made with this tarjama home; a run whose process was killed is shown
     Crashed at once (the next ``tarjama run`` records it so in Prefect)."""
     dead = {record.stem for record in _abandoned_records(home)}
+    api = os.environ.get("PREFECT_API_URL") or (served_api_url(home) if dead else None)
+    if dead and api:  # a server is there anyway: record them Crashed in Prefect too, as `tarjama run` would
+        with _prefect_api(api):
+            crash_abandoned_runs(home)
     found = [describe(r) for r in _flow_runs(home, limit)]
     return [
         dataclasses.replace(info, state="Crashed")
@@ -382,6 +386,18 @@ def _abandoned_records(home: Path) -> list[Path]:
         if host == socket.gethostname() and not pid_alive(pid):
             dead.append(record)
     return dead
+
+
+@contextmanager
+def _prefect_api(api: str) -> Iterator[None]:
+    """Prefect's client reads its server from ``PREFECT_API_URL``: set for the block if it was not."""
+    given = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = given or api
+    try:
+        yield
+    finally:
+        if given is None:
+            os.environ.pop("PREFECT_API_URL", None)
 
 
 def crash_abandoned_runs(home: Path) -> list[str]:
