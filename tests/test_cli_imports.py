@@ -24,9 +24,18 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} & set(HEAVY
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["runs"], ["runs", "--json"]])
-def test_listing_commands_import_nothing_heavy(tmp_path, args):
-    code = f"HEAVY = {HEAVY!r}\n{IN_PROCESS}"
+@pytest.mark.parametrize(
+    ("args", "allowed"),
+    [
+        (["--help"], ()),
+        # `runs` checks every setting (a bad TARJAMA_* variable is one line), which reads the engine table
+        (["runs"], ("httpx",)),
+        (["runs", "--json"], ("httpx",)),
+    ],
+)
+def test_listing_commands_import_nothing_heavy(tmp_path, args, allowed):
+    heavy = tuple(name for name in HEAVY if name not in allowed)
+    code = f"HEAVY = {heavy!r}\n{IN_PROCESS}"
     done = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=cli_env(tmp_path / "home"), timeout=120
     )

@@ -1003,13 +1003,13 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run, full ids, for scripts.")] = False,
 ) -> None:
     """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
-    import os
-
     from tarjama.app.runs import recent_runs
     from tarjama.flows.environment import configure_prefect
-    from tarjama.settings import resolve_home
 
-    home, _ = resolve_home(os.environ, Path.cwd())  # all it needs: loading every engine's settings took a second
+    try:  # every setting checked (a bad TARJAMA_* variable is one line), though only the home is used
+        home = load_settings().home
+    except TarjamaError as problem:
+        fail(str(problem))
     configure_prefect(home)
     try:
         found = recent_runs(home, limit)
