@@ -4,13 +4,15 @@
 
 The seed article (``corpus/morocco-us-counterterrorism.ar.txt``) is run once with the ``google``
 engine against the project's loopback server (``tests/loopback_services.py``), which fills the
-translation memory and starts the home's shared Prefect server; then each warm run is a real
-``tarjama run`` process, timed from its start to its exit, median of ``--runs``:
+translation memory, starts the home's shared Prefect server and leaves the home's warm process
+(``tarjama.app.preload``) behind; then each warm run is a real ``tarjama run`` command, timed from
+its start to its exit, median of ``--runs``:
 
 - *same output folder*: the article's shard is reused, nothing is translated, aligned or scored;
 - *fresh output folder*: every sentence comes from the memory, the alignment and scores are redone;
 - *server stopped first*: a same-folder run after the shared server has stopped (it starts one, as
   the first command after an idle time does);
+- *TARJAMA_PRELOAD=off*: a same-folder run in the command's own process, as before the warm process;
 
 first with the shared server that the earlier runs left running, then with a ``tarjama serve``
 running for the same home (runs find it through ``<home>/serve.json`` and use its API). The kinds
@@ -93,17 +95,32 @@ class Warm:
         self.env |= {"TARJAMA_HOME": str(self.home), "TARJAMA_GOOGLE_URL": url, "COLUMNS": "200"}
         self.count = 0
 
-    def run(self, fresh_folder: bool, *python: str) -> Timed:
+    def run(self, fresh_folder: bool, *python: str, preload: bool = True) -> Timed:
         self.count += 1
         out = self.work / f"fresh-{self.count}" if fresh_folder else self.out
         command = [*python, TARJAMA, "run", str(SEED), "-e", "google", "-o", str(out), "--name", f"w{self.count}"]
-        return timed(command, self.env)
+        return timed(command, self.env | {"TARJAMA_PRELOAD": "on" if preload else "off"})
 
     def same(self) -> Timed:
         return self.run(False)
 
     def fresh(self) -> Timed:
         return self.run(True)
+
+    def same_in_process(self) -> Timed:
+        return self.run(False, preload=False)
+
+    def wait_for_warm_process(self) -> None:
+        """The first run left a warm process behind (``tarjama.app.preload``); it imports for a few seconds."""
+        deadline = time.monotonic() + 300
+        while "warm process" not in _read(self.home / "preload.log"):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no warm process: {_read(self.home / 'preload.log')[-2000:]}")
+            time.sleep(0.5)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def medians(kinds: dict[str, Callable[[], Timed]], runs: int) -> dict[str, list[Timed]]:
@@ -196,7 +213,7 @@ def runs_s(warm: Warm, runs: int) -> tuple[float, float]:
 def import_times(warm: Warm) -> list[tuple[float, str]]:
     """Seconds a warm run spends importing each top-level package (``python -X importtime``: the
     self time of every module, summed by the package it belongs to), the heaviest first."""
-    result = warm.run(False, sys.executable, "-X", "importtime")
+    result = warm.run(False, sys.executable, "-X", "importtime", preload=False)
     found: dict[str, float] = {}
     for _, line in result.lines:
         parts = line.removeprefix("import time:").split("|")
@@ -235,7 +252,13 @@ def main() -> None:
                 stop_shared_server(warm)
                 return warm.same()
 
-            kinds = {"same output folder": warm.same, "fresh output folder": warm.fresh, "server stopped first": cold}
+            warm.wait_for_warm_process()
+            kinds = {
+                "same output folder": warm.same,
+                "fresh output folder": warm.fresh,
+                "server stopped first": cold,
+                "same, TARJAMA_PRELOAD=off": warm.same_in_process,
+            }
             report("shared Prefect server (left running by the runs before)", medians(kinds, options.runs))
             stop_shared_server(warm)
             wall, cpu = runs_s(warm, options.runs)
@@ -249,8 +272,8 @@ def main() -> None:
             print("\nwhere the time goes")
             imports = import_times(warm)
             print(
-                f"  imports of a warm run: {sum(s for s, _ in imports):.2f} s in all (python -X importtime, "
-                "self times summed by package); the heaviest:"
+                f"  imports of a run without the warm process: {sum(s for s, _ in imports):.2f} s in all "
+                "(python -X importtime, self times summed by package); the heaviest:"
             )
             for seconds, package in imports[:12]:
                 print(f"    {seconds:6.2f} s  {package}")
@@ -261,7 +284,7 @@ def main() -> None:
 
 
 def report(title: str, results: dict[str, list[Timed]]) -> None:
-    print(f"\n{title}")
+    print(f"\n{title}  (CPU: the command's own; a run in the warm process is not its child)")
     for name, runs in results.items():
         seconds = ", ".join(f"{r.seconds:.1f}" for r in runs)
         cpu = statistics.median(r.cpu_s for r in runs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -81,9 +82,19 @@ def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[str]:
         os.environ["PREFECT_API_URL"] = url
         if not served:  # the shared server has no UI: no "View at" link that leads nowhere
             os.environ["PREFECT_UI_URL"] = ""
+        reload_prefect_settings()
         try:
             yield url
         finally:
             os.environ.pop("PREFECT_API_URL", None)
             if not served:
                 os.environ.pop("PREFECT_UI_URL", None)
+
+
+def reload_prefect_settings() -> None:
+    """Prefect reads its settings from the environment when it loads; where it is loaded already (a run
+    forked from the warm process, :mod:`tarjama.app.preload`), it reads them again (a third of a second,
+    so only on the way in: the command ends with the block)."""
+    context = sys.modules.get("prefect.context")
+    if context is not None:
+        context.refresh_global_settings_context()

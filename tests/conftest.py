@@ -79,8 +79,9 @@ def alive(pid: int) -> bool:
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    """A minimal environment for running the CLI: its own tarjama home, a wide terminal, and a shared
-    Prefect server that stops a minute after the test's last command (not the default ten).
+    """A minimal environment for running the CLI: its own tarjama home, a wide terminal, a shared
+    Prefect server that stops a minute after the test's last command (not the default ten), and no warm
+    process left behind by runs (``tests/test_preload.py`` tests that one, with ``TARJAMA_PRELOAD=on``).
 
     ``PYTHONPATH`` passes through (it is unset in CI), so a worktree's code is what the CLI runs.
     """
@@ -92,6 +93,7 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
             "TARJAMA_HOME": str(home),
             "COLUMNS": "250",
             "TARJAMA_PREFECT_SERVER_IDLE": "60",
+            "TARJAMA_PRELOAD": "off",
         }
         | passed
         | extra

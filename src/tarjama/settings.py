@@ -33,12 +33,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from tarjama.errors import TarjamaError
+from tarjama.home import DEFAULT, resolve_home
 from tarjama.text.article import Granularity, UnitTranslation
 from tarjama.translation.engines.base import EngineSpec, Option, all_specs, engine_names, get_spec
 
-HOME_FOLDER = ".tarjama"
 DEFAULT_DOWNLOAD_URL = "http://127.0.0.1:4201"
-DEFAULT = "default"
 MASK = "********"
 PROBE_TIMEOUT_S = 3.0
 
@@ -93,6 +92,14 @@ GLOBAL_SETTINGS: tuple[SettingDef, ...] = (
         "Seconds the Prefect server shared by consecutive commands stays up with nothing to do.",
         "600",
         "number",
+    ),
+    SettingDef(
+        "preload",
+        "TARJAMA_PRELOAD",
+        "Keep a warm process per home that later `tarjama run` commands fork from, skipping the imports.",
+        "on",
+        "choice",
+        choices=("on", "off"),
     ),
     SettingDef(
         "rate_limit",
@@ -211,22 +218,6 @@ def setting_defs() -> list[SettingDef]:
 # --- loading ---------------------------------------------------------------------------------------
 
 
-def resolve_home(environ: Mapping[str, str], cwd: Path) -> tuple[Path, str]:
-    """Where the translation memory and the Prefect database live, and why there.
-
-    ``$TARJAMA_HOME``; else the nearest ``.tarjama`` folder in the current directory or above it (a
-    project's own home, found from any of its sub-folders); else the user's
-    ``$XDG_DATA_HOME/tarjama`` (``~/.local/share/tarjama``), shared by every project of the user.
-    """
-    if environ.get("TARJAMA_HOME"):
-        return Path(environ["TARJAMA_HOME"]).expanduser().absolute(), "TARJAMA_HOME"
-    for folder in (cwd, *cwd.parents):
-        if (folder / HOME_FOLDER).is_dir():
-            return folder / HOME_FOLDER, f"{DEFAULT}: nearest {HOME_FOLDER} folder"
-    data = Path(environ.get("XDG_DATA_HOME") or Path(environ.get("HOME") or Path.home()) / ".local" / "share")
-    return data / "tarjama", f"{DEFAULT}: user data folder (no {HOME_FOLDER} folder above the current directory)"
-
-
 def _number(variable: str, raw: str, kind: type, allow_zero: bool = False) -> int | float:
     try:
         value = kind(raw)
@@ -266,6 +257,7 @@ class Settings(BaseModel):
     http_retries: int = 5
     http_backoff: float = 1.0  # first retry's wait (s)
     prefect_server_idle: float = 600.0  # the shared Prefect server stops after this many idle seconds
+    preload: bool = True  # a warm process runs later `tarjama run` commands (tarjama.app.preload)
     rate_limit: float | None = None  # wins over the per-engine rates
     engine_rates: dict[str, float] = Field(default_factory=dict)  # TARJAMA_RATE_LIMIT_<ENGINE>
     engines: dict[str, dict[str, EngineValue]] = Field(default_factory=dict)  # per engine: its options
@@ -384,8 +376,10 @@ class Settings(BaseModel):
             sources.get("translate", ""),
             tuple(UnitTranslation),
         )
+        preload = _choice(given("preload", None, None, "TARJAMA_PRELOAD"), sources.get("preload", ""), ("on", "off"))
         return cls(
             home=home,
+            preload=preload != "off",
             home_source=home_source,
             memory=Path(raw_memory).expanduser().absolute() if raw_memory else None,
             engine=chosen,
@@ -456,6 +450,7 @@ class Settings(BaseModel):
                 "http_timeout": self.http_timeout or "per engine",
                 "rate_limit": "per engine" if self.rate_limit is None else f"{self.rate_limit:g}",
                 "checks": "all" if self.checks is None else ",".join(self.checks) or "none",
+                "preload": "on" if self.preload else "off",
             }.get(key, getattr(self, key, None))
             return str(value.value if isinstance(value, UnitTranslation) else value)
         if option == "rate_limit":

@@ -1130,7 +1130,7 @@ def entry() -> None:
     from typer import _click as click  # typer's own copy of click: its exceptions are not exported elsewhere
 
     try:
-        status = app(standalone_mode=False)
+        status = app(standalone_mode=False, prog_name="tarjama")
     except click.exceptions.NoArgsIsHelpError as problem:
         problem.show()
         status = problem.exit_code

@@ -1,0 +1,423 @@
+"""A warm process per home that later ``tarjama run`` commands fork from, so a rerun skips the imports.
+
+Python's imports are most of a rerun whose articles are all reused (Prefect, polars, numpy, numba,
+matplotlib: about 3 of 5.5 s on an idle machine). The first ``tarjama run`` of a home leaves this
+process behind, detached, as it leaves the shared Prefect server: it imports what a run needs, then
+waits on a Unix socket. A later ``tarjama run`` (:func:`delegate`) sends it the command line, the
+environment, the working folder and umask, and its own standard input, output and error (the file
+descriptors themselves); the process forks, and the child *is* the run: the same CLI code, writing
+straight to the user's terminal or pipes. The command waits for the child's exit status, exits with
+it, and forwards SIGINT, SIGTERM and SIGHUP to it.
+
+How it stays honest:
+
+- *the same code*: the request carries a fingerprint of the interpreter, tarjama's and the flows'
+  source files (paths, sizes, times), the installed packages (their folder's time) and every
+  ``PREFECT_*`` variable (Prefect reads some when it loads); a process whose fingerprint differs
+  refuses, the command runs itself, and a new process replaces the old one;
+- *the same user*: the socket lives in a folder only the user can open, and the peer's uid is checked;
+- *killed means killed*: if the command dies (even by SIGKILL) its run is killed at once, as it
+  would have been in-process;
+- *never in the way*: any failure to reach a process (none, stale, busy socket, a closed standard
+  stream) runs the command in-process as before; ``TARJAMA_PRELOAD=off`` turns it off; the process
+  stops after ``TARJAMA_PREFECT_SERVER_IDLE`` seconds without a run, or when its home is removed.
+
+Only imports of the standard library and :mod:`tarjama.home` at module level: the command's side must
+stay cheap.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from tarjama.home import resolve_home
+
+STANDARD_FDS = (0, 1, 2)
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+LOG = "preload.log"
+HEADER = struct.Struct("!I")
+MAX_REQUEST = 16 << 20
+CONNECT_TIMEOUT_S = 2.0
+POLL_S = 0.1
+# what a run imports beyond the command itself; the rest come with them
+WARM_MODULES = (  # not tarjama.app.cli: its consoles look at the terminal when it loads
+    "tarjama.flows.pipeline",
+    "tarjama.corpus.build",
+    "tarjama.corpus.export",
+    "tarjama.corpus.plots",
+    "tarjama.alignment.align",
+    "tarjama.quality.score",
+    "tarjama.app.runs",
+    "prefect.flow_engine",
+    "prefect.task_engine",
+    "prefect.task_runners",
+    "prefect.client.orchestration",
+    "prefect.events.clients",
+    "prefect.logging.handlers",
+    "matplotlib.pyplot",
+)
+
+
+# --- where, and for which code ------------------------------------------------------------------
+
+
+def socket_path(home: Path) -> Path | None:
+    """The home's socket, in a folder of the user's own under the temporary folder (a home's path may be
+    longer than a socket's 107 bytes allow); ``None`` if that folder is not safely the user's."""
+    folder = Path(tempfile.gettempdir()) / f"tarjama-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return folder / (hashlib.sha256(str(home).encode()).hexdigest()[:24] + ".sock")
+
+
+def _code_folders() -> list[Path]:
+    import importlib.util
+
+    import tarjama
+
+    folders = [Path(tarjama.__file__).parent]
+    spec = importlib.util.find_spec("tarjama.flows")
+    if spec is not None and spec.submodule_search_locations:
+        folders += [Path(p) for p in spec.submodule_search_locations]
+    return folders
+
+
+def fingerprint(environ: Mapping[str, str]) -> str:
+    """What the warm process's imports depend on: the interpreter, the code, the packages, Prefect's variables."""
+    digest = hashlib.sha256(f"{sys.executable}\n{sys.version}\n".encode())
+    for folder in _code_folders():
+        for path in sorted(folder.rglob("*.py")):
+            with contextlib.suppress(OSError):
+                info = path.stat()
+                digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    with contextlib.suppress(OSError, KeyError):
+        digest.update(str(Path(sysconfig.get_paths()["purelib"]).stat().st_mtime_ns).encode())
+    for key in sorted(k for k in environ if k.startswith("PREFECT_")):
+        digest.update(f"{key}={environ[key]}\n".encode())
+    return digest.hexdigest()
+
+
+# --- the command's side -------------------------------------------------------------------------
+
+
+def _send(connection: socket.socket, message: Mapping[str, Any], fds: Sequence[int] = ()) -> None:
+    payload = json.dumps(message).encode()
+    data = [HEADER.pack(len(payload)) + payload]
+    if fds:
+        connection.sendmsg(data, [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    else:
+        connection.sendall(data[0])
+
+
+def _receive(connection: socket.socket, first: bytes = b"") -> dict[str, Any] | None:
+    """One message, or ``None`` if the other side closed first."""
+    buffer = bytearray(first)
+    while len(buffer) < HEADER.size or len(buffer) < HEADER.size + HEADER.unpack_from(buffer)[0]:
+        if len(buffer) >= HEADER.size and HEADER.unpack_from(buffer)[0] > MAX_REQUEST:
+            return None
+        chunk = connection.recv(65536)
+        if not chunk:
+            return None
+        buffer += chunk
+    size = HEADER.unpack_from(buffer)[0]
+    message = json.loads(bytes(buffer[HEADER.size : HEADER.size + size]))
+    return message if isinstance(message, dict) else None
+
+
+def delegate(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int | None:
+    """Run the command ``argv`` in the home's warm process: its exit status, or ``None`` to run it here."""
+    environ = dict(os.environ if environ is None else environ)
+    if environ.get("TARJAMA_PRELOAD", "").strip() == "off":
+        return None
+    cwd = Path.cwd()
+    path = socket_path(resolve_home(environ, cwd)[0])
+    if path is None or not path.exists():
+        return None
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.settimeout(CONNECT_TIMEOUT_S)
+        connection.connect(str(path))
+        umask = os.umask(0)
+        os.umask(umask)
+        request = {"fingerprint": fingerprint(environ), "argv": list(argv), "env": environ, "cwd": str(cwd)}
+        _send(connection, request | {"umask": umask}, STANDARD_FDS)
+        answer = _receive(connection)
+    except (OSError, ValueError):
+        connection.close()
+        return None
+    if answer is None or "pid" not in answer:
+        connection.close()
+        return None
+    return _wait_for_child(connection, int(answer["pid"]))
+
+
+def _wait_for_child(connection: socket.socket, pid: int) -> int:
+    """The child's exit status; the signals this command receives meanwhile go to the child."""
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+    for signum in FORWARDED:
+        signal.signal(signum, forward)
+    connection.settimeout(None)
+    try:
+        answer = _receive(connection)
+    except (OSError, ValueError):
+        answer = None
+    finally:
+        connection.close()
+    if answer is None or not isinstance(answer.get("exit"), int):
+        print("tarjama: error: the warm process ended without the run's exit status", file=sys.stderr)
+        return 1
+    return int(answer["exit"])
+
+
+def start(environ: Mapping[str, str]) -> None:
+    """Leave a warm process behind for the home of ``environ`` and the current folder, unless one
+    answers there already. It gets the command's environment as the command received it (a run
+    changes its own), so that its fingerprint is the next command's."""
+    if environ.get("TARJAMA_PRELOAD", "").strip() == "off":
+        return
+    home = resolve_home(environ, Path.cwd())[0]
+    path = socket_path(home)
+    if path is None or _answers(path) or not home.is_dir():
+        return
+    with (home / LOG).open("ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "tarjama.app.preload"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(environ),
+            start_new_session=True,  # detached: it outlives this command, and no Ctrl-C of it reaches it
+        )
+
+
+def _answers(path: Path) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(CONNECT_TIMEOUT_S)
+        probe.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+# --- the warm process ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _bound(path: Path) -> Iterator[socket.socket | None]:
+    """The listening socket at ``path``, or ``None`` if a live process already listens there."""
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _answers(path):
+            yield None
+            return
+        path.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        os.chmod(path, 0o600)
+        listener.listen(16)
+        inode = path.stat().st_ino
+    try:
+        yield listener
+    finally:
+        listener.close()
+        with contextlib.suppress(OSError):
+            if path.stat().st_ino == inode:  # not a newer process's socket
+                path.unlink()
+
+
+class WarmProcess:
+    """Accepts runs, forks one child per run, and tells each command its child's exit status."""
+
+    def __init__(self, home: Path, listener: socket.socket, idle_s: float, environ: Mapping[str, str]) -> None:
+        self.home = home
+        self.listener = listener
+        self.idle_s = idle_s
+        self.fingerprint = fingerprint(environ)
+        self.children: dict[int, socket.socket] = {}
+        self.last_used = time.monotonic()
+        self.stale = False
+
+    def serve(self) -> None:
+        while True:
+            self._reap()
+            finished = self.stale or time.monotonic() - self.last_used > self.idle_s or not self.home.is_dir()
+            if finished and not self.children:
+                return
+            if finished:
+                time.sleep(POLL_S)
+                continue
+            ready, _, _ = select.select([self.listener], [], [], POLL_S)
+            if ready:
+                connection, _ = self.listener.accept()
+                self.last_used = time.monotonic()
+                try:
+                    self._handle(connection)
+                except (OSError, ValueError) as problem:
+                    print(f"request refused: {problem}", flush=True)
+                    connection.close()
+
+    def _handle(self, connection: socket.socket) -> None:
+        _pid, uid, _gid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        if uid != os.getuid():
+            connection.close()
+            return
+        connection.settimeout(CONNECT_TIMEOUT_S)
+        first, fds, _flags, _address = socket.recv_fds(connection, 65536, len(STANDARD_FDS))
+        try:
+            request = _receive(connection, first)
+            if request is None or len(fds) != len(STANDARD_FDS):
+                connection.close()
+                return
+            if request.get("fingerprint") != self.fingerprint:
+                _send(connection, {"refused": "stale"})
+                connection.close()
+                self.stale = True  # the next run starts a process with the new code
+                print("code or Prefect settings changed: stopping", flush=True)
+                return
+            pid = os.fork()
+            if pid == 0:
+                self._become_run(connection, fds, request)
+            self.children[pid] = connection
+            print(f"run {pid} started", flush=True)
+            connection.settimeout(None)
+            _send(connection, {"pid": pid})
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _become_run(self, connection: socket.socket, fds: list[int], request: dict[str, Any]) -> None:
+        """In the child: take the command's streams, folder and environment, and run the command."""
+        status = 1
+        try:
+            self.listener.close()
+            for other in self.children.values():
+                other.close()
+            for target, fd in zip(STANDARD_FDS, fds, strict=True):
+                os.dup2(fd, target)
+            for signum in (*FORWARDED, signal.SIGCHLD):
+                signal.signal(signum, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            os.chdir(request["cwd"])
+            os.umask(int(request["umask"]))
+            os.environ.clear()
+            os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+            sys.argv = [str(a) for a in request["argv"]]
+            for stream in (sys.stdout, sys.stderr):
+                if hasattr(stream, "reconfigure"):
+                    stream.reconfigure(line_buffering=stream.isatty())
+            threading.Thread(target=_die_with_command, args=(connection,), daemon=True).start()
+            from tarjama.app.cli import entry
+
+            entry()
+        except SystemExit as end:
+            status = end.code if isinstance(end.code, int) else (0 if end.code is None else 1)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            _exit_without_teardown(status)
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            connection = self.children.pop(pid, None)
+            if connection is None:
+                continue
+            code = os.waitstatus_to_exitcode(wait_status)
+            print(f"run {pid} ended with status {code if code >= 0 else 128 - code}", flush=True)
+            with contextlib.suppress(OSError):
+                _send(connection, {"exit": code if code >= 0 else 128 - code})
+            connection.close()
+            self.last_used = time.monotonic()
+
+
+def _exit_without_teardown(status: int) -> NoReturn:
+    """Exit as Python would (its exit handlers: Prefect sends the run's last logs and events; logging
+    flushes), without tearing down the modules of the warm process one by one, which took seconds."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
+def _die_with_command(connection: socket.socket) -> None:
+    """The command sends nothing after its request: end of input means it is gone, and so is its run."""
+    try:
+        connection.settimeout(None)
+        while connection.recv(4096):
+            pass
+    except OSError:
+        pass
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main() -> None:
+    """The warm process: settings from the environment it was started with, imports, then runs."""
+    from tarjama.errors import TarjamaError
+    from tarjama.settings import Settings
+
+    environ = dict(os.environ)
+    try:
+        settings = Settings.load(environ)
+    except TarjamaError as problem:
+        print(f"not started: {problem}", flush=True)
+        return
+    path = socket_path(settings.home)
+    if path is None or not settings.preload:
+        return
+    from tarjama.flows.environment import configure_prefect
+    from tarjama.translation.engines import all_specs
+
+    configure_prefect(settings.home)  # the defaults a run applies before Prefect loads
+    for module in WARM_MODULES:
+        __import__(module)
+    all_specs()  # every engine's module, and the installed plug-ins looked up
+    with _bound(path) as listener:
+        if listener is None:
+            return
+        print(f"warm process {os.getpid()} for {settings.home} at {path}", flush=True)
+        WarmProcess(settings.home, listener, settings.prefect_server_idle, environ).serve()
+
+
+if __name__ == "__main__":
+    main()
