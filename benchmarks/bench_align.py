@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.bench_align                      # both tables
     .venv/bin/python -m benchmarks.bench_align --skip-scaling       # quality only (seconds)
     .venv/bin/python -m benchmarks.bench_align --skip-scaling --documents odd   # held-out documents only
+    .venv/bin/python -m benchmarks.bench_align --skip-scaling --methods tarjama+src,units   # units path vs sentences
     .venv/bin/python -m benchmarks.bench_align --sizes 1000,4000    # smaller scaling run
 
 Quality: every ntrex128-dev document is perturbed per variant (seed = document

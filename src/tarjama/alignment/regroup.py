@@ -226,10 +226,11 @@ def sentence_stage(
     ``--rows sentences`` gives. Figures: ``benchmarks/results/units-vs-sentences.md``.
     """
     lengths = source if config.length_model == "src" else None
-    whole, chained = (
-        align(mt, reference, source=lengths, bead_priors=priors, band_half_width=config.band_half_width)
-        for priors in (replace(config, granularity="sentences").priors, config.priors)
-    )
+    whole_priors = replace(config, granularity="sentences").priors
+    whole = align(mt, reference, source=lengths, bead_priors=whole_priors, band_half_width=config.band_half_width)
+    if dict(whole_priors) == dict(config.priors):  # priors given in the configuration: one alignment
+        return whole
+    chained = align(mt, reference, source=lengths, bead_priors=config.priors, band_half_width=config.band_half_width)
     common = set(_ends(whole)) & set(_ends(chained))
     beads: list[Bead] = []
     for plain, chain in zip(_stretches(whole, common), _stretches(chained, common)):
