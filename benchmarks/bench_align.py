@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.bench_align                      # both tables
     .venv/bin/python -m benchmarks.bench_align --skip-scaling       # quality only (seconds)
     .venv/bin/python -m benchmarks.bench_align --skip-scaling --documents odd   # held-out documents only
+    .venv/bin/python -m benchmarks.bench_align --skip-scaling --methods tarjama+src,units   # units path vs sentences
     .venv/bin/python -m benchmarks.bench_align --sizes 1000,4000    # smaller scaling run
 
 Quality: every ntrex128-dev document is perturbed per variant (seed = document
@@ -11,6 +12,8 @@ number; see ``benchmarks.alignment_data``) and aligned on its own by
 * tarjama: ``tarjama.alignment.align.align`` on the committed MT fixture vs the reference;
 * tarjama+src: the same, also given the Arabic source sentences (``source=``),
   so its length prior uses source lengths instead of MT lengths;
+* units: the default rows of ``tarjama run`` (clause units, :func:`units_beads`) given the same
+  sentence MT, scored as sentence beads, to compare with ``tarjama+src`` (``--rows sentences``);
 * gale-church: ``tarjama.alignment.gale_church.align_lengths`` on the Arabic source
   (length only, no MT) vs the reference;
 * bleualign: ``benchmarks.bleualign.align`` (the Bleualign method) on the MT vs the reference.
@@ -51,6 +54,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from benchmarks.alignment_data import (
     BENCH_VARIANTS,
@@ -61,11 +65,59 @@ from benchmarks.alignment_data import (
     perturb,
     perturb_document,
 )
+from tarjama.alignment.align import AlignmentConfig, Bead
 
-METHODS = ("tarjama", "tarjama+src", "gale-church", "bleualign")
+METHODS = ("tarjama", "tarjama+src", "units", "gale-church", "bleualign")
+
+
+def units_beads(arabic: Sequence[str], mt: Sequence[str], reference: Sequence[str]) -> list[Bead]:
+    """What ``tarjama run`` gives with rows of clause units and MT given per sentence, as sentence beads.
+
+    The Arabic sentences are cut into clause units as ``tarjama run`` cuts them, each unit's MT is cut
+    from its sentence's (``UnitTranslation.SENTENCES``, as ``tarjama align --mt``), and the units are
+    aligned by ``align_article`` with the default configuration. Rows that share a sentence (a
+    sentence cut between them) are then joined into one bead, its confidence their lowest, so the rows
+    read as the sentence beads they refine.
+    """
+    from tarjama.alignment.regroup import align_article, item_translations
+    from tarjama.text.article import Document, Sentence, UnitTranslation
+    from tarjama.text.clauses import DEFAULT_RULES, split_clauses
+    from tarjama.translation.translate import Translation
+
+    sentences = []
+    for number, text in enumerate(arabic, start=1):
+        collapsed = " ".join(text.split())
+        sentences.append(Sentence(number, number, collapsed, tuple(split_clauses(collapsed, DEFAULT_RULES))))
+    document = Document("bench", Path("bench.ar.txt"), "ar", tuple(sentences))
+    per_sentence = [Translation(text, "fixture", "", False) for text in mt]
+    translations = item_translations(document, "units", UnitTranslation.SENTENCES, per_sentence)
+    alignment = align_article(document, [t.text for t in translations], reference, AlignmentConfig())
+    units = document.units
+    beads: list[Bead] = []
+    waiting: list[Bead] = []  # rows without Arabic since the last row with some: inside a cut sentence or not
+    for row in alignment.beads:
+        source = tuple(dict.fromkeys(units[i].sentence for i in row.source))
+        if not source:
+            waiting.append(row)
+        elif beads and beads[-1].source and beads[-1].source[-1] == source[0]:
+            last, joined = beads.pop(), [*waiting, row]
+            beads.append(
+                Bead(
+                    tuple(dict.fromkeys(last.source + source)),
+                    last.reference + tuple(j for r in joined for j in r.reference),
+                    min([last.confidence] + [r.confidence for r in joined]),
+                )
+            )
+            waiting = []
+        else:
+            beads += [*waiting, Bead(source, row.reference, row.confidence)]
+            waiting = []
+    return beads + waiting
 
 
 def _aligner(method: str) -> Callable[..., list]:
+    if method == "units":
+        return units_beads
     if method in ("tarjama", "tarjama+src"):
         from tarjama.alignment.align import align
 
@@ -83,7 +135,9 @@ HALVES = {"all": lambda k: True, "even": lambda k: k % 2 == 0, "odd": lambda k: 
 """Document subsets: the bead priors were tuned on the even-numbered documents; the odd ones are held out."""
 
 
-def quality_table(variants: Sequence[str] = BENCH_VARIANTS, half: str = "all") -> dict[str, dict[str, BeadScores]]:
+def quality_table(
+    variants: Sequence[str] = BENCH_VARIANTS, half: str = "all", methods: Sequence[str] = METHODS
+) -> dict[str, dict[str, BeadScores]]:
     documents = load_documents()
     arabic = load_arabic_documents()
     picked = [k for k in range(len(documents)) if HALVES[half](k)]
@@ -94,12 +148,14 @@ def quality_table(variants: Sequence[str] = BENCH_VARIANTS, half: str = "all") -
     )
     for variant in variants:
         results[variant] = {}
-        for method in METHODS:
+        for method in methods:
             aligner, scores, flags, start = _aligner(method), BeadScores(), FlagScores(), time.perf_counter()
             for seed in picked:
                 case = perturb_document(documents[seed], arabic[seed], variant, seed=seed)
                 if method == "tarjama+src":
                     beads = aligner(case.mt, case.reference, source=case.arabic)
+                elif method == "units":
+                    beads = aligner(case.arabic, case.mt, case.reference)
                 elif method == "gale-church":
                     beads = aligner(case.arabic, case.reference)
                 else:
@@ -185,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--variants", default=",".join(BENCH_VARIANTS))
+    parser.add_argument("--methods", default=",".join(METHODS), help="which of " + ", ".join(METHODS))
     parser.add_argument("--documents", choices=list(HALVES), default="all", help="even: tuned on; odd: held out")
     parser.add_argument("--baseline-limit", type=float, default=300.0, help="max seconds per baseline run")
     parser.add_argument("--_one", help=argparse.SUPPRESS)
@@ -194,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _run_one(method, int(size))
         return
     if not args.skip_quality:
-        quality_table(args.variants.split(","), args.documents)
+        quality_table(args.variants.split(","), args.documents, args.methods.split(","))
     if not args.skip_scaling:
         scaling_table([int(s) for s in args.sizes.split(",")], args.baseline_limit)
 

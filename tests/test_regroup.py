@@ -13,7 +13,7 @@ from tarjama.alignment.align import AlignmentConfig
 from tarjama.alignment.regroup import align_article, align_units, attribute_mt, units_from_sentences
 from tarjama.corpus.schema import bead_rows
 from tarjama.quality.score import corpus_statistics
-from tarjama.text.article import Document, UnitTranslation, load_document
+from tarjama.text.article import Document, Sentence, UnitTranslation, load_document
 from tarjama.translation.translate import Translation
 
 ARABIC = (
@@ -190,3 +190,30 @@ def test_sentence_rows_hold_whole_sentences_and_name_their_units(pair: tuple[Doc
         bead_rows(arabic, _translations(UNIT_MT), english, alignment.beads, "sentences")
     with pytest.raises(ValueError, match="2 translations for 5 units"):
         align_article(arabic, whole, english.texts)
+
+
+@pytest.mark.parametrize(
+    ("seed", "at_stake"),
+    [(2, [((7,), (5,)), ((8,), (6,)), ((9,), ())]), (18, [((), (3,)), ((2,), (4, 5))])],
+)
+def test_units_give_the_sentence_beads_of_whole_sentences_on_unchained_text(
+    seed: int, at_stake: list[tuple[tuple[int, ...], tuple[int, ...]]]
+) -> None:
+    """ntrex128-dev articles with merged and deleted lines (the benchmark's ``all`` variant), sentence MT cut
+    into units as ``tarjama align --mt`` cuts it: the unit rows, read as sentence beads, are the beads
+    of ``--rows sentences``. Before, the units path's larger beads glued a sentence to the 0-1 line
+    before it as a 1-3 (article 18) and three sentences to two as a 3-2 (article 2)."""
+    from benchmarks.alignment_data import load_arabic_documents, load_documents, perturb_document
+    from benchmarks.bench_align import units_beads
+
+    case = perturb_document(load_documents()[seed], load_arabic_documents()[seed], "all", seed=seed)
+    config = AlignmentConfig(granularity="sentences")
+    sentences = align_article(
+        Document("doc", Path("doc.ar.txt"), "ar", tuple(Sentence(k, k, t) for k, t in enumerate(case.arabic, 1))),
+        case.mt,
+        case.reference,
+        config,
+    )
+    units = units_beads(case.arabic, case.mt, case.reference)
+    assert [(b.source, b.reference) for b in units] == [(b.source, b.reference) for b in sentences.beads]
+    assert set(at_stake) <= set(case.gold) & {(b.source, b.reference) for b in units}

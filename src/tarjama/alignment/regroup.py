@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from tarjama.alignment.align import Alignment, AlignmentConfig, Bead, align, align_translation, align_without_reference
 from tarjama.text.article import Document, Granularity, UnitTranslation
@@ -158,8 +159,8 @@ def align_units(
 ) -> list[Bead]:
     """Beads over the units of ``document`` (``mt``: one translation each) against reference sentences.
 
-    Two stages. First the sentences (each one's MT is its units' MT joined) are aligned with
-    ``config.priors``; then, inside each sentence bead that holds several units and several
+    Two stages. First the sentences (each one's MT is its units' MT joined) are aligned
+    (:func:`sentence_stage`); then, inside each sentence bead that holds several units and several
     reference sentences, the units are aligned to those sentences with ``config.unit_bead_priors``,
     several to one or one to several. So where the reference does not split a sentence the rows
     are those of the sentence aligner (on un-chained ntrex128-dev, single-stage unit alignment lost
@@ -172,12 +173,12 @@ def align_units(
     for i, unit in enumerate(units):
         by_sentence[unit.sentence].append(i)
     source_lengths = config.length_model == "src"
-    sentence_beads = align(
+    sentence_beads = sentence_stage(
         [" ".join(mt[i] for i in group) for group in by_sentence],
         reference,
-        source=document.texts if source_lengths else None,
-        bead_priors=config.priors,
-        band_half_width=config.band_half_width,
+        document.texts,
+        [len(group) for group in by_sentence],
+        config,
     )
     beads = []
     for bead in sentence_beads:
@@ -200,3 +201,63 @@ def align_units(
             for part in sub
         ]
     return beads
+
+
+def sentence_stage(
+    mt: Sequence[str],
+    reference: Sequence[str],
+    source: Sequence[str],
+    unit_counts: Sequence[int],
+    config: AlignmentConfig = AlignmentConfig(),
+) -> list[Bead]:
+    """The sentence beads of :func:`align_units`: those of ``--rows sentences``, re-cut only where chains ask.
+
+    A chained Arabic sentence (clauses joined by ``، و``) is often several reference sentences, so
+    the sentence stage needs the larger beads at ``config.priors``' strength (1-3 up to 1-6, 3-1,
+    2-3, 3-2); on ordinary text those beads glue true 1-1, 1-2 and 0-1 beads together (ntrex128-dev
+    tuning half, all perturbations: strict F1 0.948 against 0.976 for whole sentences). So the
+    sentences are aligned twice, with the whole-sentence priors and with ``config.priors``, and
+    wherever the two paths part (between two points both pass through) the second is taken only
+    if it joins no three Arabic sentences in one bead and either it has at least as many beads
+    (it cuts the stretch differently, gluing nothing) or each of its beads is at most two
+    sentences a side or one sentence cut into at least as many units as it has reference
+    sentences (a chain the second stage can divide, a unit or more to each). Else the
+    whole-sentence stretch is kept, so on un-chained text the rows read as the sentence beads
+    ``--rows sentences`` gives. Figures: ``benchmarks/results/units-vs-sentences.md``.
+    """
+    lengths = source if config.length_model == "src" else None
+    whole_priors = replace(config, granularity="sentences").priors
+    whole = align(mt, reference, source=lengths, bead_priors=whole_priors, band_half_width=config.band_half_width)
+    if dict(whole_priors) == dict(config.priors):  # priors given in the configuration: one alignment
+        return whole
+    chained = align(mt, reference, source=lengths, bead_priors=config.priors, band_half_width=config.band_half_width)
+    common = set(_ends(whole)) & set(_ends(chained))
+    beads: list[Bead] = []
+    for plain, chain in zip(_stretches(whole, common), _stretches(chained, common)):
+        divided = all(
+            max(len(b.source), len(b.reference)) <= 2
+            or (len(b.source) == 1 and unit_counts[b.source[0]] >= len(b.reference))
+            for b in chain
+        )
+        taken = all(len(b.source) < 3 for b in chain) and (len(chain) >= len(plain) or divided)
+        beads += chain if taken else plain
+    return beads
+
+
+def _ends(beads: Sequence[Bead]) -> list[tuple[int, int]]:
+    """The (sentences, reference sentences) covered after each bead of a path."""
+    ends, i, j = [], 0, 0
+    for bead in beads:
+        i, j = i + len(bead.source), j + len(bead.reference)
+        ends.append((i, j))
+    return ends
+
+
+def _stretches(beads: Sequence[Bead], cuts: set[tuple[int, int]]) -> list[list[Bead]]:
+    """A path's beads in runs that end at the points of ``cuts`` (every path ends at one)."""
+    stretches: list[list[Bead]] = [[]]
+    for bead, end in zip(beads, _ends(beads)):
+        stretches[-1].append(bead)
+        if end in cuts:
+            stretches.append([])
+    return stretches[:-1]
