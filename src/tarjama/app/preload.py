@@ -58,21 +58,32 @@ HEADER = struct.Struct("!I")
 MAX_REQUEST = 16 << 20
 CONNECT_TIMEOUT_S = 2.0
 POLL_S = 0.1
-# what a run imports beyond the command itself; the rest come with them
-WARM_MODULES = (  # not tarjama.app.cli: its consoles look at the terminal when it loads
+# What a run imports, found by listing sys.modules after one (the rest come with these). Not
+# tarjama.app.cli: its consoles look at the terminal when it loads, and it is light.
+WARM_MODULES = (
+    "typer",
     "tarjama.flows.pipeline",
     "tarjama.corpus.build",
     "tarjama.corpus.export",
+    "tarjama.corpus.formats",
+    "tarjama.corpus.dataset_card",
     "tarjama.corpus.plots",
     "tarjama.alignment.align",
+    "tarjama.alignment.regroup",
     "tarjama.quality.score",
+    "tarjama.quality.checks",
     "tarjama.app.runs",
+    "tarjama.app.stopping",
     "prefect.flow_engine",
     "prefect.task_engine",
     "prefect.task_runners",
     "prefect.client.orchestration",
+    "prefect.concurrency.sync",
     "prefect.events.clients",
     "prefect.logging.handlers",
+    "prefect.utilities.visualization",
+    "fastapi.encoders",  # Prefect's parameter serialisation
+    "markdown_it",
     "matplotlib.pyplot",
 )
 
