@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tarfile
@@ -314,3 +315,34 @@ def test_the_installed_wheel_runs_an_article_from_a_folder_outside_the_checkout(
         assert "Traceback" not in result.stdout + result.stderr
         rows = (work / "out" / "latest" / "aligned.tsv").read_text(encoding="utf-8").splitlines()
         assert len(rows) > 1 and services.requests("google")
+
+        log = tmp_path / "home" / "preload.log"  # the run left a warm process, which serves the next one
+        deadline = time.monotonic() + 300
+        while "warm process" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline, "no warm process from the installed wheel"
+            time.sleep(0.5)
+        warm_pid = int(re.search(r"^warm process (\d+)", log.read_text(), re.MULTILINE)[1])  # type: ignore[index]
+        try:
+            again = subprocess.run(
+                [
+                    str(plain_install / "bin" / "tarjama"),
+                    "run",
+                    article.name,
+                    "-e",
+                    "google",
+                    "-o",
+                    "out",
+                    "--name",
+                    "b",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=work,
+                timeout=600,
+            )
+            assert again.returncode == 0, again.stderr[-3000:]
+            assert re.search(r"^run \d+ ended with status 0$", log.read_text(), re.MULTILINE)
+            assert (work / "out" / "b" / "aligned.tsv").is_file()
+        finally:
+            os.kill(warm_pid, signal.SIGTERM)

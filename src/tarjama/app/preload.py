@@ -277,15 +277,16 @@ class WarmProcess:
         self.fingerprint = fingerprint(environ)
         self.children: dict[int, socket.socket] = {}
         self.last_used = time.monotonic()
-        self.stale = False
+        self.stopping = False  # code changed, or SIGTERM: no more runs; those under way finish
 
     def serve(self) -> None:
         while True:
             self._reap()
-            finished = self.stale or time.monotonic() - self.last_used > self.idle_s or not self.home.is_dir()
-            if finished and not self.children:
-                return
+            finished = self.stopping or time.monotonic() - self.last_used > self.idle_s or not self.home.is_dir()
             if finished:
+                self.listener.close()  # a command now runs itself at once, rather than wait to be refused
+                if not self.children:
+                    return
                 time.sleep(POLL_S)
                 continue
             ready, _, _ = select.select([self.listener], [], [], POLL_S)
@@ -297,6 +298,9 @@ class WarmProcess:
                 except (OSError, ValueError) as problem:
                     print(f"request refused: {problem}", flush=True)
                     connection.close()
+
+    def stop(self, _signum: int = signal.SIGTERM, _frame: object = None) -> None:
+        self.stopping = True
 
     def _handle(self, connection: socket.socket) -> None:
         _pid, uid, _gid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
@@ -313,7 +317,7 @@ class WarmProcess:
             if request.get("fingerprint") != self.fingerprint:
                 _send(connection, {"refused": "stale"})
                 connection.close()
-                self.stale = True  # the next run starts a process with the new code
+                self.stopping = True  # the next run starts a process with the new code
                 print("code or Prefect settings changed: stopping", flush=True)
                 return
             pid = os.fork()
@@ -427,7 +431,9 @@ def main() -> None:
         if listener is None:
             return
         print(f"warm process {os.getpid()} for {settings.home} at {path}", flush=True)
-        WarmProcess(settings.home, listener, settings.prefect_server_idle, environ).serve()
+        warm = WarmProcess(settings.home, listener, settings.prefect_server_idle, environ)
+        signal.signal(signal.SIGTERM, warm.stop)
+        warm.serve()
 
 
 if __name__ == "__main__":
