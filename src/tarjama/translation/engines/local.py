@@ -15,12 +15,13 @@ which was already computed in one pass): see ``benchmarks/bench_local.py``.
 
 Repair. A 1.5B model sometimes answers with a chat preamble, wraps the
 translation in quotes, loops, stops after a few words, echoes its
-instructions or copies the Arabic. :func:`clean_output` strips preambles and
+instructions, chats about the translation or copies the Arabic. :func:`clean_output` strips preambles and
 quotation wrappers; a sentence whose output is still broken
 (:func:`tarjama.translation.broken.broken_mt` at :data:`LENGTH_RATIO`) is
-translated once more in smaller pieces (its clause units, else its two halves),
-which is kept when it is sound: on ntrex128-dev this repaired every broken
-line (``benchmarks/results/local-repair.md``).
+translated again in smaller pieces (its clause units, else its two halves; a
+piece whose output is broken in turn in smaller pieces), kept when the result is
+sound: on ntrex128-dev and the seed article this repaired every broken line
+(``benchmarks/results/local-repair.md``).
 """
 
 from __future__ import annotations
@@ -51,11 +52,17 @@ _ECHO = re.compile(
     r"(?:\bno (?:notes|explanations|quotation marks(?: around it)?|transliteration)\b[,.;]?\s*){2,}", re.IGNORECASE
 )
 """Phrases of the instructions echoed back (``No notes, no explanations, no quotation marks around it.``)."""
+_CHATTER = re.compile(r"\barabic text\b|\b(?:the|this) translation\b", re.IGNORECASE)
+"""A reply about translating (``the translation of the Arabic text``, ``glad you found the translation
+helpful``) rather than a translation: on ntrex128-dev the model's only non-translations of long sentences
+that are neither short nor preambles."""
 _QUOTES = ('"', "“", "”", "«", "»")
 _PREFIX_SEQ = 0  # the KV-cache sequence holding the shared instructions
 LENGTH_RATIO = 1.23
 """English over Arabic characters (whitespace aside) of this engine's sound output: the median on the
 ntrex128-dev tuning half (1.22 on the held-out half). Predicts a sentence's length for the repair."""
+REPAIR_DEPTH = 2
+"""Levels of re-translation in pieces: a sentence's pieces, then a broken piece's pieces."""
 REPAIR_REVISION = "pieces-1"
 """Names the repair: part of the engine's identity in a run's signature and of its translation-memory keys,
 so output from before the repair (or from another repair) is never taken for this one's."""
@@ -93,8 +100,10 @@ def _quote_wrapped(text: str) -> bool:
 
 
 def broken_output(translation: str, source: str) -> str:
-    """Why this engine's ``translation`` of ``source`` is broken (:func:`~tarjama.translation.broken.broken_mt`), or ""."""
-    return broken_mt([translation], [source], ratio=LENGTH_RATIO)[0]
+    """Why this engine's ``translation`` of ``source`` is broken, or "": a reason of
+    :func:`~tarjama.translation.broken.broken_mt`, or ``chatter`` (:data:`_CHATTER`)."""
+    why = broken_mt([translation], [source], ratio=LENGTH_RATIO)[0]
+    return why or ("chatter" if _CHATTER.search(translation) else "")
 
 
 def repair_pieces(sentence: str) -> list[str]:
@@ -280,13 +289,28 @@ class LocalEngine(Engine):
         decoding = self._run(waiting)
         for index, (sentence, group) in enumerate(zip(sentences, requests, strict=True)):
             text = self._finish(group, decoding)
-            pieces = repair_pieces(sentence) if self.repair and group and broken_output(text, sentence) else []
-            if len(pieces) > 1:
-                again = [request for piece in pieces for request in self._requests(index, piece)]
-                waiting.extendleft(reversed(again))
-                repaired = self._finish(again, decoding)
-                text = text if broken_output(repaired, sentence) else repaired
+            if self.repair and group and broken_output(text, sentence):
+                text = self._in_pieces(index, sentence, waiting, decoding, REPAIR_DEPTH) or text
             yield text
+
+    def _in_pieces(
+        self, index: int, sentence: str, waiting: deque[_Request], decoding: Iterator[_Request | None], depth: int
+    ) -> str:
+        """``sentence`` translated in :func:`repair_pieces`, a broken piece again in smaller pieces
+        (``depth`` levels in all); "" if the result is still broken."""
+        pieces = repair_pieces(sentence)
+        if len(pieces) < 2:
+            return ""
+        groups = [self._requests(index, piece) for piece in pieces]
+        waiting.extendleft(reversed([request for group in groups for request in group]))
+        texts = []
+        for piece, group in zip(pieces, groups, strict=True):
+            text = self._finish(group, decoding)
+            if depth > 1 and broken_output(text, piece):
+                text = self._in_pieces(index, piece, waiting, decoding, depth - 1) or text
+            texts.append(text)
+        repaired = " ".join(text for text in texts if text)
+        return "" if broken_output(repaired, sentence) else repaired
 
     def _finish(self, group: list[_Request], decoding: Iterator[_Request | None]) -> str:
         """Decode until every request of ``group`` is done; their English, cleaned and joined."""
