@@ -22,6 +22,7 @@ from tarjama.quality import score
 from tarjama.settings import Settings
 from tarjama.text import clauses, segment
 from tarjama.text.article import UnitTranslation
+from tarjama.translation.engines.local import REPAIR_REVISION
 
 # --- one setting flipped at a time ------------------------------------------------------------------------------
 
@@ -113,6 +114,8 @@ def test_the_local_engine_is_signed_by_its_model_file(tmp_path) -> None:
     ]
     assert signatures[0].differing(signatures[1]) == ["engine_identity"]
     assert "prompt:" in signatures[0].engine_identity and "decoding:greedy" in signatures[0].engine_identity
+    # the repair of broken output shapes its rows too: articles built before it are built again
+    assert f"repair:{REPAIR_REVISION}" in signatures[0].engine_identity
 
 
 def test_a_run_says_in_one_line_that_it_rebuilt_articles_built_under_other_settings(services, tmp_path, caplog):

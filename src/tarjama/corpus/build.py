@@ -148,8 +148,8 @@ def engine_signature_of(settings: Settings) -> dict[str, str]:
 
 
 def _local_identity(options: Mapping[str, Any]) -> dict[str, str]:
-    """A local model's file (name and size, without reading a gigabyte), its prompt and its decoding."""
-    from tarjama.translation.engines.local import SYSTEM_PROMPT
+    """A local model's file (name and size, without reading a gigabyte), its prompt, decoding and repair."""
+    from tarjama.translation.engines.local import REPAIR_REVISION, SYSTEM_PROMPT
     from tarjama.translation.model_store import DEFAULT_MODEL, model_dir
 
     if options.get("model_path"):
@@ -160,7 +160,12 @@ def _local_identity(options: Mapping[str, Any]) -> dict[str, str]:
         size = str(path.stat().st_size)
     except OSError:
         size = "missing"
-    return {"file": f"{path.name}:{size}", "prompt": _short_hash(SYSTEM_PROMPT), "decoding": "greedy"}
+    return {
+        "file": f"{path.name}:{size}",
+        "prompt": _short_hash(SYSTEM_PROMPT),
+        "decoding": "greedy",
+        "repair": REPAIR_REVISION,
+    }
 
 
 def engine_identity(settings: Settings) -> str:

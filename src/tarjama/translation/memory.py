@@ -5,6 +5,12 @@ never returns a stale translation, while rerunning an article (or resuming a
 killed run) translates nothing already translated. Each translation is
 committed the moment it arrives; WAL mode keeps those small commits cheap and
 lets a reader (another run, the UI) look while a run writes.
+
+An engine whose output changed for the same model (``EngineSpec.memory_revision``,
+e.g. the local engine's repair of broken output) stores under
+``model@revision``; what it stored before is still served where its spec calls
+it ``reusable``, so no translation paid for is lost and none is passed off as
+the new revision's.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ import os
 import socket
 import sqlite3
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 
 from tarjama.corpus.outputs import check_free_space, pid_alive
 from tarjama.errors import TarjamaError
+from tarjama.translation.engines.base import EngineSpec, engine_names, get_spec
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -60,8 +68,17 @@ class TranslationMemory:
             raise TarjamaError(f"{path}: unusable translation memory ({problem})") from None
 
     def lookup(self, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
-        """The stored translations of those ``sources`` that have one."""
+        """The stored translations of those ``sources`` that have one (from before the engine's revision
+        too, where still valid)."""
         wanted = list(dict.fromkeys(sources))
+        found = self._select(engine, memory_model(engine, model), wanted)
+        spec = _revised_spec(engine)
+        if spec is not None and spec.reusable is not None:
+            earlier = self._select(engine, model, [source for source in wanted if source not in found])
+            found.update((source, target) for source, target in earlier.items() if spec.reusable(source, target))
+        return found
+
+    def _select(self, engine: str, model: str, wanted: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
             chunk = wanted[start : start + 500]
@@ -77,7 +94,7 @@ class TranslationMemory:
         """Persist one translation now (autocommit), replacing any older one."""
         self._db.execute(
             "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
-            (engine, model, source, target),
+            (engine, memory_model(engine, model), source, target),
         )
 
     def store_many(self, engine: str, model: str, pairs: Iterable[tuple[str, str]]) -> None:
@@ -86,7 +103,7 @@ class TranslationMemory:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
-                [(engine, model, source, target) for source, target in pairs],
+                [(engine, memory_model(engine, model), source, target) for source, target in pairs],
             )
 
     def merge(self, other: Path) -> int:
@@ -117,6 +134,21 @@ class TranslationMemory:
         self.close()
 
 
+@cache
+def _revised_spec(engine: str) -> EngineSpec | None:
+    """The spec of ``engine`` if it names a revision of its output (None for an unknown engine name)."""
+    if engine not in engine_names():
+        return None
+    spec = get_spec(engine)
+    return spec if spec.memory_revision else None
+
+
+def memory_model(engine: str, model: str) -> str:
+    """The model field of ``engine``'s memory keys: ``model``, or ``model@revision`` (``EngineSpec.memory_revision``)."""
+    spec = _revised_spec(engine)
+    return f"{model}@{spec.memory_revision}" if spec is not None else model
+
+
 def journal_path(folder: Path) -> Path:
     """This process's journal: a memory file of its own, so no two processes ever write one file.
 
@@ -145,7 +177,7 @@ def read_journals(folder: Path, engine: str, model: str, sources: Iterable[str])
                 found.update(
                     db.execute(
                         f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
-                        (engine, model, *chunk),
+                        (engine, memory_model(engine, model), *chunk),
                     )
                 )
         except sqlite3.Error:

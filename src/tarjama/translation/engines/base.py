@@ -135,6 +135,8 @@ class EngineSpec:
     rate_limit: float | None = None  # default requests per second (web engines); None: not throttled
     check: Callable[[Mapping[str, Any]], str | None] | None = None  # extra readiness check on the options
     model_of: Callable[[Mapping[str, Any]], str] | None = None  # the model name, for engines costly to build
+    memory_revision: str | None = None  # a change of output for the same model: keys its memory entries apart
+    reusable: Callable[[str, str], bool] | None = None  # (source, translation) stored before the revision: still valid?
 
     def option(self, name: str) -> Option | None:
         return next((option for option in self.options if option.name == name), None)

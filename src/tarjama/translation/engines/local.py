@@ -12,6 +12,16 @@ instructions that open every prompt are evaluated once and copied into each
 sentence's KV stream. On 2 CPU cores this barely pays (decoding there is
 limited by arithmetic, not memory, and half the work is the Arabic prompt,
 which was already computed in one pass): see ``benchmarks/bench_local.py``.
+
+Repair. A 1.5B model sometimes answers with a chat preamble, wraps the
+translation in quotes, loops, stops after a few words, echoes its
+instructions, chats about the translation or copies the Arabic. :func:`clean_output` strips preambles and
+quotation wrappers; a sentence whose output is still broken
+(:func:`tarjama.translation.broken.broken_mt` at :data:`LENGTH_RATIO`) is
+translated again in smaller pieces (its clause units, else its two halves; a
+piece whose output is broken in turn in smaller pieces), kept when the result is
+sound: on ntrex128-dev and the seed article this repaired every broken line
+(``benchmarks/results/local-repair.md``).
 """
 
 from __future__ import annotations
@@ -19,12 +29,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tarjama.errors import TarjamaError
+from tarjama.text.clauses import split_clauses
+from tarjama.translation.broken import PREAMBLE, broken_mt
 from tarjama.translation.engines.base import Engine, EngineSpec, Option
 from tarjama.translation.model_store import DEFAULT_MODEL, check_gguf, ensure_model, is_verified, model_dir
 
@@ -35,27 +48,78 @@ SYSTEM_PROMPT = (
 )
 _LABEL = re.compile(r"^\s*(?:english\s+translation|translation|english)\s*:\s*", re.IGNORECASE)
 _NOTE = re.compile(r"\s*\((?:note|translation note|translator'?s note)\b[^)]*\)\s*$", re.IGNORECASE)
+_ECHO = re.compile(
+    r"(?:\bno (?:notes|explanations|quotation marks(?: around it)?|transliteration)\b[,.;]?\s*){2,}", re.IGNORECASE
+)
+"""Phrases of the instructions echoed back (``No notes, no explanations, no quotation marks around it.``)."""
+_CHATTER = re.compile(r"\barabic text\b|\b(?:the|this) translation\b", re.IGNORECASE)
+"""A reply about translating (``the translation of the Arabic text``, ``glad you found the translation
+helpful``) rather than a translation: on ntrex128-dev the model's only non-translations of long sentences
+that are neither short nor preambles."""
 _QUOTES = ('"', "“", "”", "«", "»")
 _PREFIX_SEQ = 0  # the KV-cache sequence holding the shared instructions
+LENGTH_RATIO = 1.23
+"""English over Arabic characters (whitespace aside) of this engine's sound output: the median on the
+ntrex128-dev tuning half (1.22 on the held-out half). Predicts a sentence's length for the repair."""
+REPAIR_DEPTH = 2
+"""Levels of re-translation in pieces: a sentence's pieces, then a broken piece's pieces."""
+REPAIR_REVISION = "pieces-1"
+"""Names the repair: part of the engine's identity in a run's signature and of its translation-memory keys,
+so output from before the repair (or from another repair) is never taken for this one's."""
 
 
 def clean_output(text: str, source: str) -> str:
     """Reduce a chat model's reply to the translation alone.
 
-    Small models wrap answers in labels (``Translation: ...``), quotes that
-    the source did not have, trailing notes, or extra paragraphs; the source
-    is one sentence, so only the first non-empty paragraph is kept.
+    Small models open with a chat preamble (``Sure, here is the English
+    translation:``) or a label (``Translation: ...``), echo the instructions,
+    wrap the answer in quotes that the source did not have, add trailing notes
+    or extra paragraphs; the source is one sentence, so only the first
+    non-empty paragraph after any preamble is kept.
     """
-    text = text.strip()
-    paragraphs = [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]
-    text = paragraphs[0] if paragraphs else ""
+    paragraphs = [part.strip() for part in re.split(r"\n\s*\n", text.strip()) if part.strip()]
+    if paragraphs and (preamble := PREAMBLE.match(paragraphs[0])):
+        paragraphs[0] = paragraphs[0][preamble.end() :].strip()
+    text = next((part for part in paragraphs if part), "")
     text = _LABEL.sub("", text)
     text = _NOTE.sub("", text)
-    text = " ".join(text.split())
+    text = " ".join(_ECHO.sub("", text).split())
     quoted_source = any(mark in source.strip()[:1] + source.strip()[-1:] for mark in _QUOTES)
-    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES and not quoted_source:
+    if _quote_wrapped(text) and not quoted_source:
         text = text[1:-1].strip()
     return text
+
+
+def _quote_wrapped(text: str) -> bool:
+    """Whether quotes open and close ``text`` as one quotation, not two (``"Yes," he said, "we go."``)."""
+    if len(text) < 2 or text[0] not in _QUOTES or text[-1] not in _QUOTES:
+        return False
+    inner = text[1:-1]
+    first = next((i for i, ch in enumerate(inner) if ch in _QUOTES), None)
+    return first is None or first == 0 or inner[first - 1].isspace()  # an inner quote opens, not closes
+
+
+def broken_output(translation: str, source: str) -> str:
+    """Why this engine's ``translation`` of ``source`` is broken, or "": a reason of
+    :func:`~tarjama.translation.broken.broken_mt`, or ``chatter`` (:data:`_CHATTER`)."""
+    why = broken_mt([translation], [source], ratio=LENGTH_RATIO)[0]
+    return why or ("chatter" if _CHATTER.search(translation) else "")
+
+
+def repair_pieces(sentence: str) -> list[str]:
+    """The pieces a broken sentence is translated in again: its clause units, else its two halves."""
+    units = split_clauses(sentence)
+    if len(units) > 1:
+        return units
+    words = sentence.split()
+    half = len(words) // 2
+    return [" ".join(words[:half]), " ".join(words[half:])] if half else [sentence]
+
+
+def reusable(source: str, translation: str) -> bool:
+    """Whether a translation this engine stored before :data:`REPAIR_REVISION` is what it gives now:
+    already clean and not broken (the repair changes nothing else)."""
+    return clean_output(translation, source) == translation and not broken_output(translation, source)
 
 
 def max_new_tokens(sentence: str) -> int:
@@ -77,6 +141,7 @@ class _Request:
     """One prompt to decode: a sentence, or a piece of one too long for the context."""
 
     sentence: int  # index into the caller's list
+    source: str  # the text translated: the sentence or a piece of it
     prompt: list[int]
     shared: int  # leading prompt tokens already in the cache as the shared prefix
     budget: int  # most tokens to generate
@@ -102,6 +167,7 @@ class LocalEngine(Engine):
         batch_size: int = 512,
         flash_attention: bool = True,
         repack: bool = True,
+        repair: bool = True,
     ) -> None:
         """Load the model.
 
@@ -113,6 +179,7 @@ class LocalEngine(Engine):
         without it the weights stay a read-only map of the file, shared by every
         process that loads the same model. ``flash_attention`` uses llama.cpp's fused
         attention, which never holds a sentence's full score matrix in memory.
+        ``repair=False`` keeps broken output as it is (for measuring the repair).
         """
         if min(parallel, context, batch_size) < 1:
             raise TarjamaError(
@@ -165,6 +232,7 @@ class LocalEngine(Engine):
         self._batch = _internals.LlamaBatch(n_tokens=params.n_batch, embd=0, n_seq_max=1, verbose=False)
         self.parallel = parallel
         self.context = context
+        self.repair = repair
         metadata = self._llama_model.metadata()
         self._chat = Jinja2ChatFormatter(
             template=metadata["tokenizer.chat_template"],
@@ -193,7 +261,7 @@ class LocalEngine(Engine):
     def _requests(self, index: int, sentence: str) -> list[_Request]:
         """The prompts for one sentence: one, or several pieces when it is too long for the context."""
         prompt = self._prompt(sentence)
-        request = _Request(index, prompt, self._common_prefix(prompt), max_new_tokens(sentence))
+        request = _Request(index, sentence, prompt, self._common_prefix(prompt), max_new_tokens(sentence))
         room = self.context - len(prompt)
         if request.budget <= room:
             return [request]
@@ -209,35 +277,71 @@ class LocalEngine(Engine):
         return [request]
 
     def translate(self, sentences: Sequence[str]) -> Iterator[str]:
-        """Yield each sentence's English in order, as soon as it and all before it are done."""
+        """Yield each sentence's English in order, as soon as it and all before it are done.
+
+        A broken translation's pieces go to the front of the queue, so they are decoded next,
+        alongside the sentences already in flight."""
         requests = [
             self._requests(index, sentence) if sentence.strip() else []  # blank: the model would make something up
             for index, sentence in enumerate(sentences)
         ]
-        decoding = self._run([request for group in requests for request in group])
-        for sentence, group in zip(sentences, requests, strict=True):
-            while not all(request.finished for request in group):
-                next(decoding)
-            texts = (
-                self._llama_model.detokenize(request.generated).decode("utf-8", errors="ignore") for request in group
+        waiting = deque(request for group in requests for request in group)
+        decoding = self._run(waiting)
+        for index, (sentence, group) in enumerate(zip(sentences, requests, strict=True)):
+            text = self._finish(group, decoding)
+            if self.repair and group and broken_output(text, sentence):
+                text = self._in_pieces(index, sentence, waiting, decoding, REPAIR_DEPTH) or text
+            yield text
+
+    def _in_pieces(
+        self, index: int, sentence: str, waiting: deque[_Request], decoding: Iterator[_Request | None], depth: int
+    ) -> str:
+        """``sentence`` translated in :func:`repair_pieces`, a broken piece again in smaller pieces
+        (``depth`` levels in all); "" if the result is still broken."""
+        pieces = repair_pieces(sentence)
+        if len(pieces) < 2:
+            return ""
+        groups = [self._requests(index, piece) for piece in pieces]
+        waiting.extendleft(reversed([request for group in groups for request in group]))
+        texts = []
+        for piece, group in zip(pieces, groups, strict=True):
+            text = self._finish(group, decoding)
+            if depth > 1 and broken_output(text, piece):
+                text = self._in_pieces(index, piece, waiting, decoding, depth - 1) or text
+            texts.append(text)
+        repaired = " ".join(text for text in texts if text)
+        return "" if broken_output(repaired, sentence) else repaired
+
+    def _finish(self, group: list[_Request], decoding: Iterator[_Request | None]) -> str:
+        """Decode until every request of ``group`` is done; their English, cleaned and joined."""
+        while not all(request.finished for request in group):
+            next(decoding)
+        texts = (
+            clean_output(
+                self._llama_model.detokenize(request.generated).decode("utf-8", errors="ignore"), request.source
             )
-            yield " ".join(piece for piece in (clean_output(text, sentence) for text in texts) if piece)
+            for request in group
+        )
+        return " ".join(text for text in texts if text)
 
     def translate_one(self, sentence: str) -> str:
         return next(self.translate([sentence]))
 
-    def _run(self, queue: list[_Request]) -> Iterator[_Request]:
-        """Decode ``queue`` greedily, ``parallel`` at a time in arrival order; yield each as it ends.
+    def _run(self, waiting: deque[_Request]) -> Iterator[_Request | None]:
+        """Decode ``waiting`` greedily, ``parallel`` at a time from its left; yield each request as it ends.
 
-        Each request gets a free KV stream holding a copy of the shared prefix;
+        The caller may add requests to ``waiting`` between steps; with nothing to do, a step yields
+        None. Each request gets a free KV stream holding a copy of the shared prefix;
         ``_requests`` made its prompt and budget fit the stream. Which requests
         share a pass depends on the input alone, so the output does too.
         """
-        waiting = list(reversed(queue))
         active: list[_Request] = []
         free_ids = list(range(self.parallel, 0, -1))
         try:
-            while waiting or active:
+            while True:
+                if not waiting and not active:
+                    yield None
+                    continue
                 tokens: list[tuple[int, int, int]] = []
                 outputs: list[_Request] = []
                 for request in active:
@@ -246,7 +350,7 @@ class LocalEngine(Engine):
                     tokens.append((request.seq_id, request.generated[-1], position))
                     outputs.append(request)
                 while waiting and free_ids:
-                    request = waiting.pop()
+                    request = waiting.popleft()
                     request.seq_id = free_ids.pop()
                     self._lib.llama_memory_seq_cp(self._memory, _PREFIX_SEQ, request.seq_id, -1, -1)
                     self._lib.llama_memory_seq_rm(self._memory, request.seq_id, request.shared, -1)
@@ -329,4 +433,6 @@ SPEC = EngineSpec(
     ),
     check=_readiness,
     model_of=lambda options: Path(options["model_path"]).stem if options.get("model_path") else DEFAULT_MODEL.name,
+    memory_revision=REPAIR_REVISION,
+    reusable=reusable,
 )
