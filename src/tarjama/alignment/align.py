@@ -412,8 +412,8 @@ def align(
     beads = align_banded(scorer, len(mt), len(reference), centre, band_half_width)
     return pair_confidence(
         beads,
-        mt,
-        reference,
+        scorer.matcher,
+        scorer._one_to_one,
         [_chars(s) for s in (mt if source is None else source)],
         scorer.length_variance,
         [bool(reason) for reason in broken_mt(mt, source)],

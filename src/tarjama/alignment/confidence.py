@@ -26,12 +26,13 @@ counterpart. Parameters chosen on the even-numbered ntrex128-dev documents
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
-from tarjama.alignment.dp import Bead
+from tarjama.alignment.dp import Bead, Cells
 from tarjama.alignment.gale_church import log_length_tail
 from tarjama.alignment.ngrams import SpanMatcher, chrf_from_matches, part_recall
 
@@ -42,19 +43,22 @@ MARGIN_CAP = 1.0
 """The margin (in standard deviations) counts between -1 and +1 nat."""
 PART_WEIGHT = 3.0
 """Nats per standard deviation by which a multi-sentence bead's least supported sentence falls below chance."""
-UNRELATED_WITHIN = 10
+UNRELATED_WITHIN = 5
 """Unrelated spans: as many sentences as the bead's side, overlapping neither it nor its neighbours,
 starting within this many sentences of it."""
 MIN_SPREAD = 0.01
 """Floor of the standard deviation of the unrelated scores (a short text may give nearly equal ones)."""
 
 _Span = tuple[int, int, int, int]  # MT span end, reference span end, MT sentences, reference sentences
+KnownMatches = Callable[[Cells, Cells], tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]]
+"""Match counts of MT sentence i-1 with reference sentence j-1 per cell (i, j), and where they are known."""
+_KINDS = ("chrf", "mt", "ref")  # a span pair's chrF; the recall of its MT side in its reference side; the reverse
 
 
 def pair_confidence(
     beads: Sequence[Bead],
-    mt: Sequence[str],
-    reference: Sequence[str],
+    matcher: SpanMatcher,
+    known: KnownMatches,
     predictor_chars: Sequence[int],
     length_variance: float,
     broken: Sequence[bool],
@@ -66,8 +70,9 @@ def pair_confidence(
 
     ``predictor_chars``: per MT sentence, the characters that predict the reference's length (the source's,
     or the MT's when ``lengths_from_mt``, which then say nothing for broken MT); ``broken``: per MT
-    sentence, whether it is no evidence (:func:`tarjama.alignment.align.broken_mt`); ``beta``: chrF's."""
-    matcher = SpanMatcher(mt, reference)
+    sentence, whether it is no evidence (:func:`tarjama.alignment.align.broken_mt`); ``beta``: chrF's;
+    ``matcher``: the search's, of the MT against the reference; ``known``: the 1-1 match counts it has made."""
+    n, m = len(matcher.hyp_offsets) - 1, len(matcher.ref_offsets) - 1
     ref_cum = matcher.ref_offsets
     predictor_cum = np.concatenate(([0], np.cumsum(np.asarray(predictor_chars, dtype=np.int64))))
     ratio = ref_cum[-1] / predictor_cum[-1] if predictor_cum[-1] and ref_cum[-1] else 1.0
@@ -80,7 +85,7 @@ def pair_confidence(
             continue
         a0, a1, b0, b1 = bead.source[0], bead.source[-1] + 1, bead.reference[0], bead.reference[-1] + 1
         da, db = a1 - a0, b1 - b0
-        mt_others, ref_others = _unrelated(a0, a1, len(mt)), _unrelated(b0, b1, len(reference))
+        mt_others, ref_others = _unrelated(a0, a1, n), _unrelated(b0, b1, m)
         sound = broken_cum[a1] == broken_cum[a0]
         if sound:
             groups.append(
@@ -97,62 +102,70 @@ def pair_confidence(
         if db > 1 and sound:  # each reference sentence against the MT span
             for b in range(b0, b1):
                 groups.append((k, "ref", [(a1, b + 1, da, 1)] + [(e, b + 1, da, 1) for e in mt_others]))
-    scores = _score_spans([span for _, _, spans in groups for span in spans], matcher, beta)
+    scores = _score_spans([span for _, _, spans in groups for span in spans], matcher, known, beta)
     margin, weakest = np.zeros(len(beads)), np.zeros(len(beads))
     for k, kind, spans in groups:
-        values = [scores[span][kind] for span in spans]
+        column = _KINDS.index(kind)
+        values = [scores[span][column] for span in spans]
         if kind == "chrf":
             margin[k] = _margin(values[0], values[1:])
         else:
             weakest[k] = min(weakest[k], _margin(values[0], values[1:]))
-    out = []
-    for k, bead in enumerate(beads):
-        if not (bead.source and bead.reference):
-            out.append(bead)
-            continue
-        a0, a1, b0, b1 = bead.source[0], bead.source[-1] + 1, bead.reference[0], bead.reference[-1] + 1
-        length = float(
-            log_length_tail(predictor_cum[a1] - predictor_cum[a0], ref_cum[b1] - ref_cum[b0], ratio, length_variance)[0]
-        )
-        if lengths_from_mt and broken_cum[a1] != broken_cum[a0]:
-            length = 0.0
-        log_odds = PAIR_BIAS + float(np.clip(margin[k], -MARGIN_CAP, MARGIN_CAP)) + length + PART_WEIGHT * weakest[k]
-        out.append(replace(bead, confidence=bead.confidence / (1.0 + float(np.exp(-log_odds)))))
-    return out
+    matched = np.array([bool(b.source and b.reference) for b in beads], dtype=bool)
+    ends = [
+        (b.source[0], b.source[-1] + 1, b.reference[0], b.reference[-1] + 1) if matched[k] else (0,) * 4
+        for k, b in enumerate(beads)
+    ]
+    mt_from, mt_to, ref_from, ref_to = np.array(ends, dtype=np.int64).reshape(-1, 4).T
+    predicted, observed = predictor_cum[mt_to] - predictor_cum[mt_from], ref_cum[ref_to] - ref_cum[ref_from]
+    length = log_length_tail(predicted, observed, ratio, length_variance)
+    if lengths_from_mt:  # a broken line's length says nothing either
+        length = np.where(broken_cum[mt_to] == broken_cum[mt_from], length, 0.0)
+    log_odds = PAIR_BIAS + np.clip(margin, -MARGIN_CAP, MARGIN_CAP) + length + PART_WEIGHT * weakest
+    pair = np.where(matched, 1.0 / (1.0 + np.exp(-log_odds)), 1.0).tolist()
+    return [Bead(b.source, b.reference, b.confidence * p) for b, p in zip(beads, pair)]
 
 
 def _unrelated(start: int, end: int, total: int) -> list[int]:
     """Ends of the spans of ``end - start`` sentences that overlap neither [start - 1, end + 1) nor start more
     than :data:`UNRELATED_WITHIN` sentences from ``start``."""
     size = end - start
-    return [
-        e
-        for e in range(size, total + 1)
-        if (e <= start - 1 or e - size >= end + 1) and abs(e - size - start) <= UNRELATED_WITHIN
-    ]
+    first, last = max(start - UNRELATED_WITHIN, 0) + size, min(start + UNRELATED_WITHIN + size, total)
+    return [e for e in range(first, last + 1) if e <= start - 1 or e - size >= end + 1]
 
 
 def _margin(score: float, unrelated: Sequence[float]) -> float:
     """How far ``score`` lies above the unrelated scores, in their standard deviations (0 without two of them)."""
     if len(unrelated) < 2:
         return 0.0
-    return (score - float(np.mean(unrelated))) / max(float(np.std(unrelated)), MIN_SPREAD)
+    mean = sum(unrelated) / len(unrelated)
+    spread = math.sqrt(sum((x - mean) ** 2 for x in unrelated) / len(unrelated))
+    return (score - mean) / max(spread, MIN_SPREAD)
 
 
-def _score_spans(spans: Sequence[_Span], matcher: SpanMatcher, beta: float) -> dict[_Span, dict[str, float]]:
-    """Per span pair: its chrF, the recall of its MT side in its reference side ("mt") and the reverse ("ref"),
-    from match counts counted in one bulk call per span size."""
+def _score_spans(
+    spans: Sequence[_Span], matcher: SpanMatcher, known: KnownMatches, beta: float
+) -> dict[_Span, tuple[float, float, float]]:
+    """Per span pair: its chrF, the recall of its MT side in its reference side and the reverse (the order
+    of :data:`_KINDS`), from match counts counted in one bulk call per span size (``known``: those of 1-1
+    pairs the search has counted)."""
     by_size: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for end_i, end_j, di, dj in sorted(set(spans)):
         by_size.setdefault((di, dj), []).append((end_i, end_j))
-    out: dict[_Span, dict[str, float]] = {}
+    out: dict[_Span, tuple[float, float, float]] = {}
     for (di, dj), cells in by_size.items():
         i, j = (np.array(side, dtype=np.int64) for side in zip(*cells))
-        matches = matcher.matches(i, j, [(di, dj)])[0]
+        if (di, dj) == (1, 1):  # the search has counted most 1-1 pairs already
+            matches, found = known(i, j)
+            missing = np.flatnonzero(~found)
+            if missing.size:
+                matches[missing] = matcher.matches(i[missing], j[missing], [(1, 1)])[0]
+        else:
+            matches = matcher.matches(i, j, [(di, dj)])[0]
         mt_chars = matcher.hyp_offsets[i] - matcher.hyp_offsets[i - di]
         ref_chars = matcher.ref_offsets[j] - matcher.ref_offsets[j - dj]
-        chrf = chrf_from_matches(matches, mt_chars, ref_chars, beta=beta)
+        chrf = chrf_from_matches(matches, mt_chars, ref_chars, beta=beta).tolist()
         mt_recall, ref_recall = part_recall(matches, mt_chars, ref_chars), part_recall(matches, ref_chars, mt_chars)
-        for k, (ci, cj) in enumerate(cells):
-            out[ci, cj, di, dj] = {"chrf": float(chrf[k]), "mt": float(mt_recall[k]), "ref": float(ref_recall[k])}
+        for cell, scores in zip(cells, zip(chrf, mt_recall.tolist(), ref_recall.tolist())):
+            out[(*cell, di, dj)] = scores
     return out
