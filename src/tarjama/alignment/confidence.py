@@ -122,7 +122,7 @@ def pair_confidence(
     if lengths_from_mt:  # a broken line's length says nothing either
         length = np.where(broken_cum[mt_to] == broken_cum[mt_from], length, 0.0)
     log_odds = PAIR_BIAS + np.clip(margin, -MARGIN_CAP, MARGIN_CAP) + length + PART_WEIGHT * weakest
-    pair = np.where(matched, 1.0 / (1.0 + np.exp(-log_odds)), 1.0).tolist()
+    pair = np.where(matched, 1.0 / (1.0 + np.exp(-np.clip(log_odds, -500.0, 500.0))), 1.0).tolist()
     return [Bead(b.source, b.reference, b.confidence * p) for b, p in zip(beads, pair)]
 
 
