@@ -62,11 +62,10 @@ n-grams in the other side (:data:`LONE_PART_RECALL`).
 
 Confidence (pair confidence: do these two sides belong together?). A matched
 bead's confidence is its posterior probability (forward-backward over the
-band) times a logistic of ``confidence_slope`` times its chrF above chance
-(0 for broken MT) plus its length tail and :data:`PAIR_LENGTH_BIAS`: weak or
-broken MT with agreeing lengths leaves a placed bead confident, chrF clearly
-below chance or lengths far apart do not. An unmatched (1-0/0-1) bead's
-confidence is its posterior: how sure the aligner is that the sentence has no
+band) times a pair probability from its MT's margin over unrelated sentences,
+its length tail and the support of each sentence of a multi-sentence side
+(:mod:`tarjama.alignment.confidence`); an unmatched (1-0/0-1) bead's confidence
+is its posterior: how sure the aligner is that the sentence has no
 counterpart. How good the MT is stays with the rows' chrF/BLEU and the checks.
 """
 
@@ -82,9 +81,11 @@ import numpy as np
 import numpy.typing as npt
 
 import tarjama
+from tarjama.alignment.confidence import pair_confidence
 from tarjama.alignment.dp import Bead, Cells, Scores, align_banded, length_diagonal
 from tarjama.alignment.gale_church import GALE_CHURCH_PRIORS, align_lengths, log_length_tail
 from tarjama.alignment.ngrams import MAX_ORDER, SpanMatcher, chrf_from_matches
+from tarjama.alignment.ngrams import part_recall as _part_recall
 from tarjama.text.article import Granularity
 from tarjama.translation.broken import broken_mt
 
@@ -185,12 +186,6 @@ recall at least 0.25 of their n-grams in their partner and 95% of one-sided line
 most 0.20 in an unrelated sentence; requiring the other sentence to match (0.27, chosen on that half
 among 0.25-0.45) keeps weak MT from splitting true merges."""
 
-PAIR_LENGTH_BIAS = 3.0
-"""Log-odds of a matched bead whose MT says nothing (chrF at chance, or broken MT) and whose lengths agree
-perfectly; each nat of the length tail ``log P(|delta| >= observed)`` lowers it by one, so a pair without
-MT evidence is doubted once its lengths disagree at the 5% level."""
-
-
 __all__ = [
     "Alignment",
     "AlignmentConfig",
@@ -223,7 +218,6 @@ class ChrfLengthScorer:
         null_similarity: float,
         null_growth: float,
         length_variance: float,
-        confidence_slope: float,
         source: Sequence[str] | None,
         source_length_variance: float,
     ) -> None:
@@ -233,7 +227,6 @@ class ChrfLengthScorer:
         self.bead_types = list(priors)
         self.log_priors = [math.log(p) for p in priors.values()]
         self.similarity_weight, self.null_similarity, self.null_growth = similarity_weight, null_similarity, null_growth
-        self.confidence_slope = confidence_slope
         n, m = len(mt), len(reference)
         mt_chars, ref_chars = sum(map(_chars, mt)), sum(map(_chars, reference))
         self.sentence_chars = max((mt_chars + ref_chars) / max(n + m, 1), 1.0)  # the unit of bead size
@@ -254,16 +247,14 @@ class ChrfLengthScorer:
         self.known_counts = np.zeros((0, MAX_ORDER), dtype=np.int32)
 
     def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
-        """Log prior + length + chrF evidence; reliability: the pair probability, a logistic of the bead's
-        chrF above chance (none for broken MT) plus its length tail (:data:`PAIR_LENGTH_BIAS`); an unmatched
-        bead is left to its posterior."""
+        """Log prior + length + chrF evidence; reliability 1: the path's beads are given their pair
+        probability afterwards (:func:`tarjama.alignment.confidence.pair_confidence`)."""
         matches = self.matcher.matches(i, j, [self.bead_types[t] for t in types])
         one_to_one = next((t for t, bead_type in enumerate(types) if self.bead_types[bead_type] == (1, 1)), None)
         if one_to_one is not None:
             self._remember(i, j, matches[one_to_one])
         scores = np.empty((len(types), len(i)))
         evidence = np.empty((len(types), len(i)))
-        pair = np.full((len(types), len(i)), np.inf)  # log-odds that the bead's two sides belong together
         for t, bead_type in enumerate(types):
             (di, dj), log_prior = self.bead_types[bead_type], self.log_priors[bead_type]
             if not (di and dj):  # an unmatched sentence has no partner whose length or content could be compared
@@ -287,8 +278,7 @@ class ChrfLengthScorer:
             scores[t] = log_prior + length + self.similarity_weight * size * evidence[t]
             if (di, dj) in LONE_PART_SLOPES:
                 scores[t] += np.where(sound, self._lone_part(i, j, di, dj), 0.0)
-            pair[t] = self.confidence_slope * evidence[t] + length + PAIR_LENGTH_BIAS
-        return scores, 1 / (1 + np.exp(-np.clip(pair, -500.0, 500.0)))
+        return scores, np.ones_like(scores)
 
     def _lone_part(self, i: Cells, j: Cells, di: int, dj: int) -> Scores:
         """The log-weight a 1-2 or 2-1 bead loses when one of its two sentences on the merged side finds
@@ -330,16 +320,6 @@ class ChrfLengthScorer:
         return out, found
 
 
-def _part_recall(matches: npt.NDArray[np.int32], part_chars: Cells, other_chars: Cells) -> Scores:
-    """Character n-gram recall of a sentence in another (orders 1..6 averaged, as chrF's recall)."""
-    total, orders = np.zeros(len(part_chars)), np.zeros(len(part_chars))
-    for k in range(MAX_ORDER):
-        present = (part_chars - k > 0) & (other_chars - k > 0)
-        total += np.where(present, matches[:, k] / np.where(present, part_chars - k, 1), 0.0)
-        orders += present
-    return total / np.maximum(orders, 1)
-
-
 def align(
     mt: Sequence[str],
     reference: Sequence[str],
@@ -350,7 +330,6 @@ def align(
     null_growth: float = 0.05,
     length_variance: float = 20.0,
     band_half_width: int = 10,
-    confidence_slope: float = 20.0,
     source: Sequence[str] | None = None,
     source_length_variance: float = 6.8,
 ) -> list[Bead]:
@@ -365,7 +344,6 @@ def align(
     ``null_growth``: growth of that level per e-fold of span length.
     ``length_variance``: Gale-Church variance of reference length per MT character.
     ``band_half_width``: initial half-width of the band, in reference sentences.
-    ``confidence_slope``: steepness of the chrF-to-match-probability logistic.
     ``source``: the source sentences (``mt[i]`` translates ``source[i]``), optional. When given, the
     length prior compares reference lengths with *source* lengths (ratio measured on the texts,
     variance ``source_length_variance`` per source character, Gale & Church's 6.8 by default)
@@ -380,12 +358,21 @@ def align(
         null_similarity=null_similarity,
         null_growth=null_growth,
         length_variance=length_variance,
-        confidence_slope=confidence_slope,
         source=source,
         source_length_variance=source_length_variance,
     )
     centre = length_diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
-    return align_banded(scorer, len(mt), len(reference), centre, band_half_width)
+    beads = align_banded(scorer, len(mt), len(reference), centre, band_half_width)
+    return pair_confidence(
+        beads,
+        scorer.matcher,
+        scorer._one_to_one,
+        [_chars(s) for s in (mt if source is None else source)],
+        scorer.length_variance,
+        [bool(reason) for reason in broken_mt(mt, source)],
+        lengths_from_mt=source is None,
+        beta=CHRF_BETA,
+    )
 
 
 def _chars(sentence: str) -> int:

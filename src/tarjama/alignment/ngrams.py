@@ -376,3 +376,13 @@ def chrf_from_matches(
     factor = beta**2
     denominator = np.where(some, factor * precision + recall, 1.0)
     return np.where(some, (1 + factor) * precision * recall / denominator, 0.0)
+
+
+def part_recall(matches: npt.NDArray[np.int32], part_chars: Ints, other_chars: Ints) -> npt.NDArray[np.float64]:
+    """Character n-gram recall of a sentence in another (orders 1..6 averaged, as chrF's recall)."""
+    total, orders = np.zeros(len(part_chars)), np.zeros(len(part_chars))
+    for k in range(MAX_ORDER):
+        present = (part_chars - k > 0) & (other_chars - k > 0)
+        total += np.where(present, matches[:, k] / np.where(present, part_chars - k, 1), 0.0)
+        orders += present
+    return total / np.maximum(orders, 1)

@@ -57,8 +57,10 @@ FLAG_BELOW = 0.5
 
 The MT aligner's confidence is a pair confidence: do this Arabic and this
 English belong together? It is the bead's posterior probability times a pair
-probability from its chrF above chance (none when the MT line is broken) and
-its length agreement, so a correct pair with poor MT is not flagged: how good
+probability from its MT's margin over unrelated sentences (none when the MT
+line is broken), its length agreement and the support of each sentence of a
+multi-sentence row (:mod:`tarjama.alignment.confidence`), so a correct pair
+with poor MT is not flagged: how good
 the MT is stays with ``sentence_chrf``/``sentence_bleu`` and the checks
 (``--filter-checks``). An unmatched (1-0/0-1) row carries the posterior that
 its sentence has no counterpart, so a byline the aligner is sure of is a
