@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -165,5 +166,8 @@ def test_articles_without_a_reference_or_with_another_articles_are_warned_about(
     swapped = build(settings, folder, tmp_path / "out", "swapped")
     belongs = [w for w in swapped.warnings if "seems to belong to another article" in w]
     assert sorted(w.split(":")[0] for w in belongs) == ["article storm", "article visit"]
+    for warning in belongs:  # a row both flagged and without a counterpart counts once
+        doubtful, rows = map(int, re.search(r"\((\d+) of (\d+) rows", warning).groups())  # type: ignore[union-attr]
+        assert doubtful <= rows
     scores = RunSummary.read(Path(swapped.output_dir or ""))
     assert scores is not None and scores.warnings == swapped.warnings

@@ -443,8 +443,13 @@ def article_rows(
         if reference is not None and index < len(labels):
             rows = rows.with_columns(reference=pl.lit(labels[index], pl.String))
         frames.append(rows)
-        unmatched = int(((rows["arabic"] == "") | (rows["english_reference"] == "")).sum()) if reference else 0
-        summary = ReferenceResult(rows=rows.height, flagged=int(rows["flagged"].sum()), unmatched=unmatched)
+        one_sided = (rows["arabic"] == "") | (rows["english_reference"] == "")
+        summary = ReferenceResult(
+            rows=rows.height,
+            flagged=int(rows["flagged"].sum()),
+            unmatched=int(one_sided.sum()) if reference else 0,
+            doubtful=int((one_sided | rows["flagged"]).sum()) if reference else 0,
+        )
         if reference is not None and statistics is not None:
             first_statistics = statistics if first_statistics is None else first_statistics
             summary = summary.model_copy(
@@ -956,11 +961,10 @@ def reference_warnings(articles: Sequence[ArticleResult]) -> list[str]:
         for ref in article.references:
             chrf = ref.score("chrF")
             if ref.reference and ref.rows and chrf is not None:
-                doubtful = ref.flagged + ref.unmatched
-                if chrf < MISMATCH_CHRF_ALONE or (doubtful >= MISMATCH_SHARE * ref.rows and chrf < MISMATCH_CHRF):
+                if chrf < MISMATCH_CHRF_ALONE or (ref.doubtful >= MISMATCH_SHARE * ref.rows and chrf < MISMATCH_CHRF):
                     warnings.append(
                         f"article {article.article_id}: reference {ref.reference} ({ref.path}) seems to belong to "
-                        f"another article ({doubtful} of {ref.rows} rows flagged or without a counterpart, "
+                        f"another article ({ref.doubtful} of {ref.rows} rows flagged or without a counterpart, "
                         f"chrF {chrf:.1f})"
                     )
     return warnings

@@ -26,6 +26,7 @@ class ReferenceResult(BaseModel):
     rows: int
     flagged: int
     unmatched: int = 0  # rows with no counterpart on one side (1-0, 0-1)
+    doubtful: int = 0  # rows flagged or with no counterpart, each counted once
     scores: list[MetricScore] = Field(default_factory=list)
 
     def score(self, metric: str) -> float | None:
