@@ -123,6 +123,8 @@ def align_banded(
         lattice = _Lattice(scorer, band, previous, near, gap_extension)
         path = lattice.best_path()
         touched = lattice.band.touched(path)
+        if gap_extension:
+            touched = np.union1d(touched, _long_gap_rows(path, scorer.bead_types, widths))
         if touched.size:  # re-centre on the path, wider where it touched the edge
             rows = _path_rows(path, n)
             widths = _widen(widths, touched)
@@ -133,6 +135,23 @@ def align_banded(
         else:
             return lattice.beads(path)
         previous = lattice
+
+
+def _long_gap_rows(
+    path: Sequence[tuple[int, int, int]], bead_types: Sequence[tuple[int, int]], widths: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Rows where the path has run at least the band's half-width of unmatched sentences on one side: with
+    cheap gap runs a path that lost the true one inside a narrow band can drift along by short runs without
+    touching its edge, so such a run widens the band as a touch of the edge does."""
+    rows, run, side = [], 0, None
+    for i, _, t in path:
+        di, dj = bead_types[t]
+        gap = "source" if dj == 0 else "reference" if di == 0 else None
+        run = run + 1 if gap is not None and gap == side else 1 if gap is not None else 0
+        side = gap
+        if run and run >= widths[i]:
+            rows.append(i)
+    return np.array(rows, dtype=np.int64)
 
 
 def _irregular_rows(
