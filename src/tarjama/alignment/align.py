@@ -290,6 +290,10 @@ def chrf(hypothesis: str, reference: str) -> float:
     return float(chrf_from_matches(matches[0], *lengths, beta=CHRF_BETA)[0])
 
 
+Counts = tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]
+"""1-1 match counts per cell (rows of n-gram orders) and whether they are known."""
+
+
 class ChrfLengthScorer:
     """Bead scores of the MT aligner (see the module docstring): prior, length tail and chrF above chance."""
 
@@ -341,6 +345,7 @@ class ChrfLengthScorer:
         one_to_one = next((t for t, bead_type in enumerate(types) if self.bead_types[bead_type] == (1, 1)), None)
         if one_to_one is not None:
             self._remember(i, j, matches[one_to_one])
+        cells: dict[tuple[int, int], Counts] = {}  # 1-1 matches around each cell, for the lone-part check
         scores = np.empty((len(types), len(i)))
         evidence = np.empty((len(types), len(i)))
         pair = np.full((len(types), len(i)), np.inf)  # log-odds that the bead's two sides belong together
@@ -366,45 +371,37 @@ class ChrfLengthScorer:
                 length = np.where(sound, length, 0.0)
             scores[t] = log_prior + length + self.similarity_weight * size * evidence[t]
             if (di, dj) in LONE_PART_SLOPES:
-                scores[t] += np.where(sound, self._lone_part(i, j, di, dj), 0.0)
+                scores[t] += np.where(sound, self._lone_part(i, j, di, dj, cells), 0.0)
             pair[t] = self.confidence_slope * evidence[t] + length + PAIR_LENGTH_BIAS
         return scores, 1 / (1 + np.exp(-np.clip(pair, -500.0, 500.0)))
 
-    def _lone_part(self, i: Cells, j: Cells, di: int, dj: int) -> Scores:
+    def _lone_part(self, i: Cells, j: Cells, di: int, dj: int, cells: dict[tuple[int, int], Counts]) -> Scores:
         """The log-weight a bead with two or more sentences on a side loses when one of them finds hardly
         any of its character n-grams in the other side: a one-sided line (byline, caption, dateline) glued
-        to its neighbour's pair rather than a sentence the other side splits."""
+        to its neighbour's pair rather than a sentence the other side splits. ``cells``: the 1-1 matches at
+        (i - a, j - b) by (a, b), shared by the bead types of one call."""
+
+        def at(a: int, b: int) -> Counts:
+            if (a, b) not in cells:
+                cells[a, b] = self._one_to_one(i - a, j - b)
+            return cells[a, b]
+
+        long_floor = LONE_LONG_RECALL["mt" if dj == 1 else "reference"] if min(di, dj) == 1 else None
         recalls = []
         mt_span = self.mt_cum[i] - self.mt_cum[np.maximum(i - di, 0)]
         ref_span = self.ref_cum[j] - self.ref_cum[np.maximum(j - dj, 0)]
-        if dj >= 2:  # each reference sentence against MT sentences i-di .. i-1
-            for y in (np.maximum(j - dj + 1 + q, 0) for q in range(dj)):  # (a bead starting off the grid: any)
-                found = [self._one_to_one(i - x, y) for x in range(di)]
-                recalls.append(self._recall(found, self.ref_cum[y] - self.ref_cum[np.maximum(y - 1, 0)], mt_span))
-        if di >= 2:  # each MT sentence against reference sentences j-dj .. j-1
-            for x in (np.maximum(i - di + 1 + q, 0) for q in range(di)):
-                found = [self._one_to_one(x, j - y) for y in range(dj)]
-                recalls.append(self._recall(found, self.mt_cum[x] - self.mt_cum[np.maximum(x - 1, 0)], ref_span))
+        for b in range(dj if dj >= 2 else 0):  # each reference sentence j-1-b against MT sentences i-di .. i-1
+            chars = self.ref_cum[np.maximum(j - b, 0)] - self.ref_cum[np.maximum(j - b - 1, 0)]
+            recalls.append(_recall([at(a, b) for a in range(di)], chars, mt_span, long_floor is not None))
+        for a in range(di if di >= 2 else 0):  # each MT sentence i-1-a against reference sentences j-dj .. j-1
+            chars = self.mt_cum[np.maximum(i - a, 0)] - self.mt_cum[np.maximum(i - a - 1, 0)]
+            recalls.append(_recall([at(a, b) for b in range(dj)], chars, ref_span, long_floor is not None))
         shortfall = np.minimum(np.minimum.reduce([r for r, _ in recalls]) - LONE_PART_RECALL, 0.0)
-        long_floor = LONE_LONG_RECALL["mt" if dj == 1 else "reference"] if min(di, dj) == 1 else None
         if long_floor is not None:
             lone_long = np.minimum.reduce([r for _, r in recalls])
             shortfall = np.minimum(shortfall, LONE_LONG_SCALE * (lone_long - long_floor))
         paired = np.maximum.reduce([r for r, _ in recalls]) >= LONE_PAIRED_RECALL
         return np.where(paired, LONE_PART_SLOPES[di, dj] * shortfall, 0.0)
-
-    @staticmethod
-    def _recall(
-        found: Sequence[tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]], part_chars: Cells, other_chars: Cells
-    ) -> tuple[Scores, Scores]:
-        """Recall of a sentence in the other side's span from its 1-1 matches with each sentence of the span
-        (summed; 1 where one of them is not known): of all orders, and of orders 3 and up."""
-        counts = np.sum([counts for counts, _ in found], axis=0)
-        known = np.logical_and.reduce([known for _, known in found])
-        return (
-            np.where(known, _part_recall(counts, part_chars, other_chars), 1.0),
-            np.where(known, _part_recall(counts, part_chars, other_chars, first=3), 1.0),
-        )
 
     def _remember(self, i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
         """Keep the 1-1 matches of scored cells: the lone-part check of the 1-2, 2-1 and 2-2 beads around reads them."""
@@ -412,7 +409,7 @@ class ChrfLengthScorer:
         keys, first = np.unique(keys, return_index=True)
         self.known_keys, self.known_counts = keys, np.concatenate([self.known_counts, counts])[first]
 
-    def _one_to_one(self, i: Cells, j: Cells) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+    def _one_to_one(self, i: Cells, j: Cells) -> Counts:
         """Matches of MT sentence i-1 with reference sentence j-1 where the 1-1 bead ending at (i, j) has
         been scored, and where that is: every cell of the band, so only a bead at the band's edge goes
         without the check (a path that reaches the edge is searched again in a wider band)."""
@@ -422,6 +419,15 @@ class ChrfLengthScorer:
         out = np.zeros((len(i), MAX_ORDER), dtype=np.int32)
         out[found] = self.known_counts[at[found]]
         return out, found
+
+
+def _recall(found: Sequence[Counts], part_chars: Cells, other_chars: Cells, longer: bool) -> tuple[Scores, Scores]:
+    """Recall of a sentence in the other side's span from its 1-1 matches with each sentence of the span
+    (summed; 1 where one of them is not known): of all orders, and (when ``longer``) of orders 3 and up."""
+    counts = np.sum([counts for counts, _ in found], axis=0)
+    known = np.logical_and.reduce([known for _, known in found])
+    every = np.where(known, _part_recall(counts, part_chars, other_chars), 1.0)
+    return every, np.where(known, _part_recall(counts, part_chars, other_chars, first=3), 1.0) if longer else every
 
 
 def _part_recall(matches: npt.NDArray[np.int32], part_chars: Cells, other_chars: Cells, first: int = 1) -> Scores:

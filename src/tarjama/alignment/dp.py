@@ -294,11 +294,11 @@ class _Lattice:
         """(i, j, bead type) of each bead of the Viterbi path, by end point, in order."""
         band = self.band
         i, j = band.n, band.m
-        state = int(np.argmax(self.best[:, band.offsets[-1] - 1]))
+        state = int(np.argmax(self.best[band.offsets[-1] - 1]))
         path = []
         while i or j:
             cell = band.offsets[i] + j - band.lo[i]
-            t, state = int(self.back[state, cell]), int(self.back_state[state, cell])
+            t, state = int(self.back[cell, state]), int(self.back_state[cell, state])
             path.append((i, j, t))
             di, dj = self.types[t]
             i, j = i - di, j - dj
@@ -307,14 +307,14 @@ class _Lattice:
     def beads(self, path: Sequence[tuple[int, int, int]]) -> list[Bead]:
         rest = _backward(self.pred, self.scores, self.state, self.gap_extension)
         band = self.band
-        log_z = np.logaddexp.reduce(self.total[:, band.offsets[-1] - 1])
+        log_z = np.logaddexp.reduce(self.total[band.offsets[-1] - 1])
         beads = []
         for i, j, t in path:
             di, dj = self.types[t]
             end = band.offsets[i] + j - band.lo[i]
             row = self.row[t]
             log_posterior = _arriving(self.total, self.pred[row][end], self.state[row], self.gap_extension)
-            log_posterior += self.scores[row][end] + rest[self.state[row], end] - log_z
+            log_posterior += self.scores[row][end] + rest[end, self.state[row]] - log_z
             confidence = min(1.0, math.exp(log_posterior)) * float(self.reliability[row][end])
             beads.append(Bead(tuple(range(i - di, i)), tuple(range(j - dj, j)), confidence))
         return beads
@@ -386,7 +386,7 @@ def _cells(
 def _arriving(total: Scores, start: int, state: int, gap_extension: float) -> float:
     """log of the weight of the paths reaching cell ``start``, each with the extension a bead leaving that
     cell in ``state`` earns after it (a gap after a gap on the same side)."""
-    weights = total[:, start].copy()
+    weights = total[start].copy()
     if state:
         weights[state] += gap_extension
     return float(np.logaddexp.reduce(weights))
@@ -396,44 +396,67 @@ def _arriving(total: Scores, start: int, state: int, gap_extension: float) -> fl
 def _forward(
     pred: Cells, scores: Scores, bead_types: Cells, state: Cells, gap_extension: float
 ) -> tuple[Scores, Cells, Cells, Scores]:  # pragma: no cover - compiled
-    """Per path state (0: the last bead matched, 1: it was a 1-0, 2: a 0-1) and cell: Viterbi scores,
+    """Per cell and path state (0: the last bead matched, 1: it was a 1-0, 2: a 0-1): Viterbi scores,
     back-pointers (the bead type of the row, ``bead_types[row]``, and the state it left) and forward log-sums.
 
-    Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin."""
+    Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin. A matched
+    bead leaves any state alike, so it reads each cell's best and sum over states (``top``, ``anyway``)."""
     n_rows, n_cells = pred.shape
-    best = np.full((3, n_cells + 1), -np.inf)
-    total = np.full((3, n_cells + 1), -np.inf)
-    back = np.full((3, n_cells), -1, dtype=np.int64)
-    back_state = np.zeros((3, n_cells), dtype=np.int64)
-    best[0, 0] = total[0, 0] = 0.0
+    best = np.full((n_cells + 1, 3), -np.inf)
+    total = np.full((n_cells + 1, 3), -np.inf)
+    top = np.full(n_cells + 1, -np.inf)
+    top_state = np.zeros(n_cells + 1, dtype=np.int64)
+    anyway = np.full(n_cells + 1, -np.inf)
+    back = np.full((n_cells, 3), -1, dtype=np.int64)
+    back_state = np.zeros((n_cells, 3), dtype=np.int64)
+    best[0, 0] = total[0, 0] = top[0] = anyway[0] = 0.0
     for c in range(n_cells):
         for t in range(n_rows):
             start = pred[t, c]
             if start == n_cells:
                 continue
-            to = state[t]
+            to, weight = state[t], scores[t, c]
+            if to == 0:
+                if top[start] + weight > best[c, 0]:
+                    best[c, 0], back[c, 0], back_state[c, 0] = top[start] + weight, bead_types[t], top_state[start]
+                total[c, 0] = _logaddexp(total[c, 0], anyway[start] + weight)
+                continue
             for before in range(3):
-                weight = scores[t, c] + (gap_extension if to and before == to else 0.0)
-                via = best[before, start] + weight
-                if via > best[to, c]:
-                    best[to, c], back[to, c], back_state[to, c] = via, bead_types[t], before
-                total[to, c] = _logaddexp(total[to, c], total[before, start] + weight)
+                via = best[start, before] + weight + (gap_extension if before == to else 0.0)
+                if via > best[c, to]:
+                    best[c, to], back[c, to], back_state[c, to] = via, bead_types[t], before
+            extended = total[start, to] + gap_extension
+            others = _logaddexp(total[start, 0], total[start, 3 - to])
+            total[c, to] = _logaddexp(total[c, to], _logaddexp(others, extended) + weight)
+        if c:
+            for s in range(3):
+                if best[c, s] > top[c]:
+                    top[c], top_state[c] = best[c, s], s
+                anyway[c] = _logaddexp(anyway[c], total[c, s])
     return best, back, back_state, total
 
 
 @numba.njit(cache=True)
 def _backward(pred: Cells, scores: Scores, state: Cells, gap_extension: float) -> Scores:  # pragma: no cover
-    """Per path state, log of the total weight of the paths from each cell to the last one, (n, m)."""
+    """Per cell and path state, log of the total weight of the paths from there to the last cell, (n, m).
+
+    A matched bead adds the same weight to every state of its start (``common``), a gap bead its own."""
     n_rows, n_cells = pred.shape
-    rest = np.full((3, n_cells + 1), -np.inf)
-    rest[:, n_cells - 1] = 0.0
+    rest = np.full((n_cells + 1, 3), -np.inf)
+    common = np.full(n_cells + 1, -np.inf)
+    rest[n_cells - 1, :] = 0.0
     for c in range(n_cells - 1, -1, -1):  # a bead ending at c adds its weight to the cell where it starts
+        for s in range(3):  # every bead starting at c ends later, so the weights from c are complete
+            rest[c, s] = _logaddexp(rest[c, s], common[c])
         for t in range(n_rows):
             start = pred[t, c]
             if start == n_cells:
                 continue
-            to = state[t]
+            to, weight = state[t], scores[t, c]
+            if to == 0:
+                common[start] = _logaddexp(common[start], weight + rest[c, 0])
+                continue
             for before in range(3):
-                weight = scores[t, c] + (gap_extension if to and before == to else 0.0)
-                rest[before, start] = _logaddexp(rest[before, start], weight + rest[to, c])
+                extension = gap_extension if before == to else 0.0
+                rest[start, before] = _logaddexp(rest[start, before], weight + extension + rest[c, to])
     return rest
