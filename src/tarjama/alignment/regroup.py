@@ -178,6 +178,7 @@ def align_units(
         source=document.texts if source_lengths else None,
         bead_priors=config.priors,
         band_half_width=config.band_half_width,
+        gap_extension=0.0,  # runs of 0-1 beads would take the place of its full-strength 1-3 .. 1-6 beads
     )
     beads = []
     for bead in sentence_beads:
