@@ -160,21 +160,24 @@ def test_a_wrong_pair_is_flagged_or_left_alone(documents: list[Document]) -> Non
     assert doubted >= 0.45 * len(documents), f"{doubted} of {len(documents)} foreign sentences doubted"
 
 
-@pytest.mark.parametrize("side", ["source", "reference"])
-def test_a_glued_one_sided_line_flags_its_row(documents: list[Document], side: str) -> None:
-    """Where a byline or caption is still glued to a neighbour's pair (a 1-2 or 2-1 row), the part the
-    other side does not support makes the row doubtful; before, 10 of 27 such rows were flagged."""
-    glued = flagged = 0
+@pytest.mark.parametrize(("side", "share"), [("source", 0.78), ("reference", 0.89)])
+def test_a_one_sided_line_stands_alone_or_flags_the_row_it_is_glued_to(
+    documents: list[Document], side: str, share: float
+) -> None:
+    """A byline or caption either comes out as a row of its own, or the part of the 1-2/2-1 row the other
+    side does not support makes that row doubtful. The aligner and the confidence of 0.2.0 did so for 26
+    (source side) and 31 (reference side) of 37 documents; now 30 and 35."""
+    handled = 0
     for n, (arabic, mt, english) in enumerate(documents):
         k = len(mt) // 2
         if side == "source":
             ar_line, mt_line = ONE_SIDED_SOURCE[n % len(ONE_SIDED_SOURCE)]
             arabic, mt = [*arabic[: k + 1], ar_line, *arabic[k + 1 :]], [*mt[: k + 1], mt_line, *mt[k + 1 :]]
-            rows = [b for b in align(mt, english, source=arabic) if k + 1 in b.source and b.reference]
+            rows = [b for b in align(mt, english, source=arabic) if k + 1 in b.source]
+            alone = all(not b.reference for b in rows)
         else:
             english = [*english[: k + 1], ONE_SIDED_REFERENCE[n % len(ONE_SIDED_REFERENCE)], *english[k + 1 :]]
-            rows = [b for b in align(mt, english, source=arabic) if k + 1 in b.reference and b.source]
-        glued += len(rows)
-        flagged += sum(b.confidence < FLAG_BELOW for b in rows)
-    print(f"\n{side}: {flagged} of {glued} glued one-sided lines flagged")
-    assert glued and flagged >= 0.5 * glued
+            rows = [b for b in align(mt, english, source=arabic) if k + 1 in b.reference]
+            alone = all(not b.source for b in rows)
+        handled += alone or any(b.confidence < FLAG_BELOW for b in rows)
+    assert handled >= share * len(documents), f"{side}: {handled} of {len(documents)} one-sided lines alone or flagged"

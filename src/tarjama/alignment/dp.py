@@ -19,6 +19,13 @@ wide as the largest drift; widening only where needed keeps the cost linear.
 The check is a heuristic, not a proof: a better path that leaves the band
 and re-enters it is not seen.
 
+Gap runs (affine gaps, as in sequence alignment). A run of unmatched sentences on one side (a block of
+captions, a list, a sidebar the other side leaves out) would pay the 1-0 (0-1) prior once per sentence,
+so a long run costs more than gluing it into a few large beads of poor content. With ``gap_extension``
+a 1-0 bead right after a 1-0 bead (a 0-1 after a 0-1) gets that many nats added to its score: the run
+pays the prior once to open, then less per sentence. The search then keeps, per cell, the best and total
+weight of the paths arriving by a matched bead, by a 1-0 and by a 0-1 bead.
+
 Confidence. A bead's confidence is its posterior probability (the share of
 the total path weight passing through it: a bead with an equally good
 competitor gets about 0.5) times the scorer's ``reliability`` of the bead
@@ -100,8 +107,11 @@ NEAR = 2
 """How far (target sentences) from that path, at each source boundary, large beads are scored."""
 
 
-def align_banded(scorer: BeadScorer, n: int, m: int, centre: Sequence[int], half_width: int) -> list[Bead]:
-    """The best monotone bead path from (0, 0) to (n, m), searched in a band around ``centre`` (see the module)."""
+def align_banded(
+    scorer: BeadScorer, n: int, m: int, centre: Sequence[int], half_width: int, gap_extension: float = 0.0
+) -> list[Bead]:
+    """The best monotone bead path from (0, 0) to (n, m), searched in a band around ``centre`` (see the module);
+    ``gap_extension``: nats added to a 1-0 (0-1) bead that follows a 1-0 (0-1) bead (gap runs, see the module)."""
     check_bead_types(scorer.bead_types)
     has_large = any(max(bead_type) > LARGE for bead_type in scorer.bead_types)
     widths = np.full(n + 1, max(half_width, 1), dtype=np.int64)
@@ -110,9 +120,11 @@ def align_banded(scorer: BeadScorer, n: int, m: int, centre: Sequence[int], half
     previous: _Lattice | None = None
     near: tuple[Cells, Cells] | None = None  # large beads: off until the small ones have found their path
     while True:
-        lattice = _Lattice(scorer, band, previous, near)
+        lattice = _Lattice(scorer, band, previous, near, gap_extension)
         path = lattice.best_path()
         touched = lattice.band.touched(path)
+        if gap_extension:
+            touched = np.union1d(touched, _long_gap_rows(path, scorer.bead_types, widths))
         if touched.size:  # re-centre on the path, wider where it touched the edge
             rows = _path_rows(path, n)
             widths = _widen(widths, touched)
@@ -123,6 +135,23 @@ def align_banded(scorer: BeadScorer, n: int, m: int, centre: Sequence[int], half
         else:
             return lattice.beads(path)
         previous = lattice
+
+
+def _long_gap_rows(
+    path: Sequence[tuple[int, int, int]], bead_types: Sequence[tuple[int, int]], widths: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Rows where the path has run at least the band's half-width of unmatched sentences on one side: with
+    cheap gap runs a path that lost the true one inside a narrow band can drift along by short runs without
+    touching its edge, so such a run widens the band as a touch of the edge does."""
+    rows, run, side = [], 0, None
+    for i, _, t in path:
+        di, dj = bead_types[t]
+        gap = "source" if dj == 0 else "reference" if di == 0 else None
+        run = run + 1 if gap is not None and gap == side else 1 if gap is not None else 0
+        side = gap
+        if run and run >= widths[i]:
+            rows.append(i)
+    return np.array(rows, dtype=np.int64)
 
 
 def _irregular_rows(
@@ -200,7 +229,12 @@ class _Lattice:
     reliability: Scores
 
     def __init__(
-        self, scorer: BeadScorer, band: _Band, previous: _Lattice | None, near: tuple[Cells, Cells] | None
+        self,
+        scorer: BeadScorer,
+        band: _Band,
+        previous: _Lattice | None,
+        near: tuple[Cells, Cells] | None,
+        gap_extension: float,
     ) -> None:
         """``near``: per source boundary, the lowest and highest target boundary of a path; large beads are
         scored within :data:`NEAR` of it (not at all when ``near`` is None).
@@ -215,6 +249,9 @@ class _Lattice:
         )
         self.row = {int(t): k for k, t in enumerate(self.considered)}
         types = np.array(self.types, dtype=np.int64).reshape(-1, 2)[self.considered]
+        # the state a bead leaves the path in: 0 after a matched bead, 1 after a 1-0, 2 after a 0-1
+        self.state = np.where(types[:, 1] == 0, 1, np.where(types[:, 0] == 0, 2, 0))
+        self.gap_extension = gap_extension
         no_cells = np.zeros(0, dtype=np.int64)
         near_low, near_high = near if near is not None else (no_cells, no_cells)
         earlier: tuple[_Band, Scores, Scores, dict[int, int]]
@@ -249,38 +286,35 @@ class _Lattice:
                 needed = todo[row][cells]
                 self.scores[row][cells[needed]] = fresh[k][needed]
                 self.reliability[row][cells[needed]] = trust[k][needed]
-        self.best, self.back, self.total = self._forward()
-
-    def _forward(self) -> tuple[Scores, npt.NDArray[np.int64], Scores]:
-        return _forward(self.pred, self.scores, self.considered)
-
-    def _backward(self) -> Scores:
-        """log of the total weight of the paths from each cell to (n, m)."""
-        return _backward(self.pred, self.scores)
+        self.best, self.back, self.back_state, self.total = _forward(
+            self.pred, self.scores, self.considered, self.state, gap_extension
+        )
 
     def best_path(self) -> list[tuple[int, int, int]]:
         """(i, j, bead type) of each bead of the Viterbi path, by end point, in order."""
         band = self.band
         i, j = band.n, band.m
+        state = int(np.argmax(self.best[band.offsets[-1] - 1]))
         path = []
         while i or j:
             cell = band.offsets[i] + j - band.lo[i]
-            t = int(self.back[cell])
+            t, state = int(self.back[cell, state]), int(self.back_state[cell, state])
             path.append((i, j, t))
             di, dj = self.types[t]
             i, j = i - di, j - dj
         return path[::-1]
 
     def beads(self, path: Sequence[tuple[int, int, int]]) -> list[Bead]:
-        rest = self._backward()
+        rest = _backward(self.pred, self.scores, self.state, self.gap_extension)
         band = self.band
-        log_z = self.total[band.offsets[-1] - 1]
+        log_z = np.logaddexp.reduce(self.total[band.offsets[-1] - 1])
         beads = []
         for i, j, t in path:
             di, dj = self.types[t]
             end = band.offsets[i] + j - band.lo[i]
             row = self.row[t]
-            log_posterior = self.total[self.pred[row][end]] + self.scores[row][end] + rest[end] - log_z
+            log_posterior = _arriving(self.total, self.pred[row][end], self.state[row], self.gap_extension)
+            log_posterior += self.scores[row][end] + rest[end, self.state[row]] - log_z
             confidence = min(1.0, math.exp(log_posterior)) * float(self.reliability[row][end])
             beads.append(Bead(tuple(range(i - di, i)), tuple(range(j - dj, j)), confidence))
         return beads
@@ -349,40 +383,80 @@ def _cells(
     return rows, cols, pred, scores, reliability, todo
 
 
-@numba.njit(cache=True)
-def _forward(pred: Cells, scores: Scores, bead_types: Cells) -> tuple[Scores, Cells, Scores]:  # pragma: no cover
-    """Viterbi scores, back-pointers (the bead type of the row, ``bead_types[row]``) and forward log-sums of
-    every cell.
+def _arriving(total: Scores, start: int, state: int, gap_extension: float) -> float:
+    """log of the weight of the paths reaching cell ``start``, each with the extension a bead leaving that
+    cell in ``state`` earns after it (a gap after a gap on the same side)."""
+    weights = total[start].copy()
+    if state:
+        weights[state] += gap_extension
+    return float(np.logaddexp.reduce(weights))
 
-    Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin."""
+
+@numba.njit(cache=True)
+def _forward(
+    pred: Cells, scores: Scores, bead_types: Cells, state: Cells, gap_extension: float
+) -> tuple[Scores, Cells, Cells, Scores]:  # pragma: no cover - compiled
+    """Per cell and path state (0: the last bead matched, 1: it was a 1-0, 2: a 0-1): Viterbi scores,
+    back-pointers (the bead type of the row, ``bead_types[row]``, and the state it left) and forward log-sums.
+
+    Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin. A matched
+    bead leaves any state alike, so it reads each cell's best and sum over states (``top``, ``anyway``)."""
     n_rows, n_cells = pred.shape
-    best = np.full(n_cells + 1, -np.inf)
-    total = np.full(n_cells + 1, -np.inf)
-    back = np.full(n_cells, -1, dtype=np.int64)
-    best[0] = total[0] = 0.0
+    best = np.full((n_cells + 1, 3), -np.inf)
+    total = np.full((n_cells + 1, 3), -np.inf)
+    top = np.full(n_cells + 1, -np.inf)
+    top_state = np.zeros(n_cells + 1, dtype=np.int64)
+    anyway = np.full(n_cells + 1, -np.inf)
+    back = np.full((n_cells, 3), -1, dtype=np.int64)
+    back_state = np.zeros((n_cells, 3), dtype=np.int64)
+    best[0, 0] = total[0, 0] = top[0] = anyway[0] = 0.0
     for c in range(n_cells):
-        top, summed, arg = best[c], total[c], -1
         for t in range(n_rows):
             start = pred[t, c]
             if start == n_cells:
                 continue
-            via = best[start] + scores[t, c]
-            if via > top:
-                top, arg = via, bead_types[t]
-            summed = _logaddexp(summed, total[start] + scores[t, c])
-        best[c], total[c], back[c] = top, summed, arg
-    return best, back, total
+            to, weight = state[t], scores[t, c]
+            if to == 0:
+                if top[start] + weight > best[c, 0]:
+                    best[c, 0], back[c, 0], back_state[c, 0] = top[start] + weight, bead_types[t], top_state[start]
+                total[c, 0] = _logaddexp(total[c, 0], anyway[start] + weight)
+                continue
+            for before in range(3):
+                via = best[start, before] + weight + (gap_extension if before == to else 0.0)
+                if via > best[c, to]:
+                    best[c, to], back[c, to], back_state[c, to] = via, bead_types[t], before
+            extended = total[start, to] + gap_extension
+            others = _logaddexp(total[start, 0], total[start, 3 - to])
+            total[c, to] = _logaddexp(total[c, to], _logaddexp(others, extended) + weight)
+        if c:
+            for s in range(3):
+                if best[c, s] > top[c]:
+                    top[c], top_state[c] = best[c, s], s
+                anyway[c] = _logaddexp(anyway[c], total[c, s])
+    return best, back, back_state, total
 
 
 @numba.njit(cache=True)
-def _backward(pred: Cells, scores: Scores) -> Scores:  # pragma: no cover - compiled
-    """log of the total weight of the paths from each cell to the last one, (n, m)."""
+def _backward(pred: Cells, scores: Scores, state: Cells, gap_extension: float) -> Scores:  # pragma: no cover
+    """Per cell and path state, log of the total weight of the paths from there to the last cell, (n, m).
+
+    A matched bead adds the same weight to every state of its start (``common``), a gap bead its own."""
     n_rows, n_cells = pred.shape
-    rest = np.full(n_cells + 1, -np.inf)
-    rest[n_cells - 1] = 0.0
+    rest = np.full((n_cells + 1, 3), -np.inf)
+    common = np.full(n_cells + 1, -np.inf)
+    rest[n_cells - 1, :] = 0.0
     for c in range(n_cells - 1, -1, -1):  # a bead ending at c adds its weight to the cell where it starts
+        for s in range(3):  # every bead starting at c ends later, so the weights from c are complete
+            rest[c, s] = _logaddexp(rest[c, s], common[c])
         for t in range(n_rows):
             start = pred[t, c]
-            if start != n_cells:
-                rest[start] = _logaddexp(rest[start], scores[t, c] + rest[c])
+            if start == n_cells:
+                continue
+            to, weight = state[t], scores[t, c]
+            if to == 0:
+                common[start] = _logaddexp(common[start], weight + rest[c, 0])
+                continue
+            for before in range(3):
+                extension = gap_extension if before == to else 0.0
+                rest[start, before] = _logaddexp(rest[start, before], weight + extension + rest[c, to])
     return rest

@@ -378,11 +378,15 @@ def chrf_from_matches(
     return np.where(some, (1 + factor) * precision * recall / denominator, 0.0)
 
 
-def part_recall(matches: npt.NDArray[np.int32], part_chars: Ints, other_chars: Ints) -> npt.NDArray[np.float64]:
-    """Character n-gram recall of a sentence in another (orders 1..6 averaged, as chrF's recall)."""
+def part_recall(
+    matches: npt.NDArray[np.int32], part_chars: Ints, other_chars: Ints, first: int = 1
+) -> npt.NDArray[np.float64]:
+    """Character n-gram recall of a sentence in another (orders ``first``..6 averaged; from 1 as chrF's recall).
+    Matches summed over several sentences of the other side are capped at the sentence's own n-grams."""
     total, orders = np.zeros(len(part_chars)), np.zeros(len(part_chars))
-    for k in range(MAX_ORDER):
+    for k in range(first - 1, MAX_ORDER):
         present = (part_chars - k > 0) & (other_chars - k > 0)
-        total += np.where(present, matches[:, k] / np.where(present, part_chars - k, 1), 0.0)
+        grams = np.where(present, part_chars - k, 1)
+        total += np.where(present, np.minimum(matches[:, k], grams) / grams, 0.0)
         orders += present
     return total / np.maximum(orders, 1)

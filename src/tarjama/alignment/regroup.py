@@ -230,7 +230,14 @@ def sentence_stage(
     whole = align(mt, reference, source=lengths, bead_priors=whole_priors, band_half_width=config.band_half_width)
     if dict(whole_priors) == dict(config.priors):  # priors given in the configuration: one alignment
         return whole
-    chained = align(mt, reference, source=lengths, bead_priors=config.priors, band_half_width=config.band_half_width)
+    chained = align(
+        mt,
+        reference,
+        source=lengths,
+        bead_priors=config.priors,
+        band_half_width=config.band_half_width,
+        gap_extension=0.0,  # cheap runs of 0-1 beads would take the place of its full-strength 1-3 .. 1-6 beads
+    )
     common = set(_ends(whole)) & set(_ends(chained))
     beads: list[Bead] = []
     for plain, chain in zip(_stretches(whole, common), _stretches(chained, common)):

@@ -1,0 +1,86 @@
+"""Sentences with no counterpart stand alone: a run of one-sided lines comes out as 1-0/0-1 rows, not
+glued into large beads, and a real merge stays a merge (real NTREX news, the committed local MT)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import assert_valid
+
+from benchmarks.alignment_data import ONE_SIDED_SOURCE, load_arabic_documents, load_documents
+from tarjama.alignment.align import align
+
+Document = tuple[list[str], list[str], list[str]]  # Arabic, MT, English, line-aligned
+
+CAPTIONS = [
+    "Photo gallery: the day in pictures",
+    "Image 1 of 10: Supporters wave flags outside the stadium.",
+    "Image 2 of 10: A police officer directs traffic near the square.",
+    "Image 3 of 10: Children play in a fountain in the afternoon heat.",
+    "Image 4 of 10: Volunteers hand out water to the crowd.",
+    "Image 5 of 10: A market stall sells fruit at dawn.",
+    "Image 6 of 10: Fishermen mend their nets on the harbour wall.",
+    "Image 7 of 10: Commuters queue for a delayed train.",
+    "Image 8 of 10: A street musician plays for passers-by.",
+    "All photographs subject to copyright.",
+]
+"""A block of picture captions the English page carries and the Arabic does not."""
+
+
+@pytest.fixture(scope="module")
+def documents() -> list[Document]:
+    return [
+        ([a for a, _ in arabic], [m for m, _ in mt], [e for _, e in mt])
+        for arabic, mt in zip(load_arabic_documents(), load_documents())
+        if len(mt) >= 8
+    ]
+
+
+def test_a_run_of_one_sided_lines_comes_out_as_unmatched_rows(documents: list[Document]) -> None:
+    """Ten captions in a row on the English side: 0-1 rows (one may still be glued to the sentence at the
+    block's edge), no bead takes more than two English sentences, and the sentences after the block keep their
+    one-to-one pairs (before, each caption cost the full 0-1 prior and the block went into large beads)."""
+    kept = 0
+    for arabic, mt, english in documents:
+        k = len(mt) // 2
+        with_block = [*english[:k], *CAPTIONS, *english[k:]]
+        beads = align(mt, with_block, source=arabic)
+        assert_valid(beads, len(mt), len(with_block))
+        pairs = {(b.source, b.reference) for b in beads}
+        alone = sum(((), (j,)) in pairs for j in range(k, k + len(CAPTIONS)))
+        after = ((k + 1,), (k + 1 + len(CAPTIONS),)) in pairs
+        kept += alone >= len(CAPTIONS) - 1 and after and max(len(b.reference) for b in beads) <= 2
+    assert kept >= 0.9 * len(documents), f"{kept} of {len(documents)} documents"
+
+
+def test_a_one_sided_byline_stays_alone(documents: list[Document]) -> None:
+    """A short byline, credit or dateline on the Arabic side only (with its MT), before or after a sentence
+    the two sides give one to one, is a 1-0 row of its own rather than glued into that pair's row as a
+    2-1 (a short line finds its letters in any long sentence; the check on longer n-grams tells them apart)."""
+    alone = tried = 0
+    for n, (arabic, mt, english) in enumerate(documents):
+        ar_line, mt_line = ONE_SIDED_SOURCE[n % len(ONE_SIDED_SOURCE)]
+        for k in (len(mt) // 2, len(mt) // 2 + 1):
+            tried += 1
+            beads = align([*mt[:k], mt_line, *mt[k:]], english, source=[*arabic[:k], ar_line, *arabic[k:]])
+            alone += ((k,), ()) in {(b.source, b.reference) for b in beads}
+    print(f"\n{alone} of {tried} one-sided lines alone")
+    assert alone >= 0.6 * tried  # 38 of 60; before the check on longer n-grams 30
+
+
+def test_a_real_merge_before_a_run_of_captions_stays_whole(documents: list[Document]) -> None:
+    """A sentence the English splits in two, right before a block of captions on the English side: the
+    1-2 row stays whole (the cheaper run of 0-1 rows does not take its second half), and the captions are
+    0-1 rows (but one). A caption may still go into a large bead with a long merged sentence, where any short
+    line finds a quarter of its n-grams by chance."""
+    whole = 0
+    for arabic, mt, english in documents:
+        k = len(mt) // 2
+        merged_arabic = [*arabic[:k], f"{arabic[k]} {arabic[k + 1]}", *arabic[k + 2 :]]
+        merged_mt = [*mt[:k], f"{mt[k]} {mt[k + 1]}", *mt[k + 2 :]]
+        with_block = [*english[: k + 2], *CAPTIONS, *english[k + 2 :]]
+        beads = align(merged_mt, with_block, source=merged_arabic)
+        assert_valid(beads, len(merged_mt), len(with_block))
+        pairs = {(b.source, b.reference) for b in beads}
+        captions = {((), (j,)) for j in range(k + 2, k + 2 + len(CAPTIONS))}
+        whole += ((k,), (k, k + 1)) in pairs and len(captions - pairs) <= 1
+    assert whole >= 0.6 * len(documents), f"{whole} of {len(documents)} documents"  # 20 of 30; before 8
