@@ -1005,9 +1005,10 @@ def runs(
     """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
     from tarjama.app.runs import recent_runs
     from tarjama.flows.environment import configure_prefect
+    from tarjama.settings import checked_home
 
-    try:  # every setting checked (a bad TARJAMA_* variable is one line), though only the home is used
-        home = load_settings().home
+    try:  # a bad general TARJAMA_* variable is one line; engines' settings are not read (nor used)
+        home = checked_home()
     except TarjamaError as problem:
         fail(str(problem))
     configure_prefect(home)
@@ -1015,11 +1016,13 @@ def runs(
         found = recent_runs(home, limit)
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
+    if found.note:
+        errors.print(f"tarjama: note: {found.note}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
-        for info in found:
+        for info in found.runs:
             say(json.dumps(info.as_json(), ensure_ascii=False))
         return
-    console.print(runs_table(found, console.width))
+    console.print(runs_table(found.runs, console.width))
 
 
 RUNS_COLUMNS = {
