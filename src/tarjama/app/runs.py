@@ -275,6 +275,17 @@ def _flow_runs(home: Path, limit: int, name: str | None = None, run_id: str | No
     return Found(_from_api(shared, limit, name, run_id) if shared else [])
 
 
+def prefect_at_hand(home: Path) -> bool:
+    """Whether this home has a Prefect to ask (for Secret blocks, say): an API the user set, a running
+    ``tarjama serve`` or shared server, or at least Prefect's database on disk. Starts nothing."""
+    return bool(
+        os.environ.get("PREFECT_API_URL")
+        or _database(home) is not None
+        or served_api_url(home)
+        or running_api_url(home)
+    )
+
+
 def output_folder(flow_run: FlowRun) -> Path | None:
     """Where ``flow_run`` wrote its outputs, if they are there."""
     labelled = flow_run.labels.get(OUTPUT_LABEL)
