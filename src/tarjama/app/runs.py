@@ -102,13 +102,38 @@ def _served(home: Path, key: str) -> str | None:
         api_url, value = str(state["api_url"]).rstrip("/"), state[key]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    import httpx
-
     try:
-        answers = httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
+        answers = _http("GET", f"{api_url}/health", timeout=2.0)[0] == 200
+    except HttpProblem:
         return None
     return str(value).rstrip("/") if answers and isinstance(value, str) else None
+
+
+class HttpProblem(Exception):
+    """A request that got no answer."""
+
+
+def _http(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30.0
+) -> tuple[int, bytes]:
+    """``(status, body)`` of one request, with the standard library's client: importing httpx
+    took a fifth of a second, most of what `tarjama runs` spends with a ``serve`` running."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    client = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = client(parts.hostname or "", parts.port, timeout=timeout)
+    payload = None if body is None else json.dumps(body).encode()
+    sent = (headers or {}) | ({"Content-Type": "application/json"} if payload is not None else {})
+    try:
+        connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), payload, sent)
+        response = connection.getresponse()
+        return response.status, response.read()
+    except (OSError, http.client.HTTPException) as problem:
+        raise HttpProblem(str(problem) or type(problem).__name__) from None
+    finally:
+        connection.close()
 
 
 def served_api_url(home: Path) -> str | None:
@@ -129,8 +154,6 @@ def with_served_links(settings: Settings) -> Settings:
 
 
 def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:
-    import httpx
-
     query: dict[str, Any] = {
         "flows": {"name": {"any_": [FLOW]}},
         "sort": "EXPECTED_START_TIME_DESC",
@@ -141,14 +164,16 @@ def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) ->
     if run_id is not None:
         query["flow_runs"] = {"id": {"any_": [run_id]}}
     try:
-        token = httpx.get(f"{api_url}/csrf-token", params={"client": "tarjama-runs"}, timeout=30.0)
+        status, token = _http("GET", f"{api_url}/csrf-token?client=tarjama-runs")
         headers = {}
-        if token.status_code == 200:  # a server with CSRF protection (tarjama serve's) wants it with a POST
-            headers = {"Prefect-Csrf-Token": token.json()["token"], "Prefect-Csrf-Client": "tarjama-runs"}
-        response = httpx.post(f"{api_url}/flow_runs/filter", json=query, headers=headers, timeout=30.0)
-        response.raise_for_status()
-    except httpx.HTTPError as problem:
+        if status == 200:  # a server with CSRF protection (serve's) wants it with a POST
+            headers = {"Prefect-Csrf-Token": str(json.loads(token)["token"]), "Prefect-Csrf-Client": "tarjama-runs"}
+        status, answer = _http("POST", f"{api_url}/flow_runs/filter", query, headers)
+        found = json.loads(answer) if status == 200 else None
+    except (HttpProblem, ValueError, KeyError, TypeError) as problem:
         raise TarjamaError(f"the Prefect API at {api_url} did not answer: {problem}") from None
+    if not isinstance(found, list):
+        raise TarjamaError(f"the Prefect API at {api_url} did not list the flow runs (status {status})")
     return [
         FlowRun(
             id=str(run["id"]),
@@ -159,7 +184,7 @@ def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) ->
             parameters=_json(run.get("parameters")),
             labels=_json(run.get("labels")),
         )
-        for run in response.json()
+        for run in found
     ]
 
 
@@ -258,7 +283,7 @@ class Found:
 
 def _flow_runs(home: Path, limit: int, name: str | None = None, run_id: str | None = None) -> Found:
     """From the API the user or ``tarjama serve`` chose; else from the home's database, which the shared
-    server (if it runs) writes too, read directly (HTTP would cost an import of httpx and a request); from
+    server (if it runs) writes too, read directly (a request costs the server's time too); from
     the output folders if that database is not laid out as expected."""
     api = (os.environ.get("PREFECT_API_URL") or "").rstrip("/") or served_api_url(home)
     if api:
