@@ -190,7 +190,8 @@ def free_port() -> int:
 
 
 def stop_shared_server(warm: Warm) -> None:
-    """Stop the home's shared Prefect server, if one runs (as its idle time would), and wait for it to go."""
+    """Stop the home's shared Prefect server, if one runs (as its idle time would), and wait for it to go
+    (its process: killed by a signal it may leave its record, which the next command finds stale)."""
     try:
         pid = json.loads((warm.home / "prefect-server.json").read_text())["pid"]
     except (OSError, ValueError, KeyError):
@@ -200,7 +201,7 @@ def stop_shared_server(warm: Warm) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 60
-    while (warm.home / "prefect-server.json").exists() and time.monotonic() < deadline:
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
 
 

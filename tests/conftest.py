@@ -402,6 +402,15 @@ def services():
         yield running
 
 
+@pytest.fixture
+def cleared_services(services):
+    """The test module's ``services`` with their record of requests and faults cleared before and after the
+    test (``pytestmark = pytest.mark.usefixtures("cleared_services")`` where the module shares them)."""
+    services.clear()
+    yield services
+    services.clear()
+
+
 def write_articles(folder: Path) -> Path:
     """:data:`ARTICLES` as article files with their references beside them."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -428,3 +437,25 @@ def build(settings, articles: Path, out: Path, name: str, **options: object):
         return build_corpus(CorpusRequest(sources=[str(articles)], out=out, run_name=name, **options), settings, runner)  # type: ignore[arg-type]
     finally:
         runner.close()
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    """``lines`` as a UTF-8 text file, one a line."""
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def read_lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def align_cli(cwd: Path, *args: object) -> subprocess.CompletedProcess:
+    """``tarjama align ARGS`` in ``cwd``, with a tarjama home of its own there."""
+    return subprocess.run(
+        [TARJAMA, "align", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=cli_env(cwd / "home"),
+        timeout=300,
+    )

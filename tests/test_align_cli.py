@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT, TARJAMA, cli_env
+from conftest import CORPUS, ROOT, TARJAMA, align_cli, cli_env, read_lines, write_lines
 
 from tarjama.corpus.schema import FLAG_BELOW, SCHEMA, read_tsv
 
@@ -15,37 +15,17 @@ MT_FIXTURE = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
 DOC = "bbc.381790"  # 16 lines; each Arabic and each English line is one sentence for tarjama's splitter
 
 
-def _lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines()
-
-
 @pytest.fixture(scope="module")
 def doc() -> dict[str, list[str]]:
-    ids = _lines(GOLD / "ntrex128-dev.docids.lines")
+    ids = read_lines(GOLD / "ntrex128-dev.docids.lines")
     columns = {
-        "ar": _lines(GOLD / "ntrex128-dev.ar.lines"),
-        "en": _lines(GOLD / "ntrex128-dev.en.lines"),
-        "mt": _lines(MT_FIXTURE),
+        "ar": read_lines(GOLD / "ntrex128-dev.ar.lines"),
+        "en": read_lines(GOLD / "ntrex128-dev.en.lines"),
+        "mt": read_lines(MT_FIXTURE),
     }
     rows = [i for i, d in enumerate(ids) if d == DOC]
     assert rows == list(range(rows[0], rows[0] + 16))
     return {lang: [lines[i] for i in rows] for lang, lines in columns.items()}
-
-
-def tarjama(cwd: Path, *args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [TARJAMA, "align", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=cli_env(cwd / "home"),
-        timeout=300,
-    )
-
-
-def write(path: Path, lines: list[str]) -> Path:
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def pairs(tsv) -> list[tuple[str, str]]:
@@ -67,8 +47,11 @@ def check_tsv(out: Path):
 
 @pytest.mark.slow
 def test_without_mt_aligns_by_length(tmp_path, doc):
-    arabic, english = write(tmp_path / f"{DOC}.ar.txt", doc["ar"]), write(tmp_path / f"{DOC}.en.txt", doc["en"])
-    result = tarjama(tmp_path, arabic, english, "-o", "out/aligned.tsv")
+    arabic, english = (
+        write_lines(tmp_path / f"{DOC}.ar.txt", doc["ar"]),
+        write_lines(tmp_path / f"{DOC}.en.txt", doc["en"]),
+    )
+    result = align_cli(tmp_path, arabic, english, "-o", "out/aligned.tsv")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "16 Arabic and 16 English sentences aligned by length (Gale-Church): 16 rows" in result.stdout
     tsv = check_tsv(tmp_path / "out" / "aligned.tsv")
@@ -82,9 +65,9 @@ def test_without_mt_aligns_by_length(tmp_path, doc):
 
 @pytest.mark.slow
 def test_with_mt_aligns_through_it_and_scores(tmp_path, doc):
-    arabic, english = write(tmp_path / "a.ar.txt", doc["ar"]), write(tmp_path / "a.en.txt", doc["en"])
-    mt = write(tmp_path / "a.mt.txt", doc["mt"][:8] + [""] + doc["mt"][8:])  # a blank line is ignored
-    result = tarjama(tmp_path, arabic, english, "--mt", mt)
+    arabic, english = write_lines(tmp_path / "a.ar.txt", doc["ar"]), write_lines(tmp_path / "a.en.txt", doc["en"])
+    mt = write_lines(tmp_path / "a.mt.txt", doc["mt"][:8] + [""] + doc["mt"][8:])  # a blank line is ignored
+    result = align_cli(tmp_path, arabic, english, "--mt", mt)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "aligned through MT" in result.stdout
     tsv = check_tsv(tmp_path / "aligned.tsv")  # the default output
@@ -97,12 +80,12 @@ def test_with_mt_aligns_through_it_and_scores(tmp_path, doc):
 @pytest.mark.slow
 def test_reference_omitting_a_paragraph_is_flagged_not_dropped(tmp_path, doc):
     english = doc["en"][:6] + doc["en"][9:]  # English lines 7-9 missing
-    arabic = write(tmp_path / "a.ar.txt", doc["ar"])
-    reference = write(tmp_path / "a.en.txt", english)
-    mt = write(tmp_path / "a.mt.txt", doc["mt"])
+    arabic = write_lines(tmp_path / "a.ar.txt", doc["ar"])
+    reference = write_lines(tmp_path / "a.en.txt", english)
+    mt = write_lines(tmp_path / "a.mt.txt", doc["mt"])
     for args in ([], ["--mt", mt]):
         out = tmp_path / ("mt.tsv" if args else "length.tsv")
-        result = tarjama(tmp_path, arabic, reference, *args, "-o", out)
+        result = align_cli(tmp_path, arabic, reference, *args, "-o", out)
         assert result.returncode == 0, result.stderr[-3000:]
         tsv = check_tsv(out)
         # every sentence of both sides appears, in order
@@ -139,18 +122,18 @@ def test_reference_omitting_a_paragraph_is_flagged_not_dropped(tmp_path, doc):
 )
 @pytest.mark.slow
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, doc, case, message):
-    write(tmp_path / "a.ar.txt", doc["en"] if case == "arabic_is_english" else doc["ar"])
-    english = write(tmp_path / "a.en.txt", doc["ar"] if case == "english_is_arabic" else doc["en"])
+    write_lines(tmp_path / "a.ar.txt", doc["en"] if case == "arabic_is_english" else doc["ar"])
+    english = write_lines(tmp_path / "a.en.txt", doc["ar"] if case == "english_is_arabic" else doc["en"])
     if case == "missing_english":
         english = Path("nope.en.txt")
     args: list[object] = []
     if case in ("mt_count", "empty_mt"):
-        args = ["--mt", write(tmp_path / "a.mt.txt", doc["mt"][:3] if case == "mt_count" else [" "])]
+        args = ["--mt", write_lines(tmp_path / "a.mt.txt", doc["mt"][:3] if case == "mt_count" else [" "])]
     out = Path("out.tsv")
     if case == "out_is_dir":
         out = tmp_path / "outdir"
         out.mkdir()
-    result = tarjama(tmp_path, "a.ar.txt", english, *args, "-o", out)
+    result = align_cli(tmp_path, "a.ar.txt", english, *args, "-o", out)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tarjama: error: ")
@@ -187,8 +170,8 @@ def test_align_with_mt_gives_the_rows_run_gives(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     with sqlite3.connect(home / "memory.sqlite") as db:
         memory = dict(db.execute("SELECT source, target FROM translations WHERE engine='google'").fetchall())
-    mt = write(tmp_path / "seed.mt.txt", [memory[s] for s in load_document(arabic, "ar").texts])
-    aligned = tarjama(tmp_path, arabic, english, "--mt", mt, "-o", tmp_path / "aligned.tsv")
+    mt = write_lines(tmp_path / "seed.mt.txt", [memory[s] for s in load_document(arabic, "ar").texts])
+    aligned = align_cli(tmp_path, arabic, english, "--mt", mt, "-o", tmp_path / "aligned.tsv")
     assert aligned.returncode == 0, aligned.stderr[-3000:]
     provenance = ["engine", "model"]
     from_run = read_tsv(tmp_path / "out" / "r" / "aligned.tsv").drop(provenance)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import ast
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, TARJAMA, cli_env
+from conftest import CORPUS, align_cli, read_lines, write_lines
 
 from tarjama.alignment.beads import bead_line, load_presegmented
 from tarjama.corpus.schema import read_tsv
@@ -18,15 +17,11 @@ GOLD = CORPUS / "ntrex128-dev" / "gold"
 DOC = "bbc.381790"  # 16 lines, each one sentence on both sides
 
 
-def _lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines()
-
-
 @pytest.fixture(scope="module")
 def doc() -> dict[str, list[str]]:
-    ids = _lines(GOLD / "ntrex128-dev.docids.lines")
+    ids = read_lines(GOLD / "ntrex128-dev.docids.lines")
     rows = [i for i, d in enumerate(ids) if d == DOC]
-    return {lang: [_lines(GOLD / f"ntrex128-dev.{lang}.lines")[i] for i in rows] for lang in ("ar", "en")}
+    return {lang: [read_lines(GOLD / f"ntrex128-dev.{lang}.lines")[i] for i in rows] for lang in ("ar", "en")}
 
 
 def joined(lines: list[str], at: int = 5) -> list[str]:
@@ -34,15 +29,10 @@ def joined(lines: list[str], at: int = 5) -> list[str]:
     return [*lines[:at], f"{lines[at]} {lines[at + 1]}", *lines[at + 2 :]]
 
 
-def write(path: Path, lines: list[str]) -> Path:
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 def read_vecalign_beads(path: Path) -> list[tuple[list[int], list[int], float]]:
     """As Vecalign's ``score.py`` reads an alignment: two Python lists and a score, colon-separated."""
     beads = []
-    for line in _lines(path):
+    for line in read_lines(path):
         source, target, score = line.split(":")
         beads.append((ast.literal_eval(source), ast.literal_eval(target), float(score)))
     return beads
@@ -54,7 +44,7 @@ def test_a_bead_line_is_vecaligns():
 
 
 def test_presegmented_lines_are_sentences_never_re_split(tmp_path, doc):
-    path = write(tmp_path / "a.en.txt", joined(doc["en"]))
+    path = write_lines(tmp_path / "a.en.txt", joined(doc["en"]))
     assert len(load_document(path, "en").sentences) == 16  # the splitter cuts the joined line again
     document = load_presegmented(path, "en")
     assert document.texts == joined(doc["en"])
@@ -63,33 +53,22 @@ def test_presegmented_lines_are_sentences_never_re_split(tmp_path, doc):
 
 
 def test_presegmented_refuses_a_blank_line_that_would_shift_the_numbering(tmp_path, doc):
-    path = write(tmp_path / "a.ar.txt", [doc["ar"][0], "  ", doc["ar"][1]])
+    path = write_lines(tmp_path / "a.ar.txt", [doc["ar"][0], "  ", doc["ar"][1]])
     with pytest.raises(InputError, match=r"a\.ar\.txt: line 2 is blank"):
         load_presegmented(path, "ar")
 
 
 def test_presegmented_still_checks_the_language(tmp_path, doc):
     with pytest.raises(InputError, match="no Arabic text"):
-        load_presegmented(write(tmp_path / "a.ar.txt", doc["en"]), "ar")
-
-
-def align(cwd: Path, *args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [TARJAMA, "align", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=cli_env(cwd / "home"),
-        timeout=300,
-    )
+        load_presegmented(write_lines(tmp_path / "a.ar.txt", doc["en"]), "ar")
 
 
 @pytest.mark.slow
 def test_align_presegmented_writes_vecalign_beads(tmp_path, doc):
     """English sentences 5 and 6 given as one line: kept whole, so Arabic 5 and 6 both align to English line 5."""
-    arabic = write(tmp_path / "a.ar.txt", doc["ar"])
-    english = write(tmp_path / "a.en.txt", joined(doc["en"]))
-    result = align(tmp_path, arabic, english, "--presegmented", "--beads", "out/a.beads", "-o", "a.tsv")
+    arabic = write_lines(tmp_path / "a.ar.txt", doc["ar"])
+    english = write_lines(tmp_path / "a.en.txt", joined(doc["en"]))
+    result = align_cli(tmp_path, arabic, english, "--presegmented", "--beads", "out/a.beads", "-o", "a.tsv")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "16 Arabic and 15 English sentences aligned" in result.stdout
     beads = read_vecalign_beads(tmp_path / "out" / "a.beads")
@@ -103,9 +82,9 @@ def test_align_presegmented_writes_vecalign_beads(tmp_path, doc):
 @pytest.mark.slow
 def test_beads_number_the_sentences_tarjama_splits(tmp_path, doc):
     """Without --presegmented the beads number sentences as the splitter cuts them (what `tarjama split` prints)."""
-    arabic = write(tmp_path / "a.ar.txt", doc["ar"])
-    english = write(tmp_path / "a.en.txt", joined(doc["en"]))
-    result = align(tmp_path, arabic, english, "--beads", "a.beads")
+    arabic = write_lines(tmp_path / "a.ar.txt", doc["ar"])
+    english = write_lines(tmp_path / "a.en.txt", joined(doc["en"]))
+    result = align_cli(tmp_path, arabic, english, "--beads", "a.beads")
     assert result.returncode == 0, result.stderr[-3000:]
     beads = read_vecalign_beads(tmp_path / "a.beads")
     assert [(s, t) for s, t, _ in beads] == [([i], [i]) for i in range(16)]
@@ -113,9 +92,9 @@ def test_beads_number_the_sentences_tarjama_splits(tmp_path, doc):
 
 @pytest.mark.slow
 def test_a_blank_presegmented_line_is_one_line_exit_2_nothing_written(tmp_path, doc):
-    arabic = write(tmp_path / "a.ar.txt", [*doc["ar"][:3], "", *doc["ar"][3:]])
-    english = write(tmp_path / "a.en.txt", doc["en"])
-    result = align(tmp_path, arabic, english, "--presegmented", "--beads", "a.beads")
+    arabic = write_lines(tmp_path / "a.ar.txt", [*doc["ar"][:3], "", *doc["ar"][3:]])
+    english = write_lines(tmp_path / "a.en.txt", doc["en"])
+    result = align_cli(tmp_path, arabic, english, "--presegmented", "--beads", "a.beads")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"tarjama: error: {arabic}: line 4 is blank; pre-segmented text is one sentence on every line"

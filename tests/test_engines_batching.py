@@ -19,17 +19,13 @@ NTREX = [load_document(path, "ar").texts for path in sorted((CORPUS / "ntrex128-
 FAST = {"timeout": 5.0, "retries": 2, "backoff": 0.05}
 
 
+pytestmark = pytest.mark.usefixtures("cleared_services")  # one set of services for the module, cleared per test
+
+
 @pytest.fixture(scope="module")
 def services():
     with LoopbackServices(lifetime=300) as running:
         yield running
-
-
-@pytest.fixture(autouse=True)
-def fresh(services):
-    services.clear()
-    yield
-    services.clear()
 
 
 def greedy_batches(lengths: list[int], limit: int, separator: int) -> int:

@@ -19,17 +19,13 @@ EXPECTED = [fake_english(s) for s in SENTENCES]
 TIMEOUT = 1.0  # generous: the machine may be busy, and a slow answer must not look like a hang
 
 
+pytestmark = pytest.mark.usefixtures("cleared_services")  # one set of services for the module, cleared per test
+
+
 @pytest.fixture(scope="module")
 def services():
     with LoopbackServices(hang_seconds=4 * TIMEOUT, lifetime=300) as running:
         yield running
-
-
-@pytest.fixture(autouse=True)
-def fresh(services):
-    services.clear()
-    yield
-    services.clear()
 
 
 def engine(services, name="google", *, retries=4, backoff=0.05, **options):

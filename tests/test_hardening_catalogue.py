@@ -356,11 +356,9 @@ def test_runs_starting_together_all_get_their_rate_limit(runs):
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_stopped_run_is_cancelled_in_prefect_not_left_running(tmp_path, runs, sig):
-    """Also seen: a run ended by Ctrl-C or SIGTERM stayed "Running" in the Prefect UI for ever."""
-    name = f"stopped-{sig.name.lower()}"
+def stopped_while_translating(runs, tmp_path: Path, name: str, stop) -> tuple[int, str]:
+    """Start a run that waits on its first request to the service, ``stop(process)`` it there; its exit
+    status and standard error once it has ended."""
     runs.services.clear()
     held_before = runs.services.held  # the services are shared by the module's tests
     runs.services.hold_after(0)  # the first request waits: the run is busy translating when stopped
@@ -370,49 +368,42 @@ def test_a_stopped_run_is_cancelled_in_prefect_not_left_running(tmp_path, runs, 
         while runs.services.held <= held_before:
             assert run.poll() is None and time.monotonic() < deadline, run.communicate()[1][-3000:]
             time.sleep(0.5)
-        run.send_signal(sig)
+        stop(run)
         _, stderr = run.communicate(timeout=60)
     finally:
         runs.services.release()
-    assert run.returncode == 128 + sig, stderr[-3000:]
+    return run.returncode, stderr
+
+
+def prefect_states(runs, name: str) -> list[tuple[str, str]]:
+    """The state type and message of each flow run named ``name``, as Prefect has them."""
     found = httpx.post(
         f"{runs.env['PREFECT_API_URL']}/flow_runs/filter",
         json={"flow_runs": {"name": {"any_": [name]}}},
         timeout=30,
     ).json()
-    assert [(r["state"]["type"], r["state"]["message"]) for r in found] == [("CANCELLED", f"stopped by {sig.name}")]
+    return [(r["state"]["type"], r["state"]["message"]) for r in found]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_run_is_cancelled_in_prefect_not_left_running(tmp_path, runs, sig):
+    """Also seen: a run ended by Ctrl-C or SIGTERM stayed "Running" in the Prefect UI for ever."""
+    name = f"stopped-{sig.name.lower()}"
+    status, stderr = stopped_while_translating(runs, tmp_path, name, lambda run: run.send_signal(sig))
+    assert status == 128 + sig, stderr[-3000:]
+    assert prefect_states(runs, name) == [("CANCELLED", f"stopped by {sig.name}")]
 
 
 @pytest.mark.slow
 def test_a_killed_run_is_marked_crashed_when_the_next_command_starts(tmp_path, runs):
     """A run killed outright (SIGKILL) stayed "Running" in Prefect and in `tarjama runs` for ever."""
     name = "killed-outright"
-    runs.services.clear()
-    held_before = runs.services.held
-    runs.services.hold_after(0)
-    try:
-        run = runs.start(ARTICLE, "--out", tmp_path / "out", "--name", name, "--memory", tmp_path / "memory.sqlite")
-        deadline = time.monotonic() + 400
-        while runs.services.held <= held_before:
-            assert run.poll() is None and time.monotonic() < deadline, run.communicate()[1][-3000:]
-            time.sleep(0.5)
-        run.kill()
-        run.communicate(timeout=60)
-    finally:
-        runs.services.release()
-
-    def state() -> tuple[str, str]:
-        found = httpx.post(
-            f"{runs.env['PREFECT_API_URL']}/flow_runs/filter",
-            json={"flow_runs": {"name": {"any_": [name]}}},
-            timeout=30,
-        ).json()
-        return found[0]["state"]["type"], found[0]["state"]["message"]
-
-    assert state()[0] == "RUNNING"
+    stopped_while_translating(runs, tmp_path, name, lambda run: run.kill())
+    assert prefect_states(runs, name)[0][0] == "RUNNING"
     listed = subprocess.run([TARJAMA, "runs", "--json"], capture_output=True, text=True, env=runs.env, timeout=300)
     assert listed.returncode == 0, listed.stderr[-3000:]
-    assert state() == ("CRASHED", "its tarjama run process was killed")
+    assert prefect_states(runs, name) == [("CRASHED", "its tarjama run process was killed")]
     listed_runs = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [r["state"] for r in listed_runs if r["name"] == name] == ["Crashed"]
 

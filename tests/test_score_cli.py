@@ -8,15 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT, TARJAMA, cli_env
+from conftest import CORPUS, ROOT, TARJAMA, cli_env, write_lines
 
 MT = (ROOT / "tests/fixtures/ntrex128-dev.mt.en.txt").read_text(encoding="utf-8").splitlines()[:40]
 GOLD = (CORPUS / "ntrex128-dev/gold/ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()[:40]
-
-
-def write(path: Path, lines: list[str]) -> Path:
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -25,9 +20,9 @@ def files(tmp_path) -> dict[str, Path]:
     hyp = [line.upper() if i % 3 == 0 else line for i, line in enumerate(MT)]
     second = [mt if i % 2 else gold for i, (mt, gold) in enumerate(zip(MT, GOLD))]
     return {
-        "hyp": write(tmp_path / "hyp.txt", hyp),
-        "a": write(tmp_path / "ref-a.txt", GOLD),
-        "b": write(tmp_path / "ref-b.txt", second),
+        "hyp": write_lines(tmp_path / "hyp.txt", hyp),
+        "a": write_lines(tmp_path / "ref-a.txt", GOLD),
+        "b": write_lines(tmp_path / "ref-b.txt", second),
     }
 
 

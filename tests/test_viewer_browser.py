@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import CHROMEDRIVER, CHROMIUM, CORPUS, ROOT, Shots, wait
+from conftest import CHROMEDRIVER, CHROMIUM, CORPUS, ROOT, Shots, read_lines, wait
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -41,10 +41,6 @@ DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 THOUSANDS = re.compile(r"(?<=\d)[,٬](?=\d{3})")
 
 
-def _lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines()
-
-
 def numbers_kept(arabic: str, mt: str) -> bool | None:
     """Every number written in the Arabic (either digit set) appears in the MT; None if it has none."""
     numbers = set(re.findall(r"\d+", THOUSANDS.sub("", arabic.translate(DIGITS))))
@@ -58,7 +54,7 @@ def _document(doc_id: str, lang: str, texts: list[str]) -> Document:
 
 def ntrex_corpus() -> pl.DataFrame:
     engine = json.loads(MT.with_suffix(".json").read_text())
-    lines = zip(*(_lines(GOLD / f"ntrex128-dev.{name}.lines") for name in ("docids", "ar", "en")), _lines(MT))
+    lines = zip(*(read_lines(GOLD / f"ntrex128-dev.{name}.lines") for name in ("docids", "ar", "en")), read_lines(MT))
     rows = []
     for doc_id, group in groupby(lines, key=lambda line: line[0]):
         _, arabic, english, mt = (list(column) for column in zip(*group))

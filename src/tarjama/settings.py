@@ -19,6 +19,7 @@ value must give one line naming the variable, not a validation report.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import os
@@ -207,12 +208,14 @@ def engine_defs(spec: EngineSpec) -> list[SettingDef]:
     return found
 
 
+def general_defs() -> list[SettingDef]:
+    """The general settings (no engine's), whose flag is passed under the setting's own name."""
+    return [d if d.flag is None else dataclasses.replace(d, keyword=d.key) for d in GLOBAL_SETTINGS]
+
+
 def setting_defs() -> list[SettingDef]:
     """Every setting, the general ones first, then each engine's."""
-    general = [
-        d if d.flag is None else SettingDef(**{**d.__dict__, "keyword": d.key}) for d in GLOBAL_SETTINGS
-    ]  # the flag of a general setting is passed under the setting's own name
-    return general + [d for spec in all_specs() for d in engine_defs(spec)]
+    return general_defs() + [d for spec in all_specs() for d in engine_defs(spec)]
 
 
 # --- loading ---------------------------------------------------------------------------------------
@@ -242,6 +245,54 @@ def _given(flag: str | None, value: object, env: str, environ: Mapping[str, str]
         return str(value), flag
     raw = environ.get(env, "").strip()
     return (raw, env) if raw else (None, DEFAULT)
+
+
+def _general_value(definition: SettingDef, raw: str, source: str) -> Any:
+    """A general setting's value from its text, checked as its kind says (a bad one: one line naming ``source``)."""
+    match definition.kind:
+        case "engine":
+            return check_engine_name(raw)
+        case "path":
+            return Path(raw).expanduser().absolute()
+        case "number":
+            return _number(source, raw, float)
+        case "count":  # retries: 0 is none
+            return _number(source, raw, int, allow_zero=True)
+        case "rate":  # 0: off
+            return _number(source, raw, float, allow_zero=True)
+        case "url":
+            _check_url(raw, source)
+            return raw.rstrip("/")
+        case "checks":
+            return _check_names(raw, source)
+        case "choice":
+            return _choice(raw, source, definition.choices)
+    raise AssertionError(f"setting {definition.key}: no rule for kind {definition.kind!r}")
+
+
+def general_settings(
+    environ: Mapping[str, str], cwd: Path, flags: Mapping[str, object] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The general settings given (by flag, else variable), each checked, and where each came from; the
+    home is always there. Engines' settings are not read: that needs the engine table (most of a second)."""
+    home, home_source = resolve_home(environ, cwd)
+    values: dict[str, Any] = {"home": home}
+    sources = {"home": home_source}
+    for definition in general_defs():
+        if definition.key == "home":
+            continue
+        raw, source = _given(definition.flag, (flags or {}).get(definition.key), definition.env, environ)
+        if raw is not None:
+            sources[definition.key] = source
+            values[definition.key] = _general_value(definition, raw, source)
+    return values, sources
+
+
+def checked_home(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """The home, once every general ``TARJAMA_*`` variable is checked: for commands that use no engine
+    (``tarjama runs``), a bad variable is the same one line as elsewhere, without the engine table."""
+    values, _ = general_settings(os.environ if environ is None else environ, cwd or Path.cwd())
+    return Path(values["home"])
 
 
 class Settings(BaseModel):
@@ -300,16 +351,17 @@ class Settings(BaseModel):
         engine's model file) with a web engine.
         """
         environ = os.environ if environ is None else environ
-        home, home_source = resolve_home(environ, cwd or Path.cwd())
-        sources = {"home": home_source}
-
-        def given(key: str, flag: str | None, value: object, env: str) -> str | None:
-            raw, source = _given(flag, value, env, environ)
-            if raw is not None:
-                sources[key] = source
-            return raw
-
-        chosen = check_engine_name(given("engine", "--engine", engine, "TARJAMA_ENGINE") or "auto")
+        joined = ",".join(checks) if checks is not None and not isinstance(checks, str) else checks
+        flags = {
+            "engine": engine,
+            "memory": memory,
+            "rate_limit": rate_limit,
+            "checks": joined,
+            "rows": rows,
+            "translate": translate,
+        }
+        general, sources = general_settings(environ, cwd or Path.cwd(), flags)
+        chosen = str(general.pop("engine", "auto"))
         engines: dict[str, dict[str, EngineValue]] = {}
         secrets: dict[str, SecretStr] = {}
         rates: dict[str, float] = {}
@@ -349,50 +401,14 @@ class Settings(BaseModel):
                 )
             engines["local"]["model_path"] = str(check_model_file(model, "--model"))
             sources["local.model_path"] = "--model"
-        general_rate = given("rate_limit", "--rate-limit", rate_limit, "TARJAMA_RATE_LIMIT")
-        rate = None if general_rate is None else _number(sources["rate_limit"], general_rate, float, allow_zero=True)
-        http: dict[str, Any] = {}
-        for key, variable, kind in (
-            ("http_timeout", "TARJAMA_HTTP_TIMEOUT", float),
-            ("http_retries", "TARJAMA_HTTP_RETRIES", int),
-            ("http_backoff", "TARJAMA_HTTP_BACKOFF", float),
-            ("prefect_server_idle", "TARJAMA_PREFECT_SERVER_IDLE", float),
-        ):
-            http_value = given(key, None, None, variable)
-            if http_value is not None:
-                http[key] = _number(variable, http_value, kind, allow_zero=key == "http_retries")
-        raw_memory = given("memory", "--memory", memory, "TARJAMA_MEMORY")
-        raw_download = given("download_url", None, None, "TARJAMA_DOWNLOAD_URL")
-        if raw_download is not None:
-            _check_url(raw_download, "TARJAMA_DOWNLOAD_URL")
-        joined = ",".join(checks) if checks is not None and not isinstance(checks, str) else checks
-        raw_checks = given("checks", "--checks", joined, "TARJAMA_CHECKS")
-        chosen_checks = _check_names(raw_checks, sources.get("checks", ""))
-        granularity = _choice(
-            given("rows", "--rows", rows, "TARJAMA_ROWS"), sources.get("rows", ""), ("units", "sentences")
-        )
-        translate_by = _choice(
-            given("translate", "--translate", translate, "TARJAMA_TRANSLATE"),
-            sources.get("translate", ""),
-            tuple(UnitTranslation),
-        )
-        preload = _choice(given("preload", None, None, "TARJAMA_PRELOAD"), sources.get("preload", ""), ("on", "off"))
         return cls(
-            home=home,
-            preload=preload != "off",
-            home_source=home_source,
-            memory=Path(raw_memory).expanduser().absolute() if raw_memory else None,
+            **general,
+            home_source=sources["home"],
             engine=chosen,
-            rate_limit=rate,
             engine_rates=rates,
             engines=engines,
-            download_url=(raw_download or DEFAULT_DOWNLOAD_URL).rstrip("/"),
-            checks=chosen_checks,
-            rows="sentences" if granularity == "sentences" else "units",
-            translate=UnitTranslation(translate_by or UnitTranslation.UNITS),
             secrets=secrets,
             sources=sources,
-            **http,
         )
 
     def with_secrets(self, found: Mapping[str, str], source: Mapping[str, str] | None = None) -> Settings:

@@ -831,7 +831,10 @@ def compare(
 @app.command()
 def engines(
     check_secrets: Annotated[
-        bool, typer.Option("--check-secrets", help="Also look for keys in Prefect Secret blocks (starts Prefect).")
+        bool,
+        typer.Option(
+            "--check-secrets", help="Also look for keys in Prefect Secret blocks (through the home's Prefect server)."
+        ),
     ] = False,
     show_settings: Annotated[
         bool, typer.Option("--settings", help="Print the effective settings (keys masked) instead.")
@@ -852,13 +855,11 @@ def engines(
         return
     from_blocks: set[str] = set()
     if check_secrets:
-        from tarjama.flows.environment import configure_prefect
-
-        configure_prefect(settings.home)
-        from tarjama.flows.limits import with_secret_blocks
-
         before = set(settings.secrets)
-        settings = with_secret_blocks(settings, [spec.name for spec in specs])
+        try:
+            settings = with_blocks_if_any(settings, specs)
+        except TarjamaError as problem:
+            fail(str(problem), EXIT_FAILED)
         from_blocks = {s.name for s in specs for c in s.credentials if c.env in set(settings.secrets) - before}
     from concurrent.futures import ThreadPoolExecutor
 
@@ -876,6 +877,24 @@ def engines(
             ready = "yes (key from a Prefect Secret block)"
         table.add_row(spec.name, spec.summary, spec.needs, limit, ready)
     console.print(table)
+
+
+def with_blocks_if_any(settings: Settings, specs: list[EngineSpec]) -> Settings:
+    """``settings`` plus the keys it lacks that Prefect Secret blocks hold, asked of the same API as the
+    other commands (the user's, ``serve``'s, else the home's shared server, started if need be). Where
+    no block can be (every key set, or no Prefect server nor database for this home) Prefect is not
+    started at all: a temporary server took seconds to say there was nothing."""
+    from tarjama.app.runs import prefect_at_hand
+
+    if all(c.env in settings.secrets for s in specs for c in s.credentials) or not prefect_at_hand(settings.home):
+        return settings
+    from tarjama.flows.environment import configure_prefect, prefect_api_for_command
+
+    configure_prefect(settings.home)
+    with prefect_api_for_command(settings.home, settings.prefect_server_idle):
+        from tarjama.flows.limits import with_secret_blocks
+
+        return with_secret_blocks(settings, [spec.name for spec in specs])
 
 
 def engine_status(settings: Settings, spec: EngineSpec) -> str:
@@ -1005,9 +1024,10 @@ def runs(
     """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
     from tarjama.app.runs import recent_runs
     from tarjama.flows.environment import configure_prefect
+    from tarjama.settings import checked_home
 
-    try:  # every setting checked (a bad TARJAMA_* variable is one line), though only the home is used
-        home = load_settings().home
+    try:  # a bad general TARJAMA_* variable is one line; engines' settings are not read (nor used)
+        home = checked_home()
     except TarjamaError as problem:
         fail(str(problem))
     configure_prefect(home)
@@ -1015,11 +1035,13 @@ def runs(
         found = recent_runs(home, limit)
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
+    if found.note:
+        errors.print(f"tarjama: note: {found.note}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
-        for info in found:
+        for info in found.runs:
             say(json.dumps(info.as_json(), ensure_ascii=False))
         return
-    console.print(runs_table(found, console.width))
+    console.print(runs_table(found.runs, console.width))
 
 
 RUNS_COLUMNS = {

@@ -4,7 +4,8 @@ Where they are read, without ever starting a Prefect server (which took 6-27 s):
 ``$PREFECT_API_URL`` or of a running ``tarjama serve`` for this home (``<home>/serve.json``); else
 Prefect's SQLite database for the home, read-only (the home's shared server,
 :mod:`tarjama.app.prefect_server`, writes the same file); else there are none. Both are read with plain
-HTTP or SQL: the Prefect client alone takes seconds to import.
+HTTP or SQL: the Prefect client alone takes seconds to import. A database laid out otherwise than expected
+(another Prefect version) gives a one-line note and the finished runs of the output folders instead.
 
 A run's output folder is its flow-run label ``tarjama.output`` (set by the run once its files are
 written); for runs without it, the folder ``<out>/<run_name>`` or the one under ``<out>`` whose
@@ -14,7 +15,6 @@ written); for runs without it, the folder ``<out>/<run_name>`` or the one under 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
@@ -102,13 +102,38 @@ def _served(home: Path, key: str) -> str | None:
         api_url, value = str(state["api_url"]).rstrip("/"), state[key]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    import httpx
-
     try:
-        answers = httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
+        answers = _http("GET", f"{api_url}/health", timeout=2.0)[0] == 200
+    except HttpProblem:
         return None
     return str(value).rstrip("/") if answers and isinstance(value, str) else None
+
+
+class HttpProblem(Exception):
+    """A request that got no answer."""
+
+
+def _http(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30.0
+) -> tuple[int, bytes]:
+    """``(status, body)`` of one request, with the standard library's client: importing httpx
+    took a fifth of a second, most of what `tarjama runs` spends with a ``serve`` running."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    client = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = client(parts.hostname or "", parts.port, timeout=timeout)
+    payload = None if body is None else json.dumps(body).encode()
+    sent = (headers or {}) | ({"Content-Type": "application/json"} if payload is not None else {})
+    try:
+        connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), payload, sent)
+        response = connection.getresponse()
+        return response.status, response.read()
+    except (OSError, http.client.HTTPException) as problem:
+        raise HttpProblem(str(problem) or type(problem).__name__) from None
+    finally:
+        connection.close()
 
 
 def served_api_url(home: Path) -> str | None:
@@ -129,8 +154,6 @@ def with_served_links(settings: Settings) -> Settings:
 
 
 def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:
-    import httpx
-
     query: dict[str, Any] = {
         "flows": {"name": {"any_": [FLOW]}},
         "sort": "EXPECTED_START_TIME_DESC",
@@ -141,14 +164,16 @@ def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) ->
     if run_id is not None:
         query["flow_runs"] = {"id": {"any_": [run_id]}}
     try:
-        token = httpx.get(f"{api_url}/csrf-token", params={"client": "tarjama-runs"}, timeout=30.0)
+        status, token = _http("GET", f"{api_url}/csrf-token?client=tarjama-runs")
         headers = {}
-        if token.status_code == 200:  # a server with CSRF protection (tarjama serve's) wants it with a POST
-            headers = {"Prefect-Csrf-Token": token.json()["token"], "Prefect-Csrf-Client": "tarjama-runs"}
-        response = httpx.post(f"{api_url}/flow_runs/filter", json=query, headers=headers, timeout=30.0)
-        response.raise_for_status()
-    except httpx.HTTPError as problem:
+        if status == 200:  # a server with CSRF protection (serve's) wants it with a POST
+            headers = {"Prefect-Csrf-Token": str(json.loads(token)["token"]), "Prefect-Csrf-Client": "tarjama-runs"}
+        status, answer = _http("POST", f"{api_url}/flow_runs/filter", query, headers)
+        found = json.loads(answer) if status == 200 else None
+    except (HttpProblem, ValueError, KeyError, TypeError) as problem:
         raise TarjamaError(f"the Prefect API at {api_url} did not answer: {problem}") from None
+    if not isinstance(found, list):
+        raise TarjamaError(f"the Prefect API at {api_url} did not list the flow runs (status {status})")
     return [
         FlowRun(
             id=str(run["id"]),
@@ -159,7 +184,7 @@ def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) ->
             parameters=_json(run.get("parameters")),
             labels=_json(run.get("labels")),
         )
-        for run in response.json()
+        for run in found
     ]
 
 
@@ -172,6 +197,11 @@ ORDER BY fr.expected_start_time DESC LIMIT ?
 """
 
 
+class UnexpectedSchema(TarjamaError):
+    """Prefect's database has tables or columns other than those :data:`DATABASE_QUERY` reads (another
+    Prefect version): the runs are then listed from their output folders (:func:`_from_output_folders`)."""
+
+
 def _from_database(database: Path, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:
     """The runs in Prefect's SQLite database, opened read-only (a server may be writing it)."""
     where, values = "", [FLOW]
@@ -182,12 +212,54 @@ def _from_database(database: Path, limit: int, name: str | None, run_id: str | N
     try:
         with sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=10) as connection:
             rows = connection.execute(DATABASE_QUERY.format(where=where), [*values, limit]).fetchall()
+        return [
+            FlowRun(str(i), str(n), state or "?", kind or "", _when(start), _json(params), _json(labels))
+            for i, n, state, kind, start, params, labels in rows
+        ]
+    except sqlite3.OperationalError as problem:
+        if not str(problem).startswith(("no such table", "no such column")):
+            raise TarjamaError(f"{database}: cannot read the runs from Prefect's database ({problem})") from None
+        raise UnexpectedSchema(
+            f"{database}: not the layout of Prefect's database that tarjama reads ({problem})"
+        ) from None
+    except (ValueError, TypeError) as problem:  # a column of another type: an unparsable date or JSON
+        raise UnexpectedSchema(
+            f"{database}: not the layout of Prefect's database that tarjama reads ({problem})"
+        ) from None
     except sqlite3.Error as problem:
         raise TarjamaError(f"{database}: cannot read the runs from Prefect's database ({problem})") from None
-    return [
-        FlowRun(str(i), n, state or "?", kind or "", _when(start), _json(params), _json(labels))
-        for i, n, state, kind, start, params, labels in rows
-    ]
+
+
+def _output_folders(home: Path) -> list[Path]:
+    """The output folders known without Prefect: the one the running ``tarjama serve`` offers, and
+    ``./output`` (``tarjama run``'s default)."""
+    served = _served(home, "out")
+    return list(dict.fromkeys(p.absolute() for p in [*([Path(served)] if served else []), Path("output")]))
+
+
+def _from_output_folders(home: Path, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:
+    """The finished runs whose ``scores.json`` is in an output folder (:func:`_output_folders`), newest first."""
+    found = []
+    for out in _output_folders(home):
+        for scores in out.glob("*/scores.json") if out.is_dir() else []:
+            if scores.parent.is_symlink():  # `latest`: the same run again
+                continue
+            try:
+                summary = json.loads(scores.read_bytes())
+                run = FlowRun(
+                    id=str(summary["flow_run_id"] or ""),
+                    name=str(summary["run"]),
+                    state="Completed",  # scores.json is written last
+                    state_type="COMPLETED",
+                    start=datetime.fromtimestamp(scores.stat().st_mtime, UTC),
+                    parameters={"sources": [str(a["path"]) for a in summary["articles"]]},
+                    labels={OUTPUT_LABEL: str(scores.parent)},
+                )
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if (name is None or run.name == name) and (run_id is None or run.id == run_id):
+                found.append(run)
+    return sorted(found, key=lambda r: r.start or datetime.min.replace(tzinfo=UTC), reverse=True)[:limit]
 
 
 def _database(home: Path) -> Path | None:
@@ -201,17 +273,42 @@ def _database(home: Path) -> Path | None:
     return database if database is not None and database.is_file() else None
 
 
-def _flow_runs(home: Path, limit: int, name: str | None = None, run_id: str | None = None) -> list[FlowRun]:
+@dataclass(frozen=True)
+class Found:
+    """Flow runs, and a line for the user when they come from somewhere else than Prefect."""
+
+    runs: list[FlowRun]
+    note: str | None = None
+
+
+def _flow_runs(home: Path, limit: int, name: str | None = None, run_id: str | None = None) -> Found:
     """From the API the user or ``tarjama serve`` chose; else from the home's database, which the shared
-    server (if it runs) writes too, read directly (HTTP would cost an import of httpx and a request)."""
+    server (if it runs) writes too, read directly (a request costs the server's time too); from
+    the output folders if that database is not laid out as expected."""
     api = (os.environ.get("PREFECT_API_URL") or "").rstrip("/") or served_api_url(home)
     if api:
-        return _from_api(api, limit, name, run_id)
+        return Found(_from_api(api, limit, name, run_id))
     database = _database(home)
     if database is not None:
-        return _from_database(database, limit, name, run_id)
+        try:
+            return Found(_from_database(database, limit, name, run_id))
+        except UnexpectedSchema as problem:
+            folders = ", ".join(str(folder) for folder in _output_folders(home))
+            runs = _from_output_folders(home, limit, name, run_id)
+            return Found(runs, f"{problem}; showing the finished runs found in {folders}")
     shared = running_api_url(home)  # a shared server on a database that is not a local file
-    return _from_api(shared, limit, name, run_id) if shared else []
+    return Found(_from_api(shared, limit, name, run_id) if shared else [])
+
+
+def prefect_at_hand(home: Path) -> bool:
+    """Whether this home has a Prefect to ask (for Secret blocks, say): an API the user set, a running
+    ``tarjama serve`` or shared server, or at least Prefect's database on disk. Starts nothing."""
+    return bool(
+        os.environ.get("PREFECT_API_URL")
+        or _database(home) is not None
+        or served_api_url(home)
+        or running_api_url(home)
+    )
 
 
 def output_folder(flow_run: FlowRun) -> Path | None:
@@ -282,7 +379,13 @@ def describe(flow_run: FlowRun) -> RunInfo:
     )
 
 
-def recent_runs(home: Path, limit: int = 20) -> list[RunInfo]:
+@dataclass(frozen=True)
+class RecentRuns:
+    runs: list[RunInfo]
+    note: str | None = None  # where they were found, when that is not Prefect
+
+
+def recent_runs(home: Path, limit: int = 20) -> RecentRuns:
     """The newest ``limit`` runs made with this tarjama home; a run whose process was killed is shown
     Crashed at once (the next ``tarjama run`` records it so in Prefect)."""
     dead = {record.stem for record in _abandoned_records(home)}
@@ -290,26 +393,29 @@ def recent_runs(home: Path, limit: int = 20) -> list[RunInfo]:
     if dead and api:  # a server is there anyway: record them Crashed in Prefect too, as `tarjama run` would
         with _prefect_api(api):
             crash_abandoned_runs(home)
-    found = [describe(r) for r in _flow_runs(home, limit)]
-    return [
-        dataclasses.replace(info, state="Crashed")
-        if info.name in dead and info.state in ("Running", "Pending")
-        else info
-        for info in found
-    ]
+    found = _flow_runs(home, limit)
+    return RecentRuns(
+        [
+            dataclasses.replace(info, state="Crashed")
+            if info.name in dead and info.state in ("Running", "Pending")
+            else info
+            for info in map(describe, found.runs)
+        ],
+        found.note,
+    )
 
 
 def find_run(home: Path, run: str) -> FlowRun:
     """The ``tarjama-run`` flow run with this id (or unique prefix), name, or output folder name:
     by full id, then by name (the newest), then by id prefix or folder name among recent runs."""
     try:
-        by_id = _flow_runs(home, 1, run_id=str(uuid.UUID(run)))
+        by_id = _flow_runs(home, 1, run_id=str(uuid.UUID(run))).runs
     except ValueError:
         by_id = []
-    found = by_id or _flow_runs(home, 1, name=run)
+    found = by_id or _flow_runs(home, 1, name=run).runs
     if found:
         return found[0]
-    recent = _flow_runs(home, SCAN_RECENT)
+    recent = _flow_runs(home, SCAN_RECENT).runs
     prefixed = [r for r in recent if r.id.startswith(run.lower())] if len(run) >= 4 else []
     if len(prefixed) > 1:
         raise TarjamaError(f"run id prefix {run!r} is ambiguous: {', '.join(r.id[:12] for r in prefixed[:5])}")
@@ -339,6 +445,8 @@ def mark_stopped(run_name: str, reason: str) -> None:
     Without this the run's thread is abandoned mid-flow and the run stays "Running" in the UI for
     ever. Best effort and quick: the process is about to exit, and its outputs never depend on it.
     """
+    import asyncio  # here: its import is a tenth of `tarjama runs`, which never needs it
+
     try:
         asyncio.run(asyncio.wait_for(_mark_ended([run_name], "Cancelled", reason), timeout=10))
     except Exception:  # an unreachable or dying API: the run is stopped anyway
@@ -407,6 +515,8 @@ def crash_abandoned_runs(home: Path) -> list[str]:
     if not dead:
         return []
     names = [record.stem for record in dead]
+    import asyncio
+
     try:
         asyncio.run(asyncio.wait_for(_mark_ended(names, "Crashed", "its tarjama run process was killed"), timeout=30))
     except Exception:  # the API is unreachable: asked again by the next command
@@ -432,7 +542,7 @@ def _newest_run(settings: Settings) -> Path | None:
     served = _served(settings.home, "out")
     if served and (folder := _local_folder(LATEST, Path(served))) is not None:
         return folder
-    return next((info.output for info in recent_runs(settings.home) if info.output is not None), None)
+    return next((info.output for info in recent_runs(settings.home).runs if info.output is not None), None)
 
 
 def check_output_name(file: str) -> str:
