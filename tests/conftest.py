@@ -459,3 +459,13 @@ def align_cli(cwd: Path, *args: object) -> subprocess.CompletedProcess:
         env=cli_env(cwd / "home"),
         timeout=300,
     )
+
+
+def ready_column(stdout: str) -> dict[str, str]:
+    """``tarjama engines``' table: each engine's "ready" cell, by engine name."""
+    rows: dict[str, str] = {}
+    for line in stdout.splitlines():
+        cells = [cell.strip() for cell in line.split("│")]
+        if len(cells) > 5 and cells[1]:
+            rows[cells[1]] = cells[-2]
+    return rows

@@ -10,9 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import TARJAMA, alive, cli_env
+from conftest import TARJAMA, alive, cli_env, ready_column
 from loopback_services import LoopbackServices
-from test_engines_status import ready_column
 
 pytestmark = pytest.mark.slow  # a real Prefect server
 

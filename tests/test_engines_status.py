@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import TARJAMA, cli_env, free_port
+from conftest import TARJAMA, cli_env, free_port, ready_column
 from loopback_services import LoopbackServices
-
-
-def ready_column(stdout: str) -> dict[str, str]:
-    rows: dict[str, str] = {}
-    for line in stdout.splitlines():
-        cells = [cell.strip() for cell in line.split("│")]
-        if len(cells) > 5 and cells[1]:
-            rows[cells[1]] = cells[-2]
-    return rows
 
 
 def test_unreachable_services_need_network_and_reachable_ones_are_ready(tmp_path):
