@@ -425,7 +425,7 @@ def align(
         scorer._one_to_one,
         [_chars(s) for s in (mt if source is None else source)],
         scorer.length_variance,
-        [bool(reason) for reason in broken_mt(mt, source)],
+        [bool(flag) for flag in np.diff(scorer.broken_cum)],  # the scorer's, not found again
         lengths_from_mt=source is None,
         beta=CHRF_BETA,
     )

@@ -376,9 +376,10 @@ class WarmProcess:
             if connection is None:
                 continue
             code = os.waitstatus_to_exitcode(wait_status)
-            print(f"run {pid} ended with status {code if code >= 0 else 128 - code}", flush=True)
+            status = code if code >= 0 else 128 - code  # killed by signal n: the shell's 128 + n
+            print(f"run {pid} ended with status {status}", flush=True)
             with contextlib.suppress(OSError):
-                _send(connection, {"exit": code if code >= 0 else 128 - code})
+                _send(connection, {"exit": status})
             connection.close()
             self.last_used = time.monotonic()
 
