@@ -19,3 +19,20 @@ def test_lookup_handles_more_sentences_than_sqlite_parameters(tmp_path):
             memory.store("e", "m", f"s{i}", f"t{i}")
         found = memory.lookup("e", "m", [f"s{i}" for i in range(0, 1300, 1)])
     assert len(found) == 1200 and found["s1199"] == "t1199"
+
+
+def test_a_journal_created_but_not_yet_set_up_merges_nothing_and_stays(tmp_path):
+    """Another run's journal, the moment after its file is created and before its table is: merging it
+    must not fail the run that merges (three runs started together did, "no such table")."""
+    import sqlite3
+
+    from tarjama.translation.memory import merge_journals
+
+    journals = tmp_path / "journals"
+    journals.mkdir()
+    sqlite3.connect(journals / "elsewhere-1.sqlite").close()  # an empty SQLite file: no table yet
+    with TranslationMemory(tmp_path / "memory.sqlite") as memory:
+        memory.store("libre", "m", "مرحبا", "hello")
+        assert merge_journals(memory, journals) == 0
+        assert len(memory) == 1
+    assert (journals / "elsewhere-1.sqlite").exists()  # another host's name: not ours to remove

@@ -107,11 +107,15 @@ class TranslationMemory:
             )
 
     def merge(self, other: Path) -> int:
-        """Copy every translation of the memory file ``other`` into this one; how many there were."""
+        """Copy every translation of the memory file ``other`` into this one; how many there were. A journal
+        another run has just created holds no table yet: nothing to merge from it now."""
         self._db.execute("ATTACH DATABASE ? AS other", (str(other),))
         try:
             with self._db:
                 self._db.execute("BEGIN")
+                tables = "SELECT 1 FROM other.sqlite_master WHERE type = 'table' AND name = 'translations'"
+                if self._db.execute(tables).fetchone() is None:
+                    return 0
                 count = self._db.execute("SELECT count(*) FROM other.translations").fetchone()[0]
                 self._db.execute(
                     "INSERT OR REPLACE INTO translations (engine, model, source, target, created_at) "
