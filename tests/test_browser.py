@@ -165,9 +165,12 @@ def ui_run(served, browser, workspace):
     assert engine.text == "local"  # a drop-down of the engines, set to the server's
     shots.take("deployment-run-form")
     engine.click()
-    choices = wait(
+    choices = wait(  # textContent: the list scrolls to the selected engine, and hides the ones above it from .text
         browser,
-        lambda d: [o.text for o in d.find_elements(By.XPATH, "//*[@role='option']") if o.is_displayed()] or False,
+        lambda d: (
+            [(o.get_attribute("textContent") or "").strip() for o in d.find_elements(By.XPATH, "//*[@role='option']")]
+            or False
+        ),
         what="the engines to choose from",
     )
     assert choices == engine_names(), choices
