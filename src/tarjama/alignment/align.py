@@ -217,7 +217,8 @@ farm), so a byline glued to such a pair went unchecked. Tuning half, one-sided l
 78 share no trigram with the neighbour's other side (11 of them beside MT under 0.27); parts of true 1-2/2-1
 merges: none of 78 (the lowest recalls 0.009). one_sided 0.967 -> 0.988, all+one_sided 0.953 -> 0.963,
 all+both 0.946 -> 0.951, nothing else changed (a threshold of 0.05 on the other sentence's longer n-grams
-gave the same)."""
+gave the same). Its price, held-out: a short quotation whose MT is wrong but not broken ("I got bit!" as
+"Thank you!") now stands alone where a merge holds it (merge_en_15 1.000 -> 0.993)."""
 
 GAP_EXTENSION = 2.5
 """Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Before, a
