@@ -165,8 +165,7 @@ def align_units(
     several to one or one to several. So where the reference does not split a sentence the rows
     are those of the sentence aligner (on un-chained ntrex128-dev, single-stage unit alignment lost
     0.011 strict F1 on the tuning half by attaching short units to a neighbouring sentence), and a
-    unit never leaves its sentence bead. A unit bead's confidence is that of its sentence bead
-    times its own.
+    unit never leaves its sentence bead. Confidence: :func:`unit_confidence`.
     """
     units = document.units
     by_sentence: list[list[int]] = [[] for _ in document.sentences]
@@ -196,11 +195,25 @@ def align_units(
             Bead(
                 tuple(inside[k] for k in part.source),
                 tuple(bead.reference[k] for k in part.reference),
-                bead.confidence * part.confidence,
+                unit_confidence(bead, part),
             )
             for part in sub
         ]
     return beads
+
+
+def unit_confidence(sentence_bead: Bead, unit_bead: Bead) -> float:
+    """The confidence of a row of units cut from ``sentence_bead`` (``unit_bead``: the cut, aligned inside it).
+
+    A row with both sides has its sentence bead's pair confidence: the Arabic and English of a sentence
+    bead belong together, and the cut inside it only decides where a row ends (an uncertain cut moves a
+    clause between two rows of the same pair; taking the cut's posterior as well flagged correct rows
+    whose clauses could go either way: ntrex128-dev tuning half, benchmarks/results/alignment-flags.md).
+    A clause or sentence left without a counterpart inside a matched bead keeps the cut's posterior
+    too: how sure the aligner is that it has none."""
+    if unit_bead.source and unit_bead.reference:
+        return sentence_bead.confidence
+    return sentence_bead.confidence * unit_bead.confidence
 
 
 def sentence_stage(
@@ -223,7 +236,9 @@ def sentence_stage(
     sentences a side or one sentence cut into at least as many units as it has reference
     sentences (a chain the second stage can divide, a unit or more to each). Else the
     whole-sentence stretch is kept, so on un-chained text the rows read as the sentence beads
-    ``--rows sentences`` gives. Figures: ``benchmarks/results/units-vs-sentences.md``.
+    ``--rows sentences`` gives, with their confidences (a stretch the two paths cut alike is the
+    whole-sentence path's: the larger beads' alignment spreads its posteriors over more alternatives,
+    and flagged correct rows that ``--rows sentences`` does not). Figures: ``benchmarks/results/units-vs-sentences.md``.
     """
     lengths = source if config.length_model == "src" else None
     whole_priors = replace(config, granularity="sentences").priors
@@ -246,7 +261,8 @@ def sentence_stage(
             or (len(b.source) == 1 and unit_counts[b.source[0]] >= len(b.reference))
             for b in chain
         )
-        taken = all(len(b.source) < 3 for b in chain) and (len(chain) >= len(plain) or divided)
+        same = [(b.source, b.reference) for b in chain] == [(b.source, b.reference) for b in plain]
+        taken = not same and all(len(b.source) < 3 for b in chain) and (len(chain) >= len(plain) or divided)
         beads += chain if taken else plain
     return beads
 
