@@ -236,9 +236,12 @@ def sentence_stage(
     sentences a side or one sentence cut into at least as many units as it has reference
     sentences (a chain the second stage can divide, a unit or more to each). Else the
     whole-sentence stretch is kept, so on un-chained text the rows read as the sentence beads
-    ``--rows sentences`` gives, with their confidences (a stretch the two paths cut alike is the
-    whole-sentence path's: the larger beads' alignment spreads its posteriors over more alternatives,
-    and flagged correct rows that ``--rows sentences`` does not). Figures: ``benchmarks/results/units-vs-sentences.md``.
+    ``--rows sentences`` gives. A stretch the two paths cut alike takes, bead by bead, the higher of
+    the two confidences: each model doubts a bead only against its own alternatives (the larger
+    beads' alignment spreads its posteriors over 1-3 .. 1-6 beads that ordinary text lacks, the
+    whole-sentence one over 1-2 + 0-1 where a chain needs a 1-3), and taking either one alone
+    flagged correct rows the other was sure of (ntrex128-dev and chained tuning halves,
+    ``benchmarks/results/alignment-flags.md``). Figures: ``benchmarks/results/units-vs-sentences.md``.
     """
     lengths = source if config.length_model == "src" else None
     whole_priors = replace(config, granularity="sentences").priors
@@ -256,13 +259,15 @@ def sentence_stage(
     common = set(_ends(whole)) & set(_ends(chained))
     beads: list[Bead] = []
     for plain, chain in zip(_stretches(whole, common), _stretches(chained, common)):
+        if [(b.source, b.reference) for b in chain] == [(b.source, b.reference) for b in plain]:
+            beads += [replace(b, confidence=max(b.confidence, c.confidence)) for b, c in zip(plain, chain)]
+            continue
         divided = all(
             max(len(b.source), len(b.reference)) <= 2
             or (len(b.source) == 1 and unit_counts[b.source[0]] >= len(b.reference))
             for b in chain
         )
-        same = [(b.source, b.reference) for b in chain] == [(b.source, b.reference) for b in plain]
-        taken = not same and all(len(b.source) < 3 for b in chain) and (len(chain) >= len(plain) or divided)
+        taken = all(len(b.source) < 3 for b in chain) and (len(chain) >= len(plain) or divided)
         beads += chain if taken else plain
     return beads
 
