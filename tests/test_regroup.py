@@ -11,7 +11,7 @@ from sacrebleu.metrics import CHRF
 
 from tarjama.alignment.align import AlignmentConfig
 from tarjama.alignment.regroup import align_article, align_units, attribute_mt, units_from_sentences
-from tarjama.corpus.schema import bead_rows
+from tarjama.corpus.schema import FLAG_BELOW, bead_rows
 from tarjama.quality.score import corpus_statistics
 from tarjama.text.article import Document, Sentence, UnitTranslation, load_document
 from tarjama.translation.translate import Translation
@@ -217,3 +217,20 @@ def test_units_give_the_sentence_beads_of_whole_sentences_on_unchained_text(
     units = units_beads(case.arabic, case.mt, case.reference)
     assert [(b.source, b.reference) for b in units] == [(b.source, b.reference) for b in sentences.beads]
     assert set(at_stake) <= set(case.gold) & {(b.source, b.reference) for b in units}
+    # and they are at least as confident (before, they had the confidences of the alignment with the larger
+    # beads, lower for most rows)
+    assert all(u.confidence >= s.confidence - 1e-9 for u, s in zip(units, sentences.beads))
+
+
+def test_a_correct_unit_row_with_an_uncertain_clause_cut_is_not_flagged() -> None:
+    """ntrex128-dev article 38 with merged and deleted lines: Arabic sentence 8 is reference sentences 7 and 8
+    (a gold 1-2 bead, confidence 0.94), and its three clause units could be cut between the two in more than
+    one way (the second stage's posterior of its 3-2 bead is 0.53). The rows are right, so they are not
+    flagged: before, a unit row's confidence was its sentence bead's times the cut's, 0.49."""
+    from benchmarks.alignment_data import load_arabic_documents, load_documents, perturb_document
+    from benchmarks.bench_align import units_beads
+
+    case = perturb_document(load_documents()[38], load_arabic_documents()[38], "all", seed=38)
+    rows = {(b.source, b.reference): b.confidence for b in units_beads(case.arabic, case.mt, case.reference)}
+    assert ((8,), (7, 8)) in set(case.gold) & set(rows)
+    assert rows[(8,), (7, 8)] >= FLAG_BELOW

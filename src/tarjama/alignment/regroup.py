@@ -165,8 +165,7 @@ def align_units(
     several to one or one to several. So where the reference does not split a sentence the rows
     are those of the sentence aligner (on un-chained ntrex128-dev, single-stage unit alignment lost
     0.011 strict F1 on the tuning half by attaching short units to a neighbouring sentence), and a
-    unit never leaves its sentence bead. A unit bead's confidence is that of its sentence bead
-    times its own.
+    unit never leaves its sentence bead. Confidence: :func:`unit_confidence`.
     """
     units = document.units
     by_sentence: list[list[int]] = [[] for _ in document.sentences]
@@ -196,11 +195,25 @@ def align_units(
             Bead(
                 tuple(inside[k] for k in part.source),
                 tuple(bead.reference[k] for k in part.reference),
-                bead.confidence * part.confidence,
+                unit_confidence(bead, part),
             )
             for part in sub
         ]
     return beads
+
+
+def unit_confidence(sentence_bead: Bead, unit_bead: Bead) -> float:
+    """The confidence of a row of units cut from ``sentence_bead`` (``unit_bead``: the cut, aligned inside it).
+
+    A row with both sides has its sentence bead's pair confidence: the Arabic and English of a sentence
+    bead belong together, and the cut inside it only decides where a row ends (an uncertain cut moves a
+    clause between two rows of the same pair; taking the cut's posterior as well flagged correct rows
+    whose clauses could go either way: ntrex128-dev tuning half, benchmarks/results/alignment-flags.md).
+    A clause or sentence left without a counterpart inside a matched bead keeps the cut's posterior
+    too: how sure the aligner is that it has none."""
+    if unit_bead.source and unit_bead.reference:
+        return sentence_bead.confidence
+    return sentence_bead.confidence * unit_bead.confidence
 
 
 def sentence_stage(
@@ -223,7 +236,12 @@ def sentence_stage(
     sentences a side or one sentence cut into at least as many units as it has reference
     sentences (a chain the second stage can divide, a unit or more to each). Else the
     whole-sentence stretch is kept, so on un-chained text the rows read as the sentence beads
-    ``--rows sentences`` gives. Figures: ``benchmarks/results/units-vs-sentences.md``.
+    ``--rows sentences`` gives. A stretch the two paths cut alike takes, bead by bead, the higher of
+    the two confidences: each model doubts a bead only against its own alternatives (the larger
+    beads' alignment spreads its posteriors over 1-3 .. 1-6 beads that ordinary text lacks, the
+    whole-sentence one over 1-2 + 0-1 where a chain needs a 1-3), and taking either one alone
+    flagged correct rows the other was sure of (ntrex128-dev and chained tuning halves,
+    ``benchmarks/results/alignment-flags.md``). Figures: ``benchmarks/results/units-vs-sentences.md``.
     """
     lengths = source if config.length_model == "src" else None
     whole_priors = replace(config, granularity="sentences").priors
@@ -241,6 +259,9 @@ def sentence_stage(
     common = set(_ends(whole)) & set(_ends(chained))
     beads: list[Bead] = []
     for plain, chain in zip(_stretches(whole, common), _stretches(chained, common)):
+        if [(b.source, b.reference) for b in chain] == [(b.source, b.reference) for b in plain]:
+            beads += [replace(b, confidence=max(b.confidence, c.confidence)) for b, c in zip(plain, chain)]
+            continue
         divided = all(
             max(len(b.source), len(b.reference)) <= 2
             or (len(b.source) == 1 and unit_counts[b.source[0]] >= len(b.reference))
