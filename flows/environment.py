@@ -116,6 +116,26 @@ def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def without_flow_heartbeats() -> Iterator[None]:
+    """Prefect's settings with flow-run heartbeats off while the block lasts, unless the user set them.
+
+    A flow run's heartbeat thread wakes once a second, and Prefect waits for it at the end of every run:
+    a run whose work took 0.3 s ended after 1 s. What heartbeats are for, telling a run whose process
+    was killed, tarjama does itself for ``tarjama run`` (the next command marks such a run Crashed);
+    ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` (or Prefect's settings files) turns them on again. Call once
+    Prefect is loaded; the settings are a copy in the block's context, which the flow's thread gets."""
+    from prefect.context import SettingsContext, get_settings_context
+
+    current = get_settings_context()
+    if "heartbeat_frequency" in current.settings.flows.model_fields_set:
+        yield
+        return
+    flows = current.settings.flows.model_copy(update={"heartbeat_frequency": None})
+    with SettingsContext(profile=current.profile, settings=current.settings.model_copy(update={"flows": flows})):
+        yield
+
+
 def prepare_for_next_run(home: Path) -> str | None:
     """In the warm process (:mod:`tarjama.app.preload`): Prefect's settings for the server the next run of
     ``home`` will find, loaded now, so that the run, forked from here, finds them loaded and skips

@@ -125,3 +125,17 @@ print(json.dumps({"prepared": prepared, "same": same, "inside": inside, "reread"
     assert result["inside"]["api"] == api and result["inside"]["version_check"] is False
     assert result["reread"] is True
     assert result["level"] == "DEBUG"
+
+
+def test_flow_runs_send_no_heartbeats_unless_the_user_set_them(served, tmp_path: Path) -> None:
+    home, _api = served
+    body = """
+from tarjama.flows.environment import without_flow_heartbeats
+with prefect_api_for_command(home, 60):
+    with without_flow_heartbeats():
+        inside = get_current_settings().flows.heartbeat_frequency
+    after = get_current_settings().flows.heartbeat_frequency
+print(json.dumps({"inside": inside, "after": after}))
+"""
+    assert in_fresh_python(home, body, tmp_path) == {"inside": None, "after": 180}  # Prefect's default outside
+    assert in_fresh_python(home, body, tmp_path, PREFECT_FLOWS_HEARTBEAT_FREQUENCY="60") == {"inside": 60, "after": 60}
