@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from tarjama.app.prefect_server import shared_api
+from tarjama.app.prefect_server import running_api_url, shared_api
 from tarjama.app.runs import served_api_url
 from tarjama.errors import TarjamaError
 
@@ -64,6 +64,39 @@ def configure_prefect(home: Path) -> None:
             logger.addFilter(UserErrorsWithoutTraceback())
 
 
+NO_TLS_TRUST = Path(__file__).with_name("no-tls.pem")
+"""A self-signed certificate whose private key was thrown away when it was made: trusting it trusts nothing."""
+
+
+def own_server_settings(url: str, ui: bool) -> dict[str, str]:
+    """Prefect's client settings for a server tarjama started (the home's shared server or ``serve``'s).
+
+    Such a server is Prefect's own, installed with tarjama, and plain HTTP on this machine, so a client
+    need not ask its version (a request from each of a run's three clients, and a TLS context for the
+    events client's) nor load certifi's 140 certificates into the TLS context Prefect builds for every
+    client even for ``http://`` (30 ms idle, 0.12 s at load 5, three or four times a run): its CA file
+    is :data:`NO_TLS_TRUST`. The shared server has no UI: no "View at" link that leads nowhere.
+    """
+    settings = {"PREFECT_API_URL": url, "PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED": "false"}
+    if url.startswith("http://"):
+        settings["PREFECT_API_SSL_CERT_FILE"] = str(NO_TLS_TRUST)
+    return settings if ui else settings | {"PREFECT_UI_URL": ""}
+
+
+@contextmanager
+def own_server_environ(url: str, ui: bool) -> Iterator[None]:
+    """:func:`own_server_settings` in the environment while the block lasts; a user's own exports win
+    (the API URL and UI URL excepted: the caller has chosen the server)."""
+    wanted = own_server_settings(url, ui)
+    added = {k: v for k, v in wanted.items() if k in ("PREFECT_API_URL", "PREFECT_UI_URL") or k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
 @contextmanager
 def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[str]:
     """The Prefect API a command talks to, set as Prefect's ``PREFECT_API_URL`` while the block lasts.
@@ -78,23 +111,74 @@ def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[str]:
         yield given
         return
     served = served_api_url(home)
-    with nullcontext(served) if served else shared_api(home, idle_s) as url:
-        os.environ["PREFECT_API_URL"] = url
-        if not served:  # the shared server has no UI: no "View at" link that leads nowhere
-            os.environ["PREFECT_UI_URL"] = ""
+    with nullcontext(served) if served else shared_api(home, idle_s) as url, own_server_environ(url, bool(served)):
         reload_prefect_settings()
+        yield url
+
+
+@contextmanager
+def without_flow_heartbeats() -> Iterator[None]:
+    """Prefect's settings with flow-run heartbeats off while the block lasts, unless the user set them.
+
+    A flow run's heartbeat thread wakes once a second, and Prefect waits for it at the end of every run:
+    a run whose work took 0.3 s ended after 1 s. What heartbeats are for, telling a run whose process
+    was killed, tarjama does itself for ``tarjama run`` (the next command marks such a run Crashed);
+    ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` (or Prefect's settings files) turns them on again. Call once
+    Prefect is loaded; the settings are a copy in the block's context, which the flow's thread gets."""
+    from prefect.context import SettingsContext, get_settings_context
+
+    current = get_settings_context()
+    if "heartbeat_frequency" in current.settings.flows.model_fields_set:
+        yield
+        return
+    flows = current.settings.flows.model_copy(update={"heartbeat_frequency": None})
+    with SettingsContext(profile=current.profile, settings=current.settings.model_copy(update={"flows": flows})):
+        yield
+
+
+def prepare_for_next_run(home: Path) -> str | None:
+    """In the warm process (:mod:`tarjama.app.preload`): Prefect's settings for the server the next run of
+    ``home`` will find, loaded now, so that the run, forked from here, finds them loaded and skips
+    :func:`reload_prefect_settings`'s work; that server's API URL. Starts nothing; without a server, or
+    with the user's ``PREFECT_API_URL``, there is nothing to prepare."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    served = served_api_url(home)
+    url = served or running_api_url(home)
+    if url is not None:
+        with own_server_environ(url, bool(served)):
+            reload_prefect_settings()
+    return url
+
+
+_loaded_for: tuple[object, ...] | None = None
+
+
+def _settings_sources() -> tuple[object, ...]:
+    """What Prefect's settings are read from: its variables, and the files it reads (by time), which are
+    found from the working folder."""
+    cwd = Path.cwd()
+    profiles = Path(
+        os.environ.get("PREFECT_PROFILES_PATH") or Path(os.environ.get("PREFECT_HOME", "~/.prefect")) / "profiles.toml"
+    )
+    files: list[tuple[str, int | None]] = []
+    for path in (cwd / ".env", cwd / "prefect.toml", cwd / "pyproject.toml", profiles.expanduser()):
         try:
-            yield url
-        finally:
-            os.environ.pop("PREFECT_API_URL", None)
-            if not served:
-                os.environ.pop("PREFECT_UI_URL", None)
+            files.append((str(path), path.stat().st_mtime_ns))
+        except OSError:
+            files.append((str(path), None))
+    return (sorted((k, v) for k, v in os.environ.items() if k.startswith("PREFECT_")), str(cwd), files)
 
 
 def reload_prefect_settings() -> None:
     """Prefect reads its settings from the environment when it loads; where it is loaded already (a run
-    forked from the warm process, :mod:`tarjama.app.preload`), it reads them again (a third of a second,
-    so only on the way in: the command ends with the block)."""
+    forked from the warm process, :mod:`tarjama.app.preload`), it reads them again (a third of a second
+    at load), unless they were read from the same sources already (:func:`prepare_for_next_run`)."""
+    global _loaded_for
     context = sys.modules.get("prefect.context")
-    if context is not None:
+    if context is None:
+        return
+    sources = _settings_sources()
+    if sources != _loaded_for:
         context.refresh_global_settings_context()
+        _loaded_for = sources

@@ -75,7 +75,10 @@ class TaskEvents:
 
 
 class FlowEvents(TaskEvents):
-    """The flow's build events: one corpus-level progress artifact, keyed so a corpus keeps one history."""
+    """The flow's build events: one corpus-level progress artifact, keyed so a corpus keeps one history.
+
+    The artifact is made when the first batch is submitted, or at the first progress if none is: a run
+    whose articles are all reused makes it once, at 100 %, instead of at 0 % and again at the end."""
 
     def __init__(self, key: str) -> None:
         super().__init__()
@@ -84,13 +87,22 @@ class FlowEvents(TaskEvents):
 
     def start(self, total: int) -> None:
         self.total = total
-        self.progress_artifact = create_progress_artifact(  # type: ignore[assignment]  # sync call: a UUID
-            0.0, key=artifact_key(self.key, "progress"), description=f"Articles built, of {total}"
-        )
+
+    def artifact(self, percent: float = 0.0) -> UUID:
+        """The progress artifact, made now at ``percent`` if it does not exist yet."""
+        if self.progress_artifact is None:
+            made: UUID = create_progress_artifact(  # type: ignore[assignment]  # sync call: a UUID
+                percent, key=artifact_key(self.key, "progress"), description=f"Articles built, of {self.total}"
+            )
+            self.progress_artifact = made
+        return self.progress_artifact
 
     def articles(self, done: int, total: int) -> None:
-        if self.progress_artifact is not None:
-            update_progress_artifact(self.progress_artifact, 100.0 * done / total if total else 100.0)
+        percent = 100.0 * done / total if total else 100.0
+        if self.progress_artifact is None:
+            self.artifact(percent)
+        else:
+            update_progress_artifact(self.progress_artifact, percent)
 
 
 def _batch_name() -> str:
@@ -128,8 +140,8 @@ class TaskRunner:
         self.settings, self.events = settings, events
 
     def submit(self, jobs: list[ArticleJob]) -> BatchHandle:
-        one = self.events.progress_artifact if self.events.total == 1 else None
-        return build_articles.submit(jobs, self.settings, one)
+        progress = self.events.artifact()
+        return build_articles.submit(jobs, self.settings, progress if self.events.total == 1 else None)
 
     def as_completed(self, handles: Sequence[BatchHandle]) -> Iterator[BatchHandle]:
         return as_completed(list(handles))  # type: ignore[arg-type]  # the PrefectFutures of submit()

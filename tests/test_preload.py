@@ -4,6 +4,7 @@ death reach the run; changed code or Prefect settings are never served by an old
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -87,14 +88,16 @@ def test_a_later_run_is_served_by_the_warm_process_with_its_own_streams_folder_a
 
     second = run(env, work, "--name", "second")
     assert second.returncode == 0, second.stderr
-    assert re.search(r"^run \d+ ended with status 0$", log_of(home), re.MULTILINE)  # it ran in the warm process
+    assert re.search(r"^run \d+ ended with status 0;", log_of(home), re.MULTILINE)  # it ran in the warm process
     assert "1 reused from earlier runs" in second.stdout + second.stderr  # the summary reached our pipe
+    port = json.loads((home / "prefect-server.json").read_text())["port"]  # the shared server the first run left
+    assert f"Prefect's settings loaded for the API http://127.0.0.1:{port}/api" in log_of(home)  # before the run
     assert (work / "output" / "second" / "aligned.tsv").is_file()  # relative to the command's own folder
 
     bad = run(env, work, "--name", "second")  # exists already: bad input, one line, status 2
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == ["tarjama: error: output/second: output directory already exists"]
-    assert re.search(r"^run \d+ ended with status 2$", log_of(home), re.MULTILINE)
+    assert re.search(r"^run \d+ ended with status 2;", log_of(home), re.MULTILINE)
 
 
 def test_changed_prefect_settings_are_not_served_by_an_old_process(warm) -> None:
@@ -138,7 +141,7 @@ def test_ctrl_c_reaches_the_run_and_killing_the_command_kills_its_run(warm, tmp_
         command.kill()  # SIGKILL: nothing can be forwarded, yet the run must not outlive its command
         command.wait()
         wait_for(
-            lambda: re.search(rf"^run {child} ended with status 137$", log_of(home), re.MULTILINE),
+            lambda: re.search(rf"^run {child} ended with status 137;", log_of(home), re.MULTILINE),
             "the run of a killed command to be killed",
             30,
         )

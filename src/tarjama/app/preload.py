@@ -45,11 +45,15 @@ import sysconfig
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tarjama.home import resolve_home
+
+if TYPE_CHECKING:
+    from tarjama.settings import Settings
+    from tarjama.translation.engines.base import EngineSpec
 
 STANDARD_FDS = (0, 1, 2)
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -267,21 +271,59 @@ def _bound(path: Path) -> Iterator[socket.socket | None]:
                 path.unlink()
 
 
-class WarmProcess:
-    """Accepts runs, forks one child per run, and tells each command its child's exit status."""
+# a Prefect server started or stopped for the home: ``serve``'s record, and the shared server's
+SERVER_RECORDS = ("serve.json", "prefect-server.json")
 
-    def __init__(self, home: Path, listener: socket.socket, idle_s: float, environ: Mapping[str, str]) -> None:
+
+class WarmProcess:
+    """Accepts runs, forks one child per run, and tells each command its child's exit status.
+
+    Between runs it calls ``prepare`` (Prefect's settings for the server the next run will find; its API
+    URL), after each run and whenever a Prefect server of the home starts or stops, so that the run need not."""
+
+    def __init__(
+        self,
+        home: Path,
+        listener: socket.socket,
+        idle_s: float,
+        environ: Mapping[str, str],
+        prepare: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.home = home
         self.listener = listener
         self.idle_s = idle_s
         self.fingerprint = fingerprint(environ)
+        self.prepare = prepare
+        self.prepared_for: list[float | None] | None = None
+        self.prepared_api: str | None = None
         self.children: dict[int, socket.socket] = {}
         self.last_used = time.monotonic()
         self.stopping = False  # code changed, or SIGTERM: no more runs; those under way finish
 
+    def _prepare_if_changed(self) -> None:
+        records: list[float | None] = []
+        for name in SERVER_RECORDS:
+            try:
+                records.append((self.home / name).stat().st_mtime)
+            except OSError:
+                records.append(None)
+        if records != self.prepared_for:
+            self.prepared_for = records
+            self._prepare()
+
+    def _prepare(self) -> None:
+        try:
+            api = self.prepare()
+        except Exception as problem:  # a run prepares for itself, as without the warm process
+            api = f"none ({problem!r})"
+        if api != self.prepared_api:
+            self.prepared_api = api
+            print(f"Prefect's settings loaded for the API {api}", flush=True)
+
     def serve(self) -> None:
         while True:
             self._reap()
+            self._prepare_if_changed()
             finished = self.stopping or time.monotonic() - self.last_used > self.idle_s or not self.home.is_dir()
             if finished:
                 self.listener.close()  # a command now runs itself at once, rather than wait to be refused
@@ -367,7 +409,7 @@ class WarmProcess:
     def _reap(self) -> None:
         while self.children:
             try:
-                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+                pid, wait_status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
@@ -377,11 +419,13 @@ class WarmProcess:
                 continue
             code = os.waitstatus_to_exitcode(wait_status)
             status = code if code >= 0 else 128 - code  # killed by signal n: the shell's 128 + n
-            print(f"run {pid} ended with status {status}", flush=True)
+            cpu_s = usage.ru_utime + usage.ru_stime  # the run's own: its command's is only the waiting
+            print(f"run {pid} ended with status {status}; CPU {cpu_s:.2f} s", flush=True)
             with contextlib.suppress(OSError):
                 _send(connection, {"exit": status})
             connection.close()
             self.last_used = time.monotonic()
+            self._prepare()  # the run may have found another server than the one prepared for
 
 
 def _exit_without_teardown(status: int) -> NoReturn:
@@ -407,6 +451,36 @@ def _die_with_command(connection: socket.socket) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _learn_web_engine_signatures(settings: Settings, specs: Iterable[EngineSpec]) -> None:
+    """A run learns its engine's signature by building the engine (a web engine's HTTP client and its TLS
+    context: 30 ms idle, 0.1 s at load), once per process and options: here for every web engine with the
+    home's options, so a run with the same options finds it known (with others, it builds the engine)."""
+    from tarjama.corpus.build import engine_signature_of
+
+    for spec in specs:
+        if (
+            spec.rate_limit is not None
+            and spec.model_of is None
+            and spec.readiness(settings.engine_options(spec.name)) is None
+        ):
+            with contextlib.suppress(Exception):  # the run says what is wrong, as before
+                engine_signature_of(settings.model_copy(update={"engine": spec.name}))
+
+
+def _complete_models(prefix: str) -> None:
+    """Build the pydantic models of modules under ``prefix`` that are built on first use (Prefect defers
+    most of its own), here once rather than in every run (0.07 s of a run at load)."""
+    import pydantic
+
+    pending: list[type[pydantic.BaseModel]] = [pydantic.BaseModel]
+    while pending:
+        model = pending.pop()
+        pending += model.__subclasses__()
+        if model.__module__.startswith(prefix) and not model.__pydantic_complete__:
+            with contextlib.suppress(Exception):  # one that cannot be built yet is built when used, as before
+                model.model_rebuild()
+
+
 def main() -> None:
     """The warm process: settings from the environment it was started with, imports, then runs."""
     from tarjama.errors import TarjamaError
@@ -421,18 +495,21 @@ def main() -> None:
     path = socket_path(settings.home)
     if path is None or not settings.preload:
         return
-    from tarjama.flows.environment import configure_prefect
+    from tarjama.flows.environment import configure_prefect, prepare_for_next_run
     from tarjama.translation.engines import all_specs
 
     configure_prefect(settings.home)  # the defaults a run applies before Prefect loads
     for module in WARM_MODULES:
         __import__(module)
-    all_specs()  # every engine's module, and the installed plug-ins looked up
+    _learn_web_engine_signatures(settings, all_specs())  # every engine's module, and the plug-ins looked up
+    _complete_models("prefect.")
     with _bound(path) as listener:
         if listener is None:
             return
         print(f"warm process {os.getpid()} for {settings.home} at {path}", flush=True)
-        warm = WarmProcess(settings.home, listener, settings.prefect_server_idle, environ)
+        warm = WarmProcess(
+            settings.home, listener, settings.prefect_server_idle, environ, lambda: prepare_for_next_run(settings.home)
+        )
         signal.signal(signal.SIGTERM, warm.stop)
         warm.serve()
 
