@@ -279,16 +279,15 @@ class ChrfLengthScorer:
         self.mt_cum = np.cumsum([0] + [_chars(s) for s in mt])
         self.ref_cum = np.cumsum([0] + [_chars(s) for s in reference])
         self.matcher = SpanMatcher(mt, reference)
-        self.known_keys = np.zeros(0, dtype=np.int64)  # cells (as i * (m + 2) + j) whose 1-1 matches are known
-        self.known_counts = np.zeros((0, MAX_ORDER), dtype=np.int32)
+        self.known = ScoredMatches(m)
 
     def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
         """Log prior + length + chrF evidence; reliability 1: the path's beads are given their pair
         probability afterwards (:func:`tarjama.alignment.confidence.pair_confidence`)."""
         matches = self.matcher.matches(i, j, [self.bead_types[t] for t in types])
-        one_to_one = next((t for t, bead_type in enumerate(types) if self.bead_types[bead_type] == (1, 1)), None)
-        if one_to_one is not None:
-            self._remember(i, j, matches[one_to_one])
+        for t, bead_type in enumerate(types):
+            if min(self.bead_types[bead_type]):
+                self.known.add(self.bead_types[bead_type], i, j, matches[t])
         cells: dict[tuple[int, int], Counts] = {}  # 1-1 matches around each cell, for the lone-part check
         scores = np.empty((len(types), len(i)))
         evidence = np.empty((len(types), len(i)))
@@ -345,22 +344,55 @@ class ChrfLengthScorer:
         paired = np.maximum.reduce([r for r, _ in recalls]) >= LONE_PAIRED_RECALL
         return np.where(paired, LONE_PART_SLOPES[di, dj] * shortfall, 0.0)
 
-    def _remember(self, i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
-        """Keep the 1-1 matches of scored cells: the lone-part check of the 1-2, 2-1 and 2-2 beads around reads them."""
-        keys = np.concatenate([self.known_keys, i * (self.ref_cum.size + 1) + j])
-        keys, first = np.unique(keys, return_index=True)
-        self.known_keys, self.known_counts = keys, np.concatenate([self.known_counts, counts])[first]
-
     def _one_to_one(self, i: Cells, j: Cells) -> Counts:
         """Matches of MT sentence i-1 with reference sentence j-1 where the 1-1 bead ending at (i, j) has
         been scored, and where that is: every cell of the band, so only a bead at the band's edge goes
         without the check (a path that reaches the edge is searched again in a wider band)."""
-        wanted = i * (self.ref_cum.size + 1) + j
-        at = np.minimum(np.searchsorted(self.known_keys, wanted), max(self.known_keys.size - 1, 0))
-        found = self.known_keys[at] == wanted if self.known_keys.size else np.zeros(len(i), dtype=bool)
-        out = np.zeros((len(i), MAX_ORDER), dtype=np.int32)
-        out[found] = self.known_counts[at[found]]
+        return self.known.get((1, 1), i, j)
+
+
+class ScoredMatches:
+    """The match counts of every matched bead the search has scored, by bead type and end cell: the lone-part
+    check reads the 1-1 ones around a bead, the pair confidence those of the unrelated spans around the path.
+
+    Per bead type, the cells' keys ``i * (m + 2) + j`` sorted, and their counts in the same order; a cell
+    scored again (a later pass re-scores a cell where another bead type became possible) keeps its counts,
+    which are the same. New cells are merged in by position (no sort of what is already known)."""
+
+    def __init__(self, m: int) -> None:
+        self.stride = m + 2
+        self.keys: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
+        self.counts: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
+
+    def add(self, bead_type: tuple[int, int], i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
+        new = i * self.stride + j
+        order = np.argsort(new, kind="stable")  # cells come row by row, already in order: linear
+        new, counts = new[order], counts[order]
+        keys = self.keys.get(bead_type, np.zeros(0, dtype=np.int64))
+        at = np.searchsorted(keys, new)
+        fresh = ~_present(keys, new, at)
+        self.keys[bead_type] = np.insert(keys, at[fresh], new[fresh])
+        known = self.counts.get(bead_type, np.zeros((0, MAX_ORDER), dtype=np.int32))
+        self.counts[bead_type] = np.insert(known, at[fresh], counts[fresh], axis=0)
+
+    def get(self, bead_type: tuple[int, int], i: Cells, j: Cells) -> Counts:
+        """Counts of the beads of ``bead_type`` ending at cells (i, j) (zero where not known), and where known."""
+        keys = self.keys.get(bead_type, np.zeros(0, dtype=np.int64))
+        wanted = i * self.stride + j
+        at = np.searchsorted(keys, wanted)
+        found = _present(keys, wanted, at)
+        out = np.zeros((len(wanted), MAX_ORDER), dtype=np.int32)
+        out[found] = self.counts[bead_type][at[found]]
         return out, found
+
+
+def _present(
+    keys: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64], at: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Whether each of ``wanted`` is in the sorted ``keys``, given its insertion point ``at``."""
+    if not keys.size:
+        return np.zeros(len(wanted), dtype=bool)
+    return keys[np.minimum(at, keys.size - 1)] == wanted
 
 
 def _recall(found: Sequence[Counts], part_chars: Cells, other_chars: Cells, longer: bool) -> tuple[Scores, Scores]:
@@ -422,7 +454,7 @@ def align(
     return pair_confidence(
         beads,
         scorer.matcher,
-        scorer._one_to_one,
+        scorer.known.get,
         [_chars(s) for s in (mt if source is None else source)],
         scorer.length_variance,
         [bool(flag) for flag in np.diff(scorer.broken_cum)],  # the scorer's, not found again
