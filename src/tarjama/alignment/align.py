@@ -264,21 +264,19 @@ class ChrfLengthScorer:
         self.log_priors = [math.log(p) for p in priors.values()]
         self.similarity_weight, self.null_similarity, self.null_growth = similarity_weight, null_similarity, null_growth
         n, m = len(mt), len(reference)
-        mt_chars, ref_chars = sum(map(_chars, mt)), sum(map(_chars, reference))
+        self.matcher = SpanMatcher(mt, reference)
+        self.mt_cum, self.ref_cum = self.matcher.hyp_offsets, self.matcher.ref_offsets  # characters, whitespace aside
+        mt_chars, ref_chars = int(self.mt_cum[-1]), int(self.ref_cum[-1])
         self.sentence_chars = max((mt_chars + ref_chars) / max(n + m, 1), 1.0)  # the unit of bead size
         # The length prior compares reference lengths with source lengths when given, else with MT lengths.
-        predictor = mt if source is None else source
-        if len(predictor) != n:
-            raise ValueError(f"source has {len(predictor)} sentences and mt {n}: they must correspond one to one")
-        self.predictor_cum = np.cumsum([0] + [_chars(s) for s in predictor])
+        if source is not None and len(source) != n:
+            raise ValueError(f"source has {len(source)} sentences and mt {n}: they must correspond one to one")
+        self.predictor_cum = self.mt_cum if source is None else np.cumsum([0] + [_chars(s) for s in source])
         predictor_chars = int(self.predictor_cum[-1])
         self.length_ratio = ref_chars / predictor_chars if predictor_chars and ref_chars else 1.0
         self.length_variance = length_variance if source is None else source_length_variance
         self.has_source = source is not None
         self.broken_cum = np.cumsum([0] + [bool(reason) for reason in broken_mt(mt, source)])
-        self.mt_cum = np.cumsum([0] + [_chars(s) for s in mt])
-        self.ref_cum = np.cumsum([0] + [_chars(s) for s in reference])
-        self.matcher = SpanMatcher(mt, reference)
         self.known = ScoredMatches(m)
 
     def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
@@ -355,44 +353,42 @@ class ScoredMatches:
     """The match counts of every matched bead the search has scored, by bead type and end cell: the lone-part
     check reads the 1-1 ones around a bead, the pair confidence those of the unrelated spans around the path.
 
-    Per bead type, the cells' keys ``i * (m + 2) + j`` sorted, and their counts in the same order; a cell
-    scored again (a later pass re-scores a cell where another bead type became possible) keeps its counts,
-    which are the same. New cells are merged in by position (no sort of what is already known)."""
+    Per bead type, the cells' keys ``i * (m + 2) + j`` sorted, and their counts in the same order. Each
+    scoring call's cells are kept as they come and merged in when the type is next read (the 1-1 ones at
+    the next call, the others once, for the confidence); a cell scored twice (a later pass re-scores a cell
+    where another bead type became possible) keeps its first counts, which are the same."""
 
     def __init__(self, m: int) -> None:
         self.stride = m + 2
         self.keys: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
         self.counts: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
+        self.pending: dict[tuple[int, int], list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]]] = {}
 
     def add(self, bead_type: tuple[int, int], i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
-        new = i * self.stride + j
-        order = np.argsort(new, kind="stable")  # cells come row by row, already in order: linear
-        new, counts = new[order], counts[order]
-        keys = self.keys.get(bead_type, np.zeros(0, dtype=np.int64))
-        at = np.searchsorted(keys, new)
-        fresh = ~_present(keys, new, at)
-        self.keys[bead_type] = np.insert(keys, at[fresh], new[fresh])
-        known = self.counts.get(bead_type, np.zeros((0, MAX_ORDER), dtype=np.int32))
-        self.counts[bead_type] = np.insert(known, at[fresh], counts[fresh], axis=0)
+        self.pending.setdefault(bead_type, []).append((i * self.stride + j, counts))
 
     def get(self, bead_type: tuple[int, int], i: Cells, j: Cells) -> Counts:
         """Counts of the beads of ``bead_type`` ending at cells (i, j) (zero where not known), and where known."""
-        keys = self.keys.get(bead_type, np.zeros(0, dtype=np.int64))
+        keys, counts = self._merged(bead_type)
         wanted = i * self.stride + j
-        at = np.searchsorted(keys, wanted)
-        found = _present(keys, wanted, at)
+        at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+        found = keys[at] == wanted if keys.size else np.zeros(len(wanted), dtype=bool)
         out = np.zeros((len(wanted), MAX_ORDER), dtype=np.int32)
-        out[found] = self.counts[bead_type][at[found]]
+        out[found] = counts[at[found]]
         return out, found
 
-
-def _present(
-    keys: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64], at: npt.NDArray[np.int64]
-) -> npt.NDArray[np.bool_]:
-    """Whether each of ``wanted`` is in the sorted ``keys``, given its insertion point ``at``."""
-    if not keys.size:
-        return np.zeros(len(wanted), dtype=bool)
-    return keys[np.minimum(at, keys.size - 1)] == wanted
+    def _merged(self, bead_type: tuple[int, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+        chunks = self.pending.pop(bead_type, [])
+        known = self.keys.get(bead_type, np.zeros(0, dtype=np.int64))
+        counts = self.counts.get(bead_type, np.zeros((0, MAX_ORDER), dtype=np.int32))
+        if chunks:
+            keys = np.concatenate([known] + [k for k, _ in chunks])
+            order = np.argsort(keys, kind="stable")  # merges a few sorted runs in linear time
+            keys = keys[order]
+            first = np.concatenate(([True], keys[1:] != keys[:-1]))  # of equal keys, the earliest
+            known, counts = keys[first], np.concatenate([counts] + [c for _, c in chunks])[order[first]]
+            self.keys[bead_type], self.counts[bead_type] = known, counts
+        return known, counts
 
 
 def _recall(found: Sequence[Counts], part_chars: Cells, other_chars: Cells, longer: bool) -> tuple[Scores, Scores]:
@@ -455,7 +451,7 @@ def align(
         beads,
         scorer.matcher,
         scorer.known.get,
-        [_chars(s) for s in (mt if source is None else source)],
+        np.diff(scorer.predictor_cum),
         scorer.length_variance,
         [bool(flag) for flag in np.diff(scorer.broken_cum)],  # the scorer's, not found again
         lengths_from_mt=source is None,

@@ -60,7 +60,7 @@ def pair_confidence(
     beads: Sequence[Bead],
     matcher: SpanMatcher,
     known: KnownMatches,
-    predictor_chars: Sequence[int],
+    predictor_chars: Ints,
     length_variance: float,
     broken: Sequence[bool],
     *,
