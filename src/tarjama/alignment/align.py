@@ -361,11 +361,14 @@ class ScoredMatches:
     def __init__(self, m: int) -> None:
         self.stride = m + 2
         self.keys: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
-        self.counts: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
-        self.pending: dict[tuple[int, int], list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]]] = {}
+        self.counts: dict[tuple[int, int], npt.NDArray[np.integer]] = {}
+        self.pending: dict[tuple[int, int], list[tuple[npt.NDArray[np.int64], npt.NDArray[np.integer]]]] = {}
 
     def add(self, bead_type: tuple[int, int], i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
-        self.pending.setdefault(bead_type, []).append((i * self.stride + j, counts))
+        """Keep the counts of beads of ``bead_type`` ending at cells (i, j) (in 16 bits when they fit: half
+        the memory, and counts of a few sentences' n-grams always fit)."""
+        narrow = counts.astype(np.uint16) if counts.size and counts.max() < 2**16 else counts
+        self.pending.setdefault(bead_type, []).append((i * self.stride + j, narrow))
 
     def get(self, bead_type: tuple[int, int], i: Cells, j: Cells) -> Counts:
         """Counts of the beads of ``bead_type`` ending at cells (i, j) (zero where not known), and where known."""
@@ -377,10 +380,10 @@ class ScoredMatches:
         out[found] = counts[at[found]]
         return out, found
 
-    def _merged(self, bead_type: tuple[int, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+    def _merged(self, bead_type: tuple[int, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer]]:
         chunks = self.pending.pop(bead_type, [])
         known = self.keys.get(bead_type, np.zeros(0, dtype=np.int64))
-        counts = self.counts.get(bead_type, np.zeros((0, MAX_ORDER), dtype=np.int32))
+        counts = self.counts.get(bead_type, np.zeros((0, MAX_ORDER), dtype=np.uint16))
         if chunks:
             keys = np.concatenate([known] + [k for k, _ in chunks])
             order = np.argsort(keys, kind="stable")  # merges a few sorted runs in linear time
