@@ -365,8 +365,8 @@ class ScoredMatches:
         self.pending: dict[tuple[int, int], list[tuple[npt.NDArray[np.int64], npt.NDArray[np.integer]]]] = {}
 
     def add(self, bead_type: tuple[int, int], i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
-        """Keep the counts of beads of ``bead_type`` ending at cells (i, j) (in 16 bits when they fit: half
-        the memory, and counts of a few sentences' n-grams always fit)."""
+        """Keep the counts of beads of ``bead_type`` ending at cells (i, j), in 16 bits (half the memory) unless
+        a count does not fit, which takes a span of 65,536 characters."""
         narrow = counts.astype(np.uint16) if counts.size and counts.max() < 2**16 else counts
         self.pending.setdefault(bead_type, []).append((i * self.stride + j, narrow))
 
