@@ -59,6 +59,7 @@ from pathlib import Path
 from benchmarks.alignment_data import (
     BENCH_VARIANTS,
     BeadScores,
+    Case,
     FlagScores,
     load_arabic_documents,
     load_documents,
@@ -131,6 +132,17 @@ def _aligner(method: str) -> Callable[..., list]:
     return bleualign
 
 
+def method_beads(aligner: Callable[..., list], method: str, case: Case) -> list:
+    """The beads ``aligner`` (:func:`_aligner` of ``method``) gives for one perturbed document."""
+    if method == "tarjama+src":
+        return aligner(case.mt, case.reference, source=case.arabic)
+    if method == "units":
+        return aligner(case.arabic, case.mt, case.reference)
+    if method == "gale-church":
+        return aligner(case.arabic, case.reference)
+    return aligner(case.mt, case.reference)
+
+
 HALVES = {"all": lambda k: True, "even": lambda k: k % 2 == 0, "odd": lambda k: k % 2 == 1}
 """Document subsets: the bead priors were tuned on the even-numbered documents; the odd ones are held out."""
 
@@ -152,14 +164,7 @@ def quality_table(
             aligner, scores, flags, start = _aligner(method), BeadScores(), FlagScores(), time.perf_counter()
             for seed in picked:
                 case = perturb_document(documents[seed], arabic[seed], variant, seed=seed)
-                if method == "tarjama+src":
-                    beads = aligner(case.mt, case.reference, source=case.arabic)
-                elif method == "units":
-                    beads = aligner(case.arabic, case.mt, case.reference)
-                elif method == "gale-church":
-                    beads = aligner(case.arabic, case.reference)
-                else:
-                    beads = aligner(case.mt, case.reference)
+                beads = method_beads(aligner, method, case)
                 scores.add([(b.source, b.reference) for b in beads], case.gold)
                 flags.add([((b.source, b.reference), b.confidence) for b in beads], case.gold)
             results[variant][method] = scores

@@ -78,3 +78,19 @@ def test_scattered_cells_count_as_in_the_full_grid() -> None:
         np.array([grid[k][0] for k in picked]), np.array([grid[k][1] for k in picked]), bead_types
     )
     assert np.array_equal(some, full[:, picked]) and some.any()
+
+
+def test_scored_match_counts_read_back_exactly_even_when_they_overflow_16_bits() -> None:
+    """The search keeps counts in 16 bits when they fit; a span of 70,000 characters must keep its own."""
+    from tarjama.alignment.align import ScoredMatches
+
+    long_line = "a" * 70_000
+    matcher = SpanMatcher(["x y", long_line], ["x y", long_line])
+    scored = ScoredMatches(2)
+    for cells in ([1], [2]):  # two scoring calls, as two band passes make
+        i = j = np.array(cells)
+        scored.add((1, 1), i, j, matcher.matches(i, j, [(1, 1)])[0])
+    counts, found = scored.get((1, 1), np.array([2, 1, 2]), np.array([2, 1, 1]))
+    assert found.tolist() == [True, True, False]
+    assert counts[0].tolist() == [70_000 - k for k in range(6)] and counts[1].tolist() == [2, 1, 0, 0, 0, 0]
+    assert counts[2].tolist() == [0] * 6

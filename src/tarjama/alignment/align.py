@@ -273,31 +273,28 @@ class ChrfLengthScorer:
         self.log_priors = [math.log(p) for p in priors.values()]
         self.similarity_weight, self.null_similarity, self.null_growth = similarity_weight, null_similarity, null_growth
         n, m = len(mt), len(reference)
-        mt_chars, ref_chars = sum(map(_chars, mt)), sum(map(_chars, reference))
+        self.matcher = SpanMatcher(mt, reference)
+        self.mt_cum, self.ref_cum = self.matcher.hyp_offsets, self.matcher.ref_offsets  # characters, whitespace aside
+        mt_chars, ref_chars = int(self.mt_cum[-1]), int(self.ref_cum[-1])
         self.sentence_chars = max((mt_chars + ref_chars) / max(n + m, 1), 1.0)  # the unit of bead size
         # The length prior compares reference lengths with source lengths when given, else with MT lengths.
-        predictor = mt if source is None else source
-        if len(predictor) != n:
-            raise ValueError(f"source has {len(predictor)} sentences and mt {n}: they must correspond one to one")
-        self.predictor_cum = np.cumsum([0] + [_chars(s) for s in predictor])
+        if source is not None and len(source) != n:
+            raise ValueError(f"source has {len(source)} sentences and mt {n}: they must correspond one to one")
+        self.predictor_cum = self.mt_cum if source is None else np.cumsum([0] + [_chars(s) for s in source])
         predictor_chars = int(self.predictor_cum[-1])
         self.length_ratio = ref_chars / predictor_chars if predictor_chars and ref_chars else 1.0
         self.length_variance = length_variance if source is None else source_length_variance
         self.has_source = source is not None
         self.broken_cum = np.cumsum([0] + [bool(reason) for reason in broken_mt(mt, source)])
-        self.mt_cum = np.cumsum([0] + [_chars(s) for s in mt])
-        self.ref_cum = np.cumsum([0] + [_chars(s) for s in reference])
-        self.matcher = SpanMatcher(mt, reference)
-        self.known_keys = np.zeros(0, dtype=np.int64)  # cells (as i * (m + 2) + j) whose 1-1 matches are known
-        self.known_counts = np.zeros((0, MAX_ORDER), dtype=np.int32)
+        self.known = ScoredMatches(m)
 
     def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
         """Log prior + length + chrF evidence; reliability 1: the path's beads are given their pair
         probability afterwards (:func:`tarjama.alignment.confidence.pair_confidence`)."""
         matches = self.matcher.matches(i, j, [self.bead_types[t] for t in types])
-        one_to_one = next((t for t, bead_type in enumerate(types) if self.bead_types[bead_type] == (1, 1)), None)
-        if one_to_one is not None:
-            self._remember(i, j, matches[one_to_one])
+        for t, bead_type in enumerate(types):
+            if min(self.bead_types[bead_type]):
+                self.known.add(self.bead_types[bead_type], i, j, matches[t])
         cells: dict[tuple[int, int], Counts] = {}  # 1-1 matches around each cell, for the lone-part check
         scores = np.empty((len(types), len(i)))
         evidence = np.empty((len(types), len(i)))
@@ -355,22 +352,56 @@ class ChrfLengthScorer:
             paired |= lone_long <= 0.0  # not one trigram shared: no part of the bead, however weak the MT
         return np.where(paired, LONE_PART_SLOPES[di, dj] * shortfall, 0.0)
 
-    def _remember(self, i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
-        """Keep the 1-1 matches of scored cells: the lone-part check of the 1-2, 2-1 and 2-2 beads around reads them."""
-        keys = np.concatenate([self.known_keys, i * (self.ref_cum.size + 1) + j])
-        keys, first = np.unique(keys, return_index=True)
-        self.known_keys, self.known_counts = keys, np.concatenate([self.known_counts, counts])[first]
-
     def _one_to_one(self, i: Cells, j: Cells) -> Counts:
         """Matches of MT sentence i-1 with reference sentence j-1 where the 1-1 bead ending at (i, j) has
         been scored, and where that is: every cell of the band, so only a bead at the band's edge goes
         without the check (a path that reaches the edge is searched again in a wider band)."""
-        wanted = i * (self.ref_cum.size + 1) + j
-        at = np.minimum(np.searchsorted(self.known_keys, wanted), max(self.known_keys.size - 1, 0))
-        found = self.known_keys[at] == wanted if self.known_keys.size else np.zeros(len(i), dtype=bool)
-        out = np.zeros((len(i), MAX_ORDER), dtype=np.int32)
-        out[found] = self.known_counts[at[found]]
+        return self.known.get((1, 1), i, j)
+
+
+class ScoredMatches:
+    """The match counts of every matched bead the search has scored, by bead type and end cell: the lone-part
+    check reads the 1-1 ones around a bead, the pair confidence those of the unrelated spans around the path.
+
+    Per bead type, the cells' keys ``i * (m + 2) + j`` sorted, and their counts in the same order. Each
+    scoring call's cells are kept as they come and merged in when the type is next read (the 1-1 ones at
+    the next call, the others once, for the confidence); a cell scored twice (a later pass re-scores a cell
+    where another bead type became possible) keeps its first counts, which are the same."""
+
+    def __init__(self, m: int) -> None:
+        self.stride = m + 2
+        self.keys: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
+        self.counts: dict[tuple[int, int], npt.NDArray[np.integer]] = {}
+        self.pending: dict[tuple[int, int], list[tuple[npt.NDArray[np.int64], npt.NDArray[np.integer]]]] = {}
+
+    def add(self, bead_type: tuple[int, int], i: Cells, j: Cells, counts: npt.NDArray[np.int32]) -> None:
+        """Keep the counts of beads of ``bead_type`` ending at cells (i, j), in 16 bits (half the memory) unless
+        a count does not fit, which takes a span of 65,536 characters."""
+        narrow = counts.astype(np.uint16) if counts.size and counts.max() < 2**16 else counts
+        self.pending.setdefault(bead_type, []).append((i * self.stride + j, narrow))
+
+    def get(self, bead_type: tuple[int, int], i: Cells, j: Cells) -> Counts:
+        """Counts of the beads of ``bead_type`` ending at cells (i, j) (zero where not known), and where known."""
+        keys, counts = self._merged(bead_type)
+        wanted = i * self.stride + j
+        at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+        found = keys[at] == wanted if keys.size else np.zeros(len(wanted), dtype=bool)
+        out = np.zeros((len(wanted), MAX_ORDER), dtype=np.int32)
+        out[found] = counts[at[found]]
         return out, found
+
+    def _merged(self, bead_type: tuple[int, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer]]:
+        chunks = self.pending.pop(bead_type, [])
+        known = self.keys.get(bead_type, np.zeros(0, dtype=np.int64))
+        counts = self.counts.get(bead_type, np.zeros((0, MAX_ORDER), dtype=np.uint16))
+        if chunks:
+            keys = np.concatenate([known] + [k for k, _ in chunks])
+            order = np.argsort(keys, kind="stable")  # merges a few sorted runs in linear time
+            keys = keys[order]
+            first = np.concatenate(([True], keys[1:] != keys[:-1]))  # of equal keys, the earliest
+            known, counts = keys[first], np.concatenate([counts] + [c for _, c in chunks])[order[first]]
+            self.keys[bead_type], self.counts[bead_type] = known, counts
+        return known, counts
 
 
 def _recall(found: Sequence[Counts], part_chars: Cells, other_chars: Cells, longer: bool) -> tuple[Scores, Scores]:
@@ -432,8 +463,8 @@ def align(
     return pair_confidence(
         beads,
         scorer.matcher,
-        scorer._one_to_one,
-        [_chars(s) for s in (mt if source is None else source)],
+        scorer.known.get,
+        np.diff(scorer.predictor_cum),
         scorer.length_variance,
         [bool(flag) for flag in np.diff(scorer.broken_cum)],  # the scorer's, not found again
         lengths_from_mt=source is None,

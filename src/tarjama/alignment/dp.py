@@ -222,7 +222,7 @@ class _Band:
 
 
 class _Lattice:
-    """Bead scores in one band, with Viterbi and forward-backward over them."""
+    """Bead scores in one band, with Viterbi over them (and forward-backward for the posteriors of the path kept)."""
 
     pred: Cells
     scores: Scores
@@ -286,7 +286,7 @@ class _Lattice:
                 needed = todo[row][cells]
                 self.scores[row][cells[needed]] = fresh[k][needed]
                 self.reliability[row][cells[needed]] = trust[k][needed]
-        self.best, self.back, self.back_state, self.total = _forward(
+        self.best, self.back, self.back_state = _viterbi(
             self.pred, self.scores, self.considered, self.state, gap_extension
         )
 
@@ -305,15 +305,16 @@ class _Lattice:
         return path[::-1]
 
     def beads(self, path: Sequence[tuple[int, int, int]]) -> list[Bead]:
+        total = _forward(self.pred, self.scores, self.state, self.gap_extension)
         rest = _backward(self.pred, self.scores, self.state, self.gap_extension)
         band = self.band
-        log_z = np.logaddexp.reduce(self.total[band.offsets[-1] - 1])
+        log_z = np.logaddexp.reduce(total[band.offsets[-1] - 1])
         beads = []
         for i, j, t in path:
             di, dj = self.types[t]
             end = band.offsets[i] + j - band.lo[i]
             row = self.row[t]
-            log_posterior = _arriving(self.total, self.pred[row][end], self.state[row], self.gap_extension)
+            log_posterior = _arriving(total, self.pred[row][end], self.state[row], self.gap_extension)
             log_posterior += self.scores[row][end] + rest[end, self.state[row]] - log_z
             confidence = min(1.0, math.exp(log_posterior)) * float(self.reliability[row][end])
             beads.append(Bead(tuple(range(i - di, i)), tuple(range(j - dj, j)), confidence))
@@ -393,23 +394,21 @@ def _arriving(total: Scores, start: int, state: int, gap_extension: float) -> fl
 
 
 @numba.njit(cache=True)
-def _forward(
+def _viterbi(
     pred: Cells, scores: Scores, bead_types: Cells, state: Cells, gap_extension: float
-) -> tuple[Scores, Cells, Cells, Scores]:  # pragma: no cover - compiled
-    """Per cell and path state (0: the last bead matched, 1: it was a 1-0, 2: a 0-1): Viterbi scores,
-    back-pointers (the bead type of the row, ``bead_types[row]``, and the state it left) and forward log-sums.
+) -> tuple[Scores, Cells, Cells]:  # pragma: no cover - compiled
+    """Per cell and path state (0: the last bead matched, 1: it was a 1-0, 2: a 0-1): Viterbi scores and
+    back-pointers (the bead type of the row, ``bead_types[row]``, and the state it left).
 
     Cells are numbered row by row, so every bead's start precedes its end; cell 0 is the origin. A matched
-    bead leaves any state alike, so it reads each cell's best and sum over states (``top``, ``anyway``)."""
+    bead leaves any state alike, so it reads each cell's best over states (``top``)."""
     n_rows, n_cells = pred.shape
     best = np.full((n_cells + 1, 3), -np.inf)
-    total = np.full((n_cells + 1, 3), -np.inf)
     top = np.full(n_cells + 1, -np.inf)
     top_state = np.zeros(n_cells + 1, dtype=np.int64)
-    anyway = np.full(n_cells + 1, -np.inf)
     back = np.full((n_cells, 3), -1, dtype=np.int64)
     back_state = np.zeros((n_cells, 3), dtype=np.int64)
-    best[0, 0] = total[0, 0] = top[0] = anyway[0] = 0.0
+    best[0, 0] = top[0] = 0.0
     for c in range(n_cells):
         for t in range(n_rows):
             start = pred[t, c]
@@ -419,21 +418,44 @@ def _forward(
             if to == 0:
                 if top[start] + weight > best[c, 0]:
                     best[c, 0], back[c, 0], back_state[c, 0] = top[start] + weight, bead_types[t], top_state[start]
-                total[c, 0] = _logaddexp(total[c, 0], anyway[start] + weight)
                 continue
             for before in range(3):
                 via = best[start, before] + weight + (gap_extension if before == to else 0.0)
                 if via > best[c, to]:
                     best[c, to], back[c, to], back_state[c, to] = via, bead_types[t], before
+        if c:
+            for s in range(3):
+                if best[c, s] > top[c]:
+                    top[c], top_state[c] = best[c, s], s
+    return best, back, back_state
+
+
+@numba.njit(cache=True)
+def _forward(pred: Cells, scores: Scores, state: Cells, gap_extension: float) -> Scores:  # pragma: no cover
+    """Per cell and path state, log of the total weight of the paths from the origin to there: only for the
+    band whose path is kept (the posteriors), as the passes before need only :func:`_viterbi`.
+
+    A matched bead reads the sum over the states of its start (``anyway``)."""
+    n_rows, n_cells = pred.shape
+    total = np.full((n_cells + 1, 3), -np.inf)
+    anyway = np.full(n_cells + 1, -np.inf)
+    total[0, 0] = anyway[0] = 0.0
+    for c in range(n_cells):
+        for t in range(n_rows):
+            start = pred[t, c]
+            if start == n_cells:
+                continue
+            to, weight = state[t], scores[t, c]
+            if to == 0:
+                total[c, 0] = _logaddexp(total[c, 0], anyway[start] + weight)
+                continue
             extended = total[start, to] + gap_extension
             others = _logaddexp(total[start, 0], total[start, 3 - to])
             total[c, to] = _logaddexp(total[c, to], _logaddexp(others, extended) + weight)
         if c:
             for s in range(3):
-                if best[c, s] > top[c]:
-                    top[c], top_state[c] = best[c, s], s
                 anyway[c] = _logaddexp(anyway[c], total[c, s])
-    return best, back, back_state, total
+    return total
 
 
 @numba.njit(cache=True)

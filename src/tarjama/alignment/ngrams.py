@@ -360,33 +360,49 @@ def chrf_from_matches(
 ) -> npt.NDArray[np.float64]:
     """sacrebleu's chrF (effective order: orders with n-grams on both sides) from match counts, in [0, 1].
 
-    The float operations are those of a sentence-by-sentence computation, in the same order."""
-    precision = np.zeros(matches.shape[:-1])
-    recall = np.zeros(matches.shape[:-1])
-    orders = np.zeros(matches.shape[:-1])
-    for k in range(MAX_ORDER):
-        n_hyp, n_ref = hyp_chars - k, ref_chars - k
-        present = (n_hyp > 0) & (n_ref > 0)
-        precision += np.where(present, matches[..., k] / np.where(present, n_hyp, 1), 0.0)
-        recall += np.where(present, matches[..., k] / np.where(present, n_ref, 1), 0.0)
-        orders += present
-    some = precision > 0
-    safe_orders = np.where(some, orders, 1.0)
-    precision, recall = precision / safe_orders, recall / safe_orders
-    factor = beta**2
-    denominator = np.where(some, factor * precision + recall, 1.0)
-    return np.where(some, (1 + factor) * precision * recall / denominator, 0.0)
+    The float operations are those of a sentence-by-sentence computation, in the same order (compiled:
+    numpy's temporaries cost more than the arithmetic)."""
+    shape = matches.shape[:-1]
+    hyp, ref = (np.broadcast_to(np.asarray(c, dtype=np.int64), shape).ravel() for c in (hyp_chars, ref_chars))
+    return _chrf(matches.reshape(-1, MAX_ORDER), hyp, ref, float(beta**2)).reshape(shape)
+
+
+@numba.njit(cache=True)
+def _chrf(matches: Ids, hyp_chars: Ints, ref_chars: Ints, factor: float) -> npt.NDArray[np.float64]:  # pragma: no cover
+    out = np.zeros(len(matches))
+    for c in range(len(matches)):
+        precision = recall = orders = 0.0
+        for k in range(MAX_ORDER):
+            n_hyp, n_ref = hyp_chars[c] - k, ref_chars[c] - k
+            if n_hyp > 0 and n_ref > 0:
+                precision += matches[c, k] / n_hyp
+                recall += matches[c, k] / n_ref
+                orders += 1.0
+        if precision > 0:
+            precision, recall = precision / orders, recall / orders
+            out[c] = (1 + factor) * precision * recall / (factor * precision + recall)
+    return out
 
 
 def part_recall(
-    matches: npt.NDArray[np.int32], part_chars: Ints, other_chars: Ints, first: int = 1
+    matches: npt.NDArray[np.integer], part_chars: Ints, other_chars: Ints, first: int = 1
 ) -> npt.NDArray[np.float64]:
     """Character n-gram recall of a sentence in another (orders ``first``..6 averaged; from 1 as chrF's recall).
     Matches summed over several sentences of the other side are capped at the sentence's own n-grams."""
-    total, orders = np.zeros(len(part_chars)), np.zeros(len(part_chars))
-    for k in range(first - 1, MAX_ORDER):
-        present = (part_chars - k > 0) & (other_chars - k > 0)
-        grams = np.where(present, part_chars - k, 1)
-        total += np.where(present, np.minimum(matches[:, k], grams) / grams, 0.0)
-        orders += present
-    return total / np.maximum(orders, 1)
+    return _part_recall(matches, np.asarray(part_chars, dtype=np.int64), np.asarray(other_chars, dtype=np.int64), first)
+
+
+@numba.njit(cache=True)
+def _part_recall(
+    matches: npt.NDArray[np.integer], part_chars: Ints, other_chars: Ints, first: int
+) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled
+    out = np.empty(len(part_chars))
+    for c in range(len(part_chars)):
+        total = orders = 0.0
+        for k in range(first - 1, MAX_ORDER):
+            grams = part_chars[c] - k
+            if grams > 0 and other_chars[c] - k > 0:
+                total += min(matches[c, k], grams) / grams
+                orders += 1.0
+        out[c] = total / max(orders, 1.0)
+    return out
