@@ -118,14 +118,12 @@ DEFAULT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
 
 The first six after Gale & Church (1993). The larger ones are what real translations need:
 Arabic news often runs a paragraph as one comma-chained sentence that English renders as several
-(the seed article's 13 Arabic sentences are 42 English ones, up to 6 a paragraph: 1-3 … 1-6), and
-an English sentence can gather three Arabic ones (3-1) or two sentences can be cut differently
-(2-3, 3-2); without them such a place becomes a smaller bead plus a spurious 1-0 or 0-1. Their
-priors are 1/50 of those first tried (1-3 0.01 … 1-6 0.0025), tuned on the even-numbered
-ntrex128-dev documents: larger ones make the aligner merge neighbouring beads whose merged
-length fits better (15% pairs merged: strict F1 0.995 -> 0.970 at 1/1, 0.989 at 1/33), smaller
-ones miss real 3-1 beads (F1 0.963 at 1/100). Large beads are scored only near the best path
-of the small ones (:mod:`tarjama.alignment.dp`), so they cost little."""
+(1-3 … 1-6), an English sentence can gather three Arabic ones (3-1), and two sentences can be cut
+differently (2-3, 3-2); without them such a place becomes a smaller bead plus a spurious 1-0 or
+0-1. They are kept small because a larger prior lets neighbouring beads merge whenever their
+merged length fits better. Large beads are scored only near the best path of the small ones
+(:mod:`tarjama.alignment.dp`), so they cost little. How each constant of this module was chosen:
+``benchmarks/results/alignment-constants.md``."""
 
 
 SENTENCE_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
@@ -176,9 +174,7 @@ UNIT_BEAD_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
 Units are cut generously, so several units to one sentence is the common
 merge (up to 6, as a paragraph-long sentence of short clauses may be one
 English sentence); one unit to several sentences happens where a quotation or
-a long clause cannot be cut. Chosen on the chained ntrex128-dev tuning half
-among a few variants (``benchmarks/bench_chained.py``); the held-out half was
-not looked at."""
+a long clause cannot be cut. Chosen on the chained benchmark's tuning half."""
 
 
 LONE_PART_RECALL, LONE_PAIRED_RECALL = 0.25, 0.27
@@ -186,17 +182,11 @@ LONE_PART_SLOPES = {(1, 2): 40.0, (2, 1): 40.0, (2, 2): 80.0}
 """A bead of one of these types whose sentences on a side holding two recall ``r_low`` (the least) and
 ``r_high`` (the most) of their character n-grams in the other side loses
 ``LONE_PART_SLOPES * (LONE_PART_RECALL - r_low)`` nats when ``r_low`` is below ``LONE_PART_RECALL`` and
-``r_high`` at least ``LONE_PAIRED_RECALL``: one sentence matches, another hardly at all. On the
-even-numbered ntrex128-dev documents 95% of the sentences of true 1-2/2-1 beads recall at least 0.25 of
-their n-grams in their partner and 95% of one-sided lines (bylines, captions) at most 0.20 in an unrelated
-sentence; requiring another sentence to match (0.27, chosen on that half among 0.25-0.45) keeps weak MT
-from splitting true merges. Tuning half, all+both strict F1: 0.924 with 1-2/2-1 only; 0.940 with 2-2
-checked too (each of its four sentences against the other side's two: a one-sided line glued with its
-neighbour's pair, 1-0 + 1-2 or 1-0 + 1-1 + 0-1, made a cheaper 2-2 bead; slope 40 gave 0.935, 80 and 160
-0.940; it costs one re-split pair of the ``resplit`` test set, 0.916 -> 0.912, where a short moved piece
-shares little with the MT). Tried and left out: slope 80 for 1-2/2-1 and the check on 1-3 .. 1-6 beads
-leave more inserted lines alone but change no variant with the source lengths and cost the MT-length
-aligner true merges (merge_ar_15 0.990 -> 0.986, merge3_ar_10 0.989 -> 0.973)."""
+``r_high`` at least ``LONE_PAIRED_RECALL``: one sentence matches, another hardly at all. Nearly every
+sentence of a true 1-2/2-1 bead recalls a quarter of its n-grams in its partner, and nearly no one-sided
+line (byline, caption) does in an unrelated sentence; requiring another sentence to match keeps weak MT
+from splitting true merges. A 2-2 bead is checked too: a one-sided line glued with its neighbour's pair
+made a cheaper 2-2 than a 1-0 and a 1-1."""
 
 LONE_LONG_RECALL, LONE_LONG_SCALE = {"mt": 0.05, "reference": 0.03}, 5.0
 """A bead with one sentence on a side is also checked on the recall of character n-grams of orders 3-6
@@ -204,28 +194,20 @@ alone: a sentence of the other side recalling ``r < LONE_LONG_RECALL`` of them c
 ``0.25 - 5 * (LONE_LONG_RECALL - r)`` of all orders (``mt``: the parts are MT sentences, 2-1; ``reference``:
 reference sentences, 1-2). A short one-sided line ("Photo: Reuters") finds its letters and letter
 pairs in any long sentence, so its recall of all orders stays near 0.25 by chance, but hardly any of its
-longer n-grams; a real part of a merge shares words. On the tuning half's one-sided lines next to a pair,
-82% recall under 0.05 of their longer n-grams and 4% of the parts of true merges do (all orders under
-0.25: 81% and 3.6%; either: 88%). All+both 0.940 -> 0.946, ``all`` 0.976 -> 0.982 with the ``mt`` check;
-the ``reference`` one at 0.05 splits true merges of weak MT (merge_ar_15 0.995 -> 0.986), at 0.01-0.04
-it leaves one_sided 0.963 -> 0.967 and changes nothing else. Not for 2-2, where it cuts re-split pairs
-whose moved piece is short (resplit 0.912 -> 0.898).
+longer n-grams; a real part of a merge shares words. Not for 2-2, where it cuts re-split pairs whose
+moved piece is short.
 
-A sentence that shares not one character trigram with the other side is checked even when no other sentence
-recalls ``LONE_PAIRED_RECALL``: weak MT recalls little of its own reference ("the cherry orchard" for a pig
-farm), so a byline glued to such a pair went unchecked. Tuning half, one-sided lines beside a 1-1 pair: 34 of
-78 share no trigram with the neighbour's other side (11 of them beside MT under 0.27); parts of true 1-2/2-1
-merges: none of 78 (the lowest recalls 0.009). one_sided 0.967 -> 0.988, all+one_sided 0.953 -> 0.963,
-all+both 0.946 -> 0.951, nothing else changed (a threshold of 0.05 on the other sentence's longer n-grams
-gave the same). Its price, held-out: a short quotation whose MT is wrong but not broken ("I got bit!" as
-"Thank you!") now stands alone where a merge holds it (merge_en_15 1.000 -> 0.993)."""
+A sentence that shares not one character trigram with the other side is checked even when no other
+sentence recalls ``LONE_PAIRED_RECALL``: weak MT recalls little of its own reference ("the cherry
+orchard" for a pig farm), so a byline glued to such a pair went unchecked, while every part of a true
+merge shares words. The price: a short line whose MT is wrong but not broken ("I got bit!" as "Thank
+you!") stands alone where a merge holds it."""
 
 GAP_EXTENSION = 2.5
-"""Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Before, a
-run of k one-sided sentences cost k times the 1-0 prior (4.6 nats each), so Text+Berg's block of 38 French
-captions was glued into large beads. Chosen on the Text+Berg development article (strict F1 0.832 at 0,
-0.849 at 2, 0.891 at 2.5, 0.883 at 3 and 4); the ntrex128-dev tuning half is unchanged from 0 to 3 with the
-source lengths (its one-sided lines come one at a time), and 3.5 starts to cut 3-1 beads."""
+"""Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Without
+it a run of k one-sided sentences costs k times the 1-0 prior (4.6 nats each), so a block of captions on
+one side only was glued into large beads. Chosen on the Text+Berg development article; much more starts
+to cut 3-1 beads."""
 
 __all__ = [
     "Alignment",
