@@ -104,48 +104,48 @@ def test_second_run_translates_nothing(two_runs):
     assert read_tsv(out / "second" / "aligned.tsv").equals(first)
 
 
-def test_flow_runs_are_recorded_as_completed(two_runs):
-    home, _, _ = two_runs
+def prefect_query(home, imports: str, body: str):
+    """What ``body`` (inside ``async with get_client() as client:``) prints last as JSON, asked of the
+    home's Prefect server in a fresh interpreter, as a user's script would."""
     query = (
         "import asyncio, json\n"
         "from tarjama.flows.environment import configure_prefect\n"
         "from tarjama.settings import Settings\n"
         "configure_prefect(Settings.load().home)\n"
         "from prefect.client.orchestration import get_client\n"
+        f"{imports}"
         "async def main():\n"
         "    async with get_client() as client:\n"
-        "        runs = await client.read_flow_runs()\n"
-        "        print(json.dumps(sorted([r.name, r.state.type.value] for r in runs)))\n"
-        "asyncio.run(main())\n"
-    )
-    env = cli_env(home)
-    result = subprocess.run([sys.executable, "-c", query], capture_output=True, text=True, env=env, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    runs = json.loads(result.stdout.strip().splitlines()[-1])
-    # one flow run per corpus run: articles are tasks, not subflow runs (a 1,000-article run stays usable)
-    assert runs == [["first", "COMPLETED"], ["second", "COMPLETED"]]
-
-
-def test_a_run_of_reused_articles_makes_its_progress_bar_once_at_100(two_runs):
-    home, _, _ = two_runs
-    query = (
-        "import asyncio, json\n"
-        "from tarjama.flows.environment import configure_prefect\n"
-        "from tarjama.settings import Settings\n"
-        "configure_prefect(Settings.load().home)\n"
-        "from prefect.client.orchestration import get_client\n"
-        "from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey\n"
-        "async def main():\n"
-        "    async with get_client() as client:\n"
-        "        found = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_='-progress')))\n"
-        "        runs = {r.id: r.name for r in await client.read_flow_runs()}\n"
-        "        print(json.dumps({runs[a.flow_run_id]: [a.data, a.created == a.updated] for a in found}))\n"
+        f"{body}"
         "asyncio.run(main())\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", query], capture_output=True, text=True, env=cli_env(home), timeout=600
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    progress = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_flow_runs_are_recorded_as_completed(two_runs):
+    home, _, _ = two_runs
+    runs = prefect_query(
+        home,
+        "",
+        "        runs = await client.read_flow_runs()\n"
+        "        print(json.dumps(sorted([r.name, r.state.type.value] for r in runs)))\n",
+    )
+    # one flow run per corpus run: articles are tasks, not subflow runs (a 1,000-article run stays usable)
+    assert runs == [["first", "COMPLETED"], ["second", "COMPLETED"]]
+
+
+def test_a_run_of_reused_articles_makes_its_progress_bar_once_at_100(two_runs):
+    home, _, _ = two_runs
+    progress = prefect_query(
+        home,
+        "from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey\n",
+        "        found = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_='-progress')))\n"
+        "        runs = {r.id: r.name for r in await client.read_flow_runs()}\n"
+        "        print(json.dumps({runs[a.flow_run_id]: [a.data, a.created == a.updated] for a in found}))\n",
+    )
     assert progress["first"] == [100.0, False]  # made when the article's task started, moved as it was built
     assert progress["second"] == [100.0, True]  # everything reused: made once, complete, never updated
