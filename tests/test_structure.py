@@ -342,7 +342,7 @@ def test_the_installed_wheel_runs_an_article_from_a_folder_outside_the_checkout(
                 timeout=600,
             )
             assert again.returncode == 0, again.stderr[-3000:]
-            assert re.search(r"^run \d+ ended with status 0$", log.read_text(), re.MULTILINE)
+            assert re.search(r"^run \d+ ended with status 0;", log.read_text(), re.MULTILINE)
             assert (work / "out" / "b" / "aligned.tsv").is_file()
         finally:
             os.kill(warm_pid, signal.SIGTERM)
