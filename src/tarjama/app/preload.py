@@ -271,10 +271,6 @@ def _bound(path: Path) -> Iterator[socket.socket | None]:
                 path.unlink()
 
 
-# a Prefect server started or stopped for the home: ``serve``'s record, and the shared server's
-SERVER_RECORDS = ("serve.json", "prefect-server.json")
-
-
 class WarmProcess:
     """Accepts runs, forks one child per run, and tells each command its child's exit status.
 
@@ -301,8 +297,11 @@ class WarmProcess:
         self.stopping = False  # code changed, or SIGTERM: no more runs; those under way finish
 
     def _prepare_if_changed(self) -> None:
+        from tarjama.app.prefect_server import RECORD  # loaded already: the runs' flows import both
+        from tarjama.app.runs import SERVE_STATE
+
         records: list[float | None] = []
-        for name in SERVER_RECORDS:
+        for name in (SERVE_STATE, RECORD):  # a Prefect server of the home started or stopped: serve's, the shared one
             try:
                 records.append((self.home / name).stat().st_mtime)
             except OSError:
