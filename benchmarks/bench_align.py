@@ -255,8 +255,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         method, size = args._one.split(":")
         _run_one(method, int(size))
         return
+    methods, variants = args.methods.split(","), args.variants.split(",")
+    for name, given, known in (("method", methods, METHODS), ("variant", variants, BENCH_VARIANTS)):
+        unknown = [value for value in given if value not in known]
+        if unknown:
+            parser.error(f"unknown {name} {', '.join(unknown)}: choose from {', '.join(known)}")
     if not args.skip_quality:
-        quality_table(args.variants.split(","), args.documents, args.methods.split(","))
+        quality_table(variants, args.documents, methods)
     if not args.skip_scaling:
         scaling_table([int(s) for s in args.sizes.split(",")], args.baseline_limit)
 
