@@ -17,7 +17,8 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 from tarjama.app.prefect_server import running_api_url, shared_api
@@ -97,8 +98,23 @@ def own_server_environ(url: str, ui: bool) -> Iterator[None]:
             os.environ.pop(key, None)
 
 
+@dataclass(frozen=True)
+class PrefectApi:
+    """The Prefect API a command talks to, and whether its server is one tarjama started (the home's
+    shared server or ``serve``'s) rather than one the user named."""
+
+    url: str
+    started_by_tarjama: bool
+
+    def flow_runs(self) -> AbstractContextManager[None]:
+        """The block in which the command makes flow runs: on a server tarjama started, without
+        heartbeats (:func:`without_flow_heartbeats`); a server of the user's own gets Prefect's settings
+        as they are. Enter once Prefect is loaded."""
+        return without_flow_heartbeats() if self.started_by_tarjama else nullcontext()
+
+
 @contextmanager
-def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[str]:
+def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[PrefectApi]:
     """The Prefect API a command talks to, set as Prefect's ``PREFECT_API_URL`` while the block lasts.
 
     ``$PREFECT_API_URL`` if the user set it; else the server of a running ``tarjama serve`` for this
@@ -108,12 +124,12 @@ def prefect_api_for_command(home: Path, idle_s: float) -> Iterator[str]:
     """
     given = os.environ.get("PREFECT_API_URL")
     if given:
-        yield given
+        yield PrefectApi(given, started_by_tarjama=False)
         return
     served = served_api_url(home)
     with nullcontext(served) if served else shared_api(home, idle_s) as url, own_server_environ(url, bool(served)):
         reload_prefect_settings()
-        yield url
+        yield PrefectApi(url, started_by_tarjama=True)
 
 
 @contextmanager

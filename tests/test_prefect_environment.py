@@ -127,15 +127,18 @@ print(json.dumps({"prepared": prepared, "same": same, "inside": inside, "reread"
     assert result["level"] == "DEBUG"
 
 
-def test_flow_runs_send_no_heartbeats_unless_the_user_set_them(served, tmp_path: Path) -> None:
-    home, _api = served
+def test_flow_runs_send_no_heartbeats_to_a_server_tarjama_started_unless_the_user_set_them(
+    served, tmp_path: Path
+) -> None:
+    home, api = served
     body = """
-from tarjama.flows.environment import without_flow_heartbeats
-with prefect_api_for_command(home, 60):
-    with without_flow_heartbeats():
+with prefect_api_for_command(home, 60) as api:
+    with api.flow_runs():
         inside = get_current_settings().flows.heartbeat_frequency
     after = get_current_settings().flows.heartbeat_frequency
 print(json.dumps({"inside": inside, "after": after}))
 """
     assert in_fresh_python(home, body, tmp_path) == {"inside": None, "after": 180}  # Prefect's default outside
     assert in_fresh_python(home, body, tmp_path, PREFECT_FLOWS_HEARTBEAT_FREQUENCY="60") == {"inside": 60, "after": 60}
+    # A server the user named is the user's: its runs keep Prefect's heartbeats.
+    assert in_fresh_python(home, body, tmp_path, PREFECT_API_URL=api) == {"inside": 180, "after": 180}

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -387,14 +387,13 @@ def prefect_flow(settings: Settings, total: int) -> Iterator[Any]:
 
     The flow is imported before the bar starts: the import sets up Prefect's log handlers, which the
     bar then routes through itself."""
-    from tarjama.flows.environment import configure_prefect, prefect_api_for_command, without_flow_heartbeats
+    from tarjama.flows.environment import configure_prefect, prefect_api_for_command
 
     configure_prefect(settings.home)  # before Prefect is imported: it reads its settings when it loads
-    users_api = os.environ.get("PREFECT_API_URL")
-    with prefect_api_for_command(settings.home, settings.prefect_server_idle):
+    with prefect_api_for_command(settings.home, settings.prefect_server_idle) as api:
         from tarjama.flows.pipeline import run as run_flow
 
-        with live_progress(total), quiet_interrupts(), nullcontext() if users_api else without_flow_heartbeats():
+        with live_progress(total), quiet_interrupts(), api.flow_runs():
             yield run_flow
 
 
