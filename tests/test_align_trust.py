@@ -96,6 +96,19 @@ def test_a_correct_pair_with_bad_mt_is_not_flagged(documents: list[Document], ki
     assert flagged <= len(documents) // 20, f"{flagged} of {len(documents)} correct pairs flagged"
 
 
+def test_a_correct_one_to_two_pair_with_hallucinated_mt_is_not_flagged() -> None:
+    """ntrex128-dev document 24's local MT of lines 11-12 is a hallucination ("The sun rises in the east
+    ... No notes, no explanations ..."): with the two Arabic lines merged, the 1-2 row is right, and its
+    English sentences find no support in MT that supports nothing; that lack no longer flags it (0.16 before)."""
+    mt_pairs, arabic_pairs = load_documents()[24], load_arabic_documents()[24]
+    k = next(i for i, (mt, _) in enumerate(mt_pairs) if mt.startswith("No notes")) - 1
+    mt, english, arabic = [m for m, _ in mt_pairs], [e for _, e in mt_pairs], [a for a, _ in arabic_pairs]
+    mt[k : k + 2], arabic[k : k + 2] = [" ".join(mt[k : k + 2])], [" ".join(arabic[k : k + 2])]
+    row = next(b for b in align(mt, english, source=arabic) if k in b.source)
+    assert (row.source, row.reference) == ((k,), (k, k + 1))
+    assert row.confidence >= FLAG_BELOW
+
+
 ALONE_FLOOR = 0.45
 """Share of one-sided lines that must come out alone and unflagged, a little below the measured 18/37 (source
 side) and 26/37 (reference side); before the lone-part check 7/37 and 11/37 came out alone at all."""

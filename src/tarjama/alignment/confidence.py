@@ -4,7 +4,7 @@ A matched bead's confidence is its posterior probability (forward-backward over 
 :mod:`tarjama.alignment.dp`) times a pair probability, the logistic of
 
     PAIR_BIAS + clip(margin, -MARGIN_CAP, MARGIN_CAP) + log P(length difference at least this large)
-              + PART_WEIGHT * min(weakest part's margin, 0)
+              + PART_WEIGHT * min(weakest part's margin, 0) * clip(margin / MARGIN_CAP, 0, 1)
 
 * ``margin``: how much better the bead's MT matches its reference than it matches unrelated
   reference sentences (and its reference matches unrelated MT), in standard deviations of those
@@ -17,7 +17,11 @@ A matched bead's confidence is its posterior probability (forward-backward over 
 * for a bead with several sentences on a side (1-2, 2-1, 2-2, 1-3 ...), each of those sentences'
   character n-gram recall in the other side, as a margin over its recall in unrelated spans of the
   same size: a sentence the other side does not support (a byline, caption or a neighbour's
-  sentence glued to a pair) is evidence that the bead is wrong.
+  sentence glued to a pair) is evidence that the bead is wrong. It counts only as far as the MT
+  supports the bead as a whole (its margin, up to ``MARGIN_CAP``; fully when broken MT leaves the
+  bead no margin): parts measured with MT that matches nothing here (a hallucinated line) find no
+  support whether the bead is right or not, and flagged correct 1-2 pairs of such MT (ntrex128-dev
+  tuning half).
 
 An unmatched (1-0/0-1) bead keeps its posterior: how sure the aligner is that the sentence has no
 counterpart. Parameters chosen on the even-numbered ntrex128-dev documents
@@ -43,7 +47,8 @@ whose lengths agree perfectly: each nat of the length tail lowers it by one."""
 MARGIN_CAP = 1.0
 """The margin (in standard deviations) counts between -1 and +1 nat."""
 PART_WEIGHT = 3.0
-"""Nats per standard deviation by which a multi-sentence bead's least supported sentence falls below chance."""
+"""Nats per standard deviation by which a multi-sentence bead's least supported sentence falls below chance,
+when the bead's margin is at least ``MARGIN_CAP`` (less in proportion below it, none at 0 or less)."""
 UNRELATED_WITHIN = 5
 """Unrelated spans: as many sentences as the bead's side, overlapping neither it nor its neighbours,
 starting within this many sentences of it."""
@@ -95,9 +100,12 @@ def pair_confidence(
             weakest[bead] = min(weakest[bead], score)
     predicted, observed = predictor_cum[mt_to] - predictor_cum[mt_from], ref_cum[ref_to] - ref_cum[ref_from]
     length = log_length_tail(predicted, observed, ratio, length_variance)
+    sound = broken_cum[mt_to] == broken_cum[mt_from]
     if lengths_from_mt:  # a broken line's length says nothing either
-        length = np.where(broken_cum[mt_to] == broken_cum[mt_from], length, 0.0)
-    log_odds = PAIR_BIAS + np.clip(margin, -MARGIN_CAP, MARGIN_CAP) + length + PART_WEIGHT * weakest
+        length = np.where(sound, length, 0.0)
+    capped = np.clip(margin, -MARGIN_CAP, MARGIN_CAP)
+    part_trust = np.where(sound, np.clip(capped / MARGIN_CAP, 0.0, 1.0), 1.0)  # broken MT: no margin to weigh by
+    log_odds = PAIR_BIAS + capped + length + PART_WEIGHT * weakest * part_trust
     pair = np.where(matched, 1.0 / (1.0 + np.exp(-np.clip(log_odds, -500.0, 500.0))), 1.0).tolist()
     return [Bead(b.source, b.reference, b.confidence * p) for b, p in zip(beads, pair)]
 
