@@ -20,8 +20,7 @@ A matched bead's confidence is its posterior probability (forward-backward over 
   sentence glued to a pair) is evidence that the bead is wrong. It counts only as far as the MT
   supports the bead as a whole (its margin, up to ``MARGIN_CAP``; fully when broken MT leaves the
   bead no margin): parts measured with MT that matches nothing here (a hallucinated line) find no
-  support whether the bead is right or not, and flagged correct 1-2 pairs of such MT (ntrex128-dev
-  tuning half).
+  support whether the bead is right or not.
 
 An unmatched (1-0/0-1) bead keeps its posterior: how sure the aligner is that the sentence has no
 counterpart. Parameters chosen on the even-numbered ntrex128-dev documents
