@@ -110,3 +110,40 @@ def test_a_byline_next_to_a_pair_with_weak_mt_stays_alone(documents: list[Docume
     print(f"\n{alone} of {tried} alone")
     assert alone["source"] >= 0.75 * tried  # 48 of 60
     assert alone["reference"] >= 0.5 * tried  # 33 of 60
+
+
+def test_two_pairs_whose_mt_shares_words_across_stay_two_pairs(documents: list[Document]) -> None:
+    """Two sentences translated one to one, where the second's MT also carries the first quarter of the first
+    English sentence (weak MT borrowing a neighbour's words): two 1-1 rows, not one 2-2. The joined chrF
+    gains from the shared words; the source lengths, which pair the sentences off one to one, now count
+    against the 2-2 (before: 30 of 60 kept)."""
+    kept = tried = 0
+    for arabic, mt, english in documents:
+        for k in (2, len(mt) // 2):
+            words = english[k].split()
+            borrowed = [*mt[: k + 1], f"{' '.join(words[: len(words) // 4])} {mt[k + 1]}", *mt[k + 2 :]]
+            beads = align(borrowed, english, source=arabic)
+            assert_valid(beads, len(mt), len(english))
+            pairs = {(b.source, b.reference) for b in beads}
+            tried += 1
+            kept += ((k,), (k,)) in pairs and ((k + 1,), (k + 1,)) in pairs
+    print(f"\n{kept} of {tried} kept as two pairs")
+    assert kept >= 0.6 * tried  # 37 of 60
+
+
+def test_a_sentence_deleted_on_each_side_around_a_pair_stands_alone(documents: list[Document]) -> None:
+    """The English drops sentence k and the Arabic drops sentence k + 2: Arabic k and English k + 2 have no
+    counterpart, with the pair k + 1 between them. Three rows (1-0, 1-1, 0-1), not one 2-2 bead around the pair:
+    the 2-2 has a sentence at opposite corners (the first Arabic, the last English) that finds hardly any of its
+    longer n-grams across, which a re-split never has (before: 25 of 90)."""
+    kept = tried = 0
+    for arabic, mt, english in documents:
+        for k in (1, len(mt) // 2, len(mt) - 4):
+            source, translated = [*arabic[: k + 2], *arabic[k + 3 :]], [*mt[: k + 2], *mt[k + 3 :]]
+            beads = align(translated, [*english[:k], *english[k + 1 :]], source=source)
+            assert_valid(beads, len(mt) - 1, len(english) - 1)
+            pairs = {(b.source, b.reference) for b in beads}
+            tried += 1
+            kept += {((k,), ()), ((k + 1,), (k,)), ((), (k + 1,))} <= pairs
+    print(f"\n{kept} of {tried} kept as three rows")
+    assert kept >= 0.4 * tried  # 41 of 90

@@ -66,6 +66,11 @@ n-grams in the other side (:data:`LONE_PART_RECALL`); so does a 2-2 bead when on
 sentences does, and a bead with one sentence on a side when one of the other side's
 finds hardly any of its longer n-grams (:data:`LONE_LONG_RECALL`: a short line finds its letters anywhere).
 
+Two pairs or a re-split. With the source lengths, a 2-2 bead loses up to :data:`PAIRED_OFF_COST` nats as
+its sentences pair off one to one by length: where each source sentence predicts its reference sentence's
+length, the bead is two 1-1 pairs, not a re-split (which moves a piece across the boundary), however much
+the MT of one shares words with the other's reference.
+
 Confidence (pair confidence: do these two sides belong together?). A matched
 bead's confidence is its posterior probability (forward-backward over the
 band) times a pair probability from its MT's margin over unrelated sentences,
@@ -203,6 +208,22 @@ orchard" for a pig farm), so a byline glued to such a pair went unchecked, while
 merge shares words. The price: a short line whose MT is wrong but not broken ("I got bit!" as "Thank
 you!") stands alone where a merge holds it."""
 
+LONE_CORNER_RECALL = 0.1
+"""A 2-2 bead loses ``LONE_PART_SLOPES[2, 2] * LONE_LONG_SCALE`` nats per unit of recall below this when the first
+sentence of one side and the last of the other both recall less of their character n-grams of orders 3-6 in
+the other side: a sentence with no counterpart on each side, glued around a pair (1-0 + 1-1 + 0-1). In a
+re-split, the sentences at a corner of the bead each hold one end of the same text, so one of them finds its
+words across (ntrex128-dev tuning half, true 2-2 beads of the ``resplit`` and ``combined`` sets: the corner
+pairs' recall is at least 0.123; the two glued places of ``all+both`` 0.062 and 0.03)."""
+
+PAIRED_OFF_COST = 4.0
+"""Nats a 2-2 bead loses (with the source lengths) times how well its sentences pair off one to one by length
+(:meth:`ChrfLengthScorer._pairs_off`). In a re-split a piece of one sentence moves across, so the reference
+sentences' lengths no longer follow the source sentences' one by one; where they do, the bead is two 1-1 pairs
+whose MT happens to share words across the boundary (weak MT carrying words of the neighbouring reference
+sentence), and the joined chrF alone would glue them. Chosen on the tuning half: 4 splits every such pair there;
+5 and more start to cut true re-splits whose moved piece is short."""
+
 GAP_EXTENSION = 2.5
 """Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Without
 it a run of k one-sided sentences costs k times the 1-0 prior (4.6 nats each), so a block of captions on
@@ -303,7 +324,49 @@ class ChrfLengthScorer:
             scores[t] = log_prior + length + self.similarity_weight * size * evidence[t]
             if (di, dj) in LONE_PART_SLOPES:
                 scores[t] += np.where(sound, self._lone_part(i, j, di, dj, cells), 0.0)
+            if (di, dj) == (2, 2):
+                scores[t] += np.where(sound, self._lone_corners(i, j, cells), 0.0)
+                if self.has_source:
+                    scores[t] -= PAIRED_OFF_COST * self._pairs_off(i, j)
         return scores, np.ones_like(scores)
+
+    def _lone_corners(self, i: Cells, j: Cells, cells: dict[tuple[int, int], Counts]) -> Scores:
+        """The log-weight a 2-2 bead ending at (i, j) loses when the first sentence of one side and the last of
+        the other both find hardly any of their character n-grams of orders 3-6 in the other side: a sentence
+        with no counterpart on each side around a pair (1-0 + 1-1 + 0-1), not a re-split (:data:`LONE_CORNER_RECALL`).
+        ``cells``: the 1-1 matches at (i - a, j - b) by (a, b), as for :meth:`_lone_part`."""
+
+        def at(a: int, b: int) -> Counts:
+            if (a, b) not in cells:
+                cells[a, b] = self._one_to_one(i - a, j - b)
+            return cells[a, b]
+
+        def chars(cum: npt.NDArray[np.int64], end: Cells, back: int) -> Cells:
+            return cum[np.maximum(end - back, 0)] - cum[np.maximum(end - back - 1, 0)]
+
+        mt_span, ref_span = (
+            self.mt_cum[i] - self.mt_cum[np.maximum(i - 2, 0)],
+            self.ref_cum[j] - self.ref_cum[np.maximum(j - 2, 0)],
+        )
+        # at(a, b): MT sentence i-1-a with reference sentence j-1-b; a, b = 1 the first of the bead, 0 the last
+        mt_first = _recall([at(1, 0), at(1, 1)], chars(self.mt_cum, i, 1), ref_span, True)[1]
+        mt_last = _recall([at(0, 0), at(0, 1)], chars(self.mt_cum, i, 0), ref_span, True)[1]
+        ref_first = _recall([at(0, 1), at(1, 1)], chars(self.ref_cum, j, 1), mt_span, True)[1]
+        ref_last = _recall([at(0, 0), at(1, 0)], chars(self.ref_cum, j, 0), mt_span, True)[1]
+        corner = np.minimum(np.maximum(mt_first, ref_last), np.maximum(mt_last, ref_first))
+        return LONE_PART_SLOPES[2, 2] * LONE_LONG_SCALE * np.minimum(corner - LONE_CORNER_RECALL, 0.0)
+
+    def _pairs_off(self, i: Cells, j: Cells) -> Scores:
+        """How well the 2-2 bead ending at (i, j) reads as two 1-1 pairs by the source lengths: the product of
+        the two pairs' length tail probabilities (1 where each source sentence predicts its reference sentence's
+        length exactly, near 0 where a piece moved across)."""
+        fit = np.zeros(len(i))
+        for a in (1, 2):  # the second pair, then the first
+            i0, j0 = np.maximum(i - a, 0), np.maximum(j - a, 0)
+            predicted = self.predictor_cum[np.maximum(i - a + 1, 0)] - self.predictor_cum[i0]
+            ref_chars = self.ref_cum[np.maximum(j - a + 1, 0)] - self.ref_cum[j0]
+            fit += log_length_tail(predicted, ref_chars, self.length_ratio, self.length_variance)
+        return np.exp(fit)
 
     def _lone_part(self, i: Cells, j: Cells, di: int, dj: int, cells: dict[tuple[int, int], Counts]) -> Scores:
         """The log-weight a bead with two or more sentences on a side loses when one of them finds hardly
