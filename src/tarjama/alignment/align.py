@@ -48,8 +48,9 @@ re-centred and widened locally where the path touches its edge. Both texts
 translate the same source, so the true path leaves that line only where one
 side omits or adds material.
 
-Broken MT. A looping, truncated or empty MT line, the Arabic copied, or a
-chat preamble (:func:`broken_mt`) says nothing about where its source belongs:
+Broken MT. A chat preamble is dropped and the translation it quotes is used. A looping, truncated or empty
+MT line, the Arabic copied, or a preamble with nothing after it (:func:`broken_mt`) says nothing about where
+its source belongs:
 a bead holding one gets no chrF term (and, without the source, no length
 term), so it is placed by the priors and the source lengths, not pushed out
 as a 1-0 and a 0-1 by a chrF far below chance scaled by the loop's length.
@@ -64,12 +65,9 @@ would be glued to a neighbour's pair. A 1-2 or 2-1 bead therefore loses
 weight when one of its two sentences finds hardly any of its character
 n-grams in the other side (:data:`LONE_PART_RECALL`); so does a 2-2 bead when one of its four
 sentences does, and a bead with one sentence on a side when one of the other side's
-finds hardly any of its longer n-grams (:data:`LONE_LONG_RECALL`: a short line finds its letters anywhere).
-
-Two pairs or a re-split. With the source lengths, a 2-2 bead loses up to :data:`PAIRED_OFF_COST` nats as
-its sentences pair off one to one by length: where each source sentence predicts its reference sentence's
-length, the bead is two 1-1 pairs, not a re-split (which moves a piece across the boundary), however much
-the MT of one shares words with the other's reference.
+finds hardly any of its longer n-grams (:data:`LONE_LONG_RECALL`: a short line finds its letters anywhere);
+and a 2-2 bead when the first sentence of one side and the last of the other both do (:data:`LONE_CORNER_RECALL`:
+a sentence with no counterpart on each side, glued around a pair).
 
 Confidence (pair confidence: do these two sides belong together?). A matched
 bead's confidence is its posterior probability (forward-backward over the
@@ -97,7 +95,7 @@ from tarjama.alignment.dp import Bead, Cells, Scores, align_banded, length_diago
 from tarjama.alignment.gale_church import GALE_CHURCH_PRIORS, align_lengths, log_length_tail
 from tarjama.alignment.ngrams import MAX_ORDER, SpanMatcher, chrf_from_matches, part_recall
 from tarjama.text.article import Granularity
-from tarjama.translation.broken import broken_mt
+from tarjama.translation.broken import PREAMBLE, broken_mt
 
 CHRF_BETA = 1
 
@@ -214,15 +212,8 @@ sentence of one side and the last of the other both recall less of their charact
 the other side: a sentence with no counterpart on each side, glued around a pair (1-0 + 1-1 + 0-1). In a
 re-split, the sentences at a corner of the bead each hold one end of the same text, so one of them finds its
 words across (ntrex128-dev tuning half, true 2-2 beads of the ``resplit`` and ``combined`` sets: the corner
-pairs' recall is at least 0.123; the two glued places of ``all+both`` 0.062 and 0.03)."""
-
-PAIRED_OFF_COST = 4.0
-"""Nats a 2-2 bead loses (with the source lengths) times how well its sentences pair off one to one by length
-(:meth:`ChrfLengthScorer._pairs_off`). In a re-split a piece of one sentence moves across, so the reference
-sentences' lengths no longer follow the source sentences' one by one; where they do, the bead is two 1-1 pairs
-whose MT happens to share words across the boundary (weak MT carrying words of the neighbouring reference
-sentence), and the joined chrF alone would glue them. Chosen on the tuning half: 4 splits every such pair there;
-5 and more start to cut true re-splits whose moved piece is short."""
+pairs' recall is at least 0.123; at the two places of ``all`` and ``all+one_sided`` where a sentence deleted
+on each side was glued around a pair, 0.062 and 0.03)."""
 
 GAP_EXTENSION = 2.5
 """Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Without
@@ -326,8 +317,6 @@ class ChrfLengthScorer:
                 scores[t] += np.where(sound, self._lone_part(i, j, di, dj, cells), 0.0)
             if (di, dj) == (2, 2):
                 scores[t] += np.where(sound, self._lone_corners(i, j, cells), 0.0)
-                if self.has_source:
-                    scores[t] -= PAIRED_OFF_COST * self._pairs_off(i, j)
         return scores, np.ones_like(scores)
 
     def _lone_corners(self, i: Cells, j: Cells, cells: dict[tuple[int, int], Counts]) -> Scores:
@@ -355,18 +344,6 @@ class ChrfLengthScorer:
         ref_last = _recall([at(0, 0), at(1, 0)], chars(self.ref_cum, j, 0), mt_span, True)[1]
         corner = np.minimum(np.maximum(mt_first, ref_last), np.maximum(mt_last, ref_first))
         return LONE_PART_SLOPES[2, 2] * LONE_LONG_SCALE * np.minimum(corner - LONE_CORNER_RECALL, 0.0)
-
-    def _pairs_off(self, i: Cells, j: Cells) -> Scores:
-        """How well the 2-2 bead ending at (i, j) reads as two 1-1 pairs by the source lengths: the product of
-        the two pairs' length tail probabilities (1 where each source sentence predicts its reference sentence's
-        length exactly, near 0 where a piece moved across)."""
-        fit = np.zeros(len(i))
-        for a in (1, 2):  # the second pair, then the first
-            i0, j0 = np.maximum(i - a, 0), np.maximum(j - a, 0)
-            predicted = self.predictor_cum[np.maximum(i - a + 1, 0)] - self.predictor_cum[i0]
-            ref_chars = self.ref_cum[np.maximum(j - a + 1, 0)] - self.ref_cum[j0]
-            fit += log_length_tail(predicted, ref_chars, self.length_ratio, self.length_variance)
-        return np.exp(fit)
 
     def _lone_part(self, i: Cells, j: Cells, di: int, dj: int, cells: dict[tuple[int, int], Counts]) -> Scores:
         """The log-weight a bead with two or more sentences on a side loses when one of them finds hardly
@@ -492,6 +469,7 @@ def align(
     with no counterpart on one side pays the 1-0 (0-1) prior once, then ``log 0.01 + 2.5`` (about a
     1-in-8 chance) per further sentence (:data:`GAP_EXTENSION`).
     """
+    mt = [_without_preamble(line) for line in mt]
     scorer = ChrfLengthScorer(
         mt,
         reference,
@@ -515,6 +493,13 @@ def align(
         lengths_from_mt=source is None,
         beta=CHRF_BETA,
     )
+
+
+def _without_preamble(line: str) -> str:
+    """The translation a chat preamble ("Sure, here is the English translation:") introduces, without the
+    quotation marks around it; the line itself when it has no preamble."""
+    found = PREAMBLE.match(line)
+    return line[found.end() :].strip().strip('"\u201c\u201d') if found else line
 
 
 def _chars(sentence: str) -> int:
