@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from conftest import assert_valid
 
-from benchmarks.alignment_data import ONE_SIDED_REFERENCE, ONE_SIDED_SOURCE, load_arabic_documents, load_documents
+from benchmarks.alignment_data import (
+    ONE_SIDED_REFERENCE,
+    ONE_SIDED_SOURCE,
+    PREAMBLES,
+    load_arabic_documents,
+    load_documents,
+)
 from tarjama.alignment.align import align, chrf
 from tarjama.translation.broken import broken_mt
 
@@ -110,3 +116,45 @@ def test_a_byline_next_to_a_pair_with_weak_mt_stays_alone(documents: list[Docume
     print(f"\n{alone} of {tried} alone")
     assert alone["source"] >= 0.75 * tried  # 48 of 60
     assert alone["reference"] >= 0.5 * tried  # 33 of 60
+
+
+def test_a_sentence_deleted_on_each_side_around_a_pair_stands_alone(documents: list[Document]) -> None:
+    """The English drops sentence k and the Arabic drops sentence k + 2: Arabic k and English k + 2 have no
+    counterpart, with the pair k + 1 between them. Three rows (1-0, 1-1, 0-1), not one 2-2 bead around the pair:
+    the 2-2 has a sentence at opposite corners (the first Arabic, the last English) that finds hardly any of its
+    longer n-grams across, which a re-split never has (before: 25 of 90)."""
+    kept = tried = 0
+    for arabic, mt, english in documents:
+        for k in (1, len(mt) // 2, len(mt) - 4):
+            source, translated = [*arabic[: k + 2], *arabic[k + 3 :]], [*mt[: k + 2], *mt[k + 3 :]]
+            beads = align(translated, [*english[:k], *english[k + 1 :]], source=source)
+            assert_valid(beads, len(mt) - 1, len(english) - 1)
+            pairs = {(b.source, b.reference) for b in beads}
+            tried += 1
+            kept += {((k,), ()), ((k + 1,), (k,)), ((), (k + 1,))} <= pairs
+    print(f"\n{kept} of {tried} kept as three rows")
+    assert kept >= 0.4 * tried  # 41 of 90
+
+
+@pytest.mark.parametrize("where", ["merge", "alone"])
+def test_the_translation_after_a_chat_preamble_counts(documents: list[Document], where: str) -> None:
+    """An MT line that opens with a chat preamble ("Sure, here is the English translation:") and then quotes
+    the translation is matched on the translation: next to it, a 1-2 the English joins stays whole (``merge``),
+    and a sentence whose English is left out stays alone (``alone``). Before, the whole line was broken MT, no
+    evidence, so its bead took the neighbour in or left it by lengths alone (37 and 38 of 60)."""
+    kept = tried = 0
+    for n, (arabic, mt, english) in enumerate(documents):
+        for k in (2, len(mt) // 2):
+            wrapped = [*mt[:k], f'{PREAMBLES[n % len(PREAMBLES)]} "{mt[k]}"', *mt[k + 1 :]]
+            if where == "merge":
+                reference = [*english[:k], f"{english[k]} {english[k + 1]}", *english[k + 2 :]]
+                wanted = {((k, k + 1), (k,))}
+            else:
+                reference = [*english[: k + 1], *english[k + 2 :]]
+                wanted = {((k,), (k,)), ((k + 1,), ())}
+            beads = align(wrapped, reference, source=arabic)
+            assert_valid(beads, len(mt), len(reference))
+            tried += 1
+            kept += wanted <= {(b.source, b.reference) for b in beads}
+    print(f"\n{kept} of {tried} kept")
+    assert kept >= 0.8 * tried  # 59 and 54 of 60
