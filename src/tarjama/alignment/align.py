@@ -83,7 +83,6 @@ counterpart. How good the MT is stays with the rows' chrF/BLEU and the checks.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -98,6 +97,7 @@ from tarjama.alignment.dp import Bead, Cells, Scores, align_banded, length_diago
 from tarjama.alignment.gale_church import GALE_CHURCH_PRIORS, align_lengths, log_length_tail
 from tarjama.alignment.ngrams import MAX_ORDER, SpanMatcher, chrf_from_matches, part_recall
 from tarjama.text.article import Granularity
+from tarjama.text.segment import ends_as_sentence
 from tarjama.translation.broken import PREAMBLE, broken_mt
 
 CHRF_BETA = 1
@@ -210,16 +210,13 @@ merge shares words. The price: a short line whose MT is wrong but not broken ("I
 you!") stands alone where a merge holds it."""
 
 LONE_HEADING_RECALL, LONE_HEADING_COST = 0.1, 2.0
-"""A 1-2 bead loses ``LONE_HEADING_COST`` nats when one of its two reference sentences has no sentence end (no
-``. ! ? … ؟ ۔``, closing quotes aside) and recalls less than ``LONE_HEADING_RECALL`` of its character n-grams
-of orders 3-6 in the MT. A sentence that does not end as one is a line of its own (a headline, byline, dateline,
-caption or credit: the splitter cuts only at sentence ends and line breaks), and such a line is seldom run into
-the next sentence by a translator; when its words are not found across, it stands alone. The headline shares
-the article's names and a short line finds its letters anywhere, so the check on all orders passes it
-(ntrex128-dev tuning half: of 175 reference sentences in true 1-2 beads, 7 do not end as one, six headlines the
-benchmark joined to the first sentence and a line broken at a comma, one headline below the recall and kept at
-this cost; of the 6 reference lines glued as a 1-2, 4 do not end as one, 3 below the recall). Reference
-sentences only: an MT item may be a clause unit, and a truncated MT line has no sentence end either."""
+"""A 1-2 bead loses ``LONE_HEADING_COST`` nats when one of its two reference sentences does not end as a sentence
+(:func:`tarjama.text.segment.ends_as_sentence`) and recalls less than ``LONE_HEADING_RECALL`` of its character
+n-grams of orders 3-6 in the MT. Such a sentence is a line of its own (a headline, byline, dateline, caption or
+credit: the splitter cuts only at sentence ends and line breaks), which a translator seldom runs into the next
+sentence; a headline shares the article's names and a short line finds its letters anywhere, so the check on
+all orders passes it. Reference sentences only: an MT item may be a clause unit, and a truncated MT line has no
+sentence end either."""
 
 LONE_CORNER_RECALL = 0.1
 """A 2-2 bead loses ``LONE_PART_SLOPES[2, 2] * LONE_LONG_SCALE`` nats per unit of recall below this when the first
@@ -295,7 +292,7 @@ class ChrfLengthScorer:
         self.length_variance = length_variance if source is None else source_length_variance
         self.has_source = source is not None
         self.broken_cum = np.cumsum([0] + [bool(reason) for reason in broken_mt(mt, source)])
-        self.unended = np.array([not _SENTENCE_END.search(sentence) for sentence in reference] + [False])
+        self.unended = np.array([not ends_as_sentence(sentence) for sentence in reference] + [False])
         self.known = ScoredMatches(m)
 
     def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
@@ -522,10 +519,6 @@ def _without_preamble(line: str) -> str:
     quotation marks around it; the line itself when it has no preamble."""
     found = PREAMBLE.match(line)
     return line[found.end() :].strip().strip('"\u201c\u201d') if found else line
-
-
-_SENTENCE_END = re.compile(r"[.!?\u061f\u2026\u06d4][\"'\u201c\u201d\u2018\u2019\u2039\u203a\u00ab\u00bb)\]}]*\s*$")
-"""How a sentence ends (:mod:`tarjama.text.segment`'s terminators, then any closing quotes or brackets)."""
 
 
 def _chars(sentence: str) -> int:

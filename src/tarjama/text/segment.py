@@ -48,7 +48,9 @@ _DOUBLE_QUOTES = '"“”«»„'
 _QUOTES = _DOUBLE_QUOTES + "'‘’‹›"
 _OPENERS = _QUOTES + "([{"
 _CURRENCY = "$£€¥"
-_CANDIDATE = re.compile(r"(?P<term>[.!?؟…۔]+)(?P<close>[%s)\]}]*) " % re.escape(_QUOTES))
+_TERMINATORS = ".!?؟…۔"
+_CANDIDATE = re.compile(r"(?P<term>[%s]+)(?P<close>[%s)\]}]*) " % (re.escape(_TERMINATORS), re.escape(_QUOTES)))
+_ENDING = re.compile(r"[%s][%s)\]}]*\s*$" % (re.escape(_TERMINATORS), re.escape(_QUOTES)))
 _DOUBLE_QUOTE = re.compile("[%s]" % _DOUBLE_QUOTES)
 _NEXT_WORD = re.compile(r"[%s ]*([%s]?\w*)" % (re.escape(_OPENERS), re.escape(_CURRENCY)))
 
@@ -56,6 +58,13 @@ _LIST_MARKER = re.compile(r"\d{1,3}|[^\W\d_]")
 _ARABIC_ABBREVIATION = re.compile(r"(?:[\u0621-\u064a]\.)*[\u0621-\u064a]")
 _ERA_MARKERS = frozenset({"م", "ه", "ق.م"})
 _INITIALS = re.compile(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]")  # J, U.S, a.m, e.g
+
+
+def ends_as_sentence(text: str) -> bool:
+    """Whether ``text`` ends with a sentence terminator (closing quotes and brackets aside). A line that does not
+    (a headline, byline, dateline, caption) was cut from the next by a line break, not at a sentence end."""
+    return bool(_ENDING.search(text))
+
 
 _TITLES = frozenset(
     "mr mrs ms messrs dr prof rev fr st mt gen gov sen rep pres hon lt col maj "
