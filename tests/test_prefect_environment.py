@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each case starts fresh interpreters that import Prefect: not in `make test-fast`
+
 NO_TLS = Path(__file__).resolve().parents[1] / "flows" / "no-tls.pem"
 
 PRELUDE = """
