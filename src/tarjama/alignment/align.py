@@ -83,7 +83,7 @@ counterpart. How good the MT is stays with the rows' chrF/BLEU and the checks.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -302,7 +302,7 @@ class ChrfLengthScorer:
         for t, bead_type in enumerate(types):
             if min(self.bead_types[bead_type]):
                 self.known.add(self.bead_types[bead_type], i, j, matches[t])
-        cells: dict[tuple[int, int], Counts] = {}  # 1-1 matches around each cell, for the lone-part check
+        near = self._matches_near(i, j)  # 1-1 matches around each cell, for the lone-part checks
         scores = np.empty((len(types), len(i)))
         evidence = np.empty((len(types), len(i)))
         for t, bead_type in enumerate(types):
@@ -327,21 +327,28 @@ class ChrfLengthScorer:
                 length = np.where(sound, length, 0.0)
             scores[t] = log_prior + length + self.similarity_weight * size * evidence[t]
             if (di, dj) in LONE_PART_SLOPES:
-                scores[t] += np.where(sound, self._lone_part(i, j, di, dj, cells), 0.0)
+                scores[t] += np.where(sound, self._lone_part(i, j, di, dj, near), 0.0)
             if (di, dj) == (2, 2):
-                scores[t] += np.where(sound, self._lone_corners(i, j, cells), 0.0)
+                scores[t] += np.where(sound, self._lone_corners(i, j, near), 0.0)
         return scores, np.ones_like(scores)
 
-    def _lone_corners(self, i: Cells, j: Cells, cells: dict[tuple[int, int], Counts]) -> Scores:
+    def _matches_near(self, i: Cells, j: Cells) -> Callable[[int, int], Counts]:
+        """``at(a, b)``: the 1-1 matches of MT sentence i-1-a with reference sentence j-1-b, found once for
+        every bead type of one call."""
+        found: dict[tuple[int, int], Counts] = {}
+
+        def at(a: int, b: int) -> Counts:
+            if (a, b) not in found:
+                found[a, b] = self._one_to_one(i - a, j - b)
+            return found[a, b]
+
+        return at
+
+    def _lone_corners(self, i: Cells, j: Cells, at: Callable[[int, int], Counts]) -> Scores:
         """The log-weight a 2-2 bead ending at (i, j) loses when the first sentence of one side and the last of
         the other both find hardly any of their character n-grams of orders 3-6 in the other side: a sentence
         with no counterpart on each side around a pair (1-0 + 1-1 + 0-1), not a re-split (:data:`LONE_CORNER_RECALL`).
-        ``cells``: the 1-1 matches at (i - a, j - b) by (a, b), as for :meth:`_lone_part`."""
-
-        def at(a: int, b: int) -> Counts:
-            if (a, b) not in cells:
-                cells[a, b] = self._one_to_one(i - a, j - b)
-            return cells[a, b]
+        ``at``: :meth:`_matches_near`."""
 
         def chars(cum: npt.NDArray[np.int64], end: Cells, back: int) -> Cells:
             return cum[np.maximum(end - back, 0)] - cum[np.maximum(end - back - 1, 0)]
@@ -358,16 +365,10 @@ class ChrfLengthScorer:
         corner = np.minimum(np.maximum(mt_first, ref_last), np.maximum(mt_last, ref_first))
         return LONE_PART_SLOPES[2, 2] * LONE_LONG_SCALE * np.minimum(corner - LONE_CORNER_RECALL, 0.0)
 
-    def _lone_part(self, i: Cells, j: Cells, di: int, dj: int, cells: dict[tuple[int, int], Counts]) -> Scores:
+    def _lone_part(self, i: Cells, j: Cells, di: int, dj: int, at: Callable[[int, int], Counts]) -> Scores:
         """The log-weight a bead with two or more sentences on a side loses when one of them finds hardly
         any of its character n-grams in the other side: a one-sided line (byline, caption, dateline) glued
-        to its neighbour's pair rather than a sentence the other side splits. ``cells``: the 1-1 matches at
-        (i - a, j - b) by (a, b), shared by the bead types of one call."""
-
-        def at(a: int, b: int) -> Counts:
-            if (a, b) not in cells:
-                cells[a, b] = self._one_to_one(i - a, j - b)
-            return cells[a, b]
+        to its neighbour's pair rather than a sentence the other side splits. ``at``: :meth:`_matches_near`."""
 
         long_floor = LONE_LONG_RECALL["mt" if dj == 1 else "reference"] if min(di, dj) == 1 else None
         recalls = []
