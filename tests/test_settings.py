@@ -167,6 +167,18 @@ def test_version_and_fast_help():
     assert "<list" not in helped.stdout and "<bool>" not in helped.stdout and "<str>" not in helped.stdout
 
 
+def test_help_keeps_each_sentence_on_one_line():
+    """The docstrings are wrapped at 120 characters; `--help` reflows them instead of breaking there."""
+    wide = {**os.environ, "COLUMNS": "250"}
+    listing = subprocess.run([TARJAMA, "--help"], capture_output=True, text=True, env=wide, timeout=60).stdout
+    run_line = next(line for line in listing.splitlines() if "Build a parallel corpus" in line)
+    assert "scores.json and report.md" in run_line  # the docstring's second line, on the same row
+    helped = subprocess.run([TARJAMA, "run", "--help"], capture_output=True, text=True, env=wide, timeout=60).stdout
+    assert "(the same pipeline signature) are reused, unless --rebuild" in helped
+    fetch = subprocess.run([TARJAMA, "model", "--help"], capture_output=True, text=True, env=wide, timeout=60).stdout
+    assert "Assemble and verify the default offline model" in fetch
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [["runs"], ["runs", "--json"], ["download", "latest"]])
 def test_a_bad_variable_is_one_line_for_every_command(tmp_path, command):

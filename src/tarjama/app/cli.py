@@ -9,6 +9,7 @@ polars, the engines) happen inside the commands, so ``tarjama --help`` answers a
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import os
 import sys
@@ -16,7 +17,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -37,6 +38,21 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: what was translated is kept
 MAX_SUMMARY_ARTICLES = 20
 RUN_ID_PREFIX = 8  # characters of a flow-run id `tarjama runs` shows
 MAX_RUNS_LISTED = 200  # the most flow runs the Prefect API returns at once
+
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
+
+
+def command(typer_app: typer.Typer, **options: Any) -> Callable[[CommandFunction], CommandFunction]:
+    """Register a command of ``typer_app`` with its docstring as help, each paragraph reflowed onto one line:
+    Rich prints a help text's line breaks as they are, which cut `--help` sentences in two."""
+
+    def register(function: CommandFunction) -> CommandFunction:
+        paragraphs = inspect.cleandoc(function.__doc__ or "").split("\n\n")
+        help_text = "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+        return typer_app.command(help=help_text, **options)(function)
+
+    return register
+
 
 app = typer.Typer(
     help="Arabic→English translation and bilingual alignment, orchestrated by Prefect.",
@@ -146,7 +162,7 @@ def check_engine_reachable(settings: Settings) -> None:
 EXIT_SOME_FAILED = 3  # the corpus was built, but some articles failed (listed in scores.json and the report)
 
 
-@app.command()
+@command(app)
 def run(
     sources: Annotated[
         list[str],
@@ -612,7 +628,7 @@ def print_summary(summary: RunSummary) -> None:
 # --- align -----------------------------------------------------------------------------------
 
 
-@app.command()
+@command(app)
 def align(
     arabic: Annotated[Path, typer.Argument(metavar="ARABIC", help="Arabic text (UTF-8, one paragraph per line).")],
     english: Annotated[
@@ -680,7 +696,7 @@ def note(line: str) -> None:
     errors.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-@app.command()
+@command(app)
 def split(
     source: Annotated[
         str, typer.Argument(metavar="FILE|-", help="Text (UTF-8, one paragraph per line); - reads standard input.")
@@ -721,7 +737,7 @@ def split(
 # --- score and compare ----------------------------------------------------------------------
 
 
-@app.command()
+@command(app)
 def score(
     files: Annotated[
         list[Path],
@@ -787,7 +803,7 @@ def score(
             say(f"{row.row}\tchrF {row.chrf:.{width}f}\tBLEU {row.bleu:.{width}f}")
 
 
-@app.command()
+@command(app)
 def compare(
     systems: Annotated[
         list[Path],
@@ -830,7 +846,7 @@ def compare(
 # --- engines and settings --------------------------------------------------------------------
 
 
-@app.command()
+@command(app)
 def engines(
     check_secrets: Annotated[
         bool,
@@ -927,7 +943,7 @@ def print_settings(settings: Settings) -> None:
     console.print(table)
 
 
-@app.command()
+@command(app)
 def config() -> None:
     """Print each effective setting and where it came from (variable, Secret block or default); keys masked.
 
@@ -938,7 +954,7 @@ def config() -> None:
         fail(str(problem))
 
 
-@model_app.command("fetch")
+@command(model_app, name="fetch")
 def model_fetch() -> None:
     """Assemble and verify the default offline model (once; later calls only check it)."""
     from tarjama.translation.model_store import ensure_model
@@ -953,7 +969,7 @@ def model_fetch() -> None:
 # --- serve, runs, download -------------------------------------------------------------------
 
 
-@app.command()
+@command(app)
 def serve(
     host: Annotated[
         str,
@@ -1015,7 +1031,7 @@ def serve(
         fail(str(problem), EXIT_FAILED)
 
 
-@app.command()
+@command(app)
 def runs(
     limit: Annotated[
         int,
@@ -1098,7 +1114,7 @@ def short_path(path: Path) -> str:
     return str(path)
 
 
-@app.command()
+@command(app)
 def download(
     run_id: Annotated[
         str,
