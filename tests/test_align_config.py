@@ -39,7 +39,7 @@ def test_default_signature_names_every_setting() -> None:
     )
     length_only = AlignmentConfig(aligner="gale-church", band_half_width=4).signature().format()
     assert length_only.startswith(
-        "aligner:gale-church|rows:sentences|beads:1-1,1-0,0-1,2-1,1-2,2-2|len:src|band:4|flag:0.5|"
+        "aligner:gale-church|rows:sentences|beads:1-1,1-0,0-1,2-1,1-2,2-2,1-3,1-4,1-5,1-6,3-1,2-3,3-2|len:src|band:4|flag:0.5|"
     )
     custom = AlignmentConfig(bead_priors=(((1, 1), 0.9), ((1, 0), 0.05), ((0, 1), 0.05)), length_model="mt")
     assert custom.signature().format().startswith("aligner:chrf-len|rows:units|beads:1-1,1-0,0-1|unit-beads:")

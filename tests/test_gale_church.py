@@ -77,6 +77,30 @@ def test_merged_reference_lines_become_two_to_one_beads(documents: list[list[Pai
     assert found / total >= 0.9, f"{found}/{total} merged lines recovered"
 
 
+def test_comma_chained_sentences_become_one_to_many_beads() -> None:
+    """An Arabic sentence chaining three or four of the English's (``، و``) is one 1-3 or 1-4 bead, not a
+    1-2 beside lone English sentences (the chained benchmark's tuning half: 20 of 55 such runs found whole, none
+    with Gale & Church's six bead types alone)."""
+    from benchmarks.bench_chained import chained_document
+    from benchmarks.chained_data import build
+
+    found = total = 0
+    for chained in build():
+        sentences = chained_document(chained, None).texts
+        if chained.half != "tuning" or len(sentences) != len(chained.runs):
+            continue
+        gold, line = set(), 0
+        for k, run in enumerate(chained.runs):
+            gold.add(((k,), tuple(range(line, line + len(run)))))
+            line += len(run)
+        predicted = {(b.source, b.reference) for b in align_lengths(sentences, [c.english for c in chained.clauses])}
+        long_runs = [bead for bead in gold if len(bead[1]) >= 3]
+        total += len(long_runs)
+        found += len(predicted & set(long_runs))
+    assert total > 20
+    assert found / total >= 0.3, f"{found}/{total} runs of three or four lines found as one bead"
+
+
 def test_confidence_is_high_on_right_beads_and_low_on_wrong_ones(documents: list[list[Pair]]) -> None:
     _, judged = evaluate(documents, "combined")
     right = [b.confidence for b, ok in judged if ok and b.source and b.reference]
