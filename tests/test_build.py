@@ -125,7 +125,7 @@ def test_a_run_says_in_one_line_that_it_rebuilt_articles_built_under_other_setti
     with caplog.at_level(logging.INFO, logger="tarjama.corpus.build"):
         build(libre(tmp_path / "home", services, checks="numbers"), articles, out, "second")
     said = [r.getMessage() for r in caplog.records if "under other settings" in r.getMessage()]
-    assert len(said) == 1 and said[0].startswith("2 articles built before under other settings were rebuilt")
+    assert len(said) == 1 and said[0].startswith("2 articles built before under other settings: rebuilt")
 
 
 # --- what a run says and records ----------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ def test_a_corpus_report_is_one_table_of_articles(articles):
 def test_one_article_is_reported_in_full(articles):
     report = render_report(summary(articles[:1]))
     assert "## a00000" in report and "## Articles" not in report and "| metric | score | 95% CI |" in report
+    assert "- 1 article built (0 reused from earlier runs)" in report  # "1 articles" before
+    assert "- 2 articles built" in render_report(summary(articles[:2]))
 
 
 @pytest.mark.parametrize("count", [1, 3, 2 * HTML_TABLE_ROWS + 200])

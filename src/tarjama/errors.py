@@ -21,6 +21,11 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def counted(number: int, noun: str) -> str:
+    """A count and its noun, for messages: ``1 article``, ``2 articles``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 class TarjamaError(Exception):
     """A problem with the user's input or set-up, explained in one line (of printable characters)."""
 

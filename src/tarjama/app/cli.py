@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from tarjama.errors import TarjamaError, printable
+from tarjama.errors import TarjamaError, counted, printable
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -604,15 +604,16 @@ def print_summary(summary: RunSummary) -> None:
         )
     console.print(table)
     if len(summary.articles) > len(shown):
-        say(f"... and {len(summary.articles) - len(shown)} more articles (report.md has them all)")
+        say(f"... and {counted(len(summary.articles) - len(shown), 'more article')} (report.md has them all)")
     counts = summary.counts
     say(
-        f"{len(summary.articles)} articles ({counts.reused_articles} reused from earlier runs), {counts.rows} rows, "
+        f"{counted(len(summary.articles), 'article')} ({counts.reused_articles} reused from earlier runs), "
+        f"{counted(counts.rows, 'row')}, "
         f"{counts.flagged} flagged"
         + (f", {counts.duplicates_dropped} duplicates dropped" if counts.duplicates_dropped else "")
     )
     if counts.rebuilt_articles:
-        say(f"{counts.rebuilt_articles} articles built before under other settings were built again")
+        say(f"{counted(counts.rebuilt_articles, 'article')} built before under other settings: built again")
     for warning in summary.warnings:
         errors.print(f"tarjama: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     for failure in summary.failures:

@@ -39,7 +39,7 @@ from tarjama.alignment.align import AlignmentConfig, Bead, align_translation
 from tarjama.corpus.inputs import ArticleInput, collect_articles
 from tarjama.corpus.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
 from tarjama.corpus.shards import ShardStore
-from tarjama.errors import TarjamaError
+from tarjama.errors import TarjamaError, counted
 from tarjama.quality.score import MetricScore, Statistics
 from tarjama.settings import Settings
 from tarjama.text.article import Document, UnitTranslation, load_document, read_utf8
@@ -851,7 +851,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
     if built.rebuilt_under_other_settings:
         events.log(
             logging.INFO,
-            f"{built.rebuilt_under_other_settings} articles built before under other settings were rebuilt "
+            f"{counted(built.rebuilt_under_other_settings, 'article')} built before under other settings: rebuilt "
             f"(pipeline signature {signature.format()})",
         )
     return built
@@ -935,7 +935,8 @@ def write_run(
         events.log(logging.WARNING, warning)
     events.log(
         logging.INFO,
-        f"wrote {target} ({summary.counts.rows} rows, {len(ordered)} articles, {len(built.failures)} failed)",
+        f"wrote {target} ({counted(summary.counts.rows, 'row')}, {counted(len(ordered), 'article')}, "
+        f"{len(built.failures)} failed)",
     )
     return summary.model_copy(update={"output_dir": str(target)})
 

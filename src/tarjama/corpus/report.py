@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from tarjama.corpus.results import ArticleResult, ReferenceResult, RunSummary
 from tarjama.corpus.schema import FLAG_BELOW
-from tarjama.errors import printable
+from tarjama.errors import counted, printable
 from tarjama.quality.score import MIN_SEGMENTS_FOR_CI, MetricScore
 
 _HTML_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;"}
@@ -147,7 +147,7 @@ def _corpus_lines(summary: RunSummary) -> list[str]:
     lines = [
         "## Corpus",
         "",
-        f"- {len(summary.articles)} articles built ({counts.reused_articles} reused from earlier runs), "
+        f"- {counted(len(summary.articles), 'article')} built ({counts.reused_articles} reused from earlier runs), "
         f"{len(summary.failures)} failed",
         f"- {counts.rows} aligned rows, {counts.flagged} flagged",
     ]
