@@ -223,9 +223,7 @@ LONE_CORNER_RECALL = 0.1
 sentence of one side and the last of the other both recall less of their character n-grams of orders 3-6 in
 the other side: a sentence with no counterpart on each side, glued around a pair (1-0 + 1-1 + 0-1). In a
 re-split, the sentences at a corner of the bead each hold one end of the same text, so one of them finds its
-words across (ntrex128-dev tuning half, true 2-2 beads of the ``resplit`` and ``combined`` sets: the corner
-pairs' recall is at least 0.123; at the two places of ``all`` and ``all+one_sided`` where a sentence deleted
-on each side was glued around a pair, 0.062 and 0.03)."""
+words across (how the level was chosen: ``benchmarks/results/alignment-gaps.md``)."""
 
 GAP_EXTENSION = 2.5
 """Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Without
