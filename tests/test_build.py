@@ -159,7 +159,7 @@ def test_articles_without_a_reference_or_with_another_articles_are_warned_about(
     (folder / "lone.ar.txt").write_text(ARTICLES["storm"][0].replace("الثلاثاء", "الأربعاء"), encoding="utf-8")
     settings = libre(tmp_path / "home", services)
     right = build(settings, folder, tmp_path / "out", "right")
-    assert right.warnings == ["1 of 3 articles have no reference, so no score: lone"]
+    assert right.warnings == ["articles without a reference, so no score: 1 of 3 (lone)"]
     (folder / "visit.en.txt").rename(tmp_path / "visit.en.txt")
     (folder / "storm.en.txt").rename(folder / "visit.en.txt")
     (tmp_path / "visit.en.txt").rename(folder / "storm.en.txt")

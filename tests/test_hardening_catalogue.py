@@ -317,7 +317,7 @@ def test_an_article_of_one_repeated_sentence_reports_one_sentence_sent(tmp_path,
     runs.services.clear()
     code, stderr = finish(runs.start(article, "--out", tmp_path / "out", "--memory", tmp_path / "memory.sqlite"))
     assert code == 0, stderr[-3000:]
-    assert "repeated: 1890 sentences, 0 from the memory, 1 distinct sentences newly translated" in stderr
+    assert "repeated: 1890 sentences, 0 from the memory, 1 distinct sentence newly translated" in stderr
     assert [segment for request in runs.services.requests() for segment in request.segments] == [
         "وصل وزير الخارجية إلى الرباط يوم الجمعة."
     ]

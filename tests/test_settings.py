@@ -175,8 +175,45 @@ def test_help_keeps_each_sentence_on_one_line():
     assert "scores.json and report.md" in run_line  # the docstring's second line, on the same row
     helped = subprocess.run([TARJAMA, "run", "--help"], capture_output=True, text=True, env=wide, timeout=60).stdout
     assert "(the same pipeline signature) are reused, unless --rebuild" in helped
-    fetch = subprocess.run([TARJAMA, "model", "--help"], capture_output=True, text=True, env=wide, timeout=60).stdout
-    assert "Assemble and verify the default offline model" in fetch
+    model = subprocess.run([TARJAMA, "model", "--help"], capture_output=True, text=True, env=wide, timeout=60).stdout
+    fetch = next(line for line in model.splitlines() if "Assemble and verify" in line)
+    assert fetch.strip("│ ").startswith("fetch ")  # registered under its name, with its docstring
+
+
+def test_help_reflow_keeps_clicks_markers():
+    """A paragraph opening with \\b keeps its lines, and nothing after \\f is shown, as Click intends."""
+    import typer
+    from typer.testing import CliRunner
+
+    from tarjama.app.cli import command
+
+    demo = typer.Typer()
+
+    @command(demo, "demo")
+    def demo_command() -> None:
+        """Say what it does,
+        in two lines.
+
+        \b
+        status 0: done
+        status 2: bad input
+        \f
+        Internal notes."""
+
+    @command(demo, "other")
+    def other_command() -> None:
+        """Another."""
+
+    shown = CliRunner().invoke(demo, ["demo", "--help"], env={"COLUMNS": "200"}).output
+    assert "Say what it does, in two lines." in shown
+    assert "status 0: done" in shown and "status 0: done status 2" not in shown
+    assert "Internal notes" not in shown
+
+
+def test_counts_agree_with_their_noun():
+    from tarjama.errors import counted
+
+    assert [counted(n, "article") for n in (0, 1, 2)] == ["0 articles", "1 article", "2 articles"]
 
 
 @pytest.mark.slow

@@ -9,8 +9,9 @@ characters, with a variance proportional to ``l1``. Gale & Church model
 
 as standard normal and score a bead by ``log P(bead type) + log P(|Z| >= |z|)``.
 The best monotone path of beads over the types 1-1, 1-0, 0-1, 2-1, 1-2 and
-2-2, and the larger ones of :data:`GALE_CHURCH_PRIORS`, is found by :func:`tarjama.alignment.dp.align_banded`, the search shared with the
-MT aligner (band around the length diagonal, widened locally where the path
+2-2, and the larger ones of :data:`GALE_CHURCH_PRIORS`, is found by
+:func:`tarjama.alignment.dp.align_banded`, the search shared with the MT
+aligner (band around the length diagonal, widened locally where the path
 touches its edge).
 
 Parameters, measured on the 603 line-aligned NTREX-128 gold pairs in
@@ -29,8 +30,8 @@ Parameters, measured on the 603 line-aligned NTREX-128 gold pairs in
 
 Bead priors follow Gale & Church's program (each type gets the listed
 weight, relative to 1-1): 1-1 0.89, 1-0 and 0-1 0.0099, 2-1 and 1-2 0.089,
-2-2 0.011, with small weights for larger beads (:data:`GALE_CHURCH_PRIORS`). An unmatched (1-0/0-1) bead is charged only its prior: with no
-partner there is no length to predict (as in :mod:`tarjama.alignment.align`), so a
+2-2 0.011, with small weights for larger beads (:data:`GALE_CHURCH_PRIORS`).
+An unmatched (1-0/0-1) bead is charged only its prior: with no partner there is no length to predict (as in :mod:`tarjama.alignment.align`), so a
 sentence the other side omits costs the same whatever its length.
 
 Confidence. A matched bead's confidence is its posterior probability. An
@@ -43,7 +44,8 @@ omission, so unmatched sentences are always flagged for review.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numba
 import numpy as np
@@ -60,26 +62,29 @@ ARABIC_TO_ENGLISH_S2 = 6.8
 
 Floats = npt.NDArray[np.float64]
 
-GALE_CHURCH_PRIORS: dict[tuple[int, int], float] = {
-    (1, 1): 0.89,
-    (1, 0): 0.0099,
-    (0, 1): 0.0099,
-    (2, 1): 0.089,
-    (1, 2): 0.089,
-    (2, 2): 0.011,
-    (1, 3): 0.001,
-    (1, 4): 0.0005,
-    (1, 5): 0.00033,
-    (1, 6): 0.00025,
-    (3, 1): 0.0005,
-    (2, 3): 0.0003,
-    (3, 2): 0.0003,
-}
+GALE_CHURCH_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
+    {
+        (1, 1): 0.89,
+        (1, 0): 0.0099,
+        (0, 1): 0.0099,
+        (2, 1): 0.089,
+        (1, 2): 0.089,
+        (2, 2): 0.011,
+        (1, 3): 0.001,
+        (1, 4): 0.0005,
+        (1, 5): 0.00033,
+        (1, 6): 0.00025,
+        (3, 1): 0.0005,
+        (2, 3): 0.0003,
+        (3, 2): 0.0003,
+    }
+)
 """Gale & Church's six bead types and weights, and the larger ones Arabic news needs: a comma-chained sentence
 that English renders as up to six (1-3 … 1-6), three sentences gathered into one (3-1), a pair cut differently
 (2-3, 3-2). Their weights are a tenth of the units path's sentence stage (``SENTENCE_BEAD_PRIORS`` in
 :mod:`tarjama.alignment.align`): lengths alone cannot tell a 1-3 from a 1-2 beside a lone sentence, and at a
-tenth no un-chained benchmark variant loses (``benchmarks/results/gale-church-beads.md``)."""
+tenth no un-chained variant of the benchmark's tuning half loses more than 0.003
+(``benchmarks/results/gale-church-beads.md``)."""
 
 
 @numba.njit(cache=True)

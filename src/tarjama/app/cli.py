@@ -42,14 +42,15 @@ MAX_RUNS_LISTED = 200  # the most flow runs the Prefect API returns at once
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 
 
-def command(typer_app: typer.Typer, **options: Any) -> Callable[[CommandFunction], CommandFunction]:
+def command(typer_app: typer.Typer, name: str | None = None) -> Callable[[CommandFunction], CommandFunction]:
     """Register a command of ``typer_app`` with its docstring as help, each paragraph reflowed onto one line:
-    Rich prints a help text's line breaks as they are, which cut `--help` sentences in two."""
+    Rich prints a help text's line breaks as they are, which cut `--help` sentences in two. Click's markers
+    keep their meaning: nothing after ``\\f`` is shown, and a paragraph opening with ``\\b`` keeps its lines."""
 
     def register(function: CommandFunction) -> CommandFunction:
-        paragraphs = inspect.cleandoc(function.__doc__ or "").split("\n\n")
-        help_text = "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
-        return typer_app.command(help=help_text, **options)(function)
+        shown = inspect.cleandoc(function.__doc__ or "").partition("\f")[0]
+        paragraphs = [p if p.startswith("\b") else " ".join(p.split()) for p in shown.split("\n\n")]
+        return typer_app.command(name, help="\n\n".join(paragraphs))(function)
 
     return register
 
@@ -301,8 +302,10 @@ def run(
     scores.json and report.md (and the --format files) into <out>/<run>/.
 
     Articles already built by an earlier run with the same inputs and settings (the same pipeline signature)
-    are reused, unless --rebuild. Exit status:
-    0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the run failed.
+    are reused, unless --rebuild.
+
+    Exit status: 0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the
+    run failed.
     """
     try:
         settings = load_settings(  # first: a misspelt engine or variable answers before polars and numpy load
@@ -610,7 +613,7 @@ def print_summary(summary: RunSummary) -> None:
         f"{counted(len(summary.articles), 'article')} ({counts.reused_articles} reused from earlier runs), "
         f"{counted(counts.rows, 'row')}, "
         f"{counts.flagged} flagged"
-        + (f", {counts.duplicates_dropped} duplicates dropped" if counts.duplicates_dropped else "")
+        + (f", {counted(counts.duplicates_dropped, 'duplicate')} dropped" if counts.duplicates_dropped else "")
     )
     if counts.rebuilt_articles:
         say(f"{counted(counts.rebuilt_articles, 'article')} built before under other settings: built again")
@@ -685,7 +688,7 @@ def align(
     report = note if str(out) == "-" else say  # the TSV has standard output to itself
     report(
         f"{aligned.arabic_sentences} Arabic and {aligned.english_sentences} English sentences aligned "
-        f"{aligned.method}: {aligned.rows} rows, {aligned.flagged} flagged"
+        f"{aligned.method}: {counted(aligned.rows, 'row')}, {aligned.flagged} flagged"
     )
     report(f"alignment: {aligned.signature}")
     report(f"aligned TSV: {out}")
@@ -955,7 +958,7 @@ def config() -> None:
         fail(str(problem))
 
 
-@command(model_app, name="fetch")
+@command(model_app, "fetch")
 def model_fetch() -> None:
     """Assemble and verify the default offline model (once; later calls only check it)."""
     from tarjama.translation.model_store import ensure_model

@@ -340,7 +340,7 @@ def build_article(
     name, model = settings.engine, engine_model_of(settings)
     config = alignment_config(settings)
     texts = translation_texts(article, config.rows, settings.translate)
-    what = "sentences" if texts == article.texts else "clause units"
+    what = "sentence" if texts == article.texts else "clause unit"
     journals = settings.home / "journals"
     known = {**read_journals(journals, name, model, [s for s in texts if s not in known]), **known}
     new: list[tuple[str, str]] = []
@@ -361,7 +361,7 @@ def build_article(
         now = time.monotonic()
         if total and (done in (0, total) or now - last_update >= 2.0):
             last_update = now
-            events.log(logging.INFO, f"{article.id}: translated {done}/{total} new {what}")
+            events.log(logging.INFO, f"{article.id}: translated {done}/{counted(total, 'new ' + what)}")
             events.sentences(article.id, done, total)
 
     try:
@@ -377,8 +377,8 @@ def build_article(
     from_memory = sum(t.from_memory for t in translated)
     events.log(
         logging.INFO,
-        f"{article.id}: {len(translated)} {what}, {from_memory} from the memory, {len(new)} distinct {what} "
-        "newly translated",
+        f"{article.id}: {counted(len(translated), what)}, {from_memory} from the memory, "
+        f"{counted(len(new), 'distinct ' + what)} newly translated",
     )
     translations = item_translations(article, config.rows, settings.translate, translated)
     rows = article_rows(article, translations, references, config, settings.checks, lap, job.labels)
@@ -957,7 +957,7 @@ def reference_warnings(articles: Sequence[ArticleResult]) -> list[str]:
     missing = [a.article_id for a in articles if not any(r.reference for r in a.references)]
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        warnings.append(f"{len(missing)} of {len(articles)} articles have no reference, so no score: {shown}")
+        warnings.append(f"articles without a reference, so no score: {len(missing)} of {len(articles)} ({shown})")
     for article in articles:
         for ref in article.references:
             chrf = ref.score("chrF")

@@ -67,10 +67,10 @@ def _score_table(scores: list[MetricScore]) -> list[str]:
 
 def _reference_lines(ref: ReferenceResult) -> list[str]:
     if ref.reference is None:
-        return [f"- no reference: {ref.rows} source↔MT rows, not scored"]
+        return [f"- no reference: {counted(ref.rows, 'source↔MT row')}, not scored"]
     return [
-        f"- reference {md_text(ref.reference)} ({md_text(ref.path)}): {ref.reference_sentences} sentences, "
-        f"{ref.rows} aligned rows, {ref.flagged} flagged (alignment confidence below {FLAG_BELOW}; kept, marked in the TSV)",
+        f"- reference {md_text(ref.reference)} ({md_text(ref.path)}): {counted(ref.reference_sentences or 0, 'sentence')}, "
+        f"{counted(ref.rows, 'aligned row')}, {ref.flagged} flagged (alignment confidence below {FLAG_BELOW}; kept, marked in the TSV)",
         "",
         *_score_table(ref.scores),
         "",
@@ -84,7 +84,7 @@ def _article_lines(article: ArticleResult) -> list[str]:
         f"- source: {md_text(article.path)}",
         f"- engine: {md_text(article.engine)} (model {md_text(article.model)})",
         f"- Arabic sentences: {article.sentences}, clause units: {article.units}; translated as "
-        f"{article.translated_texts} texts, {article.from_memory} from the translation memory",
+        f"{counted(article.translated_texts, 'text')}, {article.from_memory} from the translation memory",
     ]
     for ref in article.references:
         lines += _reference_lines(ref)
@@ -149,12 +149,12 @@ def _corpus_lines(summary: RunSummary) -> list[str]:
         "",
         f"- {counted(len(summary.articles), 'article')} built ({counts.reused_articles} reused from earlier runs), "
         f"{len(summary.failures)} failed",
-        f"- {counts.rows} aligned rows, {counts.flagged} flagged",
+        f"- {counted(counts.rows, 'aligned row')}, {counts.flagged} flagged",
     ]
     if counts.duplicates_dropped is not None:
-        lines.append(f"- {counts.duplicates_dropped} duplicate pairs dropped (`--dedupe`)")
+        lines.append(f"- {counted(counts.duplicates_dropped, 'duplicate pair')} dropped (`--dedupe`)")
     if counts.filtered_rows is not None:
-        lines.append(f"- filtered corpus: {counts.filtered_rows} rows")
+        lines.append(f"- filtered corpus: {counted(counts.filtered_rows, 'row')}")
     if counts.files:
         lines.append("- files: " + ", ".join(md_text(name) for name in counts.files))
     lines.append("")
