@@ -200,7 +200,7 @@ def test_help_reflow_keeps_clicks_markers():
         \f
         Internal notes."""
 
-    @command(demo, "other")
+    @command(demo, "other")  # a second command: Typer then keeps `demo` a subcommand, invoked by name
     def other_command() -> None:
         """Another."""
 

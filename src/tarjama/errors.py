@@ -1,4 +1,4 @@
-"""Errors a user can act on.
+"""Errors a user can act on, and the wording of what the user is told (:func:`printable`, :func:`counted`).
 
 Anything raised as a :class:`TarjamaError` is shown by the CLI as one line
 (``tarjama: error: ...``) with exit status 2; anything else is a bug.

@@ -31,8 +31,9 @@ Parameters, measured on the 603 line-aligned NTREX-128 gold pairs in
 Bead priors follow Gale & Church's program (each type gets the listed
 weight, relative to 1-1): 1-1 0.89, 1-0 and 0-1 0.0099, 2-1 and 1-2 0.089,
 2-2 0.011, with small weights for larger beads (:data:`GALE_CHURCH_PRIORS`).
-An unmatched (1-0/0-1) bead is charged only its prior: with no partner there is no length to predict (as in :mod:`tarjama.alignment.align`), so a
-sentence the other side omits costs the same whatever its length.
+An unmatched (1-0/0-1) bead is charged only its prior: with no partner there
+is no length to predict (as in :mod:`tarjama.alignment.align`), so a sentence
+the other side omits costs the same whatever its length.
 
 Confidence. A matched bead's confidence is its posterior probability. An
 unmatched bead's posterior is multiplied by the length model's probability
@@ -81,7 +82,7 @@ GALE_CHURCH_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
 )
 """Gale & Church's six bead types and weights, and the larger ones Arabic news needs: a comma-chained sentence
 that English renders as up to six (1-3 … 1-6), three sentences gathered into one (3-1), a pair cut differently
-(2-3, 3-2). Their weights are a tenth of the units path's sentence stage (``SENTENCE_BEAD_PRIORS`` in
+(2-3, 3-2). Their weights were chosen as a tenth of the units path's sentence stage (``SENTENCE_BEAD_PRIORS`` in
 :mod:`tarjama.alignment.align`): lengths alone cannot tell a 1-3 from a 1-2 beside a lone sentence, and at a
 tenth no un-chained variant of the benchmark's tuning half loses more than 0.003
 (``benchmarks/results/gale-church-beads.md``)."""
