@@ -37,6 +37,7 @@ from tarjama.settings import Settings
 from tarjama.text.article import document_id
 from tarjama.translation.engines import Engine, get_spec
 
+CORPUS_FILES = ("aligned.tsv", "aligned.parquet")  # linked from the run's page
 TABLE_ROWS = 50
 
 
@@ -234,10 +235,8 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
     Artifacts page keeps one entry of each, with its history. The output folder is also recorded as
     the flow-run label ``tarjama.output`` for ``tarjama runs`` and ``download``.
     """
-    links = {
-        name: file_url(settings.download_url, f"{target.name}/{name}") for name in ("aligned.tsv", "aligned.parquet")
-    }
-    viewer = viewer_url(settings.download_url, target.name)
+    served = settings.download_url
+    links = {} if served is None else {name: file_url(served, f"{target.name}/{name}") for name in CORPUS_FILES}
     for name, url in links.items():
         create_link_artifact(
             url,
@@ -245,13 +244,24 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
             key=artifact_key(key, name.replace(".", "-")),
             description=f"{name} of run {md_text(summary.run)}, served by tarjama serve (file: {md_text(target / name)})",
         )
+    if served is None:  # a `tarjama serve` offers another folder: a link would lead nowhere, or to another run
+        where = [
+            "Download: not offered by the running `tarjama serve`, which serves another folder "
+            f"(`tarjama serve --out {md_text(target.parent.resolve())}` would)",
+            "",
+        ]
+    else:
+        where = [
+            "Download: " + " · ".join(f"[{name}]({url})" for name, url in links.items()),
+            "",
+            f"[View the corpus side by side]({viewer_url(served, target.name)}) (Arabic | MT | reference, filters "
+            "and search; needs `tarjama serve`)",
+            "",
+        ]
     header = [
         f"# tarjama run {md_text(summary.run)}",
         "",
-        "Download: " + " · ".join(f"[{name}]({url})" for name, url in links.items()),
-        "",
-        f"[View the corpus side by side]({viewer}) (Arabic | MT | reference, filters and search; needs `tarjama serve`)",
-        "",
+        *where,
         f"Output folder: {md_text(target.resolve())}",
         "",
         f"Counts: {sum(a.sentences for a in summary.articles)} Arabic sentences, {summary.counts.rows} aligned rows, "
@@ -259,10 +269,10 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
         "",
     ]
     report = render_report(summary, TABLE_ROWS).split("\n", 1)[1]  # its title is replaced by the header above
-    for plot in summary.plots:  # the UI shows the plots that `tarjama serve` offers
-        report = report.replace(
-            f"]({md_link_target(plot.path)})", f"]({file_url(settings.download_url, f'{target.name}/{plot.path}')})"
-        )
+    for plot in summary.plots:  # the UI shows the plots `tarjama serve` offers
+        if served is not None:
+            served_plot = file_url(served, f"{target.name}/{plot.path}")
+            report = report.replace(f"]({md_link_target(plot.path)})", f"]({served_plot})")
     markdown = "\n".join(header) + report
     create_markdown_artifact(
         markdown, key=artifact_key(key, "report"), description=f"tarjama run {md_text(summary.run)}"
@@ -270,7 +280,7 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
     create_table_artifact(
         [
             {
-                "article": printable(a.article_id),
+                "article": md_text(a.article_id),
                 "sentences": a.sentences,
                 "rows": sum(r.rows for r in a.references),
                 "flagged": sum(r.flagged for r in a.references),
@@ -279,13 +289,17 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
             }
             for a in summary.articles
         ]
-        + [{"article": printable(f.article_id), "failed": printable(f.reason)} for f in summary.failures],
+        + [{"article": md_text(f.article_id), "failed": md_text(f.reason)} for f in summary.failures],
         key=artifact_key(key, "articles"),
         description=f"Articles of run {md_text(summary.run)}",
     )
-    first_rows = rows.select("article_id", "english_mt", "english_reference", "arabic", "alignment_confidence")
+    texts = ("article_id", "english_mt", "english_reference", "arabic")
+    first_rows = rows.select(*texts, "alignment_confidence")
     create_table_artifact(
-        first_rows.to_dicts(),
+        [
+            row | {name: None if row[name] is None else md_text(row[name]) for name in texts}
+            for row in first_rows.to_dicts()
+        ],
         key=artifact_key(key, "rows"),
         description=f"First {TABLE_ROWS} aligned rows of run {md_text(summary.run)}: MT beside reference",
     )

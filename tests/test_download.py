@@ -124,11 +124,27 @@ def test_a_run_links_to_the_download_port_serve_listens_on(served_home, tmp_path
     from tarjama.app.runs import with_served_links
     from tarjama.settings import DEFAULT_DOWNLOAD_URL, Settings
 
-    assert with_served_links(Settings(home=served_home)).download_url == "http://127.0.0.1:48201"
+    served_out = tmp_path / "served"
+    linked, warning = with_served_links(Settings(home=served_home), served_out)
+    assert linked.download_url == "http://127.0.0.1:48201" and warning is None
     own = Settings(home=served_home, download_url="https://tarjama.example.org")
-    assert with_served_links(own).download_url == "https://tarjama.example.org"  # the user's own wins
+    assert with_served_links(own, served_out)[0].download_url == "https://tarjama.example.org"  # the user's own wins
     nothing_served = Settings(home=tmp_path / "elsewhere")
-    assert with_served_links(nothing_served).download_url == DEFAULT_DOWNLOAD_URL
+    assert with_served_links(nothing_served, served_out) == (nothing_served, None)
+    assert nothing_served.download_url == DEFAULT_DOWNLOAD_URL
+
+
+def test_a_run_outside_the_served_folder_gets_no_links_that_lead_elsewhere(served_home, tmp_path):
+    """Its links would 404, or serve another run of the same name from the served folder."""
+    from tarjama.app.runs import with_served_links
+    from tarjama.settings import Settings
+
+    unlinked, warning = with_served_links(Settings(home=served_home), tmp_path / "elsewhere")
+    assert unlinked.download_url is None
+    assert (
+        warning is not None and f"tarjama serve offers {tmp_path / 'served'}, not {tmp_path / 'elsewhere'}" in warning
+    )
+    assert f"tarjama serve --out {tmp_path / 'elsewhere'}" in warning
 
 
 def test_download_latest_finds_the_served_folders_newest_run_from_any_folder(served_home, tmp_path):

@@ -49,6 +49,13 @@ def test_consecutive_runs_share_one_server_that_stops_when_idle(tmp_path):
         assert httpx.get(f"{api}/health", timeout=10).status_code == 200
         # it answers only its own (loopback) host names
         assert httpx.get(f"{api}/health", headers={"Host": "evil.example"}, timeout=10).status_code == 421
+        # and no page of another site: Prefect's own CORS here allows any origin, and a text/plain POST
+        # needs no CORS preflight, so without the Origin check any page could list the runs
+        foreign = {"Origin": "http://evil.example", "Content-Type": "text/plain"}
+        listing = httpx.post(f"{api}/flow_runs/filter", content="{}", headers=foreign, timeout=10)
+        assert listing.status_code == 403 and "access-control-allow-origin" not in listing.headers
+        plain = httpx.post(f"{api}/flow_runs/filter", content="{}", headers={"Content-Type": "text/plain"}, timeout=10)
+        assert plain.status_code == 200  # a client that is no browser (no Origin) is served
 
         run(home, out, "second", url)
         assert record(home) == first  # reused, not replaced

@@ -31,10 +31,12 @@ def create_run(api: str, deployment: str, parameters: dict, headers: dict[str, s
     return response
 
 
-def websocket_handshake(port: int, host: str) -> bytes:
+def websocket_handshake(port: int, host: str, origin: str | None = None) -> bytes:
+    """The status line of a handshake for Prefect's event stream (every event, artifacts included)."""
+    origin_line = "" if origin is None else f"Origin: {origin}\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(
-            f"GET /api/events/out HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"GET /api/events/out HTTP/1.1\r\nHost: {host}\r\n{origin_line}Upgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
         )
         return connection.recv(200)
@@ -53,6 +55,11 @@ def test_the_api_of_serve_refuses_foreign_hosts_origins_and_runs_outside_its_pol
         assert refused.status_code == 421, refused.text
         assert b" 403 " in websocket_handshake(port, "evil.example").split(b"\r\n")[0]
         assert b" 101 " in websocket_handshake(port, f"127.0.0.1:{port}").split(b"\r\n")[0]
+        # a page on another site calling the server by its real name: WebSockets are not bound by CORS
+        own = f"http://127.0.0.1:{port}"
+        assert b" 101 " in websocket_handshake(port, f"127.0.0.1:{port}", own).split(b"\r\n")[0]
+        for origin in ("http://evil.example", "null", "http://127.0.0.1:1"):
+            assert b" 403 " in websocket_handshake(port, f"127.0.0.1:{port}", origin).split(b"\r\n")[0]
         server_log = (tmp_path / "home" / "prefect-server.log").read_text()
         assert "refused a request for host 'evil.example'" in server_log
 
@@ -66,8 +73,8 @@ def test_the_api_of_serve_refuses_foreign_hosts_origins_and_runs_outside_its_pol
 
         # CORS: a page on another origin may not read the API; the UI's own origin may
         evil_origin = httpx.get(f"{api}/health", headers={"Origin": "http://evil.example"}, timeout=10)
+        assert evil_origin.status_code == 403
         assert evil_origin.headers.get("access-control-allow-origin") is None
-        own = f"http://127.0.0.1:{port}"
         assert (
             httpx.get(f"{api}/health", headers={"Origin": own}, timeout=10).headers["access-control-allow-origin"]
             == own

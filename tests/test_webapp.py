@@ -346,6 +346,40 @@ def test_other_host_names_are_refused(server, host):
         assert TSV not in body and b"article" not in body
 
 
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://evil.example",
+        "http://evil.example:{port}",
+        "http://127.0.0.1:{port}.evil.example",
+        "http://127.0.0.1:1",  # another server on this machine
+        "https://127.0.0.1:{port}",
+        "null",  # a sandboxed frame or a file:// page
+        "http://127.0.0.1:{port}:{port}",
+    ],
+)
+def test_pages_of_other_origins_are_refused(server, origin):
+    """Another site's page calling this server by its own name: the browser names that page in Origin."""
+    for path in (f"/files/{RUN}/aligned.tsv", f"/api/runs/{BIG_RUN}/rows"):
+        response, body = request(server, path, headers={"Origin": origin.format(port=server.port)})
+        assert response.status == 403, (origin, path, response.status)
+        assert TSV not in body and b"article" not in body
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:{port}", "http://localhost:{port}", "http://[::1]:{port}"])
+def test_pages_of_this_server_are_answered(server, origin):
+    response, body = request(server, f"/files/{RUN}/aligned.tsv", headers={"Origin": origin.format(port=server.port)})
+    assert response.status == 200 and body == TSV
+
+
+def test_a_refused_origin_is_logged_printably(server, caplog):
+    with caplog.at_level(logging.INFO, logger="tarjama.app.web"):
+        response, _ = request(server, "/health", headers={"Origin": "http://evil.example\x1b[31m"})
+    assert response.status == 403
+    assert "refused a request from a page at 'http://evil.example\\\\x1b[31m'" in caplog.text
+    assert "\x1b" not in caplog.text
+
+
 def test_missing_or_doubled_host_is_a_bad_request(server):
     answer = raw_exchange(server.port, f"GET /files/{RUN}/aligned.tsv HTTP/1.0\r\n\r\n".encode())
     assert answer.startswith(b"HTTP/1.1 400") and TSV not in answer

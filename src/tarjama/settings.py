@@ -312,7 +312,7 @@ class Settings(BaseModel):
     rate_limit: float | None = None  # wins over the per-engine rates
     engine_rates: dict[str, float] = Field(default_factory=dict)  # TARJAMA_RATE_LIMIT_<ENGINE>
     engines: dict[str, dict[str, EngineValue]] = Field(default_factory=dict)  # per engine: its options
-    download_url: str = DEFAULT_DOWNLOAD_URL
+    download_url: str | None = DEFAULT_DOWNLOAD_URL  # None: this run's folder is not served, so no links
     checks: tuple[str, ...] | None = None  # reference-free checks by name (None: all)
     rows: Granularity = "units"
     translate: UnitTranslation = UnitTranslation.UNITS

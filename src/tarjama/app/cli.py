@@ -354,7 +354,9 @@ def run(
     from tarjama.app.stopping import Stopped, call_until_signalled, exit_now
     from tarjama.corpus.outputs import remove_own_staging
 
-    settings = with_served_links(settings)
+    settings, unserved = with_served_links(settings, out)
+    if unserved:
+        errors.print(f"tarjama: warning: {unserved}", markup=False, highlight=False, soft_wrap=True)
     try:
         with prefect_flow(settings, total) as run_flow, recorded_while_running(settings.home, run_name):
             crash_abandoned_runs(settings.home)  # runs of this home killed earlier: Crashed, not Running for ever

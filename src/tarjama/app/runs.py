@@ -32,7 +32,7 @@ from typing import Any
 
 from tarjama.app.prefect_server import running_api_url
 from tarjama.corpus.outputs import LATEST, pid_alive
-from tarjama.errors import TarjamaError
+from tarjama.errors import TarjamaError, printable
 from tarjama.settings import Settings
 
 FLOW = "tarjama-run"  # the flow's name (tarjama.flows.pipeline.run)
@@ -97,16 +97,24 @@ def _json(raw: Any) -> dict[str, Any]:
 
 def _served(home: Path, key: str) -> str | None:
     """``key`` of the running ``tarjama serve`` for this home (``<home>/serve.json``), if its API answers."""
+    found = _served_values(home, key)
+    return found[0] if found else None
+
+
+def _served_values(home: Path, *keys: str) -> tuple[str, ...] | None:
+    """``keys`` of the running ``tarjama serve`` for this home (``<home>/serve.json``), if its API answers."""
     try:
         state = json.loads((home / SERVE_STATE).read_text())
-        api_url, value = str(state["api_url"]).rstrip("/"), state[key]
+        api_url, values = str(state["api_url"]).rstrip("/"), [state[key] for key in keys]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not all(isinstance(value, str) for value in values):
         return None
     try:
         answers = _http("GET", f"{api_url}/health", timeout=2.0)[0] == 200
     except HttpProblem:
         return None
-    return str(value).rstrip("/") if answers and isinstance(value, str) else None
+    return tuple(value.rstrip("/") for value in values) if answers else None
 
 
 class HttpProblem(Exception):
@@ -141,16 +149,27 @@ def served_api_url(home: Path) -> str | None:
     return _served(home, "api_url")
 
 
-def with_served_links(settings: Settings) -> Settings:
+def with_served_links(settings: Settings, out: Path) -> tuple[Settings, str | None]:
     """``settings`` whose download URL is where the running ``tarjama serve`` for this home offers files
     (its ``--download-port`` need not be the default), so a ``tarjama run``'s links and plots work; a
-    ``TARJAMA_DOWNLOAD_URL`` of the user's own (anything but the default) is kept."""
+    ``TARJAMA_DOWNLOAD_URL`` of the user's own (anything but the default) is kept.
+
+    When that ``serve`` offers another folder than ``out``, links to it would lead nowhere, or to another
+    run of the same name: the run then gets no links (``download_url`` None) and a warning saying why.
+    """
     from tarjama.settings import DEFAULT_DOWNLOAD_URL
 
-    served = _served(settings.home, "download_url")
+    served = _served_values(settings.home, "download_url", "out")
     if served is None or settings.download_url != DEFAULT_DOWNLOAD_URL:
-        return settings
-    return settings.model_copy(update={"download_url": served})
+        return settings, None
+    download_url, served_out = served
+    if Path(served_out).resolve() != out.resolve():
+        note = (
+            f"tarjama serve offers {printable(served_out)}, not {printable(str(out))}: this run's page in the "
+            f"Prefect UI has no download or viewer links (`tarjama serve --out {printable(str(out))}` serves it)"
+        )
+        return settings.model_copy(update={"download_url": None}), note
+    return settings.model_copy(update={"download_url": download_url}), None
 
 
 def _from_api(api_url: str, limit: int, name: str | None, run_id: str | None) -> list[FlowRun]:

@@ -409,7 +409,9 @@ def run_deployment_runner(
             tags=["tarjama"],
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
-        served = Served(server.api_url, ui_base_url(server.ui_url), settings.download_url, str(deployment_id), str(out))
+        download_url = settings.download_url
+        assert download_url is not None, "serve gives its runs its own download URL"
+        served = Served(server.api_url, ui_base_url(server.ui_url), download_url, str(deployment_id), str(out))
         state.parent.mkdir(parents=True, exist_ok=True)
         state.write_text(json.dumps(served.__dict__ | {"deployment_url": served.deployment_url}, indent=2) + "\n")
         try:

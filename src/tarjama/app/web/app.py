@@ -3,7 +3,8 @@
 Every request first passes :class:`HostAllowList`: a page on another site can
 point its own host name at 127.0.0.1 (DNS rebinding) and so reach this server
 from the user's browser, but its requests still carry that foreign name in
-``Host``, and are refused.
+``Host``, and are refused; a page on another site that calls this server by its
+own name sends its site in ``Origin``, and is refused too.
 
 Paths that name files are taken from the raw request target (``raw_path``),
 not from the server's decoded ``path``, so that :mod:`tarjama.app.download`
@@ -17,7 +18,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -67,8 +68,24 @@ def host_name(header: str) -> str:
     return name.rstrip(".")
 
 
+def host_port(header: str) -> int:
+    """The port of a ``Host`` header (80 when it names none): ``[::1]:4201`` → 4201."""
+    tail = header.strip().rsplit("]", 1)[-1] if header.strip().startswith("[") else header.strip()
+    if tail.count(":") != 1:
+        return 80
+    digits = tail.rsplit(":", 1)[1]
+    return int(digits) if digits.isdigit() else -1
+
+
 class HostAllowList:
-    """Answer only requests whose ``Host`` names this server as it is served; others get 421, none 400."""
+    """Answer only requests whose ``Host`` names this server as it is served (others get 421, none 400), and,
+    when a browser says which page sent a request (``Origin``), only pages this server itself serves (403).
+
+    The Origin check is what keeps another site's page from using the server through the user's browser:
+    a WebSocket is not bound by CORS (Prefect's event stream carries every artifact), and a "simple" POST
+    (``text/plain``) is sent without asking first. Browsers send ``Origin`` on both; command-line clients
+    send none, and pass.
+    """
 
     def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
         self.app = app
@@ -78,15 +95,30 @@ class HostAllowList:
         if scope["type"] not in ("http", "websocket"):  # lifespan
             return await self.app(scope, receive, send)
         hosts = [value.decode("latin-1") for name, value in scope["headers"] if name == b"host"]
+        origins = [value.decode("latin-1") for name, value in scope["headers"] if name == b"origin"]
         if len(hosts) == 1 and host_name(hosts[0]) in self.allowed:
-            return await self.app(scope, receive, send)
-        if hosts:
-            log.info("refused a request for host %r (not one this server is served as)", printable(hosts[0][:100]))
+            if all(self._own_origin(origin, hosts[0]) for origin in origins):
+                return await self.app(scope, receive, send)
+            log.info("refused a request from a page at %r (not one this server serves)", printable(origins[0][:100]))
+            status, body = 403, "forbidden: this server answers only the pages it serves itself\n"
+        else:
+            if hosts:
+                log.info("refused a request for host %r (not one this server is served as)", printable(hosts[0][:100]))
+            status, body = 421, "misdirected request: this server does not serve that host name\n"
+            if len(hosts) != 1:
+                status, body = 400, "bad request: exactly one Host header is required\n"
         if scope["type"] == "websocket":  # closed before it is accepted: the handshake fails with 403
             return await send({"type": "websocket.close", "code": 1008})
-        if len(hosts) != 1:
-            return await _text(400, "bad request: exactly one Host header is required\n")(scope, receive, send)
-        await _text(421, "misdirected request: this server does not serve that host name\n")(scope, receive, send)
+        await _text(status, body)(scope, receive, send)
+
+    def _own_origin(self, origin: str, host: str) -> bool:
+        """Whether ``origin`` is a page of this server: plain HTTP, one of its names, the port it was reached on."""
+        try:
+            parts = urlsplit(origin.strip())
+            port = parts.port or 80
+        except ValueError:
+            return False
+        return parts.scheme == "http" and host_name(parts.netloc) in self.allowed and port == host_port(host)
 
 
 def _text(status: int, body: str) -> Response:
