@@ -1164,8 +1164,8 @@ def download(
         label, written = download_run(settings, run_id, Path(out) if out else None, file, folder, into_folder)
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
-    if written is not None:
-        errors.print(f"run {label}: wrote {written}", highlight=False, markup=False, soft_wrap=True)
+    where = written if written is not None else f"{file} to standard output"
+    errors.print(printable(f"run {label}: wrote {where}"), highlight=False, markup=False, soft_wrap=True)
 
 
 def entry() -> None:
