@@ -1004,7 +1004,8 @@ def serve(
             "--article",
             "-a",
             metavar="FILE",
-            help="Default article(s) of the UI's run form (repeatable). Default: the seed article.",
+            help="Default article(s) of the UI's run form (repeatable). Default: the seed article, "
+            "corpus/morocco-us-counterterrorism.ar.txt, where serve starts; without one, use the form's Custom run.",
         ),
     ] = None,
     engine: EngineOption = None,
