@@ -5,15 +5,20 @@ Over real HTTP, against the web app of ``tarjama serve``, in ``tests/test_webapp
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tarjama.app.download import (
+    DownloadIsFolder,
     DownloadNotFound,
     DownloadRefused,
     content_disposition,
+    download_filename,
     file_url,
     resolve_download,
     safe_relative,
+    served_files,
 )
 
 RUN = "20250101-120000-essay"
@@ -50,6 +55,56 @@ def test_pure_rules(tmp_path):
     assert file_url("http://h:1/", "r/aligned.tsv") == "http://h:1/files/r/aligned.tsv"
 
 
+def hostile_run(root: Path) -> Path:
+    """A run folder holding what the server must not offer: a hidden file, symlinks leading out, a folder."""
+    run = root / RUN
+    (run / "plots" / "deeper").mkdir(parents=True)
+    (run / "aligned.tsv").write_bytes(TSV)
+    (run / '"><b>x.md').write_text("# odd name")
+    (run / "\u202eevil.md").write_text("reversed name")
+    (run / ".hidden").write_text("hidden")
+    (run / "plots" / "chrf.png").write_bytes(b"\x89PNG")
+    (run / "plots" / ".staged.png").write_bytes(b"\x89PNG")
+    (root.parent / "secret.txt").write_text(SECRET)
+    (run / "pw").symlink_to(root.parent / "secret.txt")  # a file symlink leading out
+    (run / "etclink").symlink_to(root.parent, target_is_directory=True)  # a folder symlink leading out
+    (run / "same.tsv").symlink_to("aligned.tsv")  # a symlink that stays inside: served
+    return run
+
+
+def test_only_what_is_served_is_listed(tmp_path):
+    root = tmp_path / "output"
+    run = hostile_run(root)
+    listed = ['"><b>x.md', "aligned.tsv", "plots/chrf.png", "same.tsv", "\u202eevil.md"]
+    assert served_files(root, RUN) == listed
+    assert served_files(run) == listed  # the run folder as the root, as `tarjama download` has it
+    for name in listed:
+        resolve_download(root, f"{RUN}/{name}")
+    for refused in (".hidden", "pw", "etclink", "plots/.staged.png"):
+        with pytest.raises(DownloadRefused):
+            resolve_download(root, f"{RUN}/{refused}")
+
+
+def test_a_folder_is_not_found_as_a_folder(tmp_path):
+    root = tmp_path / "output"
+    hostile_run(root)
+    for folder in (RUN, f"{RUN}/", f"{RUN}/plots", f"{RUN}/plots/"):
+        with pytest.raises(DownloadIsFolder):
+            resolve_download(root, folder)
+    for missing in ("nothing/", f"{RUN}/aligned.tsv/"):  # a file named as a folder is not served
+        with pytest.raises(DownloadNotFound) as raised:
+            resolve_download(root, missing)
+        assert not isinstance(raised.value, DownloadIsFolder)
+    with pytest.raises(DownloadRefused):
+        resolve_download(root, f"{RUN}//")
+
+
+def test_every_file_is_named_after_its_run():
+    assert download_filename(f"{RUN}/aligned.tsv") == f"{RUN}-aligned.tsv"
+    assert download_filename(f"{RUN}/plots/chrf.png") == f"{RUN}-plots-chrf.png"
+    assert download_filename("aligned.tsv") == "aligned.tsv"
+
+
 @pytest.mark.slow
 def test_the_cli_downloads_any_file_of_a_run(tmp_path):
     """`tarjama download` by folder name or `latest` (no Prefect): every format a run wrote, its plots, not outside."""
@@ -66,6 +121,8 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
         (run / name).write_bytes(data)
     (out / "latest").symlink_to(RUN)
     (tmp_path / "secret.txt").write_text(SECRET)
+    (run / ".hidden").write_text("hidden")
+    (run / "pw").symlink_to(tmp_path / "secret.txt")  # the download server refuses both
 
     def download(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -78,6 +135,7 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
 
     jsonl = download("latest", "--file", "aligned.jsonl", "-o", "-")
     assert jsonl.returncode == 0 and jsonl.stdout == files["aligned.jsonl"], jsonl.stderr
+    assert jsonl.stderr.decode() == f"run {RUN}: wrote aligned.jsonl to standard output\n"  # the summary line
     plot = download(RUN, "--file", "plots/chrf.png")
     assert plot.returncode == 0, plot.stderr
     assert (tmp_path / f"{RUN}-plots-chrf.png").read_bytes() == files["plots/chrf.png"]
@@ -99,6 +157,19 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
         refused = download("latest", "--file", bad, "-o", "-")
         assert refused.returncode == 2, (bad, refused.stderr)
         assert len(refused.stderr.decode().strip().splitlines()) == 1 and SECRET.encode() not in refused.stdout
+    assert "(hidden files are not served)" in download("latest", "--file", ".hidden").stderr.decode()
+    outside = download("latest", "--file", "pw", "-o", "-")
+    assert outside.returncode == 1 and SECRET.encode() not in outside.stdout
+    assert (
+        outside.stderr.decode()
+        .strip()
+        .endswith(
+            "pw: not served: a link leading outside the run's folder, or a loop of links "
+            "(the download server refuses it too)"
+        )
+    )
+    folder = download("latest", "--file", "plots")
+    assert folder.returncode == 1 and "plots: a folder, not a file in run" in folder.stderr.decode()
     assert not (tmp_path / "home").exists() and sorted(os.listdir(tmp_path)) == sorted(
         ["output", "secret.txt", f"{RUN}-plots-chrf.png", "dl"]
     )

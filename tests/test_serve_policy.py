@@ -72,3 +72,15 @@ def test_the_allowed_folders_are_the_articles_and_where_serve_runs(tmp_path, mon
     assert policy.source_roots == ((tmp_path / "articles").resolve(), tmp_path.resolve())
     assert policy.out == (tmp_path / "output").resolve()
     policy.apply({"sources": ["relative/a.ar.txt"], "settings": None})  # read from where serve runs
+
+
+def test_without_default_articles_serve_points_to_the_custom_run():
+    """Outside the repository, without --article, the form has no sources: a Quick run would fail."""
+    from tarjama.app.serve import Served
+
+    urls = ("http://127.0.0.1:4200/api", "http://127.0.0.1:4200/v2", "http://127.0.0.1:4201", "d-1", "/out")
+    with_articles = "\n".join(Served(*urls, quick_run=True).lines())
+    without = "\n".join(Served(*urls, quick_run=False).lines())
+    assert "Run → Quick run, or Custom run for the form" in with_articles
+    assert "Quick run" not in without
+    assert "Run → Custom run, and fill in sources: without --article the form has no default articles" in without

@@ -35,6 +35,9 @@ GOLD = CORPUS / "ntrex128-dev" / "gold"
 MT = ROOT / "tests" / "fixtures" / "ntrex128-dev.mt.en.txt"
 RUN = "20261129-120000-ntrex128-dev"
 HOSTILE_RUN = "20261129-130000-hostile"
+BIDI_RUN = "\u202eevil-run"  # a right-to-left override: shown raw, it reverses the text after it
+BIDI_IDS = ("\u202eevil-txt.exe", "\u2066isolated\u2069")
+LONG_RUN = "R" * 250
 INJECTIONS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
 WAIT_S = 30
 DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
@@ -94,6 +97,16 @@ def no_script_ran(driver) -> bool:
     )
 
 
+def bidi_corpus(corpus: pl.DataFrame) -> pl.DataFrame:
+    """Six rows under two article ids holding bidi controls, a reference label with one, and Arabic
+    texts that open with a right-to-left mark (which is the text's own, and stays)."""
+    return corpus.head(6).with_columns(
+        pl.Series("article_id", [BIDI_IDS[n // 3] for n in range(6)]),
+        pl.lit("\u202eref").alias("reference"),
+        ("\u200f" + pl.col("arabic")).alias("arabic"),
+    )
+
+
 @pytest.fixture(scope="module")
 def corpus() -> pl.DataFrame:
     return ntrex_corpus()
@@ -106,6 +119,8 @@ def served(tmp_path_factory, corpus):
     write_parquet(corpus, run / "aligned.parquet")
     write_tsv(corpus.drop("check_numbers"), run / "aligned.tsv")
     write_parquet(hostile_corpus(corpus), root / HOSTILE_RUN / "aligned.parquet")
+    write_parquet(bidi_corpus(corpus), root / BIDI_RUN / "aligned.parquet")
+    write_parquet(corpus.head(3), root / LONG_RUN / "aligned.parquet")
     server = start_web_server(root, "127.0.0.1", 0)
     yield server
     server.stop()
@@ -302,6 +317,40 @@ def test_injected_markup_is_shown_as_text_in_the_viewer(served, browser):
     browser.find_element(By.ID, "q").send_keys("<img", Keys.ENTER)
     rows = rows_shown(browser, "Rows 1–5 of 5 matching")
     assert rows[0].find_element(By.TAG_NAME, "mark").text == "<img" and no_script_ran(browser)
+
+
+@pytest.mark.slow
+def test_ids_and_names_with_bidi_controls_are_shown_escaped_and_still_filter(served, browser, corpus):
+    from selenium.webdriver.support.ui import Select
+
+    from tarjama.app.download import viewer_url
+
+    browser.get(viewer_url(served.url, BIDI_RUN))
+    rows = rows_shown(browser, "Rows 1–6 of 6")
+    assert browser.find_element(By.ID, "run-name").text == "\\u202eevil-run"
+    assert browser.title == "\\u202eevil-run · tarjama viewer"
+    where = [row.find_element(By.CSS_SELECTOR, ".article").get_attribute("textContent") for row in rows]
+    assert where == [" \\u202eevil-txt.exe · \\u202eref"] * 3 + [" \\u2066isolated\\u2069 · \\u202eref"] * 3
+    arabic = [row.find_element(By.CSS_SELECTOR, "td[lang='ar']").get_attribute("textContent") for row in rows]
+    assert arabic == bidi_corpus(corpus)["arabic"].to_list()  # the sentences keep their own marks
+    options = Select(browser.find_element(By.ID, "article"))
+    assert [o.text for o in options.options] == ["all", "\\u202eevil-txt.exe (3)", "\\u2066isolated\\u2069 (3)"]
+
+    options.select_by_value(BIDI_IDS[1])  # the option's value is the id itself
+    rows = rows_shown(browser, "Rows 1–3 of 3 matching (6 in all)")
+    assert [row.find_element(By.CSS_SELECTOR, ".article").text for row in rows] == [
+        "\\u2066isolated\\u2069 · \\u202eref"
+    ] * 3
+    browser.refresh()  # the filter is in the URL, and restored with the id intact
+    rows_shown(browser, "Rows 1–3 of 3 matching (6 in all)")
+    assert Select(browser.find_element(By.ID, "article")).first_selected_option.get_attribute("value") == BIDI_IDS[1]
+
+    browser.get(f"{served.url}/")
+    runs = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "ul.runs strong.run")}
+    assert "\\u202eevil-run" in runs and LONG_RUN in runs
+    card = browser.find_element(By.XPATH, f"//strong[text()='{LONG_RUN}']/parent::li")
+    assert browser.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth", card)
 
 
 @pytest.mark.slow

@@ -185,7 +185,7 @@ def test_plots_are_shown_inline_as_png(server):
     response = httpx.get(f"{server.url}/files/{RUN}/plots/chrf.png")
     assert response.status_code == 200 and response.content == PNG
     assert response.headers["Content-Type"] == "image/png"
-    assert response.headers["Content-Disposition"].startswith('inline; filename="plots-chrf.png"')
+    assert response.headers["Content-Disposition"].startswith(f'inline; filename="{RUN}-plots-chrf.png"')
 
 
 def test_symlink_inside_the_output_folder_is_followed(server, tree):
@@ -248,9 +248,8 @@ def test_absolute_path_encoded_whole(server, tree):
     [
         "/files/%252e%252e/secret.txt",
         f"/files/{RUN}/missing.tsv",
-        f"/files/{RUN}",
-        f"/files/{RUN}/plots",
-        "/files/latest",
+        f"/files/{RUN}/aligned.tsv/",
+        "/files/x/",
         "/elsewhere",
         "/files%2f..%2fsecret.txt",
         "/static/../app.py",
@@ -264,9 +263,11 @@ def test_not_found(server, path):
     assert SECRET.encode() not in body and b"create_app" not in body
 
 
-def test_trailing_slash_is_refused(server):
-    response, body = request(server, "/files/x/")
-    assert response.status == 403 and SECRET.encode() not in body
+@pytest.mark.parametrize("path", [f"/files/{RUN}", f"/files/{RUN}/", f"/files/{RUN}/plots/", "/files/latest"])
+def test_a_folder_inside_is_not_found_as_a_folder(server, path):
+    response, body = request(server, path)
+    assert response.status == 404, (path, response.status, body)
+    assert body == b"not found: a folder, not a file (the runs and their files are listed at /)\n"
 
 
 def test_missing_output_folder_is_not_found(tmp_path):
@@ -288,8 +289,29 @@ def test_index_lists_finished_runs_their_viewer_and_plots(server):
     assert f'href="/view/{BIG_RUN}"' in page
     assert 'href="/view/run%20with%20spaces' not in page  # no aligned.parquet there
     assert "partial" not in page and "secret" not in page
+    assert "evil.tsv" not in page  # a symlink leading outside: refused, so not offered
     assert "&lt;script&gt;alert(1)" in page and "<script>" not in page
     assert response.getheader("Content-Security-Policy").startswith("default-src 'none'")
+
+
+def test_index_shows_invisible_characters_of_names_escaped(tmp_path):
+    """A run named ``\\u202eevil`` would reverse the text after it; shown escaped, its links still work."""
+    root = tmp_path / "output"
+    name, file = "\u202eevil", "\u2066isolated\u2069.md"
+    (root / name).mkdir(parents=True)
+    (root / name / file).write_text("# report")
+    srv = start_web_server(root, "127.0.0.1", 0)
+    try:
+        page = httpx.get(f"{srv.url}/").text
+        for char in "\u202e\u2066\u2069":
+            assert char not in page
+        assert '<strong class="run">\\u202eevil</strong>' in page and ">\\u2066isolated\\u2069.md</a>" in page
+        link = urlsplit(file_url(srv.url, f"{name}/{file}")).path
+        assert f'href="{link}"' in page
+        assert httpx.get(srv.url + link).text == "# report"
+        assert "\\u202eevil" in httpx.get(viewer_url(srv.url, name)).text  # the not-found page too
+    finally:
+        srv.stop()
 
 
 def test_health_and_methods(server):

@@ -1006,7 +1006,8 @@ def serve(
             "--article",
             "-a",
             metavar="FILE",
-            help="Default article(s) of the UI's run form (repeatable). Default: the seed article.",
+            help="Default article(s) of the UI's run form (repeatable). Default: the seed article, "
+            "corpus/morocco-us-counterterrorism.ar.txt, where serve starts; without one, use the form's Custom run.",
         ),
     ] = None,
     engine: EngineOption = None,
@@ -1166,8 +1167,8 @@ def download(
         label, written = download_run(settings, run_id, Path(out) if out else None, file, folder, into_folder)
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
-    if written is not None:
-        errors.print(f"run {label}: wrote {written}", highlight=False, markup=False, soft_wrap=True)
+    where = written if written is not None else f"{file} to standard output"
+    errors.print(printable(f"run {label}: wrote {where}"), highlight=False, markup=False, soft_wrap=True)
 
 
 def entry() -> None:

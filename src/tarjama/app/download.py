@@ -7,7 +7,8 @@ refused if it is absolute, has a ``..``, empty or hidden (dot) segment, a
 backslash or a control character, and finally resolved (following symlinks)
 and refused unless the real file still lies inside the real output folder.
 Hidden segments are refused because a run is staged in ``.<run>.partial``
-until it is complete.
+until it is complete. A folder inside (``<run>/``) is not found, as a folder:
+the index lists the files, and only those these rules serve.
 
 Data files are offered as attachments (saved, not displayed); plots and HTML
 reports are shown in the browser (``inline``), so a report or a Prefect
@@ -43,6 +44,10 @@ class DownloadRefused(Exception):
 
 class DownloadNotFound(Exception):
     """No such file under the output folder (HTTP 404)."""
+
+
+class DownloadIsFolder(DownloadNotFound):
+    """The path names a folder inside the output folder, not a file (HTTP 404: the index lists its files)."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,11 @@ def safe_relative(raw: str) -> str:
 def resolve_download(root: Path, raw: str) -> Download:
     """The file that the URL path ``raw`` (below ``/files/``) names inside ``root``.
 
-    Raises :class:`DownloadRefused` or :class:`DownloadNotFound`.
+    Raises :class:`DownloadRefused` or :class:`DownloadNotFound` (:class:`DownloadIsFolder` for a folder,
+    also when named with a trailing slash).
     """
-    relative = safe_relative(raw)
+    folder = raw.endswith("/") and raw != "/"
+    relative = safe_relative(raw[:-1] if folder else raw)
     try:
         real_root = root.resolve(strict=True)
         real = (real_root / relative).resolve(strict=True)
@@ -100,11 +107,31 @@ def resolve_download(root: Path, raw: str) -> Download:
         raise DownloadRefused(f"{relative}: {problem}") from None
     if not real.is_relative_to(real_root) or real == real_root:
         raise DownloadRefused(f"{relative}: outside the output folder")
-    if not real.is_file():
+    if real.is_dir():
+        raise DownloadIsFolder(relative)
+    if folder or not real.is_file():
         raise DownloadNotFound(relative)
     return Download(
         real, relative, content_type(real), download_filename(relative), real.suffix.lower() in SHOWN_INLINE
     )
+
+
+def served_files(root: Path, run: str = "") -> list[str]:
+    """The files of run folder ``run`` under ``root`` (and those one folder down, ``plots/…``) that
+    :func:`resolve_download` serves, relative to the run folder: no hidden ones, no symlinks leading out."""
+    folder = root / run if run else root
+    found = []
+    for entry in sorted(folder.iterdir()):
+        names = [entry.name]
+        if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith("."):
+            names = [f"{entry.name}/{inner.name}" for inner in sorted(entry.iterdir())]
+        for name in names:
+            try:
+                resolve_download(root, quote(f"{run}/{name}" if run else name, safe="/"))
+            except (DownloadRefused, DownloadNotFound):
+                continue
+            found.append(name)
+    return found
 
 
 def content_type(path: Path) -> str:
@@ -112,9 +139,9 @@ def content_type(path: Path) -> str:
 
 
 def download_filename(relative: str) -> str:
-    """``<run>/aligned.tsv`` → ``<run>-aligned.tsv``, so files of different runs never collide."""
-    parts = relative.split("/")
-    return "-".join(parts[-2:]) if len(parts) > 1 else parts[0]
+    """``<run>/aligned.tsv`` → ``<run>-aligned.tsv``, ``<run>/plots/chrf.png`` → ``<run>-plots-chrf.png``,
+    so files of different runs never collide."""
+    return relative.replace("/", "-")
 
 
 def content_disposition(filename: str, inline: bool = False) -> str:

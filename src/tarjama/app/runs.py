@@ -587,7 +587,14 @@ def download(
     """
     from urllib.parse import quote
 
-    from tarjama.app.download import DownloadNotFound, DownloadRefused, resolve_download
+    from tarjama.app.download import (
+        DownloadIsFolder,
+        DownloadNotFound,
+        DownloadRefused,
+        download_filename,
+        resolve_download,
+        served_files,
+    )
 
     folder = _local_folder(run, out) or (_newest_run(settings) if run == LATEST else None)
     label = folder.name if folder else run
@@ -608,15 +615,21 @@ def download(
             raise TarjamaError(f"run {label} is {state} and {what}")
     try:
         source = resolve_download(folder, quote(check_output_name(file), safe="/")).path
-    except (DownloadRefused, DownloadNotFound):
-        held = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-        raise TarjamaError(f"{folder / file}: no such output file in run {label} (it has {', '.join(held)})") from None
+    except DownloadRefused:
+        raise TarjamaError(
+            f"{folder / file}: not served: a link leading outside the run's folder, or a loop of links "
+            "(the download server refuses it too)"
+        ) from None
+    except DownloadNotFound as problem:
+        what = "a folder, not a file" if isinstance(problem, DownloadIsFolder) else "no such output file"
+        held = ", ".join(served_files(folder))
+        raise TarjamaError(f"{folder / file}: {what} in run {label} (it has {held})") from None
     if target is not None and str(target) == "-":
         with source.open("rb") as handle:
             shutil.copyfileobj(handle, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return label, None
-    name = f"{folder.name}-{file.replace('/', '-')}"
+    name = download_filename(f"{folder.name}/{file}")  # as the download server names it
     target = target or Path(name)
     if into_folder:
         try:

@@ -302,6 +302,7 @@ class Served:
     download_url: str
     deployment_id: str
     out: str
+    quick_run: bool = True  # the form has default sources (--article, or the seed article): Quick run starts a run
     pid: int = field(default_factory=os.getpid)
 
     @property
@@ -309,9 +310,14 @@ class Served:
         return f"{self.ui_url}/deployments/deployment/{self.deployment_id}"
 
     def lines(self) -> list[str]:
+        how = (
+            "Run → Quick run, or Custom run for the form"
+            if self.quick_run
+            else "Run → Custom run, and fill in sources: without --article the form has no default articles"
+        )
         return [
             f"Prefect UI:   {self.ui_url}/runs",
-            f"deployment:   {self.deployment_url}  ({FLOW}/{DEPLOYMENT}: Run → Quick run, or Custom run for the form)",
+            f"deployment:   {self.deployment_url}  ({FLOW}/{DEPLOYMENT}: {how})",
             f"Prefect API:  {self.api_url}",
             f"downloads:    {self.download_url}/  (files under {self.out})",
             "Press Ctrl-C to stop.",
@@ -411,7 +417,9 @@ def run_deployment_runner(
         )
         download_url = settings.download_url
         assert download_url is not None, "serve gives its runs its own download URL"
-        served = Served(server.api_url, ui_base_url(server.ui_url), download_url, str(deployment_id), str(out))
+        served = Served(
+            server.api_url, ui_base_url(server.ui_url), download_url, str(deployment_id), str(out), bool(articles)
+        )
         state.parent.mkdir(parents=True, exist_ok=True)
         state.write_text(json.dumps(served.__dict__ | {"deployment_url": served.deployment_url}, indent=2) + "\n")
         try:

@@ -31,11 +31,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tarjama.app.download import (
     FILES_PREFIX,
     VIEW_PREFIX,
+    DownloadIsFolder,
     DownloadNotFound,
     DownloadRefused,
     content_disposition,
     resolve_download,
     safe_relative,
+    served_files,
     viewer_url,
 )
 from tarjama.app.web.viewer import CorpusCache, QueryError, RowQuery, page, summary
@@ -161,6 +163,8 @@ def create_app(root: Path, allowed_hosts: Iterable[str]) -> Starlette:
             status = found.path.stat()
         except DownloadRefused:
             return _text(403, "forbidden: only files inside the output folder are served\n")
+        except DownloadIsFolder:
+            return _text(404, "not found: a folder, not a file (the runs and their files are listed at /)\n")
         except (DownloadNotFound, OSError):
             return _text(404, "not found\n")
         headers = COMMON_HEADERS | {
@@ -226,8 +230,7 @@ def _json(status: int, body: dict[str, Any]) -> Response:
 def _not_found_page(run: str) -> str:
     return _page(
         "run not found",
-        f"<p>No <code>{CORPUS_FILE}</code> in run <strong>{html.escape(run)}</strong>.</p>"
-        '<p><a href="/">All runs</a></p>',
+        f'<p>No <code>{CORPUS_FILE}</code> in run <strong>{_label(run)}</strong>.</p><p><a href="/">All runs</a></p>',
     )
 
 
@@ -241,19 +244,10 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _run_files(run: Path) -> list[str]:
-    """The run's files, and those one folder down (``plots/…``), hidden ones left out."""
-    found = []
-    for entry in sorted(run.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_file():
-            found.append(entry.name)
-        elif entry.is_dir() and not entry.is_symlink():
-            found += [
-                f"{entry.name}/{f.name}" for f in sorted(entry.iterdir()) if f.is_file() and not f.name.startswith(".")
-            ]
-    return found
+def _label(name: str) -> str:
+    """A run or file name as the page shows it: escaped for HTML, its bidi overrides and other invisible
+    characters shown as escapes (``\\u202e``) so they cannot reorder the text around them."""
+    return html.escape(printable(name))
 
 
 def runs_index(root: Path) -> str:
@@ -269,9 +263,9 @@ def runs_index(root: Path) -> str:
     )
     items = []
     for run in runs:
-        files = _run_files(run)
+        files = served_files(root, run.name)
         links = " · ".join(
-            f'<a href="{html.escape(FILES_PREFIX + quote(run.name) + "/" + quote(name))}">{html.escape(name)}</a>'
+            f'<a href="{html.escape(FILES_PREFIX + quote(run.name) + "/" + quote(name))}">{_label(name)}</a>'
             for name in files
         )
         view = (
@@ -279,6 +273,6 @@ def runs_index(root: Path) -> str:
             if CORPUS_FILE in files
             else ""
         )
-        items.append(f"<li><strong>{html.escape(run.name)}</strong>{view}<br>{links}</li>")
+        items.append(f'<li><strong class="run">{_label(run.name)}</strong>{view}<br>{links}</li>')
     body = "\n".join(items) or "<li>no runs yet</li>"
-    return _page("tarjama outputs", f"<p>{html.escape(str(root))}</p><ul class=runs>\n{body}\n</ul>")
+    return _page("tarjama outputs", f"<p>{_label(str(root))}</p><ul class=runs>\n{body}\n</ul>")

@@ -42,6 +42,27 @@ function query() {
   return p;
 }
 
+// An id, run name or label as shown: every unprintable character (bidi overrides and isolates, other
+// format and control characters, separators other than the space) as a visible escape, the way
+// Python's tarjama.errors.printable (and report.html) writes it, so "\u202eevil" cannot reorder the
+// text around it. Sentence texts are shown as they are: Arabic needs its own direction marks.
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+const NAMED_ESCAPES = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+function printable(text) {
+  let shown = "";
+  for (const char of String(text)) {
+    if (char === " " || !UNPRINTABLE.test(char)) {
+      shown += char;
+      continue;
+    }
+    const code = char.codePointAt(0);
+    const [prefix, digits] = code < 0x100 ? ["\\x", 2] : code < 0x10000 ? ["\\u", 4] : ["\\U", 8];
+    shown += NAMED_ESCAPES[char] ?? prefix + code.toString(16).padStart(digits, "0");
+  }
+  return shown;
+}
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -95,7 +116,8 @@ function metaCell(row) {
   const td = element("td", "meta");
   const where = element("div", "where");
   where.append(element("strong", "", `#${number.format(c.row ?? row.position + 1)}`));
-  where.append(element("span", "article", ` ${c.article_id ?? ""}${c.reference && c.reference !== "en" ? ` · ${c.reference}` : ""}`));
+  const reference = c.reference && c.reference !== "en" ? ` · ${printable(c.reference)}` : "";
+  where.append(element("span", "article", ` ${printable(c.article_id ?? "")}${reference}`));
   td.append(where);
 
   const chips = element("div", "chips");
@@ -107,19 +129,21 @@ function metaCell(row) {
     "alignment confidence"));
   if (c.flagged) chips.append(element("span", "chip flag", "flagged"));
   for (const name of row.failed_checks) {
-    const failed = element("span", "chip failed", `✗ ${name.replace(/^check_/, "")}`);
-    failed.title = `failed check ${name}`;
+    const failed = element("span", "chip failed", `✗ ${printable(name.replace(/^check_/, ""))}`);
+    failed.title = `failed check ${printable(name)}`;
     chips.append(failed);
   }
   td.append(chips);
 
-  const ids = element("div", "ids", `ar ${c.source_ids || "–"} ↔ en ${c.reference_ids || "–"}`);
+  const ids = element("div", "ids", `ar ${printable(c.source_ids || "–")} ↔ en ${printable(c.reference_ids || "–")}`);
   ids.title = "Arabic and reference sentence numbers in this row";
   td.append(ids);
   const extras = Object.entries(c).filter(([name, value]) =>
     !SHOWN_ELSEWHERE.has(name) && !name.startsWith("check_") && value !== null && value !== "");
   for (const [name, value] of extras) {
-    td.append(element("div", "extra", `${name}: ${value}`));
+    const extra = element("div", "extra", `${printable(name)}: `);
+    extra.append(element("bdi", "", String(value)));  // a value keeps its own text, isolated from the name
+    td.append(extra);
   }
   return td;
 }
@@ -210,14 +234,14 @@ function drawSummary(summary) {
   $("count-failed").textContent = number.format(summary.failed);
   const article = $("article");
   for (const { id, rows } of summary.articles) {
-    const option = element("option", "", `${id} (${number.format(rows)})`);
-    option.value = id;
+    const option = element("option", "", `${printable(id)} (${number.format(rows)})`);
+    option.value = id;  // the id itself: the filter compares it exactly
     article.append(option);
   }
   $("article-field").hidden = summary.articles.length < 2;
   const check = $("check");
   for (const [name, failures] of Object.entries(summary.checks)) {
-    const option = element("option", "", `${name.replace(/^check_/, "")} (${number.format(failures)} failed)`);
+    const option = element("option", "", `${printable(name.replace(/^check_/, ""))} (${number.format(failures)} failed)`);
     option.value = name;
     check.append(option);
   }
@@ -279,7 +303,7 @@ document.addEventListener("keydown", (event) => {
 });
 
 async function start() {
-  const name = decodeURIComponent(runSegment);
+  const name = printable(decodeURIComponent(runSegment));
   $("run-name").textContent = name;
   document.title = `${name} · tarjama viewer`;
   syncControls();
