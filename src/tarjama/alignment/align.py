@@ -94,7 +94,13 @@ import numpy.typing as npt
 import tarjama
 from tarjama.alignment.confidence import pair_confidence
 from tarjama.alignment.dp import Bead, Cells, Scores, align_banded, length_diagonal
-from tarjama.alignment.gale_church import GALE_CHURCH_PRIORS, align_lengths, log_length_tail
+from tarjama.alignment.gale_church import (
+    GALE_CHURCH_PRIORS,
+    align_lengths,
+    expected_length_ratio,
+    log_length_tail,
+    text_length_ratio,
+)
 from tarjama.alignment.ngrams import MAX_ORDER, SpanMatcher, chrf_from_matches, part_recall
 from tarjama.text.article import Granularity
 from tarjama.text.segment import ends_as_sentence
@@ -286,7 +292,7 @@ class ChrfLengthScorer:
             raise ValueError(f"source has {len(source)} sentences and mt {n}: they must correspond one to one")
         self.predictor_cum = self.mt_cum if source is None else np.cumsum([0] + [_chars(s) for s in source])
         predictor_chars = int(self.predictor_cum[-1])
-        self.length_ratio = ref_chars / predictor_chars if predictor_chars and ref_chars else 1.0
+        self.length_ratio = text_length_ratio(predictor_chars, ref_chars, expected_length_ratio(source is not None))
         self.length_variance = length_variance if source is None else source_length_variance
         self.has_source = source is not None
         self.broken_cum = np.cumsum([0] + [bool(reason) for reason in broken_mt(mt, source)])

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tarjama.alignment.dp import Bead, Cells
-from tarjama.alignment.gale_church import log_length_tail
+from tarjama.alignment.gale_church import expected_length_ratio, log_length_tail, text_length_ratio
 from tarjama.alignment.ngrams import Ints, SpanMatcher, chrf_from_matches, part_recall
 
 PAIR_BIAS = 3.0
@@ -80,7 +80,7 @@ def pair_confidence(
     n, m = len(matcher.hyp_offsets) - 1, len(matcher.ref_offsets) - 1
     ref_cum = matcher.ref_offsets
     predictor_cum = np.concatenate(([0], np.cumsum(np.asarray(predictor_chars, dtype=np.int64))))
-    ratio = ref_cum[-1] / predictor_cum[-1] if predictor_cum[-1] and ref_cum[-1] else 1.0
+    ratio = text_length_ratio(predictor_cum[-1], ref_cum[-1], expected_length_ratio(not lengths_from_mt))
     broken_cum = np.concatenate(([0], np.cumsum(np.asarray(broken, dtype=np.int64))))
     matched = np.array([bool(b.source and b.reference) for b in beads], dtype=bool)
     ends = [

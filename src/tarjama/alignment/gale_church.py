@@ -61,6 +61,26 @@ ARABIC_TO_ENGLISH_C = 1.06
 ARABIC_TO_ENGLISH_S2 = 6.8
 """Variance per Arabic character of the English length: Gale & Church's value (3.34 measured on NTREX, heavy-tailed)."""
 
+LENGTH_RATIO_PRIOR_CHARS = 100.0
+"""Characters of evidence the expected length ratio counts as beside a text's own totals: about one sentence,
+enough to steady a text of a few sentences, too little to move a long one's (chosen on the tuning half:
+``benchmarks/results/alignment-gaps.md``)."""
+
+
+def text_length_ratio(predicted_chars: float, observed_chars: float, expected: float) -> float:
+    """The ratio of a text's observed to predicted characters, shrunk towards ``expected``.
+
+    The text's own ratio follows its translator's style (the seed article's English is 1.29 times its
+    Arabic), but in a short text one sentence with no counterpart moves it far: two Arabic sentences and
+    three English ones made every 1-1 look too short, and the three were glued into one row."""
+    return (observed_chars + LENGTH_RATIO_PRIOR_CHARS * expected) / (predicted_chars + LENGTH_RATIO_PRIOR_CHARS)
+
+
+def expected_length_ratio(from_source: bool) -> float:
+    """Reference characters expected per predictor character: per Arabic one (c), or per MT one (1)."""
+    return ARABIC_TO_ENGLISH_C if from_source else 1.0
+
+
 Floats = npt.NDArray[np.float64]
 
 GALE_CHURCH_PRIORS: Mapping[tuple[int, int], float] = MappingProxyType(
