@@ -122,6 +122,7 @@ def tarjama(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([TARJAMA, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow  # four commands: seconds
 def test_a_broken_plugin_is_listed_with_its_reason_and_other_commands_work(site, tmp_path):
     env = offline(site, tmp_path / "home")
     listed = tarjama(env, "engines")
