@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import textwrap
+import tomllib
 from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import ARTICLE, TARJAMA, cli_env
+from conftest import ARTICLE, ROOT, TARJAMA, cli_env, ready_column
+from loopback_services import LoopbackServices, fake_english
 
 from tarjama.corpus.results import SCHEMA_VERSION
 from tarjama.corpus.schema import read_tsv
@@ -149,3 +152,37 @@ def test_a_programming_error_is_not_retried(plugin_path, tmp_path):
     assert "Retrying" not in output and "Retry " not in output
     assert not (tmp_path / "out" / "t").exists()
     assert _every_engine_built_was_closed(closed)  # a run that fails closes them too
+
+
+def test_the_documented_plugin_runs_as_written(tmp_path):
+    """docs/engines.md's example plug-in, installed as its pyproject.toml says, runs against a
+    LibreTranslate-speaking service given by --engine-url."""
+    section = (ROOT / "docs" / "engines.md").read_text().split("## Engine plugins")[1]
+    project = tomllib.loads(re.search(r"```toml\n(.*?)```", section, re.DOTALL)[1])
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)[1]
+    site = tmp_path / "site"
+    site.mkdir()
+    (module,) = project["tool"]["setuptools"]["py-modules"]
+    (site / f"{module}.py").write_text(code)
+    name, points = project["project"]["name"], project["project"]["entry-points"]["tarjama.engines"]
+    info = site / f"{name.replace('-', '_')}-{project['project']['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[tarjama.engines]\n" + "".join(f"{k} = {v}\n" for k, v in points.items()))
+
+    listing = tarjama(site, tmp_path / "home", "engines")
+    assert listing.returncode == 0, listing.stderr
+    assert ready_column(listing.stdout)["mine"] == "no: TARJAMA_MINE_URL not set"
+    with LoopbackServices() as services:
+        done = tarjama(
+            site,
+            tmp_path / "home",
+            *("run", str(ARTICLE), "-e", "mine", "--engine-url", services.url("libre"), "-o", str(tmp_path / "out")),
+            *("--name", "t"),
+        )
+        sent = [segment for record in services.requests("libre") for segment in record.segments]
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = read_tsv(tmp_path / "out" / "t" / "aligned.tsv")
+    assert set(rows["engine"]) == {"mine"} and set(rows["model"]) == {"mine-1"}
+    answered = {word for segment in sent for word in fake_english(segment).split()}
+    assert sent and answered >= {word for text in rows["english_mt"] for word in text.split()}

@@ -47,3 +47,12 @@ def test_a_path_outside_the_current_folder_keeps_its_start():
 
     assert short_path(Path.home() / "runs" / "a") == "~/runs/a"
     assert short_path(Path("/srv/out/a")) == "/srv/out/a"
+
+
+def test_names_articles_and_engines_are_shown_as_they_are_not_as_rich_markup():
+    start = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
+    odd = RunInfo(
+        "5a5a5a5a-aaaa-bbbb-cccc-000000000003", "r[bold]x[/oops]", "Completed", start, ["a[b]"], "p[/]", None, None
+    )
+    (row,) = [line for line in render([odd]) if line.startswith("5a5a5a5a")]
+    assert row.split()[:2] == ["5a5a5a5a", "r[bold]x[/oops]"] and "a[b]" in row and "p[/]" in row

@@ -101,6 +101,7 @@ def test_every_wheel_installs_only_the_tarjama_import_name_with_its_flows(distri
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"tarjama"}  # no editable finder, no stray top-level module
     assert {"tarjama/flows/__init__.py", "tarjama/flows/pipeline.py", "tarjama/flows/limits.py"} <= set(names)
+    assert "tarjama/py.typed" in names  # plug-in authors type-check against tarjama.Engine and EngineSpec
 
 
 def test_the_editable_install_finds_the_flows_in_the_checkout():

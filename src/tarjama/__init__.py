@@ -32,6 +32,7 @@ _PUBLIC = {
     "parse_document": "tarjama.text.article",
     "split_sentences": "tarjama.text.segment",
     # translation
+    "Credential": "tarjama.translation.engines",
     "Engine": "tarjama.translation.engines",
     "EngineSpec": "tarjama.translation.engines",
     "Option": "tarjama.translation.engines",
@@ -63,6 +64,7 @@ __all__ = [
     "SCHEMA",
     "AlignmentConfig",
     "CorpusRequest",
+    "Credential",
     "Document",
     "Engine",
     "EngineSpec",
@@ -127,5 +129,5 @@ if TYPE_CHECKING:
     from tarjama.settings import Settings
     from tarjama.text.article import Document, load_document, parse_document
     from tarjama.text.segment import split_sentences
-    from tarjama.translation.engines import Engine, EngineSpec, Option, create_engine, engine_names
+    from tarjama.translation.engines import Credential, Engine, EngineSpec, Option, create_engine, engine_names
     from tarjama.translation.memory import TranslationMemory

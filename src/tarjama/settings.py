@@ -362,6 +362,7 @@ class Settings(BaseModel):
         }
         general, sources = general_settings(environ, cwd or Path.cwd(), flags)
         chosen = str(general.pop("engine", "auto"))
+        get_spec(chosen)  # a plug-in that cannot be used fails only where it is chosen (all_specs leaves it out)
         engines: dict[str, dict[str, EngineValue]] = {}
         secrets: dict[str, SecretStr] = {}
         rates: dict[str, float] = {}

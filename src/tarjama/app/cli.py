@@ -866,8 +866,9 @@ def engines(
 ) -> None:
     """List the translation engines, what each needs, their rate limits, and whether each is ready here."""
     from rich.table import Table
+    from rich.text import Text
 
-    from tarjama.translation.engines import all_specs
+    from tarjama.translation.engines import all_specs, broken_engines, engine_names
 
     try:
         settings = load_settings()
@@ -891,16 +892,34 @@ def engines(
     for column in ("engine", "what", "needs", "rate limit", "ready"):
         table.add_column(column)
     with ThreadPoolExecutor(max_workers=len(specs)) as pool:  # each web service probed at once, not in turn
-        statuses = list(pool.map(lambda spec: engine_status(settings, spec), specs))
-    for spec, ready in zip(specs, statuses, strict=True):
-        rate, source = settings.engine_rate(spec.name)
+        statuses = dict(zip([s.name for s in specs], pool.map(lambda spec: engine_status(settings, spec), specs)))
+    if "auto" in statuses:
+        statuses["auto"] = auto_status(statuses["google"], statuses["local"])
+    by_name = {spec.name: spec for spec in specs}
+    broken = broken_engines()
+    for name in engine_names():
+        if name in broken:  # plug-in text, shown as it is: never read as Rich markup
+            table.add_row(Text(name), "-", "-", "-", Text(printable(f"no: plug-in broken: {broken[name]}")))
+            continue
+        spec = by_name[name]
+        rate, source = settings.engine_rate(name)
         limit = "-" if rate is None else ("off" if rate == 0 else f"{rate:g}/s")
         if rate and source != "default":
             limit += f" ({source})"
-        if ready == "yes" and spec.name in from_blocks:
+        ready = statuses[name]
+        if ready == "yes" and name in from_blocks:
             ready = "yes (key from a Prefect Secret block)"
-        table.add_row(spec.name, spec.summary, spec.needs, limit, ready)
+        table.add_row(*(Text(printable(cell)) for cell in (name, spec.summary, spec.needs, limit, ready)))
     console.print(table)
+
+
+def auto_status(google: str, local: str) -> str:
+    """``auto`` is ready when an engine it chooses from is: Google answering, else the offline model."""
+    if google == "yes":
+        return "yes" if local == "yes" else "yes (google; no offline fallback)"
+    if local == "yes":
+        return "yes (offline: local; google not reachable)"
+    return f"no: google: {google.removeprefix('no: ')}; local: {local.removeprefix('no: ')}"
 
 
 def with_blocks_if_any(settings: Settings, specs: list[EngineSpec]) -> Settings:
@@ -938,14 +957,16 @@ def engine_status(settings: Settings, spec: EngineSpec) -> str:
 
 
 def print_settings(settings: Settings) -> None:
+    """Each setting as it is: a value from the environment (``/tmp/h[old]``) is text, never Rich markup."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="tarjama settings")
     table.add_column("setting")
     table.add_column("value", overflow="fold")
     table.add_column("from", overflow="fold")
-    for name, value, source in settings.describe():
-        table.add_row(name, value, source)
+    for row in settings.describe():
+        table.add_row(*(Text(printable(cell)) for cell in row))
     console.print(table)
 
 
@@ -1087,6 +1108,7 @@ def runs_table(found: list[RunInfo], width: int = 80) -> Table:
     cut with an ellipsis, output folders relative to the current one, nothing shown for runs that wrote nothing."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="tarjama runs", box=None, padding=(0, 1, 0, 0), header_style="bold underline")
     for column, fixed in RUNS_COLUMNS.items():
@@ -1095,7 +1117,7 @@ def runs_table(found: list[RunInfo], width: int = 80) -> Table:
         )
     for info in found:
         produced = info.state in PRODUCED_OUTPUT
-        table.add_row(
+        cells = (
             info.id[:RUN_ID_PREFIX],  # a unique prefix is enough for `tarjama download`; --json has the full id
             info.name,
             info.state,
@@ -1105,6 +1127,7 @@ def runs_table(found: list[RunInfo], width: int = 80) -> Table:
             f"{info.bleu:.2f}" if produced and info.bleu is not None else "",
             short_path(info.output) if produced and info.output else "",
         )
+        table.add_row(*(Text(printable(cell)) for cell in cells))  # names and paths as they are, not Rich markup
     if Console(width=10_000).measure(table).maximum > width:  # too wide: name, articles, output share what is left
         table.expand = True
         for flexible in table.columns:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tarjama.errors import TarjamaError
+from tarjama.errors import TarjamaError, counted
 from tarjama.translation.engines.base import Engine
 from tarjama.translation.memory import TranslationMemory
 
@@ -72,7 +72,8 @@ def translate_missing(
                 target = next(produced)
             except StopIteration:
                 raise TarjamaError(
-                    f"engine {engine_name} returned {done - 1} translations for {len(missing)} sentences"
+                    f"engine {engine_name} returned {counted(done - 1, 'translation')} "
+                    f"for {counted(len(missing), 'sentence')}"
                 ) from None
             store(source, target)
             fresh[source] = target

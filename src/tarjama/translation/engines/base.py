@@ -11,6 +11,7 @@ engines arrive through the entry-point group ``tarjama.engines``, each entry poi
 from __future__ import annotations
 
 import importlib
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any, ClassVar, TypeAlias
 from tarjama.errors import TarjamaError
 
 ENTRY_POINT_GROUP = "tarjama.engines"
+log = logging.getLogger("tarjama.translation.engines")
 
 BUILTIN_ENGINES: Mapping[str, str] = {
     "auto": "tarjama.translation.engines.auto",
@@ -174,28 +176,83 @@ def check_engine_name(name: str) -> str:
     return name
 
 
-@cache
 def get_spec(name: str) -> EngineSpec:
-    """The engine's spec, importing its module on first use."""
+    """The engine's spec, importing its module on first use; a plug-in that cannot be used: its one-line error."""
     check_engine_name(name)
+    found = _load(name)
+    if isinstance(found, str):
+        raise TarjamaError(f"engine {name}: {found}")
+    return found
+
+
+@cache
+def _load(name: str) -> EngineSpec | str:
+    """The engine's spec, or why the plug-in of that name cannot be used (a clause): looked up once per process."""
     if name in BUILTIN_ENGINES:
         module, _, attribute = BUILTIN_ENGINES[name].partition(":")
-        spec = getattr(importlib.import_module(module), attribute or "SPEC")
-    else:
-        (point,) = [p for p in installed_engines() if p.name == name][:1]
-        try:
-            spec = point.load()
-        except Exception as problem:  # a broken plug-in must not take tarjama down with a traceback
-            raise TarjamaError(f"engine {name}: its entry point {point.value} failed to load: {problem}") from None
-        if not isinstance(spec, EngineSpec):
-            raise TarjamaError(f"engine {name}: entry point {point.value} is not a tarjama EngineSpec")
+        spec: EngineSpec = getattr(importlib.import_module(module), attribute or "SPEC")
+        return spec
+    (point,) = [p for p in installed_engines() if p.name == name][:1]
+    try:
+        loaded = point.load()
+    except Exception as failure:  # a broken plug-in must not take tarjama down with a traceback
+        return f"its entry point {point.value} failed to load: {type(failure).__name__}: {failure}"
+    problem = _plugin_problem(name, loaded)
+    if problem is None:
+        return loaded
+    return f"entry point {point.value}: {problem}"
+
+
+def _plugin_problem(name: str, spec: object) -> str | None:
+    """What is wrong with what a plug-in's entry point names, seen before any engine is built."""
+    if not isinstance(spec, EngineSpec):
+        return f"names a {type(spec).__name__}, not a tarjama EngineSpec"
     if spec.name != name:
-        raise TarjamaError(f"engine {name}: its spec calls itself {spec.name!r}")
-    return spec
+        return f"its EngineSpec is named {spec.name!r}, not {name!r}"
+    if isinstance(spec.factory, type) and issubclass(spec.factory, Engine):
+        return _engine_problem(spec.factory, name)
+    return None
+
+
+def _engine_problem(engine: object, name: str) -> str | None:
+    """Why ``engine`` (a class, or one built) cannot be recorded as the engine ``name``: its class must set
+    ``name`` to the spec's name, and an engine built must have a ``model``.
+
+    Every translation is stored under the engine's name and model: a missing one failed deep in a run
+    with a long traceback, and a name other than the spec's was looked up as an unknown engine."""
+    kind = engine if isinstance(engine, type) else type(engine)
+    named = getattr(engine, "name", None)
+    if named is None:
+        return f"its Engine class {kind.__name__} sets no class attribute name (it must be {name!r})"
+    if named != name:
+        return f"its Engine class {kind.__name__} is named {named!r}, not {name!r} as its EngineSpec"
+    model = getattr(engine, "model", None)
+    if not isinstance(engine, type) and not (isinstance(model, str) and model):  # a class may set it in __init__
+        return f"its Engine class {kind.__name__} sets no model (a non-empty string such as {name + '-1'!r})"
+    return None
 
 
 def all_specs() -> list[EngineSpec]:
-    return [get_spec(name) for name in engine_names()]
+    """Every engine that can be used. A plug-in that cannot is left out, with one warning line: only
+    choosing it fails (with :func:`get_spec`'s error); ``tarjama engines`` lists it (:func:`broken_engines`)."""
+    found = []
+    for name in engine_names():
+        spec = _load(name)
+        if isinstance(spec, EngineSpec):
+            found.append(spec)
+        else:
+            _warn(name, spec)
+    return found
+
+
+@cache
+def _warn(name: str, problem: str) -> None:
+    log.warning("engine %s: %s; left out (`tarjama engines` lists it)", name, problem)
+
+
+def broken_engines() -> dict[str, str]:
+    """The installed engines that cannot be used, by name: why each cannot (a clause)."""
+    return {name: found for name in engine_names() if isinstance(found := _load(name), str)}
 
 
 def engine_signature(name: str, options: Mapping[str, Any]) -> dict[str, str]:
@@ -208,10 +265,23 @@ def engine_signature(name: str, options: Mapping[str, Any]) -> dict[str, str]:
     spec = get_spec(name)
     if spec.model_of is not None:
         return {"engine": name, "model": spec.model_of(options)}
-    with spec.factory(**options) as engine:
+    with create_engine(name, **options) as engine:
         return engine.signature()
 
 
 def create_engine(name: str, **options: Any) -> Engine:
-    """Build the engine called ``name`` with ``options`` (its factory's keyword arguments)."""
-    return get_spec(name).factory(**options)
+    """Build the engine called ``name`` with ``options`` (its factory's keyword arguments).
+
+    A plug-in's engine is checked as built: an engine without ``name`` or ``model``, or named otherwise
+    than its spec, is one line naming the plug-in, not a traceback from deep in a run."""
+    engine = get_spec(name).factory(**options)
+    if name not in BUILTIN_ENGINES:  # auto's factory builds google or local: named as the engine chosen
+        if not isinstance(engine, Engine):
+            problem: str | None = f"its factory built a {type(engine).__name__}, not a tarjama Engine"
+        else:
+            problem = _engine_problem(engine, name)
+        if problem is not None:
+            if isinstance(engine, Engine):
+                engine.close()
+            raise TarjamaError(f"engine {name}: {problem}")
+    return engine
