@@ -139,6 +139,42 @@ def test_auto_records_the_engine_requested_and_the_engine_used(services, tmp_pat
     assert "engine:google|" in summary.pipeline_signature
 
 
+@pytest.mark.parametrize(
+    ("sentences", "doubtful", "warned"),
+    [(1, 0, False), (2, 0, True), (1, 1, True)],
+)
+def test_a_short_reference_is_judged_by_its_rows_not_by_a_low_chrf_alone(sentences, doubtful, warned) -> None:
+    """chrF 18.5: low for a whole article, but one right sentence in 18 of the local model's scores that low,
+    so a one-sentence reference whose row is confident is not called another article's."""
+    from tarjama.corpus.build import reference_warnings
+    from tarjama.corpus.results import ArticleResult, ReferenceResult
+    from tarjama.quality.score import MetricScore
+
+    chrf = MetricScore("chrF", 18.5, None, None, "nrefs:1", "chrF2 = 18.5")
+    reference = ReferenceResult(
+        reference="en",
+        path="a.en.txt",
+        reference_sentences=sentences,
+        rows=sentences,
+        flagged=doubtful,
+        doubtful=doubtful,
+        scores=[chrf],
+    )
+    article = ArticleResult(
+        article_id="a",
+        path="a.ar.txt",
+        sentences=sentences,
+        units=sentences,
+        engine="local",
+        model="m",
+        translated_texts=sentences,
+        from_memory=0,
+        references=[reference],
+    )
+    shown = [w for w in reference_warnings([article]) if "seems to belong to another article" in w]
+    assert bool(shown) == warned, shown
+
+
 def test_articles_without_a_reference_or_with_another_articles_are_warned_about(services, tmp_path) -> None:
     """Right pairs (references that are the service's own translation: chrF near 100) give no warning; a
     swapped pair and an article without a reference each give one, in scores.json and on the console."""
