@@ -83,6 +83,28 @@ def test_an_engine_url_where_nothing_listens_fails_at_once(folder):
     assert not (folder / "home" / "prefect").exists()
 
 
+def test_an_engine_that_cannot_run_here_fails_before_anything_starts(folder):
+    """A required option unset, or a key with no Prefect yet that could hold it in a Secret block: before,
+    the run started Prefect and a flow run, which failed (exit 1, a Failed run in `tarjama runs`)."""
+    assert one_line(tarjama(folder, "run", ARTICLE, "-e", "openai-compat")) == (
+        "engine openai-compat: TARJAMA_OPENAI_COMPAT_URL not set; TARJAMA_OPENAI_COMPAT_MODEL not set"
+    )
+    assert one_line(tarjama(folder, "run", ARTICLE, "-e", "deepl")) == (
+        "engine deepl needs an API key: set DEEPL_API_KEY or create the Prefect Secret block 'tarjama-deepl-api-key'"
+    )
+    assert not (folder / "home" / "prefect").exists() and not (folder / "output").exists()
+
+
+def test_an_engine_module_that_is_not_installed_is_a_set_up_problem():
+    from tarjama.translation.engines import get_spec
+    from tarjama.translation.engines.base import EngineSpec
+
+    spec = EngineSpec("x", "x", "x", factory=object, requires=(("no_such_module_here", "nope is not installed"),))
+    assert spec.setup_problem({}) == "nope is not installed"
+    assert spec.readiness({}) == "nope is not installed"
+    assert get_spec("local").setup_problem({}) is None  # llama-cpp-python is installed here
+
+
 def test_a_download_url_that_is_no_web_address_is_refused(folder):
     assert one_line(tarjama(folder, "config", TARJAMA_DOWNLOAD_URL="javascript:alert(1)")) == (
         "TARJAMA_DOWNLOAD_URL='javascript:alert(1)': not an http(s) URL (e.g. http://127.0.0.1:5000)"

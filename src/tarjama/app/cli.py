@@ -143,12 +143,24 @@ def names_of(values: list[str] | None, known: Collection[str], flag: str) -> lis
     return names
 
 
-def check_engine_reachable(settings: Settings) -> None:
-    """A web engine whose service does not answer fails now, in one line, not after every retry of every task.
-
-    One TCP connection, no request: ``auto`` makes its own probe and falls back to the local model."""
+def check_engine_usable(settings: Settings) -> None:
+    """An engine that cannot run here fails now, in one line, before Prefect starts: a required option unset,
+    a module not installed, a key neither set nor possibly in a Secret block (no Prefect yet), or a web
+    service that does not answer (one TCP connection, no request: ``auto`` makes its own probe and falls
+    back to the local model)."""
     from tarjama.settings import engine_url, url_unreachable
+    from tarjama.translation.engines import get_spec
 
+    if settings.engine != "auto":
+        from tarjama.app.runs import prefect_at_hand
+
+        spec, options = get_spec(settings.engine), settings.engine_options(settings.engine)
+        missing = spec.setup_problem(options)
+        if missing:
+            raise TarjamaError(f"engine {settings.engine}: {missing}")
+        unset = [c for c in spec.credentials if c.required and not options.get(c.option)]
+        if unset and not prefect_at_hand(settings.home):  # no Prefect yet, so no Secret block either
+            raise TarjamaError(unset[0].unset(settings.engine))
     url = engine_url(settings.engine, settings) if settings.engine != "auto" else None
     problem = url_unreachable(url) if url else None
     if problem:
@@ -346,7 +358,7 @@ def run(
             raise TarjamaError(f"{out / run_name}: output directory already exists")
         TranslationMemory.check(settings.memory_path)
         runner = task_runner(dask, workers)
-        check_engine_reachable(settings)
+        check_engine_usable(settings)
     except TarjamaError as problem:
         fail(str(problem))
 

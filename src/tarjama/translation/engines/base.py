@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from importlib.util import find_spec
 from typing import Any, ClassVar, TypeAlias
 
 from tarjama.errors import TarjamaError
@@ -113,6 +114,10 @@ class Credential:
     required: bool = True
     fallback_env: str | None = None  # an older variable name also accepted (deep-translator's)
 
+    def unset(self, engine: str) -> str:
+        """What a user is told when ``engine`` lacks this secret."""
+        return f"engine {engine} needs {self.what}: set {self.env} or create the Prefect Secret block {self.block!r}"
+
 
 @dataclass(frozen=True)
 class Option:
@@ -139,9 +144,18 @@ class EngineSpec:
     model_of: Callable[[Mapping[str, Any]], str] | None = None  # the model name, for engines costly to build
     memory_revision: str | None = None  # a change of output for the same model: keys its memory entries apart
     reusable: Callable[[str, str], bool] | None = None  # (source, translation) stored before the revision: still valid?
+    requires: tuple[tuple[str, str], ...] = ()  # (module it imports when built, what to say when it is missing)
 
     def option(self, name: str) -> Option | None:
         return next((option for option in self.options if option.name == name), None)
+
+    def setup_problem(self, options: Mapping[str, Any]) -> str | None:
+        """What no run of this engine could do without: a required option unset, a module not installed.
+        Cheap and certain, so a run checks it before it starts anything; keys are not checked here, since a
+        Prefect Secret block the flow reads may hold them."""
+        missing = [f"{o.env} not set" for o in self.options if o.required and not options.get(o.name)]
+        missing += [message for module, message in self.requires if find_spec(module) is None]
+        return "; ".join(missing) or None
 
     def readiness(self, options: Mapping[str, Any]) -> str | None:
         """What is missing for this engine to run with ``options`` (None when ready)."""
@@ -150,7 +164,7 @@ class EngineSpec:
             for c in self.credentials
             if c.required and not options.get(c.option)
         ]
-        missing += [f"{o.env} not set" for o in self.options if o.required and not options.get(o.name)]
+        missing += filter(None, [self.setup_problem(options)])
         if not missing and self.check is not None:
             return self.check(options)
         return "; ".join(missing) or None

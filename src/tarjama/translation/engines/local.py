@@ -410,10 +410,6 @@ class LocalEngine(Engine):
 
 
 def _readiness(options: Mapping[str, Any]) -> str | None:
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        return "llama-cpp-python is not installed (pip install 'tarjama[local]')"
     if options.get("model_path"):
         return None if Path(options["model_path"]).is_file() else f"{options['model_path']}: no such model file"
     if not is_verified(model_dir(options.get("model_dir")) / DEFAULT_MODEL.filename, DEFAULT_MODEL):
@@ -432,6 +428,7 @@ SPEC = EngineSpec(
         Option("model_dir", "TARJAMA_MODEL_DIR", str),
     ),
     check=_readiness,
+    requires=(("llama_cpp", "llama-cpp-python is not installed (pip install 'tarjama[local]')"),),
     model_of=lambda options: Path(options["model_path"]).stem if options.get("model_path") else DEFAULT_MODEL.name,
     memory_revision=REPAIR_REVISION,
     reusable=reusable,

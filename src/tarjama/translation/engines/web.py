@@ -74,10 +74,7 @@ class WebEngine(Engine):
         for credential in self.credentials:
             value = options.pop(credential.option, None) or None
             if credential.required and not value:
-                raise TarjamaError(
-                    f"engine {self.name} needs {credential.what}: set {credential.env} "
-                    f"or create the Prefect Secret block {credential.block!r}"
-                )
+                raise TarjamaError(credential.unset(self.name))
             self._secrets[credential.option] = value
         self.url: str = url or self.default_url or ""
         if not self.url:
