@@ -1,10 +1,11 @@
-"""Editable installs find ``tarjama.flows`` in the checkout's top-level ``flows/`` folder.
+"""Wheels carry the top-level ``flows/`` folder as ``tarjama.flows``; editable installs find it in the checkout.
 
-A wheel (built from the checkout or from the sdist) carries ``flows/`` as ``tarjama/flows`` through
-the ``force-include`` table in pyproject.toml. An editable install cannot map a folder into a
-package that way (hatchling refuses prefix rewrites in dev mode), so this hook gives the editable
-wheel a small finder, loaded by a ``.pth`` file, that resolves ``tarjama.flows`` to the checkout's
-folder: edits there take effect at once, as they do under ``src/``.
+A wheel (built from the checkout or from the sdist) gets each file of ``flows/`` as ``tarjama/flows/...``,
+hidden files and caches left out: a force-included folder would take everything in it, a stray
+``.prefect/prefect.db`` of a checkout too. An editable install cannot map a folder into a package
+that way (hatchling refuses prefix rewrites in dev mode), so this hook gives the editable wheel a
+small finder, loaded by a ``.pth`` file, that resolves ``tarjama.flows`` to the checkout's folder:
+edits there take effect at once, as they do under ``src/``.
 """
 
 import tempfile
@@ -35,13 +36,18 @@ sys.meta_path.append(CheckoutFlowsFinder)
 '''
 
 
-class EditableFlowsHook(BuildHookInterface):
+class FlowsHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        flows = Path(self.root, "flows")
         if version != "editable":
+            for path in sorted(flows.rglob("*")):
+                relative = path.relative_to(flows)
+                if path.is_file() and not any(p.startswith(".") or p == "__pycache__" for p in relative.parts):
+                    build_data["force_include"][str(path)] = f"tarjama/flows/{relative.as_posix()}"
             return
         folder = Path(tempfile.mkdtemp(prefix="tarjama-editable-"))
         finder = folder / "_tarjama_checkout_flows.py"
-        finder.write_text(FINDER.format(flows=str(Path(self.root, "flows").resolve())), encoding="utf-8")
+        finder.write_text(FINDER.format(flows=str(flows.resolve())), encoding="utf-8")
         loader = folder / "_tarjama_checkout_flows.pth"
         loader.write_text("import _tarjama_checkout_flows\n", encoding="utf-8")
         # replaces the force-include table in an editable wheel: nothing is copied, the checkout is used

@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,6 +103,26 @@ def test_every_wheel_installs_only_the_tarjama_import_name_with_its_flows(distri
     assert tops == {"tarjama"}  # no editable finder, no stray top-level module
     assert {"tarjama/flows/__init__.py", "tarjama/flows/pipeline.py", "tarjama/flows/limits.py"} <= set(names)
     assert "tarjama/py.typed" in names  # plug-in authors type-check against tarjama.Engine and EngineSpec
+
+
+@pytest.mark.slow
+def test_a_wheel_from_a_checkout_leaves_stray_files_in_flows_out(tmp_path):
+    """A checkout's flows/ may hold what git ignores (a Prefect database, caches); the wheel carries
+    only the package's files."""
+    checkout = tmp_path / "checkout"
+    for name in ("src", "flows", "hatch_build.py", "README.md", "LICENSE", "pyproject.toml"):
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
+        copy(ROOT / name, checkout / name)
+    (checkout / "flows" / ".prefect").mkdir()
+    (checkout / "flows" / ".prefect" / "prefect.db").write_text("runs")
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+    done = subprocess.run([*command, str(checkout)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = tmp_path.glob("tarjama-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        flows = {name for name in archive.namelist() if name.startswith("tarjama/flows/")}
+    assert "tarjama/flows/pipeline.py" in flows and "tarjama/flows/no-tls.pem" in flows
+    assert not {name for name in flows if "/." in name or "__pycache__" in name}, flows
 
 
 def test_the_editable_install_finds_the_flows_in_the_checkout():
