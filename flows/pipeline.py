@@ -65,7 +65,7 @@ class TaskEvents:
         return None
 
     def log(self, level: int, message: str) -> None:
-        get_run_logger().log(level, "%s", message)
+        get_run_logger().log(level, "%s", printable(message))  # article ids in it come from file names
 
     def sentences(self, article_id: str, done: int, total: int) -> None:
         if self.progress_artifact is not None and total:

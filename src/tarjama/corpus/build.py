@@ -39,7 +39,7 @@ from tarjama.alignment.align import AlignmentConfig, Bead, align_translation
 from tarjama.corpus.inputs import ArticleInput, collect_articles
 from tarjama.corpus.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
 from tarjama.corpus.shards import ShardStore
-from tarjama.errors import TarjamaError, counted
+from tarjama.errors import TarjamaError, counted, printable
 from tarjama.quality.score import MetricScore, Statistics
 from tarjama.settings import Settings
 from tarjama.text.article import Document, UnitTranslation, load_document, read_utf8
@@ -195,7 +195,10 @@ def article_key(article: ArticleInput, signature: PipelineSignature) -> str:
 
 
 class Events(Protocol):
-    """What a build tells its caller: log lines, and progress (sentences of an article, articles of a corpus)."""
+    """What a build tells its caller: log lines, and progress (sentences of an article, articles of a corpus).
+
+    A log line names articles by id, and an id is a file name: a sink shows it escaped
+    (:func:`tarjama.errors.printable`), so a terminal escape in a name cannot recolour a log."""
 
     def start(self, total: int) -> None: ...
 
@@ -213,7 +216,7 @@ class LogEvents:
         return None
 
     def log(self, level: int, message: str) -> None:
-        log.log(level, "%s", message)
+        log.log(level, "%s", printable(message))  # article ids in it come from file names
 
     def sentences(self, article_id: str, done: int, total: int) -> None:
         return None
