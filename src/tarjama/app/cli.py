@@ -328,6 +328,7 @@ def run(
         from tarjama.translation.memory import TranslationMemory
 
         filtering = list(check_names(",".join(filter_checks or []), "--filter-checks"))
+        check_filters_run(filtering, settings.checks)
         chosen_formats = check_formats(names_of(formats, FORMATS, "--format") or ["tsv", "parquet"])
         if min_confidence is not None:
             check_confidence(min_confidence)
@@ -400,6 +401,21 @@ def run(
     print_summary(summary)
     if summary.failures:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def check_filters_run(filtering: list[str], checks: tuple[str, ...] | None) -> None:
+    """A filter on a check that is not run would write the "passing" corpus unfiltered: refused."""
+    if not filtering:
+        return
+    from tarjama.quality.checks import CHECKS
+
+    run = tuple(CHECKS) if checks is None else checks
+    missing = [name for name in filtering if name not in run]
+    if missing:
+        raise TarjamaError(
+            f"--filter-checks {','.join(missing)}: not among the checks run ({', '.join(run) or 'none'}); "
+            "add it to --checks or leave it out of --filter-checks"
+        )
 
 
 @contextmanager
@@ -628,7 +644,11 @@ def print_summary(summary: RunSummary) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    say(printable(f"aligned TSV: {Path(summary.output_dir or '.') / 'aligned.tsv'}"))
+    folder = Path(summary.output_dir or ".")
+    written = [*summary.counts.files, "scores.json", "report.md", "report.html"]
+    say(printable(f"wrote {folder}: {', '.join(written)}"))
+    if "aligned.tsv" in summary.counts.files:
+        say(printable(f"aligned TSV: {folder / 'aligned.tsv'}"))
 
 
 # --- align -----------------------------------------------------------------------------------
@@ -815,8 +835,8 @@ def compare(
         list[Path],
         typer.Argument(
             metavar="BASELINE OTHER...",
-            help="Run folders (with aligned.tsv) over the same articles, or translation files with --ref. "
-            "The first is the baseline.",
+            help="Run folders over the same articles (their aligned.parquet, else aligned.tsv), or translation files "
+            "with --ref. The first is the baseline.",
         ),
     ],
     ref: Annotated[

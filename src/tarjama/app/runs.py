@@ -610,7 +610,9 @@ def download(
         source = resolve_download(folder, quote(check_output_name(file), safe="/")).path
     except (DownloadRefused, DownloadNotFound):
         held = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-        raise TarjamaError(f"{folder / file}: no such output file in run {label} (it has {', '.join(held)})") from None
+        raise TarjamaError(
+            f"{folder / file}: no such output file in run {label} (it has {', '.join(held)}; choose one with --file)"
+        ) from None
     if target is not None and str(target) == "-":
         with source.open("rb") as handle:
             shutil.copyfileobj(handle, sys.stdout.buffer)

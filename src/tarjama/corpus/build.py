@@ -919,8 +919,12 @@ def write_run(
                     duplicates_dropped=exported.dedupe.dropped if exported.dedupe else None,
                     min_confidence=request.min_confidence,
                     filtered_rows=exported.filtered_rows,
-                    files=sorted(
-                        p.name for paths in [*exported.files.values(), *exported.filtered_files.values()] for p in paths
+                    files=sorted(  # a set: the hf format's one README.md names the full and the filtered files
+                        {
+                            p.name
+                            for paths in [*exported.files.values(), *exported.filtered_files.values()]
+                            for p in paths
+                        }
                     ),
                 ),
                 "wall_time_s": round(time.perf_counter() - started, 3),
