@@ -818,7 +818,7 @@ def score(
     for line in sacrebleu_text(scores.corpus):
         say(line)
     small = next((m for m in scores.corpus if m.small_sample), None)
-    if small is not None:
+    if small is not None and bootstrap > 0:  # without resamples there are no intervals to doubt
         errors.print(
             f"tarjama: warning: only {small.segments} segments: the confidence intervals mean little",
             markup=False,

@@ -223,6 +223,12 @@ def check_regular_file(path: Path) -> None:
         raise _unreadable(path, error) from None
 
 
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """What is wrong with bytes that are not UTF-8, in the words every input (a file, standard input) gets:
+    the first bad byte and its offset, decoded from the start."""
+    return f"not valid UTF-8 (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+
+
 def read_utf8(path: Path) -> str:
     """The file's text; a missing, empty, non-UTF-8 or binary file, an endless line, or anything that is not
     a regular file (a folder, FIFO, socket or device, refused unread), is an :class:`InputError`."""
@@ -239,7 +245,7 @@ def read_utf8(path: Path) -> str:
                 raise InputError(
                     path, f"not UTF-8: {codec} (byte-order mark 0x{mark.hex()}; save it as UTF-8)"
                 ) from None
-        raise InputError(path, f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})") from None
+        raise InputError(path, not_utf8(error)) from None
     if not text.strip():
         raise InputError(path, "file is empty")
     _check_encoding(path, data, text)
