@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TARJAMA, build, cli_env, libre, write_articles
+from conftest import CORPUS, TARJAMA, align_cli, build, cli_env, libre, write_articles
 
 from tarjama.app.cli import print_summary
 
@@ -59,3 +59,39 @@ def test_the_files_written_are_listed_once_and_only_those(services, tmp_path, ca
     print_summary(summary)
     shown = capsys.readouterr().out
     assert f"wrote {tmp_path / 'out' / 'hf'}: README.md, aligned.hf.jsonl, " in shown and "aligned TSV" not in shown
+
+
+ARABIC = CORPUS / "morocco-us-counterterrorism.ar.txt"
+ENGLISH = CORPUS / "morocco-us-counterterrorism.en.txt"
+
+
+def test_align_beads_to_standard_output(tmp_path):
+    """`--beads -` is standard output, as `-o -` is, not a file named `-`; the summary goes to stderr."""
+    printed = align_cli(tmp_path, ARABIC, ENGLISH, "-o", "rows.tsv", "--beads", "-")
+    assert printed.returncode == 0, printed.stderr
+    assert not (tmp_path / "-").exists()
+    written = align_cli(tmp_path, ARABIC, ENGLISH, "-o", "again.tsv", "--beads", "beads.txt")
+    assert printed.stdout == (tmp_path / "beads.txt").read_text() and printed.stdout.startswith("[0]:[0, 1, 2, 3]:")
+    assert "beads: -" in printed.stderr and "beads: beads.txt" in written.stdout
+
+
+@pytest.mark.parametrize(
+    "out, beads, message",
+    [
+        (
+            "same.tsv",
+            "same.tsv",
+            "same.tsv: named for both the TSV (-o) and the beads (--beads); give each its own file",
+        ),
+        (
+            "same.tsv",
+            "./same.tsv",
+            "same.tsv: named for both the TSV (-o) and the beads (--beads); give each its own file",
+        ),
+        ("-", "-", "-o - and --beads -: standard output can take only one of them"),
+    ],
+)
+def test_align_refuses_one_place_for_both_outputs(tmp_path, out, beads, message):
+    result = align_cli(tmp_path, ARABIC, ENGLISH, "-o", out, "--beads", beads)
+    assert result.returncode == 2 and result.stderr.strip() == f"tarjama: error: {message}"
+    assert not (tmp_path / "same.tsv").exists() and not (tmp_path / "-").exists()

@@ -693,7 +693,7 @@ def align(
             "--beads",
             metavar="FILE",
             help="Also write the beads as Vecalign does, one a line: `[0, 1]:[0]:0.8731` (0-based Arabic and English "
-            "sentence numbers, confidence).",
+            "sentence numbers, confidence); - for standard output.",
         ),
     ] = None,
 ) -> None:
@@ -707,7 +707,7 @@ def align(
         aligned = align_files(arabic, english, mt, out, load_settings(rows=rows), presegmented, beads)
     except TarjamaError as problem:
         fail(str(problem))
-    report = note if str(out) == "-" else say  # the TSV has standard output to itself
+    report = note if "-" in (str(out), str(beads)) else say  # the TSV or the beads have standard output to themselves
     report(
         f"{aligned.arabic_sentences} Arabic and {aligned.english_sentences} English sentences aligned "
         f"{aligned.method}: {counted(aligned.rows, 'row')}, {aligned.flagged} flagged"
