@@ -146,6 +146,17 @@ def test_a_bad_manifest_is_one_line_naming_the_record(tmp_path, line, message):
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_a_file_that_is_not_parquet_says_why(tmp_path):
+    manifest = tmp_path / "crawl.parquet"
+    manifest.write_bytes(b"not parquet")
+    with pytest.raises(TarjamaError) as caught:
+        read_manifest(manifest)
+    assert str(caught.value) == (
+        f"{manifest}: unreadable Parquet manifest (File out of specification: A Parquet file must contain a "
+        "header and footer with at least 12 bytes)"
+    )
+
+
 def run(tmp_path: Path, services: LoopbackServices, *args: str) -> subprocess.CompletedProcess:
     env = cli_env(tmp_path / "home", TARJAMA_GOOGLE_URL=services.url("google"))
     return subprocess.run(

@@ -194,8 +194,9 @@ def _records(manifest: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
 
     try:
         frame = pl.read_parquet(manifest)
-    except Exception as problem:
-        raise InputError(manifest, f"unreadable Parquet manifest ({type(problem).__name__})") from None
+    except Exception as problem:  # polars' errors name what is wrong on their first line ("parquet: ...")
+        detail = (str(problem).strip().splitlines() or [type(problem).__name__])[0].removeprefix("parquet: ")
+        raise InputError(manifest, f"unreadable Parquet manifest ({detail})") from None
     for row, record in enumerate(frame.iter_rows(named=True)):
         yield f"{manifest}:row {row + 1}", row, record
 
