@@ -280,10 +280,9 @@ MIN_WORDS_JUDGED = 8
 """A Latin-script text with fewer words and few common English words is taken as English: a headline
 ("Volcano spews ash on Mexico City") is too short for the language identifier to tell."""
 MAX_ENGLISH_PROBABILITY = 0.01
-"""Below this probability of English (py3langid), a text of enough words is in another language. On the
-NTREX dev references read line by line, the lines with few common English words (headlines) all score
-above 0.02 (most above 0.3), and French, Spanish, German, Italian, Portuguese and Dutch sentences of 8
-to 14 words below 0.006."""
+"""Below this probability of English (py3langid), a text of enough words is in another language: English
+lines that reach the identifier score 0.3 or more, French, Spanish, German, Italian, Portuguese and Dutch
+sentences below 0.006 (benchmarks/results/reference-language.md)."""
 
 
 def _check_language(path: Path, text: str, lang: str) -> None:
