@@ -115,7 +115,7 @@ def test_reference_omitting_a_paragraph_is_flagged_not_dropped(tmp_path, doc):
         ("mt_count", "a.mt.txt: 3 MT lines, but a.ar.txt splits into 16 Arabic sentences"),
         ("missing_english", "nope.en.txt: file not found"),
         ("arabic_is_english", "a.ar.txt: no Arabic text"),
-        ("english_is_arabic", "a.en.txt: reference is not English"),
+        ("english_is_arabic", "a.en.txt: not English"),
         ("empty_mt", "a.mt.txt: file is empty"),
         ("out_is_dir", "outdir: output path is a directory"),
     ],

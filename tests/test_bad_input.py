@@ -45,12 +45,12 @@ CASES = {
         lambda d: write(
             d / "a.en.txt", "Le ministre des affaires étrangères est arrivé à Rabat vendredi et il a parlé.\n"
         ),
-        "reference is not English",
+        "not English (most likely fr: P(en) = 0.000 over 14 words, 0 common English words)",
     ),
     "reference_arabic": (
         lambda d: write(d / "b.ar.txt", ARABIC),
         lambda d: write(d / "b.en.txt", ARABIC),
-        "reference is not English",
+        "not English (33 Arabic and 0 Latin letters)",
     ),
 }
 
@@ -65,10 +65,46 @@ def test_bad_input_fails_cleanly(tmp_path, case):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    culprit = extra[1] if problem == "reference is not English" else article
+    culprit = extra[1] if problem.startswith("not English") else article
     assert lines[0].startswith(f"tarjama: error: {culprit}: ") and problem in lines[0]
     assert not out.exists()
     assert not (tmp_path / "home").exists()
+
+
+HEADLINES = [
+    "Volcano spews ash on Mexico City",
+    "Menga strike gives Livingston 1-0 win over Rangers\nMidsomer Norton attack: Four attempted murder arrests\n"
+    "Londonderry: Men arrested after house rammed by car\nWelsh AMs worried about 'looking like muppets'\n"
+    "More than 20 million people watched Brett Kavanaugh hearing\nIndonesia Tsunami Toll Soars Above 800.",
+    "Trump rallies in West Virginia",
+    "U.S. should double A.I. funding",
+]
+
+
+@pytest.mark.parametrize("text", HEADLINES)
+def test_english_headlines_are_english(tmp_path, text):
+    """Headlines have few function words: English unless another language is positively detected."""
+    assert load_document(write(tmp_path / "head.en.txt", text), "en").sentences
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("El ministro llegó a Rabat el viernes y habló con la prensa.", "es"),
+        ("De minister kwam vrijdag aan in Rabat en sprak met de pers.", "nl"),
+        ("O ministro chegou a Rabat na sexta-feira e falou com a imprensa.", "pt"),
+    ],
+)
+def test_other_latin_languages_are_not_english(tmp_path, text, language):
+    path = write(tmp_path / "other.en.txt", text)
+    with pytest.raises(InputError, match=rf"^{path}: not English \(most likely {language}: P\(en\) = 0\.0"):
+        load_document(path, "en")
+
+
+def test_a_text_without_letters_is_not_english(tmp_path):
+    path = write(tmp_path / "digits.en.txt", "1234 5678\n")
+    with pytest.raises(InputError, match=r"not English \(0 Arabic and 0 Latin letters\)"):
+        load_document(path, "en")
 
 
 @pytest.mark.slow

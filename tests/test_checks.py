@@ -12,8 +12,6 @@ from tarjama.quality.checks import (
     CHECKS,
     Check,
     CheckResult,
-    _language_identifier,
-    _load_language_identifier,
     check_columns,
     create_check,
     create_checks,
@@ -21,6 +19,7 @@ from tarjama.quality.checks import (
     passes_checks,
     run_checks,
 )
+from tarjama.text.language import _load_language_identifier, language_identifier
 
 
 def failed(name, pairs, **settings):
@@ -188,7 +187,7 @@ def test_threads_reaching_the_language_check_at_once_share_one_model():
 
     def first_use(_: int) -> object:
         together.wait()
-        return _language_identifier()
+        return language_identifier()
 
     with ThreadPoolExecutor(4) as pool:
         models = list(pool.map(first_use, range(4)))

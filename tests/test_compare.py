@@ -211,3 +211,44 @@ def test_compare_writes_its_own_folder_and_tells_runs_reached_through_latest_lin
     assert made.folder.parent == tmp_path / "google" and (made.folder / "report.md").is_file()
     assert (tmp_path / "google" / "latest").resolve() == (tmp_path / "google" / "run-1")
     assert made.comparison.baseline == "google/run-1" and "local/run-1" in made.report
+
+
+def test_runs_written_without_a_tsv_are_compared_through_their_parquet(tmp_path):
+    """Every run writes aligned.parquet, whatever its --format: `-f jsonl` runs compare too."""
+    from tarjama.corpus.schema import write_tsv
+    from tarjama.quality.compare import compare_runs
+
+    references = ["the cat sat on the mat", "the dog ran home quickly"]
+    for engine, mt in (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"])):
+        (tmp_path / engine).mkdir()
+        frame = to_frame(
+            [
+                {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
+                 "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": references[i]}
+                for i in range(2)
+            ]
+        )  # fmt: skip
+        if engine == "google":
+            frame.write_parquet(tmp_path / engine / "aligned.parquet")
+        else:
+            write_tsv(frame, tmp_path / engine / "aligned.tsv")
+    made = compare_runs([tmp_path / "google", tmp_path / "local"], None, "bs", 100, tmp_path / "out")
+    assert made.comparison.baseline == "google" and made.comparison.segments == 2
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TarjamaError, match=r"empty: not a run folder \(no aligned.parquet nor aligned.tsv\)"):
+        compare_runs([tmp_path / "google", tmp_path / "empty"], None, "bs", 100, tmp_path / "out")
+
+
+def test_runs_over_different_articles_are_named_in_words():
+    def rows(article):
+        return to_frame(
+            [{"article_id": article, "reference": "en", "row": 1, "source_ids": "1", "reference_ids": "1",
+              "english_mt": "x", "english_reference": "y"}]
+        )  # fmt: skip
+
+    with pytest.raises(TarjamaError) as refused:
+        common_segments({"x": rows("a"), "y": rows("b")})
+    assert str(refused.value) == (
+        "runs 'x' and 'y' cover different articles or references "
+        "(only in 'x': a (reference en); only in 'y': b (reference en))"
+    )

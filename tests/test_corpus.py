@@ -31,13 +31,40 @@ def test_folders_globs_and_files_give_each_article_once_with_its_references(tmp_
     assert (
         collect_articles([nested / "cnn.304447.ar.txt"])[0].references[0].source.origin == nested / "cnn.304447.en.txt"
     )
-    with pytest.raises(TarjamaError, match="appears twice"):
-        collect_articles([folder, folder / "bbc.381647.ar.txt"])
+    other = copy_articles(tmp_path / "b", ["bbc.381647"])
+    with pytest.raises(TarjamaError, match="article id 'bbc.381647' appears twice: .*/a/bbc.* and .*/b/bbc"):
+        collect_articles([folder, other / "bbc.381647.ar.txt"])
     with pytest.raises(TarjamaError, match="matches no file"):
         collect_articles([f"{tmp_path}/nothing/*.ar.txt"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(TarjamaError, match="no \\*.ar.txt articles"):
         collect_articles([tmp_path / "empty"])
+
+
+def test_one_file_reached_by_two_paths_is_one_article(tmp_path, monkeypatch):
+    folder = copy_articles(tmp_path / "in", FIRST[:2])
+    monkeypatch.chdir(tmp_path)
+    found = collect_articles(["in/*.ar.txt", "in", folder / f"{FIRST[0]}.ar.txt"])
+    assert [a.id for a in found] == FIRST[:2]
+    given = collect_articles(["in", "in/*.ar.txt"], [Path("in") / f"{FIRST[0]}.en.txt"])
+    assert [[r.label for r in a.references] for a in given] == [["en"], ["en"]]
+
+
+def test_two_references_with_one_label_are_refused(tmp_path):
+    """Their rows would share keys: the same file twice, two files labelled ``en``, or a manifest's two."""
+    folder = copy_articles(tmp_path / "a", FIRST[:1])
+    other = copy_articles(tmp_path / "b", FIRST[:1])
+    article, reference = folder / f"{FIRST[0]}.ar.txt", folder / f"{FIRST[0]}.en.txt"
+    with pytest.raises(TarjamaError, match=rf"has 2 references labelled 'en' \({reference}, 2 times\)"):
+        collect_articles([article], [reference, reference])
+    twin = other / f"{FIRST[0]}.en.txt"
+    with pytest.raises(TarjamaError, match=rf"has 2 references labelled 'en' \({reference} and {twin}\)"):
+        collect_articles([article], [reference, twin])
+    manifest = tmp_path / "m.jsonl"
+    refs = [{"label": "en", "text": "The one."}, {"text": "The other."}]
+    manifest.write_text(json.dumps({"id": "d", "text": "نص", "references": refs}) + "\n")
+    with pytest.raises(TarjamaError, match=r"article 'd' has 2 references labelled 'en' \(.*m.jsonl:1 "):
+        collect_articles([manifest])
 
 
 def test_the_ntrex_folder_is_its_40_articles_not_its_gold_lines():
@@ -117,6 +144,17 @@ def test_a_bad_manifest_is_one_line_naming_the_record(tmp_path, line, message):
     with pytest.raises(TarjamaError) as caught:
         read_manifest(manifest)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_file_that_is_not_parquet_says_why(tmp_path):
+    manifest = tmp_path / "crawl.parquet"
+    manifest.write_bytes(b"not parquet")
+    with pytest.raises(TarjamaError) as caught:
+        read_manifest(manifest)
+    assert str(caught.value) == (
+        f"{manifest}: unreadable Parquet manifest (File out of specification: A Parquet file must contain a "
+        "header and footer with at least 12 bytes)"
+    )
 
 
 def run(tmp_path: Path, services: LoopbackServices, *args: str) -> subprocess.CompletedProcess:

@@ -150,7 +150,8 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
         missing.stderr.decode()
         .strip()
         .endswith(
-            "no such output file in run 20250101-120000-essay (it has aligned.jsonl, aligned.tsv, plots/chrf.png, scores.json)"
+            "no such output file in run 20250101-120000-essay (it has aligned.jsonl, aligned.tsv, plots/chrf.png, scores.json; "
+            "choose one with --file)"
         )
     )
     for bad in ("../secret.txt", "/etc/passwd", ".hidden", ""):

@@ -225,7 +225,7 @@ def test_score_files_rejects_mismatched_and_missing_files(tmp_path):
     with pytest.raises(InputError, match="nope.txt: no such file"):
         score_files(tmp_path / "nope.txt", ref)
     ref.write_bytes(b"\xff\xfe\n")
-    with pytest.raises(InputError, match="ref.txt: not UTF-8"):
+    with pytest.raises(InputError, match=r"ref.txt: not valid UTF-8 \(byte 0xff at offset 0\)"):
         score_files(hyp, ref)
 
 

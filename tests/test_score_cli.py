@@ -92,3 +92,37 @@ def test_no_reference_is_a_usage_error(tmp_path, files):
     ours = tarjama(tmp_path, files["hyp"])
     assert ours.returncode == 2
     assert ours.stderr.decode().strip() == "tarjama: error: no reference: give REF after HYP, or -r FILE"
+
+
+@pytest.mark.parametrize("args", [["-", "-"], ["-", "-r", "-"]])
+def test_standard_input_given_twice_is_one_line(tmp_path, args):
+    ours = tarjama(tmp_path, *args, stdin=b"The cat sat.\n")
+    assert ours.returncode == 2 and ours.stdout == b""
+    assert ours.stderr.decode().strip() == (
+        "tarjama: error: - (standard input) is given more than once: it can be only one of the files"
+    )
+
+
+def test_non_utf8_is_worded_as_every_input(tmp_path, files):
+    """The byte and its offset, as `run`, `split` and `align` say it, whether a file or standard input."""
+    latin1 = "The café opened.\n".encode("latin-1")
+    piped = tarjama(tmp_path, "-", files["a"], stdin=latin1)
+    (tmp_path / "latin1.txt").write_bytes(latin1)
+    named = tarjama(tmp_path, files["a"], "latin1.txt")
+    split = subprocess.run(
+        [TARJAMA, "split", "-"], input=latin1, capture_output=True, cwd=tmp_path, env=cli_env(tmp_path / "home")
+    )
+    problem = "not valid UTF-8 (byte 0xe9 at offset 7)"
+    assert piped.stderr.decode().strip() == f"tarjama: error: <stdin>: {problem}"
+    assert split.stderr.decode().strip() == f"tarjama: error: <stdin>: {problem}"
+    assert named.stderr.decode().strip() == f"tarjama: error: latin1.txt: {problem}"
+
+
+def test_no_warning_about_intervals_without_resamples(tmp_path, files):
+    short = write_lines(tmp_path / "short.txt", MT[:3])
+    ref = write_lines(tmp_path / "short-ref.txt", GOLD[:3])
+    with_intervals = tarjama(tmp_path, short, ref, "-m", "chrf", "--bootstrap", "10")
+    without = tarjama(tmp_path, short, ref, "-m", "chrf", "--bootstrap", "0")
+    assert with_intervals.returncode == 0 and without.returncode == 0, without.stderr.decode()
+    assert "the confidence intervals mean little" in with_intervals.stderr.decode()
+    assert without.stderr == b""

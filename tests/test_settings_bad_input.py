@@ -143,6 +143,10 @@ def test_the_two_servers_of_serve_need_two_ports(folder):
         (["--checks", "numbrs"], "--checks: unknown check 'numbrs' (did you mean 'numbers'?)"),
         (["--filter-checks", "langage"], "--filter-checks: unknown check 'langage' (did you mean 'language'?)"),
         (["--rows", "sentence"], "--rows='sentence': expected one of units, sentences (did you mean 'sentences'?)"),
+        (
+            ["--translate", "sentence"],
+            "--translate='sentence': expected one of units, sentences (did you mean 'sentences'?)",
+        ),
         (["--formt", "tsv"], "No such option: --formt (did you mean --format?) (see `tarjama run --help`)"),
     ],
 )

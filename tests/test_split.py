@@ -51,6 +51,11 @@ def test_split_reads_standard_input_and_guesses_english(tmp_path):
         (["-"], b"\xff\xfe bad", "<stdin>: not valid UTF-8"),
         (["missing.txt"], None, "missing.txt: file not found"),
         (["-", "--lang", "ar"], b"Only English here, with the words of the text.", "<stdin>: no Arabic text"),
+        (
+            ["-", "--lang", "en"],
+            "وصل الوزير إلى الرباط.".encode(),
+            "<stdin>: not English (18 Arabic and 0 Latin letters)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path, args, stdin, message):

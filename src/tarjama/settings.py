@@ -498,7 +498,7 @@ def check_engine_name(name: str) -> str:
 
 def did_you_mean(word: str, known: Sequence[str]) -> str:
     """``" (did you mean 'google'?)"`` for the closest of ``known``, or nothing when none is close."""
-    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, [str(name) for name in known], n=1, cutoff=0.6)  # str: not an enum's repr
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

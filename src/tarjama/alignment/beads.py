@@ -23,6 +23,7 @@ from tarjama.text.article import (
     Sentence,
     _check_language,
     document_id,
+    not_utf8,
     parse_document,
     read_utf8,
 )
@@ -79,7 +80,7 @@ def read_input(name: str) -> tuple[Path, str]:
     try:
         text = sys.stdin.buffer.read().decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(source, f"not valid UTF-8 (byte at offset {error.start})") from None
+        raise InputError(source, not_utf8(error)) from None
     if not text.strip():
         raise InputError(source, "text is empty")
     return source, text

@@ -340,6 +340,7 @@ def run(
         from tarjama.translation.memory import TranslationMemory
 
         filtering = list(check_names(",".join(filter_checks or []), "--filter-checks"))
+        check_filters_run(filtering, settings.checks)
         chosen_formats = check_formats(names_of(formats, FORMATS, "--format") or ["tsv", "parquet"])
         if min_confidence is not None:
             check_confidence(min_confidence)
@@ -412,6 +413,21 @@ def run(
     print_summary(summary)
     if summary.failures:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def check_filters_run(filtering: list[str], checks: tuple[str, ...] | None) -> None:
+    """A filter on a check that is not run would write the "passing" corpus unfiltered: refused."""
+    if not filtering:
+        return
+    from tarjama.quality.checks import CHECKS
+
+    run = tuple(CHECKS) if checks is None else checks
+    missing = [name for name in filtering if name not in run]
+    if missing:
+        raise TarjamaError(
+            f"--filter-checks {','.join(missing)}: not among the checks run ({', '.join(run) or 'none'}); "
+            "add it to --checks or leave it out of --filter-checks"
+        )
 
 
 @contextmanager
@@ -640,7 +656,11 @@ def print_summary(summary: RunSummary) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    say(printable(f"aligned TSV: {Path(summary.output_dir or '.') / 'aligned.tsv'}"))
+    folder = Path(summary.output_dir or ".")
+    written = [*summary.counts.files, "scores.json", "report.md", "report.html"]
+    say(printable(f"wrote {folder}: {', '.join(written)}"))
+    if "aligned.tsv" in summary.counts.files:
+        say(printable(f"aligned TSV: {folder / 'aligned.tsv'}"))
 
 
 # --- align -----------------------------------------------------------------------------------
@@ -685,7 +705,7 @@ def align(
             "--beads",
             metavar="FILE",
             help="Also write the beads as Vecalign does, one a line: `[0, 1]:[0]:0.8731` (0-based Arabic and English "
-            "sentence numbers, confidence).",
+            "sentence numbers, confidence); - for standard output.",
         ),
     ] = None,
 ) -> None:
@@ -699,7 +719,7 @@ def align(
         aligned = align_files(arabic, english, mt, out, load_settings(rows=rows), presegmented, beads)
     except TarjamaError as problem:
         fail(str(problem))
-    report = note if str(out) == "-" else say  # the TSV has standard output to itself
+    report = note if "-" in (str(out), str(beads)) else say  # the TSV or the beads have standard output to themselves
     report(
         f"{aligned.arabic_sentences} Arabic and {aligned.english_sentences} English sentences aligned "
         f"{aligned.method}: {counted(aligned.rows, 'row')}, {aligned.flagged} flagged"
@@ -810,7 +830,7 @@ def score(
     for line in sacrebleu_text(scores.corpus):
         say(line)
     small = next((m for m in scores.corpus if m.small_sample), None)
-    if small is not None:
+    if small is not None and bootstrap > 0:  # without resamples there are no intervals to doubt
         errors.print(
             f"tarjama: warning: only {small.segments} segments: the confidence intervals mean little",
             markup=False,
@@ -827,8 +847,8 @@ def compare(
         list[Path],
         typer.Argument(
             metavar="BASELINE OTHER...",
-            help="Run folders (with aligned.tsv) over the same articles, or translation files with --ref. "
-            "The first is the baseline.",
+            help="Run folders over the same articles (their aligned.parquet, else aligned.tsv), or translation files "
+            "with --ref. The first is the baseline.",
         ),
     ],
     ref: Annotated[

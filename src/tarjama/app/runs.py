@@ -623,7 +623,7 @@ def download(
     except DownloadNotFound as problem:
         what = "a folder, not a file" if isinstance(problem, DownloadIsFolder) else "no such output file"
         held = ", ".join(served_files(folder))
-        raise TarjamaError(f"{folder / file}: {what} in run {label} (it has {held})") from None
+        raise TarjamaError(f"{folder / file}: {what} in run {label} (it has {held}; choose one with --file)") from None
     if target is not None and str(target) == "-":
         with source.open("rb") as handle:
             shutil.copyfileobj(handle, sys.stdout.buffer)

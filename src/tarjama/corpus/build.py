@@ -485,6 +485,19 @@ class AlignedFiles:
     signature: str
 
 
+STDOUT = "-"
+
+
+def _write_or_print(write: Callable[[Path], Path], target: Path) -> None:
+    """``write`` into ``target``, or for ``-`` into a file sent to standard output: the same bytes either way."""
+    if str(target) != STDOUT:
+        write(target)
+        return
+    with tempfile.TemporaryDirectory() as folder, write(Path(folder) / "out").open("rb") as written:
+        shutil.copyfileobj(written, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
 def align_files(
     arabic: Path,
     english: Path,
@@ -499,8 +512,8 @@ def align_files(
     without it, by sentence length. ``presegmented``: every line is one sentence, never re-split;
     ``beads``: the alignment also as Vecalign's bead lines.
 
-    Every problem with the inputs or the outputs' folders is a :class:`TarjamaError` raised before
-    anything is written.
+    Either output may be ``-``: standard output (not both). Every problem with the inputs or the outputs'
+    folders is a :class:`TarjamaError` raised before anything is written.
     """
     from tarjama.alignment.beads import load_presegmented, write_beads
     from tarjama.alignment.regroup import item_translations
@@ -518,12 +531,16 @@ def align_files(
                 f"{mt}: {len(lines)} MT lines, but {arabic} splits into {len(source.sentences)} Arabic sentences "
                 "(give one line per Arabic sentence; `tarjama align` without --mt lists them in its arabic column)"
             )
-    to_stdout = str(out) == "-"
+    to_stdout = str(out) == STDOUT
     if not to_stdout:
         if out.is_dir():
             raise TarjamaError(f"{out}: output path is a directory, expected a TSV file name")
         check_output_parent(out)
-    if beads is not None:
+    if beads is not None and str(beads) == STDOUT and to_stdout:
+        raise TarjamaError("-o - and --beads -: standard output can take only one of them")
+    if beads is not None and str(beads) != STDOUT:
+        if not to_stdout and beads.resolve() == out.resolve():
+            raise TarjamaError(f"{beads}: named for both the TSV (-o) and the beads (--beads); give each its own file")
         check_output_parent(beads)
     if mt is not None:  # the configuration `tarjama run` uses; each unit's MT cut from its sentence's line
         config = alignment_config(settings)
@@ -538,15 +555,9 @@ def align_files(
         frame = to_frame(bead_rows(source, translations, reference, alignment.beads, config.rows)[0])
         frame = frame.with_columns(sentence_chrf=pl.lit(None, pl.Float64), sentence_bleu=pl.lit(None, pl.Float64))
         method, aligned_beads = "by length (Gale-Church)", alignment.beads
-    if to_stdout:  # written to a file first: the same dialect, byte for byte
-        with tempfile.TemporaryDirectory() as folder:
-            with write_tsv(frame, Path(folder) / "aligned.tsv").open("rb") as written:
-                shutil.copyfileobj(written, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-    else:
-        write_tsv(frame, out)
+    _write_or_print(lambda target: write_tsv(frame, target), out)
     if beads is not None:
-        write_beads(source, aligned_beads, config.rows, beads)
+        _write_or_print(lambda target: write_beads(source, aligned_beads, config.rows, target), beads)
     return AlignedFiles(
         len(source.sentences),
         len(reference.sentences),
@@ -922,8 +933,12 @@ def write_run(
                     duplicates_dropped=exported.dedupe.dropped if exported.dedupe else None,
                     min_confidence=request.min_confidence,
                     filtered_rows=exported.filtered_rows,
-                    files=sorted(
-                        p.name for paths in [*exported.files.values(), *exported.filtered_files.values()] for p in paths
+                    files=sorted(  # a set: the hf format's one README.md names the full and the filtered files
+                        {
+                            p.name
+                            for paths in [*exported.files.values(), *exported.filtered_files.values()]
+                            for p in paths
+                        }
                     ),
                 ),
                 "wall_time_s": round(time.perf_counter() - started, 3),

@@ -194,8 +194,9 @@ def _records(manifest: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
 
     try:
         frame = pl.read_parquet(manifest)
-    except Exception as problem:
-        raise InputError(manifest, f"unreadable Parquet manifest ({type(problem).__name__})") from None
+    except Exception as problem:  # polars' errors name what is wrong on their first line ("parquet: ...")
+        detail = (str(problem).strip().splitlines() or [type(problem).__name__])[0].removeprefix("parquet: ")
+        raise InputError(manifest, f"unreadable Parquet manifest ({detail})") from None
     for row, record in enumerate(frame.iter_rows(named=True)):
         yield f"{manifest}:row {row + 1}", row, record
 
@@ -250,14 +251,46 @@ def collect_articles(paths: Sequence[str | Path], references: Sequence[Path] = (
             articles.append(_from_file(path))
     for reference in references:  # named on the command line: a FIFO or a folder there is a usage error
         check_regular_file(reference)
+    articles = _each_once(articles)
     if references:
         articles = _with_given_references(articles, references)
-    seen: dict[str, str] = {}
     for article in articles:
-        if article.id in seen:
-            raise TarjamaError(f"article id {article.id!r} appears twice: {seen[article.id]} and {article.origin}")
-        seen[article.id] = article.origin
+        for label, origins in _by_label(article.references).items():
+            if len(origins) > 1:  # their rows' keys would clash
+                named = list(dict.fromkeys(origins))
+                where = " and ".join(named) if len(named) > 1 else f"{named[0]}, {len(origins)} times"
+                raise TarjamaError(
+                    f"article {article.id!r} has {len(origins)} references labelled {label!r} ({where}): "
+                    "each reference needs a label of its own"
+                )
     return articles
+
+
+def _each_once(articles: list[ArticleInput]) -> list[ArticleInput]:
+    """``articles`` with the same files reached twice (``in/*.ar.txt in``) kept once; two different articles
+    with one id are refused."""
+    seen: dict[str, ArticleInput] = {}
+    for article in articles:
+        first = seen.setdefault(article.id, article)
+        if first is not article and (_files(first) is None or _files(first) != _files(article)):
+            raise TarjamaError(f"article id {article.id!r} appears twice: {first.origin} and {article.origin}")
+    return list(seen.values())
+
+
+def _by_label(references: Sequence[ReferenceInput]) -> dict[str, list[str]]:
+    by_label: dict[str, list[str]] = {}
+    for reference in references:
+        by_label.setdefault(reference.label, []).append(str(reference.source.origin))
+    return by_label
+
+
+def _files(article: ArticleInput) -> tuple[Path, ...] | None:
+    """The files an article is read from, resolved (so two paths to one file are one), or ``None`` if
+    any of its texts is a manifest's."""
+    sources = [article.source, *(r.source for r in article.references)]
+    if not all(source.is_file for source in sources):
+        return None
+    return tuple(source.origin.resolve() for source in sources)
 
 
 def _names_an_article(match: Path) -> bool:

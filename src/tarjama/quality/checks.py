@@ -21,12 +21,10 @@ failed) and ``check_notes`` (``"name: why"`` per failed check, "; "-separated).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib
 import math
 import re
 import statistics
-import threading
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -37,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from tarjama.errors import TarjamaError
+from tarjama.text.language import language_identifier
 
 Pair = tuple[str, str]
 """(Arabic source, English MT) of one row."""
@@ -249,26 +248,6 @@ class ArabicScriptCheck(Check):
 # --- language ----------------------------------------------------------------------------------------------------
 
 
-_LANGUAGE_MODEL_LOCK = threading.Lock()
-
-
-def _language_identifier() -> Any:
-    """py3langid's model (shipped in its package, no network), loaded once per process on first use.
-
-    Under a lock: a corpus run's threads reach their first language check together, and each would
-    otherwise load a model of its own (2 s and 100 MB apiece: 8 threads took 0.8 GB).
-    """
-    with _LANGUAGE_MODEL_LOCK:
-        return _load_language_identifier()
-
-
-@functools.cache
-def _load_language_identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
 @dataclass(frozen=True)
 class LanguageCheck(Check):
     """The MT is, with probability ``min_confidence`` or more, not English (py3langid, offline).
@@ -288,7 +267,7 @@ class LanguageCheck(Check):
     min_letters: int = 20
 
     def check(self, pairs: Sequence[Pair]) -> list[CheckResult]:
-        identifier = _language_identifier()
+        identifier = language_identifier()
         results = []
         for _, mt in pairs:
             if sum(map(str.isalpha, mt)) < self.min_letters:

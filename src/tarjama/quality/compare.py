@@ -370,6 +370,12 @@ def _joined(texts: list[str]) -> str:
     return " ".join(t for t in texts if t)
 
 
+def _pairs(keys: list[tuple[str, str]], shown: int = 3) -> str:
+    """``a (reference en), b (reference en-b) and 2 more``: (article, reference) pairs for a message."""
+    text = ", ".join(f"{article} (reference {reference})" for article, reference in keys[:shown])
+    return text + (f" and {len(keys) - shown} more" if len(keys) > shown else "")
+
+
 def common_segments(runs: Mapping[str, pl.DataFrame]) -> Segments:
     """The finest segmentation on which all runs' aligned rows agree, from their ``source_ids``/``reference_ids``.
 
@@ -387,8 +393,14 @@ def common_segments(runs: Mapping[str, pl.DataFrame]) -> Segments:
     keys = {name: set(zip(f["article_id"].to_list(), f["reference"].to_list())) for name, f in frames.items()}
     for name in names[1:]:
         if keys[name] != keys[names[0]]:
-            differing = sorted(keys[names[0]] ^ keys[name])[:3]
-            raise TarjamaError(f"runs {names[0]!r} and {name!r} cover different articles or references: {differing}")
+            only = [
+                f"only in {run!r}: " + _pairs(sorted(keys[run] - keys[other]))
+                for run, other in ((names[0], name), (name, names[0]))
+                if keys[run] - keys[other]
+            ]
+            raise TarjamaError(
+                f"runs {names[0]!r} and {name!r} cover different articles or references ({'; '.join(only)})"
+            )
     segments = Segments([], [], {name: [] for name in names})
     for article_id, reference in sorted(keys[names[0]]):
         beads = {
@@ -508,8 +520,22 @@ def system_labels(paths: Sequence[Path]) -> list[str]:
         depth += 1
 
 
+def read_rows(folder: Path) -> pl.DataFrame:
+    """A run folder's rows: its ``aligned.parquet`` (every run writes it, whatever its ``--format``), else
+    its ``aligned.tsv``."""
+    from tarjama.corpus.schema import SCHEMA, read_tsv
+
+    if (folder / "aligned.parquet").is_file():
+        return pl.read_parquet(folder / "aligned.parquet", columns=list(SCHEMA))
+    if (folder / "aligned.tsv").is_file():
+        return read_tsv(folder / "aligned.tsv")
+    raise TarjamaError(
+        f"{folder}: not a run folder (no aligned.parquet nor aligned.tsv); give translation files with --ref"
+    )
+
+
 def compare_runs(systems: Sequence[Path], ref: Path | None, test: str, samples: int, out: Path) -> ComparisonRun:
-    """Compare run folders (their ``aligned.tsv``), or translation files against ``ref``, and write the
+    """Compare run folders (their rows: :func:`read_rows`), or translation files against ``ref``, and write the
     report, ``scores.json`` and per-article delta plots into a new ``<out>/compare-<time>/``.
 
     The folder is its own: ``<out>/latest`` keeps pointing at the newest run. Every problem with the
@@ -518,7 +544,7 @@ def compare_runs(systems: Sequence[Path], ref: Path | None, test: str, samples: 
     from tarjama.corpus.outputs import check_output_folder, new_run_name, staged_run_folder
     from tarjama.corpus.plots import plot_article_deltas
     from tarjama.corpus.results import SCHEMA_VERSION
-    from tarjama.corpus.schema import read_tsv, write_json, write_text
+    from tarjama.corpus.schema import write_json, write_text
     from tarjama.quality.score import read_lines
 
     if len(systems) < 2:
@@ -531,10 +557,7 @@ def compare_runs(systems: Sequence[Path], ref: Path | None, test: str, samples: 
         references = read_lines(ref)
         named = [System(label, read_lines(path)) for label, path in zip(system_labels(systems), systems)]
     else:
-        for folder in systems:
-            if not (folder / "aligned.tsv").is_file():
-                raise TarjamaError(f"{folder}: not a run folder (no aligned.tsv); give translation files with --ref")
-        frames = {name: read_tsv(folder / "aligned.tsv") for name, folder in zip(system_labels(systems), systems)}
+        frames = {name: read_rows(folder) for name, folder in zip(system_labels(systems), systems)}
         segments = common_segments(frames)
         references, articles = segments.references, segments.articles
         named = [System(name, segments.hypotheses[name]) for name in frames]

@@ -34,7 +34,7 @@ from sacrebleu.tokenizers.tokenizer_ter import TercomTokenizer
 
 from tarjama.errors import InputError, TarjamaError
 from tarjama.quality.ter import FastTER
-from tarjama.text.article import NotRegularFileError, open_regular
+from tarjama.text.article import NotRegularFileError, not_utf8, open_regular
 
 N_BOOTSTRAP = 1000
 SEED = 12345
@@ -526,6 +526,7 @@ def sacrebleu_text(scores: Sequence[MetricScore]) -> list[str]:
 
 
 STDIN = Path("-")
+STDIN_NAME = Path("<stdin>")  # standard input, as messages name it
 
 
 def read_lines(path: Path) -> list[str]:
@@ -533,10 +534,11 @@ def read_lines(path: Path) -> list[str]:
     trailing whitespace removed."""
     try:
         if path == STDIN:
-            with io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="\n") as handle:
-                return [line.rstrip() for line in handle]
-        with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="\n") as handle:
-            return [line.rstrip() for line in handle]
+            data = sys.stdin.buffer.read()
+        else:
+            with open_regular(path) as handle:
+                data = handle.read()
+        text = data.decode("utf-8")
     except NotRegularFileError as exc:  # a FIFO or device, refused unread: reading it could block or never end
         raise InputError(path, str(exc.strerror)) from None
     except FileNotFoundError:
@@ -544,7 +546,8 @@ def read_lines(path: Path) -> list[str]:
     except IsADirectoryError:
         raise InputError(path, "is a directory, not a text file") from None
     except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
+        raise InputError(STDIN_NAME if path == STDIN else path, not_utf8(exc)) from None
+    return [line.rstrip() for line in io.StringIO(text, newline="\n")]
 
 
 def score_files(
@@ -558,6 +561,8 @@ def score_files(
     options = options or ScoreOptions()
     metrics = options.corpus_metrics()  # an unusable tokenizer fails before any file is read
     paths = [references] if isinstance(references, Path) else list(references)
+    if [hypothesis, *paths].count(STDIN) > 1:
+        raise TarjamaError("- (standard input) is given more than once: it can be only one of the files")
     streams = [read_lines(path) for path in paths]
     hyps = read_lines(hypothesis)
     if not hyps:

@@ -20,7 +20,7 @@ from io import BufferedReader
 from pathlib import Path
 from typing import Literal
 
-from tarjama.errors import InputError
+from tarjama.errors import InputError, counted
 from tarjama.text.clauses import DEFAULT_RULES, ClauseRules, split_clauses
 from tarjama.text.normalize import split_paragraphs
 from tarjama.text.segment import split_sentences
@@ -223,6 +223,12 @@ def check_regular_file(path: Path) -> None:
         raise _unreadable(path, error) from None
 
 
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """What is wrong with bytes that are not UTF-8, in the words every input (a file, standard input) gets:
+    the first bad byte and its offset, decoded from the start."""
+    return f"not valid UTF-8 (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+
+
 def read_utf8(path: Path) -> str:
     """The file's text; a missing, empty, non-UTF-8 or binary file, an endless line, or anything that is not
     a regular file (a folder, FIFO, socket or device, refused unread), is an :class:`InputError`."""
@@ -239,7 +245,7 @@ def read_utf8(path: Path) -> str:
                 raise InputError(
                     path, f"not UTF-8: {codec} (byte-order mark 0x{mark.hex()}; save it as UTF-8)"
                 ) from None
-        raise InputError(path, f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})") from None
+        raise InputError(path, not_utf8(error)) from None
     if not text.strip():
         raise InputError(path, "file is empty")
     _check_encoding(path, data, text)
@@ -270,20 +276,39 @@ def find_references(article: Path) -> list[Path]:
     return ([primary] if primary.exists() else []) + others  # a FIFO or folder there fails the article, in one line
 
 
+MIN_WORDS_JUDGED = 8
+"""A Latin-script text with fewer words and few common English words is taken as English: a headline
+("Volcano spews ash on Mexico City") is too short for the language identifier to tell."""
+MAX_ENGLISH_PROBABILITY = 0.01
+"""Below this probability of English (py3langid), a text of enough words is in another language: English
+lines that reach the identifier score 0.3 or more, French, Spanish, German, Italian, Portuguese and Dutch
+sentences below 0.006 (benchmarks/results/reference-language.md)."""
+
+
 def _check_language(path: Path, text: str, lang: str) -> None:
+    """Refuse a text that is not in ``lang`` on positive evidence only: mostly Arabic letters for English, or
+    another language the identifier is sure of; a short Latin-script text is English."""
     arabic = len(_ARABIC_LETTER.findall(text))
     latin = len(_LATIN_LETTER.findall(text))
     if lang == "ar":
         if arabic == 0 or arabic < latin:
             raise InputError(path, f"no Arabic text ({arabic} Arabic and {latin} Latin letters)")
         return
+    if arabic > latin or latin == 0:
+        raise InputError(path, f"not English ({arabic} Arabic and {latin} Latin letters)")
     words = [w.lower() for w in _WORD.findall(text)]
     markers = sum(w in _ENGLISH_MARKERS for w in words)
-    if arabic > latin or not words or markers / len(words) < 0.05:
+    if markers / len(words) >= 0.05 or len(words) < MIN_WORDS_JUDGED:
+        return
+    from tarjama.text.language import language_identifier
+
+    ranked = language_identifier().rank(text)
+    english = dict(ranked).get("en", 0.0)
+    if english < MAX_ENGLISH_PROBABILITY:
         raise InputError(
             path,
-            f"reference is not English ({arabic} Arabic letters, {len(words)} Latin words, "
-            f"{markers} common English words)",
+            f"not English (most likely {ranked[0][0]}: P(en) = {english:.3f} over {counted(len(words), 'word')}, "
+            f"{counted(markers, 'common English word')})",
         )
 
 

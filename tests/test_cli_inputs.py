@@ -1,0 +1,97 @@
+"""The command line's checks of inputs and options, and what it says it wrote."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, TARJAMA, align_cli, build, cli_env, libre, write_articles
+
+from tarjama.app.cli import print_summary
+
+
+def tarjama(cwd: Path, *args: object, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [TARJAMA, *map(str, args)], input=stdin, capture_output=True, cwd=cwd, env=cli_env(cwd / "home"), timeout=300
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a usage error prints (exit status 2), without its prefix."""
+    lines = result.stderr.decode().strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr.decode()
+    assert lines[0].startswith("tarjama: error: ")
+    return lines[0].removeprefix("tarjama: error: ")
+
+
+@pytest.mark.parametrize(
+    "checks, run",
+    [("numbers", "numbers"), ("none", "none")],
+)
+def test_a_filter_on_a_check_not_run_is_refused(tmp_path, checks, run):
+    """It would write a "passing-checks" corpus that nothing filtered."""
+    articles = write_articles(tmp_path / "in")
+    result = tarjama(tmp_path, "run", articles, "--checks", checks, "--filter-checks", "language,numbers", "-o", "out")
+    missing = "language" if checks == "numbers" else "language,numbers"
+    assert one_error_line(result) == (
+        f"--filter-checks {missing}: not among the checks run ({run}); "
+        "add it to --checks or leave it out of --filter-checks"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_files_written_are_listed_once_and_only_those(services, tmp_path, capsys):
+    """The hf format's README.md names the full and the filtered corpus: one file, listed once; no TSV was
+    written, so none is announced."""
+    summary = build(
+        libre(tmp_path / "home", services),
+        write_articles(tmp_path / "in"),
+        tmp_path / "out",
+        "hf",
+        formats=["hf"],
+        min_confidence=0.8,
+        filter_checks=["numbers"],
+    )
+    files = summary.counts.files
+    assert len(files) == len(set(files)) and files.count("README.md") == 1
+    assert {p.name for p in (tmp_path / "out" / "hf").iterdir()} >= set(files)
+    print_summary(summary)
+    shown = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'out' / 'hf'}: README.md, aligned.hf.jsonl, " in shown and "aligned TSV" not in shown
+
+
+ARABIC = CORPUS / "morocco-us-counterterrorism.ar.txt"
+ENGLISH = CORPUS / "morocco-us-counterterrorism.en.txt"
+
+
+def test_align_beads_to_standard_output(tmp_path):
+    """`--beads -` is standard output, as `-o -` is, not a file named `-`; the summary goes to stderr."""
+    printed = align_cli(tmp_path, ARABIC, ENGLISH, "-o", "rows.tsv", "--beads", "-")
+    assert printed.returncode == 0, printed.stderr
+    assert not (tmp_path / "-").exists()
+    written = align_cli(tmp_path, ARABIC, ENGLISH, "-o", "again.tsv", "--beads", "beads.txt")
+    assert printed.stdout == (tmp_path / "beads.txt").read_text() and printed.stdout.startswith("[0]:[0, 1, 2, 3]:")
+    assert "beads: -" in printed.stderr and "beads: beads.txt" in written.stdout
+
+
+@pytest.mark.parametrize(
+    "out, beads, message",
+    [
+        (
+            "same.tsv",
+            "same.tsv",
+            "same.tsv: named for both the TSV (-o) and the beads (--beads); give each its own file",
+        ),
+        (
+            "same.tsv",
+            "./same.tsv",
+            "same.tsv: named for both the TSV (-o) and the beads (--beads); give each its own file",
+        ),
+        ("-", "-", "-o - and --beads -: standard output can take only one of them"),
+    ],
+)
+def test_align_refuses_one_place_for_both_outputs(tmp_path, out, beads, message):
+    result = align_cli(tmp_path, ARABIC, ENGLISH, "-o", out, "--beads", beads)
+    assert result.returncode == 2 and result.stderr.strip() == f"tarjama: error: {message}"
+    assert not (tmp_path / "same.tsv").exists() and not (tmp_path / "-").exists()
