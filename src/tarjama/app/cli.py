@@ -335,6 +335,7 @@ def run(
         from tarjama.corpus.inputs import collect_articles
         from tarjama.corpus.outputs import check_output_folder, check_run_name, new_run_name
         from tarjama.corpus.schema import check_confidence
+        from tarjama.quality.checks import check_filters_run
         from tarjama.settings import check_names
         from tarjama.text.article import load_document
         from tarjama.translation.memory import TranslationMemory
@@ -413,21 +414,6 @@ def run(
     print_summary(summary)
     if summary.failures:
         raise typer.Exit(EXIT_SOME_FAILED)
-
-
-def check_filters_run(filtering: list[str], checks: tuple[str, ...] | None) -> None:
-    """A filter on a check that is not run would write the "passing" corpus unfiltered: refused."""
-    if not filtering:
-        return
-    from tarjama.quality.checks import CHECKS
-
-    run = tuple(CHECKS) if checks is None else checks
-    missing = [name for name in filtering if name not in run]
-    if missing:
-        raise TarjamaError(
-            f"--filter-checks {','.join(missing)}: not among the checks run ({', '.join(run) or 'none'}); "
-            "add it to --checks or leave it out of --filter-checks"
-        )
 
 
 @contextmanager

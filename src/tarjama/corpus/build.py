@@ -761,8 +761,10 @@ def build_corpus(
 
 
 def check_request(request: CorpusRequest, settings: Settings) -> None:
-    """What can be checked before anything is paid for: the run's name, the output folder, the memory."""
+    """What can be checked before anything is paid for: the run's name, the output folder, the memory, a
+    filter on checks (the run form asks for them too, not only the CLI)."""
     from tarjama.corpus.outputs import check_output_folder, check_run_name
+    from tarjama.quality.checks import check_filters_run
     from tarjama.translation.memory import TranslationMemory
 
     if request.run_name:
@@ -774,6 +776,7 @@ def check_request(request: CorpusRequest, settings: Settings) -> None:
     if shards.exists() and (not shards.is_dir() or not os.access(shards, os.W_OK | os.X_OK)):
         raise TarjamaError(f"{shards}: not a writable folder (built articles are kept there for the next run)")
     TranslationMemory.check(settings.memory_path)
+    check_filters_run(request.filter_checks, settings.checks)
 
 
 def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunner, events: Events) -> CorpusBuild:

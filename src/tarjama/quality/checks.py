@@ -497,6 +497,19 @@ def failure_counts(outcomes: Sequence[RowChecks], checks: Sequence[Check]) -> di
     return counts
 
 
+def check_filters_run(filtering: Sequence[str], checks: Sequence[str] | None) -> None:
+    """A filter on a check that is not run would write the "passing" corpus unfiltered: refused."""
+    if not filtering:
+        return
+    run = tuple(CHECKS) if checks is None else checks
+    missing = [name for name in filtering if name not in run]
+    if missing:
+        raise TarjamaError(
+            f"--filter-checks {','.join(missing)}: not among the checks run ({', '.join(run) or 'none'}); "
+            "add it to --checks or leave it out of --filter-checks"
+        )
+
+
 def passes_checks(*names: str) -> pl.Expr:
     """A polars filter keeping rows that failed none of ``names`` (any check when none are given)."""
     failed = pl.col("checks_failed").fill_null("")
