@@ -137,7 +137,7 @@ def test_a_worker_killed_mid_article_loses_nothing_paid_for(tmp_path, corpus, cl
         _wait_for(lambda: services.held >= 1 or run.poll() is not None, 600, "no request was held")
         assert run.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
         journals = tmp_path / "home" / "journals"
-        assert list(journals.glob("*.sqlite")), "no worker journal was written"
+        assert list(journals.rglob("*.sqlite")), "no worker journal was written"
         for nanny in workers:  # kill the worker processes (their nannies start new ones): one is mid-request
             os.kill(_worker_pid(nanny), signal.SIGKILL)
         services.release()

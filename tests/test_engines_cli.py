@@ -51,7 +51,7 @@ def stored_sources(home: Path) -> list[str]:
     """What is kept so far: in the translation memory, or in the journal a killed run's worker wrote (which
     the next run reads and merges)."""
     found: list[str] = []
-    for database in [home / "memory.sqlite", *sorted((home / "journals").glob("*.sqlite"))]:
+    for database in [home / "memory.sqlite", *sorted((home / "journals").rglob("*.sqlite"))]:
         with closing(sqlite3.connect(database)) as db:
             query = "SELECT source FROM translations WHERE engine='libre' ORDER BY rowid"
             found += [row[0] for row in db.execute(query)]
@@ -256,7 +256,7 @@ def test_every_database_is_intact_after_the_kill(scenario):
     """The translation memories, the killed run's journal and Prefect's database pass SQLite's integrity check."""
     home = scenario["home"]
     databases = [home / "memory.sqlite", scenario["base"] / "clean-memory.sqlite", home / "prefect" / "prefect.db"]
-    databases += sorted((home / "journals").glob("*.sqlite"))
+    databases += sorted((home / "journals").rglob("*.sqlite"))
     for database in databases:
         with closing(sqlite3.connect(database)) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", database

@@ -67,27 +67,3 @@ def test_the_summary_table_prints_ids_and_labels_escaped(capsys):
     shown = printed.out + printed.err
     assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
     assert "\\x1b[31mred" in shown and "\\u202eevil[bold]x[/]" in shown.replace("\n", "").replace("│", "")
-
-
-def test_a_stopped_run_removes_its_own_staging_folder_and_no_other(tmp_path):
-    import json
-    import socket
-    import subprocess
-    import sys
-
-    from tarjama.corpus.outputs import STAGING_MARK, remove_own_staging
-
-    out = tmp_path / "out"
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        folders = {}
-        for name, pid in (("mine", os.getpid()), ("theirs", other.pid)):
-            folders[name] = out / f".{name}{STAGING_MARK}x"
-            folders[name].mkdir(parents=True)
-            (folders[name] / "owner").write_text(json.dumps({"host": socket.gethostname(), "pid": pid}))
-            (folders[name] / "aligned.tsv").write_text("half")
-        assert remove_own_staging(out) == [folders["mine"]]
-        assert not folders["mine"].exists() and folders["theirs"].is_dir()
-    finally:
-        other.kill()
-        other.wait()

@@ -364,46 +364,52 @@ def run(
     except TarjamaError as problem:
         fail(str(problem))
 
-    from tarjama.app.runs import crash_abandoned_runs, recorded_while_running, with_served_links
+    from tarjama.app.runs import StoppedRun, crash_abandoned_runs, recorded_while_running, stop_run, with_served_links
     from tarjama.app.stopping import Stopped, call_until_signalled, exit_now
-    from tarjama.corpus.outputs import remove_own_staging
 
     settings, unserved = with_served_links(settings, out)
     if unserved:
         errors.print(f"tarjama: warning: {unserved}", markup=False, highlight=False, soft_wrap=True)
+    stopped: StoppedRun | None = None
     try:
-        with prefect_flow(settings, total) as run_flow, recorded_while_running(settings.home, run_name):
-            crash_abandoned_runs(settings.home)  # runs of this home killed earlier: Crashed, not Running for ever
+        with prefect_flow(settings, total) as run_flow:
+            # runs of this home killed earlier: Crashed, not Running for ever (before this run's record is made)
+            crash_abandoned_runs(settings.home)
             flow = copy.copy(run_flow)  # with_options() would build the parameters' schema again (0.1 s)
             flow.task_runner = runner()
             try:
-                summary = call_until_signalled(
-                    lambda: flow(
-                        sources,
-                        settings,
-                        [str(r) for r in reference or []],
-                        out=str(out),
-                        run_name=run_name,
-                        formats=list(chosen_formats),
-                        dedupe=dedupe,
-                        min_confidence=min_confidence,
-                        fail_fast=fail_fast,
-                        workers=workers,
-                        filter_checks=filtering,
-                        rebuild=rebuild,
+                with recorded_while_running(settings.home, run_name):
+                    summary = call_until_signalled(
+                        lambda: flow(
+                            sources,
+                            settings,
+                            [str(r) for r in reference or []],
+                            out=str(out),
+                            run_name=run_name,
+                            formats=list(chosen_formats),
+                            dedupe=dedupe,
+                            min_confidence=min_confidence,
+                            fail_fast=fail_fast,
+                            workers=workers,
+                            filter_checks=filtering,
+                            rebuild=rebuild,
+                        )
                     )
-                )
             except (Stopped, KeyboardInterrupt) as stop:
-                from tarjama.app.runs import mark_stopped
-
-                mark_stopped(run_name, f"stopped by {stop if isinstance(stop, Stopped) else 'SIGINT'}")
-                remove_own_staging(out)
+                stopped = stop_run(
+                    settings, out / run_name, f"stopped by {stop if isinstance(stop, Stopped) else 'SIGINT'}"
+                )
                 raise
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
     except (Stopped, KeyboardInterrupt) as stop:
+        if stopped is not None and stopped.summary is not None:  # the signal came after the output was written
+            print_summary(stopped.summary)
+            exit_now(EXIT_SOME_FAILED if stopped.summary.failures else 0)
+        kept_in = stopped.kept_in if stopped is not None else settings.memory_path
+        later = "" if kept_in == settings.memory_path else f", merged into {settings.memory_path} by the next run"
         errors.print(
-            f"tarjama: error: interrupted: every sentence translated so far is kept in {settings.memory_path}, "
+            f"tarjama: error: interrupted: every sentence translated so far is kept in {kept_in}{later}, "
             "and every article built is kept for the next run; no output was written; run the same command "
             "again to resume",
             markup=False,

@@ -28,12 +28,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tarjama.app.prefect_server import running_api_url
 from tarjama.corpus.outputs import LATEST, pid_alive
 from tarjama.errors import TarjamaError, printable
 from tarjama.settings import Settings
+
+if TYPE_CHECKING:
+    from tarjama.corpus.results import RunSummary  # imports numpy: a tenth of `tarjama runs`
 
 FLOW = "tarjama-run"  # the flow's name (tarjama.flows.pipeline.run)
 OUTPUT_LABEL = "tarjama.output"
@@ -407,7 +410,7 @@ class RecentRuns:
 def recent_runs(home: Path, limit: int = 20) -> RecentRuns:
     """The newest ``limit`` runs made with this tarjama home; a run whose process was killed is shown
     Crashed at once (the next ``tarjama run`` records it so in Prefect)."""
-    dead = {record.stem for record in _abandoned_records(home)}
+    dead = {record.run for record in _abandoned_records(home)}
     api = os.environ.get("PREFECT_API_URL") or (served_api_url(home) if dead else None)
     if dead and api:  # a server is there anyway: record them Crashed in Prefect too, as `tarjama run` would
         with _prefect_api(api):
@@ -458,8 +461,9 @@ async def _read_runs(client: Any, limit: int, name: str | None = None) -> list[A
     )
 
 
-def mark_stopped(run_name: str, reason: str) -> None:
-    """Record in Prefect that the named run was stopped (a signal ended the process under it).
+def mark_stopped(run_name: str, reason: str, state: str = "Cancelled") -> None:
+    """Record in Prefect that the named run was stopped (a signal ended the process under it): Cancelled,
+    or Completed if its output was written before.
 
     Without this the run's thread is abandoned mid-flow and the run stays "Running" in the UI for
     ever. Best effort and quick: the process is about to exit, and its outputs never depend on it.
@@ -467,9 +471,46 @@ def mark_stopped(run_name: str, reason: str) -> None:
     import asyncio  # here: its import is a tenth of `tarjama runs`, which never needs it
 
     try:
-        asyncio.run(asyncio.wait_for(_mark_ended([run_name], "Cancelled", reason), timeout=10))
+        asyncio.run(asyncio.wait_for(_mark_ended([run_name], state, reason), timeout=10))
     except Exception:  # an unreachable or dying API: the run is stopped anyway
         pass
+
+
+@dataclass(frozen=True)
+class StoppedRun:
+    """What a run stopped by a signal leaves: its output if that was written whole before the signal, and
+    where the translations it paid for are (its memory, or the journals its next run merges into it)."""
+
+    summary: RunSummary | None
+    kept_in: Path
+
+
+def stop_run(settings: Settings, target: Path, reason: str) -> StoppedRun:
+    """End a run whose process got a signal: its writes finish or are abandoned (nothing half-written is
+    left, :func:`tarjama.corpus.outputs.stop_writing`), Prefect records how it ended, and what its
+    workers translated goes from the journals into its memory, where the message says it is."""
+    from tarjama.corpus.outputs import stop_writing
+    from tarjama.corpus.results import RunSummary
+    from tarjama.translation.memory import journal_folder, save_journals
+
+    written = target.absolute() in [folder.absolute() for folder in stop_writing()]
+    summary = None
+    if written:
+        try:
+            summary = RunSummary.model_validate_json((target / "scores.json").read_bytes())
+            summary = summary.model_copy(update={"output_dir": str(target)})
+        except (OSError, ValueError):
+            summary = None
+    mark_stopped(
+        target.name,
+        f"{reason} after its output was written" if written else reason,
+        "Completed" if written else "Cancelled",
+    )
+    try:
+        save_journals(settings.home, settings.memory_path)
+    except Exception:  # a locked or vanished memory: the next run with it merges them
+        return StoppedRun(summary, journal_folder(settings.home, settings.memory_path))
+    return StoppedRun(summary, settings.memory_path)
 
 
 async def _mark_ended(run_names: list[str], state: str, reason: str) -> None:
@@ -484,35 +525,53 @@ async def _mark_ended(run_names: list[str], state: str, reason: str) -> None:
 
 
 RUNNING = "running"
-"""``<home>/running/<run>.json``: the ``tarjama run`` processes under way, each with its host and process id."""
+"""``<home>/running/<host>-<pid>.json``: the ``tarjama run`` processes under way, each with the run's name."""
 
 
 @contextmanager
 def recorded_while_running(home: Path, run_name: str) -> Iterator[None]:
     """Note this process as the one running ``run_name`` for as long as the block lasts, so that if it is
-    killed outright (SIGKILL, power loss) the next command can tell the run died (:func:`crash_abandoned_runs`)."""
-    record = home / RUNNING / f"{run_name}.json"
+    killed outright (SIGKILL, power loss) the next command can tell the run died (:func:`crash_abandoned_runs`).
+    Keyed by the process: a run resumed under the same name leaves the killed one's record to be found."""
+    host, pid = socket.gethostname(), os.getpid()
+    record = home / RUNNING / f"{host}-{pid}.json"
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+    record.write_text(json.dumps({"host": host, "pid": pid, "run": run_name}))
     try:
         yield
     finally:
         record.unlink(missing_ok=True)
 
 
-def _abandoned_records(home: Path) -> list[Path]:
-    """The records of runs whose ``tarjama run`` process on this host is gone without ending them."""
+@dataclass(frozen=True)
+class _Record:
+    path: Path
+    run: str
+    alive: bool
+
+
+def _records(home: Path) -> list[_Record]:
+    """The records of this host's ``tarjama run`` processes (a record of another host cannot be checked).
+    One from before records were keyed by process is named after its run and holds no ``run``."""
     folder = home / RUNNING
-    dead = []
+    found = []
     for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             owner = json.loads(record.read_text())
-            host, pid = owner["host"], int(owner["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
+            host, pid, run = owner["host"], int(owner["pid"]), str(owner.get("run", record.stem))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
-        if host == socket.gethostname() and not pid_alive(pid):
-            dead.append(record)
-    return dead
+        if host == socket.gethostname():
+            found.append(_Record(record, run, pid_alive(pid)))
+    return found
+
+
+def _abandoned_records(home: Path) -> list[_Record]:
+    """The records of runs whose ``tarjama run`` process is gone without ending them. One whose name a live
+    process runs again waits for it to end: Prefect's runs are found by name, and the live one is not crashed."""
+    records = _records(home)
+    live = {record.run for record in records if record.alive}
+    return [record for record in records if not record.alive and record.run not in live]
 
 
 @contextmanager
@@ -533,7 +592,7 @@ def crash_abandoned_runs(home: Path) -> list[str]:
     dead = _abandoned_records(home)
     if not dead:
         return []
-    names = [record.stem for record in dead]
+    names = sorted({record.run for record in dead})
     import asyncio
 
     try:
@@ -541,7 +600,7 @@ def crash_abandoned_runs(home: Path) -> list[str]:
     except Exception:  # the API is unreachable: asked again by the next command
         return []
     for record in dead:
-        record.unlink(missing_ok=True)
+        record.path.unlink(missing_ok=True)
     return names
 
 

@@ -327,7 +327,7 @@ def build_article(
     worker was killed, finds what was already paid for in the journals.
     """
     from tarjama.alignment.regroup import item_translations, translation_texts
-    from tarjama.translation.memory import TranslationMemory, journal_path, read_journals
+    from tarjama.translation.memory import TranslationMemory, journal_folder, journal_path, read_journals
 
     events = events or LogEvents()
     article, references, known = job.article, job.references, job.known
@@ -344,7 +344,7 @@ def build_article(
     config = alignment_config(settings)
     texts = translation_texts(article, config.rows, settings.translate)
     what = "sentence" if texts == article.texts else "clause unit"
-    journals = settings.home / "journals"
+    journals = journal_folder(settings.home, settings.memory_path)
     known = {**read_journals(journals, name, model, [s for s in texts if s not in known]), **known}
     new: list[tuple[str, str]] = []
     journal: list[TranslationMemory] = []
@@ -783,7 +783,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
     """Every article of the request: reused from its shard, or built by ``runner`` a batch at a time, at
     most ``2 × workers`` batches in flight (the driver never holds the whole corpus)."""
     from tarjama.alignment.regroup import translation_texts
-    from tarjama.translation.memory import TranslationMemory, merge_journals
+    from tarjama.translation.memory import TranslationMemory, save_journals
 
     signature = pipeline_signature(settings)
     model = engine_model_of(settings)
@@ -796,8 +796,8 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
     per_task = articles_per_task(len(inputs), request.workers)
     batch: list[tuple[ArticleInput, str]] = []
     jobs: list[ArticleJob] = []
+    save_journals(settings.home, settings.memory_path)  # what a killed run into this memory paid for
     with TranslationMemory(settings.memory_path) as memory:
-        merge_journals(memory, settings.home / "journals")
 
         def fail(article: ArticleInput, reason: str) -> None:
             built.failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=reason))
@@ -885,7 +885,7 @@ def write_run(
     """The merged outputs of a built corpus, written into a staging folder renamed ``<out>/<run_name>`` when
     complete: the export formats, ``scores.json``, ``report.md``/``.html`` and the plots."""
     from tarjama.corpus.export import export_corpus
-    from tarjama.corpus.outputs import staged_run_folder
+    from tarjama.corpus.outputs import check_writing, staged_run_folder
     from tarjama.corpus.report import render_html, render_report
     from tarjama.corpus.schema import write_text
 
@@ -918,6 +918,7 @@ def write_run(
                 "tarjama.engine": f"{settings.engine}|{engine_model_of(settings)}",
             },
         )
+        check_writing()  # a process stopping on a signal waits only for the step under way
         # what the Parquet holds: after --dedupe
         flagged = int(pl.scan_parquet(staging / "aligned.parquet").select(pl.col("flagged").sum()).collect().item())
         summary = summary.model_copy(
@@ -947,6 +948,7 @@ def write_run(
                 "wall_time_s": round(time.perf_counter() - started, 3),
             }
         )
+        check_writing()
         # the same bytes as json.dumps(model_dump()), without a dict per field (~80 MB at 10,000 articles)
         write_text(summary.model_dump_json(indent=2) + "\n", staging / "scores.json")
         report = render_report(summary)

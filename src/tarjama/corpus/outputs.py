@@ -5,6 +5,13 @@ A run is written into a staging folder of its own (``<out>/.<run>.partial-<rando
 a failed run leaves no half-written output and two runs can never share a staging folder. A
 staging folder whose owner process is gone (killed while writing) is removed by the next run into
 the same output folder; one whose owner is alive, or on another host, is left alone.
+
+A command stopped by a signal abandons the thread writing its run (:mod:`tarjama.app.stopping`), which
+would go on writing, and even rename its staging folder into place, while the command says nothing was
+written. So every file a run keeps (its shards, its staged folder) is written inside
+:func:`writing`, and :func:`stop_writing` waits for the writes under way: afterwards nothing more is
+written, and a run's folder either was renamed into place whole (with ``latest`` moved to it) or never
+will be.
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ import secrets
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from tarjama.errors import TarjamaError, storage_problem
 from tarjama.text.article import document_id
@@ -147,34 +156,80 @@ def current_umask() -> int:
     return mask
 
 
-def remove_own_staging(out: Path) -> list[Path]:
-    """Remove the staging folders under ``out`` that this process is writing: a run stopped by a signal
-    during its export leaves no ``.partial`` folder behind (the flow's thread is abandoned, never unwound)."""
-    removed: list[Path] = []
-    if not out.is_dir():
-        return removed
-    for staging in out.glob(f".*{STAGING_MARK}*"):
-        try:
-            owner = json.loads((staging / "owner").read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(owner, dict) and owner.get("host") == socket.gethostname() and owner.get("pid") == os.getpid():
-            shutil.rmtree(staging, ignore_errors=True)
-            removed.append(staging)
-    return removed
-
-
 def _cannot_write(target: Path, error: OSError) -> TarjamaError:
     return TarjamaError(f"{target}: cannot write ({storage_problem(error) or error.strerror or error})")
+
+
+class WritingStopped(Exception):
+    """The process stopped writing (:func:`stop_writing`) while this write was under way: it is abandoned."""
+
+
+class _Writes:
+    """The writes under way in this process, and whether it has stopped writing (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.turn = threading.Condition()
+        self.active = 0
+        self.stopped = False
+        self.committed: list[Path] = []  # run folders renamed into place by this process
+
+
+_WRITES = _Writes()
+
+
+def _abandon() -> NoReturn:
+    """Block this (abandoned) thread for good: its process has stopped writing and is about to exit."""
+    threading.Event().wait()
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """A write of files a run keeps. Once the process has stopped writing, a write never starts, and one
+    that was under way ends its thread when it is done (:func:`check_writing` ends it sooner)."""
+    with _WRITES.turn:
+        if _WRITES.stopped:
+            _abandon()
+        _WRITES.active += 1
+    try:
+        yield
+    finally:
+        with _WRITES.turn:
+            _WRITES.active -= 1
+            _WRITES.turn.notify_all()
+            stopped = _WRITES.stopped
+        if stopped:
+            _abandon()
+
+
+def check_writing() -> None:
+    """Between the steps of a long write: raise :class:`WritingStopped` if the process has stopped writing."""
+    if _WRITES.stopped:
+        raise WritingStopped
+
+
+def stop_writing() -> list[Path]:
+    """Write nothing more in this process (it is about to exit on a signal): wait for the writes under way
+    to finish or abandon their staging folders; the run folders this process renamed into place, complete."""
+    with _WRITES.turn:
+        _WRITES.stopped = True
+        _WRITES.turn.wait_for(lambda: _WRITES.active == 0)
+        return list(_WRITES.committed)
 
 
 @contextmanager
 def staged_run_folder(out: Path, name: str, latest: bool = True) -> Iterator[Path]:
     """A private staging folder, renamed to ``out/name`` when the block succeeds, removed otherwise;
-    ``out/latest`` then points at it (``latest``: a run's folder, not a comparison's)."""
+    ``out/latest`` then points at it (``latest``: a run's folder, not a comparison's). A write
+    (:func:`writing`): the rename and the link happen both or neither when the process stops writing."""
     target = out / check_run_name(name)
     if target.exists() or target.is_symlink():
         raise TarjamaError(f"{target}: output directory already exists")
+    with writing():
+        yield from _staged(out, name, target, latest)
+
+
+def _staged(out: Path, name: str, target: Path, latest: bool) -> Iterator[Path]:
     try:
         out.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(out)
@@ -189,15 +244,18 @@ def staged_run_folder(out: Path, name: str, latest: bool = True) -> Iterator[Pat
         except OSError as error:
             raise _cannot_write(target, error) from None
         yield staging
-        (staging / "owner").unlink()
-        try:
-            os.rename(staging, target)  # fails, rather than merging, if another run took the name meanwhile
-        except OSError:
-            raise TarjamaError(f"{target}: output directory already exists") from None
+        with _WRITES.turn:
+            check_writing()
+            (staging / "owner").unlink()
+            try:
+                os.rename(staging, target)  # fails, rather than merging, if another run took the name meanwhile
+            except OSError:
+                raise TarjamaError(f"{target}: output directory already exists") from None
+            _WRITES.committed.append(target)
+            if latest:
+                point_latest(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if latest:
-        point_latest(target)
 
 
 def point_latest(target: Path) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
+from tarjama.corpus.outputs import writing
 from tarjama.corpus.results import ArticleResult
 from tarjama.corpus.schema import write_bytes, write_parquet, write_text
 from tarjama.quality.score import Statistics, corpus_statistics
@@ -59,14 +60,17 @@ class ShardStore:
         the key and article it was built for. ``texts`` (the article's identity without its settings)
         remembers which key it was last built under, so a run under other settings can say it rebuilt it."""
         rows_path, summary_path = self._paths(key)
-        write_parquet(rows, rows_path)
-        if statistics is not None:
-            buffer = io.BytesIO()
-            np.savez(buffer, **statistics)  # type: ignore[arg-type]  # numpy types **kwds as if one could be allow_pickle
-            write_bytes(buffer.getvalue(), self._statistics_path(key))
-        write_text(ShardRecord(key=key, article_id=result.article_id, result=result).model_dump_json(), summary_path)
-        if texts is not None:
-            write_text(key, self.folder / "by-article" / texts)
+        with writing():  # a process stopped by a signal leaves no temporary file behind
+            write_parquet(rows, rows_path)
+            if statistics is not None:
+                buffer = io.BytesIO()
+                np.savez(buffer, **statistics)  # type: ignore[arg-type]  # numpy types **kwds as if one could be allow_pickle
+                write_bytes(buffer.getvalue(), self._statistics_path(key))
+            write_text(
+                ShardRecord(key=key, article_id=result.article_id, result=result).model_dump_json(), summary_path
+            )
+            if texts is not None:
+                write_text(key, self.folder / "by-article" / texts)
 
     def built_under_other_key(self, texts: str, key: str) -> bool:
         """Whether the article ``texts`` names was last built under another key (other settings)."""

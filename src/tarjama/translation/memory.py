@@ -15,6 +15,7 @@ the new revision's.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import sqlite3
@@ -151,6 +152,24 @@ def memory_model(engine: str, model: str) -> str:
     """The model field of ``engine``'s memory keys: ``model``, or ``model@revision`` (``EngineSpec.memory_revision``)."""
     spec = _revised_spec(engine)
     return f"{model}@{spec.memory_revision}" if spec is not None else model
+
+
+JOURNALS = "journals"
+
+
+def journal_folder(home: Path, memory: Path) -> Path:
+    """Where the journals of runs into the memory file ``memory`` are: a folder per memory, so a run
+    merges only what was paid for into its own memory (``<home>/journals/<digest of its path>``)."""
+    digest = hashlib.sha256(str(memory.expanduser().resolve()).encode()).hexdigest()[:16]
+    return home / JOURNALS / digest
+
+
+def save_journals(home: Path, memory: Path) -> int:
+    """Merge the journals of ``memory``'s runs into it now, as the next run would; translations merged.
+    Those of runs made before journals had a folder per memory (``<home>/journals/*.sqlite``) go to
+    whichever memory is merged first: their memory is not known, and what they hold is paid for."""
+    with TranslationMemory(memory) as into:
+        return merge_journals(into, journal_folder(home, memory)) + merge_journals(into, home / JOURNALS)
 
 
 def journal_path(folder: Path) -> Path:
