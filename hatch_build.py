@@ -1,8 +1,8 @@
 """Wheels carry the top-level ``flows/`` folder as ``tarjama.flows``; editable installs find it in the checkout.
 
-A wheel (built from the checkout or from the sdist) gets each file of ``flows/`` as ``tarjama/flows/...``,
-hidden files and caches left out: a force-included folder would take everything in it, a stray
-``.prefect/prefect.db`` of a checkout too. An editable install cannot map a folder into a package
+A wheel (built from the checkout or from the sdist) gets each module of ``flows/`` as ``tarjama/flows/...``,
+hidden folders, caches and other strays left out: a force-included folder would take everything in it, a
+checkout's ``.prefect/prefect.db`` too. An editable install cannot map a folder into a package
 that way (hatchling refuses prefix rewrites in dev mode), so this hook gives the editable wheel a
 small finder, loaded by a ``.pth`` file, that resolves ``tarjama.flows`` to the checkout's folder:
 edits there take effect at once, as they do under ``src/``.
@@ -36,13 +36,17 @@ sys.meta_path.append(CheckoutFlowsFinder)
 '''
 
 
+PACKAGE_SUFFIXES = (".py", ".pem")  # what flows/ ships: modules and the TLS trust file; no backups or caches
+
+
 class FlowsHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         flows = Path(self.root, "flows")
         if version != "editable":
             for path in sorted(flows.rglob("*")):
                 relative = path.relative_to(flows)
-                if path.is_file() and not any(p.startswith(".") or p == "__pycache__" for p in relative.parts):
+                hidden = any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
+                if path.is_file() and path.suffix in PACKAGE_SUFFIXES and not hidden:
                     build_data["force_include"][str(path)] = f"tarjama/flows/{relative.as_posix()}"
             return
         folder = Path(tempfile.mkdtemp(prefix="tarjama-editable-"))
@@ -50,6 +54,6 @@ class FlowsHook(BuildHookInterface):
         finder.write_text(FINDER.format(flows=str(flows.resolve())), encoding="utf-8")
         loader = folder / "_tarjama_checkout_flows.pth"
         loader.write_text("import _tarjama_checkout_flows\n", encoding="utf-8")
-        # replaces the force-include table in an editable wheel: nothing is copied, the checkout is used
+        # an editable wheel gets the finder instead of the files: nothing is copied, the checkout is used
         build_data["force_include_editable"][str(finder)] = finder.name
         build_data["force_include_editable"][str(loader)] = loader.name

@@ -236,7 +236,8 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
     the flow-run label ``tarjama.output`` for ``tarjama runs`` and ``download``.
     """
     served = settings.download_url
-    links = {} if served is None else {name: file_url(served, f"{target.name}/{name}") for name in CORPUS_FILES}
+    written = [name for name in CORPUS_FILES if name in summary.counts.files]  # -f jsonl writes no TSV
+    links = {} if served is None else {name: file_url(served, f"{target.name}/{name}") for name in written}
     for name, url in links.items():
         create_link_artifact(
             url,
@@ -247,7 +248,7 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
     if served is None:  # a `tarjama serve` offers another folder: a link would lead nowhere, or to another run
         where = [
             "Download: not offered by the running `tarjama serve`, which serves another folder "
-            f"(`tarjama serve --out {md_text(target.parent.resolve())}` would)",
+            f"(tarjama serve --out {md_text(target.parent.resolve())} would)",
             "",
         ]
     else:
@@ -269,10 +270,14 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
         "",
     ]
     report = render_report(summary, TABLE_ROWS).split("\n", 1)[1]  # its title is replaced by the header above
-    for plot in summary.plots:  # the UI shows the plots `tarjama serve` offers
-        if served is not None:
-            served_plot = file_url(served, f"{target.name}/{plot.path}")
-            report = report.replace(f"]({md_link_target(plot.path)})", f"]({served_plot})")
+    for plot in summary.plots:  # the UI shows the plots `tarjama serve` offers, and names the others
+        image = f"![{md_text(plot.title)}]({md_link_target(plot.path)})"
+        if served is None:
+            report = report.replace(image, f"Plot: {md_text(plot.title)} ({md_text(target / plot.path)})")
+        else:
+            report = report.replace(
+                image, f"![{md_text(plot.title)}]({file_url(served, f'{target.name}/{plot.path}')})"
+            )
     markdown = "\n".join(header) + report
     create_markdown_artifact(
         markdown, key=artifact_key(key, "report"), description=f"tarjama run {md_text(summary.run)}"

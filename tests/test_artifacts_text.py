@@ -69,6 +69,7 @@ def test_artifacts_show_input_texts_literally_and_link_only_to_served_files(tmp_
     assert not [a for a in artifacts if a["type"] == "link"]
     report = next(a["data"] for a in artifacts if a["type"] == "markdown" and a["key"].endswith("-report"))
     assert "127.0.0.1:9" not in report and "not offered by the running `tarjama serve`" in report
+    assert "](plots/" not in report and "Plot: " in report  # no image the UI would look for at its own address
     tables = {a["key"]: json.loads(a["data"]) for a in artifacts if a["type"] == "table"}
     articles = next(rows for key, rows in tables.items() if key.endswith("-articles"))
     first_rows = next(rows for key, rows in tables.items() if key.endswith("-rows"))

@@ -107,6 +107,11 @@ def test_a_text_without_letters_is_not_english(tmp_path):
         load_document(path, "en")
 
 
+def test_latin_letters_with_no_english_word_are_too_short_to_judge(tmp_path):
+    """Accented letters only ("éé àà"): Latin letters but no [A-Za-z] word; this divided by zero."""
+    assert load_document(write(tmp_path / "accents.en.txt", "éé àà\n"), "en").sentences
+
+
 @pytest.mark.slow
 def test_a_reference_for_no_article_is_rejected(tmp_path):
     a, b = CORPUS / "ntrex128-dev" / "bbc.381780.ar.txt", CORPUS / "ntrex128-dev" / "cnn.304404.ar.txt"

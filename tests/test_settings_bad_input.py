@@ -101,6 +101,9 @@ def test_an_engine_module_that_is_not_installed_is_a_set_up_problem():
 
     spec = EngineSpec("x", "x", "x", factory=object, requires=(("no_such_module_here", "nope is not installed"),))
     assert spec.setup_problem({}) == "nope is not installed"
+    assert spec.setup_problem({}, modules=False) is None  # a Dask cluster's workers have their own modules
+    dotted = EngineSpec("y", "y", "y", factory=object, requires=(("no_such_parent.child", "child missing"),))
+    assert dotted.setup_problem({}) == "child missing"  # find_spec raises for a missing parent package
     assert spec.readiness({}) == "nope is not installed"
     assert get_spec("local").setup_problem({}) is None  # llama-cpp-python is installed here
 

@@ -143,7 +143,7 @@ def names_of(values: list[str] | None, known: Collection[str], flag: str) -> lis
     return names
 
 
-def check_engine_usable(settings: Settings) -> None:
+def check_engine_usable(settings: Settings, *, workers_elsewhere: bool) -> None:
     """An engine that cannot run here fails now, in one line, before Prefect starts: a required option unset,
     a module not installed, a key neither set nor possibly in a Secret block (no Prefect yet), or a web
     service that does not answer (one TCP connection, no request: ``auto`` makes its own probe and falls
@@ -155,10 +155,10 @@ def check_engine_usable(settings: Settings) -> None:
         from tarjama.app.runs import prefect_at_hand
 
         spec, options = get_spec(settings.engine), settings.engine_options(settings.engine)
-        missing = spec.setup_problem(options)
+        missing = spec.setup_problem(options, modules=not workers_elsewhere)  # workers elsewhere: their modules
         if missing:
             raise TarjamaError(f"engine {settings.engine}: {missing}")
-        unset = [c for c in spec.credentials if c.required and not options.get(c.option)]
+        unset = spec.unset_credentials(options)
         if unset and not prefect_at_hand(settings.home):  # no Prefect yet, so no Secret block either
             raise TarjamaError(unset[0].unset(settings.engine))
     url = engine_url(settings.engine, settings) if settings.engine != "auto" else None
@@ -360,7 +360,7 @@ def run(
             raise TarjamaError(f"{out / run_name}: output directory already exists")
         TranslationMemory.check(settings.memory_path)
         runner = task_runner(dask, workers)
-        check_engine_usable(settings)
+        check_engine_usable(settings, workers_elsewhere=bool(dask) and dask != "local")
     except TarjamaError as problem:
         fail(str(problem))
 
@@ -377,8 +377,8 @@ def run(
             crash_abandoned_runs(settings.home)
             flow = copy.copy(run_flow)  # with_options() would build the parameters' schema again (0.1 s)
             flow.task_runner = runner()
-            try:
-                with recorded_while_running(settings.home, run_name):
+            with recorded_while_running(settings.home, run_name) as record:
+                try:
                     summary = call_until_signalled(
                         lambda: flow(
                             sources,
@@ -395,18 +395,23 @@ def run(
                             rebuild=rebuild,
                         )
                     )
-            except (Stopped, KeyboardInterrupt) as stop:
-                stopped = stop_run(
-                    settings, out / run_name, f"stopped by {stop if isinstance(stop, Stopped) else 'SIGINT'}"
-                )
-                raise
+                except (Stopped, KeyboardInterrupt) as stop:
+                    record.settled = False  # a second signal while ending it leaves the record: Crashed later
+                    stopped = stop_run(
+                        settings, out / run_name, f"stopped by {stop if isinstance(stop, Stopped) else 'SIGINT'}"
+                    )
+                    record.settled = True
+                    raise
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
     except (Stopped, KeyboardInterrupt) as stop:
         if stopped is not None and stopped.summary is not None:  # the signal came after the output was written
             print_summary(stopped.summary)
             exit_now(EXIT_SOME_FAILED if stopped.summary.failures else 0)
-        kept_in = stopped.kept_in if stopped is not None else settings.memory_path
+        from tarjama.translation.memory import journal_folder
+
+        # stopped again while ending: the workers' journals are merged by the next run
+        kept_in = stopped.kept_in if stopped is not None else journal_folder(settings.home, settings.memory_path)
         later = "" if kept_in == settings.memory_path else f", merged into {settings.memory_path} by the next run"
         errors.print(
             f"tarjama: error: interrupted: every sentence translated so far is kept in {kept_in}{later}, "

@@ -99,7 +99,7 @@ def _json(raw: Any) -> dict[str, Any]:
 
 
 def _served(home: Path, key: str) -> str | None:
-    """``key`` of the running ``tarjama serve`` for this home (``<home>/serve.json``), if its API answers."""
+    """One value of :func:`_served_values`."""
     found = _served_values(home, key)
     return found[0] if found else None
 
@@ -529,18 +529,29 @@ RUNNING = "running"
 
 
 @contextmanager
-def recorded_while_running(home: Path, run_name: str) -> Iterator[None]:
+def recorded_while_running(home: Path, run_name: str) -> Iterator[RunningRecord]:
     """Note this process as the one running ``run_name`` for as long as the block lasts, so that if it is
     killed outright (SIGKILL, power loss) the next command can tell the run died (:func:`crash_abandoned_runs`).
-    Keyed by the process: a run resumed under the same name leaves the killed one's record to be found."""
+    Keyed by the process: a run resumed under the same name leaves the killed one's record to be found.
+    The record stays when the block ends while ``settled`` is false (stopped before Prefect was told how)."""
     host, pid = socket.gethostname(), os.getpid()
-    record = home / RUNNING / f"{host}-{pid}.json"
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"host": host, "pid": pid, "run": run_name}))
+    record = RunningRecord(home / RUNNING / f"{host}-{pid}.json")
+    record.path.parent.mkdir(parents=True, exist_ok=True)
+    record.path.write_text(json.dumps({"host": host, "pid": pid, "run": run_name}))
     try:
-        yield
+        yield record
     finally:
-        record.unlink(missing_ok=True)
+        if record.settled:
+            record.path.unlink(missing_ok=True)
+
+
+@dataclass
+class RunningRecord:
+    """A run's process record; ``settled`` is false while a stopped run is being ended (a second Ctrl-C
+    then leaves the record, and the next command marks the run Crashed rather than Running for ever)."""
+
+    path: Path
+    settled: bool = True
 
 
 @dataclass(frozen=True)

@@ -298,7 +298,7 @@ def _check_language(path: Path, text: str, lang: str) -> None:
         raise InputError(path, f"not English ({arabic} Arabic and {latin} Latin letters)")
     words = [w.lower() for w in _WORD.findall(text)]
     markers = sum(w in _ENGLISH_MARKERS for w in words)
-    if markers / len(words) >= 0.05 or len(words) < MIN_WORDS_JUDGED:
+    if len(words) < MIN_WORDS_JUDGED or markers / len(words) >= 0.05:  # few words: too short to judge
         return
     from tarjama.text.language import language_identifier
 

@@ -99,9 +99,10 @@ class HostAllowList:
         hosts = [value.decode("latin-1") for name, value in scope["headers"] if name == b"host"]
         origins = [value.decode("latin-1") for name, value in scope["headers"] if name == b"origin"]
         if len(hosts) == 1 and host_name(hosts[0]) in self.allowed:
-            if all(self._own_origin(origin, hosts[0]) for origin in origins):
+            foreign = [origin for origin in origins if not self._own_origin(origin, hosts[0])]
+            if not foreign:
                 return await self.app(scope, receive, send)
-            log.info("refused a request from a page at %r (not one this server serves)", printable(origins[0][:100]))
+            log.info("refused a request from a page at %r (not one this server serves)", printable(foreign[0][:100]))
             status, body = 403, "forbidden: this server answers only the pages it serves itself\n"
         else:
             if hosts:

@@ -149,25 +149,34 @@ class EngineSpec:
     def option(self, name: str) -> Option | None:
         return next((option for option in self.options if option.name == name), None)
 
-    def setup_problem(self, options: Mapping[str, Any]) -> str | None:
-        """What no run of this engine could do without: a required option unset, a module not installed.
-        Cheap and certain, so a run checks it before it starts anything; keys are not checked here, since a
-        Prefect Secret block the flow reads may hold them."""
+    def setup_problem(self, options: Mapping[str, Any], *, modules: bool = True) -> str | None:
+        """What no run of this engine could do without: a required option unset, a module not installed
+        (``modules``: on this machine; a Dask cluster's workers have their own). Cheap and certain, so a run
+        checks it before it starts anything; keys are not checked here, since a Prefect Secret block the flow
+        reads may hold them."""
         missing = [f"{o.env} not set" for o in self.options if o.required and not options.get(o.name)]
-        missing += [message for module, message in self.requires if find_spec(module) is None]
+        missing += [message for module, message in self.requires if modules and not _installed(module)]
         return "; ".join(missing) or None
+
+    def unset_credentials(self, options: Mapping[str, Any]) -> list[Credential]:
+        """The required secrets ``options`` lack."""
+        return [c for c in self.credentials if c.required and not options.get(c.option)]
 
     def readiness(self, options: Mapping[str, Any]) -> str | None:
         """What is missing for this engine to run with ``options`` (None when ready)."""
-        missing = [
-            f"{c.env} not set (or Secret block {c.block})"
-            for c in self.credentials
-            if c.required and not options.get(c.option)
-        ]
+        missing = [f"{c.env} not set (or Secret block {c.block})" for c in self.unset_credentials(options)]
         missing += filter(None, [self.setup_problem(options)])
         if not missing and self.check is not None:
             return self.check(options)
         return "; ".join(missing) or None
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (a dotted name's missing parent: not installed)."""
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 @cache
