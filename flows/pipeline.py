@@ -29,7 +29,7 @@ from tarjama.app.download import file_url, viewer_url
 from tarjama.corpus import build
 from tarjama.corpus.build import ArticleError, ArticleJob, ArticleOutcome, BatchHandle, CorpusRequest
 from tarjama.corpus.outputs import new_run_name
-from tarjama.corpus.report import md_link_target, md_text, render_report
+from tarjama.corpus.report import md_text, render_report
 from tarjama.corpus.results import RunSummary
 from tarjama.errors import printable
 from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blocks
@@ -269,15 +269,11 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
         f"{summary.counts.flagged} flagged rows",
         "",
     ]
-    report = render_report(summary, TABLE_ROWS).split("\n", 1)[1]  # its title is replaced by the header above
-    for plot in summary.plots:  # the UI shows the plots `tarjama serve` offers, and names the others
-        image = f"![{md_text(plot.title)}]({md_link_target(plot.path)})"
-        if served is None:
-            report = report.replace(image, f"Plot: {md_text(plot.title)} ({md_text(target / plot.path)})")
-        else:
-            report = report.replace(
-                image, f"![{md_text(plot.title)}]({file_url(served, f'{target.name}/{plot.path}')})"
-            )
+
+    def plot_url(path: str) -> str | None:  # the UI shows the plots `tarjama serve` offers, and names the others
+        return None if served is None else file_url(served, f"{target.name}/{path}")
+
+    report = render_report(summary, TABLE_ROWS, plot_url).split("\n", 1)[1]  # its title: the header above
     markdown = "\n".join(header) + report
     create_markdown_artifact(
         markdown, key=artifact_key(key, "report"), description=f"tarjama run {md_text(summary.run)}"

@@ -6,6 +6,7 @@ never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -97,9 +98,13 @@ def render_article(article: ArticleResult) -> str:
     return "\n".join(["# tarjama article report", "", *_article_lines(article)]).rstrip() + "\n"
 
 
-def render_report(summary: RunSummary, article_rows: int | None = None) -> str:
+def render_report(
+    summary: RunSummary, article_rows: int | None = None, plot_url: Callable[[str], str | None] = md_link_target
+) -> str:
     """Markdown for a run summary: one article in full; a corpus as its scores, counts and plots, then
-    one table row per article and reference (the first ``article_rows`` of them, if given)."""
+    one table row per article and reference (the first ``article_rows`` of them, if given). ``plot_url``
+    places each plot (a path in the run folder) as it is shown: by default beside the report; None names
+    the plot instead of showing an image that is not served."""
     lines = [f"# tarjama run {md_text(summary.run)}", ""]
     if summary.wall_time_s is not None:
         lines += [f"Wall time: {summary.wall_time_s:.1f} s", ""]
@@ -111,7 +116,7 @@ def render_report(summary: RunSummary, article_rows: int | None = None) -> str:
         lines += _article_lines(summary.articles[0])
     if summary.overall:
         lines += ["## All articles (first reference each)", "", *_score_table(summary.overall), ""]
-    lines += _corpus_lines(summary)
+    lines += _corpus_lines(summary, plot_url)
     if len(summary.articles) > 1:
         lines += _articles_table(summary.articles, article_rows)
     return "\n".join(lines).rstrip() + "\n"
@@ -142,7 +147,7 @@ def _articles_table(articles: list[ArticleResult], limit: int | None) -> list[st
     return [*lines, ""]
 
 
-def _corpus_lines(summary: RunSummary) -> list[str]:
+def _corpus_lines(summary: RunSummary, plot_url: Callable[[str], str | None]) -> list[str]:
     counts = summary.counts
     lines = [
         "## Corpus",
@@ -173,7 +178,13 @@ def _corpus_lines(summary: RunSummary) -> list[str]:
     if summary.plots:
         lines += ["## Plots", ""]
         for plot in summary.plots:
-            lines += [f"![{md_text(plot.title)}]({md_link_target(plot.path)})", ""]
+            url = plot_url(plot.path)
+            shown = (
+                f"Plot: {md_text(plot.title)} ({md_text(plot.path)})"
+                if url is None
+                else f"![{md_text(plot.title)}]({url})"
+            )
+            lines += [shown, ""]
             if plot.warning:
                 lines += [f"**Warning:** {md_text(plot.warning)}", ""]
     return lines
