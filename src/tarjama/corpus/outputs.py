@@ -249,12 +249,17 @@ def check_writing() -> None:
         raise WritingStopped
 
 
-def stop_writing() -> list[Path]:
+def stop_writing(wait: bool = True) -> list[Path]:
     """Write nothing more in this process (it is about to exit on a signal): wait for the writes under way
-    to finish or abandon their staging folders; the run folders this process renamed into place, complete."""
+    to finish or abandon their staging folders; the run folders this process renamed into place, complete.
+
+    Without ``wait`` (a second signal: exit at once) the writes under way are left where they are, for
+    the next run to remove (their staging folders name this process); the list is final all the same,
+    since a rename happens under the same lock, only while writing is not stopped."""
     with _WRITES.turn:
         _WRITES.stopped = True
-        _WRITES.turn.wait_for(lambda: _WRITES.active == 0)
+        if wait:
+            _WRITES.turn.wait_for(lambda: _WRITES.active == 0)
         return list(_WRITES.committed)
 
 
