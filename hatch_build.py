@@ -6,13 +6,18 @@ checkout's ``.prefect/prefect.db`` too. An editable install cannot map a folder 
 that way (hatchling refuses prefix rewrites in dev mode), so this hook gives the editable wheel a
 small finder, loaded by a ``.pth`` file, that resolves ``tarjama.flows`` to the checkout's folder:
 edits there take effect at once, as they do under ``src/``.
+
+The long description (the package index's page) is the README with its relative links and picture
+taken out (:class:`IndexReadme`): they name files of the repository, which an index page does not have.
 """
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+from hatchling.metadata.plugin.interface import MetadataHookInterface
 
 FINDER = '''"""Resolves tarjama.flows to the checkout this editable install points at (made by hatch_build.py)."""
 
@@ -57,3 +62,19 @@ class FlowsHook(BuildHookInterface):
         # an editable wheel gets the finder instead of the files: nothing is copied, the checkout is used
         build_data["force_include_editable"][str(finder)] = finder.name
         build_data["force_include_editable"][str(loader)] = loader.name
+
+
+_PICTURE = re.compile(r"^!\[[^\]]*\]\((?![a-z]+:)[^)]*\)\n\n?", re.MULTILINE)
+_RELATIVE_LINK = re.compile(r"\[[^\]]*\]\((?![a-z]+:)([^)#]+)(#[^)]*)?\)")
+
+
+def index_readme(readme: str) -> str:
+    """``readme`` for a package index: a relative picture dropped, a relative link as its file's path
+    in plain text (``docs/inputs.md``); absolute links kept."""
+    return _RELATIVE_LINK.sub(lambda link: f"`{link[1]}`", _PICTURE.sub("", readme))
+
+
+class IndexReadme(MetadataHookInterface):
+    def update(self, metadata: dict[str, Any]) -> None:
+        readme = Path(self.root, "README.md").read_text(encoding="utf-8")
+        metadata["readme"] = {"content-type": "text/markdown", "text": index_readme(readme)}

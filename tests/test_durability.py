@@ -129,6 +129,29 @@ def test_a_run_stopped_while_writing_its_outputs_leaves_all_or_nothing(tmp_path,
         assert code_again == 0, stderr_again[-3000:]
 
 
+@pytest.mark.parametrize("gap_s", [0.02, 0.1])
+def test_a_second_ctrl_c_while_a_written_run_is_ended_reports_it_written(tmp_path, runs, gap_s):
+    """Ctrl-C twice just after the run's folder was renamed into place, the second while the first is
+    being handled (``gap_s`` apart: 0.02-0.1 s landed there): the run is complete, so the command prints
+    its summary and ends with 0, where it used to say "no output was written" beside a complete folder."""
+    out, memory = tmp_path / "out", tmp_path / "memory.sqlite"
+    code, stderr = finish(start(runs, ARTICLE, "--out", out, "--name", "before", "--memory", memory))
+    assert code == 0, stderr[-3000:]
+    run = start(runs, ARTICLE, "--out", out, "--name", "twice", "--memory", memory)
+    deadline = time.monotonic() + 400
+    while not (out / "twice").is_dir() and run.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    for _ in range(2):
+        if run.poll() is None:
+            run.send_signal(signal.SIGINT)
+        time.sleep(gap_s)
+    stdout, stderr = run.communicate(timeout=120)
+    assert "no output was written" not in stderr, stderr[-3000:]
+    assert run.returncode == 0 and "tarjama run twice" in stdout, stderr[-3000:]
+    assert json.loads((out / "twice" / "scores.json").read_text())["run"] == "twice"
+
+
 def test_a_run_killed_and_resumed_under_its_name_is_crashed_not_running_for_ever(tmp_path, runs):
     """The documented way to resume a killed run is the same command, with the same ``--name``: that must
     not hide the killed run, which stayed "Running" in Prefect and `tarjama runs` for ever."""

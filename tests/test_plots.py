@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from PIL import Image
 
+from tarjama.corpus.outputs import temporary_mark
 from tarjama.corpus.plots import (
     CHRF_EDGES,
     CONFIDENCE_EDGES,
@@ -292,3 +293,21 @@ def test_run_plots_are_kept_by_key_and_reused_instead_of_redrawn(tmp_path):
     assert sum(other[0].values) == 3 and sum(first[0].values) == 30
     assert other[0].warning is not None and first[0].warning is None
     assert len([d for d in cache.iterdir()]) == 2
+
+
+def test_a_killed_runs_cache_staging_goes_at_the_next_keeping_and_a_live_ones_stays(tmp_path):
+    """A run killed while it kept its plots left ``.<key>.<pid>-<host>.tmp`` in the cache for ever."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "from tarjama.corpus.outputs import temporary_mark; print(temporary_mark())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()  # the mark of a process that has ended
+    cache = tmp_path / "cache"
+    killed, live = cache / f".killed.{dead}", cache / f".live.{temporary_mark()}"
+    for staging in (killed, live):
+        staging.mkdir(parents=True)
+        (staging / "row-chrf.png").write_bytes(b"half")
+    row = {"reference": "en", "source_ids": "1", "reference_ids": "1", "arabic": "نص عربي", "english_mt": "a text"}
+    plot_run(to_frame([row] * 3), tmp_path / "plots", cache=cache, cache_key="shard-a")
+    assert not killed.exists() and live.is_dir()

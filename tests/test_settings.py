@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import resource
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TARJAMA, cli_env
+from conftest import PYTHON, TARJAMA, cli_env
 
 from tarjama.errors import TarjamaError
 from tarjama.settings import Settings, resolve_home
@@ -261,3 +262,42 @@ def test_runs_table_keeps_each_id_prefix_on_one_line():
         lines = console.export_text().splitlines()
         for run_id in ids:
             assert any(line.split()[0] == run_id[:8] for line in lines if line.strip()), lines
+
+
+PICKLED_SETTINGS_ELSEWHERE = """
+import pickle, sys
+settings = pickle.loads(sys.stdin.buffer.read())
+print(settings.home)
+print(settings.memory_path)
+"""
+
+
+@pytest.mark.parametrize(
+    ("environ", "memory", "home", "memory_path"),
+    [
+        ({"XDG_DATA_HOME": "data"}, None, "data/tarjama", "data/tarjama/memory.sqlite"),
+        ({"TARJAMA_HOME": "project/home"}, Path("memory.sqlite"), "project/home", "memory.sqlite"),
+        ({"TARJAMA_HOME": "h", "TARJAMA_MEMORY": "../shared.sqlite"}, None, "h", "../shared.sqlite"),
+    ],
+    ids=["XDG_DATA_HOME", "--memory", "TARJAMA_MEMORY"],
+)
+def test_relative_paths_are_taken_from_the_given_folder_and_mean_the_same_in_a_worker(
+    tmp_path, environ, memory, home, memory_path
+):
+    """A relative home or memory is resolved once, against the folder the command was given from (not the
+    process's current one), so a Dask worker with another current folder opens the same memory."""
+    given, elsewhere = tmp_path / "given", tmp_path / "worker"
+    given.mkdir()
+    elsewhere.mkdir()
+    settings = Settings.load({"HOME": str(tmp_path)} | environ, given, memory=memory)
+    assert (settings.home, settings.memory_path) == (given / home, given / memory_path)
+    worker = subprocess.run(
+        [PYTHON, "-c", PICKLED_SETTINGS_ELSEWHERE],
+        input=pickle.dumps(settings),
+        capture_output=True,
+        cwd=elsewhere,
+        env=cli_env(tmp_path / "unused"),
+        timeout=60,
+    )
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    assert worker.stdout.decode().splitlines() == [str(given / home), str(given / memory_path)]

@@ -1,9 +1,16 @@
-"""The shard store: a corpus's kept score statistics stacked exactly, in bounded memory."""
+"""The shard store: a corpus's kept score statistics stacked exactly, in bounded memory; what a killed run
+left in it is removed."""
+
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from conftest import PYTHON, cli_env
 
+from tarjama.corpus.build import SHARDS
+from tarjama.corpus.outputs import staged_run_folder
 from tarjama.corpus.results import ArticleResult
 from tarjama.corpus.shards import ShardStore
 
@@ -30,3 +37,61 @@ def test_stacked_statistics_are_the_pieces_in_order_whatever_their_sizes_and_typ
         expected = np.concatenate([kept[number] for number in order])
         assert stacked[name].dtype == np.float64 and np.array_equal(stacked[name], expected)
     assert len(stacked["BLEU"]) > 1024
+
+
+# Like a run writing a shard (or any file of its output folder): a real process inside atomic_path, which
+# goes on when it reads a line (a live run) or is SIGKILLed there (a killed one).
+HOLD_A_WRITE = """
+import sys
+from pathlib import Path
+from tarjama.corpus.schema import atomic_path
+with atomic_path(Path(sys.argv[1])) as tmp:
+    tmp.write_text("half written")
+    print("writing", flush=True)
+    sys.stdin.readline()
+    tmp.write_text("complete")
+"""
+
+
+def holding_a_write(target: Path) -> subprocess.Popen:
+    writer = subprocess.Popen(
+        [PYTHON, "-c", HOLD_A_WRITE, str(target)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(target.parent / "home"),
+    )
+    assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+    return writer
+
+
+def temporaries(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("where", [SHARDS, f"{SHARDS}/by-article", "."])
+def test_a_killed_writers_temporary_is_removed_and_a_live_ones_kept(tmp_path, where):
+    """A run SIGKILLed while it writes a file leaves its temporary folder: the next opening of the shard
+    store, or the next run into the output folder, removes it, while another live run's stays untouched."""
+    out = tmp_path / "out"
+    folder = out / where
+    folder.mkdir(parents=True)
+    killed, live = holding_a_write(folder / "killed.parquet"), holding_a_write(folder / "live.parquet")
+    try:
+        killed.kill()
+        killed.wait()
+        left, kept = temporaries(folder)  # sorted: .killed.parquet.* before .live.parquet.*
+        assert left.name.startswith(".killed.parquet.") and kept.name.startswith(".live.parquet.")
+        if where == ".":
+            with staged_run_folder(out, "next") as staging:
+                (staging / "aligned.tsv").write_text("rows")
+        else:
+            ShardStore(out / SHARDS)
+        assert temporaries(folder) == [kept]
+        assert live.communicate("go on\n", timeout=30)[0] == "" and live.returncode == 0
+    finally:
+        for writer in (killed, live):
+            writer.kill()
+            writer.wait()
+    assert (folder / "live.parquet").read_text() == "complete" and not (folder / "killed.parquet").exists()
+    assert temporaries(folder) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 
@@ -57,3 +58,47 @@ def test_results_errors_and_signal_handlers_come_back():
     with pytest.raises(ValueError, match="bad article"):
         call_until_signalled(lambda: int("bad article"))
     assert {s: signal.getsignal(s) for s in handlers} == handlers
+
+
+# A process stopped a second time while ending its run (no waiting then): one run folder renamed into place
+# before, one still being written on another thread, which must not appear after the process was told.
+STOPPED_AGAIN = """
+import json, sys, threading, time
+from pathlib import Path
+from tarjama.app.runs import written_output
+from tarjama.corpus.outputs import staged_run_folder
+
+out = Path(sys.argv[1])
+with staged_run_folder(out, "renamed") as staging:
+    (staging / "scores.json").write_text(json.dumps({"run": "renamed", "engine_requested": "libre", "articles": []}))
+staged, go_on = threading.Event(), threading.Event()
+
+def write():
+    with staged_run_folder(out, "staged") as staging:
+        staged.set()
+        go_on.wait()
+
+threading.Thread(target=write, daemon=True).start()
+staged.wait()
+renamed, unfinished = written_output(out / "renamed", wait=False), written_output(out / "staged", wait=False)
+go_on.set()
+time.sleep(1)
+print(json.dumps([renamed and renamed.output_dir, unfinished, sorted(p.name for p in out.iterdir())]))
+"""
+
+
+def test_what_a_second_signal_reports_is_what_was_written_without_waiting(tmp_path):
+    """A second Ctrl-C after the run's folder was renamed into place used to say "no output was written":
+    the command now asks what this process renamed into place, at once, and nothing is renamed after."""
+    out = tmp_path / "out"
+    ended = subprocess.run(
+        [PYTHON, "-c", STOPPED_AGAIN, str(out)],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "home"),
+        timeout=60,
+    )
+    assert ended.returncode == 0, ended.stderr[-3000:]
+    renamed, unfinished, left = json.loads(ended.stdout)
+    assert renamed == str(out / "renamed") and unfinished is None
+    assert left == ["latest", "renamed"]  # the unfinished run's folder neither renamed nor left behind

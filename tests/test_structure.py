@@ -106,6 +106,25 @@ def test_every_wheel_installs_only_the_tarjama_import_name_with_its_flows(distri
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sdist", "wheel from sdist", "wheel from checkout"])
+def test_the_package_index_page_has_no_links_into_the_repository(distributions, kind):
+    """The long description is the README, whose relative links and picture break on an index page:
+    each link is its file's path in plain text, and the picture is left out."""
+    if kind == "sdist":
+        with tarfile.open(distributions[kind]) as archive:
+            (info,) = [m for m in archive.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")]
+            metadata = archive.extractfile(info).read().decode()  # type: ignore[union-attr]
+    else:
+        with zipfile.ZipFile(distributions[kind]) as archive:
+            (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+            metadata = archive.read(name).decode()
+    description = metadata.split("\n\n", 1)[1]
+    assert "Content-Type: text/markdown" in metadata and description.startswith("# tarjama")
+    assert "](docs/" not in description and "viewer.png" not in description
+    assert "(`docs/inputs.md`)" in description and "- `docs/security.md`: " in description
+
+
+@pytest.mark.slow
 def test_a_wheel_from_a_checkout_leaves_stray_files_in_flows_out(tmp_path):
     """A checkout's flows/ may hold what git ignores (a Prefect database, caches); the wheel carries
     only the package's files."""

@@ -15,11 +15,13 @@ def resolve_home(environ: Mapping[str, str], cwd: Path) -> tuple[Path, str]:
     ``$TARJAMA_HOME``; else the nearest ``.tarjama`` folder in the current directory or above it (a
     project's own home, found from any of its sub-folders); else the user's
     ``$XDG_DATA_HOME/tarjama`` (``~/.local/share/tarjama``), shared by every project of the user.
+    Always an absolute path (a relative one is taken from ``cwd``): a worker elsewhere finds the same home.
     """
+    cwd = cwd.absolute()
     if environ.get("TARJAMA_HOME"):
-        return Path(environ["TARJAMA_HOME"]).expanduser().absolute(), "TARJAMA_HOME"
+        return cwd / Path(environ["TARJAMA_HOME"]).expanduser(), "TARJAMA_HOME"
     for folder in (cwd, *cwd.parents):
         if (folder / HOME_FOLDER).is_dir():
             return folder / HOME_FOLDER, f"{DEFAULT}: nearest {HOME_FOLDER} folder"
     data = Path(environ.get("XDG_DATA_HOME") or Path(environ.get("HOME") or Path.home()) / ".local" / "share")
-    return data / "tarjama", f"{DEFAULT}: user data folder (no {HOME_FOLDER} folder above the current directory)"
+    return cwd / data / "tarjama", f"{DEFAULT}: user data folder (no {HOME_FOLDER} folder above the current directory)"

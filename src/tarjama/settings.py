@@ -247,13 +247,16 @@ def _given(flag: str | None, value: object, env: str, environ: Mapping[str, str]
     return (raw, env) if raw else (None, DEFAULT)
 
 
-def _general_value(definition: SettingDef, raw: str, source: str) -> Any:
-    """A general setting's value from its text, checked as its kind says (a bad one: one line naming ``source``)."""
+def _general_value(definition: SettingDef, raw: str, source: str, cwd: Path) -> Any:
+    """A general setting's value from its text, checked as its kind says (a bad one: one line naming ``source``).
+
+    A path is made absolute against ``cwd`` once, here: the settings travel to Dask workers and warm
+    processes whose current directory is another, and must name the same files there."""
     match definition.kind:
         case "engine":
             return check_engine_name(raw)
         case "path":
-            return Path(raw).expanduser().absolute()
+            return (cwd / Path(raw).expanduser()).absolute()
         case "number":
             return _number(source, raw, float)
         case "count":  # retries: 0 is none
@@ -284,7 +287,7 @@ def general_settings(
         raw, source = _given(definition.flag, (flags or {}).get(definition.key), definition.env, environ)
         if raw is not None:
             sources[definition.key] = source
-            values[definition.key] = _general_value(definition, raw, source)
+            values[definition.key] = _general_value(definition, raw, source, cwd)
     return values, sources
 
 

@@ -364,7 +364,14 @@ def run(
     except TarjamaError as problem:
         fail(str(problem))
 
-    from tarjama.app.runs import StoppedRun, crash_abandoned_runs, recorded_while_running, stop_run, with_served_links
+    from tarjama.app.runs import (
+        StoppedRun,
+        crash_abandoned_runs,
+        recorded_while_running,
+        stop_run,
+        with_served_links,
+        written_output,
+    )
     from tarjama.app.stopping import Stopped, call_until_signalled, exit_now
 
     settings, unserved = with_served_links(settings, out)
@@ -405,9 +412,11 @@ def run(
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
     except (Stopped, KeyboardInterrupt) as stop:
-        if stopped is not None and stopped.summary is not None:  # the signal came after the output was written
-            print_summary(stopped.summary)
-            exit_now(EXIT_SOME_FAILED if stopped.summary.failures else 0)
+        # stopped again while the run was being ended (or outside the flow): what was written decides, at once
+        written = stopped.summary if stopped is not None else written_output(out / run_name, wait=False)
+        if written is not None:  # the signal came after the output was written
+            print_summary(written)
+            exit_now(EXIT_SOME_FAILED if written.failures else 0)
         from tarjama.translation.memory import journal_folder
 
         # stopped again while ending: the workers' journals are merged by the next run

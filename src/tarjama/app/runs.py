@@ -485,22 +485,34 @@ class StoppedRun:
     kept_in: Path
 
 
+def written_output(target: Path, wait: bool = True) -> RunSummary | None:
+    """Stop this process writing (:func:`tarjama.corpus.outputs.stop_writing`, waiting for the writes under
+    way or not) and return the summary of the run folder ``target`` if the process renamed it into place,
+    complete; None if it did not, and never will.
+
+    A signal can come at any step of a run, even after its output was renamed into place, and a second
+    one while the first is being handled: what the command says is decided by what was written, not
+    by the step it was stopped at."""
+    from tarjama.corpus.outputs import stop_writing
+    from tarjama.corpus.results import RunSummary
+
+    if target.absolute() not in [folder.absolute() for folder in stop_writing(wait)]:
+        return None
+    try:
+        summary = RunSummary.model_validate_json((target / "scores.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return summary.model_copy(update={"output_dir": str(target)})
+
+
 def stop_run(settings: Settings, target: Path, reason: str) -> StoppedRun:
     """End a run whose process got a signal: its writes finish or are abandoned (nothing half-written is
     left, :func:`tarjama.corpus.outputs.stop_writing`), Prefect records how it ended, and what its
     workers translated goes from the journals into its memory, where the message says it is."""
-    from tarjama.corpus.outputs import stop_writing
-    from tarjama.corpus.results import RunSummary
     from tarjama.translation.memory import journal_folder, save_journals
 
-    written = target.absolute() in [folder.absolute() for folder in stop_writing()]
-    summary = None
-    if written:
-        try:
-            summary = RunSummary.model_validate_json((target / "scores.json").read_bytes())
-            summary = summary.model_copy(update={"output_dir": str(target)})
-        except (OSError, ValueError):
-            summary = None
+    summary = written_output(target)
+    written = summary is not None
     mark_stopped(
         target.name,
         f"{reason} after its output was written" if written else reason,

@@ -4,7 +4,8 @@ A run is written into a staging folder of its own (``<out>/.<run>.partial-<rando
 ``owner`` file with the writer's host and process id) and renamed into place only when complete, so
 a failed run leaves no half-written output and two runs can never share a staging folder. A
 staging folder whose owner process is gone (killed while writing) is removed by the next run into
-the same output folder; one whose owner is alive, or on another host, is left alone.
+the same output folder; one whose owner is alive, or on another host, is left alone. So are the
+temporaries of single files, named by their process (:func:`temporary_mark`).
 
 A command stopped by a signal abandons the thread writing its run (:mod:`tarjama.app.stopping`), which
 would go on writing, and even rename its staging folder into place, while the command says nothing was
@@ -24,6 +25,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -131,6 +133,45 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+_TEMPORARY = re.compile(r"\..+\.(?P<pid>[0-9]+)-(?P<host>[0-9a-f]{8})\.tmp")
+
+
+def _host_mark() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
+def temporary_mark() -> str:
+    """How a temporary name beside a target says which process made it: ``<pid>-<host digest>``, ended by
+    ``.tmp``. A run killed outright (SIGKILL, power loss) cannot remove its temporaries, and two runs may
+    share a folder (``--out``): the name lets a later run remove only those of a process that is gone
+    (:func:`remove_stale_temporaries`). An age threshold was rejected: a slow write (a large Parquet
+    export) can outlast any age, and a killed run's leftovers would stay until then."""
+    return f"{os.getpid()}-{_host_mark()}.tmp"
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporaries (:func:`temporary_mark`) in ``folder`` whose process is gone; return them.
+
+    Only this host's: another host's process cannot be checked, so its temporaries are kept, and so are
+    those of a live process (a pid reused since its writer died only keeps a leftover longer)."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no such folder (yet), or unreadable: nothing to remove
+        return removed
+    for entry in entries:
+        found = _TEMPORARY.fullmatch(entry.name)
+        if found is None or found["host"] != _host_mark() or pid_alive(int(found["pid"])):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def remove_stale_staging(out: Path) -> list[Path]:
     """Remove staging folders under ``out`` whose writer died; return them."""
     removed: list[Path] = []
@@ -208,12 +249,17 @@ def check_writing() -> None:
         raise WritingStopped
 
 
-def stop_writing() -> list[Path]:
+def stop_writing(wait: bool = True) -> list[Path]:
     """Write nothing more in this process (it is about to exit on a signal): wait for the writes under way
-    to finish or abandon their staging folders; the run folders this process renamed into place, complete."""
+    to finish or abandon their staging folders; the run folders this process renamed into place, complete.
+
+    Without ``wait`` (a second signal: exit at once) the writes under way are left where they are, for
+    the next run to remove (their staging folders name this process); the list is final all the same,
+    since a rename happens under the same lock, only while writing is not stopped."""
     with _WRITES.turn:
         _WRITES.stopped = True
-        _WRITES.turn.wait_for(lambda: _WRITES.active == 0)
+        if wait:
+            _WRITES.turn.wait_for(lambda: _WRITES.active == 0)
         return list(_WRITES.committed)
 
 
@@ -233,6 +279,7 @@ def _staged(out: Path, name: str, target: Path, latest: bool) -> Iterator[Path]:
     try:
         out.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(out)
+        remove_stale_temporaries(out)  # a killed run's temporary `latest` link
         staging = Path(tempfile.mkdtemp(prefix=f".{name}{STAGING_MARK}", dir=out))
         # mkdtemp makes it private (0700), and the rename would keep that: the run folder gets what the umask gives
         staging.chmod(0o777 & ~current_umask())
@@ -263,7 +310,7 @@ def point_latest(target: Path) -> None:
     link = target.parent / LATEST
     if link.exists() and not link.is_symlink():
         return  # a user's own file or folder called "latest": never replace it
-    tmp = target.parent / f".{LATEST}.{secrets.token_hex(4)}.tmp"
+    tmp = target.parent / f".{LATEST}.{secrets.token_hex(4)}.{temporary_mark()}"
     tmp.symlink_to(target.name)
     try:
         tmp.replace(link)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from tarjama.corpus.outputs import remove_stale_temporaries, temporary_mark
 from tarjama.corpus.schema import FLAG_BELOW, atomic_path
 from tarjama.quality.score import MIN_SEGMENTS_FOR_CI
 
@@ -293,8 +294,9 @@ def _reuse(kept: Path, folder: Path) -> list[Plot] | None:
 def _keep(plots: Sequence[Plot], kept: Path) -> None:
     """Keep ``plots`` (PNGs and numbers) in ``kept``, whole or not at all; then prune the cache to its size.
 
-    Best effort: a cache that cannot be written costs the next run a redraw, never this one its plots."""
-    staging = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
+    Best effort: a cache that cannot be written costs the next run a redraw, never this one its plots.
+    The staging folder is named by its process, so one left by a killed run goes at the next pruning."""
+    staging = kept.with_name(f".{kept.name}.{temporary_mark()}")
     try:
         staging.mkdir(parents=True, exist_ok=True)
         for plot in plots:
@@ -309,6 +311,7 @@ def _keep(plots: Sequence[Plot], kept: Path) -> None:
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
         return
+    remove_stale_temporaries(kept.parent)
     sets = sorted((d for d in kept.parent.iterdir() if d.is_dir() and not d.name.startswith(".")), key=_mtime)
     for old in sets[:-KEPT_PLOT_SETS]:
         shutil.rmtree(old, ignore_errors=True)

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from tarjama.alignment.dp import Bead
+from tarjama.corpus.outputs import temporary_mark
 from tarjama.errors import TarjamaError, storage_problem
 from tarjama.quality.score import SENTENCE_METRICS, Statistics, corpus_statistics, sentence_scores
 from tarjama.text.article import Document, Granularity, reference_label
@@ -141,8 +142,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
         real = Path(os.path.realpath(target))
         real.parent.mkdir(parents=True, exist_ok=True)
         # A private folder, removed whole: a streaming sink's thread can still create its file after the
-        # sink has raised, and then finds no folder to create it in.
-        private = Path(tempfile.mkdtemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp"))
+        # sink has raised, and then finds no folder to create it in. Named by its process, so that one
+        # left by a killed process is removed by the next run (:func:`remove_stale_temporaries`).
+        private = Path(tempfile.mkdtemp(dir=real.parent, prefix=f".{real.name}.", suffix=f".{temporary_mark()}"))
         tmp = private / real.name
         try:
             yield tmp

@@ -21,10 +21,12 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
-from tarjama.corpus.outputs import writing
+from tarjama.corpus.outputs import remove_stale_temporaries, writing
 from tarjama.corpus.results import ArticleResult
 from tarjama.corpus.schema import write_bytes, write_parquet, write_text
 from tarjama.quality.score import Statistics, corpus_statistics
+
+BY_ARTICLE = "by-article"  # per article: the key it was last built under
 
 
 class ShardRecord(BaseModel):
@@ -42,8 +44,12 @@ def _first_line(problem: BaseException) -> str:
 
 class ShardStore:
     def __init__(self, folder: Path) -> None:
+        """The shards in ``folder``; the temporaries a killed run left there are removed (see
+        :func:`~tarjama.corpus.outputs.remove_stale_temporaries`)."""
         self.folder = folder
         self.problems: list[str] = []  # shards found damaged or misplaced, one line each (see :meth:`get`)
+        for place in (folder, folder / BY_ARTICLE):
+            remove_stale_temporaries(place)
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         return self.folder / f"{key}.parquet", self.folder / f"{key}.json"
@@ -70,12 +76,12 @@ class ShardStore:
                 ShardRecord(key=key, article_id=result.article_id, result=result).model_dump_json(), summary_path
             )
             if texts is not None:
-                write_text(key, self.folder / "by-article" / texts)
+                write_text(key, self.folder / BY_ARTICLE / texts)
 
     def built_under_other_key(self, texts: str, key: str) -> bool:
         """Whether the article ``texts`` names was last built under another key (other settings)."""
         try:
-            last = (self.folder / "by-article" / texts).read_text().strip()
+            last = (self.folder / BY_ARTICLE / texts).read_text().strip()
         except (OSError, ValueError):
             return False
         return last != key
