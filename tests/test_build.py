@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
 import pytest
 from conftest import ARTICLES, build, libre, write_articles
 from loopback_services import LoopbackServices
@@ -199,9 +200,15 @@ def test_articles_without_a_reference_or_with_another_articles_are_warned_about(
     (folder / "visit.en.txt").rename(tmp_path / "visit.en.txt")
     (folder / "storm.en.txt").rename(folder / "visit.en.txt")
     (tmp_path / "visit.en.txt").rename(folder / "storm.en.txt")
-    swapped = build(settings, folder, tmp_path / "out", "swapped")
+    swapped = build(settings, folder, tmp_path / "out", "swapped", min_confidence=0.0)
     belongs = [w for w in swapped.warnings if "seems to belong to another article" in w]
     assert sorted(w.split(":")[0] for w in belongs) == ["article storm", "article visit"]
+    # their rows stay in the corpus, and leave the filtered one, however confident each row is
+    run = Path(swapped.output_dir or "")
+    assert {"storm", "visit"} <= set(pl.read_parquet(run / "aligned.parquet")["article_id"].to_list())
+    assert set(pl.read_parquet(run / "aligned.min-confidence-0.parquet")["article_id"].to_list()) == {"lone"}
+    assert swapped.counts.filtered_left_out_references == 2
+    assert "the rows of 2 references that seem another article's left out" in (run / "report.md").read_text()
     for warning in belongs:  # a row both flagged and without a counterpart counts once
         doubtful, rows = map(int, re.search(r"\((\d+) of (\d+) rows", warning).groups())  # type: ignore[union-attr]
         assert doubtful <= rows

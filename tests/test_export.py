@@ -283,13 +283,30 @@ def test_dedupe_keeps_pairs_that_differ_on_one_side():
         assert counts.dropped == 0 and deduped.equals(changed), column
 
 
+def test_a_filtered_corpus_leaves_out_the_references_it_is_told_to(tmp_path):
+    """A reference that seems another article's: its rows stay in the full corpus and leave the filtered one,
+    and only that reference's (the article's other reference, and other articles, stay)."""
+    result = export_corpus(CORPUS, tmp_path, ["parquet"], min_confidence=0.0, leave_out=[("bbc.1", "en-b")])
+    filtered = pl.read_parquet(tmp_path / f"{filtered_stem('aligned', 0.0)}.parquet")
+    kept = set(zip(filtered["article_id"].to_list(), filtered["reference"].to_list()))
+    assert kept == {("bbc.1", "en"), ("cnn&<2>", "en"), ("dw.3", "")}
+    assert result.left_out_references == 1 and pl.read_parquet(result.files["parquet"][0]).height == CORPUS.height
+
+
 def test_min_confidence_filters_beside_the_full_corpus(tmp_path):
+    """The filtered corpus holds the pairs aligned at least that confidently: a sentence with no counterpart
+    (one side empty) stays in the full corpus however sure the aligner is of it, and out of the filtered one."""
     result = export_corpus(CORPUS, tmp_path, ["tsv", "moses"], min_confidence=0.5)
     full = read_tsv(result.files["tsv"][0])
     filtered = read_tsv(tmp_path / f"{filtered_stem('aligned', 0.5)}.tsv")
     assert full.equals(tsv_safe(CORPUS)) and result.rows == CORPUS.height
-    expected = tsv_safe(CORPUS).filter(pl.col("alignment_confidence") >= 0.5)
+    confident = tsv_safe(CORPUS).filter(pl.col("alignment_confidence") >= 0.5)
+    one_sided = confident.filter((pl.col("arabic") == "") | (english_side() == ""))
+    assert one_sided.height > 0  # in the full corpus, confidently
+    expected = confident.filter((pl.col("arabic") != "") & (english_side() != ""))
     assert filtered.equals(expected) and result.filtered_rows == expected.height > 0
+    # without a reference the pair is the Arabic and its MT: those rows stay
+    assert filtered.filter(pl.col("reference") == "").height == confident.filter(pl.col("reference") == "").height
     assert [p.name for p in result.filtered_files["moses"]] == [
         "aligned.min-confidence-0.5.ar",
         "aligned.min-confidence-0.5.en",
@@ -313,7 +330,7 @@ def test_provenance_goes_into_every_parquet_file_and_nowhere_else(tmp_path):
 def test_export_with_dedupe_reports_counts(tmp_path):
     result = export_corpus(_duplicated(), tmp_path, ["jsonl"], dedupe=True, min_confidence=0.0)
     assert result.dedupe is not None and result.dedupe.dropped == 12 and result.rows == CORPUS.height
-    assert result.filtered_rows == CORPUS.height
+    assert result.filtered_rows == CORPUS.filter((pl.col("arabic") != "") & (english_side() != "")).height
 
 
 @pytest.mark.parametrize("threshold", [-0.1, 1.5, float("nan")])
@@ -362,7 +379,8 @@ def test_load_dataset_reads_the_run_folder_as_is(tmp_path, datasets_offline):
     assert full["train"]["article_id"] == CORPUS["article_id"].to_list()
     assert full["train"]["alignment_confidence"] == CORPUS["alignment_confidence"].to_list()
     filtered = datasets_offline.load_dataset(str(folder), "min-confidence-0.5", cache_dir=str(cache))
-    assert filtered["train"]["translation"] == _expected(CORPUS.filter(pl.col("alignment_confidence") >= 0.5))
+    pairs = (pl.col("alignment_confidence") >= 0.5) & (pl.col("arabic") != "") & (english_side() != "")
+    assert filtered["train"]["translation"] == _expected(CORPUS.filter(pairs))
 
 
 def test_each_line_is_a_translation_object(tmp_path):

@@ -257,7 +257,8 @@ def run(
         typer.Option(
             "--min-confidence",
             metavar="X",
-            help="Also write a corpus of the rows aligned with at least this confidence (0-1), beside the full one.",
+            help="Also write a corpus of the pairs aligned with at least this confidence (0-1), beside the full one: "
+            "rows with an empty side and the rows of references that seem another article's are left out.",
         ),
     ] = None,
     fail_fast: Annotated[
@@ -280,7 +281,7 @@ def run(
         typer.Option(
             "--filter-checks",
             metavar="NAMES",
-            help="Also write a filtered corpus without the rows failing these checks (comma-separated and/or "
+            help="Also write a filtered corpus of the pairs that fail none of these checks (comma-separated and/or "
             "repeated).",
         ),
     ] = None,

@@ -912,6 +912,7 @@ def write_run(
             dedupe=request.dedupe,
             min_confidence=request.min_confidence,
             passing=request.filter_checks,
+            leave_out=[(foreign.article_id, foreign.reference) for foreign in foreign_references(summary.articles)],
             provenance={
                 "tarjama.pipeline": summary.pipeline_signature,
                 "tarjama.alignment": summary.alignment_signature,
@@ -937,6 +938,7 @@ def write_run(
                     duplicates_dropped=exported.dedupe.dropped if exported.dedupe else None,
                     min_confidence=request.min_confidence,
                     filtered_rows=exported.filtered_rows,
+                    filtered_left_out_references=exported.left_out_references,
                     files=sorted(  # a set: the hf format's one README.md names the full and the filtered files
                         {
                             p.name
@@ -972,7 +974,44 @@ MISMATCH_CHRF_ALONE, MISMATCH_ALONE_SENTENCES = 20.0, 2
 counterpart (the pair confidence alone may not flag such rows, since lengths can agree by chance). With
 the local model's MT of ntrex128-dev, another article's reference gives chrF 13 to 21 for a whole
 article, and two-sentence pieces of the right one fall below 20 once in a hundred, but one sentence in
-18 does: a one-sentence reference is judged by its row alone. A warning only: the rows are kept as they are."""
+18 does: a one-sentence reference is judged by its row alone. Its rows stay in the corpus; a filtered corpus
+leaves them out (:func:`foreign_references`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignReference:
+    """A reference that seems to belong to another article (:data:`MISMATCH_CHRF_ALONE`)."""
+
+    article_id: str
+    reference: str  # its label
+    path: str | None
+    doubtful: int  # rows flagged or without a counterpart
+    rows: int
+    chrf: float
+
+    def warning(self) -> str:
+        return (
+            f"article {self.article_id}: reference {self.reference} ({self.path}) seems to belong to another "
+            f"article ({self.doubtful} of {self.rows} rows flagged or without a counterpart, chrF {self.chrf:.1f}); "
+            "its rows stay in the corpus, and a filtered one (--min-confidence, --filter-checks) leaves them out"
+        )
+
+
+def foreign_references(articles: Sequence[ArticleResult]) -> list[ForeignReference]:
+    """The references that seem to belong to another article: their rows pair sentences no confidence can
+    vouch for (each row's lengths may agree by chance), so a filtered corpus leaves them out."""
+    found = []
+    for article in articles:
+        for ref in article.references:
+            chrf = ref.score("chrF")
+            if ref.reference and ref.rows and chrf is not None:
+                long_enough = (ref.reference_sentences or 0) >= MISMATCH_ALONE_SENTENCES
+                low = chrf < MISMATCH_CHRF_ALONE and long_enough
+                if low or (ref.doubtful >= MISMATCH_SHARE * ref.rows and chrf < MISMATCH_CHRF):
+                    found.append(
+                        ForeignReference(article.article_id, ref.reference, ref.path, ref.doubtful, ref.rows, chrf)
+                    )
+    return found
 
 
 def reference_warnings(articles: Sequence[ArticleResult]) -> list[str]:
@@ -983,19 +1022,7 @@ def reference_warnings(articles: Sequence[ArticleResult]) -> list[str]:
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         warnings.append(f"articles without a reference, so no score: {len(missing)} of {len(articles)} ({shown})")
-    for article in articles:
-        for ref in article.references:
-            chrf = ref.score("chrF")
-            if ref.reference and ref.rows and chrf is not None:
-                long_enough = (ref.reference_sentences or 0) >= MISMATCH_ALONE_SENTENCES
-                low = chrf < MISMATCH_CHRF_ALONE and long_enough
-                if low or (ref.doubtful >= MISMATCH_SHARE * ref.rows and chrf < MISMATCH_CHRF):
-                    warnings.append(
-                        f"article {article.article_id}: reference {ref.reference} ({ref.path}) seems to belong to "
-                        f"another article ({ref.doubtful} of {ref.rows} rows flagged or without a counterpart, "
-                        f"chrF {chrf:.1f})"
-                    )
-    return warnings
+    return warnings + [foreign.warning() for foreign in foreign_references(articles)]
 
 
 def draw_plots(

@@ -84,7 +84,9 @@ def dataset_card(configs: Sequence[CardConfig], provenance: Mapping[str, str] | 
         "and clause units, translated by machine, and aligned to their human English references. Each row "
         'is `{"translation": {"ar": ..., "en": ...}}`, with `article_id`, `reference`, `row` and '
         "`alignment_confidence` beside it. `en` is the human reference when the row has one (`reference` "
-        "names it), else the machine translation (`reference` is empty).",
+        "names it), else the machine translation (`reference` is empty). The `default` configuration holds every "
+        "row, a sentence with no counterpart as a row with one side empty; a filtered configuration holds pairs "
+        "only.",
         "",
         *table,
         "",

@@ -8,7 +8,7 @@ check ``--format`` before importing anything heavy.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +58,7 @@ class Export:
     min_confidence: float | None = None
     filtered_files: dict[str, list[Path]] = field(default_factory=dict)  # the same formats, filtered
     filtered_rows: int | None = None
+    left_out_references: int = 0  # (article, reference) pairs whose rows the filtered corpus leaves out
 
 
 def filtered_stem(stem: str, threshold: float) -> str:
@@ -89,18 +90,22 @@ def export_corpus(
     dedupe: bool = False,
     min_confidence: float | None = None,
     passing: Sequence[str] = (),
+    leave_out: Collection[tuple[str, str]] = (),
     provenance: Mapping[str, str] | None = None,
 ) -> Export:
     """Write ``corpus`` into ``folder`` in each of ``formats``; optionally deduplicated, and filtered beside it.
 
     With ``min_confidence``, the rows aligned at least that confidently are written again, in the same
     formats, under :func:`filtered_stem`: the full corpus is always kept. ``passing`` (check names)
-    also keeps, in that filtered corpus, only rows that failed none of those checks. Each file is atomic.
-    ``provenance`` (signatures) goes into the files of formats that carry metadata (Parquet's footer).
+    also keeps, in that filtered corpus, only rows that failed none of those checks. A filtered corpus is
+    made to be used as pairs, so it holds two-sided rows only (:func:`tarjama.corpus.schema.two_sided`) and
+    none of the (article id, reference label) pairs in ``leave_out`` (references that seem to belong to
+    another article, whose rows no confidence vouches for). Each file is atomic. ``provenance``
+    (signatures) goes into the files of formats that carry metadata (Parquet's footer).
     """
     import polars as pl
 
-    from tarjama.corpus.schema import check_confidence
+    from tarjama.corpus.schema import check_confidence, two_sided
     from tarjama.corpus.schema import dedupe as drop_duplicates
     from tarjama.corpus.schema import min_confidence as at_least
 
@@ -115,7 +120,12 @@ def export_corpus(
     rows = counts.kept if counts else lazy.select(pl.len()).collect().item()
     if min_confidence is None and not passing:
         return Export(files, rows, counts)
-    filtered = at_least(lazy, min_confidence) if min_confidence is not None else lazy
+    filtered = lazy.filter(two_sided())
+    if leave_out:
+        foreign = pl.DataFrame(list(leave_out), schema=["article_id", "reference"], orient="row").lazy()
+        filtered = filtered.join(foreign, on=["article_id", "reference"], how="anti", maintain_order="left")
+    if min_confidence is not None:
+        filtered = at_least(filtered, min_confidence)
     filtered_name = filtered_stem(stem, min_confidence) if min_confidence is not None else stem
     if passing:
         from tarjama.quality.checks import passes_checks
@@ -129,4 +139,5 @@ def export_corpus(
         min_confidence,
         _write_all(filtered, folder, names, filtered_name, provenance),
         filtered.select(pl.len()).collect().item(),
+        len(set(leave_out)),
     )

@@ -159,7 +159,15 @@ def _corpus_lines(summary: RunSummary, plot_url: Callable[[str], str | None]) ->
     if counts.duplicates_dropped is not None:
         lines.append(f"- {counted(counts.duplicates_dropped, 'duplicate pair')} dropped (`--dedupe`)")
     if counts.filtered_rows is not None:
-        lines.append(f"- filtered corpus: {counted(counts.filtered_rows, 'row')}")
+        left_out = counts.filtered_left_out_references
+        lines.append(
+            f"- filtered corpus: {counted(counts.filtered_rows, 'row')}, pairs only (no row with an empty side)"
+            + (
+                f"; the rows of {counted(left_out, 'reference')} that seem another article's left out"
+                if left_out
+                else ""
+            )
+        )
     if counts.files:
         lines.append("- files: " + ", ".join(md_text(name) for name in counts.files))
     lines.append("")

@@ -234,6 +234,13 @@ def english_side() -> pl.Expr:
     return pl.when(pl.col("reference") != "").then(pl.col("english_reference")).otherwise(pl.col("english_mt"))
 
 
+def two_sided() -> pl.Expr:
+    """Whether a row is a pair: Arabic and English (:func:`english_side`) both there. A row with one side empty
+    is a sentence with no counterpart, which the full corpus keeps and a filtered corpus, made to be used as
+    pairs, leaves out however sure the aligner is of it."""
+    return (pl.col("arabic").fill_null("") != "") & (english_side().fill_null("") != "")
+
+
 def _normalised(text: pl.Expr) -> pl.Expr:
     """``text`` as :func:`tarjama.text.normalize.normalize_text` leaves a line: no invisible marks, NFC, single spaces."""
     return (
