@@ -136,6 +136,34 @@ def test_latin_names_in_the_arabic_missing_from_the_mt():
     assert create_check("latin-names").check(pairs[-1:])[0].detail == "Tanger missing"
 
 
+def test_latin_names_found_inside_punctuated_words_of_the_mt():
+    # the MT writes the name joined to other text by a hyphen, slash, dot, bracket or "=": still present
+    pairs = [
+        ("قوات يقودها NATO", "NATO-led forces"),
+        ("شراكة بين Apple و Google", "an Apple-Google partnership"),
+        ("شبكة CNN", "CNN.com network"),
+        ("طائرة F-16 أمريكية", "a US F-16/F-35 jet"),
+        ("الصيغة =SUM(A1) في الخلية", "=SUM(A1) in the cell"),
+        ("الولايات المتحدة U.S.", "the United States (US)"),
+        ("مطعم McDonald's", "a McDonald's restaurant"),
+    ]
+    check = create_check("latin-names")
+    assert [r.detail for r in check.check(pairs)] == [""] * len(pairs)
+    assert failed("latin-names", pairs) == [False] * len(pairs)
+
+
+def test_latin_names_absent_or_only_inside_a_longer_word_still_missing():
+    pairs = [
+        ("قالت US", "She focused on the issue"),  # US inside "focused"
+        ("شراكة بين Apple و Google", "an Applebee's-Google partnership"),  # Apple only inside Applebee
+        ("قوات يقودها NATO", "Allied-led forces"),
+        ("طائرة F-16 أمريكية", "a US F-161/F-35 jet"),  # F-16 is not F-161
+        ("الصيغة =SUM(A1)", "=SUMIF(A12) formula"),
+    ]
+    details = [r.detail for r in create_check("latin-names").check(pairs)]
+    assert details == ["US missing", "Apple missing", "NATO missing", "F-16 missing", "SUM missing, A1 missing"]
+
+
 def test_registry_settings_and_errors():
     assert list(CHECKS) == ["numbers", "arabic-script", "language", "length-ratio", "repetition", "latin-names"]
     checks = create_checks({"numbers": {}, "length-ratio": {"max_z": 4}})

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import polars as pl
 import pytest
 from conftest import CORPUS, ROOT
 
@@ -252,3 +253,61 @@ def test_runs_over_different_articles_are_named_in_words():
         "runs 'x' and 'y' cover different articles or references "
         "(only in 'x': a (reference en); only in 'y': b (reference en))"
     )
+
+
+def _visit_runs(tmp_path):
+    """The rows `tarjama run` writes for one article under the default rows (clause units) and `--rows sentences`."""
+    from test_regroup import ARABIC, ENGLISH, UNIT_MT
+
+    from tarjama.alignment.align import AlignmentConfig
+    from tarjama.alignment.regroup import align_article
+    from tarjama.corpus.schema import bead_rows
+    from tarjama.text.article import load_document
+    from tarjama.translation.translate import Translation
+
+    (tmp_path / "visit.ar.txt").write_text(ARABIC, encoding="utf-8")
+    (tmp_path / "visit.en.txt").write_text(ENGLISH, encoding="utf-8")
+    arabic = load_document(tmp_path / "visit.ar.txt", "ar")
+    english = load_document(tmp_path / "visit.en.txt", "en", "visit")
+    runs = {}
+    for rows, mt in (("units", UNIT_MT), ("sentences", [" ".join(UNIT_MT[:3]), " ".join(UNIT_MT[3:])])):
+        beads = align_article(arabic, mt, english.texts, AlignmentConfig(granularity=rows)).beads
+        translations = [Translation(text, "fixture", "hand-made", True) for text in mt]
+        runs[rows] = to_frame(bead_rows(arabic, translations, english, beads, rows)[0])
+    return runs
+
+
+def test_identical_runs_of_unit_rows_compare_on_their_rows_with_their_scores(tmp_path):
+    """Two rows sharing an Arabic sentence stay two segments: a run against itself scores as its scores.json."""
+    units = _visit_runs(tmp_path)["units"]
+    assert units["source_ids"].to_list() == ["1", "1", "2", "2"]  # every sentence split across two rows
+    segments = common_segments({"x": units, "y": units.clone()})
+    assert segments.references == units["english_reference"].to_list()
+    assert segments.hypotheses["x"] == segments.hypotheses["y"] == units["english_mt"].to_list()
+    comparison = compare_systems(
+        segments.references, [System(n, segments.hypotheses[n]) for n in ("x", "y")], n_samples=10
+    )
+    expected = score_corpus(units["english_mt"].to_list(), units["english_reference"].to_list(), n_bootstrap=0)
+    assert comparison.segments == len(units) == expected[0].segments == 4
+    assert {s.metric: round(s.score, 4) for s in comparison.scores if s.baseline} == {
+        s.metric: s.score for s in expected
+    }
+
+
+def test_a_sentence_rows_run_and_a_unit_rows_run_compare_on_whole_sentences(tmp_path):
+    runs = _visit_runs(tmp_path)
+    units, sentences = runs["units"], runs["sentences"]
+    assert sentences["source_units"].to_list() == ["1.1,1.2,1.3", "2.1,2.2"]
+    for order in (("units", "sentences"), ("sentences", "units")):
+        segments = common_segments({name: runs[name] for name in order})
+        assert segments.references == sentences["english_reference"].to_list()
+        assert segments.hypotheses["sentences"] == sentences["english_mt"].to_list()
+        assert segments.hypotheses["units"] == [
+            " ".join(units.filter(pl.col("source_ids") == n)["english_mt"]) for n in ("1", "2")
+        ]
+    # rows that name no units (written before source_units), or units over other Arabic: segments on sentences
+    unnamed = units.with_columns(pl.lit("").alias("source_units"))
+    assert len(common_segments({"x": units, "y": unnamed}).references) == 2
+    shifted = units.with_columns(pl.col("arabic").shift(1, fill_value=""))
+    assert len(common_segments({"x": units, "y": shifted}).references) == 2
+    assert len(common_segments({"x": units, "y": units}).references) == 4

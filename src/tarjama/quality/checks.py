@@ -380,8 +380,23 @@ _LATIN_NAME = re.compile(r"(?<![A-Za-z0-9@#/.])[A-Za-z][A-Za-z0-9&'’-]*[A-Za-z
 _URLISH = re.compile(r"\S*(?:https?://|www\.|@)\S*")
 
 
+_PIECE = re.compile(r"[^\W_]+")  # a run of letters or digits, in any script
+
+
 def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _piece_spans(mt: str) -> set[str]:
+    """Every run of 1 to 3 consecutive letter-or-digit pieces of the MT, squashed and joined.
+
+    Punctuation separates pieces as spaces do, so a name stays findable inside "NATO-led",
+    "Apple-Google", "CNN.com", "F-16/F-35" or "=SUM(A1)", and "Momentum's" holds Momentum; joined
+    spans find a name written differently (U.S. = US, F-16 = F 16 = F16). A piece is never cut,
+    so a short name is not found inside a longer word (US in "focused").
+    """
+    pieces = [squashed for piece in _PIECE.findall(mt) if (squashed := _squash(piece))]
+    return {"".join(pieces[i : i + n]) for n in (1, 2, 3) for i in range(len(pieces) - n + 1)}
 
 
 @dataclass(frozen=True)
@@ -400,9 +415,7 @@ class LatinNamesCheck(Check):
         results = []
         for arabic, mt in pairs:
             names = _LATIN_NAME.findall(_URLISH.sub(" ", arabic))
-            words = [_squash(re.sub(r"['’]s\b", "", w)) for w in mt.split()]  # Momentum's: Momentum
-            # a name may be split or joined differently in the MT (F-16, F 16): compare against 1- to 3-word spans
-            target = {"".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words))}
+            target = _piece_spans(mt)
             missing = list(dict.fromkeys(n for n in names if len(n) >= self.min_length and _squash(n) not in target))
             results.append(CheckResult(len(missing), ", ".join(f"{n} missing" for n in missing)))
         return results

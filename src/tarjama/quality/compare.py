@@ -333,11 +333,13 @@ class Segments:
     hypotheses: dict[str, list[str]]
 
 
-def _ids(cell: str) -> list[int]:
-    return [int(x) for x in cell.split(",") if x]
+def _ids(cell: str) -> list[str]:
+    return [x for x in cell.split(",") if x]
 
 
-Bead = tuple[list[str], str, str]  # sentence nodes ("s3", "r2"), MT text, reference text
+Bead = tuple[list[str], str, str, str]  # nodes ("u3.2" or "s3", "r2"), Arabic, MT text, reference text
+Row = tuple[str, str, str, str, str, str]  # source_ids, source_units, reference_ids, Arabic, MT, reference
+Segment = tuple[str, dict[str, str], dict[str, str]]  # reference text, MT per run, Arabic per run
 
 
 def _root(parent: dict[str, str], node: str) -> str:
@@ -346,22 +348,28 @@ def _root(parent: dict[str, str], node: str) -> str:
     return node
 
 
-def _article_segments(beads: dict[str, list[Bead]], first: str) -> list[tuple[str, dict[str, str]]]:
-    """Union the sentences every run's beads join; each group is a segment (reference text, MT per run)."""
+def _article_segments(beads: dict[str, list[Bead]], first: str) -> list[Segment]:
+    """Union the nodes every run's beads join; each group is a segment (reference text, MT and Arabic per run)."""
     parent: dict[str, str] = {}
     for rows in beads.values():
-        for nodes, _, _ in rows:
+        for nodes, _, _, _ in rows:
             for node in nodes[1:]:
                 parent[_root(parent, node)] = _root(parent, nodes[0])
-    references: dict[str, list[str]] = {}  # in document order: every sentence is in the first run's rows
+    references: dict[str, list[str]] = {}  # in document order: every node is in the first run's rows
     texts: dict[str, dict[str, list[str]]] = {name: {} for name in beads}
-    for nodes, _, text in beads[first]:
+    arabic: dict[str, dict[str, list[str]]] = {name: {} for name in beads}
+    for nodes, _, _, text in beads[first]:
         references.setdefault(_root(parent, nodes[0]), []).append(text)
     for name, rows in beads.items():
-        for nodes, mt, _ in rows:
+        for nodes, source, mt, _ in rows:
             texts[name].setdefault(_root(parent, nodes[0]), []).append(mt)
+            arabic[name].setdefault(_root(parent, nodes[0]), []).append(source)
     return [
-        (_joined(parts), {name: _joined(texts[name].get(group, [])) for name in beads})
+        (
+            _joined(parts),
+            {name: _joined(texts[name].get(group, [])) for name in beads},
+            {name: _joined(arabic[name].get(group, [])) for name in beads},
+        )
         for group, parts in references.items()
     ]
 
@@ -376,15 +384,55 @@ def _pairs(keys: list[tuple[str, str]], shown: int = 3) -> str:
     return text + (f" and {len(keys) - shown} more" if len(keys) > shown else "")
 
 
+def _beads(rows: Sequence[Row], units: bool) -> list[Bead]:
+    return [
+        (
+            ([f"u{u}" for u in _ids(unit_ids)] if units else [f"s{i}" for i in _ids(sentence_ids)])
+            + [f"r{j}" for j in _ids(reference_ids)],
+            arabic,
+            mt,
+            text,
+        )
+        for sentence_ids, unit_ids, reference_ids, arabic, mt, text in rows
+    ]
+
+
+def _same_cover(beads: dict[str, list[Bead]]) -> bool:
+    covered = [{node for nodes, _, _, _ in table for node in nodes} for table in beads.values()]
+    return all(c == covered[0] for c in covered)
+
+
+def _shared_segments(article_id: str, reference: str, rows: dict[str, list[Row]]) -> list[Segment]:
+    """An article's segments on clause units when every run's rows name the same units over the same
+    Arabic, else on sentences (runs whose clause splitters differ, rows written without units)."""
+    first = next(iter(rows))
+    if all(units or not sentences for table in rows.values() for sentences, units, *_ in table):
+        beads = {name: _beads(table, units=True) for name, table in rows.items()}
+        if _same_cover(beads):
+            segments = _article_segments(beads, first)
+            if all(len(set(arabic.values())) == 1 for _, _, arabic in segments):
+                return segments
+    beads = {name: _beads(table, units=False) for name, table in rows.items()}
+    if not _same_cover(beads):
+        raise TarjamaError(f"{article_id}: runs cover different sentences (reference {reference!r})")
+    return _article_segments(beads, first)
+
+
 def common_segments(runs: Mapping[str, pl.DataFrame]) -> Segments:
-    """The finest segmentation on which all runs' aligned rows agree, from their ``source_ids``/``reference_ids``.
+    """The finest segmentation on which all runs' aligned rows agree, from their ``source_units`` (or
+    ``source_ids``) and ``reference_ids``.
 
     Each run aligns its own MT to the reference, so runs' beads differ; a
-    segment here is a group of source and reference sentences that no run's
-    row crosses (the connected components of all runs' beads), with each
-    run's MT for it and the reference text, in document order. Rows without a
-    reference are ignored; every run must cover the same articles, source
-    sentences and reference sentences.
+    segment here is a group of source units and reference sentences that no
+    run's row crosses (the connected components of all runs' beads), with
+    each run's MT for it and the reference text, in document order. Units,
+    not sentences, so that two rows sharing an Arabic sentence (rows of clause
+    units) stay two segments: a run compared with itself has its rows as
+    segments and its ``scores.json`` scores. A ``--rows sentences`` row names
+    every unit of its sentences, so it joins them. Where runs split a sentence
+    into units differently (or rows do not name units), segments are built on
+    sentences. Rows without a reference are ignored; every run must cover the
+    same articles, source sentences and reference sentences.
     """
     if len(runs) < 2:
         raise TarjamaError("a comparison needs at least two runs")
@@ -401,24 +449,17 @@ def common_segments(runs: Mapping[str, pl.DataFrame]) -> Segments:
             raise TarjamaError(
                 f"runs {names[0]!r} and {name!r} cover different articles or references ({'; '.join(only)})"
             )
+    columns = ("source_ids", "source_units", "reference_ids", "arabic", "english_mt", "english_reference")
     segments = Segments([], [], {name: [] for name in names})
     for article_id, reference in sorted(keys[names[0]]):
-        beads = {
-            name: [
-                ([f"s{i}" for i in _ids(src)] + [f"r{j}" for j in _ids(ref)], mt, text)
-                for src, ref, mt, text in f.filter(
-                    (pl.col("article_id") == article_id) & (pl.col("reference") == reference)
-                )
-                .sort("row")
-                .select("source_ids", "reference_ids", "english_mt", "english_reference")
-                .iter_rows()
-            ]
+        rows = {
+            name: f.filter((pl.col("article_id") == article_id) & (pl.col("reference") == reference))
+            .sort("row")
+            .select(columns)
+            .rows()
             for name, f in frames.items()
         }
-        covered = {name: {node for nodes, _, _ in rows for node in nodes} for name, rows in beads.items()}
-        if any(c != covered[names[0]] for c in covered.values()):
-            raise TarjamaError(f"{article_id}: runs cover different sentences (reference {reference!r})")
-        for reference_text, texts in _article_segments(beads, names[0]):
+        for reference_text, texts, _ in _shared_segments(article_id, reference, rows):
             segments.articles.append(article_id)
             segments.references.append(reference_text)
             for name, text in texts.items():
