@@ -311,3 +311,13 @@ def test_a_sentence_rows_run_and_a_unit_rows_run_compare_on_whole_sentences(tmp_
     shifted = units.with_columns(pl.col("arabic").shift(1, fill_value=""))
     assert len(common_segments({"x": units, "y": shifted}).references) == 2
     assert len(common_segments({"x": units, "y": units}).references) == 4
+
+
+@pytest.mark.parametrize("test", ["bs", "ar"])
+def test_a_system_equal_to_the_baseline_is_not_significantly_different(test):
+    """The same MT twice: nothing to test, p = 1 (sacrebleu's (0 + 1) / (n + 1) would mark it significant)."""
+    comparison = compare_systems(GOLD, [System("base", MT), System("copy", list(MT))], test=test, n_samples=100)
+    tested = [s for s in comparison.scores if not s.baseline]
+    assert len(tested) == 4 and all(s.p_value == 1.0 and not s.significant for s in tested)
+    rendered = render_comparison(comparison)
+    assert rendered.count("p = 1.0000") == 4 and "p = 1.0000*" not in rendered

@@ -8,7 +8,9 @@ the same segments with BLEU, chrF, chrF++ and TER, and gets a p-value
 the observed difference). The resampling indices, the AR coin flips and the
 float32/float64 arithmetic are sacrebleu's, so the p-values, means and CIs
 are the CLI's to the last digit (``tests/test_compare.py`` runs it); the
-resampled scores are computed in bulk (:mod:`tarjama.quality.score`).
+resampled scores are computed in bulk (:mod:`tarjama.quality.score`). One
+exception: a system scoring exactly the baseline's gets p = 1, where sacrebleu's
+formula gives (0 + 1) / (n + 1) and would call two identical systems different.
 
 Beyond the CLI: per-article score deltas with a paired bootstrap interval
 (articles are small, so most are marked ``small_sample``), and the rows whose
@@ -299,6 +301,8 @@ def compare_systems(
             p_value, mean, ci = _paired_scores(
                 metric, baseline_stats, system_stats, observed, test, n_samples, ar_confidence
             )
+            if observed == 0.0:  # nothing to test: sacrebleu's (0 + 1) / (n + 1) calls equal scores significant
+                p_value = 1.0
             scores.append(SystemScore(system.name, name, False, system_score, p_value, mean, ci))
             if articles is not None:
                 deltas += _article_deltas(
