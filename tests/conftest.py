@@ -469,3 +469,28 @@ def ready_column(stdout: str) -> dict[str, str]:
         if len(cells) > 5 and cells[1]:
             rows[cells[1]] = cells[-2]
     return rows
+
+
+# One article of two comma-chained sentences, its MT per clause unit and a reference that cuts it
+# elsewhere (tests/test_regroup.py, tests/test_compare.py).
+VISIT_ARABIC = (
+    "كشفت زيارة وزير الخارجية الأمريكي إلى المغرب عن توجه جديد لتعزيز الشراكة، "
+    "وأظهرت الزيارة حرص واشنطن على التقرب من التجربة المغربية، "
+    "حيث أكد الوزير في تغريدة ابتهاجه بلقاء المسؤولين المغاربة وأشاد بعملهم.\n"
+    "وأجرى المدير العام مباحثات مع الوزير الأمريكي بمقر المديرية، "
+    "وجرى اللقاء بحضور عدد من المسؤولين الأمريكيين والمغاربة.\n"
+)
+VISIT_UNIT_MT = [
+    "The visit of the US Secretary of State to Morocco revealed a new approach to strengthening the partnership,",
+    "and the visit showed Washington's eagerness to get closer to the Moroccan experience,",
+    "where the minister confirmed in a tweet his delight at meeting the Moroccan officials and praised their work.",
+    "The Director General held talks with the US minister at the Directorate's headquarters,",
+    "and the meeting was attended by a number of American and Moroccan officials.",
+]
+VISIT_ENGLISH = (
+    "The US Secretary of State's visit to Morocco revealed a new approach to strengthening the partnership "
+    "and showed Washington's eagerness to draw closer to the Moroccan experience. "
+    "In a tweet, the minister expressed his delight at meeting the Moroccan officials. He also praised their work.\n"
+    "The Director General held talks with the US Secretary at the Directorate's headquarters. "
+    "The meeting was attended by a number of American and Moroccan officials.\n"
+)

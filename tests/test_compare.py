@@ -7,7 +7,7 @@ import sys
 
 import polars as pl
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, VISIT_ARABIC, VISIT_ENGLISH, VISIT_UNIT_MT
 
 from tarjama.corpus.schema import to_frame
 from tarjama.errors import TarjamaError
@@ -257,20 +257,21 @@ def test_runs_over_different_articles_are_named_in_words():
 
 def _visit_runs(tmp_path):
     """The rows `tarjama run` writes for one article under the default rows (clause units) and `--rows sentences`."""
-    from test_regroup import ARABIC, ENGLISH, UNIT_MT
-
     from tarjama.alignment.align import AlignmentConfig
     from tarjama.alignment.regroup import align_article
     from tarjama.corpus.schema import bead_rows
     from tarjama.text.article import load_document
     from tarjama.translation.translate import Translation
 
-    (tmp_path / "visit.ar.txt").write_text(ARABIC, encoding="utf-8")
-    (tmp_path / "visit.en.txt").write_text(ENGLISH, encoding="utf-8")
+    (tmp_path / "visit.ar.txt").write_text(VISIT_ARABIC, encoding="utf-8")
+    (tmp_path / "visit.en.txt").write_text(VISIT_ENGLISH, encoding="utf-8")
     arabic = load_document(tmp_path / "visit.ar.txt", "ar")
     english = load_document(tmp_path / "visit.en.txt", "en", "visit")
     runs = {}
-    for rows, mt in (("units", UNIT_MT), ("sentences", [" ".join(UNIT_MT[:3]), " ".join(UNIT_MT[3:])])):
+    for rows, mt in (
+        ("units", VISIT_UNIT_MT),
+        ("sentences", [" ".join(VISIT_UNIT_MT[:3]), " ".join(VISIT_UNIT_MT[3:])]),
+    ):
         beads = align_article(arabic, mt, english.texts, AlignmentConfig(granularity=rows)).beads
         translations = [Translation(text, "fixture", "hand-made", True) for text in mt]
         runs[rows] = to_frame(bead_rows(arabic, translations, english, beads, rows)[0])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import VISIT_ARABIC, VISIT_ENGLISH, VISIT_UNIT_MT
 from sacrebleu.metrics import CHRF
 
 from tarjama.alignment.align import AlignmentConfig
@@ -16,27 +17,7 @@ from tarjama.quality.score import corpus_statistics
 from tarjama.text.article import Document, Sentence, UnitTranslation, load_document
 from tarjama.translation.translate import Translation
 
-ARABIC = (
-    "كشفت زيارة وزير الخارجية الأمريكي إلى المغرب عن توجه جديد لتعزيز الشراكة، "
-    "وأظهرت الزيارة حرص واشنطن على التقرب من التجربة المغربية، "
-    "حيث أكد الوزير في تغريدة ابتهاجه بلقاء المسؤولين المغاربة وأشاد بعملهم.\n"
-    "وأجرى المدير العام مباحثات مع الوزير الأمريكي بمقر المديرية، "
-    "وجرى اللقاء بحضور عدد من المسؤولين الأمريكيين والمغاربة.\n"
-)
-UNIT_MT = [
-    "The visit of the US Secretary of State to Morocco revealed a new approach to strengthening the partnership,",
-    "and the visit showed Washington's eagerness to get closer to the Moroccan experience,",
-    "where the minister confirmed in a tweet his delight at meeting the Moroccan officials and praised their work.",
-    "The Director General held talks with the US minister at the Directorate's headquarters,",
-    "and the meeting was attended by a number of American and Moroccan officials.",
-]
-ENGLISH = (
-    "The US Secretary of State's visit to Morocco revealed a new approach to strengthening the partnership "
-    "and showed Washington's eagerness to draw closer to the Moroccan experience. "
-    "In a tweet, the minister expressed his delight at meeting the Moroccan officials. He also praised their work.\n"
-    "The Director General held talks with the US Secretary at the Directorate's headquarters. "
-    "The meeting was attended by a number of American and Moroccan officials.\n"
-)
+ARABIC, ENGLISH, UNIT_MT = VISIT_ARABIC, VISIT_ENGLISH, VISIT_UNIT_MT
 
 
 @pytest.fixture
