@@ -252,7 +252,7 @@ def collect_articles(paths: Sequence[str | Path], references: Sequence[Path] = (
     """Every article named by ``paths`` (files, folders, globs, manifests), each once, in order.
 
     ``references`` (``--reference``) go to the one article given, or, with several articles, to the
-    article whose id starts their file name.
+    article whose whole id their file name gives (:func:`~tarjama.text.article.split_reference_name`).
     """
     articles: list[ArticleInput] = []
     for raw in paths:
