@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import TARJAMA, cli_env
+from conftest import TARJAMA, align_cli, cli_env
 
 from tarjama.corpus.inputs import collect_articles, read_manifest
 from tarjama.errors import TarjamaError
@@ -202,3 +202,21 @@ def test_the_cli_refuses_such_a_manifest_before_starting_anything(tmp_path):
         == f"tarjama: error: {manifest}:2: the \"id\" 'tab\\tid' holds a control character ('\\t')"
     )
     assert not out.exists()
+
+
+def test_align_refuses_such_a_file_name_too(tmp_path):
+    """``tarjama align`` writes the id and label its files' names give into its TSV: the same rule."""
+    folder = files(tmp_path / "in", "tab\tid.ar.txt", "tab\tid.en.txt", "fine.ar.txt", "fine.en-b .txt")
+    result = align_cli(tmp_path, folder / "tab\tid.ar.txt", folder / "tab\tid.en.txt", "-o", tmp_path / "out.tsv")
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        f"tarjama: error: {folder}/tab\\tid.ar.txt: the article id its name gives, 'tab\\tid', "
+        "holds a control character ('\\t') (rename the file)",
+    )
+    result = align_cli(tmp_path, folder / "fine.ar.txt", folder / "fine.en-b .txt", "-o", tmp_path / "out.tsv")
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        f"tarjama: error: {folder}/fine.en-b .txt: the reference label its name gives, 'en-b ', "
+        "begins or ends with whitespace (rename the file)",
+    )
+    assert not (tmp_path / "out.tsv").exists()

@@ -33,6 +33,7 @@ from typing import Any
 from tarjama.errors import InputError, TarjamaError
 from tarjama.text.article import (
     Document,
+    check_file_name,
     check_regular_file,
     document_id,
     find_references,
@@ -155,9 +156,7 @@ class ArticleInput:
 
 def _from_file(path: Path, references: Sequence[Path] | None = None) -> ArticleInput:
     article_id = document_id(path)
-    problem = name_problem(article_id)
-    if problem:
-        raise InputError(path, f"the article id its name gives, {article_id!r}, {problem} (rename the file)")
+    check_file_name(path, article_id, "article id")
     given = find_references(path) if references is None else references
     return ArticleInput(article_id, TextSource(path), _file_references(given))
 
@@ -167,9 +166,7 @@ def _file_references(paths: Sequence[Path]) -> tuple[ReferenceInput, ...]:
     references = []
     for path in paths:
         label = reference_label(path)
-        problem = name_problem(label)
-        if problem:
-            raise InputError(path, f"the reference label its name gives, {label!r}, {problem} (rename the file)")
+        check_file_name(path, label, "reference label")
         references.append(ReferenceInput(label, TextSource(path)))
     return tuple(references)
 

@@ -325,6 +325,14 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def check_file_name(path: Path, name: str, what: str) -> None:
+    """An :class:`InputError` naming ``path`` if ``name``, the ``what`` (``"article id"``, ``"reference
+    label"``) its file name gives, is refused by :func:`name_problem`."""
+    problem = name_problem(name)
+    if problem:
+        raise InputError(path, f"the {what} its name gives, {name!r}, {problem} (rename the file)")
+
+
 MIN_WORDS_JUDGED = 8
 """A Latin-script text with fewer words and few common English words is taken as English: a headline
 ("Volcano spews ash on Mexico City") is too short for the language identifier to tell."""
