@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import logging
 import os
 import re
@@ -151,6 +152,16 @@ INPUT_CASES: list[tuple[str, str, Callable[[Path], list[object]]]] = [
             "--reference",
             write(d / "other.en.txt", ENGLISH),
         ],
+    ),
+    (
+        "bad input",
+        "a manifest id holding a tab",
+        lambda d: [write(d / "m.jsonl", json.dumps({"id": "tab\tid", "text": ARABIC}) + "\n")],
+    ),
+    (
+        "bad input",
+        "a manifest id with spaces around it",
+        lambda d: [write(d / "m.jsonl", json.dumps({"id": "  spaced  ", "text": ARABIC}) + "\n")],
     ),
     (
         "also seen",

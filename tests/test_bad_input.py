@@ -173,9 +173,10 @@ def test_escape_sequences_in_a_file_name_never_reach_the_terminal(tmp_path):
     assert result.returncode == 2 and not out.exists()
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in result.stderr and raw not in result.stdout
-    assert result.stderr.strip() == (
-        f"tarjama: error: {tmp_path}/\\x1b[2J\\x1b[31mred\\x1b]0;title\\x07\\u202e.ar.txt: "
-        "no Arabic text (0 Arabic and 40 Latin letters)"
+    escaped = "\\x1b[2J\\x1b[31mred\\x1b]0;title\\x07\\u202e"
+    assert result.stderr.strip() == (  # a control character is no part of an id: refused, before the text is read
+        f"tarjama: error: {tmp_path}/{escaped}.ar.txt: the article id its name gives, '{escaped}', "
+        "holds a control character ('\\x1b') (rename the file)"
     )
 
 

@@ -192,7 +192,7 @@ def run(
             "--reference",
             "-r",
             metavar="FILE",
-            help="English reference file (repeatable). Default: <id>.en*.txt beside each article.",
+            help="English reference file (repeatable). Default: <id>.en.txt and <id>.en-<label>.txt beside each article.",
         ),
     ] = None,
     engine: EngineOption = None,

@@ -42,7 +42,15 @@ from tarjama.corpus.shards import ShardStore
 from tarjama.errors import TarjamaError, counted, printable
 from tarjama.quality.score import MetricScore, Statistics
 from tarjama.settings import Settings
-from tarjama.text.article import Document, UnitTranslation, load_document, read_utf8
+from tarjama.text.article import (
+    Document,
+    UnitTranslation,
+    check_file_name,
+    document_id,
+    load_document,
+    read_utf8,
+    reference_label,
+)
 from tarjama.translation.engines import Engine, create_engine, engine_signature, get_spec
 from tarjama.translation.translate import Translation, translate_missing
 
@@ -521,6 +529,8 @@ def align_files(
     from tarjama.corpus.schema import bead_rows, to_frame, write_tsv
 
     load = load_presegmented if presegmented else load_document
+    check_file_name(arabic, document_id(arabic), "article id")  # the rows' ids, as `tarjama run` checks them
+    check_file_name(english, reference_label(english), "reference label")
     source = load(arabic, "ar")
     reference = load(english, "en", source.id)
     lines: list[str] = []

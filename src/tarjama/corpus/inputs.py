@@ -14,8 +14,9 @@ and its references. Sources:
   are relative to the manifest's folder.
 
 Reading an article's text is deferred to :meth:`ArticleInput.load`, so a bad article fails alone,
-when it is processed; a bad manifest (not JSON, a record without an id or text, duplicate ids)
-fails the run at once, in one line naming the manifest and the record.
+when it is processed; a bad manifest (not JSON, a record without an id or text, duplicate ids, an id
+or label :func:`~tarjama.text.article.name_problem` refuses) fails the run at once, in one line naming
+the manifest and the record, and so does a file whose name gives such an id or label.
 """
 
 from __future__ import annotations
@@ -32,13 +33,16 @@ from typing import Any
 from tarjama.errors import InputError, TarjamaError
 from tarjama.text.article import (
     Document,
+    check_file_name,
     check_regular_file,
     document_id,
     find_references,
     load_document,
+    name_problem,
     open_regular,
     parse_document,
     reference_label,
+    split_reference_name,
 )
 
 MANIFEST_SUFFIXES = (".jsonl", ".parquet")
@@ -151,12 +155,20 @@ class ArticleInput:
 
 
 def _from_file(path: Path, references: Sequence[Path] | None = None) -> ArticleInput:
+    article_id = document_id(path)
+    check_file_name(path, article_id, "article id")
     given = find_references(path) if references is None else references
-    return ArticleInput(
-        document_id(path),
-        TextSource(path),
-        tuple(ReferenceInput(reference_label(r), TextSource(r)) for r in given),
-    )
+    return ArticleInput(article_id, TextSource(path), _file_references(given))
+
+
+def _file_references(paths: Sequence[Path]) -> tuple[ReferenceInput, ...]:
+    """References read from files, each labelled by its file name."""
+    references = []
+    for path in paths:
+        label = reference_label(path)
+        check_file_name(path, label, "reference label")
+        references.append(ReferenceInput(label, TextSource(path)))
+    return tuple(references)
 
 
 def _record_source(record: dict[str, Any], base: Path, where: str, field: ManifestField) -> TextSource:
@@ -209,17 +221,25 @@ def read_manifest(manifest: Path) -> list[ArticleInput]:
         article_id = record.get("id")
         if not isinstance(article_id, str) or not article_id.strip():
             raise TarjamaError(f'{where}: needs an "id" (a non-empty string)')
+        problem = name_problem(article_id)
+        if problem:  # kept as given: an id that is written differently per output is refused, not changed
+            raise TarjamaError(f'{where}: the "id" {article_id!r} {problem}')
         references = []
         for index, ref in enumerate(record.get("references") or [], start=1):
             if not isinstance(ref, dict):
                 raise TarjamaError(f"{where}: reference {index} must be an object with a label and a text or path")
             label = ref.get("label") or "en"
+            if not isinstance(label, str):
+                raise TarjamaError(f'{where}: reference {index}: its "label" must be a string, not {label!r}')
+            problem = name_problem(label)
+            if problem:
+                raise TarjamaError(f'{where}: reference {index}: the "label" {label!r} {problem}')
             field = ManifestField(manifest, position, ("references", index - 1, "text"))
             references.append(
                 ReferenceInput(str(label), _record_source(ref, manifest.parent, f"{where} (reference {label})", field))
             )
         source = _record_source(record, manifest.parent, where, ManifestField(manifest, position, ("text",)))
-        articles.append(ArticleInput(article_id.strip(), source, tuple(references)))
+        articles.append(ArticleInput(article_id, source, tuple(references)))
     if not articles:
         raise InputError(manifest, "manifest lists no articles")
     return articles
@@ -229,7 +249,7 @@ def collect_articles(paths: Sequence[str | Path], references: Sequence[Path] = (
     """Every article named by ``paths`` (files, folders, globs, manifests), each once, in order.
 
     ``references`` (``--reference``) go to the one article given, or, with several articles, to the
-    article whose id starts their file name.
+    article whose whole id their file name gives (:func:`~tarjama.text.article.split_reference_name`).
     """
     articles: list[ArticleInput] = []
     for raw in paths:
@@ -302,20 +322,13 @@ def _names_an_article(match: Path) -> bool:
 def _with_given_references(articles: list[ArticleInput], given: Sequence[Path]) -> list[ArticleInput]:
     if len(articles) == 1:
         only = articles[0]
-        return [
-            ArticleInput(only.id, only.source, tuple(ReferenceInput(reference_label(r), TextSource(r)) for r in given))
-        ]
+        return [ArticleInput(only.id, only.source, _file_references(given))]
     by_id: dict[str, list[Path]] = {a.id: [] for a in articles}
     for reference in given:
-        owner = reference.name.split(".en")[0]
+        owner = (split_reference_name(reference.name) or ("",))[0]  # the whole id, as the name gives it
         if owner not in by_id:
             raise TarjamaError(
                 f"{reference}: matches no article (name it <article-id>.en.txt or <article-id>.en-<label>.txt)"
             )
         by_id[owner].append(reference)
-    return [
-        ArticleInput(a.id, a.source, tuple(ReferenceInput(reference_label(r), TextSource(r)) for r in by_id[a.id]))
-        if by_id[a.id]
-        else a
-        for a in articles
-    ]
+    return [ArticleInput(a.id, a.source, _file_references(by_id[a.id])) if by_id[a.id] else a for a in articles]

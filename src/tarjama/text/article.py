@@ -5,12 +5,13 @@ paid for, with one line naming the file and the problem.
 
 Corpus naming convention: an article is ``<id>.ar.txt`` (one paragraph per
 line); its human references sit beside it as ``<id>.en.txt`` and, for more
-than one, ``<id>.en-<label>.txt`` (e.g. ``<id>.en-b.txt``).
+than one, ``<id>.en-<label>.txt`` (e.g. ``<id>.en-b.txt``, the label without a dot).
 """
 
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import re
 import stat
@@ -268,12 +269,68 @@ def reference_label(path: Path) -> str:
     return parts[-2] if len(parts) >= 3 else path.stem
 
 
+def split_reference_name(name: str) -> tuple[str, str] | None:
+    """``x.en-b.txt`` → ``("x", "en-b")``: the article id and the label a conventional reference file name
+    gives, or ``None`` if ``name`` is not ``<id>.en.txt`` or ``<id>.en-<label>.txt``.
+
+    A label holds no dot, so a name has one reading: ``x.en-b.en.txt`` is article ``x.en-b``'s reference
+    ``en``, never article ``x``'s reference ``en-b.en``, and a name ending ``.ar.txt`` is always an
+    article, never a reference (``x.en-b.ar.txt`` is article ``x.en-b``).
+    """
+    article, dot, label = name.removesuffix(".txt").rpartition(".")
+    if not name.endswith(".txt") or not dot or not article:
+        return None
+    if label != "en" and not (label.startswith("en-") and len(label) > len("en-")):
+        return None
+    return article, label
+
+
 def find_references(article: Path) -> list[Path]:
-    """The references that follow the naming convention beside ``article``."""
+    """The references that follow the naming convention beside ``article``: its id matched literally
+    (an id such as ``report [1]`` is no glob pattern), each label without a dot."""
     stem = document_id(article)
     primary = article.with_name(f"{stem}.en.txt")
-    others = sorted(article.parent.glob(f"{stem}.en-*.txt"))
+    others = sorted(
+        path
+        for path in article.parent.glob(f"{glob.escape(stem)}.en-*.txt")
+        if (split_reference_name(path.name) or ("",))[0] == stem
+    )
     return ([primary] if primary.exists() else []) + others  # a FIFO or folder there fails the article, in one line
+
+
+_NOT_IN_A_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def name_problem(name: str) -> str | None:
+    """What makes ``name`` unusable as an article id or a reference label, or ``None`` if nothing does.
+
+    An id and a label are written into every output, and every output must hold the same one. So refused:
+
+    - a control character (Unicode category Cc: tab, line breaks, NUL, ESC, ...) or a line or paragraph
+      separator (U+2028, U+2029): the TSV and Moses files turn tabs and line breaks into spaces (they are
+      their separators) where Parquet and JSON keep them, and no reader expects the others in a name.
+      Format characters such as bidi controls are kept: every output carries them as they are, and
+      every display of them escapes them.
+    - whitespace at either end: kept, it is lost wherever an id is shown (report.md's tables, the viewer,
+      a spreadsheet), so `` x`` and ``x`` would look like one id while being two; stripped, the id would
+      no longer be the one the manifest or the file name gives, the id a user looks for.
+    """
+    if not name.strip():
+        return "is empty" if not name else "is only whitespace"
+    control = _NOT_IN_A_NAME.search(name)
+    if control:
+        return f"holds a control character ({control.group()!r})"
+    if name != name.strip():
+        return "begins or ends with whitespace"
+    return None
+
+
+def check_file_name(path: Path, name: str, what: str) -> None:
+    """An :class:`InputError` naming ``path`` if ``name``, the ``what`` (``"article id"``, ``"reference
+    label"``) its file name gives, is refused by :func:`name_problem`."""
+    problem = name_problem(name)
+    if problem:
+        raise InputError(path, f"the {what} its name gives, {name!r}, {problem} (rename the file)")
 
 
 MIN_WORDS_JUDGED = 8
