@@ -229,3 +229,14 @@ def test_log_lines_show_an_article_id_from_a_file_name_escaped(services, tmp_pat
         build(libre(tmp_path / "home", services), folder, tmp_path / "out", "escaped")
     naming = [r.getMessage() for r in caplog.records if "red" in r.getMessage()]
     assert naming and all("\u202e" not in line and "a\\u202ered" in line for line in naming), naming
+
+
+def test_the_signature_says_what_the_engine_was_sent(tmp_path) -> None:
+    """Under rows of sentences the engine is sent whole sentences whatever --translate says: the signature
+    says so, and --translate then changes nothing (no rebuild, no new request)."""
+    settings = Settings.load({"TARJAMA_HOME": str(tmp_path)}, tmp_path, engine="libre", engine_url="http://127.0.0.1:9")
+    assert pipeline_signature(settings).translate == "units"
+    sentences = settings.model_copy(update={"rows": "sentences"})
+    either = [sentences.model_copy(update={"translate": mode}) for mode in UnitTranslation]
+    assert {pipeline_signature(s).format() for s in either} == {pipeline_signature(sentences).format()}
+    assert pipeline_signature(sentences).translate == "sentences"

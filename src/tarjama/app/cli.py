@@ -1134,7 +1134,7 @@ RUNS_COLUMNS = {
     "name": None,
     "state": 9,
     "start": 11,
-    "articles": None,
+    "inputs": None,  # the files, folders, globs or manifests the run was given
     "engine": 7,
     "BLEU": 5,
     "output": None,

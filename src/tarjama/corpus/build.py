@@ -76,7 +76,7 @@ class PipelineSignature:
     clauses: str  # the clause splitter's rules version and length guards
     engine: str  # the engine that translated (never "auto": the one chosen)
     engine_identity: str  # model, service URL and batching; a local model's file, prompt and decoding
-    translate: str  # what the engine is given under rows of units: units alone, or whole sentences
+    translate: str  # what the engine is given: units alone, or whole sentences (always, under rows of sentences)
     alignment: str  # the aligner's configuration (rows, beads, lengths, band, flag threshold)
     checks: str  # the reference-free checks run, with their settings
     scoring: str  # the metrics of the rows' scores, their sacrebleu signatures and bootstrap
@@ -102,6 +102,7 @@ def pipeline_signature(settings: Settings) -> PipelineSignature:
     from tarjama.text import clauses, segment
 
     rules = clauses.DEFAULT_RULES
+    alignment = alignment_config(settings)
     checks = create_checks(None if settings.checks is None else list(settings.checks))
     check_settings = json.dumps([[c.name, c.settings()] for c in checks], sort_keys=True, default=str)
     scoring = (
@@ -113,8 +114,9 @@ def pipeline_signature(settings: Settings) -> PipelineSignature:
         clauses=f"{clauses.RULES_VERSION},{rules.min_words},{rules.min_waw_words}",
         engine=settings.engine,
         engine_identity=engine_identity(settings),
-        translate=str(settings.translate),
-        alignment=alignment_config(settings).signature().format().rsplit("|version:", 1)[0],  # the version: below
+        # what the engine was sent: under rows of sentences, whole sentences whatever --translate says
+        translate=str(settings.translate) if alignment.rows == "units" else str(UnitTranslation.SENTENCES),
+        alignment=alignment.signature().format().rsplit("|version:", 1)[0],  # the version: below
         checks=(",".join(c.name for c in checks) or "none") + f"#{_short_hash(check_settings)}",
         scoring=scoring,
         version=tarjama.__version__,
