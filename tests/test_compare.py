@@ -322,3 +322,19 @@ def test_a_system_equal_to_the_baseline_is_not_significantly_different(test):
     assert len(tested) == 4 and all(s.p_value == 1.0 and not s.significant for s in tested)
     rendered = render_comparison(comparison)
     assert rendered.count("p = 1.0000") == 4 and "p = 1.0000*" not in rendered
+
+
+def test_a_console_shows_the_articles_that_changed_most_and_says_how_many_more():
+    """Thousands of articles make thousands of per-article lines: a console gets the largest changes, the report all."""
+    comparison = compare_systems(GOLD, systems()[:2], articles=DOCS, n_samples=100)
+    articles = len(set(DOCS))
+    full, short = render_comparison(comparison), render_comparison(comparison, max_articles=2)
+
+    def per_article(text: str) -> list[str]:
+        section = text.split("### Per article")[1].split("###")[0]
+        return [line for line in section.splitlines() if line.startswith("| ") and " | better | " in line]
+
+    assert len(per_article(short)) == 2 and f"... and {articles - 2} more" in short
+    chrf = sorted((d for d in comparison.articles if d.metric == "chrF"), key=lambda d: -abs(d.delta))
+    assert [line.split(" | ")[0].removeprefix("| ") for line in per_article(short)] == [d.article_id for d in chrf[:2]]
+    assert len(per_article(full)) == articles and "more (the report" not in full

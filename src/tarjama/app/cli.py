@@ -878,13 +878,13 @@ def compare(
     <out>/compare-<time>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
     prints the report.
     """
-    from tarjama.quality.compare import compare_runs
+    from tarjama.quality.compare import compare_runs, render_comparison
 
     try:
         made = compare_runs(systems, ref, test, samples, out)
     except TarjamaError as problem:
         fail(str(problem))
-    say(made.report)
+    say(render_comparison(made.comparison, max_articles=MAX_SUMMARY_ARTICLES))
     say(f"comparison: {made.folder / 'report.md'}")
 
 

@@ -455,14 +455,13 @@ def common_segments(runs: Mapping[str, pl.DataFrame]) -> Segments:
             )
     columns = ("source_ids", "source_units", "reference_ids", "arabic", "english_mt", "english_reference")
     segments = Segments([], [], {name: [] for name in names})
+    # each run's rows grouped once (a filter per article read every row once per article)
+    grouped = {
+        name: f.sort("article_id", "reference", "row").partition_by("article_id", "reference", as_dict=True)
+        for name, f in frames.items()
+    }
     for article_id, reference in sorted(keys[names[0]]):
-        rows = {
-            name: f.filter((pl.col("article_id") == article_id) & (pl.col("reference") == reference))
-            .sort("row")
-            .select(columns)
-            .rows()
-            for name, f in frames.items()
-        }
+        rows = {name: parts[article_id, reference].select(columns).rows() for name, parts in grouped.items()}
         for reference_text, texts, _ in _shared_segments(article_id, reference, rows):
             segments.articles.append(article_id)
             segments.references.append(reference_text)
@@ -480,8 +479,11 @@ def _cell(score: SystemScore) -> str:
     return text
 
 
-def render_comparison(comparison: Comparison, top_rows: int = 5) -> str:
-    """Markdown (also readable on a console): scores with p-values, per-article deltas, biggest row changes."""
+def render_comparison(comparison: Comparison, top_rows: int = 5, max_articles: int | None = None) -> str:
+    """Markdown (also readable on a console): scores with p-values, per-article deltas, biggest row changes.
+
+    ``max_articles`` (a console's): at most that many per-article lines, those with enough segments and the
+    largest chrF change first, and a line saying how many more the report holds."""
     metrics = list(comparison.signatures)
     test = "paired bootstrap resampling" if comparison.test == "bs" else "paired approximate randomisation"
     lines = [
@@ -512,7 +514,12 @@ def render_comparison(comparison: Comparison, top_rows: int = 5) -> str:
         grouped: dict[tuple[str, str], dict[str, ArticleDelta]] = {}
         for delta in comparison.articles:
             grouped.setdefault((delta.article_id, delta.system), {})[delta.metric] = delta
-        for (article_id, system), by_metric in grouped.items():
+        shown = list(grouped.items())
+        if max_articles is not None and len(shown) > max_articles:
+            ranked = {key: by_metric.get("chrF") or next(iter(by_metric.values())) for key, by_metric in shown}
+            shown.sort(key=lambda item: (ranked[item[0]].small_sample, -abs(ranked[item[0]].delta)))
+            shown = shown[:max_articles]
+        for (article_id, system), by_metric in shown:
             cells = [
                 f"{d.delta:+.2f}" + (f" ± {d.ci95:.2f}" if d.ci95 is not None else "")
                 for d in (by_metric[m] for m in metrics)
@@ -520,6 +527,8 @@ def render_comparison(comparison: Comparison, top_rows: int = 5) -> str:
             first = next(iter(by_metric.values()))
             small = " (too few)" if first.small_sample else ""
             lines.append(f"| {article_id} | {system} | " + " | ".join(cells) + f" | {first.segments}{small} |")
+        if len(shown) < len(grouped):
+            lines += ["", f"... and {len(grouped) - len(shown)} more (the report has every article)."]
     for title, rows in (("Biggest gains", comparison.gains), ("Biggest losses", comparison.losses)):
         if rows:
             lines += [
