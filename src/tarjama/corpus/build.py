@@ -650,6 +650,12 @@ def articles_per_task(articles: int, workers: int) -> int:
     return max(1, min(MAX_ARTICLES_PER_TASK, articles // (max(1, workers) * 4)))
 
 
+ETA_AFTER_ARTICLES, ETA_AFTER_S = 5, 10.0
+"""No ETA until this many articles are built and this many seconds have passed: the first articles carry the
+start-up (the task runner, the engine, the batches filling the workers) and arrive a batch at a time, so an
+ETA from them alone was far off (798 s after 2 of 300 articles that took 25 s in all)."""
+
+
 class CorpusProgress:
     """Articles done of total, sentences translated, rate and ETA: ``tarjama.progress`` log records the CLI
     shows live, and :meth:`Events.articles` at most every 2 s (and at the end)."""
@@ -674,7 +680,8 @@ class CorpusProgress:
         elapsed = time.monotonic() - self.started
         built = finished - self.reused
         rate = built / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - finished) / rate if rate > 0 else None
+        settled = built >= ETA_AFTER_ARTICLES and elapsed >= ETA_AFTER_S
+        eta = (self.total - finished) / rate if rate > 0 and settled else None
         progress_log.info(
             "%d/%d articles (%d reused, %d failed), %d sentences translated",
             finished,
