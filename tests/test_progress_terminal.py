@@ -92,6 +92,8 @@ def test_a_terminal_shows_articles_done_sentences_and_rate_and_a_pipe_does_not(t
         )
     assert piped.returncode == 0, piped.stderr[-3000:]
     assert not BAR.search(piped.stderr) and "\x1b[" not in piped.stderr
+    assert "tarjama.progress" not in piped.stderr  # piped, progress records were never shown: still not
+    assert piped.stderr.count(FOREIGN) == 3 and "tarjama: warning" not in piped.stderr
     assert "aligned TSV" in piped.stdout + piped.stderr
 
 

@@ -545,7 +545,7 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
         MofNCompleteColumn(table_column=fixed()),
         TextColumn("{task.fields[eta]}", table_column=fixed()),
         TimeElapsedColumn(table_column=fixed()),
-        TextColumn("{task.fields[detail]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=3)),
+        TextColumn("{task.fields[detail]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=4)),
         console=screen,
         transient=True,
         expand=True,  # the bar and the detail share what the rest leaves of the line: they alone shrink
