@@ -19,7 +19,7 @@ from tarjama.corpus.build import (
     PipelineSignature,
     pipeline_signature,
 )
-from tarjama.corpus.results import RunSummary
+from tarjama.corpus.results import ArticleResult, ReferenceResult, RunSummary
 from tarjama.quality import score
 from tarjama.settings import Settings
 from tarjama.text import clauses, segment
@@ -174,6 +174,62 @@ def test_a_short_reference_is_judged_by_its_rows_not_by_a_low_chrf_alone(sentenc
     )
     shown = [w for w in reference_warnings([article]) if "seems to belong to another article" in w]
     assert bool(shown) == warned, shown
+
+
+def scored_article(article_id: str, chrf: float) -> ArticleResult:
+    """An article of four sentences, all rows confident, whose one reference scores ``chrf``."""
+    from tarjama.quality.score import MetricScore
+
+    score = MetricScore("chrF", chrf, None, None, "nrefs:1", f"chrF2 = {chrf}")
+    reference = ReferenceResult(
+        reference="en",
+        path=f"{article_id}.en.txt",
+        reference_sentences=4,
+        rows=4,
+        flagged=0,
+        doubtful=0,
+        scores=[score],
+    )
+    return ArticleResult(
+        article_id=article_id,
+        path=f"{article_id}.ar.txt",
+        sentences=4,
+        units=4,
+        engine="libre",
+        model="m",
+        translated_texts=4,
+        from_memory=0,
+        references=[reference],
+    )
+
+
+@pytest.mark.parametrize(("foreign", "right", "suspect"), [(8, 4, True), (6, 14, False), (9, 0, False)])
+def test_the_log_lists_a_few_foreign_references_and_counts_the_rest(foreign, right, suspect) -> None:
+    """1,800 references that seem another article's were 1,800 log lines: the log lists the first five and
+    counts them all in one line, which blames the translations when most of at least ten references trip;
+    scores.json (the summary's warnings) keeps every one."""
+    from tarjama.corpus.build import MAX_LISTED_WARNINGS, logged_warnings, reference_warnings
+
+    articles = [scored_article(f"f{i}", 9.0) for i in range(foreign)] + [
+        scored_article(f"r{i}", 80.0) for i in range(right)
+    ]
+    lines = logged_warnings(articles)
+    listed = [line for line in lines if "seems to belong to another article" in line]
+    assert [line.split(":")[0] for line in listed] == [f"article f{i}" for i in range(MAX_LISTED_WARNINGS)]
+    assert len(lines) == MAX_LISTED_WARNINGS + 1, lines
+    assert lines[-1].startswith(f"{foreign} of {foreign + right} references seem to belong to another article")
+    assert f"{foreign - MAX_LISTED_WARNINGS} more in scores.json" in lines[-1]
+    assert ("suspect the translations rather than the references" in lines[-1]) == suspect, lines[-1]
+    every = reference_warnings(articles)
+    assert len(every) == foreign and all("seems to belong to another article" in w for w in every)
+
+
+def test_a_few_foreign_references_are_each_listed_without_a_count() -> None:
+    from tarjama.corpus.build import logged_warnings, reference_warnings
+
+    articles = [scored_article("f", 9.0), scored_article("r", 80.0)]
+    assert logged_warnings(articles) == reference_warnings(articles)
+    assert len(logged_warnings(articles)) == 1
 
 
 def test_articles_without_a_reference_or_with_another_articles_are_warned_about(services, tmp_path) -> None:

@@ -2,26 +2,37 @@
 
 `tarjama run` draws a rich progress bar on stderr only when stderr is a terminal; piped (as in CI
 logs) it prints log lines alone. Both are checked on a real run of three articles through the
-loopback engine, with latency so the bar is redrawn while articles are still being built.
+loopback engine, with latency so the bar is redrawn while articles are still being built; the bar's
+layout at 80 columns and its ETA, which a three-article run is too short to show, in-process.
 """
 
 from __future__ import annotations
 
+import fcntl
+import io
+import logging
 import os
 import re
 import select
+import struct
 import subprocess
+import termios
 import time
 
 import pytest
 from conftest import TARJAMA, cli_env, copy_articles
 from loopback_services import LoopbackServices
+from rich.console import Console
+
+from tarjama.app.cli import live_progress
+from tarjama.corpus.build import ETA_AFTER_ARTICLES, ETA_AFTER_S, CorpusProgress, LogEvents
 
 COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 CURSOR = re.compile(r"\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\][^\x07]*\x07|\r")  # moves and erasures: a new frame
-BAR = re.compile(r"articles\s.*?(\d+)/3\s+(\d+) sentences translated, [\d.]+ articles/min")
+BAR = re.compile(r"articles\s.*?(\d+)/3\s.*?\d+:\d\d:\d\d\s+(\d+) sentences translated, [\d.]+ articles/min")
 ANY_BAR = re.compile(r"articles\s.*?\d+/(\d+|\?)\s")
 LOG_LINE = re.compile(r"\d\d:\d\d:\d\d\.\d{3} \| (INFO|WARNING|ERROR)")
+FOREIGN = "seems to belong to another article"  # the loopback's transliterations score chrF 10 or so
 
 
 def read_all(fd: int, process: subprocess.Popen, timeout: float) -> str:
@@ -49,6 +60,7 @@ def test_a_terminal_shows_articles_done_sentences_and_rate_and_a_pipe_does_not(t
         env = cli_env(tmp_path / "home", TARJAMA_GOOGLE_URL=services.url("google"), TERM="xterm-256color")
         env.pop("COLUMNS")
         master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # a common terminal's width
         os.set_blocking(master, False)
         command = [TARJAMA, "run", str(corpus), "-e", "google", "--rate-limit", "0", "-j", "1"]
         process = subprocess.Popen(
@@ -70,10 +82,49 @@ def test_a_terminal_shows_articles_done_sentences_and_rate_and_a_pipe_does_not(t
         glued = [line for line in screen.splitlines() if ANY_BAR.search(line) and LOG_LINE.search(line)]
         assert not glued, glued[:3]  # each log line on a line of its own, above the bar
         assert LOG_LINE.search(screen)  # and they are shown
+        assert "tarjama.progress" not in screen  # but not a line per article: the bar shows progress
+        foreign = [line for line in screen.splitlines() if FOREIGN in line]
+        assert len(foreign) == 3 and all(LOG_LINE.search(line) for line in foreign), foreign  # each warned once
+        assert "tarjama: warning" not in screen
 
         piped = subprocess.run(
             [*command, "-o", str(tmp_path / "pipe")], capture_output=True, text=True, env=env, timeout=600
         )
     assert piped.returncode == 0, piped.stderr[-3000:]
     assert not BAR.search(piped.stderr) and "\x1b[" not in piped.stderr
+    assert "tarjama.progress" not in piped.stderr  # piped, progress records were never shown: still not
+    assert piped.stderr.count(FOREIGN) == 3 and "tarjama: warning" not in piped.stderr
     assert "aligned TSV" in piped.stdout + piped.stderr
+
+
+def test_at_80_columns_the_bar_cuts_its_detail_not_the_count_or_the_eta(caplog) -> None:
+    """At 80 columns the count and the ETA were cut (``articles   20… 0 sentences translated, ...``); and
+    each progress record, made INFO for the bar, also reached the log handlers: a line per article."""
+    screen = io.StringIO()
+    state = {"done": 1020, "total": 2000, "failed": 3, "translated": 12345, "rate": 2.5, "eta": 392.0}
+    with live_progress(2000, Console(file=screen, width=80, force_terminal=True, color_system=None)):
+        logging.getLogger("tarjama.progress").info("1020/2000 articles", extra={"tarjama_progress": state})
+    frames = [f for f in CURSOR.sub("\n", screen.getvalue()).splitlines() if "1020/2000" in f]
+    assert frames, screen.getvalue()
+    assert all(len(frame) <= 80 for frame in frames), frames
+    assert all("ETA 0:06:32" in frame and "12345 sentences" in frame for frame in frames), frames
+    assert not [r for r in caplog.records if r.name == "tarjama.progress"]
+
+
+def test_no_eta_until_a_few_articles_are_built_and_some_seconds_have_passed(caplog) -> None:
+    """The first articles carry the start-up and come a batch at a time: an ETA from them was far off."""
+    progress = CorpusProgress(300, LogEvents())
+    progress.started -= 2 * ETA_AFTER_S  # as if the run had started long ago
+    with caplog.at_level(logging.INFO, logger="tarjama.progress"):
+        for _ in range(ETA_AFTER_ARTICLES):
+            progress.done(4)
+        progress.done(0, reused=True)  # reused articles cost nothing: they do not count towards the rate
+    etas = [r.tarjama_progress["eta"] for r in caplog.records if hasattr(r, "tarjama_progress")]
+    assert etas[: ETA_AFTER_ARTICLES - 1] == [None] * (ETA_AFTER_ARTICLES - 1), etas
+    assert all(eta is not None and eta > 0 for eta in etas[ETA_AFTER_ARTICLES - 1 :]), etas
+    fresh = CorpusProgress(300, LogEvents())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tarjama.progress"):
+        for _ in range(2 * ETA_AFTER_ARTICLES):
+            fresh.done(4)  # many articles at once, a second into the run: still no ETA
+    assert [r.tarjama_progress["eta"] for r in caplog.records] == [None] * 2 * ETA_AFTER_ARTICLES

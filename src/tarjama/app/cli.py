@@ -520,42 +520,54 @@ def quiet_interrupts() -> Iterator[None]:
 
 
 @contextmanager
-def live_progress(total: int | None = None) -> Iterator[None]:
-    """Articles done of ``total``, sentences translated, rate and ETA, live on a terminal (rich), with
-    log lines printed above it (:func:`log_lines_above`)."""
-    if not errors.is_terminal:
+def live_progress(total: int | None = None, screen: Console = errors) -> Iterator[None]:
+    """Articles done of ``total``, the ETA, the time so far, sentences translated and the rate, live on a
+    terminal (rich), with log lines printed above it (:func:`log_lines_above`).
+
+    The count, ETA and time never wrap; on a narrow terminal the detail (sentences, rate) is cut. The
+    ``tarjama.progress`` records feed the bar alone: piped, they are not shown (they are INFO, under the
+    root logger's WARNING), and on a terminal the bar says it all, so they do not reach the log handlers."""
+    if not screen.is_terminal:
         yield
         return
     import logging
+    from datetime import timedelta
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    def fixed() -> Column:
+        return Column(no_wrap=True)
 
     progress = Progress(
-        TextColumn("articles"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=errors,
+        TextColumn("articles", table_column=fixed()),
+        BarColumn(bar_width=None, table_column=Column(no_wrap=True, ratio=1, max_width=40)),
+        MofNCompleteColumn(table_column=fixed()),
+        TextColumn("{task.fields[eta]}", table_column=fixed()),
+        TimeElapsedColumn(table_column=fixed()),
+        TextColumn("{task.fields[detail]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=4)),
+        console=screen,
         transient=True,
+        expand=True,  # the bar and the detail share what the rest leaves of the line: they alone shrink
     )
-    task_id = progress.add_task("articles", total=total, detail="")
+    task_id = progress.add_task("articles", total=total, detail="", eta="")
 
     class Sink(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             state = getattr(record, "tarjama_progress", None)
             if not state:
                 return
-            eta = f", ETA {state['eta']:.0f} s" if state.get("eta") else ""
-            detail = f"{state['translated']} sentences translated, {state['rate'] * 60:.1f} articles/min{eta}"
+            eta = f"ETA {timedelta(seconds=round(state['eta']))}" if state.get("eta") is not None else ""
+            detail = f"{state['translated']} sentences translated, {state['rate'] * 60:.1f} articles/min"
             if state["failed"]:
                 detail += f", {state['failed']} failed"
-            progress.update(task_id, completed=state["done"], total=state["total"], detail=detail)
+            progress.update(task_id, completed=state["done"], total=state["total"], detail=detail, eta=eta)
 
     sink = Sink()
     logger = logging.getLogger("tarjama.progress")
-    level = logger.level
+    level, propagate = logger.level, logger.propagate
     logger.setLevel(logging.INFO)  # its records are INFO: under the root's default WARNING none would reach the sink
+    logger.propagate = False  # and none reaches the console (a line per article above the bar) or Prefect's API
     logger.addHandler(sink)
     try:
         with progress, log_lines_above(progress.console):
@@ -563,6 +575,7 @@ def live_progress(total: int | None = None) -> Iterator[None]:
     finally:
         logger.removeHandler(sink)
         logger.setLevel(level)
+        logger.propagate = propagate
 
 
 @contextmanager
@@ -654,8 +667,7 @@ def print_summary(summary: RunSummary) -> None:
     )
     if counts.rebuilt_articles:
         say(f"{counted(counts.rebuilt_articles, 'article')} built before under other settings: built again")
-    for warning in summary.warnings:
-        errors.print(f"tarjama: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    # the run's warnings (summary.warnings) are the flow's log lines, shown once, during the run
     for failure in summary.failures:
         errors.print(
             printable(f"tarjama: article {failure.article_id} failed: {failure.reason}"),

@@ -662,6 +662,12 @@ def articles_per_task(articles: int, workers: int) -> int:
     return max(1, min(MAX_ARTICLES_PER_TASK, articles // (max(1, workers) * 4)))
 
 
+ETA_AFTER_ARTICLES, ETA_AFTER_S = 5, 10.0
+"""No ETA until this many articles are built and this many seconds have passed: the first articles carry the
+start-up (the task runner, the engine, the batches filling the workers) and arrive a batch at a time, so an
+ETA from them alone was far off (798 s after 2 of 300 articles that took 25 s in all)."""
+
+
 class CorpusProgress:
     """Articles done of total, sentences translated, rate and ETA: ``tarjama.progress`` log records the CLI
     shows live, and :meth:`Events.articles` at most every 2 s (and at the end)."""
@@ -686,7 +692,8 @@ class CorpusProgress:
         elapsed = time.monotonic() - self.started
         built = finished - self.reused
         rate = built / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - finished) / rate if rate > 0 else None
+        settled = built >= ETA_AFTER_ARTICLES and elapsed >= ETA_AFTER_S
+        eta = (self.total - finished) / rate if rate > 0 and settled else None
         progress_log.info(
             "%d/%d articles (%d reused, %d failed), %d sentences translated",
             finished,
@@ -968,7 +975,7 @@ def write_run(
         report = render_report(summary)
         write_text(report, staging / "report.md")
         write_text(render_html(report, f"tarjama run {run_name}"), staging / "report.html")
-    for warning in summary.warnings:
+    for warning in logged_warnings(summary.articles):  # the full list is the summary's (scores.json)
         events.log(logging.WARNING, warning)
     events.log(
         logging.INFO,
@@ -1009,32 +1016,66 @@ class ForeignReference:
         )
 
 
-def foreign_references(articles: Sequence[ArticleResult]) -> list[ForeignReference]:
-    """The references that seem to belong to another article: their rows pair sentences no confidence can
-    vouch for (each row's lengths may agree by chance), so a filtered corpus leaves them out."""
-    found = []
+def judged_references(articles: Sequence[ArticleResult]) -> Iterator[tuple[str, str, ReferenceResult, float]]:
+    """The references :func:`foreign_references` judges (with rows and a chrF): article id, label, result, chrF."""
     for article in articles:
         for ref in article.references:
             chrf = ref.score("chrF")
             if ref.reference and ref.rows and chrf is not None:
-                long_enough = (ref.reference_sentences or 0) >= MISMATCH_ALONE_SENTENCES
-                low = chrf < MISMATCH_CHRF_ALONE and long_enough
-                if low or (ref.doubtful >= MISMATCH_SHARE * ref.rows and chrf < MISMATCH_CHRF):
-                    found.append(
-                        ForeignReference(article.article_id, ref.reference, ref.path, ref.doubtful, ref.rows, chrf)
-                    )
+                yield article.article_id, ref.reference, ref, chrf
+
+
+def foreign_references(articles: Sequence[ArticleResult]) -> list[ForeignReference]:
+    """The references that seem to belong to another article: their rows pair sentences no confidence can
+    vouch for (each row's lengths may agree by chance), so a filtered corpus leaves them out."""
+    found = []
+    for article_id, label, ref, chrf in judged_references(articles):
+        long_enough = (ref.reference_sentences or 0) >= MISMATCH_ALONE_SENTENCES
+        low = chrf < MISMATCH_CHRF_ALONE and long_enough
+        if low or (ref.doubtful >= MISMATCH_SHARE * ref.rows and chrf < MISMATCH_CHRF):
+            found.append(ForeignReference(article_id, label, ref.path, ref.doubtful, ref.rows, chrf))
     return found
 
 
 def reference_warnings(articles: Sequence[ArticleResult]) -> list[str]:
     """What a user should know before trusting the scores: articles without a reference (nothing scored),
-    and references that seem to belong to another article."""
-    warnings = []
+    and references that seem to belong to another article, each (what ``scores.json`` keeps)."""
+    return missing_references(articles) + [foreign.warning() for foreign in foreign_references(articles)]
+
+
+def missing_references(articles: Sequence[ArticleResult]) -> list[str]:
+    """One line for the articles without a reference, if any, naming the first few."""
     missing = [a.article_id for a in articles if not any(r.reference for r in a.references)]
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        warnings.append(f"articles without a reference, so no score: {len(missing)} of {len(articles)} ({shown})")
-    return warnings + [foreign.warning() for foreign in foreign_references(articles)]
+    if not missing:
+        return []
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return [f"articles without a reference, so no score: {len(missing)} of {len(articles)} ({shown})"]
+
+
+MAX_LISTED_WARNINGS = 5
+"""How many references that seem another article's the run's log lists one by one; one more line counts them
+all (``scores.json`` lists every one)."""
+SUSPECT_MT_SHARE, SUSPECT_MT_REFERENCES = 0.5, 10
+"""When more than this share of the judged references (of at least this many) seem another article's, the
+translations are the likelier culprit (a wrong engine or language, a service answering something else)."""
+
+
+def logged_warnings(articles: Sequence[ArticleResult]) -> list[str]:
+    """:func:`reference_warnings` as the run's log shows them: the first :data:`MAX_LISTED_WARNINGS`
+    references that seem another article's, then one line that counts them all (and says to suspect the
+    translations when most do), so 1,800 of them are not 1,800 lines."""
+    foreign = foreign_references(articles)
+    lines = missing_references(articles) + [f.warning() for f in foreign[:MAX_LISTED_WARNINGS]]
+    if len(foreign) > MAX_LISTED_WARNINGS:
+        judged = sum(1 for _ in judged_references(articles))
+        line = (
+            f"{len(foreign)} of {judged} references seem to belong to another article "
+            f"({MAX_LISTED_WARNINGS} listed above, {len(foreign) - MAX_LISTED_WARNINGS} more in scores.json)"
+        )
+        if judged >= SUSPECT_MT_REFERENCES and len(foreign) > SUSPECT_MT_SHARE * judged:
+            line += "; when most do, suspect the translations rather than the references"
+        lines.append(line)
+    return lines
 
 
 def draw_plots(
