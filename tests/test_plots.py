@@ -127,6 +127,21 @@ def test_article_deltas_with_intervals(tmp_path):
     assert_png(plot.path)
 
 
+def test_thousands_of_articles_plot_the_largest_changes_in_their_order(tmp_path):
+    """2,000 articles drew a 600-inch figure: the plot keeps 40 rows, the articles with enough segments and
+    the largest changes, in document order, and its title says so."""
+    deltas = [
+        ArticleDelta(f"a{i}", "google", "chrF", 40.0, 40.0 + (i % 97) / 10, (i % 97) / 10, 1.0, 30, i % 5 == 0)
+        for i in range(2000)
+    ]
+    plot = plot_article_deltas(deltas, "chrF", tmp_path / "deltas.png")
+    kept = sorted((d for d in deltas if not d.small_sample), key=lambda d: -d.delta)[:40]
+    assert plot.labels == [d.article_id for d in deltas if d in kept]
+    assert plot.title == "chrF difference per article (40 of 2000, the largest changes)"
+    assert plot.figure.get_figheight() < 14
+    assert_png(plot.path)
+
+
 def test_article_deltas_name_the_baseline_and_keep_the_warning_close(tmp_path):
     deltas = [ArticleDelta(f"a{i}", "google", "chrF", 40.0, 41.0, 1.0, 2.0, 5, True) for i in range(40)]
     plot = plot_article_deltas(deltas, "chrF", tmp_path / "deltas.png", baseline="local")

@@ -199,13 +199,23 @@ def _length_ratios(series: dict[str, list[float]], path: Path) -> Plot:
     return Plot(path, "Length ratio", labels, series["MT / Arabic"], warning, series=series, figure=figure)
 
 
+MAX_PLOTTED_ARTICLES = 40
+"""Rows of a per-article delta plot: beyond this, the largest changes (the other rows are in the report). One
+row per article made a 600-inch PNG of 2,000 articles, which took most of a gigabyte to draw."""
+
+
 def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path, baseline: str = "baseline") -> Plot:
-    """Per-article score deltas (system − baseline) with their 95% intervals, one row per article and system.
+    """Per-article score deltas (system − baseline) with their 95% intervals, one row per article and system:
+    at most :data:`MAX_PLOTTED_ARTICLES`, those with enough segments and the largest changes, in their order.
 
     Hollow markers are articles with too few segments for their interval.
     The axis names the systems, so the sign reads without the report.
     """
     chosen = [d for d in deltas if d.metric == metric]
+    total = len(chosen)
+    if total > MAX_PLOTTED_ARTICLES:
+        ranked = sorted(range(total), key=lambda k: (chosen[k].small_sample, -abs(chosen[k].delta)))
+        chosen = [chosen[k] for k in sorted(ranked[:MAX_PLOTTED_ARTICLES])]
     systems = list(dict.fromkeys(d.system for d in chosen))
     labels = [f"{d.article_id} ({d.system})" if len(systems) > 1 else d.article_id for d in chosen]
     figure, axes = _figure(6.4, max(2.4, 0.3 * len(chosen) + 1.2))
@@ -232,8 +242,11 @@ def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path,
         if small
         else None
     )
-    _save(figure, axes, path, f"{metric} difference per article", warning)
-    return Plot(path, f"{metric} difference per article", labels, [d.delta for d in chosen], warning, figure=figure)
+    title = f"{metric} difference per article" + (
+        f" ({len(chosen)} of {total}, the largest changes)" if len(chosen) < total else ""
+    )
+    _save(figure, axes, path, title, warning)
+    return Plot(path, title, labels, [d.delta for d in chosen], warning, figure=figure)
 
 
 PLOTS_VERSION = 1
