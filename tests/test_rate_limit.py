@@ -10,9 +10,10 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from conftest import PYTHON, Runs, shared_runs
+from conftest import ARTICLE, PYTHON, Runs, finish, shared_runs
 
 from tarjama.translation.engines.pacing import PacedBatches, batch_size
 
@@ -133,3 +134,33 @@ def test_a_failed_ask_reaches_the_callers_and_the_next_call_asks_again():
         throttle()
     throttle()
     assert len(asked) == 2
+
+
+@pytest.mark.slow
+def test_a_second_run_on_the_same_memory_is_warned(runs, tmp_path: Path):
+    """Two runs of one article started together, same home and memory, both paid for its sentences."""
+    memory = tmp_path / "memory.sqlite"
+    runs.services.clear()
+    held = runs.services.held
+    runs.services.hold_after(0)  # the first run waits on its first request: still running when the second starts
+    try:
+        first = runs.start(ARTICLE, "--out", tmp_path / "out", "--name", "first", "--memory", memory)
+        deadline = time.monotonic() + 400
+        while runs.services.held <= held:
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()[1][-3000:]
+            time.sleep(0.5)
+        second = runs.start(ARTICLE, "--out", tmp_path / "out", "--name", "second", "--memory", memory)
+        while runs.services.held <= held + 1:  # the second is translating: its warning is written
+            assert second.poll() is None and time.monotonic() < deadline, second.communicate()[1][-3000:]
+            time.sleep(0.5)
+    finally:
+        runs.services.release()
+    (first_status, first_err), (second_status, second_err) = finish(first), finish(second)
+    assert first_status == 0, first_err[-3000:]
+    assert second_status == 0, second_err[-3000:]
+    assert "same translation memory" not in first_err
+    warning = [line for line in second_err.splitlines() if "same translation memory" in line]
+    assert warning == [
+        f"tarjama: warning: run first (process {first.pid}) is using the same translation memory ({memory}):"
+        " sentences both runs need may be translated, and paid for, twice"
+    ]
