@@ -68,7 +68,6 @@ def throttled(runs, tmp_path_factory) -> dict:
     env = runs.env | {"TARJAMA_HOME": str(tmp_path_factory.mktemp("home"))}
     done = subprocess.run([PYTHON, "-c", THROTTLED], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    print(done.stdout)
     return json.loads(done.stdout.splitlines()[-1])
 
 
