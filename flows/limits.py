@@ -1,14 +1,18 @@
 """Rate limits and credentials for web engines, from Prefect.
 
-**Rate limits.** Every request a web engine sends first takes a slot of
-the Prefect global concurrency limit ``tarjama-engine-<engine>`` with
+**Rate limits.** Every request a web engine sends spends a slot of
+the Prefect global concurrency limit ``tarjama-engine-<engine>``, taken with
 ``prefect.concurrency.sync.rate_limit`` (``strict=True``: a missing limit is
-an error, never a silent pass). tarjama creates the limit when it is missing
+an error, never a silent pass) a batch at a time and paced within the process
+(:class:`~tarjama.translation.engines.pacing.PacedBatches`: one slot per
+request, one round trip per request, capped runs near 5 requests/s; see
+``benchmarks/results/rate-limit.md``). tarjama creates the limit when it is missing
 and updates it when the configured rate changed, so the limit always
 exists and always says what tarjama will do; it is shared by every run,
 flow and process that talks to the same Prefect server, so parallel runs
 together stay under the rate. A rate of ``R`` requests per second is a
-limit of ``max(1, round(R))`` slots decaying at ``R`` per second.
+limit of ``max(1, round(R))`` slots decaying at ``R`` per second; each process
+asks for half a second's worth at a time and sends one request every ``1/R`` s.
 
 The rate (requests per second) comes from the run's :class:`~tarjama.settings.Settings`
 (``--rate-limit``, ``TARJAMA_RATE_LIMIT``, ``TARJAMA_RATE_LIMIT_<ENGINE>``, else the engine's
@@ -28,11 +32,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
-from functools import partial
 
 from tarjama.settings import Settings
 from tarjama.translation.engines import Engine, get_spec
+from tarjama.translation.engines.pacing import PacedBatches, limit_slots
 
 log = logging.getLogger("tarjama.limits")
 
@@ -51,7 +56,7 @@ def ensure_limit(engine: str, rate: float) -> str:
     from prefect.exceptions import ObjectAlreadyExists
 
     name = limit_name(engine)
-    slots = max(1, round(rate))
+    slots = limit_slots(rate)
     with get_client(sync_client=True) as client:
         try:
             client.upsert_global_concurrency_limit_by_name(name, limit=slots, slot_decay_per_second=rate)
@@ -70,10 +75,32 @@ def make_throttle(engine: str, settings: Settings) -> tuple[Callable[[], None] |
         return None, f"engine {engine} is not rate-limited (offline)"
     if rate == 0:
         return None, f"rate limit for {engine} turned off ({source}=0)"
+    name = ensure_limit(engine, rate)
+    return shared_throttle(name, rate), f"rate limit {name}: {rate:g} requests/s ({source})"
+
+
+_THROTTLES: dict[tuple[str, float], PacedBatches] = {}
+_THROTTLES_LOCK = threading.Lock()
+
+
+def shared_throttle(name: str, rate: float) -> PacedBatches:
+    """This process's throttle for the Prefect limit ``name`` at ``rate``: one for all its threads and
+    batches, so that together they are paced at ``rate`` (each batch's own would add up)."""
+    with _THROTTLES_LOCK:
+        throttle = _THROTTLES.get((name, rate))
+        if throttle is None:
+            throttle = _THROTTLES[(name, rate)] = PacedBatches(rate, prefect_take(name))
+        return throttle
+
+
+def prefect_take(name: str) -> Callable[[int], None]:
+    """``take(n)``: block until ``n`` slots of the Prefect limit ``name`` are granted."""
     from prefect.concurrency.sync import rate_limit
 
-    name = ensure_limit(engine, rate)
-    return partial(rate_limit, name, occupy=1, strict=True), f"rate limit {name}: {rate:g} requests/s ({source})"
+    def take(slots: int) -> None:
+        rate_limit(name, occupy=slots, strict=True)
+
+    return take
 
 
 def attach_throttle(engine: Engine, settings: Settings) -> str | None:

@@ -369,6 +369,7 @@ def run(
         StoppedRun,
         crash_abandoned_runs,
         recorded_while_running,
+        runs_sharing_memory,
         stop_run,
         with_served_links,
         written_output,
@@ -385,7 +386,15 @@ def run(
             crash_abandoned_runs(settings.home)
             flow = copy.copy(run_flow)  # with_options() would build the parameters' schema again (0.1 s)
             flow.task_runner = runner()
-            with recorded_while_running(settings.home, run_name) as record:
+            with recorded_while_running(settings.home, run_name, settings.memory_path) as record:
+                for other, pid in runs_sharing_memory(settings.home, settings.memory_path):
+                    errors.print(
+                        f"tarjama: warning: run {other} (process {pid}) is using the same translation memory"
+                        f" ({settings.memory_path}): sentences both runs need may be translated, and paid for, twice",
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
                 try:
                     summary = call_until_signalled(
                         lambda: flow(

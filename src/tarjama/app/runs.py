@@ -537,11 +537,12 @@ async def _mark_ended(run_names: list[str], state: str, reason: str) -> None:
 
 
 RUNNING = "running"
-"""``<home>/running/<host>-<pid>.json``: the ``tarjama run`` processes under way, each with the run's name."""
+"""``<home>/running/<host>-<pid>.json``: the ``tarjama run`` processes under way, each with the run's name
+and its translation memory."""
 
 
 @contextmanager
-def recorded_while_running(home: Path, run_name: str) -> Iterator[RunningRecord]:
+def recorded_while_running(home: Path, run_name: str, memory: Path | None = None) -> Iterator[RunningRecord]:
     """Note this process as the one running ``run_name`` for as long as the block lasts, so that if it is
     killed outright (SIGKILL, power loss) the next command can tell the run died (:func:`crash_abandoned_runs`).
     Keyed by the process: a run resumed under the same name leaves the killed one's record to be found.
@@ -549,7 +550,10 @@ def recorded_while_running(home: Path, run_name: str) -> Iterator[RunningRecord]
     host, pid = socket.gethostname(), os.getpid()
     record = RunningRecord(home / RUNNING / f"{host}-{pid}.json")
     record.path.parent.mkdir(parents=True, exist_ok=True)
-    record.path.write_text(json.dumps({"host": host, "pid": pid, "run": run_name}))
+    owner: dict[str, object] = {"host": host, "pid": pid, "run": run_name}
+    if memory is not None:
+        owner["memory"] = str(memory.resolve())
+    record.path.write_text(json.dumps(owner))
     try:
         yield record
     finally:
@@ -571,6 +575,8 @@ class _Record:
     path: Path
     run: str
     alive: bool
+    pid: int = 0
+    memory: str | None = None
 
 
 def _records(home: Path) -> list[_Record]:
@@ -582,11 +588,25 @@ def _records(home: Path) -> list[_Record]:
         try:
             owner = json.loads(record.read_text())
             host, pid, run = owner["host"], int(owner["pid"]), str(owner.get("run", record.stem))
+            memory = owner.get("memory")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
         if host == socket.gethostname():
-            found.append(_Record(record, run, pid_alive(pid)))
+            found.append(_Record(record, run, pid_alive(pid), pid, memory if isinstance(memory, str) else None))
     return found
+
+
+def runs_sharing_memory(home: Path, memory: Path) -> list[tuple[str, int]]:
+    """The other live ``tarjama run`` processes of this home and host using the translation memory ``memory``:
+    (run name, pid). Each run reads the memory before it translates, so the sentences two runs both need and
+    neither had are translated, and paid for, by both (called once this run's own record is written: of two
+    runs starting together, at least the second sees the first)."""
+    memory_path = str(memory.resolve())
+    return [
+        (record.run, record.pid)
+        for record in _records(home)
+        if record.alive and record.pid != os.getpid() and record.memory == memory_path
+    ]
 
 
 def _abandoned_records(home: Path) -> list[_Record]:
