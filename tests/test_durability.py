@@ -129,11 +129,12 @@ def test_a_run_stopped_while_writing_its_outputs_leaves_all_or_nothing(tmp_path,
         assert code_again == 0, stderr_again[-3000:]
 
 
-@pytest.mark.parametrize("gap_s", [0.02, 0.1])
-def test_a_second_ctrl_c_while_a_written_run_is_ended_reports_it_written(tmp_path, runs, gap_s):
+@pytest.mark.parametrize(("gap_s", "signals"), [(0.02, 2), (0.1, 2), (0.03, 8)])
+def test_a_second_ctrl_c_while_a_written_run_is_ended_reports_it_written(tmp_path, runs, gap_s, signals):
     """Ctrl-C twice just after the run's folder was renamed into place, the second while the first is
-    being handled (``gap_s`` apart: 0.02-0.1 s landed there): the run is complete, so the command prints
-    its summary and ends with 0, where it used to say "no output was written" beside a complete folder."""
+    being handled (``gap_s`` apart: 0.02-0.1 s landed there), or a burst of them reaching the summary's
+    printing: the run is complete, so the command prints its summary and ends with 0, where it used to say
+    "no output was written" beside a complete folder, or fail with a traceback in the summary."""
     out, memory = tmp_path / "out", tmp_path / "memory.sqlite"
     code, stderr = finish(start(runs, ARTICLE, "--out", out, "--name", "before", "--memory", memory))
     assert code == 0, stderr[-3000:]
@@ -142,7 +143,7 @@ def test_a_second_ctrl_c_while_a_written_run_is_ended_reports_it_written(tmp_pat
     while not (out / "twice").is_dir() and run.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.005)
-    for _ in range(2):
+    for _ in range(signals):
         if run.poll() is None:
             run.send_signal(signal.SIGINT)
         time.sleep(gap_s)

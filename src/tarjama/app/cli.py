@@ -374,7 +374,7 @@ def run(
         with_served_links,
         written_output,
     )
-    from tarjama.app.stopping import Stopped, call_until_signalled, exit_now
+    from tarjama.app.stopping import Stopped, call_until_signalled, exit_now, ignore_signals
 
     settings, unserved = with_served_links(settings, out)
     if unserved:
@@ -422,6 +422,7 @@ def run(
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
     except (Stopped, KeyboardInterrupt) as stop:
+        ignore_signals()  # what follows only says how the run ended, then exits
         # stopped again while the run was being ended (or outside the flow): what was written decides, at once
         written = stopped.summary if stopped is not None else written_output(out / run_name, wait=False)
         if written is not None:  # the signal came after the output was written
@@ -441,6 +442,7 @@ def run(
             soft_wrap=True,
         )
         exit_now(stop.exit_status if isinstance(stop, Stopped) else EXIT_INTERRUPTED)
+    ignore_signals()  # the run is complete: a Ctrl-C now would only cut its summary short
     print_summary(summary)
     if summary.failures:
         raise typer.Exit(EXIT_SOME_FAILED)

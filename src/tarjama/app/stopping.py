@@ -63,6 +63,16 @@ def call_until_signalled(call: Callable[[], T], poll_s: float = 0.2) -> T:
     return outcome["result"]
 
 
+def ignore_signals() -> None:
+    """Ignore SIGINT and SIGTERM from now until the process ends: its work is over (the run's output is in
+    place, or it is about to exit anyway), and a signal now would only cut short the lines that say how it
+    ended (a second Ctrl-C while the summary printed gave a traceback and a failing status). Ignored, not
+    blocked: a thread's signal mask would leave the signal to another thread, and Python would still raise
+    it in the main one. Main thread only, like every handler change."""
+    for signum in SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def exit_now(status: int) -> NoReturn:
     """End the process with ``status`` without joining worker threads (which Python's exit would wait for)."""
     for stream in (sys.stdout, sys.stderr):
