@@ -79,17 +79,21 @@ def make_throttle(engine: str, settings: Settings) -> tuple[Callable[[], None] |
     return shared_throttle(name, rate), f"rate limit {name}: {rate:g} requests/s ({source})"
 
 
-_THROTTLES: dict[tuple[str, float], PacedBatches] = {}
+_THROTTLES: dict[tuple[str, str, float], PacedBatches] = {}
 _THROTTLES_LOCK = threading.Lock()
 
 
 def shared_throttle(name: str, rate: float) -> PacedBatches:
-    """This process's throttle for the Prefect limit ``name`` at ``rate``: one for all its threads and
-    batches, so that together they are paced at ``rate`` (each batch's own would add up)."""
+    """This process's throttle for the Prefect limit ``name`` at ``rate`` on the Prefect server at hand: one
+    for all its threads and batches, so that together they are paced at ``rate`` (each batch's own would add
+    up). Per server: a long-lived process (a Dask worker) may serve runs of several."""
+    from prefect.settings import get_current_settings
+
+    key = (str(get_current_settings().api.url or ""), name, rate)
     with _THROTTLES_LOCK:
-        throttle = _THROTTLES.get((name, rate))
+        throttle = _THROTTLES.get(key)
         if throttle is None:
-            throttle = _THROTTLES[(name, rate)] = PacedBatches(rate, prefect_take(name))
+            throttle = _THROTTLES[key] = PacedBatches(rate, prefect_take(name))
         return throttle
 
 

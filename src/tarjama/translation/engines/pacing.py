@@ -17,6 +17,7 @@ process's threads one every ``1 / rate`` seconds:
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
 import time
@@ -81,7 +82,9 @@ class PacedBatches:
                 if left < self._low and not self._fetching:
                     self._fetching = True
                     self.asks += 1
-                    threading.Thread(target=self._fetch, name="tarjama-rate-limit", daemon=True).start()
+                    # in the caller's context: Prefect keeps the server to ask there (a Dask worker's task)
+                    fetch = contextvars.copy_context().run
+                    threading.Thread(target=fetch, args=(self._fetch,), name="tarjama-rate-limit", daemon=True).start()
                 if left:
                     break
                 if waited_for and self._failed is not None and self._failed[0] == waited_for:
