@@ -277,7 +277,7 @@ print(settings.memory_path)
     [
         ({"XDG_DATA_HOME": "data"}, None, "data/tarjama", "data/tarjama/memory.sqlite"),
         ({"TARJAMA_HOME": "project/home"}, Path("memory.sqlite"), "project/home", "memory.sqlite"),
-        ({"TARJAMA_HOME": "h", "TARJAMA_MEMORY": "../shared.sqlite"}, None, "h", "../shared.sqlite"),
+        ({"TARJAMA_HOME": "h", "TARJAMA_MEMORY": "../common.sqlite"}, None, "h", "../common.sqlite"),
     ],
     ids=["XDG_DATA_HOME", "--memory", "TARJAMA_MEMORY"],
 )
