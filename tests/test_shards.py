@@ -1,15 +1,16 @@
 """The shard store: a corpus's kept score statistics stacked exactly, in bounded memory; what a killed run
 left in it is removed."""
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from conftest import PYTHON, cli_env
+from conftest import PYTHON, cli_env, libre, write_articles
 
-from tarjama.corpus.build import SHARDS
+from tarjama.corpus.build import SHARDS, CorpusRequest, LogEvents, ThreadRunner, build_corpus
 from tarjama.corpus.outputs import staged_run_folder
 from tarjama.corpus.results import ArticleResult
 from tarjama.corpus.shards import ShardStore
@@ -71,7 +72,7 @@ def temporaries(folder: Path) -> list[Path]:
 
 @pytest.mark.parametrize("where", [SHARDS, f"{SHARDS}/by-article", "."])
 def test_a_killed_writers_temporary_is_removed_and_a_live_ones_kept(tmp_path, where):
-    """A run SIGKILLed while it writes a file leaves its temporary folder: the next opening of the shard
+    """A run SIGKILLed while it writes a file leaves its temporary folder: the next sweep of the shard
     store, or the next run into the output folder, removes it, while another live run's stays untouched."""
     out = tmp_path / "out"
     folder = out / where
@@ -86,7 +87,9 @@ def test_a_killed_writers_temporary_is_removed_and_a_live_ones_kept(tmp_path, wh
             with staged_run_folder(out, "next") as staging:
                 (staging / "aligned.tsv").write_text("rows")
         else:
-            ShardStore(out / SHARDS)
+            store = ShardStore(out / SHARDS)
+            assert temporaries(folder) == [left, kept]  # opening the store changes nothing
+            assert store.sweep() == [left]
         assert temporaries(folder) == [kept]
         assert live.communicate("go on\n", timeout=30)[0] == "" and live.returncode == 0
     finally:
@@ -95,3 +98,29 @@ def test_a_killed_writers_temporary_is_removed_and_a_live_ones_kept(tmp_path, wh
             writer.wait()
     assert (folder / "live.parquet").read_text() == "complete" and not (folder / "killed.parquet").exists()
     assert temporaries(folder) == []
+
+
+def test_a_run_sweeps_its_shard_store_once_when_it_starts(services, tmp_path):
+    """The sweep is the run's first step, and its only one: a temporary left by a run killed after this one
+    started stays until the next run (the end of the run opens the store again, to read it)."""
+    out = tmp_path / "out"
+    settings = libre(tmp_path / "home", services)
+    planted: list[Path] = []
+
+    class KilledMeanwhile(LogEvents):
+        def start(self, total: int) -> None:  # after the run has opened, and swept, its shard store
+            (out / SHARDS).mkdir(parents=True, exist_ok=True)
+            killed = holding_a_write(out / SHARDS / "killed.parquet")
+            killed.kill()
+            killed.wait()
+            planted.extend(temporaries(out / SHARDS))
+
+    runner = ThreadRunner(settings, workers=1)
+    try:
+        request = CorpusRequest(sources=[str(write_articles(tmp_path / "articles"))], out=out, run_name="first")
+        build_corpus(request, settings, runner, KilledMeanwhile())
+        assert len(planted) == 1 and temporaries(out / SHARDS) == planted
+        build_corpus(dataclasses.replace(request, run_name="second"), settings, runner)
+    finally:
+        runner.close()
+    assert temporaries(out / SHARDS) == []

@@ -808,6 +808,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
     model = engine_model_of(settings)
     inputs = collect_articles(list(request.sources), [Path(r) for r in request.references])
     shards = ShardStore(request.out / SHARDS)
+    shards.sweep()  # once a run: write_run opens the store again only to read it
     events.start(len(inputs))
     progress = CorpusProgress(len(inputs), events)
     built = CorpusBuild(inputs, {}, {}, [], 0, 0)
