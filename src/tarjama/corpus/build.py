@@ -821,10 +821,10 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
 
         def fail(article: ArticleInput, reason: str) -> None:
             built.failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=reason))
+            if request.fail_fast:  # the run fails with this one line: its error is the report
+                raise TarjamaError(f"article {article.id} failed: {reason} (--fail-fast)")
             events.log(logging.ERROR, f"article {article.id} failed: {reason}")
             progress.failed()
-            if request.fail_fast:
-                raise TarjamaError(f"article {article.id} failed: {reason} (--fail-fast)")
 
         def settle(handle: BatchHandle) -> None:
             batch_articles = pending.pop(handle)
