@@ -2,7 +2,11 @@
 left in it is removed."""
 
 import dataclasses
+import os
+import secrets
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +15,7 @@ import pytest
 from conftest import PYTHON, cli_env, libre, write_articles
 
 from tarjama.corpus.build import SHARDS, CorpusRequest, LogEvents, ThreadRunner, build_corpus
-from tarjama.corpus.outputs import staged_run_folder
+from tarjama.corpus.outputs import UNMARKED_TEMPORARY_AGE_S, remove_stale_temporaries, staged_run_folder
 from tarjama.corpus.results import ArticleResult
 from tarjama.corpus.shards import ShardStore
 
@@ -124,3 +128,45 @@ def test_a_run_sweeps_its_shard_store_once_when_it_starts(services, tmp_path):
     finally:
         runner.close()
     assert temporaries(out / SHARDS) == []
+
+
+def test_a_temporary_from_before_the_process_mark_is_removed_once_unwritten_for_a_day(tmp_path):
+    """Before 0.3.4 a temporary named no process (``.<name>.<random>.tmp``): one not written for a day is a
+    killed run's and goes; a recent one, or an old private folder whose file is still being written (an old
+    version's run going on after the upgrade), stays; and so does any other dotfile."""
+    folder = tmp_path / SHARDS
+    folder.mkdir()
+    day_ago = time.time() - UNMARKED_TEMPORARY_AGE_S - 60
+
+    def aged(path: Path) -> Path:
+        os.utime(path, (day_ago, day_ago), follow_symlinks=False)
+        return path
+
+    def private_folder(name: str) -> tuple[Path, Path]:  # as atomic_path made them before 0.3.4
+        private = Path(tempfile.mkdtemp(dir=folder, prefix=f".{name}.", suffix=".tmp"))
+        (private / name).write_text("half written")
+        return private, private / name
+
+    killed, inside = private_folder("killed.parquet")
+    aged(inside)
+    aged(killed)
+    writing, inside = private_folder("writing.parquet")
+    aged(writing)  # its file was written just now
+    handle, name = tempfile.mkstemp(dir=folder, prefix=".older.tsv.", suffix=".tmp")  # before private folders
+    os.close(handle)
+    older = aged(Path(name))
+    recent = Path(tempfile.mkstemp(dir=folder, prefix=".recent.tsv.", suffix=".tmp")[1])
+    link = folder / f".latest.{secrets.token_hex(4)}.tmp"
+    link.symlink_to("first")
+    aged(link)
+    plots = folder / ".0123abcd.4242.tmp"  # the plots cache's staging folder, named by its pid
+    plots.mkdir()
+    aged(plots)
+    theirs = [folder / ".notes.tmp", folder / ".draft.v2.tmp", folder / "kept.parquet"]
+    for path in theirs:
+        path.touch()
+        aged(path)
+    removed = remove_stale_temporaries(folder)
+    assert sorted(removed) == sorted([killed, older, link, plots])
+    assert sorted(folder.iterdir()) == sorted([writing, recent, *theirs])
+    assert inside.read_text() == "half written"
