@@ -232,7 +232,7 @@ def test_a_failed_article_is_reported_once_on_the_console(tmp_path):
     assert done.returncode == 3, output[-3000:]
     reported = [line for line in output.splitlines() if "no Arabic text" in line]
     assert len(reported) == 1 and "article broken failed: " in reported[0], output[-3000:]
-    assert "tarjama: 1 article failed (each logged above with its reason" in done.stderr
+    assert "tarjama: 1 article failed: why is logged above, and in scores.json and report.md" in done.stderr
     assert stopped.returncode == 1 and not (tmp_path / "out" / "stopped").exists(), stopped.stderr[-3000:]
     reported = [line for line in stopped.stderr.splitlines() if "no Arabic text" in line]
     assert reported and all("(--fail-fast)" in line for line in reported), reported

@@ -682,8 +682,8 @@ def print_summary(summary: RunSummary) -> None:
     # lines, shown once, during the run (the moment an article fails); here only how many failed
     if summary.failures:
         errors.print(
-            f"tarjama: {counted(len(summary.failures), 'article')} failed (each logged above with its reason; "
-            "scores.json and report.md list them all)",
+            f"tarjama: {counted(len(summary.failures), 'article')} failed: why is logged above, and in scores.json "
+            "and report.md",
             markup=False,
             highlight=False,
             soft_wrap=True,
