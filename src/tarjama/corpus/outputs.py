@@ -144,8 +144,8 @@ UNMARKED_TEMPORARY_AGE_S = 24 * 3600
 before it is removed. Only tarjama before 0.3.4 made them, so no process can be asked about it, and just
 after an upgrade an old run can still be writing one (a long corpus run, or another user's into the same
 ``--out``). Its writer touches it at every write (the file itself, or the file inside its private
-folder: the newest of them counts), and a run writes a Parquet export a row group at a time, seconds
-apart: one untouched for a day belongs to a run that was killed. A day also dwarfs the clock skew
+folder: the newest of them counts), and writers stream as they go (a Parquet export a row group at a
+time): one untouched for a day belongs to a run that was killed, not to a slow one. A day also dwarfs the clock skew
 between hosts sharing a folder, and a killed run's leftover costs only disk until then."""
 
 
@@ -158,8 +158,8 @@ def temporary_mark() -> str:
     ``.tmp``. A run killed outright (SIGKILL, power loss) cannot remove its temporaries, and two runs may
     share a folder (``--out``): the name lets a later run remove only those of a process that is gone
     (:func:`remove_stale_temporaries`). An age threshold was rejected: a slow write (a large Parquet
-    export) can outlast any age, and a killed run's leftovers would stay until then. It serves only for the
-    names made before this mark, which say nothing else (:data:`UNMARKED_TEMPORARY_AGE_S`)."""
+    export) can outlast any age, and a killed run's leftovers would stay until then. An age decides only for
+    the names made before this mark, which say nothing else (:data:`UNMARKED_TEMPORARY_AGE_S`)."""
     return f"{os.getpid()}-{_host_mark()}.tmp"
 
 
