@@ -149,7 +149,7 @@ def test_auto_records_the_engine_requested_and_the_engine_used(services, tmp_pat
 def test_a_short_reference_is_judged_by_its_rows_not_by_a_low_chrf_alone(sentences, doubtful, warned) -> None:
     """chrF 18.5: low for a whole article, but one right sentence in 18 of the local model's scores that low,
     so a one-sentence reference whose row is confident is not called another article's."""
-    from tarjama.corpus.build import reference_warnings
+    from tarjama.corpus.build import foreign_references, reference_warnings
     from tarjama.corpus.results import ArticleResult, ReferenceResult
     from tarjama.quality.score import MetricScore
 
@@ -174,7 +174,7 @@ def test_a_short_reference_is_judged_by_its_rows_not_by_a_low_chrf_alone(sentenc
         from_memory=0,
         references=[reference],
     )
-    shown = [w for w in reference_warnings([article]) if "seems to belong to another article" in w]
+    shown = [w for w in reference_warnings([], foreign_references([article])) if "seems to belong to another" in w]
     assert bool(shown) == warned, shown
 
 
@@ -210,28 +210,30 @@ def test_the_log_lists_a_few_foreign_references_and_counts_the_rest(foreign, rig
     """1,800 references that seem another article's were 1,800 log lines: the log lists the first five and
     counts them all in one line, which blames the translations when most of at least ten references trip;
     scores.json (the summary's warnings) keeps every one."""
-    from tarjama.corpus.build import MAX_LISTED_WARNINGS, logged_warnings, reference_warnings
+    from tarjama.corpus.build import MAX_LISTED_WARNINGS, foreign_references, logged_warnings, reference_warnings
 
     articles = [scored_article(f"f{i}", 9.0) for i in range(foreign)] + [
         scored_article(f"r{i}", 80.0) for i in range(right)
     ]
-    lines = logged_warnings(articles)
+    found = foreign_references(articles)
+    lines = logged_warnings([], found, len(articles))
     listed = [line for line in lines if "seems to belong to another article" in line]
     assert [line.split(":")[0] for line in listed] == [f"article f{i}" for i in range(MAX_LISTED_WARNINGS)]
     assert len(lines) == MAX_LISTED_WARNINGS + 1, lines
     assert lines[-1].startswith(f"{foreign} of {foreign + right} references seem to belong to another article")
     assert f"{foreign - MAX_LISTED_WARNINGS} more in scores.json" in lines[-1]
     assert ("suspect the translations rather than the references" in lines[-1]) == suspect, lines[-1]
-    every = reference_warnings(articles)
+    every = reference_warnings([], found)
     assert len(every) == foreign and all("seems to belong to another article" in w for w in every)
 
 
 def test_a_few_foreign_references_are_each_listed_without_a_count() -> None:
-    from tarjama.corpus.build import logged_warnings, reference_warnings
+    from tarjama.corpus.build import foreign_references, logged_warnings, missing_references, reference_warnings
 
     articles = [scored_article("f", 9.0), scored_article("r", 80.0)]
-    assert logged_warnings(articles) == reference_warnings(articles)
-    assert len(logged_warnings(articles)) == 1
+    missing, found = missing_references(articles), foreign_references(articles)
+    assert logged_warnings(missing, found, len(articles)) == reference_warnings(missing, found)
+    assert len(logged_warnings(missing, found, len(articles))) == 1
 
 
 def test_articles_without_a_reference_or_with_another_articles_are_warned_about(services, tmp_path) -> None:

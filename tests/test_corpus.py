@@ -220,6 +220,26 @@ def test_a_bad_article_fails_alone_and_reruns_are_incremental(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_failed_article_is_reported_once_on_the_console(tmp_path):
+    """Its reason is logged the moment it fails and the summary only counts it (it was listed again there);
+    under --fail-fast the run's error is the one report (the log line before it said the same)."""
+    folder = copy_articles(tmp_path / "articles", ["abcnews.306758"])
+    (folder / "broken.ar.txt").write_text("This article is in English, not Arabic.\n")
+    with LoopbackServices(lifetime=600) as services:
+        done = run(tmp_path, services, str(folder), "--name", "once")
+        stopped = run(tmp_path, services, str(folder), "--name", "stopped", "--fail-fast")
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output[-3000:]
+    reported = [line for line in output.splitlines() if "no Arabic text" in line]
+    assert len(reported) == 1 and "article broken failed: " in reported[0], output[-3000:]
+    assert "tarjama: 1 article failed: why is logged above, and in scores.json and report.md" in done.stderr
+    assert stopped.returncode == 1 and not (tmp_path / "out" / "stopped").exists(), stopped.stderr[-3000:]
+    reported = [line for line in stopped.stderr.splitlines() if "no Arabic text" in line]
+    assert reported and all("(--fail-fast)" in line for line in reported), reported
+    assert reported[-1].startswith("tarjama: error: article broken failed: ")
+
+
+@pytest.mark.slow
 def test_an_article_failing_inside_a_task_of_several_fails_alone(tmp_path):
     """With one worker, a task builds several articles (Prefect's cost per task is shared): an article the
     engine refuses fails alone, and the article built in the same task beside it is kept."""

@@ -1,16 +1,21 @@
 """The shard store: a corpus's kept score statistics stacked exactly, in bounded memory; what a killed run
 left in it is removed."""
 
+import dataclasses
+import os
+import secrets
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from conftest import PYTHON, cli_env
+from conftest import PYTHON, cli_env, libre, write_articles
 
-from tarjama.corpus.build import SHARDS
-from tarjama.corpus.outputs import staged_run_folder
+from tarjama.corpus.build import SHARDS, CorpusRequest, LogEvents, ThreadRunner, build_corpus
+from tarjama.corpus.outputs import UNMARKED_TEMPORARY_AGE_S, remove_stale_temporaries, staged_run_folder
 from tarjama.corpus.results import ArticleResult
 from tarjama.corpus.shards import ShardStore
 
@@ -71,7 +76,7 @@ def temporaries(folder: Path) -> list[Path]:
 
 @pytest.mark.parametrize("where", [SHARDS, f"{SHARDS}/by-article", "."])
 def test_a_killed_writers_temporary_is_removed_and_a_live_ones_kept(tmp_path, where):
-    """A run SIGKILLed while it writes a file leaves its temporary folder: the next opening of the shard
+    """A run SIGKILLed while it writes a file leaves its temporary folder: the next sweep of the shard
     store, or the next run into the output folder, removes it, while another live run's stays untouched."""
     out = tmp_path / "out"
     folder = out / where
@@ -86,7 +91,9 @@ def test_a_killed_writers_temporary_is_removed_and_a_live_ones_kept(tmp_path, wh
             with staged_run_folder(out, "next") as staging:
                 (staging / "aligned.tsv").write_text("rows")
         else:
-            ShardStore(out / SHARDS)
+            store = ShardStore(out / SHARDS)
+            assert temporaries(folder) == [left, kept]  # opening the store changes nothing
+            assert store.sweep() == [left]
         assert temporaries(folder) == [kept]
         assert live.communicate("go on\n", timeout=30)[0] == "" and live.returncode == 0
     finally:
@@ -95,3 +102,71 @@ def test_a_killed_writers_temporary_is_removed_and_a_live_ones_kept(tmp_path, wh
             writer.wait()
     assert (folder / "live.parquet").read_text() == "complete" and not (folder / "killed.parquet").exists()
     assert temporaries(folder) == []
+
+
+def test_a_run_sweeps_its_shard_store_once_when_it_starts(services, tmp_path):
+    """The sweep is the run's first step, and its only one: a temporary left by a run killed after this one
+    started stays until the next run (the end of the run opens the store again, to read it)."""
+    out = tmp_path / "out"
+    settings = libre(tmp_path / "home", services)
+    planted: list[Path] = []
+
+    class KilledMeanwhile(LogEvents):
+        def start(self, total: int) -> None:  # after the run has opened, and swept, its shard store
+            (out / SHARDS).mkdir(parents=True, exist_ok=True)
+            killed = holding_a_write(out / SHARDS / "killed.parquet")
+            killed.kill()
+            killed.wait()
+            planted.extend(temporaries(out / SHARDS))
+
+    runner = ThreadRunner(settings, workers=1)
+    try:
+        request = CorpusRequest(sources=[str(write_articles(tmp_path / "articles"))], out=out, run_name="first")
+        build_corpus(request, settings, runner, KilledMeanwhile())
+        assert len(planted) == 1 and temporaries(out / SHARDS) == planted
+        build_corpus(dataclasses.replace(request, run_name="second"), settings, runner)
+    finally:
+        runner.close()
+    assert temporaries(out / SHARDS) == []
+
+
+def test_a_temporary_from_before_the_process_mark_is_removed_once_unwritten_for_a_day(tmp_path):
+    """Before 0.3.4 a temporary named no process (``.<name>.<random>.tmp``): one not written for a day is a
+    killed run's and goes; a recent one, or an old private folder whose file is still being written (an old
+    version's run going on after the upgrade), stays; and so does any other dotfile."""
+    folder = tmp_path / SHARDS
+    folder.mkdir()
+    day_ago = time.time() - UNMARKED_TEMPORARY_AGE_S - 60
+
+    def aged(path: Path) -> Path:
+        os.utime(path, (day_ago, day_ago), follow_symlinks=False)
+        return path
+
+    def private_folder(name: str) -> tuple[Path, Path]:  # as atomic_path made them before 0.3.4
+        private = Path(tempfile.mkdtemp(dir=folder, prefix=f".{name}.", suffix=".tmp"))
+        (private / name).write_text("half written")
+        return private, private / name
+
+    killed, inside = private_folder("killed.parquet")
+    aged(inside)
+    aged(killed)
+    writing, inside = private_folder("writing.parquet")
+    aged(writing)  # its file was written just now
+    handle, name = tempfile.mkstemp(dir=folder, prefix=".older.tsv.", suffix=".tmp")  # before private folders
+    os.close(handle)
+    older = aged(Path(name))
+    recent = Path(tempfile.mkstemp(dir=folder, prefix=".recent.tsv.", suffix=".tmp")[1])
+    link = folder / f".latest.{secrets.token_hex(4)}.tmp"
+    link.symlink_to("first")
+    aged(link)
+    plots = folder / ".0123abcd.4242.tmp"  # the plots cache's staging folder, named by its pid
+    plots.mkdir()
+    aged(plots)
+    theirs = [folder / ".notes.tmp", folder / ".draft.v2.tmp", folder / "kept.parquet"]
+    for path in theirs:
+        path.touch()
+        aged(path)
+    removed = remove_stale_temporaries(folder)
+    assert sorted(removed) == sorted([killed, older, link, plots])
+    assert sorted(folder.iterdir()) == sorted([writing, recent, *theirs])
+    assert inside.read_text() == "half written"

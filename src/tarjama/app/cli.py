@@ -678,10 +678,12 @@ def print_summary(summary: RunSummary) -> None:
     )
     if counts.rebuilt_articles:
         say(f"{counted(counts.rebuilt_articles, 'article')} built before under other settings: built again")
-    # the run's warnings (summary.warnings) are the flow's log lines, shown once, during the run
-    for failure in summary.failures:
+    # the run's warnings (summary.warnings) and each failed article with its reason are the flow's log
+    # lines, shown once, during the run (the moment an article fails); here only how many failed
+    if summary.failures:
         errors.print(
-            printable(f"tarjama: article {failure.article_id} failed: {failure.reason}"),
+            f"tarjama: {counted(len(summary.failures), 'article')} failed: why is logged above, and in scores.json "
+            "and report.md",
             markup=False,
             highlight=False,
             soft_wrap=True,

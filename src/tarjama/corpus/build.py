@@ -808,6 +808,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
     model = engine_model_of(settings)
     inputs = collect_articles(list(request.sources), [Path(r) for r in request.references])
     shards = ShardStore(request.out / SHARDS)
+    shards.sweep()  # once a run: write_run opens the store again only to read it
     events.start(len(inputs))
     progress = CorpusProgress(len(inputs), events)
     built = CorpusBuild(inputs, {}, {}, [], 0, 0)
@@ -820,10 +821,10 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
 
         def fail(article: ArticleInput, reason: str) -> None:
             built.failures.append(ArticleFailure(article_id=article.id, origin=article.origin, reason=reason))
+            if request.fail_fast:  # the run fails with this one line: its error is the report
+                raise TarjamaError(f"article {article.id} failed: {reason} (--fail-fast)")
             events.log(logging.ERROR, f"article {article.id} failed: {reason}")
             progress.failed()
-            if request.fail_fast:
-                raise TarjamaError(f"article {article.id} failed: {reason} (--fail-fast)")
 
         def settle(handle: BatchHandle) -> None:
             batch_articles = pending.pop(handle)
@@ -923,6 +924,9 @@ def write_run(
     )
     corpus = shards.scan([built.keys[i] for i in ordered])
     target = request.out / run_name
+    # the references judged once: the filtered corpus leaves the foreign out, scores.json and the log warn
+    missing, foreign = missing_references(summary.articles), foreign_references(summary.articles)
+    judged = sum(1 for _ in judged_references(summary.articles))
     with staged_run_folder(request.out, run_name) as staging:
         exported = export_corpus(
             corpus,
@@ -931,7 +935,7 @@ def write_run(
             dedupe=request.dedupe,
             min_confidence=request.min_confidence,
             passing=request.filter_checks,
-            leave_out=[(foreign.article_id, foreign.reference) for foreign in foreign_references(summary.articles)],
+            leave_out=[(one.article_id, one.reference) for one in foreign],
             provenance={
                 "tarjama.pipeline": summary.pipeline_signature,
                 "tarjama.alignment": summary.alignment_signature,
@@ -944,7 +948,7 @@ def write_run(
         summary = summary.model_copy(
             update={
                 "overall": overall_scores(shards, built.keys, summary),
-                "warnings": reference_warnings(summary.articles),
+                "warnings": reference_warnings(missing, foreign),
                 "checks_failed": total_failures(summary.articles),
                 "plots": draw_plots(
                     corpus, staging, settings.home / "plots", "\n".join(sorted(built.keys[i] for i in ordered))
@@ -975,7 +979,7 @@ def write_run(
         report = render_report(summary)
         write_text(report, staging / "report.md")
         write_text(render_html(report, f"tarjama run {run_name}"), staging / "report.html")
-    for warning in logged_warnings(summary.articles):  # the full list is the summary's (scores.json)
+    for warning in logged_warnings(missing, foreign, judged):  # the full list is the summary's (scores.json)
         events.log(logging.WARNING, warning)
     events.log(
         logging.INFO,
@@ -1037,10 +1041,11 @@ def foreign_references(articles: Sequence[ArticleResult]) -> list[ForeignReferen
     return found
 
 
-def reference_warnings(articles: Sequence[ArticleResult]) -> list[str]:
-    """What a user should know before trusting the scores: articles without a reference (nothing scored),
-    and references that seem to belong to another article, each (what ``scores.json`` keeps)."""
-    return missing_references(articles) + [foreign.warning() for foreign in foreign_references(articles)]
+def reference_warnings(missing: Sequence[str], foreign: Sequence[ForeignReference]) -> list[str]:
+    """What a user should know before trusting the scores: articles without a reference (nothing scored:
+    ``missing``, from :func:`missing_references`), and each reference that seems to belong to another
+    article (``foreign``, from :func:`foreign_references`): what ``scores.json`` keeps."""
+    return [*missing, *(one.warning() for one in foreign)]
 
 
 def missing_references(articles: Sequence[ArticleResult]) -> list[str]:
@@ -1060,14 +1065,13 @@ SUSPECT_MT_SHARE, SUSPECT_MT_REFERENCES = 0.5, 10
 translations are the likelier culprit (a wrong engine or language, a service answering something else)."""
 
 
-def logged_warnings(articles: Sequence[ArticleResult]) -> list[str]:
+def logged_warnings(missing: Sequence[str], foreign: Sequence[ForeignReference], judged: int) -> list[str]:
     """:func:`reference_warnings` as the run's log shows them: the first :data:`MAX_LISTED_WARNINGS`
-    references that seem another article's, then one line that counts them all (and says to suspect the
-    translations when most do), so 1,800 of them are not 1,800 lines."""
-    foreign = foreign_references(articles)
-    lines = missing_references(articles) + [f.warning() for f in foreign[:MAX_LISTED_WARNINGS]]
+    references that seem another article's, then one line that counts them all of the ``judged`` (see
+    :func:`judged_references`), and says to suspect the translations when most do, so 1,800 of them are
+    not 1,800 lines."""
+    lines = [*missing, *(one.warning() for one in foreign[:MAX_LISTED_WARNINGS])]
     if len(foreign) > MAX_LISTED_WARNINGS:
-        judged = sum(1 for _ in judged_references(articles))
         line = (
             f"{len(foreign)} of {judged} references seem to belong to another article "
             f"({MAX_LISTED_WARNINGS} listed above, {len(foreign) - MAX_LISTED_WARNINGS} more in scores.json)"

@@ -134,6 +134,19 @@ def pid_alive(pid: int) -> bool:
 
 
 _TEMPORARY = re.compile(r"\..+\.(?P<pid>[0-9]+)-(?P<host>[0-9a-f]{8})\.tmp")
+_UNMARKED_TEMPORARY = re.compile(r"\..+\.(?:[a-z0-9_]{8}|[0-9]+)\.tmp")
+"""A temporary named as tarjama named them before 0.3.4, without :func:`temporary_mark`: an atomic write's
+file or private folder (``.<name>.<8 characters of tempfile's>.tmp``), the ``latest`` link's
+(``.latest.<8 hex digits>.tmp``) and the plots cache's staging folder (``.<key>.<pid>.tmp``)."""
+
+UNMARKED_TEMPORARY_AGE_S = 24 * 3600
+"""How long a temporary without a process mark (:data:`_UNMARKED_TEMPORARY`) must have gone unwritten
+before it is removed. Only tarjama before 0.3.4 made them, so no process can be asked about it, and just
+after an upgrade an old run can still be writing one (a long corpus run, or another user's into the same
+``--out``). Its writer touches it at every write (the file itself, or the file inside its private
+folder: the newest of them counts), and writers stream as they go (a Parquet export a row group at a
+time): one untouched for a day belongs to a run that was killed, not to a slow one. A day also dwarfs the clock skew
+between hosts sharing a folder, and a killed run's leftover costs only disk until then."""
 
 
 def _host_mark() -> str:
@@ -145,7 +158,8 @@ def temporary_mark() -> str:
     ``.tmp``. A run killed outright (SIGKILL, power loss) cannot remove its temporaries, and two runs may
     share a folder (``--out``): the name lets a later run remove only those of a process that is gone
     (:func:`remove_stale_temporaries`). An age threshold was rejected: a slow write (a large Parquet
-    export) can outlast any age, and a killed run's leftovers would stay until then."""
+    export) can outlast any age, and a killed run's leftovers would stay until then. An age decides only for
+    the names made before this mark, which say nothing else (:data:`UNMARKED_TEMPORARY_AGE_S`)."""
     return f"{os.getpid()}-{_host_mark()}.tmp"
 
 
@@ -153,7 +167,8 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Remove the temporaries (:func:`temporary_mark`) in ``folder`` whose process is gone; return them.
 
     Only this host's: another host's process cannot be checked, so its temporaries are kept, and so are
-    those of a live process (a pid reused since its writer died only keeps a leftover longer)."""
+    those of a live process (a pid reused since its writer died only keeps a leftover longer). Those of
+    tarjama before 0.3.4, which name no process, go once unwritten for :data:`UNMARKED_TEMPORARY_AGE_S`."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
@@ -161,7 +176,10 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
         return removed
     for entry in entries:
         found = _TEMPORARY.fullmatch(entry.name)
-        if found is None or found["host"] != _host_mark() or pid_alive(int(found["pid"])):
+        if found is None:
+            if not _UNMARKED_TEMPORARY.fullmatch(entry.name) or not _unwritten_for(entry, UNMARKED_TEMPORARY_AGE_S):
+                continue
+        elif found["host"] != _host_mark() or pid_alive(int(found["pid"])):
             continue
         path = Path(entry.path)
         if entry.is_dir(follow_symlinks=False):
@@ -170,6 +188,19 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
             path.unlink(missing_ok=True)
         removed.append(path)
     return removed
+
+
+def _unwritten_for(entry: os.DirEntry[str], seconds: float) -> bool:
+    """Whether nothing was written to ``entry`` for ``seconds``: a folder's own files included (a writer
+    writes the file inside a private folder, and that leaves the folder's time as it was)."""
+    try:
+        newest = entry.stat(follow_symlinks=False).st_mtime
+        if entry.is_dir(follow_symlinks=False):
+            with os.scandir(entry.path) as inside:
+                newest = max([newest, *(one.stat(follow_symlinks=False).st_mtime for one in inside)])
+    except OSError:  # gone meanwhile, or unreadable: left alone
+        return False
+    return datetime.now(UTC).timestamp() - newest >= seconds
 
 
 def remove_stale_staging(out: Path) -> list[Path]:

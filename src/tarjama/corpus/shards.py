@@ -44,12 +44,16 @@ def _first_line(problem: BaseException) -> str:
 
 class ShardStore:
     def __init__(self, folder: Path) -> None:
-        """The shards in ``folder``; the temporaries a killed run left there are removed (see
-        :func:`~tarjama.corpus.outputs.remove_stale_temporaries`)."""
+        """The shards in ``folder``. Opening them changes nothing there: a run removes what a killed run
+        left by :meth:`sweep`, once."""
         self.folder = folder
         self.problems: list[str] = []  # shards found damaged or misplaced, one line each (see :meth:`get`)
-        for place in (folder, folder / BY_ARTICLE):
-            remove_stale_temporaries(place)
+
+    def sweep(self) -> list[Path]:
+        """Remove the temporaries a killed run left in the store (see
+        :func:`~tarjama.corpus.outputs.remove_stale_temporaries`); return them. A run sweeps once, when it
+        starts: what a run killed meanwhile leaves is the next run's to remove."""
+        return [path for place in (self.folder, self.folder / BY_ARTICLE) for path in remove_stale_temporaries(place)]
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         return self.folder / f"{key}.parquet", self.folder / f"{key}.json"
