@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -50,7 +51,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from benchmarks.alignment_data import precision_recall_f1, strict_counts
+from benchmarks.alignment_data import ONE_SIDED_REFERENCE, precision_recall_f1, strict_counts
 from benchmarks.chained_data import HALVES, REPO, ChainedDocument, build, fixture_mt
 from tarjama.alignment.align import align
 from tarjama.alignment.regroup import align_units, attribute_mt
@@ -252,6 +253,36 @@ def sentence_aligner_rows(
     return [(" ".join(texts[i] for i in bead.source), list(bead.reference)) for bead in beads]
 
 
+def one_sided_rows(
+    chained: ChainedDocument, rules: ClauseRules, line_mt: Sequence[str], extra: Mapping[str, str], attributed: bool
+) -> tuple[int, int]:
+    """(lines alone, lines glued) when a one-sided English line (:data:`ONE_SIDED_REFERENCE`: byline, caption,
+    credit...) follows every run of three lines or more, with the units path's rows as :func:`unit_rows` makes them."""
+    document = chained_document(chained, rules)
+    texts = attributed_mt(document, chained, line_mt) if attributed else unit_mt(document, chained, line_mt, extra)
+    english: list[str] = []
+    inserted: set[int] = set()
+    rng = random.Random(chained.docid)
+    for run in chained.runs:
+        english += [clause.english for clause in run]
+        if len(run) >= 3:
+            inserted.add(len(english))
+            english.append(rng.choice(ONE_SIDED_REFERENCE))
+    beads = align_units(document, texts, english)
+    alone = sum(1 for bead in beads if not bead.source and set(bead.reference) <= inserted)
+    return alone, len(inserted) - alone
+
+
+def print_one_sided(documents: Sequence[ChainedDocument], rows_of: Mapping[str, object]) -> None:
+    print("\none-sided line after each run of 3+ lines (chained ntrex128-dev)")
+    print(f"{'':<34}{'lines':>8}{'alone':>8}{'glued':>8}")
+    for name, rows in rows_of.items():
+        for half in HALVES:
+            counts = [rows(d) for d in documents if d.half == half]  # type: ignore[operator]
+            alone, glued = sum(a for a, _ in counts), sum(g for _, g in counts)
+            print(f"{name + ' / ' + half:<34}{alone + glued:>8}{alone:>8}{glued:>8}")
+
+
 def figures_by_half(
     documents: Sequence[ChainedDocument],
     rows_of: object,
@@ -367,6 +398,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             "sentences, our splitter": figures_by_half(unchained, lambda d: sentence_aligner_rows(d, line_mt, False)),
             "units, own MT": figures_by_half(unchained, units_path(False)),
             "units, line MT cut": figures_by_half(unchained, units_path(True)),
+        },
+    )
+    print_one_sided(
+        chained,
+        {
+            "units, own MT": lambda d: one_sided_rows(d, rules, line_mt, extra, False),
+            "units, line MT cut": lambda d: one_sided_rows(d, rules, line_mt, extra, True),
         },
     )
 

@@ -15,6 +15,7 @@ from tarjama.alignment.regroup import align_article, align_units, attribute_mt, 
 from tarjama.corpus.schema import FLAG_BELOW, bead_rows
 from tarjama.quality.score import corpus_statistics
 from tarjama.text.article import Document, Sentence, UnitTranslation, load_document
+from tarjama.text.clauses import DEFAULT_RULES
 from tarjama.translation.translate import Translation
 
 ARABIC, ENGLISH, UNIT_MT = VISIT_ARABIC, VISIT_ENGLISH, VISIT_UNIT_MT
@@ -215,3 +216,16 @@ def test_a_correct_unit_row_with_an_uncertain_clause_cut_is_not_flagged() -> Non
     rows = {(b.source, b.reference): b.confidence for b in units_beads(case.arabic, case.mt, case.reference)}
     assert ((8,), (7, 8)) in set(case.gold) & set(rows)
     assert rows[(8,), (7, 8)] >= FLAG_BELOW
+
+
+def test_a_one_sided_line_after_a_chained_sentence_stands_alone() -> None:
+    """A byline, caption or credit on the English side only, after each comma-chained Arabic sentence of three
+    lines or more (chained ntrex128-dev, tuning half): a 0-1 row of its own in the default rows, not the last
+    English sentence of the chain's row (36 of 63 before such a line cost a 1-3 .. 1-6 bead; 54 now)."""
+    from benchmarks.bench_chained import one_sided_rows
+    from benchmarks.chained_data import build, fixture_mt
+
+    line_mt = fixture_mt()
+    counts = [one_sided_rows(d, DEFAULT_RULES, line_mt, {}, True) for d in build() if d.half == "tuning"]
+    alone, glued = sum(a for a, _ in counts), sum(g for _, g in counts)
+    assert alone >= 0.8 * (alone + glued), f"{alone} alone, {glued} glued"

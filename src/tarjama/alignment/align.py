@@ -69,7 +69,9 @@ finds hardly any of its longer n-grams (:data:`LONE_LONG_RECALL`: a short line f
 and a 2-2 bead when the first sentence of one side and the last of the other both do (:data:`LONE_CORNER_RECALL`:
 a sentence with no counterpart on each side, glued around a pair). A 1-2 bead also loses weight when one of its
 reference sentences does not end as a sentence (a headline, byline or caption line) and hardly any of its longer
-n-grams are found in the MT (:data:`LONE_HEADING_RECALL`).
+n-grams are found in the MT (:data:`LONE_HEADING_RECALL`); a bead of one MT sentence and three or more reference
+sentences whose first or last is such a line loses far more (:data:`LONE_EDGE_COST`): a caption after a
+comma-chained sentence.
 
 Confidence (pair confidence: do these two sides belong together?). A matched
 bead's confidence is its posterior probability (forward-backward over the
@@ -231,6 +233,14 @@ the other side: a sentence with no counterpart on each side, glued around a pair
 re-split, the sentences at a corner of the bead each hold one end of the same text, so one of them finds its
 words across (how the level was chosen: ``benchmarks/results/alignment-gaps.md``)."""
 
+LONE_EDGE_COST = 15.0
+"""Nats a bead of one MT sentence and three or more reference sentences loses when its first or last reference
+sentence does not end as a sentence and recalls less than :data:`LONE_HEADING_RECALL` of its character n-grams of
+orders 3-6 in the MT: a caption, credit or byline glued to the end of a chain. Where the units path's sentence
+stage gives 1-3 .. 1-6 beads their full strength, one more line costs such a bead well under a nat against 4.6
+for a 0-1, so the heading check's two nats did not free it; this cost works as a veto, and above it nothing
+changes (how it was chosen: ``benchmarks/results/alignment-gaps.md``)."""
+
 GAP_EXTENSION = 2.5
 """Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Without
 it a run of k one-sided sentences costs k times the 1-0 prior (4.6 nats each), so a block of captions on
@@ -334,6 +344,8 @@ class ChrfLengthScorer:
                 scores[t] += np.where(sound, self._lone_part(i, j, di, dj, near), 0.0)
             if (di, dj) == (2, 2):
                 scores[t] += np.where(sound, self._lone_corners(i, j, near), 0.0)
+            if di == 1 and dj >= 3:
+                scores[t] += np.where(sound, self._lone_edges(i, j, dj, near), 0.0)
         return scores, np.ones_like(scores)
 
     def _matches_near(self, i: Cells, j: Cells) -> Callable[[int, int], Counts]:
@@ -397,6 +409,18 @@ class ChrfLengthScorer:
                 ]
                 heading = np.where(np.logical_or.reduce(lines), -LONE_HEADING_COST, 0.0)
         return np.where(paired, LONE_PART_SLOPES[di, dj] * shortfall, 0.0) + heading
+
+    def _lone_edges(self, i: Cells, j: Cells, dj: int, at: Callable[[int, int], Counts]) -> Scores:
+        """The log-weight a bead of one MT sentence and ``dj`` >= 3 reference sentences loses when its first or
+        last reference sentence is a line of its own that the MT does not share (:data:`LONE_EDGE_COST`).
+        ``at``: :meth:`_matches_near`."""
+        lone = np.zeros(len(i), dtype=bool)
+        mt_span = self.mt_cum[i] - self.mt_cum[np.maximum(i - 1, 0)]
+        for b in (0, dj - 1):  # reference sentence j-1-b: the last, then the first
+            chars = self.ref_cum[np.maximum(j - b, 0)] - self.ref_cum[np.maximum(j - b - 1, 0)]
+            longer = _recall([at(0, b)], chars, mt_span, True)[1]
+            lone |= self.unended[np.maximum(j - 1 - b, 0)] & (longer < LONE_HEADING_RECALL)
+        return np.where(lone, -LONE_EDGE_COST, 0.0)
 
     def _one_to_one(self, i: Cells, j: Cells) -> Counts:
         """Matches of MT sentence i-1 with reference sentence j-1 where the 1-1 bead ending at (i, j) has
