@@ -18,7 +18,7 @@ import pytest
 from conftest import ARTICLE, TARJAMA, alive, cli_env
 from loopback_services import LoopbackServices
 
-from tarjama.app.preload import socket_path
+from tarjama.app.preload import changed_files, outside_module_files, socket_path
 
 pytestmark = pytest.mark.slow
 WAIT_S = 180  # the warm process's imports, on a busy machine
@@ -108,6 +108,37 @@ def test_changed_prefect_settings_are_not_served_by_an_old_process(warm) -> None
     assert "run " not in log_of(home)  # ran in-process: the old process refused it...
     wait_for(lambda: not alive(old), "the old warm process to stop")  # ...and stopped
     wait_for(lambda: len(warm_pids(home)) == 2, "a new warm process")  # the command left a new one
+
+
+def test_another_import_path_is_not_served_by_an_old_process(warm, tmp_path: Path) -> None:
+    """A command whose ``PYTHONPATH`` differs may import another plug-in of the same name: the old process,
+    whose imports followed its own path, refuses it (before, it ran the command with its own plug-ins)."""
+    home, work, env = warm
+    (old,) = warm_pids(home)
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    path = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(plugins)) if p)
+    moved = run(env | {"PYTHONPATH": path}, work, "--name", "moved")
+    assert moved.returncode == 0, moved.stderr
+    assert "run " not in log_of(home)  # ran in-process
+    assert "code, import path or Prefect settings changed: stopping" in log_of(home)
+    wait_for(lambda: not alive(old), "the old warm process to stop")
+
+
+def test_an_edited_plug_in_module_is_found_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plug-in imported from outside the interpreter's folders is stamped; editing it in place (same folder,
+    so no installed folder's time changes) shows as changed, and tarjama's and installed modules are not stamped."""
+    (tmp_path / "tarjama_test_plugin.py").write_text("LIMIT = 12\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import tarjama_test_plugin  # noqa: F401
+
+    files = outside_module_files()
+    plugin = str(tmp_path / "tarjama_test_plugin.py")
+    assert plugin in files
+    assert not any("/site-packages/" in name or "/tarjama/" in name.replace(str(tmp_path), "") for name in files)
+    assert changed_files(files) == []
+    (tmp_path / "tarjama_test_plugin.py").write_text("LIMIT = 300\n")
+    assert changed_files(files) == [plugin]
 
 
 def test_ctrl_c_reaches_the_run_and_killing_the_command_kills_its_run(warm, tmp_path: Path) -> None:

@@ -12,9 +12,12 @@ it, and forwards SIGINT, SIGTERM and SIGHUP to it.
 How it stays honest:
 
 - *the same code*: the request carries a fingerprint of the interpreter, tarjama's and the flows'
-  source files (paths, sizes, times), the installed packages (their folder's time) and every
-  ``PREFECT_*`` variable (Prefect reads some when it loads); a process whose fingerprint differs
-  refuses, the command runs itself, and a new process replaces the old one;
+  source files (paths, sizes, times), the installed packages (their folder's time), every
+  ``PYTHON*`` variable (``PYTHONPATH`` decides which plug-in a name imports) and every
+  ``PREFECT_*`` variable (Prefect reads some when it loads); a process whose fingerprint differs, or
+  one that has imported a module from outside the interpreter's folders (a plug-in on ``PYTHONPATH``
+  or installed for editing) whose file has changed since, refuses, the command runs itself, and a new
+  process replaces the old one;
 - *the same user*: the socket lives in a folder only the user can open, and the peer's uid is checked;
 - *killed means killed*: if the command dies (even by SIGKILL) its run is killed at once, as it
   would have been in-process;
@@ -131,9 +134,39 @@ def fingerprint(environ: Mapping[str, str]) -> str:
                 digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     with contextlib.suppress(OSError, KeyError):
         digest.update(str(Path(sysconfig.get_paths()["purelib"]).stat().st_mtime_ns).encode())
-    for key in sorted(k for k in environ if k.startswith("PREFECT_")):
+    for key in sorted(k for k in environ if k.startswith(("PREFECT_", "PYTHON"))):
         digest.update(f"{key}={environ[key]}\n".encode())
     return digest.hexdigest()
+
+
+FileStamp = tuple[int, int] | None
+"""A file's size and modification time in nanoseconds; None when it cannot be read."""
+
+
+def outside_module_files() -> dict[str, FileStamp]:
+    """The source files of the loaded modules that live outside the interpreter's own folders (standard
+    library, installed packages) and tarjama's code, which the fingerprint covers: plug-ins found on
+    ``PYTHONPATH`` or installed for editing, which an edit changes without touching any installed folder."""
+    own = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, *map(str, _code_folders())})
+    files: dict[str, FileStamp] = {}
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if isinstance(name, str) and not str(Path(name).resolve()).startswith(own):
+            files[name] = _stamp(name)
+    return files
+
+
+def changed_files(files: Mapping[str, FileStamp]) -> list[str]:
+    """Those of ``files`` (:func:`outside_module_files`) whose size or time is no longer what was stamped."""
+    return [name for name, stamp in files.items() if _stamp(name) != stamp]
+
+
+def _stamp(name: str) -> FileStamp:
+    try:
+        info = os.stat(name)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
 
 
 # --- the command's side -------------------------------------------------------------------------
@@ -289,6 +322,7 @@ class WarmProcess:
         self.listener = listener
         self.idle_s = idle_s
         self.fingerprint = fingerprint(environ)
+        self.outside_files = outside_module_files()  # after the imports: the plug-ins a forked run would reuse
         self.prepare = prepare
         self.prepared_for: list[float | None] | None = None
         self.prepared_api: str | None = None
@@ -355,11 +389,13 @@ class WarmProcess:
             if request is None or len(fds) != len(STANDARD_FDS):
                 connection.close()
                 return
-            if request.get("fingerprint") != self.fingerprint:
+            edited = changed_files(self.outside_files)
+            if request.get("fingerprint") != self.fingerprint or edited:
                 _send(connection, {"refused": "stale"})
                 connection.close()
                 self.stopping = True  # the next run starts a process with the new code
-                print("code or Prefect settings changed: stopping", flush=True)
+                changed = f"code, import path or Prefect settings changed{': ' + edited[0] if edited else ''}"
+                print(f"{changed}: stopping", flush=True)
                 return
             pid = os.fork()
             if pid == 0:
