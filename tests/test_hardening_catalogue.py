@@ -408,6 +408,27 @@ def test_a_killed_run_is_marked_crashed_when_the_next_command_starts(tmp_path, r
     assert [r["state"] for r in listed_runs if r["name"] == name] == ["Crashed"]
 
 
+@pytest.mark.slow
+def test_a_killed_run_has_none_of_the_outputs_a_later_run_of_its_name_wrote(tmp_path, runs):
+    """Seen: `tarjama run A --name k` killed (SIGKILL), then run again to the end: `tarjama runs` showed the
+    killed run with the later run's BLEU and folder, and `tarjama download <its id>` wrote the later run's file."""
+    name = "killed-then-rerun"
+    stopped_while_translating(runs, tmp_path, name, lambda run: run.kill())
+    rerun = runs.start(ARTICLE, "--out", tmp_path / "out", "--name", name, "--memory", tmp_path / "memory.sqlite")
+    code, stderr = finish(rerun)
+    assert code == 0, stderr[-3000:]
+    listed = subprocess.run([TARJAMA, "runs", "--json"], capture_output=True, text=True, env=runs.env, timeout=300)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    killed, done = [json.loads(line) for line in listed.stdout.splitlines() if json.loads(line)["name"] == name][::-1]
+    assert (done["state"], done["output"]) == ("Completed", str(tmp_path / "out" / name)) and done["bleu"] is not None
+    assert (killed["state"], killed["bleu"], killed["output"]) == ("Crashed", None, None)
+    downloaded = subprocess.run(
+        [TARJAMA, "download", killed["id"][:8]], capture_output=True, text=True, env=runs.env, cwd=tmp_path, timeout=300
+    )
+    assert one_error_line(downloaded, 1) == f"run {name} ({killed['id']}) is Crashed and wrote no outputs"
+    assert not list(tmp_path.glob("*-aligned.tsv"))
+
+
 # --- the README's catalogue: each case with the message it prints today ------------------------------
 
 

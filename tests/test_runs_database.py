@@ -71,3 +71,59 @@ def test_a_database_of_another_layout_lists_the_output_folders_runs(tmp_path, la
     assert (row["id"], row["name"], row["state"]) == (FLOW_RUN_ID, "r1", "Completed")
     assert (row["articles"], row["engine"], row["bleu"], row["output"]) == (["morocco"], "libre", 27.5, str(folder))
     assert not (home / "prefect-server.json").exists()  # no server started to find them
+
+
+SAME_NAME = {  # five flow runs named "k", oldest first: each later one writes (or would write) output/k again
+    "a1dc1093-1111-2222-3333-000000000001": ("Completed", "COMPLETED"),  # its folder replaced by the last run's
+    "b1dc1093-1111-2222-3333-000000000001": ("Crashed", "CRASHED"),  # killed (SIGKILL) before writing
+    "c1dc1093-1111-2222-3333-000000000001": ("Failed", "FAILED"),
+    "d1dc1093-1111-2222-3333-000000000001": ("Cancelled", "CANCELLED"),
+    "e1dc1093-1111-2222-3333-000000000001": ("Completed", "COMPLETED"),  # the rerun that wrote output/k
+}
+
+
+def test_a_run_has_only_the_outputs_it_wrote_not_a_later_runs_of_the_same_name(tmp_path):
+    """Seen: a Crashed, Failed or Cancelled run whose name a later completed run reused was listed with that
+    run's BLEU and folder, and `tarjama download <its id>` wrote the later run's file with exit status 0."""
+    home, out = tmp_path / "home", tmp_path / "output"
+    (home / "prefect").mkdir(parents=True)
+    *earlier, last = SAME_NAME
+    with sqlite3.connect(home / "prefect" / "prefect.db") as database:  # the layout `runs` reads (Prefect 3)
+        for statement in LAYOUTS["a column of another type"][:2]:
+            database.execute(statement)
+        database.execute("INSERT INTO flow VALUES ('f1', 'tarjama-run')")
+        for minute, (run_id, (state, kind)) in enumerate(SAME_NAME.items()):
+            labels = {"tarjama.output": str(out / "k")} if kind == "COMPLETED" else {}
+            database.execute(
+                "INSERT INTO flow_run VALUES (?, 'k', 'f1', ?, ?, ?, ?, ?, ?)",
+                (run_id, state, kind, f"2026-12-07 05:0{minute}:00", f"2026-12-07 05:0{minute}:00",
+                 json.dumps({"sources": ["/articles/morocco.ar.txt"], "out": str(out), "run_name": "k"}),
+                 json.dumps(labels)),
+            )  # fmt: skip
+    (out / "k").mkdir(parents=True)
+    (out / "k" / "scores.json").write_text(json.dumps(scores("k", last)))
+    (out / "k" / "aligned.tsv").write_text("the last run's rows\n")
+
+    def tarjama(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [TARJAMA, *args], capture_output=True, text=True, env=cli_env(home), cwd=tmp_path, timeout=120
+        )
+
+    listed = tarjama("runs", "--json")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    rows = {row["id"]: row for row in map(json.loads, listed.stdout.splitlines())}
+    assert [(rows[i]["state"], rows[i]["bleu"], rows[i]["output"]) for i in SAME_NAME] == [
+        *[(state, None, None) for state, _ in list(SAME_NAME.values())[:-1]],
+        ("Completed", 27.5, str(out / "k")),
+    ]
+    for run_id in earlier:
+        state = SAME_NAME[run_id][0]
+        refused = tarjama("download", run_id[:8])  # as `runs` shows it
+        assert refused.returncode == 1, (state, refused.stderr)
+        what = "its outputs are no longer there" if state == "Completed" else "wrote no outputs"
+        assert refused.stderr == f"tarjama: error: run k ({run_id}) is {state} and {what}" + (
+            " (removed, or replaced by a later run named k)\n" if state == "Completed" else "\n"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "output"]  # nothing downloaded
+    downloaded = tarjama("download", last[:8], "-o", "-")
+    assert downloaded.returncode == 0 and downloaded.stdout == "the last run's rows\n", downloaded.stderr

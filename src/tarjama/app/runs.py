@@ -8,9 +8,10 @@ HTTP or SQL: the Prefect client alone takes seconds to import. A database laid o
 (another Prefect version) gives a one-line note and the finished runs of the output folders instead.
 
 A run's output folder is its flow-run label ``tarjama.output`` (set by the run once its files are
-written); for runs without it, the folder ``<out>/<run_name>`` or the one under ``<out>`` whose
-``scores.json`` names the flow run. ``tarjama download`` also takes an output folder's name or
-``latest`` directly, with no Prefect at all.
+written); for runs without it, the folder ``<out>/<run_name>`` or another under ``<out>``; either counts
+only while its ``scores.json`` names the flow run (a later run of the same name writes the same folder:
+:func:`output_folder`). ``tarjama download`` also takes an output folder's name or ``latest`` directly,
+with no Prefect at all.
 """
 
 from __future__ import annotations
@@ -334,23 +335,38 @@ def prefect_at_hand(home: Path) -> bool:
 
 
 def output_folder(flow_run: FlowRun) -> Path | None:
-    """Where ``flow_run`` wrote its outputs, if they are there."""
+    """Where ``flow_run`` wrote its outputs, if they are still there: a folder whose ``scores.json`` names
+    this flow run's id.
+
+    The folder is looked for by the run's label, its name (``<out>/<run_name>``) and, for a completed run
+    without either, among ``<out>``'s folders. A later run of the same name writes the same folder, so a run
+    killed, failed or cancelled before writing, or one whose folder a later run replaced, would otherwise be
+    shown (and downloaded) the later run's files. ``scores.json`` is written last, by the run itself, with its
+    flow run id: the one rule that holds whatever state Prefect records (a run can be marked Crashed after its
+    outputs were written) and needs neither clocks nor the order of runs.
+    """
     labelled = flow_run.labels.get(OUTPUT_LABEL)
-    candidates: list[Path] = [Path(labelled)] if labelled else []
     out = Path(flow_run.parameters.get("out") or "output")
+    candidates = [Path(labelled)] if labelled else []
     if flow_run.parameters.get("run_name"):
         candidates.append(out / flow_run.parameters["run_name"])
     for folder in candidates:
-        if (folder / "aligned.tsv").is_file():
+        if _written_by(folder, flow_run):
             return folder
     if flow_run.completed and out.is_dir():  # an older run without the label (a failed run writes nothing)
         for scores in sorted(out.glob("*/scores.json"), reverse=True):
-            try:
-                if json.loads(scores.read_text()).get("flow_run_id") == flow_run.id:
-                    return scores.parent
-            except (OSError, ValueError):
-                continue
+            if _written_by(scores.parent, flow_run):
+                return scores.parent
     return None
+
+
+def _written_by(folder: Path, flow_run: FlowRun) -> bool:
+    """Whether run folder ``folder`` holds the outputs ``flow_run`` wrote (its ``scores.json`` names the run)."""
+    try:
+        summary = json.loads((folder / "scores.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and summary.get("flow_run_id") == flow_run.id
 
 
 @dataclass(frozen=True)
@@ -714,6 +730,8 @@ def download(
         if folder is None:
             state = flow_run.state
             what = "wrote no outputs" if state.upper() in {"FAILED", "CRASHED", "CANCELLED"} else "has no outputs (yet)"
+            if flow_run.completed:  # a later run of the same name writes the same folder
+                what = f"its outputs are no longer there (removed, or replaced by a later run named {flow_run.name})"
             raise TarjamaError(f"run {label} is {state} and {what}")
     try:
         source = resolve_download(folder, quote(check_output_name(file), safe="/")).path
