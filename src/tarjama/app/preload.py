@@ -147,7 +147,9 @@ def outside_module_files() -> dict[str, FileStamp]:
     """The source files of the loaded modules that live outside the interpreter's own folders (standard
     library, installed packages) and tarjama's code, which the fingerprint covers: plug-ins found on
     ``PYTHONPATH`` or installed for editing, which an edit changes without touching any installed folder."""
-    own = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, *map(str, _code_folders())})
+    own = tuple(
+        str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, *map(str, _code_folders())}
+    )
     files: dict[str, FileStamp] = {}
     for module in list(sys.modules.values()):
         name = getattr(module, "__file__", None)
