@@ -210,7 +210,11 @@ def run(
     name: Annotated[
         str,
         typer.Option(
-            "--name", metavar="NAME", help="Run name (the output sub-folder). Default: time, first id, random suffix."
+            "--name",
+            metavar="NAME",
+            help="Run name: the output sub-folder, written once (a later run needs another name). Default: the UTC "
+            "time, the first PATH's name (`run` if none is left, as for a quoted glob), -and-N-more for N more PATHs, "
+            "and a random suffix, e.g. 20261207-053255-news-bc74982d.",
         ),
     ] = "",
     engine_url: Annotated[
