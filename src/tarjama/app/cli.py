@@ -902,7 +902,7 @@ def compare(
 
     Paired significance tests as sacrebleu's --paired-bs/--paired-ar define them, for BLEU, chrF, chrF++
     and TER; per-article deltas with intervals; the rows with the biggest gains and losses. Writes
-    <out>/compare-<time>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
+    <out>/compare-<time>-run-<suffix>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
     prints the report.
     """
     from tarjama.quality.compare import compare_runs, render_comparison
