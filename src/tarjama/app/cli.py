@@ -1131,9 +1131,12 @@ def runs(
         int,
         typer.Option("--limit", "-n", metavar="N", min=1, max=MAX_RUNS_LISTED, help="How many runs, newest first."),
     ] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run, full ids, for scripts.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help='One JSON object per run, full ids, for scripts (the inputs are its "articles").'),
+    ] = False,
 ) -> None:
-    """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
+    """List recent tarjama runs: id, name, state, start, inputs, engine, BLEU, output folder."""
     from tarjama.app.runs import recent_runs
     from tarjama.flows.environment import configure_prefect
     from tarjama.settings import checked_home
@@ -1216,7 +1219,8 @@ def download(
         str,
         typer.Argument(
             metavar="RUN",
-            help="Flow-run id or a unique prefix of it, run name, output folder name, or `latest`.",
+            help="Flow-run id or a unique prefix of it (4 characters or more), run name, output folder name, or "
+            "`latest`.",
         ),
     ],
     out: Annotated[
