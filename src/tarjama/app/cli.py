@@ -730,7 +730,7 @@ def align(
         typer.Option(
             "--presegmented",
             help="Every file is already one sentence a line (as hunalign and Vecalign take it): each line is aligned "
-            "whole, never re-split.",
+            "whole, never re-split. A blank line in ARABIC or ENGLISH is refused; blank --mt lines are ignored.",
         ),
     ] = False,
     beads: Annotated[
