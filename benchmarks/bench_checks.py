@@ -16,6 +16,7 @@ original) is importable, the same for it, in the same run.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import sys
 import time
@@ -80,6 +81,7 @@ def language_speed() -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     flagged()
     language_speed()
 

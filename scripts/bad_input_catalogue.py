@@ -12,6 +12,7 @@ which need their own.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import io
@@ -532,7 +533,14 @@ SECTIONS = (bad_input, run_settings, late_errors, disks, writers, tsv_dialect, d
 
 def main() -> None:
     """All sections, or those named as arguments (``bad_input writers``)."""
-    wanted = set(sys.argv[1:]) or {section.__name__ for section in SECTIONS}
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "sections",
+        nargs="*",
+        metavar="SECTION",
+        help=f"run only these sections (default: all): {', '.join(s.__name__ for s in SECTIONS)}",
+    )
+    wanted = set(parser.parse_args().sections) or {section.__name__ for section in SECTIONS}
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="catalogue-") as tmp:
         scratch = Scratch(Path(tmp))

@@ -21,6 +21,7 @@ evaluation is not part of the pipeline.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from itertools import accumulate, groupby
 from pathlib import Path
@@ -88,6 +89,7 @@ def boundary_score(paragraph_sentences: list[list[str]], lang: str) -> BoundaryS
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     print(f"{'setup':<10}{'lang':<5}{'docs':>5}{'paras':>6}{'gold':>6}{'pred':>6}{'tp':>6}{'P':>7}{'R':>7}{'F1':>7}")
     for headline_apart, setup in ((False, "document"), (True, "headline")):
         for lang in LANGS:

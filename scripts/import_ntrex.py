@@ -12,8 +12,8 @@ need the true sentence boundaries.
 
 from __future__ import annotations
 
+import argparse
 import shutil
-import sys
 from itertools import groupby
 from pathlib import Path
 
@@ -43,4 +43,8 @@ def main(source: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "source", type=Path, metavar="DIR", help="folder with ntrex128-dev.ar.txt, .en.txt and .docids.txt"
+    )
+    main(parser.parse_args().source)

@@ -68,7 +68,8 @@ GLOBAL_SETTINGS: tuple[SettingDef, ...] = (
     SettingDef(
         "home",
         "TARJAMA_HOME",
-        "Where the translation memory, the article shards and the Prefect database live.",
+        "Where the translation memory, the Prefect database and a cache of plots live (a run's article shards are "
+        "in <out>/.shards).",
         "nearest .tarjama folder above the current one, else ~/.local/share/tarjama",
         "path",
     ),

@@ -210,7 +210,11 @@ def run(
     name: Annotated[
         str,
         typer.Option(
-            "--name", metavar="NAME", help="Run name (the output sub-folder). Default: time, first id, random suffix."
+            "--name",
+            metavar="NAME",
+            help="Run name: the output sub-folder, written once (a later run needs another name). Default: the UTC "
+            "time, the first PATH's name (`run` if none is left, as for a quoted glob), -and-N-more for N more PATHs, "
+            "and a random suffix, e.g. 20261207-053255-news-bc74982d.",
         ),
     ] = "",
     engine_url: Annotated[
@@ -728,7 +732,7 @@ def align(
         typer.Option(
             "--presegmented",
             help="Every file is already one sentence a line (as hunalign and Vecalign take it): each line is aligned "
-            "whole, never re-split.",
+            "whole, never re-split. A blank line in ARABIC or ENGLISH is refused; blank --mt lines are ignored.",
         ),
     ] = False,
     beads: Annotated[
@@ -900,7 +904,7 @@ def compare(
 
     Paired significance tests as sacrebleu's --paired-bs/--paired-ar define them, for BLEU, chrF, chrF++
     and TER; per-article deltas with intervals; the rows with the biggest gains and losses. Writes
-    <out>/compare-<time>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
+    <out>/compare-<time>-run-<suffix>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
     prints the report.
     """
     from tarjama.quality.compare import compare_runs, render_comparison
@@ -1129,9 +1133,12 @@ def runs(
         int,
         typer.Option("--limit", "-n", metavar="N", min=1, max=MAX_RUNS_LISTED, help="How many runs, newest first."),
     ] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run, full ids, for scripts.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help='One JSON object per run, full ids, for scripts (the inputs are its "articles").'),
+    ] = False,
 ) -> None:
-    """List recent tarjama runs: id, name, state, start, articles, engine, BLEU, output folder."""
+    """List recent tarjama runs: id, name, state, start, inputs, engine, BLEU, output folder."""
     from tarjama.app.runs import recent_runs
     from tarjama.flows.environment import configure_prefect
     from tarjama.settings import checked_home
@@ -1214,7 +1221,8 @@ def download(
         str,
         typer.Argument(
             metavar="RUN",
-            help="Flow-run id or a unique prefix of it, run name, output folder name, or `latest`.",
+            help="Flow-run id or a unique prefix of it (4 characters or more), run name, output folder name, or "
+            "`latest`.",
         ),
     ],
     out: Annotated[
