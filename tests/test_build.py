@@ -300,3 +300,39 @@ def test_the_signature_says_what_the_engine_was_sent(tmp_path) -> None:
     either = [sentences.model_copy(update={"translate": mode}) for mode in UnitTranslation]
     assert {pipeline_signature(s).format() for s in either} == {pipeline_signature(sentences).format()}
     assert pipeline_signature(sentences).translate == "sentences"
+
+
+def test_the_same_articles_through_another_memory_get_plots_of_their_own_rows(services, tmp_path) -> None:
+    """Two output folders of the same articles and settings, with memories that hold other translations: the
+    same shard keys, other rows. The plot cache in the home served the second run the first's PNGs."""
+    import shutil
+    import sqlite3
+
+    from tarjama.corpus.plots import plot_run
+
+    articles, home = write_articles(tmp_path / "articles"), tmp_path / "home"
+    first = build(libre(home, services, memory=str(tmp_path / "one.sqlite")), articles, tmp_path / "out1", "run")
+    shutil.copyfile(tmp_path / "one.sqlite", tmp_path / "two.sqlite")
+    with sqlite3.connect(tmp_path / "two.sqlite") as other:  # another MT of every text: twice as long
+        other.execute("UPDATE translations SET target = target || ' ' || target")
+    other.close()
+    sent = len(services.requests())
+    second = build(libre(home, services, memory=str(tmp_path / "two.sqlite")), articles, tmp_path / "out2", "run")
+    assert len(services.requests()) == sent and second.pipeline_signature == first.pipeline_signature
+    folders = [Path(first.output_dir or ""), Path(second.output_dir or "")]
+    mt = [pl.read_parquet(folder / "aligned.parquet")["english_mt"].to_list() for folder in folders]
+    assert mt[0] != mt[1]
+    for folder in folders:  # each run's plots are those of its own rows
+        fresh = plot_run(pl.scan_parquet(folder / "aligned.parquet"), tmp_path / "fresh" / folder.parent.name)
+        for plot in fresh:
+            assert (folder / "plots" / plot.path.name).read_bytes() == plot.path.read_bytes(), plot.path.name
+    assert (folders[0] / "plots" / "length-ratio.png").read_bytes() != (
+        folders[1] / "plots" / "length-ratio.png"
+    ).read_bytes()
+    kept = sorted(path.name for path in (home / "plots").iterdir())
+    assert len(kept) == 2
+    again = build(libre(home, services, memory=str(tmp_path / "one.sqlite")), articles, tmp_path / "out1", "again")
+    assert again.counts.reused_articles == 2
+    assert sorted(path.name for path in (home / "plots").iterdir()) == kept  # an identical rerun: plots reused
+    for plot in first.plots:
+        assert (Path(again.output_dir or "") / plot.path).read_bytes() == (folders[0] / plot.path).read_bytes()

@@ -922,7 +922,8 @@ def write_run(
         alignment_signature=alignment_config(settings).signature().format(),
         pipeline_signature=signature.format(),
     )
-    corpus = shards.scan([built.keys[i] for i in ordered])
+    keys = [built.keys[i] for i in ordered]
+    corpus = shards.scan(keys)
     target = request.out / run_name
     # the references judged once: the filtered corpus leaves the foreign out, scores.json and the log warn
     missing, foreign = missing_references(summary.articles), foreign_references(summary.articles)
@@ -950,9 +951,7 @@ def write_run(
                 "overall": overall_scores(shards, built.keys, summary),
                 "warnings": reference_warnings(missing, foreign),
                 "checks_failed": total_failures(summary.articles),
-                "plots": draw_plots(
-                    corpus, staging, settings.home / "plots", "\n".join(sorted(built.keys[i] for i in ordered))
-                ),
+                "plots": draw_plots(corpus, staging, settings.home / "plots", shards.rows_digest(keys)),
                 "counts": CorpusCounts(
                     rows=exported.rows,
                     flagged=flagged,
@@ -1086,7 +1085,8 @@ def draw_plots(
     corpus: pl.LazyFrame, folder: Path, cache: Path | None = None, cache_key: str | None = None
 ) -> list[PlotRecord]:
     """The run's plots in ``folder/plots``, counted over every row by polars' streaming engine (bounded
-    memory); with a ``cache`` and the shard keys as ``cache_key``, a rerun of the same rows copies them."""
+    memory); with a ``cache`` and a digest of the rows as ``cache_key`` (:meth:`ShardStore.rows_digest`), a rerun
+    of the same rows copies them."""
     from tarjama.corpus.plots import plot_run
 
     return [
