@@ -336,3 +336,38 @@ def test_the_same_articles_through_another_memory_get_plots_of_their_own_rows(se
     assert sorted(path.name for path in (home / "plots").iterdir()) == kept  # an identical rerun: plots reused
     for plot in first.plots:
         assert (Path(again.output_dir or "") / plot.path).read_bytes() == (folders[0] / plot.path).read_bytes()
+
+
+def test_a_filtered_corpus_records_the_filter_that_made_it(services, tmp_path) -> None:
+    """``--filter-checks language`` and ``--filter-checks numbers`` wrote files of one name with the same
+    metadata, and neither scores.json, the report nor the dataset card named the checks."""
+    from tarjama.corpus.dataset_card import markdown_text
+
+    articles, settings = write_articles(tmp_path / "articles"), libre(tmp_path / "home", services)
+    signatures = []
+    for check in ("language", "numbers"):
+        summary = build(
+            settings,
+            articles,
+            tmp_path / "out",
+            check,
+            formats=("parquet", "hf"),
+            min_confidence=0.7,
+            filter_checks=(check,),
+        )
+        folder = Path(summary.output_dir or "")
+        expected = f"min-confidence:0.7|passing-checks:{check}|rows:pairs"
+        signatures.append(expected)
+        written = RunSummary.read(folder)
+        assert written is not None and written.counts.filter == summary.counts.filter == expected
+        assert written.counts.filter_checks == [check] and written.counts.min_confidence == 0.7
+        filtered = pl.read_parquet_metadata(folder / "aligned.min-confidence-0.7.passing-checks.parquet")
+        assert filtered["tarjama.filter"] == expected
+        assert filtered["tarjama.pipeline"] == summary.pipeline_signature  # beside the signatures
+        assert "tarjama.filter" not in pl.read_parquet_metadata(folder / "aligned.parquet")
+        report = (folder / "report.md").read_text(encoding="utf-8")
+        assert f"aligned with confidence at least 0.7 and failing none of the checks {check}" in report
+        card = (folder / "README.md").read_text(encoding="utf-8")
+        assert f"| {markdown_text('min-confidence-0.7.passing-checks')} |" in card
+        assert markdown_text(expected) in card and "| none: every row |" in card
+    assert signatures[0] != signatures[1]
