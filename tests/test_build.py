@@ -371,3 +371,42 @@ def test_a_filtered_corpus_records_the_filter_that_made_it(services, tmp_path) -
         assert f"| {markdown_text('min-confidence-0.7.passing-checks')} |" in card
         assert markdown_text(expected) in card and "| none: every row |" in card
     assert signatures[0] != signatures[1]
+
+
+def test_a_reused_article_is_named_where_this_run_read_it(services, tmp_path) -> None:
+    """After ``cp -r in/c1 in/moved``, a run on ``in/moved`` reused the articles and wrote ``in/c1/...`` in
+    scores.json's paths and warnings; a reordered manifest kept the old line numbers."""
+    import json
+    import shutil
+
+    settings, out = libre(tmp_path / "home", services), tmp_path / "out"
+    first_folder = write_articles(tmp_path / "in" / "c1")
+    first = build(settings, first_folder, out, "first")
+    moved_folder = tmp_path / "in" / "moved"
+    shutil.copytree(first_folder, moved_folder)
+    moved = build(settings, moved_folder, out, "moved")
+    assert moved.counts.reused_articles == 2 and moved.warnings  # the loopback MT makes references look foreign
+    written = (Path(moved.output_dir or "") / "scores.json").read_text(encoding="utf-8")
+    assert str(first_folder) not in written and str(first_folder) not in moved.model_dump_json()
+    for article in moved.articles:
+        assert article.path == str(moved_folder / f"{article.article_id}.ar.txt")
+        assert [r.path for r in article.references] == [str(moved_folder / f"{article.article_id}.en.txt")]
+    assert all(str(moved_folder) in warning for warning in moved.warnings)
+    rows = [pl.read_parquet(Path(s.output_dir or "") / "aligned.parquet") for s in (first, moved)]
+    assert rows[0].equals(rows[1])
+
+    records = [
+        {"id": name, "text": arabic, "references": [{"label": "en", "text": english}]}
+        for name, (arabic, english) in ARTICLES.items()
+    ]
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    build(settings, manifest, out, "listed")
+    manifest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records[::-1]), encoding="utf-8")
+    reordered = build(settings, manifest, out, "reordered")
+    assert reordered.counts.reused_articles == 2
+    lines = {name: len(records) - number for number, name in enumerate(ARTICLES)}  # 1-based, reversed
+    for article in reordered.articles:
+        line = lines[article.article_id]
+        assert article.path == f"{manifest}:{line}"
+        assert [r.path for r in article.references] == [f"{manifest}:{line} (reference en)"]

@@ -862,7 +862,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                     events.log(logging.WARNING, damage)
                 shards.problems.clear()
                 if cached is not None:
-                    built.results[article.id], built.keys[article.id] = cached, shard_key
+                    built.results[article.id], built.keys[article.id] = read_here(cached, article), shard_key
                     built.reused += 1
                     progress.done(0, reused=True)
                     continue
@@ -892,6 +892,17 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
             f"(pipeline signature {signature.format()})",
         )
     return built
+
+
+def read_here(result: ArticleResult, article: ArticleInput) -> ArticleResult:
+    """A reused article's summary with the paths this run read it from. Its shard is keyed by its texts, not
+    by where they were (a copied folder, a reordered manifest reuse it): the rows are the same, but the
+    summary kept beside them names the files, or manifest lines, of the run that built it."""
+    paths = {reference.label: str(reference.source.origin) for reference in article.references}
+    references = [
+        ref.model_copy(update={"path": paths.get(ref.reference or "", ref.path)}) for ref in result.references
+    ]
+    return result.model_copy(update={"path": article.origin, "references": references})
 
 
 def article_text_key(article: ArticleInput) -> str:
