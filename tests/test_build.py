@@ -300,3 +300,113 @@ def test_the_signature_says_what_the_engine_was_sent(tmp_path) -> None:
     either = [sentences.model_copy(update={"translate": mode}) for mode in UnitTranslation]
     assert {pipeline_signature(s).format() for s in either} == {pipeline_signature(sentences).format()}
     assert pipeline_signature(sentences).translate == "sentences"
+
+
+def test_the_same_articles_through_another_memory_get_plots_of_their_own_rows(services, tmp_path) -> None:
+    """Two output folders of the same articles and settings, with memories that hold other translations: the
+    same shard keys, other rows. The plot cache in the home served the second run the first's PNGs."""
+    import shutil
+    import sqlite3
+
+    from tarjama.corpus.plots import plot_run
+
+    articles, home = write_articles(tmp_path / "articles"), tmp_path / "home"
+    first = build(libre(home, services, memory=str(tmp_path / "one.sqlite")), articles, tmp_path / "out1", "run")
+    shutil.copyfile(tmp_path / "one.sqlite", tmp_path / "two.sqlite")
+    with sqlite3.connect(tmp_path / "two.sqlite") as other:  # another MT of every text: twice as long
+        other.execute("UPDATE translations SET target = target || ' ' || target")
+    other.close()
+    sent = len(services.requests())
+    second = build(libre(home, services, memory=str(tmp_path / "two.sqlite")), articles, tmp_path / "out2", "run")
+    assert len(services.requests()) == sent and second.pipeline_signature == first.pipeline_signature
+    folders = [Path(first.output_dir or ""), Path(second.output_dir or "")]
+    mt = [pl.read_parquet(folder / "aligned.parquet")["english_mt"].to_list() for folder in folders]
+    assert mt[0] != mt[1]
+    for folder in folders:  # each run's plots are those of its own rows
+        fresh = plot_run(pl.scan_parquet(folder / "aligned.parquet"), tmp_path / "fresh" / folder.parent.name)
+        for plot in fresh:
+            assert (folder / "plots" / plot.path.name).read_bytes() == plot.path.read_bytes(), plot.path.name
+    assert (folders[0] / "plots" / "length-ratio.png").read_bytes() != (
+        folders[1] / "plots" / "length-ratio.png"
+    ).read_bytes()
+    kept = sorted(path.name for path in (home / "plots").iterdir())
+    assert len(kept) == 2
+    again = build(libre(home, services, memory=str(tmp_path / "one.sqlite")), articles, tmp_path / "out1", "again")
+    assert again.counts.reused_articles == 2
+    assert sorted(path.name for path in (home / "plots").iterdir()) == kept  # an identical rerun: plots reused
+    for plot in first.plots:
+        assert (Path(again.output_dir or "") / plot.path).read_bytes() == (folders[0] / plot.path).read_bytes()
+
+
+def test_a_filtered_corpus_records_the_filter_that_made_it(services, tmp_path) -> None:
+    """``--filter-checks language`` and ``--filter-checks numbers`` wrote files of one name with the same
+    metadata, and neither scores.json, the report nor the dataset card named the checks."""
+    from tarjama.corpus.dataset_card import markdown_text
+
+    articles, settings = write_articles(tmp_path / "articles"), libre(tmp_path / "home", services)
+    signatures = []
+    for check in ("language", "numbers"):
+        summary = build(
+            settings,
+            articles,
+            tmp_path / "out",
+            check,
+            formats=("parquet", "hf"),
+            min_confidence=0.7,
+            filter_checks=(check,),
+        )
+        folder = Path(summary.output_dir or "")
+        expected = f"min-confidence:0.7|passing-checks:{check}|rows:pairs"
+        signatures.append(expected)
+        written = RunSummary.read(folder)
+        assert written is not None and written.counts.filter == summary.counts.filter == expected
+        assert written.counts.filter_checks == [check] and written.counts.min_confidence == 0.7
+        filtered = pl.read_parquet_metadata(folder / "aligned.min-confidence-0.7.passing-checks.parquet")
+        assert filtered["tarjama.filter"] == expected
+        assert filtered["tarjama.pipeline"] == summary.pipeline_signature  # beside the signatures
+        assert "tarjama.filter" not in pl.read_parquet_metadata(folder / "aligned.parquet")
+        report = (folder / "report.md").read_text(encoding="utf-8")
+        assert f"aligned with confidence at least 0.7 and failing none of the checks {check}" in report
+        card = (folder / "README.md").read_text(encoding="utf-8")
+        assert f"| {markdown_text('min-confidence-0.7.passing-checks')} |" in card
+        assert markdown_text(expected) in card and "| none: every row |" in card
+    assert signatures[0] != signatures[1]
+
+
+def test_a_reused_article_is_named_where_this_run_read_it(services, tmp_path) -> None:
+    """After ``cp -r in/c1 in/moved``, a run on ``in/moved`` reused the articles and wrote ``in/c1/...`` in
+    scores.json's paths and warnings; a reordered manifest kept the old line numbers."""
+    import json
+    import shutil
+
+    settings, out = libre(tmp_path / "home", services), tmp_path / "out"
+    first_folder = write_articles(tmp_path / "in" / "c1")
+    first = build(settings, first_folder, out, "first")
+    moved_folder = tmp_path / "in" / "moved"
+    shutil.copytree(first_folder, moved_folder)
+    moved = build(settings, moved_folder, out, "moved")
+    assert moved.counts.reused_articles == 2 and moved.warnings  # the loopback MT makes references look foreign
+    written = (Path(moved.output_dir or "") / "scores.json").read_text(encoding="utf-8")
+    assert str(first_folder) not in written and str(first_folder) not in moved.model_dump_json()
+    for article in moved.articles:
+        assert article.path == str(moved_folder / f"{article.article_id}.ar.txt")
+        assert [r.path for r in article.references] == [str(moved_folder / f"{article.article_id}.en.txt")]
+    assert all(str(moved_folder) in warning for warning in moved.warnings)
+    rows = [pl.read_parquet(Path(s.output_dir or "") / "aligned.parquet") for s in (first, moved)]
+    assert rows[0].equals(rows[1])
+
+    records = [
+        {"id": name, "text": arabic, "references": [{"label": "en", "text": english}]}
+        for name, (arabic, english) in ARTICLES.items()
+    ]
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    build(settings, manifest, out, "listed")
+    manifest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records[::-1]), encoding="utf-8")
+    reordered = build(settings, manifest, out, "reordered")
+    assert reordered.counts.reused_articles == 2
+    lines = {name: len(records) - number for number, name in enumerate(ARTICLES)}  # 1-based, reversed
+    for article in reordered.articles:
+        line = lines[article.article_id]
+        assert article.path == f"{manifest}:{line}"
+        assert [r.path for r in article.references] == [f"{manifest}:{line} (reference en)"]

@@ -327,6 +327,39 @@ def test_provenance_goes_into_every_parquet_file_and_nowhere_else(tmp_path):
     assert not set(provenance) & set(pl.read_parquet_metadata(plain))
 
 
+@pytest.mark.parametrize(
+    ("threshold", "passing", "expected"),
+    [
+        (0.5, (), "min-confidence:0.5|passing-checks:none|rows:pairs"),
+        (None, ("numbers",), "min-confidence:none|passing-checks:numbers|rows:pairs"),
+        (0.5, ("language", "numbers"), "min-confidence:0.5|passing-checks:language,numbers|rows:pairs"),
+    ],
+)
+def test_the_filtered_corpus_carries_its_filter_and_the_full_one_none(tmp_path, threshold, passing, expected):
+    """Filters on other checks write files of one name: their metadata and dataset card tell them apart."""
+    provenance = {"tarjama.engine": "google|nmt"}
+    result = export_corpus(
+        CORPUS, tmp_path, ["parquet", "hf"], min_confidence=threshold, passing=passing, provenance=provenance
+    )
+    assert result.filter is not None and result.filter.format() == expected
+    (filtered,) = result.filtered_files["parquet"]
+    metadata = pl.read_parquet_metadata(filtered)
+    assert {key: metadata.get(key) for key in ("tarjama.engine", "tarjama.filter")} == provenance | {
+        "tarjama.filter": expected
+    }
+    assert "tarjama.filter" not in pl.read_parquet_metadata(result.files["parquet"][0])
+    card = (tmp_path / "README.md").read_text(encoding="utf-8")
+    name = _config_name_of(result.filtered_files["hf"][0])
+    assert f"| {markdown_text(name)} | {markdown_text(result.filtered_files['hf'][0].name)} |" in card
+    assert f"| {markdown_text(expected)} |" in card and "| none: every row |" in card
+    assert "tarjama\\.filter" not in card  # said beside its configuration, not as how every row was built
+    assert export_corpus(CORPUS, tmp_path / "full", ["parquet"]).filter is None
+
+
+def _config_name_of(path):
+    return path.name.removesuffix(".hf.jsonl").partition(".")[2]
+
+
 def test_export_with_dedupe_reports_counts(tmp_path):
     result = export_corpus(_duplicated(), tmp_path, ["jsonl"], dedupe=True, min_confidence=0.0)
     assert result.dedupe is not None and result.dedupe.dropped == 12 and result.rows == CORPUS.height

@@ -862,7 +862,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                     events.log(logging.WARNING, damage)
                 shards.problems.clear()
                 if cached is not None:
-                    built.results[article.id], built.keys[article.id] = cached, shard_key
+                    built.results[article.id], built.keys[article.id] = read_here(cached, article), shard_key
                     built.reused += 1
                     progress.done(0, reused=True)
                     continue
@@ -894,6 +894,17 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
     return built
 
 
+def read_here(result: ArticleResult, article: ArticleInput) -> ArticleResult:
+    """A reused article's summary with the paths this run read it from. Its shard is keyed by its texts, not
+    by where they were (a copied folder, a reordered manifest reuse it): the rows are the same, but the
+    summary kept beside them names the files, or manifest lines, of the run that built it."""
+    paths = {reference.label: str(reference.source.origin) for reference in article.references}
+    references = [
+        ref.model_copy(update={"path": paths.get(ref.reference or "", ref.path)}) for ref in result.references
+    ]
+    return result.model_copy(update={"path": article.origin, "references": references})
+
+
 def article_text_key(article: ArticleInput) -> str:
     """An article's identity without the settings (its id and texts): which shard it had last."""
     return article.digest()[:32]
@@ -922,7 +933,8 @@ def write_run(
         alignment_signature=alignment_config(settings).signature().format(),
         pipeline_signature=signature.format(),
     )
-    corpus = shards.scan([built.keys[i] for i in ordered])
+    keys = [built.keys[i] for i in ordered]
+    corpus = shards.scan(keys)
     target = request.out / run_name
     # the references judged once: the filtered corpus leaves the foreign out, scores.json and the log warn
     missing, foreign = missing_references(summary.articles), foreign_references(summary.articles)
@@ -950,9 +962,7 @@ def write_run(
                 "overall": overall_scores(shards, built.keys, summary),
                 "warnings": reference_warnings(missing, foreign),
                 "checks_failed": total_failures(summary.articles),
-                "plots": draw_plots(
-                    corpus, staging, settings.home / "plots", "\n".join(sorted(built.keys[i] for i in ordered))
-                ),
+                "plots": draw_plots(corpus, staging, settings.home / "plots", shards.rows_digest(keys)),
                 "counts": CorpusCounts(
                     rows=exported.rows,
                     flagged=flagged,
@@ -960,6 +970,8 @@ def write_run(
                     rebuilt_articles=built.rebuilt_under_other_settings,
                     duplicates_dropped=exported.dedupe.dropped if exported.dedupe else None,
                     min_confidence=request.min_confidence,
+                    filter_checks=list(request.filter_checks),
+                    filter=exported.filter.format() if exported.filter else None,
                     filtered_rows=exported.filtered_rows,
                     filtered_left_out_references=exported.left_out_references,
                     files=sorted(  # a set: the hf format's one README.md names the full and the filtered files
@@ -1086,7 +1098,8 @@ def draw_plots(
     corpus: pl.LazyFrame, folder: Path, cache: Path | None = None, cache_key: str | None = None
 ) -> list[PlotRecord]:
     """The run's plots in ``folder/plots``, counted over every row by polars' streaming engine (bounded
-    memory); with a ``cache`` and the shard keys as ``cache_key``, a rerun of the same rows copies them."""
+    memory); with a ``cache`` and a digest of the rows as ``cache_key`` (:meth:`ShardStore.rows_digest`), a rerun
+    of the same rows copies them."""
     from tarjama.corpus.plots import plot_run
 
     return [

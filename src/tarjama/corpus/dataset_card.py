@@ -25,11 +25,13 @@ _SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K
 
 @dataclass(frozen=True, slots=True)
 class CardConfig:
-    """One configuration of the dataset: a corpus file and its rows (``default`` is the full corpus)."""
+    """One configuration of the dataset: a corpus file and its rows (``default`` is the full corpus), and the
+    filter that made it (:meth:`tarjama.corpus.export.CorpusFilter.format`; "" for the full corpus or unknown)."""
 
     name: str
     path: str
     rows: int
+    filter: str = ""
 
 
 def size_category(rows: int) -> str:
@@ -73,8 +75,12 @@ def dataset_card(configs: Sequence[CardConfig], provenance: Mapping[str, str] | 
             f"    path: {_yaml(config.path)}",
         ]
     header.append("---")
-    table = ["| configuration | file | rows |", "| --- | --- | ---: |"]
-    table += [f"| {markdown_text(c.name)} | {markdown_text(c.path)} | {c.rows:,} |" for c in configs]
+    table = ["| configuration | file | rows | filter |", "| --- | --- | ---: | --- |"]
+    table += [
+        f"| {markdown_text(c.name)} | {markdown_text(c.path)} | {c.rows:,} | "
+        f"{markdown_text(c.filter) if c.filter else ('none: every row' if c.name == 'default' else '')} |"
+        for c in configs
+    ]
     built = [f"- {markdown_text(key)}: {markdown_text(value)}" for key, value in (provenance or {}).items()]
     body = [
         "",

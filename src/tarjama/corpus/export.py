@@ -48,6 +48,25 @@ def get_format(name: str) -> CorpusFormat:
     return format_
 
 
+FILTER_METADATA = "tarjama.filter"
+"""The key of a filtered corpus's :meth:`CorpusFilter.format` in its Parquet metadata (and its dataset card)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusFilter:
+    """What a filtered corpus keeps: rows aligned at least ``min_confidence`` surely, failing none of
+    ``checks``; always pairs only, without the references left out. Its :meth:`format` is recorded in
+    the filtered files' metadata, ``scores.json`` and the report: two filters write files of one name."""
+
+    min_confidence: float | None = None
+    checks: tuple[str, ...] = ()
+
+    def format(self) -> str:
+        """``min-confidence:0.7|passing-checks:language,numbers|rows:pairs`` (``none`` for a part not asked for)."""
+        threshold = "none" if self.min_confidence is None else f"{self.min_confidence:g}"
+        return f"min-confidence:{threshold}|passing-checks:{','.join(self.checks) or 'none'}|rows:pairs"
+
+
 @dataclass(frozen=True, slots=True)
 class Export:
     """What :func:`export_corpus` wrote and what it dropped, for the run report."""
@@ -59,6 +78,7 @@ class Export:
     filtered_files: dict[str, list[Path]] = field(default_factory=dict)  # the same formats, filtered
     filtered_rows: int | None = None
     left_out_references: int = 0  # (article, reference) pairs whose rows the filtered corpus leaves out
+    filter: CorpusFilter | None = None  # None: no filtered corpus
 
 
 def filtered_stem(stem: str, threshold: float) -> str:
@@ -101,7 +121,8 @@ def export_corpus(
     made to be used as pairs, so it holds two-sided rows only (:func:`tarjama.corpus.schema.two_sided`) and
     none of the (article id, reference label) pairs in ``leave_out`` (references that seem to belong to
     another article, whose rows no confidence vouches for). Each file is atomic. ``provenance``
-    (signatures) goes into the files of formats that carry metadata (Parquet's footer).
+    (signatures) goes into the files of formats that carry metadata (Parquet's footer); the filtered
+    corpus's also holds its filter (:data:`FILTER_METADATA`: :meth:`CorpusFilter.format`).
     """
     import polars as pl
 
@@ -132,12 +153,15 @@ def export_corpus(
 
         filtered = filtered.filter(passes_checks(*passing))
         filtered_name += ".passing-checks"
+    corpus_filter = CorpusFilter(min_confidence, tuple(passing))
+    filtered_provenance = {**(provenance or {}), FILTER_METADATA: corpus_filter.format()}
     return Export(
         files,
         rows,
         counts,
         min_confidence,
-        _write_all(filtered, folder, names, filtered_name, provenance),
+        _write_all(filtered, folder, names, filtered_name, filtered_provenance),
         filtered.select(pl.len()).collect().item(),
         len(set(leave_out)),
+        corpus_filter,
     )

@@ -19,6 +19,7 @@ import polars as pl
 
 import tarjama
 from tarjama.corpus.dataset_card import CardConfig, dataset_card
+from tarjama.corpus.export import FILTER_METADATA
 from tarjama.corpus.schema import (
     atomic_path,
     english_side,
@@ -202,6 +203,8 @@ class HuggingFace:
     datasets, which MT trainers such as transformers' ``run_translation.py`` read), and ``README.md``,
     the dataset card (:mod:`tarjama.corpus.dataset_card`) naming each such file in the folder as a configuration
     (the full corpus is ``default``), so that ``datasets.load_dataset(folder)`` reads the folder as it is.
+    The filter in ``provenance`` (:data:`~tarjama.corpus.export.FILTER_METADATA`) is this file's: the card
+    names it beside this file's configuration (the full corpus is written first, its filtered copy last).
     """
 
     def write(
@@ -209,8 +212,13 @@ class HuggingFace:
     ) -> list[Path]:
         rows = write_jsonl(translation_rows(corpus), folder / f"{stem}.{HF_SUFFIX}")
         files = sorted(folder.glob(f"*.{HF_SUFFIX}"))
-        configs = [CardConfig(_config_name(path), path.name, _count_lines(path)) for path in files]
-        return [rows, write_text(dataset_card(configs, provenance), folder / "README.md")]
+        built = dict(provenance or {})
+        filtered = built.pop(FILTER_METADATA, "")  # of this file alone: the card says whose it is
+        configs = [
+            CardConfig(_config_name(path), path.name, _count_lines(path), filtered if path == rows else "")
+            for path in files
+        ]
+        return [rows, write_text(dataset_card(configs, built), folder / "README.md")]
 
 
 TSV = OneFile("tsv", write_tsv)

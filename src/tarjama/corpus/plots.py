@@ -249,8 +249,10 @@ def plot_article_deltas(deltas: Sequence[ArticleDelta], metric: str, path: Path,
     return Plot(path, title, labels, [d.delta for d in chosen], warning, figure=figure)
 
 
-PLOTS_VERSION = 1
-"""Part of every cache key: raise it when :func:`plot_run` draws differently, so kept plots are not reused."""
+PLOTS_VERSION = 2
+"""Part of every cache key: raise it when :func:`plot_run` draws differently, so kept plots are not reused.
+2: runs key their plots by their rows' bytes; version 1's sets, keyed by shard keys, could hold another
+memory's rows."""
 KEPT_PLOT_SETS = 64
 """Sets of plots a cache keeps, the least recently used going first (a set is four PNGs, about 100 KB)."""
 KEPT_LIST = "plots.json"
@@ -261,8 +263,9 @@ def plot_run(
 ) -> list[Plot]:
     """The run's plots from its corpus (the one schema), as PNGs in ``folder``; reused when kept.
 
-    With a ``cache`` folder and a ``cache_key`` that determines the rows (a run passes the sorted keys of
-    the shards it reads), the plots drawn for that key are kept there, and a later call with the same key
+    With a ``cache`` folder and a ``cache_key`` that determines the rows, in order (a run passes a digest of
+    the bytes of the shards it reads: shard keys alone name the texts and settings, and two memories give the
+    same key other rows), the plots drawn for that key are kept there, and a later call with the same key
     copies them instead of counting and drawing again: a rerun whose articles were all reused drew four
     plots of rows it had already drawn, most of its flow's time.
     """

@@ -160,14 +160,23 @@ def _corpus_lines(summary: RunSummary, plot_url: Callable[[str], str | None]) ->
         lines.append(f"- {counted(counts.duplicates_dropped, 'duplicate pair')} dropped (`--dedupe`)")
     if counts.filtered_rows is not None:
         left_out = counts.filtered_left_out_references
+        kept = (
+            [f"aligned with confidence at least {counts.min_confidence:g}"] if counts.min_confidence is not None else []
+        )
+        if counts.filter_checks:
+            kept.append("failing none of the checks " + ", ".join(md_text(name) for name in counts.filter_checks))
         lines.append(
-            f"- filtered corpus: {counted(counts.filtered_rows, 'row')}, pairs only (no row with an empty side)"
+            f"- filtered corpus: {counted(counts.filtered_rows, 'row')}"
+            + (f" {' and '.join(kept)}" if kept else "")
+            + ", pairs only (no row with an empty side)"
             + (
                 f"; the rows of {counted(left_out, 'reference')} that seem another article's left out"
                 if left_out
                 else ""
             )
         )
+        if counts.filter:
+            lines.append(f"- filter: {md_text(counts.filter)}")
     if counts.files:
         lines.append("- files: " + ", ".join(md_text(name) for name in counts.files))
     lines.append("")

@@ -65,6 +65,8 @@ class CorpusCounts(BaseModel):
     rebuilt_articles: int = 0  # built before under other settings (another pipeline signature), built again
     duplicates_dropped: int | None = None  # --dedupe
     min_confidence: float | None = None
+    filter_checks: list[str] = Field(default_factory=list)  # --filter-checks: the filtered rows failed none of these
+    filter: str | None = None  # the filtered corpus's filter, as its Parquet metadata's tarjama.filter says
     filtered_rows: int | None = None  # --min-confidence, --filter-checks: two-sided rows only
     filtered_left_out_references: int = 0  # references that seem another article's, left out of the filtered corpus
     files: list[str] = Field(default_factory=list)
