@@ -659,7 +659,8 @@ def print_summary(summary: RunSummary) -> None:
     table = Table(title=cell(f"tarjama run {summary.run}"))
     numeric = {"sentences", "rows", "BLEU", "chrF", "TER"}
     for column in ("article", "engine", "sentences", "reference", "rows", "BLEU", "chrF", "TER"):
-        table.add_column(column, justify="right" if column in numeric else "left")
+        # folded, not cut: three `abcnews.306…` at 80 columns could not be told apart
+        table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
     for article in shown:
         for ref in article.references:
             scores = {s.metric: f"{s.score:.2f}" for s in ref.scores}
@@ -973,7 +974,7 @@ def engines(
 
     table = Table(title="tarjama engines")
     for column in ("engine", "what", "needs", "rate limit", "ready"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a variable to set, cut to `TARJAMA_LIBR…`, could not be read
     with ThreadPoolExecutor(max_workers=len(specs)) as pool:  # each web service probed at once, not in turn
         statuses = dict(zip([s.name for s in specs], pool.map(lambda spec: engine_status(settings, spec), specs)))
     if "auto" in statuses:
