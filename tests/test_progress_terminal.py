@@ -16,6 +16,7 @@ import re
 import select
 import struct
 import subprocess
+import sys
 import termios
 import time
 
@@ -32,6 +33,8 @@ CURSOR = re.compile(r"\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\][^\x07]*\x07|\r")  # moves
 BAR = re.compile(r"articles\s.*?(\d+)/3\s.*?\d+:\d\d:\d\d\s+(\d+) sentences translated, [\d.]+ articles/min")
 ANY_BAR = re.compile(r"articles\s.*?\d+/(\d+|\?)\s")
 LOG_LINE = re.compile(r"\d\d:\d\d:\d\d\.\d{3} \| (INFO|WARNING|ERROR)")
+TASK_INFO = re.compile(r"\| INFO +\| Task run ")
+FLOW_DONE = "Finished in state Completed()"
 FOREIGN = "seems to belong to another article"  # the loopback's transliterations score chrF 10 or so
 
 
@@ -83,6 +86,9 @@ def test_a_terminal_shows_articles_done_sentences_and_rate_and_a_pipe_does_not(t
         assert not glued, glued[:3]  # each log line on a line of its own, above the bar
         assert LOG_LINE.search(screen)  # and they are shown
         assert "tarjama.progress" not in screen  # but not a line per article: the bar shows progress
+        chatter = [line for line in screen.splitlines() if TASK_INFO.search(line)]
+        assert not chatter, chatter[:3]  # nor the task runs' INFO lines (a summary per article, "Finished in ...")
+        assert FLOW_DONE in screen  # the flow run's own lines are still shown
         foreign = [line for line in screen.splitlines() if FOREIGN in line]
         assert len(foreign) == 3 and all(LOG_LINE.search(line) for line in foreign), foreign  # each warned once
         assert "tarjama: warning" not in screen
@@ -95,6 +101,7 @@ def test_a_terminal_shows_articles_done_sentences_and_rate_and_a_pipe_does_not(t
     assert "tarjama.progress" not in piped.stderr  # piped, progress records were never shown: still not
     assert piped.stderr.count(FOREIGN) == 3 and "tarjama: warning" not in piped.stderr
     assert "aligned TSV" in piped.stdout + piped.stderr
+    assert len(TASK_INFO.findall(piped.stderr)) >= 3  # piped, the task runs' INFO lines are shown as they were
 
 
 def test_at_80_columns_the_bar_cuts_its_detail_not_the_count_or_the_eta(caplog) -> None:
@@ -128,3 +135,49 @@ def test_no_eta_until_a_few_articles_are_built_and_some_seconds_have_passed(capl
         for _ in range(2 * ETA_AFTER_ARTICLES):
             fresh.done(4)  # many articles at once, a second into the run: still no ETA
     assert [r.tarjama_progress["eta"] for r in caplog.records] == [None] * 2 * ETA_AFTER_ARTICLES
+
+
+def test_on_a_terminal_task_runs_info_lines_reach_the_api_but_not_the_screen() -> None:
+    """Under the bar a 40-article run printed some sixty ``Task run ... - Finished in state Completed()``
+    and per-article summary lines between its redraws; its warnings and errors, a retry's notice and the
+    flow run's lines are still shown, and every record still reaches the other handlers (Prefect's API)."""
+    screen = io.StringIO()
+    to_terminal = logging.StreamHandler(sys.stderr)  # as Prefect's console handler writes
+    to_terminal.setFormatter(logging.Formatter("%(name)s | %(levelname)s | %(message)s"))
+    to_api = RecordsKept()
+    tasks, flows = logging.getLogger("prefect.task_runs"), logging.getLogger("prefect.flow_runs")
+    levels = tasks.level, flows.level
+    for logger in (tasks, flows):
+        logger.setLevel(logging.INFO)
+        logger.addHandler(to_terminal)
+        logger.addHandler(to_api)
+    try:
+        with live_progress(3, Console(file=screen, width=200, force_terminal=True, color_system=None)):
+            tasks.info("abcnews.306758: 6 sentences, 0 from the memory, 6 distinct sentences newly translated")
+            tasks.info("Finished in state %s", "Completed()")
+            tasks.info("Task run failed with %s: %r - Retry %s/%s will start %s", "exception", "503", 1, 3, "now")
+            tasks.warning("article abcnews.306758: damaged")
+            tasks.error("article bbc.381647 failed: no answer")
+            flows.info("Finished in state %s", "Completed()")
+    finally:
+        for logger, level in zip((tasks, flows), levels, strict=True):
+            logger.removeHandler(to_terminal)
+            logger.removeHandler(to_api)
+            logger.setLevel(level)
+    shown = [line for line in CURSOR.sub("\n", screen.getvalue()).splitlines() if " | " in line]
+    assert shown == [
+        "prefect.task_runs | INFO | Task run failed with exception: '503' - Retry 1/3 will start now",
+        "prefect.task_runs | WARNING | article abcnews.306758: damaged",
+        "prefect.task_runs | ERROR | article bbc.381647 failed: no answer",
+        "prefect.flow_runs | INFO | Finished in state Completed()",
+    ], screen.getvalue()
+    assert len(to_api.records) == 6
+
+
+class RecordsKept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)

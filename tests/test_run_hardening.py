@@ -63,6 +63,35 @@ def test_bad_run_settings_fail_at_once_in_one_line(tmp_path, args, message):
     assert not (tmp_path / "out").exists() and text.read_text().startswith("not a database")
 
 
+@pytest.mark.parametrize(
+    ("shards", "message"),
+    [
+        ("dangling", ".shards: a symlink to {target}, which does not exist (remove it)"),
+        ("file", ".shards: not a writable folder (built articles are kept there for the next run)"),
+    ],
+)
+def test_an_unusable_shards_folder_fails_before_prefect_starts_in_one_line(tmp_path, shards, message):
+    """docs/bad-input.md: exit 2, one line. The flow found it, after Prefect had started: exit 1."""
+    out, target = tmp_path / "out", tmp_path / "elsewhere" / "shards"
+    out.mkdir()
+    if shards == "dangling":
+        (out / ".shards").symlink_to(target)
+    else:
+        (out / ".shards").write_text("not a folder\n")
+    with LoopbackServices() as services:  # an engine that answers: nothing else stops the run
+        result = subprocess.run(
+            [TARJAMA, "run", str(ARTICLE), "--out", str(out), "--engine", "google"],
+            capture_output=True,
+            text=True,
+            env=cli_env(tmp_path / "home", TARJAMA_GOOGLE_URL=services.url("google")),
+            timeout=300,
+        )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [f"tarjama: error: {out}/{message.format(target=target)}"]
+    assert not (tmp_path / "home" / "prefect").exists() and not (tmp_path / "elsewhere").exists()
+    assert [p.name for p in out.iterdir()] == [".shards"]
+
+
 @pytest.mark.slow
 def test_align_output_below_a_file_is_one_line(tmp_path):
     text = tmp_path / "file.txt"

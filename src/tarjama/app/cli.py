@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Collection, Iterator
@@ -541,7 +542,9 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
 
     The count, ETA and time never wrap; on a narrow terminal the detail (sentences, rate) is cut. The
     ``tarjama.progress`` records feed the bar alone: piped, they are not shown (they are INFO, under the
-    root logger's WARNING), and on a terminal the bar says it all, so they do not reach the log handlers."""
+    root logger's WARNING), and on a terminal the bar says it all, so they do not reach the log handlers.
+    Nor do the task runs' INFO lines reach the terminal (:func:`task_run_chatter`): they still go to the
+    Prefect API, and piped output keeps them."""
     if not screen.is_terminal:
         yield
         return
@@ -585,7 +588,7 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
     logger.propagate = False  # and none reaches the console (a line per article above the bar) or Prefect's API
     logger.addHandler(sink)
     try:
-        with progress, log_lines_above(progress.console):
+        with progress, log_lines_above(progress.console, hide=task_run_chatter):
             yield
     finally:
         logger.removeHandler(sink)
@@ -593,12 +596,26 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
         logger.propagate = propagate
 
 
+def task_run_chatter(record: logging.LogRecord) -> bool:
+    """A task run's INFO record (each article's "translated 0/6 new sentences", its summary, Prefect's
+    "Finished in state Completed()"): under the live bar, some sixty lines for forty articles, saying what
+    the bar says. Its warnings and errors are not chatter, nor Prefect's notice that a failed task run
+    will be retried, which is INFO but reports a failure."""
+    return (
+        record.levelno < logging.WARNING
+        and (record.name == "prefect.task_runs" or record.name.startswith("prefect.task_runs."))
+        and not str(record.msg).startswith("Task run failed")
+    )
+
+
 @contextmanager
-def log_lines_above(screen: Console) -> Iterator[None]:
+def log_lines_above(
+    screen: Console, hide: Callable[[logging.LogRecord], bool] = lambda record: False
+) -> Iterator[None]:
     """Log lines that handlers write to the terminal go through ``screen``, which prints them above its
     live bar: written straight to the terminal (as Prefect's console handler does, whose rich console
-    bypasses rich's own redirection), they were glued onto the bar's line (``0:00:0303:31:47 | INFO``)."""
-    import logging
+    bypasses rich's own redirection), they were glued onto the bar's line (``0:00:0303:31:47 | INFO``).
+    Records for which ``hide`` is true are not written to the terminal at all (other handlers get them)."""
 
     class ThroughConsole(logging.Filter):
         def __init__(self, handler: logging.Handler) -> None:
@@ -606,6 +623,8 @@ def log_lines_above(screen: Console) -> Iterator[None]:
             self.handler = handler
 
         def filter(self, record: logging.LogRecord) -> bool:
+            if hide(record):
+                return False
             line = self.handler.format(record)
             screen.print(line, markup=False, highlight=False, soft_wrap=True, emoji=False)
             return False  # the handler itself writes nothing
@@ -644,7 +663,8 @@ def print_summary(summary: RunSummary) -> None:
     table = Table(title=cell(f"tarjama run {summary.run}"))
     numeric = {"sentences", "rows", "BLEU", "chrF", "TER"}
     for column in ("article", "engine", "sentences", "reference", "rows", "BLEU", "chrF", "TER"):
-        table.add_column(column, justify="right" if column in numeric else "left")
+        # folded, not cut: three `abcnews.306…` at 80 columns could not be told apart
+        table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
     for article in shown:
         for ref in article.references:
             scores = {s.metric: f"{s.score:.2f}" for s in ref.scores}
@@ -958,7 +978,7 @@ def engines(
 
     table = Table(title="tarjama engines")
     for column in ("engine", "what", "needs", "rate limit", "ready"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a variable to set, cut to `TARJAMA_LIBR…`, could not be read
     with ThreadPoolExecutor(max_workers=len(specs)) as pool:  # each web service probed at once, not in turn
         statuses = dict(zip([s.name for s in specs], pool.map(lambda spec: engine_status(settings, spec), specs)))
     if "auto" in statuses:

@@ -20,7 +20,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import polars as pl
 import tarjama
 from tarjama.alignment.align import AlignmentConfig, Bead, align_translation
 from tarjama.corpus.inputs import ArticleInput, collect_articles
+from tarjama.corpus.outputs import SHARDS
 from tarjama.corpus.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
 from tarjama.corpus.shards import ShardStore
 from tarjama.errors import TarjamaError, counted, printable
@@ -54,7 +54,6 @@ from tarjama.text.article import (
 from tarjama.translation.engines import Engine, create_engine, engine_signature, get_spec
 from tarjama.translation.translate import Translation, translate_missing
 
-SHARDS = ".shards"
 DEFAULT_RUN_FORMATS = ("tsv", "parquet")
 MAX_ARTICLES_PER_TASK = 16
 progress_log = logging.getLogger("tarjama.progress")
@@ -788,12 +787,7 @@ def check_request(request: CorpusRequest, settings: Settings) -> None:
 
     if request.run_name:
         check_run_name(request.run_name)
-    check_output_folder(request.out)
-    shards = request.out / SHARDS
-    if shards.is_symlink() and not shards.exists():
-        raise TarjamaError(f"{shards}: a symlink to {os.readlink(shards)}, which does not exist (remove it)")
-    if shards.exists() and (not shards.is_dir() or not os.access(shards, os.W_OK | os.X_OK)):
-        raise TarjamaError(f"{shards}: not a writable folder (built articles are kept there for the next run)")
+    check_output_folder(request.out)  # and its .shards folder
     TranslationMemory.check(settings.memory_path)
     check_filters_run(request.filter_checks, settings.checks)
 

@@ -36,6 +36,8 @@ from tarjama.errors import TarjamaError, storage_problem
 from tarjama.text.article import document_id
 
 LATEST = "latest"
+SHARDS = ".shards"
+"""Where the articles a run builds are kept for the next run into the same output folder."""
 STAGING_MARK = ".partial-"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
@@ -93,7 +95,9 @@ def check_free_space(path: Path) -> None:
 def check_output_folder(out: Path) -> None:
     """Fail now, in one line, if runs cannot be written under ``out`` (before anything is paid for).
 
-    Creates nothing: the nearest existing folder at or above ``out`` must take a file and have room.
+    Creates nothing: the nearest existing folder at or above ``out`` must take a file and have room,
+    and ``out/.shards``, if there is one, must be a writable folder: a dangling symlink there was found
+    only by the flow, after Prefect had started, and the run failed with exit status 1.
     """
     existing = nearest_existing(out)
     if existing is None or not existing.is_dir():
@@ -103,6 +107,11 @@ def check_output_folder(out: Path) -> None:
             pass
     except OSError as problem:
         raise TarjamaError(f"{out}: cannot write in {existing} ({problem.strerror or problem})") from None
+    shards = out / SHARDS
+    if shards.is_symlink() and not shards.exists():
+        raise TarjamaError(f"{shards}: a symlink to {os.readlink(shards)}, which does not exist (remove it)")
+    if shards.exists() and (not shards.is_dir() or not os.access(shards, os.W_OK | os.X_OK)):
+        raise TarjamaError(f"{shards}: not a writable folder (built articles are kept there for the next run)")
     check_free_space(out)
 
 
