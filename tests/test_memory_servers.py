@@ -95,7 +95,7 @@ def test_at_the_default_url_a_memory_written_before_is_served(tmp_path, name, ur
     URL, whether the URL is left unset or given as it is: nothing is sent (every request would fail)."""
     secrets = {credential.option: f"{name}-test-key:fx" for credential in get_spec(name).credentials}
     with create_engine(name, **secrets, **FAST) as unset:
-        default = unset.url  # type: ignore[attr-defined]  # a web engine's
+        default = unset.url  # a web engine's
     given = {"url": default} if url == "given" else {}
     path = tmp_path / "memory.sqlite"
     with create_engine(name, **secrets, **given, **FAST) as engine:
