@@ -185,6 +185,12 @@ def engine_model_of(settings: Settings) -> str:
     return engine_signature_of(settings)["model"]
 
 
+def engine_url_of(settings: Settings) -> str | None:
+    """Where the engine sends its requests (a web engine's signature ``url``), else None: with the engine's
+    name and model, what keys its translations in the memory (:func:`~tarjama.translation.memory.memory_model`)."""
+    return engine_signature_of(settings).get("url")
+
+
 def resolve_engine(settings: Settings) -> Settings:
     """``auto`` replaced by the engine it chooses now (Google when reachable, else local); others as they are."""
     if settings.engine != "auto":
@@ -349,12 +355,12 @@ def build_article(
         timings[stage] = round(timings.get(stage, 0.0) + now - clock, 3)
         clock = now
 
-    name, model = settings.engine, engine_model_of(settings)
+    name, model, url = settings.engine, engine_model_of(settings), engine_url_of(settings)
     config = alignment_config(settings)
     texts = translation_texts(article, config.rows, settings.translate)
     what = "sentence" if texts == article.texts else "clause unit"
     journals = journal_folder(settings.home, settings.memory_path)
-    known = {**read_journals(journals, name, model, [s for s in texts if s not in known]), **known}
+    known = {**read_journals(journals, name, model, [s for s in texts if s not in known], url=url), **known}
     new: list[tuple[str, str]] = []
     journal: list[TranslationMemory] = []
 
@@ -363,7 +369,7 @@ def build_article(
             if not journal:
                 journals.mkdir(parents=True, exist_ok=True)
                 journal.append(TranslationMemory(journal_path(journals)))
-            journal[0].store(name, model, source, target)
+            journal[0].store(name, model, source, target, url=url)
         new.append((source, target))
 
     last_update = 0.0
@@ -799,7 +805,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
     from tarjama.translation.memory import TranslationMemory, save_journals
 
     signature = pipeline_signature(settings)
-    model = engine_model_of(settings)
+    model, url = engine_model_of(settings), engine_url_of(settings)
     inputs = collect_articles(list(request.sources), [Path(r) for r in request.references])
     shards = ShardStore(request.out / SHARDS)
     shards.sweep()  # once a run: write_run opens the store again only to read it
@@ -830,7 +836,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                 if isinstance(outcome, ArticleError):
                     fail(article, outcome.reason)
                     continue
-                memory.store_many(settings.engine, model, outcome.new_translations)
+                memory.store_many(settings.engine, model, outcome.new_translations, url=url)
                 shards.put(shard_key, outcome.rows, outcome.result, outcome.statistics, texts=article_text_key(article))
                 built.results[article.id], built.keys[article.id] = outcome.result, shard_key
                 progress.done(len(outcome.new_translations))
@@ -869,7 +875,7 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
             if shards.built_under_other_key(article_text_key(article), shard_key):
                 built.rebuilt_under_other_settings += 1
             known = memory.lookup(
-                settings.engine, model, translation_texts(document, settings.rows, settings.translate)
+                settings.engine, model, translation_texts(document, settings.rows, settings.translate), url=url
             )
             batch.append((article, shard_key))
             jobs.append(ArticleJob(document, refs, known, [r.label for r in article.references]))

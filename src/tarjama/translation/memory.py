@@ -11,6 +11,14 @@ e.g. the local engine's repair of broken output) stores under
 ``model@revision``; what it stored before is still served where its spec calls
 it ``reusable``, so no translation paid for is lost and none is passed off as
 the new revision's.
+
+An engine that sends its requests to a URL (a web engine) and is pointed elsewhere than its default
+(``--engine-url``, ``TARJAMA_<ENGINE>_URL``) stores under ``model via <url>`` (scheme, host, port and
+path: never credentials or a query string), so two servers never serve each other's translations and
+a run's engine signature says where its rows were translated. At an engine's default URL the key is
+the model alone, as it always was. Translations stored before 0.3.5 for another URL (LibreTranslate
+and OpenAI-compatible servers have no default) are not served: nothing says which server made them.
+They stay in the file.
 """
 
 from __future__ import annotations
@@ -68,14 +76,15 @@ class TranslationMemory:
         except (sqlite3.Error, OSError) as problem:
             raise TarjamaError(f"{path}: unusable translation memory ({problem})") from None
 
-    def lookup(self, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
+    def lookup(self, engine: str, model: str, sources: Iterable[str], *, url: str | None = None) -> dict[str, str]:
         """The stored translations of those ``sources`` that have one (from before the engine's revision
-        too, where still valid)."""
+        too, where still valid); ``url``: where the engine sends its requests (:func:`memory_model`)."""
         wanted = list(dict.fromkeys(sources))
-        found = self._select(engine, memory_model(engine, model), wanted)
+        found = self._select(engine, memory_model(engine, model, url), wanted)
         spec = _revised_spec(engine)
         if spec is not None and spec.reusable is not None:
-            earlier = self._select(engine, model, [source for source in wanted if source not in found])
+            before = memory_model(engine, model, url, revised=False)
+            earlier = self._select(engine, before, [source for source in wanted if source not in found])
             found.update((source, target) for source, target in earlier.items() if spec.reusable(source, target))
         return found
 
@@ -91,20 +100,21 @@ class TranslationMemory:
             found.update(rows)
         return found
 
-    def store(self, engine: str, model: str, source: str, target: str) -> None:
-        """Persist one translation now (autocommit), replacing any older one."""
+    def store(self, engine: str, model: str, source: str, target: str, *, url: str | None = None) -> None:
+        """Persist one translation now (autocommit), replacing any older one; ``url`` as for :meth:`lookup`."""
         self._db.execute(
             "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
-            (engine, memory_model(engine, model), source, target),
+            (engine, memory_model(engine, model, url), source, target),
         )
 
-    def store_many(self, engine: str, model: str, pairs: Iterable[tuple[str, str]]) -> None:
+    def store_many(self, engine: str, model: str, pairs: Iterable[tuple[str, str]], *, url: str | None = None) -> None:
         """Persist many translations in one transaction (a corpus driver storing what a worker returned)."""
+        key = memory_model(engine, model, url)
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
-                [(engine, memory_model(engine, model), source, target) for source, target in pairs],
+                [(engine, key, source, target) for source, target in pairs],
             )
 
     def merge(self, other: Path) -> int:
@@ -148,10 +158,44 @@ def _revised_spec(engine: str) -> EngineSpec | None:
     return spec if spec.memory_revision else None
 
 
-def memory_model(engine: str, model: str) -> str:
-    """The model field of ``engine``'s memory keys: ``model``, or ``model@revision`` (``EngineSpec.memory_revision``)."""
+def memory_model(engine: str, model: str, url: str | None = None, *, revised: bool = True) -> str:
+    """The model field of ``engine``'s memory keys: what, with the engine's name and the source sentence,
+    says which translation is whose. Every lookup and store of the memory and of the journals goes
+    through here.
+
+    ``model``, or ``model@revision`` (``EngineSpec.memory_revision``; ``revised=False``: the field
+    before the revision); then `` via <url>`` when the engine sends its requests to ``url`` (its
+    signature's ``url``) and that is not one of the engine's defaults (``WebEngine.default_urls``). The
+    URL is written as :func:`~tarjama.translation.engines.transport.safe_url` writes it, without a
+    trailing ``/``: scheme, host, port and path, never credentials or a query string (either may hold
+    a key). An engine that is not a web engine has no defaults: any ``url`` is named.
+    """
     spec = _revised_spec(engine)
-    return f"{model}@{spec.memory_revision}" if spec is not None else model
+    field = f"{model}@{spec.memory_revision}" if spec is not None and revised else model
+    if url is None:
+        return field
+    endpoint = _endpoint(url)
+    return field if endpoint in _default_endpoints(engine) else f"{field} via {endpoint}"
+
+
+def _endpoint(url: str) -> str:
+    """``url`` as a memory key names it: scheme, host, port and path (``https://host:8443/v1``)."""
+    from tarjama.translation.engines.transport import safe_url
+
+    return safe_url(url).rstrip("/")
+
+
+@cache
+def _default_endpoints(engine: str) -> frozenset[str]:
+    """The endpoints ``engine`` uses when no URL is set (none for an unknown engine or one that is not a web engine)."""
+    from tarjama.translation.engines.web import WebEngine
+
+    if engine not in engine_names():
+        return frozenset()
+    factory = get_spec(engine).factory
+    if not (isinstance(factory, type) and issubclass(factory, WebEngine)):
+        return frozenset()
+    return frozenset(_endpoint(url) for url in factory.default_urls())
 
 
 JOURNALS = "journals"
@@ -182,9 +226,13 @@ def journal_path(folder: Path) -> Path:
     return folder / f"{socket.gethostname()}-{os.getpid()}.sqlite"
 
 
-def read_journals(folder: Path, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
-    """Translations of ``sources`` found in any journal in ``folder`` (this machine's killed workers' too)."""
+def read_journals(
+    folder: Path, engine: str, model: str, sources: Iterable[str], *, url: str | None = None
+) -> dict[str, str]:
+    """Translations of ``sources`` found in any journal in ``folder`` (this machine's killed workers' too);
+    ``url`` as for :meth:`TranslationMemory.lookup`."""
     wanted = list(dict.fromkeys(sources))
+    key = memory_model(engine, model, url)
     found: dict[str, str] = {}
     for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
         try:
@@ -200,7 +248,7 @@ def read_journals(folder: Path, engine: str, model: str, sources: Iterable[str])
                 found.update(
                     db.execute(
                         f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
-                        (engine, memory_model(engine, model), *chunk),
+                        (engine, key, *chunk),
                     )
                 )
         except sqlite3.Error:

@@ -34,15 +34,18 @@ def translate_sentences(
     memory: TranslationMemory,
     on_progress: Progress | None = None,
 ) -> list[Translation]:
-    """Translations of ``sentences`` in order, through ``memory``; ``on_progress`` hears of each new one."""
-    known = memory.lookup(engine.name, engine.model, sentences)
+    """Translations of ``sentences`` in order, through ``memory``; ``on_progress`` hears of each new one.
+
+    The memory keys them by the engine's name, model and (a web engine's) URL, as its signature gives them."""
+    url = engine.signature().get("url")
+    known = memory.lookup(engine.name, engine.model, sentences, url=url)
     return translate_missing(
         sentences,
         engine.name,
         engine.model,
         known,
         lambda: engine,
-        lambda source, target: memory.store(engine.name, engine.model, source, target),
+        lambda source, target: memory.store(engine.name, engine.model, source, target, url=url),
         on_progress,
     )
 

@@ -63,8 +63,9 @@ class EngineStats:
 class Engine(ABC):
     """Translates Arabic sentences into English.
 
-    ``name`` and ``model`` are recorded with every translation (and key the translation memory),
-    so two engines or two models never share entries. :meth:`translate` yields one English string
+    ``name`` and ``model`` are recorded with every translation (and key the translation memory, with
+    the ``url`` of :meth:`signature` where it is not the engine's default), so two engines, two models
+    or two servers never share entries. :meth:`translate` yields one English string
     per input sentence, in order, as soon as each is ready: the caller stores each in the
     translation memory before asking for the next, so an interrupted run loses nothing.
 

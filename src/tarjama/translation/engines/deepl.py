@@ -48,6 +48,10 @@ class DeeplEngine(WebEngine):
         if self.url is None or self.url == "auto":
             self.url = BASE_URLS["DEEPL_FREE" if free else "DEEPL"].format(version=VERSION)
 
+    @classmethod
+    def default_urls(cls) -> tuple[str, ...]:
+        return tuple(BASE_URLS[plan].format(version=VERSION) for plan in ("DEEPL_FREE", "DEEPL"))
+
     def send(self, texts: list[str]) -> list[str]:
         form = {"text": list(texts), "source_lang": "AR", "target_lang": "EN-US"}
         return self.transport.call(

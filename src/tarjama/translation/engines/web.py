@@ -101,6 +101,12 @@ class WebEngine(Engine):
             enabled=batch,
         )
 
+    @classmethod
+    def default_urls(cls) -> tuple[str, ...]:
+        """The URLs this engine uses when none is set: translations from them are keyed in the memory
+        without a URL (see :func:`tarjama.translation.memory.memory_model`)."""
+        return (cls.default_url,) if cls.default_url else ()
+
     # -- what subclasses provide
 
     def configure(self, **options: Any) -> None:
