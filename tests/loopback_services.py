@@ -31,7 +31,9 @@ in order, optionally for one service) or set for every request with
 ``"drop"`` (connection closed without an answer), ``"truncate"`` (a 200
 whose body stops half-way, shorter than its Content-Length), ``"garbage"``
 (a complete 200 whose body is cut in half) and ``"wrong-count"`` (one
-segment fewer than sent). :meth:`hold_after` makes requests wait once a
+segment fewer than sent). ``answers`` maps a segment to what is answered
+for it instead of its transliteration, as a failing service answers: ``""``
+(nothing) or the segment itself (sent back untranslated). :meth:`hold_after` makes requests wait once a
 number have been answered, to kill a client at a known point.
 
 With ``keys``, the services that take a key refuse requests without one of
@@ -147,6 +149,7 @@ class LoopbackServices:
         self.latency = latency
         self.hang_seconds = hang_seconds
         self.persistent: str | None = None
+        self.answers: dict[str, str] = {}  # segment -> the answer given instead of its transliteration
         self.records: list[Record] = []
         self.held = 0
         self._faults: deque[tuple[str | None, str]] = deque()
@@ -237,8 +240,13 @@ class LoopbackServices:
             self.records.clear()
             self._faults.clear()
         self.persistent = None
+        self.answers = {}
 
     # -- internals
+
+    def english(self, segment: str) -> str:
+        """What the service answers for ``segment``: its transliteration, unless :attr:`answers` says otherwise."""
+        return self.answers.get(segment, fake_english(segment))
 
     def _next_fault(self, service: str) -> str | None:
         with self._lock:
@@ -316,7 +324,7 @@ def _translate(
     if service == "google":
         segments = _first(values, "q").split("\n")
         record.segments = segments
-        out = [fake_english(s) for s in segments]
+        out = [services.english(s) for s in segments]
         return _Answer(200, _google_page("\n".join(_drop_one(out) if wrong else out)), "text/html; charset=utf-8")
     if service == "libre":
         data = body_json if isinstance(body_json, dict) else {k: v[0] if len(v) == 1 else v for k, v in values.items()}
@@ -327,14 +335,14 @@ def _translate(
             return _json(400, {"error": f"{data.get('source')} is not supported"})
         segments = q if isinstance(q, list) else [q or ""]
         record.segments = list(segments)
-        out = [fake_english(s) for s in segments]
+        out = [services.english(s) for s in segments]
         if wrong:
             out = _drop_one(out)
         return _json(200, {"translatedText": out if isinstance(q, list) else out[0]})
     if service == "mymemory":
         segments = _first(values, "q").split("\n")
         record.segments = segments
-        out = [fake_english(s) for s in segments]
+        out = [services.english(s) for s in segments]
         text = "\n".join(_drop_one(out) if wrong else out)
         return _json(200, {"responseData": {"translatedText": text, "match": 1}, "responseStatus": 200, "matches": []})
     if service == "deepl":
@@ -348,7 +356,7 @@ def _translate(
             return _json(403, {"message": "Wrong endpoint or authentication key"})
         segments = values.get("text", [])
         record.segments = segments
-        out = [fake_english(s) for s in segments]
+        out = [services.english(s) for s in segments]
         return _json(
             200,
             {
@@ -370,28 +378,28 @@ def _translate(
             )
         segments = [item.get("text", "") for item in body_json or []]
         record.segments = segments
-        out = [fake_english(s) for s in segments]
+        out = [services.english(s) for s in segments]
         return _json(200, [{"translations": [{"text": t, "to": "en"}]} for t in (_drop_one(out) if wrong else out)])
     if service == "qcri":
         if not key_ok(_first(values, "key") or None):
             return _json(403, {"error": "Invalid key"})
         segments = _first(values, "text").split("\n")
         record.segments = segments
-        out = [fake_english(s) for s in segments]
+        out = [services.english(s) for s in segments]
         return _json(200, {"translatedText": "\n".join(_drop_one(out) if wrong else out)})
     if service == "yandex":
         if not key_ok(_first(values, "key") or None):
             return _json(401, {"code": 401, "message": "API key is invalid"})
         segments = values.get("text", [])
         record.segments = segments
-        out = [fake_english(s) for s in segments]
+        out = [services.english(s) for s in segments]
         return _json(200, {"code": 200, "lang": "ar-en", "text": _drop_one(out) if wrong else out})
     if service == "baidu":
         if not key_ok(_first(values, "appid") or None):
             return _json(200, {"error_code": "52003", "error_msg": "UNAUTHORIZED USER"})
         segments = _first(values, "q").split("\n")
         record.segments = segments
-        out = [{"src": s, "dst": fake_english(s)} for s in segments]
+        out = [{"src": s, "dst": services.english(s)} for s in segments]
         return _json(200, {"from": "ara", "to": "en", "trans_result": out[:-1] if wrong and len(out) > 1 else out})
     if service == "openai":
         auth = record.headers.get("authorization", "")
@@ -405,11 +413,11 @@ def _translate(
         system = next((m["content"] for m in messages if m.get("role") == "system"), "")
         if "JSON array" in system:
             segments = json.loads(user)
-            out = [fake_english(s) for s in segments]
+            out = [services.english(s) for s in segments]
             content = json.dumps(_drop_one(out) if wrong else out, ensure_ascii=False)
         else:
             segments = [user]
-            content = fake_english(user)
+            content = services.english(user)
         record.segments = segments
         return _json(
             200,

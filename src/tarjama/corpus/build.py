@@ -10,7 +10,8 @@ caller build articles through the same functions. What a caller adds is said thr
 
 Reuse. A shard (:mod:`tarjama.corpus.shards`) is kept per article under a key that hashes the article's
 texts with the :class:`PipelineSignature`, every setting that shapes a row; a rerun with the same
-key reuses the shard, any other setting builds the article again (``rebuild`` forces it).
+key reuses the shard, any other setting builds the article again (``rebuild`` forces it), and so does
+an answer of its engine that was no translation (``ArticleResult.unanswered``): the next run asks again.
 """
 
 from __future__ import annotations
@@ -392,6 +393,13 @@ def build_article(
         f"{article.id}: {counted(len(translated), what)}, {from_memory} from the memory, "
         f"{counted(len(new), 'distinct ' + what)} newly translated",
     )
+    unanswered = len({text for text, t in zip(texts, translated) if not t.from_memory}) - len(new)
+    if unanswered:  # the answers translate_missing did not store (memory.kept)
+        events.log(
+            logging.WARNING,
+            f"{article.id}: engine {name} answered {counted(unanswered, what)} with no translation (empty, or the "
+            "Arabic sent back): used in this run, not kept in the memory; the next run asks again",
+        )
     translations = item_translations(article, config.rows, settings.translate, translated)
     rows = article_rows(article, translations, references, config, settings.checks, lap, job.labels)
     result = ArticleResult(
@@ -403,6 +411,7 @@ def build_article(
         model=model,
         translated_texts=len(translated),
         from_memory=from_memory,
+        unanswered=unanswered,
         references=rows.references,
         timings_s=timings,
         engine_signature=engine_signature_of(settings),
@@ -855,7 +864,13 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                 for damage in shards.problems:
                     events.log(logging.WARNING, damage)
                 shards.problems.clear()
-                if cached is not None:
+                if cached is not None and cached.unanswered:  # its engine owes it translations: asked again
+                    events.log(
+                        logging.INFO,
+                        f"{article.id}: built before with {counted(cached.unanswered, 'answer')} that were no "
+                        "translation: built again",
+                    )
+                elif cached is not None:
                     built.results[article.id], built.keys[article.id] = read_here(cached, article), shard_key
                     built.reused += 1
                     progress.done(0, reused=True)

@@ -11,6 +11,10 @@ e.g. the local engine's repair of broken output) stores under
 ``model@revision``; what it stored before is still served where its spec calls
 it ``reusable``, so no translation paid for is lost and none is passed off as
 the new revision's.
+
+An answer that is no translation (empty, or the Arabic sent back: :func:`kept`) is neither stored nor
+served, so the next run asks the engine again; an engine whose spec ``keeps_non_answers`` (the local
+model, deterministic and repaired) keeps all it answers.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 
 from tarjama.corpus.outputs import check_free_space, pid_alive
 from tarjama.errors import TarjamaError
+from tarjama.translation.broken import non_answer
 from tarjama.translation.engines.base import EngineSpec, engine_names, get_spec
 
 SCHEMA = """
@@ -70,14 +75,15 @@ class TranslationMemory:
 
     def lookup(self, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
         """The stored translations of those ``sources`` that have one (from before the engine's revision
-        too, where still valid)."""
+        too, where still valid), leaving out answers that are no translation (:func:`kept`: an earlier
+        version stored them)."""
         wanted = list(dict.fromkeys(sources))
         found = self._select(engine, memory_model(engine, model), wanted)
         spec = _revised_spec(engine)
         if spec is not None and spec.reusable is not None:
             earlier = self._select(engine, model, [source for source in wanted if source not in found])
             found.update((source, target) for source, target in earlier.items() if spec.reusable(source, target))
-        return found
+        return {source: target for source, target in found.items() if kept(engine, source, target)}
 
     def _select(self, engine: str, model: str, wanted: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -140,12 +146,24 @@ class TranslationMemory:
 
 
 @cache
+def _spec(engine: str) -> EngineSpec | None:
+    """The spec of ``engine`` (None for an unknown engine name)."""
+    return get_spec(engine) if engine in engine_names() else None
+
+
 def _revised_spec(engine: str) -> EngineSpec | None:
     """The spec of ``engine`` if it names a revision of its output (None for an unknown engine name)."""
-    if engine not in engine_names():
-        return None
-    spec = get_spec(engine)
-    return spec if spec.memory_revision else None
+    spec = _spec(engine)
+    return spec if spec is not None and spec.memory_revision else None
+
+
+def kept(engine: str, source: str, target: str) -> bool:
+    """Whether the memory keeps ``target`` as ``engine``'s translation of ``source`` (and serves it): unless
+    it is no translation at all (:func:`~tarjama.translation.broken.non_answer`: empty, mostly Arabic, the
+    source sent back), which a web service gives when it is failing, so the next run asks again. An engine
+    whose spec ``keeps_non_answers`` keeps every answer (an unknown engine name keeps none)."""
+    spec = _spec(engine)
+    return (spec is not None and spec.keeps_non_answers) or not non_answer(source, target)
 
 
 def memory_model(engine: str, model: str) -> str:
@@ -183,7 +201,8 @@ def journal_path(folder: Path) -> Path:
 
 
 def read_journals(folder: Path, engine: str, model: str, sources: Iterable[str]) -> dict[str, str]:
-    """Translations of ``sources`` found in any journal in ``folder`` (this machine's killed workers' too)."""
+    """Translations of ``sources`` found in any journal in ``folder`` (this machine's killed workers' too),
+    those the memory would serve (:func:`kept`)."""
     wanted = list(dict.fromkeys(sources))
     found: dict[str, str] = {}
     for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
@@ -197,12 +216,11 @@ def read_journals(folder: Path, engine: str, model: str, sources: Iterable[str])
                 if not chunk:
                     continue
                 marks = ",".join("?" * len(chunk))
-                found.update(
-                    db.execute(
-                        f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
-                        (engine, memory_model(engine, model), *chunk),
-                    )
+                rows = db.execute(
+                    f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
+                    (engine, memory_model(engine, model), *chunk),
                 )
+                found.update((source, target) for source, target in rows if kept(engine, source, target))
         except sqlite3.Error:
             pass  # a journal being created right now: nothing in it to find yet
         finally:
