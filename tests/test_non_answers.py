@@ -123,6 +123,9 @@ def test_a_corpus_run_keeps_no_non_answer_flags_the_empty_row_and_the_next_run_a
 
     first = build(settings, articles, out, "first", filter_checks=("language",))
     assert {a.article_id: a.unanswered for a in first.articles} == {"news": 2, "storm": 0, "visit": 0}
+    assert first.warnings[-1].startswith(
+        "the engine answered 2 texts with no translation (empty, or the Arabic sent back), in 1 article (news)"
+    )
     rows = read_tsv(Path(first.output_dir or "") / "aligned.tsv")
     by_arabic = {row["arabic"]: row for row in rows.iter_rows(named=True)}
     assert by_arabic[empty]["english_mt"] == "" and by_arabic[echoed]["english_mt"] == echoed  # the run completes
@@ -141,6 +144,7 @@ def test_a_corpus_run_keeps_no_non_answer_flags_the_empty_row_and_the_next_run_a
     assert [s for r in services.requests("libre") for s in r.segments] == [empty, echoed]
     assert second.counts.reused_articles == 2  # the articles owed nothing
     assert all(a.unanswered == 0 for a in second.articles)
+    assert not any("no translation" in warning for warning in second.warnings)
     assert set(stored(settings.memory_path)) == set(english)
     rows = read_tsv(Path(second.output_dir or "") / "aligned.tsv")
     assert "no translation" not in " ".join(rows["check_notes"].to_list())

@@ -969,7 +969,7 @@ def write_run(
         summary = summary.model_copy(
             update={
                 "overall": overall_scores(shards, built.keys, summary),
-                "warnings": reference_warnings(missing, foreign),
+                "warnings": [*reference_warnings(missing, foreign), *unanswered_warnings(summary.articles)],
                 "checks_failed": total_failures(summary.articles),
                 "plots": draw_plots(corpus, staging, settings.home / "plots", shards.rows_digest(keys)),
                 "counts": CorpusCounts(
@@ -1000,7 +1000,7 @@ def write_run(
         report = render_report(summary)
         write_text(report, staging / "report.md")
         write_text(render_html(report, f"tarjama run {run_name}"), staging / "report.html")
-    for warning in logged_warnings(missing, foreign, judged):  # the full list is the summary's (scores.json)
+    for warning in [*logged_warnings(missing, foreign, judged), *unanswered_warnings(summary.articles)]:
         events.log(logging.WARNING, warning)
     events.log(
         logging.INFO,
@@ -1076,6 +1076,20 @@ def missing_references(articles: Sequence[ArticleResult]) -> list[str]:
         return []
     shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
     return [f"articles without a reference, so no score: {len(missing)} of {len(articles)} ({shown})"]
+
+
+def unanswered_warnings(articles: Sequence[ArticleResult]) -> list[str]:
+    """One line for the articles whose engine answered texts with no translation, if any, naming the first few."""
+    owed = [a for a in articles if a.unanswered]
+    if not owed:
+        return []
+    shown = ", ".join(a.article_id for a in owed[:5]) + (f" and {len(owed) - 5} more" if len(owed) > 5 else "")
+    total = sum(a.unanswered for a in owed)
+    return [
+        f"the engine answered {counted(total, 'text')} with no translation (empty, or the Arabic sent back), in "
+        f"{counted(len(owed), 'article')} ({shown}): their rows have that answer, which is not kept in the "
+        "translation memory; the next run asks again"
+    ]
 
 
 MAX_LISTED_WARNINGS = 5
