@@ -394,9 +394,9 @@ def build_article(
         f"{counted(len(new), 'distinct ' + what)} newly translated",
     )
     unanswered = len({text for text, t in zip(texts, translated) if not t.from_memory}) - len(new)
-    if unanswered:  # the answers translate_missing did not store (memory.kept)
+    if unanswered:  # the answers translate_missing did not store (memory.kept); the run warns once of all
         events.log(
-            logging.WARNING,
+            logging.INFO,
             f"{article.id}: engine {name} answered {counted(unanswered, what)} with no translation (empty, or the "
             "Arabic sent back): used in this run, not kept in the memory; the next run asks again",
         )
