@@ -154,6 +154,20 @@ def test_a_corpus_run_keeps_no_non_answer_flags_the_empty_row_and_the_next_run_a
     assert third.counts.reused_articles == 3 and len(services.requests("libre")) == 1  # owed nothing now
 
 
+def test_an_empty_answer_merged_into_its_neighbours_row_adds_no_space(
+    services: LoopbackServices, tmp_path: Path
+) -> None:
+    """The aligner puts a unit answered with nothing in one row with the next: that row's MT is the next one's."""
+    articles = write_articles(tmp_path / "articles")
+    units = [u.text for u in load_document(articles / "visit.ar.txt", "ar").units]
+    english = dict(zip(units, load_document(articles / "visit.en.txt", "en").texts, strict=True))
+    services.answers = english | {units[0]: ""}
+    summary = build(libre(tmp_path / "home", services), articles, tmp_path / "output", "run")
+    rows = read_tsv(Path(summary.output_dir or "") / "aligned.tsv").filter(pl.col("article_id") == "visit")
+    merged = rows.filter(pl.col("arabic").str.starts_with(units[0]))["english_mt"].to_list()
+    assert merged == [english[units[1]]]
+
+
 def test_an_empty_mt_fails_the_language_check_whatever_its_length() -> None:
     pairs = [
         (SENTENCES[0], ""),
