@@ -31,7 +31,9 @@ in order, optionally for one service) or set for every request with
 ``"drop"`` (connection closed without an answer), ``"truncate"`` (a 200
 whose body stops half-way, shorter than its Content-Length), ``"garbage"``
 (a complete 200 whose body is cut in half) and ``"wrong-count"`` (one
-segment fewer than sent). :meth:`hold_after` makes requests wait once a
+segment fewer than sent). ``answers`` maps a segment to what is answered
+for it instead of its transliteration, as a failing service answers: ``""``
+(nothing) or the segment itself (sent back untranslated). :meth:`hold_after` makes requests wait once a
 number have been answered, to kill a client at a known point.
 
 With ``keys``, the services that take a key refuse requests without one of
@@ -150,6 +152,7 @@ class LoopbackServices:
         self.latency = latency
         self.hang_seconds = hang_seconds
         self.persistent: str | None = None
+        self.answers: dict[str, str] = {}  # segment -> the answer given instead of its transliteration
         self.records: list[Record] = []
         self.held = 0
         self._faults: deque[tuple[str | None, str]] = deque()
@@ -244,8 +247,13 @@ class LoopbackServices:
             self.records.clear()
             self._faults.clear()
         self.persistent = None
+        self.answers = {}
 
     # -- internals
+
+    def english(self, segment: str) -> str:
+        """What the service answers for ``segment``: its transliteration, unless :attr:`answers` says otherwise."""
+        return self.answers.get(segment, fake_english(segment))
 
     def _next_fault(self, service: str) -> str | None:
         with self._lock:

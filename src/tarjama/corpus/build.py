@@ -10,7 +10,8 @@ caller build articles through the same functions. What a caller adds is said thr
 
 Reuse. A shard (:mod:`tarjama.corpus.shards`) is kept per article under a key that hashes the article's
 texts with the :class:`PipelineSignature`, every setting that shapes a row; a rerun with the same
-key reuses the shard, any other setting builds the article again (``rebuild`` forces it).
+key reuses the shard, any other setting builds the article again (``rebuild`` forces it), and so does
+an answer of its engine that was no translation (``ArticleResult.unanswered``): the next run asks again.
 """
 
 from __future__ import annotations
@@ -398,6 +399,13 @@ def build_article(
         f"{article.id}: {counted(len(translated), what)}, {from_memory} from the memory, "
         f"{counted(len(new), 'distinct ' + what)} newly translated",
     )
+    unanswered = len({text for text, t in zip(texts, translated) if not t.from_memory}) - len(new)
+    if unanswered:  # the answers translate_missing did not store (memory.kept); the run warns once of all
+        events.log(
+            logging.INFO,
+            f"{article.id}: engine {name} answered {counted(unanswered, what)} with no translation (empty, or the "
+            "Arabic sent back): used in this run, not kept in the memory; the next run asks again",
+        )
     translations = item_translations(article, config.rows, settings.translate, translated)
     rows = article_rows(article, translations, references, config, settings.checks, lap, job.labels)
     result = ArticleResult(
@@ -409,6 +417,7 @@ def build_article(
         model=model,
         translated_texts=len(translated),
         from_memory=from_memory,
+        unanswered=unanswered,
         references=rows.references,
         timings_s=timings,
         engine_signature=engine_signature_of(settings),
@@ -861,7 +870,13 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                 for damage in shards.problems:
                     events.log(logging.WARNING, damage)
                 shards.problems.clear()
-                if cached is not None:
+                if cached is not None and cached.unanswered:  # its engine owes it translations: asked again
+                    events.log(
+                        logging.INFO,
+                        f"{article.id}: built before with {counted(cached.unanswered, 'answer')} that were no "
+                        "translation: built again",
+                    )
+                elif cached is not None:
                     built.results[article.id], built.keys[article.id] = read_here(cached, article), shard_key
                     built.reused += 1
                     progress.done(0, reused=True)
@@ -960,7 +975,7 @@ def write_run(
         summary = summary.model_copy(
             update={
                 "overall": overall_scores(shards, built.keys, summary),
-                "warnings": reference_warnings(missing, foreign),
+                "warnings": [*reference_warnings(missing, foreign), *unanswered_warnings(summary.articles)],
                 "checks_failed": total_failures(summary.articles),
                 "plots": draw_plots(corpus, staging, settings.home / "plots", shards.rows_digest(keys)),
                 "counts": CorpusCounts(
@@ -991,7 +1006,7 @@ def write_run(
         report = render_report(summary)
         write_text(report, staging / "report.md")
         write_text(render_html(report, f"tarjama run {run_name}"), staging / "report.html")
-    for warning in logged_warnings(missing, foreign, judged):  # the full list is the summary's (scores.json)
+    for warning in [*logged_warnings(missing, foreign, judged), *unanswered_warnings(summary.articles)]:
         events.log(logging.WARNING, warning)
     events.log(
         logging.INFO,
@@ -1067,6 +1082,20 @@ def missing_references(articles: Sequence[ArticleResult]) -> list[str]:
         return []
     shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
     return [f"articles without a reference, so no score: {len(missing)} of {len(articles)} ({shown})"]
+
+
+def unanswered_warnings(articles: Sequence[ArticleResult]) -> list[str]:
+    """One line for the articles whose engine answered texts with no translation, if any, naming the first few."""
+    owed = [a for a in articles if a.unanswered]
+    if not owed:
+        return []
+    shown = ", ".join(a.article_id for a in owed[:5]) + (f" and {len(owed) - 5} more" if len(owed) > 5 else "")
+    total = sum(a.unanswered for a in owed)
+    return [
+        f"the engine answered {counted(total, 'text')} with no translation (empty, or the Arabic sent back), in "
+        f"{counted(len(owed), 'article')} ({shown}): their rows have that answer, which is not kept in the "
+        "translation memory; the next run asks again"
+    ]
 
 
 MAX_LISTED_WARNINGS = 5

@@ -42,6 +42,7 @@ class ArticleResult(BaseModel):
     model: str
     translated_texts: int  # what the engine was given: clause units or whole sentences (--translate)
     from_memory: int  # of those, found in the translation memory
+    unanswered: int = 0  # of those, distinct texts answered with no translation: not kept, asked again next run
     references: list[ReferenceResult]
     timings_s: dict[str, float] = Field(default_factory=dict)
     engine_signature: dict[str, str] = Field(default_factory=dict)

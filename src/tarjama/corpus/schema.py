@@ -336,7 +336,7 @@ def _unscored_rows(
                 "source_units": ",".join(article.unit_id(u) for u in units),
                 "reference_ids": _ids([s.number for s in ref_sentences]),
                 "arabic": " ".join(u.text for u in units),
-                "english_mt": " ".join(t.text for t in mt_parts),
+                "english_mt": " ".join(t.text for t in mt_parts if t.text),  # an empty answer adds no space
                 "english_reference": " ".join(s.text for s in ref_sentences),
                 "engine": provenance.engine,
                 "model": provenance.model,

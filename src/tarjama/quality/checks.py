@@ -250,7 +250,8 @@ class ArabicScriptCheck(Check):
 
 @dataclass(frozen=True)
 class LanguageCheck(Check):
-    """The MT is, with probability ``min_confidence`` or more, not English (py3langid, offline).
+    """The MT is, with probability ``min_confidence`` or more, not English (py3langid, offline), or is
+    empty: no translation at all (probability 1).
 
     The probability is one minus py3langid's normalised probability of
     English, so related languages that split the rest (zh, wuu, yue) add up.
@@ -270,6 +271,9 @@ class LanguageCheck(Check):
         identifier = language_identifier()
         results = []
         for _, mt in pairs:
+            if not mt.strip():  # an engine that answered nothing (its answer is not kept: the next run asks again)
+                results.append(CheckResult(1.0, "no translation (the MT is empty)"))
+                continue
             if sum(map(str.isalpha, mt)) < self.min_letters:
                 results.append(CheckResult(0.0))
                 continue
@@ -533,16 +537,17 @@ def passes_checks(*names: str) -> pl.Expr:
 
 
 def check_rows(frame: pl.DataFrame, names: Sequence[str] | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Fill ``checks_failed``/``check_notes`` of a corpus frame for rows with both Arabic and MT (``names``: the
-    checks to run, all by default); count the rows failing each check.
+    """Fill ``checks_failed``/``check_notes`` of a corpus frame for rows with Arabic (``names``: the checks to
+    run, all by default); count the rows failing each check. A row whose MT is empty is checked too: it fails
+    ``language`` (no translation) and whatever else its Arabic demands.
 
     Checks run per article, so an article's rows never depend on which other articles share the run
     (its shard stays reusable); ``length-ratio`` compares with the article's own rows, or with the
     NTREX human-translation prior when it has fewer than ten.
     """
     checks = create_checks(None if names is None else list(names))
-    texts = list(zip(frame["arabic"].to_list(), frame["english_mt"].to_list()))
-    checked = [i for i, (ar, mt) in enumerate(texts) if ar and mt]
+    texts = [(ar, mt or "") for ar, mt in zip(frame["arabic"].to_list(), frame["english_mt"].to_list())]
+    checked = [i for i, (ar, _) in enumerate(texts) if ar]
     if not checks or not checked:
         return frame, {}
     outcomes = run_checks([texts[i] for i in checked], checks)

@@ -3,7 +3,8 @@
 A small local model sometimes loops, stops after a few words, copies the Arabic, or answers with a
 chat preamble ("Sure, here is the English translation:") instead of a translation. The aligner
 (:mod:`tarjama.alignment.align`) takes such a line as no evidence about where its source belongs; the
-local engine (:mod:`tarjama.translation.engines.local`) translates it again.
+local engine (:mod:`tarjama.translation.engines.local`) translates it again. A web engine's answer that is
+no translation at all (:func:`non_answer`) is not kept in the translation memory: the next run asks again.
 """
 
 from __future__ import annotations
@@ -59,6 +60,22 @@ def broken_mt(mt: Sequence[str], source: Sequence[str] | None = None, ratio: flo
         else:
             reasons.append("")
     return reasons
+
+
+def non_answer(source: str, answer: str) -> str:
+    """Why an engine's ``answer`` to ``source`` is no translation at all ("" if it is one): ``empty`` or
+    ``arabic`` (mostly Arabic letters), as :func:`broken_mt` names them, or ``copy``: the source itself,
+    whitespace aside, where the source has an Arabic letter (a source of digits or Latin letters alone, such
+    as "BBC" or "2024", may be its own translation).
+
+    A service answers so when it is failing (an empty field, the text sent back unchanged): the answer
+    is what its row gets in this run, but it is not worth keeping (:func:`tarjama.translation.memory.kept`)."""
+    why = broken_mt([answer])[0]
+    if why in ("empty", "arabic"):
+        return why
+    if answer.split() == source.split() and _ARABIC_LETTER.search(source):
+        return "copy"
+    return ""
 
 
 def _chars(sentence: str) -> int:

@@ -19,6 +19,10 @@ a run's engine signature says where its rows were translated. At an engine's def
 the model alone, as it always was. Translations stored before 0.3.5 for another URL (LibreTranslate
 and OpenAI-compatible servers have no default) are not served: nothing says which server made them.
 They stay in the file.
+
+An answer that is no translation (empty, or the Arabic sent back: :func:`kept`) is neither stored nor
+served, so the next run asks the engine again; an engine whose spec ``keeps_non_answers`` (the local
+model, deterministic and repaired) keeps all it answers.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pathlib import Path
 
 from tarjama.corpus.outputs import check_free_space, pid_alive
 from tarjama.errors import TarjamaError
+from tarjama.translation.broken import non_answer
 from tarjama.translation.engines.base import EngineSpec, engine_names, get_spec
 
 SCHEMA = """
@@ -78,7 +83,8 @@ class TranslationMemory:
 
     def lookup(self, engine: str, model: str, sources: Iterable[str], *, url: str | None = None) -> dict[str, str]:
         """The stored translations of those ``sources`` that have one (from before the engine's revision
-        too, where still valid); ``url``: where the engine sends its requests (:func:`memory_model`)."""
+        too, where still valid), leaving out answers that are no translation (:func:`kept`: an earlier
+        version stored them); ``url``: where the engine sends its requests (:func:`memory_model`)."""
         wanted = list(dict.fromkeys(sources))
         found = self._select(engine, memory_model(engine, model, url), wanted)
         spec = _revised_spec(engine)
@@ -86,7 +92,7 @@ class TranslationMemory:
             before = memory_model(engine, model, url, revised=False)
             earlier = self._select(engine, before, [source for source in wanted if source not in found])
             found.update((source, target) for source, target in earlier.items() if spec.reusable(source, target))
-        return found
+        return {source: target for source, target in found.items() if kept(engine, source, target)}
 
     def _select(self, engine: str, model: str, wanted: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -150,12 +156,24 @@ class TranslationMemory:
 
 
 @cache
+def _spec(engine: str) -> EngineSpec | None:
+    """The spec of ``engine`` (None for an unknown engine name)."""
+    return get_spec(engine) if engine in engine_names() else None
+
+
 def _revised_spec(engine: str) -> EngineSpec | None:
     """The spec of ``engine`` if it names a revision of its output (None for an unknown engine name)."""
-    if engine not in engine_names():
-        return None
-    spec = get_spec(engine)
-    return spec if spec.memory_revision else None
+    spec = _spec(engine)
+    return spec if spec is not None and spec.memory_revision else None
+
+
+def kept(engine: str, source: str, target: str) -> bool:
+    """Whether the memory keeps ``target`` as ``engine``'s translation of ``source`` (and serves it): unless
+    it is no translation at all (:func:`~tarjama.translation.broken.non_answer`: empty, mostly Arabic, the
+    source sent back), which a web service gives when it is failing, so the next run asks again. An engine
+    whose spec ``keeps_non_answers`` keeps every answer (an unknown engine name keeps none)."""
+    spec = _spec(engine)
+    return (spec is not None and spec.keeps_non_answers) or not non_answer(source, target)
 
 
 def memory_model(engine: str, model: str, url: str | None = None, *, revised: bool = True) -> str:
@@ -229,8 +247,8 @@ def journal_path(folder: Path) -> Path:
 def read_journals(
     folder: Path, engine: str, model: str, sources: Iterable[str], *, url: str | None = None
 ) -> dict[str, str]:
-    """Translations of ``sources`` found in any journal in ``folder`` (this machine's killed workers' too);
-    ``url`` as for :meth:`TranslationMemory.lookup`."""
+    """Translations of ``sources`` found in any journal in ``folder`` (this machine's killed workers' too),
+    those the memory would serve (:func:`kept`); ``url`` as for :meth:`TranslationMemory.lookup`."""
     wanted = list(dict.fromkeys(sources))
     key = memory_model(engine, model, url)
     found: dict[str, str] = {}
@@ -245,12 +263,11 @@ def read_journals(
                 if not chunk:
                     continue
                 marks = ",".join("?" * len(chunk))
-                found.update(
-                    db.execute(
-                        f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
-                        (engine, key, *chunk),
-                    )
+                rows = db.execute(
+                    f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
+                    (engine, key, *chunk),
                 )
+                found.update((source, target) for source, target in rows if kept(engine, source, target))
         except sqlite3.Error:
             pass  # a journal being created right now: nothing in it to find yet
         finally:

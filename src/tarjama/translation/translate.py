@@ -3,7 +3,9 @@
 The translation memory is consulted first; only sentences it lacks go to the
 engine, each distinct sentence once, and each translation is stored the
 moment the engine yields it. A run killed half-way therefore resumes where
-it stopped.
+it stopped. An answer that is no translation (empty, the Arabic sent back:
+:func:`tarjama.translation.memory.kept`) is used for this run only: not
+stored, so the next run asks for it again.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 from tarjama.errors import TarjamaError, counted
 from tarjama.translation.engines.base import Engine
-from tarjama.translation.memory import TranslationMemory
+from tarjama.translation.memory import TranslationMemory, kept
 
 Progress = Callable[[int, int], None]  # (sentences done, sentences to translate)
 
@@ -62,7 +64,8 @@ def translate_missing(
     """Translations of ``sentences``: ``known`` ones as they are, each distinct other one from the engine.
 
     The engine is built (``engine()``) only if something is missing, so a warm rerun never loads a
-    model; ``store`` keeps each new translation the moment it arrives.
+    model; ``store`` keeps each new translation the moment it arrives, unless it is no translation
+    (:func:`~tarjama.translation.memory.kept`): that one is returned all the same, but not stored.
     """
     missing = [s for s in dict.fromkeys(sentences) if s not in known]
     fresh: dict[str, str] = {}
@@ -78,7 +81,8 @@ def translate_missing(
                     f"engine {engine_name} returned {counted(done - 1, 'translation')} "
                     f"for {counted(len(missing), 'sentence')}"
                 ) from None
-            store(source, target)
+            if kept(engine_name, source, target):
+                store(source, target)
             fresh[source] = target
             if on_progress:
                 on_progress(done, len(missing))

@@ -145,6 +145,7 @@ class EngineSpec:
     model_of: Callable[[Mapping[str, Any]], str] | None = None  # the model name, for engines costly to build
     memory_revision: str | None = None  # a change of output for the same model: keys its memory entries apart
     reusable: Callable[[str, str], bool] | None = None  # (source, translation) stored before the revision: still valid?
+    keeps_non_answers: bool = False  # True: an answer that is no translation (empty, the Arabic) is kept in the memory
     requires: tuple[tuple[str, str], ...] = ()  # (module it imports when built, what to say when it is missing)
 
     def option(self, name: str) -> Option | None:

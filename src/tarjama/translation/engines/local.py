@@ -432,4 +432,5 @@ SPEC = EngineSpec(
     model_of=lambda options: Path(options["model_path"]).stem if options.get("model_path") else DEFAULT_MODEL.name,
     memory_revision=REPAIR_REVISION,
     reusable=reusable,
+    keeps_non_answers=True,  # greedy decoding answers the same again, and the repair has already tried
 )
