@@ -192,7 +192,10 @@ class LoopbackServices:
     # -- configuration
 
     def english(self, text: str) -> str:
-        """This server's answer to the segment ``text``: :func:`fake_english`, after the accent if any."""
+        """This server's answer to the segment ``text``: :attr:`answers`' if it names one, else
+        :func:`fake_english`, after the accent if any."""
+        if text in self.answers:
+            return self.answers[text]
         return f"{self.accent} {fake_english(text)}" if self.accent else fake_english(text)
 
     def url(self, service: str) -> str:
@@ -250,10 +253,6 @@ class LoopbackServices:
         self.answers = {}
 
     # -- internals
-
-    def english(self, segment: str) -> str:
-        """What the service answers for ``segment``: its transliteration, unless :attr:`answers` says otherwise."""
-        return self.answers.get(segment, fake_english(segment))
 
     def _next_fault(self, service: str) -> str | None:
         with self._lock:
