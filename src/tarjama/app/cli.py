@@ -146,22 +146,22 @@ def names_of(values: list[str] | None, known: Collection[str], flag: str) -> lis
 
 def check_engine_usable(settings: Settings, *, workers_elsewhere: bool) -> None:
     """An engine that cannot run here fails now, in one line, before Prefect starts: a required option unset,
-    a module not installed, a key neither set nor possibly in a Secret block (no Prefect yet), or a web
-    service that does not answer (one TCP connection, no request: ``auto`` makes its own probe and falls
-    back to the local model)."""
+    a module not installed, a key neither set nor in a Secret block of this home's Prefect (asked without
+    starting it; a key is taken on trust only when Prefect cannot say), or a web service that does not
+    answer (one TCP connection, no request: ``auto`` makes its own probe and falls back to the local model)."""
     from tarjama.settings import engine_url, url_unreachable
     from tarjama.translation.engines import get_spec
 
     if settings.engine != "auto":
-        from tarjama.app.runs import prefect_at_hand
+        from tarjama.app.runs import secret_block_exists
 
         spec, options = get_spec(settings.engine), settings.engine_options(settings.engine)
         missing = spec.setup_problem(options, modules=not workers_elsewhere)  # workers elsewhere: their modules
         if missing:
             raise TarjamaError(f"engine {settings.engine}: {missing}")
-        unset = spec.unset_credentials(options)
-        if unset and not prefect_at_hand(settings.home):  # no Prefect yet, so no Secret block either
-            raise TarjamaError(unset[0].unset(settings.engine))
+        for credential in spec.unset_credentials(options):
+            if secret_block_exists(settings.home, credential.block) is False:
+                raise TarjamaError(credential.unset(settings.engine))
     url = engine_url(settings.engine, settings) if settings.engine != "auto" else None
     problem = url_unreachable(url) if url else None
     if problem:

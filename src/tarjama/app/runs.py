@@ -6,6 +6,8 @@ Prefect's SQLite database for the home, read-only (the home's shared server,
 :mod:`tarjama.app.prefect_server`, writes the same file); else there are none. Both are read with plain
 HTTP or SQL: the Prefect client alone takes seconds to import. A database laid out otherwise than expected
 (another Prefect version) gives a one-line note and the finished runs of the output folders instead.
+Whether a Secret block exists (:func:`secret_block_exists`, for ``tarjama run``'s check of a key before it
+starts) is read the same way.
 
 A run's output folder is its flow-run label ``tarjama.output`` (set by the run once its files are
 written); for runs without it, the folder ``<out>/<run_name>`` or another under ``<out>``; either counts
@@ -332,6 +334,55 @@ def prefect_at_hand(home: Path) -> bool:
         or served_api_url(home)
         or running_api_url(home)
     )
+
+
+SECRET_BLOCK_QUERY = """
+SELECT 1 FROM block_document AS d JOIN block_type AS t ON d.block_type_id = t.id
+WHERE t.slug = 'secret' AND d.name = ? LIMIT 1
+"""
+
+
+def secret_block_exists(home: Path, name: str) -> bool | None:
+    """Whether this home's Prefect holds the Secret block ``name``; None when that cannot be told (no answer,
+    a database of another layout, an API that wants credentials). Asked where :func:`_flow_runs` asks, with
+    plain HTTP or SQL (the Prefect client alone takes seconds to import) and starting nothing: no Prefect at
+    all holds no block."""
+    api = (os.environ.get("PREFECT_API_URL") or "").rstrip("/") or served_api_url(home)
+    if api:
+        return _secret_block_in_api(api, name)
+    database = _database(home)
+    if database is not None:
+        return _secret_block_in_database(database, name)
+    shared = running_api_url(home)  # a shared server on a database that is not a local file
+    return _secret_block_in_api(shared, name) if shared else False
+
+
+def _secret_block_in_api(api_url: str, name: str) -> bool | None:
+    """Prefect 3's answer to ``GET /block_types/slug/secret/block_documents/name/<name>``: the block, or
+    404 ``Block document not found``; a GET needs no CSRF token."""
+    from urllib.parse import quote
+
+    try:
+        status, body = _http(
+            "GET", f"{api_url}/block_types/slug/secret/block_documents/name/{quote(name, safe='')}", timeout=10.0
+        )
+        answer = json.loads(body)
+    except (HttpProblem, ValueError):
+        return None
+    if status == 200 and isinstance(answer, dict) and answer.get("name") == name:
+        return True
+    if status == 404 and isinstance(answer, dict) and answer.get("detail") == "Block document not found":
+        return False
+    return None  # 401 or 403 (an API with credentials), another route (another version): cannot tell
+
+
+def _secret_block_in_database(database: Path, name: str) -> bool | None:
+    """Whether Prefect's SQLite database, opened read-only as :func:`_from_database` does, holds the block."""
+    try:
+        with sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=10) as connection:
+            return connection.execute(SECRET_BLOCK_QUERY, [name]).fetchone() is not None
+    except sqlite3.Error:  # locked, damaged, or laid out otherwise (no such table or column)
+        return None
 
 
 def output_folder(flow_run: FlowRun) -> Path | None:
