@@ -888,7 +888,7 @@ def score(
     small = next((m for m in scores.corpus if m.small_sample), None)
     if small is not None and bootstrap > 0:  # without resamples there are no intervals to doubt
         errors.print(
-            f"tarjama: warning: only {small.segments} segments: the confidence intervals mean little",
+            f"tarjama: warning: only {counted(small.segments, 'segment')}: the confidence intervals mean little",
             markup=False,
             highlight=False,
         )

@@ -139,7 +139,7 @@ def content_type(path: Path) -> str:
 
 
 def download_filename(relative: str) -> str:
-    """``<run>/aligned.tsv`` → ``<run>-aligned.tsv``, ``<run>/plots/chrf.png`` → ``<run>-plots-chrf.png``,
+    """``<run>/aligned.tsv`` → ``<run>-aligned.tsv``, ``<run>/plots/row-chrf.png`` → ``<run>-plots-row-chrf.png``,
     so files of different runs never collide."""
     return relative.replace("/", "-")
 

@@ -734,7 +734,7 @@ def _newest_run(settings: Settings) -> Path | None:
 
 
 def check_output_name(file: str) -> str:
-    """``file`` if it names a file inside a run folder (``aligned.jsonl``, ``plots/chrf.png``), as the
+    """``file`` if it names a file inside a run folder (``aligned.jsonl``, ``plots/row-chrf.png``), as the
     download server allows; a path leaving the folder or a hidden one is a one-line error."""
     from urllib.parse import quote
 

@@ -49,7 +49,7 @@ def _score_table(scores: list[MetricScore]) -> list[str]:
     small = next((s for s in scores if s.small_sample), None)
     if small is not None:
         lines += [
-            f"**Warning:** only {small.segments} segments: the 95% intervals below are too wide to mean much "
+            f"**Warning:** only {counted(small.segments, 'segment')}: the 95% intervals below are too wide to mean much "
             f"(at least {MIN_SEGMENTS_FOR_CI} are needed for them to cover the true score 90% of the time).",
             "",
         ]

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 from sacrebleu.metrics.base import Metric
 
-from tarjama.errors import TarjamaError
+from tarjama.errors import TarjamaError, counted
 from tarjama.quality.score import (
     MIN_SEGMENTS_FOR_CI,
     N_BOOTSTRAP,
@@ -495,7 +495,7 @@ def render_comparison(comparison: Comparison, top_rows: int = 5, max_articles: i
     if comparison.small_sample:
         lines += [
             "",
-            f"**Warning:** only {comparison.segments} segments (fewer than {MIN_SEGMENTS_FOR_CI}): "
+            f"**Warning:** only {counted(comparison.segments, 'segment')} (fewer than {MIN_SEGMENTS_FOR_CI}): "
             "intervals and p-values rest on too few segments to mean much.",
         ]
     lines += ["", "| system | " + " | ".join(metrics) + " |", "|---|" + "---:|" * len(metrics)]

@@ -32,7 +32,7 @@ from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
 from sacrebleu.tokenizers.tokenizer_ter import TercomTokenizer
 
-from tarjama.errors import InputError, TarjamaError
+from tarjama.errors import InputError, TarjamaError, counted
 from tarjama.quality.ter import FastTER
 from tarjama.text.article import NotRegularFileError, not_utf8, open_regular
 
@@ -569,7 +569,7 @@ def score_files(
         raise InputError(hypothesis, "is empty")
     for path, refs in zip(paths, streams):
         if len(hyps) != len(refs):
-            raise InputError(hypothesis, f"has {len(hyps)} lines but the reference {path} has {len(refs)}")
+            raise InputError(hypothesis, f"has {counted(len(hyps), 'line')} but the reference {path} has {len(refs)}")
     for_rows = ScoreOptions(SENTENCE_METRICS).corpus_metrics()  # each line's scores need these statistics
     statistics = file_statistics(hyps, streams, {**for_rows, **metrics})
     rows = [
