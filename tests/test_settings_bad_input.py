@@ -132,6 +132,21 @@ def test_numbers_out_of_range_are_usage_errors(folder, args, message):
     assert not (folder / "home" / "prefect").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "corpus", "-f"], "Option '-f' requires an argument. (see `tarjama run --help`)"),
+        (["serve", "--port"], "Option '--port' requires an argument. (see `tarjama serve --help`)"),
+        (["model", "fetch", "--nope"], "No such option: --nope (see `tarjama model fetch --help`)"),
+        (["--nope"], "No such option: --nope (see `tarjama --help`)"),
+    ],
+)
+def test_a_usage_error_points_to_the_help_of_its_own_command(folder, args, message):
+    """An option's missing value is found before the subcommand's context exists: the pointer still names the
+    subcommand the user typed (it said `tarjama --help`)."""
+    assert one_line(tarjama(folder, *args)) == message
+
+
 def test_the_two_servers_of_serve_need_two_ports(folder):
     assert one_line(tarjama(folder, "serve", "--port", "5123", "--download-port", "5123")) == (
         "--port and --download-port are both 5123: the two servers need a port each"

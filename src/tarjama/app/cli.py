@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -1286,6 +1286,22 @@ def download(
     errors.print(printable(f"run {label}: wrote {where}"), highlight=False, markup=False, soft_wrap=True)
 
 
+def _subcommand_path(argv: Sequence[str]) -> list[str]:
+    """The (sub)command names at the start of ``argv`` (``["model", "fetch"]``), for a usage error's pointer to help."""
+    import typer.core
+    import typer.main
+
+    names: list[str] = []
+    command = typer.main.get_command(app)
+    for word in argv:
+        found = command.commands.get(word) if isinstance(command, typer.core.TyperGroup) else None
+        if found is None:
+            break
+        names.append(word)
+        command = found
+    return names
+
+
 def entry() -> None:
     """Console-script entry point: click's own usage errors (a misspelt flag, a port out of range) in one
     line like every other error, instead of a box of help around them."""
@@ -1304,6 +1320,8 @@ def entry() -> None:
         command = (
             problem.ctx.command_path if isinstance(problem, click.exceptions.UsageError) and problem.ctx else "tarjama"
         )
+        if command == "tarjama":  # an option's missing value is found before the subcommand's context exists
+            command = " ".join(["tarjama", *_subcommand_path(sys.argv[1:])])
         errors.print(
             f"tarjama: error: {' '.join(message.split())} (see `{command} --help`)",
             markup=False,
