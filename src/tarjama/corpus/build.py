@@ -387,10 +387,12 @@ def build_article(
                 journal[0].close()
     lap("translate")
     from_memory = sum(t.from_memory for t in translated)
+    shared = len({s for s in texts if s not in known}) - len(new)  # translated by articles built at the same time
     events.log(
         logging.INFO,
         f"{article.id}: {counted(len(translated), what)}, {from_memory} from the memory, "
-        f"{counted(len(new), 'distinct ' + what)} newly translated",
+        f"{counted(len(new), 'distinct ' + what)} newly translated"
+        + (f", {shared} by another article at the same time" if shared else ""),
     )
     translations = item_translations(article, config.rows, settings.translate, translated)
     rows = article_rows(article, translations, references, config, settings.checks, lap, job.labels)
