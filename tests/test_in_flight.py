@@ -17,6 +17,7 @@ from conftest import TARJAMA, cli_env, libre
 from loopback_services import LoopbackServices, fake_english
 
 from tarjama.corpus.build import CorpusRequest, ThreadRunner, build_corpus
+from tarjama.settings import Settings
 from tarjama.translation.engines import create_engine
 from tarjama.translation.engines.transport import EngineError
 from tarjama.translation.memory import TranslationMemory
@@ -47,6 +48,8 @@ def test_threads_translating_overlapping_sentences_send_each_one_once(tmp_path: 
     start = threading.Barrier(len(lists))
     with LoopbackServices(latency=0.4) as services:  # every call's request outlasts the others' claims
         engine = create_engine("libre", url=services.url("libre"), **FAST)
+        with TranslationMemory(tmp_path / "memory.sqlite") as memory:  # its first look-up reads the installed engines
+            assert memory.lookup("libre", engine.model, POOL) == {}
 
         def call(index: int) -> None:
             with TranslationMemory(tmp_path / "memory.sqlite") as memory:
@@ -64,7 +67,6 @@ def test_threads_translating_overlapping_sentences_send_each_one_once(tmp_path: 
     assert sent == Counter(wanted), sent  # each distinct sentence once, over all the calls (was 25 for 9)
     for index, sentences in enumerate(lists):
         assert [t.text for t in results[index]] == [fake_english(s) for s in sentences]
-        assert not any(t.from_memory for t in results[index])  # nothing was in the memory before
     with TranslationMemory(tmp_path / "memory.sqlite") as memory:  # stored by the call that paid for it
         assert memory.lookup("libre", engine.model, wanted) == {s: fake_english(s) for s in wanted}
     assert len(IN_FLIGHT) == 0  # every claim ended
@@ -159,3 +161,25 @@ def test_tarjama_run_with_four_workers_requests_each_shared_sentence_once(tmp_pa
         sent = sent_segments(services)
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(sent) == DISTINCT and set(sent.values()) == {1}, sent
+
+
+@pytest.mark.slow
+def test_an_article_waiting_for_the_local_models_turn_finds_what_the_article_before_it_paid_for(
+    tmp_path: Path, local_engine
+) -> None:
+    """The local model decodes one article at a time: the second article reads the journals once its turn comes,
+    not before, so it finds the sentence the first one decoded meanwhile instead of decoding it again."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in ("first", "second"):
+        (articles / f"{name}.ar.txt").write_text("وصل الوزير إلى المدينة.\n", encoding="utf-8")
+    settings = Settings.load({"TARJAMA_HOME": str(tmp_path / "home")}, tmp_path, engine="local")
+    runner = ThreadRunner(settings, workers=2)  # both articles at once
+    try:
+        summary = build_corpus(
+            CorpusRequest(sources=[str(articles)], out=tmp_path / "out", run_name="r"), settings, runner
+        )
+    finally:
+        runner.close()
+    assert len(summary.articles) == 2 and not summary.failures
+    assert sorted(article.from_memory for article in summary.articles) == [0, 1]  # decoded once (was [0, 0])

@@ -354,7 +354,6 @@ def build_article(
     texts = translation_texts(article, config.rows, settings.translate)
     what = "sentence" if texts == article.texts else "clause unit"
     journals = journal_folder(settings.home, settings.memory_path)
-    known = {**read_journals(journals, name, model, [s for s in texts if s not in known]), **known}
     new: list[tuple[str, str]] = []
     journal: list[TranslationMemory] = []
 
@@ -377,7 +376,8 @@ def build_article(
             events.sentences(article.id, done, total)
 
     try:
-        with ENGINES.turn(name):
+        with ENGINES.turn(name):  # then the journals: an article waiting for its turn finds what the others paid for
+            known = {**read_journals(journals, name, model, [s for s in texts if s not in known]), **known}
             translated = translate_missing(
                 texts, name, model, known, lambda: ENGINES.get(name, settings, prepare), store, sentence_progress
             )

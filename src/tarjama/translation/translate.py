@@ -51,8 +51,8 @@ class InFlight:
     translates the sentence itself.
 
     Not covered: calls in other processes (Dask workers), which find each other's work only once it
-    is in the journals; a sentence finished between a call's memory lookup and its claim, sent again
-    (the lookup is that short a window). A translation is stored by the call that paid for it, only:
+    is in the journals; a sentence stored between a call's memory lookup and its claim, sent again (a
+    short window, but a process's first lookup reads the installed engines). A translation is stored by the call that paid for it, only:
     a call that waited for it does not store it again.
     """
 
