@@ -343,7 +343,14 @@ def build_article(
     worker was killed, finds what was already paid for in the journals.
     """
     from tarjama.alignment.regroup import item_translations, translation_texts
-    from tarjama.translation.memory import TranslationMemory, journal_folder, journal_path, read_journals
+    from tarjama.translation.memory import (
+        TranslationMemory,
+        journal_folder,
+        journal_path,
+        kept,
+        memory_model,
+        read_journals,
+    )
 
     events = events or LogEvents()
     article, references, known = job.article, job.references, job.known
@@ -361,7 +368,6 @@ def build_article(
     texts = translation_texts(article, config.rows, settings.translate)
     what = "sentence" if texts == article.texts else "clause unit"
     journals = journal_folder(settings.home, settings.memory_path)
-    known = {**read_journals(journals, name, model, [s for s in texts if s not in known], url=url), **known}
     new: list[tuple[str, str]] = []
     journal: list[TranslationMemory] = []
 
@@ -384,9 +390,17 @@ def build_article(
             events.sentences(article.id, done, total)
 
     try:
-        with ENGINES.turn(name):
+        with ENGINES.turn(name):  # then the journals: an article waiting for its turn finds what the others paid for
+            known = {**read_journals(journals, name, model, [s for s in texts if s not in known], url=url), **known}
             translated = translate_missing(
-                texts, name, model, known, lambda: ENGINES.get(name, settings, prepare), store, sentence_progress
+                texts,
+                name,
+                model,
+                known,
+                lambda: ENGINES.get(name, settings, prepare),
+                store,
+                sentence_progress,
+                memory_field=memory_model(name, model, url),
             )
     finally:
         if journal:
@@ -394,12 +408,16 @@ def build_article(
                 journal[0].close()
     lap("translate")
     from_memory = sum(t.from_memory for t in translated)
+    # answers that are no translation (memory.kept): used here, not stored, asked again by the next run
+    unanswered = len({text for text, t in zip(texts, translated) if not t.from_memory and not kept(name, text, t.text)})
+    # the rest of what this article did not store was translated by articles built at the same time
+    shared = max(len({s for s in texts if s not in known}) - len(new) - unanswered, 0)
     events.log(
         logging.INFO,
         f"{article.id}: {counted(len(translated), what)}, {from_memory} from the memory, "
-        f"{counted(len(new), 'distinct ' + what)} newly translated",
+        f"{counted(len(new), 'distinct ' + what)} newly translated"
+        + (f", {shared} by another article at the same time" if shared else ""),
     )
-    unanswered = len({text for text, t in zip(texts, translated) if not t.from_memory}) - len(new)
     if unanswered:  # the answers translate_missing did not store (memory.kept); the run warns once of all
         events.log(
             logging.INFO,
