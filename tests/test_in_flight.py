@@ -49,7 +49,7 @@ def test_threads_translating_overlapping_sentences_send_each_one_once(tmp_path: 
     with LoopbackServices(latency=0.4) as services:  # every call's request outlasts the others' claims
         engine = create_engine("libre", url=services.url("libre"), **FAST)
         with TranslationMemory(tmp_path / "memory.sqlite") as memory:  # its first look-up reads the installed engines
-            assert memory.lookup("libre", engine.model, POOL) == {}
+            assert memory.lookup("libre", engine.model, POOL, url=engine.signature()["url"]) == {}
 
         def call(index: int) -> None:
             with TranslationMemory(tmp_path / "memory.sqlite") as memory:
@@ -68,7 +68,9 @@ def test_threads_translating_overlapping_sentences_send_each_one_once(tmp_path: 
     for index, sentences in enumerate(lists):
         assert [t.text for t in results[index]] == [fake_english(s) for s in sentences]
     with TranslationMemory(tmp_path / "memory.sqlite") as memory:  # stored by the call that paid for it
-        assert memory.lookup("libre", engine.model, wanted) == {s: fake_english(s) for s in wanted}
+        assert memory.lookup("libre", engine.model, wanted, url=engine.signature()["url"]) == {
+            s: fake_english(s) for s in wanted
+        }
     assert len(IN_FLIGHT) == 0  # every claim ended
 
 
