@@ -146,9 +146,10 @@ def test_on_a_terminal_task_runs_info_lines_reach_the_api_but_not_the_screen() -
     to_terminal.setFormatter(logging.Formatter("%(name)s | %(levelname)s | %(message)s"))
     to_api = RecordsKept()
     tasks, flows = logging.getLogger("prefect.task_runs"), logging.getLogger("prefect.flow_runs")
-    levels = tasks.level, flows.level
+    levels, propagates = (tasks.level, flows.level), (tasks.propagate, flows.propagate)
     for logger in (tasks, flows):
         logger.setLevel(logging.INFO)
+        logger.propagate = False  # only these two handlers: Prefect's own, set up by earlier tests, stay out
         logger.addHandler(to_terminal)
         logger.addHandler(to_api)
     try:
@@ -160,10 +161,11 @@ def test_on_a_terminal_task_runs_info_lines_reach_the_api_but_not_the_screen() -
             tasks.error("article bbc.381647 failed: no answer")
             flows.info("Finished in state %s", "Completed()")
     finally:
-        for logger, level in zip((tasks, flows), levels, strict=True):
+        for logger, level, propagate in zip((tasks, flows), levels, propagates, strict=True):
             logger.removeHandler(to_terminal)
             logger.removeHandler(to_api)
             logger.setLevel(level)
+            logger.propagate = propagate
     shown = [line for line in CURSOR.sub("\n", screen.getvalue()).splitlines() if " | " in line]
     assert shown == [
         "prefect.task_runs | INFO | Task run failed with exception: '503' - Retry 1/3 will start now",
