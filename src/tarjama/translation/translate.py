@@ -54,8 +54,8 @@ class InFlight:
 
     Not covered: calls in other processes (Dask workers), which find each other's work only once it
     is in the journals; a sentence stored between a call's memory lookup and its claim, sent again (a
-    short window, but a process's first lookup reads the installed engines). A translation is stored by the call that paid for it, only:
-    a call that waited for it does not store it again.
+    short window, but a process's first lookup reads the installed engines). A translation is stored
+    by the call that paid for it, only: a call that waited for it does not store it again.
     """
 
     def __init__(self) -> None:
@@ -135,11 +135,10 @@ def translate_missing(
     The engine is built (``engine()``) only if something is missing, so a warm rerun never loads a
     model; ``store`` keeps each new translation the moment it arrives, unless it is no translation
     (:func:`~tarjama.translation.memory.kept`): that one is returned all the same, but not stored. A
-    sentence another call in this
-    process is translating (:data:`IN_FLIGHT`, keyed by the engine's name, ``memory_field`` — by
-    default :func:`~tarjama.translation.memory.memory_model` of ``model`` — and the sentence) is not
-    sent again: its translation is waited for once this call's own have arrived, and is that call's to
-    store; if that call fails, this one translates the sentence itself.
+    sentence another call in this process is translating (:data:`IN_FLIGHT`, keyed by the engine's
+    name, ``memory_field`` — by default :func:`~tarjama.translation.memory.memory_model` of ``model`` —
+    and the sentence) is not sent again: its translation is waited for once this call's own have
+    arrived, and is that call's to store; if that call fails, this one translates the sentence itself.
     """
     missing = [s for s in dict.fromkeys(sentences) if s not in known]
     model_field = memory_model(engine_name, model) if memory_field is None else memory_field
