@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -411,10 +412,21 @@ def output_folder(flow_run: FlowRun) -> Path | None:
     return None
 
 
+_FLOW_RUN_ID = re.compile(rb'^  "flow_run_id": "([0-9a-f-]*)",$', re.MULTILINE)
+
+
 def _written_by(folder: Path, flow_run: FlowRun) -> bool:
-    """Whether run folder ``folder`` holds the outputs ``flow_run`` wrote (its ``scores.json`` names the run)."""
+    """Whether run folder ``folder`` holds the outputs ``flow_run`` wrote (its ``scores.json`` names the run).
+
+    The id is among the first lines of the file as runs write it, so those are read first: a run of
+    10,000 articles writes megabytes, and ``tarjama runs`` asks this of every run it lists."""
     try:
-        summary = json.loads((folder / "scores.json").read_bytes())
+        with (folder / "scores.json").open("rb") as scores:
+            found = _FLOW_RUN_ID.search(scores.read(4096))
+            if found is not None:
+                return found[1].decode() == flow_run.id
+            scores.seek(0)
+            summary = json.loads(scores.read())
     except (OSError, ValueError):
         return False
     return isinstance(summary, dict) and summary.get("flow_run_id") == flow_run.id
