@@ -71,7 +71,8 @@ a sentence with no counterpart on each side, glued around a pair). A 1-2 bead al
 reference sentences does not end as a sentence (a headline, byline or caption line) and hardly any of its longer
 n-grams are found in the MT (:data:`LONE_HEADING_RECALL`); a bead of one MT sentence and three or more reference
 sentences whose first or last is such a line loses far more (:data:`LONE_EDGE_COST`): a caption after a
-comma-chained sentence.
+comma-chained sentence. Given the source sentences, the same holds on the other side: a bead of two or more MT
+sentences whose first or last translates a source line of its own loses weight (:data:`LONE_SOURCE_COST`).
 
 Confidence (pair confidence: do these two sides belong together?). A matched
 bead's confidence is its posterior probability (forward-backward over the
@@ -241,6 +242,15 @@ stage gives 1-3 .. 1-6 beads their full strength, one more line costs such a bea
 for a 0-1, so the heading check's two nats did not free it; this cost works as a veto, and above it nothing
 changes (how it was chosen: ``benchmarks/results/alignment-gaps.md``)."""
 
+LONE_SOURCE_RECALL, LONE_SOURCE_COST = 0.07, 2.0
+"""A bead of two or more MT sentences loses ``LONE_SOURCE_COST`` nats when its first or last MT sentence translates
+a source line of its own (a source sentence that neither ends as one nor leads into the next with a colon: a
+byline, credit, dateline or "read also" line) and recalls less than ``LONE_SOURCE_RECALL`` of its character n-grams
+of orders 3-6 in the reference: the source-side twin of the heading check, when the source sentences are given.
+The line is judged on its own MT, so a broken MT line beside it (which turns the bead's other checks off) does
+not hide it. A weakly translated headline recalls a little more (a higher level cut such headlines from the
+sentence the reference joins them to; how both were chosen: ``benchmarks/results/alignment-gaps.md``)."""
+
 GAP_EXTENSION = 2.5
 """Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Without
 it a run of k one-sided sentences costs k times the 1-0 prior (4.6 nats each), so a block of captions on
@@ -285,6 +295,7 @@ class ChrfLengthScorer:
         length_variance: float,
         source: Sequence[str] | None,
         source_length_variance: float,
+        source_units: bool = False,
     ) -> None:
         priors = {bead_type: p for bead_type, p in bead_priors.items() if p > 0}
         if (1, 0) not in priors or (0, 1) not in priors or (0, 0) in priors:
@@ -305,7 +316,12 @@ class ChrfLengthScorer:
         self.length_ratio = text_length_ratio(predictor_chars, ref_chars, expected_length_ratio(source is not None))
         self.length_variance = length_variance if source is None else source_length_variance
         self.has_source = source is not None
-        self.broken_cum = np.cumsum([0] + [bool(reason) for reason in broken_mt(mt, source)])
+        broken = [bool(reason) for reason in broken_mt(mt, source)]
+        self.broken_cum = np.cumsum([0] + broken)
+        # A source sentence that does not end as one is a line of its own (byline, credit, dateline), unless a
+        # colon leads it into the next; clause units end anywhere, so their ends say nothing.
+        lines = [] if source is None or source_units else [_own_line(sentence) for sentence in source]
+        self.source_line = np.array([bool(lines) and lines[k] and not broken[k] for k in range(n)] + [False])
         self.unended = np.array([not ends_as_sentence(sentence) for sentence in reference] + [False])
         self.known = ScoredMatches(m)
 
@@ -346,6 +362,8 @@ class ChrfLengthScorer:
                 scores[t] += np.where(sound, self._lone_corners(i, j, near), 0.0)
             if di == 1 and dj >= 3:
                 scores[t] += np.where(sound, self._lone_edges(i, j, dj, near), 0.0)
+            if di >= 2:
+                scores[t] += self._lone_source_edges(i, j, di, dj, near)
         return scores, np.ones_like(scores)
 
     def _matches_near(self, i: Cells, j: Cells) -> Callable[[int, int], Counts]:
@@ -422,6 +440,25 @@ class ChrfLengthScorer:
             lone |= self.unended[np.maximum(j - 1 - b, 0)] & (longer < LONE_HEADING_RECALL)
         return np.where(lone, -LONE_EDGE_COST, 0.0)
 
+    def _lone_source_edges(self, i: Cells, j: Cells, di: int, dj: int, at: Callable[[int, int], Counts]) -> Scores:
+        """The log-weight a bead of two or more MT sentences loses when its first or last is the MT of a source
+        line of its own that hardly shares a longer n-gram with the reference (:data:`LONE_SOURCE_COST`).
+        ``at``: :meth:`_matches_near`."""
+        lone = np.zeros(len(i), dtype=bool)
+        ref_span = self.ref_cum[j] - self.ref_cum[np.maximum(j - dj, 0)]
+        for a in (0, di - 1):  # MT sentence i-1-a: the last, then the first
+            line = np.maximum(i - 1 - a, 0)
+            if not self.source_line[line].any():
+                continue
+            chars = self.mt_cum[np.maximum(i - a, 0)] - self.mt_cum[line]
+            longer = _recall([at(a, b) for b in range(dj)], chars, ref_span, True)[1]
+            # the reference's length fits the bead's source better without the line: nothing of it is there
+            expected = self.length_ratio * (self.predictor_cum[i] - self.predictor_cum[np.maximum(i - di, 0)])
+            own = self.length_ratio * (self.predictor_cum[line + 1] - self.predictor_cum[line])
+            extra = np.abs(ref_span - expected + own) < np.abs(ref_span - expected)
+            lone |= self.source_line[line] & (longer < LONE_SOURCE_RECALL) & extra
+        return np.where(lone, -LONE_SOURCE_COST, 0.0)
+
     def _one_to_one(self, i: Cells, j: Cells) -> Counts:
         """Matches of MT sentence i-1 with reference sentence j-1 where the 1-1 bead ending at (i, j) has
         been scored, and where that is: every cell of the band, so only a bead at the band's edge goes
@@ -496,6 +533,7 @@ def align(
     source: Sequence[str] | None = None,
     source_length_variance: float = 6.8,
     gap_extension: float = GAP_EXTENSION,
+    source_units: bool = False,
 ) -> list[Bead]:
     """Monotone many-to-many alignment of machine-translated source sentences to reference sentences.
 
@@ -516,6 +554,8 @@ def align(
     ``gap_extension``: nats added to a 1-0 (0-1) bead right after another, so that a run of sentences
     with no counterpart on one side pays the 1-0 (0-1) prior once, then ``log 0.01 + 2.5`` (about a
     1-in-8 chance) per further sentence (:data:`GAP_EXTENSION`).
+    ``source_units``: the source items are clause units cut from sentences, not whole sentences: where they
+    end says nothing about lines of their own (:data:`LONE_SOURCE_COST`).
     """
     mt = [_without_preamble(line) for line in mt]
     scorer = ChrfLengthScorer(
@@ -528,6 +568,7 @@ def align(
         length_variance=length_variance,
         source=source,
         source_length_variance=source_length_variance,
+        source_units=source_units,
     )
     centre = length_diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
     beads = align_banded(scorer, len(mt), len(reference), centre, band_half_width, gap_extension)
@@ -548,6 +589,11 @@ def _without_preamble(line: str) -> str:
     quotation marks around it; the line itself when it has no preamble."""
     found = PREAMBLE.match(line)
     return line[found.end() :].strip().strip('"\u201c\u201d') if found else line
+
+
+def _own_line(sentence: str) -> bool:
+    """Whether a source sentence is a line of its own: it neither ends as a sentence nor leads into the next."""
+    return not ends_as_sentence(sentence) and not sentence.rstrip().endswith((":", "\uff1a"))
 
 
 def _chars(sentence: str) -> int:

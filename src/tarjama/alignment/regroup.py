@@ -190,6 +190,7 @@ def align_units(
             [reference[j] for j in bead.reference],
             source=[units[i].text for i in inside] if source_lengths else None,
             bead_priors=dict(config.unit_bead_priors),
+            source_units=True,
         )
         beads += [
             Bead(
