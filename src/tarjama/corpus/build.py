@@ -78,7 +78,7 @@ class PipelineSignature:
     engine_identity: str  # model, service URL and batching; a local model's file, prompt and decoding
     translate: str  # what the engine is given: units alone, or whole sentences (always, under rows of sentences)
     alignment: str  # the aligner's configuration (rows, beads, lengths, band, flag threshold)
-    checks: str  # the reference-free checks run, with their settings
+    checks: str  # the reference-free checks run, with their settings (a plug-in's with a digest of its code)
     scoring: str  # the metrics of the rows' scores, their sacrebleu signatures and bootstrap
     version: str  # tarjama's own version
 
@@ -98,13 +98,19 @@ class PipelineSignature:
 def pipeline_signature(settings: Settings) -> PipelineSignature:
     """The signature of a run with ``settings`` (its engine chosen already: see :func:`resolve_engine`)."""
     from tarjama.quality import score
-    from tarjama.quality.checks import create_checks
+    from tarjama.quality.checks import check_code, create_checks
     from tarjama.text import clauses, segment
 
     rules = clauses.DEFAULT_RULES
     alignment = alignment_config(settings)
     checks = create_checks(None if settings.checks is None else list(settings.checks))
-    check_settings = json.dumps([[c.name, c.settings()] for c in checks], sort_keys=True, default=str)
+    codes = [check_code(c) for c in checks]  # None for a built-in check: its code is tarjama's version
+    check_settings = json.dumps(
+        [[c.name, c.settings(), *([code] if code else [])] for c, code in zip(checks, codes, strict=True)],
+        sort_keys=True,
+        default=str,
+    )
+    check_names = [c.name if code is None else f"{c.name}@{code}" for c, code in zip(checks, codes, strict=True)]
     scoring = (
         f"{','.join(score.corpus_metrics())}|rows:{','.join(score.SENTENCE_METRICS)}|bs:{score.N_BOOTSTRAP}"
         f"|seed:{score.SEED}|sacrebleu:{_package_version('sacrebleu')}"
@@ -117,7 +123,7 @@ def pipeline_signature(settings: Settings) -> PipelineSignature:
         # what the engine was sent: under rows of sentences, whole sentences whatever --translate says
         translate=str(settings.translate) if alignment.rows == "units" else str(UnitTranslation.SENTENCES),
         alignment=alignment.signature().format().rsplit("|version:", 1)[0],  # the version: below
-        checks=(",".join(c.name for c in checks) or "none") + f"#{_short_hash(check_settings)}",
+        checks=(",".join(check_names) or "none") + f"#{_short_hash(check_settings)}",
         scoring=scoring,
         version=tarjama.__version__,
     )
