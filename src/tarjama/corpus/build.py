@@ -78,7 +78,7 @@ class PipelineSignature:
     engine_identity: str  # model, service URL and batching; a local model's file, prompt and decoding
     translate: str  # what the engine is given: units alone, or whole sentences (always, under rows of sentences)
     alignment: str  # the aligner's configuration (rows, beads, lengths, band, flag threshold)
-    checks: str  # the reference-free checks run, with their settings
+    checks: str  # the reference-free checks run, with their settings (a plug-in's with a digest of its code)
     scoring: str  # the metrics of the rows' scores, their sacrebleu signatures and bootstrap
     version: str  # tarjama's own version
 
@@ -98,13 +98,19 @@ class PipelineSignature:
 def pipeline_signature(settings: Settings) -> PipelineSignature:
     """The signature of a run with ``settings`` (its engine chosen already: see :func:`resolve_engine`)."""
     from tarjama.quality import score
-    from tarjama.quality.checks import create_checks
+    from tarjama.quality.checks import check_code, create_checks
     from tarjama.text import clauses, segment
 
     rules = clauses.DEFAULT_RULES
     alignment = alignment_config(settings)
     checks = create_checks(None if settings.checks is None else list(settings.checks))
-    check_settings = json.dumps([[c.name, c.settings()] for c in checks], sort_keys=True, default=str)
+    codes = [check_code(c) for c in checks]  # None for a built-in check: its code is tarjama's version
+    check_settings = json.dumps(
+        [[c.name, c.settings(), *([code] if code else [])] for c, code in zip(checks, codes, strict=True)],
+        sort_keys=True,
+        default=str,
+    )
+    check_names = [c.name if code is None else f"{c.name}@{code}" for c, code in zip(checks, codes, strict=True)]
     scoring = (
         f"{','.join(score.corpus_metrics())}|rows:{','.join(score.SENTENCE_METRICS)}|bs:{score.N_BOOTSTRAP}"
         f"|seed:{score.SEED}|sacrebleu:{_package_version('sacrebleu')}"
@@ -117,7 +123,7 @@ def pipeline_signature(settings: Settings) -> PipelineSignature:
         # what the engine was sent: under rows of sentences, whole sentences whatever --translate says
         translate=str(settings.translate) if alignment.rows == "units" else str(UnitTranslation.SENTENCES),
         alignment=alignment.signature().format().rsplit("|version:", 1)[0],  # the version: below
-        checks=(",".join(c.name for c in checks) or "none") + f"#{_short_hash(check_settings)}",
+        checks=(",".join(check_names) or "none") + f"#{_short_hash(check_settings)}",
         scoring=scoring,
         version=tarjama.__version__,
     )
@@ -147,35 +153,53 @@ _SIGNATURES_LOCK = threading.Lock()
 
 def engine_signature_of(settings: Settings) -> dict[str, str]:
     """What shapes the engine's output (:meth:`Engine.signature`: model, URL, batch limits); for the local
-    engine also its model file, prompt and decoding. Cached per process: a web engine is built to learn it."""
-    key = json.dumps([settings.engine, settings.engine_options(settings.engine)], sort_keys=True, default=str)
+    engine also its model file, prompt and decoding. Cached per process: a web engine is built to learn it,
+    and a model file of the user's is hashed (once per file, :func:`~tarjama.translation.model_store.model_digest`);
+    the cache is keyed by that file's size and time too, so a process that outlives a change sees it."""
+    options = settings.engine_options(settings.engine)
+    model_file = _model_file(options) if settings.engine == "local" else None
+    key = json.dumps(
+        [settings.engine, options, None if model_file is None else _file_mark(model_file)], sort_keys=True, default=str
+    )
     with _SIGNATURES_LOCK:
         if key not in _SIGNATURES:
-            options = settings.engine_options(settings.engine)
-            found = engine_signature(settings.engine, options)
-            _SIGNATURES[key] = found | (_local_identity(options) if settings.engine == "local" else {})
+            local = _local_identity(model_file, settings.home) if settings.engine == "local" else {}
+            _SIGNATURES[key] = engine_signature(settings.engine, options) | local
         return _SIGNATURES[key]
 
 
-def _local_identity(options: Mapping[str, Any]) -> dict[str, str]:
-    """A local model's file (name and size, without reading a gigabyte), its prompt, decoding and repair."""
-    from tarjama.translation.engines.local import REPAIR_REVISION, SYSTEM_PROMPT
-    from tarjama.translation.model_store import DEFAULT_MODEL, model_dir
+def _model_file(options: Mapping[str, Any]) -> Path | None:
+    """The local engine's model file of the user's (``model_path``); None for the default model."""
+    return Path(str(options["model_path"])) if options.get("model_path") else None
 
-    if options.get("model_path"):
-        path = Path(str(options["model_path"]))
-    else:
-        path = model_dir(options.get("model_dir")) / DEFAULT_MODEL.filename
+
+def _file_mark(path: Path) -> str:
     try:
-        size = str(path.stat().st_size)
+        found = path.stat()
     except OSError:
-        size = "missing"
-    return {
-        "file": f"{path.name}:{size}",
-        "prompt": _short_hash(SYSTEM_PROMPT),
-        "decoding": "greedy",
-        "repair": REPAIR_REVISION,
-    }
+        return "missing"
+    return f"{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}"
+
+
+def _local_identity(model_file: Path | None, home: Path) -> dict[str, str]:
+    """A local model's file (its SHA-256), its prompt, decoding and repair.
+
+    The default model is the file of :data:`~tarjama.translation.model_store.DEFAULT_MODEL`'s SHA-256:
+    the engine runs no other (a file that fails the check is assembled again), so it is named by that
+    digest without reading it. A file of the user's is hashed, once (:func:`model_digest`): its name and
+    size would take a re-quantised model or a fine-tune under the same name for the file that built a shard.
+    """
+    from tarjama.translation.engines.local import REPAIR_REVISION, SYSTEM_PROMPT
+    from tarjama.translation.model_store import DEFAULT_MODEL, model_digest
+
+    if model_file is None:
+        file = f"sha256:{DEFAULT_MODEL.sha256[:16]}"
+    elif not model_file.is_file():
+        file = "missing"
+    else:
+        digest = model_digest(model_file, home)
+        file = "unreadable" if digest is None else f"sha256:{digest[:16]}"
+    return {"file": file, "prompt": _short_hash(SYSTEM_PROMPT), "decoding": "greedy", "repair": REPAIR_REVISION}
 
 
 def engine_identity(settings: Settings) -> str:

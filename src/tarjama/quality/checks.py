@@ -21,7 +21,9 @@ failed) and ``check_notes`` (``"name: why"`` per failed check, "; "-separated).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
+import inspect
 import math
 import re
 import statistics
@@ -29,6 +31,7 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -450,6 +453,31 @@ def _check_class(name: str) -> type[Check]:
     if not (isinstance(found, type) and issubclass(found, Check)):
         raise TarjamaError(f"check {name!r}: not a subclass of tarjama.quality.checks.Check")
     return found
+
+
+def check_code(check: Check) -> str | None:
+    """What says which code a check that is not built in runs: ``sha256:<12 hex digits>`` of the file that
+    defines its class (the installed file of a wheel's, or your own module being edited), else its
+    distribution's ``name==version``, else ``unknown``; None for a built-in check (tarjama's version
+    says which code that is). Part of a run's signature, so an edited check does not reuse the rows
+    whose ``checks_failed`` its old code decided. Modules the class's file imports are not read: after
+    editing one of those, build with ``--rebuild``."""
+    cls = type(check)
+    if CHECKS.get(getattr(cls, "name", "")) is cls:
+        return None
+    try:
+        source = inspect.getsourcefile(cls) or inspect.getfile(cls)
+        return "sha256:" + hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12]
+    except (TypeError, OSError):  # defined in __main__ or a notebook, or its file is gone
+        pass
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    for distribution in packages_distributions().get(cls.__module__.split(".")[0], []):
+        try:
+            return f"{distribution}=={version(distribution)}"
+        except PackageNotFoundError:
+            continue
+    return "unknown"
 
 
 def create_check(name: str, **settings: Any) -> Check:
