@@ -1001,9 +1001,7 @@ def write_run(
                     reused_articles=built.reused,
                     rebuilt_articles=built.rebuilt_under_other_settings,
                     duplicates_dropped=exported.dedupe.dropped if exported.dedupe else None,
-                    min_confidence=request.min_confidence,
-                    filter_checks=list(request.filter_checks),
-                    filter=exported.filter.format() if exported.filter else None,
+                    filter=exported.filter,
                     filtered_rows=exported.filtered_rows,
                     filtered_left_out_references=exported.left_out_references,
                     files=sorted(  # a set: the hf format's one README.md names the full and the filtered files
