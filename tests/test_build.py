@@ -4,6 +4,7 @@ services; every setting in the pipeline signature rebuilds an article, and nothi
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from tarjama.corpus.build import (
     PipelineSignature,
     pipeline_signature,
 )
+from tarjama.corpus.export import CorpusFilter
 from tarjama.corpus.results import ArticleResult, ReferenceResult, RunSummary
 from tarjama.quality import score
 from tarjama.settings import Settings
@@ -359,8 +361,9 @@ def test_a_filtered_corpus_records_the_filter_that_made_it(services, tmp_path) -
         expected = f"min-confidence:0.7|passing-checks:{check}|rows:pairs"
         signatures.append(expected)
         written = RunSummary.read(folder)
-        assert written is not None and written.counts.filter == summary.counts.filter == expected
-        assert written.counts.filter_checks == [check] and written.counts.min_confidence == 0.7
+        assert written is not None and written.counts.filter == summary.counts.filter == CorpusFilter(0.7, (check,))
+        counts = json.loads((folder / "scores.json").read_text(encoding="utf-8"))["counts"]  # as users read it
+        assert (counts["min_confidence"], counts["filter_checks"], counts["filter"]) == (0.7, [check], expected)
         filtered = pl.read_parquet_metadata(folder / "aligned.min-confidence-0.7.passing-checks.parquet")
         assert filtered["tarjama.filter"] == expected
         assert filtered["tarjama.pipeline"] == summary.pipeline_signature  # beside the signatures

@@ -23,7 +23,7 @@ from tarjama.text.article import load_document
 from tarjama.translation.broken import non_answer
 from tarjama.translation.engines.base import create_engine
 from tarjama.translation.memory import JOURNALS, TranslationMemory, kept, read_journals
-from tarjama.translation.translate import translate_sentences
+from tarjama.translation.translate import IN_FLIGHT, translate_missing, translate_sentences
 
 SENTENCES = [
     "وصل الوزير إلى الرباط صباح اليوم.",
@@ -90,6 +90,35 @@ def test_the_memory_keeps_only_real_translations_and_the_next_run_asks_for_the_r
         assert [t.from_memory for t in second] == [True, False, False, True]
         assert all(t.text and not non_answer(s, t.text) for s, t in zip(SENTENCES, second))
         assert set(stored(memory.path)) == set(SENTENCES)
+
+
+def test_translate_missing_names_the_answers_it_did_not_store(tmp_path: Path) -> None:
+    """An article counted what was owed by asking :func:`kept` again of every text; the call that stored
+    them knows: its own non-answers, and those another call (an article at the same time) got and did not
+    store either, are named, once each; a translation, its own or the other call's, is not."""
+    theirs = ["انقطعت المياه عن المدينة.", "وعاد التيار الكهربائي مساء."]
+    with LoopbackServices(lifetime=120) as services:
+        services.answers = {EMPTY: "", ECHOED: ECHOED}
+        with create_engine("libre", url=services.url("libre"), retries=0) as engine:
+            others, _ = IN_FLIGHT.claim("libre", "field", theirs)  # another call asking for these
+
+            def built() -> object:  # once this call has claimed its own: the other call's answers arrive
+                others[0].stored = True  # a translation, stored by the other call
+                IN_FLIGHT.end(others[0], "The water was cut off.")
+                IN_FLIGHT.end(others[1], "")  # no translation: not stored by the other call either
+                return engine
+
+            stored: dict[str, str] = {}
+            translated = translate_missing(
+                [*SENTENCES, EMPTY, *theirs], "libre", engine.model, {SENTENCES[3]: "Power was cut."}, built,
+                stored.__setitem__, memory_field="field",
+            )  # fmt: skip
+    assert [t.text for t in translated.translations] == [
+        fake_english(SENTENCES[0]), "", ECHOED, "Power was cut.", "", "The water was cut off.", ""
+    ]  # fmt: skip
+    assert translated.unanswered == {EMPTY, ECHOED, theirs[1]}
+    assert stored == {SENTENCES[0]: fake_english(SENTENCES[0])}
+    assert [s for r in services.requests("libre") for s in r.segments] == SENTENCES[:3]
 
 
 NEWS = (

@@ -25,7 +25,7 @@ from conftest import TARJAMA, cli_env, copy_articles
 from loopback_services import LoopbackServices
 from rich.console import Console
 
-from tarjama.app.cli import live_progress
+from tarjama.app.cli import live_progress, task_run_chatter
 from tarjama.corpus.build import ETA_AFTER_ARTICLES, ETA_AFTER_S, CorpusProgress, LogEvents
 
 COLOURS = re.compile(r"\x1b\[[0-9;]*m")
@@ -156,7 +156,10 @@ def test_on_a_terminal_task_runs_info_lines_reach_the_api_but_not_the_screen() -
         with live_progress(3, Console(file=screen, width=200, force_terminal=True, color_system=None)):
             tasks.info("abcnews.306758: 6 sentences, 0 from the memory, 6 distinct sentences newly translated")
             tasks.info("Finished in state %s", "Completed()")
-            tasks.info("Task run failed with %s: %r - Retry %s/%s will start %s", "exception", "503", 1, 3, "now")
+            # as Prefect logs it: the exception itself an argument
+            tasks.info(
+                "Task run failed with %s: %r - Retry %s/%s will start %s", "exception", OSError(503), 1, 3, "now"
+            )
             tasks.warning("article abcnews.306758: damaged")
             tasks.error("article bbc.381647 failed: no answer")
             flows.info("Finished in state %s", "Completed()")
@@ -168,12 +171,46 @@ def test_on_a_terminal_task_runs_info_lines_reach_the_api_but_not_the_screen() -
             logger.propagate = propagate
     shown = [line for line in CURSOR.sub("\n", screen.getvalue()).splitlines() if " | " in line]
     assert shown == [
-        "prefect.task_runs | INFO | Task run failed with exception: '503' - Retry 1/3 will start now",
+        "prefect.task_runs | INFO | Task run failed with exception: OSError(503) - Retry 1/3 will start now",
         "prefect.task_runs | WARNING | article abcnews.306758: damaged",
         "prefect.task_runs | ERROR | article bbc.381647 failed: no answer",
         "prefect.flow_runs | INFO | Finished in state Completed()",
     ], screen.getvalue()
     assert len(to_api.records) == 6
+
+
+def test_a_failing_task_runs_records_are_shown_whatever_prefect_calls_them() -> None:
+    """The task runs' chatter was told from a retry's notice by Prefect's words ("Task run failed"): reworded,
+    a failure would have gone unseen under the bar. It is told by level, and by the failure a record carries."""
+    from prefect.states import Completed, Failed
+
+    def record(level: int, message: str, *arguments: object, name: str = "prefect.task_runs") -> logging.LogRecord:
+        return logging.getLogger(name).makeRecord(name, level, __file__, 1, message, arguments, None)
+
+    def failure() -> BaseException:
+        try:
+            raise TimeoutError("the engine did not answer")
+        except TimeoutError as problem:
+            return problem
+
+    shown = [
+        record(logging.ERROR, "Finished in state %s", Failed()),
+        record(logging.ERROR, "A wording no release has used yet"),
+        record(logging.WARNING, "Something odd, said otherwise"),
+        record(logging.INFO, "Will try %r again in %s", failure(), "a second"),  # a retry's notice, reworded
+        record(logging.INFO, "Will try again after %s", Failed(message="503")),
+        record(logging.INFO, "Finished in state %s", "Completed()", name="prefect.flow_runs"),
+    ]
+    with_exc_info = record(logging.INFO, "Retrying")
+    with_exc_info.exc_info = (TimeoutError, failure(), None)
+    hidden = [
+        record(logging.INFO, "Finished in state %s", Completed()),
+        record(logging.INFO, "abcnews.306758: 6 sentences, 0 from the memory, 6 distinct sentences newly translated"),
+        record(logging.INFO, "Task run failed", name="prefect.task_runs.engine"),  # the words alone say nothing
+        record(logging.DEBUG, "Beginning execution..."),
+    ]
+    assert [task_run_chatter(one) for one in [*shown, with_exc_info]] == [False] * (len(shown) + 1)
+    assert [task_run_chatter(one) for one in hidden] == [True] * len(hidden)
 
 
 class RecordsKept(logging.Handler):

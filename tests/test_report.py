@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import NTREX
 from markdown_it import MarkdownIt
 
+from tarjama.corpus.export import CorpusFilter
 from tarjama.corpus.report import HTML_TABLE_ROWS, render_html, render_report
 from tarjama.corpus.results import ArticleResult, CorpusCounts, ReferenceResult, RunSummary
 from tarjama.quality.score import corpus_statistics, scores_from_statistics
@@ -110,3 +113,28 @@ def test_input_texts_are_shown_as_text_never_as_markup(articles, hostile):
         if len(shown) > 1:  # the table keeps its columns: the pipe in the id is inside its cell
             row = next(line for line in markdown.split("## Articles", 1)[1].splitlines() if "alert" in line)
             assert row.replace("\\|", "").count("|") == 10
+
+
+def test_the_filter_is_kept_once_and_scores_json_says_it_as_before() -> None:
+    """``counts`` kept the filter three times (``min_confidence``, ``filter_checks`` and ``filter``, its
+    format), each set on its own. It is one value now; ``scores.json`` holds the same fields, in the same
+    places, and one written before ``filter`` was recorded is read with its filter."""
+    counts = CorpusCounts(rows=5, filter=CorpusFilter(0.7, ("language", "numbers")), filtered_rows=3)
+    written = json.loads(counts.model_dump_json())
+    assert list(written)[4:8] == ["duplicates_dropped", "min_confidence", "filter_checks", "filter"]
+    assert (written["min_confidence"], written["filter_checks"], written["filter"]) == (
+        0.7,
+        ["language", "numbers"],
+        "min-confidence:0.7|passing-checks:language,numbers|rows:pairs",
+    )
+    assert CorpusCounts.model_validate_json(counts.model_dump_json()) == counts
+    older = {name: value for name, value in written.items() if name != "filter"}
+    assert CorpusCounts.model_validate(older).filter == counts.filter
+    unfiltered = json.loads(CorpusCounts(rows=5).model_dump_json())
+    assert (unfiltered["min_confidence"], unfiltered["filter_checks"], unfiltered["filter"]) == (None, [], None)
+    assert CorpusCounts.model_validate(unfiltered).filter is None
+    report = render_report(
+        RunSummary(run="r", engine_requested="libre", articles=[article(1), article(2)], counts=counts)
+    )
+    assert "aligned with confidence at least 0.7 and failing none of the checks language, numbers" in report
+    assert "- filter: min-confidence:0.7" in report and "passing-checks:language,numbers" in report

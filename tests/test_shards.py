@@ -170,3 +170,24 @@ def test_a_temporary_from_before_the_process_mark_is_removed_once_unwritten_for_
     assert sorted(removed) == sorted([killed, older, link, plots])
     assert sorted(folder.iterdir()) == sorted([writing, recent, *theirs])
     assert inside.read_text() == "half written"
+
+
+def test_a_shard_written_again_changes_the_rows_digest_though_its_size_and_time_are_the_same(tmp_path):
+    """The plot cache's key was a hash of every shard's bytes, reading them all on each rerun; it is now
+    the files' identity on disk. Rewritten with other rows of the same size, and its modification time
+    set back (a coarse clock, a copy that keeps times), a shard still changes it; left alone, it does not."""
+    store = ShardStore(tmp_path)
+    result = ArticleResult(
+        article_id="a", path="p", sentences=1, units=1, engine="e", model="m", translated_texts=1, from_memory=0,
+        references=[],
+    )  # fmt: skip
+    for key in ("a", "b"):
+        store.put(key, pl.DataFrame({"english_mt": ["one"]}), result)
+    before, kept = store.rows_digest(["a", "b", "a"]), (tmp_path / "a.parquet").stat()
+    assert store.rows_digest(["a", "b", "a"]) == before
+    assert store.rows_digest(["b", "a", "a"]) != before  # in that order
+    store.put("a", pl.DataFrame({"english_mt": ["two"]}), result)
+    os.utime(tmp_path / "a.parquet", ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    rewritten = (tmp_path / "a.parquet").stat()
+    assert (rewritten.st_size, rewritten.st_mtime_ns) == (kept.st_size, kept.st_mtime_ns)
+    assert store.rows_digest(["a", "b", "a"]) != before

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -599,12 +599,26 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
 def task_run_chatter(record: logging.LogRecord) -> bool:
     """A task run's INFO record (each article's "translated 0/6 new sentences", its summary, Prefect's
     "Finished in state Completed()"): under the live bar, some sixty lines for forty articles, saying what
-    the bar says. Its warnings and errors are not chatter, nor Prefect's notice that a failed task run
-    will be retried, which is INFO but reports a failure."""
+    the bar says. Told by level and by what a record carries, never by its words, so a failure is shown
+    however Prefect puts it: its warnings and errors are not chatter (a task run that failed, or ran out
+    of retries, is an ERROR), nor an INFO record that carries a failure, as Prefect's notice that a
+    failed task run will be retried carries its exception (or failed state) as an argument."""
     return (
         record.levelno < logging.WARNING
         and (record.name == "prefect.task_runs" or record.name.startswith("prefect.task_runs."))
-        and not str(record.msg).startswith("Task run failed")
+        and not carries_failure(record)
+    )
+
+
+def carries_failure(record: logging.LogRecord) -> bool:
+    """Whether ``record`` has an exception, or a failed or crashed Prefect state, among its arguments or
+    as its ``exc_info``."""
+    from prefect.client.schemas.objects import State
+
+    arguments = record.args.values() if isinstance(record.args, Mapping) else record.args or ()
+    return record.exc_info is not None or any(
+        isinstance(one, BaseException) or (isinstance(one, State) and (one.is_failed() or one.is_crashed()))
+        for one in arguments
     )
 
 

@@ -371,7 +371,6 @@ def build_article(
         TranslationMemory,
         journal_folder,
         journal_path,
-        kept,
         memory_model,
         read_journals,
     )
@@ -416,7 +415,7 @@ def build_article(
     try:
         with ENGINES.turn(name):  # then the journals: an article waiting for its turn finds what the others paid for
             known = {**read_journals(journals, name, model, [s for s in texts if s not in known], url=url), **known}
-            translated = translate_missing(
+            translation = translate_missing(
                 texts,
                 name,
                 model,
@@ -431,9 +430,9 @@ def build_article(
             with JOURNAL_LOCK:
                 journal[0].close()
     lap("translate")
-    from_memory = sum(t.from_memory for t in translated)
     # answers that are no translation (memory.kept): used here, not stored, asked again by the next run
-    unanswered = len({text for text, t in zip(texts, translated) if not t.from_memory and not kept(name, text, t.text)})
+    translated, unanswered = translation.translations, len(translation.unanswered)
+    from_memory = sum(t.from_memory for t in translated)
     # the rest of what this article did not store was translated by articles built at the same time
     shared = max(len({s for s in texts if s not in known}) - len(new) - unanswered, 0)
     events.log(
@@ -1026,9 +1025,7 @@ def write_run(
                     reused_articles=built.reused,
                     rebuilt_articles=built.rebuilt_under_other_settings,
                     duplicates_dropped=exported.dedupe.dropped if exported.dedupe else None,
-                    min_confidence=request.min_confidence,
-                    filter_checks=list(request.filter_checks),
-                    filter=exported.filter.format() if exported.filter else None,
+                    filter=exported.filter,
                     filtered_rows=exported.filtered_rows,
                     filtered_left_out_references=exported.left_out_references,
                     files=sorted(  # a set: the hf format's one README.md names the full and the filtered files

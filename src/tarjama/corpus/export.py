@@ -74,7 +74,6 @@ class Export:
     files: dict[str, list[Path]]  # format name → files of the full corpus
     rows: int  # rows of the full corpus (after deduplication)
     dedupe: DedupeCounts | None = None  # None: not deduplicated
-    min_confidence: float | None = None
     filtered_files: dict[str, list[Path]] = field(default_factory=dict)  # the same formats, filtered
     filtered_rows: int | None = None
     left_out_references: int = 0  # (article, reference) pairs whose rows the filtered corpus leaves out
@@ -159,9 +158,8 @@ def export_corpus(
         files,
         rows,
         counts,
-        min_confidence,
-        _write_all(filtered, folder, names, filtered_name, filtered_provenance),
-        filtered.select(pl.len()).collect().item(),
-        len(set(leave_out)),
-        corpus_filter,
+        filtered_files=_write_all(filtered, folder, names, filtered_name, filtered_provenance),
+        filtered_rows=filtered.select(pl.len()).collect().item(),
+        left_out_references=len(set(leave_out)),
+        filter=corpus_filter,
     )

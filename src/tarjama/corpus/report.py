@@ -159,12 +159,10 @@ def _corpus_lines(summary: RunSummary, plot_url: Callable[[str], str | None]) ->
     if counts.duplicates_dropped is not None:
         lines.append(f"- {counted(counts.duplicates_dropped, 'duplicate pair')} dropped (`--dedupe`)")
     if counts.filtered_rows is not None:
-        left_out = counts.filtered_left_out_references
-        kept = (
-            [f"aligned with confidence at least {counts.min_confidence:g}"] if counts.min_confidence is not None else []
-        )
-        if counts.filter_checks:
-            kept.append("failing none of the checks " + ", ".join(md_text(name) for name in counts.filter_checks))
+        left_out, threshold = counts.filtered_left_out_references, counts.filter and counts.filter.min_confidence
+        kept = [f"aligned with confidence at least {threshold:g}"] if threshold is not None else []
+        if counts.filter and counts.filter.checks:
+            kept.append("failing none of the checks " + ", ".join(md_text(name) for name in counts.filter.checks))
         lines.append(
             f"- filtered corpus: {counted(counts.filtered_rows, 'row')}"
             + (f" {' and '.join(kept)}" if kept else "")
@@ -176,7 +174,7 @@ def _corpus_lines(summary: RunSummary, plot_url: Callable[[str], str | None]) ->
             )
         )
         if counts.filter:
-            lines.append(f"- filter: {md_text(counts.filter)}")
+            lines.append(f"- filter: {md_text(counts.filter.format())}")
     if counts.files:
         lines.append("- files: " + ", ".join(md_text(name) for name in counts.files))
     lines.append("")

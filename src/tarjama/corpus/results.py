@@ -7,9 +7,11 @@ whenever a field changes meaning or disappears (adding a field keeps it).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
+from tarjama.corpus.export import CorpusFilter
 from tarjama.quality.score import MetricScore
 
 SCHEMA_VERSION = 3
@@ -65,12 +67,37 @@ class CorpusCounts(BaseModel):
     reused_articles: int = 0  # built by an earlier run with the same inputs and settings
     rebuilt_articles: int = 0  # built before under other settings (another pipeline signature), built again
     duplicates_dropped: int | None = None  # --dedupe
-    min_confidence: float | None = None
-    filter_checks: list[str] = Field(default_factory=list)  # --filter-checks: the filtered rows failed none of these
-    filter: str | None = None  # the filtered corpus's filter, as its Parquet metadata's tarjama.filter says
+    filter: CorpusFilter | None = None  # --min-confidence, --filter-checks: the filtered corpus's (None: none)
     filtered_rows: int | None = None  # --min-confidence, --filter-checks: two-sided rows only
     filtered_left_out_references: int = 0  # references that seem another article's, left out of the filtered corpus
     files: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _filter_from_its_fields(cls, data: Any) -> Any:
+        """The filter from ``scores.json``'s ``min_confidence`` and ``filter_checks`` (its ``filter``, their
+        format, is written from them; a file from before it was recorded has them alone)."""
+        if isinstance(data, dict) and not isinstance(data.get("filter"), CorpusFilter):
+            data = dict(data)
+            threshold, checks = data.pop("min_confidence", None), tuple(data.pop("filter_checks", None) or ())
+            data["filter"] = CorpusFilter(threshold, checks) if threshold is not None or checks else None
+        return data
+
+    @model_serializer(mode="wrap")
+    def _filter_as_its_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The filter in ``scores.json`` as its fields, in place: ``min_confidence``, ``filter_checks`` (the
+        filtered rows failed none of these) and ``filter``, its :meth:`~CorpusFilter.format`, as the filtered
+        Parquet's metadata ``tarjama.filter`` says (docs/outputs.md)."""
+        written: dict[str, Any] = {}
+        for name, value in handler(self).items():
+            if name == "filter":
+                one = self.filter
+                written["min_confidence"] = one.min_confidence if one else None
+                written["filter_checks"] = list(one.checks) if one else []
+                written["filter"] = one.format() if one else None
+            else:
+                written[name] = value
+        return written
 
 
 class PlotRecord(BaseModel):

@@ -147,16 +147,18 @@ class ShardStore:
         return record.result
 
     def rows_digest(self, keys: Sequence[str]) -> str:
-        """A digest of the rows of ``keys``' shards, in that order: of their files' bytes, so two stores whose
-        shards share a key (the same texts and settings) but hold other rows (another memory's translations)
-        never share it, and the same shards always do. Hashing reads a file once, far less than counting its rows."""
-        digests: dict[str, bytes] = {}
+        """A digest of the rows of ``keys``' shards, in that order, from each rows file's identity on disk
+        (its device and inode, size, modification and change times), without reading it: hashing the
+        files read all the shards on every rerun. Two stores whose shards share a key (the same texts
+        and settings) but hold other rows (another memory's translations) are other files, so never share
+        it; a shard written again is a new file (written atomically: another inode, a later change time,
+        which no one can set back), so changes it; shards left as they are keep it. A copied store's
+        digest is its own: its plots are drawn again, once."""
         total = hashlib.sha256()
         for key in keys:
-            if key not in digests:
-                with self._paths(key)[0].open("rb") as rows:
-                    digests[key] = hashlib.file_digest(rows, "sha256").digest()
-            total.update(digests[key])
+            found = self._paths(key)[0].stat()
+            identity = (key, found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+            total.update(f"{identity}\n".encode())
         return total.hexdigest()
 
     def scan(self, keys: Sequence[str]) -> pl.LazyFrame:

@@ -33,6 +33,16 @@ class Translation:
     from_memory: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """What :func:`translate_missing` gives: a translation of each sentence, in order, and the distinct
+    sentences whose answer was no translation (:func:`~tarjama.translation.memory.kept`), used in
+    ``translations`` but not stored, so the next run asks for them again."""
+
+    translations: list[Translation]
+    unanswered: frozenset[str]
+
+
 @dataclass(eq=False, slots=True)
 class Claim:
     """One sentence one call is asking an engine for: the others wait on ``done`` for ``target``."""
@@ -40,6 +50,7 @@ class Claim:
     key: tuple[str, str, str]  # (engine, memory model field, source): as the memory keys its translation
     done: threading.Event = field(default_factory=threading.Event)
     target: str | None = None  # once done: None if the call that claimed it failed or was stopped
+    stored: bool = False  # once done: whether the call that claimed it stored ``target`` (a translation)
 
 
 class InFlight:
@@ -107,7 +118,7 @@ def translate_sentences(
     The memory keys them by the engine's name, model and (a web engine's) URL, as its signature gives them."""
     url = engine.signature().get("url")
     known = memory.lookup(engine.name, engine.model, sentences, url=url)
-    return translate_missing(
+    translated = translate_missing(
         sentences,
         engine.name,
         engine.model,
@@ -117,6 +128,7 @@ def translate_sentences(
         on_progress,
         memory_field=memory_model(engine.name, engine.model, url),
     )
+    return translated.translations
 
 
 def translate_missing(
@@ -129,12 +141,13 @@ def translate_missing(
     on_progress: Progress | None = None,
     *,
     memory_field: str | None = None,
-) -> list[Translation]:
+) -> Translated:
     """Translations of ``sentences``: ``known`` ones as they are, each distinct other one from the engine.
 
     The engine is built (``engine()``) only if something is missing, so a warm rerun never loads a
     model; ``store`` keeps each new translation the moment it arrives, unless it is no translation
-    (:func:`~tarjama.translation.memory.kept`): that one is returned all the same, but not stored. A
+    (:func:`~tarjama.translation.memory.kept`): that one is returned all the same, but not stored, and
+    named in :attr:`Translated.unanswered` (as is one another call got and did not store either). A
     sentence another call in this process is translating (:data:`IN_FLIGHT`, keyed by the engine's
     name, ``memory_field`` — by default :func:`~tarjama.translation.memory.memory_model` of ``model`` —
     and the sentence) is not sent again: its translation is waited for once this call's own have
@@ -143,6 +156,7 @@ def translate_missing(
     missing = [s for s in dict.fromkeys(sentences) if s not in known]
     model_field = memory_model(engine_name, model) if memory_field is None else memory_field
     fresh: dict[str, str] = {}
+    unanswered: set[str] = set()
     if on_progress:
         on_progress(0, len(missing))
     todo = missing
@@ -151,6 +165,7 @@ def translate_missing(
         try:
             if mine:
                 _translate_claims(mine, engine_name, engine, store, fresh, len(missing), on_progress)
+                unanswered.update(claim.key[2] for claim in mine if not claim.stored)
         finally:
             for claim in mine:
                 IN_FLIGHT.end(claim, None)  # no-op for those translated
@@ -162,9 +177,14 @@ def translate_missing(
                 todo.append(source)  # that call failed: claim it again (or wait for whoever did)
                 continue
             fresh[source] = claim.target
+            if not claim.stored:
+                unanswered.add(source)
             if on_progress:
                 on_progress(len(fresh), len(missing))
-    return [Translation(known.get(s, fresh.get(s, "")), engine_name, model, s in known) for s in sentences]
+    return Translated(
+        [Translation(known.get(s, fresh.get(s, "")), engine_name, model, s in known) for s in sentences],
+        frozenset(unanswered),
+    )
 
 
 def _translate_claims(
@@ -176,7 +196,8 @@ def _translate_claims(
     total: int,
     on_progress: Progress | None,
 ) -> None:
-    """Ask the engine for the ``claims``' sentences; store each translation, then end its claim."""
+    """Ask the engine for the ``claims``' sentences; store each translation (marking its claim
+    :attr:`~Claim.stored`), then end its claim."""
     sources = [claim.key[2] for claim in claims]
     produced = engine().translate(sources)
     for sent, (claim, source) in enumerate(zip(claims, sources), start=1):
@@ -189,6 +210,7 @@ def _translate_claims(
             ) from None
         if kept(engine_name, source, target):
             store(source, target)
+            claim.stored = True
         fresh[source] = target
         IN_FLIGHT.end(claim, target)
         if on_progress:
