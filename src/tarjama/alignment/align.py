@@ -405,15 +405,16 @@ class ChrfLengthScorer:
         to its neighbour's pair rather than a sentence the other side splits. ``at``: :meth:`_matches_near`."""
 
         long_floor = LONE_LONG_RECALL["mt" if dj == 1 else "reference"] if min(di, dj) == 1 else None
-        recalls = []
-        mt_span = self.mt_cum[i] - self.mt_cum[np.maximum(i - di, 0)]
-        ref_span = self.ref_cum[j] - self.ref_cum[np.maximum(j - dj, 0)]
-        for b in range(dj if dj >= 2 else 0):  # each reference sentence j-1-b against MT sentences i-di .. i-1
-            chars = self.ref_cum[np.maximum(j - b, 0)] - self.ref_cum[np.maximum(j - b - 1, 0)]
-            recalls.append(_recall([at(a, b) for a in range(di)], chars, mt_span, long_floor is not None))
-        for a in range(di if di >= 2 else 0):  # each MT sentence i-1-a against reference sentences j-dj .. j-1
-            chars = self.mt_cum[np.maximum(i - a, 0)] - self.mt_cum[np.maximum(i - a - 1, 0)]
-            recalls.append(_recall([at(a, b) for b in range(dj)], chars, ref_span, long_floor is not None))
+        recalls = [
+            *(
+                self._part_recall(i, j, di, dj, b, True, at, long_floor is not None)
+                for b in range(dj if dj >= 2 else 0)
+            ),
+            *(
+                self._part_recall(i, j, di, dj, a, False, at, long_floor is not None)
+                for a in range(di if di >= 2 else 0)
+            ),
+        ]
         shortfall = np.minimum(np.minimum.reduce([r for r, _ in recalls]) - LONE_PART_RECALL, 0.0)
         paired = np.maximum.reduce([r for r, _ in recalls]) >= LONE_PAIRED_RECALL
         heading = np.zeros(len(i))
@@ -433,10 +434,8 @@ class ChrfLengthScorer:
         last reference sentence is a line of its own that the MT does not share (:data:`LONE_EDGE_COST`).
         ``at``: :meth:`_matches_near`."""
         lone = np.zeros(len(i), dtype=bool)
-        mt_span = self.mt_cum[i] - self.mt_cum[np.maximum(i - 1, 0)]
         for b in (0, dj - 1):  # reference sentence j-1-b: the last, then the first
-            chars = self.ref_cum[np.maximum(j - b, 0)] - self.ref_cum[np.maximum(j - b - 1, 0)]
-            longer = _recall([at(0, b)], chars, mt_span, True)[1]
+            longer = self._part_recall(i, j, 1, dj, b, True, at, True)[1]
             lone |= self.unended[np.maximum(j - 1 - b, 0)] & (longer < LONE_HEADING_RECALL)
         return np.where(lone, -LONE_EDGE_COST, 0.0)
 
@@ -450,14 +449,34 @@ class ChrfLengthScorer:
             line = np.maximum(i - 1 - a, 0)
             if not self.source_line[line].any():
                 continue
-            chars = self.mt_cum[np.maximum(i - a, 0)] - self.mt_cum[line]
-            longer = _recall([at(a, b) for b in range(dj)], chars, ref_span, True)[1]
+            longer = self._part_recall(i, j, di, dj, a, False, at, True)[1]
             # the reference's length fits the bead's source better without the line: nothing of it is there
             expected = self.length_ratio * (self.predictor_cum[i] - self.predictor_cum[np.maximum(i - di, 0)])
             own = self.length_ratio * (self.predictor_cum[line + 1] - self.predictor_cum[line])
             extra = np.abs(ref_span - expected + own) < np.abs(ref_span - expected)
             lone |= self.source_line[line] & (longer < LONE_SOURCE_RECALL) & extra
         return np.where(lone, -LONE_SOURCE_COST, 0.0)
+
+    def _part_recall(
+        self,
+        i: Cells,
+        j: Cells,
+        di: int,
+        dj: int,
+        back: int,
+        reference: bool,
+        at: Callable[[int, int], Counts],
+        longer: bool,
+    ) -> tuple[Scores, Scores]:
+        """:func:`_recall` of one sentence of the bead of ``di`` MT and ``dj`` reference sentences ending at (i, j)
+        in the other side's span: reference sentence ``j-1-back`` (``reference``) or MT sentence ``i-1-back``."""
+        if reference:
+            chars = self.ref_cum[np.maximum(j - back, 0)] - self.ref_cum[np.maximum(j - back - 1, 0)]
+            other = self.mt_cum[i] - self.mt_cum[np.maximum(i - di, 0)]
+            return _recall([at(a, back) for a in range(di)], chars, other, longer)
+        chars = self.mt_cum[np.maximum(i - back, 0)] - self.mt_cum[np.maximum(i - back - 1, 0)]
+        other = self.ref_cum[j] - self.ref_cum[np.maximum(j - dj, 0)]
+        return _recall([at(back, b) for b in range(dj)], chars, other, longer)
 
     def _one_to_one(self, i: Cells, j: Cells) -> Counts:
         """Matches of MT sentence i-1 with reference sentence j-1 where the 1-1 bead ending at (i, j) has

@@ -365,7 +365,7 @@ def run(
         if (out / run_name).exists():
             raise TarjamaError(f"{out / run_name}: output directory already exists")
         TranslationMemory.check(settings.memory_path)
-        runner = task_runner(dask, workers)
+        runner = task_runner(dask, workers, quiet_workers=errors.is_terminal)
         check_engine_usable(settings, workers_elsewhere=bool(dask) and dask != "local")
     except TarjamaError as problem:
         fail(str(problem))
@@ -487,8 +487,14 @@ def check_scheduler(address: str) -> None:
         raise TarjamaError(f"--dask {address!r}: no Dask scheduler answers there ({problem})")
 
 
-def task_runner(dask: str, workers: int) -> Callable[[], Any]:
-    """The task runner the options ask for, built later (once Prefect may be imported): threads, or Dask."""
+WORKER_CONSOLE_QUIET = {"PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING"}
+"""The environment of a local Dask cluster's worker processes under the live bar: their task runs' INFO lines
+(:func:`task_run_chatter`, which sees only this process's records) go to the Prefect API, not the terminal."""
+
+
+def task_runner(dask: str, workers: int, quiet_workers: bool = False) -> Callable[[], Any]:
+    """The task runner the options ask for, built later (once Prefect may be imported): threads, or Dask.
+    ``quiet_workers``: a local cluster's workers print only warnings and errors (:data:`WORKER_CONSOLE_QUIET`)."""
     if not dask:
 
         def threads() -> Any:
@@ -506,9 +512,8 @@ def task_runner(dask: str, workers: int) -> Callable[[], Any]:
         if dask == "local":
             # two processes use both cores of a small machine; threads keep --workers articles in flight
             threads = max(1, workers // LOCAL_DASK_PROCESSES)
-            return DaskTaskRunner(
-                cluster_kwargs={"n_workers": LOCAL_DASK_PROCESSES, "threads_per_worker": threads, "processes": True}
-            )
+            cluster = {"n_workers": LOCAL_DASK_PROCESSES, "threads_per_worker": threads, "processes": True}
+            return DaskTaskRunner(cluster_kwargs=cluster | ({"env": WORKER_CONSOLE_QUIET} if quiet_workers else {}))
         return DaskTaskRunner(address=dask if "://" in dask else f"tcp://{dask}")
 
     return on_dask

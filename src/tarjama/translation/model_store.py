@@ -67,8 +67,10 @@ def _stamp(path: Path) -> Path:
 
 
 def _fingerprint(path: Path) -> str:
+    """Size, modification and change times: a copy over the file that keeps its size and restores its
+    modification time (``cp -p``, ``rsync -a``) still moves the change time, which nobody can set back."""
     stat = path.stat()
-    return f"{stat.st_size} {stat.st_mtime_ns}"
+    return f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns}"
 
 
 def is_verified(path: Path, spec: ModelSpec) -> bool:
