@@ -173,12 +173,13 @@ def _model_file(options: Mapping[str, Any]) -> Path | None:
     return Path(str(options["model_path"])) if options.get("model_path") else None
 
 
-def _file_mark(path: Path) -> str:
+def _file_mark(path: Path) -> list[int] | None:
+    from tarjama.translation.model_store import file_mark
+
     try:
-        found = path.stat()
+        return file_mark(path.stat())
     except OSError:
-        return "missing"
-    return f"{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}"
+        return None
 
 
 def _local_identity(model_file: Path | None, home: Path) -> dict[str, str]:

@@ -66,11 +66,15 @@ def _stamp(path: Path) -> Path:
     return path.with_name(path.name + ".verified")
 
 
+def file_mark(found: os.stat_result) -> list[int]:
+    """What says a file changed without reading it: its size, modification and change times. A copy over the
+    file that keeps its size and restores its modification time (``cp -p``, ``rsync -a``) still moves the
+    change time, which nobody can set back."""
+    return [found.st_size, found.st_mtime_ns, found.st_ctime_ns]
+
+
 def _fingerprint(path: Path) -> str:
-    """Size, modification and change times: a copy over the file that keeps its size and restores its
-    modification time (``cp -p``, ``rsync -a``) still moves the change time, which nobody can set back."""
-    stat = path.stat()
-    return f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns}"
+    return " ".join(map(str, file_mark(path.stat())))
 
 
 def is_verified(path: Path, spec: ModelSpec) -> bool:
@@ -117,27 +121,21 @@ def model_digest(path: Path, home: Path) -> str | None:
     cache = home / DIGESTS
     known = _read_digests(cache)
     entry = known.get(str(real))
-    if isinstance(entry, dict) and entry.get("stat") == _stat(mark):
+    if isinstance(entry, dict) and entry.get("stat") == file_mark(mark):
         return str(entry.get("sha256"))
     digest = hashlib.sha256()
     try:
         with real.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
-        if _stat(real.stat()) != _stat(mark):  # changed while read
+        if file_mark(real.stat()) != file_mark(mark):  # changed while read
             return digest.hexdigest()  # not remembered: the next run reads it again
     except OSError:
         return None
     known = {name: value for name, value in _read_digests(cache).items() if Path(name).exists()}
-    known[str(real)] = {"stat": _stat(mark), "sha256": digest.hexdigest()}
+    known[str(real)] = {"stat": file_mark(mark), "sha256": digest.hexdigest()}
     _write_digests(cache, known)
     return digest.hexdigest()
-
-
-def _stat(found: os.stat_result) -> list[int]:
-    """Size, modification and change times: a write changes them, and the change time cannot be set back
-    (a file copied over another with its times kept, ``cp -p`` or ``rsync -a``, still shows as changed)."""
-    return [found.st_size, found.st_mtime_ns, found.st_ctime_ns]
 
 
 def _read_digests(cache: Path) -> dict[str, object]:
