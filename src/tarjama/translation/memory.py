@@ -254,7 +254,7 @@ def read_journals(
     found: dict[str, str] = {}
     for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
         try:
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)  # a name with ? or #
         except sqlite3.Error:
             continue
         try:
