@@ -29,6 +29,7 @@ from tarjama.app.download import file_url, viewer_url
 from tarjama.corpus import build
 from tarjama.corpus.build import ArticleError, ArticleJob, ArticleOutcome, BatchHandle, CorpusRequest
 from tarjama.corpus.outputs import new_run_name
+from tarjama.corpus.readers import scan_parquet
 from tarjama.corpus.report import md_text, render_report
 from tarjama.corpus.results import RunSummary
 from tarjama.errors import printable
@@ -207,7 +208,7 @@ def run(
     finally:
         build.ENGINES.close()
     target = Path(summary.output_dir or out)
-    first_rows = pl.scan_parquet(target / "aligned.parquet").head(TABLE_ROWS).collect()
+    first_rows = scan_parquet(target / "aligned.parquet").head(TABLE_ROWS).collect()
     _publish_outputs(summary, target, settings, key, first_rows)
     return summary
 

@@ -974,6 +974,7 @@ def write_run(
     complete: the export formats, ``scores.json``, ``report.md``/``.html`` and the plots."""
     from tarjama.corpus.export import export_corpus
     from tarjama.corpus.outputs import check_writing, staged_run_folder
+    from tarjama.corpus.readers import scan_parquet
     from tarjama.corpus.report import render_html, render_report
     from tarjama.corpus.schema import write_text
 
@@ -1013,7 +1014,7 @@ def write_run(
         )
         check_writing()  # a process stopping on a signal waits only for the step under way
         # what the Parquet holds: after --dedupe
-        flagged = int(pl.scan_parquet(staging / "aligned.parquet").select(pl.col("flagged").sum()).collect().item())
+        flagged = int(scan_parquet(staging / "aligned.parquet").select(pl.col("flagged").sum()).collect().item())
         summary = summary.model_copy(
             update={
                 "overall": overall_scores(shards, built.keys, summary),

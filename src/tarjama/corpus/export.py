@@ -86,12 +86,15 @@ def filtered_stem(stem: str, threshold: float) -> str:
 
 
 def scan(corpus: pl.DataFrame | pl.LazyFrame | Path | Sequence[Path]) -> pl.LazyFrame:
-    """A corpus as a lazy frame: a frame as is; a parquet file, a folder or glob of shards, or a list, scanned."""
+    """A corpus as a lazy frame: a frame as is; a parquet file, a folder of shards, or a list, scanned (each path
+    by its exact name: :mod:`tarjama.corpus.readers`)."""
     import polars as pl
+
+    from tarjama.corpus.readers import scan_parquet
 
     if isinstance(corpus, pl.DataFrame | pl.LazyFrame):
         return corpus.lazy()
-    return pl.scan_parquet(corpus if isinstance(corpus, Path) else list(corpus))
+    return scan_parquet(corpus)
 
 
 def _write_all(

@@ -91,9 +91,9 @@ def _parquet_chunk(manifest: Path, stamp: tuple[int, int, int], first_row: int) 
     One row costs about what 512 do (Parquet decodes pages, not rows: 100 ms a row in a 95 MB manifest
     of 20,000 articles), and a run reads its articles in order, each record several times (its key,
     then its texts); so the chunk around a row is kept for the next ones: about 3 MB, one chunk."""
-    import polars as pl
+    from tarjama.corpus.readers import scan_parquet
 
-    return pl.scan_parquet(manifest).slice(first_row, PARQUET_CHUNK_ROWS).collect().rows(named=True)
+    return scan_parquet(manifest).slice(first_row, PARQUET_CHUNK_ROWS).collect().rows(named=True)
 
 
 @dataclass(frozen=True)
@@ -202,10 +202,10 @@ def _records(manifest: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
         except (OSError, UnicodeDecodeError) as problem:
             raise InputError(manifest, f"unreadable manifest ({problem})") from None
         return
-    import polars as pl
+    from tarjama.corpus.readers import read_parquet
 
     try:
-        frame = pl.read_parquet(manifest)
+        frame = read_parquet(manifest)
     except Exception as problem:  # polars' errors name what is wrong on their first line ("parquet: ...")
         detail = (str(problem).strip().splitlines() or [type(problem).__name__])[0].removeprefix("parquet: ")
         raise InputError(manifest, f"unreadable Parquet manifest ({detail})") from None

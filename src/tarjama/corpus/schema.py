@@ -25,6 +25,7 @@ import polars as pl
 
 from tarjama.alignment.dp import Bead
 from tarjama.corpus.outputs import temporary_mark
+from tarjama.corpus.readers import read_csv
 from tarjama.errors import TarjamaError, storage_problem
 from tarjama.quality.score import SENTENCE_METRICS, Statistics, corpus_statistics, sentence_scores
 from tarjama.text.article import Document, Granularity, reference_label
@@ -224,7 +225,7 @@ def copy_file(source: Path, target: Path) -> Path:
 
 def read_tsv(path: Path) -> pl.DataFrame:
     """Read an aligned TSV back with the schema's types (empty cells in float columns are nulls; true/false booleans)."""
-    return pl.read_csv(path, separator="\t", quote_char=None, schema=SCHEMA, null_values=[""]).with_columns(
+    return read_csv(path, separator="\t", quote_char=None, schema=SCHEMA, null_values=[""]).with_columns(
         pl.col(name).fill_null("") for name, dtype in SCHEMA.items() if dtype == pl.String
     )
 

@@ -23,6 +23,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from tarjama.corpus.outputs import remove_stale_temporaries, writing
+from tarjama.corpus.readers import parquet_schema, scan_parquet
 from tarjama.corpus.results import ArticleResult
 from tarjama.corpus.schema import write_bytes, write_parquet, write_text
 from tarjama.quality.score import Statistics, corpus_statistics
@@ -131,7 +132,7 @@ class ShardStore:
             return None
         try:
             record = ShardRecord.model_validate_json(summary_path.read_bytes())
-            pl.read_parquet_schema(rows_path)  # its footer: a truncated or garbage file fails here, not at export
+            parquet_schema(rows_path)  # its footer: a truncated or garbage file fails here, not at export
             if self._statistics_path(key).exists():
                 np.load(self._statistics_path(key), allow_pickle=False).close()  # reads the zip's directory
         except (OSError, ValueError, zipfile.BadZipFile, pl.exceptions.PolarsError) as problem:
@@ -163,7 +164,7 @@ class ShardStore:
 
     def scan(self, keys: Sequence[str]) -> pl.LazyFrame:
         """The rows of ``keys``' shards, in that order, lazily."""
-        return pl.scan_parquet([self._paths(key)[0] for key in keys])
+        return scan_parquet([self._paths(key)[0] for key in keys])
 
 
 class _Stack:

@@ -577,10 +577,11 @@ def system_labels(paths: Sequence[Path]) -> list[str]:
 def read_rows(folder: Path) -> pl.DataFrame:
     """A run folder's rows: its ``aligned.parquet`` (every run writes it, whatever its ``--format``), else
     its ``aligned.tsv``."""
+    from tarjama.corpus.readers import read_parquet
     from tarjama.corpus.schema import SCHEMA, read_tsv
 
     if (folder / "aligned.parquet").is_file():
-        return pl.read_parquet(folder / "aligned.parquet", columns=list(SCHEMA))
+        return read_parquet(folder / "aligned.parquet", columns=list(SCHEMA))
     if (folder / "aligned.tsv").is_file():
         return read_tsv(folder / "aligned.tsv")
     raise TarjamaError(

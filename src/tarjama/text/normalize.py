@@ -31,3 +31,30 @@ def normalize_text(text: str) -> str:
 def split_paragraphs(text: str) -> list[str]:
     """Return the non-empty lines of the normalised text: one per paragraph."""
     return [line for line in normalize_text(text).split("\n") if line]
+
+
+# What a terminal or a viewer would act on rather than show: whole ANSI escape sequences first (CSI, as in
+# colour codes "ESC[31m"; OSC, as in a title "ESC]0;title BEL", when terminated), so no "[31m" is left
+# behind; then every other C0 control but the whitespace ones, DEL, the C1 controls but NEL, and the bidi
+# embeddings, overrides and isolates, one character at a time.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_translation(text: str) -> str:
+    """An engine's answer without the characters no translation is made of, as tarjama keeps it: in the
+    translation memory, the rows and every export (``tarjama.translation.translate`` cleans each answer
+    once, as it arrives, and the memory each translation it serves, so one stored before is served clean).
+
+    Removed: ANSI escape sequences whole (colour codes, terminal titles), the C0 controls but tab and the
+    line breaks (LF, CR, VT, FF; the line formats already write those as spaces), DEL, the C1 controls but
+    NEL (a line break too), and the bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069).
+    Those last are legitimate in mixed Arabic text, but an MT line is English: the Unicode bidi algorithm
+    orders an Arabic name left in it without them; an override shows characters in another order than the
+    one stored (what a search, a diff or a score sees), and one left open runs on into what a viewer shows
+    after it. tarjama takes them out of its Arabic input too (:func:`normalize_text`). The bidi marks
+    (LRM, RLM, ALM) stay: they reorder nothing beyond themselves and can set a stray punctuation mark right.
+    """
+    if text.isprintable():  # the common case, without a regex: no control nor format character at all
+        return text
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))

@@ -31,12 +31,13 @@ import hashlib
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
 from tarjama.corpus.outputs import check_free_space, pid_alive
 from tarjama.errors import TarjamaError
+from tarjama.text.normalize import clean_translation
 from tarjama.translation.broken import non_answer
 from tarjama.translation.engines.base import EngineSpec, engine_names, get_spec
 
@@ -92,7 +93,7 @@ class TranslationMemory:
             before = memory_model(engine, model, url, revised=False)
             earlier = self._select(engine, before, [source for source in wanted if source not in found])
             found.update((source, target) for source, target in earlier.items() if spec.reusable(source, target))
-        return {source: target for source, target in found.items() if kept(engine, source, target)}
+        return _served(engine, found)
 
     def _select(self, engine: str, model: str, wanted: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -165,6 +166,13 @@ def _revised_spec(engine: str) -> EngineSpec | None:
     """The spec of ``engine`` if it names a revision of its output (None for an unknown engine name)."""
     spec = _spec(engine)
     return spec if spec is not None and spec.memory_revision else None
+
+
+def _served(engine: str, stored: Mapping[str, str]) -> dict[str, str]:
+    """What the memory serves of ``stored`` translations: each cleaned as an answer is when it arrives (one
+    an earlier version stored raw, with a terminal's colour codes, is served clean), and only those it keeps."""
+    cleaned = {source: clean_translation(target) for source, target in stored.items()}
+    return {source: target for source, target in cleaned.items() if kept(engine, source, target)}
 
 
 def kept(engine: str, source: str, target: str) -> bool:
@@ -254,7 +262,7 @@ def read_journals(
     found: dict[str, str] = {}
     for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
         try:
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)  # a name with ? or #
         except sqlite3.Error:
             continue
         try:
@@ -267,7 +275,7 @@ def read_journals(
                     f"SELECT source, target FROM translations WHERE engine=? AND model=? AND source IN ({marks})",
                     (engine, key, *chunk),
                 )
-                found.update((source, target) for source, target in rows if kept(engine, source, target))
+                found.update(_served(engine, dict(rows)))
         except sqlite3.Error:
             pass  # a journal being created right now: nothing in it to find yet
         finally:

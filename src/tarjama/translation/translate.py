@@ -5,9 +5,11 @@ engine, each distinct sentence once, and each translation is stored the
 moment the engine yields it. A run killed half-way therefore resumes where
 it stopped. An answer that is no translation (empty, the Arabic sent back:
 :func:`tarjama.translation.memory.kept`) is used for this run only: not
-stored, so the next run asks for it again. Calls running at once in one process
-(articles on threads) do not pay twice either: a sentence one of them is asking
-the engine for is not sent again by the others (:class:`InFlight`).
+stored, so the next run asks for it again. An answer is cleaned of control
+characters as it arrives (:func:`~tarjama.text.normalize.clean_translation`),
+before it is used or stored. Calls running at once in one process (articles
+on threads) do not pay twice either: a sentence one of them is asking the
+engine for is not sent again by the others (:class:`InFlight`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tarjama.errors import TarjamaError, counted
+from tarjama.text.normalize import clean_translation
 from tarjama.translation.engines.base import Engine
 from tarjama.translation.memory import TranslationMemory, kept, memory_model
 
@@ -144,8 +147,9 @@ def translate_missing(
 ) -> Translated:
     """Translations of ``sentences``: ``known`` ones as they are, each distinct other one from the engine.
 
-    The engine is built (``engine()``) only if something is missing, so a warm rerun never loads a
-    model; ``store`` keeps each new translation the moment it arrives, unless it is no translation
+    Each answer is cleaned first (:func:`~tarjama.text.normalize.clean_translation`; the memory serves
+    ``known`` ones cleaned). The engine is built (``engine()``) only if something is missing, so a warm
+    rerun never loads a model; ``store`` keeps each new translation the moment it arrives, unless it is no translation
     (:func:`~tarjama.translation.memory.kept`): that one is returned all the same, but not stored, and
     named in :attr:`Translated.unanswered` (as is one another call got and did not store either). A
     sentence another call in this process is translating (:data:`IN_FLIGHT`, keyed by the engine's
@@ -202,7 +206,7 @@ def _translate_claims(
     produced = engine().translate(sources)
     for sent, (claim, source) in enumerate(zip(claims, sources), start=1):
         try:
-            target = next(produced)
+            target = clean_translation(next(produced))
         except StopIteration:
             raise TarjamaError(
                 f"engine {engine_name} returned {counted(sent - 1, 'translation')} "

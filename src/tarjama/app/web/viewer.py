@@ -24,6 +24,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tarjama.corpus.readers import read_parquet
 from tarjama.corpus.schema import SCHEMA
 from tarjama.errors import InputError
 
@@ -134,7 +135,7 @@ class Corpus:
 def load_corpus(path: Path) -> Corpus:
     """Read ``aligned.parquet``; a file that is not one is an :class:`InputError` naming it."""
     try:
-        frame = pl.read_parquet(path)
+        frame = read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as problem:
         reason = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
         raise InputError(path, f"not a readable Parquet file ({reason})") from None
