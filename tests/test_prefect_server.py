@@ -54,8 +54,21 @@ def test_consecutive_runs_share_one_server_that_stops_when_idle(tmp_path):
         foreign = {"Origin": "http://evil.example", "Content-Type": "text/plain"}
         listing = httpx.post(f"{api}/flow_runs/filter", content="{}", headers=foreign, timeout=10)
         assert listing.status_code == 403 and "access-control-allow-origin" not in listing.headers
+        # a client that is no browser (no Origin) needs a CSRF token, as Prefect's client fetches: 200 before
         plain = httpx.post(f"{api}/flow_runs/filter", content="{}", headers={"Content-Type": "text/plain"}, timeout=10)
-        assert plain.status_code == 200  # a client that is no browser (no Origin) is served
+        assert plain.status_code == 403
+        token = httpx.get(f"{api}/csrf-token", params={"client": "t"}, timeout=10).json()["token"]
+        tokened = {"Prefect-Csrf-Token": token, "Prefect-Csrf-Client": "t"}
+        assert httpx.post(f"{api}/flow_runs/filter", json={}, headers=tokened, timeout=10).status_code == 200
+        # CORS names only its own origins (it was `*`)
+        own = f"http://127.0.0.1:{first['port']}"
+        allowed = httpx.get(f"{api}/health", headers={"Origin": own}, timeout=10).headers
+        assert allowed.get("access-control-allow-origin") == own
+        # the identity probe answers only its own host names and pages too (it answered before the checks)
+        identity = f"http://127.0.0.1:{first['port']}/tarjama/identity"
+        assert httpx.get(identity, timeout=10).text == first["token"]
+        assert httpx.get(identity, headers={"Host": "evil.example"}, timeout=10).status_code == 421
+        assert httpx.get(identity, headers={"Origin": "http://evil.example"}, timeout=10).status_code == 403
 
         run(home, out, "second", url)
         assert record(home) == first  # reused, not replaced
