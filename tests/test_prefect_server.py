@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -45,6 +46,10 @@ def test_consecutive_runs_share_one_server_that_stops_when_idle(tmp_path):
         run(home, out, "first", url)
         first = record(home)
         assert alive(first["pid"])  # it outlived the command that started it
+        # the home and its Prefect folder (the database, its Secret blocks), made by tarjama, are its user's
+        # alone, and so is the record of the server's identity token
+        modes = {p: stat.S_IMODE(p.stat().st_mode) for p in (home, home / "prefect", home / "prefect-server.json")}
+        assert list(modes.values()) == [0o700, 0o700, 0o600], modes
         api = f"http://127.0.0.1:{first['port']}/api"
         assert httpx.get(f"{api}/health", timeout=10).status_code == 200
         # it answers only its own (loopback) host names

@@ -47,6 +47,7 @@ from typing import Any
 
 from tarjama.corpus.outputs import pid_alive
 from tarjama.errors import TarjamaError
+from tarjama.private_files import make_private_dir, write_private
 
 RECORD = "prefect-server.json"
 USERS = "prefect-server.users"
@@ -102,7 +103,7 @@ def running_api_url(home: Path) -> str | None:
 
 @contextlib.contextmanager
 def _locked(home: Path) -> Iterator[None]:
-    home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(home)
     with (home / LOCK).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -177,7 +178,7 @@ def _start(home: Path, idle_s: float, timeout: float) -> SharedServer:
             process.terminate()
             raise TarjamaError(f"the Prefect server did not answer within {timeout:.0f} s (log: {log})")
         time.sleep(0.2)
-    (home / RECORD).write_text(json.dumps(asdict(record)) + "\n")
+    write_private(home / RECORD, json.dumps(asdict(record)) + "\n")  # its token: this user's alone
     return record
 
 
