@@ -174,3 +174,23 @@ def test_signatures_are_code_spans_whatever_they_hold(articles, hostile):
     assert codes.count(printable(hostile)) == 2  # alignment and pipeline
     assert codes.count(f"nrefs:1 | {printable(hostile)}") == len(hostile_scores)  # the pipes escaped in the cell
     assert not [c for t in spans for c in t.children or [] if c.type in {"link_open", "html_inline", "image"}]
+
+
+def test_a_markdown_table_shows_each_value_in_its_own_cell_as_text():
+    """The tables of a run's Prefect artifacts (``md_table``): a pipe, a link, HTML or a line break in a value stay
+    text inside its cell, a missing value is an empty cell, a later record's new key a new column."""
+    from tarjama.corpus.report import md_table
+
+    records = [{"article": hostile, "score": 12.3456, "rows": 3} for hostile in INJECTIONS]
+    records.append({"article": "gone", "failed": "timed out"})
+    html = MarkdownIt("commonmark").enable("table").render(md_table(records))
+    assert "<script" not in html and "<a " not in html and "\n## x" not in html
+    tokens = MarkdownIt("commonmark").enable("table").parse(md_table(records))
+    cells = [t for t in tokens if t.type == "inline"]
+    assert len(cells) == 4 * (1 + len(records))
+    texts = ["".join(c.content for c in t.children or [] if c.type == "text") for t in cells]
+    assert texts[:4] == ["article", "score", "rows", "failed"]
+    assert texts[4:8] == [INJECTIONS[0], "12.35", "3", ""]
+    assert texts[-4:] == ["gone", "", "", "timed out"]
+    assert texts[12] == printable(INJECTIONS[2])
+    assert md_table([]) == "(none)\n"

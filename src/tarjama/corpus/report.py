@@ -7,7 +7,7 @@ never disagree.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -54,6 +54,32 @@ def md_code(value: object, *, in_table: bool = False) -> str:
         text = text.replace("|", r" \| ")
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     return f"{fence} {text} {fence}"
+
+
+def md_cell(value: object) -> str:
+    """A value as a Markdown table cell: text through :func:`md_text` (so a pipe stays inside its cell),
+    a number as written (a fraction to 4 significant digits), nothing as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, bool | int):
+        return str(value)
+    return md_text(value)
+
+
+def md_table(records: Sequence[Mapping[str, object]]) -> str:
+    """Records (one mapping a row; the columns are their keys, in the order first seen) as a Markdown table.
+
+    The Prefect UI shows a *table* artifact's cells as Markdown in its first version and as plain text
+    in its second, so an escaped cell is safe in one and unreadable in the other (``&quot;``, ``\\(``);
+    a Markdown artifact holding this table is rendered as Markdown by both, and reads as the text."""
+    columns = list(dict.fromkeys(name for record in records for name in record))
+    if not columns:
+        return "(none)\n"
+    lines = ["| " + " | ".join(md_text(name) for name in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(md_cell(record.get(name)) for name in columns) + " |" for record in records]
+    return "\n".join(lines) + "\n"
 
 
 def md_link_target(path: str) -> str:
