@@ -24,6 +24,7 @@ from pathlib import Path
 from tarjama.app.prefect_server import running_api_url, shared_api
 from tarjama.app.runs import served_api_url
 from tarjama.errors import TarjamaError
+from tarjama.private_files import make_private_dir
 
 RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 
@@ -58,7 +59,8 @@ def configure_prefect(home: Path) -> None:
     ephemeral server cannot create itself, and one-line logging of user errors in runs."""
     for key, value in prefect_defaults(home).items():
         os.environ.setdefault(key, value)
-    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    make_private_dir(home)  # the database holds Secret blocks: what tarjama creates is its user's alone
+    make_private_dir(Path(os.environ["PREFECT_HOME"]))
     for name in RUN_LOGGERS:  # a logger's filters outlive Prefect's dictConfig when it loads
         logger = logging.getLogger(name)
         if not any(isinstance(f, UserErrorsWithoutTraceback) for f in logger.filters):

@@ -18,7 +18,6 @@ from prefect.artifacts import (
     create_link_artifact,
     create_markdown_artifact,
     create_progress_artifact,
-    create_table_artifact,
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
@@ -30,7 +29,7 @@ from tarjama.corpus import build
 from tarjama.corpus.build import ArticleError, ArticleJob, ArticleOutcome, BatchHandle, CorpusRequest
 from tarjama.corpus.outputs import new_run_name
 from tarjama.corpus.readers import scan_parquet
-from tarjama.corpus.report import md_text, render_report
+from tarjama.corpus.report import md_table, md_text, render_report
 from tarjama.corpus.results import RunSummary
 from tarjama.errors import printable
 from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blocks
@@ -279,29 +278,26 @@ def _publish_outputs(summary: RunSummary, target: Path, settings: Settings, key:
     create_markdown_artifact(
         markdown, key=artifact_key(key, "report"), description=f"tarjama run {md_text(summary.run)}"
     )
-    create_table_artifact(
-        [
-            {
-                "article": md_text(a.article_id),
-                "sentences": a.sentences,
-                "rows": sum(r.rows for r in a.references),
-                "flagged": sum(r.flagged for r in a.references),
-                "BLEU": a.references[0].score("BLEU"),
-                "chrF": a.references[0].score("chrF"),
-            }
-            for a in summary.articles
-        ]
-        + [{"article": md_text(f.article_id), "failed": md_text(f.reason)} for f in summary.failures],
-        key=artifact_key(key, "articles"),
-        description=f"Articles of run {md_text(summary.run)}",
+    # Markdown tables, not table artifacts: the UI's second version shows a table's cells as plain text,
+    # where the escapes that keep its first version safe read as `&quot;` and `\(` (see md_table)
+    articles: list[dict[str, object]] = [
+        {
+            "article": a.article_id,
+            "sentences": a.sentences,
+            "rows": sum(r.rows for r in a.references),
+            "flagged": sum(r.flagged for r in a.references),
+            "BLEU": a.references[0].score("BLEU"),
+            "chrF": a.references[0].score("chrF"),
+        }
+        for a in summary.articles
+    ]
+    articles += [{"article": f.article_id, "failed": f.reason} for f in summary.failures]
+    create_markdown_artifact(
+        md_table(articles), key=artifact_key(key, "articles"), description=f"Articles of run {md_text(summary.run)}"
     )
-    texts = ("article_id", "english_mt", "english_reference", "arabic")
-    first_rows = rows.select(*texts, "alignment_confidence")
-    create_table_artifact(
-        [
-            row | {name: None if row[name] is None else md_text(row[name]) for name in texts}
-            for row in first_rows.to_dicts()
-        ],
+    first_rows = rows.select("article_id", "english_mt", "english_reference", "arabic", "alignment_confidence")
+    create_markdown_artifact(
+        md_table(first_rows.to_dicts()),
         key=artifact_key(key, "rows"),
         description=f"First {TABLE_ROWS} aligned rows of run {md_text(summary.run)}: MT beside reference",
     )

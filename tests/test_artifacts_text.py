@@ -1,5 +1,7 @@
 """The run's artifacts in the Prefect UI show input texts (ids, sentences, failure reasons) as text: the UI
-renders table cells as Markdown, where a raw ``<img>`` loads and a ``[l](javascript:…)`` becomes a link.
+renders Markdown, where a raw ``<img>`` loads and a ``[l](javascript:…)`` becomes a link; and the tables are
+Markdown artifacts, which both UIs render as Markdown (the second shows a table artifact's cells as plain
+text, escapes and all: ``&quot;``, ``\\(``).
 And they link only to files that are served: a run whose folder the running ``tarjama serve`` does not
 offer gets no download links (they would lead nowhere, or to another run of the same name there)."""
 
@@ -33,10 +35,24 @@ asyncio.run(main())
 """
 
 
-def shown(cell: str) -> tuple[set[str], str]:
-    """The Markdown token types of a table cell as the UI renders it, and the text it shows."""
-    tokens = MarkdownIt("commonmark").parseInline(cell)[0].children or []
-    return {t.type for t in tokens}, "".join(t.content for t in tokens if t.type == "text")
+def table_cells(markdown: str) -> list[dict[str, tuple[set[str], str]]]:
+    """A Markdown table as the UI renders it (GFM): per row, each column's token types and the text it shows."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    header: list[str] = []
+    rows: list[dict[str, tuple[set[str], str]]] = []
+    row: list[tuple[set[str], str]] = []
+    for token in tokens:
+        if token.type == "tr_open":
+            row = []
+        elif token.type == "inline" and token.level >= 3:  # inside th or td
+            children = token.children or []
+            row.append(({c.type for c in children}, "".join(c.content for c in children if c.type == "text")))
+        elif token.type == "tr_close":
+            if not header:
+                header = [text for _, text in row]
+            else:
+                rows.append(dict(zip(header, row, strict=True)))
+    return rows
 
 
 def test_artifacts_show_input_texts_literally_and_link_only_to_served_files(tmp_path: Path):
@@ -70,14 +86,16 @@ def test_artifacts_show_input_texts_literally_and_link_only_to_served_files(tmp_
     report = next(a["data"] for a in artifacts if a["type"] == "markdown" and a["key"].endswith("-report"))
     assert "127.0.0.1:9" not in report and "not offered by the running `tarjama serve`" in report
     assert "](plots/" not in report and "Plot: " in report  # no image the UI would look for at its own address
-    tables = {a["key"]: json.loads(a["data"]) for a in artifacts if a["type"] == "table"}
-    articles = next(rows for key, rows in tables.items() if key.endswith("-articles"))
-    first_rows = next(rows for key, rows in tables.items() if key.endswith("-rows"))
+    assert not [a for a in artifacts if a["type"] == "table"]  # the UI's second version shows their escapes
+    markdown = {a["key"]: a["data"] for a in artifacts if a["type"] == "markdown"}
+    articles = next(table_cells(text) for key, text in markdown.items() if key.endswith("-articles"))
+    first_rows = next(table_cells(text) for key, text in markdown.items() if key.endswith("-rows"))
 
-    types, text = shown(articles[0]["article"])
-    assert types == {"text"} and text == printable(HOSTILE_ID)  # no image, no link, no cell break
-    assert {row["article_id"] for row in first_rows} == {articles[0]["article"]}
-    references = [row["english_reference"] for row in first_rows if row["english_reference"]]
-    types, text = shown(" ".join(references))
-    assert types == {"text"} and text == HOSTILE_REFERENCE
-    assert all(shown(row["arabic"])[0] <= {"text"} for row in first_rows)
+    assert list(articles[0]) == ["article", "sentences", "rows", "flagged", "BLEU", "chrF"]
+    assert articles[0]["article"] == ({"text"}, printable(HOSTILE_ID))  # no image, no link, no cell break
+    assert articles[0]["rows"] == ({"text"}, str(len(first_rows)))
+    assert all(row["article_id"] == articles[0]["article"] for row in first_rows)
+    references = [row["english_reference"][1] for row in first_rows if row["english_reference"][1]]
+    assert " ".join(references) == HOSTILE_REFERENCE  # as it reads: no `&lt;` or `\(` left (V2 showed them)
+    assert all(row["english_reference"][0] <= {"text"} and row["arabic"][0] <= {"text"} for row in first_rows)
+    assert all(len(row) == 5 for row in first_rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -45,6 +46,10 @@ def test_consecutive_runs_share_one_server_that_stops_when_idle(tmp_path):
         run(home, out, "first", url)
         first = record(home)
         assert alive(first["pid"])  # it outlived the command that started it
+        # the home and its Prefect folder (the database, its Secret blocks), made by tarjama, are its user's
+        # alone, and so is the record of the server's identity token
+        modes = {p: stat.S_IMODE(p.stat().st_mode) for p in (home, home / "prefect", home / "prefect-server.json")}
+        assert list(modes.values()) == [0o700, 0o700, 0o600], modes
         api = f"http://127.0.0.1:{first['port']}/api"
         assert httpx.get(f"{api}/health", timeout=10).status_code == 200
         # it answers only its own (loopback) host names
@@ -54,8 +59,21 @@ def test_consecutive_runs_share_one_server_that_stops_when_idle(tmp_path):
         foreign = {"Origin": "http://evil.example", "Content-Type": "text/plain"}
         listing = httpx.post(f"{api}/flow_runs/filter", content="{}", headers=foreign, timeout=10)
         assert listing.status_code == 403 and "access-control-allow-origin" not in listing.headers
+        # a client that is no browser (no Origin) needs a CSRF token, as Prefect's client fetches: 200 before
         plain = httpx.post(f"{api}/flow_runs/filter", content="{}", headers={"Content-Type": "text/plain"}, timeout=10)
-        assert plain.status_code == 200  # a client that is no browser (no Origin) is served
+        assert plain.status_code == 403
+        token = httpx.get(f"{api}/csrf-token", params={"client": "t"}, timeout=10).json()["token"]
+        tokened = {"Prefect-Csrf-Token": token, "Prefect-Csrf-Client": "t"}
+        assert httpx.post(f"{api}/flow_runs/filter", json={}, headers=tokened, timeout=10).status_code == 200
+        # CORS names only its own origins (it was `*`)
+        own = f"http://127.0.0.1:{first['port']}"
+        allowed = httpx.get(f"{api}/health", headers={"Origin": own}, timeout=10).headers
+        assert allowed.get("access-control-allow-origin") == own
+        # the identity probe answers only its own host names and pages too (it answered before the checks)
+        identity = f"http://127.0.0.1:{first['port']}/tarjama/identity"
+        assert httpx.get(identity, timeout=10).text == first["token"]
+        assert httpx.get(identity, headers={"Host": "evil.example"}, timeout=10).status_code == 421
+        assert httpx.get(identity, headers={"Origin": "http://evil.example"}, timeout=10).status_code == 403
 
         run(home, out, "second", url)
         assert record(home) == first  # reused, not replaced

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -11,6 +12,7 @@ from markdown_it import MarkdownIt
 from tarjama.corpus.export import CorpusFilter
 from tarjama.corpus.report import HTML_TABLE_ROWS, render_html, render_report
 from tarjama.corpus.results import ArticleResult, CorpusCounts, ReferenceResult, RunSummary
+from tarjama.errors import printable
 from tarjama.quality.score import corpus_statistics, scores_from_statistics
 
 REFERENCE = (NTREX / "gold" / "ntrex128-dev.en.lines").read_text(encoding="utf-8").splitlines()[:40]
@@ -138,3 +140,57 @@ def test_the_filter_is_kept_once_and_scores_json_says_it_as_before() -> None:
     )
     assert "aligned with confidence at least 0.7 and failing none of the checks language, numbers" in report
     assert "- filter: min-confidence:0.7" in report and "passing-checks:language,numbers" in report
+
+
+CODE_SPAN_BREAKERS = (
+    "engine-url:http://127.0.0.1:4719/`<img src=x onerror=alert(1)>[x](javascript:alert(1))`/",
+    "``a`` ```b``` `",
+    "` starts and ends with a backtick `",
+    "tab\there\nand a new line\x1b[31m",
+)
+
+
+@pytest.mark.parametrize("hostile", CODE_SPAN_BREAKERS)
+def test_signatures_are_code_spans_whatever_they_hold(articles, hostile):
+    """A signature names settings (an engine URL, a model path) and was wrapped in single backticks: one
+    inside closed the span, and what followed was raw HTML in report.md and a live link in the UI."""
+    from tarjama.corpus.report import md_code
+
+    for shown in (md_code(hostile), md_code(hostile, in_table=True)):
+        tokens = MarkdownIt("commonmark").parseInline(shown)[0].children or []
+        assert [t.type for t in tokens] == ["code_inline"]
+        assert tokens[0].content == printable(hostile).replace("|", r" \| ")
+    scored = articles[0].references[0].scores
+    hostile_scores = [dataclasses.replace(s, signature=f"nrefs:1|{hostile}") for s in scored]
+    one = articles[0].model_copy(
+        update={"references": [articles[0].references[0].model_copy(update={"scores": hostile_scores})]}
+    )
+    run = summary([one]).model_copy(update={"alignment_signature": hostile, "pipeline_signature": hostile})
+    markdown = render_report(run)
+    page = render_html(markdown, "t")
+    assert "<img" not in page and "<a " not in page
+    spans = [t for t in MarkdownIt("commonmark").enable("table").parse(markdown) if t.type == "inline"]
+    codes = [c.content for t in spans for c in t.children or [] if c.type == "code_inline"]
+    assert codes.count(printable(hostile)) == 2  # alignment and pipeline
+    assert codes.count(f"nrefs:1 | {printable(hostile)}") == len(hostile_scores)  # the pipes escaped in the cell
+    assert not [c for t in spans for c in t.children or [] if c.type in {"link_open", "html_inline", "image"}]
+
+
+def test_a_markdown_table_shows_each_value_in_its_own_cell_as_text():
+    """The tables of a run's Prefect artifacts (``md_table``): a pipe, a link, HTML or a line break in a value stay
+    text inside its cell, a missing value is an empty cell, a later record's new key a new column."""
+    from tarjama.corpus.report import md_table
+
+    records = [{"article": hostile, "score": 12.3456, "rows": 3} for hostile in INJECTIONS]
+    records.append({"article": "gone", "failed": "timed out"})
+    html = MarkdownIt("commonmark").enable("table").render(md_table(records))
+    assert "<script" not in html and "<a " not in html and "\n## x" not in html
+    tokens = MarkdownIt("commonmark").enable("table").parse(md_table(records))
+    cells = [t for t in tokens if t.type == "inline"]
+    assert len(cells) == 4 * (1 + len(records))
+    texts = ["".join(c.content for c in t.children or [] if c.type == "text") for t in cells]
+    assert texts[:4] == ["article", "score", "rows", "failed"]
+    assert texts[4:8] == [INJECTIONS[0], "12.35", "3", ""]
+    assert texts[-4:] == ["gone", "", "", "timed out"]
+    assert texts[12] == printable(INJECTIONS[2])
+    assert md_table([]) == "(none)\n"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -54,6 +56,14 @@ def non_loopback_address() -> str | None:
     return None if address.startswith("127.") else address
 
 
+UMASK = os.umask(0o022)
+os.umask(UMASK)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
 def test_serve_starts_and_stops_what_it_started(tmp_path):
     port, download_port = free_port(), free_port()
     out = tmp_path / "output"
@@ -67,6 +77,10 @@ def test_serve_starts_and_stops_what_it_started(tmp_path):
         assert answers(f"{api}/health")
         assert "starting a Prefect server" in first.output()
         assert (tmp_path / "home" / "prefect" / "prefect.db").is_file()  # the project-local Prefect home
+        # the database holds Secret blocks: the folder tarjama made is its user's alone, as is serve.json;
+        # the home, made by the user (start_serve), keeps the mode the user gave it
+        assert mode(tmp_path / "home" / "prefect") == 0o700 and mode(tmp_path / "home" / "serve.json") == 0o600
+        assert mode(tmp_path / "home") == 0o777 & ~UMASK
         servers = [
             p
             for p in descendants(first.process.pid)

@@ -69,6 +69,9 @@ def test_a_dask_address_must_name_a_scheduler_that_answers(folder):
     assert one_line(tarjama(folder, "run", ARTICLE, "--dask", "tcp://")) == (
         "--dask 'tcp://': a scheduler address such as tcp://127.0.0.1:8786, or `local`"
     )
+    assert one_line(tarjama(folder, "run", ARTICLE, "--dask", "tcp://127.0.0.1:\xb2")) == (  # a traceback before
+        "--dask 'tcp://127.0.0.1:\xb2': a scheduler address such as tcp://127.0.0.1:8786, or `local`"
+    )
     port = free_port()
     assert one_line(tarjama(folder, "run", ARTICLE, "--dask", f"tcp://127.0.0.1:{port}")) == (
         f"--dask 'tcp://127.0.0.1:{port}': no Dask scheduler answers there (connection refused)"

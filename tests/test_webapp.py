@@ -808,6 +808,9 @@ def test_sorting_by_chrf_and_confidence(server, big_corpus):
         ({"limit": 201}, "limit"),
         ({"offset": -1}, "offset"),
         ({"offset": "x"}, "offset"),
+        ({"offset": "99999999999999999999999"}, "offset"),  # polars' OverflowError, a 500, before
+        ({"offset": 2**53 + 1}, "offset"),
+        ({"limit": "99999999999999999999999"}, "limit"),
         ({"show": "everything"}, "show"),
         ({"sort": "arabic"}, "sort"),
         ({"q": "x" * 201}, "q"),
@@ -820,6 +823,22 @@ def test_bad_parameters_are_one_line_400(server, params, named):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error.startswith(f"{named}: ") and "\n" not in error
+
+
+def test_the_largest_offset_is_an_empty_page(server):
+    page = api(server, BIG_RUN, offset=2**53).json()
+    assert page["rows"] == [] and page["offset"] == 2**53 and page["matched"] == 10_000
+
+
+def test_a_host_port_of_other_digits_is_refused_not_a_500(server):
+    """``"²".isdigit()`` is true and ``int("²")`` raises: the Origin check of such a Host was a 500."""
+    for host in ("127.0.0.1:\xb2", "127.0.0.1:\xb9\xb2"):
+        answer = raw_exchange(
+            server.port,
+            f"GET /health HTTP/1.1\r\nHost: {host}\r\nOrigin: http://127.0.0.1:{server.port}\r\n"
+            "Connection: close\r\n\r\n".encode("latin-1"),
+        )
+        assert answer.startswith(b"HTTP/1.1 403"), answer[:100]
 
 
 def test_summary_counts(server, big_corpus):

@@ -480,7 +480,12 @@ def check_scheduler(address: str) -> None:
     scheme, _, rest = address.rpartition("://")
     host, _, port = rest.rpartition(":")
     host = host.strip("[]")
-    if scheme not in ("", "tcp", "tls") or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if (
+        scheme not in ("", "tcp", "tls")
+        or not host
+        or not (port.isascii() and port.isdigit())
+        or not 0 < int(port) < 65536
+    ):
         raise TarjamaError(f"--dask {address!r}: a scheduler address such as tcp://127.0.0.1:8786, or `local`")
     problem = unreachable(host, int(port))
     if problem:

@@ -17,8 +17,11 @@ How it is kept honest:
 - *stale records*: a record is trusted only if its server answers ``/tarjama/identity`` with the
   record's token (a dead pid, or a port now held by someone else, fails that); such a record is
   replaced by a new server;
-- *who may talk to it*: it binds 127.0.0.1 only and, like the download server of ``tarjama serve``,
-  answers only the Host names of this machine's loopback (:class:`tarjama.app.web.app.HostAllowList`).
+- *who may talk to it*: it binds 127.0.0.1 only and, like the servers of ``tarjama serve``, answers
+  only the Host names of this machine's loopback and pages it serves itself, the identity probe
+  included (:class:`tarjama.app.web.app.HostAllowList`), with CORS for its own origins only and CSRF
+  tokens required on every change (:func:`tarjama.app.web.prefect_server.guard_settings`; Prefect's
+  client fetches them).
 
 This module imports no Prefect at module level: the server process imports it, the commands only
 talk to it over HTTP.
@@ -44,6 +47,7 @@ from typing import Any
 
 from tarjama.corpus.outputs import pid_alive
 from tarjama.errors import TarjamaError
+from tarjama.private_files import make_private_dir, write_private
 
 RECORD = "prefect-server.json"
 USERS = "prefect-server.users"
@@ -99,7 +103,7 @@ def running_api_url(home: Path) -> str | None:
 
 @contextlib.contextmanager
 def _locked(home: Path) -> Iterator[None]:
-    home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(home)
     with (home / LOCK).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -134,13 +138,17 @@ def shared_api(home: Path, idle_s: float = DEFAULT_IDLE_S, start_timeout: float 
 
 def _start(home: Path, idle_s: float, timeout: float) -> SharedServer:
     """A new server on a port bound here and handed over (no other process can take it meanwhile)."""
+    from tarjama.app.web.prefect_server import guard_settings  # the web app's modules: only when starting one
+
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((HOST, 0))
+    port = listener.getsockname()[1]
     token = secrets.token_hex(16)
     log = home / LOG
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env |= {"PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_UI_ENABLED": "false"}  # runs need only the API
+    env |= guard_settings(HOST, port)  # as `tarjama serve`'s: CORS for its own origins, CSRF tokens required
     command = [
         sys.executable,
         "-m",
@@ -160,7 +168,7 @@ def _start(home: Path, idle_s: float, timeout: float) -> SharedServer:
             pass_fds=(listener.fileno(),),
             start_new_session=True,  # detached: it outlives this command, and no Ctrl-C of it reaches the server
         )
-    record = SharedServer(process.pid, listener.getsockname()[1], token, idle_s)
+    record = SharedServer(process.pid, port, token, idle_s)
     listener.close()  # the server holds its own copy
     deadline = time.monotonic() + timeout
     while not record.answers(timeout=1.0):
@@ -170,7 +178,7 @@ def _start(home: Path, idle_s: float, timeout: float) -> SharedServer:
             process.terminate()
             raise TarjamaError(f"the Prefect server did not answer within {timeout:.0f} s (log: {log})")
         time.sleep(0.2)
-    (home / RECORD).write_text(json.dumps(asdict(record)) + "\n")
+    write_private(home / RECORD, json.dumps(asdict(record)) + "\n")  # its token: this user's alone
     return record
 
 
@@ -238,7 +246,8 @@ def serve_shared(home: Path, listener: socket.socket, token: str, idle_s: float)
     from tarjama.app.web.server import allowed_hosts_for
 
     activity = Activity(home, idle_s)
-    app = Watched(HostAllowList(create_app(final=True), allowed_hosts_for(HOST)), token, activity)
+    # the Host and Origin checks first: the identity probe, too, answers only this server's own names and pages
+    app = HostAllowList(Watched(create_app(final=True), token, activity), allowed_hosts_for(HOST))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_keep_alive=30))
 
     def watch() -> None:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from tarjama.app.prefect_server import running_api_url
 from tarjama.corpus.outputs import LATEST, pid_alive
 from tarjama.errors import TarjamaError, printable
+from tarjama.private_files import make_private_dir
 from tarjama.settings import Settings
 
 if TYPE_CHECKING:
@@ -628,7 +629,7 @@ def recorded_while_running(home: Path, run_name: str, memory: Path | None = None
     The record stays when the block ends while ``settled`` is false (stopped before Prefect was told how)."""
     host, pid = socket.gethostname(), os.getpid()
     record = RunningRecord(home / RUNNING / f"{host}-{pid}.json")
-    record.path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(record.path.parent)
     owner: dict[str, object] = {"host": host, "pid": pid, "run": run_name}
     if memory is not None:
         owner["memory"] = str(memory.resolve())

@@ -51,6 +51,7 @@ from tarjama.app.runs import SERVE_STATE as STATE_FILE
 from tarjama.app.web import WebServer, start_web_server, url_host
 from tarjama.app.web.prefect_server import guard_settings
 from tarjama.errors import TarjamaError, printable
+from tarjama.private_files import make_private_dir, write_private
 from tarjama.settings import Settings
 
 DEFAULT_PORT = 4200
@@ -135,7 +136,7 @@ class PrefectServer:
             "PREFECT_UI_ENABLED": "true" if self.ui else "false",
             **guard_settings(self.host, self.port),
         }
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.log_path.parent)
         say(f"starting a Prefect server (home {env['PREFECT_HOME']}; log {self.log_path}) ...")
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -420,8 +421,8 @@ def run_deployment_runner(
         served = Served(
             server.api_url, ui_base_url(server.ui_url), download_url, str(deployment_id), str(out), bool(articles)
         )
-        state.parent.mkdir(parents=True, exist_ok=True)
-        state.write_text(json.dumps(served.__dict__ | {"deployment_url": served.deployment_url}, indent=2) + "\n")
+        make_private_dir(state.parent)
+        write_private(state, json.dumps(served.__dict__ | {"deployment_url": served.deployment_url}, indent=2) + "\n")
         try:
             asyncio.run(_run_until_interrupted(runner, served, say))
         except TerminationSignal:

@@ -6,7 +6,8 @@ never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +40,48 @@ def md_text(value: object) -> str:
     return "".join(out)
 
 
+def md_code(value: object, *, in_table: bool = False) -> str:
+    """Any text (a signature, a setting, a run name) as a Markdown inline code span that shows exactly that
+    text: fenced by one backtick more than its longest run of backticks, so none inside closes the span, and
+    padded by a space each side (which CommonMark strips), so a backtick at either end stays text.
+
+    Inside a code span nothing is markup or HTML, so nothing is escaped but what a span cannot hold:
+    unprintable characters become visible escapes (as in :func:`md_text`), and in a table cell
+    (``in_table``) each pipe is escaped, which GFM tables read as a pipe inside the cell.
+    """
+    text = printable(str(value))
+    if in_table:  # spaces around it let a narrow card (the Prefect UI) wrap a long signature there
+        text = text.replace("|", r" \| ")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
+
+
+def md_cell(value: object) -> str:
+    """A value as a Markdown table cell: text through :func:`md_text` (so a pipe stays inside its cell),
+    a number as written (a fraction to 4 significant digits), nothing as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, bool | int):
+        return str(value)
+    return md_text(value)
+
+
+def md_table(records: Sequence[Mapping[str, object]]) -> str:
+    """Records (one mapping a row; the columns are their keys, in the order first seen) as a Markdown table.
+
+    The Prefect UI shows a *table* artifact's cells as Markdown in its first version and as plain text
+    in its second, so an escaped cell is safe in one and unreadable in the other (``&quot;``, ``\\(``);
+    a Markdown artifact holding this table is rendered as Markdown by both, and reads as the text."""
+    columns = list(dict.fromkeys(name for record in records for name in record))
+    if not columns:
+        return "(none)\n"
+    lines = ["| " + " | ".join(md_text(name) for name in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(md_cell(record.get(name)) for name in columns) + " |" for record in records]
+    return "\n".join(lines) + "\n"
+
+
 def md_link_target(path: str) -> str:
     """A relative file path as a link target: each character that could end or redirect the link encoded."""
     return quote(path, safe="/")
@@ -60,9 +103,7 @@ def _score_table(scores: list[MetricScore]) -> list[str]:
             if s.ci95 is not None and s.bootstrap_mean is not None
             else "n/a"
         )
-        # a bare pipe would split the table cell; spaces around it let a narrow card (the Prefect UI) wrap it
-        signature = s.signature.replace("|", r" \| ")
-        lines.append(f"| {s.metric} | {s.score:.2f} | {ci} | `{signature}` |")
+        lines.append(f"| {s.metric} | {s.score:.2f} | {ci} | {md_code(s.signature, in_table=True)} |")
     return lines
 
 
@@ -109,9 +150,9 @@ def render_report(
     if summary.wall_time_s is not None:
         lines += [f"Wall time: {summary.wall_time_s:.1f} s", ""]
     if summary.alignment_signature:
-        lines += [f"Alignment: `{summary.alignment_signature}`", ""]
+        lines += [f"Alignment: {md_code(summary.alignment_signature)}", ""]
     if summary.pipeline_signature:
-        lines += [f"Pipeline: `{summary.pipeline_signature}`", ""]
+        lines += [f"Pipeline: {md_code(summary.pipeline_signature)}", ""]
     if len(summary.articles) == 1:
         lines += _article_lines(summary.articles[0])
     if summary.overall:

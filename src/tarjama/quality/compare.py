@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 from sacrebleu.metrics.base import Metric
 
+from tarjama.corpus.report import md_code
 from tarjama.errors import TarjamaError, counted
 from tarjama.quality.score import (
     MIN_SEGMENTS_FOR_CI,
@@ -487,7 +488,7 @@ def render_comparison(comparison: Comparison, top_rows: int = 5, max_articles: i
     metrics = list(comparison.signatures)
     test = "paired bootstrap resampling" if comparison.test == "bs" else "paired approximate randomisation"
     lines = [
-        f"## Comparison with baseline `{comparison.baseline}`",
+        f"## Comparison with baseline {md_code(comparison.baseline)}",
         "",
         f"{test}, {comparison.n_samples} {'resamples' if comparison.test == 'bs' else 'trials'}, "
         f"{comparison.segments} segments; * p < {SIGNIFICANT_BELOW} (the difference is unlikely to be chance).",
@@ -504,7 +505,7 @@ def render_comparison(comparison: Comparison, top_rows: int = 5, max_articles: i
     for system in systems:
         label = f"baseline: {system}" if system == comparison.baseline else system
         lines.append(f"| {label} | " + " | ".join(_cell(by_key[system, m]) for m in metrics) + " |")
-    lines += ["", "Signatures:", ""] + [f"- {m}: `{sig}`" for m, sig in comparison.signatures.items()]
+    lines += ["", "Signatures:", ""] + [f"- {m}: {md_code(sig)}" for m, sig in comparison.signatures.items()]
     if comparison.articles:
         lines += ["", "### Per article (system − baseline, paired bootstrap 95% CI)", ""]
         lines += [

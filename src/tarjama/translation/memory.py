@@ -37,6 +37,7 @@ from pathlib import Path
 
 from tarjama.corpus.outputs import check_free_space, pid_alive
 from tarjama.errors import TarjamaError
+from tarjama.private_files import make_private_dir
 from tarjama.text.normalize import clean_translation
 from tarjama.translation.broken import non_answer
 from tarjama.translation.engines.base import EngineSpec, engine_names, get_spec
@@ -58,7 +59,7 @@ class TranslationMemory:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)  # the home, usually: its user's alone when tarjama creates it
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

@@ -76,7 +76,7 @@ def host_port(header: str) -> int:
     if tail.count(":") != 1:
         return 80
     digits = tail.rsplit(":", 1)[1]
-    return int(digits) if digits.isdigit() else -1
+    return int(digits) if digits.isascii() and digits.isdigit() else -1  # "²" is a digit to isdigit, not to int
 
 
 class HostAllowList:

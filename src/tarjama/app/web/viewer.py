@@ -95,12 +95,15 @@ class QueryError(ValueError):
     """A request parameter out of range or unknown (HTTP 400)."""
 
 
+MAX_OFFSET = 2**53  # beyond any corpus, and what a browser's numbers still count exactly
+
+
 class RowQuery(BaseModel):
     """Which rows the browser asks for; the names are the URL's query parameters."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)  # polars slices by a 64-bit offset: a larger one raised, a 500
     limit: int = Field(DEFAULT_PAGE_ROWS, ge=1, le=MAX_PAGE_ROWS)
     show: Literal["all", "flagged", "failed", "review"] = "all"  # review: flagged or failed a check
     check: str | None = Field(None, max_length=100)  # only rows that failed this check
