@@ -160,3 +160,15 @@ def test_files_inside_the_allowed_folders_are_read_through_globs_links_and_dots(
         [f"{corpus}/inlink/b.ar.txt"],
     ):
         policy.apply({"sources": sources, "references": [str(corpus / "sub" / "a.en.txt")], "settings": None})
+
+
+def test_a_symlink_loop_inside_is_left_to_fail_alone_and_a_tilde_is_not_home(policy, tmp_path):
+    """A loop cannot be resolved (Python raises RuntimeError): reading it fails and reads nothing, so the
+    policy lets the article fail alone, in one line, as a ``tarjama run`` does. The run reads ``~/x`` as a
+    folder named ``~`` where serve runs: that is what is checked, not the home folder."""
+    corpus = tmp_path / "corpus"
+    (corpus / "loop.ar.txt").symlink_to("loop.ar.txt")
+    policy.apply({"sources": [str(corpus), str(corpus / "loop.ar.txt"), f"{corpus}/*.ar.txt"], "settings": None})
+    (corpus / "~").symlink_to(tmp_path / "elsewhere")
+    message = refusal(policy, sources=[f"{corpus}/~/x.ar.txt"])
+    assert message.startswith(f"sources: {corpus}/~/x.ar.txt: "), message

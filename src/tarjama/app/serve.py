@@ -288,17 +288,27 @@ class UiRunPolicy:
 
     def check_readable(self, path: Path, shown: str) -> None:
         """A :class:`TarjamaError` naming ``shown`` unless ``path``, its symlinks and ``..`` resolved, lies
-        under an allowed folder. The message holds only what the user gave: nothing of what is outside."""
-        path = path.expanduser()
-        try:
-            where = path.resolve(strict=True)
-        except OSError:  # no such file (yet): the run says so, if the path is one it may read
-            where = path.resolve()
+        under an allowed folder. The message holds only what the user gave: nothing of what is outside.
+        No ``~`` is expanded: the run reads ``~/x`` as a folder named ``~``, and so it is checked."""
+        where = _resolved(path)
         if not any(where.is_relative_to(root) for root in self.source_roots):
             roots = ", ".join(str(r) for r in self.source_roots)
             raise TarjamaError(
                 f"{shown}: outside the allowed folders; a run started from the UI reads only files under {roots}"
             )
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with its symlinks and ``..`` resolved, as far as it exists (a file not there yet: the run
+    says so, if it may read where it would be); a symlink loop as the folder it is in, resolved: reading it
+    fails (too many levels of symbolic links) and reads nothing."""
+    try:
+        try:
+            return path.resolve(strict=True)
+        except OSError:
+            return path.resolve()
+    except RuntimeError:  # Python 3.11 names a loop so, strict or not
+        return path if path.parent == path else _resolved(path.parent) / path.name
 
 
 DEPLOYMENT_DESCRIPTION = """\

@@ -346,7 +346,14 @@ def _files(article: ArticleInput) -> tuple[Path, ...] | None:
     sources = [article.source, *(r.source for r in article.references)]
     if not all(source.is_file for source in sources):
         return None
-    return tuple(source.origin.resolve() for source in sources)
+    return tuple(_resolved(source.origin) for source in sources)
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except RuntimeError:  # a symlink loop (so Python 3.11 names it): it fails alone when it is read
+        return path.absolute()
 
 
 def _names_an_article(match: Path) -> bool:
