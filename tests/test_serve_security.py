@@ -4,13 +4,14 @@ stays inside what the server allows. Two `serve` on one port: the second refuses
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 
 import httpx
 import pytest
-from conftest import ARTICLE, TARJAMA, cli_env, csrf_headers, free_port, start_serve, stop, wait_ready
+from conftest import ARTICLE, ROOT, TARJAMA, cli_env, csrf_headers, free_port, start_serve, stop, wait_ready
 
 pytestmark = pytest.mark.slow  # a real Prefect server
 
@@ -87,9 +88,15 @@ def test_the_api_of_serve_refuses_foreign_hosts_origins_and_runs_outside_its_pol
         # with a token, a run asking for files of its own fails before it reads anything; the run form has no
         # output folder or settings to ask for, and a run naming them anyway ends before it starts
         ends = {}
-        for asked in (
-            {"sources": ["/etc/hostname"]},
-            {"out": str(tmp_path / "stolen"), "settings": {"home": str(tmp_path / "evil-home"), "engine": "local"}},
+        (tmp_path / "secret.ar.txt").write_text("سر.\n", encoding="utf-8")
+        leaving = f"{ROOT}/sr?/../../{os.path.relpath(tmp_path, ROOT.parent)}/secret.ar.txt"  # `..` after a wildcard
+        for case, asked in (
+            ("sources", {"sources": ["/etc/hostname"]}),
+            ("leaving", {"sources": [leaving]}),
+            (
+                "out",
+                {"out": str(tmp_path / "stolen"), "settings": {"home": str(tmp_path / "evil-home"), "engine": "local"}},
+            ),
         ):
             created = create_run(api, deployment, asked, csrf_headers(api))
             assert created.status_code == 201, created.text
@@ -101,9 +108,12 @@ def test_the_api_of_serve_refuses_foreign_hosts_origins_and_runs_outside_its_pol
                     break
                 assert time.monotonic() < deadline, flow_run["state"]
                 time.sleep(1)
-            ends[next(iter(asked))] = flow_run["state"]
+            ends[case] = flow_run["state"]
         assert ends["sources"]["type"] == "FAILED"
         assert "reads only files under" in ends["sources"]["message"], ends["sources"]
+        assert ends["leaving"]["type"] == "FAILED", ends["leaving"]
+        assert f"a match of {leaving}: outside the allowed folders" in ends["leaving"]["message"], ends["leaving"]
+        assert not list(out.glob("**/aligned.*"))  # nothing translated, nothing published
         assert ends["out"]["type"] in {"FAILED", "CRASHED"}, ends["out"]
         assert not (tmp_path / "stolen").exists() and not (tmp_path / "evil-home").exists()
 

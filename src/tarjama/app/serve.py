@@ -239,7 +239,7 @@ def deployment_run_name() -> str:
 UI_SETTABLE = ("engine", "checks", "rows", "translate")
 """The settings a run started from the UI may choose; every other one (home, memory, engine URLs, models
 and keys, download URL, rates, retries) is the server's own, whatever the run asks."""
-_GLOB_MAGIC = "*?["
+_GLOB_MAGIC = frozenset("*?[")
 
 
 @dataclass(frozen=True)
@@ -262,23 +262,54 @@ class UiRunPolicy:
         return cls(out.resolve(), tuple(dict.fromkeys(roots)), settings)
 
     def apply(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        """``parameters`` (validated by the flow) as this server allows them; a :class:`TarjamaError` names what is not."""
+        """``parameters`` (validated by the flow) as this server allows them; a :class:`TarjamaError` names what is not.
+
+        Every file the run would read is checked here, before any is read: each path given (a manifest,
+        an article, a reference, a folder), then each match of a glob, each file of a folder and each
+        reference beside an article (:func:`~tarjama.corpus.inputs.collect_articles`, which lists folders
+        but reads no file when given no manifest)."""
+        from tarjama.corpus.inputs import collect_articles, is_manifest
+
         out = Path(parameters.get("out") or self.out).expanduser().resolve()
         if not out.is_relative_to(self.out):
             raise TarjamaError(f"out={parameters.get('out')}: a run started from the UI writes only under {self.out}")
-        for name in ("sources", "references"):
-            for item in parameters.get(name) or []:
-                self.check_readable(name, str(item))
+        sources = [str(item) for item in parameters.get("sources") or []]
+        for name, items in (("sources", sources), ("references", parameters.get("references") or [])):
+            for item in map(str, items):  # a glob's folder before its matches: nothing outside is even listed
+                fixed = (
+                    item if Path(item).exists() else item[: min(map(item.find, _GLOB_MAGIC & set(item)), default=None)]
+                )
+                self.check_readable(Path(fixed or "."), f"{name}: {item}")
+        articles = [source for source in sources if not is_manifest(source)]
+        if articles:
+            collect_articles(articles, (), self.check_readable)
         asked = parameters.get("settings")
         allowed = {key: getattr(asked, key) for key in UI_SETTABLE if asked is not None and hasattr(asked, key)}
         return parameters | {"out": str(out), "settings": self.settings.model_copy(update=allowed)}
 
-    def check_readable(self, parameter: str, item: str) -> None:
-        fixed = item[: min((item.find(c) for c in _GLOB_MAGIC if c in item), default=len(item))]
-        where = Path(fixed or ".").expanduser().resolve()
+    def check_readable(self, path: Path, shown: str) -> None:
+        """A :class:`TarjamaError` naming ``shown`` unless ``path``, its symlinks and ``..`` resolved, lies
+        under an allowed folder. The message holds only what the user gave: nothing of what is outside.
+        No ``~`` is expanded: the run reads ``~/x`` as a folder named ``~``, and so it is checked."""
+        where = _resolved(path)
         if not any(where.is_relative_to(root) for root in self.source_roots):
             roots = ", ".join(str(r) for r in self.source_roots)
-            raise TarjamaError(f"{parameter}: {item}: a run started from the UI reads only files under {roots}")
+            raise TarjamaError(
+                f"{shown}: outside the allowed folders; a run started from the UI reads only files under {roots}"
+            )
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with its symlinks and ``..`` resolved, as far as it exists (a file not there yet: the run
+    says so, if it may read where it would be); a symlink loop as the folder it is in, resolved: reading it
+    fails (too many levels of symbolic links) and reads nothing."""
+    try:
+        try:
+            return path.resolve(strict=True)
+        except OSError:
+            return path.resolve()
+    except RuntimeError:  # Python 3.11 names a loop so, strict or not
+        return path if path.parent == path else _resolved(path.parent) / path.name
 
 
 DEPLOYMENT_DESCRIPTION = """\

@@ -21,11 +21,13 @@ the manifest and the record, and so does a file whose name gives such an id or l
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import glob
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,15 @@ from tarjama.text.article import (
 MANIFEST_SUFFIXES = (".jsonl", ".parquet")
 PARQUET_CHUNK_ROWS = 512
 _GLOB_CHARS = frozenset("*?[")
+
+ReadCheck = Callable[[Path, str], None]
+"""Called with each file (or folder) a run would read, and how to name it in a message, before it is read
+or listed: raises to refuse it (:class:`~tarjama.app.serve.UiRunPolicy`). The name is what the user gave
+(a path, ``a match of <pattern>``, ``a reference beside ...``), never what the file turned out to be."""
+
+
+def _read_anything(path: Path, shown: str) -> None:
+    """The :data:`ReadCheck` of a run started from the command line: every file may be read."""
 
 
 @dataclass(frozen=True)
@@ -154,10 +165,15 @@ class ArticleInput:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _from_file(path: Path, references: Sequence[Path] | None = None) -> ArticleInput:
+def _from_file(path: Path, check: ReadCheck = _read_anything, shown: str | None = None) -> ArticleInput:
+    """The article in ``path`` with the references beside it (``shown``: how messages name ``path``,
+    checked already)."""
+    beside = f"a reference beside {path if shown is None else shown}"
+    given = find_references(path)
+    for reference in given:
+        check(reference, beside)
     article_id = document_id(path)
     check_file_name(path, article_id, "article id")
-    given = find_references(path) if references is None else references
     return ArticleInput(article_id, TextSource(path), _file_references(given))
 
 
@@ -245,31 +261,51 @@ def read_manifest(manifest: Path) -> list[ArticleInput]:
     return articles
 
 
-def collect_articles(paths: Sequence[str | Path], references: Sequence[Path] = ()) -> list[ArticleInput]:
+def is_manifest(source: str) -> bool:
+    """Whether a source names a manifest: a ``.jsonl`` or ``.parquet`` path that exists or is no glob (an
+    existing path is a path, whatever characters its name holds: ``m4 [x]/m.jsonl``)."""
+    path = Path(source)
+    return path.suffix in MANIFEST_SUFFIXES and (path.exists() or not _GLOB_CHARS & set(source))
+
+
+def collect_articles(
+    paths: Sequence[str | Path], references: Sequence[Path] = (), check: ReadCheck = _read_anything
+) -> list[ArticleInput]:
     """Every article named by ``paths`` (files, folders, globs, manifests), each once, in order.
 
     ``references`` (``--reference``) go to the one article given, or, with several articles, to the
     article whose whole id their file name gives (:func:`~tarjama.text.article.split_reference_name`).
+    ``check`` sees every file before it is read (each path given, each glob match, each manifest, each
+    reference beside an article or given) and every folder before it is listed; the texts themselves
+    are not read here. Paths a manifest names are not checked: a manifest is a file its author wrote.
     """
     articles: list[ArticleInput] = []
     for raw in paths:
         text = str(raw)
         path = Path(text)
-        if path.suffix in MANIFEST_SUFFIXES and not _GLOB_CHARS & set(text):
+        if is_manifest(text):
+            check(path, text)
             articles += read_manifest(path)
         elif path.is_dir():
-            found = sorted(path.rglob("*.ar.txt"))
+            check(path, text)
+            found = sorted(path.rglob("*.ar.txt"))  # rglob enters no symlinked folder
+            for match in found:
+                check(match, f"a file in {text}")
             if not found:
                 raise TarjamaError(f"{path}: no *.ar.txt articles in this folder")
-            articles += [_from_file(p) for p in found]
+            articles += [_from_file(p, check, f"a file in {text}") for p in found]
         elif _GLOB_CHARS & set(text) and not path.exists():
-            found = sorted(Path(p) for p in glob.glob(text, recursive=True) if _names_an_article(Path(p)))
+            found = sorted(p for p in expand_glob(text) if _names_an_article(p))
+            for match in found:  # all of them before any is looked into
+                check(match, f"a match of {text}")
             if not found:
                 raise TarjamaError(f"{text}: the pattern matches no file")
-            articles += [_from_file(p) for p in found]
+            articles += [_from_file(p, check, f"a match of {text}") for p in found]
         else:
-            articles.append(_from_file(path))
+            check(path, text)
+            articles.append(_from_file(path, check))
     for reference in references:  # named on the command line: a FIFO or a folder there is a usage error
+        check(reference, str(reference))
         check_regular_file(reference)
     articles = _each_once(articles)
     if references:
@@ -310,7 +346,14 @@ def _files(article: ArticleInput) -> tuple[Path, ...] | None:
     sources = [article.source, *(r.source for r in article.references)]
     if not all(source.is_file for source in sources):
         return None
-    return tuple(source.origin.resolve() for source in sources)
+    return tuple(_resolved(source.origin) for source in sources)
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except RuntimeError:  # a symlink loop (so Python 3.11 names it): it fails alone when it is read
+        return path.absolute()
 
 
 def _names_an_article(match: Path) -> bool:
@@ -332,3 +375,73 @@ def _with_given_references(articles: list[ArticleInput], given: Sequence[Path]) 
             )
         by_id[owner].append(reference)
     return [ArticleInput(a.id, a.source, _file_references(by_id[a.id])) if by_id[a.id] else a for a in articles]
+
+
+def expand_glob(pattern: str) -> list[Path]:
+    """The paths ``pattern`` matches, as ``glob.glob(pattern, recursive=True)`` finds them, except that
+    ``**`` enters no symlinked folder (as :meth:`pathlib.Path.rglob` does in Python 3.11, and a folder
+    given as a source): ``glob.glob`` follows them, so a link to its own folder (``ln -s . loop/x``) made
+    it walk forever. A ``*`` or a name still follows a link, one level, as a path typed in full would.
+    Names starting with a dot match only a part that starts with one, as in ``glob``."""
+    parts = pattern.split(os.sep)
+    bases = [os.sep] if parts[0] == "" else [""]  # absolute, or from the current folder
+    if parts[0] == "":
+        parts = parts[1:]
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        step: list[str] = []
+        for base in bases:
+            if part == "**":
+                step += _below(base, folders_only=not last)
+            elif glob.has_magic(part):
+                step += [os.path.join(base, name) for name in _matching(base, part, folders_only=not last)]
+            elif part == "" and not last:  # a doubled separator
+                step.append(base)
+            else:
+                joined = os.path.join(base, part)
+                if os.path.lexists(joined) if last else os.path.isdir(joined):
+                    step.append(joined)
+        bases = list(dict.fromkeys(step))
+    return [Path(found) for found in bases if found]
+
+
+def _entries(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder or os.curdir) as entries:
+            return list(entries)
+    except OSError:
+        return []
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _matching(folder: str, part: str, folders_only: bool) -> list[str]:
+    names = [e.name for e in _entries(folder) if not folders_only or _is_folder(e)]
+    if not part.startswith("."):
+        names = [name for name in names if not name.startswith(".")]
+    return fnmatch.filter(names, part)
+
+
+def _below(folder: str, folders_only: bool) -> list[str]:
+    """What ``**`` matches under ``folder``: ``folder`` itself (as ``glob`` gives it, with a trailing
+    separator) and every folder below it (``folders_only``) or every path, entering no hidden or symlinked
+    folder, and (as pathlib's ``**``) not giving a symlinked folder as a folder to look into."""
+    found = [os.path.join(folder, "")]
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        for entry in _entries(current):
+            if entry.name.startswith("."):
+                continue
+            path = os.path.join(current, entry.name)
+            real_folder = _is_folder(entry) and not entry.is_symlink()
+            if real_folder or not folders_only:
+                found.append(path)
+            if real_folder:
+                pending.append(path)
+    return found
