@@ -14,6 +14,9 @@ ARABIC = "وصل وزير الخارجية إلى الرباط يوم الجمع
 ENGLISH = "The foreign minister arrived in Rabat on Friday.\n"
 
 
+ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8
+
+
 def run_cli(tmp_path, *args):
     out = tmp_path / "out"
     result = subprocess.run(
@@ -128,6 +131,17 @@ READ_CASES = {
     "english_utf16be_without_bom": (ENGLISH.encode("utf-16-be"), "not UTF-8: looks like UTF-16BE without a byte-order"),
     "utf16_with_bom": (ARABIC.encode("utf-16"), "not UTF-8: UTF-16LE (byte-order mark 0xfffe"),
     "binary_valid_utf8": (bytes(range(32)) * 20, "not a text file (binary data: NUL and control bytes)"),
+    # an executable's first bytes: named binary, not by its first byte that is not UTF-8 (0x80 at offset 136)
+    "binary_not_utf8": (ELF, "not a text file (binary data: NUL and control bytes)"),
+    # é is 0xe9 0x00 in UTF-16LE, not UTF-8: UTF-16 named all the same
+    "accented_utf16le_without_bom": (
+        "The café in Rabat reopened on Friday.\n".encode("utf-16-le"),
+        "not UTF-8: looks like UTF-16LE without a byte-order mark",
+    ),
+    "windows_1256": (
+        ARABIC.encode("cp1256"),
+        "not valid UTF-8 (byte 0xe6 at offset 0); looks like Windows-1256: convert it with iconv -f cp1256 -t utf-8",
+    ),
     "huge_line": (
         "وصل ".encode() * 50_000,
         "line 1 has 200,000 characters; the longest line read is 20,000",
@@ -142,6 +156,23 @@ def test_reading_names_the_real_problem(tmp_path, case):
     with pytest.raises(InputError) as raised:
         load_document(path, "ar")
     assert str(raised.value).startswith(f"{path}: {problem}")
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        ("Le ministre des affaires étrangères est arrivé à Rabat vendredi.\n", "latin-1"),
+        ("Министр иностранных дел прибыл в Рабат в пятницу и заявил о переговорах.\n", "cp1251"),
+        ("Ο υπουργός Εξωτερικών έφτασε στο Ραμπάτ την Παρασκευή και μίλησε.\n", "cp1253"),
+    ],
+)
+def test_only_arabic_text_is_taken_for_windows_1256(tmp_path, text, codec):
+    """Other legacy encodings also decode as Windows-1256, Russian and Greek into Arabic letters: no hint for them."""
+    path = write(tmp_path / "legacy.ar.txt", text.encode(codec))
+    with pytest.raises(InputError) as raised:
+        load_document(path, "ar")
+    assert raised.value.problem.startswith("not valid UTF-8 (byte 0x")
+    assert "Windows-1256" not in str(raised.value)
 
 
 def test_a_long_line_up_to_the_limit_is_read(tmp_path):
@@ -163,6 +194,42 @@ def test_the_cli_reports_the_encoding_before_any_work(tmp_path):
     assert result.stderr.strip() == (
         f"tarjama: error: {article}: not UTF-8: looks like UTF-16BE without a byte-order mark (save it as UTF-8)"
     )
+
+
+BEFORE_ANY_WORK = {
+    "binary": (lambda d: write(d / "x.ar.txt", ELF), "{d}/x.ar.txt: not a text file (binary data"),
+    "windows_1256": (
+        lambda d: write(d / "x.ar.txt", ARABIC.encode("cp1256")),
+        "{d}/x.ar.txt: not valid UTF-8 (byte 0xe6 at offset 0); looks like Windows-1256: convert it with iconv",
+    ),
+    "manifest_empty_text": (
+        lambda d: write(d / "m.jsonl", '{"id": "a", "text": "%s"}\n{"id": "b", "text": ""}\n' % ARABIC.strip()),
+        '{d}/m.jsonl:2: the "text" is empty',
+    ),
+    "manifest_no_text": (
+        lambda d: write(d / "m.jsonl", '{"id": "a", "text": "%s"}\n\n{"id": "b"}\n' % ARABIC.strip()),
+        '{d}/m.jsonl:3: needs a "text" or a "path"',
+    ),
+    "manifest_empty_reference": (
+        lambda d: write(d / "m.jsonl", '{"id": "a", "text": "%s", "references": [{"text": " "}]}\n' % ARABIC.strip()),
+        '{d}/m.jsonl:1 (reference en): the "text" is only whitespace',
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", BEFORE_ANY_WORK)
+def test_bad_input_is_one_line_before_any_work(tmp_path, case):
+    """Refused before Prefect starts (no home made), exit status 2; before, a binary file was named by its
+    first byte that is not UTF-8, Windows-1256 Arabic got no hint, and a manifest record with an empty text
+    started the run, which failed (exit 1) once no article could be built."""
+    make, problem = BEFORE_ANY_WORK[case]
+    result, out = run_cli(tmp_path, make(tmp_path))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tarjama: error: " + problem.format(d=tmp_path)), result.stderr
+    assert not out.exists()
+    assert not (tmp_path / "home").exists()
 
 
 @pytest.mark.slow

@@ -135,6 +135,10 @@ def test_a_parquet_manifest_gives_every_row_its_own_text_across_chunks(tmp_path)
         ("not json", "crawl.jsonl:1: not JSON"),
         ('{"text": "مرحبا"}', 'crawl.jsonl:1: needs an "id"'),
         ('{"id": "x"}', 'crawl.jsonl:1: needs a "text" or a "path"'),
+        ('{"id": "x", "text": ""}', 'crawl.jsonl:1: the "text" is empty'),
+        ('{"id": "x", "text": " \\n "}', 'crawl.jsonl:1: the "text" is only whitespace'),
+        ('{"id": "x", "path": ""}', 'crawl.jsonl:1: the "path" is empty'),
+        ('{"id": "x", "text": "مرحبا", "references": [{"label": "en", "text": ""}]}', '1 (reference en): the "text"'),
         ('["a"]', "crawl.jsonl:1: expected a JSON object per line"),
     ],
 )
@@ -144,6 +148,17 @@ def test_a_bad_manifest_is_one_line_naming_the_record(tmp_path, line, message):
     with pytest.raises(TarjamaError) as caught:
         read_manifest(manifest)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_manifest_may_begin_with_a_byte_order_mark(tmp_path):
+    """As an article file may (editors on Windows write one); before, its first line was "not JSON"."""
+    records = [{"id": a, "text": (NTREX / f"{a}.ar.txt").read_text()} for a in FIRST[:2]]
+    manifest = tmp_path / "crawl.jsonl"
+    manifest.write_bytes(b"\xef\xbb\xbf" + "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode())
+    first, second = read_manifest(manifest)
+    assert (first.id, second.id) == tuple(FIRST[:2])
+    expected = parse_document(records[0]["text"], Path("x"), "ar").texts
+    assert first.load()[0].texts == expected  # its line read again when built, mark and all
 
 
 def test_a_file_that_is_not_parquet_says_why(tmp_path):

@@ -179,6 +179,38 @@ def test_ctrl_c_reaches_the_run_and_killing_the_command_kills_its_run(warm, tmp_
         )
 
 
+def test_a_run_whose_warm_process_is_killed_still_reports_its_own_status(warm, tmp_path: Path) -> None:
+    """SIGKILL of the warm process during a run it forked: the run goes on (its parent is now init) and the
+    command exits with the run's status, which the run reports itself (before, the command waited for the
+    warm process's report and exited 1: "the warm process ended without the run's exit status")."""
+    home, work, env = warm
+    (warm_pid,) = warm_pids(home)
+    slow = dict(env)
+    with LoopbackServices(latency=4.0, lifetime=600) as services:  # a new article, translated slowly
+        slow["TARJAMA_LIBRE_URL"] = services.url("libre")
+        article = tmp_path / "slow.ar.txt"
+        shutil.copy(ARTICLE.with_name("abcnews.306758.ar.txt"), article)
+        command = subprocess.Popen(
+            [TARJAMA, "run", str(article), "-e", "libre", "--name", "orphan"],
+            env=slow,
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for(lambda: re.search(r"^run \d+ started", log_of(home), re.MULTILINE), "the run")
+        child = int(re.findall(r"^run (\d+) started", log_of(home), re.MULTILINE)[-1])
+        time.sleep(2)
+        os.kill(warm_pid, signal.SIGKILL)
+        wait_for(lambda: not alive(warm_pid), "the warm process to die", 30)
+        assert alive(child)  # the run outlives its warm process
+        _, stderr = command.communicate(timeout=300)
+    assert command.returncode == 0, stderr
+    assert "ended without" not in stderr
+    assert (work / "output" / "orphan" / "aligned.tsv").is_file()
+    assert not alive(child)  # the command returned once its run had ended
+
+
 def test_preload_off_leaves_no_warm_process(tmp_path: Path) -> None:
     home = tmp_path / "home"
     with LoopbackServices(lifetime=600) as services:

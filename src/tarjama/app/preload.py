@@ -7,7 +7,9 @@ waits on a Unix socket. A later ``tarjama run`` (:func:`delegate`) sends it the 
 environment, the working folder and umask, and its own standard input, output and error (the file
 descriptors themselves); the process forks, and the child *is* the run: the same CLI code, writing
 straight to the user's terminal or pipes. The command waits for the child's exit status, exits with
-it, and forwards SIGINT, SIGTERM and SIGHUP to it.
+it, and forwards SIGINT, SIGTERM and SIGHUP to it. The child itself tells the command its pid and, as
+it exits, its status, over its own copy of the connection, so a warm process killed meanwhile costs the
+run nothing; the warm process tells the status only of a child that could not (killed by a signal).
 
 How it stays honest:
 
@@ -65,6 +67,9 @@ HEADER = struct.Struct("!I")
 MAX_REQUEST = 16 << 20
 CONNECT_TIMEOUT_S = 2.0
 POLL_S = 0.1
+REPORTED_WAIT_S = 30.0
+"""How long a command waits for the end of a child that has reported its status (a descendant the run
+forked may hold the connection open, and a zombie may wait for a busy warm process)."""
 # What a run imports, found by listing sys.modules after one (the rest come with these). Not
 # tarjama.app.cli: its consoles look at the terminal when it loads, and it is light.
 WARM_MODULES = (
@@ -183,19 +188,34 @@ def _send(connection: socket.socket, message: Mapping[str, Any], fds: Sequence[i
         connection.sendall(data[0])
 
 
-def _receive(connection: socket.socket, first: bytes = b"") -> dict[str, Any] | None:
-    """One message, or ``None`` if the other side closed first."""
-    buffer = bytearray(first)
-    while len(buffer) < HEADER.size or len(buffer) < HEADER.size + HEADER.unpack_from(buffer)[0]:
-        if len(buffer) >= HEADER.size and HEADER.unpack_from(buffer)[0] > MAX_REQUEST:
-            return None
-        chunk = connection.recv(65536)
-        if not chunk:
-            return None
-        buffer += chunk
+def _take(buffer: bytearray) -> dict[str, Any] | None:
+    """The first whole message of ``buffer``, removed from it; ``None`` while it is incomplete (a
+    message that is not an object is dropped). ValueError for one larger than allowed."""
+    if len(buffer) < HEADER.size:
+        return None
     size = HEADER.unpack_from(buffer)[0]
+    if size > MAX_REQUEST:
+        raise ValueError(f"a message of {size} bytes")
+    if len(buffer) < HEADER.size + size:
+        return None
     message = json.loads(bytes(buffer[HEADER.size : HEADER.size + size]))
-    return message if isinstance(message, dict) else None
+    del buffer[: HEADER.size + size]
+    return message if isinstance(message, dict) else {}
+
+
+def _receive(connection: socket.socket, buffer: bytearray | None = None) -> dict[str, Any] | None:
+    """One message, or ``None`` if the other side closed first (or sent too much). What arrived after it
+    stays in ``buffer``."""
+    buffer = bytearray() if buffer is None else buffer
+    try:
+        while (message := _take(buffer)) is None:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return None
+            buffer += chunk
+    except ValueError:
+        return None
+    return message
 
 
 def delegate(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int | None:
@@ -215,18 +235,25 @@ def delegate(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> i
         os.umask(umask)
         request = {"fingerprint": fingerprint(environ), "argv": list(argv), "env": environ, "cwd": str(cwd)}
         _send(connection, request | {"umask": umask}, STANDARD_FDS)
-        answer = _receive(connection)
+        buffer = bytearray()
+        answer = _receive(connection, buffer)  # from the child, before it runs anything
     except (OSError, ValueError):
         connection.close()
         return None
-    if answer is None or "pid" not in answer:
+    if answer is None or not isinstance(answer.get("pid"), int):  # refused, or no run started: run it here
         connection.close()
         return None
-    return _wait_for_child(connection, int(answer["pid"]))
+    return _wait_for_child(connection, answer["pid"], buffer)
 
 
-def _wait_for_child(connection: socket.socket, pid: int) -> int:
-    """The child's exit status; the signals this command receives meanwhile go to the child."""
+def _wait_for_child(connection: socket.socket, pid: int, buffer: bytearray) -> int:
+    """The child's exit status; the signals this command receives meanwhile go to the child.
+
+    The child reports its own status as it exits, the warm process once it has reaped the child (the
+    status of a child killed by a signal, which could not report). Either the warm process's report, or
+    the child's followed by its end (the connection closed, or its process gone: a warm process killed
+    meanwhile leaves it to init, which reaps it) ends the wait: the run's files and locks are released
+    when the command returns, as without the warm process."""
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -235,16 +262,43 @@ def _wait_for_child(connection: socket.socket, pid: int) -> int:
     for signum in FORWARDED:
         signal.signal(signum, forward)
     connection.settimeout(None)
+    status: int | None = None
+    reported = 0.0
     try:
-        answer = _receive(connection)
+        while True:
+            while (message := _take(buffer)) is not None:
+                if isinstance(message.get("exit"), int):
+                    status = message["exit"]
+                    if message.get("by") != "run":
+                        return status  # the warm process reaped the child
+                    reported = time.monotonic()
+            if status is not None and (not _exists(pid) or time.monotonic() - reported > REPORTED_WAIT_S):
+                return status
+            if select.select([connection], [], [], POLL_S)[0]:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                buffer += chunk
     except (OSError, ValueError):
-        answer = None
+        pass
     finally:
         connection.close()
-    if answer is None or not isinstance(answer.get("exit"), int):
-        print("tarjama: error: the warm process ended without the run's exit status", file=sys.stderr)
-        return 1
-    return int(answer["exit"])
+    if status is not None:
+        return status
+    print(
+        f"tarjama: error: the run (process {pid}) ended without reporting its exit status, and so did the warm process",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _exists(pid: int) -> bool:
+    """Not yet reaped (a zombie still exists)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone (another user's process may hold the number now)
+        return False
+    return True
 
 
 def start(environ: Mapping[str, str]) -> None:
@@ -387,7 +441,7 @@ class WarmProcess:
         connection.settimeout(CONNECT_TIMEOUT_S)
         first, fds, _flags, _address = socket.recv_fds(connection, 65536, len(STANDARD_FDS))
         try:
-            request = _receive(connection, first)
+            request = _receive(connection, bytearray(first))
             if request is None or len(fds) != len(STANDARD_FDS):
                 connection.close()
                 return
@@ -402,10 +456,9 @@ class WarmProcess:
             pid = os.fork()
             if pid == 0:
                 self._become_run(connection, fds, request)
-            self.children[pid] = connection
+            self.children[pid] = connection  # the child tells the command its pid
             print(f"run {pid} started", flush=True)
             connection.settimeout(None)
-            _send(connection, {"pid": pid})
         finally:
             for fd in fds:
                 os.close(fd)
@@ -414,6 +467,7 @@ class WarmProcess:
         """In the child: take the command's streams, folder and environment, and run the command."""
         status = 1
         try:
+            _send(connection, {"pid": os.getpid()})  # first: the command runs itself if it hears nothing
             self.listener.close()
             for other in self.children.values():
                 other.close()
@@ -441,7 +495,7 @@ class WarmProcess:
 
             traceback.print_exc()
         finally:
-            _exit_without_teardown(status)
+            _exit_without_teardown(status, connection)
 
     def _reap(self) -> None:
         while self.children:
@@ -465,15 +519,18 @@ class WarmProcess:
             self._prepare()  # the run may have found another server than the one prepared for
 
 
-def _exit_without_teardown(status: int) -> NoReturn:
+def _exit_without_teardown(status: int, connection: socket.socket) -> NoReturn:
     """Exit as Python would (its exit handlers: Prefect sends the run's last logs and events; logging
-    flushes), without tearing down the modules of the warm process one by one, which took seconds."""
+    flushes), without tearing down the modules of the warm process one by one, which took seconds. The
+    command hears the status from here, last, not only from the warm process, which may be gone."""
     import atexit
 
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
+    with contextlib.suppress(OSError):
+        _send(connection, {"exit": status & 0xFF, "by": "run"})  # what the warm process would see
     os._exit(status)
 
 

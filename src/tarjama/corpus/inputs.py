@@ -14,9 +14,10 @@ and its references. Sources:
   are relative to the manifest's folder.
 
 Reading an article's text is deferred to :meth:`ArticleInput.load`, so a bad article fails alone,
-when it is processed; a bad manifest (not JSON, a record without an id or text, duplicate ids, an id
-or label :func:`~tarjama.text.article.name_problem` refuses) fails the run at once, in one line naming
-the manifest and the record, and so does a file whose name gives such an id or label.
+when it is processed; a bad manifest (not JSON, a record without an id or text or with an empty one,
+duplicate ids, an id or label :func:`~tarjama.text.article.name_problem` refuses) fails the run at
+once, in one line naming the manifest and the record, and so does a file whose name gives such an id
+or label. A JSONL manifest may begin with a UTF-8 byte-order mark, as an article file may.
 """
 
 from __future__ import annotations
@@ -188,11 +189,18 @@ def _file_references(paths: Sequence[Path]) -> tuple[ReferenceInput, ...]:
 
 
 def _record_source(record: dict[str, Any], base: Path, where: str, field: ManifestField) -> TextSource:
-    if isinstance(record.get("text"), str):
+    """Where a record's text is. One the record shows to be missing (an empty ``"text"`` or ``"path"``, or
+    neither) fails the run at once, as a record without an id does, not once every article has failed."""
+    text, path = record.get("text"), record.get("path")
+    if isinstance(text, str):
+        if not text.strip():
+            raise TarjamaError(f'{where}: the "text" is {"empty" if not text else "only whitespace"}')
         return TextSource(Path(where), field=field)
-    if isinstance(record.get("path"), str):
-        path = Path(record["path"])
-        return TextSource(path if path.is_absolute() else base / path)
+    if isinstance(path, str):
+        if not path.strip():
+            raise TarjamaError(f'{where}: the "path" is empty')
+        given = Path(path)
+        return TextSource(given if given.is_absolute() else base / given)
     raise TarjamaError(f'{where}: needs a "text" or a "path"')
 
 
@@ -205,7 +213,7 @@ def _records(manifest: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
                 offset = 0
                 for number, raw in enumerate(lines, start=1):
                     position, offset = offset, offset + len(raw)
-                    line = raw.decode("utf-8")
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")  # a mark, as an article may have
                     if not line.strip():
                         continue
                     try:

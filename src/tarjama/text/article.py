@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from io import BufferedReader
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 from tarjama.errors import InputError, counted
 from tarjama.text.clauses import DEFAULT_RULES, ClauseRules, split_clauses
@@ -29,6 +29,7 @@ from tarjama.text.segment import split_sentences
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u066E-\u06D3\u06FA-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _WORD = re.compile(r"[A-Za-z']+")
+_ARABIC_WORD = re.compile(r"[\u0621-\u064A]+")
 # Frequent English function words that are rare in other Latin-script languages.
 _ENGLISH_MARKERS = frozenset(
     "the of and to is that for with was were are by this from his her have has it be which said "
@@ -120,6 +121,12 @@ _BOMS = {  # the longest first: UTF-32LE's mark begins with UTF-16LE's
 }
 # C0 controls other than whitespace: UTF-8 text has next to none; UTF-16 read as UTF-8 is full of them.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")
+_CONTROL_BYTE = re.compile(b"[\x00-\x08\x0e-\x1f]")
+MIN_ARTICLE_SHARE = 0.1
+"""Bytes that are not UTF-8 are taken for Windows-1256 Arabic when, decoded so, most of their letters are
+Arabic and at least this share of their Arabic words hold the article ``ال`` (about a third in news text).
+Russian (Windows-1251) and Greek (Windows-1253) text also decode to Arabic letters, in which that pair
+is rare; Latin-1 or Windows-1252 text only for some accented letters (Windows-1256 keeps French ones)."""
 _EXPECTED_CHAR = re.compile(r"[\s!-~\u00a0-\u024f\u0600-\u06ff\u0750-\u077f\u2000-\u206f\ufb50-\ufdff\ufe70-\ufeff]")
 
 
@@ -143,8 +150,16 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 def _check_encoding(path: Path, data: bytes, text: str) -> None:
     """UTF-16 without a byte-order mark is valid UTF-8 full of NULs and controls: name it, not "no Arabic"."""
-    if len(_CONTROL.findall(text)) <= len(text) // 100:
-        return
+    if len(_CONTROL.findall(text)) > len(text) // 100:
+        _refuse_binary(path, data)
+
+
+def _looks_binary(data: bytes) -> bool:
+    """Full of NUL and control bytes, as UTF-16 and binary files are and text is not, whatever its encoding."""
+    return len(_CONTROL_BYTE.findall(data)) > len(data) // 100
+
+
+def _refuse_binary(path: Path, data: bytes) -> NoReturn:
     codec = _utf16_without_bom(data)
     if codec is not None:
         raise InputError(path, f"not UTF-8: looks like {codec} without a byte-order mark (save it as UTF-8)")
@@ -226,8 +241,22 @@ def check_regular_file(path: Path) -> None:
 
 def not_utf8(error: UnicodeDecodeError) -> str:
     """What is wrong with bytes that are not UTF-8, in the words every input (a file, standard input) gets:
-    the first bad byte and its offset, decoded from the start."""
-    return f"not valid UTF-8 (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+    the first bad byte and its offset, decoded from the start, and how to convert them when they read as
+    Windows-1256 Arabic (the legacy Arabic encoding of Windows, and so of many saved news pages)."""
+    problem = f"not valid UTF-8 (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+    if _looks_like_cp1256_arabic(bytes(error.object)):
+        problem += "; looks like Windows-1256: convert it with iconv -f cp1256 -t utf-8"
+    return problem
+
+
+def _looks_like_cp1256_arabic(data: bytes) -> bool:
+    try:
+        text = data.decode("cp1256")
+    except UnicodeDecodeError:  # the bytes Windows-1256 leaves undefined
+        return False
+    words = _ARABIC_WORD.findall(text)
+    articles = sum("ال" in word for word in words)
+    return len(words) > len(_WORD.findall(text)) and articles >= MIN_ARTICLE_SHARE * len(words)
 
 
 def read_utf8(path: Path) -> str:
@@ -246,6 +275,8 @@ def read_utf8(path: Path) -> str:
                 raise InputError(
                     path, f"not UTF-8: {codec} (byte-order mark 0x{mark.hex()}; save it as UTF-8)"
                 ) from None
+        if _looks_binary(data):  # a binary file's first byte that is not UTF-8 says nothing useful
+            _refuse_binary(path, data)
         raise InputError(path, not_utf8(error)) from None
     if not text.strip():
         raise InputError(path, "file is empty")
