@@ -10,10 +10,24 @@ import logging
 import sqlite3
 import subprocess
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLE, TARJAMA, build, cli_env, fill, libre, tmpfs, write_articles
+from conftest import (
+    ARTICLE,
+    TARJAMA,
+    Runs,
+    build,
+    cli_env,
+    fill,
+    finish,
+    libre,
+    shared_runs,
+    tmpfs,
+    write_articles,
+)
 
 from tarjama.errors import TarjamaError
 from tarjama.translation.memory import TranslationMemory, journal_folder, save_journals
@@ -197,3 +211,58 @@ def test_the_core_refuses_a_latest_that_is_not_a_link_too(services, tmp_path) ->
     with pytest.raises(TarjamaError, match="latest: a directory, not a link"):
         build(libre(tmp_path / "home", services), write_articles(tmp_path / "a"), out, "r")
     assert services.requests() == []
+
+
+# --- the same through the CLI, against a shared Prefect server ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Iterator[Runs]:
+    with shared_runs(tmp_path_factory.mktemp("journals")) as started:
+        yield started
+
+
+@pytest.mark.slow
+def test_a_cli_run_with_a_damaged_journal_warns_in_one_line_and_succeeds(tmp_path, runs) -> None:
+    memory = tmp_path / "m_j.sqlite"
+    folder = journal_folder(Path(runs.env["TARJAMA_HOME"]), memory)
+    folder.mkdir(parents=True)
+    folder.joinpath("vm-999992.sqlite").write_bytes(b"not a database " * 100)
+    code, stderr = finish(runs.start(ARTICLE, "--out", tmp_path / "out", "--memory", memory))
+    assert code == 0, stderr[-3000:]
+    assert "Traceback" not in stderr
+    said = [line for line in stderr.splitlines() if "damaged journal" in line]
+    assert len(said) == 1 and f"{folder / 'vm-999992.sqlite'}: damaged journal (file is not a database)" in said[0]
+    assert len(set_aside_files(folder)) == 1
+
+
+@pytest.mark.slow
+def test_a_cli_run_whose_home_disk_fills_up_keeps_every_answer_and_fails_in_one_line(tmp_path, runs) -> None:
+    memory, out = tmp_path / "memory.sqlite", tmp_path / "out"
+    services = runs.services
+    with tmpfs(tmp_path / "disk", "8m") as home:
+        services.hold_after(0)
+        run = subprocess.Popen(
+            [TARJAMA, "run", str(ARTICLE), "-e", "libre", "--out", str(out), "--memory", str(memory)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=runs.env | {"TARJAMA_HOME": str(home)},
+        )
+        try:
+            while services.held < 1:  # the checks made before anything is paid for have passed
+                assert run.poll() is None, run.communicate()
+                time.sleep(0.2)
+            fill(home)
+        finally:
+            services.release()
+        code, stderr = finish(run)
+    assert code == 1, stderr[-3000:]
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith(f"tarjama: error: {journal_folder(home, memory)}"), stderr[-3000:]
+    assert f"every sentence this run translated is kept in {memory}" in last
+    paid = {s for r in services.requests() if r.status == 200 for s in r.segments}
+    with sqlite3.connect(memory) as db:
+        stored = {source for (source,) in db.execute("SELECT source FROM translations")}
+    assert paid and paid <= stored  # no answer lost
