@@ -58,7 +58,7 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @pytest.mark.parametrize("damage", ["not-sqlite", "truncated", "damaged-pages"])
 def test_a_damaged_journal_is_set_aside_with_what_can_be_read_merged(tmp_path, damage) -> None:
-    home, memory = tmp_path / "home", tmp_path / "memory.sqlite"
+    home, memory = tmp_path / "home ?#%", tmp_path / "memory.sqlite"  # odd characters in its path
     folder = journal_folder(home, memory)
     journal = folder / "vm-999992.sqlite"
     if damage == "not-sqlite":

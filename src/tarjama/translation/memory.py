@@ -381,7 +381,7 @@ def _readable_rows(path: Path) -> tuple[list[tuple[str, str, str, str, str]], bo
     """The rows of the journal ``path`` that can be read, and whether it read whole. A truncated file
     (a disk that filled up, a copy cut short) is read again as a copy whose header does not give its
     size: SQLite then reads the pages that are there, instead of calling the whole file malformed."""
-    rows, whole = _rows_of(f"file:{path}?mode=ro")
+    rows, whole = _rows_of(f"{path.absolute().as_uri()}?mode=ro")  # as a URI: a '?' or '#' in a name is kept
     if whole:
         return list(rows.values()), True
     with tempfile.TemporaryDirectory(prefix="tarjama-salvage-") as scratch:
@@ -393,7 +393,7 @@ def _readable_rows(path: Path) -> tuple[list[tuple[str, str, str, str, str]], bo
             data[28:32] = bytes(4)  # "in-header database size": 0 = use the file's size
             copy = Path(scratch) / "journal.sqlite"
             copy.write_bytes(data)
-            rows = {**_rows_of(f"file:{copy}?mode=ro")[0], **rows}
+            rows = {**_rows_of(f"{copy.as_uri()}?mode=ro")[0], **rows}
     return list(rows.values()), False
 
 
