@@ -129,11 +129,12 @@ def build_filling(disk: Path, services, home: Path, memory: Path, out: Path) -> 
         except BaseException as problem:  # handed to the test
             raised.append(problem)
 
+    held = services.held  # cumulative: requests held before this test's
     services.hold_after(0)
     builder = threading.Thread(target=run)
     builder.start()
     try:
-        while services.held < 1:
+        while services.held <= held:
             assert builder.is_alive(), raised
             builder.join(0.1)
         fill(disk)
@@ -240,7 +241,9 @@ def test_a_cli_run_with_a_damaged_journal_warns_in_one_line_and_succeeds(tmp_pat
 def test_a_cli_run_whose_home_disk_fills_up_keeps_every_answer_and_fails_in_one_line(tmp_path, runs) -> None:
     memory, out = tmp_path / "memory.sqlite", tmp_path / "out"
     services = runs.services
+    services.clear()  # the module's runs share it: only this run's requests
     with tmpfs(tmp_path / "disk", "8m") as home:
+        held = services.held  # cumulative: requests held before this test's
         services.hold_after(0)
         run = subprocess.Popen(
             [TARJAMA, "run", str(ARTICLE), "-e", "libre", "--out", str(out), "--memory", str(memory)],
@@ -250,7 +253,7 @@ def test_a_cli_run_whose_home_disk_fills_up_keeps_every_answer_and_fails_in_one_
             env=runs.env | {"TARJAMA_HOME": str(home)},
         )
         try:
-            while services.held < 1:  # the checks made before anything is paid for have passed
+            while services.held <= held:  # the checks made before anything is paid for have passed
                 assert run.poll() is None, run.communicate()
                 time.sleep(0.2)
             fill(home)
@@ -266,3 +269,32 @@ def test_a_cli_run_whose_home_disk_fills_up_keeps_every_answer_and_fails_in_one_
     with sqlite3.connect(memory) as db:
         stored = {source for (source,) in db.execute("SELECT source FROM translations")}
     assert paid and paid <= stored  # no answer lost
+
+
+@pytest.mark.slow
+def test_a_cli_run_whose_memory_disk_fills_up_is_one_line_naming_it(tmp_path, runs) -> None:
+    services = runs.services
+    services.clear()  # the module's runs share it: only this run's requests
+    with tmpfs(tmp_path / "disk") as disk:
+        memory = disk / "memory.sqlite"
+        held = services.held  # cumulative: requests held before this test's
+        services.hold_after(0)
+        run = runs.start(ARTICLE, "--out", tmp_path / "out", "--memory", memory)
+        try:
+            while services.held <= held:  # the checks made before anything is paid for have passed
+                assert run.poll() is None, run.communicate()
+                time.sleep(0.2)
+            fill(disk)
+        finally:
+            services.release()
+        code, stderr = finish(run)
+        assert code == 1, stderr[-3000:]
+        assert "Traceback" not in stderr
+        assert stderr.strip().splitlines()[-1] == (
+            f"tarjama: error: {memory}: disk full (0 KiB free in {disk}; tarjama needs at least 1 MiB there)"
+        )
+        (disk / "filler").unlink()
+        paid = {s for r in services.requests() if r.status == 200 for s in r.segments}
+        save_journals(Path(runs.env["TARJAMA_HOME"]), memory)  # as the next run does first
+        with sqlite3.connect(memory) as db:
+            assert paid and paid <= {source for (source,) in db.execute("SELECT source FROM translations")}
