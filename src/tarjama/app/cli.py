@@ -339,7 +339,7 @@ def run(
         )
         from tarjama.corpus.export import FORMATS, check_formats
         from tarjama.corpus.inputs import collect_articles
-        from tarjama.corpus.outputs import check_output_folder, check_run_name, new_run_name
+        from tarjama.corpus.outputs import check_latest, check_output_folder, check_run_name, new_run_name
         from tarjama.corpus.schema import check_confidence
         from tarjama.quality.checks import check_filters_run
         from tarjama.settings import check_names
@@ -362,6 +362,7 @@ def run(
                 for ref in article.references:
                     load_document(ref.source.origin, "en")
         check_output_folder(out)
+        check_latest(out)
         if (out / run_name).exists():
             raise TarjamaError(f"{out / run_name}: output directory already exists")
         TranslationMemory.check(settings.memory_path)

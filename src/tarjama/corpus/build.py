@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import shutil
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -40,7 +41,7 @@ from tarjama.corpus.inputs import ArticleInput, collect_articles
 from tarjama.corpus.outputs import SHARDS
 from tarjama.corpus.results import ArticleFailure, ArticleResult, CorpusCounts, PlotRecord, ReferenceResult, RunSummary
 from tarjama.corpus.shards import ShardStore
-from tarjama.errors import TarjamaError, counted, printable
+from tarjama.errors import TarjamaError, counted, printable, storage_problem
 from tarjama.quality.score import MetricScore, Statistics
 from tarjama.settings import Settings
 from tarjama.text.article import (
@@ -338,6 +339,7 @@ class ArticleOutcome:
     rows: pl.DataFrame
     new_translations: list[tuple[str, str]]
     statistics: Statistics | None
+    journal_problem: str | None = None  # why the journal could not be written: the translations are only here
 
 
 @dataclass
@@ -394,14 +396,20 @@ def build_article(
     journals = journal_folder(settings.home, settings.memory_path)
     new: list[tuple[str, str]] = []
     journal: list[TranslationMemory] = []
+    journal_problem: list[str] = []
 
     def store(source: str, target: str) -> None:
+        new.append((source, target))  # first: back to the driver whatever becomes of the journal
         with JOURNAL_LOCK:  # one writer at a time on this process's journal file
-            if not journal:
-                journals.mkdir(parents=True, exist_ok=True)
-                journal.append(TranslationMemory(journal_path(journals)))
-            journal[0].store(name, model, source, target, url=url)
-        new.append((source, target))
+            if journal_problem:
+                return  # not written for the rest of this article: the driver stores what it gets
+            try:
+                if not journal:
+                    journals.mkdir(parents=True, exist_ok=True)
+                    journal.append(TranslationMemory(journal_path(journals)))
+                journal[0].store(name, model, source, target, url=url)
+            except (TarjamaError, sqlite3.Error, OSError) as problem:  # a full disk, a read-only home
+                journal_problem.append(journal_write_problem(journal_path(journals), problem))
 
     last_update = 0.0
 
@@ -465,7 +473,21 @@ def build_article(
         engine_signature=engine_signature_of(settings),
         checks_failed=rows.checks_failed,
     )
-    return ArticleOutcome(result, rows.frame, new, rows.statistics)
+    return ArticleOutcome(result, rows.frame, new, rows.statistics, next(iter(journal_problem), None))
+
+
+def journal_write_problem(path: Path, problem: Exception) -> str:
+    """Why the journal ``path`` could not be written, in one line naming it (or its folder)."""
+    from tarjama.translation.memory import storage_error
+
+    if isinstance(problem, TarjamaError):
+        return str(problem)
+    if isinstance(problem, sqlite3.Error):
+        return str(storage_error(path, problem) or f"{path}: cannot write ({problem})")
+    if isinstance(problem, OSError):
+        named = problem.filename or path
+        return printable(f"{named}: cannot write ({storage_problem(problem) or problem.strerror or problem})")
+    return printable(f"{path}: cannot write ({problem})")
 
 
 @dataclass
@@ -838,13 +860,14 @@ def build_corpus(
 def check_request(request: CorpusRequest, settings: Settings) -> None:
     """What can be checked before anything is paid for: the run's name, the output folder, the memory, a
     filter on checks (the run form asks for them too, not only the CLI)."""
-    from tarjama.corpus.outputs import check_output_folder, check_run_name
+    from tarjama.corpus.outputs import check_latest, check_output_folder, check_run_name
     from tarjama.quality.checks import check_filters_run
     from tarjama.translation.memory import TranslationMemory
 
     if request.run_name:
         check_run_name(request.run_name)
     check_output_folder(request.out)  # and its .shards folder
+    check_latest(request.out)
     TranslationMemory.check(settings.memory_path)
     check_filters_run(request.filter_checks, settings.checks)
 
@@ -867,7 +890,9 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
     per_task = articles_per_task(len(inputs), request.workers)
     batch: list[tuple[ArticleInput, str]] = []
     jobs: list[ArticleJob] = []
-    save_journals(settings.home, settings.memory_path)  # what a killed run into this memory paid for
+    # what a killed run into this memory paid for; a damaged journal is set aside, with a warning
+    save_journals(settings.home, settings.memory_path, lambda damage: events.log(logging.WARNING, damage))
+    journal_problems: list[str] = []
     with TranslationMemory(settings.memory_path) as memory:
 
         def fail(article: ArticleInput, reason: str) -> None:
@@ -888,6 +913,8 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                     fail(article, outcome.reason)
                     continue
                 memory.store_many(settings.engine, model, outcome.new_translations, url=url)
+                if outcome.journal_problem is not None:  # stored just now: the run fails once all are stored
+                    journal_problems.append(outcome.journal_problem)
                 shards.put(shard_key, outcome.rows, outcome.result, outcome.statistics, texts=article_text_key(article))
                 built.results[article.id], built.keys[article.id] = outcome.result, shard_key
                 progress.done(len(outcome.new_translations))
@@ -900,6 +927,8 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                 settle(next(runner.as_completed(list(pending))))
 
         for article in inputs:
+            if journal_problems:  # the run fails: nothing more is sent to be translated, what is under way is kept
+                break
             try:  # an article built before is reused without being read and split again
                 shard_key: str | None = article_key(article, signature)
             except OSError:  # unreadable: article.load() below says why, in one line
@@ -938,10 +967,16 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
             jobs.append(ArticleJob(document, refs, known, [r.label for r in article.references]))
             if len(jobs) >= per_task:
                 submit()
-        if jobs:
+        if jobs and not journal_problems:
             submit()
         for handle in runner.as_completed(list(pending)):
             settle(handle)
+    if journal_problems:  # a run whose answers a crash would lose is not one to go on with on that disk
+        raise TarjamaError(
+            f"{journal_problems[0]}; every sentence this run translated is kept in {settings.memory_path} and "
+            "every article built is kept for the next run; no output was written; make room and run the same "
+            "command again"
+        )
     if built.rebuilt_under_other_settings:
         events.log(
             logging.INFO,

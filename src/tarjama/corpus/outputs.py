@@ -345,6 +345,18 @@ def _staged(out: Path, name: str, target: Path, latest: bool) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def check_latest(out: Path) -> None:
+    """Fail now, in one line, if ``<out>/latest`` is there and is no link: a run's output would be written
+    but ``latest`` could not point at it (:func:`point_latest` never replaces a user's own file or folder)."""
+    link = out / LATEST
+    if link.exists() and not link.is_symlink():
+        kind = "a directory" if link.is_dir() else "a file"
+        raise TarjamaError(
+            f"{link}: {kind}, not a link: tarjama points {LATEST} at the newest run in {out} "
+            "(move it away, or give another --out)"
+        )
+
+
 def point_latest(target: Path) -> None:
     """``<out>/latest`` → the newest run, replaced atomically (a private temporary link per run)."""
     link = target.parent / LATEST

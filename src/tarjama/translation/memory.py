@@ -28,19 +28,25 @@ model, deterministic and repaired) keeps all it answers.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from tarjama.corpus.outputs import check_free_space, pid_alive
-from tarjama.errors import TarjamaError
+from tarjama.errors import TarjamaError, counted
 from tarjama.private_files import make_private_dir
 from tarjama.text.normalize import clean_translation
 from tarjama.translation.broken import non_answer
 from tarjama.translation.engines.base import EngineSpec, engine_names, get_spec
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -108,29 +114,53 @@ class TranslationMemory:
             found.update(rows)
         return found
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write that fails for want of storage (a full disk, an I/O error, a read-only file) is one
+        line naming this file (:func:`storage_error`), not a traceback."""
+        try:
+            yield
+        except sqlite3.Error as problem:
+            error = storage_error(self.path, problem)
+            if error is None:
+                raise
+            raise error from None
+
     def store(self, engine: str, model: str, source: str, target: str, *, url: str | None = None) -> None:
         """Persist one translation now (autocommit), replacing any older one; ``url`` as for :meth:`lookup`."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
-            (engine, memory_model(engine, model, url), source, target),
-        )
+        with self._writing():
+            self._db.execute(
+                "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
+                (engine, memory_model(engine, model, url), source, target),
+            )
 
     def store_many(self, engine: str, model: str, pairs: Iterable[tuple[str, str]], *, url: str | None = None) -> None:
         """Persist many translations in one transaction (a corpus driver storing what a worker returned)."""
         key = memory_model(engine, model, url)
-        with self._db:
+        with self._writing(), self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR REPLACE INTO translations (engine, model, source, target) VALUES (?, ?, ?, ?)",
                 [(engine, key, source, target) for source, target in pairs],
             )
 
+    def _store_rows(self, rows: Iterable[tuple[str, str, str, str, str]]) -> None:
+        """Persist rows as they are stored (engine, model field, source, target, created_at): salvaged ones."""
+        with self._writing(), self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO translations (engine, model, source, target, created_at) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
     def merge(self, other: Path) -> int:
         """Copy every translation of the memory file ``other`` into this one; how many there were. A journal
-        another run has just created holds no table yet: nothing to merge from it now."""
+        another run has just created holds no table yet: nothing to merge from it now. A damaged ``other``
+        raises :class:`sqlite3.DatabaseError` (:func:`damaged`); this memory's disk filling up, a
+        :class:`TarjamaError`."""
         self._db.execute("ATTACH DATABASE ? AS other", (str(other),))
         try:
-            with self._db:
+            with self._writing(), self._db:
                 self._db.execute("BEGIN")
                 tables = "SELECT 1 FROM other.sqlite_master WHERE type = 'table' AND name = 'translations'"
                 if self._db.execute(tables).fetchone() is None:
@@ -235,12 +265,13 @@ def journal_folder(home: Path, memory: Path) -> Path:
     return home / JOURNALS / digest
 
 
-def save_journals(home: Path, memory: Path) -> int:
+def save_journals(home: Path, memory: Path, warn: Callable[[str], None] | None = None) -> int:
     """Merge the journals of ``memory``'s runs into it now, as the next run would; translations merged.
     Those of runs made before journals had a folder per memory (``<home>/journals/*.sqlite``) go to
-    whichever memory is merged first: their memory is not known, and what they hold is paid for."""
+    whichever memory is merged first: their memory is not known, and what they hold is paid for.
+    ``warn`` is told, in one line each, of a damaged journal set aside (:func:`merge_journals`)."""
     with TranslationMemory(memory) as into:
-        return merge_journals(into, journal_folder(home, memory)) + merge_journals(into, home / JOURNALS)
+        return merge_journals(into, journal_folder(home, memory), warn) + merge_journals(into, home / JOURNALS, warn)
 
 
 def journal_path(folder: Path) -> Path:
@@ -284,13 +315,139 @@ def read_journals(
     return found
 
 
-def merge_journals(memory: TranslationMemory, folder: Path) -> int:
-    """Merge every journal in ``folder`` into ``memory``; remove those whose writer is gone. Translations merged."""
+def merge_journals(memory: TranslationMemory, folder: Path, warn: Callable[[str], None] | None = None) -> int:
+    """Merge every journal in ``folder`` into ``memory``; remove those whose writer is gone. Translations merged.
+
+    A damaged journal (not an SQLite file, or one with a damaged page) would stop every later run into
+    the memory: what rows of it can be read are merged, and the file is set aside, its bytes kept
+    (:func:`set_aside`), with one line to ``warn`` (default: this module's logger) naming it.
+    """
     merged = 0
     for path in sorted(folder.glob("*.sqlite")) if folder.is_dir() else []:
-        merged += memory.merge(path)
+        try:
+            merged += memory.merge(path)
+        except sqlite3.DatabaseError as problem:
+            if not damaged(problem):
+                raise
+            merged += salvage_journal(memory, path, problem, warn or logger.warning)
+            continue
         host, _, pid = path.stem.rpartition("-")
         if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
             for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 leftover.unlink(missing_ok=True)
     return merged
+
+
+_DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+_NO_STORAGE = frozenset(
+    {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM}
+)
+
+
+def _primary_code(problem: sqlite3.Error) -> int | None:
+    code = getattr(problem, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def damaged(problem: sqlite3.Error) -> bool:
+    """Whether SQLite says a file is damaged: ``file is not a database``, ``database disk image is malformed``."""
+    return _primary_code(problem) in _DAMAGED
+
+
+def storage_error(path: Path, problem: sqlite3.Error) -> TarjamaError | None:
+    """The failed write to the SQLite file ``path`` in one line naming it, if the storage is to blame (a full
+    disk: ``database or disk is full``, or, when SQLite cannot grow its WAL, ``disk I/O error``; a read-only
+    file or folder); ``None`` for anything else."""
+    if _primary_code(problem) not in _NO_STORAGE:
+        return None
+    try:
+        check_free_space(path)  # a full disk is called one, whatever SQLite called it
+    except TarjamaError as full:
+        return full
+    return TarjamaError(f"{path}: cannot write ({problem})")
+
+
+def salvage_journal(memory: TranslationMemory, path: Path, problem: sqlite3.Error, warn: Callable[[str], None]) -> int:
+    """Merge what rows of the damaged journal ``path`` can be read, set it aside and ``warn``; rows merged.
+
+    A journal holds translations paid for: a partly damaged one is read from both ends (up to the
+    damaged page each way). If the journal reads whole, the damage was the memory's: that is raised.
+    """
+    rows, whole = _readable_rows(path)
+    if whole:
+        raise TarjamaError(f"{memory.path}: damaged translation memory ({problem})") from None
+    memory._store_rows(rows)
+    aside = set_aside(path)
+    kept = f"set aside as {aside.name}" if isinstance(aside, Path) else f"could not be set aside ({aside})"
+    warn(
+        f"{path}: damaged journal ({problem}); {counted(len(rows), 'translation')} read from it into "
+        f"{memory.path}; the file is {kept}"
+    )
+    return len(rows)
+
+
+def _readable_rows(path: Path) -> tuple[list[tuple[str, str, str, str, str]], bool]:
+    """The rows of the journal ``path`` that can be read, and whether it read whole. A truncated file
+    (a disk that filled up, a copy cut short) is read again as a copy whose header does not give its
+    size: SQLite then reads the pages that are there, instead of calling the whole file malformed."""
+    rows, whole = _rows_of(f"{path.absolute().as_uri()}?mode=ro")  # as a URI: a '?' or '#' in a name is kept
+    if whole:
+        return list(rows.values()), True
+    with tempfile.TemporaryDirectory(prefix="tarjama-salvage-") as scratch:
+        try:
+            data = bytearray(path.read_bytes())
+        except OSError:
+            data = bytearray()
+        if data.startswith(b"SQLite format 3\0") and len(data) >= 100:
+            data[28:32] = bytes(4)  # "in-header database size": 0 = use the file's size
+            copy = Path(scratch) / "journal.sqlite"
+            copy.write_bytes(data)
+            rows = {**_rows_of(f"{copy.as_uri()}?mode=ro")[0], **rows}
+    return list(rows.values()), False
+
+
+def _rows_of(uri: str) -> tuple[dict[tuple[str, str, str], tuple[str, str, str, str, str]], bool]:
+    """The rows of the memory file at ``uri`` that can be read, from the first one on and from the last
+    one back (up to a damaged page each way), by key; and whether it read whole."""
+    rows: dict[tuple[str, str, str], tuple[str, str, str, str, str]] = {}
+    whole = True
+    try:
+        db = sqlite3.connect(uri, uri=True, timeout=30)
+    except sqlite3.Error:
+        return rows, False
+    try:
+        for order in ("ASC", "DESC"):
+            try:
+                for row in db.execute(
+                    f"SELECT engine, model, source, target, created_at FROM translations ORDER BY rowid {order}"
+                ):
+                    rows[row[:3]] = row
+            except sqlite3.Error:
+                whole = False
+                continue
+            break  # read whole from the first row: nothing to read from the end
+        if whole:  # its table reads whole, but an index of it may be what is damaged
+            whole = db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    except sqlite3.Error:
+        whole = False
+    finally:
+        db.close()
+    return rows, whole
+
+
+def set_aside(path: Path) -> Path | str:
+    """Rename the damaged SQLite file ``path`` (and its ``-wal``, if it holds anything) to
+    ``<name>.damaged-<UTC time>``, out of the journals' glob, bytes kept; its new path, or why it could
+    not be renamed. Its ``-shm`` (an index SQLite rebuilds) and an empty ``-wal`` are removed."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    wal, shm = path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+    try:
+        if wal.exists() and wal.stat().st_size > 0:
+            wal.rename(aside.with_name(aside.name + "-wal"))
+        wal.unlink(missing_ok=True)
+        shm.unlink(missing_ok=True)
+        path.rename(aside)
+    except OSError as problem:
+        return problem.strerror or str(problem)
+    return aside
