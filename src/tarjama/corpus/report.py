@@ -43,7 +43,8 @@ def md_text(value: object) -> str:
 def md_code(value: object, *, in_table: bool = False) -> str:
     """Any text (a signature, a setting, a run name) as a Markdown inline code span that shows exactly that
     text: fenced by one backtick more than its longest run of backticks, so none inside closes the span, and
-    padded by a space each side (which CommonMark strips), so a backtick at either end stays text.
+    padded by a space each side (which CommonMark strips) when it begins or ends with a backtick, or with a
+    space at both ends (CommonMark would strip one of those), so the span shows the text as it is.
 
     Inside a code span nothing is markup or HTML, so nothing is escaped but what a span cannot hold:
     unprintable characters become visible escapes (as in :func:`md_text`), and in a table cell
@@ -53,7 +54,8 @@ def md_code(value: object, *, in_table: bool = False) -> str:
     if in_table:  # spaces around it let a narrow card (the Prefect UI) wrap a long signature there
         text = text.replace("|", r" \| ")
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
-    return f"{fence} {text} {fence}"
+    pad = " " if text.startswith("`") or text.endswith("`") or (text[:1] == text[-1:] == " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def md_cell(value: object) -> str:
