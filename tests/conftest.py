@@ -13,7 +13,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,6 +280,24 @@ def fill(folder: Path) -> Path:
     finally:
         os.close(fd)
     return filler
+
+
+def fill_once_translating(
+    services: LoopbackServices, start: Callable[[], subprocess.Popen], folder: Path
+) -> subprocess.Popen:
+    """``start()`` a run and fill ``folder``'s disk once the run waits for its first answer (its up-front
+    checks have passed: it is translating); the held request then goes on. The started run."""
+    held = services.held  # cumulative: the requests held before this run's
+    services.hold_after(0)
+    try:
+        run = start()
+        while services.held <= held:
+            assert run.poll() is None, run.communicate()
+            time.sleep(0.2)
+        fill(folder)
+    finally:
+        services.release()
+    return run
 
 
 def device(path: Path, number: int) -> Path:

@@ -30,6 +30,7 @@ from conftest import (
     cli_env,
     device,
     fill,
+    fill_once_translating,
     finish,
     shared_runs,
     staging_writer,
@@ -258,15 +259,9 @@ def test_a_disk_that_fills_while_translating_is_one_line_and_leaves_nothing(tmp_
     services = runs.services
     memory = tmp_path / "memory.sqlite"
     with tmpfs(tmp_path / "disk") as disk:
-        services.hold_after(0)
-        run = runs.start(ARTICLE, "--out", disk / "out", "--memory", memory)
-        try:
-            while services.held < 1:  # the up-front check has passed; the run is translating
-                assert run.poll() is None, run.communicate()
-                time.sleep(0.2)
-            fill(disk)
-        finally:
-            services.release()
+        run = fill_once_translating(
+            services, lambda: runs.start(ARTICLE, "--out", disk / "out", "--memory", memory), disk
+        )
         code, stderr = finish(run)
         assert code == 1, stderr[-3000:]
         assert stderr.strip().splitlines()[-1].startswith(f"tarjama: error: {disk / 'out'}")

@@ -10,7 +10,6 @@ import logging
 import sqlite3
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from conftest import (
     build,
     cli_env,
     fill,
+    fill_once_translating,
     finish,
     libre,
     shared_runs,
@@ -243,22 +243,13 @@ def test_a_cli_run_whose_home_disk_fills_up_keeps_every_answer_and_fails_in_one_
     services = runs.services
     services.clear()  # the module's runs share it: only this run's requests
     with tmpfs(tmp_path / "disk", "8m") as home:
-        held = services.held  # cumulative: requests held before this test's
-        services.hold_after(0)
-        run = subprocess.Popen(
-            [TARJAMA, "run", str(ARTICLE), "-e", "libre", "--out", str(out), "--memory", str(memory)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=runs.env | {"TARJAMA_HOME": str(home)},
+        command = [TARJAMA, "run", str(ARTICLE), "-e", "libre", "--out", str(out), "--memory", str(memory)]
+        env = runs.env | {"TARJAMA_HOME": str(home)}
+        run = fill_once_translating(
+            services,
+            lambda: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env),
+            home,
         )
-        try:
-            while services.held <= held:  # the checks made before anything is paid for have passed
-                assert run.poll() is None, run.communicate()
-                time.sleep(0.2)
-            fill(home)
-        finally:
-            services.release()
         code, stderr = finish(run)
     assert code == 1, stderr[-3000:]
     assert "Traceback" not in stderr
@@ -277,16 +268,9 @@ def test_a_cli_run_whose_memory_disk_fills_up_is_one_line_naming_it(tmp_path, ru
     services.clear()  # the module's runs share it: only this run's requests
     with tmpfs(tmp_path / "disk") as disk:
         memory = disk / "memory.sqlite"
-        held = services.held  # cumulative: requests held before this test's
-        services.hold_after(0)
-        run = runs.start(ARTICLE, "--out", tmp_path / "out", "--memory", memory)
-        try:
-            while services.held <= held:  # the checks made before anything is paid for have passed
-                assert run.poll() is None, run.communicate()
-                time.sleep(0.2)
-            fill(disk)
-        finally:
-            services.release()
+        run = fill_once_translating(
+            services, lambda: runs.start(ARTICLE, "--out", tmp_path / "out", "--memory", memory), disk
+        )
         code, stderr = finish(run)
         assert code == 1, stderr[-3000:]
         assert "Traceback" not in stderr

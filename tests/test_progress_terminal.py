@@ -56,25 +56,30 @@ def read_all(fd: int, process: subprocess.Popen, timeout: float) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+def on_a_terminal(command: list[str], env: dict[str, str], columns: int) -> tuple[int, str]:
+    """Run ``command`` on a real pseudo-terminal ``columns`` wide: its exit status and what it drew, a line per
+    frame (colours dropped, cursor moves and erasures made line breaks)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    os.set_blocking(master, False)
+    process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    try:
+        screen = CURSOR.sub("\n", COLOURS.sub("", read_all(master, process, timeout=600)))
+    finally:
+        os.close(master)
+    return process.wait(timeout=60), screen
+
+
 @pytest.mark.slow
 def test_a_terminal_shows_articles_done_sentences_and_rate_and_a_pipe_does_not(tmp_path):
     corpus = copy_articles(tmp_path / "corpus", ["abcnews.306758", "bbc.381647", "cnn.304404"])
     with LoopbackServices(lifetime=900, latency=0.05) as services:
         env = cli_env(tmp_path / "home", TARJAMA_GOOGLE_URL=services.url("google"), TERM="xterm-256color")
         env.pop("COLUMNS")
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # a common terminal's width
-        os.set_blocking(master, False)
         command = [TARJAMA, "run", str(corpus), "-e", "google", "--rate-limit", "0", "-j", "1"]
-        process = subprocess.Popen(
-            [*command, "-o", str(tmp_path / "tty")], stdin=slave, stdout=slave, stderr=slave, env=env
-        )
-        os.close(slave)
-        try:
-            screen = CURSOR.sub("\n", COLOURS.sub("", read_all(master, process, timeout=600)))
-        finally:
-            os.close(master)
-        assert process.wait(timeout=60) == 0, screen[-3000:]
+        code, screen = on_a_terminal([*command, "-o", str(tmp_path / "tty")], env, columns=80)  # a common width
+        assert code == 0, screen[-3000:]
         frames = [(int(done), int(sentences)) for done, sentences in BAR.findall(screen)]
         assert frames, screen[-3000:]
         assert frames == sorted(frames), frames  # articles done and sentences translated only grow
@@ -112,19 +117,9 @@ def test_a_local_dask_cluster_under_the_bar_keeps_its_task_runs_info_lines_off_t
     corpus = copy_articles(tmp_path / "corpus", ["abcnews.306758", "bbc.381647"])
     with LoopbackServices(lifetime=900) as services:
         env = cli_env(tmp_path / "home", TARJAMA_GOOGLE_URL=services.url("google"), TERM="xterm-256color")
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
-        os.set_blocking(master, False)
         command = [TARJAMA, "run", str(corpus), "-e", "google", "--rate-limit", "0", "--dask", "local"]
-        process = subprocess.Popen(
-            [*command, "-o", str(tmp_path / "out")], stdin=slave, stdout=slave, stderr=slave, env=env
-        )
-        os.close(slave)
-        try:
-            screen = CURSOR.sub("\n", COLOURS.sub("", read_all(master, process, timeout=600)))
-        finally:
-            os.close(master)
-    assert process.wait(timeout=60) == 0, screen[-3000:]
+        code, screen = on_a_terminal([*command, "-o", str(tmp_path / "out")], env, columns=200)
+    assert code == 0, screen[-3000:]
     assert "aligned TSV" in screen, screen[-3000:]
     chatter = [line for line in screen.splitlines() if TASK_INFO.search(line)]
     assert not chatter, chatter[:3]
