@@ -379,7 +379,10 @@ def run(
         with_served_links,
         written_output,
     )
-    from tarjama.app.stopping import Stopped, call_until_signalled, exit_now, ignore_signals
+    from tarjama.app.stopping import Stopped, abandoned, call_until_signalled, exit_now, ignore_signals
+
+    def say(line: str) -> None:
+        errors.print(f"tarjama: {line}", markup=False, highlight=False, soft_wrap=True)
 
     settings, unserved = with_served_links(settings, out)
     if unserved:
@@ -415,7 +418,9 @@ def run(
                             workers=workers,
                             filter_checks=filtering,
                             rebuild=rebuild,
-                        )
+                        ),
+                        stop_wait=settings.stop_wait,
+                        say=say,
                     )
                 except (Stopped, KeyboardInterrupt) as stop:
                     record.settled = False  # a second signal while ending it leaves the record: Crashed later
@@ -438,10 +443,17 @@ def run(
         # stopped again while ending: the workers' journals are merged by the next run
         kept_in = stopped.kept_in if stopped is not None else journal_folder(settings.home, settings.memory_path)
         later = "" if kept_in == settings.memory_path else f", merged into {settings.memory_path} by the next run"
+        settled = stop.settled if isinstance(stop, Stopped) else None
+        received = (
+            f" ({counted(settled.kept, 'translation')} received while stopping among them)"
+            if settled and settled.kept
+            else ""
+        )
+        given_up = abandoned(settled)
         errors.print(
-            f"tarjama: error: interrupted: every sentence translated so far is kept in {kept_in}{later}, "
-            "and every article built is kept for the next run; no output was written; run the same command "
-            "again to resume",
+            f"tarjama: error: interrupted: every sentence translated so far is kept in {kept_in}{later}{received}"
+            f"{'; ' + given_up if given_up else ''}, and every article built is kept for the next run; no output "
+            "was written; run the same command again to resume",
             markup=False,
             highlight=False,
             soft_wrap=True,
