@@ -379,7 +379,14 @@ def run(
         with_served_links,
         written_output,
     )
-    from tarjama.app.stopping import Stopped, abandoned, call_until_signalled, exit_now, ignore_signals
+    from tarjama.app.stopping import (
+        Stopped,
+        abandoned,
+        call_until_signalled,
+        exit_now,
+        ignore_signals,
+        raise_on_signals,
+    )
 
     def say(line: str) -> None:
         errors.print(f"tarjama: {line}", markup=False, highlight=False, soft_wrap=True)
@@ -389,6 +396,7 @@ def run(
         errors.print(f"tarjama: warning: {unserved}", markup=False, highlight=False, soft_wrap=True)
     stopped: StoppedRun | None = None
     try:
+        raise_on_signals()  # from here on, what was written decides how a signal ends the command
         with prefect_flow(settings, total) as run_flow:
             # runs of this home killed earlier: Crashed, not Running for ever (before this run's record is made)
             crash_abandoned_runs(settings.home)
@@ -528,13 +536,16 @@ def task_runner(dask: str, workers: int) -> Callable[[], Any]:
 
 @contextmanager
 def quiet_interrupts() -> Iterator[None]:
-    """Ctrl-C loses nothing, so it deserves one line (ours), not a "Crash detected!" error per flow and task."""
+    """Ctrl-C loses nothing, so it deserves one line (ours), not a "Crash detected!" error per flow and task,
+    nor a "Finished in state Crashed" one per task a stop ended before its next request."""
     import logging
 
     class Interrupted(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
             message = record.getMessage()
-            return not (message.startswith("Crash detected!") and "interrupt" in message)
+            return not (
+                (message.startswith("Crash detected!") and "interrupt" in message) or "TranslationStopped" in message
+            )
 
     quiet = Interrupted()
     loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
@@ -953,12 +964,14 @@ def compare(
     <out>/compare-<time>-run-<suffix>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
     prints the report.
     """
+    from tarjama.app.stopping import ignore_signals
     from tarjama.quality.compare import compare_runs, render_comparison
 
     try:
         made = compare_runs(systems, ref, test, samples, out)
     except TarjamaError as problem:
         fail(str(problem))
+    ignore_signals()  # the comparison is written: a signal now would only cut its report short
     say(render_comparison(made.comparison, max_articles=MAX_SUMMARY_ARTICLES))
     say(f"comparison: {made.folder / 'report.md'}")
 
@@ -1297,6 +1310,7 @@ def download(
     """Write one output file of RUN (by default its aligned TSV)."""
     from tarjama.app.runs import check_output_name
     from tarjama.app.runs import download as download_run
+    from tarjama.app.stopping import ignore_signals
 
     try:
         check_output_name(file)
@@ -1308,6 +1322,7 @@ def download(
         label, written = download_run(settings, run_id, Path(out) if out else None, file, folder, into_folder)
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
+    ignore_signals()  # the file is written: a signal now would only cut the line that says so
     where = written if written is not None else f"{file} to standard output"
     errors.print(printable(f"run {label}: wrote {where}"), highlight=False, markup=False, soft_wrap=True)
 

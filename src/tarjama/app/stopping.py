@@ -58,10 +58,7 @@ def call_until_signalled(
         except BaseException as error:  # handed to the main thread, which raises it
             outcome["error"] = error
 
-    def stop(signum: int, _frame: FrameType | None) -> NoReturn:
-        raise Stopped(signum)
-
-    previous = {signum: signal.signal(signum, stop) for signum in SIGNALS}
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in SIGNALS}
     worker = threading.Thread(target=target, name="tarjama-flow", daemon=True)
     try:
         worker.start()
@@ -81,6 +78,18 @@ def call_until_signalled(
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+def _raise_stopped(signum: int, _frame: FrameType | None) -> NoReturn:
+    raise Stopped(signum)
+
+
+def raise_on_signals() -> None:
+    """Turn SIGINT and SIGTERM into :class:`Stopped` in the main thread from now on, so that a command
+    decides how a signal ends it by what it has written (SIGTERM's default ended it with -15 even after
+    its output was complete). Main thread only."""
+    for signum in SIGNALS:
+        signal.signal(signum, _raise_stopped)
 
 
 def finish_translations(wait_s: float, say: Callable[[str], None] | None = None) -> Settled:
@@ -106,8 +115,10 @@ def abandoned(settled: Settled | None) -> str:
     if settled is None or not settled.calls:
         return ""
     if settled.requests:
-        return f"{counted(settled.requests, 'request')} still in flight abandoned (their sentences are asked again)"
-    return "the translations still under way abandoned (their sentences are asked again)"
+        given_up = f"{counted(settled.requests, 'request')} still in flight"
+    else:
+        given_up = "the translations still under way"
+    return f"{given_up} abandoned (the next run asks for those sentences again)"
 
 
 def ignore_signals() -> None:
