@@ -452,16 +452,16 @@ def run(
         kept_in = stopped.kept_in if stopped is not None else journal_folder(settings.home, settings.memory_path)
         later = "" if kept_in == settings.memory_path else f", merged into {settings.memory_path} by the next run"
         settled = stop.settled if isinstance(stop, Stopped) else None
-        received = (
-            f" ({counted(settled.kept, 'translation')} received while stopping among them)"
+        after = (
+            [f"{counted(settled.kept, 'translation')} arrived while stopping and are kept"]
             if settled and settled.kept
-            else ""
+            else []
         )
-        given_up = abandoned(settled)
+        after += filter(None, [abandoned(settled)])
         errors.print(
-            f"tarjama: error: interrupted: every sentence translated so far is kept in {kept_in}{later}{received}"
-            f"{'; ' + given_up if given_up else ''}, and every article built is kept for the next run; no output "
-            "was written; run the same command again to resume",
+            f"tarjama: error: interrupted: every sentence translated so far is kept in {kept_in}{later}, "
+            f"and every article built is kept for the next run; {''.join(part + '; ' for part in after)}"
+            "no output was written; run the same command again to resume",
             markup=False,
             highlight=False,
             soft_wrap=True,

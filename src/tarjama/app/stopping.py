@@ -115,9 +115,11 @@ def abandoned(settled: Settled | None) -> str:
     if settled is None or not settled.calls:
         return ""
     if settled.requests:
-        given_up = f"{counted(settled.requests, 'request')} still in flight"
+        given_up = (
+            f"{counted(settled.requests, 'request')} still in flight {'was' if settled.requests == 1 else 'were'}"
+        )
     else:
-        given_up = "the translations still under way"
+        given_up = "the translations still under way were"
     return f"{given_up} abandoned (the next run asks for those sentences again)"
 
 
