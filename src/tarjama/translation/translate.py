@@ -204,8 +204,9 @@ def _translate_claims(
     Once the process stops translating (:mod:`tarjama.translation.stopping`) no request starts, and
     the stop waits for this call: the translations that still arrive are stored before it ends."""
     sources = [claim.key[2] for claim in claims]
+    built = engine()  # not waited for by a stop: loading a local model sends nothing
     with translating():
-        produced = engine().translate(sources)
+        produced = built.translate(sources)
         for sent, (claim, source) in enumerate(zip(claims, sources), start=1):
             try:
                 target = next(produced)
