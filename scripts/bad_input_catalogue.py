@@ -514,7 +514,7 @@ def killed(scratch: Scratch) -> Iterator[Row]:
         status, message = said(scratch, (run.returncode, stderr))
         yield Row(
             "4",
-            f"`{sig.name}` while a request is in flight",
+            f"`{sig.name}` while a request is in flight (never answered)",
             status,
             f"{ended}; its Prefect server {server}" + ("" if sig == signal.SIGKILL else f"; {message}"),
         )

@@ -147,10 +147,12 @@ def test_ctrl_c_reaches_the_run_and_killing_the_command_kills_its_run(warm, tmp_
     slow = dict(env)
     with LoopbackServices(latency=5.0, lifetime=600) as services:  # a new article, translated slowly
         slow["TARJAMA_LIBRE_URL"] = services.url("libre")
-        article = tmp_path / "slow.ar.txt"
-        shutil.copy(ARTICLE.with_name("abcnews.306758.ar.txt"), article)
 
-        def start() -> tuple[subprocess.Popen[str], int]:
+        def start(source: str) -> tuple[subprocess.Popen[str], int]:
+            # each run a new article: a stopped run keeps the answers it waited for, so a rerun would be fast
+            article = tmp_path / source / "slow.ar.txt"
+            article.parent.mkdir()
+            shutil.copy(ARTICLE.with_name(f"{source}.ar.txt"), article)
             runs_before = len(re.findall(r"^run (\d+) started", log_of(home), re.MULTILINE))
             command = subprocess.Popen(
                 [TARJAMA, "run", str(article), "-e", "libre"], env=slow, cwd=work, stderr=subprocess.PIPE, text=True
@@ -162,14 +164,14 @@ def test_ctrl_c_reaches_the_run_and_killing_the_command_kills_its_run(warm, tmp_
             time.sleep(3)
             return command, child
 
-        command, child = start()
+        command, child = start("abcnews.306758")
         command.send_signal(signal.SIGINT)
         _, stderr = command.communicate(timeout=120)
         assert command.returncode == 130, stderr
         assert "interrupted" in stderr
         wait_for(lambda: not alive(child), "the interrupted run to end", 60)
 
-        command, child = start()
+        command, child = start("abcnews.306764")
         command.kill()  # SIGKILL: nothing can be forwarded, yet the run must not outlive its command
         command.wait()
         wait_for(

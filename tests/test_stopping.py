@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
+import sqlite3
 import subprocess
+import time
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 
 import pytest
-from conftest import PYTHON, cli_env
+from conftest import ARTICLE, PYTHON, TARJAMA, Runs, cli_env, copy_articles, shared_runs
+from loopback_services import LoopbackServices, Record
 
 from tarjama.app.stopping import call_until_signalled
 
@@ -102,3 +109,148 @@ def test_what_a_second_signal_reports_is_what_was_written_without_waiting(tmp_pa
     renamed, unfinished, left = json.loads(ended.stdout)
     assert renamed == str(out / "renamed") and unfinished is None
     assert left == ["latest", "renamed"]  # the unfinished run's folder neither renamed nor left behind
+
+
+# ---------------------------------------------------------------------------- a real run stopped mid-translation
+
+ARTICLE_IDS = ["abcnews.306758", "abcnews.306764", "bbc.381647", "bbc.381679"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    with shared_runs(tmp_path_factory.mktemp("stopping")) as started:
+        yield started
+
+
+def targets_in(memory: Path) -> set[str]:
+    with closing(sqlite3.connect(memory)) as db:
+        return {row[0] for row in db.execute("SELECT target FROM translations")}
+
+
+def start_run(runs: Runs, tmp_path: Path, **env: str) -> subprocess.Popen:
+    """A run of four articles through the loopback LibreTranslate into a fresh memory, ``<tmp_path>/m.sqlite``."""
+    articles = copy_articles(tmp_path / "articles", ARTICLE_IDS)
+    return subprocess.Popen(
+        [
+            TARJAMA,
+            "run",
+            str(articles),
+            "-e",
+            "libre",
+            "-o",
+            str(tmp_path / "out"),
+            "--memory",
+            str(tmp_path / "m.sqlite"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=runs.env | env,
+    )
+
+
+def signal_when(run: subprocess.Popen, ready: Callable[[], bool], sig: int) -> float:
+    """Send ``sig`` to ``run`` once ``ready()``; when it was sent (monotonic, the loopback server's clock)."""
+    deadline = time.monotonic() + 400
+    while not ready():
+        assert run.poll() is None, run.communicate()[1][-3000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    sent = time.monotonic()
+    run.send_signal(sig)
+    return sent
+
+
+def in_flight(services: LoopbackServices) -> list[Record]:
+    """The requests the service is answering now (sent, answer not given yet)."""
+    return [r for r in services.requests("libre") if r.status is None and r.fault is None]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "per_request", "latency"),
+    [(signal.SIGINT, "3", 1.0), (signal.SIGTERM, "3", 1.0), (signal.SIGINT, "", 2.5)],
+)
+def test_a_signal_sends_no_new_request_and_keeps_every_answer_that_comes(tmp_path, runs, sig, per_request, latency):
+    """Stopped while requests are in flight (three segments a request, or a whole article a request): the
+    run used to send new requests after the signal and exit before the answers came, which the next run paid
+    for again. Now no request starts after the signal, and every segment the service answered is in the
+    memory when the command ends, which says it waited."""
+    services = runs.services
+    services.clear()
+    services.latency = latency
+    try:
+        run = start_run(runs, tmp_path, **({"TARJAMA_LIBRE_MAX_ITEMS": per_request} if per_request else {}))
+        # some answers stored, and requests in flight
+        sent = signal_when(run, lambda: services.answered("libre") >= 1 and len(in_flight(services)) >= 1, sig)
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        services.latency = 0.0
+    assert run.returncode == 128 + sig, stderr[-3000:]
+    assert "Traceback" not in stderr and "Crash" not in stderr, stderr[-3000:]
+    late = [round(r.started - sent, 3) for r in services.requests("libre") if r.started > sent + 0.05]
+    assert late == [], "requests sent after the signal"
+    answered = [s for r in services.requests("libre") if r.status == 200 for s in r.segments]
+    assert answered
+    assert {services.english(s) for s in answered} <= targets_in(tmp_path / "m.sqlite"), stderr[-3000:]
+    assert "stopping: no new request is sent; waiting up to 10 s for the answers to" in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("tarjama: error: interrupted: every sentence translated so far is kept in"), last
+    assert "arrived while stopping and are kept" in last and "abandoned" not in last, last
+    assert not (tmp_path / "out" / "latest").exists()
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_stops_at_once_and_says_what_it_abandoned(tmp_path, runs):
+    """Requests that are never answered: the first Ctrl-C waits (and says a second one stops at once), the
+    second ends the command at once, saying the requests in flight were abandoned; nothing was sent after."""
+    services = runs.services
+    services.clear()
+    held = services.held
+    services.hold_after(1)  # one request answered, then none
+    try:
+        run = start_run(runs, tmp_path, TARJAMA_LIBRE_MAX_ITEMS="3", TARJAMA_STOP_WAIT="60")
+        sent = signal_when(run, lambda: services.held > held, signal.SIGINT)
+        time.sleep(2)
+        assert run.poll() is None  # waiting for the held requests
+        count = len(services.requests("libre"))
+        again = time.monotonic()
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=60)
+        ended = time.monotonic() - again
+    finally:
+        services.release()
+    assert run.returncode == 130, stderr[-3000:]
+    assert ended < 20
+    assert len(services.requests("libre")) == count
+    assert [r for r in services.requests("libre") if r.started > sent + 0.05] == []
+    assert "(Ctrl-C again to stop at once and lose them)" in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert re.search(
+        r"\d+ requests? still in flight (was|were) abandoned \(the next run asks for those sentences again\)", last
+    ), last
+    answered = [s for r in services.requests("libre") if r.status == 200 for s in r.segments]
+    assert {services.english(s) for s in answered} <= targets_in(tmp_path / "m.sqlite"), stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_sigterms_after_the_output_was_written_end_the_run_as_done(tmp_path, runs):
+    """SIGTERM again and again from the moment the run's folder is in place until the command ends: the run
+    is complete, so it ends with 0 and its summary, as documented; SIGTERM's default handler, back once the
+    flow had returned, used to end it with -15 while it closed its Prefect connection."""
+    runs.services.clear()
+    out = tmp_path / "out"
+    run = subprocess.Popen(
+        [TARJAMA, "run", str(ARTICLE), "-e", "libre", "-o", str(out), "--name", "done"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=runs.env | {"TARJAMA_MEMORY": str(tmp_path / "m.sqlite")},
+    )
+    signal_when(run, lambda: (out / "done").is_dir() or run.poll() is not None, signal.SIGTERM)
+    while run.poll() is None:
+        run.send_signal(signal.SIGTERM)
+        time.sleep(0.02)
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 0, stderr[-3000:]
+    assert "tarjama run done" in stdout, stdout[-3000:]

@@ -38,6 +38,7 @@ CORE_WITHOUT_PREFECT = [
     "tarjama.text.segment",
     "tarjama.settings",
     "tarjama.translation.translate",
+    "tarjama.translation.stopping",
 ]
 
 SIDE_EFFECTS = """

@@ -96,6 +96,14 @@ GLOBAL_SETTINGS: tuple[SettingDef, ...] = (
         "number",
     ),
     SettingDef(
+        "stop_wait",
+        "TARJAMA_STOP_WAIT",
+        "Seconds a run stopped by Ctrl-C or SIGTERM waits for the answers to requests in flight (kept; a second "
+        "Ctrl-C does not wait).",
+        "10",
+        "number",
+    ),
+    SettingDef(
         "preload",
         "TARJAMA_PRELOAD",
         "Keep a warm process per home that later `tarjama run` commands fork from, skipping the imports.",
@@ -312,6 +320,7 @@ class Settings(BaseModel):
     http_retries: int = 5
     http_backoff: float = 1.0  # first retry's wait (s)
     prefect_server_idle: float = 600.0  # the shared Prefect server stops after this many idle seconds
+    stop_wait: float = 10.0  # a run stopped by a signal waits this long for the answers to requests in flight
     preload: bool = True  # a warm process runs later `tarjama run` commands (tarjama.app.preload)
     rate_limit: float | None = None  # wins over the per-engine rates
     engine_rates: dict[str, float] = Field(default_factory=dict)  # TARJAMA_RATE_LIMIT_<ENGINE>

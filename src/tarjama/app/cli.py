@@ -380,13 +380,24 @@ def run(
         with_served_links,
         written_output,
     )
-    from tarjama.app.stopping import Stopped, call_until_signalled, exit_now, ignore_signals
+    from tarjama.app.stopping import (
+        Stopped,
+        abandoned,
+        call_until_signalled,
+        exit_now,
+        ignore_signals,
+        raise_on_signals,
+    )
+
+    def say(line: str) -> None:
+        errors.print(f"tarjama: {line}", markup=False, highlight=False, soft_wrap=True)
 
     settings, unserved = with_served_links(settings, out)
     if unserved:
         errors.print(f"tarjama: warning: {unserved}", markup=False, highlight=False, soft_wrap=True)
     stopped: StoppedRun | None = None
     try:
+        raise_on_signals()  # from here on, what was written decides how a signal ends the command
         with prefect_flow(settings, total) as run_flow:
             # runs of this home killed earlier: Crashed, not Running for ever (before this run's record is made)
             crash_abandoned_runs(settings.home)
@@ -416,7 +427,9 @@ def run(
                             workers=workers,
                             filter_checks=filtering,
                             rebuild=rebuild,
-                        )
+                        ),
+                        stop_wait=settings.stop_wait,
+                        say=say,
                     )
                 except (Stopped, KeyboardInterrupt) as stop:
                     record.settled = False  # a second signal while ending it leaves the record: Crashed later
@@ -439,10 +452,17 @@ def run(
         # stopped again while ending: the workers' journals are merged by the next run
         kept_in = stopped.kept_in if stopped is not None else journal_folder(settings.home, settings.memory_path)
         later = "" if kept_in == settings.memory_path else f", merged into {settings.memory_path} by the next run"
+        settled = stop.settled if isinstance(stop, Stopped) else None
+        after = (
+            [f"{counted(settled.kept, 'translation')} arrived while stopping and are kept"]
+            if settled and settled.kept
+            else []
+        )
+        after += filter(None, [abandoned(settled)])
         errors.print(
             f"tarjama: error: interrupted: every sentence translated so far is kept in {kept_in}{later}, "
-            "and every article built is kept for the next run; no output was written; run the same command "
-            "again to resume",
+            f"and every article built is kept for the next run; {''.join(part + '; ' for part in after)}"
+            "no output was written; run the same command again to resume",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -527,13 +547,16 @@ def task_runner(dask: str, workers: int, quiet_workers: bool = False) -> Callabl
 
 @contextmanager
 def quiet_interrupts() -> Iterator[None]:
-    """Ctrl-C loses nothing, so it deserves one line (ours), not a "Crash detected!" error per flow and task."""
+    """Ctrl-C loses nothing, so it deserves one line (ours), not a "Crash detected!" error per flow and task,
+    nor a "Finished in state Crashed" one per task a stop ended before its next request."""
     import logging
 
     class Interrupted(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
             message = record.getMessage()
-            return not (message.startswith("Crash detected!") and "interrupt" in message)
+            return not (
+                (message.startswith("Crash detected!") and "interrupt" in message) or "TranslationStopped" in message
+            )
 
     quiet = Interrupted()
     loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
@@ -952,12 +975,14 @@ def compare(
     <out>/compare-<time>-run-<suffix>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
     prints the report.
     """
+    from tarjama.app.stopping import ignore_signals
     from tarjama.quality.compare import compare_runs, render_comparison
 
     try:
         made = compare_runs(systems, ref, test, samples, out)
     except TarjamaError as problem:
         fail(str(problem))
+    ignore_signals()  # the comparison is written: a signal now would only cut its report short
     say(render_comparison(made.comparison, max_articles=MAX_SUMMARY_ARTICLES))
     say(f"comparison: {made.folder / 'report.md'}")
 
@@ -1296,6 +1321,7 @@ def download(
     """Write one output file of RUN (by default its aligned TSV)."""
     from tarjama.app.runs import check_output_name
     from tarjama.app.runs import download as download_run
+    from tarjama.app.stopping import ignore_signals
 
     try:
         check_output_name(file)
@@ -1307,6 +1333,7 @@ def download(
         label, written = download_run(settings, run_id, Path(out) if out else None, file, folder, into_folder)
     except TarjamaError as problem:
         fail(str(problem), EXIT_FAILED)
+    ignore_signals()  # the file is written: a signal now would only cut the line that says so
     where = written if written is not None else f"{file} to standard output"
     errors.print(printable(f"run {label}: wrote {where}"), highlight=False, markup=False, soft_wrap=True)
 

@@ -8,6 +8,10 @@ wait, since a worker stores every translation the moment it arrives. So the comm
 thread of its own, its main thread turns either signal into :class:`Stopped` at once, and the command
 ends with :func:`exit_now` after its own clean-up (the private Prefect server is stopped by the
 ``with`` block it lives in, and dies with the process anyway).
+
+Except for translations under way: before it ends, the command stops translating (no new request is
+sent) and waits a bounded time for the answers to the requests in flight, which are stored as they
+arrive (:mod:`tarjama.translation.stopping`); a second signal ends that wait at once.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
+from tarjama.errors import counted
+from tarjama.translation.stopping import Settled, settle, stop_translating, under_way
+
 T = TypeVar("T")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -31,12 +38,17 @@ class Stopped(Exception):
     def __init__(self, signum: int) -> None:
         self.signum = signum
         self.exit_status = 128 + signum
+        self.settled: Settled | None = None  # the translations under way when the command gave up on them
         super().__init__(signal.Signals(signum).name)
 
 
-def call_until_signalled(call: Callable[[], T], poll_s: float = 0.2) -> T:
-    """``call()``'s result (or exception), computed on a daemon thread; :class:`Stopped` as soon as SIGINT or
-    SIGTERM arrives. Must be called from the main thread (only it receives signals)."""
+def call_until_signalled(
+    call: Callable[[], T], poll_s: float = 0.2, stop_wait: float = 10.0, say: Callable[[str], None] | None = None
+) -> T:
+    """``call()``'s result (or exception), computed on a daemon thread; :class:`Stopped` when SIGINT or
+    SIGTERM arrives, once the translations under way are settled (:func:`finish_translations`, up to
+    ``stop_wait`` seconds; a second signal: at once). Must be called from the main thread (only it
+    receives signals)."""
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()  # the thread sees the caller's context (Prefect keeps settings there)
 
@@ -46,21 +58,69 @@ def call_until_signalled(call: Callable[[], T], poll_s: float = 0.2) -> T:
         except BaseException as error:  # handed to the main thread, which raises it
             outcome["error"] = error
 
-    def stop(signum: int, _frame: FrameType | None) -> NoReturn:
-        raise Stopped(signum)
-
-    previous = {signum: signal.signal(signum, stop) for signum in SIGNALS}
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in SIGNALS}
     worker = threading.Thread(target=target, name="tarjama-flow", daemon=True)
     try:
         worker.start()
-        while worker.is_alive():
-            worker.join(poll_s)
+        try:
+            while worker.is_alive():
+                worker.join(poll_s)
+        except Stopped as first:
+            try:
+                first.settled = finish_translations(stop_wait, say)
+            except Stopped as again:  # the second signal: no more waiting
+                again.settled = under_way()
+                raise
+            raise
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+def _raise_stopped(signum: int, _frame: FrameType | None) -> NoReturn:
+    raise Stopped(signum)
+
+
+def raise_on_signals() -> None:
+    """Turn SIGINT and SIGTERM into :class:`Stopped` in the main thread from now on, so that a command
+    decides how a signal ends it by what it has written (SIGTERM's default ended it with -15 even after
+    its output was complete). Main thread only."""
+    for signum in SIGNALS:
+        signal.signal(signum, _raise_stopped)
+
+
+def finish_translations(wait_s: float, say: Callable[[str], None] | None = None) -> Settled:
+    """Stop translating (no request starts from now on) and wait up to ``wait_s`` seconds for the calls
+    under way, which store every answer that still arrives; ``say`` gets one line when there is something
+    to wait for."""
+    now = stop_translating()
+    if now.calls and say is not None:
+        what = (
+            f"the answers to {counted(now.requests, 'request')} in flight"
+            if now.requests
+            else "the translations under way"
+        )
+        say(
+            f"stopping: no new request is sent; waiting up to {wait_s:g} s for {what}, which are kept "
+            "(Ctrl-C again to stop at once and lose them)"
+        )
+    return settle(wait_s)
+
+
+def abandoned(settled: Settled | None) -> str:
+    """What a stopped command says of the translations it gave up waiting for (a clause, "" if none)."""
+    if settled is None or not settled.calls:
+        return ""
+    if settled.requests:
+        given_up = (
+            f"{counted(settled.requests, 'request')} still in flight {'was' if settled.requests == 1 else 'were'}"
+        )
+    else:
+        given_up = "the translations still under way were"
+    return f"{given_up} abandoned (the next run asks for those sentences again)"
 
 
 def ignore_signals() -> None:

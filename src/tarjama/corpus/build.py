@@ -304,7 +304,13 @@ class EnginePool:
             yield
 
     def close(self) -> None:
-        """Close the engines built so far: connections, and the local model's memory."""
+        """Close the engines built so far: connections, and the local model's memory. Not once the process
+        has stopped translating on a signal: it is about to exit, and a closed connection would lose the
+        answers in flight it waits for (:mod:`tarjama.translation.stopping`)."""
+        from tarjama.translation.stopping import stopped
+
+        if stopped():
+            return
         with self._lock:
             engines = list(self._engines.values())
             self._engines.clear()

@@ -22,6 +22,8 @@ from tarjama.errors import TarjamaError, counted
 from tarjama.text.normalize import clean_translation
 from tarjama.translation.engines.base import Engine
 from tarjama.translation.memory import TranslationMemory, kept, memory_model
+from tarjama.translation.stopping import kept as kept_after_stop
+from tarjama.translation.stopping import translating
 
 Progress = Callable[[int, int], None]  # (sentences done, sentences to translate)
 
@@ -201,21 +203,27 @@ def _translate_claims(
     on_progress: Progress | None,
 ) -> None:
     """Ask the engine for the ``claims``' sentences; store each translation (marking its claim
-    :attr:`~Claim.stored`), then end its claim."""
+    :attr:`~Claim.stored`), then end its claim.
+
+    Once the process stops translating (:mod:`tarjama.translation.stopping`) no request starts, and
+    the stop waits for this call: the translations that still arrive are stored before it ends."""
     sources = [claim.key[2] for claim in claims]
-    produced = engine().translate(sources)
-    for sent, (claim, source) in enumerate(zip(claims, sources), start=1):
-        try:
-            target = clean_translation(next(produced))
-        except StopIteration:
-            raise TarjamaError(
-                f"engine {engine_name} returned {counted(sent - 1, 'translation')} "
-                f"for {counted(len(sources), 'sentence')}"
-            ) from None
-        if kept(engine_name, source, target):
-            store(source, target)
-            claim.stored = True
-        fresh[source] = target
-        IN_FLIGHT.end(claim, target)
-        if on_progress:
-            on_progress(len(fresh), total)
+    built = engine()  # not waited for by a stop: loading a local model sends nothing
+    with translating():
+        produced = built.translate(sources)
+        for sent, (claim, source) in enumerate(zip(claims, sources), start=1):
+            try:
+                target = clean_translation(next(produced))
+            except StopIteration:
+                raise TarjamaError(
+                    f"engine {engine_name} returned {counted(sent - 1, 'translation')} "
+                    f"for {counted(len(sources), 'sentence')}"
+                ) from None
+            if kept(engine_name, source, target):
+                store(source, target)
+                claim.stored = True
+                kept_after_stop()
+            fresh[source] = target
+            IN_FLIGHT.end(claim, target)
+            if on_progress:
+                on_progress(len(fresh), total)

@@ -40,6 +40,7 @@ from tarjama.text.clauses import split_clauses
 from tarjama.translation.broken import PREAMBLE, broken_mt
 from tarjama.translation.engines.base import Engine, EngineSpec, Option
 from tarjama.translation.model_store import DEFAULT_MODEL, check_gguf, ensure_model, is_verified, model_dir
+from tarjama.translation.stopping import check_translating
 
 SYSTEM_PROMPT = (
     "You are a professional translator. Translate the user's Arabic text into fluent, "
@@ -288,6 +289,8 @@ class LocalEngine(Engine):
         waiting = deque(request for group in requests for request in group)
         decoding = self._run(waiting)
         for index, (sentence, group) in enumerate(zip(sentences, requests, strict=True)):
+            if index:  # stopped on a signal: the sentence under way was finished and stored, no other starts
+                check_translating()
             text = self._finish(group, decoding)
             if self.repair and group and broken_output(text, sentence):
                 text = self._in_pieces(index, sentence, waiting, decoding, REPAIR_DEPTH) or text

@@ -19,6 +19,8 @@ every web engine here sends its requests through :class:`Transport` instead:
   happened, how often and for how long;
 - an optional ``throttle`` is called before every attempt (the flow layer
   passes one backed by Prefect's global concurrency limits);
+- once the process stops translating on a signal, no attempt starts and a
+  retry's wait is cut short (:mod:`tarjama.translation.stopping`);
 - **secrets never leak**: URLs in messages are reduced to scheme, host and
   path (never the query), every registered secret value is replaced by
   ``***`` in every message, and a logging filter does the same for httpx's
@@ -43,6 +45,7 @@ from typing import Any, TypeVar
 import httpx
 
 from tarjama.errors import TarjamaError
+from tarjama.translation.stopping import check_translating, pause, request
 
 log = logging.getLogger("tarjama.translation.engines")
 T = TypeVar("T")
@@ -260,7 +263,7 @@ class Transport:
         secrets: Iterable[str | None] = (),
         headers: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause,
     ) -> None:
         if timeout <= 0:
             raise TarjamaError(f"engine {engine}: the request timeout must be positive, got {timeout:g}")
@@ -308,11 +311,13 @@ class Transport:
         attempts = max(1, self.retry.attempts)
         problem = "no attempt made"
         for attempt in range(1, attempts + 1):
+            check_translating()  # a process stopping on a signal sends no new request (nor a retry)
             if self.throttle is not None:
                 self.throttle()
             wait_hint: float | None = None
             try:
-                reply = self._send(method, url, params=params, data=data, json=json, headers=headers)
+                with request():
+                    reply = self._send(method, url, params=params, data=data, json=json, headers=headers)
             except _Deadline:
                 problem = f"no complete answer within {self.timeout:g} s"
             except httpx.TimeoutException as error:
