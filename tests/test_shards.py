@@ -174,8 +174,9 @@ def test_a_temporary_from_before_the_process_mark_is_removed_once_unwritten_for_
 
 def test_a_shard_written_again_changes_the_rows_digest_though_its_size_and_time_are_the_same(tmp_path):
     """The plot cache's key was a hash of every shard's bytes, reading them all on each rerun; it is now
-    the files' identity on disk. Rewritten with other rows of the same size, and its modification time
-    set back (a coarse clock, a copy that keeps times), a shard still changes it; left alone, it does not."""
+    the digest each shard's summary recorded when its rows were written. Rewritten with other rows of the
+    same size, and its modification time set back (a coarse clock, a copy that keeps times), a shard
+    still changes it; left alone, it does not."""
     store = ShardStore(tmp_path)
     result = ArticleResult(
         article_id="a", path="p", sentences=1, units=1, engine="e", model="m", translated_texts=1, from_memory=0,
@@ -191,3 +192,17 @@ def test_a_shard_written_again_changes_the_rows_digest_though_its_size_and_time_
     rewritten = (tmp_path / "a.parquet").stat()
     assert (rewritten.st_size, rewritten.st_mtime_ns) == (kept.st_size, kept.st_mtime_ns)
     assert store.rows_digest(["a", "b", "a"]) != before
+
+
+def test_the_same_rows_in_another_output_folder_share_the_rows_digest(tmp_path):
+    """A rerun into a fresh output folder builds the same rows into new shard files: keyed by the files'
+    identity on disk, the plot cache missed and every plot was drawn again; other rows still differ."""
+    result = ArticleResult(
+        article_id="a", path="p", sentences=1, units=1, engine="e", model="m", translated_texts=1, from_memory=0,
+        references=[],
+    )  # fmt: skip
+    first, again, other = (ShardStore(tmp_path / name) for name in ("first", "again", "other"))
+    for store, text in ((first, "one"), (again, "one"), (other, "two")):
+        store.put("a", pl.DataFrame({"english_mt": [text]}), result)
+    assert first.rows_digest(["a"]) == again.rows_digest(["a"])
+    assert other.rows_digest(["a"]) != first.rows_digest(["a"])

@@ -264,7 +264,7 @@ def plot_run(
     """The run's plots from its corpus (the one schema), as PNGs in ``folder``; reused when kept.
 
     With a ``cache`` folder and a ``cache_key`` that determines the rows, in order (a run passes a digest of
-    the shard files it reads, by their identity on disk, :meth:`~tarjama.corpus.shards.ShardStore.rows_digest`:
+    the rows of the shards it reads, as their summaries recorded them, :meth:`~tarjama.corpus.shards.ShardStore.rows_digest`:
     shard keys alone name the texts and settings, and two memories give the same key other rows), the plots
     drawn for that key are kept there, and a later call with the same key
     copies them instead of counting and drawing again: a rerun whose articles were all reused drew four

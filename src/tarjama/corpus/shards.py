@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,11 +33,13 @@ BY_ARTICLE = "by-article"  # per article: the key it was last built under
 
 
 class ShardRecord(BaseModel):
-    """A shard's summary file: the key and article it was built for, and the article's summary."""
+    """A shard's summary file: the key and article it was built for, the article's summary, and the SHA-256 of
+    its rows file as written (what :meth:`ShardStore.rows_digest` reads instead of the rows)."""
 
     key: str
     article_id: str
     result: ArticleResult
+    rows_sha256: str | None = None
 
 
 def _first_line(problem: BaseException) -> str:
@@ -74,12 +77,17 @@ class ShardStore:
         rows_path, summary_path = self._paths(key)
         with writing():  # a process stopped by a signal leaves no temporary file behind
             write_parquet(rows, rows_path)
+            with rows_path.open("rb") as written:  # just written: read from the page cache, once
+                rows_sha256 = hashlib.file_digest(written, "sha256").hexdigest()
             if statistics is not None:
                 buffer = io.BytesIO()
                 np.savez(buffer, **statistics)  # type: ignore[arg-type]  # numpy types **kwds as if one could be allow_pickle
                 write_bytes(buffer.getvalue(), self._statistics_path(key))
             write_text(
-                ShardRecord(key=key, article_id=result.article_id, result=result).model_dump_json(), summary_path
+                ShardRecord(
+                    key=key, article_id=result.article_id, result=result, rows_sha256=rows_sha256
+                ).model_dump_json(),
+                summary_path,
             )
             if texts is not None:
                 write_text(key, self.folder / BY_ARTICLE / texts)
@@ -148,18 +156,23 @@ class ShardStore:
         return record.result
 
     def rows_digest(self, keys: Sequence[str]) -> str:
-        """A digest of the rows of ``keys``' shards, in that order, from each rows file's identity on disk
-        (its device and inode, size, modification and change times), without reading it: hashing the
-        files read all the shards on every rerun. Two stores whose shards share a key (the same texts
-        and settings) but hold other rows (another memory's translations) are other files, so never share
-        it; a shard written again is a new file (written atomically: another inode, a later change time,
-        which no one can set back), so changes it; shards left as they are keep it. A copied store's
-        digest is its own: its plots are drawn again, once."""
+        """A digest of the rows of ``keys``' shards, in that order, from the SHA-256 each shard's summary
+        recorded when its rows were written: the shards' rows are not read again on a rerun, and two stores
+        holding the same rows (a rerun into a fresh output folder) share it, so the plots drawn for one serve
+        the other, while stores whose shards share a key but hold other rows (another memory's translations)
+        never do. A summary without it (written by an older tarjama) counts by its rows file's identity on
+        disk (device, inode, size, modification and change times)."""
         total = hashlib.sha256()
         for key in keys:
-            found = self._paths(key)[0].stat()
-            identity = (key, found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
-            total.update(f"{identity}\n".encode())
+            rows_path, summary_path = self._paths(key)
+            try:
+                recorded = json.loads(summary_path.read_bytes()).get("rows_sha256")
+            except (OSError, ValueError, AttributeError):
+                recorded = None
+            if not isinstance(recorded, str):
+                found = rows_path.stat()
+                recorded = f"{found.st_dev}:{found.st_ino}:{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}"
+            total.update(f"{key}\t{recorded}\n".encode())
         return total.hexdigest()
 
     def scan(self, keys: Sequence[str]) -> pl.LazyFrame:
