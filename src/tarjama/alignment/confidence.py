@@ -22,8 +22,14 @@ A matched bead's confidence is its posterior probability (forward-backward over 
   bead no margin): parts measured with MT that matches nothing here (a hallucinated line) find no
   support whether the bead is right or not.
 
-An unmatched (1-0/0-1) bead keeps its posterior: how sure the aligner is that the sentence has no
-counterpart. Parameters chosen on the even-numbered ntrex128-dev documents
+An unmatched (1-0/0-1) bead's confidence is how sure the aligner is that the sentence has no
+counterpart: its posterior, whose doubt (the alternatives, mostly gluing the sentence to a neighbouring
+row) counts only as far as the sentence finds support there, its character 3-6-gram recall in the other
+side of the nearest matched bead before or after it (against that side's MT only when sound). A byline or
+a credit that recalls nothing of its neighbours is then no longer flagged because the search weighed
+gluing it (4 of the 12 correct rows flagged, tuning half, all perturbations and one-sided lines, five
+draws); one whose sound MT matches a neighbour still is. Without evidence (broken MT, no matched neighbour
+with sound MT) the posterior stands. Parameters chosen on the even-numbered ntrex128-dev documents
 (``benchmarks/results/alignment-flags.md``).
 """
 
@@ -56,8 +62,22 @@ MIN_SPREAD = 0.01
 
 KnownMatches = Callable[[tuple[int, int], Cells, Cells], tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]]
 """Match counts of the beads of a type ending at cells (i, j), and where they are known (the search's)."""
+SUPPORT_RECALL = 0.1
+"""The recall of an unmatched sentence in a neighbouring row at which gluing it there is as likely as not
+(0.1: the lone-line checks' level, :data:`tarjama.alignment.align.LONE_CORNER_RECALL`)."""
+SUPPORT_SLOPE = 40.0
+"""Log-odds per unit of that recall: 0.05 below the level leaves an eighth of the doubt, 0.05 above keeps 7/8."""
+SUPPORT_FROM = 3
+"""Lowest character n-gram order of the support recall: single letters and pairs match anywhere."""
 _SIDES = 2 * UNRELATED_WITHIN + 1
 """Candidate ends of the unrelated spans on a side: start - UNRELATED_WITHIN .. start + UNRELATED_WITHIN, plus size."""
+
+_CHRF, _MT_PART, _REF_PART, _MT_SUPPORT, _REF_SUPPORT = range(5)
+"""What a group scores: a bead's chrF; one MT (reference) sentence of a side of several, its recall in the other
+side; an unmatched MT (reference) sentence, its recall in a neighbouring bead's other side."""
+_RECALL_OF_MT = (_MT_PART, _MT_SUPPORT)
+_RECALL_OF_REFERENCE = (_REF_PART, _REF_SUPPORT)
+_SUPPORT = (_MT_SUPPORT, _REF_SUPPORT)
 
 
 def pair_confidence(
@@ -87,13 +107,19 @@ def pair_confidence(
         (b.source[0], b.source[-1] + 1, b.reference[0], b.reference[-1] + 1) if matched[k] else (0,) * 4
         for k, b in enumerate(beads)
     ]
-    mt_from, mt_to, ref_from, ref_to = np.array(ends, dtype=np.int64).reshape(-1, 4).T
-    groups = _groups(np.flatnonzero(matched), mt_from, mt_to, ref_from, ref_to, broken_cum, n, m)
+    spans = np.array(ends, dtype=np.int64).reshape(-1, 4)
+    mt_from, mt_to, ref_from, ref_to = spans.T
+    support_spans = _support_spans(beads, matched, spans, broken_cum)
+    groups = _groups(np.flatnonzero(matched), mt_from, mt_to, ref_from, ref_to, broken_cum, n, m, support_spans)
     values = _score_spans(groups, matcher, known, beta).tolist()
     margin, weakest = np.zeros(len(beads)), np.zeros(len(beads))
+    support = np.full(len(beads), np.inf)  # no evidence either way: the posterior stands
     for bead, kind, first, last in zip(groups.bead.tolist(), groups.kind.tolist(), groups.offsets, groups.offsets[1:]):
+        if kind in _SUPPORT:
+            support[bead] = values[first] if support[bead] == np.inf else max(support[bead], values[first])
+            continue
         score = _margin(values[first], values[first + 1 : last])
-        if kind == 0:
+        if kind == _CHRF:
             margin[bead] = score
         else:
             weakest[bead] = min(weakest[bead], score)
@@ -105,8 +131,20 @@ def pair_confidence(
     capped = np.clip(margin, -MARGIN_CAP, MARGIN_CAP)
     part_trust = np.where(sound, np.clip(capped / MARGIN_CAP, 0.0, 1.0), 1.0)  # broken MT: no margin to weigh by
     log_odds = PAIR_BIAS + capped + length + PART_WEIGHT * weakest * part_trust
-    pair = np.where(matched, 1.0 / (1.0 + np.exp(-np.clip(log_odds, -500.0, 500.0))), 1.0).tolist()
-    return [Bead(b.source, b.reference, b.confidence * p) for b, p in zip(beads, pair)]
+    pair = np.where(matched, _logistic(log_odds), 1.0).tolist()
+    glued = np.where(
+        np.isfinite(support),
+        _logistic(SUPPORT_SLOPE * (np.where(np.isfinite(support), support, 0.0) - SUPPORT_RECALL)),
+        1.0,
+    ).tolist()
+    return [
+        Bead(b.source, b.reference, b.confidence * p if matched[k] else 1.0 - (1.0 - b.confidence) * g)
+        for k, (b, p, g) in enumerate(zip(beads, pair, glued))
+    ]
+
+
+def _logistic(log_odds: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return 1.0 / (1.0 + np.exp(-np.clip(log_odds, -500.0, 500.0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +165,14 @@ class _Groups:
     pair_kind: Ints
 
 
-def _groups(beads: Ints, a0: Ints, a1: Ints, b0: Ints, b1: Ints, broken_cum: Ints, n: int, m: int) -> _Groups:
+def _groups(
+    beads: Ints, a0: Ints, a1: Ints, b0: Ints, b1: Ints, broken_cum: Ints, n: int, m: int, support: _Spans
+) -> _Groups:
     """The span pairs of every matched bead (``beads``; its MT sentences a0..a1-1, reference b0..b1-1): the
     bead's own pair against those with the unrelated spans of either side, when its MT is sound; each sound
     MT sentence of a side of several against the reference span and its unrelated ones; each reference
-    sentence of a side of several, when the MT is sound, against the MT span and its unrelated ones."""
+    sentence of a side of several, when the MT is sound, against the MT span and its unrelated ones; then
+    the ``support`` spans of the unmatched beads, alone (a raw recall, no margin)."""
     a0, a1, b0, b1 = a0[beads], a1[beads], b0[beads], b1[beads]
     da, db = a1 - a0, b1 - b0
     sound = broken_cum[a1] == broken_cum[a0]
@@ -142,30 +183,73 @@ def _groups(beads: Ints, a0: Ints, a1: Ints, b0: Ints, b1: Ints, broken_cum: Int
     mt_part, a = mt_part[keep], a[keep]
     ref_part, ref_rank = _spread(np.where((db > 1) & sound, db, 0))
     b = b0[ref_part] + ref_rank
-    owner = np.concatenate([whole, mt_part, ref_part])  # per group, its bead among ``beads``
-    kind = np.repeat([0, 1, 2], [len(whole), len(mt_part), len(ref_part)])
-    own_i = np.concatenate([a1[whole], a + 1, a1[ref_part]])
-    own_j = np.concatenate([b1[whole], b1[mt_part], b + 1])
-    di = np.concatenate([da[whole], np.ones(len(mt_part), dtype=np.int64), da[ref_part]])
-    dj = np.concatenate([db[whole], db[mt_part], np.ones(len(ref_part), dtype=np.int64)])
-    ref_ends, ref_ok = _unrelated(b0[owner], b1[owner], m)
-    mt_ends, mt_ok = _unrelated(a0[owner], a1[owner], n)
-    # per group: its own pair, the unrelated reference spans (not for an MT sentence's recall), then the
-    # unrelated MT spans (not for a reference sentence's)
-    ends_i = np.hstack([own_i[:, None], np.repeat(own_i[:, None], _SIDES, axis=1), mt_ends])
-    ends_j = np.hstack([own_j[:, None], ref_ends, np.repeat(own_j[:, None], _SIDES, axis=1)])
-    ok = np.hstack([np.ones((len(owner), 1), dtype=bool), ref_ok & (kind != 2)[:, None], mt_ok & (kind != 1)[:, None]])
+    spans = _Spans(  # a part's span: the sentence and the whole other side
+        np.concatenate([beads[whole], beads[mt_part], beads[ref_part], support.bead]),
+        np.concatenate(
+            [np.repeat([_CHRF, _MT_PART, _REF_PART], [len(whole), len(mt_part), len(ref_part)]), support.kind]
+        ),
+        np.concatenate([a0[whole], a, a0[ref_part], support.a0]),
+        np.concatenate([a1[whole], a + 1, a1[ref_part], support.a1]),
+        np.concatenate([b0[whole], b0[mt_part], b, support.b0]),
+        np.concatenate([b1[whole], b1[mt_part], b + 1, support.b1]),
+    )
+    of_mt = np.isin(spans.kind, _RECALL_OF_MT)[:, None]
+    of_ref = np.isin(spans.kind, _RECALL_OF_REFERENCE)[:, None]
+    ref_ends, ref_ok = _unrelated(spans.b0, spans.b1, m)
+    mt_ends, mt_ok = _unrelated(spans.a0, spans.a1, n)
+    # per group: its own pair, the unrelated reference spans (not for a reference sentence's recall), then
+    # the unrelated MT spans (not for an MT sentence's)
+    own_i, own_j = spans.a1[:, None], spans.b1[:, None]
+    ends_i = np.hstack([own_i, np.repeat(own_i, _SIDES, axis=1), mt_ends])
+    ends_j = np.hstack([own_j, ref_ends, np.repeat(own_j, _SIDES, axis=1)])
+    related = ~np.isin(spans.kind, _SUPPORT)[:, None]  # a support is a recall, not a margin
+    ok = np.hstack([np.ones((len(spans.kind), 1), dtype=bool), ref_ok & ~of_ref & related, mt_ok & ~of_mt & related])
     sizes = ok.sum(axis=1)
     return _Groups(
-        beads[owner],
-        kind,
+        spans.bead,
+        spans.kind,
         np.concatenate(([0], np.cumsum(sizes))).tolist(),
         ends_i[ok],
         ends_j[ok],
-        np.repeat(di, sizes),
-        np.repeat(dj, sizes),
-        np.repeat(kind, sizes),
+        np.repeat(spans.a1 - spans.a0, sizes),
+        np.repeat(spans.b1 - spans.b0, sizes),
+        np.repeat(spans.kind, sizes),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Spans:
+    """Per group: its bead, its kind, and the MT (a0..a1-1) and reference (b0..b1-1) sentences it scores."""
+
+    bead: Ints
+    kind: Ints
+    a0: Ints
+    a1: Ints
+    b0: Ints
+    b1: Ints
+
+
+def _support_spans(beads: Sequence[Bead], matched: npt.NDArray[np.bool_], ends: Ints, broken_cum: Ints) -> _Spans:
+    """Per unmatched bead whose sentence is evidence (sound MT; a reference sentence), its sentence against the
+    other side of each nearest matched bead, before and after it (that side's MT only when sound): where the
+    search could have glued it instead."""
+    matched_at = np.flatnonzero(matched)
+    rows: list[tuple[int, int, int, int, int, int]] = []
+    for k in np.flatnonzero(~matched).tolist():
+        after = int(np.searchsorted(matched_at, k))
+        neighbours = matched_at[max(after - 1, 0) : after + 1].tolist()
+        bead = beads[k]
+        for q in neighbours:
+            a0, a1, b0, b1 = ends[q].tolist()
+            if bead.source:
+                i = bead.source[0]
+                if broken_cum[i + 1] == broken_cum[i]:
+                    rows.append((k, _MT_SUPPORT, i, i + 1, b0, b1))
+            elif broken_cum[a1] == broken_cum[a0]:
+                j = bead.reference[0]
+                rows.append((k, _REF_SUPPORT, a0, a1, j, j + 1))
+    columns = np.array(rows, dtype=np.int64).reshape(-1, 6).T
+    return _Spans(*columns)
 
 
 def _spread(counts: Ints) -> tuple[Ints, Ints]:
@@ -212,9 +296,15 @@ def _score_spans(groups: _Groups, matcher: SpanMatcher, known: KnownMatches, bet
         mt_chars = matcher.hyp_offsets[i] - matcher.hyp_offsets[i - di]
         ref_chars = matcher.ref_offsets[j] - matcher.ref_offsets[j - dj]
         kind = groups.pair_kind[pairs]
+        of_mt = np.isin(kind, _RECALL_OF_MT)
+        part, other = np.where(of_mt, mt_chars, ref_chars), np.where(of_mt, ref_chars, mt_chars)
         out[pairs] = np.where(
-            kind == 0,
+            kind == _CHRF,
             chrf_from_matches(matches, mt_chars, ref_chars, beta=beta),
-            np.where(kind == 1, part_recall(matches, mt_chars, ref_chars), part_recall(matches, ref_chars, mt_chars)),
+            np.where(
+                np.isin(kind, _SUPPORT),
+                part_recall(matches, part, other, first=SUPPORT_FROM),
+                part_recall(matches, part, other),
+            ),
         )
     return out
