@@ -975,13 +975,23 @@ def compare(
     <out>/compare-<time>-run-<suffix>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
     prints the report.
     """
-    from tarjama.app.stopping import ignore_signals
+    from tarjama.app.stopping import Stopped, ignore_signals, raise_once_on_signals
     from tarjama.quality.compare import compare_runs, render_comparison
 
+    raise_once_on_signals()  # a signal while the comparison is staged removes its staging folder, then ends
     try:
         made = compare_runs(systems, ref, test, samples, out)
     except TarjamaError as problem:
         fail(str(problem))
+    except Stopped as stop:
+        from tarjama.corpus.outputs import stop_writing
+
+        written = stop_writing(wait=False)  # the folder renamed into place, if the signal came after that
+        fail(
+            f"interrupted ({stop}): "
+            + (f"the comparison is in {written[0]}" if written else "no comparison was written"),
+            stop.exit_status,
+        )
     ignore_signals()  # the comparison is written: a signal now would only cut its report short
     say(render_comparison(made.comparison, max_articles=MAX_SUMMARY_ARTICLES))
     say(f"comparison: {made.folder / 'report.md'}")

@@ -321,12 +321,12 @@ def _staged(out: Path, name: str, target: Path, latest: bool) -> Iterator[Path]:
         remove_stale_staging(out)
         remove_stale_temporaries(out)  # a killed run's temporary `latest` link
         staging = Path(tempfile.mkdtemp(prefix=f".{name}{STAGING_MARK}", dir=out))
-        # mkdtemp makes it private (0700), and the rename would keep that: the run folder gets what the umask gives
-        staging.chmod(0o777 & ~current_umask())
     except OSError as error:
         raise _cannot_write(target, error) from None
-    try:
+    try:  # at once: a signal raised in the main thread (compare's) removes it from here on
         try:
+            # mkdtemp makes it private (0700), and the rename would keep that: the run folder gets what the umask gives
+            staging.chmod(0o777 & ~current_umask())
             (staging / "owner").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
         except OSError as error:
             raise _cannot_write(target, error) from None
