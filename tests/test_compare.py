@@ -25,6 +25,21 @@ MIXED = [  # some lines perfect, others cut to two thirds: a difference of uncer
 CLI_NAMES = {"BLEU": "BLEU", "chrF": "chrF2", "chrF++": "chrF2++", "TER": "TER"}
 
 
+REFERENCES = ["the cat sat on the mat", "the dog ran home quickly"]
+TWO_SYSTEMS = (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"]))
+
+
+def two_rows(mt: list[str]):
+    """A run's rows of one article, two sentences, with ``mt`` against :data:`REFERENCES`."""
+    return to_frame(
+        [
+            {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
+             "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": REFERENCES[i]}
+            for i in range(2)
+        ]
+    )  # fmt: skip
+
+
 def write_systems(tmp_path):
     paths = {}
     for name, lines in (("ref", GOLD), ("base", MT), ("better", BETTER), ("mixed", MIXED)):
@@ -193,18 +208,11 @@ def test_compare_writes_its_own_folder_and_tells_runs_reached_through_latest_lin
     from tarjama.corpus.schema import write_tsv
     from tarjama.quality.compare import compare_runs
 
-    references = ["the cat sat on the mat", "the dog ran home quickly"]
     folders = []
-    for engine, mt in (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"])):
+    for engine, mt in TWO_SYSTEMS:
         run = tmp_path / engine / "run-1"
         run.mkdir(parents=True)
-        frame = to_frame(
-            [
-                {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
-                 "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": references[i]}
-                for i in range(2)
-            ]
-        )  # fmt: skip
+        frame = two_rows(mt)
         write_tsv(frame, run / "aligned.tsv")
         point_latest(run)
         folders.append(tmp_path / engine / "latest")
@@ -219,16 +227,9 @@ def test_runs_written_without_a_tsv_are_compared_through_their_parquet(tmp_path)
     from tarjama.corpus.schema import write_tsv
     from tarjama.quality.compare import compare_runs
 
-    references = ["the cat sat on the mat", "the dog ran home quickly"]
-    for engine, mt in (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"])):
+    for engine, mt in TWO_SYSTEMS:
         (tmp_path / engine).mkdir()
-        frame = to_frame(
-            [
-                {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
-                 "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": references[i]}
-                for i in range(2)
-            ]
-        )  # fmt: skip
+        frame = two_rows(mt)
         if engine == "google":
             frame.write_parquet(tmp_path / engine / "aligned.parquet")
         else:
@@ -353,16 +354,9 @@ def test_a_signal_while_the_comparison_is_written_leaves_no_staging_folder(tmp_p
 
     from tarjama.corpus.schema import write_tsv
 
-    references = ["the cat sat on the mat", "the dog ran home quickly"]
-    for engine, mt in (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"])):
+    for engine, mt in TWO_SYSTEMS:
         (tmp_path / engine).mkdir()
-        frame = to_frame(
-            [
-                {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
-                 "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": references[i]}
-                for i in range(2)
-            ]
-        )  # fmt: skip
+        frame = two_rows(mt)
         write_tsv(frame, tmp_path / engine / "aligned.tsv")
     out = tmp_path / "out"
     command = [
