@@ -251,7 +251,7 @@ def late_errors(scratch: Scratch) -> Iterator[Row]:
 
 
 def disks(scratch: Scratch) -> Iterator[Row]:
-    """Read-only and full file systems under ``--out`` and ``--memory`` (items 6, 7)."""
+    """Read-only and full file systems under ``--out``, the home and ``--memory`` (items 6, 7)."""
     with tmpfs(scratch.folder("ro") / "disk", "1m", "ro") as disk:
         yield Row(
             "6",
@@ -264,6 +264,8 @@ def disks(scratch: Scratch) -> Iterator[Row]:
         yield Row("6", "`--out` on a full disk", *said(scratch, result))
         result = scratch.tarjama("full", "run", ARTICLE, "--memory", disk / "memory.sqlite")
         yield Row("7", "`--memory` on a full disk", *said(scratch, result))
+        result = scratch.tarjama("full", "run", ARTICLE, env=cli_env(disk / "home"))
+        yield Row("6", "the tarjama home on a full disk (`TARJAMA_HOME`)", *said(scratch, result))
 
 
 # --- writers: `align -o`, `download -o` (items 1, 9) ----------------------------------------------------------

@@ -25,6 +25,21 @@ MIXED = [  # some lines perfect, others cut to two thirds: a difference of uncer
 CLI_NAMES = {"BLEU": "BLEU", "chrF": "chrF2", "chrF++": "chrF2++", "TER": "TER"}
 
 
+REFERENCES = ["the cat sat on the mat", "the dog ran home quickly"]
+TWO_SYSTEMS = (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"]))
+
+
+def two_rows(mt: list[str]):
+    """A run's rows of one article, two sentences, with ``mt`` against :data:`REFERENCES`."""
+    return to_frame(
+        [
+            {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
+             "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": REFERENCES[i]}
+            for i in range(2)
+        ]
+    )  # fmt: skip
+
+
 def write_systems(tmp_path):
     paths = {}
     for name, lines in (("ref", GOLD), ("base", MT), ("better", BETTER), ("mixed", MIXED)):
@@ -193,18 +208,11 @@ def test_compare_writes_its_own_folder_and_tells_runs_reached_through_latest_lin
     from tarjama.corpus.schema import write_tsv
     from tarjama.quality.compare import compare_runs
 
-    references = ["the cat sat on the mat", "the dog ran home quickly"]
     folders = []
-    for engine, mt in (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"])):
+    for engine, mt in TWO_SYSTEMS:
         run = tmp_path / engine / "run-1"
         run.mkdir(parents=True)
-        frame = to_frame(
-            [
-                {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
-                 "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": references[i]}
-                for i in range(2)
-            ]
-        )  # fmt: skip
+        frame = two_rows(mt)
         write_tsv(frame, run / "aligned.tsv")
         point_latest(run)
         folders.append(tmp_path / engine / "latest")
@@ -219,16 +227,9 @@ def test_runs_written_without_a_tsv_are_compared_through_their_parquet(tmp_path)
     from tarjama.corpus.schema import write_tsv
     from tarjama.quality.compare import compare_runs
 
-    references = ["the cat sat on the mat", "the dog ran home quickly"]
-    for engine, mt in (("google", ["the cat sat on the mat", "a dog ran home fast"]), ("local", ["cat", "dog"])):
+    for engine, mt in TWO_SYSTEMS:
         (tmp_path / engine).mkdir()
-        frame = to_frame(
-            [
-                {"article_id": "a", "reference": "en", "row": i + 1, "source_ids": f"{i + 1}",
-                 "reference_ids": f"{i + 1}", "english_mt": mt[i], "english_reference": references[i]}
-                for i in range(2)
-            ]
-        )  # fmt: skip
+        frame = two_rows(mt)
         if engine == "google":
             frame.write_parquet(tmp_path / engine / "aligned.parquet")
         else:
@@ -338,3 +339,48 @@ def test_a_console_shows_the_articles_that_changed_most_and_says_how_many_more()
     chrf = sorted((d for d in comparison.articles if d.metric == "chrF"), key=lambda d: -abs(d.delta))
     assert [line.split(" | ")[0].removeprefix("| ") for line in per_article(short)] == [d.article_id for d in chrf[:2]]
     assert len(per_article(full)) == articles and "more (the report" not in full
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_comparison_is_written_leaves_no_staging_folder(tmp_path, sig):
+    """`tarjama compare` stopped while its folder is staged (drawing its plots): SIGTERM ended it at once and
+    left `.compare-*.partial-*/owner` for the next run to remove, SIGINT a traceback. Both now remove it and
+    end in one line, with the shell's status for the signal."""
+    import os
+    import signal
+    import time
+
+    from conftest import TARJAMA, cli_env
+
+    from tarjama.corpus.schema import write_tsv
+
+    for engine, mt in TWO_SYSTEMS:
+        (tmp_path / engine).mkdir()
+        frame = two_rows(mt)
+        write_tsv(frame, tmp_path / engine / "aligned.tsv")
+    out = tmp_path / "out"
+    command = [
+        TARJAMA,
+        "compare",
+        str(tmp_path / "google"),
+        str(tmp_path / "local"),
+        "--samples",
+        "100",
+        "-o",
+        str(out),
+    ]
+    env = cli_env(tmp_path / "home") | {"MPLBACKEND": "Agg"}
+    compare = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob(".compare-*/owner")) and compare.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert list(out.glob(".compare-*/owner")), "the comparison was never staged"
+        compare.send_signal(getattr(signal, sig))
+        _, stderr = compare.communicate(timeout=60)
+    finally:
+        compare.kill()
+        compare.wait()
+    assert compare.returncode == 128 + getattr(signal, sig), stderr
+    assert stderr == f"tarjama: error: interrupted ({sig}): no comparison was written\n"
+    assert sorted(os.listdir(out)) == []

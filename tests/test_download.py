@@ -60,6 +60,7 @@ def hostile_run(root: Path) -> Path:
     run = root / RUN
     (run / "plots" / "deeper").mkdir(parents=True)
     (run / "aligned.tsv").write_bytes(TSV)
+    (run / "scores.json").write_text("{}")
     (run / '"><b>x.md').write_text("# odd name")
     (run / "\u202eevil.md").write_text("reversed name")
     (run / ".hidden").write_text("hidden")
@@ -75,7 +76,7 @@ def hostile_run(root: Path) -> Path:
 def test_only_what_is_served_is_listed(tmp_path):
     root = tmp_path / "output"
     run = hostile_run(root)
-    listed = ['"><b>x.md', "aligned.tsv", "plots/chrf.png", "same.tsv", "\u202eevil.md"]
+    listed = ['"><b>x.md', "aligned.tsv", "plots/chrf.png", "same.tsv", "scores.json", "\u202eevil.md"]
     assert served_files(root, RUN) == listed
     assert served_files(run) == listed  # the run folder as the root, as `tarjama download` has it
     for name in listed:
@@ -239,3 +240,47 @@ def test_download_latest_finds_the_served_folders_newest_run_from_any_folder(ser
         timeout=120,
     )
     assert found.returncode == 0 and found.stdout == TSV, found.stderr
+
+
+def test_the_server_offers_only_run_folders_not_what_else_the_output_folder_holds(tmp_path):
+    """Over real HTTP: a run folder (its ``scores.json`` says so) and ``latest`` are served; the shards, a
+    translation memory kept beside the runs, a comparison being staged and a folder of the user's own were
+    served too (any regular file under ``--out``), and are now not found, nor listed."""
+    import httpx
+
+    from tarjama.app.web import start_web_server
+
+    out = tmp_path / "out"
+    run = out / RUN
+    run.mkdir(parents=True)
+    (run / "scores.json").write_text("{}")
+    (run / "aligned.tsv").write_bytes(TSV)
+    (out / "latest").symlink_to(RUN)
+    mine = {
+        "memory.sqlite": SECRET,  # a memory the user keeps beside the runs
+        "notes/plan.txt": SECRET,  # a folder of the user's own
+        "notes/aligned.tsv": SECRET,  # ... even holding what a run holds, but no scores.json
+        ".shards/0123.parquet": SECRET,
+        ".compare-x.partial-1/owner": SECRET,
+    }
+    for name, text in mine.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text)
+    (out / "alias").symlink_to("notes")  # a link to a folder that is no run
+    served = start_web_server(out, "127.0.0.1", 0)
+    try:
+        for name in (f"{RUN}/aligned.tsv", "latest/aligned.tsv"):
+            answer = httpx.get(file_url(served.url, name), timeout=30)
+            assert answer.status_code == 200 and answer.content == TSV, name
+        for name in [*mine, "alias/plan.txt", "notes", "notes/"]:
+            answer = httpx.get(served.url + "/files/" + name, timeout=30)
+            assert answer.status_code in (403, 404) and SECRET not in answer.text, (name, answer.status_code)
+            if not name.startswith("."):
+                assert answer.status_code == 404 and answer.text == "not found\n", name
+        page = httpx.get(served.url + "/", timeout=30).text
+        assert f"/files/{RUN}/aligned.tsv" in page
+        assert "notes" not in page and "memory" not in page and "alias" not in page
+        assert httpx.get(f"{served.url}/view/notes", timeout=30).status_code == 404
+    finally:
+        served.stop()
+    assert served_files(out, "notes") == [] and served_files(out, RUN) == ["aligned.tsv", "scores.json"]

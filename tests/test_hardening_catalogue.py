@@ -137,6 +137,29 @@ def test_memory_on_a_full_disk_is_one_line_before_anything_starts(tmp_path, exis
     assert not (tmp_path / "home" / "prefect").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_a_home_on_a_full_disk_is_one_line_before_anything_starts(tmp_path, command):
+    """The home holds Prefect's database: on a full disk, `run` made the memory, then waited 240 s for a
+    Prefect server that could not start there, and failed pointing at its log."""
+    memory, out = tmp_path / "memory.sqlite", tmp_path / "out"
+    with tmpfs(tmp_path / "disk") as disk:
+        home = disk / "home"
+        home.mkdir()
+        fill(disk)
+        if command == "run":
+            args = ["run", ARTICLE, "--memory", memory, "-e", "libre", "--engine-url", "http://127.0.0.1:9"]
+        else:  # ports nothing listens on: refused before either is bound
+            args = ["serve", "--port", "9", "--download-port", "10", "--article", ARTICLE]
+        result = tarjama(home, *args, "--out", out)
+        assert one_error_line(result, 2) == (
+            f"{home}: disk full (0 KiB free in {home}; tarjama needs at least 1 MiB there for its home: "
+            "Prefect's database, logs and the run journals)"
+        )
+        assert sorted(p.relative_to(disk).as_posix() for p in disk.rglob("*")) == ["filler", "home"]
+    assert not memory.exists() and not out.exists()
+
+
 # --- item 1 through the CLI: `align -o` and `download -o` write through devices and links -------------
 
 

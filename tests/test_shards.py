@@ -172,37 +172,66 @@ def test_a_temporary_from_before_the_process_mark_is_removed_once_unwritten_for_
     assert inside.read_text() == "half written"
 
 
+def _result() -> ArticleResult:
+    return ArticleResult(
+        article_id="a", path="p", sentences=1, units=1, engine="e", model="m", translated_texts=1, from_memory=0,
+        references=[],
+    )  # fmt: skip
+
+
 def test_a_shard_written_again_changes_the_rows_digest_though_its_size_and_time_are_the_same(tmp_path):
     """The plot cache's key was a hash of every shard's bytes, reading them all on each rerun; it is now
     the digest each shard's summary recorded when its rows were written. Rewritten with other rows of the
     same size, and its modification time set back (a coarse clock, a copy that keeps times), a shard
     still changes it; left alone, it does not."""
     store = ShardStore(tmp_path)
-    result = ArticleResult(
-        article_id="a", path="p", sentences=1, units=1, engine="e", model="m", translated_texts=1, from_memory=0,
-        references=[],
-    )  # fmt: skip
-    for key in ("a", "b"):
-        store.put(key, pl.DataFrame({"english_mt": ["one"]}), result)
-    before, kept = store.rows_digest(["a", "b", "a"]), (tmp_path / "a.parquet").stat()
-    assert store.rows_digest(["a", "b", "a"]) == before
-    assert store.rows_digest(["b", "a", "a"]) != before  # in that order
-    store.put("a", pl.DataFrame({"english_mt": ["two"]}), result)
+    recorded = {key: store.put(key, pl.DataFrame({"english_mt": ["one"]}), _result()) for key in ("a", "b")}
+    before, kept = store.rows_digest(["a", "b", "a"], recorded), (tmp_path / "a.parquet").stat()
+    assert store.rows_digest(["a", "b", "a"], recorded) == before
+    assert store.rows_digest(["b", "a", "a"], recorded) != before  # in that order
+    recorded["a"] = store.put("a", pl.DataFrame({"english_mt": ["two"]}), _result())
     os.utime(tmp_path / "a.parquet", ns=(kept.st_atime_ns, kept.st_mtime_ns))
     rewritten = (tmp_path / "a.parquet").stat()
     assert (rewritten.st_size, rewritten.st_mtime_ns) == (kept.st_size, kept.st_mtime_ns)
-    assert store.rows_digest(["a", "b", "a"]) != before
+    assert store.rows_digest(["a", "b", "a"], recorded) != before
 
 
 def test_the_same_rows_in_another_output_folder_share_the_rows_digest(tmp_path):
     """A rerun into a fresh output folder builds the same rows into new shard files: keyed by the files'
     identity on disk, the plot cache missed and every plot was drawn again; other rows still differ."""
-    result = ArticleResult(
-        article_id="a", path="p", sentences=1, units=1, engine="e", model="m", translated_texts=1, from_memory=0,
-        references=[],
-    )  # fmt: skip
     first, again, other = (ShardStore(tmp_path / name) for name in ("first", "again", "other"))
-    for store, text in ((first, "one"), (again, "one"), (other, "two")):
-        store.put("a", pl.DataFrame({"english_mt": [text]}), result)
-    assert first.rows_digest(["a"]) == again.rows_digest(["a"])
-    assert other.rows_digest(["a"]) != first.rows_digest(["a"])
+    digests = {
+        store: store.rows_digest(["a"], {"a": store.put("a", pl.DataFrame({"english_mt": [text]}), _result())})
+        for store, text in ((first, "one"), (again, "one"), (other, "two"))
+    }
+    assert digests[first] == digests[again]
+    assert digests[other] != digests[first]
+
+
+def test_the_rows_digest_is_the_one_the_reuse_check_found_without_reading_the_summaries_again(tmp_path):
+    """The digest a summary records reaches the plot cache's key through the reuse check (:meth:`get`), which
+    read the summary already: the key was computed by reading every summary a second time. A summary an
+    older tarjama wrote, without the digest, counts by its rows file's mark (size, modification and change
+    times), which a rewrite with the same size and modification time still moves."""
+    store = ShardStore(tmp_path)
+    written = {key: store.put(key, pl.DataFrame({"english_mt": [key]}), _result()) for key in ("a", "b")}
+    found = {key: record.rows_sha256 for key in ("a", "b") if (record := store.get(key, "a")) is not None}
+    assert found == written
+    digest = store.rows_digest(["a", "b"], found)
+    for key in ("a", "b"):
+        (tmp_path / f"{key}.json").unlink()  # not read again: the digest is the same without them
+    assert store.rows_digest(["a", "b"], found) == digest
+
+    old = ShardStore(tmp_path / "old")
+    old.put("a", pl.DataFrame({"english_mt": ["one"]}), _result())
+    summary = tmp_path / "old" / "a.json"
+    summary.write_text(summary.read_text().replace('"rows_sha256":', '"older_field":'))
+    record = old.get("a", "a")
+    assert record is not None and record.rows_sha256 is None
+    before, kept = old.rows_digest(["a"], {"a": None}), (tmp_path / "old" / "a.parquet").stat()
+    assert old.rows_digest(["a"], {}) == before
+    time.sleep(0.01)
+    old.put("a", pl.DataFrame({"english_mt": ["two"]}), _result())  # the same size
+    os.utime(tmp_path / "old" / "a.parquet", ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    assert (tmp_path / "old" / "a.parquet").stat().st_size == kept.st_size
+    assert old.rows_digest(["a"], {"a": None}) != before

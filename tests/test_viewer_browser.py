@@ -121,6 +121,8 @@ def served(tmp_path_factory, corpus):
     write_parquet(hostile_corpus(corpus), root / HOSTILE_RUN / "aligned.parquet")
     write_parquet(bidi_corpus(corpus), root / BIDI_RUN / "aligned.parquet")
     write_parquet(corpus.head(3), root / LONG_RUN / "aligned.parquet")
+    for name in (RUN, HOSTILE_RUN, BIDI_RUN, LONG_RUN):
+        (root / name / "scores.json").write_text("{}")  # a run folder, as every run leaves it
     server = start_web_server(root, "127.0.0.1", 0)
     yield server
     server.stop()

@@ -101,6 +101,9 @@ def tree(tmp_path_factory, big_corpus) -> tuple[Path, Path]:
             "english_reference": None,
         }
     ).write_parquet(root / ARABIC_RUN / "aligned.parquet")
+    for run in root.iterdir():  # every folder but the hidden and the links: a run's, as its scores.json says
+        if run.is_dir() and not run.is_symlink() and not run.name.startswith("."):
+            (run / "scores.json").write_text("{}")
     return root, secret
 
 
@@ -300,6 +303,7 @@ def test_index_shows_invisible_characters_of_names_escaped(tmp_path):
     name, file = "\u202eevil", "\u2066isolated\u2069.md"
     (root / name).mkdir(parents=True)
     (root / name / file).write_text("# report")
+    (root / name / "scores.json").write_text("{}")
     srv = start_web_server(root, "127.0.0.1", 0)
     try:
         page = httpx.get(f"{srv.url}/").text
@@ -415,6 +419,7 @@ def test_missing_or_doubled_host_is_a_bad_request(server):
 def test_a_configured_host_is_answered(tmp_path):
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "a.txt").write_text("hello")
+    (tmp_path / "r" / "scores.json").write_text("{}")
     srv = start_web_server(tmp_path, "127.0.0.2", 0)  # any 127.x address is loopback on Linux
     try:
         assert srv.url == f"http://127.0.0.2:{srv.port}"

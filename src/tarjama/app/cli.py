@@ -339,7 +339,14 @@ def run(
         )
         from tarjama.corpus.export import FORMATS, check_formats
         from tarjama.corpus.inputs import collect_articles
-        from tarjama.corpus.outputs import check_latest, check_output_folder, check_run_name, new_run_name
+        from tarjama.corpus.outputs import (
+            HOME_ROLE,
+            check_free_space,
+            check_latest,
+            check_output_folder,
+            check_run_name,
+            new_run_name,
+        )
         from tarjama.corpus.schema import check_confidence
         from tarjama.quality.checks import check_filters_run
         from tarjama.settings import check_names
@@ -365,6 +372,7 @@ def run(
         check_latest(out)
         if (out / run_name).exists():
             raise TarjamaError(f"{out / run_name}: output directory already exists")
+        check_free_space(settings.home, HOME_ROLE)  # before the memory is made or Prefect starts there
         TranslationMemory.check(settings.memory_path)
         runner = task_runner(dask, workers, quiet_workers=errors.is_terminal)
         check_engine_usable(settings, workers_elsewhere=bool(dask) and dask != "local")
@@ -975,13 +983,23 @@ def compare(
     <out>/compare-<time>-run-<suffix>/ (report.md, scores.json, plots/; `latest` keeps pointing at the newest run) and
     prints the report.
     """
-    from tarjama.app.stopping import ignore_signals
+    from tarjama.app.stopping import Stopped, ignore_signals, raise_once_on_signals
     from tarjama.quality.compare import compare_runs, render_comparison
 
+    raise_once_on_signals()  # a signal while the comparison is staged removes its staging folder, then ends
     try:
         made = compare_runs(systems, ref, test, samples, out)
     except TarjamaError as problem:
         fail(str(problem))
+    except Stopped as stop:
+        from tarjama.corpus.outputs import stop_writing
+
+        written = stop_writing(wait=False)  # the folder renamed into place, if the signal came after that
+        fail(
+            f"interrupted ({stop}): "
+            + (f"the comparison is in {written[0]}" if written else "no comparison was written"),
+            stop.exit_status,
+        )
     ignore_signals()  # the comparison is written: a signal now would only cut its report short
     say(render_comparison(made.comparison, max_articles=MAX_SUMMARY_ARTICLES))
     say(f"comparison: {made.folder / 'report.md'}")
@@ -1172,7 +1190,7 @@ def serve(
     engine: EngineOption = None,
 ) -> None:
     """Start a Prefect server and UI of its own (a port in use is refused), deploy tarjama-run, serve run outputs for download; Ctrl-C stops."""
-    from tarjama.corpus.outputs import check_output_folder
+    from tarjama.corpus.outputs import HOME_ROLE, check_free_space, check_output_folder
     from tarjama.text.article import load_document
 
     seed = Path.cwd() / "corpus" / "morocco-us-counterterrorism.ar.txt"
@@ -1184,6 +1202,7 @@ def serve(
         for path in articles:
             load_document(path, "ar")
         check_output_folder(out)
+        check_free_space(settings.home, HOME_ROLE)  # before Prefect starts there
     except TarjamaError as problem:
         fail(str(problem))
     from tarjama.flows.environment import configure_prefect

@@ -2,7 +2,9 @@
 
 ``tarjama serve`` offers a run's outputs at ``<base>/files/<run>/<file>``,
 where the path is relative to the output folder. A request may name only a
-regular file inside that folder: the path is percent-decoded once, then
+regular file inside one of its run folders (:func:`is_run_folder`; ``latest``
+leads to one), never a file beside them, the shards, a translation memory or
+another folder a user keeps there: the path is percent-decoded once, then
 refused if it is absolute, has a ``..``, empty or hidden (dot) segment, a
 backslash or a control character, and finally resolved (following symlinks)
 and refused unless the real file still lies inside the real output folder.
@@ -36,6 +38,14 @@ CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
 }
 SHOWN_INLINE = frozenset({".png", ".svg", ".html"})
+RUN_MARKER = "scores.json"
+"""What every run folder holds (``tarjama run`` and ``tarjama compare`` write it, the last file before the
+folder is renamed into place) and what nothing else tarjama keeps under ``--out`` does."""
+
+
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a run's (or a comparison's) output folder: one holding :data:`RUN_MARKER`."""
+    return (folder / RUN_MARKER).is_file()
 
 
 class DownloadRefused(Exception):
@@ -90,11 +100,12 @@ def safe_relative(raw: str) -> str:
     return path
 
 
-def resolve_download(root: Path, raw: str) -> Download:
-    """The file that the URL path ``raw`` (below ``/files/``) names inside ``root``.
+def resolve_download(root: Path, raw: str, runs: bool = False) -> Download:
+    """The file that the URL path ``raw`` (below ``/files/``) names inside ``root``; with ``runs`` (``root``
+    is an output folder, as ``tarjama serve`` offers it), only inside one of its run folders.
 
     Raises :class:`DownloadRefused` or :class:`DownloadNotFound` (:class:`DownloadIsFolder` for a folder,
-    also when named with a trailing slash).
+    also when named with a trailing slash; a path outside the run folders is not found, folder or file).
     """
     folder = raw.endswith("/") and raw != "/"
     relative = safe_relative(raw[:-1] if folder else raw)
@@ -107,6 +118,8 @@ def resolve_download(root: Path, raw: str) -> Download:
         raise DownloadRefused(f"{relative}: {problem}") from None
     if not real.is_relative_to(real_root) or real == real_root:
         raise DownloadRefused(f"{relative}: outside the output folder")
+    if runs and not is_run_folder(real_root / real.relative_to(real_root).parts[0]):
+        raise DownloadNotFound(relative)
     if real.is_dir():
         raise DownloadIsFolder(relative)
     if folder or not real.is_file():
@@ -117,8 +130,9 @@ def resolve_download(root: Path, raw: str) -> Download:
 
 
 def served_files(root: Path, run: str = "") -> list[str]:
-    """The files of run folder ``run`` under ``root`` (and those one folder down, ``plots/…``) that
-    :func:`resolve_download` serves, relative to the run folder: no hidden ones, no symlinks leading out."""
+    """The files of run folder ``run`` under ``root`` (or of ``root``, itself a run folder), and those one
+    folder down (``plots/…``), that :func:`resolve_download` serves, relative to the run folder: no hidden
+    ones, no symlinks leading out, none at all if ``run`` is no run folder."""
     folder = root / run if run else root
     found = []
     for entry in sorted(folder.iterdir()):
@@ -127,7 +141,7 @@ def served_files(root: Path, run: str = "") -> list[str]:
             names = [f"{entry.name}/{inner.name}" for inner in sorted(entry.iterdir())]
         for name in names:
             try:
-                resolve_download(root, quote(f"{run}/{name}" if run else name, safe="/"))
+                resolve_download(root, quote(f"{run}/{name}" if run else name, safe="/"), runs=bool(run))
             except (DownloadRefused, DownloadNotFound):
                 continue
             found.append(name)

@@ -734,7 +734,9 @@ def _local_folder(run: str, out: Path) -> Path | None:
     folder = out / run
     if run == LATEST and folder.is_symlink():
         folder = out / os.readlink(folder)
-    return folder if (folder / "scores.json").is_file() else None
+    from tarjama.app.download import is_run_folder
+
+    return folder if is_run_folder(folder) else None
 
 
 def _newest_run(settings: Settings) -> Path | None:

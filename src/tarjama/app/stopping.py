@@ -92,6 +92,20 @@ def raise_on_signals() -> None:
         signal.signal(signum, _raise_stopped)
 
 
+def raise_once_on_signals() -> None:
+    """Turn the first SIGINT or SIGTERM into :class:`Stopped` in the main thread, and ignore those that come
+    after it, so the clean-up the exception unwinds through (a staging folder removed) is not cut short: for
+    a command that writes in its main thread and has nothing to wait for (``compare``). SIGTERM's default
+    ended the process at once, and left its staging folder to the next run. Main thread only."""
+    for signum in SIGNALS:
+        signal.signal(signum, _raise_stopped_once)
+
+
+def _raise_stopped_once(signum: int, _frame: FrameType | None) -> NoReturn:
+    ignore_signals()
+    raise Stopped(signum)
+
+
 def finish_translations(wait_s: float, say: Callable[[str], None] | None = None) -> Settled:
     """Stop translating (no request starts from now on) and wait up to ``wait_s`` seconds for the calls
     under way, which store every answer that still arrives; ``say`` gets one line when there is something

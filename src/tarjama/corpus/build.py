@@ -823,7 +823,8 @@ class CorpusRequest:
 
 @dataclass
 class CorpusBuild:
-    """The articles of a corpus built or reused, in input order, with the shard keys their rows are under."""
+    """The articles of a corpus built or reused, in input order, with the shard keys their rows are under and
+    the SHA-256 of each shard's rows (by key; None for a shard an older tarjama wrote without it)."""
 
     inputs: list[ArticleInput]
     results: dict[str, ArticleResult]
@@ -831,6 +832,7 @@ class CorpusBuild:
     failures: list[ArticleFailure]
     reused: int
     rebuilt_under_other_settings: int
+    rows_sha256: dict[str, str | None] = dataclasses.field(default_factory=dict)
 
     @property
     def ordered(self) -> list[str]:
@@ -921,7 +923,9 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                 memory.store_many(settings.engine, model, outcome.new_translations, url=url)
                 if outcome.journal_problem is not None:  # stored just now: the run fails once all are stored
                     journal_problems.append(outcome.journal_problem)
-                shards.put(shard_key, outcome.rows, outcome.result, outcome.statistics, texts=article_text_key(article))
+                built.rows_sha256[shard_key] = shards.put(
+                    shard_key, outcome.rows, outcome.result, outcome.statistics, texts=article_text_key(article)
+                )
                 built.results[article.id], built.keys[article.id] = outcome.result, shard_key
                 progress.done(len(outcome.new_translations))
 
@@ -943,18 +947,19 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
                 fail(article, f"{article.origin}: article {article.id} is not valid text ({invalid.reason})")
                 continue
             if shard_key and not request.rebuild:
-                cached = shards.get(shard_key, article.id)
+                record = shards.get(shard_key, article.id)
                 for damage in shards.problems:
                     events.log(logging.WARNING, damage)
                 shards.problems.clear()
-                if cached is not None and cached.unanswered:  # its engine owes it translations: asked again
+                if record is not None and record.result.unanswered:  # its engine owes it translations: asked again
                     events.log(
                         logging.INFO,
-                        f"{article.id}: built before with {counted(cached.unanswered, 'answer')} that were no "
-                        "translation: built again",
+                        f"{article.id}: built before with {counted(record.result.unanswered, 'answer')} that were "
+                        "no translation: built again",
                     )
-                elif cached is not None:
-                    built.results[article.id], built.keys[article.id] = read_here(cached, article), shard_key
+                elif record is not None:
+                    built.results[article.id], built.keys[article.id] = read_here(record.result, article), shard_key
+                    built.rows_sha256[shard_key] = record.rows_sha256
                     built.reused += 1
                     progress.done(0, reused=True)
                     continue
@@ -1061,7 +1066,9 @@ def write_run(
                 "overall": overall_scores(shards, built.keys, summary),
                 "warnings": [*reference_warnings(missing, foreign), *unanswered_warnings(summary.articles)],
                 "checks_failed": total_failures(summary.articles),
-                "plots": draw_plots(corpus, staging, settings.home / "plots", shards.rows_digest(keys)),
+                "plots": draw_plots(
+                    corpus, staging, settings.home / "plots", shards.rows_digest(keys, built.rows_sha256)
+                ),
                 "counts": CorpusCounts(
                     rows=exported.rows,
                     flagged=flagged,

@@ -29,9 +29,11 @@ from tarjama.corpus.schema import (
     write_text,
     write_tsv,
 )
+from tarjama.text.normalize import C0_CONTROLS
 
-# Characters XML 1.0 cannot carry even escaped (tabs and line breaks are made spaces before this).
-_XML_INVALID = "[\x00-\x08\x0e-\x1f\ufffe\uffff]"
+# Characters XML 1.0 cannot carry even escaped (tabs and line breaks, VT and FF among them, are made spaces
+# before this).
+_XML_INVALID = f"[{C0_CONTROLS}\ufffe\uffff]"
 _TMX_BATCH_ROWS = 10_000
 
 

@@ -74,8 +74,12 @@ def nearest_existing(path: Path) -> Path | None:
     return next((p for p in (path.absolute(), *path.absolute().parents) if p.exists()), None)
 
 
-def check_free_space(path: Path) -> None:
-    """Fail in one line if the disk that ``path`` is (or would be created) on is full."""
+HOME_ROLE = "its home: Prefect's database, logs and the run journals"
+
+
+def check_free_space(path: Path, role: str = "") -> None:
+    """Fail in one line if the disk that ``path`` is (or would be created) on is full; ``role`` says what
+    tarjama keeps there, when the path does not (:data:`HOME_ROLE`)."""
     existing = nearest_existing(path)
     if existing is None:
         return
@@ -88,7 +92,7 @@ def check_free_space(path: Path) -> None:
     if free < MIN_FREE_BYTES:
         raise TarjamaError(
             f"{path}: disk full ({free // 1024} KiB free in {folder}; tarjama needs at least "
-            f"{MIN_FREE_BYTES >> 20} MiB there)"
+            f"{MIN_FREE_BYTES >> 20} MiB there{f' for {role}' if role else ''})"
         )
 
 
@@ -321,12 +325,12 @@ def _staged(out: Path, name: str, target: Path, latest: bool) -> Iterator[Path]:
         remove_stale_staging(out)
         remove_stale_temporaries(out)  # a killed run's temporary `latest` link
         staging = Path(tempfile.mkdtemp(prefix=f".{name}{STAGING_MARK}", dir=out))
-        # mkdtemp makes it private (0700), and the rename would keep that: the run folder gets what the umask gives
-        staging.chmod(0o777 & ~current_umask())
     except OSError as error:
         raise _cannot_write(target, error) from None
-    try:
+    try:  # at once: a signal raised in the main thread (compare's) removes it from here on
         try:
+            # mkdtemp makes it private (0700), and the rename would keep that: the run folder gets what the umask gives
+            staging.chmod(0o777 & ~current_umask())
             (staging / "owner").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
         except OSError as error:
             raise _cannot_write(target, error) from None

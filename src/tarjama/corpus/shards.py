@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +27,14 @@ from tarjama.corpus.readers import parquet_schema, scan_parquet
 from tarjama.corpus.results import ArticleResult
 from tarjama.corpus.schema import write_bytes, write_parquet, write_text
 from tarjama.quality.score import Statistics, corpus_statistics
+from tarjama.translation.model_store import file_mark
 
 BY_ARTICLE = "by-article"  # per article: the key it was last built under
 
 
 class ShardRecord(BaseModel):
     """A shard's summary file: the key and article it was built for, the article's summary, and the SHA-256 of
-    its rows file as written (what :meth:`ShardStore.rows_digest` reads instead of the rows)."""
+    its rows file as written (what :meth:`ShardStore.rows_digest` counts instead of the rows)."""
 
     key: str
     article_id: str
@@ -70,10 +70,11 @@ class ShardStore:
         result: ArticleResult,
         statistics: Statistics | None = None,
         texts: str | None = None,
-    ) -> None:
+    ) -> str:
         """Keep an article's rows, statistics and summary under ``key``; the summary, written last, records
         the key and article it was built for. ``texts`` (the article's identity without its settings)
-        remembers which key it was last built under, so a run under other settings can say it rebuilt it."""
+        remembers which key it was last built under, so a run under other settings can say it rebuilt it.
+        Return the SHA-256 of the rows file, as the summary records it (for :meth:`rows_digest`)."""
         rows_path, summary_path = self._paths(key)
         with writing():  # a process stopped by a signal leaves no temporary file behind
             write_parquet(rows, rows_path)
@@ -91,6 +92,7 @@ class ShardStore:
             )
             if texts is not None:
                 write_text(key, self.folder / BY_ARTICLE / texts)
+        return rows_sha256
 
     def built_under_other_key(self, texts: str, key: str) -> bool:
         """Whether the article ``texts`` names was last built under another key (other settings)."""
@@ -131,9 +133,9 @@ class ShardStore:
         rows = self.scan([key]).filter(pl.col("reference") == reference).collect()
         return corpus_statistics(rows["english_mt"].to_list(), rows["english_reference"].to_list())
 
-    def get(self, key: str, article_id: str) -> ArticleResult | None:
-        """The summary of the complete shard ``key`` built for ``article_id``, or None: never built or half
-        written (nothing to say), or damaged or built for another article (:attr:`problems` says which,
+    def get(self, key: str, article_id: str) -> ShardRecord | None:
+        """The summary file of the complete shard ``key`` built for ``article_id``, or None: never built or
+        half written (nothing to say), or damaged or built for another article (:attr:`problems` says which,
         in one line: the article is rebuilt, never merged)."""
         rows_path, summary_path = self._paths(key)
         if not summary_path.is_file():  # written last: never built, or interrupted before it was complete
@@ -153,26 +155,23 @@ class ShardStore:
                 f"shard {rows_path.name} was built for article {record.article_id}, not {article_id}: rebuilt"
             )
             return None
-        return record.result
+        return record
 
-    def rows_digest(self, keys: Sequence[str]) -> str:
-        """A digest of the rows of ``keys``' shards, in that order, from the SHA-256 each shard's summary
-        recorded when its rows were written: the shards' rows are not read again on a rerun, and two stores
-        holding the same rows (a rerun into a fresh output folder) share it, so the plots drawn for one serve
-        the other, while stores whose shards share a key but hold other rows (another memory's translations)
-        never do. A summary without it (written by an older tarjama) counts by its rows file's identity on
-        disk (device, inode, size, modification and change times)."""
+    def rows_digest(self, keys: Sequence[str], recorded: Mapping[str, str | None]) -> str:
+        """A digest of the rows of ``keys``' shards, in that order, from ``recorded``: the SHA-256 of each
+        shard's rows as :meth:`put` returned it or :meth:`get` found it in the summary, so neither the rows
+        nor the summaries are read again. Two stores holding the same rows (a rerun into a fresh output
+        folder) share it, so the plots drawn for one serve the other, while stores whose shards share a key
+        but hold other rows (another memory's translations) never do. A shard without one (its summary
+        written by an older tarjama) counts by its rows file's path and
+        :func:`~tarjama.translation.model_store.file_mark`."""
         total = hashlib.sha256()
         for key in keys:
-            rows_path, summary_path = self._paths(key)
-            try:
-                recorded = json.loads(summary_path.read_bytes()).get("rows_sha256")
-            except (OSError, ValueError, AttributeError):
-                recorded = None
-            if not isinstance(recorded, str):
-                found = rows_path.stat()
-                recorded = f"{found.st_dev}:{found.st_ino}:{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}"
-            total.update(f"{key}\t{recorded}\n".encode())
+            digest = recorded.get(key)
+            if digest is None:
+                rows_path = self._paths(key)[0]
+                digest = f"{rows_path}:{':'.join(map(str, file_mark(rows_path.stat())))}"
+            total.update(f"{key}\t{digest}\n".encode())
         return total.hexdigest()
 
     def scan(self, keys: Sequence[str]) -> pl.LazyFrame:

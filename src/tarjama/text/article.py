@@ -23,7 +23,7 @@ from typing import Literal, NoReturn
 
 from tarjama.errors import InputError, counted
 from tarjama.text.clauses import DEFAULT_RULES, ClauseRules, split_clauses
-from tarjama.text.normalize import split_paragraphs
+from tarjama.text.normalize import C0_CONTROLS, split_paragraphs
 from tarjama.text.segment import split_sentences
 
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u066E-\u06D3\u06FA-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
@@ -120,8 +120,8 @@ _BOMS = {  # the longest first: UTF-32LE's mark begins with UTF-16LE's
     b"\xfe\xff": "UTF-16BE",
 }
 # C0 controls other than whitespace: UTF-8 text has next to none; UTF-16 read as UTF-8 is full of them.
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")
-_CONTROL_BYTE = re.compile(b"[\x00-\x08\x0e-\x1f]")
+_CONTROL = re.compile(f"[{C0_CONTROLS}]")
+_CONTROL_BYTE = re.compile(f"[{C0_CONTROLS}]".encode("ascii"))
 MIN_ARTICLE_SHARE = 0.1
 """Bytes that are not UTF-8 are taken for Windows-1256 Arabic when, decoded so, most of their letters are
 Arabic and at least this share of their Arabic words hold the article ``ال`` (about a third in news text).

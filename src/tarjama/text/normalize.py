@@ -33,12 +33,19 @@ def split_paragraphs(text: str) -> list[str]:
     return [line for line in normalize_text(text).split("\n") if line]
 
 
+C0_CONTROLS = "\x00-\x08\x0e-\x1f"
+"""The C0 control characters other than whitespace (tab, LF, VT, FF, CR), as the body of a regex character
+class: what text has next to none of, and what every cleaning of text in tarjama removes or counts.
+:func:`clean_translation` adds DEL, C1 and the bidi controls to it; the TMX export the two non-characters
+XML 1.0 cannot carry either (VT and FF, which it cannot carry too, are made spaces before that); the
+article reader counts these alone to tell UTF-16 or binary data from text."""
+
 # What a terminal or a viewer would act on rather than show: whole ANSI escape sequences first (CSI, as in
 # colour codes "ESC[31m"; OSC, as in a title "ESC]0;title BEL", when terminated), so no "[31m" is left
 # behind; then every other C0 control but the whitespace ones, DEL, the C1 controls but NEL, and the bidi
 # embeddings, overrides and isolates, one character at a time.
 _ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)")
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(f"[{C0_CONTROLS}\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_translation(text: str) -> str:

@@ -35,6 +35,7 @@ from tarjama.app.download import (
     DownloadNotFound,
     DownloadRefused,
     content_disposition,
+    is_run_folder,
     resolve_download,
     safe_relative,
     served_files,
@@ -147,7 +148,7 @@ def create_app(root: Path, allowed_hosts: Iterable[str]) -> Starlette:
         run = tail[: len(tail) - len(suffix)]
         if "/" in safe_relative(run):
             raise DownloadNotFound(run)
-        return resolve_download(root, f"{run}/{CORPUS_FILE}").path
+        return resolve_download(root, f"{run}/{CORPUS_FILE}", runs=True).path
 
     async def index(request: Request) -> Response:
         return HTMLResponse(await run_in_threadpool(runs_index, root), headers=COMMON_HEADERS | _page_headers())
@@ -160,7 +161,7 @@ def create_app(root: Path, allowed_hosts: Iterable[str]) -> Starlette:
         try:
             if tail is None:
                 raise DownloadNotFound(request.url.path)
-            found = resolve_download(root, tail)
+            found = resolve_download(root, tail, runs=True)
             status = found.path.stat()
         except DownloadRefused:
             return _text(403, "forbidden: only files inside the output folder are served\n")
@@ -255,7 +256,7 @@ def runs_index(root: Path) -> str:
     """An HTML page listing every finished run folder (newest first), its viewer and its files."""
     runs = (
         sorted(
-            (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()),
+            (p for p in root.iterdir() if not p.name.startswith(".") and not p.is_symlink() and is_run_folder(p)),
             key=lambda p: p.name,
             reverse=True,
         )
