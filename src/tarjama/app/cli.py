@@ -263,7 +263,8 @@ def run(
             "--min-confidence",
             metavar="X",
             help="Also write a corpus of the pairs aligned with at least this confidence (0-1), beside the full one: "
-            "rows with an empty side and the rows of references that seem another article's are left out.",
+            "only rows with both Arabic and a human reference (no empty side, no MT-only row), without the rows of "
+            "references that seem another article's.",
         ),
     ] = None,
     fail_fast: Annotated[
