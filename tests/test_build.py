@@ -377,6 +377,47 @@ def test_a_filtered_corpus_records_the_filter_that_made_it(services, tmp_path) -
     assert signatures[0] != signatures[1]
 
 
+def test_a_filtered_run_leaves_out_the_articles_without_a_reference(services, tmp_path) -> None:
+    """`tarjama run filt/ --min-confidence 0.5 -f tsv,moses,hf`, filt/ holding articles with their references and
+    one without (noref.ar.txt). Seen: the filtered files held noref's rows (confidence 1.0, an empty `.en` line,
+    and its MT as `en` in the filtered hf set, beside human references)."""
+    import json
+
+    from loopback_services import fake_english
+
+    from tarjama.text.article import parse_document
+
+    articles = tmp_path / "filt"
+    articles.mkdir()
+    for name, (arabic, _) in ARTICLES.items():  # references the service agrees with: confidently aligned
+        (articles / f"{name}.ar.txt").write_text(arabic, encoding="utf-8")
+        units = parse_document(arabic, articles / f"{name}.ar.txt", "ar").units
+        english = " ".join(f"This is the {fake_english(unit.text).rstrip('.,،')} of the day." for unit in units)
+        (articles / f"{name}.en.txt").write_text(english + "\n", encoding="utf-8")
+    (articles / "noref.ar.txt").write_text(ARTICLES["storm"][0].replace("الثلاثاء", "الأربعاء"), encoding="utf-8")
+    summary = build(
+        libre(tmp_path / "home", services),
+        articles,
+        tmp_path / "out",
+        "r",
+        formats=("tsv", "moses", "hf"),
+        min_confidence=0.5,
+    )
+    run = Path(summary.output_dir or "")
+    full = pl.read_parquet(run / "aligned.parquet")
+    assert full.filter(pl.col("article_id") == "noref")["alignment_confidence"].min() == 1.0  # confident, MT only
+    filtered = pl.read_parquet(run / "aligned.min-confidence-0.5.parquet")
+    assert summary.counts.filtered_rows == filtered.height > 0 and "noref" not in filtered["article_id"].to_list()
+    assert (filtered["reference"] != "").all() and (filtered["english_reference"] != "").all()
+    stem = run / "aligned.min-confidence-0.5"
+    english = Path(f"{stem}.en").read_text(encoding="utf-8").splitlines()
+    assert english == filtered["english_reference"].to_list() and all(english)  # no empty reference line
+    hf = [json.loads(line)["translation"]["en"] for line in Path(f"{stem}.hf.jsonl").read_text().splitlines()]
+    assert hf == english  # human references only, never the MT
+    assert "noref" not in Path(f"{stem}.tsv").read_text(encoding="utf-8")
+    assert "pairs with a human reference only" in (run / "report.md").read_text(encoding="utf-8")
+
+
 def test_a_reused_article_is_named_where_this_run_read_it(services, tmp_path) -> None:
     """After ``cp -r in/c1 in/moved``, a run on ``in/moved`` reused the articles and wrote ``in/c1/...`` in
     scores.json's paths and warnings; a reordered manifest kept the old line numbers."""
