@@ -287,8 +287,8 @@ def run(
         typer.Option(
             "--filter-checks",
             metavar="NAMES",
-            help="Also write a filtered corpus of the pairs that fail none of these checks (comma-separated and/or "
-            "repeated).",
+            help="Also write a filtered corpus of the pairs (Arabic and a human reference) that fail none of these "
+            "checks (comma-separated and/or repeated).",
         ),
     ] = None,
     rows: RowsOption = None,
