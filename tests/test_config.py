@@ -32,9 +32,12 @@ def test_the_engine_in_use_is_shown_whole_and_another_only_when_set(tmp_path):
     deepl = [d.key for d in setting_defs() if d.key.startswith("deepl.")]
     assert set(deepl) <= set(shown) and shown["deepl.rate_limit"] == ("5", "default")
     assert shown["deepl.api_key"] == ("not set", "default")  # no block looked up
+    assert shown["deepl.url"] == ("default", "default")  # chosen by the key: the free or the paid API
     assert shown["libre.max_items"] == ("7", "TARJAMA_LIBRE_MAX_ITEMS") and "libre.url" not in shown
     auto = {key for key, _, _ in Settings.load({"TARJAMA_HOME": str(tmp_path)}).describe()}
     assert {"google.url", "local.model_path"} <= auto and not any(key.startswith("deepl.") for key in auto)
+    google = Settings.load({"TARJAMA_HOME": str(tmp_path)}).value_of("google.url")
+    assert google == "https://translate.google.com/m"  # the address the engine uses, not the word "default"
     every = [key for key, _, _ in settings.describe(every_engine=True)]
     assert every == [d.key for d in setting_defs()]
 

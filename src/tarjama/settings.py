@@ -489,6 +489,9 @@ class Settings(BaseModel):
         credential = next((c for c in get_spec(name).credentials if c.option == option), None)
         if credential is not None:
             return MASK if credential.env in self.secrets else "not set"
+        if option == "url" and "url" not in self.engines.get(name, {}):
+            known = getattr(get_spec(name).factory, "default_url", None)  # DeepL's: "auto", chosen by the key
+            return str(known) if str(known).startswith(("http://", "https://")) else DEFAULT
         return str(self.engines.get(name, {}).get(option, DEFAULT))
 
     def engines_in_use(self) -> tuple[str, ...]:
