@@ -268,7 +268,8 @@ def test_articles_without_a_reference_or_with_another_articles_are_warned_about(
     # their rows stay in the corpus, and leave the filtered one, however confident each row is
     run = Path(swapped.output_dir or "")
     assert {"storm", "visit"} <= set(pl.read_parquet(run / "aligned.parquet")["article_id"].to_list())
-    assert set(pl.read_parquet(run / "aligned.min-confidence-0.parquet")["article_id"].to_list()) == {"lone"}
+    # lone has no reference: MT only, so no pair of the filtered corpus either
+    assert pl.read_parquet(run / "aligned.min-confidence-0.parquet").is_empty()
     assert swapped.counts.filtered_left_out_references == 2
     assert "the rows of 2 references that seem another article's left out" in (run / "report.md").read_text()
     for warning in belongs:  # a row both flagged and without a counterpart counts once
@@ -358,7 +359,7 @@ def test_a_filtered_corpus_records_the_filter_that_made_it(services, tmp_path) -
             filter_checks=(check,),
         )
         folder = Path(summary.output_dir or "")
-        expected = f"min-confidence:0.7|passing-checks:{check}|rows:pairs"
+        expected = f"min-confidence:0.7|passing-checks:{check}|rows:reference-pairs"
         signatures.append(expected)
         written = RunSummary.read(folder)
         assert written is not None and written.counts.filter == summary.counts.filter == CorpusFilter(0.7, (check,))
@@ -374,6 +375,47 @@ def test_a_filtered_corpus_records_the_filter_that_made_it(services, tmp_path) -
         assert f"| {markdown_text('min-confidence-0.7.passing-checks')} |" in card
         assert markdown_text(expected) in card and "| none: every row |" in card
     assert signatures[0] != signatures[1]
+
+
+def test_a_filtered_run_leaves_out_the_articles_without_a_reference(services, tmp_path) -> None:
+    """`tarjama run filt/ --min-confidence 0.5 -f tsv,moses,hf`, filt/ holding articles with their references and
+    one without (noref.ar.txt). Seen: the filtered files held noref's rows (confidence 1.0, an empty `.en` line,
+    and its MT as `en` in the filtered hf set, beside human references)."""
+    import json
+
+    from loopback_services import fake_english
+
+    from tarjama.text.article import parse_document
+
+    articles = tmp_path / "filt"
+    articles.mkdir()
+    for name, (arabic, _) in ARTICLES.items():  # references the service agrees with: confidently aligned
+        (articles / f"{name}.ar.txt").write_text(arabic, encoding="utf-8")
+        units = parse_document(arabic, articles / f"{name}.ar.txt", "ar").units
+        english = " ".join(f"This is the {fake_english(unit.text).rstrip('.,،')} of the day." for unit in units)
+        (articles / f"{name}.en.txt").write_text(english + "\n", encoding="utf-8")
+    (articles / "noref.ar.txt").write_text(ARTICLES["storm"][0].replace("الثلاثاء", "الأربعاء"), encoding="utf-8")
+    summary = build(
+        libre(tmp_path / "home", services),
+        articles,
+        tmp_path / "out",
+        "r",
+        formats=("tsv", "moses", "hf"),
+        min_confidence=0.5,
+    )
+    run = Path(summary.output_dir or "")
+    full = pl.read_parquet(run / "aligned.parquet")
+    assert full.filter(pl.col("article_id") == "noref")["alignment_confidence"].min() == 1.0  # confident, MT only
+    filtered = pl.read_parquet(run / "aligned.min-confidence-0.5.parquet")
+    assert summary.counts.filtered_rows == filtered.height > 0 and "noref" not in filtered["article_id"].to_list()
+    assert (filtered["reference"] != "").all() and (filtered["english_reference"] != "").all()
+    stem = run / "aligned.min-confidence-0.5"
+    english = Path(f"{stem}.en").read_text(encoding="utf-8").splitlines()
+    assert english == filtered["english_reference"].to_list() and all(english)  # no empty reference line
+    hf = [json.loads(line)["translation"]["en"] for line in Path(f"{stem}.hf.jsonl").read_text().splitlines()]
+    assert hf == english  # human references only, never the MT
+    assert "noref" not in Path(f"{stem}.tsv").read_text(encoding="utf-8")
+    assert "pairs with a human reference only" in (run / "report.md").read_text(encoding="utf-8")
 
 
 def test_a_reused_article_is_named_where_this_run_read_it(services, tmp_path) -> None:

@@ -289,8 +289,14 @@ def test_a_filtered_corpus_leaves_out_the_references_it_is_told_to(tmp_path):
     result = export_corpus(CORPUS, tmp_path, ["parquet"], min_confidence=0.0, leave_out=[("bbc.1", "en-b")])
     filtered = pl.read_parquet(tmp_path / f"{filtered_stem('aligned', 0.0)}.parquet")
     kept = set(zip(filtered["article_id"].to_list(), filtered["reference"].to_list()))
-    assert kept == {("bbc.1", "en"), ("cnn&<2>", "en"), ("dw.3", "")}
+    assert kept == {("bbc.1", "en"), ("cnn&<2>", "en")}  # dw.3 has no reference: MT only, never filtered in
     assert result.left_out_references == 1 and pl.read_parquet(result.files["parquet"][0]).height == CORPUS.height
+
+
+def _human_pairs() -> pl.Expr:
+    """The rows a filtered corpus may keep, written out as a reader of docs/outputs.md would: Arabic and a human
+    reference both there."""
+    return (pl.col("arabic") != "") & (pl.col("reference") != "") & (pl.col("english_reference") != "")
 
 
 def test_min_confidence_filters_beside_the_full_corpus(tmp_path):
@@ -303,10 +309,8 @@ def test_min_confidence_filters_beside_the_full_corpus(tmp_path):
     confident = tsv_safe(CORPUS).filter(pl.col("alignment_confidence") >= 0.5)
     one_sided = confident.filter((pl.col("arabic") == "") | (english_side() == ""))
     assert one_sided.height > 0  # in the full corpus, confidently
-    expected = confident.filter((pl.col("arabic") != "") & (english_side() != ""))
+    expected = confident.filter(_human_pairs())
     assert filtered.equals(expected) and result.filtered_rows == expected.height > 0
-    # without a reference the pair is the Arabic and its MT: those rows stay
-    assert filtered.filter(pl.col("reference") == "").height == confident.filter(pl.col("reference") == "").height
     assert [p.name for p in result.filtered_files["moses"]] == [
         "aligned.min-confidence-0.5.ar",
         "aligned.min-confidence-0.5.en",
@@ -314,6 +318,41 @@ def test_min_confidence_filters_beside_the_full_corpus(tmp_path):
         "aligned.min-confidence-0.5.mt.en",
     ]
     assert len(result.filtered_files["moses"][0].read_text().splitlines()) == expected.height
+
+
+@pytest.mark.parametrize("formats", [["tsv", "moses", "hf"], ["tmx", "jsonl"]])
+def test_a_filtered_corpus_leaves_out_the_rows_without_a_human_reference(tmp_path, formats):
+    """An article without a reference (MT only) stays in the full corpus and never enters a filtered one, however
+    confident its rows: its English would be the MT, mixed with human references in a set of pairs."""
+    mt_only = CORPUS.filter(pl.col("reference") == "")
+    assert mt_only.filter(pl.col("alignment_confidence") >= 0.5).height > 0  # confident, and one-sided for no one
+    result = export_corpus(CORPUS, tmp_path, [*formats, "parquet"], min_confidence=0.5, passing=["numbers"])
+    (parquet,) = result.filtered_files["parquet"]
+    filtered = pl.read_parquet(parquet)
+    assert filtered.height == result.filtered_rows > 0
+    assert filtered.filter(~_human_pairs()).is_empty() and "dw.3" not in filtered["article_id"].to_list()
+    assert "dw.3" in pl.read_parquet(result.files["parquet"][0])["article_id"].to_list()
+    for path in (p for name in formats for p in result.filtered_files[name]):
+        if path.name != "README.md":
+            assert "dw.3" not in path.read_text(encoding="utf-8"), path.name
+    if "hf" in formats:  # every `en` of the filtered configuration is a human reference
+        (rows, _card) = result.filtered_files["hf"]
+        english = [json.loads(line)["translation"]["en"] for line in rows.read_text(encoding="utf-8").splitlines()]
+        assert english == filtered["english_reference"].to_list()
+
+
+def test_a_filtered_corpus_that_nothing_passed_has_every_file_empty(tmp_path):
+    """Only MT-only articles (no human pair): the filtered corpus is empty, and its Moses set has the four files
+    docs/formats.md names, `.en` too, all empty; the full corpus of MT-only rows has no `.en` (all blank)."""
+    mt_only = CORPUS.filter(pl.col("reference") == "")
+    result = export_corpus(mt_only, tmp_path, ["moses", "tsv", "hf"], min_confidence=0.0)
+    assert result.filtered_rows == 0
+    moses = result.filtered_files["moses"]
+    assert [p.name for p in moses] == [f"aligned.min-confidence-0.{suffix}" for suffix in ("ar", "en", "ids", "mt.en")]
+    assert all(path.read_bytes() == b"" for path in moses)
+    assert read_tsv(result.filtered_files["tsv"][0]).is_empty()
+    assert result.filtered_files["hf"][0].read_bytes() == b""
+    assert [p.name for p in result.files["moses"]] == ["aligned.ar", "aligned.ids", "aligned.mt.en"]
 
 
 def test_provenance_goes_into_every_parquet_file_and_nowhere_else(tmp_path):
@@ -330,9 +369,9 @@ def test_provenance_goes_into_every_parquet_file_and_nowhere_else(tmp_path):
 @pytest.mark.parametrize(
     ("threshold", "passing", "expected"),
     [
-        (0.5, (), "min-confidence:0.5|passing-checks:none|rows:pairs"),
-        (None, ("numbers",), "min-confidence:none|passing-checks:numbers|rows:pairs"),
-        (0.5, ("language", "numbers"), "min-confidence:0.5|passing-checks:language,numbers|rows:pairs"),
+        (0.5, (), "min-confidence:0.5|passing-checks:none|rows:reference-pairs"),
+        (None, ("numbers",), "min-confidence:none|passing-checks:numbers|rows:reference-pairs"),
+        (0.5, ("language", "numbers"), "min-confidence:0.5|passing-checks:language,numbers|rows:reference-pairs"),
     ],
 )
 def test_the_filtered_corpus_carries_its_filter_and_the_full_one_none(tmp_path, threshold, passing, expected):
@@ -363,7 +402,7 @@ def _config_name_of(path):
 def test_export_with_dedupe_reports_counts(tmp_path):
     result = export_corpus(_duplicated(), tmp_path, ["jsonl"], dedupe=True, min_confidence=0.0)
     assert result.dedupe is not None and result.dedupe.dropped == 12 and result.rows == CORPUS.height
-    assert result.filtered_rows == CORPUS.filter((pl.col("arabic") != "") & (english_side() != "")).height
+    assert result.filtered_rows == CORPUS.filter(_human_pairs()).height
 
 
 @pytest.mark.parametrize("threshold", [-0.1, 1.5, float("nan")])
@@ -412,8 +451,9 @@ def test_load_dataset_reads_the_run_folder_as_is(tmp_path, datasets_offline):
     assert full["train"]["article_id"] == CORPUS["article_id"].to_list()
     assert full["train"]["alignment_confidence"] == CORPUS["alignment_confidence"].to_list()
     filtered = datasets_offline.load_dataset(str(folder), "min-confidence-0.5", cache_dir=str(cache))
-    pairs = (pl.col("alignment_confidence") >= 0.5) & (pl.col("arabic") != "") & (english_side() != "")
-    assert filtered["train"]["translation"] == _expected(CORPUS.filter(pairs))
+    pairs = CORPUS.filter((pl.col("alignment_confidence") >= 0.5) & _human_pairs())
+    assert filtered["train"]["translation"] == _expected(pairs)
+    assert [pair["en"] for pair in filtered["train"]["translation"]] == pairs["english_reference"].to_list()
 
 
 def test_each_line_is_a_translation_object(tmp_path):

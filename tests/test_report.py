@@ -127,7 +127,7 @@ def test_the_filter_is_kept_once_and_scores_json_says_it_as_before() -> None:
     assert (written["min_confidence"], written["filter_checks"], written["filter"]) == (
         0.7,
         ["language", "numbers"],
-        "min-confidence:0.7|passing-checks:language,numbers|rows:pairs",
+        "min-confidence:0.7|passing-checks:language,numbers|rows:reference-pairs",
     )
     assert CorpusCounts.model_validate_json(counts.model_dump_json()) == counts
     older = {name: value for name, value in written.items() if name != "filter"}

@@ -489,16 +489,39 @@ class Settings(BaseModel):
         credential = next((c for c in get_spec(name).credentials if c.option == option), None)
         if credential is not None:
             return MASK if credential.env in self.secrets else "not set"
+        if option == "url" and "url" not in self.engines.get(name, {}):
+            known = getattr(get_spec(name).factory, "default_url", None)  # DeepL's: "auto", chosen by the key
+            return str(known) if str(known).startswith(("http://", "https://")) else DEFAULT
         return str(self.engines.get(name, {}).get(option, DEFAULT))
 
-    def describe(self) -> list[tuple[str, str, str]]:
-        """Every general setting, and each engine setting not left at its default, as (name, value,
-        source), keys masked: for ``tarjama config``."""
-        return [
-            (d.key, self.value_of(d.key), self.source_of(d.key))
-            for d in setting_defs()
-            if "." not in d.key or d.key in self.sources
-        ]
+    def engines_in_use(self) -> tuple[str, ...]:
+        """The engines a run with these settings may use: the chosen one (``auto``: Google, then the local model)."""
+        return ("google", "local") if self.engine == "auto" else (self.engine,)
+
+    def describe(
+        self, *, every_engine: bool = False, blocks: Mapping[str, bool | None] | None = None
+    ) -> list[tuple[str, str, str]]:
+        """The settings as (name, value, source), keys masked, for ``tarjama config``: every general setting,
+        every setting of the engines in use (:meth:`engines_in_use`, defaults included), and another engine's
+        settings when set (or all of them with ``every_engine``).
+
+        ``blocks`` says which Prefect Secret blocks exist (block name → True, False, or None: Prefect cannot
+        say); a key not in the environment is then shown set from its block, never with its value, which is
+        not read. A block not in ``blocks`` was not looked up."""
+        in_use, found = self.engines_in_use(), blocks or {}
+        rows = []
+        for d in setting_defs():
+            engine = d.key.partition(".")[0] if "." in d.key else None
+            value, source = self.value_of(d.key), self.source_of(d.key)
+            if d.block is not None and d.key not in self.sources and d.block in found:
+                value, source = {
+                    True: (MASK, f"Secret block {d.block}"),
+                    False: ("not set", f"{DEFAULT} (no Secret block {d.block})"),
+                    None: ("unknown", f"Secret block {d.block}? (Prefect cannot say)"),
+                }[found[d.block]]
+            if engine is None or every_engine or engine in in_use or d.key in self.sources or value == MASK:
+                rows.append((d.key, value, source))
+        return rows
 
 
 def check_engine_name(name: str) -> str:

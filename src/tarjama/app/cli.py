@@ -263,7 +263,8 @@ def run(
             "--min-confidence",
             metavar="X",
             help="Also write a corpus of the pairs aligned with at least this confidence (0-1), beside the full one: "
-            "rows with an empty side and the rows of references that seem another article's are left out.",
+            "only rows with both Arabic and a human reference (no empty side, no MT-only row), without the rows of "
+            "references that seem another article's.",
         ),
     ] = None,
     fail_fast: Annotated[
@@ -286,8 +287,8 @@ def run(
         typer.Option(
             "--filter-checks",
             metavar="NAMES",
-            help="Also write a filtered corpus of the pairs that fail none of these checks (comma-separated and/or "
-            "repeated).",
+            help="Also write a filtered corpus of the pairs (Arabic and a human reference) that fail none of these "
+            "checks (comma-separated and/or repeated).",
         ),
     ] = None,
     rows: RowsOption = None,
@@ -1112,7 +1113,7 @@ def engine_status(settings: Settings, spec: EngineSpec) -> str:
     return "yes" if missing is None else f"no: {missing}"
 
 
-def print_settings(settings: Settings) -> None:
+def print_settings(settings: Settings, rows: list[tuple[str, str, str]] | None = None) -> None:
     """Each setting as it is: a value from the environment (``/tmp/h[old]``) is text, never Rich markup."""
     from rich.table import Table
     from rich.text import Text
@@ -1121,20 +1122,33 @@ def print_settings(settings: Settings) -> None:
     table.add_column("setting")
     table.add_column("value", overflow="fold")
     table.add_column("from", overflow="fold")
-    for row in settings.describe():
+    for row in settings.describe() if rows is None else rows:
         table.add_row(*(Text(printable(cell)) for cell in row))
     console.print(table)
 
 
 @command(app)
-def config() -> None:
-    """Print each effective setting and where it came from (variable, Secret block or default); keys masked.
+def config(
+    every_engine: Annotated[
+        bool, typer.Option("--all", help="Every engine's settings, defaults included (default: the engines in use).")
+    ] = False,
+) -> None:
+    """Print the effective settings and where each came from (variable, Secret block, running serve, default).
 
-    Flags apply to the command they are given to; docs/settings.md lists every setting."""
+    Every general setting and every setting of the engine in use (auto: google and local); another engine's
+    only when set, or all with --all. Keys are masked: a Secret block of this home's Prefect is looked up
+    (read-only, starting nothing) and shown as set, never read. download_url is the one a run gets while
+    `tarjama serve` runs. Flags apply to the command they are given to; docs/settings.md lists every setting."""
+    from tarjama.app.runs import secret_blocks_exist, with_served_download_url
+    from tarjama.settings import setting_defs
+
     try:
-        print_settings(load_settings())
+        settings = with_served_download_url(load_settings())
     except TarjamaError as problem:
         fail(str(problem))
+    unset = [d.block for d in setting_defs() if d.block is not None and d.key not in settings.sources]
+    blocks = secret_blocks_exist(settings.home, unset)
+    print_settings(settings, settings.describe(every_engine=every_engine, blocks=blocks))
 
 
 @command(model_app, "fetch")

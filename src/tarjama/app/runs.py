@@ -27,7 +27,7 @@ import socket
 import sqlite3
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -349,14 +349,36 @@ def secret_block_exists(home: Path, name: str) -> bool | None:
     a database of another layout, an API that wants credentials). Asked where :func:`_flow_runs` asks, with
     plain HTTP or SQL (the Prefect client alone takes seconds to import) and starting nothing: no Prefect at
     all holds no block."""
+    return secret_blocks_exist(home, [name])[name]
+
+
+def secret_blocks_exist(home: Path, names: Sequence[str]) -> dict[str, bool | None]:
+    """:func:`secret_block_exists` for each of ``names``, the Prefect to ask found once. Only whether each
+    block is there is asked: no value is read."""
     api = (os.environ.get("PREFECT_API_URL") or "").rstrip("/") or served_api_url(home)
     if api:
-        return _secret_block_in_api(api, name)
+        return {name: _secret_block_in_api(api, name) for name in names}
     database = _database(home)
     if database is not None:
-        return _secret_block_in_database(database, name)
+        return {name: _secret_block_in_database(database, name) for name in names}
     shared = running_api_url(home)  # a shared server on a database that is not a local file
-    return _secret_block_in_api(shared, name) if shared else False
+    return {name: _secret_block_in_api(shared, name) if shared else False for name in names}
+
+
+def with_served_download_url(settings: Settings) -> Settings:
+    """``settings`` as a ``tarjama run`` for this home sees them while ``tarjama serve`` runs: its download URL
+    is the one ``serve`` offers files at (:func:`with_served_links`), said so in ``sources``. Only for runs
+    into the folder ``serve`` offers, which the source names; a run into another has no links."""
+    from tarjama.settings import DEFAULT_DOWNLOAD_URL
+
+    served = _served_values(settings.home, "download_url", "out")
+    if served is None or settings.download_url != DEFAULT_DOWNLOAD_URL:
+        return settings
+    download_url, served_out = served
+    source = f"running tarjama serve (runs into {served_out}; runs into another folder get no links)"
+    return settings.model_copy(
+        update={"download_url": download_url, "sources": {**settings.sources, "download_url": source}}
+    )
 
 
 def _secret_block_in_api(api_url: str, name: str) -> bool | None:

@@ -92,7 +92,7 @@ def dataset_card(configs: Sequence[CardConfig], provenance: Mapping[str, str] | 
         "`alignment_confidence` beside it. `en` is the human reference when the row has one (`reference` "
         "names it), else the machine translation (`reference` is empty). The `default` configuration holds every "
         "row, a sentence with no counterpart as a row with one side empty; a filtered configuration holds pairs "
-        "only.",
+        "with a human reference only (no row with an empty side, no machine translation as `en`).",
         "",
         *table,
         "",

@@ -55,16 +55,17 @@ FILTER_METADATA = "tarjama.filter"
 @dataclass(frozen=True, slots=True)
 class CorpusFilter:
     """What a filtered corpus keeps: rows aligned at least ``min_confidence`` surely, failing none of
-    ``checks``; always pairs only, without the references left out. Its :meth:`format` is recorded in
+    ``checks``; always pairs with a human reference only (``rows:reference-pairs``), without the references
+    left out. Its :meth:`format` is recorded in
     the filtered files' metadata, ``scores.json`` and the report: two filters write files of one name."""
 
     min_confidence: float | None = None
     checks: tuple[str, ...] = ()
 
     def format(self) -> str:
-        """``min-confidence:0.7|passing-checks:language,numbers|rows:pairs`` (``none`` for a part not asked for)."""
+        """``min-confidence:0.7|passing-checks:language,numbers|rows:reference-pairs`` (``none`` for a part not asked for)."""
         threshold = "none" if self.min_confidence is None else f"{self.min_confidence:g}"
-        return f"min-confidence:{threshold}|passing-checks:{','.join(self.checks) or 'none'}|rows:pairs"
+        return f"min-confidence:{threshold}|passing-checks:{','.join(self.checks) or 'none'}|rows:reference-pairs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +121,15 @@ def export_corpus(
     With ``min_confidence``, the rows aligned at least that confidently are written again, in the same
     formats, under :func:`filtered_stem`: the full corpus is always kept. ``passing`` (check names)
     also keeps, in that filtered corpus, only rows that failed none of those checks. A filtered corpus is
-    made to be used as pairs, so it holds two-sided rows only (:func:`tarjama.corpus.schema.two_sided`) and
-    none of the (article id, reference label) pairs in ``leave_out`` (references that seem to belong to
+    made to be used as pairs, so it holds rows with both an Arabic side and a human reference only
+    (:func:`tarjama.corpus.schema.human_pair`: no one-sided row, no MT-only row) and none of the (article id, reference label) pairs in ``leave_out`` (references that seem to belong to
     another article, whose rows no confidence vouches for). Each file is atomic. ``provenance``
     (signatures) goes into the files of formats that carry metadata (Parquet's footer); the filtered
     corpus's also holds its filter (:data:`FILTER_METADATA`: :meth:`CorpusFilter.format`).
     """
     import polars as pl
 
-    from tarjama.corpus.schema import check_confidence, two_sided
+    from tarjama.corpus.schema import check_confidence, human_pair
     from tarjama.corpus.schema import dedupe as drop_duplicates
     from tarjama.corpus.schema import min_confidence as at_least
 
@@ -143,7 +144,7 @@ def export_corpus(
     rows = counts.kept if counts else lazy.select(pl.len()).collect().item()
     if min_confidence is None and not passing:
         return Export(files, rows, counts)
-    filtered = lazy.filter(two_sided())
+    filtered = lazy.filter(human_pair())
     if leave_out:
         foreign = pl.DataFrame(list(leave_out), schema=["article_id", "reference"], orient="row").lazy()
         filtered = filtered.join(foreign, on=["article_id", "reference"], how="anti", maintain_order="left")

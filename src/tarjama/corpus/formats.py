@@ -102,18 +102,20 @@ def opus_ids() -> pl.Expr:
 class Moses:
     """Line-aligned plain text, as Moses, fairseq and OPUS tools read it: line n of each file is corpus row n.
 
-    ``<stem>.ar`` (Arabic), ``<stem>.en`` (the human reference; only when some row has one),
+    ``<stem>.ar`` (Arabic), ``<stem>.en`` (the human reference, empty for a row without one),
     ``<stem>.mt.en`` (the machine translation) and ``<stem>.ids`` (where each line comes from, as OPUS
-    gives it: :func:`opus_ids`). Tabs and line breaks inside text become spaces. Rows of unmatched beads
-    keep their line (one side empty) so the files stay aligned with the TSV; filter them with a minimum
-    confidence.
+    gives it: :func:`opus_ids`). ``<stem>.en`` is left out only for a corpus whose rows are all MT-only (a
+    file of empty lines would look like a reference); a corpus with no row at all (a filtered corpus that
+    nothing passed) gets all four files, empty, so a filtered set always has the files its formats name.
+    Tabs and line breaks inside text become spaces. Rows of unmatched beads keep their line (one side
+    empty) so the files stay aligned with the TSV; a filtered corpus leaves them out.
     """
 
     def write(
         self, corpus: pl.LazyFrame, folder: Path, stem: str, provenance: Mapping[str, str] | None = None
     ) -> list[Path]:
         columns = {f"{stem}.ar": _text("arabic"), f"{stem}.mt.en": _text("english_mt"), f"{stem}.ids": opus_ids()}
-        if corpus.select((pl.col("reference") != "").any()).collect().item():
+        if corpus.select((pl.col("reference") != "").any() | (pl.len() == 0)).collect().item():
             columns[f"{stem}.en"] = _text("english_reference")
         with ExitStack() as stack:
             sinks = [_lines(corpus, column, folder / name, stack) for name, column in columns.items()]

@@ -209,7 +209,7 @@ def _corpus_lines(summary: RunSummary, plot_url: Callable[[str], str | None]) ->
         lines.append(
             f"- filtered corpus: {counted(counts.filtered_rows, 'row')}"
             + (f" {' and '.join(kept)}" if kept else "")
-            + ", pairs only (no row with an empty side)"
+            + ", pairs with a human reference only (no row with an empty side, no MT-only row)"
             + (
                 f"; the rows of {counted(left_out, 'reference')} that seem another article's left out"
                 if left_out

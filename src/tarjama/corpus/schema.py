@@ -235,11 +235,16 @@ def english_side() -> pl.Expr:
     return pl.when(pl.col("reference") != "").then(pl.col("english_reference")).otherwise(pl.col("english_mt"))
 
 
-def two_sided() -> pl.Expr:
-    """Whether a row is a pair: Arabic and English (:func:`english_side`) both there. A row with one side empty
-    is a sentence with no counterpart, which the full corpus keeps and a filtered corpus, made to be used as
-    pairs, leaves out however sure the aligner is of it."""
-    return (pl.col("arabic").fill_null("") != "") & (english_side().fill_null("") != "")
+def human_pair() -> pl.Expr:
+    """Whether a row is a pair a filtered corpus keeps: its Arabic and a human reference both there.
+
+    A row with one side empty is a sentence with no counterpart, which the full corpus keeps and a filtered
+    corpus, made to be used as pairs, leaves out however sure the aligner is of it. A row of an article
+    without a reference (MT only) has no human side either: its English would be the machine translation,
+    and a set of pairs mixing MT with human references is not what "pairs to train on" promises (its
+    confidence, 1.0, vouches for nothing), so it is left out too."""
+    has_reference = pl.col("reference").fill_null("") != ""
+    return (pl.col("arabic").fill_null("") != "") & has_reference & (pl.col("english_reference").fill_null("") != "")
 
 
 def _normalised(text: pl.Expr) -> pl.Expr:
