@@ -512,3 +512,22 @@ VISIT_ENGLISH = (
     "The Director General held talks with the US Secretary at the Directorate's headquarters. "
     "The meeting was attended by a number of American and Moroccan officials.\n"
 )
+
+
+SERVED_DOWNLOAD_URL = "http://127.0.0.1:48201"
+"""The download address the ``served_home`` fixture's ``serve.json`` names: not the default port."""
+
+
+@pytest.fixture
+def served_home(tmp_path):
+    """A home whose ``serve.json`` names a live server (the web app answers ``/health`` as Prefect's API does)
+    and a download port that is not the default, as ``tarjama serve --download-port 48201`` writes it."""
+    from tarjama.app.web import start_web_server
+
+    live = start_web_server(tmp_path / "served", "127.0.0.1", 0)
+    home = tmp_path / "home"
+    home.mkdir()
+    state = {"api_url": live.url, "download_url": SERVED_DOWNLOAD_URL, "out": str(tmp_path / "served")}
+    (home / "serve.json").write_text(json.dumps(state))
+    yield home
+    live.stop()

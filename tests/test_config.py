@@ -9,7 +9,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import TARJAMA, cli_env
+from conftest import SERVED_DOWNLOAD_URL, TARJAMA, cli_env
 
 from tarjama.settings import MASK, Settings, setting_defs
 
@@ -55,28 +55,13 @@ def test_a_key_in_a_secret_block_is_shown_set_and_where(tmp_path):
     assert absent["deepl.api_key"] == ("not set", f"default (no Secret block {DEEPL_BLOCK})")
 
 
-@pytest.fixture
-def served_home(tmp_path):
-    """A home whose ``serve.json`` names a live server (the web app answers ``/health`` as Prefect's API does)
-    and a download port that is not the default, as ``tarjama serve --download-port 48202`` writes it."""
-    from tarjama.app.web import start_web_server
-
-    live = start_web_server(tmp_path / "served", "127.0.0.1", 0)
-    home = tmp_path / "home"
-    home.mkdir()
-    state = {"api_url": live.url, "download_url": "http://127.0.0.1:48202", "out": str(tmp_path / "served")}
-    (home / "serve.json").write_text(json.dumps(state))
-    yield home
-    live.stop()
-
-
 def test_config_shows_the_download_url_of_a_running_serve(served_home, tmp_path):
     shown = subprocess.run(
         [TARJAMA, "config"], capture_output=True, text=True, env=cli_env(served_home, COLUMNS="400"), timeout=60
     )
     assert shown.returncode == 0, shown.stderr[-3000:]
     value, source = config_rows(shown.stdout)["download_url"]
-    assert value == "http://127.0.0.1:48202"
+    assert value == SERVED_DOWNLOAD_URL
     assert source.startswith("running tarjama serve") and str(tmp_path / "served") in source
     own = cli_env(served_home, COLUMNS="400", TARJAMA_DOWNLOAD_URL="https://files.example/")
     mine = subprocess.run([TARJAMA, "config"], capture_output=True, text=True, env=own, timeout=60)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SERVED_DOWNLOAD_URL
 
 from tarjama.app.download import (
     DownloadIsFolder,
@@ -177,29 +178,13 @@ def test_the_cli_downloads_any_file_of_a_run(tmp_path):
     )
 
 
-@pytest.fixture
-def served_home(tmp_path):
-    """A home whose ``serve.json`` names a live server (the web app answers ``/health`` as Prefect's API does)."""
-    import json
-
-    from tarjama.app.web import start_web_server
-
-    live = start_web_server(tmp_path / "served", "127.0.0.1", 0)
-    home = tmp_path / "home"
-    home.mkdir()
-    state = {"api_url": live.url, "download_url": "http://127.0.0.1:48201", "out": str(tmp_path / "served")}
-    (home / "serve.json").write_text(json.dumps(state))
-    yield home
-    live.stop()
-
-
 def test_a_run_links_to_the_download_port_serve_listens_on(served_home, tmp_path):
     from tarjama.app.runs import with_served_links
     from tarjama.settings import DEFAULT_DOWNLOAD_URL, Settings
 
     served_out = tmp_path / "served"
     linked, warning = with_served_links(Settings(home=served_home), served_out)
-    assert linked.download_url == "http://127.0.0.1:48201" and warning is None
+    assert linked.download_url == SERVED_DOWNLOAD_URL and warning is None
     own = Settings(home=served_home, download_url="https://tarjama.example.org")
     assert with_served_links(own, served_out)[0].download_url == "https://tarjama.example.org"  # the user's own wins
     nothing_served = Settings(home=tmp_path / "elsewhere")
