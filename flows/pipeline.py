@@ -6,6 +6,7 @@ for transient translation failures, the task runner (threads or Dask), and the e
 rate limits and Secret blocks.
 """
 
+import queue
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,10 +22,11 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
+from prefect.exceptions import TerminationSignal
 from prefect.runtime import flow_run, task_run
 
 from tarjama.app.download import file_url, viewer_url
+from tarjama.app.stopping import settle_after_signal
 from tarjama.corpus import build
 from tarjama.corpus.build import ArticleError, ArticleJob, ArticleOutcome, BatchHandle, CorpusRequest
 from tarjama.corpus.outputs import new_run_name
@@ -39,6 +41,7 @@ from tarjama.translation.engines import Engine, get_spec
 
 CORPUS_FILES = ("aligned.tsv", "aligned.parquet")  # linked from the run's page
 TABLE_ROWS = 50
+WAKE_S = 0.2  # how long a signal may wait for the flow's main thread to run its handler
 
 
 def artifact_key(*parts: str) -> str:
@@ -145,7 +148,20 @@ class TaskRunner:
         return build_articles.submit(jobs, self.settings, progress if self.events.total == 1 else None)
 
     def as_completed(self, handles: Sequence[BatchHandle]) -> Iterator[BatchHandle]:
-        return as_completed(list(handles))  # type: ignore[arg-type]  # the PrefectFutures of submit()
+        """``handles`` as they finish, waited for in slices of :data:`WAKE_S`: in a process whose main thread
+        runs the flow (a run ``tarjama serve`` started), a signal's handler runs only when that thread wakes,
+        and a wait without a timeout (Prefect's ``as_completed``) held a Cancel back until the next batch
+        finished, while its requests went on."""
+        finished: queue.SimpleQueue[BatchHandle] = queue.SimpleQueue()
+        for handle in handles:
+            handle.add_done_callback(finished.put)  # type: ignore[attr-defined]  # the PrefectFutures of submit()
+        for _ in handles:
+            while True:
+                try:
+                    yield finished.get(timeout=WAKE_S)
+                    break
+                except queue.Empty:
+                    continue
 
 
 def _run_name() -> str:
@@ -204,6 +220,11 @@ def run(
     events = FlowEvents(key)
     try:  # the engines close however the run ends (connections, a local model's memory)
         summary = build.build_corpus(request, settings, TaskRunner(settings, events), events)
+    except (TerminationSignal, KeyboardInterrupt):
+        # raised only where the flow runs on the main thread: a run of `tarjama serve` (a Cancel, serve stopped);
+        # Prefect ends the run once the answers in flight are in (tarjama run stops on its own main thread)
+        settle_after_signal(settings.stop_wait, logger.warning)
+        raise
     finally:
         build.ENGINES.close()
     target = Path(summary.output_dir or out)
