@@ -26,7 +26,7 @@ from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
 from tarjama.errors import counted
-from tarjama.translation.stopping import Settled, settle, stop_translating, under_way
+from tarjama.translation.stopping import Settled, elsewhere, settle, stop_translating, under_way
 
 T = TypeVar("T")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -97,12 +97,12 @@ def finish_translations(wait_s: float, say: Callable[[str], None] | None = None)
     under way, which store every answer that still arrives; ``say`` gets one line when there is something
     to wait for."""
     now = stop_translating()
-    if now.calls and say is not None:
+    if (now.calls or elsewhere()) and say is not None:
         what = (
             f"the answers to {counted(now.requests, 'request')} in flight"
             if now.requests
             else "the translations under way"
-        )
+        ) + (" (and on the workers)" if elsewhere() else "")
         say(
             f"stopping: no new request is sent; waiting up to {wait_s:g} s for {what}, which are kept "
             "(Ctrl-C again to stop at once and lose them)"
