@@ -6,8 +6,12 @@ for transient translation failures, the task runner (threads or Dask), and the e
 rate limits and Secret blocks.
 """
 
+import asyncio
+import queue
 import re
+import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -21,10 +25,12 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
+from prefect.context import FlowRunContext
+from prefect.exceptions import TerminationSignal
 from prefect.runtime import flow_run, task_run
 
 from tarjama.app.download import file_url, viewer_url
+from tarjama.app.stopping import settle_after_signal
 from tarjama.corpus import build
 from tarjama.corpus.build import ArticleError, ArticleJob, ArticleOutcome, BatchHandle, CorpusRequest
 from tarjama.corpus.outputs import new_run_name
@@ -36,9 +42,11 @@ from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blo
 from tarjama.settings import Settings
 from tarjama.text.article import document_id
 from tarjama.translation.engines import Engine, get_spec
+from tarjama.translation.stopping import Settled, resume_translating, settle, stop_translating, stopping_elsewhere
 
 CORPUS_FILES = ("aligned.tsv", "aligned.parquet")  # linked from the run's page
 TABLE_ROWS = 50
+WAKE_S = 0.2  # how long a signal may wait for the flow's main thread to run its handler
 
 
 def artifact_key(*parts: str) -> str:
@@ -128,6 +136,8 @@ def build_articles(
     """Build ``jobs`` (:func:`tarjama.corpus.build.build_batch`); a transient failure fails the task, whose
     retry finds every translation already paid for in the journals."""
 
+    resume_translating(str(flow_run.get_id() or ""))  # a Dask worker that another run stopped works for this one
+
     def throttled(engine: Engine) -> object:
         return attach_throttle(engine, settings)
 
@@ -145,7 +155,20 @@ class TaskRunner:
         return build_articles.submit(jobs, self.settings, progress if self.events.total == 1 else None)
 
     def as_completed(self, handles: Sequence[BatchHandle]) -> Iterator[BatchHandle]:
-        return as_completed(list(handles))  # type: ignore[arg-type]  # the PrefectFutures of submit()
+        """``handles`` as they finish, waited for in slices of :data:`WAKE_S`: in a process whose main thread
+        runs the flow (a run ``tarjama serve`` started), a signal's handler runs only when that thread wakes,
+        and a wait without a timeout (Prefect's ``as_completed``) held a Cancel back until the next batch
+        finished, while its requests went on."""
+        finished: queue.SimpleQueue[BatchHandle] = queue.SimpleQueue()
+        for handle in handles:
+            handle.add_done_callback(finished.put)  # type: ignore[attr-defined]  # the PrefectFutures of submit()
+        for _ in handles:
+            while True:
+                try:
+                    yield finished.get(timeout=WAKE_S)
+                    break
+                except queue.Empty:
+                    continue
 
 
 def _run_name() -> str:
@@ -203,13 +226,47 @@ def run(
     key = corpus_key(sources)
     events = FlowEvents(key)
     try:  # the engines close however the run ends (connections, a local model's memory)
-        summary = build.build_corpus(request, settings, TaskRunner(settings, events), events)
+        with workers_stopped_too(request.run_id):
+            summary = build.build_corpus(request, settings, TaskRunner(settings, events), events)
+    except (TerminationSignal, KeyboardInterrupt):
+        # raised only where the flow runs on the main thread: a run of `tarjama serve` (a Cancel, serve stopped);
+        # Prefect ends the run once the answers in flight are in (tarjama run stops on its own main thread)
+        settle_after_signal(settings.stop_wait, logger.warning)
+        raise
     finally:
         build.ENGINES.close()
     target = Path(summary.output_dir or out)
     first_rows = scan_parquet(target / "aligned.parquet").head(TABLE_ROWS).collect()
     _publish_outputs(summary, target, settings, key, first_rows)
     return summary
+
+
+@contextmanager
+def workers_stopped_too(run: str) -> Iterator[None]:
+    """On Dask, a stop of this process (Ctrl-C on ``tarjama run``, a Cancel) also stops the run's translation
+    calls on the workers, which never see this process's signal: no request starts there any more, and the
+    answers in flight are waited for and stored in the workers' journals (:func:`_stop_worker`). Their stop
+    names this run; a later run's tasks on the same workers lift it. On threads: nothing to do."""
+    context = FlowRunContext.get()
+    dask = context.task_runner if context is not None else None
+    prefect_dask = sys.modules.get("prefect_dask")  # not imported (0.8 s): no Dask runner
+    if prefect_dask is None or not isinstance(dask, prefect_dask.DaskTaskRunner):
+        yield
+        return
+
+    def stop(timeout: float) -> Settled:
+        answers: dict[str, Settled] = dask.client.run(_stop_worker, run, timeout)
+        return Settled(*(sum(getattr(a, part) for a in answers.values()) for part in ("kept", "calls", "requests")))
+
+    with stopping_elsewhere(stop):
+        yield
+
+
+async def _stop_worker(run: str, timeout: float) -> Settled:
+    """On a Dask worker (``Client.run``, on its event loop): stop translating for ``run``, and wait up to
+    ``timeout`` seconds, off the loop, for the calls under way to store their answers."""
+    stop_translating(run)
+    return await asyncio.to_thread(settle, timeout)
 
 
 def attach_throttle_for(settings: Settings) -> str | None:

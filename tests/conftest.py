@@ -170,8 +170,11 @@ class Serve:
         return json.loads((self.home / "serve.json").read_text())
 
 
-def start_serve(home: Path, out: Path, port: int, download_port: int, *extra: str, session: bool = False) -> Serve:
-    """``session``: in a process group of its own, so that :func:`stop` can Ctrl-C it the way a terminal does."""
+def start_serve(
+    home: Path, out: Path, port: int, download_port: int, *extra: str, session: bool = False, **env: str
+) -> Serve:
+    """``session``: in a process group of its own, so that :func:`stop` can Ctrl-C it the way a terminal does;
+    ``env``: more environment variables (an engine's URL)."""
     home.mkdir(parents=True, exist_ok=True)
     log = home.parent / f"serve-{port}-{download_port}.log"
     with log.open("wb") as sink:
@@ -180,7 +183,7 @@ def start_serve(home: Path, out: Path, port: int, download_port: int, *extra: st
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env=cli_env(home),
+            env=cli_env(home, **env),
             cwd=ROOT,
             start_new_session=session,
         )

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,63 @@ def _worker_pid(worker: subprocess.Popen) -> int:
     """`dask worker` runs the worker in a child process (its nanny's): the journal is that child's."""
     children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
     return int(children[0]) if children else worker.pid
+
+
+def test_a_stop_reaches_the_workers_and_keeps_what_they_were_paid_for(tmp_path, corpus, cluster):
+    """Ctrl-C on a run whose articles translate on Dask workers: the workers, which never see the signal, used
+    to go on sending requests (nine more in this test) until their articles were done. Now the stop reaches
+    them: no request starts anywhere after the signal, the answers in flight are stored in their journals,
+    and the next run on the same workers (which that stop no longer holds) pays for none of them again."""
+    address, _workers = cluster
+    home = tmp_path / "home"
+    with LoopbackServices(lifetime=1200) as services:
+        services.latency = 1.0
+        env = cli_env(
+            home,
+            TARJAMA_LIBRE_URL=services.url("libre"),
+            TARJAMA_LIBRE_MAX_ITEMS=str(PER_REQUEST),
+            TARJAMA_HTTP_BACKOFF="0.1",
+        )
+        run = subprocess.Popen(
+            [TARJAMA, "run", str(corpus), "-e", "libre", "-o", str(tmp_path / "out"), "--dask", address],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        _wait_for(
+            lambda: (services.answered("libre") >= 1 and _in_flight(services)) or run.poll() is not None,
+            600,
+            "no answer",
+        )
+        assert run.poll() is None, run.communicate()[1][-3000:]
+        sent = time.monotonic()
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 130, stderr[-3000:]
+        time.sleep(3)  # workers that did not stop would have sent their next requests by now
+        late = [round(r.started - sent, 3) for r in services.requests("libre") if r.started > sent + 0.05]
+        assert late == [], "requests sent after the signal"
+        first = [s for r in services.requests("libre") if r.status == 200 for s in r.segments]
+        assert first
+        assert {services.english(s) for s in first} <= _kept(home / "memory.sqlite"), stderr[-3000:]  # as it says
+        assert "waiting up to 10 s for the translations under way (and on the workers)" in stderr, stderr[-3000:]
+        assert "arrived while stopping and are kept" in stderr.strip().splitlines()[-1], stderr[-3000:]
+
+        services.latency = 0.0
+        services.clear()
+        again = build(home, tmp_path / "out", corpus, services, "--dask", address)
+        assert again.returncode == 0, again.stderr[-3000:]
+        second = [s for r in services.requests("libre") if r.status == 200 for s in r.segments]
+    assert second and not set(first) & set(second), "the next run paid again for answers the stopped one received"
+
+
+def _in_flight(services: LoopbackServices) -> list:
+    """The requests the service is answering now (sent, answer not given yet)."""
+    return [r for r in services.requests("libre") if r.status is None and r.fault is None]
+
+
+def _kept(memory: Path) -> set[str]:
+    """Every translation in the translation memory ``memory``."""
+    with closing(sqlite3.connect(memory)) as db:
+        return {row[0] for row in db.execute("SELECT target FROM translations")}

@@ -67,6 +67,48 @@ def test_results_errors_and_signal_handlers_come_back():
     assert {s: signal.getsignal(s) for s in handlers} == handlers
 
 
+# In a process of its own: the stop is process-wide.
+ELSEWHERE = """
+import time
+from tarjama.translation import stopping
+
+stopping.stop_translating("run-a")  # a Dask worker stopped by run a
+stopping.resume_translating("run-a")
+assert stopping.stopped(), "a task of the run that stopped the worker translated again"
+stopping.resume_translating("run-b")
+assert not stopping.stopped(), "the next run's task found the worker still stopped"
+
+asked = []
+
+def workers(timeout):
+    asked.append(timeout)
+    time.sleep(0.3)  # their answers in flight arrive
+    return stopping.Settled(kept=2, calls=0, requests=0)
+
+with stopping.stopping_elsewhere(workers):
+    stopping.stop_translating()  # this process, for good
+    assert stopping.settle(5) == stopping.Settled(kept=2, calls=0, requests=0)
+assert asked == [5]
+stopping.resume_translating("run-b")
+assert stopping.stopped(), "a stop for good was lifted"
+
+with stopping.stopping_elsewhere(lambda timeout: time.sleep(30)):  # workers that do not answer
+    started = time.monotonic()
+    settled = stopping.settle(0.5)
+assert time.monotonic() - started < 2 and settled.calls == 1, settled
+print("ok")
+"""
+
+
+def test_a_stop_reaches_other_processes_and_a_workers_stop_ends_with_its_run(tmp_path):
+    """The translations of a run on Dask workers are stopped and waited for with this process's (their answers
+    counted with its own), within the same wait; a worker's stop holds for the run that sent it only."""
+    ended = subprocess.run(
+        [PYTHON, "-c", ELSEWHERE], capture_output=True, text=True, env=cli_env(tmp_path / "home"), timeout=60
+    )
+    assert (ended.returncode, ended.stdout) == (0, "ok\n"), ended.stderr[-3000:]
+
+
 # A process stopped a second time while ending its run (no waiting then): one run folder renamed into place
 # before, one still being written on another thread, which must not appear after the process was told.
 STOPPED_AGAIN = """

@@ -57,6 +57,9 @@ from tarjama.settings import Settings
 DEFAULT_PORT = 4200
 DEPLOYMENT = "articles"
 SERVER_START_TIMEOUT_S = 240.0
+RUNNER_GRACE_S = 30.0
+"""How long Prefect's runner lets a run's process end after its SIGTERM (a Cancel, or serve stopping) before it
+kills it: the most a run waits for its answers in flight, whatever the stop wait."""
 
 
 def state_path(home: Path) -> Path:
@@ -455,12 +458,14 @@ def run_deployment_runner(
         make_private_dir(state.parent)
         write_private(state, json.dumps(served.__dict__ | {"deployment_url": served.deployment_url}, indent=2) + "\n")
         try:
-            asyncio.run(_run_until_interrupted(runner, served, say))
+            asyncio.run(_run_until_interrupted(runner, served, say, settings.stop_wait))
         except TerminationSignal:
             pass
 
 
-async def _run_until_interrupted(runner: Any, served: Served, say: Callable[[str], None]) -> None:
+async def _run_until_interrupted(
+    runner: Any, served: Served, say: Callable[[str], None], stop_wait: float = 10.0
+) -> None:
     """Run ``runner`` until Ctrl-C or SIGTERM, which stop its runs in progress; a second Ctrl-C forces.
 
     The signals are handled as event-loop callbacks, never in the middle of other code, and the
@@ -477,9 +482,13 @@ async def _run_until_interrupted(runner: Any, served: Served, say: Callable[[str
         nonlocal interrupts
         interrupts += 1
         if interrupts == 1:
-            say("Ctrl-C: stopping runs in progress and the servers (Ctrl-C again to force) ...")
-            # SIGTERM to each run's process: its engine ends the run and its subflows (Crashed)
-            # after the sentence being translated; the runner kills what is left after 30 s
+            say(
+                f"Ctrl-C: stopping runs in progress, which send no new request and keep the answers in flight "
+                f"(waiting up to {min(stop_wait, RUNNER_GRACE_S):g} s), and the servers (Ctrl-C again to force and lose them) ..."
+            )
+            # SIGTERM to each run's process: it stops translating, waits for the answers in flight (up to the
+            # stop wait) and stores them, then its engine ends the run (Crashed); the runner's cancellation
+            # sends SIGTERM again (ignored meanwhile) and kills what is left after RUNNER_GRACE_S
             for child in multiprocessing.active_children():
                 child.terminate()
             stop_requested.set()

@@ -26,7 +26,7 @@ from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
 from tarjama.errors import counted
-from tarjama.translation.stopping import Settled, settle, stop_translating, under_way
+from tarjama.translation.stopping import Settled, elsewhere, settle, stop_translating, under_way
 
 T = TypeVar("T")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -111,17 +111,40 @@ def finish_translations(wait_s: float, say: Callable[[str], None] | None = None)
     under way, which store every answer that still arrives; ``say`` gets one line when there is something
     to wait for."""
     now = stop_translating()
-    if now.calls and say is not None:
+    if (now.calls or elsewhere()) and say is not None:
         what = (
             f"the answers to {counted(now.requests, 'request')} in flight"
             if now.requests
             else "the translations under way"
-        )
+        ) + (" (and on the workers)" if elsewhere() else "")
         say(
             f"stopping: no new request is sent; waiting up to {wait_s:g} s for {what}, which are kept "
             "(Ctrl-C again to stop at once and lose them)"
         )
     return settle(wait_s)
+
+
+def settle_after_signal(wait_s: float, say: Callable[[str], None] | None = None) -> Settled:
+    """:func:`finish_translations` in a process whose main thread runs the flow itself, where the first
+    SIGINT or SIGTERM has just been raised as an exception (``KeyboardInterrupt``, Prefect's
+    ``TerminationSignal``): a run ``tarjama serve`` started, cancelled from the Prefect UI (the runner's
+    SIGTERM) or stopped with ``serve`` (its SIGTERM, and on a terminal the Ctrl-C too). Further signals are
+    ignored while it waits, since one stop reaches this process two or three times (the terminal's SIGINT,
+    serve's SIGTERM, the runner's cancellation); what stops it at once is what ends the process outright:
+    ``serve``'s second Ctrl-C, or the runner's SIGKILL after its grace. ``say`` gets the waiting line and
+    one line on what arrived and what was abandoned."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in SIGNALS} if main else {}
+    try:
+        settled = finish_translations(wait_s, say)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if say is not None:
+        kept = f"{counted(settled.kept, 'translation')} arrived while stopping and are kept" if settled.kept else ""
+        said = "; ".join(filter(None, [kept, abandoned(settled)]))
+        say(f"stopped: every translation paid for is kept{'; ' + said if said else ''}")
+    return settled
 
 
 def abandoned(settled: Settled | None) -> str:

@@ -15,13 +15,18 @@ then :func:`settle`, which waits a bounded time for the translation calls under 
 
 A process-wide state, like the translation memory's journals: one command, one stop. Pure and
 Prefect-free; the command layer decides when to stop and how long to wait.
+
+Translation calls in other processes (a run's Dask workers) are stopped too, through a callable the
+orchestration layer registers (:func:`stopping_elsewhere`): :func:`settle` calls it, and it stops them and
+waits for their answers in flight there. A worker outlives the run that stopped it: its stop names that run
+(``stop_translating(cause)``), and the next run's tasks lift it (:func:`resume_translating`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -52,6 +57,8 @@ class _State:
         self.calls = 0  # translation calls under way: each may have a request out, or answers not yet stored
         self.requests = 0  # requests sent and not answered yet
         self.kept = 0  # translations stored after the stop
+        self.cause: str | None = None  # the run that stopped this process (a Dask worker's), None: for good
+        self.elsewhere: list[Callable[[float], Settled]] = []  # stops the calls in other processes too
 
 
 _STATE = _State()
@@ -68,10 +75,43 @@ def check_translating() -> None:
         raise TranslationStopped
 
 
-def stop_translating() -> Settled:
-    """Send no new request in this process from now on; what is under way at this moment."""
-    _STATE.stopped.set()
+def stop_translating(cause: str | None = None) -> Settled:
+    """Send no new request in this process from now on; what is under way at this moment. ``cause``: the
+    run that stops a process serving several in turn (a Dask worker), whose next run's tasks lift the stop;
+    without one, the stop is for good (the process is ending)."""
+    with _STATE.changed:
+        if not _STATE.stopped.is_set() or _STATE.cause is not None:
+            _STATE.cause = cause
+        _STATE.stopped.set()
     return under_way()
+
+
+def resume_translating(run: str) -> None:
+    """Translate again in this process if a run other than ``run`` stopped it (a Dask worker's task calls this
+    first): that run's stop is over. A stop for good, or by ``run`` itself, stays."""
+    with _STATE.changed:
+        if _STATE.stopped.is_set() and _STATE.cause is not None and _STATE.cause != run:
+            _STATE.stopped.clear()
+            _STATE.cause = None
+            _STATE.kept = 0
+
+
+@contextmanager
+def stopping_elsewhere(stop: Callable[[float], Settled]) -> Iterator[None]:
+    """While in this block, :func:`settle` also stops the translation calls of this process's work in other
+    processes (a run's Dask workers): ``stop(timeout)`` stops them, waits up to ``timeout`` seconds for their
+    answers in flight (stored there as they arrive) and says what they kept and what is still under way."""
+    _STATE.elsewhere.append(stop)
+    try:
+        yield
+    finally:
+        if not _STATE.stopped.is_set():  # stopped: the block may end before the stop is sent there
+            _STATE.elsewhere.remove(stop)
+
+
+def elsewhere() -> bool:
+    """Whether a stop of this process also stops translation calls in other processes."""
+    return bool(_STATE.elsewhere)
 
 
 def under_way() -> Settled:
@@ -122,10 +162,38 @@ def kept() -> None:
 
 def settle(timeout: float, poll_s: float = 0.1) -> Settled:
     """Wait up to ``timeout`` seconds for the translation calls under way to end (each stores what it
-    received, and sends nothing more). Polls, so that a signal handler in the calling (main) thread can
-    end the wait at once."""
+    received, and sends nothing more), here and in the other processes of :func:`stopping_elsewhere`. Polls,
+    so that a signal handler in the calling (main) thread can end the wait at once."""
     deadline = time.monotonic() + max(timeout, 0.0)
+    remote = [_Elsewhere(stop, timeout) for stop in list(_STATE.elsewhere)]
     with _STATE.changed:
-        while _STATE.calls and (left := deadline - time.monotonic()) > 0:
+        while (_STATE.calls or any(r.is_alive() for r in remote)) and (left := deadline - time.monotonic()) > 0:
             _STATE.changed.wait(min(poll_s, left))
-        return Settled(_STATE.kept, _STATE.calls, _STATE.requests)
+        here = Settled(_STATE.kept, _STATE.calls, _STATE.requests)
+    there = [r.settled for r in remote]
+    return Settled(
+        here.kept + sum(t.kept for t in there),
+        here.calls + sum(t.calls for t in there),
+        here.requests + sum(t.requests for t in there),
+    )
+
+
+class _Elsewhere(threading.Thread):
+    """One :func:`stopping_elsewhere` stop, on a thread of its own: the caller's wait stays interruptible."""
+
+    def __init__(self, stop: Callable[[float], Settled], timeout: float) -> None:
+        super().__init__(name="tarjama-stop-elsewhere", daemon=True)
+        self.stop, self.timeout = stop, timeout
+        self.answer: Settled | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.answer = self.stop(self.timeout)
+        except Exception:  # the other processes are gone, or unreachable: their calls count as abandoned
+            return
+
+    @property
+    def settled(self) -> Settled:
+        """What the other processes said; when they did not answer in time, their calls as still under way."""
+        return self.answer if self.answer is not None else Settled(0, 1, 0)
