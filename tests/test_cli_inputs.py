@@ -41,6 +41,15 @@ def test_a_filter_on_a_check_not_run_is_refused(tmp_path, checks, run):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("spelling", ["newz", "newz/", "./newz/", "newz//"])
+def test_a_missing_folder_is_one_line_before_anything_starts(tmp_path, spelling):
+    """With a trailing slash (as the README types folders) it started Prefect, recorded a failed run and exited 1."""
+    result = tarjama(tmp_path, "run", spelling, "-o", "out")
+    assert one_error_line(result) == "newz: file not found"
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "home").exists()
+
+
 def test_the_files_written_are_listed_once_and_only_those(services, tmp_path, capsys):
     """The hf format's README.md names the full and the filtered corpus: one file, listed once; no TSV was
     written, so none is announced."""
