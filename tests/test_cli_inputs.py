@@ -50,6 +50,19 @@ def test_a_missing_folder_is_one_line_before_anything_starts(tmp_path, spelling)
     assert not (tmp_path / "home").exists()
 
 
+@pytest.mark.parametrize("option", ["--engine-url", "--engine-model"])
+def test_an_engine_url_without_an_engine_is_refused(tmp_path, option):
+    """Without -e it went to Google (auto): a LibreTranslate URL answered 400 and the local model ran instead."""
+    articles = write_articles(tmp_path / "in")
+    result = tarjama(tmp_path, "run", f"{articles}/", option, "http://127.0.0.1:9/libre/", "-o", "out")
+    assert one_error_line(result) == (
+        f"{option} needs --engine NAME, the engine it is for (-e libre, -e openai-compat, ...): "
+        "auto tries Google, then the local model"
+    )
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "home").exists()
+
+
 def test_the_files_written_are_listed_once_and_only_those(services, tmp_path, capsys):
     """The hf format's README.md names the full and the filtered corpus: one file, listed once; no TSV was
     written, so none is announced."""

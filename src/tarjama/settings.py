@@ -359,9 +359,9 @@ class Settings(BaseModel):
         """Settings from the given flags (None: not given), then ``environ`` (default: the process
         environment), then the defaults.
 
-        ``engine_url`` and ``engine_model`` set the URL and model of the engine chosen (``google``
-        for ``auto``); an engine that takes no such setting is an error, as is ``model`` (the local
-        engine's model file) with a web engine.
+        ``engine_url`` and ``engine_model`` set the URL and model of the engine chosen; with ``auto``
+        (no engine named) or an engine that takes no such setting they are an error, as is ``model``
+        (the local engine's model file) with a web engine.
         """
         environ = os.environ if environ is None else environ
         joined = ",".join(checks) if checks is not None and not isinstance(checks, str) else checks
@@ -395,13 +395,17 @@ class Settings(BaseModel):
             if raw_rate:
                 rates[spec.name] = _number(rate_variable(spec.name), raw_rate, float, allow_zero=True)
                 sources[f"{spec.name}.rate_limit"] = rate_variable(spec.name)
-        target = "google" if chosen == "auto" else chosen
         for flag, key, value in (("--engine-url", "url", engine_url), ("--engine-model", "model", engine_model)):
+            if value and chosen == "auto":  # it went to Google: a LibreTranslate URL answered 400, then local ran
+                raise TarjamaError(
+                    f"{flag} needs --engine NAME, the engine it is for (-e libre, -e openai-compat, ...): "
+                    "auto tries Google, then the local model"
+                )
             if value:
-                if get_spec(target).option(key) is None:
-                    raise TarjamaError(f"{flag}: engine {target} takes no {key}")
-                engines[target][key] = value
-                sources[f"{target}.{key}"] = flag
+                if get_spec(chosen).option(key) is None:
+                    raise TarjamaError(f"{flag}: engine {chosen} takes no {key}")
+                engines[chosen][key] = value
+                sources[f"{chosen}.{key}"] = flag
         if engine_url:
             _check_url(engine_url, "--engine-url")
         for name, values in engines.items():
