@@ -620,11 +620,13 @@ def url_unreachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
     return unreachable(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), timeout)
 
 
-def engine_url(engine: str, settings: Settings) -> str | None:
-    """The URL a web engine sends its requests to: its setting, else the engine's own default."""
+def engine_urls(engine: str, settings: Settings) -> tuple[str, ...]:
+    """The URL a web engine sends its requests to: its setting, else the engine's own default; when that
+    default is chosen from a key not known here (DeepL's plan, from a key in a Secret block the flow
+    reads), every URL the engine may choose. Empty for an engine that sends no requests."""
     spec = get_spec(engine)
     if spec.rate_limit is None:
-        return None
+        return ()
     url = settings.engines.get(engine, {}).get("url") or getattr(spec.factory, "default_url", None)
     if url and not str(url).startswith(("http://", "https://")):  # chosen as the engine is built (DeepL: by its key)
         from tarjama.translation.engines.base import create_engine
@@ -632,9 +634,35 @@ def engine_url(engine: str, settings: Settings) -> str | None:
         try:
             with create_engine(engine, **settings.engine_options(engine)) as built:
                 url = getattr(built, "url", None)
-        except TarjamaError:
-            return None
-    return str(url) if url else None
+        except TarjamaError:  # no key yet: any of its defaults
+            default_urls = getattr(spec.factory, "default_urls", None)
+            return tuple(default_urls()) if default_urls else ()
+    return (str(url),) if url else ()
+
+
+def engine_unreachable(engine: str, settings: Settings) -> tuple[str, str] | None:
+    """Where and why nothing answers for a web engine (``("https://a or https://b", "host name not found")``),
+    or None when one of its URLs answers (one TCP connection each, at once, no request) or it sends none."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tarjama.translation.engines.transport import safe_url
+
+    urls = engine_urls(engine, settings)
+    if not urls:
+        return None
+    with ThreadPoolExecutor(len(urls)) as pool:
+        problems = list(pool.map(url_unreachable, urls))
+    if not all(problems):
+        return None
+    return " or ".join(safe_url(url) for url in urls), str(problems[0])
+
+
+def check_engine_reachable(engine: str, settings: Settings) -> None:
+    """A :class:`TarjamaError` when nothing answers at a web engine's URL (:func:`engine_unreachable`):
+    checked before a run starts, and again by the flow once it has read a key from a Secret block."""
+    problem = engine_unreachable(engine, settings)
+    if problem:
+        raise TarjamaError(f"engine {engine}: nothing answers at {problem[0]} ({problem[1]})")
 
 
 # --- the docs page ---------------------------------------------------------------------------------

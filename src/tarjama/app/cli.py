@@ -148,8 +148,9 @@ def check_engine_usable(settings: Settings, *, workers_elsewhere: bool) -> None:
     """An engine that cannot run here fails now, in one line, before Prefect starts: a required option unset,
     a module not installed, a key neither set nor in a Secret block of this home's Prefect (asked without
     starting it; a key is taken on trust only when Prefect cannot say), or a web service that does not
-    answer (one TCP connection, no request: ``auto`` makes its own probe and falls back to the local model)."""
-    from tarjama.settings import engine_url, url_unreachable
+    answer (one TCP connection, no request: ``auto`` makes its own probe and falls back to the local model).
+    A URL chosen from a key the flow will read (DeepL's, from a Secret block): every URL it may be."""
+    from tarjama.settings import check_engine_reachable
     from tarjama.translation.engines import get_spec
 
     if settings.engine != "auto":
@@ -162,12 +163,8 @@ def check_engine_usable(settings: Settings, *, workers_elsewhere: bool) -> None:
         for credential in spec.unset_credentials(options):
             if secret_block_exists(settings.home, credential.block) is False:
                 raise TarjamaError(credential.unset(settings.engine))
-    url = engine_url(settings.engine, settings) if settings.engine != "auto" else None
-    problem = url_unreachable(url) if url else None
-    if problem:
-        from tarjama.translation.engines.transport import safe_url
-
-        raise TarjamaError(f"engine {settings.engine}: nothing answers at {safe_url(url or '')} ({problem})")
+    if settings.engine != "auto":
+        check_engine_reachable(settings.engine, settings)
 
 
 # --- run -------------------------------------------------------------------------------------
@@ -1081,16 +1078,14 @@ def with_blocks_if_any(settings: Settings, specs: list[EngineSpec]) -> Settings:
 
 def engine_status(settings: Settings, spec: EngineSpec) -> str:
     """``yes``; else what is missing (a key first); ``needs network`` for a web service that cannot be reached."""
-    from tarjama.settings import engine_url, url_unreachable
-    from tarjama.translation.engines.transport import safe_url
+    from tarjama.settings import engine_unreachable
 
     missing = settings.readiness(spec) if spec.check is None else None  # a check may probe: after the network
     if missing:
         return f"no: {missing}"
-    url = engine_url(spec.name, settings)
-    network = url_unreachable(url) if url else None
+    network = engine_unreachable(spec.name, settings)
     if network:
-        return f"needs network ({safe_url(url or '')}: {network})"
+        return f"needs network ({network[0]}: {network[1]})"
     missing = settings.readiness(spec) if spec.check is not None else None
     return "yes" if missing is None else f"no: {missing}"
 
