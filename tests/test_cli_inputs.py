@@ -63,6 +63,18 @@ def test_an_engine_url_without_an_engine_is_refused(tmp_path, option):
     assert not (tmp_path / "home").exists()
 
 
+@pytest.mark.parametrize("run", ["latest", "20261207-101500-in"])
+def test_download_from_a_folder_that_does_not_exist_is_refused(tmp_path, run):
+    """`download latest --from nowhere` downloaded the newest run Prefect knew, from another output folder."""
+    (tmp_path / "nowhere.txt").write_text("a file\n")
+    for folder in ("nowhere", "nowhere.txt"):
+        result = tarjama(tmp_path, "download", run, "--from", folder)
+        assert one_error_line(result) == (
+            f"--from {folder}: no such folder (give the output folder your runs wrote into)"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nowhere.txt"]
+
+
 def test_the_files_written_are_listed_once_and_only_those(services, tmp_path, capsys):
     """The hf format's README.md names the full and the filtered corpus: one file, listed once; no TSV was
     written, so none is announced."""

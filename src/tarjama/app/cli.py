@@ -1311,8 +1311,11 @@ def download(
         ),
     ] = "aligned.tsv",
     folder: Annotated[
-        Path, typer.Option("--from", metavar="FOLDER", help="Output folder to look in for `latest` and folder names.")
-    ] = Path("output"),
+        Path | None,
+        typer.Option(
+            "--from", metavar="FOLDER", help="Output folder to look in for `latest` and folder names (default: output)."
+        ),
+    ] = None,
 ) -> None:
     """Write one output file of RUN (by default its aligned TSV)."""
     from tarjama.app.runs import check_output_name
@@ -1321,9 +1324,12 @@ def download(
 
     try:
         check_output_name(file)
+        if folder is not None and not folder.is_dir():  # else `latest` was the newest run of another folder
+            raise TarjamaError(f"--from {folder}: no such folder (give the output folder your runs wrote into)")
         settings = load_settings()
     except TarjamaError as problem:
         fail(str(problem))
+    folder = Path("output") if folder is None else folder
     try:
         into_folder = out is not None and out != "-" and out.endswith(("/", os.sep))  # Path("dl/") drops the /
         label, written = download_run(settings, run_id, Path(out) if out else None, file, folder, into_folder)
