@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, TARJAMA, align_cli, build, cli_env, libre, write_articles
 
-from tarjama.app.cli import print_summary
+from tarjama.app.cli import arrived_while_stopping, print_summary
 
 
 def tarjama(cwd: Path, *args: object, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -129,3 +129,8 @@ def test_align_refuses_one_place_for_both_outputs(tmp_path, out, beads, message)
     result = align_cli(tmp_path, ARABIC, ENGLISH, "-o", out, "--beads", beads)
     assert result.returncode == 2 and result.stderr.strip() == f"tarjama: error: {message}"
     assert not (tmp_path / "same.tsv").exists() and not (tmp_path / "-").exists()
+
+
+def test_what_arrived_while_stopping_is_counted_in_good_grammar():
+    assert arrived_while_stopping(1) == "1 translation arrived while stopping and is kept"
+    assert arrived_while_stopping(3) == "3 translations arrived while stopping and are kept"

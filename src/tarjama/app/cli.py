@@ -167,6 +167,11 @@ def check_engine_usable(settings: Settings, *, workers_elsewhere: bool) -> None:
         check_engine_reachable(settings.engine, settings)
 
 
+def arrived_while_stopping(kept: int) -> str:
+    """``1 translation arrived while stopping and is kept``, ``3 translations ... are kept``."""
+    return f"{counted(kept, 'translation')} arrived while stopping and {'is' if kept == 1 else 'are'} kept"
+
+
 # --- run -------------------------------------------------------------------------------------
 
 
@@ -451,11 +456,7 @@ def run(
         kept_in = stopped.kept_in if stopped is not None else journal_folder(settings.home, settings.memory_path)
         later = "" if kept_in == settings.memory_path else f", merged into {settings.memory_path} by the next run"
         settled = stop.settled if isinstance(stop, Stopped) else None
-        after = (
-            [f"{counted(settled.kept, 'translation')} arrived while stopping and are kept"]
-            if settled and settled.kept
-            else []
-        )
+        after = [arrived_while_stopping(settled.kept)] if settled and settled.kept else []
         after += filter(None, [abandoned(settled)])
         errors.print(
             f"tarjama: error: interrupted: every sentence translated so far is kept in {kept_in}{later}, "
