@@ -75,6 +75,16 @@ def test_download_from_a_folder_that_does_not_exist_is_refused(tmp_path, run):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nowhere.txt"]
 
 
+def test_a_name_taken_says_what_to_do(tmp_path):
+    articles = write_articles(tmp_path / "in")
+    (tmp_path / "out" / "first").mkdir(parents=True)
+    result = tarjama(tmp_path, "run", articles, "--name", "first", "-o", "out")
+    assert one_error_line(result) == (
+        "out/first: output directory already exists (choose another --name, or leave --name out for a new one)"
+    )
+    assert not (tmp_path / "home").exists()
+
+
 def test_the_files_written_are_listed_once_and_only_those(services, tmp_path, capsys):
     """The hf format's README.md names the full and the filtered corpus: one file, listed once; no TSV was
     written, so none is announced."""

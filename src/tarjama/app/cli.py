@@ -367,7 +367,8 @@ def run(
         check_output_folder(out)
         check_latest(out)
         if (out / run_name).exists():
-            raise TarjamaError(f"{out / run_name}: output directory already exists")
+            what_to_do = " (choose another --name, or leave --name out for a new one)" if name else ""
+            raise TarjamaError(f"{out / run_name}: output directory already exists{what_to_do}")
         TranslationMemory.check(settings.memory_path)
         runner = task_runner(dask, workers, quiet_workers=errors.is_terminal)
         check_engine_usable(settings, workers_elsewhere=bool(dask) and dask != "local")
