@@ -325,7 +325,8 @@ def run(
     are reused, unless --rebuild.
 
     Exit status: 0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the
-    run failed.
+    run failed, 130 / 143 interrupted by Ctrl-C / SIGTERM (what was translated is kept: run the same command
+    again to resume).
     """
     try:
         settings = load_settings(  # first: a misspelt engine or variable answers before polars and numpy load
