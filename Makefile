@@ -1,5 +1,5 @@
 # Two commands do everything, each setting up what it needs first:
-#   make run    split, translate, align and score the seed article (offline)
+#   make run    split, translate, align and score the seed article (engine auto: Google if it answers, else the local model)
 #   make test   lint, type-check, then run the whole test suite
 # and one for the edit-test loop:
 #   make test-fast   lint, type-check, and the tests that need no model, server process or browser (about 1.5 minutes)

@@ -22,6 +22,7 @@ from tarjama.app.serve import UiRunPolicy
 from tarjama.corpus.build import DEFAULT_RUN_FORMATS
 from tarjama.corpus.export import FORMATS, check_formats
 from tarjama.corpus.results import RunSummary
+from tarjama.flows.environment import log_user_errors_without_traceback
 from tarjama.quality.checks import CHECKS
 from tarjama.settings import Settings
 from tarjama.text.article import Granularity, UnitTranslation
@@ -144,6 +145,7 @@ def with_run_form(
             advanced: The checks, the unit translation mode, filtered copies, deduplication; every other
                 setting is the server's.
         """
+        log_user_errors_without_traceback()  # a refused run form is one line on serve's console, not a traceback
         parameters = pipeline_parameters(policy, sources, references, engine, formats, rows, advanced)
         return pipeline.fn(**parameters)  # in this flow run: its page shows the pipeline's artifacts
 

@@ -61,6 +61,12 @@ def configure_prefect(home: Path) -> None:
         os.environ.setdefault(key, value)
     make_private_dir(home)  # the database holds Secret blocks: what tarjama creates is its user's alone
     make_private_dir(Path(os.environ["PREFECT_HOME"]))
+    log_user_errors_without_traceback()
+
+
+def log_user_errors_without_traceback() -> None:
+    """Install :class:`UserErrorsWithoutTraceback` on the run loggers (once): here, and in the process
+    ``serve`` runs a UI run in, which Prefect starts without :func:`configure_prefect`."""
     for name in RUN_LOGGERS:  # a logger's filters outlive Prefect's dictConfig when it loads
         logger = logging.getLogger(name)
         if not any(isinstance(f, UserErrorsWithoutTraceback) for f in logger.filters):

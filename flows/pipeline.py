@@ -39,7 +39,7 @@ from tarjama.corpus.report import md_table, md_text, render_report
 from tarjama.corpus.results import RunSummary
 from tarjama.errors import printable
 from tarjama.flows.limits import attach_throttle, make_throttle, with_secret_blocks
-from tarjama.settings import Settings
+from tarjama.settings import Settings, check_engine_reachable
 from tarjama.text.article import document_id
 from tarjama.translation.engines import Engine, get_spec
 from tarjama.translation.stopping import Settled, resume_translating, settle, stop_translating, stopping_elsewhere
@@ -218,6 +218,8 @@ def run(
     build.check_request(request, settings)  # the deployment's run form too: before anything is paid for
     settings = build.resolve_engine(settings)
     settings = with_secret_blocks(settings, [settings.engine])
+    if requested != "auto":  # auto probed; with a key from a Secret block DeepL's URL is known only now
+        check_engine_reachable(settings.engine, settings)
     attach = attach_throttle_for(settings)
     logger.info(
         "engine %s, model %s%s", settings.engine, build.engine_model_of(settings), f"; {attach}" if attach else ""

@@ -69,6 +69,22 @@ def test_the_readme_is_a_front_door_of_at_most_200_lines() -> None:
         assert any(line.startswith(part) for line in lines), part
 
 
+def test_run_help_lists_every_exit_status_the_readme_lists() -> None:
+    """`tarjama run --help` had no 130 / 143 (Ctrl-C, SIGTERM), which the README lists."""
+    import os
+    import subprocess
+
+    from conftest import TARJAMA
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").partition("## Exit status")[2]
+    statuses = {s for row in re.findall(r"^\| ([\d, ]+) \|", readme, re.MULTILINE) for s in re.findall(r"\d+", row)}
+    assert {"0", "1", "2", "3", "130", "143"} <= statuses
+    wide = {**os.environ, "COLUMNS": "400"}
+    helped = subprocess.run([TARJAMA, "run", "--help"], capture_output=True, text=True, env=wide, timeout=60).stdout
+    listed = helped.partition("Exit status:")[2]
+    assert {s for s in statuses if not re.search(rf"\b{s}\b", listed)} == set()
+
+
 def test_every_docs_page_is_reachable_from_the_index() -> None:
     linked = {target.split("#")[0] for target in relative_links(ROOT / "docs" / "index.md")}
     pages = {page.name for page in PAGES if page.parent == ROOT / "docs" and page.name != "index.md"}

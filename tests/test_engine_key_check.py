@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import pytest
 from conftest import ARTICLE, TARJAMA, alive, cli_env, free_port
 
 from tarjama.app.runs import secret_block_exists
+from tarjama.errors import TarjamaError
 
 pytestmark = pytest.mark.slow  # a real Prefect server
 
@@ -128,3 +130,31 @@ def test_a_prefect_that_cannot_say_lets_the_run_start(tmp_path, monkeypatch):
         assert secret_block_exists(home, DEEPL_BLOCK) is None
     finally:
         server.shutdown()
+
+
+def test_deepl_with_its_key_in_a_secret_block_is_checked_at_every_url_it_may_choose(prefect_home, monkeypatch):
+    """DeepL's URL is chosen from its key (``:fx``: the free API): with the key in a Secret block the check
+    had no URL and was skipped, and a run with no network took 139 s, the cause repeated for each article.
+    Both of DeepL's URLs are asked (here two loopback ports where nothing listens): one line, before the run."""
+    from deep_translator.constants import BASE_URLS
+
+    from tarjama.app.cli import check_engine_usable
+    from tarjama.settings import Settings
+    from tarjama.translation.engines.deepl import VERSION
+
+    home, _api = prefect_home
+    save_block(home, DEEPL_BLOCK)
+    for variable in ("PREFECT_API_URL", "DEEPL_API_KEY", "TARJAMA_DEEPL_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    free, pro = free_port(), free_port()
+    monkeypatch.setitem(BASE_URLS, "DEEPL_FREE", f"http://127.0.0.1:{free}/{{version}}/")
+    monkeypatch.setitem(BASE_URLS, "DEEPL", f"http://127.0.0.1:{pro}/{{version}}/")
+    settings = Settings.load({"TARJAMA_HOME": str(home)}, home, engine="deepl")
+    with pytest.raises(TarjamaError) as caught:
+        check_engine_usable(settings, workers_elsewhere=False)
+    assert str(caught.value) == (
+        f"engine deepl: nothing answers at http://127.0.0.1:{free}/{VERSION}/ or "
+        f"http://127.0.0.1:{pro}/{VERSION}/ (connection refused)"
+    )
+    with socket.create_server(("127.0.0.1", pro)):  # one of them answers: the key decides which, as the run does
+        check_engine_usable(settings, workers_elsewhere=False)

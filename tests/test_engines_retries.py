@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import time
 
 import pytest
@@ -170,3 +171,24 @@ def test_a_single_sentence_refused_as_too_large_is_cut_at_clauses(services):
     for piece, following in zip(pieces, pieces[1:]):
         assert piece[-1] in "،؛:" or any(f"{piece.split()[-1]} {following.split()[0]}" in c for c in long_clauses)
     assert sum(piece[-1] in "،؛:" for piece in pieces) >= 3
+
+
+@pytest.mark.parametrize(("fault", "said"), [("503", "HTTP 503 Service Unavailable from GET"), ("hang", "timed out")])
+def test_the_request_is_named_as_what_answered_or_what_was_tried(services, fault, said):
+    """An answer comes "from" the request; a connection that failed read "could not connect from POST https://..."."""
+    services.persistent = fault
+    with pytest.raises(EngineUnavailable) as caught:
+        list(engine(services, retries=1, backoff=0.01).translate(SENTENCES))
+    assert said in str(caught.value)
+    assert ("from GET" in str(caught.value)) == (fault == "503")
+
+
+def test_a_service_nothing_listens_at_is_could_not_connect_and_the_request(caplog):
+    with socket.socket() as taken:  # bound, not listening: connection refused, and no other process gets the port
+        taken.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{taken.getsockname()[1]}/"
+        libre = create_engine("libre", url=url, retries=1, backoff=0.01)
+        with pytest.raises(EngineUnavailable) as caught:
+            list(libre.translate(SENTENCES))
+    assert str(caught.value).startswith(f"engine libre: could not connect (POST {url}translate); gave up after 2 ")
+    assert f"engine libre: could not connect (POST {url}translate) (attempt 1 of 2); retrying in" in caplog.text

@@ -97,7 +97,10 @@ def test_a_later_run_is_served_by_the_warm_process_with_its_own_streams_folder_a
 
     bad = run(env, work, "--name", "second")  # exists already: bad input, one line, status 2
     assert bad.returncode == 2
-    assert bad.stderr.strip().splitlines() == ["tarjama: error: output/second: output directory already exists"]
+    assert bad.stderr.strip().splitlines() == [
+        "tarjama: error: output/second: output directory already exists "
+        "(choose another --name, or leave --name out for a new one)"
+    ]
     assert re.search(r"^run \d+ ended with status 2;", log_of(home), re.MULTILINE)
 
 

@@ -107,6 +107,14 @@ def test_download_errors_are_clear(history, tmp_path):
         == "tarjama: error: no tarjama run with id or name 'no-such-run' (see `tarjama runs`)"
     )
 
+    run_id = json.loads((history[1] / "first" / "scores.json").read_text())["flow_run_id"]
+    too_short = tarjama(home, tmp_path, "download", run_id[:3])
+    assert too_short.returncode == 1
+    assert too_short.stderr.decode().strip() == (
+        f"tarjama: error: no tarjama run with id or name {run_id[:3]!r} "
+        "(an id prefix needs 4 characters or more; see `tarjama runs`)"
+    )
+
     unknown_id = tarjama(home, tmp_path, "download", "00000000-0000-0000-0000-000000000000")
     assert unknown_id.returncode == 1 and b"no tarjama run with id or name" in unknown_id.stderr
 

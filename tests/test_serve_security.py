@@ -111,6 +111,9 @@ def test_the_api_of_serve_refuses_foreign_hosts_origins_and_runs_outside_its_pol
             ends[case] = flow_run["state"]
         assert ends["sources"]["type"] == "FAILED"
         assert "reads only files under" in ends["sources"]["message"], ends["sources"]
+        shown = serve.output()  # on serve's console: Prefect's one ERROR line, not a traceback of the policy's code
+        refusal = shown[shown.index("during execution: TarjamaError('sources: /etc/hostname: outside") :]
+        assert "Traceback" not in refusal.partition("Finished in state")[0], refusal[:3000]
         assert ends["leaving"]["type"] == "FAILED", ends["leaving"]
         assert f"a match of {leaving}: outside the allowed folders" in ends["leaving"]["message"], ends["leaving"]
         assert not list(out.glob("**/aligned.*"))  # nothing translated, nothing published

@@ -55,6 +55,8 @@ def test_loading_never_writes_the_environment(tmp_path, monkeypatch):
         ({}, {"engine": "gooogle"}, "unknown engine 'gooogle' (did you mean 'google'?); known engines: auto, local"),
         ({}, {"engine": "libre", "engine_url": "notaurl"}, "--engine-url='notaurl': not an http(s) URL"),
         ({}, {"engine": "google", "engine_model": "x"}, "--engine-model: engine google takes no model"),
+        ({}, {"engine_url": "http://127.0.0.1:5000/"}, "--engine-url needs --engine NAME, the engine it is for"),
+        ({}, {"engine": "auto", "engine_model": "x"}, "--engine-model needs --engine NAME, the engine it is for"),
         ({}, {"rate_limit": -1.0}, "--rate-limit='-1.0': must be 0 or a positive number"),
     ],
 )

@@ -359,9 +359,9 @@ class Settings(BaseModel):
         """Settings from the given flags (None: not given), then ``environ`` (default: the process
         environment), then the defaults.
 
-        ``engine_url`` and ``engine_model`` set the URL and model of the engine chosen (``google``
-        for ``auto``); an engine that takes no such setting is an error, as is ``model`` (the local
-        engine's model file) with a web engine.
+        ``engine_url`` and ``engine_model`` set the URL and model of the engine chosen; with ``auto``
+        (no engine named) or an engine that takes no such setting they are an error, as is ``model``
+        (the local engine's model file) with a web engine.
         """
         environ = os.environ if environ is None else environ
         joined = ",".join(checks) if checks is not None and not isinstance(checks, str) else checks
@@ -395,13 +395,17 @@ class Settings(BaseModel):
             if raw_rate:
                 rates[spec.name] = _number(rate_variable(spec.name), raw_rate, float, allow_zero=True)
                 sources[f"{spec.name}.rate_limit"] = rate_variable(spec.name)
-        target = "google" if chosen == "auto" else chosen
         for flag, key, value in (("--engine-url", "url", engine_url), ("--engine-model", "model", engine_model)):
+            if value and chosen == "auto":  # it went to Google: a LibreTranslate URL answered 400, then local ran
+                raise TarjamaError(
+                    f"{flag} needs --engine NAME, the engine it is for (-e libre, -e openai-compat, ...): "
+                    "auto tries Google, then the local model"
+                )
             if value:
-                if get_spec(target).option(key) is None:
-                    raise TarjamaError(f"{flag}: engine {target} takes no {key}")
-                engines[target][key] = value
-                sources[f"{target}.{key}"] = flag
+                if get_spec(chosen).option(key) is None:
+                    raise TarjamaError(f"{flag}: engine {chosen} takes no {key}")
+                engines[chosen][key] = value
+                sources[f"{chosen}.{key}"] = flag
         if engine_url:
             _check_url(engine_url, "--engine-url")
         for name, values in engines.items():
@@ -639,11 +643,13 @@ def url_unreachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
     return unreachable(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), timeout)
 
 
-def engine_url(engine: str, settings: Settings) -> str | None:
-    """The URL a web engine sends its requests to: its setting, else the engine's own default."""
+def engine_urls(engine: str, settings: Settings) -> tuple[str, ...]:
+    """The URL a web engine sends its requests to: its setting, else the engine's own default; when that
+    default is chosen from a key not known here (DeepL's plan, from a key in a Secret block the flow
+    reads), every URL the engine may choose. Empty for an engine that sends no requests."""
     spec = get_spec(engine)
     if spec.rate_limit is None:
-        return None
+        return ()
     url = settings.engines.get(engine, {}).get("url") or getattr(spec.factory, "default_url", None)
     if url and not str(url).startswith(("http://", "https://")):  # chosen as the engine is built (DeepL: by its key)
         from tarjama.translation.engines.base import create_engine
@@ -651,9 +657,35 @@ def engine_url(engine: str, settings: Settings) -> str | None:
         try:
             with create_engine(engine, **settings.engine_options(engine)) as built:
                 url = getattr(built, "url", None)
-        except TarjamaError:
-            return None
-    return str(url) if url else None
+        except TarjamaError:  # no key yet: any of its defaults
+            default_urls = getattr(spec.factory, "default_urls", None)
+            return tuple(default_urls()) if default_urls else ()
+    return (str(url),) if url else ()
+
+
+def engine_unreachable(engine: str, settings: Settings) -> tuple[str, str] | None:
+    """Where and why nothing answers for a web engine (``("https://a or https://b", "host name not found")``),
+    or None when one of its URLs answers (one TCP connection each, at once, no request) or it sends none."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tarjama.translation.engines.transport import safe_url
+
+    urls = engine_urls(engine, settings)
+    if not urls:
+        return None
+    with ThreadPoolExecutor(len(urls)) as pool:
+        problems = list(pool.map(url_unreachable, urls))
+    if not all(problems):
+        return None
+    return " or ".join(safe_url(url) for url in urls), str(problems[0])
+
+
+def check_engine_reachable(engine: str, settings: Settings) -> None:
+    """A :class:`TarjamaError` when nothing answers at a web engine's URL (:func:`engine_unreachable`):
+    checked before a run starts, and again by the flow once it has read a key from a Secret block."""
+    problem = engine_unreachable(engine, settings)
+    if problem:
+        raise TarjamaError(f"engine {engine}: nothing answers at {problem[0]} ({problem[1]})")
 
 
 # --- the docs page ---------------------------------------------------------------------------------

@@ -148,8 +148,9 @@ def check_engine_usable(settings: Settings, *, workers_elsewhere: bool) -> None:
     """An engine that cannot run here fails now, in one line, before Prefect starts: a required option unset,
     a module not installed, a key neither set nor in a Secret block of this home's Prefect (asked without
     starting it; a key is taken on trust only when Prefect cannot say), or a web service that does not
-    answer (one TCP connection, no request: ``auto`` makes its own probe and falls back to the local model)."""
-    from tarjama.settings import engine_url, url_unreachable
+    answer (one TCP connection, no request: ``auto`` makes its own probe and falls back to the local model).
+    A URL chosen from a key the flow will read (DeepL's, from a Secret block): every URL it may be."""
+    from tarjama.settings import check_engine_reachable
     from tarjama.translation.engines import get_spec
 
     if settings.engine != "auto":
@@ -162,12 +163,13 @@ def check_engine_usable(settings: Settings, *, workers_elsewhere: bool) -> None:
         for credential in spec.unset_credentials(options):
             if secret_block_exists(settings.home, credential.block) is False:
                 raise TarjamaError(credential.unset(settings.engine))
-    url = engine_url(settings.engine, settings) if settings.engine != "auto" else None
-    problem = url_unreachable(url) if url else None
-    if problem:
-        from tarjama.translation.engines.transport import safe_url
+    if settings.engine != "auto":
+        check_engine_reachable(settings.engine, settings)
 
-        raise TarjamaError(f"engine {settings.engine}: nothing answers at {safe_url(url or '')} ({problem})")
+
+def arrived_while_stopping(kept: int) -> str:
+    """``1 translation arrived while stopping and is kept``, ``3 translations ... are kept``."""
+    return f"{counted(kept, 'translation')} arrived while stopping and {'is' if kept == 1 else 'are'} kept"
 
 
 # --- run -------------------------------------------------------------------------------------
@@ -324,7 +326,8 @@ def run(
     are reused, unless --rebuild.
 
     Exit status: 0 all built, 3 some articles failed (the rest is built; see scores.json), 2 bad input, 1 the
-    run failed.
+    run failed, 130 / 143 interrupted by Ctrl-C / SIGTERM (what was translated is kept: run the same command
+    again to resume).
     """
     try:
         settings = load_settings(  # first: a misspelt engine or variable answers before polars and numpy load
@@ -363,16 +366,18 @@ def run(
         # a file named on the command line must be right: check it now (the list is not kept: the
         # flow reads the sources again, and a manifest's texts would be held twice through the run)
         total = 0  # the progress bar's, known before the run starts
+        given = {Path(source) for source in sources}  # as the articles name them: newz/ and ./newz are newz
         for article in collect_articles(sources, reference or []):
             total += 1
-            if str(article.source.origin) in sources and article.source.is_file:
+            if article.source.origin in given and article.source.is_file:
                 load_document(article.source.origin, "ar")
                 for ref in article.references:
                     load_document(ref.source.origin, "en")
         check_output_folder(out)
         check_latest(out)
         if (out / run_name).exists():
-            raise TarjamaError(f"{out / run_name}: output directory already exists")
+            what_to_do = " (choose another --name, or leave --name out for a new one)" if name else ""
+            raise TarjamaError(f"{out / run_name}: output directory already exists{what_to_do}")
         check_free_space(settings.home, HOME_ROLE)  # before the memory is made or Prefect starts there
         TranslationMemory.check(settings.memory_path)
         runner = task_runner(dask, workers, quiet_workers=errors.is_terminal)
@@ -462,11 +467,7 @@ def run(
         kept_in = stopped.kept_in if stopped is not None else journal_folder(settings.home, settings.memory_path)
         later = "" if kept_in == settings.memory_path else f", merged into {settings.memory_path} by the next run"
         settled = stop.settled if isinstance(stop, Stopped) else None
-        after = (
-            [f"{counted(settled.kept, 'translation')} arrived while stopping and are kept"]
-            if settled and settled.kept
-            else []
-        )
+        after = [arrived_while_stopping(settled.kept)] if settled and settled.kept else []
         after += filter(None, [abandoned(settled)])
         errors.print(
             f"tarjama: error: interrupted: every sentence translated so far is kept in {kept_in}{later}, "
@@ -1099,16 +1100,14 @@ def with_blocks_if_any(settings: Settings, specs: list[EngineSpec]) -> Settings:
 
 def engine_status(settings: Settings, spec: EngineSpec) -> str:
     """``yes``; else what is missing (a key first); ``needs network`` for a web service that cannot be reached."""
-    from tarjama.settings import engine_url, url_unreachable
-    from tarjama.translation.engines.transport import safe_url
+    from tarjama.settings import engine_unreachable
 
     missing = settings.readiness(spec) if spec.check is None else None  # a check may probe: after the network
     if missing:
         return f"no: {missing}"
-    url = engine_url(spec.name, settings)
-    network = url_unreachable(url) if url else None
+    network = engine_unreachable(spec.name, settings)
     if network:
-        return f"needs network ({safe_url(url or '')}: {network})"
+        return f"needs network ({network[0]}: {network[1]})"
     missing = settings.readiness(spec) if spec.check is not None else None
     return "yes" if missing is None else f"no: {missing}"
 
@@ -1348,8 +1347,11 @@ def download(
         ),
     ] = "aligned.tsv",
     folder: Annotated[
-        Path, typer.Option("--from", metavar="FOLDER", help="Output folder to look in for `latest` and folder names.")
-    ] = Path("output"),
+        Path | None,
+        typer.Option(
+            "--from", metavar="FOLDER", help="Output folder to look in for `latest` and folder names (default: output)."
+        ),
+    ] = None,
 ) -> None:
     """Write one output file of RUN (by default its aligned TSV)."""
     from tarjama.app.runs import check_output_name
@@ -1358,9 +1360,12 @@ def download(
 
     try:
         check_output_name(file)
+        if folder is not None and not folder.is_dir():  # else `latest` was the newest run of another folder
+            raise TarjamaError(f"--from {folder}: no such folder (give the output folder your runs wrote into)")
         settings = load_settings()
     except TarjamaError as problem:
         fail(str(problem))
+    folder = Path("output") if folder is None else folder
     try:
         into_folder = out is not None and out != "-" and out.endswith(("/", os.sep))  # Path("dl/") drops the /
         label, written = download_run(settings, run_id, Path(out) if out else None, file, folder, into_folder)

@@ -547,7 +547,11 @@ def find_run(home: Path, run: str) -> FlowRun:
         return prefixed[0]
     named = next((r for r in recent if (folder := output_folder(r)) is not None and folder.name == run), None)
     if named is None:
-        raise TarjamaError(f"no tarjama run with id or name {run!r} (see `tarjama runs`)")
+        short = len(run) < 4 and any(r.id.startswith(run.lower()) for r in recent)
+        raise TarjamaError(
+            f"no tarjama run with id or name {run!r} "
+            f"({'an id prefix needs 4 characters or more; ' if short else ''}see `tarjama runs`)"
+        )
     return named
 
 

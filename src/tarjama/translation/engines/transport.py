@@ -310,11 +310,14 @@ class Transport:
         started = time.monotonic()
         attempts = max(1, self.retry.attempts)
         problem = "no attempt made"
+        answered = False  # the last problem is the service's answer ("HTTP 503 from POST ..."), else the network's
+        said = f"{problem} ({where})"
         for attempt in range(1, attempts + 1):
             check_translating()  # a process stopping on a signal sends no new request (nor a retry)
             if self.throttle is not None:
                 self.throttle()
             wait_hint: float | None = None
+            answered = False
             try:
                 with request():
                     reply = self._send(method, url, params=params, data=data, json=json, headers=headers)
@@ -329,6 +332,7 @@ class Transport:
             except httpx.TransportError as error:
                 problem = f"network error ({type(error).__name__})"
             else:
+                answered = True
                 status = reply.status
                 if 200 <= status < 300:
                     try:
@@ -355,6 +359,7 @@ class Transport:
                         f"HTTP {status} {reply.reason} from {where}: {_detail(reply) or 'no details'} "
                         "(not retried: the same request would fail again)",
                     ) from None
+            said = f"{problem} from {where}" if answered else f"{problem} ({where})"  # not "could not connect from"
             if attempt == attempts:
                 break
             delay = self.retry.delay(attempt, self._rng)
@@ -362,16 +367,15 @@ class Transport:
                 if wait_hint > self.retry.max_retry_after:
                     raise ServiceAsksToWait(
                         self.engine,
-                        f"{problem} from {where}; the service asks to wait {wait_hint:.0f} s "
+                        f"{said}; the service asks to wait {wait_hint:.0f} s "
                         f"(more than {self.retry.max_retry_after:g} s), giving up after {attempt} attempt(s)",
                     ) from None
                 delay = max(delay, wait_hint)
             self.retries += 1
             log.warning(
-                "engine %s: %s from %s (attempt %d of %d); retrying in %.2f s",
+                "engine %s: %s (attempt %d of %d); retrying in %.2f s",
                 self.engine,
-                problem,
-                where,
+                said,
                 attempt,
                 attempts,
                 delay,
@@ -379,7 +383,7 @@ class Transport:
             self._sleep(delay)
         raise EngineUnavailable(
             self.engine,
-            f"{problem} from {where}; gave up after {attempts} attempt(s) over {time.monotonic() - started:.1f} s",
+            f"{said}; gave up after {attempts} attempt(s) over {time.monotonic() - started:.1f} s",
         ) from None
 
     def _send(self, method: str, url: str, **options: Any) -> Reply:
