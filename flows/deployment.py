@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from prefect import Flow
+from prefect.utilities.annotations import quote
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from tarjama.app.serve import UiRunPolicy
 from tarjama.corpus.build import DEFAULT_RUN_FORMATS
 from tarjama.corpus.export import FORMATS, check_formats
-from tarjama.corpus.results import RunSummary
 from tarjama.flows.environment import log_user_errors_without_traceback
 from tarjama.quality.checks import CHECKS
 from tarjama.settings import Settings
@@ -121,9 +121,10 @@ def pipeline_parameters(
 
 
 def with_run_form(
-    pipeline: Flow[..., RunSummary], policy: UiRunPolicy, flow_run_name: Callable[[], str]
-) -> Flow[..., RunSummary]:
-    """A flow of ``pipeline``'s name and task runner whose parameters are the run form."""
+    pipeline: Flow[..., quote], policy: UiRunPolicy, flow_run_name: Callable[[], str]
+) -> Flow[..., quote]:
+    """A flow of ``pipeline``'s name and task runner whose parameters are the run form; both return the run's
+    :class:`~tarjama.corpus.results.RunSummary` quoted (see :func:`tarjama.flows.pipeline.run`)."""
 
     def run_form(
         sources: list[str],
@@ -132,7 +133,7 @@ def with_run_form(
         formats: tuple[FormatName, ...] = DEFAULT_RUN_FORMATS,
         rows: Granularity = "units",
         advanced: Advanced = DEFAULT_ADVANCED,
-    ) -> RunSummary:
+    ) -> quote:
         """Translate Arabic articles into English, align them with their references and score them.
 
         Args:

@@ -307,7 +307,8 @@ def test_the_signature_says_what_the_engine_was_sent(tmp_path) -> None:
 
 def test_the_same_articles_through_another_memory_get_plots_of_their_own_rows(services, tmp_path) -> None:
     """Two output folders of the same articles and settings, with memories that hold other translations: the
-    same shard keys, other rows. The plot cache in the home served the second run the first's PNGs."""
+    same shard keys, other rows. The plot cache in the home served the second run the first's PNGs (and a
+    cache of overall scores keyed by shard keys would have served it the first's scores)."""
     import shutil
     import sqlite3
 
@@ -339,6 +340,11 @@ def test_the_same_articles_through_another_memory_get_plots_of_their_own_rows(se
     assert sorted(path.name for path in (home / "plots").iterdir()) == kept  # an identical rerun: plots reused
     for plot in first.plots:
         assert (Path(again.output_dir or "") / plot.path).read_bytes() == (folders[0] / plot.path).read_bytes()
+    # the overall scores too: kept by the same rows, each memory's run has its own, the identical rerun reads them
+    assert first.overall and second.overall and first.overall != second.overall
+    scores_kept = sorted(path.name for path in (home / "scores").iterdir())
+    assert len(scores_kept) == 2 and again.overall == first.overall
+    assert sorted(path.name for path in (home / "scores").iterdir()) == scores_kept
 
 
 def test_a_filtered_corpus_records_the_filter_that_made_it(services, tmp_path) -> None:

