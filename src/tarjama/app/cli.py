@@ -362,9 +362,10 @@ def run(
         # a file named on the command line must be right: check it now (the list is not kept: the
         # flow reads the sources again, and a manifest's texts would be held twice through the run)
         total = 0  # the progress bar's, known before the run starts
+        named = set(sources)  # a shell's glob may name thousands of files
         for article in collect_articles(sources, reference or []):
             total += 1
-            if str(article.source.origin) in sources and article.source.is_file:
+            if str(article.source.origin) in named and article.source.is_file:
                 load_document(article.source.origin, "ar")
                 for ref in article.references:
                     load_document(ref.source.origin, "en")
