@@ -40,6 +40,7 @@ from tarjama.text.article import (
     check_regular_file,
     document_id,
     find_references,
+    labelled_references,
     load_document,
     name_problem,
     open_regular,
@@ -166,11 +167,21 @@ class ArticleInput:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _from_file(path: Path, check: ReadCheck = _read_anything, shown: str | None = None) -> ArticleInput:
+Listings = dict[Path, dict[str, list[str]]]
+"""Folders listed already, each with its labelled references by article id
+(:func:`~tarjama.text.article.labelled_references`): a folder is listed once, not once per article."""
+
+
+def _from_file(
+    path: Path, check: ReadCheck = _read_anything, shown: str | None = None, listings: Listings | None = None
+) -> ArticleInput:
     """The article in ``path`` with the references beside it (``shown``: how messages name ``path``,
-    checked already)."""
+    checked already; ``listings``: the folders listed so far, kept for the next article)."""
     beside = f"a reference beside {path if shown is None else shown}"
-    given = find_references(path)
+    listings = {} if listings is None else listings
+    if path.parent not in listings:
+        listings[path.parent] = labelled_references(path.parent)
+    given = find_references(path, listings[path.parent])
     for reference in given:
         check(reference, beside)
     article_id = document_id(path)
@@ -288,6 +299,7 @@ def collect_articles(
     are not read here. Paths a manifest names are not checked: a manifest is a file its author wrote.
     """
     articles: list[ArticleInput] = []
+    listings: Listings = {}
     for raw in paths:
         text = str(raw)
         path = Path(text)
@@ -301,17 +313,17 @@ def collect_articles(
                 check(match, f"a file in {text}")
             if not found:
                 raise TarjamaError(f"{path}: no *.ar.txt articles in this folder")
-            articles += [_from_file(p, check, f"a file in {text}") for p in found]
+            articles += [_from_file(p, check, f"a file in {text}", listings) for p in found]
         elif _GLOB_CHARS & set(text) and not path.exists():
             found = sorted(p for p in expand_glob(text) if _names_an_article(p))
             for match in found:  # all of them before any is looked into
                 check(match, f"a match of {text}")
             if not found:
                 raise TarjamaError(f"{text}: the pattern matches no file")
-            articles += [_from_file(p, check, f"a match of {text}") for p in found]
+            articles += [_from_file(p, check, f"a match of {text}", listings) for p in found]
         else:
             check(path, text)
-            articles.append(_from_file(path, check))
+            articles.append(_from_file(path, check, listings=listings))
     for reference in references:  # named on the command line: a FIFO or a folder there is a usage error
         check(reference, str(reference))
         check_regular_file(reference)

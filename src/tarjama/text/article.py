@@ -11,7 +11,6 @@ than one, ``<id>.en-<label>.txt`` (e.g. ``<id>.en-b.txt``, the label without a d
 from __future__ import annotations
 
 import errno
-import glob
 import os
 import re
 import stat
@@ -316,16 +315,33 @@ def split_reference_name(name: str) -> tuple[str, str] | None:
     return article, label
 
 
-def find_references(article: Path) -> list[Path]:
+def labelled_references(folder: Path) -> dict[str, list[str]]:
+    """The names in ``folder`` of labelled references (``<id>.en-<label>.txt``), by article id, each list in
+    name order: one listing of the folder serves all its articles (:func:`find_references` listing the
+    folder once per article took 47 s for 4,000 articles in one folder). A folder that cannot be listed
+    has none (as :meth:`pathlib.Path.glob` finds none): its articles fail alone, in one line, when read."""
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(entry.name for entry in entries)
+    except OSError:
+        return {}
+    by_article: dict[str, list[str]] = {}
+    for name in names:
+        split = split_reference_name(name)
+        if split is not None and split[1] != "en":
+            by_article.setdefault(split[0], []).append(name)
+    return by_article
+
+
+def find_references(article: Path, labelled: dict[str, list[str]] | None = None) -> list[Path]:
     """The references that follow the naming convention beside ``article``: its id matched literally
-    (an id such as ``report [1]`` is no glob pattern), each label without a dot."""
+    (an id such as ``report [1]`` is no pattern), each label without a dot. ``labelled``: what
+    :func:`labelled_references` gives for the article's folder, if it was listed already."""
     stem = document_id(article)
     primary = article.with_name(f"{stem}.en.txt")
-    others = sorted(
-        path
-        for path in article.parent.glob(f"{glob.escape(stem)}.en-*.txt")
-        if (split_reference_name(path.name) or ("",))[0] == stem
-    )
+    if labelled is None:
+        labelled = labelled_references(article.parent)
+    others = [article.parent / name for name in labelled.get(stem, ())]
     return ([primary] if primary.exists() else []) + others  # a FIFO or folder there fails the article, in one line
 
 
