@@ -412,6 +412,12 @@ def sentence_chrf(hypothesis: str, reference: str) -> float:
     return _SENTENCE_CHRF.sentence_score(hypothesis, [reference]).score
 
 
+def sentence_chrf_scores(chrf: np.ndarray) -> list[float]:
+    """Each segment's :func:`sentence_chrf` from its chrF statistics (:func:`chrf_statistics`' rows): sacrebleu's
+    sentence score is the score of the one segment's statistics."""
+    return [_SENTENCE_CHRF._compute_score_from_stats(row).score for row in chrf.tolist()]
+
+
 def sentence_scores(statistics: Statistics) -> list[tuple[float, float]]:
     """Each segment's (:func:`sentence_chrf`, sentence BLEU) from its chrF and BLEU statistics.
 
