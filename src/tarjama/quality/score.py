@@ -118,6 +118,36 @@ def _statistics_against(
     return stats
 
 
+def shared_statistics(
+    hypotheses: Sequence[Sequence[str]], references: Sequence[str], chunk: int = STATISTICS_CHUNK
+) -> list[Statistics]:
+    """:func:`corpus_statistics` of several systems' ``hypotheses`` against the same ``references``; sacrebleu
+    prepares each chunk's references (tokens, n-gram counts) once for all systems, not once a system."""
+    if not references or any(len(h) != len(references) for h in hypotheses):
+        raise TarjamaError(
+            f"cannot score {[len(h) for h in hypotheses]} hypotheses against {len(references)} references"
+        )
+    statistics: list[Statistics] = [{} for _ in hypotheses]
+    for name, metric in corpus_metrics().items():
+        if name == "chrF":
+            for stats, hyps in zip(statistics, hypotheses):
+                stats[name] = chrf_statistics(hyps, references, chunk)
+            continue
+        if name == "chrF++":  # chrF's statistics, then those of chrF++'s word n-grams
+            metric = CHRF(char_order=0, word_order=2)
+        parts: list[list[list[float]]] = [[] for _ in hypotheses]
+        for start in range(0, len(references), chunk):
+            metric._ref_cache = metric._cache_references([list(references[start : start + chunk])])
+            for part, hyps in zip(parts, hypotheses):
+                part += metric._extract_corpus_statistics(list(hyps[start : start + chunk]), None)
+        metric._ref_cache = None
+        for stats, part in zip(statistics, parts):
+            words = np.asarray(part)
+            stats[name] = np.hstack([stats["chrF"], words]) if name == "chrF++" else words
+    forget_tokenized_segments()
+    return statistics
+
+
 def chrf_statistics(hypotheses: Sequence[str], references: Sequence[str], chunk: int = STATISTICS_CHUNK) -> np.ndarray:
     """``CHRF()``'s per-segment statistics, the same integers, counted by the aligner's compiled matcher.
 
@@ -205,8 +235,12 @@ def _bleu(metric: BLEU, totals: np.ndarray) -> np.ndarray:
 
 
 def _exact(function: Callable[[float], float], values: np.ndarray) -> np.ndarray:
-    """``math.log``/``math.exp`` elementwise: numpy's own differ from them in the last bit, sacrebleu uses ``math``."""
-    return np.array([function(v) for v in values.ravel().tolist()], dtype=np.float64).reshape(values.shape)
+    """``math.log``/``math.exp`` elementwise: numpy's own differ from them in the last bit, sacrebleu uses ``math``.
+
+    Each distinct value once: resamples of a few segments repeat a few precisions thousands of times."""
+    distinct, inverse = np.unique(values.ravel(), return_inverse=True)
+    results = np.array([function(v) for v in distinct.tolist()], dtype=np.float64)
+    return results[inverse.ravel()].reshape(values.shape)
 
 
 def _chrf(metric: CHRF, totals: np.ndarray) -> np.ndarray:
