@@ -14,6 +14,7 @@ from sacrebleu.significance import _bootstrap_resample, estimate_ci
 
 from tarjama.corpus.schema import to_frame
 from tarjama.errors import TarjamaError
+from tarjama.quality import compare, score
 from tarjama.quality.compare import System, common_segments, compare_systems, render_comparison
 from tarjama.quality.score import score_corpus
 
@@ -381,6 +382,18 @@ def test_articles_and_rows_get_sacrebleus_own_scores_and_resamples():
         assert row.baseline_chrf == round(CHRF().sentence_score(row.baseline_text, [row.reference]).score, 4)
         assert row.system_chrf == round(CHRF().sentence_score(row.system_text, [row.reference]).score, 4)
     assert any(row.system_text == "" for row in ours.losses) and any(row.delta > 0 for row in ours.gains)
+
+
+@pytest.mark.parametrize("at_once", [1, 100, 1_000])
+def test_randomisation_drawn_a_few_trials_at_a_time_flips_the_same_coins(monkeypatch, at_once):
+    """The AR test's coin flips (and its CI's resamples) drawn in pieces are sacrebleu's, drawn in one call: the same
+    p-values and CIs with 39 segments (not a multiple of 32: numpy drops a call's unused bits) in any piece size."""
+    systems = [System("base", MT[:39]), System("better", BETTER[:39]), System("mixed", MIXED[:39])]
+    whole = compare_systems(GOLD[:39], systems, test="ar", n_samples=500, ar_confidence=200)
+    monkeypatch.setattr(compare, "FLIPS_AT_ONCE", at_once)
+    monkeypatch.setattr(score, "RESAMPLE_CHUNK", at_once)
+    pieces = compare_systems(GOLD[:39], systems, test="ar", n_samples=500, ar_confidence=200)
+    assert pieces == whole and len({s.p_value for s in whole.scores if not s.baseline}) > 3
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])

@@ -21,6 +21,7 @@ aligns to the reference in its own beads.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -138,16 +139,30 @@ def _p_value(statistics: np.ndarray, observed: float) -> float:
     return (int(np.sum(statistics > observed)) + 1) / (len(statistics) + 1)
 
 
-def _randomised_totals(flips: np.ndarray, baseline: np.ndarray, system: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each AR trial's two pseudo-systems (segments swapped where ``flips`` is true), summed, in float64."""
-    first = np.empty((len(flips), baseline.shape[1]))
+FLIPS_AT_ONCE = 4_000_000
+"""AR coin flips drawn and summed at once (about that many bytes, and 8 times as many for them as floats):
+10,000 trials of 60,000 segments at once were 600 MB."""
+
+
+def _randomised_totals(
+    rng: np.random.Generator, n_trials: int, baseline: np.ndarray, system: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each AR trial's two pseudo-systems (segments swapped where its coin flip is true), summed, in float64.
+
+    The flips are sacrebleu's ``rng.integers(2, size=(n_trials, n), dtype=bool)``, drawn a few trials at a
+    time: numpy takes 32 flips from each random word and drops what a call leaves of its last one, so each
+    call draws a multiple of 32 flips and the flips are the same as in one call."""
+    n = len(baseline)
+    first = np.empty((n_trials, baseline.shape[1]))
     second = np.empty_like(first)
-    chunk = max(1, 4_000_000 // max(1, flips.shape[1]))
-    for start in range(0, len(flips), chunk):
-        from_baseline = flips[start : start + chunk].astype(np.float64)
+    step = 32 // math.gcd(n, 32)  # trials whose flips fill whole words
+    chunk = max(step, FLIPS_AT_ONCE // max(1, n) // step * step)
+    for start in range(0, n_trials, chunk):
+        flips = rng.integers(2, size=(min(chunk, n_trials - start), n), dtype=bool)
+        from_baseline = flips.astype(np.float64)
         from_system = 1.0 - from_baseline
-        first[start : start + chunk] = from_baseline @ baseline + from_system @ system
-        second[start : start + chunk] = from_system @ baseline + from_baseline @ system
+        first[start : start + len(flips)] = from_baseline @ baseline + from_system @ system
+        second[start : start + len(flips)] = from_system @ baseline + from_baseline @ system
     return first, second
 
 
@@ -170,15 +185,12 @@ def _randomisation_test(
     ar_confidence: int,
 ) -> tuple[float, float | None, float | None]:
     """``_ar_test``: a system's p-value against the baseline, and (``ar_confidence`` > 0) its bootstrap mean and CI."""
-    n = len(system_stats)
     rng = np.random.default_rng(SEED)
-    flips = rng.integers(2, size=(n_samples, n), dtype=bool)
-    first, second = _randomised_totals(flips, baseline_stats, system_stats)
+    first, second = _randomised_totals(rng, n_samples, baseline_stats, system_stats)
     p_value = _p_value(np.abs(scores_from_totals(metric, first) - scores_from_totals(metric, second)), observed)
     if ar_confidence <= 0:
         return p_value, None, None
-    indices = rng.choice(n, size=(ar_confidence, n), replace=True)
-    return (p_value, *_estimate_ci(scores_from_totals(metric, resampled_totals(system_stats, indices))))
+    return (p_value, *_estimate_ci(scores_from_totals(metric, bootstrap_totals(system_stats, ar_confidence, rng=rng))))
 
 
 Columns = dict[str, slice]

@@ -180,11 +180,20 @@ def bootstrap_indices(n_segments: int, n_samples: int, seed: int = SEED) -> np.n
     return np.random.default_rng(seed).choice(n_segments, size=(n_samples, n_segments), replace=True)
 
 
-def bootstrap_totals(stats: np.ndarray, n_samples: int, seed: int = SEED, chunk: int = RESAMPLE_CHUNK) -> np.ndarray:
+def bootstrap_totals(
+    stats: np.ndarray,
+    n_samples: int,
+    seed: int = SEED,
+    chunk: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
     """``resampled_totals(stats, bootstrap_indices(len(stats), n_samples, seed))`` without the whole index
     matrix: the resamples are drawn a few at a time from the same generator, which yields the same
-    indices in pieces as in one call, so memory stays flat however many segments there are."""
-    generator = np.random.default_rng(seed)
+    indices in pieces as in one call, so memory stays flat however many segments there are. ``rng``: draw
+    from this generator (where it stands) instead of a new one seeded with ``seed``; ``chunk`` indices at a time
+    (:data:`RESAMPLE_CHUNK` by default)."""
+    generator = np.random.default_rng(seed) if rng is None else rng
+    chunk = RESAMPLE_CHUNK if chunk is None else chunk
     n_segments = len(stats)
     rows = max(1, chunk // max(1, n_segments))
     return np.concatenate(
