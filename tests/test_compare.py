@@ -5,12 +5,16 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import polars as pl
 import pytest
 from conftest import CORPUS, ROOT, VISIT_ARABIC, VISIT_ENGLISH, VISIT_UNIT_MT
+from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.significance import _bootstrap_resample, estimate_ci
 
 from tarjama.corpus.schema import to_frame
 from tarjama.errors import TarjamaError
+from tarjama.quality import compare, score
 from tarjama.quality.compare import System, common_segments, compare_systems, render_comparison
 from tarjama.quality.score import score_corpus
 
@@ -339,6 +343,57 @@ def test_a_console_shows_the_articles_that_changed_most_and_says_how_many_more()
     chrf = sorted((d for d in comparison.articles if d.metric == "chrF"), key=lambda d: -abs(d.delta))
     assert [line.split(" | ")[0].removeprefix("| ") for line in per_article(short)] == [d.article_id for d in chrf[:2]]
     assert len(per_article(full)) == articles and "more (the report" not in full
+
+
+def test_articles_and_rows_get_sacrebleus_own_scores_and_resamples():
+    """Per-article scores and paired CIs and the rows' sentence chrF, against sacrebleu scoring each article's
+    own segments (its ``corpus_score``, its bootstrap resamples and score objects, its ``sentence_score``),
+    with rows of every kind: perfect, cut short, empty."""
+    varied = ["" if i % 11 == 0 else GOLD[i] if i % 7 == 0 else MT[i].rsplit(" ", 1)[0] for i in range(40)]
+    articles = [f"lone{i}" if i in (7, 23) else f"a{i % 4}" for i in range(40)]  # interleaved, and two of one row
+    ours = compare_systems(GOLD, [System("base", MT), System("varied", varied)], articles=articles, top_rows=40)
+    rows: dict[str, list[int]] = {}
+    for i, article_id in enumerate(articles):
+        rows.setdefault(article_id, []).append(i)
+    assert [d.article_id for d in ours.articles] == list(rows) * 4
+    by_key = {(d.metric, d.article_id): d for d in ours.articles}
+    for name, metric in {"BLEU": BLEU(), "chrF": CHRF(), "chrF++": CHRF(word_order=2), "TER": TER()}.items():
+        for article_id, numbers in rows.items():
+            refs = [GOLD[i] for i in numbers]
+            delta = by_key[name, article_id]
+            base, other = ([hyps[i] for i in numbers] for hyps in (MT, varied))
+            assert delta.baseline_score == round(metric.corpus_score(base, [refs]).score, 4)
+            assert delta.system_score == round(metric.corpus_score(other, [refs]).score, 4)
+            assert delta.segments == len(numbers)
+            if len(numbers) == 1:
+                assert delta.ci95 is None
+                continue
+            resampled = [
+                np.array(
+                    [s.score for s in _bootstrap_resample(metric._extract_corpus_statistics(h, [refs]), metric)[1]]
+                )
+                for h in (base, other)
+            ]
+            difference = resampled[1].astype(np.float64) - resampled[0].astype(np.float64)
+            assert delta.ci95 == round(float(estimate_ci(difference)[1]), 4)
+    changed = ours.gains + ours.losses
+    assert len(changed) == sum(a != b for a, b in zip(MT, varied)) > 10
+    for row in changed:
+        assert row.baseline_chrf == round(CHRF().sentence_score(row.baseline_text, [row.reference]).score, 4)
+        assert row.system_chrf == round(CHRF().sentence_score(row.system_text, [row.reference]).score, 4)
+    assert any(row.system_text == "" for row in ours.losses) and any(row.delta > 0 for row in ours.gains)
+
+
+@pytest.mark.parametrize("at_once", [1, 100, 1_000])
+def test_randomisation_drawn_a_few_trials_at_a_time_flips_the_same_coins(monkeypatch, at_once):
+    """The AR test's coin flips (and its CI's resamples) drawn in pieces are sacrebleu's, drawn in one call: the same
+    p-values and CIs with 39 segments (not a multiple of 32: numpy drops a call's unused bits) in any piece size."""
+    systems = [System("base", MT[:39]), System("better", BETTER[:39]), System("mixed", MIXED[:39])]
+    whole = compare_systems(GOLD[:39], systems, test="ar", n_samples=500, ar_confidence=200)
+    monkeypatch.setattr(compare, "FLIPS_AT_ONCE", at_once)
+    monkeypatch.setattr(score, "RESAMPLE_CHUNK", at_once)
+    pieces = compare_systems(GOLD[:39], systems, test="ar", n_samples=500, ar_confidence=200)
+    assert pieces == whole and len({s.p_value for s in whole.scores if not s.baseline}) > 3
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])

@@ -21,6 +21,7 @@ aligns to the reference in its own beads.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,11 +37,14 @@ from tarjama.quality.score import (
     MIN_SEGMENTS_FOR_CI,
     N_BOOTSTRAP,
     SEED,
+    Statistics,
     bootstrap_indices,
+    bootstrap_totals,
     corpus_metrics,
     resampled_totals,
     scores_from_totals,
-    sentence_chrf,
+    sentence_chrf_scores,
+    shared_statistics,
 )
 
 TestType = Literal["bs", "ar"]
@@ -135,95 +139,177 @@ def _p_value(statistics: np.ndarray, observed: float) -> float:
     return (int(np.sum(statistics > observed)) + 1) / (len(statistics) + 1)
 
 
-def _randomised_totals(flips: np.ndarray, baseline: np.ndarray, system: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each AR trial's two pseudo-systems (segments swapped where ``flips`` is true), summed, in float64."""
-    first = np.empty((len(flips), baseline.shape[1]))
+FLIPS_AT_ONCE = 4_000_000
+"""AR coin flips drawn and summed at once (about that many bytes, and 8 times as many for them as floats):
+10,000 trials of 60,000 segments at once were 600 MB."""
+
+
+def _randomised_totals(
+    rng: np.random.Generator, n_trials: int, baseline: np.ndarray, system: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each AR trial's two pseudo-systems (segments swapped where its coin flip is true), summed, in float64.
+
+    The flips are sacrebleu's ``rng.integers(2, size=(n_trials, n), dtype=bool)``, drawn a few trials at a
+    time: numpy takes 32 flips from each random word and drops what a call leaves of its last one, so each
+    call draws a multiple of 32 flips and the flips are the same as in one call."""
+    n = len(baseline)
+    first = np.empty((n_trials, baseline.shape[1]))
     second = np.empty_like(first)
-    chunk = max(1, 4_000_000 // max(1, flips.shape[1]))
-    for start in range(0, len(flips), chunk):
-        from_baseline = flips[start : start + chunk].astype(np.float64)
+    step = 32 // math.gcd(n, 32)  # trials whose flips fill whole words
+    chunk = max(step, FLIPS_AT_ONCE // max(1, n) // step * step)
+    for start in range(0, n_trials, chunk):
+        flips = rng.integers(2, size=(min(chunk, n_trials - start), n), dtype=bool)
+        from_baseline = flips.astype(np.float64)
         from_system = 1.0 - from_baseline
-        first[start : start + chunk] = from_baseline @ baseline + from_system @ system
-        second[start : start + chunk] = from_system @ baseline + from_baseline @ system
+        first[start : start + len(flips)] = from_baseline @ baseline + from_system @ system
+        second[start : start + len(flips)] = from_system @ baseline + from_baseline @ system
     return first, second
 
 
-def _paired_scores(
+def _bootstrap_test(
+    baseline_scores: np.ndarray, system_scores: np.ndarray, observed: float
+) -> tuple[float, float | None, float | None]:
+    """``_paired_bs_test``: a system's p-value against the baseline, and its bootstrap mean and CI, from the
+    two systems' scores on the same resamples."""
+    mean, ci = _estimate_ci(system_scores)
+    differences = np.abs(system_scores - baseline_scores)
+    return _p_value(differences - differences.mean(), observed), mean, ci
+
+
+def _randomisation_test(
     metric: Metric,
     baseline_stats: np.ndarray,
     system_stats: np.ndarray,
     observed: float,
-    test: TestType,
     n_samples: int,
     ar_confidence: int,
 ) -> tuple[float, float | None, float | None]:
-    """A system's p-value against the baseline, and its bootstrap mean and CI (as ``_paired_bs_test``/``_ar_test``)."""
-    n = len(system_stats)
+    """``_ar_test``: a system's p-value against the baseline, and (``ar_confidence`` > 0) its bootstrap mean and CI."""
     rng = np.random.default_rng(SEED)
-    if test == "bs":
-        indices = rng.choice(n, size=(n_samples, n), replace=True)
-        baseline_scores = scores_from_totals(metric, resampled_totals(baseline_stats, indices))
-        system_scores = scores_from_totals(metric, resampled_totals(system_stats, indices))
-        mean, ci = _estimate_ci(system_scores)
-        differences = np.abs(system_scores - baseline_scores)
-        return _p_value(differences - differences.mean(), observed), mean, ci
-    flips = rng.integers(2, size=(n_samples, n), dtype=bool)
-    first, second = _randomised_totals(flips, baseline_stats, system_stats)
+    first, second = _randomised_totals(rng, n_samples, baseline_stats, system_stats)
     p_value = _p_value(np.abs(scores_from_totals(metric, first) - scores_from_totals(metric, second)), observed)
     if ar_confidence <= 0:
         return p_value, None, None
-    indices = rng.choice(n, size=(ar_confidence, n), replace=True)
-    return (p_value, *_estimate_ci(scores_from_totals(metric, resampled_totals(system_stats, indices))))
+    return (p_value, *_estimate_ci(scores_from_totals(metric, bootstrap_totals(system_stats, ar_confidence, rng=rng))))
+
+
+Columns = dict[str, slice]
+"""Where each metric's statistics are in a row of several metrics' statistics side by side."""
+
+
+def _side_by_side(statistics: Statistics, metrics: Sequence[str]) -> tuple[np.ndarray, Columns]:
+    """One system's statistics of ``metrics`` as one float64 matrix (a segment a row), and each metric's columns."""
+    columns: Columns = {}
+    start = 0
+    for name in metrics:
+        columns[name] = slice(start, start + statistics[name].shape[1])
+        start = columns[name].stop
+    return np.hstack([statistics[name] for name in metrics]).astype(np.float64), columns
+
+
+def _article_rows(articles: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each article's segment numbers, articles in order of first appearance (one pass, not one per article)."""
+    rows: dict[str, list[int]] = {}
+    for i, article_id in enumerate(articles):
+        rows.setdefault(article_id, []).append(i)
+    return {article_id: np.array(numbers) for article_id, numbers in rows.items()}
+
+
+ARTICLES_AT_ONCE = 25
+"""Articles whose resampled statistics are scored together (25 x 1,000 resamples of two systems' four
+metrics: about 11 MB): one numpy call for many articles instead of one per article."""
 
 
 def _article_deltas(
-    name: str,
-    metric: Metric,
+    metrics: Mapping[str, Metric],
     baseline_stats: np.ndarray,
     system_stats: np.ndarray,
+    columns: Columns,
     system: str,
-    articles: Sequence[str],
+    articles: Mapping[str, np.ndarray],
     n_samples: int,
-) -> list[ArticleDelta]:
-    """Per-article delta with a paired bootstrap CI (the same resampled segments for both systems)."""
-    deltas = []
-    ids = np.array(articles)
-    for article_id in dict.fromkeys(articles):
-        rows = np.flatnonzero(ids == article_id)
-        base, other = baseline_stats[rows], system_stats[rows]
-        base_score = float(scores_from_totals(metric, base.sum(axis=0, keepdims=True))[0])
-        other_score = float(scores_from_totals(metric, other.sum(axis=0, keepdims=True))[0])
-        ci = None
-        if len(rows) > 1:
-            indices = bootstrap_indices(len(rows), n_samples)
-            resampled = scores_from_totals(metric, resampled_totals(other, indices)).astype(np.float64)
-            resampled -= scores_from_totals(metric, resampled_totals(base, indices))
-            ci = round(_estimate_ci(resampled)[1], 4)
-        deltas.append(
-            ArticleDelta(
-                article_id=article_id,
-                system=system,
-                metric=name,
-                baseline_score=round(base_score, 4),
-                system_score=round(other_score, 4),
-                delta=round(other_score - base_score, 4),
-                ci95=ci,
-                segments=len(rows),
-                small_sample=len(rows) < MIN_SEGMENTS_FOR_CI,
+) -> dict[str, list[ArticleDelta]]:
+    """Per metric, each article's delta with a paired bootstrap CI (the same resampled segments for both systems).
+
+    An article's resamples are drawn once (they depend on its size only) and count every metric's
+    statistics of both systems in one product; articles are scored many at a time (a score depends on its
+    own statistics only, so this changes no figure)."""
+    width = baseline_stats.shape[1]
+    both = np.hstack([baseline_stats, system_stats])
+    sizes = np.array([len(rows) for rows in articles.values()])
+    sums = np.add.reduceat(both[np.concatenate(list(articles.values()))], np.cumsum(sizes) - sizes, axis=0)
+    halves = {name: (part, slice(part.start + width, part.stop + width)) for name, part in columns.items()}
+    article_scores = {
+        name: [scores_from_totals(metric, sums[:, half]).tolist() for half in halves[name]]
+        for name, metric in metrics.items()
+    }
+    cis: dict[str, list[float | None]] = {name: [] for name in metrics}
+    drawn: dict[int, np.ndarray] = {}
+    items = list(articles.values())
+    for first in range(0, len(items), ARTICLES_AT_ONCE):
+        batch = items[first : first + ARTICLES_AT_ONCE]
+        resampled = []
+        for rows in batch:
+            if len(rows) > 1:
+                if len(rows) not in drawn:
+                    drawn[len(rows)] = bootstrap_indices(len(rows), n_samples)
+                resampled.append(resampled_totals(both[rows], drawn[len(rows)]))
+        if not resampled:
+            for name in metrics:
+                cis[name] += [None] * len(batch)
+            continue
+        totals = np.concatenate(resampled)
+        for name, metric in metrics.items():
+            base, other = halves[name]
+            differences = scores_from_totals(metric, totals[:, other]).astype(np.float64)
+            differences -= scores_from_totals(metric, totals[:, base])
+            drawn_at = iter(range(0, len(totals), n_samples))
+            for rows in batch:
+                if len(rows) > 1:
+                    start = next(drawn_at)
+                    cis[name].append(round(_estimate_ci(differences[start : start + n_samples])[1], 4))
+                else:
+                    cis[name].append(None)
+    deltas: dict[str, list[ArticleDelta]] = {name: [] for name in metrics}
+    for name in metrics:
+        base_scores, other_scores = article_scores[name]
+        for (article_id, rows), base_score, other_score, ci in zip(
+            articles.items(), base_scores, other_scores, cis[name]
+        ):
+            deltas[name].append(
+                ArticleDelta(
+                    article_id=article_id,
+                    system=system,
+                    metric=name,
+                    baseline_score=round(base_score, 4),
+                    system_score=round(other_score, 4),
+                    delta=round(other_score - base_score, 4),
+                    ci95=ci,
+                    segments=len(rows),
+                    small_sample=len(rows) < MIN_SEGMENTS_FOR_CI,
+                )
             )
-        )
     return deltas
 
 
 def _row_deltas(
-    references: Sequence[str], baseline: System, system: System, articles: Sequence[str], top: int
+    references: Sequence[str],
+    baseline: System,
+    system: System,
+    articles: Sequence[str],
+    top: int,
+    baseline_chrf: Sequence[float],
+    system_chrf: Sequence[float],
 ) -> tuple[list[RowDelta], list[RowDelta]]:
-    """The ``top`` rows with the largest sentence-chrF gain and loss against the baseline."""
+    """The ``top`` rows with the largest sentence-chrF gain and loss against the baseline (each row's
+    :func:`~tarjama.quality.score.sentence_chrf`, from its chrF statistics)."""
     numbers: dict[str, int] = {}
     rows = []
-    for ref, base, other, article_id in zip(references, baseline.hypotheses, system.hypotheses, articles):
+    for ref, base, other, article_id, base_value, other_value in zip(
+        references, baseline.hypotheses, system.hypotheses, articles, baseline_chrf, system_chrf
+    ):
         numbers[article_id] = numbers.get(article_id, 0) + 1
-        base_chrf, other_chrf = round(sentence_chrf(base, ref), 4), round(sentence_chrf(other, ref), 4)
+        base_chrf, other_chrf = round(base_value, 4), round(other_value, 4)
         rows.append(
             RowDelta(
                 article_id=article_id,
@@ -256,6 +342,15 @@ def compare_systems(
     is sacrebleu's ``n_ar_confidence`` (bootstrap resamples for a CI with AR;
     -1, the CLI's setting, for none). ``articles`` gives each segment's
     article (one article for all when omitted).
+
+    Each system's statistics are extracted once for all metrics
+    (:func:`~tarjama.quality.score.shared_statistics`: the same numbers as
+    sacrebleu's, in chunks, so sacrebleu's reference cache stays small, and
+    each chunk's references prepared once for all systems) and
+    give its corpus scores, its rows' sentence chrF and its articles' scores.
+    sacrebleu's bootstrap draws the same resamples for every metric and
+    system (one generator, one seed), so with ``bs`` they are drawn once, a
+    few at a time, and count all systems' statistics together.
     """
     if len(systems) < 2:
         raise TarjamaError("a comparison needs a baseline and at least one other system")
@@ -272,58 +367,77 @@ def compare_systems(
         raise TarjamaError("system names must differ: " + ", ".join(s.name for s in systems))
     n_samples = n_samples or DEFAULT_SAMPLES[test]
     article_ids = list(articles) if articles is not None else [""] * len(references)
-    baseline = systems[0]
+    metrics = corpus_metrics()
+    names = list(metrics)
+    statistics = shared_statistics([s.hypotheses for s in systems], references)
+    sentence_chrfs = [sentence_chrf_scores(stats["chrF"]) for stats in statistics]
+    stacked = [_side_by_side(stats, names) for stats in statistics]
+    columns = stacked[0][1]
+    matrices = [matrix for matrix, _ in stacked]
+    del statistics, stacked
+    width = matrices[0].shape[1]
+    confidence = n_samples if test == "bs" else ar_confidence
+    resampled = None  # every system's resampled totals side by side (bs), or the baseline's (ar)
+    if confidence > 0:
+        together = np.hstack(matrices) if test == "bs" else matrices[0]
+        resampled = bootstrap_totals(together, confidence)
+    sums = [matrix.sum(axis=0) for matrix in matrices]
     scores: list[SystemScore] = []
     signatures: dict[str, str] = {}
-    deltas: list[ArticleDelta] = []
-    for name, metric in corpus_metrics().items():
-        baseline_list = metric._extract_corpus_statistics(list(baseline.hypotheses), [list(references)])
-        baseline_stats = np.array(baseline_list, dtype=np.float64)
-        baseline_score = metric._aggregate_and_compute(baseline_list).score
-        confidence = n_samples if test == "bs" else ar_confidence
+    deltas: dict[str, list[ArticleDelta]] = {name: [] for name in names}
+    for name, metric in metrics.items():
+        metric.num_refs = 1  # as sacrebleu records it when extracting against one reference stream
+        part = columns[name]
+        baseline_score = metric._compute_score_from_stats(sums[0][part].tolist()).score
         mean = ci = None
-        if confidence > 0:
-            samples = scores_from_totals(
-                metric, resampled_totals(baseline_stats, bootstrap_indices(len(references), confidence))
-            )
-            mean, ci = _estimate_ci(samples)
-        scores.append(SystemScore(baseline.name, name, True, float(baseline_score), None, mean, ci))
+        baseline_samples = None
+        if resampled is not None:
+            baseline_samples = scores_from_totals(metric, resampled[:, part])
+            mean, ci = _estimate_ci(baseline_samples)
+        scores.append(SystemScore(systems[0].name, name, True, float(baseline_score), None, mean, ci))
         signature = metric.get_signature()
         signature.update("seed", str(SEED))
         signature.update(test, n_samples)
         if test == "ar" and ar_confidence > 0:
             signature.update("bs", ar_confidence)
         signatures[name] = signature.format()
-        for system in systems[1:]:
-            system_list = metric._extract_corpus_statistics(list(system.hypotheses), [list(references)])
-            system_score = float(metric._aggregate_and_compute(system_list).score)
-            system_stats = np.array(system_list, dtype=np.float64)
+        for i, system in enumerate(systems[1:], start=1):
+            system_score = float(metric._compute_score_from_stats(sums[i][part].tolist()).score)
             observed = abs(baseline_score - system_score)
-            p_value, mean, ci = _paired_scores(
-                metric, baseline_stats, system_stats, observed, test, n_samples, ar_confidence
-            )
+            if test == "bs" and resampled is not None and baseline_samples is not None:
+                system_part = slice(part.start + i * width, part.stop + i * width)
+                system_samples = scores_from_totals(metric, resampled[:, system_part])
+                p_value, mean, ci = _bootstrap_test(baseline_samples, system_samples, observed)
+            else:
+                p_value, mean, ci = _randomisation_test(
+                    metric, matrices[0][:, part], matrices[i][:, part], observed, n_samples, ar_confidence
+                )
             if observed == 0.0:  # nothing to test: sacrebleu's (0 + 1) / (n + 1) calls equal scores significant
                 p_value = 1.0
             scores.append(SystemScore(system.name, name, False, system_score, p_value, mean, ci))
-            if articles is not None:
-                deltas += _article_deltas(
-                    name, metric, baseline_stats, system_stats, system.name, article_ids, N_BOOTSTRAP
-                )
+    if articles is not None:
+        groups = _article_rows(article_ids)
+        for i, system in enumerate(systems[1:], start=1):
+            by_metric = _article_deltas(metrics, matrices[0], matrices[i], columns, system.name, groups, N_BOOTSTRAP)
+            for name in names:
+                deltas[name] += by_metric[name]
     gains: list[RowDelta] = []
     losses: list[RowDelta] = []
-    for system in systems[1:]:
-        system_gains, system_losses = _row_deltas(references, baseline, system, article_ids, top_rows)
+    for i, system in enumerate(systems[1:], start=1):
+        system_gains, system_losses = _row_deltas(
+            references, systems[0], system, article_ids, top_rows, sentence_chrfs[0], sentence_chrfs[i]
+        )
         gains += system_gains
         losses += system_losses
     return Comparison(
         test=test,
         n_samples=n_samples,
-        baseline=baseline.name,
+        baseline=systems[0].name,
         segments=len(references),
         small_sample=len(references) < MIN_SEGMENTS_FOR_CI,
         signatures=signatures,
         scores=scores,
-        articles=deltas,
+        articles=[delta for name in names for delta in deltas[name]],
         gains=gains,
         losses=losses,
     )

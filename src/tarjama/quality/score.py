@@ -118,6 +118,36 @@ def _statistics_against(
     return stats
 
 
+def shared_statistics(
+    hypotheses: Sequence[Sequence[str]], references: Sequence[str], chunk: int = STATISTICS_CHUNK
+) -> list[Statistics]:
+    """:func:`corpus_statistics` of several systems' ``hypotheses`` against the same ``references``; sacrebleu
+    prepares each chunk's references (tokens, n-gram counts) once for all systems, not once a system."""
+    if not references or any(len(h) != len(references) for h in hypotheses):
+        raise TarjamaError(
+            f"cannot score {[len(h) for h in hypotheses]} hypotheses against {len(references)} references"
+        )
+    statistics: list[Statistics] = [{} for _ in hypotheses]
+    for name, metric in corpus_metrics().items():
+        if name == "chrF":
+            for stats, hyps in zip(statistics, hypotheses):
+                stats[name] = chrf_statistics(hyps, references, chunk)
+            continue
+        if name == "chrF++":  # chrF's statistics, then those of chrF++'s word n-grams
+            metric = CHRF(char_order=0, word_order=2)
+        parts: list[list[list[float]]] = [[] for _ in hypotheses]
+        for start in range(0, len(references), chunk):
+            metric._ref_cache = metric._cache_references([list(references[start : start + chunk])])
+            for part, hyps in zip(parts, hypotheses):
+                part += metric._extract_corpus_statistics(list(hyps[start : start + chunk]), None)
+        metric._ref_cache = None
+        for stats, part in zip(statistics, parts):
+            words = np.asarray(part)
+            stats[name] = np.hstack([stats["chrF"], words]) if name == "chrF++" else words
+    forget_tokenized_segments()
+    return statistics
+
+
 def chrf_statistics(hypotheses: Sequence[str], references: Sequence[str], chunk: int = STATISTICS_CHUNK) -> np.ndarray:
     """``CHRF()``'s per-segment statistics, the same integers, counted by the aligner's compiled matcher.
 
@@ -150,11 +180,20 @@ def bootstrap_indices(n_segments: int, n_samples: int, seed: int = SEED) -> np.n
     return np.random.default_rng(seed).choice(n_segments, size=(n_samples, n_segments), replace=True)
 
 
-def bootstrap_totals(stats: np.ndarray, n_samples: int, seed: int = SEED, chunk: int = RESAMPLE_CHUNK) -> np.ndarray:
+def bootstrap_totals(
+    stats: np.ndarray,
+    n_samples: int,
+    seed: int = SEED,
+    chunk: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
     """``resampled_totals(stats, bootstrap_indices(len(stats), n_samples, seed))`` without the whole index
     matrix: the resamples are drawn a few at a time from the same generator, which yields the same
-    indices in pieces as in one call, so memory stays flat however many segments there are."""
-    generator = np.random.default_rng(seed)
+    indices in pieces as in one call, so memory stays flat however many segments there are. ``rng``: draw
+    from this generator (where it stands) instead of a new one seeded with ``seed``; ``chunk`` indices at a time
+    (:data:`RESAMPLE_CHUNK` by default)."""
+    generator = np.random.default_rng(seed) if rng is None else rng
+    chunk = RESAMPLE_CHUNK if chunk is None else chunk
     n_segments = len(stats)
     rows = max(1, chunk // max(1, n_segments))
     return np.concatenate(
@@ -205,8 +244,12 @@ def _bleu(metric: BLEU, totals: np.ndarray) -> np.ndarray:
 
 
 def _exact(function: Callable[[float], float], values: np.ndarray) -> np.ndarray:
-    """``math.log``/``math.exp`` elementwise: numpy's own differ from them in the last bit, sacrebleu uses ``math``."""
-    return np.array([function(v) for v in values.ravel().tolist()], dtype=np.float64).reshape(values.shape)
+    """``math.log``/``math.exp`` elementwise: numpy's own differ from them in the last bit, sacrebleu uses ``math``.
+
+    Each distinct value once: resamples of a few segments repeat a few precisions thousands of times."""
+    distinct, inverse = np.unique(values.ravel(), return_inverse=True)
+    results = np.array([function(v) for v in distinct.tolist()], dtype=np.float64)
+    return results[inverse.ravel()].reshape(values.shape)
 
 
 def _chrf(metric: CHRF, totals: np.ndarray) -> np.ndarray:
@@ -410,6 +453,12 @@ _SENTENCE_BLEU = BLEU(effective_order=True)
 
 def sentence_chrf(hypothesis: str, reference: str) -> float:
     return _SENTENCE_CHRF.sentence_score(hypothesis, [reference]).score
+
+
+def sentence_chrf_scores(chrf: np.ndarray) -> list[float]:
+    """Each segment's :func:`sentence_chrf` from its chrF statistics (:func:`chrf_statistics`' rows): sacrebleu's
+    sentence score is the score of the one segment's statistics."""
+    return [_SENTENCE_CHRF._compute_score_from_stats(row).score for row in chrf.tolist()]
 
 
 def sentence_scores(statistics: Statistics) -> list[tuple[float, float]]:
