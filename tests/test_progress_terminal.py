@@ -26,12 +26,22 @@ from loopback_services import LoopbackServices
 from rich.console import Console
 
 from tarjama.app.cli import live_progress, task_run_chatter
-from tarjama.corpus.build import ETA_AFTER_ARTICLES, ETA_AFTER_S, CorpusProgress, LogEvents
+from tarjama.corpus.build import (
+    BUILDING,
+    ETA_AFTER_ARTICLES,
+    ETA_AFTER_S,
+    READING,
+    WRITING,
+    CorpusProgress,
+    LogEvents,
+    report_stage,
+)
 
 COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 CURSOR = re.compile(r"\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\][^\x07]*\x07|\r")  # moves and erasures: a new frame
-BAR = re.compile(r"articles\s.*?(\d+)/3\s.*?\d+:\d\d:\d\d\s+(\d+) sentences translated, [\d.]+ articles/min")
-ANY_BAR = re.compile(r"articles\s.*?\d+/(\d+|\?)\s")
+STAGE = f"(?:{BUILDING}|{READING}|{WRITING})"  # the bar's label
+BAR = re.compile(STAGE + r"\s.*?(\d+)/3\s.*?\d+:\d\d:\d\d\s+(\d+) sentences translated, [\d.]+ articles/min")
+ANY_BAR = re.compile(STAGE + r"\s.*?\d+/(\d+|\?)\s")
 LOG_LINE = re.compile(r"\d\d:\d\d:\d\d\.\d{3} \| (INFO|WARNING|ERROR)")
 TASK_INFO = re.compile(r"\| INFO +\| Task run ")
 FLOW_DONE = "Finished in state Completed()"
@@ -138,6 +148,17 @@ def test_at_80_columns_the_bar_cuts_its_detail_not_the_count_or_the_eta(caplog) 
     assert all(len(frame) <= 80 for frame in frames), frames
     assert all("ETA 0:06:32" in frame and "12345 sentences" in frame for frame in frames), frames
     assert not [r for r in caplog.records if r.name == "tarjama.progress"]
+
+
+@pytest.mark.parametrize("stage", [READING, WRITING])
+def test_the_bar_says_what_the_run_does_before_and_after_its_articles(stage) -> None:
+    """A run of 5,000 articles spent 13 s reading its inputs with the bar at 0/5000 and 30 s writing the corpus
+    at 5000/5000, with nothing to say it was not stuck: the bar's label names the stage."""
+    screen = io.StringIO()
+    with live_progress(5000, Console(file=screen, width=120, force_terminal=True, color_system=None)):
+        report_stage(stage)
+    frames = [f for f in CURSOR.sub("\n", screen.getvalue()).splitlines() if "/5000" in f]
+    assert frames and frames[-1].lstrip().startswith(stage), frames
 
 
 def test_no_eta_until_a_few_articles_are_built_and_some_seconds_have_passed(caplog) -> None:

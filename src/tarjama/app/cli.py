@@ -582,7 +582,8 @@ def quiet_interrupts() -> Iterator[None]:
 @contextmanager
 def live_progress(total: int | None = None, screen: Console = errors) -> Iterator[None]:
     """Articles done of ``total``, the ETA, the time so far, sentences translated and the rate, live on a
-    terminal (rich), with log lines printed above it (:func:`log_lines_above`).
+    terminal (rich), with log lines printed above it (:func:`log_lines_above`); its label says what the run
+    does (:func:`tarjama.corpus.build.report_stage`: reading its articles, building them, writing the corpus).
 
     The count, ETA and time never wrap; on a narrow terminal the detail (sentences, rate) is cut. The
     ``tarjama.progress`` records feed the bar alone: piped, they are not shown (they are INFO, under the
@@ -598,11 +599,13 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Column
 
+    from tarjama.corpus.build import BUILDING
+
     def fixed() -> Column:
         return Column(no_wrap=True)
 
     progress = Progress(
-        TextColumn("articles", table_column=fixed()),
+        TextColumn("{task.fields[stage]}", table_column=fixed()),
         BarColumn(bar_width=None, table_column=Column(no_wrap=True, ratio=1, max_width=40)),
         MofNCompleteColumn(table_column=fixed()),
         TextColumn("{task.fields[eta]}", table_column=fixed()),
@@ -612,12 +615,15 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
         transient=True,
         expand=True,  # the bar and the detail share what the rest leaves of the line: they alone shrink
     )
-    task_id = progress.add_task("articles", total=total, detail="", eta="")
+    task_id = progress.add_task("articles", total=total, detail="", eta="", stage=BUILDING)
 
     class Sink(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             state = getattr(record, "tarjama_progress", None)
             if not state:
+                return
+            if "stage" in state:  # what the run does now: reading its inputs, building, writing the corpus
+                progress.update(task_id, stage=state["stage"])
                 return
             eta = f"ETA {timedelta(seconds=round(state['eta']))}" if state.get("eta") is not None else ""
             detail = f"{state['translated']} sentences translated, {state['rate'] * 60:.1f} articles/min"

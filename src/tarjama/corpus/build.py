@@ -752,6 +752,16 @@ start-up (the task runner, the engine, the batches filling the workers) and arri
 ETA from them alone was far off (798 s after 2 of 300 articles that took 25 s in all)."""
 
 
+READING, BUILDING, WRITING = "reading articles", "articles", "writing the corpus"
+"""What a run is doing, as the live bar names it: a run of thousands of articles spent seconds reading its
+inputs with the bar at 0/N, and its merge with the bar at N/N, saying nothing."""
+
+
+def report_stage(stage: str) -> None:
+    """A ``tarjama.progress`` record naming what the run does now (:data:`READING` ...), for the live bar."""
+    progress_log.info("%s", stage, extra={"tarjama_progress": {"stage": stage}})
+
+
 class CorpusProgress:
     """Articles done of total, sentences translated, rate and ETA: ``tarjama.progress`` log records the CLI
     shows live, and :meth:`Events.articles` at most every 2 s (and at the end)."""
@@ -888,10 +898,12 @@ def build_articles(request: CorpusRequest, settings: Settings, runner: BatchRunn
 
     signature = pipeline_signature(settings)
     model, url = engine_model_of(settings), engine_url_of(settings)
+    report_stage(READING)
     inputs = collect_articles(list(request.sources), [Path(r) for r in request.references])
     shards = ShardStore(request.out / SHARDS)
     shards.sweep()  # once a run: write_run opens the store again only to read it
     events.start(len(inputs))
+    report_stage(BUILDING)
     progress = CorpusProgress(len(inputs), events)
     built = CorpusBuild(inputs, {}, {}, [], 0, 0)
     pending: dict[BatchHandle, list[tuple[ArticleInput, str]]] = {}
@@ -1024,6 +1036,7 @@ def write_run(
     from tarjama.corpus.report import render_html, render_report
     from tarjama.corpus.schema import write_text
 
+    report_stage(WRITING)
     shards = ShardStore(request.out / SHARDS)
     ordered = built.ordered
     signature = pipeline_signature(settings)
