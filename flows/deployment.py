@@ -61,9 +61,14 @@ class Advanced(BaseModel):
         default=0.0,
         ge=0.0,
         le=1.0,
-        description="Also export the rows aligned at least this confidently (0: no filtered copy).",
+        description="Also export a filtered corpus of the pairs (Arabic and a human reference) aligned at least "
+        "this confidently; rows with an empty side or MT only are left out (0: no filtered corpus).",
     )
-    filter_checks: tuple[CheckName, ...] = Field(default=(), description="Also export the rows that pass these checks.")
+    filter_checks: tuple[CheckName, ...] = Field(
+        default=(),
+        description="Also export a filtered corpus of the pairs (Arabic and a human reference) that pass these "
+        "checks; rows with an empty side or MT only are left out.",
+    )
     dedupe: bool = Field(default=False, description="Drop repeated sentence pairs from the exports.")
     fail_fast: bool = Field(default=False, description="Stop at the first article that fails.")
 
