@@ -22,7 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from tarjama.app.serve import UiRunPolicy
 from tarjama.corpus.build import DEFAULT_RUN_FORMATS
 from tarjama.corpus.export import FORMATS, check_formats
-from tarjama.flows.environment import log_user_errors_without_traceback
+from tarjama.flows.environment import log_user_errors_without_traceback, stopped_tasks_off_the_console
 from tarjama.quality.checks import CHECKS
 from tarjama.settings import Settings
 from tarjama.text.article import Granularity, UnitTranslation
@@ -61,9 +61,14 @@ class Advanced(BaseModel):
         default=0.0,
         ge=0.0,
         le=1.0,
-        description="Also export the rows aligned at least this confidently (0: no filtered copy).",
+        description="Also export a filtered corpus of the pairs (Arabic and a human reference) aligned at least "
+        "this confidently; rows with an empty side or MT only are left out (0: no filtered corpus).",
     )
-    filter_checks: tuple[CheckName, ...] = Field(default=(), description="Also export the rows that pass these checks.")
+    filter_checks: tuple[CheckName, ...] = Field(
+        default=(),
+        description="Also export a filtered corpus of the pairs (Arabic and a human reference) that pass these "
+        "checks; rows with an empty side or MT only are left out.",
+    )
     dedupe: bool = Field(default=False, description="Drop repeated sentence pairs from the exports.")
     fail_fast: bool = Field(default=False, description="Stop at the first article that fails.")
 
@@ -147,6 +152,7 @@ def with_run_form(
                 setting is the server's.
         """
         log_user_errors_without_traceback()  # a refused run form is one line on serve's console, not a traceback
+        stopped_tasks_off_the_console()  # a stopped run is a line or two there, not two ERROR lines a task
         parameters = pipeline_parameters(policy, sources, references, engine, formats, rows, advanced)
         return pipeline.fn(**parameters)  # in this flow run: its page shows the pipeline's artifacts
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from tarjama.app.prefect_server import running_api_url, shared_api
 from tarjama.app.runs import served_api_url
 from tarjama.errors import TarjamaError
 from tarjama.private_files import make_private_dir
+from tarjama.translation.stopping import TranslationStopped
 
 RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 
@@ -71,6 +72,40 @@ def log_user_errors_without_traceback() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, UserErrorsWithoutTraceback) for f in logger.filters):
             logger.addFilter(UserErrorsWithoutTraceback())
+
+
+class StoppedTasksOffTheConsole(logging.Filter):
+    """A run ``tarjama serve`` started and stopped (the UI's Cancel, serve's Ctrl-C) ends each task under way
+    with :class:`TranslationStopped`, which Prefect logged as two ERROR lines a task on serve's console ("Crash
+    detected! ... TranslationStopped: ...", "Finished in state Crashed(...)"). The run says it once (the flow's
+    "stopped: every translation paid for is kept" line, and Prefect's own for the flow run), so a task run's
+    record of that stop stays off the console; the Prefect API still gets it (each task's page in the UI)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not stopped_task_run(record)
+
+
+def stopped_task_run(record: logging.LogRecord) -> bool:
+    """Whether ``record`` is a task run's record of its end by :class:`TranslationStopped`: the exception as
+    its ``exc_info`` or among its arguments, or named in its text, where Prefect puts the crashed state's
+    message (an f-string: the exception is in no argument)."""
+    if record.name != RUN_LOGGERS[1] and not record.name.startswith(f"{RUN_LOGGERS[1]}."):
+        return False
+    arguments = record.args.values() if isinstance(record.args, Mapping) else record.args or ()
+    carried = [*arguments, record.exc_info[1] if record.exc_info else None]
+    return any(isinstance(one, TranslationStopped) for one in carried) or (
+        TranslationStopped.__name__ in record.getMessage()
+    )
+
+
+def stopped_tasks_off_the_console() -> None:
+    """Install :class:`StoppedTasksOffTheConsole` (once) on the console handlers of the root logger, where the run
+    loggers' records reach the terminal: in the process ``serve`` runs a UI run in, once Prefect's logging is
+    configured there (the flow's own code runs after)."""
+    for handler in logging.getLogger().handlers:
+        console = isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
+        if console and not any(isinstance(f, StoppedTasksOffTheConsole) for f in handler.filters):
+            handler.addFilter(StoppedTasksOffTheConsole())
 
 
 NO_TLS_TRUST = Path(__file__).with_name("no-tls.pem")

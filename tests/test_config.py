@@ -68,6 +68,19 @@ def test_config_shows_the_download_url_of_a_running_serve(served_home, tmp_path)
     assert config_rows(mine.stdout)["download_url"] == ("https://files.example", "TARJAMA_DOWNLOAD_URL")
 
 
+def test_engines_settings_is_the_listing_of_config(tmp_path):
+    """Seen: `tarjama engines --settings` listed the settings without looking for Secret blocks."""
+    env = cli_env(tmp_path / "home", COLUMNS="400", TARJAMA_ENGINE="deepl")
+    listed = [
+        subprocess.run([TARJAMA, *command], capture_output=True, text=True, env=env, timeout=60)
+        for command in (["config"], ["engines", "--settings"])
+    ]
+    assert [shown.returncode for shown in listed] == [0, 0], listed[1].stderr[-3000:]
+    config, engines = (config_rows(shown.stdout) for shown in listed)
+    assert config["deepl.api_key"] == ("not set", f"default (no Secret block {DEEPL_BLOCK})")
+    assert engines == config
+
+
 @pytest.mark.slow  # a real Prefect server
 def test_config_shows_a_key_from_a_secret_block_and_never_its_value(tmp_path):
     """The home's Prefect holds DeepL's block: read from its database, or asked of its API (PREFECT_API_URL)."""
@@ -88,10 +101,15 @@ def test_config_shows_a_key_from_a_secret_block_and_never_its_value(tmp_path):
             rows = config_rows(shown.stdout)
             assert rows["deepl.api_key"] == (MASK, f"Secret block {DEEPL_BLOCK}"), extra
             assert "libre.api_key" not in rows  # an engine not in use, its key set nowhere
+            engines = subprocess.run(
+                [TARJAMA, "engines", "--settings"], capture_output=True, text=True, env=env, timeout=120
+            )
+            assert config_rows(engines.stdout) == config_rows(shown.stdout), extra
             every = subprocess.run([TARJAMA, "config", "--all"], capture_output=True, text=True, env=env, timeout=120)
             rows = config_rows(every.stdout)
             assert rows["libre.api_key"] == ("not set", "default (no Secret block tarjama-libre-api-key)"), extra
-            assert "a-key-of-another-engine" not in shown.stdout + shown.stderr + every.stdout + every.stderr
+            said = shown.stdout + shown.stderr + engines.stdout + engines.stderr + every.stdout + every.stderr
+            assert "a-key-of-another-engine" not in said
     finally:
         if alive(server["pid"]):
             os.kill(server["pid"], signal.SIGTERM)

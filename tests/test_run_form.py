@@ -58,6 +58,8 @@ def test_the_deployments_schema_is_the_short_form_with_engine_a_choice(form_flow
     assert "tsv" in properties["formats"]["items"]["enum"]
     advanced = schema["definitions"]["Advanced"]["properties"]
     assert set(advanced) == {"checks", "translate", "min_confidence", "filter_checks", "dedupe", "fail_fast"}
+    for filtering in ("min_confidence", "filter_checks"):  # since 0.3.7 a filtered corpus holds human pairs only
+        assert "human reference" in advanced[filtering]["description"], filtering
     dumped = json.dumps(schema)
     assert "Home" not in dumped and "home" not in dumped and "download_url" not in dumped
     assert set(schema["definitions"]) == {"Advanced", "UnitTranslation"}  # no Settings model

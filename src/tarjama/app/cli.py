@@ -1025,7 +1025,8 @@ def engines(
         ),
     ] = False,
     show_settings: Annotated[
-        bool, typer.Option("--settings", help="Print the effective settings (keys masked) instead.")
+        bool,
+        typer.Option("--settings", help="Print the effective settings (keys masked) instead, as `tarjama config`."),
     ] = False,
 ) -> None:
     """List the translation engines, what each needs, their rate limits, and whether each is ready here."""
@@ -1040,7 +1041,7 @@ def engines(
     except TarjamaError as problem:
         fail(str(problem))
     if show_settings:
-        print_settings(settings)
+        print_effective_settings(settings)
         return
     from_blocks: set[str] = set()
     if check_secrets:
@@ -1118,7 +1119,20 @@ def engine_status(settings: Settings, spec: EngineSpec) -> str:
     return "yes" if missing is None else f"no: {missing}"
 
 
-def print_settings(settings: Settings, rows: list[tuple[str, str, str]] | None = None) -> None:
+def print_effective_settings(settings: Settings, *, every_engine: bool = False) -> None:
+    """The listing of ``tarjama config`` and ``tarjama engines --settings``: ``settings`` as a run gets them
+    (the download URL of a running ``tarjama serve``), and which of the keys not set are in a Prefect Secret
+    block of this home (looked up read-only, starting nothing; a value is never read)."""
+    from tarjama.app.runs import secret_blocks_exist, with_served_download_url
+    from tarjama.settings import setting_defs
+
+    settings = with_served_download_url(settings)
+    unset = [d.block for d in setting_defs() if d.block is not None and d.key not in settings.sources]
+    blocks = secret_blocks_exist(settings.home, unset)
+    print_settings(settings.describe(every_engine=every_engine, blocks=blocks))
+
+
+def print_settings(rows: list[tuple[str, str, str]]) -> None:
     """Each setting as it is: a value from the environment (``/tmp/h[old]``) is text, never Rich markup."""
     from rich.table import Table
     from rich.text import Text
@@ -1127,7 +1141,7 @@ def print_settings(settings: Settings, rows: list[tuple[str, str, str]] | None =
     table.add_column("setting")
     table.add_column("value", overflow="fold")
     table.add_column("from", overflow="fold")
-    for row in settings.describe() if rows is None else rows:
+    for row in rows:
         table.add_row(*(Text(printable(cell)) for cell in row))
     console.print(table)
 
@@ -1144,16 +1158,11 @@ def config(
     only when set, or all with --all. Keys are masked: a Secret block of this home's Prefect is looked up
     (read-only, starting nothing) and shown as set, never read. download_url is the one a run gets while
     `tarjama serve` runs. Flags apply to the command they are given to; docs/settings.md lists every setting."""
-    from tarjama.app.runs import secret_blocks_exist, with_served_download_url
-    from tarjama.settings import setting_defs
-
     try:
-        settings = with_served_download_url(load_settings())
+        settings = load_settings()
     except TarjamaError as problem:
         fail(str(problem))
-    unset = [d.block for d in setting_defs() if d.block is not None and d.key not in settings.sources]
-    blocks = secret_blocks_exist(settings.home, unset)
-    print_settings(settings, settings.describe(every_engine=every_engine, blocks=blocks))
+    print_effective_settings(settings, every_engine=every_engine)
 
 
 @command(model_app, "fetch")

@@ -1,0 +1,68 @@
+"""A run `tarjama serve` started and then stopped (the UI's Cancel, serve's Ctrl-C) printed two ERROR lines for each
+task under way on serve's console ("Crash detected! ... TranslationStopped: ...", "Finished in state Crashed(...)"):
+the records are Prefect's own, made here from the state Prefect makes of the exception, and go through Prefect's
+console handler as they do in the run's process."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+from prefect.logging.handlers import PrefectConsoleHandler
+from prefect.states import exception_to_crashed_state
+
+from tarjama.errors import TarjamaError
+from tarjama.flows.environment import stopped_tasks_off_the_console
+from tarjama.translation.stopping import TranslationStopped
+
+
+@pytest.fixture
+def console() -> Iterator[tuple[PrefectConsoleHandler, io.StringIO]]:
+    """Prefect's console handler on the root logger, as its logging configuration puts it, writing to a buffer."""
+    stream = io.StringIO()
+    handler = PrefectConsoleHandler(stream=stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler, stream
+    finally:
+        root.removeHandler(handler)
+
+
+def record(name: str, level: int, message: str, exc: BaseException | None = None) -> logging.LogRecord:
+    exc_info = (type(exc), exc, None) if exc is not None else None
+    return logging.getLogger(name).makeRecord(name, level, "task_engine.py", 1, message, (), exc_info)
+
+
+def crash_lines(name: str, exc: BaseException) -> list[logging.LogRecord]:
+    """What Prefect's task (or flow) engine logs when ``exc`` ends a run (``handle_crash``, ``log_finished_message``)."""
+    state = asyncio.run(exception_to_crashed_state(exc))
+    return [
+        record(name, logging.ERROR, f"Crash detected! {state.message}"),
+        record(name, logging.DEBUG, "Crash details:", exc),
+        record(name, logging.ERROR, f"Finished in state {state}"),
+    ]
+
+
+def test_a_stopped_task_is_kept_off_the_console_and_everything_else_is_shown(console):
+    handler, stream = console
+    stopped_tasks_off_the_console()
+    stopped_tasks_off_the_console()  # once, however often the run form's flow starts in a process
+    assert len(handler.filters) == 1
+    for line in crash_lines("prefect.task_runs", TranslationStopped()):
+        assert not handler.handle(line), line.getMessage()
+    assert stream.getvalue() == ""
+    shown = [
+        *crash_lines("prefect.task_runs", RuntimeError("the model ran out of memory")),  # a real crash
+        record("prefect.task_runs", logging.ERROR, "Task run failed with exception: TarjamaError('disk full')"),
+        record("prefect.flow_runs", logging.WARNING, "stopped: every translation paid for is kept"),  # the run's line
+        *crash_lines("prefect.flow_runs", KeyboardInterrupt()),  # the flow run's own end
+        record("prefect.task_runs", logging.ERROR, "Finished in state Failed()", TarjamaError("disk full")),
+    ]
+    assert [handler.handle(line) for line in shown] == [True] * len(shown)
+    printed = stream.getvalue()
+    assert "TranslationStopped" not in printed
+    assert "the model ran out of memory" in printed and "every translation paid for is kept" in printed
