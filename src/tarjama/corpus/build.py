@@ -752,9 +752,10 @@ start-up (the task runner, the engine, the batches filling the workers) and arri
 ETA from them alone was far off (798 s after 2 of 300 articles that took 25 s in all)."""
 
 
-READING, BUILDING, WRITING = "reading articles", "articles", "writing the corpus"
+READING, BUILDING, WRITING = "reading", "articles", "writing"
 """What a run is doing, as the live bar names it: a run of thousands of articles spent seconds reading its
-inputs with the bar at 0/N, and its merge with the bar at N/N, saying nothing."""
+inputs with the bar at 0/N, and its merge with the bar at N/N, saying nothing. No longer than "articles":
+at 80 columns a longer label cut the bar's detail (the sentences translated, the rate)."""
 
 
 def report_stage(stage: str) -> None:
