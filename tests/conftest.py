@@ -534,3 +534,24 @@ def served_home(tmp_path):
     (home / "serve.json").write_text(json.dumps(state))
     yield home
     live.stop()
+
+
+SAVE_BLOCK = """
+import os
+from pathlib import Path
+from tarjama.flows.environment import configure_prefect, prefect_api_for_command
+home = Path(os.environ["TARJAMA_HOME"])
+configure_prefect(home)
+with prefect_api_for_command(home, 300):  # starts the home's shared server, left running
+    from prefect.blocks.system import Secret
+    Secret(value="a-key-of-another-engine").save(os.environ["BLOCK"], overwrite=True)
+"""
+
+
+def save_block(home: Path, block: str) -> None:
+    """Save a Prefect Secret block named ``block`` (its value "a-key-of-another-engine") in ``home``'s Prefect,
+    whose shared server this starts and leaves running."""
+    saved = subprocess.run(
+        [sys.executable, "-c", SAVE_BLOCK], capture_output=True, text=True, env=cli_env(home, BLOCK=block), timeout=600
+    )
+    assert saved.returncode == 0, saved.stderr[-3000:]

@@ -87,8 +87,7 @@ def test_config_shows_a_key_from_a_secret_block_and_never_its_value(tmp_path):
     import os
     import signal
 
-    from conftest import alive
-    from test_engine_key_check import save_block
+    from conftest import alive, save_block
 
     home = tmp_path / "home"
     save_block(home, DEEPL_BLOCK)  # its value: "a-key-of-another-engine"

@@ -12,14 +12,13 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLE, TARJAMA, alive, cli_env, free_port
+from conftest import ARTICLE, TARJAMA, alive, cli_env, free_port, save_block
 
 from tarjama.app.runs import secret_block_exists
 from tarjama.errors import TarjamaError
@@ -28,24 +27,6 @@ pytestmark = pytest.mark.slow  # a real Prefect server
 
 DEEPL_BLOCK = "tarjama-deepl-api-key"
 NO_KEY = f"engine deepl needs an API key: set DEEPL_API_KEY or create the Prefect Secret block '{DEEPL_BLOCK}'"
-
-SAVE_BLOCK = """
-import os
-from pathlib import Path
-from tarjama.flows.environment import configure_prefect, prefect_api_for_command
-home = Path(os.environ["TARJAMA_HOME"])
-configure_prefect(home)
-with prefect_api_for_command(home, 300):  # starts the home's shared server, left running
-    from prefect.blocks.system import Secret
-    Secret(value="a-key-of-another-engine").save(os.environ["BLOCK"], overwrite=True)
-"""
-
-
-def save_block(home: Path, block: str) -> None:
-    saved = subprocess.run(
-        [sys.executable, "-c", SAVE_BLOCK], capture_output=True, text=True, env=cli_env(home, BLOCK=block), timeout=600
-    )
-    assert saved.returncode == 0, saved.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
