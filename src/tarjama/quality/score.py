@@ -94,23 +94,12 @@ those counts as floats): all 1,000 resamples of 130,000 rows would be 1 GB. At 4
 arrays took 130 MB whatever the corpus's size; at 1 million the bootstrap was no slower."""
 
 
-def segment_statistics(metric: Metric, hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
-    """sacrebleu's per-segment sufficient statistics (one row per segment) against one reference each."""
-    return np.array(_statistics(metric, hypotheses, references), dtype=np.float64)
-
-
-def _statistics(
-    metric: Metric, hypotheses: Sequence[str], references: Sequence[str], chunk: int = STATISTICS_CHUNK
-) -> list[list[float]]:
-    """sacrebleu's per-segment statistics, computed ``chunk`` segments at a time (each segment's own:
-    the chunks change nothing but the size of sacrebleu's reference cache)."""
-    return _statistics_against(metric, hypotheses, [references], chunk)
-
-
 def _statistics_against(
     metric: Metric, hypotheses: Sequence[str], streams: Sequence[Sequence[str]], chunk: int = STATISTICS_CHUNK
 ) -> list[list[float]]:
-    """:func:`_statistics` against one or more reference streams (each line-aligned with ``hypotheses``)."""
+    """sacrebleu's per-segment statistics against one or more reference streams (each line-aligned with
+    ``hypotheses``), ``chunk`` segments at a time (each segment's own: the chunks change nothing but the size
+    of sacrebleu's reference cache)."""
     stats: list[list[float]] = []
     for start in range(0, len(hypotheses), chunk):
         part = slice(start, start + chunk)
@@ -127,23 +116,36 @@ def shared_statistics(
         raise TarjamaError(
             f"cannot score {[len(h) for h in hypotheses]} hypotheses against {len(references)} references"
         )
-    statistics: list[Statistics] = [{} for _ in hypotheses]
-    for name, metric in corpus_metrics().items():
+    return _statistics_of(hypotheses, references, chunk, list(corpus_metrics()))
+
+
+def _statistics_of(
+    systems: Sequence[Sequence[str]], references: Sequence[str], chunk: int, wanted: Sequence[str]
+) -> list[Statistics]:
+    """The statistics of the metrics ``wanted`` (chrF before chrF++) of each system's hypotheses against the
+    same references, ``chunk`` segments at a time, each chunk's references prepared once for all systems.
+    chrF's are :func:`chrf_statistics`; chrF++'s are chrF's followed by those of its word n-grams, so the
+    character n-grams are counted once for both."""
+    every = corpus_metrics()
+    statistics: list[Statistics] = [{} for _ in systems]
+    for name in wanted:
         if name == "chrF":
-            for stats, hyps in zip(statistics, hypotheses):
+            for stats, hyps in zip(statistics, systems):
                 stats[name] = chrf_statistics(hyps, references, chunk)
             continue
-        if name == "chrF++":  # chrF's statistics, then those of chrF++'s word n-grams
-            metric = CHRF(char_order=0, word_order=2)
-        parts: list[list[list[float]]] = [[] for _ in hypotheses]
+        metric = CHRF(char_order=0, word_order=2) if name == "chrF++" else every[name]
+        parts: list[list[list[float]]] = [[] for _ in systems]
         for start in range(0, len(references), chunk):
             metric._ref_cache = metric._cache_references([list(references[start : start + chunk])])
-            for part, hyps in zip(parts, hypotheses):
+            for part, hyps in zip(parts, systems):
                 part += metric._extract_corpus_statistics(list(hyps[start : start + chunk]), None)
         metric._ref_cache = None
-        for stats, part in zip(statistics, parts):
-            words = np.asarray(part)
-            stats[name] = np.hstack([stats["chrF"], words]) if name == "chrF++" else words
+        for stats, hyps, part in zip(statistics, systems, parts):
+            if name == "chrF++":
+                chars = stats["chrF"] if "chrF" in stats else chrf_statistics(hyps, references, chunk)
+                stats[name] = np.hstack([chars, np.asarray(part)])
+            else:
+                stats[name] = np.asarray(part)
     forget_tokenized_segments()
     return statistics
 
@@ -352,10 +354,8 @@ def corpus_statistics(
 
     Kept with an article's rows (:mod:`tarjama.corpus.shards`), so a corpus's scores over many articles are
     the articles' statistics stacked, not a rescoring of every row (that took 28 s of a 30 s no-op
-    rerun of 1,000 articles). The same statistics give each row's :func:`sentence_scores`.
-
-    chrF's statistics are :func:`chrf_statistics`; chrF++'s are chrF's followed by those of its word
-    n-grams, so the character n-grams are counted once for both.
+    rerun of 1,000 articles). The same statistics give each row's :func:`sentence_scores`
+    (:func:`_statistics_of`: chrF's by :func:`chrf_statistics`, counted once for chrF++ too).
     """
     if not hypotheses or len(hypotheses) != len(references):
         raise TarjamaError(f"cannot score {len(hypotheses)} hypotheses against {len(references)} references")
@@ -363,21 +363,7 @@ def corpus_statistics(
     if metrics is not None and not set(metrics) <= every.keys():
         raise ValueError(f"unknown metrics {sorted(set(metrics) - every.keys())}; known: {list(every)}")
     wanted = [name for name in every if metrics is None or name in metrics]
-
-    def extract(metric: Metric) -> np.ndarray:
-        return np.asarray(_statistics(metric, hypotheses, references, chunk))
-
-    statistics: Statistics = {}
-    for name in wanted:  # chrF before chrF++
-        if name == "chrF":
-            statistics[name] = chrf_statistics(hypotheses, references, chunk)
-        elif name == "chrF++":  # chrF's statistics, then those of chrF++'s word n-grams
-            chars = statistics["chrF"] if "chrF" in statistics else chrf_statistics(hypotheses, references, chunk)
-            statistics[name] = np.hstack([chars, extract(CHRF(char_order=0, word_order=2))])
-        else:
-            statistics[name] = extract(every[name])
-    forget_tokenized_segments()
-    return statistics
+    return _statistics_of([hypotheses], references, chunk, wanted)[0]
 
 
 def forget_tokenized_segments() -> None:

@@ -49,6 +49,10 @@ class Settled:
     calls: int
     requests: int
 
+    def __add__(self, other: Settled) -> Settled:
+        """What two places saw together (this process and its workers)."""
+        return Settled(self.kept + other.kept, self.calls + other.calls, self.requests + other.requests)
+
 
 class _State:
     def __init__(self) -> None:
@@ -170,12 +174,7 @@ def settle(timeout: float, poll_s: float = 0.1) -> Settled:
         while (_STATE.calls or any(r.is_alive() for r in remote)) and (left := deadline - time.monotonic()) > 0:
             _STATE.changed.wait(min(poll_s, left))
         here = Settled(_STATE.kept, _STATE.calls, _STATE.requests)
-    there = [r.settled for r in remote]
-    return Settled(
-        here.kept + sum(t.kept for t in there),
-        here.calls + sum(t.calls for t in there),
-        here.requests + sum(t.requests for t in there),
-    )
+    return sum((r.settled for r in remote), here)
 
 
 class _Elsewhere(threading.Thread):
