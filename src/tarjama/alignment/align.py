@@ -105,6 +105,7 @@ from tarjama.alignment.gale_church import (
     text_length_ratio,
 )
 from tarjama.alignment.ngrams import MAX_ORDER, SpanMatcher, chrf_from_matches, part_recall
+from tarjama.alignment.numbers import number_masks, span_numbers, vouched_by_numbers
 from tarjama.text.article import Granularity
 from tarjama.text.segment import ends_as_sentence
 from tarjama.translation.broken import PREAMBLE, broken_mt
@@ -251,6 +252,15 @@ The line is judged on its own MT, so a broken MT line beside it (which turns the
 not hide it. A weakly translated headline recalls a little more (a higher level cut such headlines from the
 sentence the reference joins them to; how both were chosen: ``benchmarks/results/alignment-gaps.md``)."""
 
+NUMBER_MISSED, NUMBERS_COUNTED = 3.0, 2
+"""Nats a matched bead loses for each number written in digits on one side and not on the other (source and
+reference, :mod:`tarjama.alignment.numbers`), counting at most ``NUMBERS_COUNTED``. Translators copy figures,
+so a number on one side only says the pair is wrong, or a sentence is missing from it, whatever the MT says;
+the Arabic's digits are the author's, so they speak where the MT is weak or broken (the MT's own are not read:
+the local model invents figures). The cap keeps a sentence full of figures that one text writes differently
+(times, prices, OCR) from being pushed out of its pair (how both were chosen:
+``benchmarks/results/alignment-constants.md``)."""
+
 GAP_EXTENSION = 2.5
 """Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Without
 it a run of k one-sided sentences costs k times the 1-0 prior (4.6 nats each), so a block of captions on
@@ -296,6 +306,7 @@ class ChrfLengthScorer:
         source: Sequence[str] | None,
         source_length_variance: float,
         source_units: bool = False,
+        numbers: bool = True,
     ) -> None:
         priors = {bead_type: p for bead_type, p in bead_priors.items() if p > 0}
         if (1, 0) not in priors or (0, 1) not in priors or (0, 0) in priors:
@@ -324,6 +335,9 @@ class ChrfLengthScorer:
         self.source_line = np.array([bool(lines) and lines[k] and not broken[k] for k in range(n)] + [False])
         self.unended = np.array([not ends_as_sentence(sentence) for sentence in reference] + [False])
         self.known = ScoredMatches(m)
+        # Numbers are read from the source only: the local model garbles them (in gold pairs of ntrex128-dev,
+        # 27 numbers of the MT were not in the reference against 5 of the Arabic's).
+        self.numbers = None if source is None or not numbers else (number_masks(source), number_masks(reference))
 
     def scores(self, i: Cells, j: Cells, types: Sequence[int]) -> tuple[Scores, Scores]:
         """Log prior + length + chrF evidence; reliability 1: the path's beads are given their pair
@@ -356,6 +370,7 @@ class ChrfLengthScorer:
             if not self.has_source:
                 length = np.where(sound, length, 0.0)
             scores[t] = log_prior + length + self.similarity_weight * size * evidence[t]
+            scores[t] -= NUMBER_MISSED * self._numbers_missed(i, j, di, dj)
             if (di, dj) in LONE_PART_SLOPES:
                 scores[t] += np.where(sound, self._lone_part(i, j, di, dj, near), 0.0)
             if (di, dj) == (2, 2):
@@ -365,6 +380,15 @@ class ChrfLengthScorer:
             if di >= 2:
                 scores[t] += self._lone_source_edges(i, j, di, dj, near)
         return scores, np.ones_like(scores)
+
+    def _numbers_missed(self, i: Cells, j: Cells, di: int, dj: int) -> Scores:
+        """How many numbers are written on one side of the bead ending at (i, j) and not on the other, at most
+        :data:`NUMBERS_COUNTED`."""
+        if self.numbers is None:
+            return np.zeros(len(i))
+        source, reference = self.numbers
+        missed = np.bitwise_count(span_numbers(source, i, di) ^ span_numbers(reference, j, dj))
+        return np.minimum(missed, NUMBERS_COUNTED).astype(float)
 
     def _matches_near(self, i: Cells, j: Cells) -> Callable[[int, int], Counts]:
         """``at(a, b)``: the 1-1 matches of MT sentence i-1-a with reference sentence j-1-b, found once for
@@ -553,6 +577,7 @@ def align(
     source_length_variance: float = 6.8,
     gap_extension: float = GAP_EXTENSION,
     source_units: bool = False,
+    numbers: bool = True,
 ) -> list[Bead]:
     """Monotone many-to-many alignment of machine-translated source sentences to reference sentences.
 
@@ -575,6 +600,7 @@ def align(
     1-in-8 chance) per further sentence (:data:`GAP_EXTENSION`).
     ``source_units``: the source items are clause units cut from sentences, not whole sentences: where they
     end says nothing about lines of their own (:data:`LONE_SOURCE_COST`).
+    ``numbers``: numbers on one side of a bead only count against it (:data:`NUMBER_MISSED`; needs ``source``).
     """
     mt = [_without_preamble(line) for line in mt]
     scorer = ChrfLengthScorer(
@@ -588,10 +614,11 @@ def align(
         source=source,
         source_length_variance=source_length_variance,
         source_units=source_units,
+        numbers=numbers,
     )
     centre = length_diagonal([len(s) + 1 for s in mt], [len(s) + 1 for s in reference])
     beads = align_banded(scorer, len(mt), len(reference), centre, band_half_width, gap_extension)
-    return pair_confidence(
+    beads = pair_confidence(
         beads,
         scorer.matcher,
         scorer.known.get,
@@ -601,6 +628,7 @@ def align(
         lengths_from_mt=source is None,
         beta=CHRF_BETA,
     )
+    return beads if scorer.numbers is None else vouched_by_numbers(beads, scorer.numbers)
 
 
 def _without_preamble(line: str) -> str:

@@ -256,6 +256,9 @@ def sentence_stage(
         bead_priors=config.priors,
         band_half_width=config.band_half_width,
         gap_extension=0.0,  # cheap runs of 0-1 beads would take the place of its full-strength 1-3 .. 1-6 beads
+        # nor numbers: each small piece of a chain misses the figures of the rest, so the small beads' path, near
+        # which the large beads are searched, left the chain as 1-0 and 0-1 rows
+        numbers=False,
     )
     common = set(_ends(whole)) & set(_ends(chained))
     beads: list[Bead] = []
