@@ -25,7 +25,7 @@ from conftest import TARJAMA, cli_env, copy_articles
 from loopback_services import LoopbackServices
 from rich.console import Console
 
-from tarjama.app.cli import live_progress, task_run_chatter
+from tarjama.app.cli import PIPED_ARTICLE_LINES, live_progress, progress_lines, task_run_chatter
 from tarjama.corpus.build import (
     BUILDING,
     ETA_AFTER_ARTICLES,
@@ -254,6 +254,64 @@ def test_a_failing_task_runs_records_are_shown_whatever_prefect_calls_them() -> 
     ]
     assert [task_run_chatter(one) for one in [*shown, with_exc_info]] == [False] * (len(shown) + 1)
     assert [task_run_chatter(one) for one in hidden] == [True] * len(hidden)
+
+
+def _progress_state(done: int, total: int) -> dict[str, object]:
+    return {"done": done, "total": total, "failed": 0, "translated": 3 * done, "rate": 0.5, "eta": None}
+
+
+def test_piped_a_large_run_prints_its_progress_not_a_line_per_article() -> None:
+    """Piped, a run of 5,000 articles printed 5,348 lines, one or two an article. Above
+    ``PIPED_ARTICLE_LINES`` articles the task runs' INFO lines stay with the Prefect API, and a progress line
+    says how far the run is; warnings and errors are still printed."""
+    screen = io.StringIO()
+    to_pipe = logging.StreamHandler(sys.stderr)  # as Prefect's console handler writes
+    to_pipe.setFormatter(logging.Formatter("%(name)s | %(levelname)s | %(message)s"))
+    to_api = RecordsKept()
+    tasks = logging.getLogger("prefect.task_runs")
+    level, propagate = tasks.level, tasks.propagate
+    tasks.setLevel(logging.INFO)
+    tasks.propagate = False
+    tasks.addHandler(to_pipe)
+    tasks.addHandler(to_api)
+    total = PIPED_ARTICLE_LINES + 1
+    try:
+        with live_progress(total, Console(file=screen, width=200, force_terminal=False, color_system=None)):
+            for done in range(1, total + 1):
+                tasks.info(f"article-{done}: 6 sentences, 0 from the memory, 6 distinct sentences newly translated")
+                logging.getLogger("tarjama.progress").info(
+                    "progress", extra={"tarjama_progress": _progress_state(done, total)}
+                )
+            tasks.warning("article-3: damaged")
+    finally:
+        tasks.removeHandler(to_pipe)
+        tasks.removeHandler(to_api)
+        tasks.setLevel(level)
+        tasks.propagate = propagate
+    lines = screen.getvalue().splitlines()
+    assert lines == [
+        f"{BUILDING} {total}/{total}, {3 * total} sentences translated, 30.0 articles/min",
+        "prefect.task_runs | WARNING | article-3: damaged",
+    ], lines
+    assert len(to_api.records) == total + 1
+
+
+def test_piped_progress_lines_come_at_most_so_often() -> None:
+    screen = io.StringIO()
+    progress = logging.getLogger("tarjama.progress")
+    with progress_lines(Console(file=screen, width=200, force_terminal=False), every=0.0):
+        report_stage(READING)
+        progress.info("progress", extra={"tarjama_progress": _progress_state(1, 2)})
+        progress.info("progress", extra={"tarjama_progress": {**_progress_state(2, 2), "eta": 65.0, "failed": 1}})
+    assert screen.getvalue().splitlines() == [
+        f"{READING} 1/2, 3 sentences translated, 30.0 articles/min",
+        f"{READING} 2/2, ETA 0:01:05, 6 sentences translated, 30.0 articles/min, 1 failed",
+    ]
+    screen = io.StringIO()
+    with progress_lines(Console(file=screen, width=200, force_terminal=False), every=3600.0):
+        for done in range(1, 4):
+            progress.info("progress", extra={"tarjama_progress": _progress_state(done, 3)})
+    assert screen.getvalue().splitlines() == [f"{BUILDING} 3/3, 9 sentences translated, 30.0 articles/min"]
 
 
 class RecordsKept(logging.Handler):

@@ -579,6 +579,14 @@ def quiet_interrupts() -> Iterator[None]:
             logger.removeFilter(quiet)
 
 
+PIPED_ARTICLE_LINES = 20
+"""Piped, a run of up to this many articles prints each article's log lines; a larger one prints its progress
+every :data:`PIPED_PROGRESS_EVERY` seconds instead (a run of 5,000 articles printed 5,348 lines; the Prefect UI
+keeps every one)."""
+
+PIPED_PROGRESS_EVERY = 30.0
+
+
 @contextmanager
 def live_progress(total: int | None = None, screen: Console = errors) -> Iterator[None]:
     """Articles done of ``total``, the ETA, the time so far, sentences translated and the rate, live on a
@@ -586,16 +594,18 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
     does (:func:`tarjama.corpus.build.report_stage`: reading its articles, building them, writing the corpus).
 
     The count, ETA and time never wrap; on a narrow terminal the detail (sentences, rate) is cut. The
-    ``tarjama.progress`` records feed the bar alone: piped, they are not shown (they are INFO, under the
-    root logger's WARNING), and on a terminal the bar says it all, so they do not reach the log handlers.
-    Nor do the task runs' INFO lines reach the terminal (:func:`task_run_chatter`): they still go to the
-    Prefect API, and piped output keeps them."""
+    ``tarjama.progress`` records feed the bar alone: on a terminal the bar says it all, so they do not reach
+    the log handlers. Nor do the task runs' INFO lines reach the terminal (:func:`task_run_chatter`): they
+    still go to the Prefect API. Piped, a small run prints its log lines as they come, and a run of more than
+    :data:`PIPED_ARTICLE_LINES` articles a line of progress now and then (:func:`progress_lines`) in place of
+    its task runs' INFO lines."""
     if not screen.is_terminal:
-        yield
+        if total is None or total <= PIPED_ARTICLE_LINES:
+            yield
+            return
+        with progress_lines(screen, PIPED_PROGRESS_EVERY), log_lines_above(screen, hide=task_run_chatter):
+            yield
         return
-    import logging
-    from datetime import timedelta
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Column
 
@@ -617,33 +627,83 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
     )
     task_id = progress.add_task("articles", total=total, detail="", eta="", stage=BUILDING)
 
+    def show(state: Mapping[str, Any]) -> None:
+        if "stage" in state:  # what the run does now: reading its inputs, building, writing the corpus
+            progress.update(task_id, stage=state["stage"])
+            return
+        progress.update(
+            task_id, completed=state["done"], total=state["total"], detail=_progress_detail(state), eta=_eta(state)
+        )
+
+    with progress_records(show), progress, log_lines_above(progress.console, hide=task_run_chatter):
+        yield
+
+
+@contextmanager
+def progress_lines(screen: Console, every: float) -> Iterator[None]:
+    """The run's progress as a plain line at most every ``every`` seconds, and when its articles are done:
+    ``articles 1200/5000, ETA 0:04:10, 3400 sentences translated, 52.1 articles/min``."""
+    import time
+
+    from tarjama.corpus.build import BUILDING
+
+    printed, stage = time.monotonic(), BUILDING
+
+    def show(state: Mapping[str, Any]) -> None:
+        nonlocal printed, stage
+        if "stage" in state:
+            stage = state["stage"]
+            return
+        now = time.monotonic()
+        if now - printed < every and state["done"] < state["total"]:
+            return
+        printed = now
+        counts = f"{stage} {state['done']}/{state['total']}"
+        screen.print(
+            ", ".join(part for part in (counts, _eta(state), _progress_detail(state)) if part),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    with progress_records(show):
+        yield
+
+
+@contextmanager
+def progress_records(show: Callable[[Mapping[str, Any]], None]) -> Iterator[None]:
+    """``show`` is given the state of each ``tarjama.progress`` record, and no record reaches another handler
+    (a line per article) nor Prefect's API."""
+
     class Sink(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             state = getattr(record, "tarjama_progress", None)
-            if not state:
-                return
-            if "stage" in state:  # what the run does now: reading its inputs, building, writing the corpus
-                progress.update(task_id, stage=state["stage"])
-                return
-            eta = f"ETA {timedelta(seconds=round(state['eta']))}" if state.get("eta") is not None else ""
-            detail = f"{state['translated']} sentences translated, {state['rate'] * 60:.1f} articles/min"
-            if state["failed"]:
-                detail += f", {state['failed']} failed"
-            progress.update(task_id, completed=state["done"], total=state["total"], detail=detail, eta=eta)
+            if state:
+                show(state)
 
     sink = Sink()
     logger = logging.getLogger("tarjama.progress")
     level, propagate = logger.level, logger.propagate
     logger.setLevel(logging.INFO)  # its records are INFO: under the root's default WARNING none would reach the sink
-    logger.propagate = False  # and none reaches the console (a line per article above the bar) or Prefect's API
+    logger.propagate = False
     logger.addHandler(sink)
     try:
-        with progress, log_lines_above(progress.console, hide=task_run_chatter):
-            yield
+        yield
     finally:
         logger.removeHandler(sink)
         logger.setLevel(level)
         logger.propagate = propagate
+
+
+def _eta(state: Mapping[str, Any]) -> str:
+    from datetime import timedelta
+
+    return f"ETA {timedelta(seconds=round(state['eta']))}" if state.get("eta") is not None else ""
+
+
+def _progress_detail(state: Mapping[str, Any]) -> str:
+    detail = f"{state['translated']} sentences translated, {state['rate'] * 60:.1f} articles/min"
+    return detail + (f", {state['failed']} failed" if state["failed"] else "")
 
 
 def task_run_chatter(record: logging.LogRecord) -> bool:
