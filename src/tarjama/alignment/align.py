@@ -30,7 +30,9 @@ higher is better) is the sum of
   score about what its parts would score apart, so merging is decided by the
   priors and by real evidence, not by a short, poorly matching sentence being
   diluted in a long one; and as every path covers all characters, path
-  totals stay comparable.
+  totals stay comparable;
+* given the source, ``-NUMBER_MISSED`` per number written in digits on one
+  side of a matched bead and not on the other (:data:`NUMBER_MISSED`).
 
 chrF is sacrebleu's chrF with ``beta=1`` (character 1..6-grams, whitespace
 ignored, effective-order averaging): precision and recall count equally
@@ -78,7 +80,8 @@ Confidence (pair confidence: do these two sides belong together?). A matched
 bead's confidence is its posterior probability (forward-backward over the
 band) times a pair probability from its MT's margin over unrelated sentences,
 its length tail and the support of each sentence of a multi-sentence side
-(:mod:`tarjama.alignment.confidence`); an unmatched (1-0/0-1) bead's confidence
+(:mod:`tarjama.alignment.confidence`), with the doubt of a bead whose two sides write the same figures
+cut (:func:`tarjama.alignment.numbers.vouched_by_numbers`); an unmatched (1-0/0-1) bead's confidence
 is its posterior: how sure the aligner is that the sentence has no
 counterpart. How good the MT is stays with the rows' chrF/BLEU and the checks.
 """
@@ -600,7 +603,8 @@ def align(
     1-in-8 chance) per further sentence (:data:`GAP_EXTENSION`).
     ``source_units``: the source items are clause units cut from sentences, not whole sentences: where they
     end says nothing about lines of their own (:data:`LONE_SOURCE_COST`).
-    ``numbers``: numbers on one side of a bead only count against it (:data:`NUMBER_MISSED`; needs ``source``).
+    ``numbers``: numbers on one side of a bead only count against it (:data:`NUMBER_MISSED`), and figures both
+    sides share vouch for its confidence; needs ``source``.
     """
     mt = [_without_preamble(line) for line in mt]
     scorer = ChrfLengthScorer(
