@@ -380,7 +380,7 @@ def run(
             raise TarjamaError(f"{out / run_name}: output directory already exists{what_to_do}")
         check_free_space(settings.home, HOME_ROLE)  # before the memory is made or Prefect starts there
         TranslationMemory.check(settings.memory_path)
-        runner = task_runner(dask, workers, quiet_workers=errors.is_terminal)
+        runner = task_runner(dask, workers, quiet_workers=task_lines_hidden(total))
         check_engine_usable(settings, workers_elsewhere=bool(dask) and dask != "local")
     except TarjamaError as problem:
         fail(str(problem))
@@ -587,6 +587,12 @@ keeps every one)."""
 PIPED_PROGRESS_EVERY = 30.0
 
 
+def task_lines_hidden(total: int | None, screen: Console = errors) -> bool:
+    """Whether a run's task runs' INFO lines stay off the console (with the API and UI): under the live bar, and
+    piped when the run has more than :data:`PIPED_ARTICLE_LINES` articles (:func:`live_progress`)."""
+    return screen.is_terminal or (total is not None and total > PIPED_ARTICLE_LINES)
+
+
 @contextmanager
 def live_progress(total: int | None = None, screen: Console = errors) -> Iterator[None]:
     """Articles done of ``total``, the ETA, the time so far, sentences translated and the rate, live on a
@@ -600,7 +606,7 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
     :data:`PIPED_ARTICLE_LINES` articles a line of progress now and then (:func:`progress_lines`) in place of
     its task runs' INFO lines."""
     if not screen.is_terminal:
-        if total is None or total <= PIPED_ARTICLE_LINES:
+        if not task_lines_hidden(total, screen):
             yield
             return
         with progress_lines(screen, PIPED_PROGRESS_EVERY), log_lines_above(screen, hide=task_run_chatter):
