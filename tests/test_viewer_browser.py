@@ -62,13 +62,20 @@ def ntrex_corpus() -> pl.DataFrame:
     for doc_id, group in groupby(lines, key=lambda line: line[0]):
         _, arabic, english, mt = (list(column) for column in zip(*group))
         english = english[:2] + [f"{english[2]} {english[3]}"] + english[4:]  # a 2-1 bead
-        del english[len(english) // 2]  # an Arabic sentence without reference: flagged
+        del english[len(english) // 2]  # an Arabic sentence without reference
         source, reference = _document(doc_id, "ar", arabic), _document(doc_id, "en", english)
         translations = [Translation(text, engine["engine"], engine["model"], False) for text in mt]
         rows += bead_rows(source, translations, reference, align(mt, english, source=arabic), "sentences")[0]
     frame = to_frame(rows)
     kept = [numbers_kept(a, m) for a, m in zip(frame["arabic"], frame["english_mt"])]
-    return frame.with_columns(check_numbers=pl.Series(kept, dtype=pl.Boolean))
+    # The viewer's flag filter needs doubted rows, and the aligner is sure of these texts (since 0.3.8 it flags
+    # none of them): the rows of the Arabic sentences left without English are given a doubted row's confidence.
+    lone = pl.col("english_reference").is_null() | (pl.col("english_reference") == "")
+    return frame.with_columns(
+        check_numbers=pl.Series(kept, dtype=pl.Boolean),
+        alignment_confidence=pl.when(lone).then(0.3).otherwise(pl.col("alignment_confidence")),
+        flagged=lone | pl.col("flagged"),
+    )
 
 
 def hostile_corpus(corpus: pl.DataFrame) -> pl.DataFrame:
