@@ -17,15 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from tarjama.alignment.dp import Bead, Cells
+from tarjama.text.normalize import ASCII_DIGITS, NUMBER
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}(?!\d))")
-_ASCII_DIGITS = str.maketrans(
-    "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"  # Arabic-Indic
-    "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9"  # Eastern Arabic-Indic (Persian, Urdu)
-    "\u066b\u066c",  # Arabic decimal and thousands separators
-    "01234567890123456789.,",
-)
 
 NumberSets = npt.NDArray[np.uint64]
 
@@ -33,9 +27,7 @@ NumberSets = npt.NDArray[np.uint64]
 def numbers_in(sentence: str) -> list[str]:
     """The numbers of a sentence in one spelling: ASCII digits, no thousands separator, a point for decimals
     (``"350,000"`` and ``"٣٥٠٬٠٠٠"`` are ``"350000"``; ``"5,6"`` and ``"٥٫٦"`` are ``"5.6"``)."""
-    return [
-        _THOUSANDS.sub("", number).replace(",", ".") for number in _NUMBER.findall(sentence.translate(_ASCII_DIGITS))
-    ]
+    return [_THOUSANDS.sub("", number).replace(",", ".") for number in NUMBER.findall(sentence.translate(ASCII_DIGITS))]
 
 
 def number_masks(sentences: Sequence[str]) -> NumberSets:

@@ -39,6 +39,7 @@ import polars as pl
 
 from tarjama.errors import TarjamaError
 from tarjama.text.language import language_identifier
+from tarjama.text.normalize import ASCII_DIGITS, NUMBER
 
 Pair = tuple[str, str]
 """(Arabic source, English MT) of one row."""
@@ -72,8 +73,6 @@ class Check(ABC):
 
 # --- numbers -----------------------------------------------------------------------------------------------------
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SCALE_WORD = r"\s*(thousand|million|billion|trillion|ألف|آلاف|الف|مليون|ملايين|مليار|مليارات|بليون|بلايين)\b"
 _SCALES = {
     "thousand": 1e3, "ألف": 1e3, "آلاف": 1e3, "الف": 1e3,
@@ -144,9 +143,9 @@ _ORDINAL_AFTER = re.compile(r"(?:st|nd|rd|th|'?s)\b", re.IGNORECASE)
 
 def _digit_numbers(text: str, styles: Sequence[tuple[str, str]]) -> list[_Number]:
     """Each number written in digits (Western or Arabic-Indic), with its readings, times a scale word after it."""
-    text = text.translate(_DIGITS)
+    text = text.translate(ASCII_DIGITS)
     numbers = []
-    for match in _NUMBER.finditer(text):
+    for match in NUMBER.finditer(text):
         readings = _readings(match.group(), styles)
         after = text[match.end() :]
         scale = re.match(_SCALE_WORD, after, flags=re.IGNORECASE)

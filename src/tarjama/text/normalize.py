@@ -16,6 +16,14 @@ import unicodedata
 _INVISIBLE = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\u0640\u200b\ufeff]")
 
 
+ASCII_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
+"""Arabic-Indic and Eastern Arabic-Indic digits, and the Arabic decimal and thousands separators, as ASCII: a
+number reads the same whichever digits wrote it (the number check, the aligner's numbers)."""
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+"""A number in ASCII digits, with its separators (``350,000``, ``5.6``); read after :data:`ASCII_DIGITS`."""
+
+
 def normalize_text(text: str) -> str:
     """Return ``text`` cleaned, with its lines (paragraphs) kept, joined by LF.
 
