@@ -299,19 +299,38 @@ def test_piped_a_large_run_prints_its_progress_not_a_line_per_article() -> None:
 def test_piped_progress_lines_come_at_most_so_often() -> None:
     screen = io.StringIO()
     progress = logging.getLogger("tarjama.progress")
-    with progress_lines(Console(file=screen, width=200, force_terminal=False), every=0.0):
+    with progress_lines(Console(file=screen, width=200, force_terminal=False), every=0.0, total=2):
         report_stage(READING)
         progress.info("progress", extra={"tarjama_progress": _progress_state(1, 2)})
         progress.info("progress", extra={"tarjama_progress": {**_progress_state(2, 2), "eta": 65.0, "failed": 1}})
+        report_stage(WRITING)
     assert screen.getvalue().splitlines() == [
+        f"{READING} 0/2",
         f"{READING} 1/2, 3 sentences translated, 30.0 articles/min",
         f"{READING} 2/2, ETA 0:01:05, 6 sentences translated, 30.0 articles/min, 1 failed",
+        f"{WRITING} 2/2",
     ]
     screen = io.StringIO()
     with progress_lines(Console(file=screen, width=200, force_terminal=False), every=3600.0):
         for done in range(1, 4):
             progress.info("progress", extra={"tarjama_progress": _progress_state(done, 3)})
     assert screen.getvalue().splitlines() == [f"{BUILDING} 3/3, 9 sentences translated, 30.0 articles/min"]
+
+
+def test_piped_progress_says_the_run_is_alive_while_no_article_finishes() -> None:
+    """With a slow engine the first article takes minutes: a piped log says the run has started and, every
+    ``every`` seconds without a line, how long it has been at work."""
+    screen = io.StringIO()
+    with progress_lines(Console(file=screen, width=200, force_terminal=False), every=0.2, total=5000):
+        report_stage(BUILDING)
+        time.sleep(0.9)
+    lines = screen.getvalue().splitlines()
+    assert lines[0] == f"{BUILDING} 0/5000"
+    assert 2 <= len(lines) <= 6, lines
+    assert all(re.fullmatch(rf"{BUILDING} 0/5000, 0:00:0[0-1] so far", line) for line in lines[1:]), lines
+    settled = len(screen.getvalue())
+    time.sleep(0.5)
+    assert len(screen.getvalue()) == settled  # the heartbeat stops with the run
 
 
 class RecordsKept(logging.Handler):

@@ -609,7 +609,7 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
         if not task_lines_hidden(total, screen):
             yield
             return
-        with progress_lines(screen, PIPED_PROGRESS_EVERY), log_lines_above(screen, hide=task_run_chatter):
+        with progress_lines(screen, PIPED_PROGRESS_EVERY, total), log_lines_above(screen, hide=task_run_chatter):
             yield
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -646,34 +646,55 @@ def live_progress(total: int | None = None, screen: Console = errors) -> Iterato
 
 
 @contextmanager
-def progress_lines(screen: Console, every: float) -> Iterator[None]:
+def progress_lines(screen: Console, every: float, total: int | None = None) -> Iterator[None]:
     """The run's progress as a plain line at most every ``every`` seconds, and when its articles are done:
-    ``articles 1200/5000, ETA 0:04:10, 3400 sentences translated, 52.1 articles/min``."""
+    ``articles 1200/5000, ETA 0:04:10, 3400 sentences translated, 52.1 articles/min``; a line when the run
+    turns to another stage (``reading 0/5000``, ``articles 0/5000``, ``writing 5000/5000``); and while no
+    article finishes, the count and the time so far every ``every`` seconds (``articles 0/5000, 0:01:30 so
+    far``): with a slow engine the first article takes minutes, and a piped log said nothing until then."""
+    import threading
     import time
+    from datetime import timedelta
 
     from tarjama.corpus.build import BUILDING
 
-    printed, stage = time.monotonic(), BUILDING
+    lock, quiet = threading.Lock(), threading.Event()
+    started = printed = time.monotonic()
+    stage, done, of = BUILDING, 0, total
+
+    def say(*parts: str) -> None:
+        nonlocal printed
+        printed = time.monotonic()
+        line = ", ".join(part for part in (f"{stage} {done}/{of if of is not None else '?'}", *parts) if part)
+        screen.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def show(state: Mapping[str, Any]) -> None:
-        nonlocal printed, stage
-        if "stage" in state:
-            stage = state["stage"]
-            return
-        now = time.monotonic()
-        if now - printed < every and state["done"] < state["total"]:
-            return
-        printed = now
-        counts = f"{stage} {state['done']}/{state['total']}"
-        screen.print(
-            ", ".join(part for part in (counts, _eta(state), _progress_detail(state)) if part),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        nonlocal stage, done, of
+        with lock:
+            if "stage" in state:
+                stage = state["stage"]
+                say()
+                return
+            done, of = state["done"], state["total"]
+            if time.monotonic() - printed >= every or done >= of:
+                say(_eta(state), _progress_detail(state))
 
-    with progress_records(show):
-        yield
+    def heartbeat() -> None:
+        while not quiet.wait(every):
+            with lock:
+                if time.monotonic() - printed >= every:
+                    say(f"{timedelta(seconds=round(time.monotonic() - started))} so far")
+
+    beating = threading.Thread(target=heartbeat, name="tarjama-progress-lines", daemon=True)
+    if every > 0:
+        beating.start()
+    try:
+        with progress_records(show):
+            yield
+    finally:
+        quiet.set()
+        if beating.is_alive():
+            beating.join()
 
 
 @contextmanager
