@@ -153,7 +153,7 @@ def _length_fill(beads: list[Bead], mt: Sequence[str], reference: Sequence[str])
         src = [i for b in beads[k:end] for i in b.source]
         ref = [j for b in beads[k:end] for j in b.reference]
         if src and ref:
-            for b in align_lengths([mt[i] for i in src], [reference[j] for j in ref], c=1.0):
+            for b in align_lengths([mt[i] for i in src], [reference[j] for j in ref], c=1.0, numbers=False):
                 out.append(Bead(tuple(src[0] + i for i in b.source), tuple(ref[0] + j for j in b.reference), 0.0))
         else:
             out += beads[k:end]

@@ -137,3 +137,23 @@ def test_whole_set_as_one_text(documents: list[list[Pair]]) -> None:
     assert_valid(beads4, 4 * len(source), 4 * len(reference))
     print(f"\nwhole set {len(source)}x{len(reference)}: F1={f1:.3f}")
     assert f1 >= 0.75  # measured 0.795
+
+
+def test_a_figure_says_which_sentence_the_other_side_left_out() -> None:
+    """Lengths alone give the English sentence to the Arabic one whose length fits it; the figure it shares
+    with the next one (written in Arabic-Indic digits there) says that one is its source, and the first of the
+    two is the one the English leaves out."""
+    source = [
+        "افتتح الرئيس المعرض الدولي للكتاب في العاصمة صباح اليوم بحضور عدد كبير من الكتاب والناشرين العرب.",
+        "وكان المعرض قد تأسس عام ٢٠٠١ وشارك فيه منذ ذلك الحين عدد كبير من دور النشر.",
+        "وقال المنظمون إن عدد الزوار بلغ هذا العام ٢٠١٥ زائرا في اليوم الأول وحده، وهو رقم قياسي لم يسجل من قبل.",
+    ]
+    reference = [
+        "The president opened the international book fair in the capital this morning, with many Arab authors and publishers.",
+        "Organisers said 2015 people came on the first day.",
+    ]
+    assert len(reference[1]) < len(source[1]) * ARABIC_TO_ENGLISH_C < len(source[2]) * ARABIC_TO_ENGLISH_C
+    by_numbers = [(b.source, b.reference) for b in align_lengths(source, reference)]
+    by_lengths = [(b.source, b.reference) for b in align_lengths(source, reference, numbers=False)]
+    assert by_numbers == [((0,), (0,)), ((1,), ()), ((2,), (1,))]
+    assert by_lengths == [((0,), (0,)), ((1,), (1,)), ((2,), ())]

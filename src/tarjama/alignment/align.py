@@ -32,7 +32,8 @@ higher is better) is the sum of
   diluted in a long one; and as every path covers all characters, path
   totals stay comparable;
 * given the source, ``-NUMBER_MISSED`` per number written in digits on one
-  side of a matched bead and not on the other (:data:`NUMBER_MISSED`).
+  side of a matched bead and not on the other
+  (:data:`tarjama.alignment.numbers.NUMBER_MISSED`).
 
 chrF is sacrebleu's chrF with ``beta=1`` (character 1..6-grams, whitespace
 ignored, effective-order averaging): precision and recall count equally
@@ -108,7 +109,7 @@ from tarjama.alignment.gale_church import (
     text_length_ratio,
 )
 from tarjama.alignment.ngrams import MAX_ORDER, SpanMatcher, chrf_from_matches, part_recall
-from tarjama.alignment.numbers import number_masks, span_numbers, vouched_by_numbers
+from tarjama.alignment.numbers import number_masks, numbers_missed_cost, vouched_by_numbers
 from tarjama.text.article import Granularity
 from tarjama.text.segment import ends_as_sentence
 from tarjama.translation.broken import PREAMBLE, broken_mt
@@ -255,15 +256,6 @@ The line is judged on its own MT, so a broken MT line beside it (which turns the
 not hide it. A weakly translated headline recalls a little more (a higher level cut such headlines from the
 sentence the reference joins them to; how both were chosen: ``benchmarks/results/alignment-gaps.md``)."""
 
-NUMBER_MISSED, NUMBERS_COUNTED = 3.0, 2
-"""Nats a matched bead loses for each number written in digits on one side and not on the other (source and
-reference, :mod:`tarjama.alignment.numbers`), counting at most ``NUMBERS_COUNTED``. Translators copy figures,
-so a number on one side only says the pair is wrong, or a sentence is missing from it, whatever the MT says;
-the Arabic's digits are the author's, so they speak where the MT is weak or broken (the MT's own are not read:
-the local model invents figures). The cap keeps a sentence full of figures that one text writes differently
-(times, prices, OCR) from being pushed out of its pair (how both were chosen:
-``benchmarks/results/alignment-constants.md``)."""
-
 GAP_EXTENSION = 2.5
 """Nats a 1-0 (0-1) bead gains when it follows another (affine gaps, :mod:`tarjama.alignment.dp`). Without
 it a run of k one-sided sentences costs k times the 1-0 prior (4.6 nats each), so a block of captions on
@@ -373,7 +365,8 @@ class ChrfLengthScorer:
             if not self.has_source:
                 length = np.where(sound, length, 0.0)
             scores[t] = log_prior + length + self.similarity_weight * size * evidence[t]
-            scores[t] -= NUMBER_MISSED * self._numbers_missed(i, j, di, dj)
+            if self.numbers is not None:
+                scores[t] -= numbers_missed_cost(self.numbers, i, j, di, dj)
             if (di, dj) in LONE_PART_SLOPES:
                 scores[t] += np.where(sound, self._lone_part(i, j, di, dj, near), 0.0)
             if (di, dj) == (2, 2):
@@ -383,15 +376,6 @@ class ChrfLengthScorer:
             if di >= 2:
                 scores[t] += self._lone_source_edges(i, j, di, dj, near)
         return scores, np.ones_like(scores)
-
-    def _numbers_missed(self, i: Cells, j: Cells, di: int, dj: int) -> Scores:
-        """How many numbers are written on one side of the bead ending at (i, j) and not on the other, at most
-        :data:`NUMBERS_COUNTED`."""
-        if self.numbers is None:
-            return np.zeros(len(i))
-        source, reference = self.numbers
-        missed = np.bitwise_count(span_numbers(source, i, di) ^ span_numbers(reference, j, dj))
-        return np.minimum(missed, NUMBERS_COUNTED).astype(float)
 
     def _matches_near(self, i: Cells, j: Cells) -> Callable[[int, int], Counts]:
         """``at(a, b)``: the 1-1 matches of MT sentence i-1-a with reference sentence j-1-b, found once for
@@ -603,7 +587,7 @@ def align(
     1-in-8 chance) per further sentence (:data:`GAP_EXTENSION`).
     ``source_units``: the source items are clause units cut from sentences, not whole sentences: where they
     end says nothing about lines of their own (:data:`LONE_SOURCE_COST`).
-    ``numbers``: numbers on one side of a bead only count against it (:data:`NUMBER_MISSED`), and figures both
+    ``numbers``: numbers on one side of a bead only count against it (:data:`~tarjama.alignment.numbers.NUMBER_MISSED`), and figures both
     sides share vouch for its confidence; needs ``source``.
     """
     mt = [_without_preamble(line) for line in mt]

@@ -35,6 +35,10 @@ An unmatched (1-0/0-1) bead is charged only its prior: with no partner there
 is no length to predict (as in :mod:`tarjama.alignment.align`), so a sentence
 the other side omits costs the same whatever its length.
 
+Numbers. Lengths alone cannot tell which of two neighbours a sentence belongs with when their lengths fit
+either way; a figure can. A matched bead loses what the MT aligner's does for each number written in digits on
+one side only (:func:`tarjama.alignment.numbers.numbers_missed_cost`).
+
 Confidence. A matched bead's confidence is its posterior probability. An
 unmatched bead's posterior is multiplied by the length model's probability
 that its sentence translates to nothing, ``P(|Z| >= z(l, 0))``, which is
@@ -54,6 +58,7 @@ import numpy.typing as npt
 from numpy.typing import ArrayLike
 
 from tarjama.alignment.dp import Bead, Cells, Scores, align_banded, length_diagonal
+from tarjama.alignment.numbers import number_masks, numbers_missed_cost
 
 ARABIC_TO_ENGLISH_C = 1.06
 """English characters per Arabic character, measured on the NTREX-128 gold (1.0587)."""
@@ -133,9 +138,11 @@ def log_length_tail(l1: ArrayLike, l2: ArrayLike, c: float, s2: float) -> Floats
 
 
 class LengthScorer:
-    """Bead scores of the Gale-Church model: log prior plus log length tail (matched beads only)."""
+    """Bead scores of the Gale-Church model: log prior plus log length tail (matched beads only), less the
+    cost of numbers written on one side only when ``numbers``."""
 
-    def __init__(self, source: Sequence[str], reference: Sequence[str], c: float, s2: float) -> None:
+    def __init__(self, source: Sequence[str], reference: Sequence[str], c: float, s2: float, numbers: bool) -> None:
+        self.numbers = (number_masks(source), number_masks(reference)) if numbers else None
         self.bead_types = list(GALE_CHURCH_PRIORS)
         self.log_priors = [math.log(p) for p in GALE_CHURCH_PRIORS.values()]
         self.source_cum = np.cumsum([0] + [len(s) for s in source])
@@ -153,6 +160,8 @@ class LengthScorer:
             l1, l2 = self.source_cum[i] - self.source_cum[i0], self.reference_cum[j] - self.reference_cum[j0]
             if di and dj:
                 scores[t] = log_prior + log_length_tail(l1, l2, self.c, self.s2)
+                if self.numbers is not None:
+                    scores[t] -= numbers_missed_cost(self.numbers, i, j, di, dj)
             else:
                 scores[t] = log_prior
                 reliability[t] = np.exp(log_length_tail(l1, l2, self.c, self.s2))
@@ -166,13 +175,16 @@ def align_lengths(
     c: float = ARABIC_TO_ENGLISH_C,
     s2: float = ARABIC_TO_ENGLISH_S2,
     band_half_width: int = 10,
+    numbers: bool = True,
 ) -> list[Bead]:
     """Monotone Gale-Church alignment of source sentences to reference sentences by character length.
 
     Every source index and every reference index appears in exactly one bead,
     in order. ``c`` and ``s2`` default to the Arabic→English values measured on
-    NTREX-128 (see the module docstring).
+    NTREX-128 (see the module docstring). ``numbers``: a number written in digits on one side of a bead
+    only counts against it (:data:`tarjama.alignment.numbers.NUMBER_MISSED`); off where one side is an MT
+    whose figures are unreliable.
     """
-    scorer = LengthScorer(source, reference, c, s2)
+    scorer = LengthScorer(source, reference, c, s2, numbers)
     centre = length_diagonal([len(s) + 1 for s in source], [len(s) + 1 for s in reference])
     return align_banded(scorer, len(source), len(reference), centre, band_half_width)

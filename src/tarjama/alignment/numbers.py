@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from tarjama.alignment.dp import Bead, Cells
+from tarjama.alignment.dp import Bead, Cells, Scores
 from tarjama.text.normalize import ASCII_DIGITS, NUMBER
 
 _THOUSANDS = re.compile(r",(?=\d{3}(?!\d))")
@@ -45,6 +45,24 @@ def span_numbers(masks: NumberSets, end: Cells, size: int) -> NumberSets:
     for back in range(1, size + 1):
         span |= np.where(end - back >= 0, masks[np.maximum(end - back, 0)], np.uint64(0))
     return span
+
+
+NUMBER_MISSED, NUMBERS_COUNTED = 3.0, 2
+"""Nats a matched bead loses for each number written in digits on one side and not on the other (source and
+reference), counting at most ``NUMBERS_COUNTED``; both aligners (MT with lengths, lengths alone). Translators copy
+figures, so a number on one side only says the pair is wrong, or a sentence is missing from it, whatever the MT
+or the lengths say; the Arabic's digits are the author's, so they speak where the MT is weak or broken (the MT's
+own are not read: the local model invents figures). The cap keeps a sentence full of figures that one text writes
+differently (times, prices, OCR) from being pushed out of its pair (how both were chosen:
+``benchmarks/results/alignment-constants.md``)."""
+
+
+def numbers_missed_cost(masks: tuple[NumberSets, NumberSets], i: Cells, j: Cells, di: int, dj: int) -> Scores:
+    """The nats the beads of ``di`` source and ``dj`` reference sentences ending at cells (i, j) lose for numbers
+    written on one side only (:data:`NUMBER_MISSED` each, at most :data:`NUMBERS_COUNTED` counted)."""
+    source, reference = masks
+    missed = np.bitwise_count(span_numbers(source, i, di) ^ span_numbers(reference, j, dj))
+    return NUMBER_MISSED * np.minimum(missed, NUMBERS_COUNTED).astype(float)
 
 
 NUMBER_DOUBT = 0.2
