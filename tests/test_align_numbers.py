@@ -13,8 +13,8 @@ from benchmarks.alignment_data import (
     load_documents,
     perturb_document,
 )
-from benchmarks.bench_align import SEED_STRIDE
-from tarjama.alignment.align import align
+from benchmarks.bench_align import SEED_STRIDE, units_beads
+from tarjama.alignment.align import AlignmentConfig, align
 from tarjama.alignment.dp import Bead
 from tarjama.alignment.numbers import NUMBER_DOUBT, number_masks, numbers_in, span_numbers, vouched_by_numbers
 
@@ -56,6 +56,25 @@ def test_a_figure_the_arabic_lacks_keeps_an_english_line_out_of_its_pair() -> No
     beads = {(b.source, b.reference) for b in align(case.mt, case.reference, source=case.arabic)}
     assert ((), (bond,)) in beads
     assert beads <= {(tuple(s), tuple(t)) for s, t in case.gold} | glued
+
+
+def test_the_units_path_keeps_a_figure_the_arabic_lacks_out_of_its_pair_too() -> None:
+    """The same deleted sentence with rows of clause units: the sentence stage's pass with the large beads (which
+    leaves figures out of its search) glues the lone line into a 1-2; the figure keeps the whole-sentence
+    stretch, where it stands alone."""
+    case = _deleted_case(16, 4)
+    bond = next(j for j, line in enumerate(case.reference) if "$350,000" in line)
+    chained = align(
+        case.mt,
+        case.reference,
+        source=case.arabic,
+        bead_priors=AlignmentConfig().priors,
+        gap_extension=0.0,
+        numbers=False,
+    )
+    assert any(bond in b.reference and b.source for b in chained)
+    rows = {(b.source, b.reference) for b in units_beads(case.arabic, case.mt, case.reference)}
+    assert ((), (bond,)) in rows
 
 
 @pytest.mark.parametrize("variant", ["delete_5", "all"])

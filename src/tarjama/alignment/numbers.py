@@ -71,17 +71,31 @@ other lacks: a pair of neighbours shares a figure far less often than a pair sha
 tuning half's clean text), so a row whose figures agree is not doubted for weak MT or a near alternative."""
 
 
+def bead_numbers(bead: Bead, masks: tuple[NumberSets, NumberSets]) -> tuple[int, int]:
+    """The numbers of a matched bead's source sentences and of its reference sentences, as 64-bit sets."""
+    source, reference = masks
+    ours = span_numbers(source, np.array([bead.source[-1] + 1]), len(bead.source))[0]
+    theirs = span_numbers(reference, np.array([bead.reference[-1] + 1]), len(bead.reference))[0]
+    return int(ours), int(theirs)
+
+
+def numbers_missed_by(beads: Sequence[Bead], masks: tuple[NumberSets, NumberSets]) -> int:
+    """How many numbers the matched beads of ``beads`` write on one side only, all told (uncapped)."""
+    return sum(
+        (ours ^ theirs).bit_count()
+        for ours, theirs in (bead_numbers(b, masks) for b in beads if b.source and b.reference)
+    )
+
+
 def vouched_by_numbers(beads: Sequence[Bead], masks: tuple[NumberSets, NumberSets]) -> list[Bead]:
     """``beads`` with each matched bead's doubt multiplied by :data:`NUMBER_DOUBT` for each number its two sides
     share, unless one side writes a number the other does not."""
-    source, reference = masks
     vouched = []
     for bead in beads:
         shared = 0
         if bead.source and bead.reference:
-            ours = span_numbers(source, np.array([bead.source[-1] + 1]), len(bead.source))[0]
-            theirs = span_numbers(reference, np.array([bead.reference[-1] + 1]), len(bead.reference))[0]
-            shared = 0 if ours ^ theirs else int(np.bitwise_count(ours))
+            ours, theirs = bead_numbers(bead, masks)
+            shared = 0 if ours ^ theirs else ours.bit_count()
         doubt = (1.0 - bead.confidence) * NUMBER_DOUBT**shared
         vouched.append(bead if not shared else Bead(bead.source, bead.reference, 1.0 - doubt))
     return vouched

@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from tarjama.alignment.align import Alignment, AlignmentConfig, Bead, align, align_translation, align_without_reference
+from tarjama.alignment.numbers import number_masks, numbers_missed_by
 from tarjama.text.article import Document, Granularity, UnitTranslation
 from tarjama.translation.translate import Translation
 
@@ -235,7 +236,9 @@ def sentence_stage(
     if it joins no three Arabic sentences in one bead and either it has at least as many beads
     (it cuts the stretch differently, gluing nothing) or each of its beads is at most two
     sentences a side or one sentence cut into at least as many units as it has reference
-    sentences (a chain the second stage can divide, a unit or more to each). Else the
+    sentences (a chain the second stage can divide, a unit or more to each); and, given the
+    source, if its beads write no more figures on one side only than the whole-sentence
+    stretch's (:func:`tarjama.alignment.numbers.numbers_missed_by`). Else the
     whole-sentence stretch is kept, so on un-chained text the rows read as the sentence beads
     ``--rows sentences`` gives. A stretch the two paths cut alike takes, bead by bead, the higher of
     the two confidences: each model doubts a bead only against its own alternatives (the larger
@@ -261,6 +264,7 @@ def sentence_stage(
         numbers=False,
     )
     common = set(_ends(whole)) & set(_ends(chained))
+    masks = None if lengths is None else (number_masks(source), number_masks(reference))
     beads: list[Bead] = []
     for plain, chain in zip(_stretches(whole, common), _stretches(chained, common)):
         if [(b.source, b.reference) for b in chain] == [(b.source, b.reference) for b in plain]:
@@ -272,6 +276,8 @@ def sentence_stage(
             for b in chain
         )
         taken = all(len(b.source) < 3 for b in chain) and (len(chain) >= len(plain) or divided)
+        if taken and masks is not None:  # the chained pass leaves figures out of its search: they judge here
+            taken = numbers_missed_by(chain, masks) <= numbers_missed_by(plain, masks)
         beads += chain if taken else plain
     return beads
 
