@@ -17,7 +17,7 @@ number; with ``--seeds N`` also N-1 more draws, see :data:`SEED_STRIDE` and
 * units: the default rows of ``tarjama run`` (clause units, :func:`units_beads`) given the same
   sentence MT, scored as sentence beads, to compare with ``tarjama+src`` (``--rows sentences``);
 * gale-church: ``tarjama.alignment.gale_church.align_lengths`` on the Arabic source
-  (length only, no MT) vs the reference;
+  (lengths and numbers written in digits, no MT) vs the reference;
 * bleualign: ``benchmarks.bleualign.align`` (the Bleualign method) on the MT vs the reference.
 
 Scores are strict and lax bead precision / recall / F1 (Sennrich & Volk 2011,

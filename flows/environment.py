@@ -77,12 +77,30 @@ def log_user_errors_without_traceback() -> None:
 class StoppedTasksOffTheConsole(logging.Filter):
     """A run ``tarjama serve`` started and stopped (the UI's Cancel, serve's Ctrl-C) ends each task under way
     with :class:`TranslationStopped`, which Prefect logged as two ERROR lines a task on serve's console ("Crash
-    detected! ... TranslationStopped: ...", "Finished in state Crashed(...)"). The run says it once (the flow's
-    "stopped: every translation paid for is kept" line, and Prefect's own for the flow run), so a task run's
-    record of that stop stays off the console; the Prefect API still gets it (each task's page in the UI)."""
+    detected! ... TranslationStopped: ...", "Finished in state Crashed(...)"), and a run serve's Ctrl-C stopped
+    as two more for the flow run ("Crash detected! Execution was aborted by an interrupt signal."). The run
+    says it once, in its own words ("stopped: every translation paid for is kept"), so Prefect's records of
+    that stop stay off the console, as they do under ``tarjama run``; the Prefect API still gets them (the run's
+    and each task's page in the UI, where the run shows *Crashed*). A crash of any other cause is shown."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not stopped_task_run(record)
+        return not (stopped_task_run(record) or stopped_by_signal(record))
+
+
+SIGNAL_ENDS = ("Execution was aborted by an interrupt signal.", "Execution was aborted by a termination signal.")
+"""The message of the Crashed state Prefect makes of a KeyboardInterrupt and of a TerminationSignal."""
+
+
+def stopped_by_signal(record: logging.LogRecord) -> bool:
+    """Whether ``record`` is a flow run's record of its end by a signal: its "Crash detected! ..." and "Finished in
+    state Crashed(...)" lines carry the Crashed state's message (:data:`SIGNAL_ENDS`), its "Crash details:" the
+    exception."""
+    if record.name != RUN_LOGGERS[0] and not record.name.startswith(f"{RUN_LOGGERS[0]}."):
+        return False
+    from prefect.exceptions import TerminationSignal  # the run's process has Prefect loaded: this runs inside a run
+
+    signalled = record.exc_info is not None and isinstance(record.exc_info[1], KeyboardInterrupt | TerminationSignal)
+    return signalled or any(end in record.getMessage() for end in SIGNAL_ENDS)
 
 
 def stopped_task_run(record: logging.LogRecord) -> bool:

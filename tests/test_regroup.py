@@ -229,3 +229,32 @@ def test_a_one_sided_line_after_a_chained_sentence_stands_alone() -> None:
     counts = [one_sided_rows(d, DEFAULT_RULES, line_mt, {}, True) for d in build() if d.half == "tuning"]
     alone, glued = sum(a for a, _ in counts), sum(g for _, g in counts)
     assert alone >= 0.8 * (alone + glued), f"{alone} alone, {glued} glued"
+
+
+@pytest.mark.parametrize(
+    ("document", "draw", "three_two"),
+    [
+        (14, 1, ((2, 3, 4), (2, 3))),
+        (18, 2, ((1, 2, 3), (1, 2))),
+        (36, 4, ((9, 10, 11), (8, 9))),
+        (38, 4, ((10, 11, 12), (10, 11))),
+    ],
+)
+def test_a_sure_bead_of_three_sentences_to_two_is_not_regrouped_at_sentence_ends(
+    document: int, draw: int, three_two: tuple[tuple[int, ...], tuple[int, ...]]
+) -> None:
+    """ntrex128-dev with three sentences rendered as two, the reference cutting inside the middle one (the
+    benchmark's ``three_two_10``): the first stage finds the 3-2 bead and is sure of it, but no row of units can
+    end where the reference cuts. The second stage's priors, made for units, gave two of the sentences to one
+    reference sentence and the third to the other (a 2-1 and a 1-1, both wrong); a sure bead is now kept whole."""
+    from benchmarks.alignment_data import load_arabic_documents, load_documents, perturb_document
+    from benchmarks.bench_align import SEED_STRIDE, units_beads
+
+    case = perturb_document(
+        load_documents()[document],
+        load_arabic_documents()[document],
+        "three_two_10",
+        seed=document + SEED_STRIDE * draw,
+    )
+    assert three_two in case.gold
+    assert three_two in {(b.source, b.reference) for b in units_beads(case.arabic, case.mt, case.reference)}

@@ -587,8 +587,9 @@ def align(
     1-in-8 chance) per further sentence (:data:`GAP_EXTENSION`).
     ``source_units``: the source items are clause units cut from sentences, not whole sentences: where they
     end says nothing about lines of their own (:data:`LONE_SOURCE_COST`).
-    ``numbers``: numbers on one side of a bead only count against it (:data:`~tarjama.alignment.numbers.NUMBER_MISSED`), and figures both
-    sides share vouch for its confidence; needs ``source``.
+    ``numbers``: numbers on one side of a bead only count against it
+    (:data:`tarjama.alignment.numbers.NUMBER_MISSED`), and figures both sides share vouch for its
+    confidence; needs ``source``.
     """
     mt = [_without_preamble(line) for line in mt]
     scorer = ChrfLengthScorer(

@@ -166,7 +166,8 @@ def align_units(
     several to one or one to several. So where the reference does not split a sentence the rows
     are those of the sentence aligner (on un-chained ntrex128-dev, single-stage unit alignment lost
     0.011 strict F1 on the tuning half by attaching short units to a neighbouring sentence), and a
-    unit never leaves its sentence bead. Confidence: :func:`unit_confidence`.
+    unit never leaves its sentence bead; nor, in a bead the first stage is sure of
+    (:data:`SURE_SENTENCE_BEAD`), are its whole sentences regrouped. Confidence: :func:`unit_confidence`.
     """
     units = document.units
     by_sentence: list[list[int]] = [[] for _ in document.sentences]
@@ -193,6 +194,11 @@ def align_units(
             bead_priors=dict(config.unit_bead_priors),
             source_units=True,
         )
+        if bead.confidence >= SURE_SENTENCE_BEAD and _regroups_whole_sentences(
+            sub, [units[i].sentence for i in inside]
+        ):
+            beads.append(Bead(tuple(inside), bead.reference, bead.confidence))
+            continue
         beads += [
             Bead(
                 tuple(inside[k] for k in part.source),
@@ -202,6 +208,26 @@ def align_units(
             for part in sub
         ]
     return beads
+
+
+SURE_SENTENCE_BEAD = 0.9
+"""A sentence bead the first stage is at least this sure of is cut by the second only inside its sentences, never
+regrouped at their ends. Such a regrouping (two of three sentences to one reference sentence, the third to the
+next) is a sentence-level answer the first stage weighed and set aside, and the second stage's priors, made for
+clause units, favour several to one: it cut right 3-2 beads that way where the reference splits a sentence the
+units cannot. Where the first stage doubts its bead, the regrouping is kept: it found the right 1-1 pairs of
+a 2-2 (how the level was chosen: ``benchmarks/results/units-vs-sentences.md``)."""
+
+
+def _regroups_whole_sentences(rows: Sequence[Bead], sentence_of: Sequence[int]) -> bool:
+    """Whether ``rows`` (a sentence bead's units aligned inside it; ``sentence_of``: each unit's sentence) give its
+    sentences to two or more reference sentences' rows without cutting one between them (a unit left without
+    English aside)."""
+    rows_of: dict[int, set[int]] = {}
+    for row, part in enumerate(rows):
+        for k in part.source if part.reference else ():
+            rows_of.setdefault(sentence_of[k], set()).add(row)
+    return all(len(held) == 1 for held in rows_of.values()) and len(set().union(*rows_of.values())) >= 2
 
 
 def unit_confidence(sentence_bead: Bead, unit_bead: Bead) -> float:
