@@ -84,7 +84,7 @@ class StoppedTasksOffTheConsole(logging.Filter):
     and each task's page in the UI, where the run shows *Crashed*). A crash of any other cause is shown."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (stopped_task_run(record) or stopped_by_signal(record))
+        return not stopped_by_signal(record)
 
 
 SIGNAL_ENDS = ("Execution was aborted by an interrupt signal.", "Execution was aborted by a termination signal.")
@@ -92,27 +92,21 @@ SIGNAL_ENDS = ("Execution was aborted by an interrupt signal.", "Execution was a
 
 
 def stopped_by_signal(record: logging.LogRecord) -> bool:
-    """Whether ``record`` is a flow run's record of its end by a signal: its "Crash detected! ..." and "Finished in
-    state Crashed(...)" lines carry the Crashed state's message (:data:`SIGNAL_ENDS`), its "Crash details:" the
-    exception."""
-    if record.name != RUN_LOGGERS[0] and not record.name.startswith(f"{RUN_LOGGERS[0]}."):
+    """Whether ``record`` is a flow or task run's record of its end by a signal: its "Crash detected! ..." and
+    "Finished in state Crashed(...)" lines carry the Crashed state's message (:data:`SIGNAL_ENDS`, or
+    :class:`TranslationStopped`, which a signal raises where a translation was under way), its "Crash details:"
+    the exception, as its ``exc_info`` or among its arguments."""
+    if not any(record.name == name or record.name.startswith(f"{name}.") for name in RUN_LOGGERS):
         return False
     from prefect.exceptions import TerminationSignal  # the run's process has Prefect loaded: this runs inside a run
 
-    signalled = record.exc_info is not None and isinstance(record.exc_info[1], KeyboardInterrupt | TerminationSignal)
-    return signalled or any(end in record.getMessage() for end in SIGNAL_ENDS)
-
-
-def stopped_task_run(record: logging.LogRecord) -> bool:
-    """Whether ``record`` is a task run's record of its end by :class:`TranslationStopped`: the exception as
-    its ``exc_info`` or among its arguments, or named in its text, where Prefect puts the crashed state's
-    message (an f-string: the exception is in no argument)."""
-    if record.name != RUN_LOGGERS[1] and not record.name.startswith(f"{RUN_LOGGERS[1]}."):
-        return False
     arguments = record.args.values() if isinstance(record.args, Mapping) else record.args or ()
     carried = [*arguments, record.exc_info[1] if record.exc_info else None]
-    return any(isinstance(one, TranslationStopped) for one in carried) or (
-        TranslationStopped.__name__ in record.getMessage()
+    message = record.getMessage()  # Prefect puts the crashed state's message in an f-string: no argument holds it
+    return (
+        any(isinstance(one, KeyboardInterrupt | TerminationSignal | TranslationStopped) for one in carried)
+        or TranslationStopped.__name__ in message
+        or any(end in message for end in SIGNAL_ENDS)
     )
 
 

@@ -558,18 +558,18 @@ def task_runner(dask: str, workers: int, quiet_workers: bool = False) -> Callabl
 @contextmanager
 def quiet_interrupts() -> Iterator[None]:
     """Ctrl-C loses nothing, so it deserves one line (ours), not a "Crash detected!" error per flow and task,
-    nor a "Finished in state Crashed" one per task a stop ended before its next request."""
+    nor a "Finished in state Crashed" one per task a stop ended before its next request: the records
+    :func:`tarjama.flows.environment.stopped_by_signal` tells, which ``serve`` keeps off its console too."""
     import logging
+
+    from tarjama.flows.environment import RUN_LOGGERS, stopped_by_signal
 
     class Interrupted(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
-            message = record.getMessage()
-            return not (
-                (message.startswith("Crash detected!") and "interrupt" in message) or "TranslationStopped" in message
-            )
+            return not stopped_by_signal(record)
 
     quiet = Interrupted()
-    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    loggers = [logging.getLogger(name) for name in RUN_LOGGERS]
     for logger in loggers:
         logger.addFilter(quiet)
     try:
